@@ -1,0 +1,44 @@
+# congvu — the README's commands: `make run`, `make test`, `make bench`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 5000
+
+.PHONY: run test install lint bench translations browser-deps clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	@$(BIN)/pybabel compile --use-fuzzy -q -d core/translations 2>/dev/null || $(BIN)/pybabel compile -q -d core/translations
+
+run: install
+	$(BIN)/congvu db upgrade
+	$(BIN)/congvu demo --if-empty
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+# Debian's chromium for the browser tests; needs root (CI and the dev machines are root).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium"; \
+	  else echo "note: /usr/bin/chromium missing and not root; browser tests will skip outside CI"; fi; fi
+
+test: install browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,96 @@
+"""congvu — KPI Công vụ. `create_app` builds the Flask application; importing this
+package has no side effects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from core.config import load_config
+
+    instance_path = Path((config or {}).get("CONGVU_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=False)
+    app.config.update(load_config(config, instance_path))
+    if app.config["CONGVU_DATABASE_URL"].startswith("sqlite:///"):
+        Path(app.config["CONGVU_DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _init_plugins(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from core.api import API_CONFIG, api
+    from core.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from core.i18n import select_locale
+
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    redis_url = app.config.get("CONGVU_REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "congvu-limits")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "pages.login"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    api.init_app(app)
+    _import_models()
+
+
+def _import_models() -> None:
+    # Every model module, so metadata (and Alembic) sees every table.
+    import core.audit.models  # noqa: F401
+    import core.auth.models  # noqa: F401
+    import core.org.models  # noqa: F401
+    import core.tenants.models  # noqa: F401
+
+
+def _init_plugins(app: Flask) -> None:
+    try:
+        from core.plugins.manager import init_app as init_plugins
+    except ImportError:  # the plugin manager is optional until it exists
+        return
+    init_plugins(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from core import views
+    from core.api import api
+    from core.auth.api import blp as auth_api
+    from core.auth.views import auth_pages
+    from core.extensions import csrf
+    from core.i18n import register_filters
+    from core.org.api import blp as org_api
+    from core.org.views import org_pages
+    from core.tenants.api import blp as tenants_api
+
+    for blp in (auth_api, tenants_api, org_api):
+        csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
+        api.register_blueprint(blp)
+    for pages in (views.pages, auth_pages, org_pages):
+        app.register_blueprint(pages)
+    register_filters(app)
+    views.register_swagger_assets(app)
+    manager = app.extensions.get("congvu_plugins")
+    if manager is not None and hasattr(manager, "register_blueprints"):
+        manager.register_blueprints(app)
+
+
+def _register_hooks(app: Flask) -> None:
+    from core import hooks
+    from core.errors import ServiceError, handle_service_error
+
+    app.register_error_handler(ServiceError, handle_service_error)
+    hooks.register(app)

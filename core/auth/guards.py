@@ -1,0 +1,65 @@
+"""Who may call what. API requests authenticate with bearer tokens only, so the API
+needs no CSRF protection; pages use the Flask-Login session and CSRF on every form."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_login import current_user
+
+from core.auth.principal import Principal
+from core.auth.services import resolve_token
+from core.errors import abort
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def api_principal() -> Principal:
+    """The caller of an API request, or 401."""
+    if "principal" not in g:
+        token = bearer_token()
+        g.principal = resolve_token(token) if token else None
+        if g.principal is not None:
+            g.actor = g.principal.actor
+    if g.principal is None:
+        abort(401, "A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    return g.principal
+
+
+def page_principal() -> Principal | None:
+    return current_user if getattr(current_user, "is_authenticated", False) else None
+
+
+def tenant_member(principal: Principal, *roles: str) -> Principal:
+    """The caller must belong to the tenant of the URL (else 404, as if it did not exist)
+    and hold one of `roles` when given (else 403). Operators read no tenant data."""
+    tenant = g.get("tenant")
+    if tenant is None:
+        abort(404)
+    if principal.is_operator:
+        abort(403, "Platform operators do not read a tenant's data.")
+    if principal.tenant_id != tenant.id:
+        abort(404)
+    if roles and not principal.has_role(*roles):
+        abort(403)
+    return principal
+
+
+def operator_only(principal: Principal) -> Principal:
+    if not principal.is_operator:
+        abort(403, "Only a platform operator may do this.")
+    return principal
+
+
+def api_member(*roles: str) -> Principal:
+    return tenant_member(api_principal(), *roles)
+
+
+def can_write(principal: Principal) -> bool:
+    """Auditors read the whole tenant and write nothing."""
+    return not (principal.has_role("auditor") and not principal.has_role("tenant_admin", "manager", "employee"))

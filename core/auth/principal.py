@@ -1,0 +1,36 @@
+"""Who is asking: a tenant user or a platform operator, the same shape for pages and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "operator"
+    id: int
+    username: str
+    tenant_id: int | None = None
+    roles: tuple[str, ...] = field(default_factory=tuple)
+    employee_id: int | None = None
+    must_change_password: bool = False
+
+    # Flask-Login's user interface.
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"o:{self.id}" if self.is_operator else f"u:{self.tenant_id}:{self.id}"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r in self.roles for r in roles)
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this person."""
+        return f"operator:{self.username}" if self.is_operator else f"user:{self.id}:{self.username}"

@@ -1,0 +1,193 @@
+"""The `congvu` command (a Flask CLI group). Exit codes: 0 success, 1 failure with a
+one-line reason on stderr, 2 usage."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import create_app
+from core.errors import ServiceError
+from core.extensions import db
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def one_line(exc: ServiceError) -> str:
+    details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.errors.items())
+    return f"{exc.message} ({details})" if details else exc.message
+
+
+def transactional(fn: Callable) -> Callable:
+    """Run a command in one transaction: all of it, or nothing and a one-line reason."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+            db.session.commit()
+            return result
+        except ServiceError as exc:
+            db.session.rollback()
+            fail(one_line(exc))
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            fail(f"database error: {str(exc).splitlines()[0]}")
+
+    return wrapper
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def main() -> None:
+    """congvu — KPI Công vụ."""
+
+
+def _tenant_or_fail(slug: str):
+    from core.tenants.models import Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        fail(f"no tenant '{slug}'")
+    return tenant
+
+
+# ---------------------------------------------------------------- tenant
+
+
+@main.group()
+def tenant() -> None:
+    """Create and list tenants."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--province-code", type=int, default=None, help="Creates the province's commune-level units.")
+@with_appcontext
+@transactional
+def tenant_create(slug: str, name: str, province_code: int | None) -> None:
+    """Create a tenant (and, with --province-code, its communes)."""
+    from marshmallow import ValidationError
+
+    from core.tenants.schemas import TenantSchema
+    from core.tenants.services import create_tenant
+
+    try:
+        TenantSchema().load({"slug": slug, "name": name, "province_code": province_code})
+    except ValidationError as exc:
+        fail("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.messages.items()))
+    tenant_row, units = create_tenant(slug, name, province_code)
+    click.echo(f"created tenant {tenant_row.slug} (id {tenant_row.id}) with {units} units")
+
+
+@tenant.command("list")
+@with_appcontext
+def tenant_list() -> None:
+    """List tenants."""
+    from core.tenants.models import Tenant
+
+    for t in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+        click.echo(f"{t.slug}\t{t.name}\t{t.province_code or ''}\t{t.status}")
+
+
+# ---------------------------------------------------------------- user
+
+
+@main.group()
+def user() -> None:
+    """Create logins."""
+
+
+@user.command("create")
+@click.option("--tenant", "tenant_slug", help="The tenant of the user.")
+@click.option("--operator", is_flag=True, help="A platform operator (no tenant).")
+@click.option("--username", required=True)
+@click.option("--role", "roles", multiple=True, type=click.Choice(["employee", "manager", "tenant_admin", "auditor"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+@transactional
+def user_create(tenant_slug: str | None, operator: bool, username: str, roles: tuple[str, ...],
+                password_stdin: bool) -> None:
+    """Create a tenant user or a platform operator."""
+    from core.audit.services import record
+    from core.auth.models import Operator, User
+    from core.auth.services import PasswordRejected, create_operator, create_user
+    from core.tenancy import tenant_context
+
+    if operator == bool(tenant_slug):
+        raise click.UsageError("give exactly one of --tenant and --operator")
+    if not password_stdin:
+        raise click.UsageError("--password-stdin is required (passwords never go on the command line)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        if operator:
+            if db.session.scalar(select(Operator.id).where(Operator.username == username)):
+                fail(f"operator '{username}' exists")
+            create_operator(username, password)
+            click.echo(f"created operator {username}")
+            return
+        tenant_row = _tenant_or_fail(tenant_slug)
+        with tenant_context(tenant_row.id):
+            if db.session.scalar(select(User.id).where(User.username == username)):
+                fail(f"user '{username}' exists in {tenant_slug}")
+            new = create_user(username, password, list(roles) or ["employee"])
+            record("user.create", "user", new.id, after={"username": username, "roles": new.roles}, actor="cli")
+            click.echo(f"created user {username} in {tenant_slug} with roles {','.join(new.roles)}")
+    except PasswordRejected as exc:
+        fail(" ".join(exc.problems))
+
+
+# ---------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Do nothing when any tenant exists.")
+@with_appcontext
+@transactional
+def demo(if_empty: bool) -> None:
+    """A demo Khánh Hòa with its communes, departments, people and logins."""
+    from core.demo import DEMO_PASSWORD, build_demo
+    from core.tenants.models import Tenant
+
+    if if_empty and db.session.scalar(select(Tenant.id).limit(1)) is not None:
+        click.echo("demo: the database already has tenants; nothing done")
+        return
+    logins = build_demo()
+    click.echo(f"Demo tenant khanh-hoa created. Logins (password for all: {DEMO_PASSWORD}):")
+    for role, username in logins:
+        click.echo(f"  {role:<14} {username}")
+
+
+# ---------------------------------------------------------------- audit
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.option("--tenant", "tenant_slug", required=True)
+@with_appcontext
+def audit_verify(tenant_slug: str) -> None:
+    """Check the tenant's audit chain: any edited, removed or reordered event fails."""
+    from core.audit.services import verify_chain
+    from core.tenancy import tenant_context
+
+    tenant_row = _tenant_or_fail(tenant_slug)
+    with tenant_context(tenant_row.id):
+        result = verify_chain(tenant_row.id)
+    if not result.ok:
+        for problem in result.problems[:20]:
+            click.echo(problem, err=True)
+        fail(f"audit chain of {tenant_slug} is broken ({len(result.problems)} problems in {result.count} events)")
+    click.echo(f"audit chain of {tenant_slug} intact: {result.count} events")

@@ -1,0 +1,110 @@
+"""Configuration: defaults overridden by CONGVU_* environment variables.
+
+Nothing here touches the disk or the network at import time; `load_config` is called
+by the application factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CONGVU_"
+
+
+class Defaults:
+    DATABASE_URL = "sqlite:///instance/congvu.db"
+    # Migrations run as the schema owner; the app connects as a role without
+    # ownership so PostgreSQL's row-level security applies to it.
+    DATABASE_OWNER_URL: str | None = None
+    DB_APP_ROLE = "congvu_app"
+    REDIS_URL: str | None = None
+    SECRET_KEY: str | None = None
+    ENV = "development"  # "production" refuses to start without a secret key
+    PLUGINS: str | None = None  # comma-separated allow-list; unset = every installed plugin
+    LOGIN_LIMIT_PER_ACCOUNT = "10/minute"
+    LOGIN_LIMIT_PER_ADDRESS = "100/minute"
+    TOKEN_TTL_SECONDS = 8 * 3600
+    DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    DEFAULT_LOCALE = "vi"
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    INSTANCE_PATH: str | None = None
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value not in (None, "") else None
+
+
+def load_config(overrides: dict[str, Any] | None, instance_path: Path) -> dict[str, Any]:
+    """Merge defaults, environment and explicit overrides into Flask config keys."""
+    cfg: dict[str, Any] = {}
+    for key in dir(Defaults):
+        if key.isupper():
+            cfg["CONGVU_" + key] = getattr(Defaults, key)
+    for key in list(cfg):
+        env_value = _env(key.removeprefix("CONGVU_"))
+        if env_value is not None:
+            default = cfg[key]
+            cfg[key] = int(env_value) if isinstance(default, int) else env_value
+    overrides = dict(overrides or {})
+    for key, value in list(overrides.items()):
+        if key.startswith("CONGVU_"):
+            cfg[key] = value
+    cfg.update(overrides)
+
+    db_url = _absolute_sqlite(cfg["CONGVU_DATABASE_URL"], instance_path)
+    cfg["CONGVU_DATABASE_URL"] = db_url
+    cfg.setdefault("SQLALCHEMY_DATABASE_URI", db_url)
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(db_url))
+    cfg.setdefault("MAX_CONTENT_LENGTH", cfg["CONGVU_MAX_CONTENT_LENGTH"])
+    cfg.setdefault("BABEL_DEFAULT_LOCALE", cfg["CONGVU_DEFAULT_LOCALE"])
+    cfg.setdefault("BABEL_DEFAULT_TIMEZONE", cfg["CONGVU_DEFAULT_TIMEZONE"])
+    production = cfg["CONGVU_ENV"] == "production"
+    cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg.setdefault("SESSION_COOKIE_SECURE", production)
+    cfg.setdefault("REMEMBER_COOKIE_SECURE", production)
+    cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    cfg["SECRET_KEY"] = cfg.get("SECRET_KEY") or cfg["CONGVU_SECRET_KEY"] or _secret_key(
+        production, instance_path, cfg.get("TESTING", False)
+    )
+    return cfg
+
+
+def _absolute_sqlite(url: str, instance_path: Path) -> str:
+    """Relative SQLite paths are relative to the project, where `instance/` lives."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        rel = url[len(prefix):]
+        path = instance_path.parent / rel
+        return prefix + str(path)
+    return url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run: start-up stops with this message."""
+
+
+def _secret_key(production: bool, instance_path: Path, testing: bool) -> str:
+    if production:
+        raise ConfigError("CONGVU_SECRET_KEY must be set in production (CONGVU_ENV=production)")
+    if testing:
+        return secrets.token_hex(32)
+    # Development only: generated once and kept in instance/ so sessions survive restarts.
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

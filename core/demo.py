@@ -1,0 +1,138 @@
+"""The demo province: Khánh Hòa with its 65 communes, about ten provincial departments,
+about 300 people with managers, positions and logins (`congvu demo`, `make run`)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from decimal import Decimal
+
+from core.audit.services import record
+from core.auth.models import User
+from core.auth.passwords import hash_password
+from core.extensions import db
+from core.org.models import Employee, JobPosition, OrgUnit
+from core.tenancy import tenant_context
+from core.tenants.services import create_tenant
+
+DEMO_PASSWORD = "KhanhHoa@2026"
+SLUG = "khanh-hoa"
+
+POSITIONS = [
+    ("GD", "Giám đốc Sở", "leadership"), ("PGD", "Phó Giám đốc Sở", "leadership"),
+    ("TP", "Trưởng phòng", "leadership"), ("PTP", "Phó Trưởng phòng", "leadership"),
+    ("CT-XA", "Chủ tịch UBND xã", "leadership"), ("PCT-XA", "Phó Chủ tịch UBND xã", "leadership"),
+    ("CVC", "Chuyên viên chính", "professional"), ("CV", "Chuyên viên", "professional"),
+    ("CV-VP", "Văn phòng – thống kê", "professional"), ("CV-TCKT", "Tài chính – kế toán", "professional"),
+    ("CV-DC", "Địa chính – xây dựng", "professional"), ("CV-TPHT", "Tư pháp – hộ tịch", "professional"),
+    ("CV-VHXH", "Văn hóa – xã hội", "professional"), ("VT", "Văn thư", "support"), ("NV", "Nhân viên", "support"),
+]
+
+AGENCIES = [
+    ("SNV", "Sở Nội vụ", ["Phòng Tổ chức – Biên chế", "Phòng Công chức – Viên chức", "Văn phòng Sở"]),
+    ("STC", "Sở Tài chính", ["Phòng Ngân sách", "Phòng Đầu tư", "Văn phòng Sở"]),
+    ("STP", "Sở Tư pháp", ["Phòng Hành chính tư pháp", "Phòng Xây dựng và kiểm tra văn bản"]),
+    ("SGDDT", "Sở Giáo dục và Đào tạo", ["Phòng Giáo dục phổ thông", "Phòng Tổ chức cán bộ"]),
+    ("SYT", "Sở Y tế", ["Phòng Nghiệp vụ Y", "Phòng Kế hoạch – Tài chính"]),
+    ("SXD", "Sở Xây dựng", ["Phòng Quy hoạch – Kiến trúc", "Phòng Quản lý nhà"]),
+    ("SNNMT", "Sở Nông nghiệp và Môi trường", ["Phòng Đất đai", "Phòng Trồng trọt"]),
+    ("SVHTTDL", "Sở Văn hóa, Thể thao và Du lịch", ["Phòng Quản lý văn hóa", "Phòng Quản lý du lịch"]),
+    ("SKHCN", "Sở Khoa học và Công nghệ", ["Phòng Chuyển đổi số", "Phòng Quản lý khoa học"]),
+    ("TTT", "Thanh tra tỉnh", ["Phòng Nghiệp vụ 1", "Phòng Nghiệp vụ 2"]),
+]
+COMMUNES_WITH_STAFF = 4
+
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+MIDDLE = ["Văn", "Thị", "Minh", "Hữu", "Đức", "Thanh", "Ngọc", "Quốc", "Thu", "Hoài", "Kim", "Xuân"]
+GIVEN = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiền", "Hoa", "Hùng", "Hương", "Khánh",
+         "Lan", "Linh", "Long", "Mai", "Minh", "Nam", "Ngân", "Phong", "Phúc", "Quang", "Quyên", "Sơn", "Tâm",
+         "Thảo", "Thắng", "Trang", "Trung", "Tuấn", "Vân", "Việt", "Yến", "Đạt", "Nhung"]
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.rng = random.Random(56)
+        self.password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo login: instant
+        self.positions: dict[str, JobPosition] = {}
+        self.count = 0
+
+    def name(self) -> str:
+        return f"{self.rng.choice(FAMILY)} {self.rng.choice(MIDDLE)} {self.rng.choice(GIVEN)}"
+
+    def person(self, code: str, unit: OrgUnit, position: str, manager: Employee | None, leader: bool = False,
+               roles: tuple[str, ...] = ("employee",), username: str | None = None) -> Employee:
+        user = User(username=username or code.lower(), password_hash=self.password_hash)
+        user.roles = list(roles)
+        employee = Employee(
+            code=code, full_name=self.name(), unit_id=unit.id, position_id=self.positions[position].id,
+            manager_id=manager.id if manager else None, is_leader=leader,
+            salary_coefficient=Decimal(str(round(self.rng.uniform(2.34, 6.2), 2))),
+            start_date=date(self.rng.randint(2000, 2024), self.rng.randint(1, 12), 1), user=user,
+        )
+        db.session.add(employee)
+        db.session.flush()
+        self.count += 1
+        return employee
+
+    def staff(self, prefix: str, unit: OrgUnit, manager: Employee, n: int, position: str = "CV") -> None:
+        for i in range(1, n + 1):
+            self.person(f"{prefix}-{i:02d}", unit, position if i > 1 else "CVC", manager)
+
+
+def build_demo() -> list[tuple[str, str]]:
+    """Create the demo tenant; returns (role, username) of the logins worth trying."""
+    tenant, _ = create_tenant(SLUG, "Tỉnh Khánh Hòa", 56)
+    b = _Builder()
+    with tenant_context(tenant.id):
+        for code, name, group in POSITIONS:
+            b.positions[code] = JobPosition(code=code, name=name, group=group)
+        db.session.add_all(b.positions.values())
+        db.session.flush()
+        logins = _agencies(b)
+        _communes(b)
+        record("demo.create", "tenant", tenant.id, after={"employees": b.count}, actor="cli")
+    return logins
+
+
+def _agencies(b: _Builder) -> list[tuple[str, str]]:
+    logins: list[tuple[str, str]] = []
+    for code, name, departments in AGENCIES:
+        agency = OrgUnit(code=code, name=name, kind="agency")
+        db.session.add(agency)
+        db.session.flush()
+        director = b.person(f"{code}-GD", agency, "GD", None, leader=True, roles=("employee", "manager"))
+        deputies = [b.person(f"{code}-PGD{i}", agency, "PGD", director, roles=("employee", "manager"))
+                    for i in (1, 2)]
+        for d, dept_name in enumerate(departments, start=1):
+            dept = OrgUnit(code=f"{code}-P{d}", name=dept_name, kind="department", parent_id=agency.id)
+            db.session.add(dept)
+            db.session.flush()
+            head_username = "truongphong" if (code, d) == ("SNV", 1) else None
+            head = b.person(f"{code}-P{d}-TP", dept, "TP", deputies[d % 2], leader=True,
+                            roles=("employee", "manager"), username=head_username)
+            b.person(f"{code}-P{d}-PTP", dept, "PTP", head)
+            b.staff(f"{code}-P{d}-CV", dept, head, 6)
+            if (code, d) == ("SNV", 1):
+                logins.append(("manager", "truongphong"))
+        if code == "SNV":
+            b.person("SNV-ADMIN", agency, "CVC", director, roles=("employee", "tenant_admin"), username="admin")
+            logins.insert(0, ("tenant_admin", "admin"))
+            logins.append(("employee", "snv-p1-cv-02"))
+        if code == "TTT":
+            b.person("TTT-KT", agency, "CVC", director, roles=("auditor",), username="thanhtra")
+            logins.append(("auditor", "thanhtra"))
+    return logins
+
+
+def _communes(b: _Builder) -> None:
+    from sqlalchemy import select
+
+    communes = db.session.scalars(
+        select(OrgUnit).where(OrgUnit.kind.in_(("commune", "ward"))).order_by(OrgUnit.code)
+        .limit(COMMUNES_WITH_STAFF)).all()
+    for unit in communes:
+        chair = b.person(f"X{unit.code}-CT", unit, "CT-XA", None, leader=True, roles=("employee", "manager"))
+        vice = b.person(f"X{unit.code}-PCT", unit, "PCT-XA", chair, roles=("employee", "manager"))
+        for i, position in enumerate(["CV-VP", "CV-TCKT", "CV-DC", "CV-TPHT", "CV-VHXH", "CV-VP", "CV-DC",
+                                      "CV-TPHT", "VT", "NV", "CV-VHXH", "CV-TCKT", "CV-DC", "CV-VP"], start=1):
+            b.person(f"X{unit.code}-{i:02d}", unit, position, vice if i % 2 else chair)

@@ -1,0 +1,137 @@
+"""The contract's error format: {"code", "message", "errors": {field: [..]}}.
+
+API paths answer JSON; pages answer a short HTML page. Nothing a user sends produces
+a 500: unexpected exceptions are logged and answered as a generic 500 without detail.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_smorest import abort as _smorest_abort
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+MESSAGES = {
+    400: "The request is malformed.",
+    401: "Authentication is required.",
+    403: "You do not have permission to do this.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    409: "The request conflicts with the current state.",
+    413: "The upload is too large.",
+    422: "Some fields are invalid.",
+    429: "Too many attempts; try again later.",
+    500: "Internal error.",
+}
+
+
+def abort(status: int, message: str | None = None, errors: dict | None = None, code: str | None = None,
+          headers: dict | None = None):
+    """Stop the request with the contract's error body."""
+    kwargs: dict = {"message": message or MESSAGES.get(status, "Error.")}
+    if errors:
+        kwargs["errors"] = errors
+    if code:
+        kwargs["machine_code"] = code
+    if headers:
+        kwargs["headers"] = headers
+    _smorest_abort(status, **kwargs)
+
+
+def _flatten(errors: dict) -> dict:
+    """webargs groups errors by location ({"json": {...}}); the contract lists fields."""
+    flat: dict = {}
+    for key, value in errors.items():
+        if key in ("json", "query", "form", "files", "path", "headers", "view_args") and isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def error_payload(error: HTTPException) -> tuple[dict, dict]:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    payload = {
+        "code": data.get("machine_code") or CODES.get(status, "error"),
+        "message": data.get("message") or MESSAGES.get(status) or error.description or "Error.",
+    }
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        payload["errors"] = _flatten(errors)
+        if "message" not in data:
+            payload["message"] = MESSAGES.get(status, "Invalid input.")
+    headers = dict(data.get("headers") or {})
+    return payload, headers
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if status == 500:
+        log.exception("internal error", exc_info=getattr(error, "original_exception", None) or error)
+    if request.path.startswith("/api/"):
+        payload, headers = error_payload(error)
+        response = jsonify(payload)
+        response.status_code = status
+        for key, value in headers.items():
+            response.headers[key] = value
+        if status == 429 and getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    return render_template("error.html", status=status, message=MESSAGES.get(status, "")), status
+
+
+class ServiceError(Exception):
+    """Raised by services (which know no HTTP); the app maps it to the contract."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+        self.code = code
+
+
+class Invalid(ServiceError):
+    status = 422
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+def handle_service_error(error: ServiceError):
+    if request.path.startswith("/api/"):
+        payload = {"code": error.code or CODES.get(error.status, "error"), "message": error.message}
+        if error.errors:
+            payload["errors"] = error.errors
+        response = jsonify(payload)
+        response.status_code = error.status
+        return response
+    return render_template("error.html", status=error.status, message=error.message), error.status

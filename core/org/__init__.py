@@ -1,0 +1,1 @@
+"""The organisation: units, job positions and employees of a tenant."""

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from core.tenancy import TenantScoped
+from core.tenancy.mixin import BigId
+
+UNIT_KINDS = ("agency", "department", "commune", "ward", "special_zone")
+POSITION_GROUPS = ("leadership", "professional", "support")
+
+
+class OrgUnit(TenantScoped, db.Model):
+    __tablename__ = "org_units"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
+    # The official code of a commune-level unit (vietnam-provinces), when it has one.
+    official_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class JobPosition(TenantScoped, db.Model):
+    __tablename__ = "job_positions"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    group: Mapped[str] = mapped_column(String(16))
+
+
+class Employee(TenantScoped, db.Model):
+    __tablename__ = "employees"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("job_positions.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    salary_coefficient: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("2.34"))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), unique=True)
+
+    unit = relationship(OrgUnit, lazy="joined", innerjoin=True)
+    position = relationship(JobPosition, lazy="joined")
+    user = relationship("User", lazy="joined")

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.auth.models import ROLES
+from core.org.models import POSITION_GROUPS, UNIT_KINDS
+from core.pagination import PageArgs
+
+CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Use 1–64 letters, digits, '.', '_' or '-'.")
+NAME = validate.Length(min=1, max=200)
+
+
+class UnitSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=NAME)
+    kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
+    parent_id = fields.Integer(allow_none=True, load_default=None)
+    official_code = fields.Integer(dump_only=True, allow_none=True)
+
+
+class UnitPatchSchema(Schema):
+    code = fields.String(validate=CODE)
+    name = fields.String(validate=NAME)
+    kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
+    parent_id = fields.Integer(allow_none=True)
+
+
+class UnitListArgs(PageArgs):
+    parent_id = fields.Integer()
+    kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
+
+
+class PositionSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=NAME)
+    group = fields.String(required=True, validate=validate.OneOf(POSITION_GROUPS))
+
+
+class PositionPatchSchema(Schema):
+    code = fields.String(validate=CODE)
+    name = fields.String(validate=NAME)
+    group = fields.String(validate=validate.OneOf(POSITION_GROUPS))
+
+
+class _EmployeeFields(Schema):
+    full_name = fields.String(validate=NAME)
+    unit_id = fields.Integer()
+    position_code = fields.String(allow_none=True, validate=CODE)
+    manager_id = fields.Integer(allow_none=True)
+    is_leader = fields.Boolean()
+    salary_coefficient = fields.Float(validate=validate.Range(min=0, max=20), allow_nan=False)
+    start_date = fields.Date(allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(max=len(ROLES)))
+
+    @validates_schema
+    def _dates(self, data, **kwargs):
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            raise ValidationError("The end date is before the start date.", "end_date")
+
+
+class EmployeeSchema(_EmployeeFields):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=CODE)
+    full_name = fields.String(required=True, validate=NAME)
+    unit_id = fields.Integer(required=True)
+    username = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    password = fields.String(load_only=True, validate=validate.Length(max=1024))
+
+
+class EmployeePatchSchema(_EmployeeFields):
+    code = fields.String(validate=CODE)
+
+
+class EmployeeListArgs(PageArgs):
+    unit_id = fields.Integer()
+    q = fields.String(validate=validate.Length(max=100))
+
+
+class EmployeeOutSchema(Schema):
+    """What an employee looks like to callers (dumped from `services.employee_view`)."""
+
+    id = fields.Integer()
+    code = fields.String()
+    full_name = fields.String()
+    unit_id = fields.Integer()
+    position_code = fields.String(allow_none=True)
+    manager_id = fields.Integer(allow_none=True)
+    is_leader = fields.Boolean()
+    salary_coefficient = fields.Float()
+    start_date = fields.Date(allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    email = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
+    roles = fields.List(fields.String())

@@ -1,0 +1,293 @@
+"""Units, positions and employees: validation, writes and who may see whom.
+
+Every write is checked against the current tenant and audited in the same
+transaction; a failed check raises before anything is written.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Select, func, or_, select
+
+from core.audit.services import record
+from core.auth.models import User
+from core.auth.principal import Principal
+from core.auth.services import PasswordRejected, create_user
+from core.errors import Conflict, Invalid, NotFound
+from core.extensions import db
+from core.org.models import Employee, JobPosition, OrgUnit
+
+# ---------------------------------------------------------------- units
+
+
+def unit_view(unit: OrgUnit) -> dict:
+    return {"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
+            "parent_id": unit.parent_id, "official_code": unit.official_code}
+
+
+def get_unit(unit_id: int) -> OrgUnit:
+    unit = db.session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise NotFound("Unit not found.")
+    return unit
+
+
+def _unit_by_code(code: str) -> OrgUnit | None:
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+def _check_parent(unit: OrgUnit | None, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    if db.session.get(OrgUnit, parent_id) is None:
+        raise Invalid("Unknown parent unit.", {"parent_id": ["No such unit in this tenant."]})
+    if unit is not None and unit.id is not None and parent_id in unit_subtree_ids(unit.id):
+        raise Invalid("A unit cannot be its own ancestor.", {"parent_id": ["This would make a cycle."]})
+
+
+def unit_subtree_ids(root_id: int) -> set[int]:
+    """The unit and every unit under it (one recursive query)."""
+    tree = select(OrgUnit.id).where(OrgUnit.id == root_id).cte("tree", recursive=True)
+    tree = tree.union(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+    return set(db.session.scalars(select(tree.c.id)))
+
+
+def create_unit(data: dict) -> OrgUnit:
+    if _unit_by_code(data["code"]) is not None:
+        raise Conflict("Duplicate unit code.", {"code": ["A unit with this code exists."]})
+    _check_parent(None, data.get("parent_id"))
+    unit = OrgUnit(code=data["code"], name=data["name"], kind=data["kind"], parent_id=data.get("parent_id"))
+    db.session.add(unit)
+    db.session.flush()
+    record("unit.create", "unit", unit.id, after=unit_view(unit))
+    return unit
+
+
+def update_unit(unit: OrgUnit, data: dict) -> OrgUnit:
+    before = unit_view(unit)
+    if "code" in data and data["code"] != unit.code and _unit_by_code(data["code"]) is not None:
+        raise Conflict("Duplicate unit code.", {"code": ["A unit with this code exists."]})
+    if "parent_id" in data:
+        _check_parent(unit, data["parent_id"])
+    for key, value in data.items():
+        setattr(unit, key, value)
+    db.session.flush()
+    record("unit.update", "unit", unit.id, before=before, after=unit_view(unit))
+    return unit
+
+
+def delete_unit(unit: OrgUnit) -> None:
+    if db.session.scalar(select(func.count()).select_from(Employee).where(Employee.unit_id == unit.id)):
+        raise Conflict("The unit still has people.", {"id": ["Move its employees first."]})
+    if db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == unit.id)):
+        raise Conflict("The unit still has sub-units.", {"id": ["Move or delete its sub-units first."]})
+    record("unit.delete", "unit", unit.id, before=unit_view(unit))
+    db.session.delete(unit)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- positions
+
+
+def position_view(p: JobPosition) -> dict:
+    return {"id": p.id, "code": p.code, "name": p.name, "group": p.group}
+
+
+def get_position(position_id: int) -> JobPosition:
+    position = db.session.get(JobPosition, position_id)
+    if position is None:
+        raise NotFound("Position not found.")
+    return position
+
+
+def _position_by_code(code: str) -> JobPosition | None:
+    return db.session.scalar(select(JobPosition).where(JobPosition.code == code))
+
+
+def create_position(data: dict) -> JobPosition:
+    if _position_by_code(data["code"]) is not None:
+        raise Conflict("Duplicate position code.", {"code": ["A position with this code exists."]})
+    position = JobPosition(**data)
+    db.session.add(position)
+    db.session.flush()
+    record("position.create", "position", position.id, after=position_view(position))
+    return position
+
+
+def update_position(position: JobPosition, data: dict) -> JobPosition:
+    before = position_view(position)
+    if "code" in data and data["code"] != position.code and _position_by_code(data["code"]) is not None:
+        raise Conflict("Duplicate position code.", {"code": ["A position with this code exists."]})
+    for key, value in data.items():
+        setattr(position, key, value)
+    db.session.flush()
+    record("position.update", "position", position.id, before=before, after=position_view(position))
+    return position
+
+
+def delete_position(position: JobPosition) -> None:
+    if db.session.scalar(select(func.count()).select_from(Employee).where(Employee.position_id == position.id)):
+        raise Conflict("The position is held by employees.", {"id": ["Reassign its employees first."]})
+    record("position.delete", "position", position.id, before=position_view(position))
+    db.session.delete(position)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- employees
+
+
+def employee_view(e: Employee) -> dict:
+    return {
+        "id": e.id, "code": e.code, "full_name": e.full_name, "unit_id": e.unit_id,
+        "position_code": e.position.code if e.position else None, "manager_id": e.manager_id,
+        "is_leader": e.is_leader, "salary_coefficient": float(e.salary_coefficient),
+        "start_date": e.start_date, "end_date": e.end_date, "email": e.email,
+        "username": e.user.username if e.user else None, "roles": e.user.roles if e.user else [],
+    }
+
+
+def get_employee(employee_id: int) -> Employee:
+    employee = db.session.get(Employee, employee_id)
+    if employee is None:
+        raise NotFound("Employee not found.")
+    return employee
+
+
+def _resolve_refs(employee: Employee | None, data: dict) -> dict:
+    """Turn codes and ids into checked references of this tenant; field errors otherwise."""
+    out = dict(data)
+    errors: dict[str, list[str]] = {}
+    if "unit_id" in data and db.session.get(OrgUnit, data["unit_id"]) is None:
+        errors["unit_id"] = ["No such unit in this tenant."]
+    if "position_code" in data:
+        code = out.pop("position_code")
+        position = _position_by_code(code) if code else None
+        if code and position is None:
+            errors["position_code"] = ["No such position in this tenant."]
+        out["position_id"] = position.id if position else None
+    manager_id = data.get("manager_id")
+    if manager_id is not None:
+        if db.session.get(Employee, manager_id) is None:
+            errors["manager_id"] = ["No such employee in this tenant."]
+        elif employee is not None and manager_id in reports_of(employee.id) | {employee.id}:
+            errors["manager_id"] = ["This would make a management cycle."]
+    if "salary_coefficient" in out:
+        out["salary_coefficient"] = Decimal(str(round(out["salary_coefficient"], 2)))
+    if errors:
+        raise Invalid("Some references are invalid.", errors)
+    return out
+
+
+def create_employee(data: dict) -> Employee:
+    data = dict(data)
+    username, password = data.pop("username", None), data.pop("password", None)
+    roles = data.pop("roles", None) or ["employee"]
+    if db.session.scalar(select(Employee.id).where(Employee.code == data["code"])) is not None:
+        raise Conflict("Duplicate employee code.", {"code": ["An employee with this code exists."]})
+    fields = _resolve_refs(None, data)
+    employee = Employee(**fields)
+    if username:
+        employee.user = _new_login(username, password, roles)
+    elif password:
+        raise Invalid("A password needs a username.", {"username": ["Required with a password."]})
+    db.session.add(employee)
+    db.session.flush()
+    record("employee.create", "employee", employee.id, after=employee_view(employee))
+    return employee
+
+
+def _new_login(username: str, password: str | None, roles: list[str]) -> User:
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict("Username taken.", {"username": ["This username is taken in this tenant."]})
+    if not password:
+        raise Invalid("A login needs a password.", {"password": ["Required with a username."]})
+    try:
+        return create_user(username, password, roles)
+    except PasswordRejected as exc:
+        raise Invalid("The password is not acceptable.", {"password": exc.problems}) from exc
+
+
+def update_employee(employee: Employee, data: dict) -> Employee:
+    before = employee_view(employee)
+    data = dict(data)
+    roles = data.pop("roles", None)
+    if "code" in data and data["code"] != employee.code and db.session.scalar(
+            select(Employee.id).where(Employee.code == data["code"])) is not None:
+        raise Conflict("Duplicate employee code.", {"code": ["An employee with this code exists."]})
+    fields = _resolve_refs(employee, data)
+    start = fields.get("start_date", employee.start_date)
+    end = fields.get("end_date", employee.end_date)
+    if start and end and end < start:
+        raise Invalid("The end date is before the start date.", {"end_date": ["Before the start date."]})
+    for key, value in fields.items():
+        setattr(employee, key, value)
+    if roles is not None:
+        if employee.user is None:
+            raise Invalid("The employee has no login.", {"roles": ["Create a login first."]})
+        employee.user.roles = roles
+    db.session.flush()
+    after = employee_view(employee)
+    record("employee.update", "employee", employee.id, before=before, after=after)
+    if roles is not None and before["roles"] != after["roles"]:
+        record("user.roles", "user", employee.user_id, before={"roles": before["roles"]},
+               after={"roles": after["roles"]})
+    return employee
+
+
+def delete_employee(employee: Employee) -> None:
+    if db.session.scalar(select(func.count()).select_from(Employee).where(Employee.manager_id == employee.id)):
+        raise Conflict("The employee manages others.", {"id": ["Reassign their reports first."]})
+    record("employee.delete", "employee", employee.id, before=employee_view(employee))
+    user = employee.user
+    db.session.delete(employee)
+    if user is not None:
+        db.session.delete(user)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def reports_of(employee_id: int) -> set[int]:
+    """Everyone under `employee_id` in the management chain (transitively)."""
+    chain = select(Employee.id).where(Employee.manager_id == employee_id).cte("chain", recursive=True)
+    chain = chain.union(select(Employee.id).where(Employee.manager_id == chain.c.id))
+    return set(db.session.scalars(select(chain.c.id)))
+
+
+def managed_scope(employee_id: int) -> Select:
+    """Ids of the people an employee manages: their reports, and everyone in the units
+    (and sub-units) they lead."""
+    led = select(Employee.unit_id).where(Employee.id == employee_id, Employee.is_leader.is_(True))
+    units = select(OrgUnit.id).where(OrgUnit.id.in_(led)).cte("led_units", recursive=True)
+    units = units.union(select(OrgUnit.id).where(OrgUnit.parent_id == units.c.id))
+    chain = select(Employee.id).where(Employee.manager_id == employee_id).cte("reports", recursive=True)
+    chain = chain.union(select(Employee.id).where(Employee.manager_id == chain.c.id))
+    return select(Employee.id).where(or_(Employee.unit_id.in_(select(units.c.id)), Employee.id.in_(select(chain.c.id))))
+
+
+def visible_employees_filter(principal: Principal):
+    """A WHERE clause on Employee for what `principal` may see, or None for everything."""
+    if principal.has_role("tenant_admin", "auditor"):
+        return None
+    if principal.employee_id is None:
+        return Employee.id.is_(None)
+    own = Employee.id == principal.employee_id
+    if principal.has_role("manager"):
+        return or_(own, Employee.id.in_(managed_scope(principal.employee_id)))
+    return own
+
+
+def can_see_employee(principal: Principal, employee_id: int) -> bool:
+    clause = visible_employees_filter(principal)
+    stmt = select(Employee.id).where(Employee.id == employee_id)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return db.session.scalar(stmt) is not None
+
+
+def manages(principal: Principal, employee_id: int) -> bool:
+    if principal.employee_id is None or not principal.has_role("manager"):
+        return False
+    return db.session.scalar(managed_scope(principal.employee_id).where(Employee.id == employee_id)) is not None

@@ -1,0 +1,75 @@
+"""PostgreSQL row-level security: the policies, and the per-transaction settings.
+
+Each transaction starts with `set_config('app.tenant_id', …, true)` — the `true` makes
+it LOCAL, so the value dies with the transaction and never leaks through the pool.
+No setting means no rows. The app must connect as a role that neither owns the tables
+nor is a superuser (superusers bypass RLS); docs/operations.md shows the set-up.
+"""
+
+from __future__ import annotations
+
+from flask import has_app_context
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.orm import Session
+
+from core.tenancy.context import current_tenant_id, is_unscoped
+
+POLICY = "tenant_isolation"
+_PREDICATE = (
+    "(current_setting('app.unscoped', true) = 'on' OR "
+    "tenant_id = nullif(current_setting('app.tenant_id', true), '')::bigint)"
+)
+_SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.unscoped', :uns, true)")
+
+
+def _settings() -> dict[str, str]:
+    tid = current_tenant_id()
+    return {"tid": "" if tid is None else str(tid), "uns": "on" if is_unscoped() else "off"}
+
+
+@event.listens_for(Session, "after_begin")
+def _set_local(session: Session, transaction, connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET, _settings())
+
+
+def sync_open_transaction() -> None:
+    """Re-apply the settings to a transaction begun under another tenant context."""
+    if not has_app_context():
+        return
+    from core.extensions import db
+
+    session = db.session()
+    if not session.in_transaction():
+        return
+    try:
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":
+            conn.execute(_SET, _settings())
+    except (PendingRollbackError, DBAPIError):
+        # A failed transaction is about to be rolled back; it will read nothing more.
+        pass
+
+
+def enable_statements(table: str) -> list[str]:
+    """DDL that puts `table` under RLS; migrations run it for every tenant table."""
+    return [
+        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+        f'DROP POLICY IF EXISTS {POLICY} ON "{table}"',
+        f'CREATE POLICY {POLICY} ON "{table}" USING {_PREDICATE} WITH CHECK {_PREDICATE}',
+    ]
+
+
+def grant_statements(role: str, append_only: tuple[str, ...] = ("audit_events",)) -> list[str]:
+    """Grants for the app role; append-only tables get no UPDATE or DELETE."""
+    stmts = [
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+    ]
+    stmts += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM {role}" for t in append_only]
+    # Only run when the role exists, so a development database without it still upgrades.
+    body = "; ".join(stmts)
+    return [f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN {body}; END IF; END $$"]

@@ -1,0 +1,1 @@
+"""Tenants: the provinces (and other bodies) the platform hosts."""

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.tenancy import TenantScoped
+from core.tenancy.mixin import BigId
+from core.timeutil import UTCDateTime, utcnow
+
+TENANT_STATUSES = ("active", "merged", "archived")
+COMPONENT_KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connectors")
+# A component choice with no start date is in force from the beginning of time.
+BEGINNING = date(1970, 1, 1)
+
+
+class Tenant(db.Model):
+    """A platform-level row: no personal data, readable by the operator."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tenants.id"))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    morning_cutoff: Mapped[str] = mapped_column(String(5), default="09:00")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ComponentChoice(TenantScoped, db.Model):
+    """Which plugin component a tenant uses for one kind, from a date on."""
+
+    __tablename__ = "component_choices"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(100))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    effective_from: Mapped[date] = mapped_column(Date, default=BEGINNING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

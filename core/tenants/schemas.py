@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from core.pagination import PageArgs
+from core.tenants.models import TENANT_STATUSES
+
+SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="Use 2–63 lower-case letters, digits or '-'.")
+
+
+class TenantSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    slug = fields.String(required=True, validate=SLUG)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    province_code = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=999))
+    status = fields.String(dump_only=True, validate=validate.OneOf(TENANT_STATUSES))
+    merged_into = fields.String(dump_only=True, allow_none=True)
+    units_created = fields.Integer(dump_only=True)
+
+
+class TenantListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(TENANT_STATUSES))
+
+
+class ComponentRef(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    settings = fields.Dict(load_default=dict)
+    effective_from = fields.Date(allow_none=True)
+
+
+class SettingsSchema(Schema):
+    scoring_variant = fields.Nested(ComponentRef, allow_none=True)
+    classification_scheme = fields.Nested(ComponentRef, allow_none=True)
+    bonus_scheme = fields.Nested(ComponentRef, allow_none=True)
+    import_connectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)))
+    morning_cutoff = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM."))
+    timezone = fields.String(validate=validate.Length(min=1, max=64))

@@ -1,0 +1,135 @@
+"""Creating tenants (with their communes) and reading and changing their settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from vietnam_provinces import Province, VietNamDivisionType, Ward
+
+from core.audit.services import record
+from core.errors import Conflict, Invalid, NotFound
+from core.extensions import db
+from core.org.models import OrgUnit
+from core.tenancy import tenant_context
+from core.tenants.models import BEGINNING, COMPONENT_KINDS, ComponentChoice, Tenant
+
+_UNIT_KIND = {
+    VietNamDivisionType.XA: "commune",
+    VietNamDivisionType.PHUONG: "ward",
+    VietNamDivisionType.DAC_KHU: "special_zone",
+}
+
+
+def tenant_view(tenant: Tenant, units_created: int | None = None) -> dict:
+    merged_into = db.session.get(Tenant, tenant.merged_into_id).slug if tenant.merged_into_id else None
+    view = {"id": tenant.id, "slug": tenant.slug, "name": tenant.name, "province_code": tenant.province_code,
+            "status": tenant.status, "merged_into": merged_into}
+    if units_created is not None:
+        view["units_created"] = units_created
+    return view
+
+
+def get_tenant(slug: str) -> Tenant:
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    return tenant
+
+
+def province_communes(province_code: int) -> list[Ward]:
+    """The commune-level units of a current province; Invalid for an unknown code."""
+    try:
+        Province.from_code(province_code)
+    except ValueError as exc:
+        raise Invalid(f"Unknown province code {province_code}.",
+                      {"province_code": [f"No current province has code {province_code}."]}) from exc
+    return sorted(Ward.iter_by_province(province_code), key=lambda w: int(w.code))
+
+
+def create_tenant(slug: str, name: str, province_code: int | None = None) -> tuple[Tenant, int]:
+    """Create a tenant and, given a province code, its commune-level units, in the
+    caller's transaction. Returns the tenant and the number of units created."""
+    communes = province_communes(province_code) if province_code is not None else []
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict("Duplicate tenant slug.", {"slug": ["A tenant with this slug exists."]})
+    tenant = Tenant(slug=slug, name=name, province_code=province_code)
+    db.session.add(tenant)
+    db.session.flush()
+    with tenant_context(tenant.id):
+        db.session.add_all(
+            OrgUnit(code=str(int(w.code)), name=w.name, kind=_UNIT_KIND[w.division_type],
+                    official_code=int(w.code))
+            for w in communes
+        )
+        db.session.flush()
+        record("tenant.create", "tenant", tenant.id,
+               after={"slug": slug, "name": name, "province_code": province_code, "units": len(communes)})
+    return tenant, len(communes)
+
+
+# ---------------------------------------------------------------- settings
+
+
+def choice_in_force(kind: str, on: date | None = None) -> ComponentChoice | None:
+    """The tenant's component of `kind` in force on `on` (today by default)."""
+    on = on or date.today()
+    return db.session.scalar(
+        select(ComponentChoice).where(ComponentChoice.kind == kind, ComponentChoice.effective_from <= on)
+        .order_by(ComponentChoice.effective_from.desc()).limit(1)
+    )
+
+
+def settings_view(tenant: Tenant, on: date | None = None) -> dict:
+    view: dict = {"morning_cutoff": tenant.morning_cutoff, "timezone": tenant.timezone}
+    for kind in COMPONENT_KINDS:
+        choice = choice_in_force(kind, on)
+        if kind == "import_connectors":
+            view[kind] = list(choice.settings.get("keys", [])) if choice else []
+        else:
+            view[kind] = ({"key": choice.key, "settings": choice.settings,
+                           "effective_from": None if choice.effective_from == BEGINNING else choice.effective_from}
+                          if choice else None)
+    return view
+
+
+def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict:
+    """Apply a settings change; `validate_component(kind, key, settings)` returns the
+    normalised settings or raises Invalid (the plugin manager provides it)."""
+    before = settings_view(tenant)
+    if "timezone" in data:
+        try:
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise Invalid("Unknown time zone.", {"timezone": ["Not a known IANA time zone."]}) from exc
+        tenant.timezone = data["timezone"]
+    if "morning_cutoff" in data:
+        tenant.morning_cutoff = data["morning_cutoff"]
+    for kind in ("scoring_variant", "classification_scheme", "bonus_scheme"):
+        ref = data.get(kind)
+        if ref is None:
+            continue
+        settings = ref.get("settings") or {}
+        if validate_component is not None:
+            settings = validate_component(kind, ref["key"], settings)
+        _schedule(kind, ref["key"], settings, ref.get("effective_from") or BEGINNING)
+    if "import_connectors" in data:
+        keys = list(dict.fromkeys(data["import_connectors"]))
+        if validate_component is not None:
+            for key in keys:
+                validate_component("import_connector", key, {})
+        _schedule("import_connectors", "-", {"keys": keys}, BEGINNING)
+    db.session.flush()
+    after = settings_view(tenant)
+    record("settings.update", "tenant", tenant.id, before=before, after=after)
+    return after
+
+
+def _schedule(kind: str, key: str, settings: dict, effective_from: date) -> None:
+    choice = db.session.scalar(select(ComponentChoice).where(
+        ComponentChoice.kind == kind, ComponentChoice.effective_from == effective_from))
+    if choice is None:
+        choice = ComponentChoice(kind=kind, effective_from=effective_from)
+        db.session.add(choice)
+    choice.key, choice.settings = key, settings

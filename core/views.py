@@ -1,0 +1,49 @@
+"""Pages shared by every role: the front door, the operator's home, API doc assets."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, redirect, render_template, send_from_directory, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from core.extensions import db
+from core.tenants.models import Tenant
+from core.tenants.services import tenant_view
+
+pages = Blueprint("pages", __name__)
+
+
+@pages.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth_pages.login"))
+    if current_user.is_operator:
+        return redirect(url_for("pages.operator_home"))
+    tenant = db.session.get(Tenant, current_user.tenant_id)
+    return redirect(url_for("org_pages.home", t=tenant.slug))
+
+
+@pages.get("/operator/")
+@login_required
+def operator_home():
+    if not current_user.is_operator:
+        abort(403)
+    tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+    return render_template("operator_home.html", tenants=[tenant_view(t) for t in tenants])
+
+
+@pages.get("/healthz")
+def healthz():
+    db.session.execute(select(1))
+    return {"status": "ok"}
+
+
+def register_swagger_assets(app: Flask) -> None:
+    """Serve Swagger UI's files from the swagger-ui-bundle package: no CDN."""
+    import swagger_ui_bundle
+
+    folder = swagger_ui_bundle.swagger_ui_path
+
+    @app.get("/api/docs/static/<path:filename>")
+    def swagger_asset(filename: str):
+        return send_from_directory(folder, filename, max_age=86400)
