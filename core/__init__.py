@@ -53,8 +53,10 @@ def _import_models() -> None:
     # Every model module, so metadata (and Alembic) sees every table.
     import core.audit.models  # noqa: F401
     import core.auth.models  # noqa: F401
+    import core.catalogue.models  # noqa: F401
     import core.org.models  # noqa: F401
     import core.tenants.models  # noqa: F401
+    import core.work.models  # noqa: F401
 
 
 def _init_plugins(app: Flask) -> None:
