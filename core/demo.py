@@ -40,7 +40,7 @@ AGENCIES = [
     ("SKHCN", "Sở Khoa học và Công nghệ", ["Phòng Chuyển đổi số", "Phòng Quản lý khoa học"]),
     ("TTT", "Thanh tra tỉnh", ["Phòng Nghiệp vụ 1", "Phòng Nghiệp vụ 2"]),
 ]
-COMMUNES_WITH_STAFF = 4
+COMMUNES_WITH_STAFF = 6
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE = ["Văn", "Thị", "Minh", "Hữu", "Đức", "Thanh", "Ngọc", "Quốc", "Thu", "Hoài", "Kim", "Xuân"]

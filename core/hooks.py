@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from sqlalchemy import select
 
+from core.auth.guards import OPERATOR_ENDPOINTS, api_principal, tenant_member
 from core.errors import abort
 from core.extensions import db, login_manager
 from core.tenancy.context import reset_tenant, set_tenant
@@ -27,6 +28,12 @@ def bind_tenant() -> None:
         abort(404, "Tenant not found.")
     g.tenant = tenant
     g.tenant_token = set_tenant(tenant.id)
+    if request.path.startswith("/api/"):
+        # Authenticate and check membership before the body is even validated, so a
+        # stranger learns nothing (404) rather than which fields were wrong (422).
+        principal = api_principal()
+        if not (principal.is_operator and request.endpoint in OPERATOR_ENDPOINTS):
+            tenant_member(principal)
 
 
 def release_tenant(exc: BaseException | None) -> None:

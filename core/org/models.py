@@ -39,7 +39,7 @@ class JobPosition(TenantScoped, db.Model):
 
 class Employee(TenantScoped, db.Model):
     __tablename__ = "employees"
-    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "code"), UniqueConstraint("tenant_id", "user_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
@@ -52,7 +52,7 @@ class Employee(TenantScoped, db.Model):
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(200))
-    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
 
     unit = relationship(OrgUnit, lazy="joined", innerjoin=True)
     position = relationship(JobPosition, lazy="joined")

@@ -166,7 +166,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_employees_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_employees')),
     sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_employees_tenant_id_code')),
-    sa.UniqueConstraint('user_id', name=op.f('uq_employees_user_id'))
+    sa.UniqueConstraint('tenant_id', 'user_id', name=op.f('uq_employees_tenant_id_user_id'))
     )
     with op.batch_alter_table('employees', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_employees_manager_id'), ['manager_id'], unique=False)

@@ -1,0 +1,113 @@
+"""The application shell: config, OpenAPI, pages, CSRF, language, security headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core import create_app
+from core.config import ConfigError
+from tests.factories import PASSWORD, build_world
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="CONGVU_SECRET_KEY"):
+        create_app({"CONGVU_ENV": "production", "CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                    "CONGVU_INSTANCE_PATH": str(tmp_path)})
+    app = create_app({"CONGVU_ENV": "production", "CONGVU_SECRET_KEY": "k" * 64,
+                      "CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CONGVU_INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_development_secret_is_generated_once(tmp_path):
+    first = create_app({"CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CONGVU_INSTANCE_PATH": str(tmp_path)})
+    second = create_app({"CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CONGVU_INSTANCE_PATH": str(tmp_path)})
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_environment_overrides_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONGVU_LOGIN_LIMIT_PER_ACCOUNT", "5/minute")
+    monkeypatch.setenv("CONGVU_TOKEN_TTL_SECONDS", "60")
+    app = create_app({"TESTING": True, "CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+                      "CONGVU_INSTANCE_PATH": str(tmp_path)})
+    assert app.config["CONGVU_LOGIN_LIMIT_PER_ACCOUNT"] == "5/minute" and app.config["CONGVU_TOKEN_TTL_SECONDS"] == 60
+
+
+def test_openapi_document_validates_and_documents_the_foundation(clean_app, client):
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    paths = doc["paths"]
+    for path, method in [("/api/v1/auth/token", "post"), ("/api/v1/auth/revoke", "post"),
+                         ("/api/v1/tenants", "get"), ("/api/v1/tenants", "post"),
+                         ("/api/v1/tenants/{t}/settings", "patch"), ("/api/v1/tenants/{t}/units", "post"),
+                         ("/api/v1/tenants/{t}/units/{unit_id}", "delete"),
+                         ("/api/v1/tenants/{t}/positions/{position_id}", "patch"),
+                         ("/api/v1/tenants/{t}/employees", "get"),
+                         ("/api/v1/tenants/{t}/employees/{employee_id}", "get")]:
+        assert method in paths[path], (path, method)
+    assert client.get("/api/docs").status_code == 200
+    assert client.get("/api/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_login_page_is_vietnamese_and_needs_csrf(clean_app, client):
+    build_world(clean_app, "tinh-a")
+    page = client.get("/login")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Đăng nhập" in html and 'lang="vi"' in html
+    no_token = client.post("/login", data={"tenant": "tinh-a", "username": "staff", "password": PASSWORD})
+    assert no_token.status_code == 400
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    wrong = client.post("/login", data={"csrf_token": token, "tenant": "tinh-a", "username": "staff",
+                                        "password": "wrong-password"})
+    assert wrong.status_code == 401 and "Sai đơn vị" in wrong.get_data(as_text=True)
+    ok = client.post("/login", data={"csrf_token": token, "tenant": "tinh-a", "username": "staff",
+                                     "password": PASSWORD})
+    assert ok.status_code == 302
+    home = client.get("/t/tinh-a/")
+    text = home.get_data(as_text=True)
+    assert home.status_code == 200 and "Tỉnh thử tinh-a" in text and "Người staff" in text
+    assert "Người outsider" not in text
+    assert client.get("/t/tinh-b/").status_code == 404
+
+
+def test_other_tenants_home_is_404_and_anonymous_is_sent_to_login(clean_app, client):
+    build_world(clean_app, "tinh-a")
+    build_world(clean_app, "tinh-b")
+    assert client.get("/t/tinh-a/").status_code == 302
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    client.post("/login", data={"csrf_token": token, "tenant": "tinh-b", "username": "admin", "password": PASSWORD})
+    assert client.get("/t/tinh-a/").status_code == 404
+    assert client.get("/t/tinh-b/").status_code == 200
+
+
+def test_english_on_request(clean_app, client):
+    html = client.get("/login?lang=en").get_data(as_text=True)
+    assert "Log in" in html and 'lang="en"' in html
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)  # remembered
+    assert "Đăng nhập" in client.get("/login?lang=vi").get_data(as_text=True)
+
+
+def test_security_headers(clean_app, client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_unknown_api_path_and_method_answer_in_contract_format(clean_app, client):
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"
+    wrong = client.delete("/api/v1/tenants")
+    assert wrong.status_code == 405 and wrong.get_json()["code"] == "method_not_allowed"
+
+
+def test_upload_over_the_limit_is_413(clean_app, client):
+    response = client.post("/api/v1/auth/token", data=b"x" * (10 * 1024 * 1024 + 1),
+                           content_type="application/json")
+    assert response.status_code == 413 and response.get_json()["code"] == "too_large"

@@ -1,0 +1,129 @@
+"""The `congvu` command: one-line failures, exit codes, and nothing written on failure."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+
+from core.audit.models import AuditEvent
+from core.cli import main
+from core.extensions import db
+from core.org.models import Employee, OrgUnit
+from core.tenancy import tenant_context, unscoped
+from core.tenants.models import Tenant
+
+
+def run(app, *args, input=None):
+    return app.test_cli_runner(mix_stderr=False).invoke(main, list(args), input=input) \
+        if _supports_mix_stderr() else app.test_cli_runner().invoke(main, list(args), input=input)
+
+
+def _supports_mix_stderr() -> bool:
+    import inspect
+
+    from click.testing import CliRunner
+
+    return "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
+
+
+def test_tenant_create_with_province_code_creates_65_units(clean_app):
+    result = run(clean_app, "tenant", "create", "--slug", "khanh-hoa", "--name", "Tỉnh Khánh Hòa",
+                 "--province-code", "56")
+    assert result.exit_code == 0, result.output
+    assert "with 65 units" in result.output
+    listing = run(clean_app, "tenant", "list")
+    assert "khanh-hoa\tTỉnh Khánh Hòa\t56\tactive" in listing.output
+
+
+def test_unknown_province_fails_in_one_line_and_creates_nothing(clean_app):
+    result = run(clean_app, "tenant", "create", "--slug", "nowhere", "--name", "X", "--province-code", "999")
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and "999" in result.stderr
+    with clean_app.app_context(), unscoped():
+        assert db.session.scalar(select(func.count()).select_from(Tenant)) == 0
+        assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 0
+
+
+def test_usage_errors_exit_2(clean_app):
+    assert run(clean_app, "tenant", "create", "--slug", "x").exit_code == 2
+    assert run(clean_app, "user", "create", "--username", "u", "--password-stdin", input="Good-Pass-123\n").exit_code == 2
+
+
+def test_user_create_tenant_user_and_operator(clean_app):
+    run(clean_app, "tenant", "create", "--slug", "hue", "--name", "Huế")
+    ok = run(clean_app, "user", "create", "--tenant", "hue", "--username", "admin", "--role", "tenant_admin",
+             "--password-stdin", input="Hue-Admin-2026\n")
+    assert ok.exit_code == 0, ok.output
+    again = run(clean_app, "user", "create", "--tenant", "hue", "--username", "admin", "--password-stdin",
+                input="Hue-Admin-2026\n")
+    assert again.exit_code == 1 and "exists" in again.stderr
+    weak = run(clean_app, "user", "create", "--operator", "--username", "root", "--password-stdin", input="123456\n")
+    assert weak.exit_code == 1 and "at least 8" in weak.stderr
+    op = run(clean_app, "user", "create", "--operator", "--username", "root", "--password-stdin",
+             input="Root-Of-Trust-77\n")
+    assert op.exit_code == 0
+    client = clean_app.test_client()
+    assert client.post("/api/v1/auth/token", json={"tenant": "hue", "username": "admin",
+                                                    "password": "Hue-Admin-2026"}).status_code == 200
+    assert client.post("/api/v1/auth/token", json={"tenant": None, "username": "root",
+                                                    "password": "Root-Of-Trust-77"}).status_code == 200
+
+
+def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
+    result = run(clean_app, "demo")
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output and "KhanhHoa@2026" in result.output
+    with clean_app.app_context():
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "khanh-hoa"))
+        with tenant_context(tenant.id):
+            people = db.session.scalar(select(func.count()).select_from(Employee))
+            units = dict(db.session.execute(select(OrgUnit.kind, func.count()).group_by(OrgUnit.kind)).all())
+            managers = db.session.scalar(select(func.count()).select_from(Employee).where(Employee.manager_id.is_not(None)))
+    assert 280 <= people <= 340 and units["agency"] == 10 and units["commune"] + units["ward"] + units["special_zone"] == 65
+    assert managers > people * 0.8
+    second = run(clean_app, "demo", "--if-empty")
+    assert second.exit_code == 0 and "nothing done" in second.output
+    client = clean_app.test_client()
+    for username in ("admin", "truongphong", "snv-p1-cv-02", "thanhtra"):
+        response = client.post("/api/v1/auth/token", json={"tenant": "khanh-hoa", "username": username,
+                                                            "password": "KhanhHoa@2026"})
+        assert response.status_code == 200, username
+
+
+def test_audit_verify_detects_tampering(clean_app, backend):
+    run(clean_app, "demo")
+    run(clean_app, "tenant", "create", "--slug", "hue", "--name", "Huế")
+    ok = run(clean_app, "audit", "verify", "--tenant", "khanh-hoa")
+    assert ok.exit_code == 0 and "intact" in ok.output
+    # Tamper as the database owner would (the app role may not update audit rows).
+    from sqlalchemy import create_engine
+
+    engine = create_engine(backend.owner_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'someone-else' "
+                          "WHERE seq = 1 AND tenant_id = (SELECT id FROM tenants WHERE slug = 'khanh-hoa')"))
+    engine.dispose()
+    broken = run(clean_app, "audit", "verify", "--tenant", "khanh-hoa")
+    assert broken.exit_code == 1 and "broken" in broken.stderr and "content was changed" in broken.stderr
+    hue = run(clean_app, "audit", "verify", "--tenant", "hue")
+    assert hue.exit_code == 0
+
+
+def test_audit_verify_detects_removed_events(clean_app, backend):
+    run(clean_app, "demo")
+    with clean_app.app_context():
+        tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == "khanh-hoa"))
+        with tenant_context(tenant_id):
+            from core.audit.services import record
+
+            for i in range(3):
+                record("test.event", "thing", i)
+            db.session.commit()
+            assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 5
+    from sqlalchemy import create_engine
+
+    engine = create_engine(backend.owner_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 3"))
+    engine.dispose()
+    broken = run(clean_app, "audit", "verify", "--tenant", "khanh-hoa")
+    assert broken.exit_code == 1 and "removed or reordered" in broken.stderr

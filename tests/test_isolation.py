@@ -1,0 +1,129 @@
+"""Tenant isolation, walked from the URL map: every tenant-scoped API route, called
+with tenant A's token against tenant B (and with B's ids inside A's URLs), answers
+404 and leaks no row; every list shows only the caller's tenant.
+
+A new endpoint joins automatically; one with a new kind of id in its path must add
+a way to make such an object of tenant B to FOREIGN_IDS, or this test fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from tests.factories import World, build_world, make_operator
+
+TENANT_PREFIX = "/api/v1/tenants/<t>"
+
+# How to find (or make) an object of the other tenant for each id in a path.
+FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
+    "unit_id": lambda app, w: w.ids["dept"],
+    "position_id": lambda app, w: w.ids["position"],
+    "employee_id": lambda app, w: w.ids["staff"],
+}
+# Path parameters that are not object ids (values to use for them).
+PLAIN_PARAMS = {"period": "2026-10", "year": "2026", "connector": "staff-xlsx", "kind": "scores",
+                "job_id": "00000000-0000-0000-0000-000000000000"}
+
+
+def tenant_routes(app) -> list[tuple[str, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(TENANT_PREFIX + "/") and rule.rule != TENANT_PREFIX:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.rule))
+    return routes
+
+
+def fill(app, rule: str, slug: str, owner: World) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1).split(":")[-1]
+        if name == "t":
+            return slug
+        if name in FOREIGN_IDS:
+            return str(FOREIGN_IDS[name](app, owner))
+        if name in PLAIN_PARAMS:
+            return PLAIN_PARAMS[name]
+        pytest.fail(f"path parameter <{name}> of {rule}: add it to FOREIGN_IDS or PLAIN_PARAMS in {__file__}")
+        return ""
+
+    return re.sub(r"<([^>]+)>", value, rule)
+
+
+@pytest.fixture
+def worlds(clean_app, client):
+    return build_world(clean_app, "tinh-a", client), build_world(clean_app, "tinh-b", client)
+
+
+def call(client, method: str, url: str, headers: dict):
+    body = {} if method in ("POST", "PATCH", "PUT") else None
+    return client.open(url, method=method, headers=headers, json=body)
+
+
+def test_there_are_tenant_routes_to_walk(clean_app):
+    routes = tenant_routes(clean_app)
+    assert ("GET", "/api/v1/tenants/<t>/employees") in routes and len(routes) >= 14
+
+
+@pytest.mark.parametrize("who", ["admin", "manager", "staff", "auditor"])
+def test_other_tenants_urls_are_404_for_every_role(clean_app, client, worlds, who):
+    a, b = worlds
+    failures = []
+    for method, rule in tenant_routes(clean_app):
+        url = fill(clean_app, rule, b.slug, b)
+        response = call(client, method, url, a.headers(who))
+        if response.status_code != 404:
+            failures.append(f"{method} {url} -> {response.status_code}")
+    assert failures == []
+
+
+def test_other_tenants_ids_inside_own_urls_are_404(clean_app, client, worlds):
+    a, b = worlds
+    failures = []
+    for method, rule in tenant_routes(clean_app):
+        if not re.search(r"<(?!t>)[^>]+>", rule.removeprefix(TENANT_PREFIX)):
+            continue
+        url = fill(clean_app, rule, a.slug, b)
+        response = call(client, method, url, a.headers("admin"))
+        if response.status_code != 404:
+            failures.append(f"{method} {url} -> {response.status_code}")
+    assert failures == []
+
+
+def test_lists_hold_no_foreign_rows(clean_app, client, worlds):
+    a, b = worlds
+    foreign = {v for v in b.ids.values()} - {v for v in a.ids.values()}
+    for method, rule in tenant_routes(clean_app):
+        if method != "GET" or re.search(r"<(?!t>)[^>]+>", rule.removeprefix(TENANT_PREFIX)):
+            continue
+        response = client.get(fill(clean_app, rule, a.slug, a), headers=a.headers("admin"))
+        assert response.status_code == 200, rule
+        data = response.get_json()
+        rows = data if isinstance(data, list) else []
+        leaked = [r for r in rows if isinstance(r, dict) and r.get("id") in foreign]
+        assert leaked == [], rule
+        if rows and isinstance(rows[0], dict) and "tenant_id" in rows[0]:
+            assert {r["tenant_id"] for r in rows} == {a.tenant_id}
+
+
+def test_operator_reads_no_tenant_data(clean_app, client, worlds):
+    a, _ = worlds
+    token = make_operator(clean_app, client)
+    failures = []
+    for method, rule in tenant_routes(clean_app):
+        url = fill(clean_app, rule, a.slug, a)
+        response = call(client, method, url, {"Authorization": f"Bearer {token}"})
+        if response.status_code != 403 and not rule.endswith("/merges"):
+            failures.append(f"{method} {url} -> {response.status_code}")
+    assert failures == []
+
+
+def test_tenant_list_shows_only_own_tenant_to_members(clean_app, client, worlds):
+    a, _ = worlds
+    response = client.get("/api/v1/tenants", headers=a.headers("admin"))
+    assert [t["slug"] for t in response.get_json()] == ["tinh-a"]
+    assert client.post("/api/v1/tenants", headers=a.headers("admin"),
+                       json={"slug": "evil", "name": "Evil"}).status_code == 403

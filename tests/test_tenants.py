@@ -1,0 +1,61 @@
+"""Creating tenants: through the API (operator) and the commune-level units it brings."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.org.models import OrgUnit
+from core.tenancy import tenant_context, unscoped
+from core.tenants.models import Tenant
+from tests.factories import make_operator
+
+
+def tenant_count(app) -> tuple[int, int]:
+    with app.app_context(), unscoped():
+        return (db.session.scalar(select(func.count()).select_from(Tenant)),
+                db.session.scalar(select(func.count()).select_from(OrgUnit)))
+
+
+def test_operator_creates_khanh_hoa_with_its_65_units(clean_app, client):
+    token = make_operator(clean_app, client)
+    response = client.post("/api/v1/tenants", headers={"Authorization": f"Bearer {token}"},
+                           json={"slug": "khanh-hoa", "name": "Tỉnh Khánh Hòa", "province_code": 56})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["units_created"] == 65 and body["status"] == "active" and body["merged_into"] is None
+    with clean_app.app_context(), tenant_context(body["id"]):
+        kinds = dict(db.session.execute(select(OrgUnit.kind, func.count()).group_by(OrgUnit.kind)).all())
+        nha_trang = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "Phường Nha Trang"))
+    assert kinds == {"commune": 48, "ward": 16, "special_zone": 1}
+    assert nha_trang.official_code == 22366 and nha_trang.code == "22366"
+
+
+def test_unknown_province_creates_nothing(clean_app, client):
+    token = make_operator(clean_app, client)
+    response = client.post("/api/v1/tenants", headers={"Authorization": f"Bearer {token}"},
+                           json={"slug": "nowhere", "name": "Không có", "province_code": 999})
+    assert response.status_code == 422
+    assert "province_code" in response.get_json()["errors"]
+    assert tenant_count(clean_app) == (0, 0)
+
+
+def test_duplicate_slug_and_bad_slug(clean_app, client):
+    token = make_operator(clean_app, client)
+    h = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/tenants", headers=h, json={"slug": "hue", "name": "Huế"}).status_code == 201
+    dup = client.post("/api/v1/tenants", headers=h, json={"slug": "hue", "name": "Huế 2", "province_code": 46})
+    assert dup.status_code == 409 and "slug" in dup.get_json()["errors"]
+    bad = client.post("/api/v1/tenants", headers=h, json={"slug": "Huế!", "name": "x"})
+    assert bad.status_code == 422 and "slug" in bad.get_json()["errors"]
+    assert tenant_count(clean_app) == (1, 0)
+
+
+def test_every_current_province_code_is_accepted(clean_app):
+    from vietnam_provinces import Province
+
+    from core.tenants.services import province_communes
+
+    with clean_app.app_context():
+        total = sum(len(province_communes(int(p.code))) for p in Province.iter_all())
+    assert total == 3321
