@@ -76,9 +76,10 @@ def _register_blueprints(app: Flask) -> None:
     from core.i18n import register_filters
     from core.org.api import blp as org_api
     from core.org.views import org_pages
+    from core.plugins.api import blp as plugins_api
     from core.tenants.api import blp as tenants_api
 
-    for blp in (auth_api, tenants_api, org_api):
+    for blp in (auth_api, tenants_api, org_api, plugins_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages):

@@ -3,6 +3,7 @@ one-line reason on stderr, 2 usage."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -46,7 +47,29 @@ def transactional(fn: Callable) -> Callable:
     return wrapper
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+class CongvuGroup(FlaskGroup):
+    """The command group, with the commands plugins add through `congvu_register_commands`."""
+
+    def _plugin_commands(self) -> None:
+        if getattr(self, "_plugins_added", False):
+            return
+        self._plugins_added = True
+        from core.plugins.manager import PluginManager
+
+        # Lenient: a broken plugin must not take `congvu plugins list` (which reports it) down with it.
+        PluginManager.from_config({"CONGVU_PLUGINS": os.environ.get("CONGVU_PLUGINS") or None}).load(
+            strict=False).register_commands(self)
+
+    def get_command(self, ctx, name):
+        self._plugin_commands()
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx):
+        self._plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=CongvuGroup, create_app=create_app, add_version_option=False)
 def main() -> None:
     """congvu — KPI Công vụ."""
 
@@ -191,3 +214,32 @@ def audit_verify(tenant_slug: str) -> None:
             click.echo(problem, err=True)
         fail(f"audit chain of {tenant_slug} is broken ({len(result.problems)} problems in {result.count} events)")
     click.echo(f"audit chain of {tenant_slug} intact: {result.count} events")
+
+
+# ---------------------------------------------------------------- plugins
+
+
+@main.group()
+def plugins() -> None:
+    """Installed plugins and their components."""
+
+
+@plugins.command("list", with_appcontext=False)
+def plugins_list() -> None:
+    """Every installed plugin, whether it loads (and why not), and its components.
+
+    Reads the allow-list CONGVU_PLUGINS like the server does; exits 1 when the server
+    would refuse to start because of a plugin.
+    """
+    from core.plugins.manager import PluginManager
+
+    manager = PluginManager.from_config({"CONGVU_PLUGINS": os.environ.get("CONGVU_PLUGINS") or None}).load(strict=False)
+    for item in manager.list_plugins("en"):
+        state = "loaded" if item["loaded"] else ("disabled" if not item["enabled"] else "FAILED")
+        click.echo(f"{item['name']}\t{item['version'] or '-'}\t{item['origin']}\t{state}")
+        if item["error"]:
+            click.echo(f"    {item['error']}")
+        for c in item["components"]:
+            click.echo(f"    {c['kind']}\t{c['key']}\t{c['version']}\t{c['title_vi']} / {c['title_en']}")
+    if manager.problems:
+        fail(f"{len(manager.problems)} plugin problem(s) would stop the server: {manager.problems[0]}")

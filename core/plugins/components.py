@@ -1,0 +1,269 @@
+"""Base classes of the four component kinds a plugin can provide.
+
+A component is a small object with a ``key`` (what a tenant's settings name), a
+``version`` (recorded with every result it computes), a Vietnamese and an English
+title, a marshmallow settings schema whose fields all have defaults, and optionally
+the tenants allowed to select it. Its methods are pure functions of plain data: no
+database session, no request, no clock, no randomness — so the core can call them in
+a web request or a worker, in batches, and get the same answer every time.
+
+Settings exist in two forms. The *stored* form is JSON (what ``settings_schema``
+dumps); it is what the tenant's settings hold and what the settings hash is taken of.
+The *loaded* form is what ``settings_schema`` loads (dates, Decimals…); it is what the
+component's methods receive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NotRequired, TypedDict
+
+from marshmallow import Schema
+
+KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connector")
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+TASK_SCORE_MAX = 70.0
+LEVELS = ("HTXS", "HTT", "HT", "KHT")
+# What an import connector's rows become, and the fields a row may give for each
+# (the built-in connectors' columns in api.md, "Data in and out").
+TARGET_FIELDS: dict[str, tuple[str, ...]] = {
+    "staff": ("code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
+              "salary_coefficient", "start_date", "end_date", "username", "email", "roles"),
+    "catalogue": ("code", "name", "group", "unit_of_measure", "norm_minutes", "product_weight",
+                  "complexity_levels", "position_codes", "effective_from"),
+    "work_items": ("external_id", "employee_code", "task_type_code", "title", "work_date", "quantity",
+                   "complexity_level", "deadline", "declared_at", "completed_at", "reported_at", "status",
+                   "failed_reviews", "missed_deadlines", "stars", "satisfaction", "role", "priority", "exempt"),
+}
+IMPORT_TARGETS = tuple(TARGET_FIELDS)
+
+
+class NoSettings(Schema):
+    """The settings schema of a component that has no settings."""
+
+
+class Component:
+    """What every component has. Subclass one of the four kinds below, not this."""
+
+    kind: ClassVar[str] = ""
+    key: ClassVar[str] = ""
+    version: ClassVar[str] = ""
+    title_vi: ClassVar[str] = ""
+    title_en: ClassVar[str] = ""
+    description_vi: ClassVar[str] = ""
+    description_en: ClassVar[str] = ""
+    settings_schema: ClassVar[type[Schema]] = NoSettings
+    # Slugs of the tenants that may select this component; None means every tenant.
+    allowed_tenants: ClassVar[frozenset[str] | None] = None
+
+    # ------------------------------------------------------------ settings
+
+    def load_settings(self, stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The loaded form of ``stored`` settings, defaults filled in.
+
+        Raises ``marshmallow.ValidationError`` with field messages when they are invalid.
+        """
+        return self.settings_schema().load(dict(stored or {}))
+
+    def normalise_settings(self, stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The stored (JSON) form of ``stored`` settings, validated and defaults filled in."""
+        schema = self.settings_schema()
+        return schema.dump(schema.load(dict(stored or {})))
+
+    def default_settings(self) -> dict[str, Any]:
+        """The stored form of the defaults: what a tenant gets when it sets nothing."""
+        return self.normalise_settings({})
+
+    @staticmethod
+    def settings_hash(stored: Mapping[str, Any]) -> str:
+        """A stable hash of stored settings, recorded with every result (key order does not matter)."""
+        canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    # ------------------------------------------------------------ description
+
+    def title(self, locale: str = "vi") -> str:
+        return self.title_en if str(locale).startswith("en") and self.title_en else self.title_vi
+
+    def allows(self, tenant_slug: str | None) -> bool:
+        return self.allowed_tenants is None or tenant_slug in self.allowed_tenants
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind}:{self.key} {self.version}>"
+
+
+# ---------------------------------------------------------------- scoring
+
+
+class ScoringVariant(Component):
+    """Turns an employee's work items of a period into a task score 0–70.
+
+    Scoring is split so that aggregation can be SQL (architecture.md, "Scoring at scale"):
+
+    1. ``score_items`` scores items into named numeric components (``item_components``);
+       the core stores them on each item's score row.
+    2. The core sums each component per employee and period (``GROUP BY``).
+    3. ``period_score`` turns one employee's sums into the task score.
+
+    **Items** are dicts with the common fields (domain.md): ``id``, ``task_type_code``,
+    ``group`` (A–D), ``norm_minutes``, ``product_weight``, ``quantity``,
+    ``complexity_coefficient``, ``work_date`` (date), ``deadline`` (date or None),
+    ``declared_at``, ``completed_at``, ``reported_at`` (aware datetimes or None),
+    ``planned`` (declared before the morning cut-off), ``status`` (``planned``,
+    ``in_progress`` or ``done``; cancelled items never reach a variant),
+    ``failed_reviews`` and ``missed_deadlines`` (ints), ``stars`` and ``satisfaction``
+    (1–5 or None), ``role`` (``lead``/``support``), ``priority`` (1–3), ``exempt``
+    (bool). Numbers may be int, float or Decimal. A variant ignores fields it does not
+    use, and must not fail on fields it does not know.
+
+    **Facts** given to ``period_score``: ``period`` (e.g. ``2026-10``), ``working_days``
+    (the employee's working days in the period, less public holidays and approved
+    leave), ``is_leader`` (bool); the core may add more, and variants that need them
+    document which.
+    """
+
+    kind = "scoring_variant"
+    # The names of the numeric components score_items returns for every item; the
+    # core keeps one summable column per name.
+    item_components: ClassVar[tuple[str, ...]] = ()
+
+    def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
+        """One dict per item, in the same order, mapping each of ``item_components`` to a finite number."""
+        raise NotImplementedError
+
+    def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
+                     facts: Mapping[str, Any]) -> PeriodScore:
+        """The task score (0–70) of one employee and period from the sums of its item components.
+
+        ``sums`` maps each of ``item_components`` to its total over the period (0 when the
+        employee has no items). Returns ``{"task_score": 0..70, "components": {name: number},
+        "provisional": bool}``; ``components`` explains the score.
+        """
+        raise NotImplementedError
+
+
+class PeriodScore(TypedDict, total=False):
+    task_score: float
+    components: dict[str, float]
+    provisional: bool
+
+
+# ---------------------------------------------------------------- classification
+
+
+class ClassificationScheme(Component):
+    """Turns a year's totals of the people of a tenant into classification levels.
+
+    **People** are dicts: ``employee_id``, ``total`` (the annual total 0–100, or None
+    when not scored), ``task_score``, ``quota_group`` (a hashable naming the agency and
+    group of similar positions the quota is counted in), ``months_worked``,
+    ``forced_kht`` (bool: discipline or, for leaders, corruption in the unit) and
+    ``criteria`` (a dict of counts for criteria-based schemes). Schemes ignore keys they
+    do not use.
+    """
+
+    kind = "classification_scheme"
+
+    def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:
+        """One answer per person, in the same order: ``{"employee_id", "level": one of LEVELS or None
+        (not classified), "demoted_by_quota": bool}``."""
+        raise NotImplementedError
+
+
+class Classification(TypedDict):
+    employee_id: int
+    level: str | None
+    demoted_by_quota: bool
+
+
+# ---------------------------------------------------------------- bonus
+
+
+class BonusScheme(Component):
+    """Shares a bonus fund, in whole đồng, among the people of a year.
+
+    **People** are dicts: ``employee_id``, ``level`` (one of LEVELS or None),
+    ``months_worked`` (0–12), ``salary_coefficient`` (Decimal or string) and
+    ``base_salary`` (đồng per month, int).
+    """
+
+    kind = "bonus_scheme"
+
+    def default_fund(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> int:
+        """The fund in whole đồng when the tenant gives none."""
+        raise NotImplementedError
+
+    def allocate(self, fund: int, people: Sequence[Mapping[str, Any]],
+                 settings: Mapping[str, Any]) -> list[Allocation]:
+        """One ``{"employee_id", "amount"}`` per person, in the same order; amounts are
+        non-negative ints summing exactly to ``fund`` (use ``toolkit.allocate_exact``)."""
+        raise NotImplementedError
+
+
+class Allocation(TypedDict):
+    employee_id: int
+    amount: int
+
+
+# ---------------------------------------------------------------- import
+
+
+class ImportConnector(Component):
+    """Reads an uploaded file into rows for one import target.
+
+    ``parse`` only reads and checks: the core's import service looks codes up, writes
+    the rows in one transaction, and writes nothing when any row has an error.
+    """
+
+    kind = "import_connector"
+    target: ClassVar[str] = ""  # one of IMPORT_TARGETS: what the rows become
+    columns: ClassVar[tuple[str, ...]] = ()  # the file's columns (the template's header row)
+    key_columns: ClassVar[tuple[str, ...]] = ()  # the target fields that make a row unique (re-imports update)
+    file_extensions: ClassVar[tuple[str, ...]] = (".csv",)
+
+    def parse(self, data: bytes, settings: Mapping[str, Any]) -> ParseResult:
+        """Read ``data`` (the uploaded file's bytes).
+
+        Returns ``{"rows": [{"row": n, "values": {field: value}}], "errors": [{"row", "column",
+        "message"}]}``. ``values`` uses the target's field names (``TARGET_FIELDS[target]``),
+        whatever the file calls its columns, with dates, numbers and booleans already
+        converted. ``row`` counts from 1 at the header row, so the first data row is 2
+        (as a spreadsheet shows it). Empty input gives no rows. Bad input is reported in
+        ``errors``, never raised; what is worth saying but not fatal (extra columns) goes
+        in ``warnings``.
+        """
+        raise NotImplementedError
+
+
+class ParsedRow(TypedDict):
+    row: int
+    values: dict[str, Any]
+
+
+class RowError(TypedDict):
+    row: int | None
+    column: str | None
+    message: str
+
+
+class ParseResult(TypedDict):
+    rows: list[ParsedRow]
+    errors: list[RowError]  # any error: nothing is written
+    warnings: NotRequired[list[RowError]]  # reported, not fatal (e.g. extra columns)
+
+
+BASE_FOR_KIND: dict[str, type[Component]] = {
+    "scoring_variant": ScoringVariant,
+    "classification_scheme": ClassificationScheme,
+    "bonus_scheme": BonusScheme,
+    "import_connector": ImportConnector,
+}
+HOOK_FOR_KIND = {
+    "scoring_variant": "congvu_scoring_variants",
+    "classification_scheme": "congvu_classification_schemes",
+    "bonus_scheme": "congvu_bonus_schemes",
+    "import_connector": "congvu_import_connectors",
+}

@@ -1,0 +1,178 @@
+"""Settings forms generated from a component's marshmallow schema, for the admin page
+and for API clients that draw their own form (GET …/components).
+
+A schema field may carry ``metadata={"label_vi", "label_en", "description_vi",
+"description_en"}``; without them the field's name is its label.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import fields, missing, validate
+
+from core.plugins.components import Component
+
+# Most specific first: Integer is a Number, Time is not a String, and so on.
+_TYPES: list[tuple[type[fields.Field], str]] = [
+    (fields.Boolean, "boolean"),
+    (fields.Integer, "integer"),
+    (fields.Number, "number"),
+    (fields.Date, "date"),
+    (fields.Time, "time"),
+    (fields.DateTime, "datetime"),
+    (fields.String, "string"),
+]
+
+
+def field_type(field: fields.Field) -> str:
+    for cls, name in _TYPES:
+        if isinstance(field, cls):
+            if name == "string" and _one_of(field) is not None:
+                return "choice"
+            return name
+    return "json"  # lists, dicts, nested schemas: edited as JSON text
+
+
+def _one_of(field: fields.Field) -> validate.OneOf | None:
+    return next((v for v in field.validators if isinstance(v, validate.OneOf)), None)
+
+
+def _range(field: fields.Field) -> validate.Range | None:
+    return next((v for v in field.validators if isinstance(v, validate.Range)), None)
+
+
+def _jsonable(value: Any) -> Any:
+    if callable(value):
+        value = value()
+    if value is missing:
+        return None
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    return value
+
+
+def describe_settings(component: Component, locale: str = "vi") -> list[dict[str, Any]]:
+    """One description per settings field: name, type, default, limits, label, description."""
+    english = str(locale).startswith("en")
+    out = []
+    for name, field in component.settings_schema().fields.items():
+        if field.dump_only:
+            continue
+        meta = field.metadata
+        one_of, bounds = _one_of(field), _range(field)
+        out.append({
+            "name": field.data_key or name,
+            "type": field_type(field),
+            "required": bool(field.required),
+            "default": _jsonable(field.load_default),
+            "choices": list(one_of.choices) if one_of is not None else None,
+            "minimum": _jsonable(bounds.min) if bounds is not None else None,
+            "maximum": _jsonable(bounds.max) if bounds is not None else None,
+            "label": (meta.get("label_en") if english else meta.get("label_vi")) or meta.get("label_vi")
+                     or meta.get("label_en") or name,
+            "description": (meta.get("description_en") if english else meta.get("description_vi"))
+                           or meta.get("description_vi") or meta.get("description_en"),
+        })
+    return out
+
+
+def settings_from_form(component: Component, form: Mapping[str, str], prefix: str = "s.") -> tuple[dict, dict]:
+    """The settings a submitted form holds (field ``<prefix><name>``), ready for the
+    schema to validate, and the errors of fields that cannot even be read (bad JSON).
+
+    A blank field is left out so its default applies; an unticked checkbox is False.
+    """
+    settings: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for spec in describe_settings(component):
+        name, kind = spec["name"], spec["type"]
+        raw = form.get(prefix + name)
+        if kind == "boolean":
+            settings[name] = raw in ("on", "true", "1", "yes")
+            continue
+        if raw is None or raw.strip() == "":
+            continue
+        if kind == "json":
+            try:
+                settings[name] = json.loads(raw)
+            except ValueError:
+                errors[name] = ["Not valid JSON."]
+            continue
+        settings[name] = raw.strip()
+    return settings, errors
+
+
+def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[str, str]:
+    """What each field of the form shows: the stored value, else the default, as text."""
+    values = {}
+    for spec in describe_settings(component):
+        value = (stored or {}).get(spec["name"], spec["default"])
+        if spec["type"] == "json":
+            values[spec["name"]] = "" if value is None else json.dumps(value, ensure_ascii=False)
+        elif spec["type"] == "boolean":
+            values[spec["name"]] = "on" if value else ""
+        else:
+            values[spec["name"]] = "" if value is None else str(value)
+    return values
+
+
+# ---------------------------------------------------------------- Vietnamese messages
+# marshmallow's own messages are English; the admin page speaks the admin's language.
+
+_VI: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
+    (r"^Missing data for required field\.$", "Bắt buộc nhập."),
+    (r"^Field may not be null\.$", "Không được để trống."),
+    (r"^Not a valid integer\.$", "Phải là số nguyên."),
+    (r"^Not a valid number\.$", "Phải là số."),
+    (r"^Not a valid string\.$", "Phải là chuỗi ký tự."),
+    (r"^Not a valid boolean\.$", "Phải là đúng/sai."),
+    (r"^Not a valid date\.$", "Ngày không hợp lệ (dạng YYYY-MM-DD)."),
+    (r"^Not a valid time\.$", "Giờ không hợp lệ (dạng HH:MM)."),
+    (r"^Not a valid datetime\.$", "Thời điểm không hợp lệ."),
+    (r"^Not a valid list\.$", "Phải là một danh sách."),
+    (r"^Not a valid mapping type\.$", "Phải là một bảng khóa – giá trị."),
+    (r"^Not valid JSON\.$", "Không phải JSON hợp lệ."),
+    (r"^Unknown field\.$", "Trường không được hỗ trợ."),
+    (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),
+    (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Không chấp nhận NaN hoặc vô cực."),
+    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$", r"Phải từ \1 đến \2."),
+    (r"^Must be greater than (.+) and less than (.+)\.$", r"Phải lớn hơn \1 và nhỏ hơn \2."),
+    (r"^Must be greater than or equal to (.+)\.$", r"Phải lớn hơn hoặc bằng \1."),
+    (r"^Must be less than or equal to (.+)\.$", r"Phải nhỏ hơn hoặc bằng \1."),
+    (r"^Must be greater than (.+)\.$", r"Phải lớn hơn \1."),
+    (r"^Must be less than (.+)\.$", r"Phải nhỏ hơn \1."),
+    (r"^Must be one of: (.+)\.$", r"Phải là một trong: \1."),
+    (r"^Length must be between (.+) and (.+)\.$", r"Độ dài phải từ \1 đến \2."),
+    (r"^Shorter than minimum length (.+)\.$", r"Ngắn hơn độ dài tối thiểu \1."),
+    (r"^Longer than maximum length (.+)\.$", r"Dài hơn độ dài tối đa \1."),
+    (r"^String does not match expected pattern\.$", "Không đúng định dạng."),
+    (r"^Invalid value\.$", "Giá trị không hợp lệ."),
+]]
+
+
+def localise_message(message: str, locale: str) -> str:
+    """marshmallow's English message in Vietnamese when ``locale`` is vi; a message a
+    plugin wrote itself is shown as written (plugins may write Vietnamese messages)."""
+    if not str(locale).startswith("vi"):
+        return message
+    for pattern, replacement in _VI:
+        if pattern.match(message):
+            return pattern.sub(replacement, message)
+    return message
+
+
+def localise_errors(errors: Any, locale: str) -> Any:
+    """The same error structure (dicts, lists) with every message localised."""
+    if isinstance(errors, dict):
+        return {key: localise_errors(value, locale) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [localise_errors(value, locale) for value in errors]
+    return localise_message(str(errors), locale)
