@@ -7,11 +7,12 @@ PORT ?= 5000
 
 .PHONY: run test install lint bench translations browser-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/vendor-plugin/pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e examples/vendor-plugin
 	touch $(STAMP)
 
 install: $(STAMP) translations

@@ -1,0 +1,1 @@
+"""An example congvu plugin (the template vendors copy): see plugin.py."""
