@@ -16,7 +16,6 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    Integer,
     Numeric,
     SmallInteger,
     String,

@@ -1,0 +1,197 @@
+"""REST endpoints of the catalogue (api.md, "Organisation and catalogue"): task types
+with versioned norms, competencies and what each position requires."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from core.auth.guards import api_member
+from core.catalogue import services
+from core.catalogue.models import Competency, PositionCompetency, TaskType
+from core.catalogue.schemas import (
+    CompetencyPatchSchema,
+    CompetencySchema,
+    NormVersionSchema,
+    RequirementsSchema,
+    TaskTypeListArgs,
+    TaskTypeOnArgs,
+    TaskTypePatchSchema,
+    TaskTypeSchema,
+    ToolkitSchema,
+)
+from core.errors import Invalid
+from core.extensions import db
+from core.org import services as org
+from core.org.models import Employee, JobPosition
+from core.pagination import PageArgs, paginate
+from core.tenants.services import settings_view
+from core.work import calendar as cal
+
+blp = Blueprint("catalogue", __name__, url_prefix="/api/v1/tenants/<t>",
+                description="Task catalogue with versioned norms; competency framework")
+ADMIN = "tenant_admin"
+
+
+def _views(items, on) -> list[dict]:
+    norms = services.norms_in_force([tt.id for tt in items], on)
+    return [services.task_type_view(tt, norms.get(tt.id)) for tt in items]
+
+
+@blp.route("/task-types")
+class TaskTypes(MethodView):
+    @blp.arguments(TaskTypeListArgs, location="query")
+    @blp.response(200, TaskTypeSchema(many=True))
+    def get(self, args, t):
+        """List task types with the norm in force on `on` (members). `mine=true` or
+        `position_code` keeps those of a position; `q` matches without diacritics."""
+        principal = api_member()
+        position_id = None
+        if args.get("position_code"):
+            position_id = db.session.scalar(select(JobPosition.id).where(JobPosition.code == args["position_code"]))
+            if position_id is None:
+                raise Invalid("Unknown position.", {"position_code": ["No such position."]})
+        elif args.get("mine"):
+            position_id = db.session.scalar(select(Employee.position_id).where(Employee.id == principal.employee_id))
+        stmt = services.task_types_query(position_id, args.get("q"), args.get("group"))
+        items, headers = paginate(stmt, args)
+        return _views(items, args.get("on") or cal.local_today(g.tenant)), 200, headers
+
+    @blp.arguments(TaskTypeSchema)
+    @blp.response(201, TaskTypeSchema)
+    def post(self, data, t):
+        """Create a task type and its first norm (tenant admin)."""
+        api_member(ADMIN)
+        tt, version = services.create_task_type(data)
+        db.session.commit()
+        return services.task_type_view(tt, version)
+
+
+@blp.route("/task-types/<int:task_type_id>")
+class TaskTypeById(MethodView):
+    @blp.arguments(TaskTypeOnArgs, location="query")
+    @blp.response(200, TaskTypeSchema)
+    def get(self, args, t, task_type_id):
+        """One task type with the norm in force on `on` (default today)."""
+        api_member()
+        tt = services.get_task_type(task_type_id)
+        return services.task_type_view(tt, services.norm_in_force(tt.id, args.get("on") or cal.local_today(g.tenant)))
+
+    @blp.arguments(TaskTypePatchSchema)
+    @blp.response(200, TaskTypeSchema)
+    def patch(self, data, t, task_type_id):
+        """Change a task type (tenant admin). Norm fields start a new norm version from
+        `effective_from` (default today); earlier items keep the norm they were declared under."""
+        api_member(ADMIN)
+        tt, version = services.update_task_type(services.get_task_type(task_type_id), data,
+                                                cal.local_today(g.tenant))
+        db.session.commit()
+        return services.task_type_view(tt, version)
+
+    @blp.response(204)
+    def delete(self, t, task_type_id):
+        """Delete a task type (tenant admin); 409 while work items use it."""
+        api_member(ADMIN)
+        services.delete_task_type(services.get_task_type(task_type_id))
+        db.session.commit()
+
+
+@blp.route("/task-types/<int:task_type_id>/versions")
+class TaskTypeVersions(MethodView):
+    @blp.response(200, NormVersionSchema(many=True))
+    def get(self, t, task_type_id):
+        """Every norm version of a task type, oldest first."""
+        api_member()
+        return [services.version_view(v) for v in services.task_type_versions(services.get_task_type(task_type_id))]
+
+
+@blp.route("/competencies")
+class Competencies(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, CompetencySchema(many=True))
+    def get(self, args, t):
+        """The competency framework (members)."""
+        api_member()
+        items, headers = paginate(select(Competency).order_by(Competency.code), args)
+        return [services.competency_view(c) for c in items], 200, headers
+
+    @blp.arguments(CompetencySchema)
+    @blp.response(201, CompetencySchema)
+    def post(self, data, t):
+        """Create a competency (tenant admin)."""
+        api_member(ADMIN)
+        c = services.create_competency(data)
+        db.session.commit()
+        return services.competency_view(c)
+
+
+@blp.route("/competencies/<int:competency_id>")
+class CompetencyById(MethodView):
+    @blp.response(200, CompetencySchema)
+    def get(self, t, competency_id):
+        """One competency."""
+        api_member()
+        return services.competency_view(services.get_competency(competency_id))
+
+    @blp.arguments(CompetencyPatchSchema)
+    @blp.response(200, CompetencySchema)
+    def patch(self, data, t, competency_id):
+        """Change a competency (tenant admin)."""
+        api_member(ADMIN)
+        c = services.update_competency(services.get_competency(competency_id), data)
+        db.session.commit()
+        return services.competency_view(c)
+
+    @blp.response(204)
+    def delete(self, t, competency_id):
+        """Delete a competency (tenant admin); 409 while a position requires it."""
+        api_member(ADMIN)
+        services.delete_competency(services.get_competency(competency_id))
+        db.session.commit()
+
+
+@blp.route("/positions/<int:position_id>/competencies")
+class PositionCompetencies(MethodView):
+    @blp.response(200, RequirementsSchema)
+    def get(self, t, position_id):
+        """The competencies a position requires and at which level."""
+        api_member()
+        return {"requirements": services.position_requirements(org.get_position(position_id).id)}
+
+    @blp.arguments(RequirementsSchema)
+    @blp.response(200, RequirementsSchema)
+    def put(self, data, t, position_id):
+        """Replace what a position requires (tenant admin)."""
+        api_member(ADMIN)
+        after = services.set_position_requirements(org.get_position(position_id), data["requirements"])
+        db.session.commit()
+        return {"requirements": after}
+
+
+@blp.route("/toolkit")
+class Toolkit(MethodView):
+    @blp.response(200, ToolkitSchema)
+    def get(self, t):
+        """The four components at a glance: positions, the catalogue's size, the
+        competency framework and the indicator set (the tenant's scoring settings)."""
+        api_member()
+        positions = db.session.scalars(select(JobPosition).order_by(JobPosition.code)).all()
+        requirements: dict[str, list] = {}
+        rows = db.session.execute(
+            select(JobPosition.code, Competency.code, PositionCompetency.required_level)
+            .join(JobPosition, JobPosition.id == PositionCompetency.position_id)
+            .join(Competency, Competency.id == PositionCompetency.competency_id)
+            .order_by(JobPosition.code, Competency.code)).all()
+        for position_code, competency_code, level in rows:
+            requirements.setdefault(position_code, []).append(
+                {"competency_code": competency_code, "required_level": level})
+        return {
+            "positions": [org.position_view(p) for p in positions],
+            "task_types": db.session.scalar(select(func.count()).select_from(TaskType)),
+            "competencies": [services.competency_view(c) for c in
+                             db.session.scalars(select(Competency).order_by(Competency.code))],
+            "requirements": requirements,
+            "indicator_set": settings_view(g.tenant).get("scoring_variant"),
+        }

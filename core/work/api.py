@@ -1,0 +1,263 @@
+"""REST endpoints of the daily work loop (api.md, "Daily work"), plus what it is
+measured against: leave, the tenant's calendar days, working days and work settings.
+
+Thin on purpose: arguments in, one service call, commit (which then emits
+`congvu_work_item_changed`), the view out.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from core.auth.guards import api_member
+from core.extensions import db
+from core.pagination import paginate
+from core.work import calendar as cal
+from core.work import services
+from core.work.models import CalendarDay
+from core.work.schemas import (
+    CalendarDayListArgs,
+    CalendarDaySchema,
+    ExtendSchema,
+    LeaveListArgs,
+    LeaveSchema,
+    QueueSchema,
+    ReasonSchema,
+    ReviewSchema,
+    UnitDayArgs,
+    UnitDaySchema,
+    VerifySchema,
+    WorkingDaysArgs,
+    WorkingDaysSchema,
+    WorkItemCreateSchema,
+    WorkItemListArgs,
+    WorkItemPatchSchema,
+    WorkItemSchema,
+    WorkSettingsSchema,
+)
+
+blp = Blueprint("work", __name__, url_prefix="/api/v1/tenants/<t>", description="Daily work items")
+ADMIN = "tenant_admin"
+
+
+def _args(args: dict) -> dict:
+    # marshmallow cannot name an attribute "from"; the contract's query string does.
+    out = dict(args)
+    if "from_" in out:
+        out["from"] = out.pop("from_")
+    return out
+
+
+@blp.route("/work-items")
+class WorkItems(MethodView):
+    @blp.arguments(WorkItemListArgs, location="query")
+    @blp.response(200, WorkItemSchema(many=True))
+    def get(self, args, t):
+        """Work items the caller may see: their own; a manager's, those of the people they
+        manage; tenant admins and auditors, all. `status` takes a comma-separated list."""
+        principal = api_member()
+        items, headers = paginate(services.items_query(principal, _args(args)), args)
+        return services.views(list(items)), 200, headers
+
+    @blp.arguments(WorkItemCreateSchema)
+    @blp.response(201, WorkItemSchema)
+    def post(self, data, t):
+        """Declare an item for myself, or assign one to a person I manage."""
+        principal = api_member()
+        item, warnings = services.declare(principal, data)
+        out = services.view(item)
+        services.commit()
+        out["warnings"] = warnings
+        return out
+
+
+@blp.route("/work-items/<int:item_id>")
+class WorkItemById(MethodView):
+    @blp.response(200, WorkItemSchema)
+    def get(self, t, item_id):
+        """One work item with its deadline history; another's item I may not see is a 404."""
+        principal = api_member()
+        item = services.get_item(principal, item_id)
+        out = services.view(item)
+        out["extensions"] = services.extensions(item)
+        return out
+
+    @blp.arguments(WorkItemPatchSchema)
+    @blp.response(200, WorkItemSchema)
+    def patch(self, data, t, item_id):
+        """Update progress and results; complete (status done) or cancel."""
+        principal = api_member()
+        item = services.update_item(principal, services.get_item(principal, item_id), data)
+        out = services.view(item)
+        services.commit()
+        return out
+
+
+def _action(item_id: int, fn) -> dict:
+    principal = api_member()
+    item = fn(principal, services.get_item(principal, item_id))
+    out = services.view(item)
+    services.commit()
+    return out
+
+
+@blp.route("/work-items/<int:item_id>/extend")
+class Extend(MethodView):
+    @blp.arguments(ExtendSchema)
+    @blp.response(200, WorkItemSchema)
+    def post(self, data, t, item_id):
+        """Extend the deadline (the assigner or a manager); a deadline already passed counts as missed."""
+        return _action(item_id, lambda p, i: services.extend_deadline(p, i, data["deadline"], data["reason"]))
+
+
+@blp.route("/work-items/<int:item_id>/review")
+class Review(MethodView):
+    @blp.arguments(ReviewSchema)
+    @blp.response(200, WorkItemSchema)
+    def post(self, data, t, item_id):
+        """Review a finished item (the assigner or a manager). A failed review counts one
+        failed review and sends the item back for rework."""
+        return _action(item_id, lambda p, i: services.review(p, i, data))
+
+
+@blp.route("/work-items/<int:item_id>/exempt")
+class Exempt(MethodView):
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, WorkItemSchema)
+    def post(self, data, t, item_id):
+        """Exempt for an objective cause (a manager): no failed reviews or missed deadlines count."""
+        return _action(item_id, lambda p, i: services.exempt(p, i, data["reason"]))
+
+
+@blp.route("/work-items/<int:item_id>/verify")
+class Verify(MethodView):
+    @blp.arguments(VerifySchema)
+    @blp.response(200, WorkItemSchema)
+    def post(self, data, t, item_id):
+        """Check a declaration (a manager): accept it, or refuse it with a reason (it is cancelled)."""
+        return _action(item_id, lambda p, i: services.verify(p, i, data["accepted"], data.get("reason")))
+
+
+@blp.route("/work-queue")
+class Queue(MethodView):
+    @blp.response(200, QueueSchema)
+    def get(self, t):
+        """A manager's queue: declarations of the people they manage to check, finished items to review."""
+        principal = api_member()
+        queue = services.queue(principal)
+        every = queue["declarations"] + queue["reviews"]
+        by_id = {v["id"]: v for v in services.views(every)}
+        return {key: [by_id[i.id] for i in items] for key, items in queue.items()}
+
+
+@blp.route("/unit-day")
+class UnitDay(MethodView):
+    @blp.arguments(UnitDayArgs, location="query")
+    @blp.response(200, UnitDaySchema(many=True))
+    def get(self, args, t):
+        """Per person the caller may see (in `unit_id` and its sub-units): items declared
+        for `day` (default today), planned minutes, done, overdue."""
+        principal = api_member()
+        return services.unit_day(principal, args.get("day") or cal.local_today(g.tenant), args.get("unit_id"))
+
+
+@blp.route("/leave-records")
+class LeaveRecords(MethodView):
+    @blp.arguments(LeaveListArgs, location="query")
+    @blp.response(200, LeaveSchema(many=True))
+    def get(self, args, t):
+        """Leave of the people the caller may see."""
+        principal = api_member()
+        items, headers = paginate(services.leave_query(principal, _args(args)), args)
+        return [services.leave_view(r) for r in items], 200, headers
+
+    @blp.arguments(LeaveSchema)
+    @blp.response(201, LeaveSchema)
+    def post(self, data, t):
+        """Record leave (a manager of the employee, or a tenant admin)."""
+        principal = api_member()
+        row = services.create_leave(principal, data)
+        db.session.commit()
+        return services.leave_view(row)
+
+
+@blp.route("/leave-records/<int:leave_id>")
+class LeaveById(MethodView):
+    @blp.response(200, LeaveSchema)
+    def get(self, t, leave_id):
+        """One leave record."""
+        return services.leave_view(services.get_leave(api_member(), leave_id))
+
+    @blp.response(204)
+    def delete(self, t, leave_id):
+        """Remove a leave record (a manager of the employee, or a tenant admin)."""
+        principal = api_member()
+        services.delete_leave(principal, services.get_leave(principal, leave_id))
+        db.session.commit()
+
+
+@blp.route("/calendar-days")
+class CalendarDays(MethodView):
+    @blp.arguments(CalendarDayListArgs, location="query")
+    @blp.response(200, CalendarDaySchema(many=True))
+    def get(self, args, t):
+        """The tenant's own days off and make-up working days (over the national calendar)."""
+        api_member()
+        stmt = select(CalendarDay).order_by(CalendarDay.day)
+        if args.get("from_"):
+            stmt = stmt.where(CalendarDay.day >= args["from_"])
+        if args.get("to"):
+            stmt = stmt.where(CalendarDay.day <= args["to"])
+        items, headers = paginate(stmt, args)
+        return [services.calendar_day_view(r) for r in items], 200, headers
+
+    @blp.arguments(CalendarDaySchema)
+    @blp.response(201, CalendarDaySchema)
+    def post(self, data, t):
+        """Set a day off or a make-up working day (tenant admin); a day already set is replaced."""
+        api_member(ADMIN)
+        row = services.set_calendar_day(data)
+        db.session.commit()
+        return services.calendar_day_view(row)
+
+
+@blp.route("/calendar-days/<int:day_id>")
+class CalendarDayById(MethodView):
+    @blp.response(204)
+    def delete(self, t, day_id):
+        """Remove a tenant calendar day (tenant admin)."""
+        api_member(ADMIN)
+        services.delete_calendar_day(services.get_calendar_day(day_id))
+        db.session.commit()
+
+
+@blp.route("/working-days")
+class WorkingDays(MethodView):
+    @blp.arguments(WorkingDaysArgs, location="query")
+    @blp.response(200, WorkingDaysSchema)
+    def get(self, args, t):
+        """Working days in [from, to]: national holidays and the tenant's days, less an
+        employee's approved leave when `employee_id` is given."""
+        principal = api_member()
+        return services.working_days_view(principal, args["from_"], args["to"], args.get("employee_id"))
+
+
+@blp.route("/work-settings")
+class WorkSettingsView(MethodView):
+    @blp.response(200, WorkSettingsSchema)
+    def get(self, t):
+        """How declarations are checked (members)."""
+        api_member()
+        return services.settings_view(services.work_settings())
+
+    @blp.arguments(WorkSettingsSchema)
+    @blp.response(200, WorkSettingsSchema)
+    def patch(self, data, t):
+        """Change how declarations are checked (tenant admin)."""
+        api_member(ADMIN)
+        out = services.update_work_settings(data)
+        db.session.commit()
+        return out

@@ -1,0 +1,144 @@
+"""Tenant time and the working-day calendar.
+
+Dates are calendar dates in the tenant's time zone. A working day is Monday–Friday,
+less Vietnamese public holidays (the `holidays` package's VN calendar, with its
+make-up Saturdays), less the tenant's own days off, plus the tenant's make-up working
+days; for one employee, also less approved leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from sqlalchemy import select
+
+from core.extensions import db
+from core.tenancy import current_tenant_id
+from core.tenants.models import Tenant
+from core.timeutil import utcnow
+from core.work.models import CalendarDay, LeaveRecord
+
+# Far enough ahead for any deadline; bounds the search for the next working day.
+_MAX_GAP_DAYS = 60
+
+
+def now() -> datetime:
+    """The current moment (aware UTC). Tests replace this to fix the clock."""
+    return utcnow()
+
+
+def current_tenant() -> Tenant:
+    return db.session.get(Tenant, current_tenant_id())
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_date(moment: datetime, tenant: Tenant) -> date:
+    return moment.astimezone(zone(tenant.timezone)).date()
+
+
+def local_today(tenant: Tenant | None = None) -> date:
+    return local_date(now(), tenant or current_tenant())
+
+
+def cutoff_moment(work_date: date, tenant: Tenant) -> datetime:
+    """The morning cut-off of `work_date` in the tenant's zone: declared before it = planned."""
+    hours, minutes = (int(x) for x in (tenant.morning_cutoff or "09:00").split(":"))
+    return datetime.combine(work_date, time(hours, minutes), tzinfo=zone(tenant.timezone))
+
+
+def end_of_day(day: date, tenant: Tenant) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone(tenant.timezone))
+
+
+@lru_cache(maxsize=32)
+def _national(year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(public holidays, make-up Saturdays) of one year."""
+    vn = holidays.country_holidays("VN", years=[year])
+    workdays = frozenset(d for d in getattr(vn, "weekend_workdays", ()) if d.year == year)
+    return frozenset(vn.keys()), workdays
+
+
+def national_holiday(day: date) -> bool:
+    return day in _national(day.year)[0]
+
+
+class WorkCalendar:
+    """A tenant's calendar over a range, loaded with one query; answers per day in memory."""
+
+    def __init__(self, start: date, end: date, overrides: dict[date, str] | None = None) -> None:
+        self.start, self.end = start, end
+        self.overrides = overrides or {}
+
+    @classmethod
+    def load(cls, start: date, end: date) -> WorkCalendar:
+        end = end + timedelta(days=_MAX_GAP_DAYS)  # room for next_working_day near the end
+        rows = db.session.execute(
+            select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day >= start, CalendarDay.day <= end)
+        ).all()
+        return cls(start, end, {row.day: row.kind for row in rows})
+
+    def is_working_day(self, day: date) -> bool:
+        kind = self.overrides.get(day)
+        if kind == "working_day":
+            return True
+        if kind == "day_off":
+            return False
+        holidays_, makeup = _national(day.year)
+        if day in makeup:
+            return True
+        return day.weekday() < 5 and day not in holidays_
+
+    def next_working_day(self, day: date) -> date:
+        candidate = day + timedelta(days=1)
+        for _ in range(_MAX_GAP_DAYS):
+            if self.is_working_day(candidate):
+                return candidate
+            candidate += timedelta(days=1)
+        return candidate  # a tenant with two months off in a row: give up gracefully
+
+    def add_working_days(self, day: date, n: int) -> date:
+        for _ in range(max(n, 0)):
+            day = self.next_working_day(day)
+        return day
+
+    def working_days(self, start: date, end: date, leave: Iterable[date] = ()) -> list[date]:
+        off = set(leave)
+        days, day = [], start
+        while day <= end:
+            if day not in off and self.is_working_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+def approved_leave(employee_ids: Iterable[int], start: date, end: date) -> dict[int, set[date]]:
+    """Approved leave days per employee within [start, end], one query for them all."""
+    ids = list(set(employee_ids))
+    out: dict[int, set[date]] = {i: set() for i in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
+            LeaveRecord.employee_id.in_(ids), LeaveRecord.approved.is_(True),
+            LeaveRecord.start_date <= end, LeaveRecord.end_date >= start)
+    ).all()
+    for row in rows:
+        day = max(row.start_date, start)
+        while day <= min(row.end_date, end):
+            out[row.employee_id].add(day)
+            day += timedelta(days=1)
+    return out
+
+
+def employee_working_days(employee_id: int, start: date, end: date) -> list[date]:
+    """An employee's working days in [start, end]: the tenant calendar less approved leave."""
+    calendar = WorkCalendar.load(start, end)
+    return calendar.working_days(start, end, approved_leave([employee_id], start, end)[employee_id])

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+from webargs.fields import DelimitedList
+
+from core.pagination import PageArgs
+from core.work.models import CALENDAR_KINDS, POSITION_CHECKS, PRIORITIES, ROLES, STATUSES, VERIFICATION
+
+TEXT = validate.Length(max=5000)
+QUANTITY = validate.Range(min=0, min_inclusive=False, max=1_000_000, error="Must be greater than 0.")
+
+
+class WorkItemCreateSchema(Schema):
+    employee_id = fields.Integer(allow_none=True, load_default=None,
+                                 metadata={"description": "Default: me. Another person's id makes an assignment "
+                                                          "(managers, for the people they manage)."})
+    task_type_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    title = fields.String(validate=validate.Length(min=1, max=300),
+                          metadata={"description": "Default: the type's name."})
+    work_date = fields.Date(required=True)
+    quantity = fields.Float(load_default=1.0, allow_nan=False, validate=QUANTITY)
+    complexity_level = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10))
+    deadline = fields.Date(allow_none=True)
+    priority = fields.Integer(load_default=1, validate=validate.OneOf(PRIORITIES))
+    role = fields.String(load_default="lead", validate=validate.OneOf(ROLES))
+    external_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+
+
+class WorkItemPatchSchema(Schema):
+    progress = fields.Integer(validate=validate.Range(min=0, max=100))
+    status = fields.String(validate=validate.OneOf(("in_progress", "done", "cancelled")))
+    completed_at = fields.AwareDateTime(allow_none=True,
+                                        metadata={"description": "When the work ended (default: now); with done."})
+    result_note = fields.String(allow_none=True, validate=TEXT)
+    quantity = fields.Float(allow_nan=False, validate=QUANTITY)
+    title = fields.String(validate=validate.Length(min=1, max=300))
+
+
+class ExtendSchema(Schema):
+    deadline = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReviewSchema(Schema):
+    passed = fields.Boolean(required=True)
+    stars = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=5))
+    satisfaction = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(allow_none=True, validate=TEXT)
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class VerifySchema(Schema):
+    accepted = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, validate=validate.Length(max=2000),
+                           metadata={"description": "Required when refusing."})
+
+
+class WorkItemSchema(Schema):
+    id = fields.Integer()
+    employee_id = fields.Integer()
+    task_type_id = fields.Integer()
+    task_type_code = fields.String()
+    task_type_name = fields.String()
+    group = fields.String()
+    unit_of_measure = fields.String()
+    title = fields.String()
+    work_date = fields.Date()
+    quantity = fields.Float()
+    complexity_level = fields.Integer(allow_none=True)
+    complexity_coefficient = fields.Float()
+    norm_version_id = fields.Integer()
+    norm_minutes = fields.Float(metadata={"description": "Per unit, from the norm in force on the work date."})
+    product_weight = fields.Float()
+    planned_minutes = fields.Float(metadata={"description": "norm minutes × quantity × complexity coefficient"})
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    progress = fields.Integer()
+    planned = fields.Boolean(metadata={"description": "Declared before the tenant's morning cut-off."})
+    role = fields.String()
+    priority = fields.Integer()
+    assigned_by_id = fields.Integer(allow_none=True)
+    outside_position = fields.Boolean()
+    deadline = fields.Date(allow_none=True)
+    original_deadline = fields.Date(allow_none=True)
+    missed_deadlines = fields.Integer()
+    overdue = fields.Boolean()
+    declared_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    reported_at = fields.DateTime(allow_none=True)
+    not_reported = fields.Boolean()
+    result_note = fields.String(allow_none=True)
+    failed_reviews = fields.Integer()
+    stars = fields.Integer(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+    reviewed_at = fields.DateTime(allow_none=True)
+    reviewed_by_id = fields.Integer(allow_none=True)
+    exempt = fields.Boolean()
+    exempt_reason = fields.String(allow_none=True)
+    exempted_by_id = fields.Integer(allow_none=True)
+    verification = fields.String(validate=validate.OneOf(VERIFICATION))
+    verification_note = fields.String(allow_none=True)
+    verified_by_id = fields.Integer(allow_none=True)
+    external_id = fields.String(allow_none=True)
+    warnings = fields.List(fields.String())
+    extensions = fields.List(fields.Dict(), metadata={"description": "Deadline history (one item only)."})
+
+
+class WorkItemListArgs(PageArgs):
+    employee_id = fields.Integer()
+    unit_id = fields.Integer(metadata={"description": "People of this unit and its sub-units."})
+    work_date = fields.Date()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    status = DelimitedList(fields.String(validate=validate.OneOf(STATUSES)))
+    verification = fields.String(validate=validate.OneOf(VERIFICATION))
+    overdue = fields.Boolean()
+
+
+class QueueSchema(Schema):
+    declarations = fields.List(fields.Nested(WorkItemSchema), metadata={"description": "Declarations to check."})
+    reviews = fields.List(fields.Nested(WorkItemSchema), metadata={"description": "Finished items to review."})
+
+
+class UnitDayArgs(Schema):
+    day = fields.Date()
+    unit_id = fields.Integer()
+
+
+class UnitDaySchema(Schema):
+    employee_id = fields.Integer()
+    code = fields.String()
+    full_name = fields.String()
+    unit_name = fields.String()
+    declared = fields.Integer()
+    planned_items = fields.Integer()
+    done = fields.Integer()
+    planned_minutes = fields.Float()
+    overdue = fields.Integer()
+
+
+class LeaveSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    employee_id = fields.Integer(required=True)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    kind = fields.String(load_default="annual", validate=validate.Length(min=1, max=32))
+    approved = fields.Boolean(load_default=True)
+    reason = fields.String(allow_none=True, validate=TEXT)
+
+
+class LeaveListArgs(PageArgs):
+    employee_id = fields.Integer()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+
+class CalendarDaySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    day = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(CALENDAR_KINDS))
+    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class CalendarDayListArgs(PageArgs):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+
+class WorkingDaysArgs(Schema):
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    employee_id = fields.Integer()
+
+
+class WorkingDaysSchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    employee_id = fields.Integer(allow_none=True)
+    count = fields.Integer()
+    days = fields.List(fields.Date())
+
+
+class WorkSettingsSchema(Schema):
+    position_check = fields.String(validate=validate.OneOf(POSITION_CHECKS), metadata={
+        "description": "A task type outside the employee's position: refuse (422) or accept with a warning."})
+    report_within_working_days = fields.Integer(validate=validate.Range(min=0, max=10), metadata={
+        "description": "Working days after completion within which a result must be reported."})
