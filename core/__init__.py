@@ -72,14 +72,16 @@ def _register_blueprints(app: Flask) -> None:
     from core.api import api
     from core.auth.api import blp as auth_api
     from core.auth.views import auth_pages
+    from core.catalogue.api import blp as catalogue_api
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.org.api import blp as org_api
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
     from core.tenants.api import blp as tenants_api
+    from core.work.api import blp as work_api
 
-    for blp in (auth_api, tenants_api, org_api, plugins_api):
+    for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages):
