@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml examples/vendor-plugin/pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@$(BIN)/pybabel compile --use-fuzzy -q -d core/translations 2>/dev/null || $(BIN)/pybabel compile -q -d core/translations
+	@$(BIN)/pybabel compile -d core/translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d core/translations
 
 run: install
 	$(BIN)/congvu db upgrade
