@@ -58,6 +58,15 @@ class VerifySchema(Schema):
                            metadata={"description": "Required when refusing."})
 
 
+class ExtensionSchema(Schema):
+    old_deadline = fields.Date(allow_none=True)
+    new_deadline = fields.Date()
+    old_missed = fields.Boolean(metadata={"description": "The old deadline had passed, unfinished, when replaced."})
+    reason = fields.String()
+    by_id = fields.Integer(allow_none=True)
+    at = fields.DateTime()
+
+
 class WorkItemSchema(Schema):
     id = fields.Integer()
     employee_id = fields.Integer()
@@ -105,7 +114,8 @@ class WorkItemSchema(Schema):
     verified_by_id = fields.Integer(allow_none=True)
     external_id = fields.String(allow_none=True)
     warnings = fields.List(fields.String())
-    extensions = fields.List(fields.Dict(), metadata={"description": "Deadline history (one item only)."})
+    extensions = fields.List(fields.Nested(ExtensionSchema),
+                             metadata={"description": "Deadline history (GET of one item only)."})
 
 
 class WorkItemListArgs(PageArgs):
