@@ -1,0 +1,1 @@
+"""Stands in for the `plugins` package of built-ins in manager tests."""

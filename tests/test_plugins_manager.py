@@ -1,0 +1,223 @@
+"""Loading plugins: order, allow-list, tenant-local modules and every way a plugin can
+be wrong (no database needed)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from pathlib import Path
+
+import pluggy
+import pytest
+from click.testing import CliRunner
+
+from core.plugins import hookspecs
+from core.plugins import manager as manager_module
+from core.plugins.manager import PluginLoadError, PluginManager, parse_allow_list
+
+HERE = Path(__file__).parent
+TEST_TENANTS = HERE / "plugins" / "tenants"
+VENDOR = "vendor-example"
+
+
+def fake_ep(name: str, module: str) -> importlib.metadata.EntryPoint:
+    return importlib.metadata.EntryPoint(name=name, value=module, group="congvu")
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """Pretend these test modules are installed distributions (besides the real ones)."""
+    real = manager_module.entry_points_of_group
+
+    def install(**modules: str) -> None:
+        extra = [fake_ep(name, module) for name, module in modules.items()]
+        monkeypatch.setattr(manager_module, "entry_points_of_group", lambda group="congvu": real(group) + extra)
+
+    return install
+
+
+def load(allow=None, tenants_dir=None, builtins=None, strict=True) -> PluginManager:
+    return PluginManager(allow, tenants_dir, builtins).load(strict=strict)
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def test_vendor_example_is_installed_and_found_by_its_entry_point():
+    names = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="congvu")}
+    assert names.get(VENDOR) == "congvu_vendor_example.plugin", (
+        "examples/vendor-plugin is not pip-installed in this environment: run `make install`")
+    m = load()
+    record = m.plugins[VENDOR]
+    assert record.loaded and record.origin == "installed" and record.version == "1.0.0"
+    assert {(c.kind, c.key) for c in record.components} == {
+        ("scoring_variant", "points-per-product"), ("import_connector", "products-csv")}
+    assert m.registered("scoring_variant", "points-per-product", "any-tenant").plugin == VENDOR
+
+
+def test_allow_list_leaving_a_plugin_out_does_not_import_it(monkeypatch):
+    monkeypatch.delitem(sys.modules, "congvu_vendor_example.plugin", raising=False)
+    m = load(allow="someone-else-not-installed", strict=False)
+    record = m.plugins[VENDOR]
+    assert not record.loaded and not record.enabled and "CONGVU_PLUGINS" in record.error
+    assert record.components == [] and m.components == {}
+    assert "congvu_vendor_example.plugin" not in sys.modules  # installed is not enabled: never imported
+    assert any("someone-else-not-installed" in p and "not installed" in p for p in m.problems)
+
+
+def test_allow_list_naming_a_plugin_loads_it():
+    m = load(allow=f" {VENDOR} ,")
+    assert m.plugins[VENDOR].loaded and ("scoring_variant", "points-per-product") in m.components
+
+
+def test_allow_list_parsing():
+    assert parse_allow_list(None) is None
+    assert parse_allow_list("a, b,,c ") == ["a", "b", "c"]
+    assert parse_allow_list("none") == [] and parse_allow_list(["x"]) == ["x"]
+
+
+def test_builtins_load_first_and_ignore_the_allow_list():
+    m = load(allow="none", builtins="tests.plugins.builtins")
+    assert list(m.plugins)[0] == "first" and m.plugins["first"].origin == "builtin"
+    assert "_private" not in m.plugins  # helpers are not plugins
+    assert m.registered("bonus_scheme", "test-level-weights", None).plugin == "first"
+    assert not m.plugins[VENDOR].loaded
+
+
+def test_tenant_local_plugin_only_for_its_tenant():
+    m = load(tenants_dir=TEST_TENANTS)
+    record = m.plugins["tenant:tinh-a"]
+    assert record.loaded and record.origin == "tenant" and record.tenant == "tinh-a"
+    assert m.registered("scoring_variant", "tinh-a-done-items", "tinh-a") is not None
+    assert m.registered("scoring_variant", "tinh-a-done-items", "tinh-b") is None
+    assert m.registered("scoring_variant", "tinh-a-done-items", None) is None
+    assert [r.component.key for r in m.available("scoring_variant", "tinh-b")] == ["points-per-product"]
+    listed = m.list_plugins("en", "tinh-b", everything=False)
+    assert "tenant:tinh-a" not in {p["name"] for p in listed}  # other tenants' plugins stay private
+
+
+# ---------------------------------------------------------------- failures stop start-up
+
+
+def test_broken_plugin_stops_start_up_naming_it(installed):
+    installed(broken="tests.plugins.broken")
+    with pytest.raises(PluginLoadError) as exc:
+        load()
+    message = str(exc.value)
+    assert "plugin 'broken'" in message and "tests.plugins.broken" in message
+    assert "RuntimeError: this plugin is broken on purpose" in message and "broken.py" in message
+
+
+def test_broken_plugin_left_out_of_the_allow_list_is_harmless(installed):
+    installed(broken="tests.plugins.broken")
+    m = load(allow=VENDOR)
+    assert m.plugins["broken"].enabled is False and m.plugins[VENDOR].loaded
+
+
+def test_broken_tenant_local_plugin_stops_start_up(tmp_path):
+    (tmp_path / "tinh-x").mkdir()
+    (tmp_path / "tinh-x" / "plugin.py").write_text("import no_such_module_anywhere\n")
+    with pytest.raises(PluginLoadError, match=r"plugin 'tenant:tinh-x'.*ModuleNotFoundError"):
+        load(tenants_dir=tmp_path)
+
+
+def test_misspelled_hookimpl_is_caught_by_check_pending():
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    import tests.plugins.misspelled as misspelled
+
+    pm.register(misspelled)
+    with pytest.raises(pluggy.PluginValidationError, match="congvu_scoring_variant"):
+        pm.check_pending()
+
+
+def test_misspelled_hookimpl_stops_start_up(installed):
+    installed(misspelled="tests.plugins.misspelled", unmarked="tests.plugins.misspelled_unmarked")
+    m = load(strict=False)
+    assert not m.plugins["misspelled"].loaded and "congvu_scoring_variant" in m.plugins["misspelled"].error
+    # Unmarked functions named congvu_* are hookimpls too, so their typos are caught as well.
+    assert not m.plugins["unmarked"].loaded and "congvu_import_conectors" in m.plugins["unmarked"].error
+    assert m.plugins[VENDOR].loaded
+    with pytest.raises(PluginLoadError, match="misspelled hook name"):
+        load()
+
+
+def test_hookimpl_with_default_parameter_is_refused(installed):
+    installed(defaulted="tests.plugins.defaulted")
+    with pytest.raises(PluginLoadError, match=r"plugin 'defaulted'.*default-valued parameters \['change'\]"):
+        load()
+
+
+def test_duplicate_kind_and_key_stops_start_up(installed):
+    installed(duplicate="tests.plugins.duplicate")
+    with pytest.raises(PluginLoadError, match=r"scoring variant 'points-per-product' is also provided by plugin "
+                                              r"'vendor-example'"):
+        load()
+    m = load(strict=False)
+    assert m.registered("scoring_variant", "points-per-product", None).plugin == VENDOR  # the first one stays
+
+
+def test_malformed_component_stops_start_up(installed):
+    installed(malformed="tests.plugins.malformed")
+    with pytest.raises(PluginLoadError, match=r"plugin 'malformed'.*key must be"):
+        load()
+
+
+def test_raising_registration_hook_is_reported_against_its_plugin(installed):
+    installed(raising="tests.plugins.raising")
+    with pytest.raises(PluginLoadError, match=r"plugin 'raising'.*congvu_bonus_schemes\(\) raised ValueError"):
+        load()
+
+
+def test_every_problem_is_reported_at_once(installed):
+    installed(broken="tests.plugins.broken", malformed="tests.plugins.malformed")
+    with pytest.raises(PluginLoadError) as exc:
+        load()
+    assert len(exc.value.problems) == 2
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _cli(env: dict[str, str]):
+    from core import cli
+
+    # A fresh group each time: plugin commands are added once per process otherwise.
+    cli.main._plugins_added = False
+    return CliRunner().invoke(cli.main, ["plugins", "list"], env=env)
+
+
+def test_plugins_list_shows_installed_plugins_and_components():
+    result = _cli({"CONGVU_PLUGINS": ""})
+    assert result.exit_code == 0, result.output
+    assert "vendor-example\t1.0.0\tinstalled\tloaded" in result.output
+    assert "scoring_variant\tpoints-per-product\t1.0.0\tĐiểm theo sản phẩm quy đổi" in result.output
+    assert "import_connector\tproducts-csv" in result.output
+
+
+def test_plugins_list_shows_failures_and_exits_1(installed):
+    installed(broken="tests.plugins.broken")
+    result = _cli({})
+    assert result.exit_code == 1
+    assert "broken\t-\tinstalled\tFAILED" in result.output
+    assert "RuntimeError: this plugin is broken on purpose" in result.output
+
+
+def test_plugins_list_with_allow_list(installed):
+    result = _cli({"CONGVU_PLUGINS": "none"})
+    assert result.exit_code == 0
+    assert "vendor-example\t1.0.0\tinstalled\tdisabled" in result.output
+
+
+def test_congvu_register_commands(installed):
+    installed(recorder="tests.plugins.recorder")
+    from core import cli
+
+    cli.main._plugins_added = False
+    try:
+        result = CliRunner().invoke(cli.main, ["recorder-hello"], env={})
+        assert result.exit_code == 0, result.output
+        assert "hello from the recorder plugin" in result.output
+    finally:
+        cli.main.commands.pop("recorder-hello", None)
+        cli.main._plugins_added = False
