@@ -1,0 +1,92 @@
+"""Built-in scoring variant ``deadline-buckets``: one-stop-shop counters (domain.md).
+
+completion points by finish date against the deadline (≥3 days early 115 … more than 3
+days late 0), quality points = stars × 20, item score = their mean, item weight = role
+weight × priority; task % = min(100, weighted mean); task score = 70 × task % ÷ 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
+from plugins._scoring import round_score
+
+VERSION = "1.0.0"
+
+
+class DeadlineBucketsSettings(Schema):
+    lead_weight = fields.Float(load_default=1.0, validate=validate.Range(min=0, max=10), metadata={
+        "label_vi": "Trọng số người chủ trì", "label_en": "Weight of the lead"})
+    support_weight = fields.Float(load_default=0.3, validate=validate.Range(min=0, max=10), metadata={
+        "label_vi": "Trọng số người phối hợp", "label_en": "Weight of a supporting role"})
+    # Points by days early (positive) or late (negative); beyond the table: early → the
+    # first entry, late → 0.
+    early_3 = fields.Float(load_default=115.0, metadata={"label_vi": "Sớm ≥ 3 ngày", "label_en": "≥ 3 days early"})
+    early_2 = fields.Float(load_default=110.0, metadata={"label_vi": "Sớm 2 ngày", "label_en": "2 days early"})
+    early_1 = fields.Float(load_default=105.0, metadata={"label_vi": "Sớm 1 ngày", "label_en": "1 day early"})
+    on_time = fields.Float(load_default=100.0, metadata={"label_vi": "Đúng hạn", "label_en": "On the day"})
+    late_1 = fields.Float(load_default=90.0, metadata={"label_vi": "Trễ 1 ngày", "label_en": "1 day late"})
+    late_2 = fields.Float(load_default=75.0, metadata={"label_vi": "Trễ 2 ngày", "label_en": "2 days late"})
+    late_3 = fields.Float(load_default=50.0, metadata={"label_vi": "Trễ 3 ngày", "label_en": "3 days late"})
+
+
+def completion_points(days_early: int, s: Mapping[str, Any]) -> float:
+    if days_early >= 3:
+        return s["early_3"]
+    table = {2: s["early_2"], 1: s["early_1"], 0: s["on_time"], -1: s["late_1"], -2: s["late_2"], -3: s["late_3"]}
+    return table.get(days_early, 0.0)
+
+
+class DeadlineBuckets(ScoringVariant):
+    """Days early or late against the deadline, and the citizen's or assigner's stars."""
+
+    key = "deadline-buckets"
+    version = VERSION
+    title_vi = "Theo mốc thời hạn (bộ phận một cửa)"
+    title_en = "Deadline buckets (one-stop-shop counters)"
+    description_vi = "Điểm hoàn thành theo số ngày sớm/trễ so với hạn và điểm chất lượng theo số sao."
+    description_en = "Completion points by days early or late, and quality points by stars."
+    settings_schema = DeadlineBucketsSettings
+    item_components = ("weight", "weighted_score", "unrated_weight", "counted_items")
+
+    def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
+        return [self._item(item, settings) for item in items]
+
+    @staticmethod
+    def _item(item: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, float]:
+        none = {"weight": 0.0, "weighted_score": 0.0, "unrated_weight": 0.0, "counted_items": 0}
+        deadline: date | None = item.get("deadline")
+        if item.get("status") == "done":
+            finished: date | None = item.get("completed_on")
+            completion = s["on_time"] if deadline is None or finished is None else \
+                completion_points((deadline - finished).days, s)
+        else:
+            as_of: date | None = item.get("as_of")
+            # An unfinished item waits until its deadline has passed, then counts 0 completion points.
+            if deadline is None or as_of is None or as_of <= deadline:
+                return none
+            completion = 0.0
+        stars = item.get("stars")
+        quality = 100.0 if stars is None else 20.0 * int(stars)
+        role_weight = s["lead_weight"] if item.get("role", "lead") == "lead" else s["support_weight"]
+        weight = role_weight * int(item.get("priority") or 1)
+        score = (completion + quality) / 2
+        return {"weight": round(weight, 6), "weighted_score": round(weight * score, 6),
+                "unrated_weight": round(weight, 6) if stars is None else 0.0, "counted_items": 1}
+
+    def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
+                     facts: Mapping[str, Any]) -> PeriodScore:
+        weight = float(sums.get("weight", 0))
+        task_pct = min(100.0, float(sums.get("weighted_score", 0)) / weight) if weight > 0 else 0.0
+        return {"task_score": round_score(TASK_SCORE_MAX * task_pct / 100),
+                "components": {"task_pct": round(task_pct, 4), "weight": round(weight, 6),
+                               "counted_items": int(sums.get("counted_items", 0))},
+                "provisional": float(sums.get("unrated_weight", 0)) > 0}
+
+
+@hookimpl
+def congvu_scoring_variants():
+    return [DeadlineBuckets()]
