@@ -54,7 +54,9 @@ def _import_models() -> None:
     import core.audit.models  # noqa: F401
     import core.auth.models  # noqa: F401
     import core.catalogue.models  # noqa: F401
+    import core.jobs.models  # noqa: F401
     import core.org.models  # noqa: F401
+    import core.scoring.models  # noqa: F401
     import core.tenants.models  # noqa: F401
     import core.work.models  # noqa: F401
 

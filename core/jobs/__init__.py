@@ -1,0 +1,1 @@
+"""Background jobs: RQ when Redis is configured, inline otherwise, recorded in the database."""

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.tenancy import TenantScoped
+from core.tenancy.mixin import BigId
+from core.timeutil import UTCDateTime, utcnow
+
+# A variant names up to this many summable components per item; they are stored in
+# c0…c7 in the order of its `item_components`, so sums are plain SQL on both databases.
+MAX_COMPONENTS = 8
+COMPONENT_COLUMNS = tuple(f"c{i}" for i in range(MAX_COMPONENTS))
+
+
+class ItemScore(TenantScoped, db.Model):
+    """An item's components under the variant and settings that produced them."""
+
+    __tablename__ = "item_scores"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "work_item_id"),
+        Index("ix_item_scores_tenant_employee_date", "tenant_id", "employee_id", "work_date"),
+        Index("ix_item_scores_tenant_date", "tenant_id", "work_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("work_items.id", ondelete="CASCADE"))
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
+    work_date: Mapped[date] = mapped_column(Date)
+    variant_key: Mapped[str] = mapped_column(String(100))
+    variant_version: Mapped[str] = mapped_column(String(40))
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    c0: Mapped[float] = mapped_column(Float, default=0.0)
+    c1: Mapped[float] = mapped_column(Float, default=0.0)
+    c2: Mapped[float] = mapped_column(Float, default=0.0)
+    c3: Mapped[float] = mapped_column(Float, default=0.0)
+    c4: Mapped[float] = mapped_column(Float, default=0.0)
+    c5: Mapped[float] = mapped_column(Float, default=0.0)
+    c6: Mapped[float] = mapped_column(Float, default=0.0)
+    c7: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PeriodScore(TenantScoped, db.Model):
+    """An employee's score for a month: the stored aggregate that pages and decisions read."""
+
+    __tablename__ = "period_scores"
+    __table_args__ = (UniqueConstraint("tenant_id", "employee_id", "period"),
+                      Index("ix_period_scores_tenant_period", "tenant_id", "period"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    period: Mapped[str] = mapped_column(String(10))
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    working_days: Mapped[int] = mapped_column(Integer, default=0)
+    task_score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    general_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    components: Mapped[dict] = mapped_column(JSON, default=dict)
+    sums: Mapped[dict] = mapped_column(JSON, default=dict)
+    variant_key: Mapped[str] = mapped_column(String(100))
+    variant_version: Mapped[str] = mapped_column(String(40))
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    provisional: Mapped[bool] = mapped_column(Boolean, default=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoredPeriod(TenantScoped, db.Model):
+    """A month of a tenant: how it was last scored, whether that is stale, whether closed."""
+
+    __tablename__ = "scored_periods"
+    __table_args__ = (UniqueConstraint("tenant_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))
+    variant_key: Mapped[str | None] = mapped_column(String(100))
+    variant_version: Mapped[str | None] = mapped_column(String(40))
+    settings_hash: Mapped[str | None] = mapped_column(String(64))
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale_reason: Mapped[str | None] = mapped_column(Text)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+GENERAL_FIELDS = ("politics_ethics", "competence_attitude", "innovation")
+
+
+class GeneralScore(TenantScoped, db.Model):
+    """General criteria (Art. 12): three groups of 10 points, proposed by the employee,
+    set by the manager."""
+
+    __tablename__ = "general_scores"
+    __table_args__ = (UniqueConstraint("tenant_id", "employee_id", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
+    period: Mapped[str] = mapped_column(String(10))
+    politics_ethics: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    competence_attitude: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    innovation: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    comment: Mapped[str | None] = mapped_column(Text)
+    set_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("employees.id"))
+    set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    self_politics_ethics: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    self_competence_attitude: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    self_innovation: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    self_comment: Mapped[str | None] = mapped_column(Text)
+    self_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def total(self) -> Decimal | None:
+        values = [self.politics_ethics, self.competence_attitude, self.innovation]
+        return None if any(v is None for v in values) else sum(values, Decimal(0))
