@@ -144,6 +144,7 @@ def test_a_360_px_phone_needs_no_horizontal_scroll(phone, lang):
         page.click("main button[type=submit]")
     assert page.get_by_role("alert").is_visible()
     assert phone.scroll_width() <= 360, "the failed-login page scrolls sideways at 360 px"
+    phone.screenshot(f"login-failed-360-{lang}")
 
     phone.login("admin")
     assert page.url == phone.server.page_url(HOME)
@@ -190,10 +191,10 @@ def test_an_employee_sees_only_themself(desktop):
     assert people_codes(page) == ["SNV-P1-CV-02"]
     assert page.locator("#people-h .count").inner_text() == "(1)"
     assert "công chức" in page.locator("main p.muted").first.inner_text()
+    desktop.screenshot("home-employee-desktop", full_page=True)
     # A search for someone else finds no one rather than leaking them.
     desktop.goto(HOME + "?q=SNV-P1-TP")
     assert people_codes(page) == ["Không có ai để hiển thị."]
-    desktop.screenshot("home-employee-desktop", full_page=True)
     desktop.assert_clean()
 
 
