@@ -1,0 +1,153 @@
+"""The admin page that picks components and edits their settings (both databases)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from sqlalchemy import select
+
+from core.auth.models import User
+from core.extensions import db
+from core.tenancy import tenant_context
+from tests.factories import build_world
+
+pytest_plugins = ("tests.plugins.support",)
+
+PLUGINS = Path(__file__).resolve().parent.parent / "core" / "plugins"
+
+
+def sign_in(app, client, world, username: str) -> None:
+    """A page session for `username` (the login page itself is tested elsewhere)."""
+    with app.app_context(), tenant_context(world.tenant_id):
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+    with client.session_transaction() as session:
+        session["_user_id"] = f"u:{world.tenant_id}:{user_id}"
+        session["_fresh"] = True
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def admin(pclient, plugin_app):
+    world = build_world(plugin_app, "tinh-a", pclient)
+    sign_in(plugin_app, pclient, world, "admin")
+    return world
+
+
+def settings(client, world):
+    return client.get(f"/api/v1/tenants/{world.slug}/settings", headers=world.headers("admin")).get_json()
+
+
+def test_overview_lists_what_may_be_chosen(pclient, admin):
+    page = pclient.get("/t/tinh-a/admin/components")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Cách chấm điểm" in html and "Điểm theo sản phẩm quy đổi" in html
+    assert "Số việc hoàn thành (riêng Tỉnh A)" in html  # its own tenant-local variant
+    assert 'value="products-csv"' in html
+
+
+def test_form_is_generated_from_the_schema(pclient, admin):
+    page = pclient.get("/t/tinh-a/admin/components/scoring_variant/points-per-product")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for name in ("target_points_per_day", "late_penalty", "rework_penalty", "support_share"):
+        assert f'name="s.{name}"' in html
+    assert "Chỉ tiêu điểm mỗi ngày làm việc" in html and 'value="8.0"' in html
+    assert "Mặc định: 8.0" in html and "từ 0.1 đến 1000" in html
+
+
+def test_invalid_form_shows_vietnamese_messages_and_saves_nothing(pclient, admin):
+    url = "/t/tinh-a/admin/components/scoring_variant/points-per-product"
+    token = csrf(pclient.get(url).get_data(as_text=True))
+    response = pclient.post(url, data={"csrf_token": token, "s.target_points_per_day": "0",
+                                       "s.late_penalty": "nhiều", "effective_from": "2026-13-01"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Chưa lưu gì" in html
+    assert "Phải từ 0.1 đến 1000." in html and "Phải là số." in html
+    assert "Nhập ngày dạng 2026-01-01." in html
+    assert 'value="nhiều"' in html  # what was typed comes back to be corrected
+    assert settings(pclient, admin)["scoring_variant"] is None
+
+
+def test_valid_form_saves_the_choice_from_a_date(pclient, admin):
+    url = "/t/tinh-a/admin/components/scoring_variant/points-per-product"
+    token = csrf(pclient.get(url).get_data(as_text=True))
+    response = pclient.post(url, data={"csrf_token": token, "s.target_points_per_day": "5",
+                                       "effective_from": "2099-01-01"})
+    assert response.status_code == 302 and "saved=scoring_variant" in response.headers["Location"]
+    # Scheduled for 2099: not in force today, and in the plan with its complete settings.
+    assert settings(pclient, admin)["scoring_variant"] is None
+    view = pclient.get("/api/v1/tenants/tinh-a/components", headers=admin.headers("admin")).get_json()
+    (choice,) = view["schedule"]["scoring_variant"]
+    assert choice["key"] == "points-per-product" and choice["effective_from"] == "2099-01-01"
+    assert choice["settings"]["target_points_per_day"] == 5.0 and choice["settings"]["late_penalty"] == 0.25
+    overview = pclient.get("/t/tinh-a/admin/components?saved=scoring_variant").get_data(as_text=True)
+    assert "Đã lưu." in overview and "2099-01-01" in overview
+
+    token = csrf(pclient.get(url).get_data(as_text=True))
+    assert pclient.post(url, data={"csrf_token": token}).status_code == 302  # defaults, from the beginning
+    assert settings(pclient, admin)["scoring_variant"]["settings"]["target_points_per_day"] == 8.0
+
+
+def test_form_without_csrf_token_is_refused(pclient, admin):
+    response = pclient.post("/t/tinh-a/admin/components/scoring_variant/points-per-product",
+                            data={"s.target_points_per_day": "5"})
+    assert response.status_code == 400
+    assert settings(pclient, admin)["scoring_variant"] is None
+
+
+def test_connectors_are_ticked_on_and_off(pclient, admin):
+    token = csrf(pclient.get("/t/tinh-a/admin/components").get_data(as_text=True))
+    response = pclient.post("/t/tinh-a/admin/components/import-connectors",
+                            data={"csrf_token": token, "connector": ["products-csv"]})
+    assert response.status_code == 302
+    assert settings(pclient, admin)["import_connectors"] == ["products-csv"]
+    pclient.post("/t/tinh-a/admin/components/import-connectors", data={"csrf_token": token})
+    assert settings(pclient, admin)["import_connectors"] == []
+
+
+def test_missing_component_is_a_warning_on_the_page(pclient, plugin_app, admin):
+    from core.tenants.models import ComponentChoice
+
+    with plugin_app.app_context(), tenant_context(admin.tenant_id):
+        db.session.add(ComponentChoice(kind="bonus_scheme", key="uninstalled-bonus", settings={}))
+        db.session.commit()
+    html = pclient.get("/t/tinh-a/admin/components").get_data(as_text=True)
+    assert "Thành phần không dùng được" in html and "uninstalled-bonus" in html
+    assert "chưa được cài đặt hoặc chưa được bật" in html
+
+
+def test_another_tenants_component_and_people_are_refused(pclient, plugin_app, admin):
+    assert pclient.get("/t/tinh-a/admin/components/scoring_variant/no-such").status_code == 404
+    other = build_world(plugin_app, "tinh-b")
+    assert pclient.get("/t/tinh-b/admin/components").status_code == 404  # admin of tinh-a
+    sign_in(plugin_app, pclient, other, "admin")
+    assert pclient.get("/t/tinh-b/admin/components/scoring_variant/tinh-a-done-items").status_code == 404
+    sign_in(plugin_app, pclient, other, "staff")
+    assert pclient.get("/t/tinh-b/admin/components").status_code == 403
+    sign_in(plugin_app, pclient, other, "auditor")
+    html = pclient.get("/t/tinh-b/admin/components").get_data(as_text=True)
+    assert "Chọn và sửa thiết lập" not in html  # auditors read, never edit
+    assert pclient.get("/t/tinh-b/admin/components/scoring_variant/points-per-product").status_code == 403
+
+
+def test_english_page(pclient, admin):
+    html = pclient.get("/t/tinh-a/admin/components?lang=en").get_data(as_text=True)
+    assert "Scoring, classification, bonus and import components" in html and "Points per converted product" in html
+
+
+def test_every_page_text_has_a_vietnamese_translation():
+    with open(PLUGINS / "translations" / "vi" / "LC_MESSAGES" / "plugins.mo", "rb") as mo:
+        catalog = read_mo(mo)
+    sources = "".join(p.read_text(encoding="utf-8") for p in (PLUGINS / "templates" / "plugins").glob("*.html"))
+    sources += (PLUGINS / "views.py").read_text(encoding="utf-8")
+    texts = set(re.findall(r'\bt\("([^"]+)"', sources)) | set(re.findall(r'_t\("([^"]+)"', sources))
+    untranslated = sorted(t for t in texts if not (catalog.get(t) and catalog.get(t).string))
+    assert texts and untranslated == [], "add to plugins.po and run pybabel compile -d core/plugins/translations -D plugins"
