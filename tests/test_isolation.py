@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.factories import World, build_world, make_operator
+from tests.test_work_support import FOREIGN_WORK_IDS
 
 TENANT_PREFIX = "/api/v1/tenants/<t>"
 
@@ -22,6 +23,7 @@ FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
     "unit_id": lambda app, w: w.ids["dept"],
     "position_id": lambda app, w: w.ids["position"],
     "employee_id": lambda app, w: w.ids["staff"],
+    **FOREIGN_WORK_IDS,
 }
 # Path parameters that are not object ids (values to use for them).
 PLAIN_PARAMS = {"period": "2026-10", "year": "2026", "connector": "staff-xlsx", "kind": "scores",

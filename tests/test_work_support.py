@@ -171,3 +171,74 @@ def declare(client, w: World, who: str = "staff", expect: int = 201, **data) -> 
     r = client.post(w.url("/work-items"), json=body, headers=w.h(who))
     assert r.status_code == expect, r.get_json()
     return r.get_json()
+
+
+# ---------------------------------------------------------------- for the isolation walk
+
+def _in_tenant(app, w, key: str, make) -> int:
+    """Make (once per world) an object of w's tenant; its id for another tenant's URLs."""
+    cache_key = f"work:{key}"
+    if cache_key not in w.ids:
+        with app.app_context(), tenant_context(w.tenant_id):
+            w.ids[cache_key] = make()
+            db.session.commit()
+    return w.ids[cache_key]
+
+
+def _task_type(app, w) -> int:
+    def make() -> int:
+        tt, _ = catalogue.create_task_type({**TASK_TYPES[1], "code": "ISO01"})
+        return tt.id
+    return _in_tenant(app, w, "task_type", make)
+
+
+def _work_item(app, w) -> int:
+    from core.work import services as work
+
+    tt_id = _task_type(app, w)
+
+    def make() -> int:
+        principal = principal_for_user(db.session.get(User, _user_id_of(w, "staff")))
+        item, _ = work.declare(principal, {"task_type_code": "ISO01", "work_date": cal.local_today(),
+                                           "quantity": 1})
+        assert item.task_type_id == tt_id
+        return item.id
+    return _in_tenant(app, w, "item", make)
+
+
+def _user_id_of(w, name: str) -> int:
+    from core.org.models import Employee
+
+    return db.session.get(Employee, w.ids[name]).user_id
+
+
+def _competency(app, w) -> int:
+    return _in_tenant(app, w, "competency", lambda: catalogue.create_competency(
+        {"code": "ISO", "name": "Năng lực", "max_level": 5}).id)
+
+
+def _leave(app, w) -> int:
+    from core.work.models import LeaveRecord
+
+    def make() -> int:
+        row = LeaveRecord(employee_id=w.ids["staff"], start_date=cal.local_today(), end_date=cal.local_today())
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+    return _in_tenant(app, w, "leave", make)
+
+
+def _calendar_day(app, w) -> int:
+    from core.work.models import CalendarDay
+
+    def make() -> int:
+        row = CalendarDay(day=cal.local_today(), kind="day_off")
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+    return _in_tenant(app, w, "calendar_day", make)
+
+
+# tests/test_isolation.py walks every tenant route; these make tenant B's objects for it.
+FOREIGN_WORK_IDS = {"task_type_id": _task_type, "item_id": _work_item, "competency_id": _competency,
+                    "leave_id": _leave, "day_id": _calendar_day}

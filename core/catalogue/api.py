@@ -3,7 +3,7 @@ with versioned norms, competencies and what each position requires."""
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -33,6 +33,19 @@ from core.work import calendar as cal
 blp = Blueprint("catalogue", __name__, url_prefix="/api/v1/tenants/<t>",
                 description="Task catalogue with versioned norms; competency framework")
 ADMIN = "tenant_admin"
+
+
+@blp.before_request
+def _resolve_path_objects() -> None:
+    """Find the object of the path before the body is validated, so another tenant's
+    id is a 404 whatever the body says."""
+    view_args = request.view_args or {}
+    if "task_type_id" in view_args:
+        g.task_type = services.get_task_type(view_args["task_type_id"])
+    elif "competency_id" in view_args:
+        g.competency = services.get_competency(view_args["competency_id"])
+    elif "position_id" in view_args:
+        g.position = org.get_position(view_args["position_id"])
 
 
 def _views(items, on) -> list[dict]:
@@ -76,7 +89,7 @@ class TaskTypeById(MethodView):
     def get(self, args, t, task_type_id):
         """One task type with the norm in force on `on` (default today)."""
         api_member()
-        tt = services.get_task_type(task_type_id)
+        tt = g.task_type
         return services.task_type_view(tt, services.norm_in_force(tt.id, args.get("on") or cal.local_today(g.tenant)))
 
     @blp.arguments(TaskTypePatchSchema)
@@ -85,7 +98,7 @@ class TaskTypeById(MethodView):
         """Change a task type (tenant admin). Norm fields start a new norm version from
         `effective_from` (default today); earlier items keep the norm they were declared under."""
         api_member(ADMIN)
-        tt, version = services.update_task_type(services.get_task_type(task_type_id), data,
+        tt, version = services.update_task_type(g.task_type, data,
                                                 cal.local_today(g.tenant))
         db.session.commit()
         return services.task_type_view(tt, version)
@@ -94,7 +107,7 @@ class TaskTypeById(MethodView):
     def delete(self, t, task_type_id):
         """Delete a task type (tenant admin); 409 while work items use it."""
         api_member(ADMIN)
-        services.delete_task_type(services.get_task_type(task_type_id))
+        services.delete_task_type(g.task_type)
         db.session.commit()
 
 
@@ -104,7 +117,7 @@ class TaskTypeVersions(MethodView):
     def get(self, t, task_type_id):
         """Every norm version of a task type, oldest first."""
         api_member()
-        return [services.version_view(v) for v in services.task_type_versions(services.get_task_type(task_type_id))]
+        return [services.version_view(v) for v in services.task_type_versions(g.task_type)]
 
 
 @blp.route("/competencies")
@@ -133,14 +146,14 @@ class CompetencyById(MethodView):
     def get(self, t, competency_id):
         """One competency."""
         api_member()
-        return services.competency_view(services.get_competency(competency_id))
+        return services.competency_view(g.competency)
 
     @blp.arguments(CompetencyPatchSchema)
     @blp.response(200, CompetencySchema)
     def patch(self, data, t, competency_id):
         """Change a competency (tenant admin)."""
         api_member(ADMIN)
-        c = services.update_competency(services.get_competency(competency_id), data)
+        c = services.update_competency(g.competency, data)
         db.session.commit()
         return services.competency_view(c)
 
@@ -148,7 +161,7 @@ class CompetencyById(MethodView):
     def delete(self, t, competency_id):
         """Delete a competency (tenant admin); 409 while a position requires it."""
         api_member(ADMIN)
-        services.delete_competency(services.get_competency(competency_id))
+        services.delete_competency(g.competency)
         db.session.commit()
 
 
@@ -158,14 +171,14 @@ class PositionCompetencies(MethodView):
     def get(self, t, position_id):
         """The competencies a position requires and at which level."""
         api_member()
-        return {"requirements": services.position_requirements(org.get_position(position_id).id)}
+        return {"requirements": services.position_requirements(g.position.id)}
 
     @blp.arguments(RequirementsSchema)
     @blp.response(200, RequirementsSchema)
     def put(self, data, t, position_id):
         """Replace what a position requires (tenant admin)."""
         api_member(ADMIN)
-        after = services.set_position_requirements(org.get_position(position_id), data["requirements"])
+        after = services.set_position_requirements(g.position, data["requirements"])
         db.session.commit()
         return {"requirements": after}
 

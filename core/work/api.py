@@ -7,7 +7,9 @@ Thin on purpose: arguments in, one service call, commit (which then emits
 
 from __future__ import annotations
 
-from flask import g
+from datetime import timedelta
+
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -41,6 +43,19 @@ from core.work.schemas import (
 
 blp = Blueprint("work", __name__, url_prefix="/api/v1/tenants/<t>", description="Daily work items")
 ADMIN = "tenant_admin"
+
+
+@blp.before_request
+def _resolve_path_objects() -> None:
+    """Find the item (or leave record, calendar day) of the path before the body is
+    validated, so an object the caller may not see is a 404 whatever they send."""
+    view_args = request.view_args or {}
+    if "item_id" in view_args:
+        g.work_item = services.get_item(api_member(), view_args["item_id"])
+    elif "leave_id" in view_args:
+        g.leave = services.get_leave(api_member(), view_args["leave_id"])
+    elif "day_id" in view_args:
+        g.calendar_day = services.get_calendar_day(view_args["day_id"])
 
 
 def _args(args: dict) -> dict:
@@ -79,8 +94,8 @@ class WorkItemById(MethodView):
     @blp.response(200, WorkItemSchema)
     def get(self, t, item_id):
         """One work item with its deadline history; another's item I may not see is a 404."""
-        principal = api_member()
-        item = services.get_item(principal, item_id)
+        api_member()
+        item = g.work_item
         out = services.view(item)
         out["extensions"] = services.extensions(item)
         return out
@@ -90,7 +105,7 @@ class WorkItemById(MethodView):
     def patch(self, data, t, item_id):
         """Update progress and results; complete (status done) or cancel."""
         principal = api_member()
-        item = services.update_item(principal, services.get_item(principal, item_id), data)
+        item = services.update_item(principal, g.work_item, data)
         out = services.view(item)
         services.commit()
         return out
@@ -98,7 +113,7 @@ class WorkItemById(MethodView):
 
 def _action(item_id: int, fn) -> dict:
     principal = api_member()
-    item = fn(principal, services.get_item(principal, item_id))
+    item = fn(principal, g.work_item)
     out = services.view(item)
     services.commit()
     return out
@@ -189,13 +204,14 @@ class LeaveById(MethodView):
     @blp.response(200, LeaveSchema)
     def get(self, t, leave_id):
         """One leave record."""
-        return services.leave_view(services.get_leave(api_member(), leave_id))
+        api_member()
+        return services.leave_view(g.leave)
 
     @blp.response(204)
     def delete(self, t, leave_id):
         """Remove a leave record (a manager of the employee, or a tenant admin)."""
         principal = api_member()
-        services.delete_leave(principal, services.get_leave(principal, leave_id))
+        services.delete_leave(principal, g.leave)
         db.session.commit()
 
 
@@ -230,7 +246,7 @@ class CalendarDayById(MethodView):
     def delete(self, t, day_id):
         """Remove a tenant calendar day (tenant admin)."""
         api_member(ADMIN)
-        services.delete_calendar_day(services.get_calendar_day(day_id))
+        services.delete_calendar_day(g.calendar_day)
         db.session.commit()
 
 
@@ -242,7 +258,9 @@ class WorkingDays(MethodView):
         """Working days in [from, to]: national holidays and the tenant's days, less an
         employee's approved leave when `employee_id` is given."""
         principal = api_member()
-        return services.working_days_view(principal, args["from_"], args["to"], args.get("employee_id"))
+        start = args.get("from_") or cal.local_today(g.tenant).replace(day=1)
+        end = args.get("to") or (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return services.working_days_view(principal, start, end, args.get("employee_id"))
 
 
 @blp.route("/work-settings")

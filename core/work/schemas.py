@@ -180,8 +180,8 @@ class CalendarDayListArgs(PageArgs):
 
 
 class WorkingDaysArgs(Schema):
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
+    from_ = fields.Date(data_key="from", metadata={"description": "Default: the first day of this month."})
+    to = fields.Date(metadata={"description": "Default: the last day of the month of `from`."})
     employee_id = fields.Integer()
 
 
