@@ -141,13 +141,23 @@ def check_settings(component: Component, settings: Mapping[str, Any] | None = No
     return component.load_settings(stored)
 
 
+def _call(component: Component, call: Callable[[], Any], what: str) -> Any:
+    try:
+        return call()
+    except Exception as exc:  # the kit reports which case broke the component, not just a traceback
+        raise ConformanceError(f"{type(component).__name__} ({component.kind} '{component.key}'): {what} raised "
+                               f"{type(exc).__name__}: {exc}") from exc
+
+
 def _pure(component: Component, call: Callable[[], Any], inputs: Sequence[Any], what: str) -> Any:
     """Call twice on the same input: same answer, input unchanged."""
     before = copy.deepcopy(list(inputs))
-    first = call()
+    first = _call(component, call, what)
     _require(list(inputs) == before, component, f"{what} changed its input")
-    second = call()
-    _require(first == second, component, f"{what} is not deterministic: two calls on the same input differ")
+    second = _call(component, call, what)
+    # repr as well: NaN != NaN, and a NaN is reported by the shape checks, not here.
+    _require(first == second or repr(first) == repr(second), component,
+             f"{what} is not deterministic: two calls on the same input differ")
     return first
 
 
@@ -167,7 +177,8 @@ def check_scoring_variant(variant: ScoringVariant, items: Sequence[Mapping[str, 
     facts = dict(facts if facts is not None else SAMPLE_FACTS)
     names = set(variant.item_components)
 
-    _require(variant.score_items([], loaded) == [], variant, "score_items([]) must return []")
+    _require(_call(variant, lambda: variant.score_items([], loaded), "score_items([])") == [], variant,
+             "score_items([]) must return []")
     scores = _pure(variant, lambda: variant.score_items(items, loaded), [*items, loaded], "score_items")
     _require(isinstance(scores, list) and len(scores) == len(items), variant,
              "score_items must return a list with one dict per item")
@@ -177,7 +188,7 @@ def check_scoring_variant(variant: ScoringVariant, items: Sequence[Mapping[str, 
                  f"are not item_components {sorted(names)}")
         _require(all(_finite(v) for v in score.values()), variant,
                  f"item {item.get('id')}: every component must be a finite number, got {score}")
-    one_by_one = [variant.score_items([item], loaded)[0] for item in items]
+    one_by_one = [_call(variant, lambda i=item: variant.score_items([i], loaded)[0], "score_items") for item in items]
     _require(one_by_one == scores, variant, "scoring items one at a time differs from scoring them in a batch")
 
     results = []
@@ -190,7 +201,7 @@ def check_scoring_variant(variant: ScoringVariant, items: Sequence[Mapping[str, 
         ("a leader", sums, {**facts, "is_leader": True}),
     ):
         result = _pure(variant, lambda s=period_sums, f=period_facts: variant.period_score(s, loaded, f),
-                       [period_sums, period_facts, loaded], "period_score")
+                       [period_sums, period_facts, loaded], f"period_score ({label})")
         _require(isinstance(result, dict), variant, f"period_score ({label}) must return a dict")
         task = result.get("task_score")
         _require(_finite(task) and 0 <= float(task) <= TASK_SCORE_MAX, variant,
@@ -211,7 +222,8 @@ def check_classification_scheme(scheme: ClassificationScheme, people: Sequence[M
                                 settings: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     loaded = check_settings(scheme, settings)
     people = list(people if people is not None else sample_people())
-    _require(scheme.classify([], loaded) == [], scheme, "classify([]) must return []")
+    _require(_call(scheme, lambda: scheme.classify([], loaded), "classify([])") == [], scheme,
+             "classify([]) must return []")
     result = _pure(scheme, lambda: scheme.classify(people, loaded), [*people, loaded], "classify")
     _require(isinstance(result, list) and len(result) == len(people), scheme, "classify must answer once per person")
     for person, answer in zip(people, result, strict=True):
@@ -230,7 +242,8 @@ def check_bonus_scheme(scheme: BonusScheme, people: Sequence[Mapping[str, Any]] 
     default = _pure(scheme, lambda: scheme.default_fund(people, loaded), [*people, loaded], "default_fund")
     _require(isinstance(default, int) and not isinstance(default, bool) and default >= 0, scheme,
              f"default_fund must be a non-negative int (đồng), got {default!r}")
-    _require(scheme.allocate(0, [], loaded) == [], scheme, "allocate(0, []) must return []")
+    _require(_call(scheme, lambda: scheme.allocate(0, [], loaded), "allocate(0, [])") == [], scheme,
+             "allocate(0, []) must return []")
     results = []
     for amount in (fund if fund is not None else default, 0, 1, 1_000_000_007):
         result = _pure(scheme, lambda a=amount: scheme.allocate(a, people, loaded), [*people, loaded], "allocate")
@@ -270,7 +283,7 @@ def check_import_connector(connector: ImportConnector, sample: bytes | None = No
                      and {"row", "column"} <= set(error), connector,
                      f"parse ({label}): each error needs row, column and a message, got {error!r}")
 
-    empty = connector.parse(b"", loaded)
+    empty = _call(connector, lambda: connector.parse(b"", loaded), "parse (empty file)")
     shape(empty, "empty file")
     _require(empty["rows"] == [], connector, "an empty file must give no rows")
     header_only = ",".join(connector.columns).encode()
