@@ -340,7 +340,8 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     item = WorkItem(
         employee_id=employee.id, task_type_id=tt.id, task_type=tt, norm_version_id=version.id,
         title=data.get("title") or tt.name, work_date=work_date,
-        quantity=Decimal(str(data.get("quantity") or 1)), complexity_level=level,
+        quantity=Decimal(str(data["quantity"] if data.get("quantity") is not None else 1)),
+        complexity_level=level,
         complexity_coefficient=coefficient, norm_minutes=version.norm_minutes,
         product_weight=version.product_weight, status="planned", progress=0,
         planned=declared_at < cal.cutoff_moment(work_date, tenant), role=data.get("role") or "lead",

@@ -1,0 +1,132 @@
+"""The "Hôm nay" and "Đơn vị" pages (both databases): declaring from the catalogue,
+updating and completing, the unit's overview and its review queue, in Vietnamese."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from core.extensions import db
+from core.tenancy import tenant_context
+from core.work.models import WorkItem
+from tests.test_work_support import build, declare
+
+pytest_plugins = ("tests.test_work_support",)
+
+
+def sign_in(client, w, who: str) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = w.principals[who].get_id()
+        session["_fresh"] = True
+        session["lang"] = "vi"
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def items_of(app, w) -> list[WorkItem]:
+    with app.app_context(), tenant_context(w.tenant_id):
+        return list(db.session.scalars(select(WorkItem).order_by(WorkItem.id)))
+
+
+def test_today_shows_my_positions_catalogue_in_vietnamese(client, world):
+    sign_in(client, world, "staff")
+    r = client.get(f"/t/{world.slug}/today")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Hôm nay" in html and "Khai báo" in html
+    assert "Giải quyết hồ sơ hộ tịch" in html and "Soạn thảo văn bản hành chính" in html
+    assert "Lập báo cáo tài chính" not in html  # the accountant's
+    r = client.get(f"/t/{world.slug}/today/catalogue?q=van%20ban")
+    fragment = r.get_data(as_text=True)
+    assert "Soạn thảo văn bản hành chính" in fragment and "hộ tịch" not in fragment
+    assert "<html" not in fragment
+
+
+def test_declare_update_and_complete_from_the_page(client, clean_app, world, clock):
+    sign_in(client, world, "staff")
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    r = client.post(f"/t/{world.slug}/today/declare", data={"csrf_token": token, "task_type_code": "HT01",
+                                                            "quantity": "3"})
+    assert r.status_code == 302
+    html = client.get(f"/t/{world.slug}/today").get_data(as_text=True)
+    assert "Đã khai báo" in html and "1 h 30" in html  # 3 × 30 minutes
+    [item] = items_of(clean_app, world)
+    assert (item.quantity, item.planned, item.status) == (3, True, "planned")
+    client.post(f"/t/{world.slug}/items/{item.id}/update", data={"csrf_token": token, "progress": "50",
+                                                                 "action": "progress"})
+    clock.set(2026, 10, 14, 16, 45)
+    client.post(f"/t/{world.slug}/items/{item.id}/update", data={"csrf_token": token, "action": "done",
+                                                                 "result_note": "Đã trả 3 hồ sơ"})
+    [item] = items_of(clean_app, world)
+    assert (item.status, item.progress, item.result_note) == ("done", 100, "Đã trả 3 hồ sơ")
+
+
+def test_bad_form_input_flashes_errors_and_writes_nothing(client, clean_app, world):
+    sign_in(client, world, "staff")
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    for data in ({"task_type_code": "HT01", "quantity": "0"}, {"task_type_code": "HT01", "quantity": "abc"},
+                 {"task_type_code": "KT01"}, {"task_type_code": "HT01", "deadline": "2026-10-01"},
+                 {"task_type_code": "HT01", "quantity": "nan"}):
+        r = client.post(f"/t/{world.slug}/today/declare", data={"csrf_token": token, **data},
+                        follow_redirects=True)
+        assert r.status_code == 200 and "flash-error" in r.get_data(as_text=True), data
+    assert items_of(clean_app, world) == []
+    r = client.post(f"/t/{world.slug}/today/declare", data={"task_type_code": "HT01"})
+    assert r.status_code == 400  # no CSRF token
+    assert items_of(clean_app, world) == []
+
+
+def test_overdue_items_are_flagged(client, world, clock):
+    item = declare(client, world, work_date="2026-10-12", deadline="2026-10-13", title="Báo cáo tuần")
+    sign_in(client, world, "staff")
+    html = client.get(f"/t/{world.slug}/today").get_data(as_text=True)
+    assert "quá hạn" in html and f'href="#item-{item["id"]}"' in html
+
+
+def test_unit_page_overview_and_review_queue(client, clean_app, world, clock):
+    declare(client, world, quantity=2)
+    done = declare(client, world, who="staff2", task_type_code="VB01", quantity=1)
+    client.patch(world.url(f"/work-items/{done['id']}"), json={"status": "done", "result_note": "Xong"},
+                 headers=world.h("staff2"))
+    sign_in(client, world, "manager")
+    r = client.get(f"/t/{world.slug}/unit")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Đơn vị" in html
+    assert "Người staff" in html and "1 h 00" in html and "chưa khai báo" in html
+    token = csrf(html)
+    staff_item = next(i for i in items_of(clean_app, world) if i.employee_id == world.ids["staff"])
+    r = client.post(f"/t/{world.slug}/items/{staff_item.id}/verify",
+                    data={"csrf_token": token, "accepted": "0", "reason": "Trùng việc đã khai báo"})
+    assert r.status_code == 302
+    r = client.post(f"/t/{world.slug}/items/{done['id']}/review",
+                    data={"csrf_token": token, "passed": "1", "stars": "4"}, follow_redirects=True)
+    assert "Đã lưu đánh giá" in r.get_data(as_text=True)
+    by_id = {i.id: i for i in items_of(clean_app, world)}
+    assert (by_id[staff_item.id].verification, by_id[staff_item.id].status) == ("refused", "cancelled")
+    assert by_id[done["id"]].stars == 4
+    # Refusing without a reason is refused, with the reason why.
+    other = declare(client, world, who="staff2")
+    r = client.post(f"/t/{world.slug}/items/{other['id']}/verify", data={"csrf_token": token, "accepted": "0"},
+                    follow_redirects=True)
+    assert "flash-error" in r.get_data(as_text=True)
+
+
+def test_unit_page_is_for_managers_and_pages_stay_in_their_tenant(client, clean_app, world):
+    sign_in(client, world, "staff")
+    assert client.get(f"/t/{world.slug}/unit").status_code == 403
+    other = build(clean_app, "tinh-khac")
+    assert client.get(f"/t/{other.slug}/today").status_code == 404
+    item = declare(client, other, who="staff")
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    r = client.post(f"/t/{world.slug}/items/{item['id']}/update", data={"csrf_token": token, "action": "done"},
+                    follow_redirects=True)
+    assert "flash-error" in r.get_data(as_text=True)
+    with clean_app.app_context(), tenant_context(other.tenant_id):
+        assert db.session.get(WorkItem, item["id"]).status == "planned"
+    client.get("/logout")
+    with client.session_transaction() as session:
+        session.clear()
+    assert client.get(f"/t/{world.slug}/today").status_code in (302, 401)
