@@ -248,3 +248,32 @@ def test_pages_run_clean_under_the_content_security_policy(desktop):
         assert page.evaluate("window.__csp") == [], path
         assert page.evaluate("typeof window.htmx") == "object", "the local htmx did not load"
     desktop.assert_clean()
+
+
+def test_the_platform_operator_sees_tenants_and_no_people(desktop):
+    from core.auth.services import create_operator
+
+    with desktop.server.app.app_context():
+        create_operator("root", "Operator-Passw0rd-2026")
+        db.session.commit()
+    page = desktop.page
+    desktop.goto("/login")
+    page.select_option("#tenant", label="Quản trị nền tảng")
+    page.fill("#username", "root")
+    page.fill("#password", "Operator-Passw0rd-2026")
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
+
+    assert page.url == desktop.server.page_url("/operator/")
+    assert page.locator("h1").inner_text() == "Các tỉnh (khách thuê)"
+    row = page.locator("main table tbody tr", has_text=SLUG)
+    assert row.locator("td").all_inner_texts()[:3] == [SLUG, TENANT_NAME, "56"]
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert desktop.scroll_width() <= 360
+    desktop.screenshot("operator-360")
+    desktop.assert_clean()
+
+    # The operator reads no personal data: a tenant's home is not found for them.
+    response = desktop.goto(HOME)
+    assert response.status == 404
+    assert "SNV-ADMIN" not in page.content()
