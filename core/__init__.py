@@ -81,11 +81,12 @@ def _register_blueprints(app: Flask) -> None:
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
     from core.plugins.views import plugin_pages
+    from core.scoring.api import blp as scoring_api
     from core.tenants.api import blp as tenants_api
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 
-    for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api):
+    for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from sqlalchemy import select
 
-from core.auth.guards import OPERATOR_ENDPOINTS, api_principal, tenant_member
+from core.auth.guards import OPERATOR_ENDPOINTS, api_principal, check_path_objects, tenant_member
 from core.errors import abort
 from core.extensions import db, login_manager
 from core.tenancy.context import reset_tenant, set_tenant
@@ -34,6 +34,7 @@ def bind_tenant() -> None:
         principal = api_principal()
         if not (principal.is_operator and request.endpoint in OPERATOR_ENDPOINTS):
             tenant_member(principal)
+            check_path_objects(request.view_args or {})
 
 
 def release_tenant(exc: BaseException | None) -> None:

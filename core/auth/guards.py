@@ -15,6 +15,25 @@ from core.errors import abort
 OPERATOR_ENDPOINTS: set[str] = set()
 
 
+# Path parameters that name a tenant's object, and the model to find it in: an id of
+# another tenant (or of nothing) is a 404 before anything else, body validation included.
+PATH_OBJECTS: dict[str, type] = {}
+
+
+def path_object(param: str, model: type) -> None:
+    """Declare that `<int:param>` in a tenant URL is the id of a `model` row."""
+    PATH_OBJECTS[param] = model
+
+
+def check_path_objects(view_args: dict) -> None:
+    from core.extensions import db
+
+    for name, value in view_args.items():
+        model = PATH_OBJECTS.get(name)
+        if model is not None and db.session.get(model, value) is None:
+            abort(404, f"{model.__name__} not found.")
+
+
 def allow_operator(endpoint: str) -> None:
     """Let operators reach the tenant route `endpoint` ("blueprint.ViewName")."""
     OPERATOR_ENDPOINTS.add(endpoint)

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
-from core.auth.guards import api_member
+from core.auth.guards import api_member, path_object
 from core.errors import NotFound
 from core.extensions import db
 from core.org import services
@@ -182,3 +182,8 @@ class EmployeeById(MethodView):
         principal = api_member(ADMIN)
         services.delete_employee(_visible_employee(principal, employee_id))
         db.session.commit()
+
+
+path_object("unit_id", OrgUnit)
+path_object("position_id", JobPosition)
+path_object("employee_id", Employee)

@@ -15,6 +15,8 @@ from core.org.models import OrgUnit
 from core.tenancy import tenant_context
 from core.tenants.models import BEGINNING, COMPONENT_KINDS, ComponentChoice, Tenant
 
+DEFAULT_SCORING_VARIANT = "decree335"
+
 _UNIT_KIND = {
     VietNamDivisionType.XA: "commune",
     VietNamDivisionType.PHUONG: "ward",
@@ -63,9 +65,14 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
                     official_code=int(w.code))
             for w in communes
         )
+        # A new tenant starts on the national rule; the choice is recorded like any other
+        # and shown in its settings, so nothing is applied behind anyone's back.
+        db.session.add(ComponentChoice(kind="scoring_variant", key=DEFAULT_SCORING_VARIANT, settings={},
+                                       effective_from=BEGINNING))
         db.session.flush()
         record("tenant.create", "tenant", tenant.id,
-               after={"slug": slug, "name": name, "province_code": province_code, "units": len(communes)})
+               after={"slug": slug, "name": name, "province_code": province_code, "units": len(communes),
+                      "scoring_variant": DEFAULT_SCORING_VARIANT})
     return tenant, len(communes)
 
 
@@ -114,6 +121,11 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
         if validate_component is not None:
             settings = validate_component(kind, ref["key"], settings)
         _schedule(kind, ref["key"], settings, ref.get("effective_from") or BEGINNING)
+        if kind == "scoring_variant":
+            from core.scoring.services import mark_stale_from
+
+            mark_stale_from(ref.get("effective_from") or BEGINNING,
+                            f"Scoring settings changed ({ref['key']}); recalculate to apply them.")
     if "import_connectors" in data:
         keys = list(dict.fromkeys(data["import_connectors"]))
         if validate_component is not None:

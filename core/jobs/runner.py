@@ -1,0 +1,212 @@
+"""Submitting and running jobs.
+
+A job is a function registered under a kind (`@task("recalculation")`), taking a
+`Progress` and keyword parameters (plain data: ids, periods — never ORM objects),
+returning a JSON-able result. `submit` records a `JobRun` and either enqueues it on RQ
+(when CONGVU_REDIS_URL is set) or runs it inline through the same `execute` function.
+Jobs must be idempotent: a retry after a crash replaces the output of the failed try.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import select, text
+
+from core.extensions import db
+from core.jobs.models import JobRun
+from core.tenancy import current_tenant_id, tenant_context
+from core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+TASKS: dict[str, Callable[..., dict]] = {}
+QUEUE_FOR: dict[str, str] = {}
+TIMEOUT_FOR: dict[str, int] = {}
+ACTIVE = ("queued", "running")
+_worker_app = None  # set by `congvu worker`; forked job processes inherit it
+_parent_pid: int | None = None
+
+
+def task(kind: str, queue: str = "default", timeout: int = 3600):
+    """Register a job function for `kind` on an RQ queue named by workload."""
+
+    def decorate(fn: Callable[..., dict]) -> Callable[..., dict]:
+        TASKS[kind], QUEUE_FOR[kind], TIMEOUT_FOR[kind] = fn, queue, timeout
+        return fn
+
+    return decorate
+
+
+@dataclass
+class Progress:
+    """Reports progress where the UI reads it (job_runs) and in RQ's job.meta, in its own
+    short transaction so it is visible while the job's own transaction is still open."""
+
+    run_id: str
+    tenant_id: int
+    every: int = 1
+
+    def __call__(self, done: int, total: int, stage: str | None = None) -> None:
+        if db.engine.dialect.name == "sqlite":
+            # SQLite has one writer: a second connection would wait for the job's own
+            # transaction. The embedded mode runs jobs inline, with no one polling.
+            return
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)})
+            conn.execute(text("UPDATE job_runs SET done = :d, total = :n, stage = :s WHERE id = :i"),
+                         {"d": done, "n": total, "s": stage, "i": self.run_id})
+        try:
+            from rq import get_current_job
+
+            job = get_current_job()
+            if job is not None:
+                job.meta.update(done=done, total=total, stage=stage)
+                job.save_meta()
+        except Exception:  # noqa: BLE001 - progress is informative; never fail a job over it
+            log.debug("could not save RQ job meta", exc_info=True)
+
+
+def run_view(run: JobRun) -> dict:
+    return {"id": run.id, "kind": run.kind, "scope": run.scope, "status": run.status,
+            "progress": {"done": run.done, "total": run.total, "stage": run.stage},
+            "result": run.result, "error": run.error, "attempts": run.attempts,
+            "requested_by": run.requested_by, "created_at": run.created_at, "finished_at": run.finished_at}
+
+
+def active_run(kind: str, scope: str) -> JobRun | None:
+    return db.session.scalar(select(JobRun).where(JobRun.key == f"{kind}:{scope}", JobRun.status.in_(ACTIVE)))
+
+
+def submit(kind: str, scope: str, params: dict[str, Any], actor: str) -> JobRun:
+    """Record and start a job; a job of the same (tenant, kind, scope) already queued or
+    running is returned instead of starting a second one."""
+    existing = active_run(kind, scope)
+    if existing is not None:
+        return existing
+    run = JobRun(id=str(uuid.uuid4()), key=f"{kind}:{scope}", kind=kind, scope=scope, params=params,
+                 requested_by=actor)
+    db.session.add(run)
+    db.session.commit()
+    tenant_id = current_tenant_id()
+    redis_url = current_app.config.get("CONGVU_REDIS_URL")
+    if redis_url:
+        _enqueue(redis_url, run, tenant_id)
+    else:
+        execute(tenant_id, run.id)
+        db.session.expire_all()
+    return db.session.get(JobRun, run.id)
+
+
+def _enqueue(redis_url: str, run: JobRun, tenant_id: int) -> None:
+    from redis import Redis
+    from rq import Queue, Retry
+
+    queue = Queue(QUEUE_FOR[run.kind], connection=Redis.from_url(redis_url))
+    try:
+        queue.enqueue(execute, tenant_id, run.id, job_id=run.id, retry=Retry(max=3, interval=[1, 5, 15]),
+                      job_timeout=TIMEOUT_FOR[run.kind], result_ttl=86400, failure_ttl=7 * 86400,
+                      description=f"{run.kind} {run.scope}")
+    except Exception:  # noqa: BLE001 - Redis down: the run stays queued in the database (outbox)
+        log.warning("could not enqueue job %s; it stays queued until the sweeper sends it", run.id, exc_info=True)
+
+
+def requeue_abandoned(redis_url: str, older_than_seconds: int = 3600) -> int:
+    """Send again runs still queued in the database but unknown to RQ (Redis was down),
+    and runs left `running` by a dead worker. Returns how many were sent."""
+    from redis import Redis
+    from rq.job import Job
+
+    conn = Redis.from_url(redis_url)
+    sent = 0
+    for run in db.session.scalars(select(JobRun).where(JobRun.status.in_(ACTIVE))):
+        try:
+            job = Job.fetch(run.id, connection=conn)
+            status = job.get_status(refresh=True)
+        except Exception:  # noqa: BLE001 - not in Redis at all
+            status = None
+        age = (utcnow() - (run.started_at or run.created_at)).total_seconds()
+        if status is None or (status in ("failed", "stopped", "canceled") and age > 5) or \
+                (run.status == "running" and age > older_than_seconds and status != "started"):
+            _enqueue(redis_url, run, run.tenant_id)
+            sent += 1
+    return sent
+
+
+def _app():
+    if has_app_context():
+        return None
+    if _worker_app is None:
+        raise RuntimeError("no Flask app for this job: run workers with `congvu worker`")
+    return _worker_app
+
+
+def execute(tenant_id: int, run_id: str) -> dict | None:
+    """The RQ job function (also called inline): run the task of `run_id` for its tenant."""
+    app = _app()
+    if app is None:
+        return _execute(tenant_id, run_id)
+    if _parent_pid is not None and os.getpid() != _parent_pid:
+        with app.app_context():
+            db.engine.dispose(close=False)  # never share the parent's pooled connections after fork
+    with app.app_context():
+        try:
+            return _execute(tenant_id, run_id)
+        finally:
+            db.session.remove()
+
+
+def _execute(tenant_id: int, run_id: str) -> dict | None:
+    with tenant_context(tenant_id):
+        run = db.session.get(JobRun, run_id)
+        if run is None:
+            raise LookupError(f"job run {run_id} not found for tenant {tenant_id}")
+        if run.status == "finished":
+            return run.result  # a duplicate delivery: the work is done
+        run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
+        params, kind = dict(run.params or {}), run.kind
+        db.session.commit()
+        try:
+            result = TASKS[kind](Progress(run_id, tenant_id), **params)
+        except Exception as exc:
+            db.session.rollback()
+            run = db.session.get(JobRun, run_id)
+            run.status, run.finished_at = "failed", utcnow()
+            run.error = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+            db.session.commit()
+            log.exception("job %s (%s) failed", run_id, kind)
+            if has_rq_job():
+                raise  # let RQ retry it
+            return None
+        run = db.session.get(JobRun, run_id)
+        run.status, run.finished_at, run.result = "finished", utcnow(), result
+        db.session.commit()
+        return result
+
+
+def has_rq_job() -> bool:
+    try:
+        from rq import get_current_job
+
+        return get_current_job() is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def start_worker(app, queues: list[str], burst: bool = False) -> None:
+    """`congvu worker`: an RQ worker whose jobs run inside this app."""
+    global _worker_app, _parent_pid
+    from redis import Redis
+    from rq import Queue, Worker
+
+    _worker_app, _parent_pid = app, os.getpid()
+    conn = Redis.from_url(app.config["CONGVU_REDIS_URL"])
+    worker = Worker([Queue(name, connection=conn) for name in queues], connection=conn)
+    worker.work(burst=burst, with_scheduler=True)

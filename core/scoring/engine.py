@@ -1,0 +1,399 @@
+"""The scoring engine: items → components (the tenant's variant, in Python batches) →
+sums per employee (SQL GROUP BY) → period scores (the variant, once per employee).
+
+Nothing here loads one ORM object or runs one query per item. A full recalculation
+streams the month's items in batches, bulk-writes their component rows and
+re-aggregates, all in the caller's transaction, so it replaces its output atomically.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from core.catalogue.models import TaskType
+from core.errors import Conflict, Invalid
+from core.extensions import db
+from core.org.models import Employee, OrgUnit
+from core.plugins.toolkit import period_bounds
+from core.scoring.models import COMPONENT_COLUMNS, MAX_COMPONENTS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
+from core.tenancy import current_tenant_id
+from core.tenants.services import component_for
+from core.timeutil import utcnow
+from core.work import calendar as cal
+from core.work.models import ClosedPeriod, WorkItem
+
+BATCH = 5000
+KHT_BELOW = Decimal("50")  # Decree 335 bands: a total under 50 is KHT
+
+
+@dataclass
+class Scheme:
+    """The scoring variant in force for one month, with its settings."""
+
+    chosen: Any  # core.plugins.manager.ChosenComponent
+    period: str
+    start: date
+    end: date
+
+    @property
+    def variant(self):
+        return self.chosen.component
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.variant.item_components)
+
+    @property
+    def columns(self) -> list:
+        return [getattr(ItemScore, f"c{i}") for i in range(len(self.names))]
+
+    def stamp(self) -> dict[str, str]:
+        return self.chosen.stamp()
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def parse_month(period: str) -> tuple[date, date]:
+    try:
+        start, end = period_bounds(period)
+    except ValueError as exc:
+        raise Invalid("Not a period.", {"period": ["Use YYYY-MM for a month."]}) from exc
+    if len(period) != 7:
+        raise Invalid("Scores are stored by month.", {"period": ["Use YYYY-MM for a month."]})
+    return start, end
+
+
+def scheme_for(period: str) -> Scheme:
+    """The variant in force on the first day of the month (ComponentMissing, 409, if none)."""
+    start, end = parse_month(period)
+    chosen = component_for("scoring_variant", start)
+    if len(chosen.component.item_components) > MAX_COMPONENTS:
+        raise Invalid(f"The scoring variant '{chosen.component.key}' has more than {MAX_COMPONENTS} components.")
+    return Scheme(chosen, period, start, end)
+
+
+def is_closed(period: str) -> bool:
+    return db.session.scalar(select(ClosedPeriod.id).where(ClosedPeriod.period == period)) is not None
+
+
+# ---------------------------------------------------------------- items
+
+
+ITEM_COLUMNS = (
+    WorkItem.id, WorkItem.employee_id, WorkItem.work_date, WorkItem.quantity, WorkItem.product_weight,
+    WorkItem.norm_minutes, WorkItem.complexity_coefficient, WorkItem.complexity_level, WorkItem.status,
+    WorkItem.planned, WorkItem.role, WorkItem.priority, WorkItem.deadline, WorkItem.declared_at,
+    WorkItem.completed_at, WorkItem.reported_at, WorkItem.not_reported, WorkItem.failed_reviews,
+    WorkItem.missed_deadlines, WorkItem.stars, WorkItem.satisfaction, WorkItem.exempt, WorkItem.title,
+    TaskType.code.label("task_type_code"), TaskType.group.label("group"),
+)
+
+
+def items_select(start: date, end: date, employee_ids: Iterable[int] | None = None, item_ids=None):
+    """The month's items that count (cancelled items are left out everywhere)."""
+    stmt = (select(*ITEM_COLUMNS).join(TaskType, TaskType.id == WorkItem.task_type_id)
+            .where(WorkItem.work_date >= start, WorkItem.work_date <= end, WorkItem.status != "cancelled"))
+    if employee_ids is not None:
+        stmt = stmt.where(WorkItem.employee_id.in_(list(employee_ids)))
+    if item_ids is not None:
+        stmt = stmt.where(WorkItem.id.in_(list(item_ids)))
+    return stmt.order_by(WorkItem.id)
+
+
+def item_facts(row, tenant, as_of: date) -> dict[str, Any]:
+    """The plain dict a variant scores (its fields are documented on ScoringVariant)."""
+    item = dict(row._mapping)
+    item["completed_on"] = cal.local_date(row.completed_at, tenant) if row.completed_at else None
+    item["as_of"] = as_of
+    # A completed item whose result was entered after the reporting deadline.
+    item["report_late"] = bool(row.not_reported) and row.status == "done"
+    return item
+
+
+def _score_rows(scheme: Scheme, rows: list, tenant, as_of: date) -> list[dict]:
+    items = [item_facts(r, tenant, as_of) for r in rows]
+    scored = scheme.variant.score_items(items, scheme.chosen.settings)
+    stamp = scheme.stamp()
+    tid = current_tenant_id()
+    out = []
+    for item, comps in zip(items, scored, strict=True):
+        values = {f"c{i}": float(comps.get(name, 0) or 0) for i, name in enumerate(scheme.names)}
+        values.update({c: 0.0 for c in COMPONENT_COLUMNS[len(scheme.names):]})
+        out.append({"tenant_id": tid, "work_item_id": item["id"], "employee_id": item["employee_id"],
+                    "work_date": item["work_date"], "variant_key": stamp["key"], "variant_version": stamp["version"],
+                    "settings_hash": stamp["settings_hash"], **values})
+    return out
+
+
+def as_of_for(scheme: Scheme, tenant) -> date:
+    """Unfinished items are judged as of today, or the month's end for a past month."""
+    return min(cal.local_today(tenant), scheme.end)
+
+
+def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = None,
+                employee_ids: Iterable[int] | None = None, item_ids=None) -> int:
+    """(Re)write the component rows of the month's items; returns how many were scored."""
+    tenant = cal.current_tenant()
+    as_of = as_of_for(scheme, tenant)
+    stale = delete(ItemScore).where(ItemScore.work_date >= scheme.start, ItemScore.work_date <= scheme.end)
+    if employee_ids is not None:
+        stale = stale.where(ItemScore.employee_id.in_(list(employee_ids)))
+    if item_ids is not None:
+        stale = delete(ItemScore).where(ItemScore.work_item_id.in_(list(item_ids)))
+    db.session.execute(stale, execution_options={"synchronize_session": False})
+    total = None
+    if progress is not None:
+        total = db.session.scalar(select(func.count()).select_from(
+            items_select(scheme.start, scheme.end, employee_ids, item_ids).order_by(None).subquery()))
+    done = 0
+    result = db.session.execute(items_select(scheme.start, scheme.end, employee_ids, item_ids)
+                                .execution_options(yield_per=BATCH))
+    for batch in result.partitions(BATCH):
+        rows = _score_rows(scheme, list(batch), tenant, as_of)
+        if rows:
+            db.session.execute(insert(ItemScore), rows)
+        done += len(rows)
+        if progress is not None:
+            progress(done, total or done)
+    return done
+
+
+# ---------------------------------------------------------------- sums and period scores
+
+
+def component_sums(scheme: Scheme, employee_ids: Iterable[int] | None = None,
+                   start: date | None = None, end: date | None = None) -> dict[int, dict[str, float]]:
+    """Σ of each component per employee over [start, end] (the month by default), in SQL.
+    A variant with `per_day` sees each day's sums first (`adjust_day`: caps, flags)."""
+    start, end = start or scheme.start, end or scheme.end
+    names = scheme.names
+    sums_cols = [func.coalesce(func.sum(col), 0.0) for col in scheme.columns]
+    per_day = bool(getattr(scheme.variant, "per_day", False))
+    group = [ItemScore.employee_id] + ([ItemScore.work_date] if per_day else [])
+    stmt = (select(*group, func.count(), *sums_cols)
+            .where(ItemScore.work_date >= start, ItemScore.work_date <= end).group_by(*group))
+    if employee_ids is not None:
+        stmt = stmt.where(ItemScore.employee_id.in_(list(employee_ids)))
+    out: dict[int, dict[str, float]] = defaultdict(lambda: {n: 0.0 for n in names} | {"_items": 0})
+    for row in db.session.execute(stmt):
+        values = dict(zip(names, (float(v) for v in row[len(group) + 1:]), strict=True))
+        if per_day:
+            values = scheme.variant.adjust_day(values, scheme.chosen.settings)
+        acc = out[row[0]]
+        for name in names:
+            acc[name] += float(values.get(name, 0))
+        acc["_items"] += row[len(group)]
+    return dict(out)
+
+
+@dataclass
+class Person:
+    id: int
+    unit_id: int
+    is_leader: bool
+    start_date: date | None
+    end_date: date | None
+
+
+def people_in(start: date, end: date, employee_ids: Iterable[int] | None = None) -> list[Person]:
+    """Employees whose employment overlaps [start, end]."""
+    stmt = select(Employee.id, Employee.unit_id, Employee.is_leader, Employee.start_date, Employee.end_date).where(
+        (Employee.start_date.is_(None)) | (Employee.start_date <= end),
+        (Employee.end_date.is_(None)) | (Employee.end_date >= start))
+    if employee_ids is not None:
+        stmt = stmt.where(Employee.id.in_(list(employee_ids)))
+    return [Person(*row) for row in db.session.execute(stmt)]
+
+
+def working_days(people: list[Person], start: date, end: date) -> dict[int, int]:
+    """Each person's working days in [start, end]: the tenant calendar within their
+    employment, less approved leave (two queries for everyone)."""
+    calendar = cal.WorkCalendar.load(start, end)
+    base = calendar.working_days(start, end)
+    leave = cal.approved_leave([p.id for p in people], start, end)
+    out = {}
+    for p in people:
+        lo, hi = p.start_date or start, p.end_date or end
+        off = leave.get(p.id, set())
+        out[p.id] = sum(1 for d in base if lo <= d <= hi and d not in off)
+    return out
+
+
+def general_scores(period: str, employee_ids: Iterable[int] | None = None) -> dict[int, GeneralScore]:
+    stmt = select(GeneralScore).where(GeneralScore.period == period)
+    if employee_ids is not None:
+        stmt = stmt.where(GeneralScore.employee_id.in_(list(employee_ids)))
+    return {g.employee_id: g for g in db.session.scalars(stmt)}
+
+
+def unit_tree() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for uid, parent in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id)):
+        if parent is not None:
+            children[parent].append(uid)
+    return children
+
+
+def subtree(children: dict[int, list[int]], root: int) -> set[int]:
+    seen, stack = set(), [root]
+    while stack:
+        uid = stack.pop()
+        if uid not in seen:
+            seen.add(uid)
+            stack.extend(children.get(uid, ()))
+    return seen
+
+
+def _round2(value: float) -> Decimal:
+    from plugins._scoring import round_score
+
+    return Decimal(str(round_score(value)))
+
+
+def _period_row(scheme: Scheme, person: Person, sums: dict[str, float], days: int, facts: dict,
+                general: GeneralScore | None) -> dict:
+    clean = {n: sums.get(n, 0.0) for n in scheme.names}
+    result = scheme.variant.period_score(clean, scheme.chosen.settings, {"working_days": days,
+                                                                         "period": scheme.period, **facts})
+    task = _round2(min(70.0, max(0.0, float(result["task_score"]))))
+    general_total = general.total if general is not None else None
+    total = task + (general_total or Decimal(0))
+    stamp = scheme.stamp()
+    return {"tenant_id": current_tenant_id(), "employee_id": person.id, "unit_id": person.unit_id,
+            "period": scheme.period, "item_count": int(sums.get("_items", 0)), "working_days": days,
+            "task_score": task, "general_score": general_total, "total": total,
+            "components": result.get("components", {}), "sums": {n: round(v, 6) for n, v in clean.items()},
+            "variant_key": stamp["key"], "variant_version": stamp["version"], "settings_hash": stamp["settings_hash"],
+            "provisional": bool(result.get("provisional")) or general_total is None, "computed_at": utcnow()}
+
+
+def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
+    """(Re)write the period scores of the month for everyone (or `employee_ids` and the
+    leaders above them). Leaders are scored after the people they lead (Art. 15)."""
+    ids = None if employee_ids is None else set(employee_ids)
+    children = unit_tree()
+    if ids is not None:
+        ids |= leaders_above(ids)
+    people = people_in(scheme.start, scheme.end, ids)
+    leaders = [p for p in people if p.is_leader]
+    # A leader's unit results need everyone they lead, even on an incremental update.
+    led_units = {p.id: subtree(children, p.unit_id) for p in leaders}
+    led_people = _people_of_units(set().union(*led_units.values()) if led_units else set(), scheme)
+    everyone = {p.id: p for p in people} | {p.id: p for p in led_people}
+    all_ids = list(everyone)
+    sums = component_sums(scheme, all_ids)
+    days = working_days(list(everyone.values()), scheme.start, scheme.end)
+    generals = general_scores(scheme.period, all_ids)
+    empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
+    own = {pid: _period_row(scheme, p, sums.get(pid, empty), days[pid], {"is_leader": False}, generals.get(pid))
+           for pid, p in everyone.items()}
+    rows = [own[p.id] for p in people if not p.is_leader]
+    for leader in leaders:
+        members = [m for m in everyone.values() if m.unit_id in led_units[leader.id] and m.id != leader.id]
+        rows.append(_period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
+                                _leader_facts(members, own, sums), generals.get(leader.id)))
+    stmt = delete(PeriodScore).where(PeriodScore.period == scheme.period)
+    if ids is not None:
+        stmt = stmt.where(PeriodScore.employee_id.in_([p.id for p in people]))
+    db.session.execute(stmt, execution_options={"synchronize_session": False})
+    if rows:
+        db.session.execute(insert(PeriodScore), rows)
+    return len(rows)
+
+
+def _people_of_units(unit_ids: set[int], scheme: Scheme) -> list[Person]:
+    if not unit_ids:
+        return []
+    stmt = select(Employee.id, Employee.unit_id, Employee.is_leader, Employee.start_date, Employee.end_date).where(
+        Employee.unit_id.in_(list(unit_ids)),
+        (Employee.start_date.is_(None)) | (Employee.start_date <= scheme.end),
+        (Employee.end_date.is_(None)) | (Employee.end_date >= scheme.start))
+    return [Person(*row) for row in db.session.execute(stmt)]
+
+
+def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
+    """Unit results (anyone KHT?) and organising (share of the unit's items done on time),
+    judged on the members' own-work totals (our rule; domain.md, Art. 15)."""
+    if not members:
+        return {"is_leader": True, "unit_people": 0}
+    any_kht = any(own[m.id]["total"] < KHT_BELOW for m in members)
+    items = sum(sums.get(m.id, {}).get("items", 0.0) for m in members)
+    on_time = sum(sums.get(m.id, {}).get("on_time_items", 0.0) for m in members)
+    return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
+            "organising_pct": 100.0 * on_time / items if items else 100.0}
+
+
+def leaders_above(employee_ids: set[int]) -> set[int]:
+    """Leaders of the units (and their ancestors) of these employees."""
+    units = set(db.session.scalars(select(Employee.unit_id).where(Employee.id.in_(list(employee_ids)))))
+    parents = dict(db.session.execute(select(OrgUnit.id, OrgUnit.parent_id)).all())
+    chain: set[int] = set()
+    for uid in units:
+        while uid is not None and uid not in chain:
+            chain.add(uid)
+            uid = parents.get(uid)
+    return set(db.session.scalars(select(Employee.id).where(Employee.unit_id.in_(list(chain)),
+                                                            Employee.is_leader.is_(True))))
+
+
+def mark_scored(scheme: Scheme) -> None:
+    row = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == scheme.period))
+    if row is None:
+        row = ScoredPeriod(period=scheme.period)
+        db.session.add(row)
+    stamp = scheme.stamp()
+    row.variant_key, row.variant_version, row.settings_hash = stamp["key"], stamp["version"], stamp["settings_hash"]
+    row.stale, row.stale_reason, row.scored_at = False, None, utcnow()
+    db.session.flush()
+
+
+def recalculate(period: str, progress: Callable[..., None] | None = None) -> dict:
+    """Re-score every item of the month and re-aggregate, in the caller's transaction."""
+    if is_closed(period):
+        raise Conflict(f"The period {period} is closed; reopen it to recalculate.", {"period": ["Closed."]},
+                       code="period_closed")
+    scheme = scheme_for(period)
+    items = score_items(scheme, (lambda d, t: progress(d, t, "scoring")) if progress else None)
+    people = aggregate(scheme)
+    mark_scored(scheme)
+    if progress:
+        progress(items, items, "done")
+    return {"period": period, "items": items, "employees": people, "variant": scheme.stamp()}
+
+
+def refresh_items(item_ids: list[int]) -> None:
+    """Incremental update after items changed: their rows and their employees' (and
+    leaders') month aggregates, in the same transaction."""
+    rows = db.session.execute(select(WorkItem.id, WorkItem.employee_id, WorkItem.work_date)
+                              .where(WorkItem.id.in_(item_ids))).all()
+    by_month: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        by_month[month_of(row.work_date)].add(row.employee_id)
+    gone = set(item_ids) - {r.id for r in rows}
+    if gone:
+        db.session.execute(delete(ItemScore).where(ItemScore.work_item_id.in_(list(gone))),
+                           execution_options={"synchronize_session": False})
+    for period, employees in by_month.items():
+        if is_closed(period):
+            continue
+        scheme = scheme_for(period)
+        ids = [r.id for r in rows if month_of(r.work_date) == period]
+        score_items(scheme, item_ids=ids)
+        aggregate(scheme, employees)
+
+
+def month_range(first: date, last: date) -> list[str]:
+    out, day = [], first.replace(day=1)
+    while day <= last:
+        out.append(month_of(day))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return out

@@ -1,0 +1,407 @@
+"""Scores as people see them: lists, roll-ups, explanations, general criteria, period
+close and reopen, what-if previews, and the recalculation job."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from core.audit.services import record
+from core.auth.principal import Principal
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.extensions import db
+from core.jobs.runner import task
+from core.org import services as org
+from core.org.models import Employee
+from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
+from core.plugins.toolkit import period_bounds
+from core.scoring import engine
+from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
+from core.timeutil import utcnow
+from core.work import calendar as cal
+from core.work.models import ClosedPeriod
+from core.work.services import _EVENTS_KEY as WORK_EVENTS_KEY
+
+# ---------------------------------------------------------------- incremental updates
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_changed_items(session: Session) -> None:
+    """Work items changed in this transaction: re-score them and their employees' month
+    before the commit, so scores are never behind the work they measure."""
+    events = session.info.get(WORK_EVENTS_KEY)
+    if not events or session.info.get("congvu_scoring_busy"):
+        return
+    session.info["congvu_scoring_busy"] = True
+    try:
+        engine.refresh_items(sorted({item_id for _, item_id, _ in events}))
+    except ComponentMissing as exc:
+        # Work goes on; the month is marked stale so admins see why it has no scores.
+        months = {engine.month_of(d) for d in db.session.scalars(
+            select(ItemScore.work_date).where(ItemScore.work_item_id.in_([i for _, i, _ in events])))}
+        mark_stale(months or {engine.month_of(date.today())}, exc.message)
+    finally:
+        session.info.pop("congvu_scoring_busy", None)
+
+
+def mark_stale(periods: Iterable[str], reason: str) -> int:
+    """Flag months whose scores no longer match the tenant's settings (closed ones stay frozen)."""
+    closed = set(db.session.scalars(select(ClosedPeriod.period)))
+    count = 0
+    for period in set(periods) - closed:
+        row = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
+        if row is None:
+            row = ScoredPeriod(period=period)
+            db.session.add(row)
+        row.stale, row.stale_reason = True, reason[:500]
+        count += 1
+    db.session.flush()
+    return count
+
+
+def mark_stale_from(day: date, reason: str) -> int:
+    """After a settings change effective from `day`: every scored month from then on."""
+    scored = db.session.scalars(select(ScoredPeriod.period).where(ScoredPeriod.period >= engine.month_of(day)))
+    return mark_stale(scored, reason)
+
+
+# ---------------------------------------------------------------- reading scores
+
+
+def period_view(row: PeriodScore) -> dict:
+    return {"employee_id": row.employee_id, "period": row.period, "task_score": float(row.task_score),
+            "general_score": None if row.general_score is None else float(row.general_score),
+            "total": float(row.total), "components": row.components,
+            "variant": {"key": row.variant_key, "version": row.variant_version, "settings_hash": row.settings_hash},
+            "provisional": row.provisional, "item_count": row.item_count, "working_days": row.working_days}
+
+
+def _visible_ids_clause(principal: Principal, employee_id: int | None, unit_id: int | None):
+    clauses = []
+    visible = org.visible_employees_filter(principal)
+    if visible is not None:
+        clauses.append(visible)
+    if employee_id is not None:
+        clauses.append(Employee.id == employee_id)
+    if unit_id is not None:
+        clauses.append(Employee.unit_id.in_(org.unit_subtree_ids(unit_id)))
+    return clauses
+
+
+def scores(principal: Principal, period: str, employee_id: int | None = None, unit_id: int | None = None,
+           page: int = 1, per_page: int = 50) -> tuple[list[dict], int]:
+    """Scores of the people the caller may see: months from the stored aggregates, a
+    year as the mean of its months with items, any other period computed from items."""
+    try:
+        start, end = period_bounds(period)
+    except ValueError as exc:
+        raise Invalid("Not a period.", {"period": ["Use 2026-10, 2026-Q4, 2026, 2026-W43 or 2026-10-27."]}) from exc
+    ids_stmt = select(Employee.id).where(*_visible_ids_clause(principal, employee_id, unit_id)).order_by(Employee.id)
+    ids = list(db.session.scalars(ids_stmt))
+    total = len(ids)
+    ids = ids[(page - 1) * per_page: page * per_page]
+    if not ids:
+        return [], total
+    if len(period) == 7:
+        rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period == period,
+                                                            PeriodScore.employee_id.in_(ids))
+                                  .order_by(PeriodScore.employee_id))
+        return [period_view(r) for r in rows], total
+    if len(period) == 4:
+        return year_scores(period, ids), total
+    return range_scores(period, start, end, ids), total
+
+
+def year_scores(year: str, ids: list[int]) -> list[dict]:
+    """Annual total = mean of the totals of the months in which the person had items (our rule)."""
+    rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period.like(f"{year}-%"),
+                                                        PeriodScore.employee_id.in_(ids), PeriodScore.item_count > 0))
+    by_person: dict[int, list[PeriodScore]] = {}
+    for row in rows:
+        by_person.setdefault(row.employee_id, []).append(row)
+    out = []
+    for pid in ids:
+        months = sorted(by_person.get(pid, []), key=lambda r: r.period)
+        if not months:
+            continue
+        mean = lambda xs: float(engine._round2(sum(float(x) for x in xs) / len(xs)))  # noqa: E731
+        out.append({"employee_id": pid, "period": year, "task_score": mean([m.task_score for m in months]),
+                    "general_score": mean([m.general_score or 0 for m in months]),
+                    "total": mean([m.total for m in months]),
+                    "components": {"months": {m.period: float(m.total) for m in months}},
+                    "variant": {"key": months[-1].variant_key, "version": months[-1].variant_version,
+                                "settings_hash": months[-1].settings_hash},
+                    "provisional": any(m.provisional for m in months), "item_count": sum(m.item_count for m in months),
+                    "working_days": sum(m.working_days for m in months)})
+    return out
+
+
+def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[dict]:
+    """A day, ISO week or quarter, from the stored item components (SQL sums), scored by
+    the variant in force at its start; general criteria belong to months, so none here."""
+    scheme = engine.scheme_for(engine.month_of(start))
+    sums = engine.component_sums(scheme, ids, start, end)
+    people = engine.people_in(start, end, ids)
+    days = engine.working_days(people, start, end)
+    out = []
+    empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
+    for p in people:
+        s = sums.get(p.id, empty)
+        result = scheme.variant.period_score({n: s.get(n, 0.0) for n in scheme.names}, scheme.chosen.settings,
+                                             {"working_days": days[p.id], "period": period, "is_leader": False})
+        task = float(engine._round2(result["task_score"]))
+        out.append({"employee_id": p.id, "period": period, "task_score": task, "general_score": None,
+                    "total": task, "components": result.get("components", {}),
+                    "variant": {"key": scheme.stamp()["key"], "version": scheme.stamp()["version"],
+                                "settings_hash": scheme.stamp()["settings_hash"]},
+                    "provisional": True, "item_count": int(s.get("_items", 0)), "working_days": days[p.id]})
+    return sorted(out, key=lambda r: r["employee_id"])
+
+
+def unit_summary(principal: Principal, period: str, unit_id: int | None) -> dict:
+    """Mean, median and count per band of the month's totals (a unit or the tenant)."""
+    rows, _ = scores(principal, period, unit_id=unit_id, per_page=10**7)
+    totals = [r["total"] for r in rows if r["item_count"]]
+    bands = {"HTXS": 0, "HTT": 0, "HT": 0, "KHT": 0}
+    for t in totals:
+        bands["HTXS" if t >= 90 else "HTT" if t >= 70 else "HT" if t >= 50 else "KHT"] += 1
+    return {"period": period, "unit_id": unit_id, "people": len(totals),
+            "mean": round(statistics.fmean(totals), 2) if totals else None,
+            "median": round(statistics.median(totals), 2) if totals else None, "bands": bands}
+
+
+# ---------------------------------------------------------------- explain
+
+
+def explain(principal: Principal, employee_id: int, period: str) -> dict:
+    """Every item of the month with each factor that produced its score, and the period
+    formula with its numbers, so the employee can check the score by hand."""
+    if not org.can_see_employee(principal, employee_id):
+        raise NotFound("Employee not found.")
+    start, end = engine.parse_month(period)
+    stored = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == employee_id,
+                                                         PeriodScore.period == period))
+    scheme = engine.scheme_for(period)
+    tenant = cal.current_tenant()
+    as_of = engine.as_of_for(scheme, tenant)
+    rows = db.session.execute(engine.items_select(start, end, [employee_id])).all()
+    item_scores = {s.work_item_id: s for s in db.session.scalars(
+        select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
+    items = []
+    for row in rows:
+        facts = engine.item_facts(row, tenant, as_of)
+        stored_item = item_scores.get(row.id)
+        score = ({name: getattr(stored_item, f"c{i}") for i, name in enumerate(scheme.names)}
+                 if stored_item else scheme.variant.score_items([facts], scheme.chosen.settings)[0])
+        items.append({"id": row.id, "title": row.title, "work_date": row.work_date,
+                      "factors": {k: _plain(v) for k, v in facts.items() if k not in ("id", "title")},
+                      "score": score,
+                      "rule": {"key": stored_item.variant_key, "version": stored_item.variant_version,
+                               "settings_hash": stored_item.settings_hash} if stored_item else scheme.stamp()})
+    general = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
+                                                           GeneralScore.period == period))
+    formula = {
+        "variant": scheme.stamp(), "title": scheme.variant.title(), "description": scheme.variant.description_vi,
+        "settings": scheme.chosen.stored, "sums": stored.sums if stored else None,
+        "working_days": stored.working_days if stored else None,
+        "components": stored.components if stored else None,
+        "task_score": float(stored.task_score) if stored else None,
+        "general": general_view(general) if general else None,
+        "general_score": float(stored.general_score) if stored and stored.general_score is not None else None,
+        "total": float(stored.total) if stored else None,
+        "total_rule": "total = general criteria (≤ 30) + task score (≤ 70)",
+        "provisional": stored.provisional if stored else True,
+    }
+    return {"employee_id": employee_id, "period": period, "items": items, "formula": formula}
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+# ---------------------------------------------------------------- general criteria
+
+
+def general_view(g: GeneralScore) -> dict:
+    def num(v):
+        return None if v is None else float(v)
+
+    return {"employee_id": g.employee_id, "period": g.period,
+            **{f: num(getattr(g, f)) for f in GENERAL_FIELDS}, "comment": g.comment,
+            "total": num(g.total), "set_at": g.set_at,
+            "proposal": {**{f: num(getattr(g, f"self_{f}")) for f in GENERAL_FIELDS}, "comment": g.self_comment,
+                         "at": g.self_at}}
+
+
+def _general_row(employee_id: int, period: str) -> GeneralScore:
+    row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
+                                                       GeneralScore.period == period))
+    if row is None:
+        row = GeneralScore(employee_id=employee_id, period=period)
+        db.session.add(row)
+    return row
+
+
+def set_general(principal: Principal, employee_id: int, period: str, data: dict, own_proposal: bool) -> GeneralScore:
+    """The manager sets the general criteria (or the employee proposes them for themself);
+    the month's total is provisional until the manager has set them."""
+    engine.parse_month(period)
+    if not org.can_see_employee(principal, employee_id):
+        raise NotFound("Employee not found.")
+    if own_proposal:
+        if principal.employee_id != employee_id:
+            raise Forbidden("Only the employee proposes their own general criteria.")
+    elif not org.manages(principal, employee_id) and not principal.has_role("tenant_admin"):
+        raise Forbidden("Only the employee's manager sets the general criteria.")
+    if engine.is_closed(period):
+        raise Conflict(f"The period {period} is closed.", {"period": ["Closed."]}, code="period_closed")
+    row = _general_row(employee_id, period)
+    before = general_view(row) if row.id else None
+    prefix = "self_" if own_proposal else ""
+    for field in GENERAL_FIELDS:
+        setattr(row, prefix + field, Decimal(str(data[field])))
+    setattr(row, prefix + "comment", data.get("comment"))
+    if own_proposal:
+        row.self_at = utcnow()
+    else:
+        row.set_at, row.set_by_id = utcnow(), principal.employee_id
+    db.session.flush()
+    record("general_score.propose" if own_proposal else "general_score.set", "general_score", row.id,
+           before=before, after=general_view(row))
+    if not own_proposal:
+        try:
+            engine.aggregate(engine.scheme_for(period), [employee_id])
+        except ComponentMissing as exc:
+            mark_stale([period], exc.message)
+    return row
+
+
+# ---------------------------------------------------------------- periods
+
+
+def close_period(period: str) -> dict:
+    """Close a month: its items refuse changes and its scores are frozen."""
+    engine.parse_month(period)
+    if engine.is_closed(period):
+        raise Conflict(f"The period {period} is already closed.", {"period": ["Already closed."]})
+    db.session.add(ClosedPeriod(period=period))
+    db.session.flush()
+    frozen = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
+    record("period.close", "period", period, after={"period": period,
+                                                    "stale": bool(frozen and frozen.stale)})
+    from core.plugins.events import emit
+
+    emit("congvu_period_closed", tenant_id=frozen.tenant_id if frozen else None, period=period)
+    return period_state(period)
+
+
+def reopen_period(period: str, reason: str) -> dict:
+    engine.parse_month(period)
+    row = db.session.scalar(select(ClosedPeriod).where(ClosedPeriod.period == period))
+    if row is None:
+        raise Conflict(f"The period {period} is not closed.", {"period": ["Not closed."]})
+    db.session.delete(row)
+    db.session.flush()
+    record("period.reopen", "period", period, before={"closed": True}, after={"closed": False, "reason": reason})
+    return period_state(period)
+
+
+def period_state(period: str) -> dict:
+    scored = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
+    return {"period": period, "closed": engine.is_closed(period),
+            "stale": bool(scored and scored.stale), "stale_reason": scored.stale_reason if scored else None,
+            "scored_at": scored.scored_at if scored else None,
+            "variant": {"key": scored.variant_key, "version": scored.variant_version} if scored and scored.variant_key
+            else None}
+
+
+# ---------------------------------------------------------------- what-if
+
+
+def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id: int | None = None) -> dict:
+    """Score the month under another variant or settings without writing anything, side
+    by side with the stored scores: per person and as a distribution."""
+    manager = current_manager()
+    chosen = manager.choose("scoring_variant", key, manager.validate_component("scoring_variant", key, settings),
+                            current_tenant_slug())
+    start, end = engine.parse_month(period)
+    scheme = engine.Scheme(chosen, period, start, end)
+    tenant = cal.current_tenant()
+    as_of = engine.as_of_for(scheme, tenant)
+    visible = _visible_ids_clause(principal, None, unit_id)
+    ids = list(db.session.scalars(select(Employee.id).where(*visible)))
+    people = {p.id: p for p in engine.people_in(start, end, ids)}
+    sums: dict[int, dict[str, float]] = {}
+    per_day = bool(getattr(scheme.variant, "per_day", False))
+    daily: dict[tuple[int, date], dict[str, float]] = {}
+    result = db.session.execute(engine.items_select(start, end, list(people)).execution_options(yield_per=engine.BATCH))
+    for batch in result.partitions(engine.BATCH):
+        batch = list(batch)
+        scored = scheme.variant.score_items([engine.item_facts(r, tenant, as_of) for r in batch], chosen.settings)
+        for row, comps in zip(batch, scored, strict=True):
+            target = daily.setdefault((row.employee_id, row.work_date), {}) if per_day else \
+                sums.setdefault(row.employee_id, {"_items": 0})
+            for name in scheme.names:
+                target[name] = target.get(name, 0.0) + float(comps.get(name, 0) or 0)
+            target["_items"] = target.get("_items", 0) + 1
+    for (pid, _), day_sums in daily.items():
+        adjusted = scheme.variant.adjust_day(day_sums, chosen.settings)
+        acc = sums.setdefault(pid, {"_items": 0})
+        for name in scheme.names:
+            acc[name] = acc.get(name, 0.0) + float(adjusted.get(name, 0))
+        acc["_items"] += day_sums["_items"]
+    days = engine.working_days(list(people.values()), start, end)
+    current = {r.employee_id: r for r in db.session.scalars(
+        select(PeriodScore).where(PeriodScore.period == period, PeriodScore.employee_id.in_(list(people))))}
+    rows = []
+    for pid in sorted(people):
+        s = sums.get(pid, {"_items": 0})
+        preview = scheme.variant.period_score({n: s.get(n, 0.0) for n in scheme.names}, chosen.settings,
+                                              {"working_days": days[pid], "period": period, "is_leader": False})
+        now = current.get(pid)
+        rows.append({"employee_id": pid, "item_count": int(s.get("_items", 0)),
+                     "current_task_score": float(now.task_score) if now else None,
+                     "preview_task_score": float(engine._round2(preview["task_score"])),
+                     "preview_components": preview.get("components", {})})
+    return {"period": period, "variant": chosen.stamp(), "people": rows,
+            "distribution": {"current": _bands([r["current_task_score"] for r in rows if r["item_count"]]),
+                             "preview": _bands([r["preview_task_score"] for r in rows if r["item_count"]])},
+            "note": "Task scores only (general criteria unchanged); nothing was saved."}
+
+
+def _bands(task_scores: list) -> dict:
+    values = [v for v in task_scores if v is not None]
+    edges = [(0, 35), (35, 49), (49, 56), (56, 63), (63, 70.01)]
+    return {"count": len(values), "mean": round(statistics.fmean(values), 2) if values else None,
+            "median": round(statistics.median(values), 2) if values else None,
+            "histogram": [{"from": lo, "to": min(hi, 70), "count": sum(1 for v in values if lo <= v < hi)}
+                          for lo, hi in edges]}
+
+
+# ---------------------------------------------------------------- the job
+
+
+@task("recalculation", queue="scoring", timeout=1800)
+def recalculation_task(progress, period: str) -> dict:
+    """Idempotent: replaces the month's item and period scores in one transaction."""
+    result = engine.recalculate(period, progress)
+    record("scores.recalculate", "period", period, after={k: v for k, v in result.items() if k != "variant"},
+           actor="job")
+    db.session.commit()
+    return result
+
+
+def known_employee(employee_id: int) -> Employee:
+    employee = db.session.get(Employee, employee_id)
+    if employee is None:
+        raise NotFound("Employee not found.")
+    return employee

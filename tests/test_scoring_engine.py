@@ -1,0 +1,197 @@
+"""The scoring engine end to end: declared work → item components → month scores,
+incremental updates equal a full recalculation, explain, general criteria, periods,
+what-if, stale marking — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.scoring.models import ItemScore, PeriodScore
+from core.tenancy import tenant_context
+from tests.test_work_support import build, clock, declare  # noqa: F401 - fixtures
+
+PERIOD = "2026-10"
+
+
+@pytest.fixture
+def w(clean_app, clock):  # noqa: F811
+    return build(clean_app)
+
+
+def finish(client, w, item_id, who="staff", **extra):
+    r = client.patch(w.url(f"/work-items/{item_id}"), json={"status": "done", **extra}, headers=w.h(who))
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def review(client, w, item_id, passed=True, stars=5):
+    body = {"passed": passed, "stars": stars, "satisfaction": 5} if passed else {"passed": False, "comment": "Làm lại"}
+    r = client.post(w.url(f"/work-items/{item_id}/review"), json=body, headers=w.h("manager"))
+    assert r.status_code == 200, r.get_json()
+
+
+def month_of_staff(client, w):
+    """Four items of weight 1 on 14 Oct: one clean, one failed a review once, one late,
+    one unfinished. Quantity 75 %, quality 68.75 %, progress 68.75 % → 70 × 212.5 / 300."""
+    items = [declare(client, w, quantity=1, deadline="2026-10-14")["id"] for _ in range(4)]
+    finish(client, w, items[0])
+    review(client, w, items[0])
+    finish(client, w, items[1])
+    review(client, w, items[1], passed=False)
+    finish(client, w, items[1])
+    review(client, w, items[1])
+    return items
+
+
+def score_of(client, w, who="staff", period=PERIOD, as_who="admin"):
+    r = client.get(w.url(f"/scores?period={period}&employee_id={w.ids[who]}"), headers=w.h(as_who))
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()[0] if r.get_json() else None
+
+
+def test_incremental_scores_follow_the_work(clean_app, client, w, clock):  # noqa: F811
+    items = month_of_staff(client, w)
+    clock.set(2026, 10, 15, 9, 0)
+    finish(client, w, items[2])  # finished the day after its deadline: one missed deadline
+    s = score_of(client, w)
+    assert (s["components"]["quantity_pct"], s["components"]["quality_pct"], s["components"]["progress_pct"]) == \
+        (75.0, 68.75, 68.75)
+    assert s["task_score"] == 49.58 and s["general_score"] is None and s["provisional"] is True
+    assert s["variant"]["key"] == "decree335" and len(s["variant"]["settings_hash"]) == 64
+    r = client.put(w.url(f"/employees/{w.ids['staff']}/general-scores/{PERIOD}"), headers=w.h("manager"),
+                   json={"politics_ethics": 8, "competence_attitude": 9, "innovation": 7, "comment": "Tốt"})
+    assert r.status_code == 200 and r.get_json()["total"] == 24.0
+    s = score_of(client, w)
+    assert s["total"] == 73.58 and s["provisional"] is False
+
+
+def test_full_recalculation_equals_incremental_and_is_idempotent(clean_app, client, w, clock):  # noqa: F811
+    month_of_staff(client, w)
+    declare(client, w, who="staff2", quantity=3, task_type_code="VB01")
+    before = _snapshot(clean_app, w)
+    for _ in range(2):
+        r = client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+        assert r.status_code == 202
+        job = client.get(w.url(f"/jobs/{r.get_json()['job_id']}"), headers=w.h("admin")).get_json()
+        assert job["status"] == "finished", job
+        assert job["result"]["items"] == 5 and job["result"]["employees"] == 7
+        after = _snapshot(clean_app, w)
+        # Same numbers for everyone the incremental updates touched; the full run adds a
+        # row for each person employed in the month who had no items.
+        assert [r for r in after if r[0] in {b[0] for b in before}] == before
+        assert all(r[3] == 0 for r in after if r[0] not in {b[0] for b in before})
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(ItemScore)) == 5
+        people = db.session.scalar(select(func.count()).select_from(PeriodScore).where(PeriodScore.period == PERIOD))
+    assert people == 7  # everyone employed in the month has a row, with or without items
+
+
+def _snapshot(app, w):
+    with app.app_context(), tenant_context(w.tenant_id):
+        return sorted((r.employee_id, str(r.task_score), str(r.total), r.item_count, r.provisional)
+                      for r in db.session.scalars(select(PeriodScore).where(PeriodScore.period == PERIOD)))
+
+
+def test_explain_lists_every_item_with_its_factors(clean_app, client, w):
+    items = month_of_staff(client, w)
+    r = client.get(w.url(f"/employees/{w.ids['staff']}/scores/{PERIOD}/explain"), headers=w.h("staff"))
+    assert r.status_code == 200
+    body = r.get_json()
+    assert sorted(i["id"] for i in body["items"]) == sorted(items)
+    second = next(i for i in body["items"] if i["id"] == items[1])
+    assert second["factors"]["failed_reviews"] == 1 and second["score"]["quality"] == 0.75
+    assert second["rule"]["key"] == "decree335"
+    assert body["formula"]["sums"]["assigned"] == 4.0 and body["formula"]["task_score"] == body["formula"]["total"]
+    # Someone the caller may not see is a 404.
+    assert client.get(w.url(f"/employees/{w.ids['staff']}/scores/{PERIOD}/explain"),
+                      headers=w.h("outsider")).status_code == 404
+
+
+def test_general_criteria_rules(clean_app, client, w):
+    url = w.url(f"/employees/{w.ids['staff']}/general-scores/{PERIOD}")
+    good = {"politics_ethics": 10, "competence_attitude": 10, "innovation": 10}
+    assert client.put(url, json=good, headers=w.h("staff")).status_code == 403  # not one's own manager
+    assert client.put(url, json=good, headers=w.h("outsider")).status_code == 403  # no manager role
+    bad = client.put(url, json={**good, "innovation": 11}, headers=w.h("manager"))
+    assert bad.status_code == 422 and "innovation" in bad.get_json()["errors"]
+    proposal = client.put(url + "/self", json={**good, "comment": "Đề xuất"}, headers=w.h("staff"))
+    assert proposal.status_code == 200 and proposal.get_json()["proposal"]["politics_ethics"] == 10.0
+    assert proposal.get_json()["total"] is None  # a proposal is not the manager's score
+    assert client.put(w.url(f"/employees/{w.ids['staff2']}/general-scores/{PERIOD}/self"), json=good,
+                      headers=w.h("staff")).status_code == 404
+
+
+def test_closed_period_freezes_scores(clean_app, client, w, clock):  # noqa: F811
+    items = month_of_staff(client, w)
+    close = client.post(w.url(f"/periods/{PERIOD}/close"), headers=w.h("admin"))
+    assert close.status_code == 200 and close.get_json()["closed"] is True
+    frozen = score_of(client, w)
+    assert client.patch(w.url(f"/work-items/{items[3]}"), json={"status": "done"}, headers=w.h("staff")).status_code == 409
+    assert client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin")).status_code == 202
+    assert score_of(client, w) == frozen
+    assert client.post(w.url(f"/periods/{PERIOD}/reopen"), json={}, headers=w.h("admin")).status_code == 422
+    reopened = client.post(w.url(f"/periods/{PERIOD}/reopen"), json={"reason": "Sai sót nhập liệu"},
+                           headers=w.h("admin"))
+    assert reopened.status_code == 200 and reopened.get_json()["closed"] is False
+    assert frozen["components"]["quantity_pct"] == 50.0
+    finish(client, w, items[3])
+    assert score_of(client, w)["components"]["quantity_pct"] == 75.0
+
+
+def test_failed_recalculation_of_a_closed_period_is_recorded(clean_app, client, w):
+    client.post(w.url(f"/periods/{PERIOD}/close"), headers=w.h("admin"))
+    r = client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    job = client.get(w.url(f"/jobs/{r.get_json()['job_id']}"), headers=w.h("admin")).get_json()
+    assert job["status"] == "failed" and "closed" in job["error"]
+
+
+def test_changing_the_variant_marks_months_stale_and_what_if_saves_nothing(clean_app, client, w, clock):  # noqa: F811
+    month_of_staff(client, w)
+    client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    before = _snapshot(clean_app, w)
+    preview = client.post(w.url("/what-if"), json={"period": PERIOD, "key": "hours-ledger"}, headers=w.h("admin"))
+    assert preview.status_code == 200, preview.get_json()
+    staff = next(p for p in preview.get_json()["people"] if p["employee_id"] == w.ids["staff"])
+    # HT01: 30 min × 1 for the two finished items = 60 min; 13 working days in Oct 2026 → 104 h expected.
+    assert staff["current_task_score"] == 33.54  # 70 × (50 + 43.75 + 50) / 300
+    assert staff["preview_components"]["credited_hours"] == 1.0
+    assert _snapshot(clean_app, w) == before
+    bad = client.post(w.url("/what-if"), json={"period": PERIOD, "key": "no-such"}, headers=w.h("admin"))
+    assert bad.status_code == 422
+    r = client.patch(w.url("/settings"), json={"scoring_variant": {"key": "hours-ledger", "settings": {}}},
+                     headers=w.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    state = client.get(w.url(f"/periods/{PERIOD}"), headers=w.h("admin")).get_json()
+    assert state["stale"] is True and "hours-ledger" in state["stale_reason"]
+    client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    assert client.get(w.url(f"/periods/{PERIOD}"), headers=w.h("admin")).get_json()["stale"] is False
+    assert score_of(client, w)["variant"]["key"] == "hours-ledger"
+
+
+def test_scores_visibility_and_bad_periods(clean_app, client, w):
+    month_of_staff(client, w)
+    mine = client.get(w.url(f"/scores?period={PERIOD}"), headers=w.h("staff")).get_json()
+    assert [s["employee_id"] for s in mine] == [w.ids["staff"]]
+    team = client.get(w.url(f"/scores?period={PERIOD}"), headers=w.h("manager"))
+    assert team.headers["X-Total-Count"] == "4"  # the manager, staff, staff2, accountant
+    for bad in ("2026-13", "oct", "2026-W60"):
+        r = client.get(w.url(f"/scores?period={bad}"), headers=w.h("admin"))
+        assert r.status_code == 422, bad
+    week = client.get(w.url(f"/scores?period=2026-W42&employee_id={w.ids['staff']}"), headers=w.h("admin")).get_json()
+    assert week[0]["item_count"] == 4 and week[0]["components"]["quantity_pct"] == 50.0
+    year = client.get(w.url(f"/scores?period=2026&employee_id={w.ids['staff']}"), headers=w.h("admin")).get_json()
+    assert year[0]["components"]["months"] == {PERIOD: 33.54}
+
+
+def test_leader_includes_unit_results(clean_app, client, w, clock):  # noqa: F811
+    month_of_staff(client, w)
+    own = declare(client, w, who="manager", quantity=1)["id"]
+    finish(client, w, own, who="manager")
+    s = score_of(client, w, who="manager")
+    c = s["components"]
+    # Own items 100 %; staff's total 49.58 < 50 is KHT → unit results 50 %; the unit's
+    # items done on time: staff 2 of 4, nobody else has items → 50 %. Mean 66.67 % → 46.67.
+    assert c["own_pct"] == 100.0 and c["unit_results_pct"] == 50.0 and c["organising_pct"] == 50.0
+    assert s["task_score"] == 46.67
