@@ -7,6 +7,7 @@ import importlib.metadata
 from datetime import date
 
 import pytest
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -23,6 +24,9 @@ from tests.factories import build_world, make_operator
 pytest_plugins = ("tests.plugins.support",)
 
 VARIANT = {"key": "points-per-product", "settings": {"target_points_per_day": 2}}
+
+# What create_tenant chooses for a new tenant (the national rule).
+NEW_TENANT_DEFAULT = {"key": "decree335", "settings": {}, "effective_from": None}
 
 
 def settings_url(world) -> str:
@@ -179,7 +183,7 @@ def test_tenant_local_component_is_not_selectable_by_another_tenant(pclient, plu
         "key": ["No scoring variant 'no-such' is available to this tenant."]}
     accepted = patch(pclient, a, local)
     assert accepted.status_code == 200 and accepted.get_json()["scoring_variant"]["key"] == "tinh-a-done-items"
-    assert pclient.get(settings_url(b), headers=b.headers("admin")).get_json()["scoring_variant"] is None
+    assert pclient.get(settings_url(b), headers=b.headers("admin")).get_json()["scoring_variant"] == NEW_TENANT_DEFAULT
 
 
 def test_import_connectors_are_chosen_by_key(client, clean_app):
@@ -228,6 +232,8 @@ def test_a_change_is_scheduled_from_a_date_and_each_period_uses_the_one_in_force
 def test_missing_component_is_a_clear_error_when_scoring_and_a_warning_for_the_admin(client, clean_app):
     world = build_world(clean_app, "tinh-a", client)
     with clean_app.app_context(), tenant_context(world.tenant_id):
+        # A new tenant starts on decree335; take that choice away to see "none chosen".
+        db.session.execute(sa_delete(ComponentChoice).where(ComponentChoice.kind == "scoring_variant"))
         with pytest.raises(ComponentMissing) as none_chosen:
             tenant_services.component_for("scoring_variant", date(2026, 10, 1))
         assert none_chosen.value.code == "component_not_chosen"
@@ -255,6 +261,7 @@ def test_missing_component_is_a_clear_error_when_scoring_and_a_warning_for_the_a
 def test_stored_settings_a_component_no_longer_accepts_are_reported(client, clean_app):
     world = build_world(clean_app, "tinh-a", client)
     with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.execute(sa_delete(ComponentChoice).where(ComponentChoice.kind == "scoring_variant"))
         db.session.add(ComponentChoice(kind="scoring_variant", key="points-per-product",
                                        settings={"target_points_per_day": -3}))
         db.session.commit()

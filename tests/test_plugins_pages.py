@@ -18,6 +18,9 @@ pytest_plugins = ("tests.plugins.support",)
 
 PLUGINS = Path(__file__).resolve().parent.parent / "core" / "plugins"
 
+# What create_tenant chooses for a new tenant (the national rule).
+NEW_TENANT_DEFAULT = {"key": "decree335", "settings": {}, "effective_from": None}
+
 
 def sign_in(app, client, world, username: str) -> None:
     """A page session for `username` (the login page itself is tested elsewhere)."""
@@ -73,7 +76,7 @@ def test_invalid_form_shows_vietnamese_messages_and_saves_nothing(pclient, admin
     assert "Phải từ 0.1 đến 1000." in html and "Phải là số." in html
     assert "Nhập ngày dạng 2026-01-01." in html
     assert 'value="nhiều"' in html  # what was typed comes back to be corrected
-    assert settings(pclient, admin)["scoring_variant"] is None
+    assert settings(pclient, admin)["scoring_variant"] == NEW_TENANT_DEFAULT
 
 
 def test_valid_form_saves_the_choice_from_a_date(pclient, admin):
@@ -83,9 +86,10 @@ def test_valid_form_saves_the_choice_from_a_date(pclient, admin):
                                        "effective_from": "2099-01-01"})
     assert response.status_code == 302 and "saved=scoring_variant" in response.headers["Location"]
     # Scheduled for 2099: not in force today, and in the plan with its complete settings.
-    assert settings(pclient, admin)["scoring_variant"] is None
+    assert settings(pclient, admin)["scoring_variant"] == NEW_TENANT_DEFAULT
     view = pclient.get("/api/v1/tenants/tinh-a/components", headers=admin.headers("admin")).get_json()
-    (choice,) = view["schedule"]["scoring_variant"]
+    default, choice = view["schedule"]["scoring_variant"]
+    assert default["key"] == "decree335" and default["effective_from"] is None
     assert choice["key"] == "points-per-product" and choice["effective_from"] == "2099-01-01"
     assert choice["settings"]["target_points_per_day"] == 5.0 and choice["settings"]["late_penalty"] == 0.25
     overview = pclient.get("/t/tinh-a/admin/components?saved=scoring_variant").get_data(as_text=True)
@@ -100,7 +104,7 @@ def test_form_without_csrf_token_is_refused(pclient, admin):
     response = pclient.post("/t/tinh-a/admin/components/scoring_variant/points-per-product",
                             data={"s.target_points_per_day": "5"})
     assert response.status_code == 400
-    assert settings(pclient, admin)["scoring_variant"] is None
+    assert settings(pclient, admin)["scoring_variant"] == NEW_TENANT_DEFAULT
 
 
 def test_connectors_are_ticked_on_and_off(pclient, admin):
