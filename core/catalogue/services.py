@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import lazyload
 
 from core.audit.services import record
 from core.catalogue.models import (
@@ -54,6 +55,24 @@ def norms_in_force(task_type_ids: Iterable[int], on: date) -> dict[int, NormVers
 
 def norm_in_force(task_type_id: int, on: date) -> NormVersion | None:
     return norms_in_force([task_type_id], on).get(task_type_id)
+
+
+def resolve_for_declaration(code: str, on: date, position_id: int | None
+                            ) -> tuple[TaskType | None, NormVersion | None, bool]:
+    """The task type of `code`, its norm in force on `on`, and whether it applies to
+    `position_id` — one query, since this runs on every declaration of the morning spike."""
+    restricted = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id).exists()
+    mine = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id,
+                                             TaskTypePosition.position_id == position_id).exists()
+    row = db.session.execute(
+        select(TaskType, NormVersion, restricted.label("restricted"), mine.label("mine"))
+        .outerjoin(NormVersion, (NormVersion.task_type_id == TaskType.id) & (NormVersion.effective_from <= on))
+        .where(TaskType.code == code).order_by(NormVersion.effective_from.desc()).limit(1)
+        .options(lazyload(TaskType.positions))  # applicability is answered above
+    ).first()
+    if row is None:
+        return None, None, False
+    return row.TaskType, row.NormVersion, (not row.restricted) or bool(row.mine)
 
 
 def coefficient_for(version: NormVersion, level: int | None) -> tuple[int | None, Decimal]:

@@ -20,10 +20,10 @@ an audit event in the same transaction and queues `congvu_work_item_changed`, wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from flask import g, has_request_context
 from sqlalchemy import and_, case, event, func, select, update
 from sqlalchemy.orm import Session
 
@@ -83,8 +83,15 @@ def commit() -> None:
 
 
 def work_settings() -> WorkSettings:
+    """The tenant's work settings, read once per request (they are asked for on every declaration)."""
+    cached = g.get("congvu_work_settings") if has_request_context() else None
+    if cached is not None:
+        return cached
     row = db.session.scalar(select(WorkSettings))
-    return row if row is not None else WorkSettings(position_check="refuse", report_within_working_days=1)
+    row = row if row is not None else WorkSettings(position_check="refuse", report_within_working_days=1)
+    if has_request_context():
+        g.congvu_work_settings = row
+    return row
 
 
 def settings_view(s: WorkSettings) -> dict:
@@ -100,6 +107,8 @@ def update_work_settings(data: dict) -> dict:
     for key, value in data.items():
         setattr(row, key, value)
     db.session.flush()
+    if has_request_context():
+        g.congvu_work_settings = row
     record("work_settings.update", "work_settings", row.id, before=before, after=settings_view(row))
     return settings_view(row)
 
@@ -135,22 +144,25 @@ def close_period(period: str) -> ClosedPeriod:
 # ---------------------------------------------------------------- measuring rules
 
 
-@dataclass
 class Measure:
-    """What the rules say about items at one moment: built once per request or list."""
+    """What the rules say about items at one moment: built once per request or list.
+    The calendar is loaded (one query) only when a rule needs it."""
 
-    tenant: Tenant
-    today: date
-    calendar: cal.WorkCalendar
-    report_within: int
+    def __init__(self, tenant: Tenant, today: date, dates: list[date], report_within: int) -> None:
+        self.tenant, self.today, self.report_within = tenant, today, report_within
+        self._range = (min([*dates, today]) - timedelta(days=1), max([*dates, today]))
+        self._calendar: cal.WorkCalendar | None = None
+
+    @property
+    def calendar(self) -> cal.WorkCalendar:
+        if self._calendar is None:
+            self._calendar = cal.WorkCalendar.load(*self._range)
+        return self._calendar
 
     @classmethod
     def for_dates(cls, dates: list[date]) -> Measure:
         tenant = cal.current_tenant()
-        today = cal.local_today(tenant)
-        start = min([*dates, today]) - timedelta(days=1)
-        return cls(tenant, today, cal.WorkCalendar.load(start, max([*dates, today])),
-                   work_settings().report_within_working_days)
+        return cls(tenant, cal.local_today(tenant), dates, work_settings().report_within_working_days)
 
     def local(self, moment: datetime) -> date:
         return cal.local_date(moment, self.tenant)
@@ -175,6 +187,8 @@ class Measure:
             due = self.calendar.add_working_days(self.local(item.completed_at), self.report_within)
             return self.local(item.reported_at) > due
         due_day = item.deadline or item.work_date
+        if due_day >= self.today:  # the window ends on or after the due day: nothing to look up
+            return False
         return self.today > self.calendar.add_working_days(due_day, self.report_within)
 
     def refresh(self, item: WorkItem) -> None:
@@ -291,29 +305,32 @@ def _open(item: WorkItem, field: str = "status") -> None:
 # ---------------------------------------------------------------- declaring and assigning
 
 
-def _target_employee(principal: Principal, employee_id: int | None) -> tuple[Employee, int | None]:
-    """The employee the item is for, and who assigned it (None when declared for oneself)."""
+def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int, int | None, int | None]:
+    """(employee id, their position id, who assigned it — None when declared for oneself)."""
     _writer(principal)
     if employee_id is None or employee_id == principal.employee_id:
         if principal.employee_id is None:
             raise Invalid("You have no employee record; say whose item this is.",
                           {"employee_id": ["Required: you have no employee record."]})
-        return db.session.get(Employee, principal.employee_id), None
-    if not org.can_see_employee(principal, employee_id):
-        raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
-    if not org.manages(principal, employee_id):
-        raise Forbidden("Only a manager of this employee may assign them work.",
-                        {"employee_id": ["You do not manage this employee."]})
-    return db.session.get(Employee, employee_id), principal.employee_id
+        employee_id, assigned_by = principal.employee_id, None
+    else:
+        if not org.can_see_employee(principal, employee_id):
+            raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
+        if not org.manages(principal, employee_id):
+            raise Forbidden("Only a manager of this employee may assign them work.",
+                            {"employee_id": ["You do not manage this employee."]})
+        assigned_by = principal.employee_id
+    position_id = db.session.scalar(select(Employee.position_id).where(Employee.id == employee_id))
+    return employee_id, position_id, assigned_by
 
 
 def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     """Declare an item for oneself, or assign one to a person one manages.
     Returns the item and warnings (e.g. a task type outside the position, when the
     tenant only warns)."""
-    employee, assigned_by = _target_employee(principal, data.get("employee_id"))
+    employee_id, position_id, assigned_by = _target_employee(principal, data.get("employee_id"))
     work_date: date = data["work_date"]
-    tt = catalogue.task_type_by_code(data["task_type_code"])
+    tt, version, applies = catalogue.resolve_for_declaration(data["task_type_code"], work_date, position_id)
     errors: dict[str, list[str]] = {}
     if tt is None:
         errors["task_type_code"] = ["No such task type."]
@@ -324,12 +341,11 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     if errors:
         raise Invalid("Some fields are invalid.", errors)
     ensure_open(work_date)
-    version = catalogue.norm_in_force(tt.id, work_date)
     if version is None:
         raise Invalid("The task type has no norm on this date.", {"work_date": ["No norm in force on this date."]})
     level, coefficient = catalogue.coefficient_for(version, data.get("complexity_level"))
     warnings: list[str] = []
-    outside = not catalogue.applies_to_position(tt, employee.position_id)
+    outside = not applies
     if outside:
         if work_settings().position_check == "refuse":
             raise Invalid("The task type is not in the catalogue of this position.",
@@ -338,7 +354,7 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     tenant = cal.current_tenant()
     declared_at = cal.now()
     item = WorkItem(
-        employee_id=employee.id, task_type_id=tt.id, task_type=tt, norm_version_id=version.id,
+        employee_id=employee_id, task_type_id=tt.id, task_type=tt, norm_version_id=version.id,
         title=data.get("title") or tt.name, work_date=work_date,
         quantity=Decimal(str(data["quantity"] if data.get("quantity") is not None else 1)),
         complexity_level=level,

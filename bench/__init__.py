@@ -1,0 +1,1 @@
+"""The morning-spike benchmark (`make bench`, `python -m bench`): see bench/__main__.py."""

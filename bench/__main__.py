@@ -1,0 +1,185 @@
+"""The morning spike, measured (`make bench`, or `python -m bench --help`).
+
+1. A fresh PostgreSQL database (`congvu_bench`) with a tenant of --users employees
+   with logins, 20 units, 5 positions and a 40-type catalogue.
+2. gunicorn with deploy/gunicorn.conf.py, the app connecting as the non-owner role
+   (row-level security in force), exactly as in production.
+3. The mix of 07:30–08:30: everyone logs in and loads their position's catalogue;
+   then 6 declarations each, sent open-loop at --rate per second; later 6 updates
+   each (completed, with a result) at the same rate.
+4. The figures go to docs/benchmarks.md (and stdout as JSON).
+
+Target (issue 4): declaring sustains 300 requests/s with p99 ≤ 150 ms and no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import load
+from bench.seed import PASSWORD, SLUG, recreate_database, seed
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RPS, TARGET_P99_MS = 300, 150
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--users", type=int, default=600, help="employees who log in and declare (default 600)")
+    p.add_argument("--items", type=int, default=6, help="declarations (and updates) per user (default 6)")
+    p.add_argument("--rate", type=float, default=TARGET_RPS, help="declarations/updates per second (default 300)")
+    p.add_argument("--pg", default=os.environ.get("CONGVU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"),
+                   help="PostgreSQL server as its owner (default: local postgres)")
+    p.add_argument("--database", default="congvu_bench")
+    p.add_argument("--app-role", default="congvu_app")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--workers", type=int, default=0, help="gunicorn processes (default: the config's 2×cores+1)")
+    p.add_argument("--threads", type=int, default=0, help="threads per gunicorn process (default: the config's)")
+    p.add_argument("--client-processes", type=int, default=2)
+    p.add_argument("--client-threads", type=int, default=48, help="per client process")
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    return p.parse_args()
+
+
+def start_server(args, app_url: str) -> subprocess.Popen:
+    env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
+               CONGVU_ENV="production", CONGVU_WEB_BIND=f"127.0.0.1:{args.port}",
+               CONGVU_WEB_ACCESSLOG="", CONGVU_WEB_LOGLEVEL="warning")
+    if args.workers:
+        env["CONGVU_WEB_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["CONGVU_WEB_THREADS"] = str(args.threads)
+    log = open("/tmp/congvu-bench-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.5)
+        if server.poll() is not None:
+            break
+    stop_server(server)
+    raise SystemExit("gunicorn did not start; see /tmp/congvu-bench-gunicorn.log")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def phase(name: str, result: load.Result, rate: float | None) -> dict:
+    s = result.summary()
+    s["phase"], s["offered_rps"] = name, rate or "max"
+    print(json.dumps(s, ensure_ascii=False), flush=True)
+    return s
+
+
+def main() -> None:
+    args = parse_args()
+    base = f"http://127.0.0.1:{args.port}"
+    api = f"/api/v1/tenants/{SLUG}"
+    host = args.pg.split("://", 1)[1].split("@", 1)[1]
+    print(f"seeding {args.users} employees into {args.database} …", flush=True)
+    recreate_database(args.pg, args.database, args.app_role)
+    usernames = seed(f"{args.pg}/{args.database}", args.users)
+    server = start_server(args, f"postgresql+psycopg://{args.app_role}@{host}/{args.database}")
+    phases = []
+    try:
+        def login(i):
+            return "POST", "/api/v1/auth/token", {"tenant": SLUG, "username": usernames[i], "password": PASSWORD}, None
+
+        r = load.run(base, login, len(usernames), 0, args.client_processes, 8, keep_bodies=True)
+        phases.append(phase("log in (argon2id)", r, None))
+        tokens = {i: json.loads(body)["access_token"] for i, status, body in r.bodies if status == 200}
+        users = sorted(tokens)
+
+        def catalogue(n):
+            return "GET", f"{api}/task-types?mine=true&per_page=100", None, tokens[users[n]]
+
+        r = load.run(base, catalogue, len(users), 0, args.client_processes, 16, keep_bodies=True)
+        phases.append(phase("load my catalogue", r, None))
+        codes = {users[n]: [t["code"] for t in json.loads(body)] for n, status, body in r.bodies if status == 200}
+        today = datetime.now(UTC).astimezone().date().isoformat()
+        total = len(users) * args.items
+
+        def declare(n):
+            user = users[n % len(users)]
+            rng = random.Random(n)
+            return "POST", f"{api}/work-items", {
+                "task_type_code": rng.choice(codes[user]), "work_date": today, "quantity": rng.randint(1, 4),
+                "complexity_level": rng.choice([1, 2, 3]), "priority": 1}, tokens[user]
+
+        r = load.run(base, declare, total, args.rate, args.client_processes, args.client_threads, keep_bodies=True)
+        declared = phases.append(phase("declare an item", r, args.rate)) or phases[-1]
+        items = [(n, json.loads(body)["id"]) for n, status, body in r.bodies if status == 201]
+
+        def update(k):
+            n, item_id = items[k]
+            return "PATCH", f"{api}/work-items/{item_id}", {"status": "done", "result_note": "Đã xong"}, \
+                tokens[users[n % len(users)]]
+
+        r = load.run(base, update, len(items), args.rate, args.client_processes, args.client_threads)
+        phases.append(phase("update an item (done)", r, args.rate))
+
+        def listing(n):
+            return "GET", f"{api}/work-items?work_date={today}", None, tokens[users[n % len(users)]]
+
+        r = load.run(base, listing, len(users), args.rate, args.client_processes, args.client_threads)
+        phases.append(phase("list my day", r, args.rate))
+    finally:
+        stop_server(server)
+    write_report(args, phases, declared)
+
+
+def write_report(args, phases: list[dict], declared: dict) -> None:
+    met = declared["failed"] == 0 and declared["errors"] == 0 and declared["p99_ms"] <= TARGET_P99_MS and (
+        declared["throughput_rps"] >= 0.97 * TARGET_RPS)
+    cores = len(os.sched_getaffinity(0))
+    workers = args.workers or 2 * cores + 1
+    lines = [
+        "# Benchmarks", "",
+        "## Morning spike (issue 4)", "",
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with "
+        f"`python -m bench --users {args.users} --items {args.items} --rate {args.rate:g}` (`make bench`).", "",
+        f"- Machine: {cores} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"PostgreSQL on the same host; gunicorn gthread, {workers} processes × "
+        f"{args.threads or 4} threads (deploy/gunicorn.conf.py); the app connects as the non-owner role "
+        f"with row-level security in force; the load client runs on the same cores "
+        f"({args.client_processes} processes).",
+        f"- Data: one tenant, {args.users} employees with logins, 40 task types; each user logs in, loads the "
+        "catalogue of their position, declares {n} items, then completes them.".format(n=args.items),
+        "- Latency is measured open-loop from the moment each request was due, so queueing is included.", "",
+        "| phase | offered req/s | achieved req/s | requests | failed | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in phases:
+        lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['throughput_rps']} | {p['requests']} | "
+                     f"{p['failed'] + p['errors']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} | {p['max_ms']} |")
+    lines += ["", f"Target: declaring sustains {TARGET_RPS} req/s with p99 ≤ {TARGET_P99_MS} ms and no errors — "
+              f"**{'met' if met else 'not met'}** in this run.", ""]
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
