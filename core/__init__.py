@@ -12,9 +12,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    import os
+
     from core.config import load_config
 
-    instance_path = Path((config or {}).get("CONGVU_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    instance_path = Path((config or {}).get("CONGVU_INSTANCE_PATH") or os.environ.get("CONGVU_INSTANCE_PATH")
+                         or PROJECT_ROOT / "instance")
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=False)
     app.config.update(load_config(config, instance_path))
     if app.config["CONGVU_DATABASE_URL"].startswith("sqlite:///"):

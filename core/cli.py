@@ -243,3 +243,63 @@ def plugins_list() -> None:
             click.echo(f"    {c['kind']}\t{c['key']}\t{c['version']}\t{c['title_vi']} / {c['title_en']}")
     if manager.problems:
         fail(f"{len(manager.problems)} plugin problem(s) would stop the server: {manager.problems[0]}")
+
+
+# ---------------------------------------------------------------- scores and jobs
+
+
+@main.command()
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--period", required=True, help="A month, e.g. 2026-10.")
+@with_appcontext
+def recalc(tenant_slug: str, period: str) -> None:
+    """Recalculate a month's scores, with a progress bar (a job on RQ when Redis is set)."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.jobs.models import JobRun
+    from core.jobs.runner import submit
+    from core.scoring import engine
+    from core.tenancy import tenant_context
+
+    tenant_row = _tenant_or_fail(tenant_slug)
+    with tenant_context(tenant_row.id):
+        try:
+            engine.parse_month(period)
+        except ServiceError as exc:
+            fail(one_line(exc))
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, transient=False) as bar:
+            task_id = bar.add_task(f"recalc {tenant_slug} {period}", total=None)
+
+            def show(done: int, total: int, stage: str | None) -> None:
+                bar.update(task_id, completed=done, total=total or None)
+
+            run = submit("recalculation", period, {"period": period}, "cli", listener=show)
+            while run.status in ("queued", "running"):  # on RQ: follow the job from the database
+                time.sleep(0.5)
+                db.session.expire_all()
+                run = db.session.get(JobRun, run.id)
+                show(run.done, run.total, run.stage)
+    if run.status != "finished":
+        fail(f"recalculation of {period} failed: {run.error}")
+    result = run.result or {}
+    click.echo(f"recalculated {period} for {tenant_slug}: {result.get('items', 0)} items, "
+               f"{result.get('employees', 0)} people (job {run.id})")
+
+
+@main.command()
+@click.option("--queues", default="scoring,imports,default", show_default=True,
+              help="Queues to serve, by workload, comma-separated.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker(queues: str, burst: bool) -> None:
+    """An RQ worker that runs jobs inside this app (needs CONGVU_REDIS_URL)."""
+    from flask import current_app
+
+    from core.jobs.runner import start_worker
+
+    if not current_app.config.get("CONGVU_REDIS_URL"):
+        fail("CONGVU_REDIS_URL is not set: without Redis, jobs run inline and no worker is needed")
+    start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst)

@@ -204,7 +204,7 @@ def test_systemd_units_run_the_tested_commands():
     assert web["Service"]["ExecStart"].endswith("/gunicorn -c deploy/gunicorn.conf.py wsgi:app")
     assert web["Service"]["Type"] == "notify"
     worker = unit_file("congvu-worker@.service")
-    assert worker["Service"]["ExecStart"].endswith("/congvu worker %i")
+    assert worker["Service"]["ExecStart"].endswith("/congvu worker --queues %i")
     for unit in (web, worker):
         assert unit["Service"]["EnvironmentFile"] == "/etc/congvu/congvu.env"
         assert unit["Service"]["User"] == "congvu"

@@ -51,9 +51,14 @@ class Progress:
 
     run_id: str
     tenant_id: int
-    every: int = 1
+    listener: Callable[[int, int, str | None], None] | None = None
+
+    last: tuple[int, int, str | None] = (0, 0, None)
 
     def __call__(self, done: int, total: int, stage: str | None = None) -> None:
+        self.last = (done, total, stage)
+        if self.listener is not None:
+            self.listener(done, total, stage)
         if db.engine.dialect.name == "sqlite":
             # SQLite has one writer: a second connection would wait for the job's own
             # transaction. The embedded mode runs jobs inline, with no one polling.
@@ -85,7 +90,8 @@ def active_run(kind: str, scope: str) -> JobRun | None:
     return db.session.scalar(select(JobRun).where(JobRun.key == f"{kind}:{scope}", JobRun.status.in_(ACTIVE)))
 
 
-def submit(kind: str, scope: str, params: dict[str, Any], actor: str) -> JobRun:
+def submit(kind: str, scope: str, params: dict[str, Any], actor: str,
+           listener: Callable[[int, int, str | None], None] | None = None) -> JobRun:
     """Record and start a job; a job of the same (tenant, kind, scope) already queued or
     running is returned instead of starting a second one."""
     existing = active_run(kind, scope)
@@ -100,7 +106,7 @@ def submit(kind: str, scope: str, params: dict[str, Any], actor: str) -> JobRun:
     if redis_url:
         _enqueue(redis_url, run, tenant_id)
     else:
-        execute(tenant_id, run.id)
+        execute(tenant_id, run.id, listener)
         db.session.expire_all()
     return db.session.get(JobRun, run.id)
 
@@ -118,23 +124,37 @@ def _enqueue(redis_url: str, run: JobRun, tenant_id: int) -> None:
         log.warning("could not enqueue job %s; it stays queued until the sweeper sends it", run.id, exc_info=True)
 
 
-def requeue_abandoned(redis_url: str, older_than_seconds: int = 3600) -> int:
-    """Send again runs still queued in the database but unknown to RQ (Redis was down),
-    and runs left `running` by a dead worker. Returns how many were sent."""
+def requeue_abandoned(redis_url: str, heartbeat_grace_seconds: float = 120) -> int:
+    """Send again (all tenants) runs still queued in the database but unknown to RQ
+    (Redis was down when they were submitted), and runs left `running` by a worker that
+    died (no live worker, by heartbeat, holds them). Returns how many were sent."""
     from redis import Redis
+    from rq import Worker
     from rq.job import Job
 
+    from core.tenancy import unscoped
+
     conn = Redis.from_url(redis_url)
+    now = utcnow()
+    held = set()
+    for worker in Worker.all(connection=conn):
+        beat = worker.last_heartbeat
+        alive = beat is not None and (now - beat.replace(tzinfo=now.tzinfo)).total_seconds() < heartbeat_grace_seconds
+        if alive and worker.get_current_job_id():
+            held.add(worker.get_current_job_id())
     sent = 0
-    for run in db.session.scalars(select(JobRun).where(JobRun.status.in_(ACTIVE))):
-        try:
-            job = Job.fetch(run.id, connection=conn)
-            status = job.get_status(refresh=True)
-        except Exception:  # noqa: BLE001 - not in Redis at all
-            status = None
-        age = (utcnow() - (run.started_at or run.created_at)).total_seconds()
-        if status is None or (status in ("failed", "stopped", "canceled") and age > 5) or \
-                (run.status == "running" and age > older_than_seconds and status != "started"):
+    with unscoped():
+        runs = list(db.session.scalars(select(JobRun).where(JobRun.status.in_(ACTIVE))))
+        for run in runs:
+            try:
+                status = Job.fetch(run.id, connection=conn).get_status(refresh=True)
+            except Exception:  # noqa: BLE001 - not in Redis at all
+                status = None
+            waiting = status in ("queued", "deferred", "scheduled")
+            if run.id in held or waiting:
+                continue
+            if run.status == "queued" and status == "started":
+                continue  # picked up a moment ago
             _enqueue(redis_url, run, run.tenant_id)
             sent += 1
     return sent
@@ -148,11 +168,11 @@ def _app():
     return _worker_app
 
 
-def execute(tenant_id: int, run_id: str) -> dict | None:
+def execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
     """The RQ job function (also called inline): run the task of `run_id` for its tenant."""
     app = _app()
     if app is None:
-        return _execute(tenant_id, run_id)
+        return _execute(tenant_id, run_id, listener)
     if _parent_pid is not None and os.getpid() != _parent_pid:
         with app.app_context():
             db.engine.dispose(close=False)  # never share the parent's pooled connections after fork
@@ -163,7 +183,7 @@ def execute(tenant_id: int, run_id: str) -> dict | None:
             db.session.remove()
 
 
-def _execute(tenant_id: int, run_id: str) -> dict | None:
+def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
     with tenant_context(tenant_id):
         run = db.session.get(JobRun, run_id)
         if run is None:
@@ -174,7 +194,8 @@ def _execute(tenant_id: int, run_id: str) -> dict | None:
         params, kind = dict(run.params or {}), run.kind
         db.session.commit()
         try:
-            result = TASKS[kind](Progress(run_id, tenant_id), **params)
+            progress = Progress(run_id, tenant_id, listener)
+            result = TASKS[kind](progress, **params)
         except Exception as exc:
             db.session.rollback()
             run = db.session.get(JobRun, run_id)
@@ -187,6 +208,7 @@ def _execute(tenant_id: int, run_id: str) -> dict | None:
             return None
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at, run.result = "finished", utcnow(), result
+        run.done, run.total, run.stage = progress.last
         db.session.commit()
         return result
 
