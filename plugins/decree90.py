@@ -1,0 +1,82 @@
+"""Built-in classification scheme ``decree90``: Decree 90/2020/NĐ-CP, periods before 2026 (domain.md).
+
+Criteria-based, on the counts of the year's work items the core gives in ``criteria``:
+``assigned`` (not cancelled), ``completed`` (done), ``good`` (done on time and passing
+every review; exempted items count as on time) and ``exceeding`` (good and rated with
+the top stars). With n assigned:
+
+- KHT: under 50 % completed;
+- HTXS: every task good and ≥ 50 % exceeding;
+- HTT: every task good;
+- HT: at most 20 % not good (late, poor or unfinished);
+- otherwise KHT (our rule: the decree names no level between HT's 20 % and KHT's 50 %,
+  and a person who misses HT's condition has not met it).
+
+Discipline, the minimum months and the quota as in decree335 (Decree 48/2023 later tied
+the quota to the Party's ratio, which a tenant sets as ``quota_ratio``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from core.plugins.toolkit import Classification, ClassificationScheme, fields, hookimpl, validate
+from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
+
+VERSION = "1.0.0"
+
+
+def _share(default: str, label_vi: str, label_en: str):
+    return fields.Decimal(load_default=Decimal(default), as_string=True, places=4,
+                          validate=validate.Range(min=0, max=1), metadata={"label_vi": label_vi, "label_en": label_en})
+
+
+class Decree90Settings(CommonSettings):
+    exceeding_share = _share("0.5", "Tỷ lệ vượt mức tối thiểu cho HTXS", "Share exceeding for HTXS")
+    ht_poor_share = _share("0.2", "Tỷ lệ chậm hoặc chưa đạt tối đa cho HT", "Most late or poor for HT")
+    kht_completed_share = _share("0.5", "Tỷ lệ hoàn thành dưới mức này là KHT", "Completed below this share is KHT")
+
+
+class Decree90(ClassificationScheme):
+    """Criteria of Decree 90/2020: on time, quality, exceeding."""
+
+    key = "decree90"
+    version = VERSION
+    title_vi = "Nghị định 90/2020 (xếp loại theo tiêu chí)"
+    title_en = "Decree 90/2020 (classification by criteria)"
+    description_vi = "HTXS: mọi việc đúng hạn, chất lượng, từ 50% vượt mức; HT: không quá 20% chậm hoặc chưa đạt."
+    description_en = "HTXS: all on time with quality, ≥50% exceeding; HT: at most 20% late or poor."
+    settings_schema = Decree90Settings
+
+    def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:
+        levels = [self._level(p, settings) for p in people]
+        demoted = apply_quota(people, levels, exact_ratio(settings["quota_ratio"]))
+        return answers(people, levels, demoted)
+
+    @staticmethod
+    def _level(person: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:
+        if not_classified(person, settings):
+            return None
+        if person.get("forced_kht"):
+            return "KHT"
+        criteria = person.get("criteria") or {}
+        assigned = int(criteria.get("assigned") or 0)
+        if assigned <= 0:
+            return None  # no work recorded: nothing to judge the criteria on
+        completed, good = int(criteria.get("completed") or 0), int(criteria.get("good") or 0)
+        exceeding = int(criteria.get("exceeding") or 0)
+        if Fraction(completed, assigned) < exact_ratio(settings["kht_completed_share"]):
+            return "KHT"
+        if good >= assigned:
+            return "HTXS" if Fraction(exceeding, assigned) >= exact_ratio(settings["exceeding_share"]) else "HTT"
+        if Fraction(assigned - good, assigned) <= exact_ratio(settings["ht_poor_share"]):
+            return "HT"
+        return "KHT"
+
+
+@hookimpl
+def congvu_classification_schemes():
+    return [Decree90()]
