@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.mofile import read_mo
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.auth.models import User
 from core.extensions import db
@@ -121,6 +121,8 @@ def test_missing_component_is_a_warning_on_the_page(pclient, plugin_app, admin):
     from core.tenants.models import ComponentChoice
 
     with plugin_app.app_context(), tenant_context(admin.tenant_id):
+        # A new tenant starts on decree73-pool; replace that choice with one not installed.
+        db.session.execute(delete(ComponentChoice).where(ComponentChoice.kind == "bonus_scheme"))
         db.session.add(ComponentChoice(kind="bonus_scheme", key="uninstalled-bonus", settings={}))
         db.session.commit()
     html = pclient.get("/t/tinh-a/admin/components").get_data(as_text=True)

@@ -16,6 +16,12 @@ from core.tenancy import tenant_context
 from core.tenants.models import BEGINNING, COMPONENT_KINDS, ComponentChoice, Tenant
 
 DEFAULT_SCORING_VARIANT = "decree335"
+# The built-in connectors (plugins/imports.py) a new tenant may use from the start.
+DEFAULT_IMPORT_CONNECTORS = ["staff-xlsx", "staff-csv", "catalogue-xlsx", "work-items-csv", "one-stop-dossiers"]
+# Classification follows the law in force for the year classified: Decree 90/2020 before
+# 2026, Decree 335/2025 from 1 January 2026 (domain.md, "Classification").
+DEFAULT_CLASSIFICATION_SCHEMES = (("decree90", BEGINNING), ("decree335", date(2026, 1, 1)))
+DEFAULT_BONUS_SCHEME = "decree73-pool"
 
 _UNIT_KIND = {
     VietNamDivisionType.XA: "commune",
@@ -69,10 +75,20 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
         # and shown in its settings, so nothing is applied behind anyone's back.
         db.session.add(ComponentChoice(kind="scoring_variant", key=DEFAULT_SCORING_VARIANT, settings={},
                                        effective_from=BEGINNING))
+        # Likewise the built-in import connectors: enabled and listed in the settings,
+        # where an admin can take any of them away.
+        db.session.add(ComponentChoice(kind="import_connectors", key="-",
+                                       settings={"keys": list(DEFAULT_IMPORT_CONNECTORS)}, effective_from=BEGINNING))
+        db.session.add_all(ComponentChoice(kind="classification_scheme", key=key, settings={}, effective_from=start)
+                           for key, start in DEFAULT_CLASSIFICATION_SCHEMES)
+        db.session.add(ComponentChoice(kind="bonus_scheme", key=DEFAULT_BONUS_SCHEME, settings={},
+                                       effective_from=BEGINNING))
         db.session.flush()
         record("tenant.create", "tenant", tenant.id,
                after={"slug": slug, "name": name, "province_code": province_code, "units": len(communes),
-                      "scoring_variant": DEFAULT_SCORING_VARIANT})
+                      "scoring_variant": DEFAULT_SCORING_VARIANT,
+                      "classification_scheme": [[k, str(d)] for k, d in DEFAULT_CLASSIFICATION_SCHEMES],
+                      "bonus_scheme": DEFAULT_BONUS_SCHEME})
     return tenant, len(communes)
 
 

@@ -1,0 +1,105 @@
+"""A tenant's classification of a year, one row per employee, discipline records and appeals."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.tenancy import TenantScoped
+from core.tenancy.mixin import BigId
+from core.timeutil import UTCDateTime, utcnow
+
+YEAR_STATUSES = ("draft", "final")
+# Discipline that makes a year KHT whatever the score (Decree 335, Art. 13): reprimand or
+# higher; "unit_corruption" is a leader's corruption or waste in the unit.
+DISCIPLINE_KINDS = ("reprimand", "warning", "demotion", "removal", "dismissal", "unit_corruption")
+APPEAL_STATUSES = ("pending", "upheld", "rejected")
+
+
+class ClassificationYear(TenantScoped, db.Model):
+    """The state of a tenant's year: draft while managers review, final (locked) once the admin finalises."""
+
+    __tablename__ = "classification_years"
+    __table_args__ = (UniqueConstraint("tenant_id", "year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8), default="draft")
+    scheme_key: Mapped[str] = mapped_column(String(100))
+    scheme_version: Mapped[str] = mapped_column(String(40))
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Appeals are taken until this moment (the run plus the tenant's appeal window).
+    appeal_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalized_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class EmployeeClassification(TenantScoped, db.Model):
+    """What the scheme decided for a person and year, and the manager's reasoned override."""
+
+    __tablename__ = "employee_classifications"
+    __table_args__ = (UniqueConstraint("tenant_id", "year", "employee_id"),
+                      Index("ix_employee_classifications_tenant_year_unit", "tenant_id", "year", "unit_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    # "<agency unit id>:<position group>": where the HTXS quota was counted.
+    quota_group: Mapped[str] = mapped_column(String(80))
+    total: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    task_score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    months_worked: Mapped[int] = mapped_column(Integer, default=0)
+    forced_kht: Mapped[bool] = mapped_column(Boolean, default=False)
+    criteria: Mapped[dict] = mapped_column(JSON, default=dict)
+    computed_level: Mapped[str | None] = mapped_column(String(4))
+    demoted_by_quota: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_level: Mapped[str | None] = mapped_column(String(4))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[str | None] = mapped_column(String(200))
+    override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def level(self) -> str | None:
+        """The level in force: the override when there is one."""
+        return self.override_level or self.computed_level
+
+
+class DisciplineRecord(TenantScoped, db.Model):
+    """A disciplinary decision about an employee in a year: an input of the classification."""
+
+    __tablename__ = "discipline_records"
+    __table_args__ = (Index("ix_discipline_records_tenant_year_employee", "tenant_id", "year", "employee_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    decided_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClassificationAppeal(TenantScoped, db.Model):
+    """An employee's appeal against their level, resolved with a reason."""
+
+    __tablename__ = "classification_appeals"
+    __table_args__ = (Index("ix_classification_appeals_tenant_year_status", "tenant_id", "year", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    level_appealed: Mapped[str | None] = mapped_column(String(4))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    new_level: Mapped[str | None] = mapped_column(String(4))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
