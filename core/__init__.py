@@ -83,6 +83,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.catalogue.api import blp as catalogue_api
     from core.extensions import csrf
     from core.i18n import register_filters
+    from core.imports.api import blp as imports_api
+    from core.imports.views import import_pages
     from core.org.api import blp as org_api
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
@@ -92,10 +94,11 @@ def _register_blueprints(app: Flask) -> None:
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 
-    for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api):
+    for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
+                imports_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
-    for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages):
+    for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)

@@ -303,3 +303,52 @@ def worker(queues: str, burst: bool) -> None:
     if not current_app.config.get("CONGVU_REDIS_URL"):
         fail("CONGVU_REDIS_URL is not set: without Redis, jobs run inline and no worker is needed")
     start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst)
+
+
+@main.command("import")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--connector", required=True, help="An import connector the tenant enabled, e.g. staff-xlsx.")
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change; write nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@with_appcontext
+def import_command(tenant_slug: str, connector: str, dry_run: bool, file: str) -> None:
+    """Import FILE through a connector, all or nothing (a job on RQ when Redis is set)."""
+    import time
+    from pathlib import Path
+
+    from core.imports.api import enabled_connector
+    from core.jobs.models import JobRun
+    from core.jobs.runner import active_run, submit
+    from core.tenancy import tenant_context
+
+    tenant_row = _tenant_or_fail(tenant_slug)
+    path = str(Path(file).resolve())
+    with tenant_context(tenant_row.id):
+        try:
+            enabled_connector(connector)
+        except ServiceError as exc:
+            fail(one_line(exc))
+        if active_run("import", connector) is not None:
+            fail(f"an import with '{connector}' is already running for {tenant_slug}")
+        # The worker reads the file where it is: on RQ across hosts, give a shared path.
+        run = submit("import", connector, {"connector": connector, "path": path, "dry_run": dry_run,
+                                           "filename": Path(file).name, "actor": "cli", "discard": False}, "cli")
+        while run.status in ("queued", "running"):
+            time.sleep(0.5)
+            db.session.expire_all()
+            run = db.session.get(JobRun, run.id)
+    if run.status != "finished":
+        fail(f"import failed: {run.error}")
+    result = run.result or {}
+    changes = result.get("changes", {})
+    for error in result.get("errors", [])[:20]:
+        click.echo(f"row {error.get('row') or '-'}, {error.get('column') or '-'}: {error['message']}", err=True)
+    summary = (f"{result.get('rows_total', 0)} rows, {result.get('rows_valid', 0)} valid, "
+               f"{changes.get('new', 0)} new, {changes.get('updated', 0)} updated, "
+               f"{changes.get('unchanged', 0)} unchanged")
+    if result.get("errors_total"):
+        fail(f"{result['errors_total']} error(s); nothing was written ({summary})")
+    verb = "would write" if dry_run else "wrote"
+    click.echo(f"{connector} for {tenant_slug}: {summary}; {verb} {changes.get('new', 0) + changes.get('updated', 0)} "
+               f"rows (job {run.id})")
+

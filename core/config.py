@@ -31,6 +31,9 @@ class Defaults:
     DEFAULT_LOCALE = "vi"
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     INSTANCE_PATH: str | None = None
+    # Where uploads wait for their import job (default instance/uploads); shared between
+    # hosts when workers run on several machines.
+    UPLOAD_DIR: str | None = None
 
 
 def _env(name: str) -> str | None:

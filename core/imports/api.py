@@ -1,0 +1,110 @@
+"""Imports (upload → job), connector templates and exports (api.md, "Data in and out")."""
+
+from __future__ import annotations
+
+from flask import send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from core.auth.guards import api_member
+from core.errors import Conflict, Invalid, NotFound
+from core.imports import exports
+from core.imports import tasks as import_tasks
+from core.imports.templates import template_xlsx
+from core.jobs.runner import active_run, submit
+from core.scoring.schemas import JobAccepted
+
+blp = Blueprint("imports", __name__, url_prefix="/api/v1/tenants/<t>", description="Imports and exports")
+ADMIN = "tenant_admin"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportForm(Schema):
+    connector = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    dry_run = fields.Boolean(load_default=False)
+
+
+class ImportFiles(Schema):
+    file = Upload(required=True)
+
+
+class ExportArgs(Schema):
+    period = fields.String(validate=validate.Length(max=10))
+    year = fields.String(validate=validate.Regexp(r"^\d{4}$"))
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")))
+
+
+def enabled_connector(key: str):
+    from core.tenants.services import connector_for
+
+    return connector_for(key).component
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @blp.arguments(ImportForm, location="form")
+    @blp.arguments(ImportFiles, location="files")
+    @blp.response(202, JobAccepted)
+    def post(self, form, files, t):
+        """Upload a file for one of the tenant's connectors; the import runs as a job
+        (its result: rows_total, rows_valid, rows_written and errors by row and column).
+        With dry_run nothing is written and the result says what would change."""
+        principal = api_member(ADMIN)
+        return {"job_id": start_import(form["connector"], files["file"], form["dry_run"], principal.actor).id}
+
+
+def start_import(connector: str, upload, dry_run: bool, actor: str):
+    """Store an upload and submit its job; shared by the API and the admin page."""
+    enabled_connector(connector)
+    if active_run("import", connector) is not None:
+        raise Conflict(f"An import with '{connector}' is already running; wait for it to finish.",
+                       {"connector": ["An import with this connector is running."]})
+    if upload is None or not getattr(upload, "filename", None):
+        raise Invalid("A file is required.", {"file": ["Choose a file."]})
+    path = import_tasks.store_upload(upload.stream, upload.filename)
+    try:
+        return submit("import", connector, {"connector": connector, "path": str(path), "dry_run": bool(dry_run),
+                                            "filename": upload.filename, "actor": actor}, actor)
+    except BaseException:
+        import_tasks.discard_upload(path)
+        raise
+
+
+@blp.route("/imports/templates/<connector>")
+class ImportTemplate(MethodView):
+    @blp.response(200, content_type=XLSX)
+    def get(self, t, connector):
+        """An .xlsx template for one of the tenant's connectors: the header row and a sheet
+        explaining each column."""
+        api_member(ADMIN)
+        try:
+            component = enabled_connector(connector)
+        except Invalid as exc:
+            raise NotFound(exc.message) from exc
+        import io
+
+        return send_file(io.BytesIO(template_xlsx(component)), mimetype=XLSX, as_attachment=True,
+                         download_name=f"mau-{connector}.xlsx")
+
+
+@blp.route("/exports/<kind>")
+class Exports(MethodView):
+    @blp.arguments(ExportArgs, location="query")
+    @blp.response(200, content_type=XLSX)
+    def get(self, args, t, kind):
+        """Scores (``period``), classifications or bonus (``year``) as xlsx or csv, with
+        Vietnamese headers (tenant admin, auditor)."""
+        api_member(ADMIN, "auditor")
+        return export_response(kind, args.get("period"), args.get("year"), args["format"])
+
+
+def export_response(kind: str, period: str | None, year: str | None, fmt: str):
+    export = exports.build(kind, period, year)
+    if fmt == "csv":
+        return send_file(exports.write_csv(export), mimetype="text/csv; charset=utf-8", as_attachment=True,
+                         download_name=f"{export.name}.csv")
+    return send_file(exports.write_xlsx(export), mimetype=XLSX, as_attachment=True,
+                     download_name=f"{export.name}.xlsx")
+

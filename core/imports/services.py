@@ -1,0 +1,644 @@
+"""The one import pipeline every connector goes through (API, CLI, admin page).
+
+upload → the connector parses the file as a stream → every row is checked against the
+tenant's data (codes, duplicates inside the file) → rows are written set-based in
+batches inside one transaction → any error, or a dry run, rolls the whole transaction
+back, so nothing is written → an audit event records a committed import.
+
+Writes use the transaction's connection with explicit ``tenant_id`` conditions (and
+PostgreSQL's row-level security behind them) rather than ORM objects: a million rows
+as ORM objects would not fit the memory or the time budget. Re-importing a file
+changes nothing, because each row is compared with what is stored under its natural
+key and only differences are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from core.audit.services import record
+from core.auth.models import User
+from core.catalogue.models import BEGINNING, NormVersion, TaskType, TaskTypePosition
+from core.catalogue.services import fold
+from core.extensions import db
+from core.imports.readers import FileRejected
+from core.org.models import Employee, JobPosition, OrgUnit
+from core.tenancy import current_tenant_id
+from core.tenants.models import Tenant
+from core.timeutil import utcnow
+from core.work.models import ClosedPeriod, WorkItem
+
+log = logging.getLogger(__name__)
+
+BATCH = 5000
+MAX_REPORTED = 1000  # errors listed in a result; the total is always given
+MAX_WHOLE_FILE = 50 * 1024 * 1024  # a connector without iter_parse reads the file whole
+MAX_CATALOGUE_ROWS = 50_000
+UNUSABLE_PASSWORD = "!imported"  # no hash verifies: the person sets a password through an admin
+
+RowError = dict[str, Any]
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass
+class Report:
+    rows_total: int = 0
+    rows_valid: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+    warnings: list[RowError] = field(default_factory=list)
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    _last_bad_row: int | None = None
+
+    def error(self, error: RowError) -> None:
+        self.errors_total += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append({"row": error.get("row"), "column": error.get("column"),
+                                "message": str(error.get("message") or "Invalid.")})
+
+    def bad_row(self, row: int | None) -> None:
+        """Count a data row that failed once, however many errors it has."""
+        if row is not None and row != self._last_bad_row:
+            self._last_bad_row = row
+            self.rows_total += 1
+
+    def result(self, written: bool, dry_run: bool) -> dict:
+        return {"rows_total": self.rows_total, "rows_valid": self.rows_valid,
+                "rows_written": (self.new + self.updated) if written else 0,
+                "errors": self.errors, "errors_total": self.errors_total, "warnings": self.warnings[:MAX_REPORTED],
+                "changes": {"new": self.new, "updated": self.updated, "unchanged": self.unchanged},
+                "dry_run": dry_run}
+
+
+# ---------------------------------------------------------------- running an import
+
+
+def parse_events(connector: Any, stream: IO[bytes], settings: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The connector's rows, errors and warnings as a stream of events. Connectors with
+    ``iter_parse`` stream; others (a vendor's, written against ``parse`` only) get the
+    file whole, which the upload limit keeps small."""
+    streaming = getattr(connector, "iter_parse", None)
+    try:
+        if callable(streaming):
+            yield from streaming(stream, settings)
+            return
+        data = stream.read(MAX_WHOLE_FILE + 1)
+        if len(data) > MAX_WHOLE_FILE:
+            yield "error", {"row": None, "column": None,
+                            "message": f"This connector reads files of at most {MAX_WHOLE_FILE // 2**20} MB."}
+            return
+        result = connector.parse(data, settings)
+        for row in result.get("rows", []):
+            yield "row", row
+        for error in result.get("errors", []):
+            yield "error", error
+        for warning in result.get("warnings", []) or []:
+            yield "warning", warning
+    except FileRejected as exc:
+        yield "error", {"row": None, "column": None, "message": exc.message}
+    except Exception:  # noqa: BLE001 - a plugin's bug must not leave a half-read import
+        log.exception("import connector %s failed", getattr(connector, "key", connector))
+        yield "error", {"row": None, "column": None,
+                        "message": "The connector failed while reading the file; nothing was imported."}
+
+
+def run_import(connector_key: str, path: str | Path, dry_run: bool = False, actor: str | None = None,
+               progress: Callable[[int, int, str | None], None] | None = None, filename: str | None = None) -> dict:
+    """Import the file at ``path`` with the tenant's connector ``connector_key``, in the
+    caller's tenant context. Commits only when every row is valid and it is not a dry
+    run; returns the contract's result (plus the change counts and warnings)."""
+    from core.tenants.services import connector_for
+
+    chosen = connector_for(connector_key)
+    connector = chosen.component
+    tenant = db.session.get(Tenant, current_tenant_id())
+    writer = WRITERS[connector.target](tenant)
+    report = Report()
+    path = Path(path)
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        stream = _Hashing(raw, digest)
+        for kind, payload in parse_events(connector, stream, chosen.settings):
+            if kind == "row":
+                report.rows_total += 1
+                problems = writer.add(payload["row"], payload["values"])
+                if problems:
+                    report._last_bad_row = payload["row"]
+                    for problem in problems:
+                        report.error(problem)
+                    writer.failed = True
+                else:
+                    report.rows_valid += 1
+                if progress is not None and report.rows_total % BATCH == 0:
+                    progress(min(raw.tell(), size), size, "reading")
+            elif kind == "error":
+                report.bad_row(payload.get("row") if (payload.get("row") or 0) > 1 else None)
+                report.error(payload)
+                writer.failed = True
+            else:
+                report.warnings.append(payload)
+    if progress is not None:
+        progress(size, size, "writing")
+    for problem in writer.finish():
+        report.error(problem)
+    report.new, report.updated, report.unchanged = writer.new, writer.updated, writer.unchanged
+    commit = not report.errors_total and not dry_run
+    if commit:
+        record("import.commit", "import", connector_key, actor=actor, after={
+            "connector": connector_key, "version": connector.version, "file": filename or path.name,
+            "sha256": digest.hexdigest(), "rows": report.rows_total,
+            "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
+        db.session.commit()
+    else:
+        db.session.rollback()
+    if report.errors_total:
+        report.new = report.updated = report.unchanged = 0  # nothing would change: nothing is written
+    return report.result(commit, dry_run)
+
+
+class _Hashing(io.RawIOBase):
+    """A seekable read-through that hashes what the reader reads first-time, for the
+    audit event; readers that peek and seek back are fine (positions are tracked)."""
+
+    def __init__(self, raw: IO[bytes], digest):
+        self.raw, self.digest, self.hashed_to = raw, digest, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def readinto(self, buffer) -> int:
+        start = self.raw.tell()
+        count = self.raw.readinto(buffer)
+        if count and start <= self.hashed_to < start + count:
+            self.digest.update(bytes(memoryview(buffer)[self.hashed_to - start:count]))
+            self.hashed_to = start + count
+        return count or 0
+
+
+# ---------------------------------------------------------------- writers
+
+
+class Writer:
+    """Checks rows against the tenant's data and writes them in batches. After the
+    first error (``failed``) it keeps checking but stops writing: the transaction will
+    be rolled back anyway."""
+
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self.tid = tenant.id
+        self.conn = db.session.connection()
+        self.failed = False
+        self.new = self.updated = self.unchanged = 0
+
+    def add(self, row: int, values: dict[str, Any]) -> list[RowError]:
+        raise NotImplementedError
+
+    def finish(self) -> list[RowError]:
+        return []
+
+
+def _key_digest(*parts: Any) -> int:
+    # 8 bytes per key instead of the key itself: a million keys stay a few tens of MB.
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def _err(row: int, column: str | None, message: str) -> RowError:
+    return {"row": row, "column": column, "message": message}
+
+
+# ---------------------------------------------------------------- staff
+
+
+EMPLOYEE_FIELDS = ("full_name", "unit_id", "position_id", "is_leader", "salary_coefficient", "start_date",
+                   "end_date", "email")
+
+
+class StaffWriter(Writer):
+    def __init__(self, tenant: Tenant):
+        super().__init__(tenant)
+        t = Employee.__table__
+        self.units = dict(self.conn.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.tenant_id == self.tid)).all())
+        self.positions = dict(self.conn.execute(
+            select(JobPosition.code, JobPosition.id).where(JobPosition.tenant_id == self.tid)).all())
+        self.existing: dict[str, dict] = {}
+        code_of: dict[int, str] = {}
+        for row in self.conn.execute(select(t).where(t.c.tenant_id == self.tid)).mappings():
+            self.existing[row["code"]] = dict(row)
+            code_of[row["id"]] = row["code"]
+        self.manager_code = {code: code_of.get(e["manager_id"]) for code, e in self.existing.items()}
+        self.users: dict[int, tuple[str, str]] = {}
+        self.user_by_name: dict[str, int] = {}
+        for uid, name, roles in self.conn.execute(
+                select(User.id, User.username, User.roles_csv).where(User.tenant_id == self.tid)):
+            self.users[uid] = (name, roles)
+            self.user_by_name[name] = uid
+        self.seen_codes: dict[str, int] = {}
+        self.seen_usernames: dict[str, int] = {}
+        self.inserts: list[dict] = []
+        self.updates: list[dict] = []
+        self.managers: list[tuple[int, str, str]] = []  # (row, code, manager code)
+        self.new_users: list[tuple[str, str, str]] = []  # (code, username, roles csv)
+        self.role_updates: list[dict] = []
+
+    def add(self, row, values):
+        errors: list[RowError] = []
+        code = values["code"]
+        if code in self.seen_codes:
+            return [_err(row, "code", f"Duplicate of row {self.seen_codes[code]}.")]
+        self.seen_codes[code] = row
+        unit_id = self.units.get(values["unit_code"])
+        if unit_id is None:
+            errors.append(_err(row, "unit_code", f"No unit with code {values['unit_code']!r} in this tenant."))
+        position_id = None
+        if "position_code" in values:
+            position_id = self.positions.get(values["position_code"])
+            if position_id is None:
+                errors.append(_err(row, "position_code",
+                                   f"No position with code {values['position_code']!r} in this tenant."))
+        current = self.existing.get(code)
+        username = values.get("username")
+        if username:
+            if username in self.seen_usernames:
+                errors.append(_err(row, "username", f"Same username as row {self.seen_usernames[username]}."))
+            self.seen_usernames[username] = row
+            owner = self.user_by_name.get(username)
+            if owner is not None and (current is None or current["user_id"] != owner):
+                errors.append(_err(row, "username", "This username belongs to someone else in this tenant."))
+            if current is not None and current["user_id"] is not None and owner is None:
+                errors.append(_err(row, "username", "This person already has a login with another username; "
+                                                    "change usernames in the admin pages."))
+        if "roles" in values and not username and (current is None or current["user_id"] is None):
+            errors.append(_err(row, "roles", "Roles need a username (a login)."))
+        if errors:
+            return errors
+        desired = {"full_name": values["full_name"], "unit_id": unit_id}
+        for name in ("is_leader", "start_date", "end_date", "email"):
+            if name in values:
+                desired[name] = values[name]
+        if "position_code" in values:
+            desired["position_id"] = position_id
+        if "salary_coefficient" in values:
+            desired["salary_coefficient"] = values["salary_coefficient"].quantize(Decimal("0.01"))
+        roles_csv = None
+        if "roles" in values:
+            roles_csv = ",".join(r for r in ("employee", "manager", "tenant_admin", "auditor") if r in values["roles"])
+        changed = False
+        if current is None:
+            full = {"is_leader": False, "salary_coefficient": Decimal("2.34"), "position_id": None,
+                    "start_date": None, "end_date": None, "email": None, **desired}
+            self._queue(self.inserts, {"tenant_id": self.tid, "code": code, **full})
+            if username:
+                self.new_users.append((code, username, roles_csv or "employee"))
+            changed = True
+        else:
+            full = {name: desired.get(name, current[name]) for name in EMPLOYEE_FIELDS}
+            if any(full[name] != current[name] for name in EMPLOYEE_FIELDS):
+                self._queue(self.updates, {"b_id": current["id"], **full})
+                changed = True
+            user_id = current["user_id"]
+            if username and user_id is None:
+                self.new_users.append((code, username, roles_csv or "employee"))
+                changed = True
+            elif user_id is not None and roles_csv is not None and self.users[user_id][1] != roles_csv:
+                self.role_updates.append({"b_id": user_id, "roles": roles_csv})
+                changed = True
+        manager_code = values.get("manager_code")
+        if manager_code:
+            self.managers.append((row, code, manager_code))
+            changed = changed or self.manager_code.get(code) != manager_code
+        if changed:
+            self.new += current is None
+            self.updated += current is not None
+        else:
+            self.unchanged += 1
+        return []
+
+    def _queue(self, batch: list[dict], values: dict) -> None:
+        batch.append(values)
+        if len(batch) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        t = Employee.__table__
+        if not self.failed:
+            if self.inserts:
+                self.conn.execute(insert(t), self.inserts)
+            if self.updates:
+                self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
+                                  .values({n: bindparam(n) for n in EMPLOYEE_FIELDS}), self.updates)
+        self.inserts, self.updates = [], []
+
+    def finish(self):
+        self._flush()
+        errors = self._check_managers()
+        if errors or self.failed:
+            return errors
+        t = Employee.__table__
+        ids = dict(self.conn.execute(select(t.c.code, t.c.id).where(t.c.tenant_id == self.tid)).all())
+        current_manager = {code: e["manager_id"] for code, e in self.existing.items()}
+        changes = [{"b_id": ids[code], "manager_id": ids[manager]} for _, code, manager in self.managers
+                   if current_manager.get(code) != ids[manager]]
+        for start in range(0, len(changes), BATCH):
+            self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
+                              .values(manager_id=bindparam("manager_id")), changes[start:start + BATCH])
+        self._write_users(ids)
+        return []
+
+    def _check_managers(self) -> list[RowError]:
+        known = set(self.existing) | set(self.seen_codes)
+        manager_of = dict(self.manager_code)
+        errors = []
+        for row, code, manager in self.managers:
+            if manager not in known:
+                errors.append(_err(row, "manager_code", f"No employee with code {manager!r} (in the file or the tenant)."))
+            manager_of[code] = manager
+        if errors:
+            return errors
+        for row, code, _ in self.managers:
+            seen, step = {code}, manager_of.get(code)
+            while step is not None:
+                if step in seen:
+                    errors.append(_err(row, "manager_code", "This would make a management cycle."))
+                    break
+                seen.add(step)
+                step = manager_of.get(step)
+        return errors
+
+    def _write_users(self, ids: dict[str, int]) -> None:
+        u, t = User.__table__, Employee.__table__
+        now = utcnow()
+        for start in range(0, len(self.new_users), BATCH):
+            chunk = self.new_users[start:start + BATCH]
+            self.conn.execute(insert(u), [
+                {"tenant_id": self.tid, "username": name, "password_hash": UNUSABLE_PASSWORD, "roles": roles,
+                 "active": True, "must_change_password": True, "created_at": now} for _, name, roles in chunk])
+            user_ids = dict(self.conn.execute(select(u.c.username, u.c.id).where(
+                u.c.tenant_id == self.tid, u.c.username.in_([name for _, name, _ in chunk]))).all())
+            self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
+                              .values(user_id=bindparam("user_id")),
+                              [{"b_id": ids[code], "user_id": user_ids[name]} for code, name, _ in chunk])
+        if self.role_updates:
+            self.conn.execute(update(u).where(u.c.id == bindparam("b_id"), u.c.tenant_id == self.tid)
+                              .values(roles=bindparam("roles")), self.role_updates)
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+class CatalogueWriter(Writer):
+    """Catalogues are small (hundreds of task types): rows are kept and written with the
+    ORM at the end, so a task type's identity and its norm versions change together."""
+
+    def __init__(self, tenant: Tenant):
+        super().__init__(tenant)
+        self.rows: list[tuple[int, dict]] = []
+        self.seen: dict[tuple[str, date], int] = {}
+        self.positions = dict(db.session.execute(select(JobPosition.code, JobPosition.id)).all())
+
+    def add(self, row, values):
+        key = (values["code"], values.get("effective_from") or BEGINNING)
+        if key in self.seen:
+            return [_err(row, "effective_from", f"Same code and effective date as row {self.seen[key]}.")]
+        if len(self.rows) >= MAX_CATALOGUE_ROWS:
+            return [_err(row, None, f"A catalogue file holds at most {MAX_CATALOGUE_ROWS} rows.")]
+        self.seen[key] = row
+        unknown = [c for c in values.get("position_codes", []) if c not in self.positions]
+        if unknown:
+            return [_err(row, "position_codes", f"No position with code {unknown[0]!r} in this tenant.")]
+        self.rows.append((row, values))
+        return []
+
+    def finish(self):
+        if self.failed:
+            return []
+        by_code: dict[str, list[tuple[int, dict]]] = {}
+        for row, values in self.rows:
+            by_code.setdefault(values["code"], []).append((row, values))
+        existing = {tt.code: tt for tt in db.session.scalars(select(TaskType).where(TaskType.code.in_(list(by_code))))}
+        for code, rows in by_code.items():
+            rows.sort(key=lambda rv: rv[1].get("effective_from") or BEGINNING)
+            latest = rows[-1][1]
+            tt = existing.get(code)
+            identity_changed = tt is None
+            if tt is None:
+                tt = TaskType(code=code, name=latest["name"], group=latest["group"],
+                              unit_of_measure=latest["unit_of_measure"])
+                db.session.add(tt)
+            for name in ("name", "group", "unit_of_measure"):
+                if getattr(tt, name) != latest[name]:
+                    setattr(tt, name, latest[name])
+                    identity_changed = True
+            tt.search_text = fold(f"{tt.code} {tt.name}")
+            if "position_codes" in latest:
+                wanted = [self.positions[c] for c in latest["position_codes"]]
+                if sorted(p.position_id for p in tt.positions) != sorted(wanted):
+                    tt.positions = [TaskTypePosition(position_id=p) for p in wanted]
+                    identity_changed = True
+            db.session.flush()
+            versions = {nv.effective_from: nv for nv in db.session.scalars(
+                select(NormVersion).where(NormVersion.task_type_id == tt.id))}
+            for index, (_, values) in enumerate(rows):
+                changed = self._version(tt, versions, values)
+                if changed == "new":
+                    self.new += 1
+                elif changed == "updated" or (identity_changed and index == len(rows) - 1):
+                    self.updated += 1
+                else:
+                    self.unchanged += 1
+        db.session.flush()
+        return []
+
+    def _version(self, tt: TaskType, versions: dict[date, NormVersion], values: dict) -> str:
+        effective = values.get("effective_from") or BEGINNING
+        wanted = {"norm_minutes": values["norm_minutes"].quantize(Decimal("0.01")),
+                  "product_weight": values.get("product_weight", Decimal("1")).quantize(Decimal("0.001")),
+                  "complexity_levels": values.get("complexity_levels", [])}
+        version = versions.get(effective)
+        if version is None:
+            db.session.add(NormVersion(task_type_id=tt.id, effective_from=effective, **wanted))
+            return "new"
+        if (version.norm_minutes != wanted["norm_minutes"] or version.product_weight != wanted["product_weight"]
+                or list(version.complexity_levels or []) != wanted["complexity_levels"]):
+            for name, value in wanted.items():
+                setattr(version, name, value)
+            return "updated"
+        return "unchanged"
+
+
+# ---------------------------------------------------------------- work items
+
+
+ITEM_FIELDS = ("employee_id", "task_type_id", "norm_version_id", "title", "work_date", "quantity", "complexity_level",
+               "norm_minutes", "product_weight", "complexity_coefficient", "status", "progress", "planned", "role",
+               "priority", "deadline", "original_deadline", "missed_deadlines", "declared_at", "completed_at",
+               "reported_at", "failed_reviews", "stars", "satisfaction", "exempt")
+
+
+@dataclass
+class _Norm:
+    effective: list[date]
+    versions: list[tuple[int, Decimal, Decimal, dict[int, Decimal]]]
+
+
+class WorkItemWriter(Writer):
+    def __init__(self, tenant: Tenant):
+        super().__init__(tenant)
+        from core.work import calendar as cal
+
+        self.cal = cal
+        self.zone = cal.zone(tenant.timezone)
+        self.employees = dict(self.conn.execute(
+            select(Employee.code, Employee.id).where(Employee.tenant_id == self.tid)).all())
+        self.task_types: dict[str, tuple[int, str]] = {
+            code: (tid_, name) for code, tid_, name in self.conn.execute(
+                select(TaskType.code, TaskType.id, TaskType.name).where(TaskType.tenant_id == self.tid))}
+        norms: dict[int, list] = {}
+        for row in self.conn.execute(select(NormVersion.task_type_id, NormVersion.effective_from, NormVersion.id,
+                                            NormVersion.norm_minutes, NormVersion.product_weight,
+                                            NormVersion.complexity_levels)
+                                     .where(NormVersion.tenant_id == self.tid).order_by(NormVersion.effective_from)):
+            levels = {int(x["level"]): Decimal(str(x["coefficient"])) for x in row.complexity_levels or []}
+            norms.setdefault(row.task_type_id, []).append((row.effective_from, (row.id, row.norm_minutes,
+                                                                                row.product_weight, levels)))
+        self.norms = {k: _Norm([e for e, _ in rows], [n for _, n in rows]) for k, rows in norms.items()}
+        self.closed = set(self.conn.execute(select(ClosedPeriod.period).where(ClosedPeriod.tenant_id == self.tid))
+                          .scalars())
+        self.seen: dict[int, int] = {}
+        self.batch: list[dict] = []
+        self.months: set[str] = set()
+
+    def add(self, row, values):
+        errors: list[RowError] = []
+        key = _key_digest(values["external_id"])
+        if key in self.seen:
+            return [_err(row, "external_id", f"Duplicate of row {self.seen[key]}.")]
+        self.seen[key] = row
+        employee_id = self.employees.get(values["employee_code"])
+        if employee_id is None:
+            errors.append(_err(row, "employee_code", f"No employee with code {values['employee_code']!r}."))
+        task_type = self.task_types.get(values["task_type_code"])
+        if task_type is None:
+            errors.append(_err(row, "task_type_code", f"No task type with code {values['task_type_code']!r}."))
+        work_date: date = values["work_date"]
+        month = work_date.strftime("%Y-%m")
+        if month in self.closed:
+            errors.append(_err(row, "work_date", f"The period {month} is closed."))
+        if errors:
+            return errors
+        norm = self.norms.get(task_type[0])
+        index = bisect_right(norm.effective, work_date) - 1 if norm else -1
+        if index < 0:
+            return [_err(row, "work_date", "The task type has no norm in force on this date.")]
+        version_id, minutes, weight, levels = norm.versions[index]
+        level = values.get("complexity_level")
+        if levels:
+            if level is None:
+                level = next((lv for lv, c in sorted(levels.items()) if c == 1), min(levels))
+            if level not in levels:
+                return [_err(row, "complexity_level", f"Use one of {sorted(levels)}.")]
+            coefficient = levels[level]
+        elif level is not None:
+            return [_err(row, "complexity_level", "This task type has no complexity levels.")]
+        else:
+            coefficient = Decimal("1")
+        item = self._item(values, employee_id, task_type, version_id, minutes, weight, level, coefficient)
+        if isinstance(item, dict) and "message" in item:
+            return [{"row": row, **item}]
+        item["external_id"] = values["external_id"]
+        self.months.add(month)
+        self.batch.append(item)
+        if len(self.batch) >= BATCH:
+            self._flush()
+        return []
+
+    def _item(self, values, employee_id, task_type, version_id, minutes, weight, level, coefficient) -> dict:
+        work_date = values["work_date"]
+        completed, deadline = values.get("completed_at"), values.get("deadline")
+        status = values.get("status") or ("done" if completed else "planned")
+        declared = values.get("declared_at") or datetime.combine(work_date, time(0, 0), tzinfo=self.zone)
+        missed = values.get("missed_deadlines")
+        if missed is None:
+            missed = int(bool(completed and deadline and completed.astimezone(self.zone).date() > deadline))
+        if completed is not None and completed < declared:
+            return {"column": "completed_at", "message": "Before the item was declared."}
+        return {
+            "employee_id": employee_id, "task_type_id": task_type[0], "norm_version_id": version_id,
+            "title": values.get("title") or task_type[1][:300], "work_date": work_date,
+            "quantity": values.get("quantity", Decimal("1")).quantize(Decimal("0.01")), "complexity_level": level,
+            "norm_minutes": minutes, "product_weight": weight, "complexity_coefficient": coefficient,
+            "status": status, "progress": 100 if status == "done" else 0,
+            "planned": declared < self.cal.cutoff_moment(work_date, self.tenant),
+            "role": values.get("role", "lead"), "priority": values.get("priority", 1),
+            "deadline": deadline, "original_deadline": deadline, "missed_deadlines": missed,
+            "declared_at": declared, "completed_at": completed,
+            "reported_at": values.get("reported_at") or (completed if status == "done" else None),
+            "failed_reviews": values.get("failed_reviews", 0), "stars": values.get("stars"),
+            "satisfaction": values.get("satisfaction"), "exempt": values.get("exempt", False),
+        }
+
+    def _flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if self.failed or not batch:
+            return
+        t = WorkItem.__table__
+        existing = {r["external_id"]: r for r in self.conn.execute(
+            select(t.c.id, t.c.external_id, *[t.c[n] for n in ITEM_FIELDS])
+            .where(t.c.tenant_id == self.tid, t.c.external_id.in_([i["external_id"] for i in batch]))).mappings()}
+        now = utcnow()
+        inserts, updates = [], []
+        for item in batch:
+            current = existing.get(item["external_id"])
+            if current is None:
+                inserts.append({**item, "tenant_id": self.tid, "missed_before": 0, "not_reported": False,
+                                "verification": "pending", "outside_position": False, "updated_at": now})
+            elif any(current[n] != item[n] for n in ITEM_FIELDS):
+                updates.append({"b_id": current["id"], **{n: item[n] for n in ITEM_FIELDS}, "updated_at": now})
+            else:
+                self.unchanged += 1
+        if inserts:
+            self.conn.execute(insert(t), inserts)
+        if updates:
+            self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
+                              .values({n: bindparam(n) for n in (*ITEM_FIELDS, "updated_at")}), updates)
+        self.new += len(inserts)
+        self.updated += len(updates)
+
+    def finish(self):
+        self._flush()
+        if not self.failed and (self.new or self.updated):
+            from core.scoring.services import mark_stale
+
+            # Imported items are not scored one by one: their months are recalculated.
+            mark_stale(self.months, "Work items were imported; recalculate to score them.")
+        return []
+
+
+WRITERS: dict[str, Callable[[Tenant], Writer]] = {
+    "staff": StaffWriter, "catalogue": CatalogueWriter, "work_items": WorkItemWriter,
+}

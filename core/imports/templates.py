@@ -1,0 +1,89 @@
+"""Downloadable xlsx templates: the connector's header row, and a sheet explaining
+each column in Vietnamese and English."""
+
+from __future__ import annotations
+
+import io
+
+HELP: dict[str, tuple[str, str]] = {
+    "code": ("Mã (duy nhất)", "Code (unique)"),
+    "full_name": ("Họ và tên", "Full name"),
+    "unit_code": ("Mã đơn vị", "Unit code"),
+    "position_code": ("Mã vị trí việc làm", "Job position code"),
+    "manager_code": ("Mã cán bộ của người quản lý trực tiếp", "Code of the direct manager"),
+    "is_leader": ("Là lãnh đạo đơn vị: 1/0, có/không", "Unit leader: 1/0, yes/no"),
+    "salary_coefficient": ("Hệ số lương, ví dụ 2,34", "Salary coefficient, e.g. 2.34"),
+    "start_date": ("Ngày bắt đầu (dd/mm/yyyy)", "Start date (dd/mm/yyyy)"),
+    "end_date": ("Ngày kết thúc (dd/mm/yyyy)", "End date (dd/mm/yyyy)"),
+    "username": ("Tên đăng nhập (tài khoản mới phải đặt mật khẩu)", "Username (new logins must set a password)"),
+    "email": ("Thư điện tử", "E-mail"),
+    "roles": ("Vai trò, cách nhau bởi ';': employee;manager;tenant_admin;auditor",
+              "Roles separated by ';': employee;manager;tenant_admin;auditor"),
+    "name": ("Tên loại công việc", "Task type name"),
+    "group": ("Nhóm A, B, C hoặc D", "Group A, B, C or D"),
+    "unit_of_measure": ("Đơn vị tính", "Unit of measure"),
+    "norm_minutes": ("Định mức thời gian (phút/đơn vị)", "Norm (minutes per unit)"),
+    "product_weight": ("Hệ số sản phẩm quy đổi", "Converted-product weight"),
+    "complexity_levels": ("Mức độ phức tạp, ví dụ 1:0.8;2:1.0;3:1.2", "Complexity levels, e.g. 1:0.8;2:1.0;3:1.2"),
+    "position_codes": ("Mã vị trí áp dụng, cách nhau bởi ';'", "Position codes, separated by ';'"),
+    "effective_from": ("Áp dụng từ ngày (trống: từ đầu)", "In force from (empty: always)"),
+    "external_id": ("Mã công việc ở hệ thống nguồn (duy nhất)", "Id in the source system (unique)"),
+    "employee_code": ("Mã cán bộ", "Employee code"),
+    "task_type_code": ("Mã loại công việc", "Task type code"),
+    "title": ("Tên công việc", "Title"),
+    "work_date": ("Ngày làm việc", "Work date"),
+    "quantity": ("Số lượng", "Quantity"),
+    "complexity_level": ("Mức độ phức tạp", "Complexity level"),
+    "deadline": ("Hạn hoàn thành", "Deadline"),
+    "declared_at": ("Thời điểm đăng ký", "Declared at"),
+    "completed_at": ("Thời điểm hoàn thành", "Completed at"),
+    "reported_at": ("Thời điểm báo cáo kết quả", "Reported at"),
+    "status": ("Trạng thái: planned, in_progress, done, cancelled", "Status: planned, in_progress, done, cancelled"),
+    "failed_reviews": ("Số lần không đạt chất lượng", "Failed reviews"),
+    "missed_deadlines": ("Số lần trễ hạn (trống: tự tính)", "Missed deadlines (empty: computed)"),
+    "stars": ("Đánh giá chất lượng 1–5", "Quality stars 1–5"),
+    "satisfaction": ("Mức độ hài lòng 1–5", "Satisfaction 1–5"),
+    "role": ("Vai trò: lead hoặc support", "Role: lead or support"),
+    "priority": ("Độ ưu tiên 1, 2, 3", "Priority 1, 2, 3"),
+    "exempt": ("Miễn trừ do nguyên nhân khách quan: 1/0", "Exempt (objective cause): 1/0"),
+    "dossier_code": ("Mã hồ sơ", "Dossier code"),
+    "procedure_code": ("Mã thủ tục hành chính", "Procedure code"),
+    "procedure_name": ("Tên thủ tục", "Procedure name"),
+    "handler_code": ("Mã cán bộ xử lý", "Handler's employee code"),
+    "received_at": ("Thời điểm tiếp nhận", "Received at"),
+    "due_at": ("Hạn trả kết quả", "Due at"),
+    "finished_at": ("Thời điểm trả kết quả", "Finished at"),
+    "result": ("Kết quả", "Result"),
+    "citizen_rating": ("Đánh giá của người dân 1–5", "Citizen's rating 1–5"),
+}
+
+
+def template_xlsx(connector) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Dữ liệu"
+    sheet.append(list(connector.columns))
+    required = set(getattr(connector, "required", ()) or ())
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="C00000" if cell.value in required else None)
+        sheet.column_dimensions[cell.column_letter].width = max(14, len(str(cell.value)) + 4)
+        cell.number_format = "@"
+    guide = workbook.create_sheet("Hướng dẫn")
+    guide.append(["Cột / Column", "Bắt buộc / Required", "Ý nghĩa", "Meaning"])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+    for column in connector.columns:
+        vi, en = HELP.get(column, ("", ""))
+        guide.append([column, "x" if column in required else "", vi, en])
+    guide.append([])
+    guide.append(["Chỉ đọc trang tính đầu tiên; mỗi dòng một bản ghi; không gộp ô; công thức được đọc theo giá trị đã lưu.",
+                  "", "", "Only the first sheet is read; one record per row; no merged cells; formulas are read as "
+                  "their saved values."])
+    for letter, width in (("A", 22), ("B", 12), ("C", 60), ("D", 60)):
+        guide.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,94 @@
+"""The admin page for imports and exports: upload a file for a connector (dry run or
+commit), follow the job, read its errors by row and column; download templates and
+exports. The same functions as the API do the work, so both behave alike."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from core.errors import ServiceError
+from core.extensions import db
+from core.imports.api import export_response, start_import
+from core.imports.messages import localise
+from core.jobs.models import JobRun
+from core.plugins.manager import current_manager, current_tenant_slug
+from core.tenants import services as tenant_services
+
+import_pages = Blueprint("import_pages", __name__, template_folder="templates")
+
+
+def _admin() -> None:
+    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
+        abort(404)
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+
+
+def _connectors() -> list[dict]:
+    choice = tenant_services.choice_in_force("import_connectors")
+    keys = choice.settings.get("keys", []) if choice else []
+    manager, slug, locale = current_manager(), current_tenant_slug(), str(get_locale() or "vi")
+    out = []
+    for key in keys:
+        found = manager.registered("import_connector", key, slug)
+        if found is not None:
+            out.append({"key": key, "title": found.component.title(locale), "columns": found.component.columns})
+    return out
+
+
+@import_pages.route("/t/<t>/admin/imports", methods=["GET", "POST"])
+@login_required
+def imports_page(t):
+    _admin()
+    error = None
+    if request.method == "POST":
+        try:
+            run = start_import(request.form.get("connector", ""), request.files.get("file"),
+                               bool(request.form.get("dry_run")), current_user.actor)
+            return redirect(url_for("import_pages.imports_page", t=t, job=run.id))
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc.message
+    run = db.session.get(JobRun, request.args["job"]) if request.args.get("job") else None
+    if run is not None and run.kind != "import":
+        run = None
+    locale = str(get_locale() or "vi")
+    result = dict(run.result or {}) if run is not None else None
+    if result:
+        result["errors"] = [{**e, "message": localise(e["message"], locale)} for e in result.get("errors", [])]
+        result["warnings"] = [{**e, "message": localise(e["message"], locale)} for e in result.get("warnings", [])]
+    recent = db.session.query(JobRun).filter(JobRun.kind == "import").order_by(JobRun.created_at.desc()).limit(10)
+    return render_template("imports/admin.html", tenant=g.tenant, connectors=_connectors(), run=run,
+                           result=result, error=error, recent=list(recent))
+
+
+@import_pages.get("/t/<t>/admin/exports/<kind>")
+@login_required
+def export_page(t, kind):
+    _admin()
+    try:
+        return export_response(kind, request.args.get("period") or None, request.args.get("year") or None,
+                               "csv" if request.args.get("format") == "csv" else "xlsx")
+    except ServiceError as exc:
+        abort(exc.status if exc.status in (404, 422) else 400, exc.message)
+
+
+@import_pages.get("/t/<t>/admin/imports/templates/<connector>")
+@login_required
+def template_page(t, connector):
+    _admin()
+    import io
+
+    from flask import send_file
+
+    from core.imports.api import XLSX, enabled_connector
+    from core.imports.templates import template_xlsx
+
+    try:
+        component = enabled_connector(connector)
+    except ServiceError:
+        abort(404)
+    return send_file(io.BytesIO(template_xlsx(component)), mimetype=XLSX, as_attachment=True,
+                     download_name=f"mau-{connector}.xlsx")

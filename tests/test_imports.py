@@ -1,0 +1,408 @@
+"""Imports and exports on both databases: the pipeline (all or nothing, re-imports change
+nothing, dry runs), the built-in connectors through the API and the CLI, templates,
+exports with formula escaping, and the admin page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from core.audit.models import AuditEvent
+from core.auth.models import User
+from core.catalogue.models import NormVersion, TaskType
+from core.extensions import db
+from core.org.models import Employee
+from core.tenancy import tenant_context
+from core.work.models import WorkItem
+from tests.test_cli import run as cli
+from tests.test_work_support import PASSWORD, build
+
+STAFF_HEADER = ["code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
+                "salary_coefficient", "start_date", "end_date", "username", "email", "roles"]
+
+
+def xlsx(rows: list[list]) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def csv_bytes(rows: list[list], encoding: str = "utf-8") -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    if encoding == "cp1258":
+        return to_cp1258(out.getvalue())
+    return out.getvalue().encode(encoding)
+
+
+def to_cp1258(text: str) -> bytes:
+    """As Vietnamese Windows saves it: a letter with its vowel mark, then a combining
+    tone mark (the code page has no precomposed ễ, ậ…)."""
+    out = bytearray()
+    for ch in text:
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            out += unicodedata.normalize("NFC", parts[:-1]).encode("cp1258") + parts[-1].encode("cp1258")
+    return bytes(out)
+
+
+def staff_rows(n: int = 3) -> list[list]:
+    rows = [STAFF_HEADER]
+    rows.append(["NV001", "Nguyễn Thị Ánh", "AG-P1", "CV", "MANAGER", "0", "2,34", "15/01/2025", "", "anh",
+                 "anh@example.vn", "employee"])
+    for i in range(2, n + 1):
+        rows.append([f"NV{i:03d}", f"Trần Văn Bình {i}", "AG-P2", "KT", "NV001", "", "3.0", "2025-02-01", "", "", "", ""])
+    return rows
+
+
+def upload(client, world, connector: str, data: bytes, name: str = "file.xlsx", dry_run: bool = False,
+           who: str = "admin"):
+    response = client.post(world.url("/imports"), headers=world.h(who), content_type="multipart/form-data",
+                           data={"connector": connector, "dry_run": "true" if dry_run else "false",
+                                 "file": (io.BytesIO(data), name)})
+    return response
+
+
+def result_of(client, world, response) -> dict:
+    assert response.status_code == 202, response.get_json()
+    job = client.get(world.url(f"/jobs/{response.get_json()['job_id']}"), headers=world.h("admin")).get_json()
+    assert job["status"] == "finished", job
+    return job["result"]
+
+
+@pytest.fixture
+def world(clean_app, tmp_path):
+    clean_app.config["CONGVU_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    yield build(clean_app, "tinh-imp")
+    clean_app.config["CONGVU_UPLOAD_DIR"] = None
+
+
+def count(app, world, model, *where) -> int:
+    with app.app_context(), tenant_context(world.tenant_id):
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# ---------------------------------------------------------------- staff
+
+
+def test_staff_xlsx_commit_then_reimport_changes_nothing(clean_app, client, world, tmp_path):
+    before = count(clean_app, world, Employee)
+    data = xlsx(staff_rows(3))
+    dry = result_of(client, world, upload(client, world, "staff-xlsx", data, dry_run=True))
+    assert dry["errors"] == [] and dry["rows_written"] == 0 and dry["changes"] == {"new": 3, "updated": 0, "unchanged": 0}
+    assert count(clean_app, world, Employee) == before
+    done = result_of(client, world, upload(client, world, "staff-xlsx", data))
+    assert (done["rows_total"], done["rows_valid"], done["rows_written"]) == (3, 3, 3)
+    assert count(clean_app, world, Employee) == before + 3
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        anh = db.session.scalar(select(Employee).where(Employee.code == "NV001"))
+        boss = db.session.scalar(select(Employee).where(Employee.code == "MANAGER"))
+        assert anh.manager_id == boss.id and str(anh.salary_coefficient) == "2.34"
+        assert anh.user.username == "anh" and anh.user.must_change_password
+        two = db.session.scalar(select(Employee).where(Employee.code == "NV002"))
+        assert two.manager_id == anh.id and two.position.code == "KT"
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import.commit"))
+        assert events == 1
+    again = result_of(client, world, upload(client, world, "staff-xlsx", data))
+    assert again["rows_written"] == 0 and again["changes"] == {"new": 0, "updated": 0, "unchanged": 3}
+    changed = staff_rows(3)
+    changed[2][1] = "Tên mới"
+    third = result_of(client, world, upload(client, world, "staff-xlsx", xlsx(changed)))
+    assert third["changes"] == {"new": 0, "updated": 1, "unchanged": 2} and third["rows_written"] == 1
+    assert not any((tmp_path / "uploads").rglob("*.xlsx")), "uploads are deleted after the job"
+
+
+def test_any_error_writes_nothing_and_reports_row_and_column(clean_app, client, world):
+    rows = staff_rows(4)
+    rows[2][2] = "NO-SUCH-UNIT"
+    rows[3][0], rows[3][4] = "NV001", ""  # duplicate of row 2
+    rows[4][7] = "31/02/2025"
+    before = count(clean_app, world, Employee)
+    result = result_of(client, world, upload(client, world, "staff-xlsx", xlsx(rows)))
+    assert result["rows_written"] == 0 and result["rows_total"] == 4 and result["rows_valid"] == 1
+    found = {(e["row"], e["column"]) for e in result["errors"]}
+    assert {(3, "unit_code"), (4, "code"), (5, "start_date")} <= found
+    assert count(clean_app, world, Employee) == before
+
+
+def test_manager_cycle_and_unknown_manager_are_refused(clean_app, client, world):
+    rows = [STAFF_HEADER, ["A1", "A", "AG-P1", "", "B1"] + [""] * 7, ["B1", "B", "AG-P1", "", "A1"] + [""] * 7,
+            ["C1", "C", "AG-P1", "", "ZZZ"] + [""] * 7]
+    result = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    messages = {(e["row"], e["message"]) for e in result["errors"]}
+    assert any(row == 4 and "ZZZ" in m for row, m in messages)
+    assert count(clean_app, world, Employee, Employee.code.in_(["A1", "B1", "C1"])) == 0
+    rows = rows[:3]
+    result = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert any("cycle" in e["message"] for e in result["errors"])
+
+
+def test_username_of_someone_else_is_an_error(clean_app, client, world):
+    rows = staff_rows(1)
+    rows[1][9] = "staff"  # the login of an existing person
+    result = result_of(client, world, upload(client, world, "staff-xlsx", xlsx(rows)))
+    assert [(e["row"], e["column"]) for e in result["errors"]] == [(2, "username")]
+    assert count(clean_app, world, User, User.username == "anh") == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1258"])
+def test_staff_csv_in_every_encoding_vietnamese_excel_uses(clean_app, client, world, encoding):
+    rows = staff_rows(2)
+    data = csv_bytes(rows, encoding)
+    result = result_of(client, world, upload(client, world, "staff-csv", data, "s.csv"))
+    assert result["errors"] == [], result["errors"]
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(Employee.full_name).where(Employee.code == "NV001")) == "Nguyễn Thị Ánh"
+
+
+def test_semicolon_csv_with_extra_column_warns(clean_app, client, world):
+    rows = [r + ["x"] for r in staff_rows(1)]
+    rows[0][-1] = "ghi_chu"
+    out = io.StringIO()
+    csv.writer(out, delimiter=";").writerows(rows)
+    result = result_of(client, world, upload(client, world, "staff-csv", out.getvalue().encode(), "s.csv"))
+    assert result["errors"] == [] and result["rows_written"] == 1
+    assert result["warnings"] == [{"row": 1, "column": "ghi_chu", "message": "Unknown column (ignored)."}]
+
+
+# ---------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize("label,data,needle", [
+    ("not a spreadsheet", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, None),
+    ("empty", b"", "empty"),
+    ("old xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, ".xls"),
+    ("a zip that is not a workbook", None, "not an xlsx"),
+    ("missing header column", "code,full_name\nA,B\n".encode(), "header"),
+    ("header only", ",".join(STAFF_HEADER).encode(), None),
+])
+def test_bad_files_get_a_clear_error_and_write_nothing(clean_app, client, world, label, data, needle):
+    if data is None:
+        import zipfile
+
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as z:
+            z.writestr("hello.txt", "hi")
+        data = out.getvalue()
+    before = count(clean_app, world, Employee)
+    result = result_of(client, world, upload(client, world, "staff-xlsx", data, "bad.xlsx"))
+    assert result["rows_written"] == 0
+    if label == "header only":
+        assert result["rows_total"] == 0 and result["errors"] == []
+    else:
+        assert result["errors"], label
+        if needle:
+            assert any(needle in e["message"] for e in result["errors"]), result["errors"]
+    assert count(clean_app, world, Employee) == before
+
+
+def test_upload_over_10_mb_is_413(clean_app, client, world):
+    response = upload(client, world, "staff-csv", b"a" * (10 * 1024 * 1024 + 10), "big.csv")
+    assert response.status_code == 413 and response.get_json()["code"] == "too_large"
+
+
+def test_unwritable_upload_folder_is_a_clear_503(clean_app, client, world, tmp_path):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    clean_app.config["CONGVU_UPLOAD_DIR"] = str(blocker)
+    response = upload(client, world, "staff-xlsx", xlsx(staff_rows(1)))
+    assert response.status_code == 503 and response.get_json()["code"] == "upload_folder_unwritable"
+
+
+def test_connector_not_enabled_and_roles(clean_app, client, world):
+    response = upload(client, world, "products-csv", b"x")
+    assert response.status_code == 422 and "connector" in response.get_json()["errors"]
+    assert upload(client, world, "staff-xlsx", xlsx(staff_rows(1)), who="staff").status_code == 403
+    response = client.post(world.url("/imports"), headers=world.h("admin"), data={"connector": "staff-xlsx"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+
+
+# ---------------------------------------------------------------- catalogue, work items, dossiers
+
+
+CATALOGUE = [["code", "name", "group", "unit_of_measure", "norm_minutes", "product_weight", "complexity_levels",
+              "position_codes", "effective_from"],
+             ["HC01", "Tiếp nhận hồ sơ", "B", "hồ sơ", "20", "1", "1:0.8;2:1.0;3:1.2", "CV", ""],
+             ["HC01", "Tiếp nhận hồ sơ", "B", "hồ sơ", "15", "1", "1:0.8;2:1.0;3:1.2", "CV", "01/01/2027"],
+             ["HT01", "Giải quyết hồ sơ hộ tịch", "B", "hồ sơ", "35", "1.2", "", "", ""]]
+
+
+def test_catalogue_versions_by_effective_date_and_reimport(clean_app, client, world):
+    result = result_of(client, world, upload(client, world, "catalogue-xlsx", xlsx(CATALOGUE)))
+    assert result["errors"] == [] and result["changes"] == {"new": 2, "updated": 1, "unchanged": 0}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        tt = db.session.scalar(select(TaskType).where(TaskType.code == "HC01"))
+        versions = db.session.scalars(select(NormVersion).where(NormVersion.task_type_id == tt.id)
+                                      .order_by(NormVersion.effective_from)).all()
+        assert [float(v.norm_minutes) for v in versions] == [20, 15]
+        assert [p.position.code for p in tt.positions] == ["CV"]
+    again = result_of(client, world, upload(client, world, "catalogue-xlsx", xlsx(CATALOGUE)))
+    assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 3}
+
+
+WORK_HEADER = ["external_id", "employee_code", "task_type_code", "title", "work_date", "quantity",
+               "complexity_level", "deadline", "declared_at", "completed_at", "reported_at", "status",
+               "failed_reviews", "missed_deadlines", "stars", "satisfaction", "role", "priority", "exempt"]
+
+
+def work_rows() -> list[list]:
+    return [WORK_HEADER,
+            ["EO-1", "STAFF", "HT01", "Khai sinh", "2026-10-05", "2", "2", "2026-10-06", "2026-10-05 07:45",
+             "2026-10-07 10:00", "", "done", "0", "", "5", "5", "lead", "1", "0"],
+            ["EO-2", "STAFF", "VB01", "", "05/10/2026", "1", "", "", "", "", "", "", "", "", "", "", "", "", ""],
+            ["EO-3", "STAFF2", "HT01", "=HYPERLINK(\"x\")", "2026-10-06", "1", "", "2026-10-09", "",
+             "2026-10-08T09:00:00+07:00", "", "done", "1", "", "4", "", "support", "2", "có"]]
+
+
+def test_work_items_csv_import_reimport_and_scores_export(clean_app, client, world):
+    data = csv_bytes(work_rows())
+    result = result_of(client, world, upload(client, world, "work-items-csv", data, "w.csv"))
+    assert result["errors"] == [] and result["rows_written"] == 3
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        items = {i.external_id: i for i in db.session.scalars(select(WorkItem))}
+        assert items["EO-1"].missed_deadlines == 1 and items["EO-1"].planned is True
+        assert items["EO-1"].complexity_coefficient == 1 and items["EO-1"].status == "done"
+        assert items["EO-2"].title == "Soạn thảo văn bản hành chính" and items["EO-2"].status == "planned"
+        assert items["EO-3"].missed_deadlines == 0 and items["EO-3"].exempt is True
+    again = result_of(client, world, upload(client, world, "work-items-csv", data, "w.csv"))
+    assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 3}
+    # Scores of the month, then the export: Vietnamese headers, formulas escaped.
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.jobs.runner import submit
+
+        assert submit("recalculation", "2026-10", {"period": "2026-10"}, "test").status == "finished"
+        staff = db.session.get(Employee, world.ids["staff"])
+        staff.full_name = "=cmd|' /C calc'!A0"
+        db.session.commit()
+    response = client.get(world.url("/exports/scores?period=2026-10&format=csv"), headers=world.h("admin"))
+    assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Mã cán bộ", "Họ và tên", "Mã đơn vị"]
+    assert any(r[1] == "'=cmd|' /C calc'!A0" for r in rows[1:])
+    response = client.get(world.url("/exports/scores?period=2026-10"), headers=world.h("auditor"))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][7] == "Tổng điểm" and any(r[1] == "'=cmd|' /C calc'!A0" for r in values[1:])
+    assert client.get(world.url("/exports/scores"), headers=world.h("admin")).status_code == 422
+    assert client.get(world.url("/exports/scores?period=2026-10"), headers=world.h("staff")).status_code == 403
+
+
+def test_classification_and_bonus_exports_are_not_available_yet(clean_app, client, world):
+    for kind in ("classifications", "bonus"):
+        response = client.get(world.url(f"/exports/{kind}?year=2026"), headers=world.h("admin"))
+        assert response.status_code == 404 and response.get_json()["code"] == "not_available_yet"
+    assert client.get(world.url("/exports/nothing"), headers=world.h("admin")).status_code == 404
+
+
+def test_work_items_with_unknown_codes_and_closed_period(clean_app, client, world):
+    rows = work_rows()
+    rows[1][1] = "NOBODY"
+    rows[2][2] = "NOTYPE"
+    rows[3][6] = "9"
+    result = result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
+    assert {(e["row"], e["column"]) for e in result["errors"]} == {(2, "employee_code"), (3, "task_type_code"),
+                                                                     (4, "complexity_level")}
+    assert count(clean_app, world, WorkItem) == 0
+
+
+DOSSIERS = [
+    {"dossier_code": "000.00.01.H56-261005-0001", "procedure_code": "HT01", "procedure_name": "Đăng ký khai sinh",
+     "handler_code": "STAFF", "received_at": "2026-10-05T08:10:00+07:00", "due_at": "2026-10-07T17:00:00+07:00",
+     "finished_at": "2026-10-08T09:00:00+07:00", "result": "Đã trả kết quả", "citizen_rating": 4},
+    {"dossier_code": "000.00.01.H56-261005-0002", "procedure_code": "HT01", "procedure_name": "Đăng ký khai tử",
+     "handler_code": "STAFF2", "received_at": "2026-10-05 14:00", "due_at": "2026-10-09 17:00",
+     "finished_at": None, "result": "", "citizen_rating": None},
+]
+
+
+def test_one_stop_dossiers_as_json_lines_and_csv(clean_app, client, world):
+    data = "\n".join(json.dumps(d, ensure_ascii=False) for d in DOSSIERS).encode()
+    result = result_of(client, world, upload(client, world, "one-stop-dossiers", data, "d.jsonl"))
+    assert result["errors"] == [] and result["rows_written"] == 2
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        late = db.session.scalar(select(WorkItem).where(WorkItem.external_id == "dossier:000.00.01.H56-261005-0001"))
+        assert late.missed_deadlines == 1 and late.satisfaction == 4 and late.status == "done"
+        assert late.employee_id == world.ids["staff"] and late.title.startswith("Đăng ký khai sinh")
+        open_one = db.session.scalar(select(WorkItem).where(WorkItem.external_id.like("%0002")))
+        assert open_one.status == "in_progress" and open_one.deadline.isoformat() == "2026-10-09"
+    header = list(DOSSIERS[0])
+    rows = [header] + [["" if d[k] is None else d[k] for k in header] for d in DOSSIERS]
+    again = result_of(client, world, upload(client, world, "one-stop-dossiers", csv_bytes(rows), "d.csv"))
+    assert again["errors"] == [] and again["changes"]["unchanged"] == 2
+
+
+# ---------------------------------------------------------------- templates, CLI, page
+
+
+@pytest.mark.parametrize("connector", ["staff-xlsx", "staff-csv", "catalogue-xlsx", "work-items-csv",
+                                       "one-stop-dossiers"])
+def test_templates_have_the_connectors_header(clean_app, client, world, connector):
+    response = client.get(world.url(f"/imports/templates/{connector}"), headers=world.h("admin"))
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(response.data))
+    header = [c.value for c in workbook.worksheets[0][1]]
+    from plugins.imports import BUILT_IN
+
+    assert header == list(next(c for c in BUILT_IN if c.key == connector).columns)
+    assert workbook.worksheets[1].title == "Hướng dẫn"
+    assert client.get(world.url("/imports/templates/nope"), headers=world.h("admin")).status_code == 404
+
+
+def test_cli_import_dry_run_commit_and_failure(clean_app, world, tmp_path):
+    path = tmp_path / "staff.xlsx"
+    path.write_bytes(xlsx(staff_rows(2)))
+    dry = cli(clean_app, "import", "--tenant", world.slug, "--connector", "staff-xlsx", str(path), "--dry-run")
+    assert dry.exit_code == 0, dry.output + str(dry.exception)
+    assert "2 new" in dry.output and "would write 2" in dry.output
+    done = cli(clean_app, "import", "--tenant", world.slug, "--connector", "staff-xlsx", str(path))
+    assert done.exit_code == 0 and "wrote 2" in done.output
+    assert path.exists(), "the CLI never deletes the user's file"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"code,full_name\nX,Y\n")
+    failed = cli(clean_app, "import", "--tenant", world.slug, "--connector", "staff-csv", str(bad))
+    assert failed.exit_code == 1 and "nothing was written" in failed.stderr
+    off = cli(clean_app, "import", "--tenant", world.slug, "--connector", "nope", str(bad))
+    assert off.exit_code == 1 and off.stderr.count("\n") == 1
+
+
+def test_admin_page_uploads_and_shows_errors_in_vietnamese(clean_app, world):
+    page = clean_app.test_client()
+    clean_app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        response = page.post("/login", data={"tenant": world.slug, "username": "admin", "password": PASSWORD})
+        assert response.status_code in (302, 303), response.data[:300]
+        assert page.get(f"/t/{world.slug}/admin/imports").status_code == 200
+        rows = staff_rows(2)
+        rows[2][2] = "KHONG-CO"
+        response = page.post(f"/t/{world.slug}/admin/imports", content_type="multipart/form-data",
+                             data={"connector": "staff-xlsx", "file": (io.BytesIO(xlsx(rows)), "s.xlsx")},
+                             follow_redirects=True)
+        text = response.data.decode()
+        assert response.status_code == 200 and "Không có đơn vị mã &#39;KHONG-CO&#39;." in text
+        template = page.get(f"/t/{world.slug}/admin/imports/templates/staff-xlsx")
+        assert template.status_code == 200 and template.data[:2] == b"PK"
+    finally:
+        clean_app.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_new_tenant_has_the_built_in_connectors_enabled(clean_app, client, world):
+    settings = client.get(world.url("/settings"), headers=world.h("admin")).get_json()
+    assert set(settings["import_connectors"]) >= {"staff-xlsx", "staff-csv", "catalogue-xlsx", "work-items-csv",
+                                                  "one-stop-dossiers"}
+
+
+
