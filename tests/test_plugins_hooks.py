@@ -82,14 +82,21 @@ def test_congvu_scoring_variants(plugin_app):
         check_component(variant)
 
 
+def _by_key(app, kind, key):
+    return next(c for c in _components(app, kind) if c.key == key)
+
+
 def test_congvu_classification_schemes(plugin_app):
-    (scheme,) = _components(plugin_app, "classification_scheme")
-    result = check_component(scheme)
+    for scheme in _components(plugin_app, "classification_scheme"):  # the built-ins too
+        check_component(scheme)
+    result = check_component(_by_key(plugin_app, "classification_scheme", "test-thresholds"))
     assert [r["level"] for r in result] == ["HTXS", "HTT", "HTT", "KHT", "KHT", None, "HTXS", "HTXS"]
 
 
 def test_congvu_bonus_schemes(plugin_app):
-    (scheme,) = _components(plugin_app, "bonus_scheme")
+    for other in _components(plugin_app, "bonus_scheme"):
+        check_component(other)
+    scheme = _by_key(plugin_app, "bonus_scheme", "test-level-weights")
     default_run, *_ = check_component(scheme, fund=100_000_001)
     assert sum(a["amount"] for a in default_run) == 100_000_001
     # Weights by level × months: the KHT person and the unclassified one get nothing.
@@ -98,8 +105,9 @@ def test_congvu_bonus_schemes(plugin_app):
 
 
 def test_congvu_import_connectors(plugin_app):
-    (connector,) = _components(plugin_app, "import_connector")
-    result = check_component(connector, sample=CSV)
+    for other in _components(plugin_app, "import_connector"):
+        check_component(other)
+    result = check_component(_by_key(plugin_app, "import_connector", "products-csv"), sample=CSV)
     assert result["rows"][0]["values"]["task_type_code"] == "SP-1"
 
 
