@@ -247,6 +247,13 @@ def _minutes_filter(value) -> str:
     return minutes_label(float(value or 0))
 
 
+@work_pages.app_template_filter("qty")
+def _quantity_filter(value) -> str:
+    """2.0 → "2", 1.5 → "1,5" (Vietnamese decimal comma)."""
+    number = float(value or 0)
+    return str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0").replace(".", ",")
+
+
 @work_pages.app_template_filter("vn_date")
 def _date_filter(value) -> str:
     if not value:
