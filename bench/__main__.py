@@ -28,7 +28,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import load
+from bench import inprocess, load
 from bench.seed import PASSWORD, SLUG, recreate_database, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,12 @@ def main() -> None:
     print(f"seeding {args.users} employees into {args.database} …", flush=True)
     recreate_database(args.pg, args.database, args.app_role)
     usernames = seed(f"{args.pg}/{args.database}", args.users)
-    server = start_server(args, f"postgresql+psycopg://{args.app_role}@{host}/{args.database}")
+    app_url = f"postgresql+psycopg://{args.app_role}@{host}/{args.database}"
+    costs = inprocess.measure(app_url, usernames)
+    for row in costs:
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    load_before = os.getloadavg()
+    server = start_server(args, app_url)
     phases = []
     try:
         def login(i):
@@ -147,11 +152,12 @@ def main() -> None:
         r = load.run(base, listing, len(users), args.rate, args.client_processes, args.client_threads)
         phases.append(phase("list my day", r, args.rate))
     finally:
+        load_after = os.getloadavg()
         stop_server(server)
-    write_report(args, phases, declared)
+    write_report(args, phases, declared, costs, (load_before, load_after))
 
 
-def write_report(args, phases: list[dict], declared: dict) -> None:
+def write_report(args, phases: list[dict], declared: dict, costs: list[dict], loads: tuple) -> None:
     met = declared["failed"] == 0 and declared["errors"] == 0 and declared["p99_ms"] <= TARGET_P99_MS and (
         declared["throughput_rps"] >= 0.97 * TARGET_RPS)
     cores = len(os.sched_getaffinity(0))
@@ -175,6 +181,14 @@ def write_report(args, phases: list[dict], declared: dict) -> None:
     for p in phases:
         lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['throughput_rps']} | {p['requests']} | "
                      f"{p['failed'] + p['errors']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} | {p['max_ms']} |")
+    lines += ["", "Load average of the host (1, 5, 15 min) before and after the load phases: "
+              f"{' / '.join(f'{x:.1f}' for x in loads[0])} → {' / '.join(f'{x:.1f}' for x in loads[1])} "
+              f"(on {cores} cores; other processes on the host count too).", "",
+              "### Cost per request (in-process, one thread, same database)", "",
+              "Measured before the load phases through the WSGI test client: no network, no concurrency, so "
+              "these do not depend on what else the host runs. Most of them is fixed per request.", "",
+              "| request | SQL statements | median ms |", "|---|---|---|"]
+    lines += [f"| {c['request']} | {c['sql_statements']} | {c['median_ms']} |" for c in costs]
     lines += ["", f"Target: declaring sustains {TARGET_RPS} req/s with p99 ≤ {TARGET_P99_MS} ms and no errors — "
               f"**{'met' if met else 'not met'}** in this run.", ""]
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")

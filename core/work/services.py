@@ -148,10 +148,16 @@ class Measure:
     """What the rules say about items at one moment: built once per request or list.
     The calendar is loaded (one query) only when a rule needs it."""
 
-    def __init__(self, tenant: Tenant, today: date, dates: list[date], report_within: int) -> None:
-        self.tenant, self.today, self.report_within = tenant, today, report_within
+    def __init__(self, tenant: Tenant, today: date, dates: list[date], report_within: int | None = None) -> None:
+        self.tenant, self.today, self._report_within = tenant, today, report_within
         self._range = (min([*dates, today]) - timedelta(days=1), max([*dates, today]))
         self._calendar: cal.WorkCalendar | None = None
+
+    @property
+    def report_within(self) -> int:
+        if self._report_within is None:
+            self._report_within = work_settings().report_within_working_days
+        return self._report_within
 
     @property
     def calendar(self) -> cal.WorkCalendar:
@@ -162,7 +168,7 @@ class Measure:
     @classmethod
     def for_dates(cls, dates: list[date]) -> Measure:
         tenant = cal.current_tenant()
-        return cls(tenant, cal.local_today(tenant), dates, work_settings().report_within_working_days)
+        return cls(tenant, cal.local_today(tenant), dates)
 
     def local(self, moment: datetime) -> date:
         return cal.local_date(moment, self.tenant)
