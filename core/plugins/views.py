@@ -15,14 +15,15 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import Domain, get_locale
 from flask_login import current_user, login_required
 
-from core.errors import Invalid
+from core.errors import Invalid, ServiceError
 from core.extensions import db
 from core.plugins.forms import describe_settings, form_values, localise_errors, settings_from_form
 from core.plugins.manager import current_manager, current_tenant_slug, describe_component
 from core.tenants import services as tenant_services
 from core.tenants.models import BEGINNING
 
-plugin_pages = Blueprint("plugin_pages", __name__, template_folder="templates")
+plugin_pages = Blueprint("plugin_pages", __name__, template_folder="templates", static_folder="static",
+                         static_url_path="/static/plugins")
 domain = Domain(translation_directories=[str(Path(__file__).parent / "translations")], domain="plugins")
 SINGLE_KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme")
 
@@ -48,6 +49,14 @@ def _kind_titles() -> dict[str, str]:
             "bonus_scheme": _t("Bonus scheme"), "import_connector": _t("Import connectors")}
 
 
+def _shown_settings(manager, kind: str, key: str, stored: dict, slug: str | None) -> dict:
+    """What the component computes with (defaults filled in); as stored when it cannot be used."""
+    try:
+        return manager.choose(kind, key, stored, slug).stored
+    except ServiceError:
+        return stored
+
+
 @plugin_pages.get("/t/<t>/admin/components")
 @login_required
 def overview(t):
@@ -63,7 +72,8 @@ def overview(t):
             "in_force": in_force.key if in_force else None,
             "schedule": [{"key": c.key, "title": titles.get((kind, c.key)),
                           "effective_from": None if c.effective_from == BEGINNING else c.effective_from,
-                          "settings": c.settings} for c in tenant_services.schedule(kind)],
+                          "settings": _shown_settings(manager, kind, c.key, c.settings, slug)}
+                         for c in tenant_services.schedule(kind)],
             "available": [describe_component(r.component, locale) for r in manager.available(kind, slug)],
         })
     connectors = tenant_services.choice_in_force("import_connectors")
