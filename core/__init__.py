@@ -80,7 +80,9 @@ def _register_blueprints(app: Flask) -> None:
     from core.api import api
     from core.auth.api import blp as auth_api
     from core.auth.views import auth_pages
+    from core.bonus.api import blp as bonus_api
     from core.catalogue.api import blp as catalogue_api
+    from core.classification.api import blp as classification_api
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.imports.api import blp as imports_api
@@ -89,13 +91,14 @@ def _register_blueprints(app: Flask) -> None:
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
     from core.plugins.views import plugin_pages
+    from core.reports.api import blp as reports_api
     from core.scoring.api import blp as scoring_api
     from core.tenants.api import blp as tenants_api
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 
     for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
-                imports_api):
+                imports_api, classification_api, bonus_api, reports_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages):

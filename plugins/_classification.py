@@ -79,3 +79,11 @@ class CommonSettings(Schema):
     min_months = fields.Integer(load_default=6, validate=validate.Range(min=0, max=12), metadata={
         "label_vi": "Số tháng làm việc tối thiểu để được xếp loại",
         "label_en": "Fewest months worked to be classified"})
+    # Not used by classify(): the core reads it to take appeals for this many days after a run.
+    appeal_days = fields.Integer(load_default=15, validate=validate.Range(min=0, max=365), metadata={
+        "label_vi": "Số ngày được khiếu nại sau khi công bố kết quả",
+        "label_en": "Days to appeal after the results are published"})
+    # Not used by classify() either: the streamlining report also lists this share of the lowest totals.
+    streamlining_bottom_percent = fields.Integer(load_default=0, validate=validate.Range(min=0, max=50), metadata={
+        "label_vi": "Báo cáo tinh giản: thêm nhóm % điểm thấp nhất (0 = không)",
+        "label_en": "Streamlining report: also the lowest % of totals (0 = off)"})

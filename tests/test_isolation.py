@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.factories import World, build_world, make_operator
+from tests.test_classification_api import FOREIGN_CLASSIFICATION_IDS
 from tests.test_work_support import FOREIGN_WORK_IDS
 
 TENANT_PREFIX = "/api/v1/tenants/<t>"
@@ -24,6 +25,7 @@ FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
     "position_id": lambda app, w: w.ids["position"],
     "employee_id": lambda app, w: w.ids["staff"],
     **FOREIGN_WORK_IDS,
+    **FOREIGN_CLASSIFICATION_IDS,
     "job_id": lambda app, w: _job_of(app, w),
 }
 # Path parameters that are not object ids (values to use for them).

@@ -1,0 +1,153 @@
+"""Bonus runs (domain.md "Money and people decisions"): a final year's levels shared by the
+bonus scheme in force at the year's end, in whole đồng summing exactly to the fund."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy import delete, select
+
+from core.audit.services import record
+from core.auth.principal import Principal
+from core.bonus.models import BonusAllocation, BonusRun
+from core.classification.models import EmployeeClassification
+from core.classification.services import check_year, year_state
+from core.errors import Conflict, Invalid, NotFound
+from core.extensions import db
+from core.jobs.runner import submit, task
+from core.org.models import Employee
+from core.tenants.services import component_for
+from core.timeutil import utcnow
+
+DEFAULT_BASE_SALARY = 2_340_000  # đồng a month (Decree 73/2024), for schemes without the setting
+MAX_FUND = 10**15
+
+
+def start_run(principal: Principal, year: int, fund: int | None) -> BonusRun:
+    """Record a run and start its job; money follows final levels only, so the year must be final."""
+    check_year(year)
+    if fund is not None and not 0 <= fund <= MAX_FUND:
+        raise Invalid("The fund is out of range.", {"fund": [f"Whole đồng from 0 to {MAX_FUND}."]})
+    state = year_state(year)
+    if state is None or state.status != "final":
+        raise Conflict(f"The classification of {year} is not final; finalise it before sharing a bonus.",
+                       code="year_not_final")
+    component_for("bonus_scheme", date(year, 12, 31))  # a missing scheme is a 409 now, not a failed job later
+    run = BonusRun(year=year, fund_requested=fund, requested_by=principal.actor)
+    db.session.add(run)
+    db.session.flush()
+    record("bonus.request", "bonus_run", run.id, after={"year": year, "fund": fund})
+    db.session.commit()
+    job = submit("bonus", f"{year}:{run.id}", {"bonus_run_id": run.id}, principal.actor)
+    run = db.session.get(BonusRun, run.id)
+    run.job_id = job.id
+    db.session.commit()
+    return run
+
+
+def people_of(year: int, base_salary: int) -> list[dict]:
+    rows = db.session.execute(
+        select(EmployeeClassification, Employee.salary_coefficient)
+        .join(Employee, Employee.id == EmployeeClassification.employee_id)
+        .where(EmployeeClassification.year == year).order_by(EmployeeClassification.employee_id)).all()
+    return [{"employee_id": c.employee_id, "level": c.level, "months_worked": c.months_worked,
+             "salary_coefficient": coefficient, "base_salary": base_salary} for c, coefficient in rows]
+
+
+def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
+    """Idempotent: replaces the run's allocations."""
+    run = db.session.get(BonusRun, run_id)
+    if run is None:
+        raise NotFound("Bonus run not found.")
+    chosen = component_for("bonus_scheme", date(run.year, 12, 31))
+    people = people_of(run.year, int(chosen.settings.get("base_salary", DEFAULT_BASE_SALARY)))
+    if progress:
+        progress(0, len(people), "allocating")
+    fund = run.fund_requested if run.fund_requested is not None else chosen.component.default_fund(people, chosen.settings)
+    try:
+        allocations = chosen.component.allocate(fund, people, chosen.settings)
+    except ValueError as exc:
+        raise Invalid(f"The fund cannot be shared: {exc}.") from exc
+    if sum(a["amount"] for a in allocations) != fund:  # a vendor's scheme must not lose a đồng
+        raise Invalid(f"The bonus scheme '{chosen.component.key}' did not share the fund exactly.")
+    db.session.execute(delete(BonusAllocation).where(BonusAllocation.bonus_run_id == run.id))
+    db.session.add_all(BonusAllocation(bonus_run_id=run.id, employee_id=p["employee_id"], level=p["level"],
+                                       months_worked=p["months_worked"], amount=int(a["amount"]),
+                                       explain=dict(a.get("explain") or {}))  # type: ignore[typeddict-item]
+                       for p, a in zip(people, allocations, strict=True))
+    stamp = chosen.stamp()
+    run.fund, run.status, run.error, run.finished_at = fund, "finished", None, utcnow()
+    run.scheme_key, run.scheme_version, run.settings_hash = stamp["key"], stamp["version"], stamp["settings_hash"]
+    db.session.flush()
+    result = {"id": run.id, "year": run.year, "fund": fund, "people": len(people),
+              "scheme": {"key": stamp["key"], "version": stamp["version"]}}
+    record("bonus.run", "bonus_run", run.id, after=result, actor="job")
+    if progress:
+        progress(len(people), len(people), "done")
+    return result
+
+
+@task("bonus", queue="default", timeout=1800)
+def bonus_task(progress, bonus_run_id: int) -> dict:
+    try:
+        result = compute(int(bonus_run_id), progress)
+    except Exception as exc:
+        # The run records why it failed, in its own transaction, so GET …/bonus-runs/{id} says it.
+        db.session.rollback()
+        run = db.session.get(BonusRun, int(bonus_run_id))
+        if run is not None:
+            run.status, run.error, run.finished_at = "failed", str(exc)[:500], utcnow()
+            db.session.commit()
+        raise
+    db.session.commit()
+    return result
+
+
+def run_view(run: BonusRun, with_allocations: bool = True) -> dict:
+    view = {"id": run.id, "year": run.year, "fund": run.fund, "fund_requested": run.fund_requested,
+            "status": run.status, "error": run.error, "job_id": run.job_id,
+            "scheme": {"key": run.scheme_key, "version": run.scheme_version} if run.scheme_key else None,
+            "requested_by": run.requested_by, "created_at": run.created_at, "finished_at": run.finished_at}
+    if with_allocations:
+        view["allocations"] = [
+            {"employee_id": a.employee_id, "level": a.level, "months_worked": a.months_worked, "amount": a.amount,
+             "explain": a.explain}
+            for a in db.session.scalars(select(BonusAllocation).where(BonusAllocation.bonus_run_id == run.id)
+                                        .order_by(BonusAllocation.employee_id))]
+    return view
+
+
+def get_run(run_id: int) -> BonusRun:
+    run = db.session.get(BonusRun, run_id)
+    if run is None:
+        raise NotFound("Bonus run not found.")
+    return run
+
+
+def runs(year: int | None = None) -> list[dict]:
+    stmt = select(BonusRun).order_by(BonusRun.id.desc())
+    if year is not None:
+        stmt = stmt.where(BonusRun.year == year)
+    return [run_view(r, with_allocations=False) for r in db.session.scalars(stmt)]
+
+
+def xlsx(run: BonusRun) -> bytes:
+    """The run as a spreadsheet: one row per person with the basis of the amount."""
+    import io
+
+    from openpyxl import Workbook
+
+    names = dict(db.session.execute(select(Employee.id, Employee.full_name)).all())
+    codes = dict(db.session.execute(select(Employee.id, Employee.code)).all())
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"Thưởng {run.year}"
+    sheet.append(["employee_code", "full_name", "level", "months_worked", "amount", "explain"])
+    for a in run_view(run)["allocations"]:
+        sheet.append([codes.get(a["employee_id"]), names.get(a["employee_id"]), a["level"], a["months_worked"],
+                      a["amount"], "; ".join(f"{k}={v}" for k, v in sorted(a["explain"].items()))])
+    sheet.append([None, None, None, None, run.fund, "fund"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

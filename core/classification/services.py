@@ -1,0 +1,466 @@
+"""The yearly classification and its workflow (domain.md "Classification"; api.md "Scores
+and decisions").
+
+draft (the run, repeatable) → managers review their units and may override a level with a
+reason → the tenant admin finalises, and the year is locked. Employees may appeal within
+the tenant's window after the run (the classification scheme's ``appeal_days``); an appeal
+is resolved with a reason, and an upheld one may set the level. Finalising waits for every
+pending appeal. Everything is audited and the people concerned are notified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, delete, func, select
+
+from core.audit.services import record
+from core.auth.principal import Principal
+from core.classification.models import (
+    DISCIPLINE_KINDS,
+    ClassificationAppeal,
+    ClassificationYear,
+    DisciplineRecord,
+    EmployeeClassification,
+)
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.extensions import db
+from core.jobs.runner import task
+from core.notifications.services import notify
+from core.org.models import Employee, JobPosition, OrgUnit
+from core.org.services import manages, visible_employees_filter
+from core.pagination import paginate
+from core.plugins.toolkit import LEVELS
+from core.scoring.services import year_scores
+from core.tenants.services import component_for
+from core.timeutil import utcnow
+from core.work.models import LeaveRecord, WorkItem
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+DEFAULT_APPEAL_DAYS = 15
+# The top-most unit of one of these kinds above a person's unit is their agency: the HTXS
+# quota is counted per agency (or commune) and group of positions.
+AGENCY_KINDS = ("agency", "commune", "ward", "special_zone")
+LEAVE_MONTH_DAYS = 30  # "leave of a month or more" (our rule: 30 calendar days make a month)
+
+
+def now() -> datetime:
+    """The services' clock (tests move it)."""
+    return utcnow()
+
+
+def check_year(year: int) -> int:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid("Not a year to classify.", {"year": [f"Must be from {FIRST_YEAR} to {LAST_YEAR}."]})
+    return year
+
+
+# ---------------------------------------------------------------- inputs of the run
+
+
+def months_worked(start: date | None, end: date | None, year: int, leave: Iterable[tuple[date, date]]) -> int:
+    """The months of ``year`` covered by the employment dates (start to end, or to the year's
+    end), less approved leave of a month or more.
+
+    Our rules: a month counts when employment covers any day of it; a leave of 30 days or
+    more (within the year and the employment) takes out each calendar month of which it
+    covers at least half — so 1 January to 28 February is two months, not ⌊59 ÷ 30⌋ = 1.
+    """
+    first, last = max(start or date(year, 1, 1), date(year, 1, 1)), min(end or date(year, 12, 31), date(year, 12, 31))
+    if last < first:
+        return 0
+    covered = set(range(first.month, last.month + 1))
+    away: set[int] = set()
+    for leave_start, leave_end in leave:
+        lo, hi = max(leave_start, first), min(leave_end, last)
+        if (hi - lo).days + 1 < LEAVE_MONTH_DAYS:
+            continue
+        for month in range(lo.month, hi.month + 1):
+            month_first = date(year, month, 1)
+            month_last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+            days = (min(hi, month_last) - max(lo, month_first)).days + 1
+            if 2 * days >= (month_last - month_first).days + 1:
+                away.add(month)
+    return len(covered - away)
+
+
+def agency_of(unit_id: int, units: dict[int, tuple[int | None, str]]) -> int:
+    """The top-most unit of an agency kind above (or at) ``unit_id``; the unit itself when none."""
+    found, current, seen = None, unit_id, set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        parent, kind = units[current]
+        if kind in AGENCY_KINDS:
+            found = current
+        current = parent
+    return found if found is not None else unit_id
+
+
+def employed_in(year: int):
+    return (func.coalesce(Employee.start_date, date(year, 1, 1)) <= date(year, 12, 31)) & (
+        func.coalesce(Employee.end_date, date(year, 12, 31)) >= date(year, 1, 1))
+
+
+def _criteria(year: int, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Counts of the year's items per person for criteria-based schemes (decree90): one GROUP BY."""
+    done = WorkItem.status == "done"
+    on_time = WorkItem.exempt.is_(True) | ((WorkItem.missed_deadlines == 0) & (WorkItem.failed_reviews == 0))
+    good = done & on_time
+    stmt = (select(WorkItem.employee_id, func.count(),
+                   func.sum(case((done, 1), else_=0)), func.sum(case((good, 1), else_=0)),
+                   func.sum(case((good & (WorkItem.stars == 5), 1), else_=0)))
+            .where(WorkItem.status != "cancelled", WorkItem.employee_id.in_(ids),
+                   WorkItem.work_date.between(date(year, 1, 1), date(year, 12, 31)))
+            .group_by(WorkItem.employee_id))
+    return {row[0]: {"assigned": int(row[1]), "completed": int(row[2] or 0), "good": int(row[3] or 0),
+                     "exceeding": int(row[4] or 0)} for row in db.session.execute(stmt)}
+
+
+@dataclass
+class YearInput:
+    people: list[dict[str, Any]]
+    employees: dict[int, Employee]
+
+
+def gather(year: int) -> YearInput:
+    """The plain data a classification scheme needs, for everyone employed in the year."""
+    employees = {e.id: e for e in db.session.scalars(select(Employee).where(employed_in(year)).order_by(Employee.id))}
+    ids = list(employees)
+    units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    groups = dict(db.session.execute(select(JobPosition.id, JobPosition.group)).all())
+    scores = {s["employee_id"]: s for s in year_scores(str(year), ids)} if ids else {}
+    leave: dict[int, list[tuple[date, date]]] = {}
+    for row in db.session.execute(select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
+            LeaveRecord.approved.is_(True), LeaveRecord.employee_id.in_(ids),
+            LeaveRecord.start_date <= date(year, 12, 31), LeaveRecord.end_date >= date(year, 1, 1))):
+        leave.setdefault(row[0], []).append((row[1], row[2]))
+    disciplined = set(db.session.scalars(select(DisciplineRecord.employee_id).where(
+        DisciplineRecord.year == year, DisciplineRecord.kind.in_(DISCIPLINE_KINDS))))
+    criteria = _criteria(year, ids) if ids else {}
+    people = []
+    for e in employees.values():
+        score = scores.get(e.id)
+        group = groups.get(e.position_id, "none") if e.position_id else "none"
+        people.append({
+            "employee_id": e.id, "total": score["total"] if score else None,
+            "task_score": score["task_score"] if score else None,
+            "quota_group": f"{agency_of(e.unit_id, units)}:{group}",
+            "months_worked": months_worked(e.start_date, e.end_date, year, leave.get(e.id, [])),
+            "forced_kht": e.id in disciplined, "criteria": criteria.get(e.id, {}),
+            "is_leader": e.is_leader, "unit_id": e.unit_id,
+        })
+    return YearInput(people, employees)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def year_state(year: int) -> ClassificationYear | None:
+    return db.session.scalar(select(ClassificationYear).where(ClassificationYear.year == year))
+
+
+def refuse_if_final(year: int) -> ClassificationYear | None:
+    state = year_state(year)
+    if state is not None and state.status == "final":
+        raise Conflict(f"The classification of {year} is final and cannot change.", code="year_final")
+    return state
+
+
+def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
+    """Classify everyone employed in ``year`` with the scheme in force at its end, replacing
+    the draft (idempotent); managers' overrides are kept, since they are reasoned decisions."""
+    check_year(year)
+    state = refuse_if_final(year)
+    chosen = component_for("classification_scheme", date(year, 12, 31))
+    data = gather(year)
+    if progress:
+        progress(0, len(data.people), "classifying")
+    answers = chosen.component.classify(data.people, chosen.settings)
+    existing = {r.employee_id: r for r in db.session.scalars(
+        select(EmployeeClassification).where(EmployeeClassification.year == year))}
+    gone = [i for i in existing if i not in data.employees]
+    if gone:
+        db.session.execute(delete(EmployeeClassification).where(EmployeeClassification.year == year,
+                                                                EmployeeClassification.employee_id.in_(gone)))
+    counts = dict.fromkeys((*LEVELS, "none"), 0)
+    for person, answer in zip(data.people, answers, strict=True):
+        row = existing.get(person["employee_id"]) or EmployeeClassification(year=year, employee_id=person["employee_id"])
+        row.unit_id, row.quota_group = person["unit_id"], person["quota_group"]
+        row.total = None if person["total"] is None else Decimal(str(person["total"]))
+        row.task_score = None if person["task_score"] is None else Decimal(str(person["task_score"]))
+        row.months_worked, row.forced_kht, row.criteria = person["months_worked"], person["forced_kht"], person["criteria"]
+        row.computed_level, row.demoted_by_quota = answer["level"], bool(answer["demoted_by_quota"])
+        db.session.add(row)
+        counts[row.level or "none"] += 1
+    stamp = chosen.stamp()
+    appeal_days = int(chosen.settings.get("appeal_days", DEFAULT_APPEAL_DAYS))
+    if state is None:
+        state = ClassificationYear(year=year)
+        db.session.add(state)
+    state.status, state.run_at = "draft", now()
+    state.appeal_until = state.run_at + timedelta(days=appeal_days)
+    state.scheme_key, state.scheme_version, state.settings_hash = stamp["key"], stamp["version"], stamp["settings_hash"]
+    db.session.flush()
+    result = {"year": year, "people": len(data.people), "levels": counts,
+              "demoted_by_quota": sum(1 for a in answers if a["demoted_by_quota"]),
+              "scheme": {"key": stamp["key"], "version": stamp["version"]},
+              "appeal_until": state.appeal_until.isoformat()}
+    record("classification.run", "classification_year", year, after=result, actor="job")
+    notify([p["employee_id"] for p in data.people], "classification.draft",
+           "The draft classification of %(year)s is published; you may appeal until %(until)s.",
+           {"year": year, "until": state.appeal_until.date().isoformat()}, link=f"/classifications/{year}")
+    if progress:
+        progress(len(data.people), len(data.people), "done")
+    return result
+
+
+@task("classification", queue="default", timeout=1800)
+def classification_task(progress, year: int) -> dict:
+    """Idempotent: replaces the year's draft in one transaction."""
+    result = run_year(int(year), progress)
+    db.session.commit()
+    return result
+
+
+# ---------------------------------------------------------------- reading
+
+
+def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: ClassificationAppeal | None = None) -> dict:
+    return {
+        "employee_id": row.employee_id, "year": row.year, "unit_id": row.unit_id,
+        "total": None if row.total is None else float(row.total),
+        "task_score": None if row.task_score is None else float(row.task_score),
+        "level": row.level, "computed_level": row.computed_level, "demoted_by_quota": row.demoted_by_quota,
+        "override": ({"level": row.override_level, "reason": row.override_reason, "by": row.override_by,
+                      "at": row.override_at} if row.override_level else None),
+        "final": state is not None and state.status == "final",
+        "months_worked": row.months_worked, "forced_kht": row.forced_kht, "quota_group": row.quota_group,
+        "criteria": row.criteria or {},
+        "appeal": None if appeal is None else appeal_view(appeal),
+    }
+
+
+def classifications(principal: Principal, year: int, unit_id: int | None, page_args: dict) -> tuple[list[dict], dict]:
+    check_year(year)
+    stmt = (select(EmployeeClassification).join(Employee, Employee.id == EmployeeClassification.employee_id)
+            .where(EmployeeClassification.year == year).order_by(EmployeeClassification.employee_id))
+    clause = visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if unit_id is not None:
+        stmt = stmt.where(EmployeeClassification.unit_id == unit_id)
+    rows, headers = paginate(stmt, page_args)
+    state = year_state(year)
+    appeals = _latest_appeals(year, [r.employee_id for r in rows])
+    return [view(r, state, appeals.get(r.employee_id)) for r in rows], headers
+
+
+def _latest_appeals(year: int, ids: list[int]) -> dict[int, ClassificationAppeal]:
+    latest: dict[int, ClassificationAppeal] = {}
+    if ids:
+        for a in db.session.scalars(select(ClassificationAppeal).where(
+                ClassificationAppeal.year == year, ClassificationAppeal.employee_id.in_(ids))
+                .order_by(ClassificationAppeal.id)):
+            latest[a.employee_id] = a
+    return latest
+
+
+def year_view(year: int) -> dict:
+    state = year_state(check_year(year))
+    if state is None:
+        raise NotFound(f"{year} has not been classified.")
+    level = func.coalesce(EmployeeClassification.override_level, EmployeeClassification.computed_level)
+    counts = dict(db.session.execute(
+        select(level, func.count()).where(EmployeeClassification.year == year).group_by(level)).all())
+    pending = db.session.scalar(select(func.count()).select_from(ClassificationAppeal).where(
+        ClassificationAppeal.year == year, ClassificationAppeal.status == "pending"))
+    return {"year": year, "status": state.status, "scheme": {"key": state.scheme_key, "version": state.scheme_version},
+            "run_at": state.run_at, "appeal_until": state.appeal_until, "finalized_at": state.finalized_at,
+            "finalized_by": state.finalized_by, "levels": {k or "none": v for k, v in counts.items()},
+            "pending_appeals": pending or 0}
+
+
+def _row(year: int, employee_id: int) -> EmployeeClassification:
+    row = db.session.scalar(select(EmployeeClassification).where(
+        EmployeeClassification.year == year, EmployeeClassification.employee_id == employee_id))
+    if row is None:
+        raise NotFound(f"No classification of {year} for this employee; run the year first.")
+    return row
+
+
+# ---------------------------------------------------------------- the manager's review
+
+
+def _may_decide(principal: Principal, employee_id: int) -> None:
+    """The tenant admin, or a manager of the person — never about oneself."""
+    if principal.employee_id == employee_id:
+        raise Forbidden("Nobody decides their own classification.")
+    if not (principal.has_role("tenant_admin") or manages(principal, employee_id)):
+        raise Forbidden("Only the person's manager or the tenant admin may change a classification.")
+
+
+def override(principal: Principal, year: int, employee_id: int, level: str, reason: str) -> EmployeeClassification:
+    check_year(year)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("An override needs a reason.", {"reason": ["A reason is required."]})
+    if level not in LEVELS:
+        raise Invalid("Unknown level.", {"level": [f"Must be one of {', '.join(LEVELS)}."]})
+    _may_decide(principal, employee_id)
+    refuse_if_final(year)
+    row = _row(year, employee_id)
+    before = {"level": row.level, "override": row.override_level, "reason": row.override_reason}
+    row.override_level, row.override_reason = level, reason
+    row.override_by, row.override_at = principal.actor, now()
+    db.session.flush()
+    record("classification.override", "employee_classification", f"{year}:{employee_id}", before=before,
+           after={"level": level, "computed_level": row.computed_level, "reason": reason})
+    notify([employee_id], "classification.override",
+           "Your classification of %(year)s was changed to %(level)s: %(reason)s",
+           {"year": year, "level": level, "reason": reason}, link=f"/classifications/{year}")
+    return row
+
+
+def finalize(principal: Principal, year: int) -> ClassificationYear:
+    check_year(year)
+    state = refuse_if_final(year)
+    if state is None:
+        raise NotFound(f"{year} has not been classified.")
+    pending = db.session.scalar(select(func.count()).select_from(ClassificationAppeal).where(
+        ClassificationAppeal.year == year, ClassificationAppeal.status == "pending"))
+    if pending:
+        raise Conflict(f"{pending} appeal(s) of {year} are not resolved yet.", code="appeals_pending")
+    state.status, state.finalized_at, state.finalized_by = "final", now(), principal.actor
+    ids = list(db.session.scalars(select(EmployeeClassification.employee_id).where(EmployeeClassification.year == year)))
+    db.session.flush()
+    record("classification.finalize", "classification_year", year, after=year_view(year))
+    notify(ids, "classification.final", "The classification of %(year)s is final.", {"year": year},
+           link=f"/classifications/{year}")
+    return state
+
+
+# ---------------------------------------------------------------- appeals
+
+
+def appeal_view(a: ClassificationAppeal) -> dict:
+    return {"id": a.id, "year": a.year, "employee_id": a.employee_id, "level_appealed": a.level_appealed,
+            "reason": a.reason, "status": a.status, "filed_at": a.filed_at, "resolution": a.resolution,
+            "new_level": a.new_level, "resolved_by": a.resolved_by, "resolved_at": a.resolved_at}
+
+
+def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) -> ClassificationAppeal:
+    check_year(year)
+    if principal.employee_id != employee_id:
+        raise Forbidden("Only the person classified may appeal.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("An appeal needs a reason.", {"reason": ["A reason is required."]})
+    state = refuse_if_final(year)
+    row = _row(year, employee_id)
+    if state is None or now() > state.appeal_until:
+        raise Conflict(f"The time to appeal the classification of {year} is over.", code="appeal_window_closed")
+    if db.session.scalar(select(ClassificationAppeal.id).where(
+            ClassificationAppeal.year == year, ClassificationAppeal.employee_id == employee_id,
+            ClassificationAppeal.status == "pending")) is not None:
+        raise Conflict("An appeal of this classification is already pending.", code="appeal_pending")
+    appeal = ClassificationAppeal(year=year, employee_id=employee_id, level_appealed=row.level, reason=reason,
+                                  filed_at=now())
+    db.session.add(appeal)
+    db.session.flush()
+    record("classification.appeal", "classification_appeal", appeal.id, after=appeal_view(appeal))
+    manager = db.session.get(Employee, employee_id).manager_id
+    notify([manager] if manager else [], "classification.appeal",
+           "An appeal against the classification of %(year)s awaits your decision.", {"year": year},
+           link=f"/classifications/{year}")
+    return appeal
+
+
+def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: str,
+                   level: str | None = None) -> ClassificationAppeal:
+    appeal = db.session.get(ClassificationAppeal, appeal_id)
+    if appeal is None:
+        raise NotFound("Appeal not found.")
+    _may_decide(principal, appeal.employee_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("A decision on an appeal needs a reason.", {"reason": ["A reason is required."]})
+    if decision not in ("upheld", "rejected"):
+        raise Invalid("Unknown decision.", {"decision": ["Must be upheld or rejected."]})
+    if level is not None and (decision != "upheld" or level not in LEVELS):
+        raise Invalid("A new level goes with an upheld appeal.", {"level": [f"One of {', '.join(LEVELS)}, when upheld."]})
+    refuse_if_final(appeal.year)
+    if appeal.status != "pending":
+        raise Conflict("This appeal is already resolved.", code="appeal_resolved")
+    appeal.status, appeal.resolution, appeal.new_level = decision, reason, level
+    appeal.resolved_by, appeal.resolved_at = principal.actor, now()
+    if level is not None:
+        row = _row(appeal.year, appeal.employee_id)
+        row.override_level, row.override_reason = level, f"Appeal {appeal.id}: {reason}"
+        row.override_by, row.override_at = principal.actor, now()
+    db.session.flush()
+    record("classification.appeal_resolve", "classification_appeal", appeal.id, after=appeal_view(appeal))
+    notify([appeal.employee_id], "classification.appeal_resolved",
+           "Your appeal against the classification of %(year)s was %(decision)s: %(reason)s",
+           {"year": appeal.year, "decision": decision, "reason": reason}, link=f"/classifications/{appeal.year}")
+    return appeal
+
+
+def appeals(principal: Principal, year: int, status: str | None = None) -> list[dict]:
+    check_year(year)
+    stmt = (select(ClassificationAppeal).join(Employee, Employee.id == ClassificationAppeal.employee_id)
+            .where(ClassificationAppeal.year == year).order_by(ClassificationAppeal.id))
+    clause = visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if status:
+        stmt = stmt.where(ClassificationAppeal.status == status)
+    return [appeal_view(a) for a in db.session.scalars(stmt)]
+
+
+# ---------------------------------------------------------------- discipline
+
+
+def discipline_view(d: DisciplineRecord) -> dict:
+    return {"id": d.id, "employee_id": d.employee_id, "year": d.year, "kind": d.kind, "decided_on": d.decided_on,
+            "reason": d.reason, "created_by": d.created_by, "created_at": d.created_at}
+
+
+def add_discipline(principal: Principal, data: dict) -> DisciplineRecord:
+    # A decision early in a year may concern the year before: the year is given or the decision's.
+    year = check_year(data.get("year") or data["decided_on"].year)
+    if db.session.get(Employee, data["employee_id"]) is None:
+        raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
+    refuse_if_final(year)
+    d = DisciplineRecord(employee_id=data["employee_id"], year=year, kind=data["kind"], decided_on=data["decided_on"],
+                         reason=data["reason"].strip(), created_by=principal.actor)
+    db.session.add(d)
+    db.session.flush()
+    record("discipline.create", "discipline_record", d.id, after=discipline_view(d))
+    return d
+
+
+def delete_discipline(principal: Principal, record_id: int) -> None:
+    d = db.session.get(DisciplineRecord, record_id)
+    if d is None:
+        raise NotFound("Discipline record not found.")
+    refuse_if_final(d.year)
+    before = discipline_view(d)
+    db.session.delete(d)
+    db.session.flush()
+    record("discipline.delete", "discipline_record", record_id, before=before)
+
+
+def disciplines(principal: Principal, year: int | None, employee_id: int | None) -> list[dict]:
+    stmt = select(DisciplineRecord).join(Employee, Employee.id == DisciplineRecord.employee_id).order_by(DisciplineRecord.id)
+    clause = visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if year is not None:
+        stmt = stmt.where(DisciplineRecord.year == year)
+    if employee_id is not None:
+        stmt = stmt.where(DisciplineRecord.employee_id == employee_id)
+    return [discipline_view(d) for d in db.session.scalars(stmt)]

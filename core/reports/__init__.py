@@ -1,0 +1,1 @@
+"""Reports for people decisions: streamlining candidates, workload and staffing."""

@@ -1,0 +1,78 @@
+"""Reports (api.md, "Scores and decisions")."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from core.auth.guards import api_member
+from core.reports import services
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/tenants/<t>", description="Reports")
+READERS = ("tenant_admin", "auditor", "manager")
+
+
+class WorkloadArgs(Schema):
+    period = fields.String(required=True, validate=validate.Length(max=10))
+
+
+class StreamliningArgs(Schema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class WorkloadRow(Schema):
+    unit_id = fields.Integer()
+    unit_name = fields.String(allow_none=True)
+    position_id = fields.Integer(allow_none=True)
+    position_code = fields.String(allow_none=True)
+    position_name = fields.String(allow_none=True)
+    headcount = fields.Integer()
+    working_days = fields.Integer()
+    credited_hours = fields.Float()
+    hours_per_working_day = fields.Float(allow_none=True)
+    norm_hours = fields.Float()
+    staffing_need = fields.Float(allow_none=True)
+    staffing_gap = fields.Float(allow_none=True)
+
+
+class WorkloadSchema(Schema):
+    period = fields.String()
+    full_time_hours = fields.Float()
+    rows = fields.List(fields.Nested(WorkloadRow))
+
+
+class Candidate(Schema):
+    employee_id = fields.Integer()
+    code = fields.String()
+    full_name = fields.String()
+    unit_id = fields.Integer()
+    level = fields.String(allow_none=True)
+    reasons = fields.List(fields.String())
+    evidence = fields.Dict()
+
+
+class StreamliningSchema(Schema):
+    year = fields.Integer()
+    classified = fields.Boolean()
+    final = fields.Boolean()
+    bottom_percent = fields.Integer()
+    candidates = fields.List(fields.Nested(Candidate))
+
+
+@blp.route("/reports/workload")
+class Workload(MethodView):
+    @blp.arguments(WorkloadArgs, location="query")
+    @blp.response(200, WorkloadSchema)
+    def get(self, args, t):
+        """Per unit and position: credited hours per working day, headcount and staffing need."""
+        return services.workload(api_member(*READERS), args["period"])
+
+
+@blp.route("/reports/streamlining")
+class Streamlining(MethodView):
+    @blp.arguments(StreamliningArgs, location="query")
+    @blp.response(200, StreamliningSchema)
+    def get(self, args, t):
+        """Streamlining candidates of a year (rated KHT, Decree 154/2025) with the evidence."""
+        return services.streamlining(api_member(*READERS), args["year"])
