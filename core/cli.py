@@ -352,3 +352,8 @@ def import_command(tenant_slug: str, connector: str, dry_run: bool, file: str) -
     click.echo(f"{connector} for {tenant_slug}: {summary}; {verb} {changes.get('new', 0) + changes.get('updated', 0)} "
                f"rows (job {run.id})")
 
+
+
+from core.classification.cli import classify  # noqa: E402 - registered after the group exists
+
+main.add_command(classify)

@@ -138,7 +138,9 @@ def test_override_needs_a_reason_and_the_right_person(clean_app, classified, cli
         assert event.before["level"] == "HTT" and event.after["reason"] == "Chậm báo cáo quý III"
     inbox = client.get(classified.url("/notifications"), headers=classified.h("staff2")).get_json()
     assert inbox["unread"] == 2  # the draft, then the override
-    assert "HT" in inbox["items"][0]["message"] and "Chậm báo cáo quý III" in inbox["items"][0]["message"]
+    # Told in the tenant's language, with the level and the reason.
+    assert inbox["items"][0]["message"] == ("Kết quả xếp loại năm 2026 của bạn được điều chỉnh thành HT: "
+                                            "Chậm báo cáo quý III")
     read = client.post(classified.url(f"/notifications/{inbox['items'][0]['id']}/read"), headers=classified.h("staff2"))
     assert read.status_code == 200 and read.get_json()["read"] is True
     assert client.post(classified.url(f"/notifications/{inbox['items'][0]['id']}/read"),
@@ -426,3 +428,18 @@ def _foreign(kind: str):
 
 FOREIGN_CLASSIFICATION_IDS = {kind: _foreign(kind) for kind in
                               ("appeal_id", "discipline_id", "notification_id", "bonus_run_id")}
+
+
+# ---------------------------------------------------------------- congvu classify
+
+
+def test_cli_classify(clean_app, world):
+    from tests.test_cli import run as cli
+
+    set_totals(clean_app, world, TOTALS_2026)
+    result = cli(clean_app, "classify", "--tenant", world.slug, "--year", "2026")
+    assert result.exit_code == 0, result.output
+    assert "classified 2026 for tinh-w with decree335: 7 people (HTXS 1, HTT 5, HT 0, KHT 1, none 0)" in result.output
+    assert cli(clean_app, "classify", "--tenant", "no-such", "--year", "2026").exit_code == 1
+    bad = cli(clean_app, "classify", "--tenant", world.slug, "--year", "1900")
+    assert bad.exit_code == 1 and "Not a year to classify" in bad.stderr

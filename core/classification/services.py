@@ -48,6 +48,14 @@ AGENCY_KINDS = ("agency", "commune", "ward", "special_zone")
 LEAVE_MONTH_DAYS = 30  # "leave of a month or more" (our rule: 30 calendar days make a month)
 
 
+def N_(message: str) -> str:  # noqa: N802 - marks a msgid for pybabel; notify() translates it
+    return message
+
+
+RESOLVED = {"upheld": N_("Your appeal against the classification of %(year)s was upheld: %(reason)s"),
+            "rejected": N_("Your appeal against the classification of %(year)s was rejected: %(reason)s")}
+
+
 def now() -> datetime:
     """The services' clock (tests move it)."""
     return utcnow()
@@ -211,7 +219,7 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
               "appeal_until": state.appeal_until.isoformat()}
     record("classification.run", "classification_year", year, after=result, actor="job")
     notify([p["employee_id"] for p in data.people], "classification.draft",
-           "The draft classification of %(year)s is published; you may appeal until %(until)s.",
+           N_("The draft classification of %(year)s is published; you may appeal until %(until)s."),
            {"year": year, "until": state.appeal_until.date().isoformat()}, link=f"/classifications/{year}")
     if progress:
         progress(len(data.people), len(data.people), "done")
@@ -320,7 +328,7 @@ def override(principal: Principal, year: int, employee_id: int, level: str, reas
     record("classification.override", "employee_classification", f"{year}:{employee_id}", before=before,
            after={"level": level, "computed_level": row.computed_level, "reason": reason})
     notify([employee_id], "classification.override",
-           "Your classification of %(year)s was changed to %(level)s: %(reason)s",
+           N_("Your classification of %(year)s was changed to %(level)s: %(reason)s"),
            {"year": year, "level": level, "reason": reason}, link=f"/classifications/{year}")
     return row
 
@@ -338,7 +346,7 @@ def finalize(principal: Principal, year: int) -> ClassificationYear:
     ids = list(db.session.scalars(select(EmployeeClassification.employee_id).where(EmployeeClassification.year == year)))
     db.session.flush()
     record("classification.finalize", "classification_year", year, after=year_view(year))
-    notify(ids, "classification.final", "The classification of %(year)s is final.", {"year": year},
+    notify(ids, "classification.final", N_("The classification of %(year)s is final."), {"year": year},
            link=f"/classifications/{year}")
     return state
 
@@ -374,7 +382,7 @@ def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) 
     record("classification.appeal", "classification_appeal", appeal.id, after=appeal_view(appeal))
     manager = db.session.get(Employee, employee_id).manager_id
     notify([manager] if manager else [], "classification.appeal",
-           "An appeal against the classification of %(year)s awaits your decision.", {"year": year},
+           N_("An appeal against the classification of %(year)s awaits your decision."), {"year": year},
            link=f"/classifications/{year}")
     return appeal
 
@@ -403,9 +411,8 @@ def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: 
         row.override_by, row.override_at = principal.actor, now()
     db.session.flush()
     record("classification.appeal_resolve", "classification_appeal", appeal.id, after=appeal_view(appeal))
-    notify([appeal.employee_id], "classification.appeal_resolved",
-           "Your appeal against the classification of %(year)s was %(decision)s: %(reason)s",
-           {"year": appeal.year, "decision": decision, "reason": reason}, link=f"/classifications/{appeal.year}")
+    notify([appeal.employee_id], "classification.appeal_resolved", RESOLVED[decision],
+           {"year": appeal.year, "reason": reason}, link=f"/classifications/{appeal.year}")
     return appeal
 
 
