@@ -81,6 +81,14 @@ def _group(value: Any) -> str:
     return text
 
 
+def _blank_row(cells: list[Any]) -> bool:
+    # Called for every row: stops at the first filled cell, which is usually the first.
+    for cell in cells:
+        if cell is not None and cell != "" and (cell.__class__ is not str or not cell.isspace()):
+            return False
+    return True
+
+
 class TableConnector(ImportConnector):
     """A connector reading one header row and then one record per row."""
 
@@ -109,15 +117,15 @@ class TableConnector(ImportConnector):
         header: list[str] | None = None
         for number, cells in rows:
             if header is None:
-                if not any(not v.blank(c) for c in cells):
+                if _blank_row(cells):
                     continue  # blank lines above the header
-                header = [cell_text(c).lower() for c in cells]
+                header = [cell_text(c).lstrip("\ufeff").strip().lower() for c in cells]
                 header_row = number
                 yield from self._header_problems(header, header_row)
                 continue
-            if not any(not v.blank(c) for c in cells):
+            if _blank_row(cells):
                 continue
-            if len(cells) > len(header) and any(not v.blank(c) for c in cells[len(header):]):
+            if len(cells) > len(header) and not _blank_row(cells[len(header):]):
                 yield number, f"The row has {len(cells)} cells but the header has {len(header)}."
                 continue
             yield number, {name: cells[i] if i < len(cells) else None for i, name in enumerate(header) if name}
@@ -177,7 +185,7 @@ class TableConnector(ImportConnector):
         errors: list[RowError] = []
         for column in self.columns:
             cell = record.get(column)
-            if v.blank(cell):
+            if cell is None or cell == "" or (cell.__class__ is str and not cell.strip()):
                 if column in self.required:
                     errors.append({"row": number, "column": column, "message": "Required."})
                 continue

@@ -9,7 +9,6 @@ import io
 import json
 import unicodedata
 
-
 import openpyxl
 import pytest
 from sqlalchemy import func, select
@@ -186,7 +185,7 @@ def test_semicolon_csv_with_extra_column_warns(clean_app, client, world):
     ("empty", b"", "empty"),
     ("old xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, ".xls"),
     ("a zip that is not a workbook", None, "not an xlsx"),
-    ("missing header column", "code,full_name\nA,B\n".encode(), "header"),
+    ("missing header column", b"code,full_name\nA,B\n", "header"),
     ("header only", ",".join(STAFF_HEADER).encode(), None),
 ])
 def test_bad_files_get_a_clear_error_and_write_nothing(clean_app, client, world, label, data, needle):

@@ -34,14 +34,22 @@ def to_text(value: Any, max_length: int = 300) -> str:
     return text
 
 
+_SPACE = re.compile(r"\s")
+
+
 def to_code(value: Any) -> str:
     text = to_text(value, 64)
-    if any(c.isspace() for c in text):
+    if _SPACE.search(text):
         raise ValueError("a code has no spaces")
     return text
 
 
 def to_date(value: Any) -> date:
+    if value.__class__ is str and len(value) == 10 and value[4] == "-":
+        try:
+            return date.fromisoformat(value)  # the common case, in C
+        except ValueError:
+            pass
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -52,6 +60,10 @@ def to_date(value: Any) -> date:
         raise ValueError("not a date")
     text = str(value).strip()
     text = text.split(" ")[0].split("T")[0]
+    if text.isascii() and text.isdigit() and len(text) == 5:
+        return to_date(int(text))  # a serial date that lost its format on the way to CSV
+    if text.isascii() and text.isdigit() and len(text) == 8:
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"  # yyyymmdd, as e-office exports write it
     for pattern, order in ((_DMY, (3, 2, 1)), (_YMD, (1, 2, 3))):
         match = pattern.match(text)
         if match:
@@ -65,6 +77,13 @@ def to_date(value: Any) -> date:
 
 def to_datetime(value: Any, zone: ZoneInfo) -> datetime:
     """An aware datetime in UTC; times without an offset are in the tenant's zone."""
+    if value.__class__ is str:
+        try:
+            moment = datetime.fromisoformat(value.strip())  # the common case, in C
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -98,6 +117,13 @@ def _parse_moment(text: str) -> datetime:
 
 
 def to_decimal(value: Any, low: Decimal | None = None, high: Decimal | None = None) -> Decimal:
+    if value.__class__ is str and "," not in value:
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite():
+            return _bounded(number, low, high)
     if isinstance(value, bool):
         raise ValueError("not a number")
     if isinstance(value, int | float):
@@ -112,6 +138,10 @@ def to_decimal(value: Any, low: Decimal | None = None, high: Decimal | None = No
             raise ValueError("not a number") from exc
     if not number.is_finite():
         raise ValueError("not a number")
+    return _bounded(number, low, high)
+
+
+def _bounded(number: Decimal, low: Decimal | None, high: Decimal | None) -> Decimal:
     if low is not None and number < low:
         raise ValueError(f"must be at least {low}")
     if high is not None and number > high:
@@ -120,10 +150,13 @@ def to_decimal(value: Any, low: Decimal | None = None, high: Decimal | None = No
 
 
 def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
-    number = to_decimal(value)
-    if number != number.to_integral_value():
-        raise ValueError("not a whole number")
-    result = int(number)
+    if value.__class__ is str and value.isascii() and value.isdigit():
+        result = int(value)  # the common case
+    else:
+        number = to_decimal(value)
+        if number != number.to_integral_value():
+            raise ValueError("not a whole number")
+        result = int(number)
     if low is not None and result < low:
         raise ValueError(f"must be at least {low}")
     if high is not None and result > high:

@@ -1,0 +1,193 @@
+"""Imports, measured end to end (`python -m bench.imports --help`).
+
+1. A fresh PostgreSQL database (`congvu_bench_imports`) with a tenant, 20 units,
+   5 positions and a 40-type catalogue, migrated as the owner.
+2. Files as a province would send them: a staff roster xlsx (--staff rows, written by
+   openpyxl) and a work-items CSV (--items rows) for those people.
+3. `congvu import` as a separate process, connecting as the non-owner role (row-level
+   security in force): staff first, then work items. Wall time and the process's peak
+   memory (ru_maxrss) are measured for each; then the work-items file is imported
+   again, which must change nothing.
+4. The figures go to stdout (JSON) and to the imports section of docs/benchmarks.md.
+
+Targets (issue 7): 50,000 staff rows ≤ 15 s, 1,000,000 work items ≤ 90 s, ≤ 500 MB each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB = "congvu_bench_imports"
+SLUG = "bench-imports"
+TARGETS = {"staff": (15.0, 500), "work_items": (90.0, 500)}
+MARK_START, MARK_END = "<!-- imports:start -->", "<!-- imports:end -->"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__.split("\n\n")[0])
+    p.add_argument("--staff", type=int, default=50_000)
+    p.add_argument("--items", type=int, default=1_000_000)
+    p.add_argument("--pg", default=os.environ.get("CONGVU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"),
+                   help="PostgreSQL server as its owner")
+    p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    return p.parse_args()
+
+
+def prepare(pg: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from bench.seed import recreate_database
+    from core import create_app
+    from core.catalogue import services as catalogue
+    from core.extensions import db
+    from core.org import services as org
+    from core.tenancy import tenant_context
+    from core.tenants.services import create_tenant
+
+    recreate_database(pg, DB, "congvu_app")
+    owner = f"{pg}/{DB}"
+    app = create_app({"CONGVU_DATABASE_URL": owner, "CONGVU_SECRET_KEY": "bench", "TESTING": True})
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        tenant, _ = create_tenant(SLUG, "Tỉnh nhập liệu")
+        with tenant_context(tenant.id):
+            for p in range(5):
+                org.create_position({"code": f"VT{p}", "name": f"Vị trí {p}", "group": "professional"})
+            agency = org.create_unit({"code": "UBND", "name": "UBND tỉnh", "kind": "agency"})
+            for u in range(20):
+                org.create_unit({"code": f"P{u:02d}", "name": f"Phòng {u}", "kind": "department",
+                                 "parent_id": agency.id})
+            for i in range(40):
+                catalogue.create_task_type({
+                    "code": f"TT{i:03d}", "name": f"Công việc {i}", "group": "ABCD"[i % 4], "unit_of_measure": "việc",
+                    "norm_minutes": 30 + i, "product_weight": 1.0,
+                    "complexity_levels": [{"level": 1, "coefficient": 0.8}, {"level": 2, "coefficient": 1.0}],
+                    "position_codes": []})
+        db.session.commit()
+        db.engine.dispose()
+    engine = create_engine(owner)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    base = pg.split("://", 1)[1].split("@", 1)[1]
+    return f"postgresql+psycopg://congvu_app@{base}/{DB}"
+
+
+def staff_file(path: Path, n: int) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Dữ liệu")
+    sheet.append(["code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
+                  "salary_coefficient", "start_date", "end_date", "username", "email", "roles"])
+    for i in range(n):
+        head = (i // 50) * 50  # a manager per 50 people
+        sheet.append([f"CB{i:06d}", f"Nguyễn Văn Cán Bộ {i}", f"P{i % 20:02d}", f"VT{i % 5}",
+                      "" if i == head else f"CB{head:06d}", 1 if i == head else 0, 2.34 + (i % 10) / 10,
+                      date(2020, 1, 1) + timedelta(days=i % 1500), None, f"cb{i:06d}" if i % 10 == 0 else None,
+                      None, "employee" if i % 10 == 0 else None])
+    workbook.save(path)
+
+
+def items_file(path: Path, n: int, staff: int) -> None:
+    rng = random.Random(7)
+    start = date(2026, 9, 1)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["external_id", "employee_code", "task_type_code", "title", "work_date", "quantity",
+                         "complexity_level", "deadline", "declared_at", "completed_at", "reported_at", "status",
+                         "failed_reviews", "missed_deadlines", "stars", "satisfaction", "role", "priority", "exempt"])
+        for i in range(n):
+            day = start + timedelta(days=i % 28)
+            done = i % 4 != 0
+            writer.writerow([f"EO-{i:08d}", f"CB{rng.randrange(staff):06d}", f"TT{i % 40:03d}", f"Việc số {i}",
+                             day.isoformat(), 1 + i % 3, 1 + i % 2, (day + timedelta(days=2)).isoformat(),
+                             f"{day.isoformat()} 07:{i % 60:02d}", f"{day.isoformat()} 16:30" if done else "", "",
+                             "done" if done else "in_progress", 0, "", 4 if done else "", "", "lead", 1, 0])
+
+
+def run_import(app_url: str, connector: str, path: Path) -> dict:
+    env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY="bench", CONGVU_REDIS_URL="")
+    env.pop("CONGVU_REDIS_URL")
+    script = ("import resource, sys; from core.cli import main; "
+              "sys.argv = ['congvu'] + sys.argv[1:]; "
+              "code = 0\n"
+              "try:\n    main()\nexcept SystemExit as e:\n    code = e.code or 0\n"
+              "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+              "sys.exit(code)")
+    began = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script, "import", "--tenant", SLUG, "--connector", connector,
+                           str(path)], cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    peak = next((int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK_KB")), 0)
+    if proc.returncode != 0:
+        raise SystemExit(f"{connector} import failed: {proc.stderr.strip()[-800:]}")
+    return {"seconds": round(seconds, 1), "peak_mb": round(peak / 1024), "output": proc.stdout.strip()}
+
+
+def write_docs(report: dict) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    s, w, again = report["staff"], report["work_items"], report["work_items_again"]
+    section = "\n".join([
+        MARK_START,
+        "## Imports (issue 7)",
+        "",
+        f"Measured {report['when']} on {report['machine']} with `{report['command']}`: a fresh PostgreSQL",
+        "database, `congvu import` as its own process connecting as the non-owner role (row-level",
+        "security in force), wall time from process start to exit, peak memory = the process's ru_maxrss.",
+        "",
+        "| File | Rows | Time | Target | Peak memory | Target |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| staff xlsx (`staff-xlsx`) | {report['staff_rows']:,} | {s['seconds']} s | ≤ 15 s | {s['peak_mb']} MB | ≤ 500 MB |",
+        f"| work items CSV (`work-items-csv`) | {report['item_rows']:,} | {w['seconds']} s | ≤ 90 s | "
+        f"{w['peak_mb']} MB | ≤ 500 MB |",
+        f"| the same CSV again (changes nothing) | {report['item_rows']:,} | {again['seconds']} s | — | "
+        f"{again['peak_mb']} MB | ≤ 500 MB |",
+        "",
+        MARK_END,
+    ])
+    if MARK_START in text and MARK_END in text:
+        before, rest = text.split(MARK_START, 1)
+        text = before + section + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    app_url = prepare(args.pg)
+    with tempfile.TemporaryDirectory() as tmp:
+        staff_path, items_path = Path(tmp) / "staff.xlsx", Path(tmp) / "items.csv"
+        staff_file(staff_path, args.staff)
+        items_file(items_path, args.items, args.staff)
+        report = {"staff_rows": args.staff, "item_rows": args.items,
+                  "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+                  "command": f".venv/bin/python -m bench.imports --staff {args.staff} --items {args.items}"}
+        report["staff"] = run_import(app_url, "staff-xlsx", staff_path)
+        report["work_items"] = run_import(app_url, "work-items-csv", items_path)
+        report["work_items_again"] = run_import(app_url, "work-items-csv", items_path)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    if not args.no_docs:
+        write_docs(report)
+
+
+if __name__ == "__main__":
+    main()
