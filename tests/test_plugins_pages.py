@@ -98,6 +98,9 @@ def test_valid_form_saves_the_choice_from_a_date(pclient, admin):
     token = csrf(pclient.get(url).get_data(as_text=True))
     assert pclient.post(url, data={"csrf_token": token}).status_code == 302  # defaults, from the beginning
     assert settings(pclient, admin)["scoring_variant"]["settings"]["target_points_per_day"] == 8.0
+    # A decimal comma, as Vietnamese writes it, is a decimal point.
+    assert pclient.post(url, data={"csrf_token": token, "s.support_share": "0,4"}).status_code == 302
+    assert settings(pclient, admin)["scoring_variant"]["settings"]["support_share"] == 0.4
 
 
 def test_form_without_csrf_token_is_refused(pclient, admin):

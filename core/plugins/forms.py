@@ -106,7 +106,10 @@ def settings_from_form(component: Component, form: Mapping[str, str], prefix: st
             except ValueError:
                 errors[name] = ["Not valid JSON."]
             continue
-        settings[name] = raw.strip()
+        value = raw.strip()
+        if kind in ("number", "integer") and "," in value and "." not in value:
+            value = value.replace(",", ".")  # Vietnamese writes 0,5 for one half
+        settings[name] = value
     return settings, errors
 
 
