@@ -353,6 +353,45 @@ def import_command(tenant_slug: str, connector: str, dry_run: bool, file: str) -
                f"rows (job {run.id})")
 
 
+@main.command()
+@click.option("--tenant", "tenant_slug", required=True, help="The slug of the new tenant.")
+@click.option("--employees", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--months", type=click.IntRange(1, 24), default=1, show_default=True)
+@click.option("--first-month", default=None, help="YYYY-MM of the first month (default: last month).")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@with_appcontext
+@transactional
+def generate(tenant_slug: str, employees: int, months: int, first_month: str | None, seed: int) -> None:
+    """A synthetic tenant with people and months of work items, for load tests."""
+    import time
+    from datetime import date, timedelta
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.generate import PASSWORD
+    from core.generate import generate as build
+
+    if first_month:
+        try:
+            start = date(int(first_month[:4]), int(first_month[5:7]), 1)
+        except ValueError:
+            fail("--first-month must be YYYY-MM")
+    else:
+        start = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    began = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        tasks: dict[str, object] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = build(tenant_slug, employees, months, start, seed, show)
+    click.echo(f"generated {tenant_slug}: {result.employees} employees in {result.units} units, "
+               f"{result.items} work items from {start:%Y-%m} in {time.perf_counter() - began:.1f} s "
+               f"(logins nv000001…, password {PASSWORD})")
+
 
 from core.classification.cli import classify  # noqa: E402 - registered after the group exists
 

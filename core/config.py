@@ -21,6 +21,7 @@ class Defaults:
     DATABASE_OWNER_URL: str | None = None
     DB_APP_ROLE = "congvu_app"
     REDIS_URL: str | None = None
+    QUEUE_PREFIX = ""  # several installations (or test runs) sharing one Redis
     SECRET_KEY: str | None = None
     ENV = "development"  # "production" refuses to start without a secret key
     PLUGINS: str | None = None  # comma-separated allow-list; unset = every installed plugin

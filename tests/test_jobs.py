@@ -29,18 +29,19 @@ CONGVU = str(Path(sys.executable).parent / "congvu")
 
 @pytest.fixture
 def rq_setup(clean_app, backend, redis_url, tmp_path, tmp_path_factory, monkeypatch):
-    import redis
+    import uuid
 
-    redis.Redis.from_url(redis_url).flushdb()
+    prefix = f"test-{uuid.uuid4().hex[:8]}-"  # queues of our own: other runs may share this Redis
     tenants = tmp_path / "tenants"
     (tenants / "tinh-slow").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "jobs_plugins" / "slow_plugin.py", tenants / "tinh-slow" / "plugin.py")
     hang = tmp_path / "hang"
     env = {**os.environ, "CONGVU_DATABASE_URL": backend.app_url, "CONGVU_REDIS_URL": redis_url,
            "CONGVU_TENANTS_DIR": str(tenants), "CONGVU_SECRET_KEY": "x" * 64, "CONGVU_TEST_HANG": str(hang),
-           "CONGVU_INSTANCE_PATH": str(tmp_path / "instance")}
+           "CONGVU_INSTANCE_PATH": str(tmp_path / "instance"), "CONGVU_QUEUE_PREFIX": prefix}
     monkeypatch.setenv("CONGVU_TEST_HANG", str(hang))
-    app = make_app(backend, tmp_path_factory, CONGVU_REDIS_URL=redis_url, CONGVU_TENANTS_DIR=str(tenants))
+    app = make_app(backend, tmp_path_factory, CONGVU_REDIS_URL=redis_url, CONGVU_TENANTS_DIR=str(tenants),
+                   CONGVU_QUEUE_PREFIX=prefix)
     return app, env, hang
 
 
@@ -161,9 +162,6 @@ def test_runs_stay_queued_when_redis_is_down_and_are_sent_later(clean_app, backe
     assert r.status_code == 202
     job_id = r.get_json()["job_id"]
     assert _job(client, w, job_id)["status"] == "queued"  # kept in the database (the outbox)
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
     from core.jobs.runner import requeue_abandoned
 
     with app.app_context():

@@ -111,11 +111,17 @@ def submit(kind: str, scope: str, params: dict[str, Any], actor: str,
     return db.session.get(JobRun, run.id)
 
 
+def queue_name(workload: str) -> str:
+    """Queues are named by workload; a prefix lets several installations share a Redis."""
+    prefix = current_app.config.get("CONGVU_QUEUE_PREFIX") or "" if has_app_context() else ""
+    return f"{prefix}{workload}"
+
+
 def _enqueue(redis_url: str, run: JobRun, tenant_id: int) -> None:
     from redis import Redis
     from rq import Queue, Retry
 
-    queue = Queue(QUEUE_FOR[run.kind], connection=Redis.from_url(redis_url))
+    queue = Queue(queue_name(QUEUE_FOR[run.kind]), connection=Redis.from_url(redis_url))
     try:
         queue.enqueue(execute, tenant_id, run.id, job_id=run.id, retry=Retry(max=3, interval=[1, 5, 15]),
                       job_timeout=TIMEOUT_FOR[run.kind], result_ttl=86400, failure_ttl=7 * 86400,
@@ -230,5 +236,6 @@ def start_worker(app, queues: list[str], burst: bool = False) -> None:
 
     _worker_app, _parent_pid = app, os.getpid()
     conn = Redis.from_url(app.config["CONGVU_REDIS_URL"])
-    worker = Worker([Queue(name, connection=conn) for name in queues], connection=conn)
+    prefix = app.config.get("CONGVU_QUEUE_PREFIX") or ""
+    worker = Worker([Queue(prefix + name, connection=conn) for name in queues], connection=conn)
     worker.work(burst=burst, with_scheduler=True)

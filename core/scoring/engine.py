@@ -9,7 +9,7 @@ re-aggregates, all in the caller's transaction, so it replaces its output atomic
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
+from core.bulk import copy_rows
 from core.catalogue.models import TaskType
 from core.errors import Conflict, Invalid
 from core.extensions import db
@@ -88,20 +89,29 @@ def is_closed(period: str) -> bool:
 # ---------------------------------------------------------------- items
 
 
+# What a variant sees of an item (ScoringVariant's docstring). Explain adds the title.
 ITEM_COLUMNS = (
     WorkItem.id, WorkItem.employee_id, WorkItem.work_date, WorkItem.quantity, WorkItem.product_weight,
     WorkItem.norm_minutes, WorkItem.complexity_coefficient, WorkItem.complexity_level, WorkItem.status,
     WorkItem.planned, WorkItem.role, WorkItem.priority, WorkItem.deadline, WorkItem.declared_at,
     WorkItem.completed_at, WorkItem.reported_at, WorkItem.not_reported, WorkItem.failed_reviews,
-    WorkItem.missed_deadlines, WorkItem.stars, WorkItem.satisfaction, WorkItem.exempt, WorkItem.title,
+    WorkItem.missed_deadlines, WorkItem.stars, WorkItem.satisfaction, WorkItem.exempt,
     TaskType.code.label("task_type_code"), TaskType.group.label("group"),
 )
+ITEM_SCORE_COLUMNS = ("tenant_id", "work_item_id", "employee_id", "work_date", "variant_key", "variant_version",
+                      "settings_hash", *COMPONENT_COLUMNS)
 
 
-def items_select(start: date, end: date, employee_ids: Iterable[int] | None = None, item_ids=None):
-    """The month's items that count (cancelled items are left out everywhere)."""
-    stmt = (select(*ITEM_COLUMNS).join(TaskType, TaskType.id == WorkItem.task_type_id)
-            .where(WorkItem.work_date >= start, WorkItem.work_date <= end, WorkItem.status != "cancelled"))
+def items_select(start: date, end: date, employee_ids: Iterable[int] | None = None, item_ids=None,
+                 extra: tuple = ()):
+    """The month's items that count (cancelled items are left out everywhere). The tenant
+    condition is written out because the full run reads through the connection, below
+    the ORM's own filter."""
+    tid = current_tenant_id()
+    stmt = (select(*ITEM_COLUMNS, *extra)
+            .join(TaskType, (TaskType.id == WorkItem.task_type_id) & (TaskType.tenant_id == tid))
+            .where(WorkItem.tenant_id == tid, WorkItem.work_date >= start, WorkItem.work_date <= end,
+                   WorkItem.status != "cancelled"))
     if employee_ids is not None:
         stmt = stmt.where(WorkItem.employee_id.in_(list(employee_ids)))
     if item_ids is not None:
@@ -109,29 +119,29 @@ def items_select(start: date, end: date, employee_ids: Iterable[int] | None = No
     return stmt.order_by(WorkItem.id)
 
 
-def item_facts(row, tenant, as_of: date) -> dict[str, Any]:
+def item_facts(row, tenant, as_of: date, zone=None) -> dict[str, Any]:
     """The plain dict a variant scores (its fields are documented on ScoringVariant)."""
     item = dict(row._mapping)
-    item["completed_on"] = cal.local_date(row.completed_at, tenant) if row.completed_at else None
+    completed = item["completed_at"]
+    item["completed_on"] = completed.astimezone(zone or cal.zone(tenant.timezone)).date() if completed else None
     item["as_of"] = as_of
     # A completed item whose result was entered after the reporting deadline.
-    item["report_late"] = bool(row.not_reported) and row.status == "done"
+    item["report_late"] = bool(item["not_reported"]) and item["status"] == "done"
     return item
 
 
-def _score_rows(scheme: Scheme, rows: list, tenant, as_of: date) -> list[dict]:
-    items = [item_facts(r, tenant, as_of) for r in rows]
+def _score_rows(scheme: Scheme, rows: list, tenant, as_of: date) -> Iterator[tuple]:
+    zone = cal.zone(tenant.timezone)
+    items = [item_facts(r, tenant, as_of, zone) for r in rows]
     scored = scheme.variant.score_items(items, scheme.chosen.settings)
     stamp = scheme.stamp()
-    tid = current_tenant_id()
-    out = []
+    head = (current_tenant_id(),)
+    tail = (stamp["key"], stamp["version"], stamp["settings_hash"])
+    names = scheme.names
+    padding = (0.0,) * (len(COMPONENT_COLUMNS) - len(names))
     for item, comps in zip(items, scored, strict=True):
-        values = {f"c{i}": float(comps.get(name, 0) or 0) for i, name in enumerate(scheme.names)}
-        values.update({c: 0.0 for c in COMPONENT_COLUMNS[len(scheme.names):]})
-        out.append({"tenant_id": tid, "work_item_id": item["id"], "employee_id": item["employee_id"],
-                    "work_date": item["work_date"], "variant_key": stamp["key"], "variant_version": stamp["version"],
-                    "settings_hash": stamp["settings_hash"], **values})
-    return out
+        values = tuple(float(comps.get(name, 0) or 0) for name in names)
+        yield (*head, item["id"], item["employee_id"], item["work_date"], *tail, *values, *padding)
 
 
 def as_of_for(scheme: Scheme, tenant) -> date:
@@ -141,7 +151,8 @@ def as_of_for(scheme: Scheme, tenant) -> date:
 
 def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = None,
                 employee_ids: Iterable[int] | None = None, item_ids=None) -> int:
-    """(Re)write the component rows of the month's items; returns how many were scored."""
+    """(Re)write the component rows of the month's items; returns how many were scored.
+    Items stream from a server-side cursor in batches and their rows go in with COPY."""
     tenant = cal.current_tenant()
     as_of = as_of_for(scheme, tenant)
     stale = delete(ItemScore).where(ItemScore.work_date >= scheme.start, ItemScore.work_date <= scheme.end)
@@ -150,18 +161,15 @@ def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = No
     if item_ids is not None:
         stale = delete(ItemScore).where(ItemScore.work_item_id.in_(list(item_ids)))
     db.session.execute(stale, execution_options={"synchronize_session": False})
+    stmt = items_select(scheme.start, scheme.end, employee_ids, item_ids)
     total = None
     if progress is not None:
-        total = db.session.scalar(select(func.count()).select_from(
-            items_select(scheme.start, scheme.end, employee_ids, item_ids).order_by(None).subquery()))
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    conn = db.session.connection()
+    result = conn.execute(stmt.execution_options(stream_results=True, max_row_buffer=BATCH))
     done = 0
-    result = db.session.execute(items_select(scheme.start, scheme.end, employee_ids, item_ids)
-                                .execution_options(yield_per=BATCH))
     for batch in result.partitions(BATCH):
-        rows = _score_rows(scheme, list(batch), tenant, as_of)
-        if rows:
-            db.session.execute(insert(ItemScore), rows)
-        done += len(rows)
+        done += copy_rows(ItemScore.__table__, ITEM_SCORE_COLUMNS, _score_rows(scheme, batch, tenant, as_of))
         if progress is not None:
             progress(done, total or done)
     return done

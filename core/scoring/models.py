@@ -18,7 +18,12 @@ COMPONENT_COLUMNS = tuple(f"c{i}" for i in range(MAX_COMPONENTS))
 
 
 class ItemScore(TenantScoped, db.Model):
-    """An item's components under the variant and settings that produced them."""
+    """An item's components under the variant and settings that produced them.
+
+    Derived data, rewritten in bulk by every recalculation: it carries no foreign keys
+    (their per-row checks tripled the cost of writing millions of rows); the engine
+    keeps it consistent, removing the rows of items that are gone.
+    """
 
     __tablename__ = "item_scores"
     __table_args__ = (
@@ -28,8 +33,9 @@ class ItemScore(TenantScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    work_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("work_items.id", ondelete="CASCADE"))
-    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
+    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    work_item_id: Mapped[int] = mapped_column(BigId)
+    employee_id: Mapped[int] = mapped_column(BigId)
     work_date: Mapped[date] = mapped_column(Date)
     variant_key: Mapped[str] = mapped_column(String(100))
     variant_version: Mapped[str] = mapped_column(String(40))

@@ -24,7 +24,7 @@ from core.scoring import engine
 from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.timeutil import utcnow
 from core.work import calendar as cal
-from core.work.models import ClosedPeriod
+from core.work.models import ClosedPeriod, WorkItem
 from core.work.services import _EVENTS_KEY as WORK_EVENTS_KEY
 
 # ---------------------------------------------------------------- incremental updates
@@ -189,7 +189,7 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     scheme = engine.scheme_for(period)
     tenant = cal.current_tenant()
     as_of = engine.as_of_for(scheme, tenant)
-    rows = db.session.execute(engine.items_select(start, end, [employee_id])).all()
+    rows = db.session.execute(engine.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
     item_scores = {s.work_item_id: s for s in db.session.scalars(
         select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
     items = []
