@@ -25,6 +25,7 @@ class Defaults:
     SECRET_KEY: str | None = None
     ENV = "development"  # "production" refuses to start without a secret key
     PLUGINS: str | None = None  # comma-separated allow-list; unset = every installed plugin
+    TENANTS_DIR: str | None = None  # folder of tenant packs whose plugin.py holds tenant-local components
     LOGIN_LIMIT_PER_ACCOUNT = "10/minute"
     LOGIN_LIMIT_PER_ADDRESS = "100/minute"
     TOKEN_TTL_SECONDS = 8 * 3600

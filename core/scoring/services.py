@@ -299,8 +299,9 @@ def close_period(period: str) -> dict:
     record("period.close", "period", period, after={"period": period,
                                                     "stale": bool(frozen and frozen.stale)})
     from core.plugins.events import emit
+    from core.tenancy import current_tenant_id
 
-    emit("congvu_period_closed", tenant_id=frozen.tenant_id if frozen else None, period=period)
+    emit("congvu_period_closed", tenant_id=current_tenant_id(), period=period)
     return period_state(period)
 
 
