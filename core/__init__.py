@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.bonus.api import blp as bonus_api
     from core.catalogue.api import blp as catalogue_api
     from core.classification.api import blp as classification_api
+    from core.classification.views import classification_pages
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.imports.api import blp as imports_api
@@ -101,7 +102,8 @@ def _register_blueprints(app: Flask) -> None:
                 imports_api, classification_api, bonus_api, reports_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
-    for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages):
+    for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
+                  classification_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)

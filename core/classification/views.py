@@ -1,0 +1,272 @@
+"""Pages of the yearly decisions: my classification and appeal (every employee), the
+review of my unit (managers), and the province view (tenant admin, auditor): distribution
+by unit, quota status, bonus runs and the reports. Forms post back and redirect."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from core.bonus import services as bonus
+from core.classification import services
+from core.classification.models import EmployeeClassification
+from core.errors import ServiceError
+from core.extensions import db
+from core.jobs.runner import submit
+from core.notifications import services as notifications
+from core.org.models import Employee, OrgUnit
+from core.pagination import MAX_PER_PAGE
+from core.plugins.toolkit import LEVELS
+from core.reports import services as reports
+from core.tenants.services import component_for
+
+classification_pages = Blueprint("classification_pages", __name__, template_folder="templates")
+
+
+def _member() -> None:
+    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
+        abort(404)
+
+
+def _year() -> int:
+    try:
+        year = int(request.values.get("year") or date.today().year)
+    except ValueError:
+        abort(400)
+    if not services.FIRST_YEAR <= year <= services.LAST_YEAR:
+        abort(400)
+    return year
+
+
+def _flash_error(exc: ServiceError) -> None:
+    details = "; ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values())
+    flash(f"{exc.message} {details}".strip(), "error")
+
+
+def _all_rows(year: int, unit_id: int | None = None) -> list[dict]:
+    rows: list[dict] = []
+    page = 1
+    while True:
+        batch, headers = services.classifications(current_user, year, unit_id, {"page": page, "per_page": MAX_PER_PAGE})
+        rows += batch
+        if len(rows) >= int(headers["X-Total-Count"]) or not batch:
+            return rows
+        page += 1
+
+
+def _names(ids) -> dict[int, tuple[str, str]]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {i: (n, c) for i, n, c in db.session.execute(
+        select(Employee.id, Employee.full_name, Employee.code).where(Employee.id.in_(ids)))}
+
+
+# ---------------------------------------------------------------- my classification
+
+
+@classification_pages.get("/t/<t>/classification")
+@login_required
+def mine(t):
+    _member()
+    year = _year()
+    state = services.year_state(year)
+    row = None
+    if current_user.employee_id is not None:
+        row = db.session.scalar(select(EmployeeClassification).where(
+            EmployeeClassification.year == year, EmployeeClassification.employee_id == current_user.employee_id))
+    view = services.view(row, state, services._latest_appeals(year, [row.employee_id]).get(row.employee_id)) \
+        if row is not None else None
+    may_appeal = (view is not None and state is not None and state.status == "draft"
+                  and services.now() <= state.appeal_until and not (view["appeal"] and view["appeal"]["status"] == "pending"))
+    inbox, unread = notifications.inbox(current_user)
+    return render_template("classification/mine.html", tenant=g.tenant, year=year, state=state, row=view,
+                           may_appeal=may_appeal, inbox=inbox[:20], unread=unread,
+                           is_manager=current_user.has_role("manager", "tenant_admin"),
+                           is_admin=current_user.has_role("tenant_admin", "auditor"))
+
+
+@classification_pages.post("/t/<t>/classification/<int:year>/appeal")
+@login_required
+def appeal(t, year):
+    _member()
+    try:
+        services.file_appeal(current_user, year, current_user.employee_id or 0, request.form.get("reason", ""))
+        db.session.commit()
+        flash(_("Your appeal was sent."), "ok")
+    except ServiceError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    return redirect(url_for("classification_pages.mine", t=t, year=year))
+
+
+# ---------------------------------------------------------------- the manager's review
+
+
+@classification_pages.get("/t/<t>/classification/unit")
+@login_required
+def review(t):
+    _member()
+    if not current_user.has_role("manager", "tenant_admin"):
+        abort(403)
+    year = _year()
+    state = services.year_state(year)
+    rows = [r for r in _all_rows(year) if r["employee_id"] != current_user.employee_id]
+    pending = [a for a in services.appeals(current_user, year, "pending") if a["employee_id"] != current_user.employee_id]
+    names = _names({r["employee_id"] for r in rows} | {a["employee_id"] for a in pending})
+    return render_template("classification/review.html", tenant=g.tenant, year=year, state=state, rows=rows,
+                           names=names, pending=pending, levels=LEVELS,
+                           editable=state is not None and state.status == "draft")
+
+
+@classification_pages.post("/t/<t>/classification/<int:year>/<int:employee_id>/override")
+@login_required
+def override(t, year, employee_id):
+    _member()
+    try:
+        services.override(current_user, year, employee_id, request.form.get("level", ""), request.form.get("reason", ""))
+        db.session.commit()
+        flash(_("Saved."), "ok")
+    except ServiceError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    return redirect(url_for("classification_pages.review", t=t, year=year))
+
+
+@classification_pages.post("/t/<t>/classification/appeals/<int:appeal_id>/resolve")
+@login_required
+def resolve(t, appeal_id):
+    _member()
+    year = _year()
+    try:
+        services.resolve_appeal(current_user, appeal_id, request.form.get("decision", ""), request.form.get("reason", ""),
+                                request.form.get("level") or None)
+        db.session.commit()
+        flash(_("Saved."), "ok")
+    except ServiceError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    return redirect(url_for("classification_pages.review", t=t, year=year))
+
+
+# ---------------------------------------------------------------- the province view
+
+
+def _quota_status(rows: list[dict], ratio: Fraction) -> list[dict]:
+    groups: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        if r["level"] in ("HTXS", "HTT"):
+            groups[r["quota_group"]][r["level"]] += 1
+        if r["demoted_by_quota"]:
+            groups[r["quota_group"]]["demoted"] += 1
+    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name)).all())
+    out = []
+    for key, c in sorted(groups.items()):
+        agency, _sep, group = key.partition(":")
+        allowed = int(c["HTT"] * ratio)  # the quota's check: HTXS ≤ ratio × the final HTT
+        out.append({"agency": units.get(int(agency)) if agency.isdigit() else agency, "group": group,
+                    "htxs": c["HTXS"], "htt": c["HTT"], "demoted": c["demoted"], "within": c["HTXS"] <= allowed})
+    return out
+
+
+def _quota_ratio(year: int) -> Fraction:
+    try:
+        chosen = component_for("classification_scheme", date(year, 12, 31))
+    except ServiceError:
+        return Fraction(1, 5)  # no scheme usable: show the national 20 %; the admin page warns about the scheme
+    return Fraction(Decimal(str(chosen.settings.get("quota_ratio", "0.2"))))
+
+
+@classification_pages.get("/t/<t>/classification/province")
+@login_required
+def province(t):
+    _member()
+    if not current_user.has_role("tenant_admin", "auditor"):
+        abort(403)
+    year = _year()
+    state = services.year_state(year)
+    rows = _all_rows(year) if state is not None else []
+    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name)).all())
+    by_unit: dict[int, Counter] = defaultdict(Counter)
+    for r in rows:
+        by_unit[r["unit_id"]][r["level"] or "none"] += 1
+    distribution = [{"unit": units.get(u, u), "counts": c, "total": sum(c.values())}
+                    for u, c in sorted(by_unit.items(), key=lambda kv: str(units.get(kv[0], kv[0])))]
+    totals = Counter(r["level"] or "none" for r in rows)
+    streamlining = reports.streamlining(current_user, year)
+    return render_template("classification/province.html", tenant=g.tenant, year=year, state=state,
+                           distribution=distribution, totals=totals, people=len(rows), levels=(*LEVELS, "none"),
+                           quota=_quota_status(rows, _quota_ratio(year)), runs=bonus.runs(year), streamlining=streamlining,
+                           names=_names(c["employee_id"] for c in streamlining["candidates"]),
+                           may_act=current_user.has_role("tenant_admin"))
+
+
+def _admin_action(t: str, year: int, action) -> object:
+    _member()
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+    try:
+        action()
+        db.session.commit()
+        flash(_("Done."), "ok")
+    except ServiceError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    return redirect(url_for("classification_pages.province", t=t, year=year))
+
+
+@classification_pages.post("/t/<t>/classification/<int:year>/run")
+@login_required
+def run(t, year):
+    def start():
+        services.check_year(year)
+        services.refuse_if_final(year)
+        job = submit("classification", str(year), {"year": year}, current_user.actor)
+        if job.status == "failed":
+            raise ServiceError(_("The classification failed: %(error)s", error=job.error))
+    return _admin_action(t, year, start)
+
+
+@classification_pages.post("/t/<t>/classification/<int:year>/finalize")
+@login_required
+def finalize(t, year):
+    return _admin_action(t, year, lambda: services.finalize(current_user, year))
+
+
+@classification_pages.post("/t/<t>/classification/<int:year>/bonus")
+@login_required
+def start_bonus(t, year):
+    def start():
+        raw = request.form.get("fund", "").replace(".", "").replace(",", "").strip()
+        if raw and not raw.isdigit():
+            raise ServiceError(_("Invalid number."), {"fund": [_("Whole đồng, digits only.")]})
+        bonus.start_run(current_user, year, int(raw) if raw else None)
+    return _admin_action(t, year, start)
+
+
+@classification_pages.get("/t/<t>/classification/bonus/<int:run_id>")
+@login_required
+def bonus_run(t, run_id):
+    _member()
+    if not current_user.has_role("tenant_admin", "auditor"):
+        abort(403)
+    try:
+        run_row = bonus.get_run(run_id)
+    except ServiceError:
+        abort(404)
+    view = bonus.run_view(run_row)
+    return render_template("classification/bonus.html", tenant=g.tenant, run=view,
+                           names=_names(a["employee_id"] for a in view["allocations"]))
+
+
+@classification_pages.app_template_filter("money")
+def money(value: int) -> str:
+    """Whole đồng as Vietnamese write them: 45.995.040."""
+    return f"{int(value):,}".replace(",", ".")
