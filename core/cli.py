@@ -122,6 +122,23 @@ def tenant_list() -> None:
         click.echo(f"{t.slug}\t{t.name}\t{t.province_code or ''}\t{t.status}")
 
 
+@tenant.command("apply")
+@click.argument("pack", type=click.Path(file_okay=False))
+@with_appcontext
+@transactional
+def tenant_apply(pack: str) -> None:
+    """Create or update a tenant from its pack (tenants/<slug>); a second apply changes nothing."""
+    from core.tenants.packs import apply_pack
+
+    result = apply_pack(pack)
+    if not result.changed:
+        click.echo(f"tenant {result.slug}: no changes (the pack is already applied)")
+        return
+    click.echo(f"tenant {result.slug}: {len(result.changes)} changes")
+    for change in result.changes:
+        click.echo(f"  {change}")
+
+
 # ---------------------------------------------------------------- user
 
 
