@@ -286,7 +286,8 @@ def add_items(app, w: World, name: str, specs: list[dict]) -> None:
         norm = db.session.scalars(select(NormVersion).where(NormVersion.task_type_id == w.ids["HT01"])).first()
         for spec in specs:
             db.session.add(WorkItem(employee_id=w.ids[name], task_type_id=w.ids["HT01"], norm_version_id=norm.id,
-                                    title="Hồ sơ", work_date=spec.get("work_date", date(2025, 6, 2)), quantity=1,
+                                    title="Hồ sơ", work_date=spec.get("work_date", date(2025, 6, 2)),
+                                    quantity=spec.get("quantity", 1),
                                     norm_minutes=30, product_weight=1, complexity_coefficient=1,
                                     status=spec.get("status", "done"), missed_deadlines=spec.get("missed", 0),
                                     failed_reviews=spec.get("failed", 0), stars=spec.get("stars")))
@@ -428,6 +429,36 @@ def _foreign(kind: str):
 
 FOREIGN_CLASSIFICATION_IDS = {kind: _foreign(kind) for kind in
                               ("appeal_id", "discipline_id", "notification_id", "bonus_run_id")}
+
+
+def test_calibration_flags_units_beyond_two_mad_and_long_day_declarers(clean_app, world, client):
+    # Totals 40 (outsider), 45, 72, 75, 80, 85, 95: median 75; |x − 75| = 35, 30, 3, 0, 5, 10, 20 → MAD 10.
+    # Units: other [40] departs −35 (> 20: flagged); agency [85, 45] −10; dept [95, 80, 75, 72] +2.5.
+    set_totals(clean_app, world, {**TOTALS_2026, "outsider": 40})
+    nine_hours = {"quantity": 18}  # 18 × 30 min = 9 h > 8 h
+    add_items(clean_app, world, "staff", [dict(nine_hours, work_date=date(2026, 6, d)) for d in range(1, 7)])
+    add_items(clean_app, world, "staff2", [dict(nine_hours, work_date=date(2026, 6, d)) for d in range(1, 6)])
+    add_items(clean_app, world, "staff2", [{"quantity": 16, "work_date": date(2026, 6, 8)}])  # 8 h: not over
+    report = client.get(world.url("/reports/calibration"), query_string={"period": "2026-06"},
+                        headers=world.h("auditor")).get_json()
+    assert (report["median"], report["mad"]) == (75.0, 10.0)
+    units = {u["unit_id"]: u for u in report["units"]}
+    assert units[world.ids["other"]]["flagged"] is True and units[world.ids["other"]]["departure"] == -35.0
+    assert units[world.ids["agency"]]["flagged"] is False and units[world.ids["agency"]]["median"] == 65.0
+    assert units[world.ids["dept"]]["median"] == 77.5 and units[world.ids["dept"]]["flagged"] is False
+    # Staff: 6 days over 8 h (> 5); staff2: 5 days, not more than 5.
+    assert [(p["employee_id"], p["long_days"], p["total"]) for p in report["long_day_declarers"]] == [
+        (world.ids["staff"], 6, 95.0)]
+    fewer = client.get(world.url("/reports/calibration"), query_string={"period": "2026-06", "long_days": 4},
+                       headers=world.h("admin")).get_json()
+    assert len(fewer["long_day_declarers"]) == 2
+    yearly = client.get(world.url("/reports/calibration"), query_string={"period": "2026"},
+                        headers=world.h("admin")).get_json()
+    assert yearly["median"] == 75.0
+    assert client.get(world.url("/reports/calibration"), query_string={"period": "2026-W10"},
+                      headers=world.h("admin")).status_code == 422
+    assert client.get(world.url("/reports/calibration"), query_string={"period": "2026-06"},
+                      headers=world.h("manager")).status_code == 403
 
 
 # ---------------------------------------------------------------- congvu classify

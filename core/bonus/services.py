@@ -138,8 +138,11 @@ def xlsx(run: BonusRun) -> bytes:
 
     from openpyxl import Workbook
 
-    names = dict(db.session.execute(select(Employee.id, Employee.full_name)).all())
-    codes = dict(db.session.execute(select(Employee.id, Employee.code)).all())
+    people = select(BonusAllocation.employee_id).where(BonusAllocation.bonus_run_id == run.id)
+    rows = db.session.execute(select(Employee.id, Employee.full_name, Employee.code).where(Employee.id.in_(people)))
+    names, codes = {}, {}
+    for employee_id, full_name, code in rows:
+        names[employee_id], codes[employee_id] = full_name, code
     book = Workbook()
     sheet = book.active
     sheet.title = f"Thưởng {run.year}"

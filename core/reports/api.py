@@ -60,6 +60,50 @@ class StreamliningSchema(Schema):
     candidates = fields.List(fields.Nested(Candidate))
 
 
+class CalibrationArgs(Schema):
+    period = fields.String(required=True, validate=validate.Length(max=10))
+    long_days = fields.Integer(load_default=5, validate=validate.Range(min=0, max=366))
+    hours_a_day = fields.Float(load_default=8.0, validate=validate.Range(min=1, max=24))
+
+
+class CalibrationUnit(Schema):
+    unit_id = fields.Integer()
+    unit_name = fields.String(allow_none=True)
+    people = fields.Integer()
+    median = fields.Float()
+    departure = fields.Float()
+    flagged = fields.Boolean()
+
+
+class LongDayDeclarer(Schema):
+    employee_id = fields.Integer()
+    full_name = fields.String(allow_none=True)
+    unit_id = fields.Integer()
+    long_days = fields.Integer()
+    total = fields.Float(allow_none=True)
+
+
+class CalibrationSchema(Schema):
+    period = fields.String()
+    median = fields.Float(allow_none=True)
+    mad = fields.Float(allow_none=True)
+    hours_a_day = fields.Float()
+    long_days = fields.Integer()
+    units = fields.List(fields.Nested(CalibrationUnit))
+    long_day_declarers = fields.List(fields.Nested(LongDayDeclarer))
+
+
+@blp.route("/reports/calibration")
+class Calibration(MethodView):
+    @blp.arguments(CalibrationArgs, location="query")
+    @blp.response(200, CalibrationSchema)
+    def get(self, args, t):
+        """For inspectors: units whose median total departs by more than 2 MAD, and people
+        declaring over 8 h a day on more than a set number of days."""
+        return services.calibration(api_member("tenant_admin", "auditor"), args["period"], args["long_days"],
+                                    args["hours_a_day"])
+
+
 @blp.route("/reports/workload")
 class Workload(MethodView):
     @blp.arguments(WorkloadArgs, location="query")

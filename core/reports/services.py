@@ -145,3 +145,74 @@ def workload(principal: Principal, period: str) -> dict:
             "staffing_gap": None if need is None else _round(need - g["headcount"]),
         })
     return {"period": period, "full_time_hours": _round(fte_hours), "rows": rows}
+
+
+# ---------------------------------------------------------------- calibration for inspectors
+
+
+def _median(values: list[float]) -> float | None:
+    import statistics
+
+    return statistics.median(values) if values else None
+
+
+def calibration(principal: Principal, period: str, long_days: int = 5, hours_a_day: float = 8.0) -> dict:
+    """Where scores look out of line, for an inspector to look at (not a verdict):
+
+    - units whose median total departs from the tenant's median by more than 2 MAD (median
+      absolute deviation of everyone's totals);
+    - people who declared more than ``hours_a_day`` norm hours on more than ``long_days``
+      days of the period — "good at reporting" next to their actual total.
+
+    ``period`` is a month (monthly totals) or a year (annual totals, domain.md's mean of months).
+    """
+    from core.scoring.models import PeriodScore
+    from core.scoring.services import year_scores
+
+    try:
+        start, end = period_bounds(period)
+    except ValueError as exc:
+        raise Invalid("Not a period.", {"period": [str(exc)]}) from exc
+    stmt = select(Employee.id, Employee.unit_id)
+    clause = visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    unit_of = dict(db.session.execute(stmt).all())
+    if len(period) == 4:
+        totals = {s["employee_id"]: s["total"] for s in year_scores(period, list(unit_of))} if unit_of else {}
+    elif len(period) == 7:
+        totals = {e: float(t) for e, t in db.session.execute(select(PeriodScore.employee_id, PeriodScore.total).where(
+            PeriodScore.period == period, PeriodScore.item_count > 0, PeriodScore.employee_id.in_(list(unit_of))))}
+    else:
+        raise Invalid("Calibration is by month or year.", {"period": ["Use 2026-10 or 2026."]})
+    values = list(totals.values())
+    median = _median(values)
+    mad = _median([abs(v - median) for v in values]) if median is not None else None
+    by_unit: dict[int, list[float]] = {}
+    for employee_id, total in totals.items():
+        by_unit.setdefault(unit_of[employee_id], []).append(total)
+    names = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name)).all())
+    units = []
+    for unit_id, unit_totals in sorted(by_unit.items()):
+        unit_median = _median(unit_totals)
+        departure = unit_median - median
+        units.append({"unit_id": unit_id, "unit_name": names.get(unit_id), "people": len(unit_totals),
+                      "median": _round(unit_median), "departure": _round(departure),
+                      "flagged": bool(mad is not None and abs(departure) > 2 * mad)})
+    daily = (select(WorkItem.employee_id, WorkItem.work_date,
+                    func.sum(WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient))
+             .where(WorkItem.work_date.between(start, end), WorkItem.status != "cancelled",
+                    WorkItem.employee_id.in_(list(unit_of)))
+             .group_by(WorkItem.employee_id, WorkItem.work_date))
+    long: dict[int, int] = {}
+    for employee_id, _day, minutes in db.session.execute(daily) if unit_of else []:
+        if Decimal(str(minutes or 0)) > Decimal(str(hours_a_day)) * 60:
+            long[employee_id] = long.get(employee_id, 0) + 1
+    people_names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(
+        Employee.id.in_([e for e, n in long.items() if n > long_days]))).all()) if long else {}
+    declarers = [{"employee_id": e, "full_name": people_names.get(e), "unit_id": unit_of[e], "long_days": n,
+                  "total": None if totals.get(e) is None else _round(totals[e])}
+                 for e, n in sorted(long.items()) if n > long_days]
+    return {"period": period, "median": None if median is None else _round(median),
+            "mad": None if mad is None else _round(mad), "units": units, "long_day_declarers": declarers,
+            "hours_a_day": hours_a_day, "long_days": long_days}
