@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import send_file
+from flask import request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
@@ -21,12 +21,9 @@ ADMIN = "tenant_admin"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ImportForm(Schema):
+class ImportUpload(Schema):
     connector = fields.String(required=True, validate=validate.Length(min=1, max=100))
     dry_run = fields.Boolean(load_default=False)
-
-
-class ImportFiles(Schema):
     file = Upload(required=True)
 
 
@@ -44,15 +41,20 @@ def enabled_connector(key: str):
 
 @blp.route("/imports")
 class Imports(MethodView):
-    @blp.arguments(ImportForm, location="form")
-    @blp.arguments(ImportFiles, location="files")
+    @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": ImportUpload}}})
     @blp.response(202, JobAccepted)
-    def post(self, form, files, t):
+    def post(self, t):
         """Upload a file for one of the tenant's connectors; the import runs as a job
         (its result: rows_total, rows_valid, rows_written and errors by row and column).
         With dry_run nothing is written and the result says what would change."""
         principal = api_member(ADMIN)
-        return {"job_id": start_import(form["connector"], files["file"], form["dry_run"], principal.actor).id}
+        # Form fields and the file are read here (webargs takes one body location per
+        # schema, and OpenAPI 3 documents them as one multipart body, above).
+        errors = ImportUpload().validate({**request.form.to_dict(), **request.files.to_dict()})
+        if errors:
+            raise Invalid("Some fields are invalid.", errors)
+        form = ImportUpload().load({**request.form.to_dict(), **request.files.to_dict()})
+        return {"job_id": start_import(form["connector"], form["file"], form["dry_run"], principal.actor).id}
 
 
 def start_import(connector: str, upload, dry_run: bool, actor: str):

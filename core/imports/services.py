@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import queue
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from core.work.models import ClosedPeriod, WorkItem
 log = logging.getLogger(__name__)
 
 BATCH = 5000
+STAGED_BATCH = 20_000  # rows per COPY-and-merge chunk on PostgreSQL
 MAX_REPORTED = 1000  # errors listed in a result; the total is always given
 MAX_WHOLE_FILE = 50 * 1024 * 1024  # a connector without iter_parse reads the file whole
 MAX_CATALOGUE_ROWS = 50_000
@@ -128,13 +131,19 @@ def run_import(connector_key: str, path: str | Path, dry_run: bool = False, acto
     connector = chosen.component
     tenant = db.session.get(Tenant, current_tenant_id())
     writer = WRITERS[connector.target](tenant)
+    try:
+        return _run(connector_key, connector, chosen.settings, writer, Path(path), dry_run, actor, progress, filename)
+    finally:
+        writer.close()
+
+
+def _run(connector_key, connector, settings, writer, path: Path, dry_run, actor, progress, filename) -> dict:
     report = Report()
-    path = Path(path)
     size = path.stat().st_size
     digest = hashlib.sha256()
     with path.open("rb") as raw:
         stream = _Hashing(raw, digest)
-        for kind, payload in parse_events(connector, stream, chosen.settings):
+        for kind, payload in parse_events(connector, stream, settings):
             if kind == "row":
                 report.rows_total += 1
                 problems = writer.add(payload["row"], payload["values"])
@@ -220,6 +229,9 @@ class Writer:
 
     def finish(self) -> list[RowError]:
         return []
+
+    def close(self) -> None:
+        """Stop any helper (always called, also when the import fails half-way)."""
 
 
 def _err(row: int, column: str | None, message: str) -> RowError:
@@ -536,6 +548,7 @@ class WorkItemWriter(Writer):
             self.conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {STAGING} ON COMMIT DROP AS "
                 f"SELECT external_id, {', '.join(ITEM_FIELDS)} FROM work_items WITH NO DATA")
+            self._start_merger()
 
     def add(self, row, values):
         errors: list[RowError] = []
@@ -580,7 +593,7 @@ class WorkItemWriter(Writer):
         item["external_id"] = values["external_id"]
         self.months.add(month)
         self.batch.append(item)
-        if len(self.batch) >= BATCH:
+        if len(self.batch) >= (STAGED_BATCH if self.staged else BATCH):
             self._flush()
         return []
 
@@ -620,7 +633,8 @@ class WorkItemWriter(Writer):
         if self.failed or not batch:
             return
         if self.staged:
-            self._copy(batch)
+            if self.merge_error is None:
+                self.queue.put(batch)
             return
         t = WorkItem.__table__
         existing = {r["external_id"]: r for r in self.conn.execute(
@@ -645,20 +659,36 @@ class WorkItemWriter(Writer):
         self.new += len(inserts)
         self.updated += len(updates)
 
-    def _copy(self, batch: list[dict]) -> None:
-        cursor = self.conn.connection.driver_connection.cursor()
+    # ------------------------------------------------------------ PostgreSQL: staged, in a thread
+
+    def _start_merger(self) -> None:
+        """The merger thread owns the transaction's connection while the file is read:
+        PostgreSQL inserts one chunk while Python parses the next (the thread waits on
+        the server with the GIL released). The queue holds two chunks at most, so
+        memory stays bounded whatever the file's size."""
+        self.queue: queue.Queue[list[dict] | None] = queue.Queue(maxsize=2)
+        self.merge_error: BaseException | None = None
+        self.merger = threading.Thread(target=self._merge_chunks, name="import-merge", daemon=True)
+        self.merger.start()
+
+    def _merge_chunks(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.merge_error is not None:
+                continue  # drain: the main thread sees the error at finish()
+            try:
+                self._merge(batch)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+                self.merge_error = exc
+
+    def _merge(self, batch: list[dict]) -> None:
+        """One chunk: COPY into the staging table, update the rows that differ, insert the
+        new ones (ON CONFLICT: already there, and not different, means unchanged)."""
         columns = ("external_id", *ITEM_FIELDS)
+        self.conn.exec_driver_sql(f"TRUNCATE {STAGING}")
+        cursor = self.conn.connection.driver_connection.cursor()
         with cursor.copy(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN") as copy:
             for item in batch:
                 copy.write_row(tuple(item[c] for c in columns))
-        self.staged_rows = getattr(self, "staged_rows", 0) + len(batch)
-
-    def _merge(self) -> None:
-        """Staging → work_items: update the rows that differ, insert the new ones."""
-        staged = getattr(self, "staged_rows", 0)
-        if not staged:
-            return
-        self.conn.exec_driver_sql(f"ANALYZE {STAGING}")
         fields = ", ".join(ITEM_FIELDS)
         sets = ", ".join(f"{n} = s.{n}" for n in ITEM_FIELDS)
         updated = self.conn.exec_driver_sql(
@@ -669,16 +699,25 @@ class WorkItemWriter(Writer):
         inserted = self.conn.exec_driver_sql(
             f"INSERT INTO work_items (tenant_id, external_id, {fields}, missed_before, not_reported, verification, "
             f"outside_position, updated_at) SELECT %(t)s, s.external_id, {', '.join('s.' + n for n in ITEM_FIELDS)}, "
-            f"0, false, 'pending', false, now() FROM {STAGING} s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM work_items w WHERE w.tenant_id = %(t)s AND w.external_id = s.external_id)",
-            {"t": self.tid}).rowcount
-        self.new, self.updated = inserted, updated
-        self.unchanged = staged - inserted - updated
+            f"0, false, 'pending', false, now() FROM {STAGING} s "
+            f"ON CONFLICT (tenant_id, external_id) DO NOTHING", {"t": self.tid}).rowcount
+        self.new += inserted
+        self.updated += updated
+        self.unchanged += len(batch) - inserted - updated
+
+    def close(self) -> None:
+        if self.staged and self.merger.is_alive():
+            self.merge_error = self.merge_error or RuntimeError("import stopped")
+            self.queue.put(None)
+            self.merger.join()
 
     def finish(self):
         self._flush()
-        if self.staged and not self.failed:
-            self._merge()
+        if self.staged:
+            self.queue.put(None)
+            self.merger.join()
+            if self.merge_error is not None:
+                raise self.merge_error
         if not self.failed and (self.new or self.updated):
             from core.scoring.services import mark_stale
 
