@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 
-.PHONY: run test install lint bench translations browser-deps clean
+.PHONY: run test install lint bench translations browser-deps clean fuzz
 
 $(STAMP): pyproject.toml examples/vendor-plugin/pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=python3.11"; exit 1; }
@@ -43,3 +43,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Thousands of generated requests per API operation (the suite runs 50 each).
+fuzz: install
+	CONGVU_FUZZ_EXAMPLES=$${CONGVU_FUZZ_EXAMPLES:-2000} $(BIN)/python -m pytest tests/test_fuzz_api.py -q

@@ -60,6 +60,7 @@ def _import_models() -> None:
     import core.catalogue.models  # noqa: F401
     import core.classification.models  # noqa: F401
     import core.jobs.models  # noqa: F401
+    import core.mergers.models  # noqa: F401
     import core.notifications.models  # noqa: F401
     import core.org.models  # noqa: F401
     import core.scoring.models  # noqa: F401
@@ -84,10 +85,12 @@ def _register_blueprints(app: Flask) -> None:
     from core.catalogue.api import blp as catalogue_api
     from core.classification.api import blp as classification_api
     from core.classification.views import classification_pages
+    from core.dashboards.views import dashboard_pages
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.imports.api import blp as imports_api
     from core.imports.views import import_pages
+    from core.mergers.api import blp as mergers_api
     from core.org.api import blp as org_api
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
@@ -99,11 +102,11 @@ def _register_blueprints(app: Flask) -> None:
     from core.work.views import work_pages
 
     for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
-                imports_api, classification_api, bonus_api, reports_api):
+                imports_api, classification_api, bonus_api, reports_api, mergers_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages):
+                  classification_pages, dashboard_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)
@@ -117,4 +120,22 @@ def _register_hooks(app: Flask) -> None:
     from core.errors import ServiceError, handle_service_error
 
     app.register_error_handler(ServiceError, handle_service_error)
+    _register_range_errors(app)
     hooks.register(app)
+
+
+def _register_range_errors(app: Flask) -> None:
+    from sqlalchemy.exc import DataError, StatementError
+
+    from core.errors import handle_out_of_range
+
+    app.register_error_handler(OverflowError, handle_out_of_range)
+    app.register_error_handler(DataError, handle_out_of_range)
+
+    def statement_error(error: StatementError):
+        # SQLite's driver raises OverflowError while binding, which SQLAlchemy wraps.
+        if isinstance(error.orig, OverflowError):
+            return handle_out_of_range(error)
+        raise error
+
+    app.register_error_handler(StatementError, statement_error)

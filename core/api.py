@@ -4,11 +4,22 @@ validate requests, served at /api/v1/openapi.json with interactive docs at /api/
 from __future__ import annotations
 
 from flask_smorest import Api
+from marshmallow import Schema, fields
 
 from core.errors import handle_http_exception
 
 
+class ContractError(Schema):
+    """The contract's error body (api.md, "Conventions")."""
+
+    code = fields.String(required=True, metadata={"description": "machine code, e.g. validation_error"})
+    message = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "field name → messages (nested for nested fields)"})
+
+
 class CongvuApi(Api):
+    ERROR_SCHEMA = ContractError  # documented as every operation's default and 422 response
+
     def handle_http_exception(self, error):
         return handle_http_exception(error)
 

@@ -135,3 +135,13 @@ def handle_service_error(error: ServiceError):
         response.status_code = error.status
         return response
     return render_template("error.html", status=error.status, message=error.message), error.status
+
+
+def handle_out_of_range(error: Exception):
+    """A number the database cannot hold (a query id beyond BIGINT, say) is the caller's
+    mistake, not a server error: 422, with nothing written (the transaction is dropped)."""
+    from core.extensions import db
+
+    db.session.rollback()
+    log.info("value out of range: %s", str(error).splitlines()[0][:200])
+    return handle_service_error(Invalid("A number is out of range.", {"_value": ["Out of range."]}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, redirect, request
 from sqlalchemy import select
 
 from core.auth.guards import OPERATOR_ENDPOINTS, api_principal, check_path_objects, tenant_member
@@ -18,6 +18,16 @@ DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
     "style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
+MAX_ID = 2**63 - 1  # ids are BIGINT; a larger number names nothing
+
+
+def ids_in_range() -> None:
+    """An id in the path beyond BIGINT names nothing: 404 (the database would refuse it)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
+            abort(404)
+
+
 def bind_tenant() -> None:
     """`t` in the URL names the tenant; an unknown slug is a 404 for everyone."""
     slug = (request.view_args or {}).get("t")
@@ -26,6 +36,8 @@ def bind_tenant() -> None:
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         abort(404, "Tenant not found.")
+    if tenant.status == "merged" and tenant.merged_into_id is not None:
+        return _merged_tenant(tenant, slug)
     g.tenant = tenant
     g.tenant_token = set_tenant(tenant.id)
     if request.path.startswith("/api/"):
@@ -35,6 +47,20 @@ def bind_tenant() -> None:
         if not (principal.is_operator and request.endpoint in OPERATOR_ENDPOINTS):
             tenant_member(principal)
             check_path_objects(request.view_args or {})
+
+
+def _merged_tenant(tenant: Tenant, slug: str):
+    """A merged tenant is read-only and lives on in its target: pages redirect there
+    (308 keeps the method); the API answers 409 naming the target, so a client learns
+    where to go instead of silently writing somewhere else (docs/mergers.md)."""
+    target = db.session.get(Tenant, tenant.merged_into_id)
+    if request.path.startswith("/api/"):
+        abort(409, f"Tenant {slug} was merged into {target.slug}; use /api/v1/tenants/{target.slug}/.",
+              {"tenant": [f"Merged into {target.slug}."]}, code="tenant_merged")
+    prefix = f"/t/{slug}"
+    path = request.full_path if request.query_string else request.path
+    return redirect(f"/t/{target.slug}" + path[len(prefix):] if path.startswith(prefix) else f"/t/{target.slug}/",
+                    code=308)
 
 
 def release_tenant(exc: BaseException | None) -> None:
@@ -64,6 +90,7 @@ def register(app: Flask) -> None:
     def _mark_production():
         g.production = production
 
+    app.before_request(ids_in_range)
     app.before_request(bind_tenant)
     app.teardown_request(release_tenant)
     app.after_request(security_headers)
