@@ -1,0 +1,109 @@
+"""Scoring at scale (issue 5): a full recalculation of one month and a re-aggregation
+without re-scoring, each against a bare SQL GROUP BY over the same rows.
+
+    python -m bench.scoring --employees 2000      # SCALE=50000 for the province target
+
+A fresh PostgreSQL database is filled by `congvu generate` (COPY), then `congvu recalc`
+runs in its own process so its peak memory can be read; the app connects as the
+non-owner role, so row-level security is in force exactly as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PERIOD = "2026-10"
+TARGET_FULL_S, TARGET_AGG_S, TARGET_RSS_MB = 60, 15, 1024
+
+
+def _congvu(env: dict, *args: str) -> tuple[float, str]:
+    began = time.perf_counter()
+    out = subprocess.run([str(Path(sys.executable).parent / "congvu"), *args], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"congvu {' '.join(args)} failed: {out.stderr.strip()[-500:]}")
+    return time.perf_counter() - began, out.stdout
+
+
+def recreate(pg: str, name: str, role: str) -> None:
+    admin = create_engine(pg + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar():
+            conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def run(employees: int, pg: str = "postgresql+psycopg://postgres@127.0.0.1:5432", database: str = "congvu_bench_scoring",
+        role: str = "congvu_app") -> dict:
+    recreate(pg, database, role)
+    host = pg.split("@", 1)[1]
+    env = dict(os.environ, CONGVU_DATABASE_URL=f"postgresql+psycopg://{role}@{host}/{database}",
+               CONGVU_DATABASE_OWNER_URL=f"{pg}/{database}", CONGVU_SECRET_KEY="bench-scoring")
+    env.pop("CONGVU_REDIS_URL", None)  # the recalculation runs in this process: its memory is what we read
+    _congvu(env, "db", "upgrade")
+    generate_s, _ = _congvu(env, "generate", "--tenant", "bench", "--employees", str(employees), "--months", "1",
+                            "--first-month", PERIOD)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    full_s, out = _congvu(env, "recalc", "--tenant", "bench", "--period", PERIOD)
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    items = int(out.split("recalculated", 1)[1].split(":", 1)[1].split("items")[0].strip())
+    aggregate_s = _aggregate_only(env)
+    group_by_s = _bare_group_by(f"{pg}/{database}")
+    return {
+        "employees": employees, "items_scored": items, "generate_s": round(generate_s, 1),
+        "full_recalculation_s": round(full_s, 1), "peak_rss_mb": round(peak_mb), "reaggregation_s": round(aggregate_s, 2),
+        "bare_group_by_s": round(group_by_s, 2),
+        "full_vs_group_by": round(full_s / group_by_s, 1) if group_by_s else None,
+        "reaggregation_vs_group_by": round(aggregate_s / group_by_s, 1) if group_by_s else None,
+        "items_per_s": round(items / full_s),
+    }
+
+
+def _aggregate_only(env: dict) -> float:
+    code = ("import time\nfrom core import create_app\nfrom core.extensions import db\n"
+            "from core.scoring import engine\nfrom core.tenancy import tenant_context\n"
+            "app = create_app()\nwith app.app_context():\n"
+            "    tid = db.session.execute(db.text(\"SELECT id FROM tenants WHERE slug='bench'\")).scalar()\n"
+            "    with tenant_context(tid):\n        scheme = engine.scheme_for('%s')\n"
+            "        t = time.perf_counter(); engine.aggregate(scheme); db.session.commit()\n"
+            "        print(time.perf_counter() - t)\n" % PERIOD)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _bare_group_by(owner_url: str) -> float:
+    """The floor: one GROUP BY over the month's items, summing what decree335 sums."""
+    engine = create_engine(owner_url)
+    with engine.connect() as conn:
+        began = time.perf_counter()
+        conn.execute(text("SELECT employee_id, count(*), sum(quantity * product_weight), "
+                          "sum(CASE WHEN status = 'done' THEN quantity * product_weight ELSE 0 END) "
+                          "FROM work_items WHERE work_date BETWEEN '2026-10-01' AND '2026-10-31' "
+                          "AND status <> 'cancelled' GROUP BY employee_id")).all()
+        elapsed = time.perf_counter() - began
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.scoring", description=__doc__.split("\n\n")[0])
+    p.add_argument("--employees", type=int, default=int(os.environ.get("SCALE", "2000")))
+    p.add_argument("--pg", default=os.environ.get("CONGVU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"))
+    args = p.parse_args()
+    print(json.dumps(run(args.employees, args.pg), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
