@@ -1,0 +1,1 @@
+"""Dashboards: my month and trend, the unit, the province, jobs and the operator overview."""

@@ -1,0 +1,375 @@
+"""What the dashboards show, computed from the stored aggregates.
+
+Month scores come from `period_scores` (one row per person and month), days and weeks
+from the summable item components in `item_scores` grouped in SQL, and the day's
+declarations and queues from the work services. Every function issues a fixed number
+of queries whatever the number of people: never one query per person or per unit.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.auth.principal import Principal
+from core.errors import Invalid
+from core.extensions import db
+from core.org import services as org
+from core.org.models import Employee, OrgUnit
+from core.plugins.manager import ComponentMissing
+from core.scoring import engine
+from core.scoring import services as scoring
+from core.scoring.models import ItemScore, PeriodScore
+from core.work import calendar as cal
+from core.work import services as work
+from core.work.models import OPEN_STATUSES, WorkItem
+
+BANDS = ("HTXS", "HTT", "HT", "KHT")
+# Histogram bins of the month total (0–100), 10 points wide: finer than the four bands,
+# so a manager sees whether the unit clusters just under a band edge.
+BIN_WIDTH = 10
+TREND_MONTHS = 12
+TREND_WEEKS = 12
+COMMUNE_KINDS = ("commune", "ward", "special_zone")
+KIND_FILTERS = {"agency": ("agency", "department"), "commune": COMMUNE_KINDS}
+
+
+def band_of(total: float) -> str:
+    """Decree 335 thresholds (domain.md): ≥ 90 HTXS, 70–<90 HTT, 50–<70 HT, < 50 KHT."""
+    return "HTXS" if total >= 90 else "HTT" if total >= 70 else "HT" if total >= 50 else "KHT"
+
+
+def check_month(period: str | None, today: date) -> str:
+    """A YYYY-MM from a query string, or this month; a bad one is a 400, never a 500."""
+    if not period:
+        return engine.month_of(today)
+    try:
+        engine.parse_month(period)
+    except Invalid:
+        raise
+    year = int(period[:4])
+    if not 2000 <= year <= 2100:
+        raise Invalid("Not a period.", {"period": ["Use YYYY-MM for a month."]})
+    return period
+
+
+def shift_month(period: str, months: int) -> str:
+    index = int(period[:4]) * 12 + int(period[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _round(value: float | None, places: int = 2) -> float | None:
+    return None if value is None else round(float(value), places)
+
+
+def histogram(totals: list[float]) -> list[dict]:
+    bins = [{"from": lo, "to": lo + BIN_WIDTH, "count": 0} for lo in range(0, 100, BIN_WIDTH)]
+    for t in totals:
+        bins[min(int(t // BIN_WIDTH), len(bins) - 1)]["count"] += 1
+    return bins
+
+
+def bands(totals: list[float]) -> dict[str, int]:
+    out = dict.fromkeys(BANDS, 0)
+    for t in totals:
+        out[band_of(t)] += 1
+    return out
+
+
+# ---------------------------------------------------------------- the employee
+
+
+def my_month(principal: Principal, employee_id: int, period: str) -> dict:
+    """The month explained item by item (scoring.explain), with the period's state so
+    the page can say when the numbers are stale or provisional."""
+    explained = scoring.explain(principal, employee_id, period)
+    state = scoring.period_state(period)
+    general = explained["formula"].get("general")
+    return {"explain": explained, "state": state, "general": general,
+            "provisional": bool(explained["formula"].get("provisional")),
+            "stale": bool(state["stale"]), "closed": bool(state["closed"])}
+
+
+def trend(employee_id: int, by: str, anchor: str) -> list[dict]:
+    """Score points ending at the month `anchor`: months from the stored month rows,
+    days and weeks scored by the month's variant from the day sums of item_scores
+    (one grouped query). Days and weeks carry the task score only: general criteria
+    belong to months."""
+    if by == "month":
+        first = shift_month(anchor, -(TREND_MONTHS - 1))
+        rows = {r.period: r for r in db.session.scalars(select(PeriodScore).where(
+            PeriodScore.employee_id == employee_id, PeriodScore.period >= first, PeriodScore.period <= anchor))}
+        out = []
+        for i in range(TREND_MONTHS):
+            p = shift_month(first, i)
+            r = rows.get(p)
+            out.append({"label": p, "task_score": _round(r.task_score) if r else None,
+                        "general_score": _round(r.general_score) if r else None,
+                        "total": _round(r.total) if r else None, "items": r.item_count if r else 0,
+                        "provisional": r.provisional if r else None})
+        return out
+    scheme = engine.scheme_for(anchor)
+    start, end = engine.parse_month(anchor)
+    if by == "week":
+        # The weeks that end in the anchor month and the eleven before them.
+        last_monday = end - timedelta(days=end.weekday())
+        start = last_monday - timedelta(weeks=TREND_WEEKS - 1)
+    days = _day_sums(scheme, employee_id, start, end)
+    calendar = cal.WorkCalendar.load(start, end)
+    working = set(calendar.working_days(start, end))
+    groups: dict[str, dict[str, Any]] = {}
+    day = start
+    while day <= end:
+        if by == "day":
+            label = day.isoformat()
+        else:
+            iso = day.isocalendar()
+            label = f"{iso.year}-W{iso.week:02d}"
+        group = groups.setdefault(label, {"sums": defaultdict(float), "items": 0, "working_days": 0})
+        if day in working:
+            group["working_days"] += 1
+        for name, value in days.get(day, {}).items():
+            if name == "_items":
+                group["items"] += int(value)
+            else:
+                group["sums"][name] += value
+        day += timedelta(days=1)
+    out = []
+    for label, group in groups.items():
+        if by == "day" and not group["working_days"] and not group["items"]:
+            continue  # weekends and holidays without work would only flatten the line
+        result = scheme.variant.period_score(dict(group["sums"]), scheme.chosen.settings,
+                                             {"working_days": max(1, group["working_days"]), "period": label,
+                                              "is_leader": False})
+        task = _round(result["task_score"]) if group["items"] else None
+        out.append({"label": label, "task_score": task, "general_score": None, "total": task,
+                    "items": group["items"], "provisional": True})
+    return out
+
+
+def _day_sums(scheme: engine.Scheme, employee_id: int, start: date, end: date) -> dict[date, dict[str, float]]:
+    cols = [func.coalesce(func.sum(col), 0.0) for col in scheme.columns]
+    stmt = (select(ItemScore.work_date, func.count(), *cols)
+            .where(ItemScore.employee_id == employee_id, ItemScore.work_date >= start, ItemScore.work_date <= end)
+            .group_by(ItemScore.work_date))
+    out = {}
+    for row in db.session.execute(stmt):
+        values = dict(zip(scheme.names, (float(v) for v in row[2:]), strict=True))
+        if getattr(scheme.variant, "per_day", False):
+            values = dict(scheme.variant.adjust_day(values, scheme.chosen.settings))
+        values["_items"] = row[1]
+        out[row[0]] = values
+    return out
+
+
+# ---------------------------------------------------------------- the unit
+
+
+def managed_units(principal: Principal) -> list[OrgUnit]:
+    """Units a dashboard may be asked for: every unit for the tenant admin and auditor,
+    the units a manager leads (and their sub-units) otherwise."""
+    if principal.has_role("tenant_admin", "auditor"):
+        return list(db.session.scalars(select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.name)))
+    if principal.employee_id is None:
+        return []
+    led = db.session.scalar(select(Employee.unit_id).where(Employee.id == principal.employee_id,
+                                                            Employee.is_leader.is_(True)))
+    own = db.session.scalar(select(Employee.unit_id).where(Employee.id == principal.employee_id))
+    root = led or own
+    ids = org.unit_subtree_ids(root) if root else set()
+    return list(db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.name)))
+
+
+def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: date) -> dict:
+    """A unit's month at a glance. `unit_day` gives the people the caller may see in the
+    unit with today's declarations; everything else is one grouped query each."""
+    people = work.unit_day(principal, day, unit_id)
+    ids = [p["employee_id"] for p in people]
+    rows = {r.employee_id: r for r in db.session.scalars(
+        select(PeriodScore).where(PeriodScore.period == period, PeriodScore.employee_id.in_(ids)))} if ids else {}
+    for p in people:
+        r = rows.get(p["employee_id"])
+        p["score"] = None if r is None else {
+            "task_score": _round(r.task_score), "general_score": _round(r.general_score), "total": _round(r.total),
+            "items": r.item_count, "provisional": r.provisional, "band": band_of(float(r.total))}
+    totals = [float(r.total) for r in rows.values() if r.item_count]
+    start, end = engine.parse_month(period)
+    return {"people": people, "queues": queue_counts(principal, ids, day), "totals": totals,
+            "histogram": histogram(totals), "bands": bands(totals),
+            "median": _round(statistics.median(totals)) if totals else None,
+            "mean": _round(statistics.fmean(totals)) if totals else None,
+            "hours": daily_hours(ids, start, min(end, max(start, day))),
+            "declared": sum(1 for p in people if p["declared"])}
+
+
+def queue_counts(principal: Principal, ids: list[int], day: date) -> dict[str, int]:
+    """How much waits in the unit: overdue open items, declarations to check and finished
+    items to review (the last two only for a manager: they are the ones who judge)."""
+    if not ids:
+        return {"overdue": 0, "declarations": 0, "reviews": 0}
+    mine = WorkItem.employee_id.in_(ids)
+    overdue = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+        mine, WorkItem.status.in_(OPEN_STATUSES), WorkItem.deadline < day))
+    judged = work.managed_items_clause(principal)
+    declarations = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+        mine, judged, WorkItem.verification == "pending", WorkItem.status != "cancelled"))
+    reviews = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+        mine, judged, WorkItem.status == "done", WorkItem.reviewed_at.is_(None)))
+    return {"overdue": overdue or 0, "declarations": declarations or 0, "reviews": reviews or 0}
+
+
+def daily_hours(ids: list[int], start: date, end: date) -> list[dict]:
+    """Average credited hours per person on each working day: norm minutes × quantity ×
+    complexity of the completed items of that day (the workload report's measure), in
+    one grouped query over the unit's items of the month."""
+    if not ids:
+        return []
+    minutes = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+    per_day = dict(db.session.execute(
+        select(WorkItem.work_date, func.sum(minutes))
+        .where(WorkItem.employee_id.in_(ids), WorkItem.work_date >= start, WorkItem.work_date <= end,
+               WorkItem.status == "done")
+        .group_by(WorkItem.work_date)).all())
+    calendar = cal.WorkCalendar.load(start, end)
+    return [{"day": d.isoformat(), "hours": round(float(per_day.get(d) or 0) / 60 / len(ids), 2)}
+            for d in calendar.working_days(start, end)]
+
+
+def person_summary(employee_id: int) -> Employee:
+    return db.session.get(Employee, employee_id)
+
+
+# ---------------------------------------------------------------- the province
+
+
+def _roots(units: list[OrgUnit]) -> dict[int, OrgUnit]:
+    """Each unit's top-level ancestor (the agency or commune it belongs to)."""
+    by_id = {u.id: u for u in units}
+    roots: dict[int, OrgUnit] = {}
+    for u in units:
+        seen, cur = set(), u
+        while cur.parent_id is not None and cur.parent_id in by_id and cur.id not in seen:
+            seen.add(cur.id)
+            cur = by_id[cur.parent_id]
+        roots[u.id] = cur
+    return roots
+
+
+def province_dashboard(period: str, kind: str | None) -> dict:
+    """Units (agencies and communes) ranked by the median month total of their people,
+    with bands and the year's classification per unit, from `period_scores` and
+    `employee_classifications` only: two grouped reads, no scan of work items."""
+    units = list(db.session.scalars(select(OrgUnit)))
+    roots = _roots(units)
+    wanted = KIND_FILTERS.get(kind or "")
+    totals: dict[int, list[float]] = defaultdict(list)
+    provisional: dict[int, int] = defaultdict(int)
+    for unit_id, total, prov in db.session.execute(
+            select(PeriodScore.unit_id, PeriodScore.total, PeriodScore.provisional)
+            .where(PeriodScore.period == period, PeriodScore.item_count > 0)):
+        root = roots.get(unit_id)
+        if root is None:
+            continue
+        totals[root.id].append(float(total))
+        provisional[root.id] += 1 if prov else 0
+    classes = _classification_by_root(int(period[:4]), roots)
+    headcount: dict[int, int] = defaultdict(int)
+    for unit_id, n in db.session.execute(select(Employee.unit_id, func.count()).group_by(Employee.unit_id)):
+        if unit_id in roots:
+            headcount[roots[unit_id].id] += n
+    ranked = []
+    for root in {r.id: r for r in roots.values()}.values():
+        if wanted and root.kind not in wanted:
+            continue
+        values = totals.get(root.id, [])
+        ranked.append({"unit_id": root.id, "code": root.code, "name": root.name, "kind": root.kind,
+                       "headcount": headcount.get(root.id, 0), "scored": len(values),
+                       "median": _round(statistics.median(values)) if values else None,
+                       "mean": _round(statistics.fmean(values)) if values else None,
+                       "provisional": provisional.get(root.id, 0), "bands": bands(values),
+                       "classification": classes.get(root.id)})
+    ranked.sort(key=lambda u: (u["median"] is None, -(u["median"] or 0), u["name"]))
+    every = [t for u in ranked for t in totals.get(u["unit_id"], [])]
+    return {"period": period, "kind": kind, "units": ranked, "people": len(every),
+            "median": _round(statistics.median(every)) if every else None,
+            "bands": bands(every), "histogram": histogram(every),
+            "classified": any(u["classification"] for u in ranked)}
+
+
+def _classification_by_root(year: int, roots: dict[int, OrgUnit]) -> dict[int, dict[str, int]]:
+    try:
+        from core.classification.models import EmployeeClassification
+    except ImportError:  # the classification package is optional to the dashboards
+        return {}
+    level = func.coalesce(EmployeeClassification.override_level, EmployeeClassification.computed_level)
+    out: dict[int, dict[str, int]] = {}
+    for unit_id, lvl, n in db.session.execute(
+            select(EmployeeClassification.unit_id, level, func.count())
+            .where(EmployeeClassification.year == year).group_by(EmployeeClassification.unit_id, level)):
+        root = roots.get(unit_id)
+        if root is None:
+            continue
+        counts = out.setdefault(root.id, {**dict.fromkeys(BANDS, 0), "none": 0})
+        counts[lvl if lvl in BANDS else "none"] += n
+    return out
+
+
+def workload_heatmap(period: str, kind: str | None) -> dict:
+    """Unit × ISO week: credited hours per person per working day. Hours are not in the
+    month aggregates of every variant, so this one reads the month's completed items in
+    a single grouped query; the page loads it after the rest (htmx), so the dashboard
+    itself stays on stored aggregates."""
+    start, end = engine.parse_month(period)
+    units = list(db.session.scalars(select(OrgUnit)))
+    roots = _roots(units)
+    wanted = KIND_FILTERS.get(kind or "")
+    minutes = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+    per_unit_day = db.session.execute(
+        select(Employee.unit_id, WorkItem.work_date, func.sum(minutes))
+        .join(Employee, Employee.id == WorkItem.employee_id)
+        .where(WorkItem.work_date >= start, WorkItem.work_date <= end, WorkItem.status == "done")
+        .group_by(Employee.unit_id, WorkItem.work_date)).all()
+    headcount: dict[int, int] = defaultdict(int)
+    for unit_id, n in db.session.execute(select(Employee.unit_id, func.count()).group_by(Employee.unit_id)):
+        if unit_id in roots:
+            headcount[roots[unit_id].id] += n
+    calendar = cal.WorkCalendar.load(start, end)
+    week_days: dict[str, int] = defaultdict(int)
+    for d in calendar.working_days(start, end):
+        week_days[_week(d)] += 1
+    weeks = sorted(week_days)
+    grid: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for unit_id, day, total in per_unit_day:
+        root = roots.get(unit_id)
+        if root is not None:
+            grid[root.id][_week(day)] += float(total or 0)
+    rows = []
+    for root in sorted({r.id: r for r in roots.values()}.values(), key=lambda r: r.name):
+        if wanted and root.kind not in wanted:
+            continue
+        if not headcount.get(root.id):
+            continue
+        cells = []
+        for w in weeks:
+            hours = grid[root.id][w] / 60 / headcount[root.id] / week_days[w] if week_days[w] else 0.0
+            cells.append({"week": w, "hours": round(hours, 1), "level": min(5, int(hours // 2) + (hours > 0))})
+        rows.append({"unit_id": root.id, "name": root.name, "cells": cells})
+    return {"period": period, "weeks": weeks, "rows": rows}
+
+
+def _week(day: date) -> str:
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def scheme_missing(period: str) -> str | None:
+    """The reason a month cannot be scored, to show instead of a trend."""
+    try:
+        engine.scheme_for(period)
+    except ComponentMissing as exc:
+        return exc.message
+    return None

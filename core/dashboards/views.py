@@ -1,0 +1,455 @@
+"""Dashboards: my month and my trend (every employee), the unit (managers), the province
+(tenant admin and auditor), jobs with live progress, and the operator's overview.
+
+Pages render tables first; charts are drawn over the same numbers by
+static/js/charts.js from `data-chart` attributes (the CSP allows no inline script).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from core.dashboards import services
+from core.errors import ServiceError
+from core.extensions import db
+from core.jobs.models import JobRun
+from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
+from core.org import services as org
+from core.org.models import Employee
+from core.plugins.manager import ComponentMissing
+from core.scoring import services as scoring
+from core.scoring.models import GENERAL_FIELDS
+from core.work import calendar as cal
+
+dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
+JOBS_SHOWN = 50
+TREND_KINDS = ("day", "week", "month")
+
+
+def _member() -> None:
+    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
+        abort(404)
+
+
+def _require(*roles: str) -> None:
+    _member()
+    if not current_user.has_role(*roles):
+        abort(403)
+
+
+def _period() -> str:
+    value = request.args.get("period", "").strip()[:10] or None
+    try:
+        return services.check_month(value, cal.local_today(g.tenant))
+    except ServiceError as exc:
+        raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        abort(400)
+    return int(value)
+
+
+def chart(kind: str, labels: list[str], series: list[dict[str, Any]], **options: Any) -> str:
+    """The JSON the chart script reads from a data-chart attribute."""
+    return json.dumps({"type": kind, "labels": labels, "series": series, **options}, ensure_ascii=False)
+
+
+def _flash_error(exc: ServiceError) -> None:
+    details = "; ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values())
+    flash(f"{exc.message} {details}".strip(), "error")
+
+
+# ---------------------------------------------------------------- my month
+
+
+def _month_page(employee_id: int, period: str, template_args: dict) -> str:
+    try:
+        month = services.my_month(current_user, employee_id, period)
+        missing = None
+    except ComponentMissing as exc:
+        month, missing = None, exc.message
+    employee = db.session.get(Employee, employee_id)
+    return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
+                           missing=missing, employee=employee, fields=GENERAL_FIELDS,
+                           prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
+                           **template_args)
+
+
+@dashboard_pages.get("/t/<t>/me")
+@login_required
+def my_month(t):
+    _member()
+    period = _period()
+    if current_user.employee_id is None:
+        return render_template("dashboards/no_employee.html", tenant=g.tenant), 200
+    return _month_page(current_user.employee_id, period, {"mine": True, "may_set": False})
+
+
+@dashboard_pages.post("/t/<t>/me/general")
+@login_required
+def propose_general(t):
+    _member()
+    period = _period_form()
+    if current_user.employee_id is None:
+        abort(403)
+    _save_general(current_user.employee_id, period, own=True)
+    return redirect(url_for("dashboard_pages.my_month", t=t, period=period) + "#general")
+
+
+def _period_form() -> str:
+    value = request.form.get("period", "").strip()[:10]
+    try:
+        return services.check_month(value or None, cal.local_today(g.tenant))
+    except ServiceError as exc:
+        raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
+
+
+def _save_general(employee_id: int, period: str, own: bool) -> None:
+    try:
+        data: dict[str, Any] = {}
+        for field in GENERAL_FIELDS:
+            raw = (request.form.get(field) or "").strip().replace(",", ".")
+            try:
+                value = float(raw)
+            except ValueError as exc:
+                raise ServiceError(_("Each criterion is a number from 0 to 10."),
+                                   {field: [_("Enter a number.")]}) from exc
+            if value != value:  # NaN passes float() and every comparison test
+                raise ServiceError(_("Each criterion is a number from 0 to 10."), {field: [_("Enter a number.")]})
+            if not 0 <= value <= 10:
+                raise ServiceError(_("Each criterion is a number from 0 to 10."), {field: [_("Between 0 and 10.")]})
+            data[field] = round(value, 2)
+        data["comment"] = (request.form.get("comment") or "").strip()[:2000] or None
+        scoring.set_general(current_user, employee_id, period, data, own_proposal=own)
+        db.session.commit()
+        flash(_("Proposal saved.") if own else _("General criteria saved."), "ok")
+    except ServiceError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+
+
+@dashboard_pages.get("/t/<t>/me/trend")
+@login_required
+def my_trend(t):
+    _member()
+    period = _period()
+    by = request.args.get("by", "day")
+    if by not in TREND_KINDS:
+        by = "day"
+    if current_user.employee_id is None:
+        return render_template("dashboards/no_employee.html", tenant=g.tenant), 200
+    missing = services.scheme_missing(period) if by != "month" else None
+    points = [] if missing else services.trend(current_user.employee_id, by, period)
+    labels = [p["label"] for p in points]
+    series = [{"label": _("Task score") if by != "month" else _("Total"),
+               "data": [p["task_score"] if by != "month" else p["total"] for p in points]}]
+    return render_template("dashboards/trend.html", tenant=g.tenant, period=period, by=by, points=points,
+                           missing=missing, chart_json=chart("line", labels, series, max=100 if by == "month" else 70),
+                           prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
+
+
+# ---------------------------------------------------------------- the unit
+
+
+@dashboard_pages.get("/t/<t>/dashboard/unit")
+@login_required
+def unit(t):
+    _require("manager", "tenant_admin", "auditor")
+    period = _period()
+    units = services.managed_units(current_user)
+    unit_id = _int_arg("unit_id")
+    allowed = {u.id for u in units}
+    if unit_id is not None and unit_id not in allowed:
+        abort(404)
+    if unit_id is None and units:
+        own = db.session.scalar(select(Employee.unit_id).where(Employee.id == current_user.employee_id)) \
+            if current_user.employee_id else None
+        unit_id = own if own in allowed else units[0].id
+    today = cal.local_today(g.tenant)
+    start, end = services.engine.parse_month(period)
+    day = min(today, end) if start <= today else end
+    data = services.unit_dashboard(current_user, period, unit_id, day)
+    hist = data["histogram"]
+    return render_template(
+        "dashboards/unit.html", tenant=g.tenant, period=period, units=units, unit_id=unit_id, day=day, data=data,
+        state=scoring.period_state(period),
+        hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in hist],
+                         [{"label": _("People"), "data": [b["count"] for b in hist]}]),
+        hours_chart=chart("bar", [h["day"][8:10] + "/" + h["day"][5:7] for h in data["hours"]],
+                          [{"label": _("Hours per person"), "data": [h["hours"] for h in data["hours"]]}], max=10),
+        prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
+        may_judge=current_user.has_role("manager"))
+
+
+@dashboard_pages.get("/t/<t>/dashboard/person/<int:employee_id>")
+@login_required
+def person(t, employee_id):
+    _require("manager", "tenant_admin", "auditor")
+    period = _period()
+    if not org.can_see_employee(current_user, employee_id):
+        abort(404)
+    may_set = org.manages(current_user, employee_id) or current_user.has_role("tenant_admin")
+    return _month_page(employee_id, period, {"mine": employee_id == current_user.employee_id,
+                                              "may_set": may_set and employee_id != current_user.employee_id})
+
+
+@dashboard_pages.post("/t/<t>/dashboard/person/<int:employee_id>/general")
+@login_required
+def set_general(t, employee_id):
+    _require("manager", "tenant_admin")
+    period = _period_form()
+    if not org.can_see_employee(current_user, employee_id):
+        abort(404)
+    _save_general(employee_id, period, own=False)
+    return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=period) + "#general")
+
+
+# ---------------------------------------------------------------- the province
+
+
+def _kind() -> str | None:
+    kind = request.args.get("kind") or None
+    return kind if kind in services.KIND_FILTERS else None
+
+
+@dashboard_pages.get("/t/<t>/dashboard/province")
+@login_required
+def province(t):
+    _require("tenant_admin", "auditor")
+    period, kind = _period(), _kind()
+    data = services.province_dashboard(period, kind)
+    top = data["units"][:40]  # the chart stays readable; the table lists them all
+    return render_template(
+        "dashboards/province.html", tenant=g.tenant, period=period, kind=kind, data=data,
+        state=scoring.period_state(period), year=int(period[:4]),
+        classification_url=url_for("classification_pages.province", t=t, year=int(period[:4]))
+        if "classification_pages.province" in current_app.view_functions else None,
+        rank_chart=chart("bar", [u["name"] for u in top],
+                         [{"label": _("Median total"), "data": [u["median"] for u in top]}], max=100,
+                         horizontal=True),
+        hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in data["histogram"]],
+                         [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}]),
+        prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
+
+
+@dashboard_pages.get("/t/<t>/dashboard/province/heatmap")
+@login_required
+def heatmap(t):
+    _require("tenant_admin", "auditor")
+    period, kind = _period(), _kind()
+    return render_template("dashboards/_heatmap.html", data=services.workload_heatmap(period, kind))
+
+
+# ---------------------------------------------------------------- jobs
+
+
+@dashboard_pages.get("/t/<t>/jobs")
+@login_required
+def jobs(t):
+    _require("tenant_admin", "auditor", "manager")
+    stmt = select(JobRun).order_by(JobRun.created_at.desc()).limit(JOBS_SHOWN)
+    if not current_user.has_role("tenant_admin", "auditor"):
+        stmt = stmt.where(JobRun.requested_by == current_user.actor)  # a manager sees the runs they started
+    runs = [run_view(r) for r in db.session.scalars(stmt)]
+    return render_template("dashboards/jobs.html", tenant=g.tenant, runs=runs,
+                           period=services.engine.month_of(cal.local_today(g.tenant)),
+                           may_start=current_user.has_role("tenant_admin"))
+
+
+@dashboard_pages.get("/t/<t>/jobs/<job_id>/bar")
+@login_required
+def job_bar(t, job_id):
+    """One run's progress, swapped in by htmx every two seconds while it is active."""
+    _require("tenant_admin", "auditor", "manager")
+    if len(job_id) > 36:
+        abort(404)
+    run = db.session.get(JobRun, job_id)
+    if run is None or (not current_user.has_role("tenant_admin", "auditor")
+                       and run.requested_by != current_user.actor):
+        abort(404)
+    return render_template("dashboards/_job.html", tenant=g.tenant, run=run_view(run), active=ACTIVE)
+
+
+@dashboard_pages.post("/t/<t>/jobs/recalculate")
+@login_required
+def recalculate(t):
+    _require("tenant_admin")
+    period = _period_form()
+    try:
+        run = submit("recalculation", period, {"period": period}, current_user.actor)
+        flash(_("Recalculation of %(period)s started.", period=period), "ok")
+        return redirect(url_for("dashboard_pages.jobs", t=t) + f"#job-{run.id}")
+    except ServiceError as exc:
+        db.session.rollback()
+        _flash_error(exc)
+    return redirect(url_for("dashboard_pages.jobs", t=t))
+
+
+# ---------------------------------------------------------------- the operator
+
+
+@dashboard_pages.get("/operator/dashboard")
+@login_required
+def operator():
+    if not current_user.is_operator:
+        abort(403)
+    from core.plugins.manager import current_manager
+    from core.tenancy import unscoped
+    from core.tenants.models import Tenant
+
+    health = {"database": _db_ok(), "redis": None}
+    with unscoped():
+        tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+        people = dict(db.session.execute(select(Employee.tenant_id, func.count()).group_by(Employee.tenant_id)).all())
+        jobs_by = db.session.execute(select(JobRun.tenant_id, JobRun.status, func.count())
+                                     .group_by(JobRun.tenant_id, JobRun.status)).all()
+        recent = db.session.execute(select(JobRun, Tenant.slug).join(Tenant, Tenant.id == JobRun.tenant_id)
+                                    .order_by(JobRun.created_at.desc()).limit(20)).all()
+    job_counts: dict[int, dict[str, int]] = {}
+    for tenant_id, status, n in jobs_by:
+        job_counts.setdefault(tenant_id, {})[status] = n
+    queues = _queue_depths(health)
+    try:
+        plugins = current_manager().list_plugins(locale=str(_locale()))
+    except Exception as exc:  # noqa: BLE001 - the overview shows what failed instead of failing itself
+        plugins, health["plugins_error"] = [], str(exc)
+    return render_template("dashboards/operator.html", tenants=tenants, people=people, job_counts=job_counts,
+                           recent=[(run_view(r), slug) for r, slug in recent], queues=queues, plugins=plugins,
+                           health=health)
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "vi")
+
+
+def _db_ok() -> bool:
+    try:
+        db.session.execute(select(1))
+        return True
+    except Exception:  # noqa: BLE001 - a health check reports, it does not raise
+        db.session.rollback()
+        return False
+
+
+def _queue_depths(health: dict) -> list[dict]:
+    """Jobs waiting in each RQ queue (named by workload); none without Redis (inline jobs)."""
+    url = current_app.config.get("CONGVU_REDIS_URL")
+    if not url:
+        return []
+    try:
+        from redis import Redis
+        from rq import Queue
+
+        conn = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        conn.ping()
+        health["redis"] = True
+        return [{"name": queue_name(w), "waiting": Queue(queue_name(w), connection=conn).count}
+                for w in sorted(set(QUEUE_FOR.values()))]
+    except Exception:  # noqa: BLE001
+        health["redis"] = False
+        return []
+
+
+# ---------------------------------------------------------------- template filters
+
+_FACTOR_LABELS = {
+    "task_type_code": _l("task type"), "group": _l("group"), "quantity": _l("quantity"),
+    "product_weight": _l("converted-product weight"), "norm_minutes": _l("norm minutes per unit"),
+    "complexity_coefficient": _l("complexity coefficient"), "complexity_level": _l("complexity level"),
+    "deadline": _l("deadline"), "completed_at": _l("completed at"), "reported_at": _l("reported at"),
+    "failed_reviews": _l("failed reviews"), "missed_deadlines": _l("missed deadlines"), "stars": _l("quality stars"),
+    "satisfaction": _l("satisfaction"), "exempt": _l("exempted (objective cause)"), "planned": _l("planned"),
+    "role": _l("role"), "priority": _l("priority"), "not_reported": _l("not reported"),
+    "assigned": _l("assigned weight"), "quality": _l("quality points"), "progress": _l("progress points"),
+    "items": _l("items"), "on_time_items": _l("items on time"),
+    "quantity_pct": _l("Quantity %"), "quality_pct": _l("Quality %"), "progress_pct": _l("Progress %"),
+    "own_pct": _l("own items %"), "unit_results_pct": _l("unit results %"), "organising_pct": _l("organising %"),
+    "leader_pct": _l("leader task %"),
+    "credited_minutes": _l("credited minutes"), "unplanned_minutes": _l("unplanned minutes"),
+    "unrated_items": _l("unrated items"), "late_reports": _l("late reports"), "capped_minutes": _l("capped minutes"),
+    "days_over_flag": _l("days over 8 h"), "credited_hours": _l("credited hours"),
+    "expected_hours": _l("expected hours"), "utilisation_pct": _l("utilisation %"),
+    "hours_per_working_day": _l("hours per working day"), "unplanned_hours": _l("unplanned hours"),
+    "capped_hours": _l("capped hours"),
+    "politics_ethics": _l("Politics, ethics, culture, discipline"),
+    "competence_attitude": _l("Competence, responsibility, service attitude"),
+    "innovation": _l("Innovation and daring"),
+}
+SHOWN_FACTORS = ("task_type_code", "group", "quantity", "product_weight", "norm_minutes", "complexity_coefficient",
+                 "deadline", "completed_at", "failed_reviews", "missed_deadlines", "stars", "satisfaction",
+                 "exempt", "planned", "role", "priority")
+_JOB_KINDS = {"recalculation": _l("Recalculation"), "classification": _l("Classification"),
+              "bonus": _l("Bonus run"), "import": _l("Import"), "merge": _l("Merge")}
+_JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l("finished"), "failed": _l("failed")}
+
+
+@dashboard_pages.app_context_processor
+def _dashboard_context() -> dict:
+    return {"shown_factors": SHOWN_FACTORS}
+
+
+@dashboard_pages.app_template_filter("num")
+def num(value) -> str:
+    """12.5 → "12,5" and 70.0 → "70" (Vietnamese decimal comma in Vietnamese pages)."""
+    if value is None:
+        return "—"
+    number = round(float(value), 2)
+    text = str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
+    return text.replace(".", ",") if _locale().startswith("vi") else text
+
+
+@dashboard_pages.app_template_filter("band")
+def band(total) -> str:
+    return services.band_of(float(total))
+
+
+@dashboard_pages.app_template_filter("factor_label")
+def factor_label(key: str) -> str:
+    label = _FACTOR_LABELS.get(key)
+    return str(label) if label is not None else key.replace("_", " ")
+
+
+@dashboard_pages.app_template_filter("factor_value")
+def factor_value(value) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float):
+        return num(value)
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        return f"{value[8:10]}/{value[5:7]}/{value[:4]}" + (f" {value[11:16]}" if len(value) > 10 else "")
+    return str(value)
+
+
+@dashboard_pages.app_template_filter("job_kind")
+def job_kind(value: str) -> str:
+    return str(_JOB_KINDS.get(value, value))
+
+
+@dashboard_pages.app_template_filter("job_status")
+def job_status(value: str) -> str:
+    return str(_JOB_STATUS.get(value, value))
+
+
+@dashboard_pages.app_template_filter("vn_datetime")
+def vn_datetime(value) -> str:
+    """A stored UTC moment in the tenant's zone (Asia/Ho_Chi_Minh by default)."""
+    if not value:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(getattr(getattr(g, "tenant", None), "timezone", None) or "Asia/Ho_Chi_Minh")
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")

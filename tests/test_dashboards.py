@@ -1,0 +1,253 @@
+"""Dashboards (issue 9), both databases: my month explained, my trend, the general-criteria
+proposal, the unit dashboard with drill-down and the manager setting general criteria,
+the province dashboard and heat map, jobs with progress, the operator overview; who may
+open what (403/404), bad input answered 4xx, and a bounded number of queries."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from core.extensions import db
+from core.scoring.models import GeneralScore, PeriodScore
+from core.tenancy import tenant_context
+from tests.test_scoring_engine import finish, month_of_staff, review
+from tests.test_work_support import build, declare
+
+pytest_plugins = ("tests.test_work_support",)
+PERIOD = "2026-10"
+
+
+@pytest.fixture
+def w(clean_app, clock):
+    return build(clean_app)
+
+
+@pytest.fixture
+def scored(client, w, clock):
+    """A month with scores: the staff's four items (one clean, one reworked, one late,
+    one open) and two finished items of staff2."""
+    items = month_of_staff(client, w)
+    clock.set(2026, 10, 15, 9, 0)
+    finish(client, w, items[2])
+    other = declare(client, w, who="staff2", quantity=2, deadline="2026-10-20")["id"]
+    finish(client, w, other, who="staff2")
+    review(client, w, other, stars=4)
+    return w
+
+
+def sign_in(client, w, who: str, lang: str = "vi") -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = w.principals[who].get_id()
+        session["_fresh"] = True
+        session["lang"] = lang
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def page(client, url: str, status: int = 200) -> str:
+    r = client.get(url)
+    assert r.status_code == status, (url, r.status_code)
+    return r.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- the employee
+
+
+def test_my_month_explains_each_item_and_the_formula(client, scored):
+    w = scored
+    sign_in(client, w, "staff")
+    html = page(client, f"/t/{w.slug}/me?period={PERIOD}")
+    assert "Tháng của tôi" in html
+    assert html.count('class="item"') == 4
+    # The formula with its numbers: 75 % quantity, 68.75 % quality and progress → 49.58.
+    assert "75" in html and "68,75" in html and "49,58" in html
+    assert "Tạm tính" in html  # provisional: the manager has not set the general criteria
+    assert "Đề xuất của tôi" in html  # the proposal form
+
+
+def test_the_employee_proposes_general_criteria(client, clean_app, scored):
+    w = scored
+    sign_in(client, w, "staff")
+    token = csrf(page(client, f"/t/{w.slug}/me?period={PERIOD}"))
+    r = client.post(f"/t/{w.slug}/me/general", data={"csrf_token": token, "period": PERIOD,
+                                                     "politics_ethics": "9", "competence_attitude": "8,5",
+                                                     "innovation": "7", "comment": "Đề xuất"})
+    assert r.status_code == 302
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == w.ids["staff"]))
+        assert (float(row.self_politics_ethics), float(row.self_competence_attitude)) == (9.0, 8.5)
+        assert row.politics_ethics is None  # a proposal does not set the score
+    # Out of range and not a number: refused with a message, nothing written.
+    for bad in ("11", "abc", "nan"):
+        r = client.post(f"/t/{w.slug}/me/general", data={"csrf_token": token, "period": PERIOD,
+                                                         "politics_ethics": bad, "competence_attitude": "1",
+                                                         "innovation": "1"}, follow_redirects=True)
+        assert r.status_code == 200 and "0 đến 10" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("by", ["day", "week", "month"])
+def test_my_trend_has_a_chart_and_the_same_numbers_in_a_table(client, scored, by):
+    w = scored
+    sign_in(client, w, "staff")
+    html = page(client, f"/t/{w.slug}/me/trend?by={by}&period={PERIOD}")
+    assert "data-chart=" in html and "<table" in html
+    assert "chart.umd.min.js" in html and "js/charts.js" in html
+    if by == "month":
+        assert "49,58" in html
+    if by == "day":
+        assert "14/10/2026" in html
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "abc", "2026-W43", "9999-01", "2026-1", "'%3Cscript%3E"])
+def test_a_bad_period_is_a_friendly_4xx(client, scored, bad):
+    w = scored
+    sign_in(client, w, "admin")
+    for path in ("/me", "/me/trend", "/dashboard/unit", "/dashboard/province", "/dashboard/province/heatmap"):
+        r = client.get(f"/t/{w.slug}{path}?period={bad}")
+        assert 400 <= r.status_code < 500, (path, r.status_code)
+        assert "YYYY-MM" in r.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- the unit
+
+
+def test_the_unit_dashboard_and_drill_down(client, scored):
+    w = scored
+    sign_in(client, w, "manager")
+    html = page(client, f"/t/{w.slug}/dashboard/unit?period={PERIOD}")
+    assert "Bảng điều khiển đơn vị" in html
+    assert "Người staff" in html and "Người staff2" in html
+    assert "Người outsider" not in html  # another unit, not managed
+    assert html.count("data-chart=") == 2  # histogram and hours per day, each with a table
+    assert "49,58" in html
+    html = page(client, f"/t/{w.slug}/dashboard/person/{w.ids['staff']}?period={PERIOD}")
+    assert "Người staff" in html and "Xác định tiêu chí chung" in html
+    page(client, f"/t/{w.slug}/dashboard/person/{w.ids['outsider']}?period={PERIOD}", 404)
+
+
+def test_the_manager_sets_the_general_criteria_and_the_total_is_final(client, clean_app, scored):
+    w = scored
+    sign_in(client, w, "manager")
+    token = csrf(page(client, f"/t/{w.slug}/dashboard/person/{w.ids['staff']}?period={PERIOD}"))
+    r = client.post(f"/t/{w.slug}/dashboard/person/{w.ids['staff']}/general",
+                    data={"csrf_token": token, "period": PERIOD, "politics_ethics": "8",
+                          "competence_attitude": "9", "innovation": "7"})
+    assert r.status_code == 302
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["staff"]))
+        assert float(row.total) == 73.58 and row.provisional is False
+    html = page(client, f"/t/{w.slug}/dashboard/unit?period={PERIOD}")
+    assert "73,58" in html
+    # The employee cannot set their own; a stranger's form post is refused.
+    sign_in(client, w, "staff")
+    r = client.post(f"/t/{w.slug}/dashboard/person/{w.ids['staff']}/general",
+                    data={"csrf_token": token, "period": PERIOD, "politics_ethics": "10",
+                          "competence_attitude": "10", "innovation": "10"})
+    assert r.status_code == 403
+
+
+# ---------------------------------------------------------------- the province, jobs, operator
+
+
+def test_the_province_dashboard_ranks_units_from_stored_scores(client, scored):
+    w = scored
+    sign_in(client, w, "admin")
+    html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
+    assert "Sở Nội vụ" in html and "data-chart=" in html
+    assert 'hx-get="/t/' in html and "heatmap" in html
+    fragment = page(client, f"/t/{w.slug}/dashboard/province/heatmap?period={PERIOD}")
+    assert "<html" not in fragment and "W42" in fragment
+    html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}&kind=commune")
+    assert "Sở Nội vụ" not in html.split('id="units-h"')[1].split("</table>")[0]
+    sign_in(client, w, "auditor")
+    page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
+
+
+def test_jobs_page_starts_a_recalculation_and_shows_its_progress(client, scored):
+    w = scored
+    sign_in(client, w, "admin")
+    token = csrf(page(client, f"/t/{w.slug}/jobs"))
+    r = client.post(f"/t/{w.slug}/jobs/recalculate", data={"csrf_token": token, "period": PERIOD})
+    assert r.status_code == 302
+    html = page(client, f"/t/{w.slug}/jobs")
+    assert "Tính lại điểm" in html and "<progress" in html
+    job_id = re.search(r'id="job-([0-9a-f-]{36})"', html).group(1)
+    bar = page(client, f"/t/{w.slug}/jobs/{job_id}/bar")
+    assert "hoàn thành" in bar and 'value="100"' in bar
+    assert "hx-trigger" not in bar  # finished: the polling stops
+    page(client, f"/t/{w.slug}/jobs/not-a-job/bar", 404)
+
+
+@pytest.mark.parametrize("who, path, status", [
+    ("staff", "/dashboard/unit", 403), ("staff", "/dashboard/province", 403), ("staff", "/jobs", 403),
+    ("manager", "/dashboard/province", 403), ("manager", "/dashboard/province/heatmap", 403),
+    ("staff", "/dashboard/person/{manager}", 403), ("manager", "/me", 200), ("auditor", "/me", 200),
+    ("auditor", "/dashboard/unit", 200), ("manager", "/jobs", 200),
+])
+def test_who_may_open_what(client, scored, who, path, status):
+    w = scored
+    sign_in(client, w, who)
+    page(client, f"/t/{w.slug}{path.replace('{manager}', str(w.ids['manager']))}?period={PERIOD}", status)
+
+
+def test_a_unit_not_mine_is_not_found(client, scored):
+    w = scored
+    sign_in(client, w, "manager")
+    page(client, f"/t/{w.slug}/dashboard/unit?unit_id={w.ids['other']}", 404)
+    page(client, f"/t/{w.slug}/dashboard/unit?unit_id=abc", 400)
+
+
+def test_the_operator_overview(client, clean_app, scored):
+    from core.auth.services import create_operator
+
+    with clean_app.app_context():
+        operator_id = create_operator("root", "Operator-Passw0rd-2026").id
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"], session["lang"] = f"o:{operator_id}", True, "vi"
+    html = page(client, "/operator/dashboard")
+    assert scored.slug in html and "decree335" in html and "Cơ sở dữ liệu" in html
+    assert "Người staff" not in html  # no personal data for the operator
+    sign_in(client, scored, "admin")
+    page(client, "/operator/dashboard", 403)
+
+
+def test_dashboards_use_a_bounded_number_of_queries(client, clean_app, scored):
+    """Adding people must not add queries: the pages read grouped aggregates."""
+    w = scored
+
+    def count(path: str) -> int:
+        with clean_app.app_context():
+            engine = db.engine
+        n = [0]
+
+        def on_execute(*_args) -> None:
+            n[0] += 1
+
+        event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            page(client, path)
+        finally:
+            event.remove(engine, "before_cursor_execute", on_execute)
+        return n[0]
+
+    sign_in(client, w, "admin")
+    paths = [f"/t/{w.slug}/dashboard/unit?period={PERIOD}&unit_id={w.ids['dept']}",
+             f"/t/{w.slug}/dashboard/province?period={PERIOD}"]
+    before = [count(p) for p in paths]
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        from core.org import services as org
+
+        for i in range(15):
+            org.create_employee({"code": f"NEW{i}", "full_name": f"Người mới {i}", "unit_id": w.ids["dept"],
+                                 "position_code": "CV", "manager_id": w.ids["manager"]})
+        db.session.commit()
+    for _ in range(3):
+        declare(client, w, who="staff2", quantity=1)
+    after = [count(p) for p in paths]
+    assert after == before, (before, after)
