@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
@@ -104,6 +105,19 @@ def test_run_needs_the_admin_and_a_sane_year(clean_app, world, client):
     assert client.get(world.url("/classifications"), query_string={"year": "x"},
                       headers=world.h("admin")).status_code == 422
     assert client.get(world.url("/classifications/2026"), headers=world.h("admin")).status_code == 404
+
+
+def test_run_without_a_scheme_is_refused_before_any_job(clean_app, world, client):
+    from core.jobs.models import JobRun
+    from core.tenants.models import ComponentChoice
+
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.execute(sa_delete(ComponentChoice).where(ComponentChoice.kind == "classification_scheme"))
+        db.session.commit()
+    r = client.post(world.url("/classifications/2026/run"), headers=world.h("admin"))
+    assert r.status_code == 409 and r.get_json()["code"] == "component_not_chosen"
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(JobRun)) == 0
 
 
 def test_rerun_is_idempotent_and_keeps_reasoned_overrides(clean_app, classified, client):

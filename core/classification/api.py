@@ -62,8 +62,7 @@ class ClassificationRun(MethodView):
     def post(self, t, year):
         """Classify the year (a job); a final year is refused with 409."""
         principal = api_member(ADMIN)
-        services.check_year(year)
-        services.refuse_if_final(year)
+        services.check_runnable(year)
         run = submit("classification", str(year), {"year": year}, principal.actor)
         return {"job_id": run.id}
 

@@ -25,8 +25,7 @@ def classify(tenant_slug: str, year: int) -> None:
     tenant_row = _tenant_or_fail(tenant_slug)
     with tenant_context(tenant_row.id):
         try:
-            services.check_year(year)
-            services.refuse_if_final(year)
+            services.check_runnable(year)
         except ServiceError as exc:
             fail(one_line(exc))
         run = submit("classification", str(year), {"year": year}, "cli")

@@ -178,6 +178,14 @@ def refuse_if_final(year: int) -> ClassificationYear | None:
     return state
 
 
+def check_runnable(year: int) -> None:
+    """What a run would refuse, answered before a job is queued: a bad year (422), a final
+    year (409), no usable classification scheme for the year (409)."""
+    check_year(year)
+    refuse_if_final(year)
+    component_for("classification_scheme", date(year, 12, 31))
+
+
 def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     """Classify everyone employed in ``year`` with the scheme in force at its end, replacing
     the draft (idempotent); managers' overrides are kept, since they are reasoned decisions."""

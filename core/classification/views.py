@@ -226,8 +226,7 @@ def _admin_action(t: str, year: int, action) -> object:
 @login_required
 def run(t, year):
     def start():
-        services.check_year(year)
-        services.refuse_if_final(year)
+        services.check_runnable(year)
         job = submit("classification", str(year), {"year": year}, current_user.actor)
         if job.status == "failed":
             raise ServiceError(_("The classification failed: %(error)s", error=job.error))
