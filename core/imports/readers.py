@@ -134,44 +134,121 @@ def iter_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
     """The first worksheet's rows as values (formulas give their saved result, never
     evaluated; a formula with no saved result is empty). Dates come back as datetimes
     when the cell is formatted as a date. Raises FileRejected for a bad workbook, and
-    for merged cells (unmerge them and fill each cell)."""
+    for merged cells (unmerge them and fill each cell).
+
+    openpyxl's own read-only worksheet is not used: it reads the sheet's stored
+    dimension, which parses the whole sheet a second time when the dimension comes
+    after the data, and then trusts it, so a wrong dimension silently drops rows. Its
+    reader pieces are used instead, with the same defused XML parsing."""
     if not _xml_is_defused():
         # openpyxl falls back to the standard library's XML parser when defusedxml is
         # missing or OPENPYXL_DEFUSEDXML=False; refuse rather than parse unprotected.
         raise FileRejected("xlsx reading is disabled: defusedxml is not in use (OPENPYXL_DEFUSEDXML).", 503)
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
 
     archive = check_xlsx_zip(stream)
     stream.seek(0)
     try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
-        raise FileRejected(f"The workbook cannot be read ({_reason(exc)}).") from exc
-    except Exception as exc:  # noqa: BLE001 - defusedxml's and the XML parser's errors vary; all mean "bad file"
+        reader = ExcelReader(stream, read_only=True, keep_vba=False, data_only=True, keep_links=False)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        parts = [rel.target for _, rel in reader.parser.find_sheets()
+                 if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+    except FileRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - defusedxml's, zipfile's and the parser's errors all mean "bad file"
         raise FileRejected(f"The workbook cannot be read safely ({_reason(exc)}).") from exc
+    if not parts:
+        raise FileRejected("The workbook has no worksheet.")
+    part = parts[0].lstrip("/")
+    merged = [m for m in merged_ranges(archive, part) if (m[0], m[1]) != (m[2], m[3])]
+    if merged:
+        raise FileRejected(f"The sheet has {len(merged)} merged cell range(s), the first at row {merged[0][0]}; "
+                           f"unmerge them and fill every cell.")
+    wb = reader.wb
     try:
-        if not workbook.worksheets:
-            raise FileRejected("The workbook has no worksheet.")
-        sheet = workbook.worksheets[0]
-        part = getattr(sheet, "_worksheet_path", None)
-        if part:
-            merged = [m for m in merged_ranges(archive, part.lstrip("/")) if m != (m[0], m[1], m[0], m[1])]
-            if merged:
-                r1, c1, r2, c2 = merged[0]
-                raise FileRejected(f"The sheet has {len(merged)} merged cell range(s), the first at row {r1}; "
-                                   f"unmerge them and fill every cell.")
-        try:
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if len(cells) > MAX_COLUMNS:
-                    cells = cells[:MAX_COLUMNS]
-                yield number, list(cells)
-        except FileRejected:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a corrupt or hostile sheet, whatever the parser raises
-            raise FileRejected(f"The sheet cannot be read safely ({_reason(exc)}).") from exc
-    finally:
-        workbook.close()
+        with reader.archive.open(part) as source:
+            yield from _sheet_rows(source, list(reader.shared_strings), set(wb._date_formats),
+                                   set(wb._timedelta_formats), wb.epoch)
+    except FileRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt or hostile sheet, whatever the parser raises
+        raise FileRejected(f"The sheet cannot be read safely ({_reason(exc)}).") from exc
+
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _VALUE, _INLINE, _TEXT = (_MAIN_NS + n for n in ("row", "c", "v", "is", "t"))
+_SHEET_DATA = _MAIN_NS + "sheetData"
+
+
+def _column_index(reference: str) -> int:
+    number = 0
+    for ch in reference:
+        if "A" <= ch <= "Z":
+            number = number * 26 + (ord(ch) - 64)
+        else:
+            break
+    return number
+
+
+def _sheet_rows(source: IO[bytes], strings: list[str], date_styles: set[int], duration_styles: set[int],
+                epoch) -> Iterator[tuple[int, list[Any]]]:
+    """Rows of a worksheet part as values, one row in memory at a time.
+
+    Leaner than openpyxl's cell parser (which builds rich-text objects for every inline
+    string), with the same defused XML parser and the same typing rules: shared and
+    inline strings, numbers, booleans, errors as their text, and numbers in a date or
+    duration format as datetimes or timedeltas."""
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils.datetime import from_excel
+
+    row_number = 0
+    sheet_data = None
+    for event, element in iterparse(source, events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag == _SHEET_DATA:
+                sheet_data = element
+            continue
+        if tag != _ROW:
+            continue
+        reference = element.get("r")
+        row_number = int(reference) if reference and reference.isdigit() else row_number + 1
+        values: list[Any] = []
+        for cell in element.iter(_CELL):
+            ref = cell.get("r")
+            column = _column_index(ref) if ref else len(values) + 1
+            if column > MAX_COLUMNS:
+                break
+            if column > len(values) + 1:
+                values.extend([None] * (column - 1 - len(values)))
+            kind = cell.get("t", "n")
+            if kind == "inlineStr":
+                inline = cell.find(_INLINE)
+                value: Any = "".join(t.text or "" for t in inline.iter(_TEXT)) if inline is not None else None
+            else:
+                text = cell.findtext(_VALUE)
+                if text is None or text == "":
+                    value = None
+                elif kind == "s":
+                    value = strings[int(text)]
+                elif kind == "n":
+                    value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+                    style = cell.get("s")
+                    if style is not None and (int(style) in date_styles or int(style) in duration_styles):
+                        value = from_excel(value, epoch, timedelta=int(style) in duration_styles)
+                elif kind == "b":
+                    value = text == "1"
+                else:  # "str" (a formula's text result), "e" (an error such as #VALUE!), "d" (ISO date)
+                    value = text
+            values.append(value)
+        yield row_number, values
+        element.clear()
+        if sheet_data is not None:
+            sheet_data.clear()  # drop the emptied rows too: memory stays one row deep
 
 
 def _reason(exc: BaseException) -> str:
