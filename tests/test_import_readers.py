@@ -263,3 +263,22 @@ def test_converters():
     assert v.to_datetime("2026-10-15T08:30:00Z", zone) == datetime(2026, 10, 15, 8, 30, tzinfo=UTC)
     with pytest.raises(ValueError):
         v.to_code("A B")
+
+
+def test_a_wrong_stored_dimension_drops_no_rows():
+    # Some generators write <dimension ref="A1"/> whatever the sheet holds; openpyxl's
+    # read-only sheet would trust it and stop after row 1.
+    rows = [HEADER] + [[f"A{i}", "Tên", "U"] + [""] * 9 for i in range(5)]
+    data = workbook_bytes(rows)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    sheet = sheet.replace(b'<dimension ref="A1:L6" />', b'<dimension ref="A1" />')
+    assert b'<dimension ref="A1" />' in sheet
+    result = parse(StaffXlsx(), replace_part(data, "xl/worksheets/sheet1.xml", sheet))
+    assert result["errors"] == [] and len(result["rows"]) == 5
+
+
+def test_blank_rows_and_gaps_in_columns():
+    data = workbook_bytes([[], HEADER, ["A1", "Tên", "U"], [], [None, None, None], ["A2", "Tên", "U"]])
+    result = parse(StaffXlsx(), data)
+    assert [r["row"] for r in result["rows"]] == [3, 6]
