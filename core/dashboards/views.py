@@ -186,7 +186,7 @@ def unit(t):
         "dashboards/unit.html", tenant=g.tenant, period=period, units=units, unit_id=unit_id, day=day, data=data,
         state=scoring.period_state(period),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in hist],
-                         [{"label": _("People"), "data": [b["count"] for b in hist]}]),
+                         [{"label": _("People"), "data": [b["count"] for b in hist]}], integer=True),
         hours_chart=chart("bar", [h["day"][8:10] + "/" + h["day"][5:7] for h in data["hours"]],
                           [{"label": _("Hours per person"), "data": [h["hours"] for h in data["hours"]]}], max=10),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
@@ -240,7 +240,7 @@ def province(t):
                          [{"label": _("Median total"), "data": [u["median"] for u in top]}], max=100,
                          horizontal=True),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in data["histogram"]],
-                         [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}]),
+                         [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}], integer=True),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
 
 

@@ -18,6 +18,7 @@
     });
     var valueAxis = { beginAtZero: true };
     if (spec.max) { valueAxis.suggestedMax = spec.max; }
+    if (spec.integer) { valueAxis.ticks = { precision: 0 }; }  // counts of people: no 0.5 ticks
     var options = {
       responsive: true, maintainAspectRatio: false, animation: false,
       plugins: { legend: { display: datasets.length > 1 } },
