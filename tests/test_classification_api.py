@@ -120,6 +120,28 @@ def test_run_without_a_scheme_is_refused_before_any_job(clean_app, world, client
         assert db.session.scalar(select(func.count()).select_from(JobRun)) == 0
 
 
+def test_out_of_range_numbers_are_4xx_not_500(clean_app, classified, client):
+    huge, h = 2**70, classified.h("admin")
+    for method, path in [("PUT", f"/classifications/2026/{huge}"), ("POST", f"/appeals/{huge}/resolve"),
+                         ("GET", f"/bonus-runs/{huge}"), ("DELETE", f"/discipline-records/{huge}"),
+                         ("POST", f"/notifications/{huge}/read"), ("POST", f"/classifications/{huge}/run")]:
+        r = client.open(classified.url(path), method=method, json={"level": "HT", "reason": "r", "decision": "upheld"},
+                        headers=h)
+        assert r.status_code == 404, (path, r.status_code)
+    for query in ({"year": 2026, "unit_id": huge}, {"year": huge}):
+        assert client.get(classified.url("/classifications"), query_string=query, headers=h).status_code == 422
+    assert client.get(classified.url("/discipline-records"), query_string={"employee_id": huge},
+                      headers=h).status_code == 422
+    body = {"employee_id": huge, "kind": "reprimand", "decided_on": "2026-01-05", "reason": "r"}
+    assert client.post(classified.url("/discipline-records"), json=body, headers=h).status_code == 422
+    assert client.post(classified.url("/discipline-records"), json={**body, "employee_id": 1, "decided_on": "0001-01-01"},
+                       headers=h).status_code == 422
+    assert client.post(classified.url("/bonus-runs"), json={"year": 2026, "fund": huge}, headers=h).status_code == 422
+    for report in ("workload", "calibration"):
+        assert client.get(classified.url(f"/reports/{report}"), query_string={"period": "9999-12"},
+                          headers=h).status_code == 422
+
+
 def test_rerun_is_idempotent_and_keeps_reasoned_overrides(clean_app, classified, client):
     assert override(client, classified, "staff2", level="HT", reason="Chậm báo cáo quý III").status_code == 200
     run(client, classified)

@@ -8,11 +8,12 @@ from core.plugins.toolkit import LEVELS
 
 YEAR = validate.Range(min=2000, max=2100)
 REASON = validate.Length(max=2000)
+ID = validate.Range(min=1, max=2**63 - 1, error="No such object.")  # ids are BIGINT
 
 
 class ClassificationArgs(PageArgs):
     year = fields.Integer(required=True, validate=YEAR)
-    unit_id = fields.Integer()
+    unit_id = fields.Integer(validate=ID)
 
 
 class OverrideSchema(Schema):
@@ -87,7 +88,7 @@ class ResolveIn(Schema):
 
 
 class DisciplineIn(Schema):
-    employee_id = fields.Integer(required=True)
+    employee_id = fields.Integer(required=True, validate=ID)
     kind = fields.String(required=True, validate=validate.OneOf(DISCIPLINE_KINDS))
     decided_on = fields.Date(required=True)
     year = fields.Integer(validate=YEAR)
@@ -107,7 +108,7 @@ class DisciplineSchema(Schema):
 
 class DisciplineArgs(Schema):
     year = fields.Integer(validate=YEAR)
-    employee_id = fields.Integer()
+    employee_id = fields.Integer(validate=ID)
 
 
 class NotificationSchema(Schema):

@@ -37,6 +37,15 @@ def _round(value: Decimal | float, places: int = 2) -> float:
     return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-places)))
 
 
+def _bounds(period: str):
+    try:
+        start, end = period_bounds(period)
+    except ValueError as exc:
+        raise Invalid("Not a period.", {"period": [str(exc)]}) from exc
+    check_year(start.year)  # the calendar of year 9999 is nobody's workload
+    return start, end
+
+
 # ---------------------------------------------------------------- streamlining
 
 
@@ -99,10 +108,7 @@ def _lowest(rows, percent: int) -> set[int]:
 
 
 def workload(principal: Principal, period: str) -> dict:
-    try:
-        start, end = period_bounds(period)
-    except ValueError as exc:
-        raise Invalid("Not a period.", {"period": [str(exc)]}) from exc
+    start, end = _bounds(period)
     people = engine.people_in(start, end)
     clause = visible_employees_filter(principal)
     if clause is not None:
@@ -169,10 +175,7 @@ def calibration(principal: Principal, period: str, long_days: int = 5, hours_a_d
     from core.scoring.models import PeriodScore
     from core.scoring.services import year_scores
 
-    try:
-        start, end = period_bounds(period)
-    except ValueError as exc:
-        raise Invalid("Not a period.", {"period": [str(exc)]}) from exc
+    start, end = _bounds(period)
     stmt = select(Employee.id, Employee.unit_id)
     clause = visible_employees_filter(principal)
     if clause is not None:
