@@ -50,6 +50,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--client-processes", type=int, default=2)
     p.add_argument("--client-threads", type=int, default=48, help="per client process")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    p.add_argument("--without-scoring-refresh", action="store_true",
+                   help="diagnostic: serve the app without the scoring engine's before-commit refresh")
     return p.parse_args()
 
 
@@ -62,8 +64,9 @@ def start_server(args, app_url: str) -> subprocess.Popen:
     if args.threads:
         env["CONGVU_WEB_THREADS"] = str(args.threads)
     log = open("/tmp/congvu-bench-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
+    target = "bench.diagnostic_wsgi:app" if args.without_scoring_refresh else "wsgi:app"
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     for _ in range(120):
         try:
@@ -103,6 +106,10 @@ def main() -> None:
     recreate_database(args.pg, args.database, args.app_role)
     usernames = seed(f"{args.pg}/{args.database}", args.users)
     app_url = f"postgresql+psycopg://{args.app_role}@{host}/{args.database}"
+    if args.without_scoring_refresh:
+        from bench.diagnostic import remove_scoring_refresh
+
+        remove_scoring_refresh()
     costs = inprocess.measure(app_url, usernames)
     for row in costs:
         print(json.dumps(row, ensure_ascii=False), flush=True)
@@ -166,7 +173,10 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
         "# Benchmarks", "",
         "## Morning spike (issue 4)", "",
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with "
-        f"`python -m bench --users {args.users} --items {args.items} --rate {args.rate:g}` (`make bench`).", "",
+        f"`python -m bench --users {args.users} --items {args.items} --rate {args.rate:g}"
+        f"{' --without-scoring-refresh' if args.without_scoring_refresh else ''}` (`make bench` runs the defaults)."
+        + (" **Diagnostic run: the scoring engine's before-commit refresh removed.**"
+           if args.without_scoring_refresh else ""), "",
         f"- Machine: {cores} cores, {platform.python_implementation()} {platform.python_version()}, "
         f"PostgreSQL on the same host; gunicorn gthread, {workers} processes × "
         f"{args.threads or 4} threads (deploy/gunicorn.conf.py); the app connects as the non-owner role "

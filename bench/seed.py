@@ -77,5 +77,7 @@ def seed(owner_url: str, employees: int, units: int = 20, task_types: int = 40) 
                 if n % 200 == 199:
                     db.session.commit()
         db.session.commit()
+        with db.engine.connect() as conn:  # statistics, as any production database has them
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
         db.engine.dispose()
     return usernames

@@ -466,3 +466,28 @@ def test_list_endpoints_do_not_query_per_row(client, clean_app, world, path):
     few = run()
     add(12, 3)
     assert run() == few
+
+
+def test_out_of_range_ids_and_dates_are_4xx_not_500(client, world):
+    huge = 2**70
+    h = world.h("admin")
+    for method, path, body in [
+        ("GET", f"/work-items/{huge}", None), ("PATCH", f"/work-items/{huge}", {"progress": 1}),
+        ("POST", f"/work-items/{huge}/review", {"passed": True}), ("GET", f"/task-types/{huge}", None),
+        ("DELETE", f"/leave-records/{huge}", None), ("GET", f"/positions/{huge}/competencies", None),
+    ]:
+        r = client.open(world.url(path), method=method, json=body, headers=h)
+        assert r.status_code == 404, (path, r.status_code)
+    for query in (f"?employee_id={huge}", f"?unit_id={huge}", "?from=0001-01-01", "?work_date=9999-12-31"):
+        assert client.get(world.url("/work-items" + query), headers=h).status_code == 422, query
+    for data in ({"employee_id": huge}, {"work_date": "0001-01-01"}, {"deadline": "9999-12-31"}):
+        assert declare(client, world, expect=422, **data)["errors"]
+    item = declare(client, world)["id"]
+    r = client.patch(world.url(f"/work-items/{item}"), json={"status": "done", "completed_at": "0001-01-01T00:00:00Z"},
+                     headers=world.h("staff"))
+    assert r.status_code == 422 and "completed_at" in r.get_json()["errors"]
+    assert client.get(world.url("/working-days?from=9999-12-01&to=9999-12-31"), headers=h).status_code == 422
+    assert client.get(world.url("/task-types?on=9999-12-31"), headers=h).status_code == 422
+    r = client.post(world.url("/leave-records"), json={"employee_id": huge, "start_date": "2026-10-01",
+                                                       "end_date": "2026-10-02"}, headers=h)
+    assert r.status_code == 422

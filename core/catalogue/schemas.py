@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, fields, validate
 
 from core.catalogue.models import TASK_GROUPS
@@ -8,6 +10,8 @@ from core.pagination import PageArgs
 
 NAME = validate.Length(min=1, max=300)
 POSITIVE = validate.Range(min=0, min_inclusive=False, max=100_000)
+# 1970-01-01 means "from the beginning"; later than 2099 would overflow date arithmetic.
+EFFECTIVE = validate.Range(min=date(1970, 1, 1), max=date(2099, 12, 31), error="Use a date between 1970 and 2099.")
 
 
 class ComplexityLevelSchema(Schema):
@@ -25,7 +29,7 @@ class _TaskTypeFields(Schema):
     product_weight = fields.Float(allow_nan=False, validate=POSITIVE)
     complexity_levels = fields.List(fields.Nested(ComplexityLevelSchema), validate=validate.Length(max=10))
     position_codes = fields.List(fields.String(validate=CODE), validate=validate.Length(max=500))
-    effective_from = fields.Date(allow_none=True, metadata={
+    effective_from = fields.Date(allow_none=True, validate=EFFECTIVE, metadata={
         "description": "The day the norm applies from; items of earlier work dates keep the norm before it."})
 
 
@@ -53,11 +57,11 @@ class TaskTypeListArgs(PageArgs):
     q = fields.String(validate=validate.Length(max=100),
                       metadata={"description": "Code or name; matches with or without diacritics."})
     group = fields.String(validate=validate.OneOf(TASK_GROUPS))
-    on = fields.Date(metadata={"description": "Show the norm in force on this day (default: today)."})
+    on = fields.Date(validate=EFFECTIVE, metadata={"description": "Show the norm in force on this day (default: today)."})
 
 
 class TaskTypeOnArgs(Schema):
-    on = fields.Date()
+    on = fields.Date(validate=EFFECTIVE)
 
 
 class NormVersionSchema(Schema):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
@@ -7,20 +9,23 @@ from core.pagination import PageArgs
 from core.work.models import CALENDAR_KINDS, POSITION_CHECKS, PRIORITIES, ROLES, STATUSES, VERIFICATION
 
 TEXT = validate.Length(max=5000)
+# Ids beyond BIGINT would reach PostgreSQL as an error; dates far off would overflow the calendar.
+ID = validate.Range(min=1, max=2**63 - 1, error="No such object.")
+DAY = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31), error="Use a date between 2000 and 2099.")
 QUANTITY = validate.Range(min=0, min_inclusive=False, max=1_000_000, error="Must be greater than 0.")
 
 
 class WorkItemCreateSchema(Schema):
-    employee_id = fields.Integer(allow_none=True, load_default=None,
+    employee_id = fields.Integer(allow_none=True, load_default=None, validate=ID,
                                  metadata={"description": "Default: me. Another person's id makes an assignment "
                                                           "(managers, for the people they manage)."})
     task_type_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(validate=validate.Length(min=1, max=300),
                           metadata={"description": "Default: the type's name."})
-    work_date = fields.Date(required=True)
+    work_date = fields.Date(required=True, validate=DAY)
     quantity = fields.Float(load_default=1.0, allow_nan=False, validate=QUANTITY)
     complexity_level = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10))
-    deadline = fields.Date(allow_none=True)
+    deadline = fields.Date(allow_none=True, validate=DAY)
     priority = fields.Integer(load_default=1, validate=validate.OneOf(PRIORITIES))
     role = fields.String(load_default="lead", validate=validate.OneOf(ROLES))
     external_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
@@ -29,7 +34,9 @@ class WorkItemCreateSchema(Schema):
 class WorkItemPatchSchema(Schema):
     progress = fields.Integer(validate=validate.Range(min=0, max=100))
     status = fields.String(validate=validate.OneOf(("in_progress", "done", "cancelled")))
-    completed_at = fields.AwareDateTime(allow_none=True,
+    completed_at = fields.AwareDateTime(allow_none=True, validate=validate.Range(
+                                            min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2100, 1, 1, tzinfo=UTC),
+                                            error="Use a time between 2000 and 2099."),
                                         metadata={"description": "When the work ended (default: now); with done."})
     result_note = fields.String(allow_none=True, validate=TEXT)
     quantity = fields.Float(allow_nan=False, validate=QUANTITY)
@@ -37,7 +44,7 @@ class WorkItemPatchSchema(Schema):
 
 
 class ExtendSchema(Schema):
-    deadline = fields.Date(required=True)
+    deadline = fields.Date(required=True, validate=DAY)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -69,7 +76,7 @@ class ExtensionSchema(Schema):
 
 class WorkItemSchema(Schema):
     id = fields.Integer()
-    employee_id = fields.Integer()
+    employee_id = fields.Integer(validate=ID)
     task_type_id = fields.Integer()
     task_type_code = fields.String()
     task_type_name = fields.String()
@@ -119,11 +126,11 @@ class WorkItemSchema(Schema):
 
 
 class WorkItemListArgs(PageArgs):
-    employee_id = fields.Integer()
-    unit_id = fields.Integer(metadata={"description": "People of this unit and its sub-units."})
-    work_date = fields.Date()
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    employee_id = fields.Integer(validate=ID)
+    unit_id = fields.Integer(validate=ID, metadata={"description": "People of this unit and its sub-units."})
+    work_date = fields.Date(validate=DAY)
+    from_ = fields.Date(data_key="from", validate=DAY)
+    to = fields.Date(validate=DAY)
     status = DelimitedList(fields.String(validate=validate.OneOf(STATUSES)))
     verification = fields.String(validate=validate.OneOf(VERIFICATION))
     overdue = fields.Boolean()
@@ -135,12 +142,12 @@ class QueueSchema(Schema):
 
 
 class UnitDayArgs(Schema):
-    day = fields.Date()
-    unit_id = fields.Integer()
+    day = fields.Date(validate=DAY)
+    unit_id = fields.Integer(validate=ID)
 
 
 class UnitDaySchema(Schema):
-    employee_id = fields.Integer()
+    employee_id = fields.Integer(validate=ID)
     code = fields.String()
     full_name = fields.String()
     unit_name = fields.String()
@@ -153,36 +160,36 @@ class UnitDaySchema(Schema):
 
 class LeaveSchema(Schema):
     id = fields.Integer(dump_only=True)
-    employee_id = fields.Integer(required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    employee_id = fields.Integer(required=True, validate=ID)
+    start_date = fields.Date(required=True, validate=DAY)
+    end_date = fields.Date(required=True, validate=DAY)
     kind = fields.String(load_default="annual", validate=validate.Length(min=1, max=32))
     approved = fields.Boolean(load_default=True)
     reason = fields.String(allow_none=True, validate=TEXT)
 
 
 class LeaveListArgs(PageArgs):
-    employee_id = fields.Integer()
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    employee_id = fields.Integer(validate=ID)
+    from_ = fields.Date(data_key="from", validate=DAY)
+    to = fields.Date(validate=DAY)
 
 
 class CalendarDaySchema(Schema):
     id = fields.Integer(dump_only=True)
-    day = fields.Date(required=True)
+    day = fields.Date(required=True, validate=DAY)
     kind = fields.String(required=True, validate=validate.OneOf(CALENDAR_KINDS))
     name = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
 class CalendarDayListArgs(PageArgs):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = fields.Date(data_key="from", validate=DAY)
+    to = fields.Date(validate=DAY)
 
 
 class WorkingDaysArgs(Schema):
-    from_ = fields.Date(data_key="from", metadata={"description": "Default: the first day of this month."})
-    to = fields.Date(metadata={"description": "Default: the last day of the month of `from`."})
-    employee_id = fields.Integer()
+    from_ = fields.Date(data_key="from", validate=DAY, metadata={"description": "Default: the first day of this month."})
+    to = fields.Date(validate=DAY, metadata={"description": "Default: the last day of the month of `from`."})
+    employee_id = fields.Integer(validate=ID)
 
 
 class WorkingDaysSchema(Schema):
