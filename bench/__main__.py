@@ -201,8 +201,23 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
     lines += [f"| {c['request']} | {c['sql_statements']} | {c['median_ms']} |" for c in costs]
     lines += ["", f"Target: declaring sustains {TARGET_RPS} req/s with p99 ≤ {TARGET_P99_MS} ms and no errors — "
               f"**{'met' if met else 'not met'}** in this run.", ""]
-    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_section(Path(args.out), "\n".join(lines[2:]) + "\n")
     print(f"wrote {args.out}")
+
+
+START, END = "<!-- bench:morning-spike:start -->", "<!-- bench:morning-spike:end -->"
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace the generated section between the markers; keep what people wrote around it."""
+    section = f"{START}\n{body}{END}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section + rest.split(END, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
