@@ -131,12 +131,15 @@ def _criteria(year: int, ids: list[int]) -> dict[int, dict[str, int]]:
 @dataclass
 class YearInput:
     people: list[dict[str, Any]]
-    employees: dict[int, Employee]
+    employees: dict[int, Any]  # id → row of the columns the run needs
 
 
 def gather(year: int) -> YearInput:
-    """The plain data a classification scheme needs, for everyone employed in the year."""
-    employees = {e.id: e for e in db.session.scalars(select(Employee).where(employed_in(year)).order_by(Employee.id))}
+    """The plain data a classification scheme needs, for everyone employed in the year
+    (columns, not ORM objects: a province has tens of thousands of people)."""
+    employees = {e.id: e for e in db.session.execute(
+        select(Employee.id, Employee.unit_id, Employee.position_id, Employee.start_date, Employee.end_date,
+               Employee.is_leader).where(employed_in(year)).order_by(Employee.id))}
     ids = list(employees)
     units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
     groups = dict(db.session.execute(select(JobPosition.id, JobPosition.group)).all())
