@@ -510,3 +510,43 @@ def test_cli_classify(clean_app, world):
     assert cli(clean_app, "classify", "--tenant", "no-such", "--year", "2026").exit_code == 1
     bad = cli(clean_app, "classify", "--tenant", world.slug, "--year", "1900")
     assert bad.exit_code == 1 and "Not a year to classify" in bad.stderr
+
+
+# ---------------------------------------------------------------- e-mail when SMTP is configured
+
+
+def test_people_are_emailed_when_smtp_is_configured_and_a_mail_failure_changes_nothing(
+        clean_app, classified, client, monkeypatch):
+    import smtplib
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            sent.append({"host": host, "port": port})
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, msg):
+            sent[-1]["msg"] = msg
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setitem(clean_app.config, "CONGVU_SMTP_HOST", "mail.example.vn")
+    with clean_app.app_context(), tenant_context(classified.tenant_id):
+        db.session.get(Employee, classified.ids["staff2"]).email = "staff2@example.vn"
+        db.session.commit()
+    assert override(client, classified, "staff2", level="HT", reason="Chậm báo cáo").status_code == 200
+    assert sent[0]["host"] == "mail.example.vn" and sent[0]["port"] == 25
+    assert sent[0]["msg"]["Bcc"] == "staff2@example.vn" and "Chậm báo cáo" in sent[0]["msg"].get_content()
+
+    class DownSMTP(FakeSMTP):
+        def __init__(self, host, port, timeout):
+            raise ConnectionRefusedError("down")
+
+    monkeypatch.setattr(smtplib, "SMTP", DownSMTP)
+    assert override(client, classified, "staff2", level="HTT", reason="Đã bổ sung báo cáo").status_code == 200
+    assert listing(client, classified)["staff2"]["level"] == "HTT"
