@@ -139,6 +139,67 @@ def tenant_apply(pack: str) -> None:
         click.echo(f"  {change}")
 
 
+@tenant.command("merge")
+@click.option("--source", required=True, help="The tenant that merges (it becomes read-only).")
+@click.option("--into", "into", required=True, help="The tenant it merges into.")
+@click.option("--effective", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--mapping", "mapping_file", required=True, type=click.Path(dir_okay=False),
+              help="JSON: {units|positions|task_types: {source code: target code or null}, prefix}.")
+@click.option("--dry-run", is_flag=True, help="Report the plan and every conflict; write nothing.")
+@with_appcontext
+def tenant_merge(source: str, into: str, effective, mapping_file: str, dry_run: bool) -> None:
+    """Merge a tenant into another, in one transaction, after a full export of the source."""
+    import json
+
+    from core.mergers.services import commit_merge
+
+    try:
+        with open(mapping_file, encoding="utf-8") as fh:
+            mapping = json.load(fh)
+    except OSError as exc:
+        fail(f"cannot read the mapping file: {exc.strerror}")
+    except ValueError as exc:
+        fail(f"the mapping file is not valid JSON: {exc}")
+    try:
+        result = commit_merge(source, into, effective.date(), mapping, dry_run)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(one_line(exc))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        fail(f"database error: {str(exc).splitlines()[0]}")
+    if result.get("already_merged"):
+        click.echo(f"{source} is already merged into {into}: nothing to do")
+        return
+    click.echo(json.dumps({k: v for k, v in result.items() if k != "suggested_mapping"}, ensure_ascii=False,
+                          indent=2, default=str))
+    if result["blocked"]:
+        for conflict in result["conflicts"]:
+            click.echo(f"conflict: {conflict['message']}", err=True)
+        fail(f"the merger is blocked by {len(result['conflicts'])} conflicts; nothing was written")
+    if dry_run:
+        click.echo("dry run: nothing was written" + (
+            f"; {len(result['conflicts'])} conflicts would block the commit" if result["conflicts"] else ""))
+        if result["conflicts"]:
+            sys.exit(1)
+
+
+@tenant.command("restore")
+@click.argument("export_dir", type=click.Path(file_okay=False, exists=True))
+@with_appcontext
+@transactional
+def tenant_restore(export_dir: str) -> None:
+    """Restore a tenant from its export (written before a merger) into a database without it."""
+    from core.mergers.export import restore_tenant
+
+    result = restore_tenant(export_dir)
+    rows = sum(result["counts"].values())
+    click.echo(f"restored tenant {result['slug']} (id {result['tenant_id']}): {rows} rows")
+    if result["sequences_behind"]:
+        click.echo("run as the database owner to advance the id sequences of: "
+                   + ", ".join(result["sequences_behind"]), err=True)
+
+
 # ---------------------------------------------------------------- user
 
 
@@ -221,11 +282,19 @@ def audit() -> None:
 def audit_verify(tenant_slug: str) -> None:
     """Check the tenant's audit chain: any edited, removed or reordered event fails."""
     from core.audit.services import verify_chain
-    from core.tenancy import tenant_context
+    from core.mergers.services import merged_sources
+    from core.tenancy import tenant_context, unscoped
 
     tenant_row = _tenant_or_fail(tenant_slug)
     with tenant_context(tenant_row.id):
         result = verify_chain(tenant_row.id)
+    # The chains of tenants merged into this one stay as they were (docs/mergers.md).
+    with unscoped():
+        for merged in merged_sources(tenant_row.id):
+            with tenant_context(merged.id):
+                part = verify_chain(merged.id)
+            result.ok, result.count = result.ok and part.ok, result.count + part.count
+            result.problems += [f"{merged.slug}: {p}" for p in part.problems]
     if not result.ok:
         for problem in result.problems[:20]:
             click.echo(problem, err=True)

@@ -41,6 +41,9 @@ def authenticate(tenant: Tenant | None, username: str, password: str) -> Princip
         if verify_password(op.password_hash if op else None, password) and op and op.active:
             return principal_for_operator(op)
         return None
+    if tenant.status == "merged" and tenant.merged_into_id is not None:
+        # Logins moved with the merger; the old province's name still leads to them.
+        tenant = db.session.get(Tenant, tenant.merged_into_id)
     with tenant_context(tenant.id):
         user = db.session.scalar(select(User).where(User.username == username))
         if not verify_password(user.password_hash if user else None, password) or not user or not user.active:

@@ -372,6 +372,9 @@ def recalculate(period: str, progress: Callable[..., None] | None = None) -> dic
     scheme = scheme_for(period)
     items = score_items(scheme, (lambda d, t: progress(d, t, "scoring")) if progress else None)
     people = aggregate(scheme)
+    from core.mergers.units import restore_period_units
+
+    restore_period_units(period, scheme.start)  # a month before a unit merge keeps its old units
     mark_scored(scheme)
     if progress:
         progress(items, items, "done")

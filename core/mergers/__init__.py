@@ -1,0 +1,1 @@
+"""Mergers: a tenant into another (provinces) and units within a tenant (agencies, communes)."""

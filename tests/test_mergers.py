@@ -1,0 +1,379 @@
+"""Tenant mergers (Ninh Thuận into Khánh Hòa), their dry run and conflicts, the export
+and its restore, unit merges within a tenant, and province packs — on both databases."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from core.audit.services import verify_chain
+from core.auth.models import User
+from core.extensions import db
+from core.generate import PASSWORD as GENERATED_PASSWORD
+from core.generate import generate
+from core.org.models import Employee, OrgUnit
+from core.scoring import engine
+from core.scoring.models import ItemScore, PeriodScore
+from core.tenancy import tenant_context, tenant_tables, unscoped
+from core.tenants.models import Tenant
+from tests.factories import build_world, login, make_operator
+from tests.test_cli import run
+
+PACKS = Path(__file__).resolve().parent.parent / "tenants"
+MONTHS = ("2025-05", "2025-06")
+YEAR = tuple(f"{y}-{m:02d}" for y, m in [(2024, m) for m in range(7, 13)] + [(2025, m) for m in range(1, 7)])
+EFFECTIVE = "2025-07-01"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _counts(app) -> dict[tuple[str, int], int]:
+    """Rows of every tenant table, by (table, tenant id)."""
+    out = {}
+    with app.app_context(), unscoped():
+        for name in tenant_tables(db.metadata):
+            for tid, n in db.session.execute(text(f'SELECT tenant_id, count(*) FROM "{name}" GROUP BY tenant_id')):
+                out[(name, tid)] = n
+    return out
+
+
+def _totals(counts: dict) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for (name, _), n in counts.items():
+        totals[name] = totals.get(name, 0) + n
+    return totals
+
+
+def _fingerprint(app, skip: tuple[str, ...] = ("job_runs",)) -> str:
+    """A hash of every row of every table (but `skip`): equal means nothing was written."""
+    digest = hashlib.sha256()
+    with app.app_context(), unscoped():
+        for table in db.metadata.sorted_tables:
+            if table.name in skip:
+                continue
+            for row in db.session.execute(select(table).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def _scores(app) -> dict:
+    """Every period and item score, without the tenant: what a merger must not change."""
+    with app.app_context(), unscoped():
+        periods = {r.id: (r.employee_id, r.unit_id, r.period, r.task_score, r.general_score, r.total,
+                          json.dumps(r.components, sort_keys=True), r.variant_key, r.settings_hash)
+                   for r in db.session.scalars(select(PeriodScore))}
+        items = {r.work_item_id: (r.employee_id, r.work_date, r.variant_key, r.c0, r.c1, r.c2, r.c3)
+                 for r in db.session.scalars(select(ItemScore))}
+    return {"periods": periods, "items": items}
+
+
+def _ninh_thuan(app, employees: int = 12, months: tuple[str, ...] = MONTHS) -> int:
+    """A Ninh Thuận with months of work before the merger, scored."""
+    with app.app_context():
+        made = generate("ninh-thuan", employees, len(months), date.fromisoformat(months[0] + "-01"))
+        db.session.commit()
+        with tenant_context(made.tenant_id):
+            for period in months:
+                engine.recalculate(period)
+            db.session.commit()
+        return made.tenant_id
+
+
+def _merge(client, operator: str, body: dict) -> dict:
+    response = client.post("/api/v1/tenants/khanh-hoa/merges", json=body,
+                           headers={"Authorization": f"Bearer {operator}"})
+    assert response.status_code == 202, response.get_json()
+    job = client.get(f"/api/v1/tenants/khanh-hoa/merges/{response.get_json()['job_id']}",
+                     headers={"Authorization": f"Bearer {operator}"})
+    assert job.status_code == 200, job.get_json()
+    run = job.get_json()
+    assert run["status"] == "finished", run
+    return run["result"]
+
+
+def _provinces(app, client, months: tuple[str, ...]):
+    khanh_hoa = build_world(app, "khanh-hoa", client)
+    third = build_world(app, "binh-dinh", client)
+    nt_id = _ninh_thuan(app, months=months)
+    operator = make_operator(app, client)
+    return khanh_hoa, third, nt_id, operator
+
+
+@pytest.fixture
+def provinces(clean_app, client):
+    """Khánh Hòa with its own people, a third province, and Ninh Thuận with two months."""
+    return _provinces(clean_app, client, MONTHS)
+
+
+@pytest.fixture
+def provinces_with_a_year(clean_app, client):
+    """The same, Ninh Thuận with a year of history (July 2024 – June 2025)."""
+    return _provinces(clean_app, client, YEAR)
+
+
+def _suggested(client, operator) -> dict:
+    dry = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "dry_run": True})
+    return dry["suggested_mapping"]
+
+
+# ---------------------------------------------------------------- tenant mergers
+
+
+def test_dry_run_writes_nothing_and_reports_unmapped_entries(clean_app, client, provinces):
+    _, _, _, operator = provinces
+    before = _fingerprint(clean_app)
+    report = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "dry_run": True})
+    assert _fingerprint(clean_app) == before
+    assert report["dry_run"] is True and report["blocked"] is False
+    kinds = {c["kind"] for c in report["conflicts"]}
+    assert kinds == {"unmapped"}  # an empty mapping maps nothing
+    assert report["counts"]["employees"] == 12 and report["counts"]["work_items"] > 1000
+    assert report["suggested_mapping"]["positions"]["CV"] == "CV"  # same code: onto the target's
+    assert report["suggested_mapping"]["positions"]["LD"] is None
+
+
+def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinces_with_a_year):
+    khanh_hoa, third, nt_id, operator = provinces_with_a_year
+    mapping = _suggested(client, operator)
+    counts, scores = _counts(clean_app), _scores(clean_app)
+
+    result = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping})
+    assert result["blocked"] is False and result["conflicts"] == []
+
+    after = _counts(clean_app)
+    # Nothing lost, nothing duplicated: every table holds as many rows as before (the
+    # audit log gains the two merger events, the jobs the merger's own run).
+    expected_totals = _totals(counts)
+    expected_totals["audit_events"] += 2
+    expected_totals["job_runs"] += 1
+    assert _totals(after) == expected_totals
+    # People, logins, items and scores are all in Khánh Hòa now.
+    for table in ("employees", "users", "work_items", "item_scores", "period_scores"):
+        assert after.get((table, nt_id), 0) == 0, table
+        assert after[(table, khanh_hoa.tenant_id)] == counts.get((table, khanh_hoa.tenant_id), 0) + \
+            counts[(table, nt_id)], table
+    # The mapped position stayed behind; the others moved, prefixed.
+    assert result["moved"]["job_positions"] == 3
+    # Every score of the months before the date is exactly as computed.
+    assert _scores(clean_app) == scores
+    # The third tenant saw nothing.
+    assert {k: v for k, v in after.items() if k[1] == third.tenant_id} == \
+        {k: v for k, v in counts.items() if k[1] == third.tenant_id}
+
+    with clean_app.app_context():
+        source = db.session.get(Tenant, nt_id)
+        assert source.status == "merged" and source.merged_into_id == khanh_hoa.tenant_id
+        with tenant_context(khanh_hoa.tenant_id):
+            cv = db.session.scalar(select(Employee).where(Employee.code == "NV000002"))
+            assert cv.position.code in ("CV", "NINH-THUAN-CVC", "NINH-THUAN-VT")
+            assert verify_chain(khanh_hoa.tenant_id).ok
+        with tenant_context(nt_id):
+            assert verify_chain(nt_id).ok
+    assert Path(result["export"], "work_items.jsonl").exists()
+
+
+def test_moved_users_log_in_and_old_addresses_point_to_the_target(clean_app, client, provinces):
+    khanh_hoa, third, nt_id, operator = provinces
+    _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE,
+                              "mapping": _suggested(client, operator)})
+    token = login(client, "khanh-hoa", "nv000001", GENERATED_PASSWORD)
+    assert login(client, "ninh-thuan", "nv000001", GENERATED_PASSWORD)  # the old slug still works
+    headers = {"Authorization": f"Bearer {token}"}
+    scores = client.get("/api/v1/tenants/khanh-hoa/scores?period=2025-05", headers=headers)
+    assert scores.status_code == 200 and len(scores.get_json()) >= 1
+    # Old API addresses: a clear 409 naming the target; old pages: a redirect.
+    old = client.get("/api/v1/tenants/ninh-thuan/scores?period=2025-05", headers=headers)
+    assert old.status_code == 409 and old.get_json()["code"] == "tenant_merged"
+    assert "khanh-hoa" in old.get_json()["message"]
+    page = client.get("/t/ninh-thuan/?tab=units")
+    assert page.status_code == 308 and page.headers["Location"].endswith("/t/khanh-hoa/?tab=units")
+    # Isolation from a third tenant is intact, both ways.
+    assert client.get("/api/v1/tenants/binh-dinh/scores?period=2025-05", headers=headers).status_code == 404
+    assert client.get("/api/v1/tenants/khanh-hoa/scores?period=2025-05",
+                      headers=third.headers("admin")).status_code == 404
+    assert login(client, "khanh-hoa", "admin")  # the target's own people are untouched
+
+
+def test_conflicting_username_blocks_the_commit_with_a_clear_report(clean_app, client, provinces):
+    khanh_hoa, _, _, operator = provinces
+    with clean_app.app_context(), tenant_context(khanh_hoa.tenant_id):
+        db.session.add(User(username="nv000003", password_hash="x"))
+        db.session.commit()
+    mapping = _suggested(client, operator)
+    before = _fingerprint(clean_app)
+    result = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping})
+    assert result["blocked"] is True
+    assert [c["kind"] for c in result["conflicts"]] == ["duplicate_username"]
+    assert "nv000003" in result["conflicts"][0]["message"]
+    assert _fingerprint(clean_app) == before
+
+
+def test_a_repeated_merge_changes_nothing(clean_app, client, provinces):
+    _, _, _, operator = provinces
+    mapping = _suggested(client, operator)
+    body = {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping}
+    _merge(client, operator, body)
+    before = _fingerprint(clean_app)
+    again = _merge(client, operator, body)
+    assert again["already_merged"] is True
+    assert _fingerprint(clean_app) == before
+
+
+def test_only_operators_merge_and_bad_bodies_are_422(clean_app, client, provinces):
+    khanh_hoa, _, _, operator = provinces
+    body = {"source": "ninh-thuan", "effective_date": EFFECTIVE}
+    assert client.post("/api/v1/tenants/khanh-hoa/merges", json=body,
+                       headers=khanh_hoa.headers("admin")).status_code == 403
+    bad = client.post("/api/v1/tenants/khanh-hoa/merges", json={"source": "ninh-thuan", "effective_date": "July",
+                                                               "mapping": {"units": {"A": 3}}},
+                      headers={"Authorization": f"Bearer {operator}"})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["errors"]) >= {"effective_date", "mapping"}
+
+
+def test_cli_merge_dry_run_conflicts_and_commit(clean_app, client, provinces, tmp_path):
+    _, _, _, operator = provinces
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text("{not json", encoding="utf-8")
+    args = ["tenant", "merge", "--source", "ninh-thuan", "--into", "khanh-hoa", "--effective", EFFECTIVE,
+            "--mapping", str(mapping_file)]
+    bad = run(clean_app, *args)
+    assert bad.exit_code == 1 and "not valid JSON" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    mapping_file.write_text("{}", encoding="utf-8")
+    blocked = run(clean_app, *args)
+    assert blocked.exit_code == 1 and "is not in the mapping" in blocked.stderr
+    mapping_file.write_text(json.dumps(_suggested(client, operator)), encoding="utf-8")
+    dry = run(clean_app, *args, "--dry-run")
+    assert dry.exit_code == 0 and "nothing was written" in dry.output
+    done = run(clean_app, *args)
+    assert done.exit_code == 0, done.stderr
+    again = run(clean_app, *args)
+    assert again.exit_code == 0 and "already merged" in again.output
+    verify = run(clean_app, "audit", "verify", "--tenant", "khanh-hoa")
+    assert verify.exit_code == 0, verify.stderr
+
+
+def test_the_export_restores_the_tenant_exactly(clean_app, backend):
+    from core.mergers.export import export_tenant, restore_tenant
+    from tests.conftest import _wipe
+
+    nt_id = _ninh_thuan(clean_app, employees=8)
+    with clean_app.app_context():
+        manifest = export_tenant(nt_id, "ninh-thuan")
+        db.session.rollback()
+    before = _fingerprint(clean_app)
+    _wipe(backend)
+    with clean_app.app_context():
+        result = restore_tenant(manifest["path"])
+        db.session.commit()
+    assert result["counts"] == manifest["counts"]
+    assert _fingerprint(clean_app) == before
+    with clean_app.app_context(), pytest.raises(Exception, match="already holds"):
+        restore_tenant(manifest["path"])
+
+
+# ---------------------------------------------------------------- unit merges
+
+
+def test_unit_merge_moves_people_and_earlier_months_keep_old_units(clean_app, client):
+    world = build_world(clean_app, "khanh-hoa", client)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        engine.recalculate("2025-06")
+        db.session.commit()
+    body = {"sources": ["AG-P1"], "into": "AG-P2", "effective_date": "2025-07-01"}
+    response = client.post("/api/v1/tenants/khanh-hoa/unit-merges", json=body, headers=world.headers("admin"))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["people_moved"] == 3
+    again = client.post("/api/v1/tenants/khanh-hoa/unit-merges", json=body, headers=world.headers("admin"))
+    assert again.status_code == 200 and again.get_json()["people_moved"] == 0
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.mergers.units import units_on
+
+        assert db.session.get(Employee, world.ids["staff"]).unit_id == world.ids["other"]
+        assert units_on(date(2025, 6, 30), [world.ids["staff"]]) == {world.ids["staff"]: world.ids["dept"]}
+        assert units_on(date(2025, 7, 1), [world.ids["staff"]]) == {world.ids["staff"]: world.ids["other"]}
+        engine.recalculate("2025-06")  # a month before the merge, scored again
+        june = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == world.ids["staff"],
+                                                           PeriodScore.period == "2025-06"))
+        assert june.unit_id == world.ids["dept"]
+        assert db.session.get(OrgUnit, world.ids["dept"]) is not None  # the old unit stays for history
+        db.session.rollback()
+
+
+def test_unit_merge_refuses_bad_input_with_field_errors(clean_app, client):
+    world = build_world(clean_app, "khanh-hoa", client)
+    url, h = "/api/v1/tenants/khanh-hoa/unit-merges", world.headers("admin")
+    r = client.post(url, json={"sources": ["NOPE"], "into": "AG-P2", "effective_date": "2025-07-01"}, headers=h)
+    assert r.status_code == 422 and "sources" in r.get_json()["errors"]
+    r = client.post(url, json={"sources": ["AG-P1"], "into": "AG-P1", "effective_date": "2025-07-01"}, headers=h)
+    assert r.status_code == 422 and "into" in r.get_json()["errors"]
+    r = client.post(url, json={"sources": ["AG"], "into": "AG-P1", "effective_date": "2025-07-01"}, headers=h)
+    assert r.status_code == 422  # the target sits inside the source
+    r = client.post(url, json={"sources": ["AG-P1"], "into": "AG-P2", "effective_date": "2099-01-01"}, headers=h)
+    assert r.status_code == 422 and "effective_date" in r.get_json()["errors"]
+    assert client.post(url, json={"sources": ["AG-P1"], "into": "AG-P2", "effective_date": "2025-07-01"},
+                       headers=world.headers("staff")).status_code == 403
+
+
+# ---------------------------------------------------------------- packs
+
+
+def test_tenant_apply_is_idempotent(clean_app):
+    first = run(clean_app, "tenant", "apply", str(PACKS / "ninh-thuan"))
+    assert first.exit_code == 0, first.stderr
+    fingerprint = _fingerprint(clean_app)
+    second = run(clean_app, "tenant", "apply", str(PACKS / "ninh-thuan"))
+    assert second.exit_code == 0 and "no changes" in second.output
+    assert _fingerprint(clean_app) == fingerprint
+    with clean_app.app_context(), unscoped():
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "ninh-thuan"))
+        assert tenant.morning_cutoff == "08:30"
+        with tenant_context(tenant.id):
+            from core.catalogue.models import TaskType
+            from core.org.models import JobPosition
+
+            groups = dict(db.session.execute(select(JobPosition.group, func.count()).group_by(JobPosition.group)).all())
+            assert groups == {"leadership": 8, "professional": 28}
+            assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 74
+            assert db.session.scalar(select(TaskType.name).where(TaskType.code == "C09")) == \
+                "Đăng ký khai sinh, kết hôn, khai tử"
+
+
+def test_packs_apply_and_then_merge_by_code(clean_app, tmp_path):
+    assert run(clean_app, "tenant", "apply", str(PACKS / "khanh-hoa")).exit_code == 0
+    assert run(clean_app, "tenant", "apply", str(PACKS / "ninh-thuan")).exit_code == 0
+    with clean_app.app_context():
+        from core.mergers.services import merge
+
+        plan = merge("ninh-thuan", "khanh-hoa", date(2025, 7, 1), {}, dry_run=True)
+        db.session.rollback()
+    mapping = plan["suggested_mapping"]
+    # The shared catalogue maps by code; Ninh Thuận's own two tasks are copied, prefixed.
+    assert [c for c, v in mapping["task_types"].items() if v is None] == ["C23", "C24"]
+    assert all(v == c for c, v in mapping["positions"].items())
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(mapping), encoding="utf-8")
+    done = run(clean_app, "tenant", "merge", "--source", "ninh-thuan", "--into", "khanh-hoa", "--effective",
+               EFFECTIVE, "--mapping", str(path))
+    assert done.exit_code == 0, done.stderr
+    with clean_app.app_context(), unscoped():
+        kh = db.session.scalar(select(Tenant.id).where(Tenant.slug == "khanh-hoa"))
+        with tenant_context(kh):
+            from core.catalogue.models import TaskType
+
+            assert db.session.scalar(select(TaskType.code).where(TaskType.code == "NINH-THUAN-C23"))
+            assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 65 + 74
+
+
+def test_apply_refuses_a_bad_pack_in_one_line(clean_app, tmp_path):
+    (tmp_path / "tenant.toml").write_text('slug = "x"\nname = \n', encoding="utf-8")
+    result = run(clean_app, "tenant", "apply", str(tmp_path))
+    assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1 and "TOML" in result.stderr
+
+
