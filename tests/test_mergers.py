@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
 from core.audit.services import verify_chain
 from core.auth.models import User
@@ -113,8 +113,18 @@ def provinces(clean_app, client):
 
 @pytest.fixture
 def provinces_with_a_year(clean_app, client):
-    """The same, Ninh Thuận with a year of history (July 2024 – June 2025)."""
-    return _provinces(clean_app, client, YEAR)
+    """The same, Ninh Thuận with a year of history (July 2024 – June 2025); Khánh Hòa has
+    a task type G01 too, so the merger maps one by code."""
+    worlds = _provinces(clean_app, client, YEAR)
+    with clean_app.app_context(), tenant_context(worlds[0].tenant_id):
+        from core.catalogue import services as catalogue
+
+        catalogue.create_task_type({"code": "G01", "name": "Soạn thảo văn bản", "group": "B",
+                                    "unit_of_measure": "văn bản", "norm_minutes": 50, "product_weight": 1,
+                                    "complexity_levels": [], "position_codes": [],
+                                    "effective_from": date(2024, 1, 1)})
+        db.session.commit()
+    return worlds
 
 
 def _suggested(client, operator) -> dict:
@@ -158,8 +168,20 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
         assert after.get((table, nt_id), 0) == 0, table
         assert after[(table, khanh_hoa.tenant_id)] == counts.get((table, khanh_hoa.tenant_id), 0) + \
             counts[(table, nt_id)], table
-    # The mapped position stayed behind; the others moved, prefixed.
-    assert result["moved"]["job_positions"] == 3
+    # The mapped position and task type stayed behind; the others moved, prefixed.
+    assert result["moved"]["job_positions"] == 3 and result["moved"]["task_types"] == 47
+    with clean_app.app_context(), unscoped():
+        from core.catalogue.models import NormVersion, TaskType
+        from core.work.models import WorkItem
+
+        # Every item points at a norm version of its own task type, in its own tenant.
+        assert db.session.scalar(select(func.count()).select_from(WorkItem)
+                                 .join(NormVersion, NormVersion.id == WorkItem.norm_version_id)
+                                 .where(or_(NormVersion.task_type_id != WorkItem.task_type_id,
+                                            NormVersion.tenant_id != WorkItem.tenant_id))) == 0
+        g01 = db.session.scalar(select(TaskType.id).where(TaskType.code == "G01",
+                                                          TaskType.tenant_id == khanh_hoa.tenant_id))
+        assert db.session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.task_type_id == g01)) > 0
     # Every score of the months before the date is exactly as computed.
     assert _scores(clean_app) == scores
     # The third tenant saw nothing.

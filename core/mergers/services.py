@@ -277,45 +277,40 @@ class MergeBlocked(Conflict):
 
 
 def _move(plan: Plan) -> None:
+    """One UPDATE per table: the tenant, the references to mapped catalogue entries and
+    new codes together, so each row is rewritten once (it matters at millions of items)."""
     conn = db.session.connection()
-    # References to mapped catalogue entries, in every table that holds one.
     for table in _movable_tables():
-        values = {}
+        values = {"tenant_id": plan.target.id}
         for fk in table.foreign_keys:
             id_map = plan.id_maps.get(fk.column.table.name)
             if id_map and fk.column.name == "id":
                 column = table.c[fk.parent.name]
                 values[fk.parent.name] = case(id_map, value=column, else_=column)
-        if values:  # only rows that move: rows staying with the source keep their references
-            conn.execute(update(table).where(_moving(plan, table)).values(**values))
-    _repoint_norms(plan)
-    for table_name, renames in plan.renames.items():
+        renames = plan.renames.get(table.name)
         if renames:
-            table = _table(table_name)
-            conn.execute(update(table).where(table.c.id.in_(list(renames)))
-                         .values(code=case(renames, value=table.c.id)))
-    for table in _movable_tables():
-        conn.execute(update(table).where(_moving(plan, table)).values(tenant_id=plan.target.id))
+            values["code"] = case(renames, value=table.c.id, else_=table.c.code)
+        if table.name == "work_items" and plan.id_maps.get("task_types"):
+            values["norm_version_id"] = _norm_of_mapped_type(plan, table)
+        conn.execute(update(table).where(_moving(plan, table)).values(**values))
     tokens = db.metadata.tables["api_tokens"]
     conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
                  .values(subject_tenant_id=plan.target.id))
 
 
-def _repoint_norms(plan: Plan) -> None:
+def _norm_of_mapped_type(plan: Plan, items: Table):
     """Items of a task type mapped onto the target's keep the norm they were measured by
-    (copied on the item) and now point at the target type's version of their day."""
-    mapped = list(plan.id_maps.get("task_types", {}).values())
-    if not mapped:
-        return
-    items, norms = _table("work_items"), _table("norm_versions")
-    of_day = (select(norms.c.id).where(norms.c.task_type_id == items.c.task_type_id,
-                                       norms.c.effective_from <= items.c.work_date)
+    (copied on the item) and point at the target type's version of their day (else its
+    first). The right-hand side sees the row before the update: map the type here too."""
+    type_map = plan.id_maps["task_types"]
+    norms = _table("norm_versions")
+    new_type = case(type_map, value=items.c.task_type_id, else_=items.c.task_type_id)
+    of_day = (select(norms.c.id).where(norms.c.task_type_id == new_type, norms.c.effective_from <= items.c.work_date)
               .order_by(norms.c.effective_from.desc()).limit(1).scalar_subquery())
-    earliest = (select(norms.c.id).where(norms.c.task_type_id == items.c.task_type_id)
+    earliest = (select(norms.c.id).where(norms.c.task_type_id == new_type)
                 .order_by(norms.c.effective_from).limit(1).scalar_subquery())
-    db.session.connection().execute(
-        update(items).where(items.c.tenant_id == plan.source.id, items.c.task_type_id.in_(mapped))
-        .values(norm_version_id=func.coalesce(of_day, earliest)))
+    return case((items.c.task_type_id.in_(list(type_map)), func.coalesce(of_day, earliest)),
+                else_=items.c.norm_version_id)
 
 
 def _close_chains(plan: Plan, export_path: str) -> None:
