@@ -61,6 +61,13 @@ def now() -> datetime:
     return utcnow()
 
 
+def local_day(moment: datetime) -> str:
+    """A moment as people of the tenant read its day: 12/12/2026, in the tenant's zone."""
+    from core.work import calendar as cal
+
+    return cal.local_date(moment, cal.current_tenant()).strftime("%d/%m/%Y")
+
+
 def check_year(year: int) -> int:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise Invalid("Not a year to classify.", {"year": [f"Must be from {FIRST_YEAR} to {LAST_YEAR}."]})
@@ -231,7 +238,7 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     record("classification.run", "classification_year", year, after=result, actor="job")
     notify([p["employee_id"] for p in data.people], "classification.draft",
            N_("The draft classification of %(year)s is published; you may appeal until %(until)s."),
-           {"year": year, "until": state.appeal_until.date().isoformat()}, link=f"/classifications/{year}")
+           {"year": year, "until": local_day(state.appeal_until)}, link=f"/classifications/{year}")
     if progress:
         progress(len(data.people), len(data.people), "done")
     return result

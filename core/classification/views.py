@@ -269,3 +269,9 @@ def bonus_run(t, run_id):
 def money(value: int) -> str:
     """Whole đồng as Vietnamese write them: 45.995.040."""
     return f"{int(value):,}".replace(",", ".")
+
+
+@classification_pages.app_template_filter("local_day")
+def local_day(moment) -> str:
+    """A moment as the tenant's people read its day (12/12/2026)."""
+    return services.local_day(moment)
