@@ -63,6 +63,7 @@ def test_province_view_runs_finalises_and_shares_the_bonus(clean_app, world, cli
     client.post(f"/t/{world.slug}/classification/2026/run", data={"csrf_token": csrf(html)})
     html = page(client, world, "/province?year=2026", "admin")
     assert "Phân bố theo đơn vị" in html and "Phòng Một" in html and "Tỷ lệ khống chế HTXS so với HTT" in html
+    assert "vị trí chuyên môn, nghiệp vụ" in html
     assert "Người auditor" in html  # the streamlining candidate (KHT)
     # The chart is SVG geometry (no inline styles under the CSP): HTXS 1, HTT 5, KHT 1 of 7.
     assert 'class="level-HTXS" x="0" y="0" width="14.286"' in html and 'width="71.429"' in html

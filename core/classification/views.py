@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -28,6 +29,9 @@ from core.reports import services as reports
 from core.tenants.services import component_for
 
 classification_pages = Blueprint("classification_pages", __name__, template_folder="templates")
+# Position groups as the quota table names them.
+GROUP_LABELS = {"leadership": _l("leadership positions"), "professional": _l("professional positions"),
+                "support": _l("support positions"), "none": _l("no position")}
 
 
 def _member() -> None:
@@ -171,7 +175,8 @@ def _quota_status(rows: list[dict], ratio: Fraction) -> list[dict]:
     for key, c in sorted(groups.items()):
         agency, _sep, group = key.partition(":")
         allowed = int(c["HTT"] * ratio)  # the quota's check: HTXS ≤ ratio × the final HTT
-        out.append({"agency": units.get(int(agency)) if agency.isdigit() else agency, "group": group,
+        out.append({"agency": units.get(int(agency)) if agency.isdigit() else agency,
+                    "group": str(GROUP_LABELS.get(group, group)),
                     "htxs": c["HTXS"], "htt": c["HTT"], "demoted": c["demoted"], "within": c["HTXS"] <= allowed})
     return out
 
