@@ -146,8 +146,9 @@ def tenant_apply(pack: str) -> None:
 @click.option("--mapping", "mapping_file", required=True, type=click.Path(dir_okay=False),
               help="JSON: {units|positions|task_types: {source code: target code or null}, prefix}.")
 @click.option("--dry-run", is_flag=True, help="Report the plan and every conflict; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report (with the suggested mapping) as JSON.")
 @with_appcontext
-def tenant_merge(source: str, into: str, effective, mapping_file: str, dry_run: bool) -> None:
+def tenant_merge(source: str, into: str, effective, mapping_file: str, dry_run: bool, as_json: bool) -> None:
     """Merge a tenant into another, in one transaction, after a full export of the source."""
     import json
 
@@ -171,17 +172,32 @@ def tenant_merge(source: str, into: str, effective, mapping_file: str, dry_run: 
     if result.get("already_merged"):
         click.echo(f"{source} is already merged into {into}: nothing to do")
         return
-    click.echo(json.dumps({k: v for k, v in result.items() if k != "suggested_mapping"}, ensure_ascii=False,
-                          indent=2, default=str))
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        _merge_summary(result)
     if result["blocked"]:
-        for conflict in result["conflicts"]:
-            click.echo(f"conflict: {conflict['message']}", err=True)
         fail(f"the merger is blocked by {len(result['conflicts'])} conflicts; nothing was written")
     if dry_run:
         click.echo("dry run: nothing was written" + (
             f"; {len(result['conflicts'])} conflicts would block the commit" if result["conflicts"] else ""))
         if result["conflicts"]:
             sys.exit(1)
+
+
+def _merge_summary(result: dict, shown: int = 30) -> None:
+    counts = result.get("moved") or result["counts"]
+    verb = "moved" if result.get("moved") else "would move"
+    click.echo(f"{result['source']} -> {result['into']} from {result['effective_date']}: {verb} "
+               + ", ".join(f"{table} {n}" for table, n in sorted(counts.items()) if n))
+    click.echo("catalogue: " + "; ".join(f"{kind} {c['mapped']} mapped, {c['moved']} moved"
+                                         for kind, c in result["catalogue"].items()))
+    if result.get("export"):
+        click.echo(f"export of {result['source']}: {result['export']}")
+    for conflict in result["conflicts"][:shown]:
+        click.echo(f"conflict: {conflict['message']}", err=True)
+    if len(result["conflicts"]) > shown:
+        click.echo(f"… and {len(result['conflicts']) - shown} more conflicts (--json lists them all)", err=True)
 
 
 @tenant.command("restore")

@@ -73,6 +73,14 @@ def _scores(app) -> dict:
     return {"periods": periods, "items": items}
 
 
+def _rows(app, table_name: str, but: tuple[str, ...]) -> dict:
+    """Every row of a table by id, without the columns a merger may rewrite."""
+    with app.app_context(), unscoped():
+        table = db.metadata.tables[table_name]
+        columns = [c for c in table.columns if c.name not in but]
+        return {row[0]: tuple(row) for row in db.session.execute(select(*columns).order_by(table.c.id))}
+
+
 def _ninh_thuan(app, employees: int = 12, months: tuple[str, ...] = MONTHS) -> int:
     """A Ninh Thuận with months of work before the merger, scored."""
     with app.app_context():
@@ -152,6 +160,7 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
     khanh_hoa, third, nt_id, operator = provinces_with_a_year
     mapping = _suggested(client, operator)
     counts, scores = _counts(clean_app), _scores(clean_app)
+    items = _rows(clean_app, "work_items", but=("tenant_id", "task_type_id", "norm_version_id"))
 
     result = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping})
     assert result["blocked"] is False and result["conflicts"] == []
@@ -182,8 +191,10 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
         g01 = db.session.scalar(select(TaskType.id).where(TaskType.code == "G01",
                                                           TaskType.tenant_id == khanh_hoa.tenant_id))
         assert db.session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.task_type_id == g01)) > 0
-    # Every score of the months before the date is exactly as computed.
+    # Every score of the months before the date is exactly as computed; every item is
+    # the same item (its own norm copy, dates, status, even when it was last updated).
     assert _scores(clean_app) == scores
+    assert _rows(clean_app, "work_items", but=("tenant_id", "task_type_id", "norm_version_id")) == items
     # The third tenant saw nothing.
     assert {k: v for k, v in after.items() if k[1] == third.tenant_id} == \
         {k: v for k, v in counts.items() if k[1] == third.tenant_id}

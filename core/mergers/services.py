@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Table, and_, case, func, not_, select, update
+from sqlalchemy import BigInteger, Date, Table, and_, case, func, literal, not_, select, union_all, update
 
 from core.audit.models import AuditEvent
 from core.audit.services import record
@@ -281,7 +281,9 @@ def _move(plan: Plan) -> None:
     new codes together, so each row is rewritten once (it matters at millions of items)."""
     conn = db.session.connection()
     for table in _movable_tables():
-        values = {"tenant_id": plan.target.id}
+        # A moved row is the same row: columns that change on every update keep their value.
+        values: dict = {c.name: c for c in table.columns if c.onupdate is not None}
+        values["tenant_id"] = plan.target.id
         for fk in table.foreign_keys:
             id_map = plan.id_maps.get(fk.column.table.name)
             if id_map and fk.column.name == "id":
@@ -291,26 +293,43 @@ def _move(plan: Plan) -> None:
         if renames:
             values["code"] = case(renames, value=table.c.id, else_=table.c.code)
         if table.name == "work_items" and plan.id_maps.get("task_types"):
-            values["norm_version_id"] = _norm_of_mapped_type(plan, table)
+            _move_items_of_mapped_types(plan, table, values)
+            continue
         conn.execute(update(table).where(_moving(plan, table)).values(**values))
     tokens = db.metadata.tables["api_tokens"]
     conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
                  .values(subject_tenant_id=plan.target.id))
 
 
-def _norm_of_mapped_type(plan: Plan, items: Table):
+def _move_items_of_mapped_types(plan: Plan, items: Table, values: dict) -> None:
     """Items of a task type mapped onto the target's keep the norm they were measured by
-    (copied on the item) and point at the target type's version of their day (else its
-    first). The right-hand side sees the row before the update: map the type here too."""
+    (copied on the item) and point at the target type's version of their day (before its
+    first version: the first). A join on the few (type, date range) rows finds it, so
+    millions of items cost one pass, not a subquery each."""
     type_map = plan.id_maps["task_types"]
     norms = _table("norm_versions")
-    new_type = case(type_map, value=items.c.task_type_id, else_=items.c.task_type_id)
-    of_day = (select(norms.c.id).where(norms.c.task_type_id == new_type, norms.c.effective_from <= items.c.work_date)
-              .order_by(norms.c.effective_from.desc()).limit(1).scalar_subquery())
-    earliest = (select(norms.c.id).where(norms.c.task_type_id == new_type)
-                .order_by(norms.c.effective_from).limit(1).scalar_subquery())
-    return case((items.c.task_type_id.in_(list(type_map)), func.coalesce(of_day, earliest)),
-                else_=items.c.norm_version_id)
+    versions: dict[int, list[tuple[date, int]]] = {}
+    for type_id, start, version_id in db.session.execute(
+            select(norms.c.task_type_id, norms.c.effective_from, norms.c.id)
+            .where(norms.c.task_type_id.in_(set(type_map.values()))).order_by(norms.c.effective_from)):
+        versions.setdefault(type_id, []).append((start, version_id))
+    rows = []
+    for src, dst in type_map.items():
+        series = versions.get(dst, [])
+        for i, (_, version_id) in enumerate(series):
+            start = date.min if i == 0 else series[i][0]
+            end = series[i + 1][0] if i + 1 < len(series) else date.max
+            rows.append(select(literal(src, BigInteger).label("src"), literal(dst, BigInteger).label("dst"),
+                               literal(version_id, BigInteger).label("vid"), literal(start, Date).label("lo"),
+                               literal(end, Date).label("hi")))
+    ranges = union_all(*rows).subquery("ranges") if len(rows) > 1 else rows[0].subquery("ranges")
+    conn = db.session.connection()
+    mapped = {k: v for k, v in values.items() if k not in ("task_type_id", "norm_version_id")}
+    conn.execute(update(items).where(_moving(plan, items), items.c.task_type_id == ranges.c.src,
+                                     items.c.work_date >= ranges.c.lo, items.c.work_date < ranges.c.hi)
+                 .values(**mapped, task_type_id=ranges.c.dst, norm_version_id=ranges.c.vid))
+    conn.execute(update(items).where(_moving(plan, items), items.c.task_type_id.not_in(list(type_map)))
+                 .values(**values))
 
 
 def _close_chains(plan: Plan, export_path: str) -> None:
