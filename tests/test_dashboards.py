@@ -107,7 +107,8 @@ def test_my_trend_has_a_chart_and_the_same_numbers_in_a_table(client, scored, by
 def test_a_bad_period_is_a_friendly_4xx(client, scored, bad):
     w = scored
     sign_in(client, w, "admin")
-    for path in ("/me", "/me/trend", "/dashboard/unit", "/dashboard/province", "/dashboard/province/heatmap"):
+    for path in ("/me", "/me/trend", "/dashboard/unit", "/dashboard/unit/work", "/dashboard/province",
+                 "/dashboard/province/heatmap"):
         r = client.get(f"/t/{w.slug}{path}?period={bad}")
         assert 400 <= r.status_code < 500, (path, r.status_code)
         assert "YYYY-MM" in r.get_data(as_text=True)
@@ -123,8 +124,13 @@ def test_the_unit_dashboard_and_drill_down(client, scored):
     assert "Bảng điều khiển đơn vị" in html
     assert "Người staff" in html and "Người staff2" in html
     assert "Người outsider" not in html  # another unit, not managed
-    assert html.count("data-chart=") == 2  # histogram and hours per day, each with a table
+    assert html.count("data-chart=") == 1  # the histogram, with its table
+    assert 'hx-get="/t/' in html and "/dashboard/unit/work" in html  # hours and queues load after
     assert "49,58" in html
+    fragment = page(client, f"/t/{w.slug}/dashboard/unit/work?period={PERIOD}")
+    assert "<html" not in fragment and fragment.count("data-chart=") == 1 and "14/10/2026" in fragment
+    # Queues: staff's open item is overdue; staff2's reviewed item waits for nobody.
+    assert re.search(r"Việc quá hạn: <strong>1</strong>", fragment)
     html = page(client, f"/t/{w.slug}/dashboard/person/{w.ids['staff']}?period={PERIOD}")
     assert "Người staff" in html and "Xác định tiêu chí chung" in html
     page(client, f"/t/{w.slug}/dashboard/person/{w.ids['outsider']}?period={PERIOD}", 404)
@@ -186,6 +192,7 @@ def test_jobs_page_starts_a_recalculation_and_shows_its_progress(client, scored)
 @pytest.mark.parametrize("who, path, status", [
     ("staff", "/dashboard/unit", 403), ("staff", "/dashboard/province", 403), ("staff", "/jobs", 403),
     ("manager", "/dashboard/province", 403), ("manager", "/dashboard/province/heatmap", 403),
+    ("staff", "/dashboard/unit/work", 403),
     ("staff", "/dashboard/person/{manager}", 403), ("manager", "/me", 200), ("auditor", "/me", 200),
     ("auditor", "/dashboard/unit", 200), ("manager", "/jobs", 200),
 ])
@@ -238,6 +245,7 @@ def test_dashboards_use_a_bounded_number_of_queries(client, clean_app, scored):
 
     sign_in(client, w, "admin")
     paths = [f"/t/{w.slug}/dashboard/unit?period={PERIOD}&unit_id={w.ids['dept']}",
+             f"/t/{w.slug}/dashboard/unit/work?period={PERIOD}&unit_id={w.ids['dept']}",
              f"/t/{w.slug}/dashboard/province?period={PERIOD}"]
     before = [count(p) for p in paths]
     with clean_app.app_context(), tenant_context(w.tenant_id):
@@ -251,3 +259,19 @@ def test_dashboards_use_a_bounded_number_of_queries(client, clean_app, scored):
         declare(client, w, who="staff2", quantity=1)
     after = [count(p) for p in paths]
     assert after == before, (before, after)
+
+
+def test_a_stale_month_says_so_and_english_works(client, clean_app, scored):
+    from core.scoring.services import mark_stale
+
+    w = scored
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        mark_stale([PERIOD], "Scoring settings changed on 2026-10-20.")
+        db.session.commit()
+    sign_in(client, w, "staff")
+    html = page(client, f"/t/{w.slug}/me?period={PERIOD}")
+    assert "Điểm này đã lỗi thời." in html and "Scoring settings changed on 2026-10-20." in html
+    sign_in(client, w, "manager", lang="en")
+    html = page(client, f"/t/{w.slug}/dashboard/unit?period={PERIOD}&lang=en")
+    assert "These scores are out of date." in html and "Unit dashboard" in html
+    assert "49.58" in html  # a decimal point in English, a comma in Vietnamese

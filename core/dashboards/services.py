@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from core.auth.principal import Principal
 from core.errors import Invalid
@@ -186,57 +186,75 @@ def managed_units(principal: Principal) -> list[OrgUnit]:
 
 def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: date) -> dict:
     """A unit's month at a glance. `unit_day` gives the people the caller may see in the
-    unit with today's declarations; everything else is one grouped query each."""
+    unit with today's declarations; the month rows are one query. The hours per day and
+    the queues (`unit_work`, a scan of the unit's items) are loaded by the page after it
+    is shown, so the first screen costs no scan of items."""
     people = work.unit_day(principal, day, unit_id)
     ids = [p["employee_id"] for p in people]
-    rows = {r.employee_id: r for r in db.session.scalars(
-        select(PeriodScore).where(PeriodScore.period == period, PeriodScore.employee_id.in_(ids)))} if ids else {}
+    cols = (PeriodScore.employee_id, PeriodScore.task_score, PeriodScore.general_score, PeriodScore.total,
+            PeriodScore.item_count, PeriodScore.provisional)
+    rows = {r.employee_id: r for r in db.session.execute(
+        select(*cols).where(PeriodScore.period == period, PeriodScore.employee_id.in_(ids)))} if ids else {}
     for p in people:
         r = rows.get(p["employee_id"])
         p["score"] = None if r is None else {
             "task_score": _round(r.task_score), "general_score": _round(r.general_score), "total": _round(r.total),
             "items": r.item_count, "provisional": r.provisional, "band": band_of(float(r.total))}
     totals = [float(r.total) for r in rows.values() if r.item_count]
-    start, end = engine.parse_month(period)
-    return {"people": people, "queues": queue_counts(principal, ids, day), "totals": totals,
+    return {"people": people, "ids": ids, "totals": totals,
             "histogram": histogram(totals), "bands": bands(totals),
             "median": _round(statistics.median(totals)) if totals else None,
             "mean": _round(statistics.fmean(totals)) if totals else None,
-            "hours": daily_hours(ids, start, min(end, max(start, day))),
             "declared": sum(1 for p in people if p["declared"])}
 
 
-def queue_counts(principal: Principal, ids: list[int], day: date) -> dict[str, int]:
-    """How much waits in the unit: overdue open items, declarations to check and finished
-    items to review (the last two only for a manager: they are the ones who judge)."""
-    if not ids:
-        return {"overdue": 0, "declarations": 0, "reviews": 0}
-    mine = WorkItem.employee_id.in_(ids)
-    overdue = db.session.scalar(select(func.count()).select_from(WorkItem).where(
-        mine, WorkItem.status.in_(OPEN_STATUSES), WorkItem.deadline < day))
-    judged = work.managed_items_clause(principal)
-    declarations = db.session.scalar(select(func.count()).select_from(WorkItem).where(
-        mine, judged, WorkItem.verification == "pending", WorkItem.status != "cancelled"))
-    reviews = db.session.scalar(select(func.count()).select_from(WorkItem).where(
-        mine, judged, WorkItem.status == "done", WorkItem.reviewed_at.is_(None)))
-    return {"overdue": overdue or 0, "declarations": declarations or 0, "reviews": reviews or 0}
+def unit_ids(principal: Principal, unit_id: int) -> list[int]:
+    """Who of the unit (and its sub-units) the caller may see, as `unit_day` lists them."""
+    stmt = select(Employee.id).where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id)))
+    clause = org.visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return list(db.session.scalars(stmt.order_by(Employee.full_name).limit(1000)))
 
 
-def daily_hours(ids: list[int], start: date, end: date) -> list[dict]:
-    """Average credited hours per person on each working day: norm minutes × quantity ×
-    complexity of the completed items of that day (the workload report's measure), in
-    one grouped query over the unit's items of the month."""
-    if not ids:
-        return []
-    minutes = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
-    per_day = dict(db.session.execute(
-        select(WorkItem.work_date, func.sum(minutes))
-        .where(WorkItem.employee_id.in_(ids), WorkItem.work_date >= start, WorkItem.work_date <= end,
-               WorkItem.status == "done")
-        .group_by(WorkItem.work_date)).all())
+def unit_work(principal: Principal, ids: list[int], start: date, end: date,
+              day: date) -> tuple[list[dict], dict[str, int]]:
+    """In one scan of the unit's items (they dominate the page's cost):
+
+    - average credited hours per person on each working day of [start, end]: norm
+      minutes × quantity × complexity of the completed items (the workload report's
+      measure);
+    - what waits: overdue open items, declarations to check and finished items to review
+      (the last two only where the caller judges: the people they manage, not themself).
+    """
+    empty = {"overdue": 0, "declarations": 0, "reviews": 0}
     calendar = cal.WorkCalendar.load(start, end)
-    return [{"day": d.isoformat(), "hours": round(float(per_day.get(d) or 0) / 60 / len(ids), 2)}
-            for d in calendar.working_days(start, end)]
+    if not ids:
+        return [], empty
+    if principal.has_role("tenant_admin", "auditor"):
+        judged = work.managed_items_clause(principal)  # sees everyone, judges only their own people
+    else:
+        # `ids` are already who this manager sees: themself and the people they manage.
+        judged = WorkItem.employee_id != (principal.employee_id or 0)
+    minutes = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+    credited = and_(WorkItem.status == "done", WorkItem.work_date >= start, WorkItem.work_date <= end)
+    open_late = and_(WorkItem.status.in_(OPEN_STATUSES), WorkItem.deadline < day)
+    to_check = and_(judged, WorkItem.verification == "pending", WorkItem.status != "cancelled")
+    to_review = and_(judged, WorkItem.status == "done", WorkItem.reviewed_at.is_(None))
+    counts = {"overdue": open_late, "declarations": to_check, "reviews": to_review}
+    stmt = (select(WorkItem.work_date, func.sum(case((credited, minutes), else_=0)),
+                   *(func.sum(case((c, 1), else_=0)) for c in counts.values()))
+            .where(WorkItem.employee_id.in_(ids), or_(credited, open_late, to_check, to_review))
+            .group_by(WorkItem.work_date))
+    per_day: dict[date, float] = {}
+    queues = dict(empty)
+    for row in db.session.execute(stmt):
+        per_day[row[0]] = float(row[1] or 0)
+        for name, value in zip(counts, row[2:], strict=True):
+            queues[name] += int(value or 0)
+    hours = [{"day": d.isoformat(), "hours": round(per_day.get(d, 0.0) / 60 / len(ids), 2)}
+             for d in calendar.working_days(start, end)]
+    return hours, queues
 
 
 def person_summary(employee_id: int) -> Employee:

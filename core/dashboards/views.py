@@ -8,6 +8,7 @@ static/js/charts.js from `data-chart` attributes (the CSP allows no inline scrip
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -163,10 +164,8 @@ def my_trend(t):
 # ---------------------------------------------------------------- the unit
 
 
-@dashboard_pages.get("/t/<t>/dashboard/unit")
-@login_required
-def unit(t):
-    _require("manager", "tenant_admin", "auditor")
+def _unit_scope() -> tuple[str, int | None, date, list]:
+    """The month, the unit (one the caller may look at: 404 otherwise) and the day."""
     period = _period()
     units = services.managed_units(current_user)
     unit_id = _int_arg("unit_id")
@@ -180,6 +179,14 @@ def unit(t):
     today = cal.local_today(g.tenant)
     start, end = services.engine.parse_month(period)
     day = min(today, end) if start <= today else end
+    return period, unit_id, day, units
+
+
+@dashboard_pages.get("/t/<t>/dashboard/unit")
+@login_required
+def unit(t):
+    _require("manager", "tenant_admin", "auditor")
+    period, unit_id, day, units = _unit_scope()
     data = services.unit_dashboard(current_user, period, unit_id, day)
     hist = data["histogram"]
     return render_template(
@@ -187,10 +194,25 @@ def unit(t):
         state=scoring.period_state(period),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in hist],
                          [{"label": _("People"), "data": [b["count"] for b in hist]}], integer=True),
-        hours_chart=chart("bar", [h["day"][8:10] + "/" + h["day"][5:7] for h in data["hours"]],
-                          [{"label": _("Hours per person"), "data": [h["hours"] for h in data["hours"]]}], max=10),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
+        person_url=url_for("dashboard_pages.person", t=t, employee_id=0, period=period).replace("/0?", "/{}?"),
         may_judge=current_user.has_role("manager"))
+
+
+@dashboard_pages.get("/t/<t>/dashboard/unit/work")
+@login_required
+def unit_work(t):
+    """The hours per working day and the queues: a scan of the unit's items, so htmx
+    loads it once the rest of the dashboard is on screen."""
+    _require("manager", "tenant_admin", "auditor")
+    period, unit_id, day, _units = _unit_scope()
+    ids = services.unit_ids(current_user, unit_id) if unit_id else []
+    start, end = services.engine.parse_month(period)
+    hours, queues = services.unit_work(current_user, ids, start, min(end, max(start, day)), day)
+    return render_template(
+        "dashboards/_unit_work.html", tenant=g.tenant, hours=hours, queues=queues,
+        hours_chart=chart("bar", [h["day"][8:10] + "/" + h["day"][5:7] for h in hours],
+                          [{"label": _("Hours per person"), "data": [h["hours"] for h in hours]}], max=10))
 
 
 @dashboard_pages.get("/t/<t>/dashboard/person/<int:employee_id>")
@@ -409,7 +431,10 @@ def num(value) -> str:
         return "—"
     number = round(float(value), 2)
     text = str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
-    return text.replace(".", ",") if _locale().startswith("vi") else text
+    comma = g.get("congvu_decimal_comma")
+    if comma is None:  # the locale once per request: this filter runs for every cell
+        comma = g.congvu_decimal_comma = _locale().startswith("vi")
+    return text.replace(".", ",") if comma else text
 
 
 @dashboard_pages.app_template_filter("band")
