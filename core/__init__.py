@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.imports.api import blp as imports_api
     from core.imports.views import import_pages
     from core.mergers.api import blp as mergers_api
+    from core.mergers.views import merger_pages
     from core.org.api import blp as org_api
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
@@ -106,7 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, dashboard_pages):
+                  classification_pages, dashboard_pages, merger_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)

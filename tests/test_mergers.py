@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -410,3 +412,53 @@ def test_apply_refuses_a_bad_pack_in_one_line(clean_app, tmp_path):
     assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1 and "TOML" in result.stderr
 
 
+
+
+# ---------------------------------------------------------------- the wizard
+
+
+def _operator_session(app, client) -> None:
+    from core.auth.models import Operator
+
+    make_operator(app, client, "wizard")
+    with app.app_context():
+        operator_id = db.session.scalar(select(Operator.id).where(Operator.username == "wizard"))
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = f"o:{operator_id}", True
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_wizard_dry_run_suggests_a_mapping_then_merges(clean_app, client, provinces):
+    khanh_hoa, _, nt_id, _ = provinces
+    _operator_session(clean_app, client)
+    page = client.get("/operator/merges")
+    assert page.status_code == 200
+    form = {"csrf_token": _csrf(page.get_data(as_text=True)), "source": "ninh-thuan", "into": "khanh-hoa",
+            "effective_date": EFFECTIVE, "mapping": "{not json"}
+    bad = client.post("/operator/merges", data={**form, "dry_run": "1"})
+    assert bad.status_code == 200 and "JSON" in bad.get_data(as_text=True)
+    dry = client.post("/operator/merges", data={**form, "mapping": "", "dry_run": "1"})
+    html = dry.get_data(as_text=True)
+    assert dry.status_code == 200 and "is not in the mapping" in html
+    suggested = html.split('id="mapping"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    mapping = json.loads(unescape(suggested))
+    assert mapping["positions"]["CV"] == "CV"
+    done = client.post("/operator/merges", data={**form, "mapping": json.dumps(mapping), "commit": "1"})
+    assert done.status_code == 200 and "/exports/ninh-thuan-" in done.get_data(as_text=True)
+    with clean_app.app_context():
+        assert db.session.get(Tenant, nt_id).status == "merged"
+
+
+def test_wizard_is_for_operators_only(clean_app, client):
+    world = build_world(clean_app, "khanh-hoa", client)
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = world_user_id(clean_app, world, "admin"), True
+    assert client.get("/operator/merges").status_code == 403
+
+
+def world_user_id(app, world, username: str) -> str:
+    with app.app_context(), tenant_context(world.tenant_id):
+        return f"u:{world.tenant_id}:{db.session.scalar(select(User.id).where(User.username == username))}"

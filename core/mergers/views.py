@@ -1,0 +1,111 @@
+"""The operator's merger wizard: choose the tenants and the date, upload or edit the
+mapping, see the dry run's plan and conflicts, commit, follow the job."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from wtforms import DateField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired
+
+from core.extensions import db
+from core.jobs.models import JobRun
+from core.jobs.runner import run_view, submit
+from core.mergers import tasks  # noqa: F401 - registers the merger job
+from core.tenancy import tenant_context
+from core.tenants.models import Tenant
+
+merger_pages = Blueprint("merger_pages", __name__, template_folder="templates")
+MAX_MAPPING_BYTES = 2_000_000
+
+
+class MergeForm(FlaskForm):
+    source = SelectField(_l("Merging tenant"), validators=[DataRequired()])
+    into = SelectField(_l("Into"), validators=[DataRequired()])
+    effective_date = DateField(_l("From"), validators=[DataRequired()])
+    mapping_file = FileField(_l("Mapping file (JSON)"))
+    mapping = TextAreaField(_l("Mapping"))
+    dry_run = SubmitField(_l("Dry run"))
+    commit = SubmitField(_l("Merge"))
+
+
+def _operator() -> None:
+    if not current_user.is_operator:
+        abort(403)
+
+
+def _form() -> MergeForm:
+    form = MergeForm()
+    active = db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)).all()
+    form.source.choices = form.into.choices = [(t.slug, f"{t.name} ({t.slug})") for t in active]
+    return form
+
+
+def _mapping(form: MergeForm) -> dict | None:
+    """The uploaded file, else the text; a form error (not a 500) when it is not JSON."""
+    raw = form.mapping.data or ""
+    upload = form.mapping_file.data
+    if upload and getattr(upload, "filename", ""):
+        data = upload.read(MAX_MAPPING_BYTES + 1)
+        if len(data) > MAX_MAPPING_BYTES:
+            form.mapping_file.errors = [_("The mapping file is too large.")]
+            return None
+        raw = data.decode("utf-8", errors="replace")
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError as exc:
+        form.mapping.errors = [_("Not valid JSON: %(error)s", error=str(exc))]
+        return None
+    if not isinstance(value, dict):
+        form.mapping.errors = [_("The mapping must be a JSON object.")]
+        return None
+    form.mapping.data = json.dumps(value, ensure_ascii=False, indent=2)
+    return value
+
+
+@merger_pages.route("/operator/merges", methods=["GET", "POST"])
+@login_required
+def wizard():
+    _operator()
+    form = _form()
+    if not form.validate_on_submit():
+        return render_template("mergers/wizard.html", form=form, run=None)
+    mapping = _mapping(form)
+    if mapping is None or form.source.data == form.into.data:
+        if form.source.data == form.into.data:
+            form.into.errors = [_("Choose another tenant than the merging one.")]
+        return render_template("mergers/wizard.html", form=form, run=None)
+    target = db.session.scalar(select(Tenant).where(Tenant.slug == form.into.data))
+    dry_run = bool(form.dry_run.data)
+    params = {"source": form.source.data, "into": target.slug, "effective_date": form.effective_date.data.isoformat(),
+              "mapping": mapping, "dry_run": dry_run}
+    with tenant_context(target.id):
+        run = submit("tenant_merge", f"{form.source.data}:{'dry' if dry_run else 'commit'}", params,
+                     current_user.actor)
+        view = run_view(run)
+    if view["result"] and dry_run and not mapping:
+        form.mapping.data = json.dumps(view["result"].get("suggested_mapping", {}), ensure_ascii=False, indent=2)
+    return render_template("mergers/wizard.html", form=form, run=view, target=target.slug)
+
+
+@merger_pages.get("/operator/merges/<target>/<job_id>")
+@login_required
+def progress(target: str, job_id: str):
+    """A merger job's progress (when a worker runs it) and, once done, its report."""
+    _operator()
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == target))
+    if tenant is None:
+        abort(404)
+    with tenant_context(tenant.id):
+        run = db.session.get(JobRun, job_id)
+        if run is None or run.kind != "tenant_merge":
+            abort(404)
+        view = run_view(run)
+    return render_template("mergers/wizard.html", form=_form(), run=view, target=target)
