@@ -249,15 +249,21 @@ def test_conflicting_username_blocks_the_commit_with_a_clear_report(clean_app, c
     assert _fingerprint(clean_app) == before
 
 
-def test_a_repeated_merge_changes_nothing(clean_app, client, provinces):
-    _, _, _, operator = provinces
+def test_a_repeated_merge_changes_nothing(clean_app, client, provinces, monkeypatch):
+    khanh_hoa, _, nt_id, operator = provinces
+    calls = []
+    monkeypatch.setattr("core.plugins.events.emit", lambda name, **kw: calls.append((name, kw)))
     mapping = _suggested(client, operator)
     body = {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping}
     _merge(client, operator, body)
+    # Plugins hear of the merger once, after it committed (the dry run is not a merger).
+    assert calls == [("congvu_tenants_merged", {"source_tenant_id": nt_id, "target_tenant_id": khanh_hoa.tenant_id,
+                                                "effective_date": date(2025, 7, 1)})]
     before = _fingerprint(clean_app)
     again = _merge(client, operator, body)
     assert again["already_merged"] is True
     assert _fingerprint(clean_app) == before
+    assert len(calls) == 1
 
 
 def test_only_operators_merge_and_bad_bodies_are_422(clean_app, client, provinces):
