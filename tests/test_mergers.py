@@ -276,6 +276,10 @@ def test_only_operators_merge_and_bad_bodies_are_422(clean_app, client, province
                       headers={"Authorization": f"Bearer {operator}"})
     assert bad.status_code == 422
     assert set(bad.get_json()["errors"]) >= {"effective_date", "mapping"}
+    for source in ("nowhere", "khanh-hoa"):
+        wrong = client.post("/api/v1/tenants/khanh-hoa/merges", json={"source": source, "effective_date": EFFECTIVE},
+                            headers={"Authorization": f"Bearer {operator}"})
+        assert wrong.status_code == 422 and "source" in wrong.get_json()["errors"]
 
 
 def test_cli_merge_dry_run_conflicts_and_commit(clean_app, client, provinces, tmp_path):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from core.auth.guards import allow_operator, api_member, api_principal, operator_only
-from core.errors import NotFound
+from core.errors import Invalid, NotFound
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.jobs.runner import run_view, submit
@@ -15,6 +16,7 @@ from core.mergers import tasks  # noqa: F401 - registers the merger job
 from core.mergers import units as unit_merges
 from core.mergers.schemas import MergeIn, UnitMergeIn, UnitMergeOut
 from core.scoring.schemas import JobAccepted, JobSchema
+from core.tenants.models import Tenant
 
 blp = Blueprint("mergers", __name__, url_prefix="/api/v1/tenants/<t>", description="Mergers")
 
@@ -27,6 +29,11 @@ class Merges(MethodView):
         """Merge the tenant `source` into this one (operator): a job whose result is the plan
         (dry run), the conflicts that block it, or the counts moved."""
         principal = operator_only(api_principal())
+        # Checked here so a wrong name is a 422 now, not a failed job later.
+        source = db.session.scalar(select(Tenant).where(Tenant.slug == data["source"]))
+        if source is None or source.id == g.tenant.id:
+            raise Invalid("The merging tenant is invalid.",
+                          {"source": ["No such tenant." if source is None else "A tenant cannot merge into itself."]})
         params = {"source": data["source"], "into": g.tenant.slug,
                   "effective_date": data["effective_date"].isoformat(), "mapping": data["mapping"],
                   "dry_run": data["dry_run"]}

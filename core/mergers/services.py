@@ -38,6 +38,8 @@ from core.mergers.export import export_tenant
 from core.tenancy import tenant_tables, unscoped
 from core.tenants.models import Tenant
 
+# Clashes listed per kind: enough to act on, bounded so a report stays readable.
+DUPLICATES_LISTED = 200
 # Tenant-level settings: the target's govern; the source keeps its own as its record.
 STAYS = ("audit_events", "component_choices", "work_settings", "calendar_days")
 # One row per period or year: moved unless the target has the same one.
@@ -194,9 +196,12 @@ def _duplicates(plan: Plan, table_name: str, column: str, kind: str, message: st
     values = db.session.scalars(
         select(table.c[column]).join(other, key[0] == key[1])
         .where(table.c.tenant_id == plan.source.id, other.c.tenant_id == plan.target.id,
-               table.c[column].is_not(None)).order_by(table.c[column]).limit(200)).all()
+               table.c[column].is_not(None)).order_by(table.c[column]).limit(DUPLICATES_LISTED)).all()
     for value in values:
         plan.conflict(kind, message.format(value), value=value)
+    if len(values) == DUPLICATES_LISTED:
+        plan.conflict(kind, f"… and possibly more {table_name}.{column} clashes (the first {DUPLICATES_LISTED} "
+                            "are listed); fix these and run the dry run again.")
 
 
 def _moving(plan: Plan, table: Table):
