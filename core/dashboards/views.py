@@ -421,7 +421,8 @@ _JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l(
 
 @dashboard_pages.app_context_processor
 def _dashboard_context() -> dict:
-    return {"shown_factors": SHOWN_FACTORS}
+    # Other packages' pages are linked only when they are installed in this build.
+    return {"shown_factors": SHOWN_FACTORS, "has_endpoint": lambda name: name in current_app.view_functions}
 
 
 @dashboard_pages.app_template_filter("num")
