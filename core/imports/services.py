@@ -574,7 +574,8 @@ class WorkItemWriter(Writer):
         if self.staged:
             self.conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {STAGING} ON COMMIT DROP AS "
-                f"SELECT external_id, {', '.join(ITEM_FIELDS)} FROM work_items WITH NO DATA")
+                f"SELECT external_id, {', '.join(ITEM_FIELDS)}, id AS existing_id, exempt AS changed "
+                f"FROM work_items WITH NO DATA")
             self._start_merger()
 
     def add(self, row, values):
@@ -716,18 +717,33 @@ class WorkItemWriter(Writer):
         with cursor.copy(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN") as copy:
             for item in batch:
                 copy.write_row(tuple(item[c] for c in columns))
-        fields = ", ".join(ITEM_FIELDS)
-        sets = ", ".join(f"{n} = s.{n}" for n in ITEM_FIELDS)
-        updated = self.conn.exec_driver_sql(
-            f"UPDATE work_items w SET {sets}, updated_at = now() FROM {STAGING} s "
-            f"WHERE w.tenant_id = %(t)s AND w.external_id = s.external_id "
-            f"AND ({', '.join('w.' + n for n in ITEM_FIELDS)}) IS DISTINCT FROM ({', '.join('s.' + n for n in ITEM_FIELDS)})",
-            {"t": self.tid}).rowcount
-        inserted = self.conn.exec_driver_sql(
-            f"INSERT INTO work_items (tenant_id, external_id, {fields}, missed_before, not_reported, verification, "
-            f"outside_position, updated_at) SELECT %(t)s, s.external_id, {', '.join('s.' + n for n in ITEM_FIELDS)}, "
-            f"0, false, 'pending', false, now() FROM {STAGING} s "
-            f"ON CONFLICT (tenant_id, external_id) DO NOTHING", {"t": self.tid}).rowcount
+        # Matched row by row through the unique (tenant_id, external_id) index and the
+        # primary key (correlated subqueries on the staging table), never by a join: the
+        # planner sees neither the staging rows nor the rows this transaction already
+        # added, and would hash the tenant's whole work_items table for every chunk.
+        t = {"t": self.tid}
+        self.conn.exec_driver_sql(
+            f"UPDATE {STAGING} s SET existing_id = (SELECT w.id FROM work_items w "
+            f"WHERE w.tenant_id = %(t)s AND w.external_id = s.external_id)", t)
+        self.conn.exec_driver_sql(
+            f"UPDATE {STAGING} s SET changed = EXISTS (SELECT 1 FROM work_items w WHERE w.id = s.existing_id "
+            f"AND ({', '.join('w.' + n for n in ITEM_FIELDS)}) IS DISTINCT FROM "
+            f"({', '.join('s.' + n for n in ITEM_FIELDS)})) WHERE s.existing_id IS NOT NULL", t)
+        fresh, changed = self.conn.exec_driver_sql(
+            f"SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE changed) FROM {STAGING}").one()
+        updated = inserted = 0
+        if changed:
+            self.conn.exec_driver_sql(f"ANALYZE {STAGING}")
+            updated = self.conn.exec_driver_sql(
+                f"UPDATE work_items w SET {', '.join(f'{n} = s.{n}' for n in ITEM_FIELDS)}, updated_at = now() "
+                f"FROM {STAGING} s WHERE s.changed AND w.id = s.existing_id AND w.tenant_id = %(t)s", t).rowcount
+        if fresh:
+            columns = ", ".join(ITEM_FIELDS)
+            inserted = self.conn.exec_driver_sql(
+                f"INSERT INTO work_items (tenant_id, external_id, {columns}, missed_before, not_reported, "
+                f"verification, outside_position, updated_at) SELECT %(t)s, s.external_id, "
+                f"{', '.join('s.' + n for n in ITEM_FIELDS)}, 0, false, 'pending', false, now() FROM {STAGING} s "
+                f"WHERE s.existing_id IS NULL ON CONFLICT (tenant_id, external_id) DO NOTHING", t).rowcount
         self.new += inserted
         self.updated += updated
         self.unchanged += len(batch) - inserted - updated
