@@ -402,6 +402,12 @@ def test_packs_apply_and_then_merge_by_code(clean_app, tmp_path):
     # The shared catalogue maps by code; Ninh Thuận's own two tasks are copied, prefixed.
     assert [c for c, v in mapping["task_types"].items() if v is None] == ["C23", "C24"]
     assert all(v == c for c, v in mapping["positions"].items())
+    with clean_app.app_context():
+        # C23 (moved) applies to CM13 and CM16; mapping both onto CM16 would link it twice.
+        clash = merge("ninh-thuan", "khanh-hoa", date(2025, 7, 1),
+                      {**mapping, "positions": {**mapping["positions"], "CM13": "CM16"}}, dry_run=True)
+        db.session.rollback()
+    assert [(c["kind"], c["code"]) for c in clash["conflicts"]] == [("duplicate_link", "C23")]
     path = tmp_path / "m.json"
     path.write_text(json.dumps(mapping), encoding="utf-8")
     done = run(clean_app, "tenant", "merge", "--source", "ninh-thuan", "--into", "khanh-hoa", "--effective",

@@ -134,6 +134,7 @@ def make_plan(source: Tenant, target: Tenant, effective: date, mapping: Mapping)
         for kind, table_name in CATALOGUE.items():
             _plan_catalogue(plan, kind, _table(table_name))
         _plan_competencies(plan)
+        _plan_link_clashes(plan)
         _duplicates(plan, "employees", "code", "duplicate_employee_code", "Employee code {} exists in both tenants.")
         _duplicates(plan, "users", "username", "duplicate_username",
                     "Username {} exists in both tenants; rename one before merging.")
@@ -186,6 +187,28 @@ def _plan_competencies(plan: Plan) -> None:
         if new_code in target_codes:
             plan.conflict("duplicate_code", f"competencies: {new_code} exists in the target.", catalogue="competencies",
                           code=new_code)
+
+
+def _plan_link_clashes(plan: Plan) -> None:
+    """A moved task type linked to two positions mapped onto the same target position
+    would hold that link twice (a unique key); say so instead of failing mid-commit."""
+    position_map = plan.id_maps.get("job_positions")
+    if not position_map:
+        return
+    links = _table("task_type_positions")
+    types = _table("task_types")
+    mapped_types = list(plan.id_maps.get("task_types", {}))
+    rows = db.session.execute(
+        select(types.c.code, links.c.position_id).join(types, types.c.id == links.c.task_type_id)
+        .where(links.c.tenant_id == plan.source.id, links.c.task_type_id.not_in(mapped_types))).all()
+    seen: dict[tuple[str, int], int] = {}
+    for code, position_id in rows:
+        key = (code, position_map.get(position_id, position_id))
+        seen[key] = seen.get(key, 0) + 1
+    for (code, _), n in sorted(seen.items()):
+        if n > 1:
+            plan.conflict("duplicate_link", f"task_types: {code} applies to {n} positions mapped onto the same "
+                                            "target position; map them apart.", catalogue="task_types", code=code)
 
 
 def _duplicates(plan: Plan, table_name: str, column: str, kind: str, message: str) -> None:
