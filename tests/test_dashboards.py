@@ -207,6 +207,10 @@ def test_a_unit_not_mine_is_not_found(client, scored):
     sign_in(client, w, "manager")
     page(client, f"/t/{w.slug}/dashboard/unit?unit_id={w.ids['other']}", 404)
     page(client, f"/t/{w.slug}/dashboard/unit?unit_id=abc", 400)
+    page(client, f"/t/{w.slug}/dashboard/unit?unit_id=99999999999999999999", 400)
+    page(client, f"/t/{w.slug}/dashboard/person/99999999999999999999", 404)
+    page(client, f"/t/{w.slug}/jobs/{'x' * 500}/bar", 404)
+    page(client, f"/t/{w.slug}/me/trend?by=year&period=2026-10")  # an unknown grouping falls back to days
 
 
 def test_the_operator_overview(client, clean_app, scored):

@@ -32,6 +32,7 @@ from core.work import calendar as cal
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
 JOBS_SHOWN = 50
 TREND_KINDS = ("day", "week", "month")
+MAX_ID = 2**63 - 1  # beyond BIGINT PostgreSQL raises instead of finding no one: answer 404 first
 
 
 def _member() -> None:
@@ -57,7 +58,7 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not value.isdigit() or int(value) > MAX_ID:
         abort(400)
     return int(value)
 
@@ -220,7 +221,7 @@ def unit_work(t):
 def person(t, employee_id):
     _require("manager", "tenant_admin", "auditor")
     period = _period()
-    if not org.can_see_employee(current_user, employee_id):
+    if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
         abort(404)
     may_set = org.manages(current_user, employee_id) or current_user.has_role("tenant_admin")
     return _month_page(employee_id, period, {"mine": employee_id == current_user.employee_id,
@@ -232,7 +233,7 @@ def person(t, employee_id):
 def set_general(t, employee_id):
     _require("manager", "tenant_admin")
     period = _period_form()
-    if not org.can_see_employee(current_user, employee_id):
+    if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
         abort(404)
     _save_general(employee_id, period, own=False)
     return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=period) + "#general")
