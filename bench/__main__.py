@@ -195,8 +195,8 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
               f"{' / '.join(f'{x:.1f}' for x in loads[0])} → {' / '.join(f'{x:.1f}' for x in loads[1])} "
               f"(on {cores} cores; other processes on the host count too).", "",
               "### Cost per request (in-process, one thread, same database)", "",
-              "Measured before the load phases through the WSGI test client: no network, no concurrency, so "
-              "these do not depend on what else the host runs. Most of them is fixed per request.", "",
+              "Measured before the load phases through the WSGI test client: no network, no concurrency. "
+              "The statement counts do not depend on the host; the times do (taken under the load above).", "",
               "| request | SQL statements | median ms |", "|---|---|---|"]
     lines += [f"| {c['request']} | {c['sql_statements']} | {c['median_ms']} |" for c in costs]
     lines += ["", f"Target: declaring sustains {TARGET_RPS} req/s with p99 ≤ {TARGET_P99_MS} ms and no errors — "

@@ -491,3 +491,20 @@ def test_out_of_range_ids_and_dates_are_4xx_not_500(client, world):
     r = client.post(world.url("/leave-records"), json={"employee_id": huge, "start_date": "2026-10-01",
                                                        "end_date": "2026-10-02"}, headers=h)
     assert r.status_code == 422
+
+
+def test_events_follow_commits_only(clean_app, world, events):
+    principal = world.principals["staff"]
+    body = {"task_type_code": "HT01", "work_date": __import__("datetime").date(2026, 10, 14), "quantity": 1}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        services.declare(principal, body)
+        db.session.rollback()
+        services.notify()
+        assert events == []  # a change that was rolled back never happened
+        item, _ = services.declare(principal, body)
+        assert events == []  # not before the commit
+        db.session.commit()  # a caller committing by itself (an import job) …
+        services.notify()  # … then notifies
+        assert [(e["item_id"], e["change"]) for e in events] == [(item.id, "created")]
+        services.notify()
+        assert len(events) == 1  # each change once

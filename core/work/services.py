@@ -61,22 +61,38 @@ TRANSITIONS = {
 
 # ---------------------------------------------------------------- events after commit
 
+_PENDING, _COMMITTED = "congvu_work_events", "congvu_work_events_committed"
+
 
 def _queue_event(item: WorkItem, change: str) -> None:
-    db.session.info.setdefault(_EVENTS_KEY, []).append((item.tenant_id, item.id, change))
+    db.session.info.setdefault(_PENDING, []).append((item.tenant_id, item.id, change))
+
+
+@event.listens_for(Session, "after_commit")
+def _events_committed(session: Session) -> None:
+    # Whoever commits (a request, a job, the CLI), the events of that transaction are now true.
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.info.setdefault(_COMMITTED, []).extend(pending)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_events(session: Session, previous_transaction) -> None:
-    session.info.pop(_EVENTS_KEY, None)
+    session.info.pop(_PENDING, None)
+
+
+def notify() -> None:
+    """Emit `congvu_work_item_changed` for every change committed so far in this session.
+    `commit()` calls it; a caller that commits by itself (an import job) calls it after."""
+    events = db.session.info.pop(_COMMITTED, [])
+    for tenant_id, item_id, change in events:
+        emit("congvu_work_item_changed", tenant_id=tenant_id, item_id=item_id, change=change)
 
 
 def commit() -> None:
     """Commit, then tell plugins what changed (they may read the committed rows)."""
     db.session.commit()
-    events = db.session.info.pop(_EVENTS_KEY, [])
-    for tenant_id, item_id, change in events:
-        emit("congvu_work_item_changed", tenant_id=tenant_id, item_id=item_id, change=change)
+    notify()
 
 
 # ---------------------------------------------------------------- settings, periods
