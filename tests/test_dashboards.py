@@ -279,3 +279,22 @@ def test_a_stale_month_says_so_and_english_works(client, clean_app, scored):
     html = page(client, f"/t/{w.slug}/dashboard/unit?period={PERIOD}&lang=en")
     assert "These scores are out of date." in html and "Unit dashboard" in html
     assert "49.58" in html  # a decimal point in English, a comma in Vietnamese
+
+
+def test_the_province_shows_the_years_classification_by_unit(client, clean_app, scored):
+    """Levels in force (an override beats the computed level), counted under the agency."""
+    from core.classification.models import EmployeeClassification
+
+    w = scored
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        for who, level, override in (("staff", "HTT", None), ("staff2", "HTXS", "HTT"), ("manager", "HT", None)):
+            db.session.add(EmployeeClassification(year=2026, employee_id=w.ids[who], unit_id=w.ids["dept"],
+                                                  quota_group=f"{w.ids['agency']}:professional",
+                                                  computed_level=level, override_level=override, criteria={}))
+        db.session.commit()
+    sign_in(client, w, "admin")
+    html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
+    row = html.split('id="units-h"')[1].split("</tr>", 2)[1]
+    assert "Sở Nội vụ" in row
+    assert re.search(r"HTXS 0</span>\s*<span class=\"band band-HTT\">HTT 2</span>\s*<span class=\"band band-HT\">HT 1",
+                     row), row
