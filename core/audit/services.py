@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_request_context
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
 from core.extensions import db
-from core.tenancy import current_tenant_id
+from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
 
 GENESIS = "0" * 64
@@ -48,22 +51,22 @@ def current_actor() -> str:
     return "system"
 
 
+_PENDING = "congvu_audit_pending"
+
+
 def record(action: str, object_type: str | None = None, object_id: Any = None,
            before: dict | None = None, after: dict | None = None, actor: str | None = None,
-           tenant_id: int | None = None) -> AuditEvent:
-    """Append an event to the current tenant's chain, in the caller's transaction."""
+           tenant_id: int | None = None, seal: bool = False) -> AuditEvent:
+    """Add an event to the tenant's chain, in the caller's transaction.
+
+    The event is chained (numbered and hashed) when the transaction commits, after every
+    other piece of work of that commit: chaining takes a per-tenant lock until the commit
+    ends, and holding it any longer would make one tenant's writes wait for each other.
+    `seal=True` chains it at once (for a caller that needs its seq and hash now).
+    """
     tid = tenant_id if tenant_id is not None else current_tenant_id()
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends per tenant so two transactions never fork the chain.
-        session.execute(text("SELECT pg_advisory_xact_lock(7350, CAST(:t AS integer))"), {"t": tid})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.tenant_id == tid)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
     event = AuditEvent(
         tenant_id=tid,
-        seq=(last.seq + 1) if last else 1,
         at=utcnow().replace(microsecond=0),
         actor=actor or current_actor(),
         action=action,
@@ -71,12 +74,76 @@ def record(action: str, object_type: str | None = None, object_id: Any = None,
         object_id=None if object_id is None else str(object_id),
         before=_jsonable(before),
         after=_jsonable(after),
-        prev_hash=last.hash if last else GENESIS,
     )
-    event.hash = event_hash(event)
-    session.add(event)
-    session.flush()
+    if seal:
+        _chain(db.session(), [event])
+    else:
+        db.session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+def _chain(session, events: list[AuditEvent]) -> None:
+    """Number and hash `events` after the last event of their tenants, in order."""
+    for tid in dict.fromkeys(e.tenant_id for e in events):
+        # At commit the request may be in another tenant's context (or none): chain each
+        # tenant's events in its own, so the write guards and RLS see the right tenant.
+        with tenant_context(tid):
+            _chain_tenant(session, tid, [e for e in events if e.tenant_id == tid])
+
+
+# SQLite (the embedded, single-process mode) has no advisory locks: a process lock held
+# from chaining until the commit ends does the same for the threads of the dev server.
+_SQLITE_CHAIN = threading.RLock()
+_HELD = "congvu_audit_sqlite_lock"
+
+
+def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise appends per tenant so two transactions never fork the chain.
+        session.execute(text("SELECT pg_advisory_xact_lock(7350, CAST(:t AS integer))"), {"t": tid})
+    else:
+        _SQLITE_CHAIN.acquire()
+        session.info[_HELD] = session.info.get(_HELD, 0) + 1
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.tenant_id == tid)
+        .order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    for item in events:
+        seq += 1
+        item.seq, item.prev_hash = seq, prev
+        item.hash = prev = event_hash(item)
+        session.add(item)
+    session.flush()
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _chain_pending(session) -> None:
+    """Last step before a commit (the scoring refresh and the like run before this)."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _chain(session, pending)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+    _release(session)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    _release(session)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _rolled_back(session) -> None:
+    _release(session)
+
+
+def _release(session) -> None:
+    for _ in range(session.info.pop(_HELD, 0)):
+        _SQLITE_CHAIN.release()
 
 
 def _jsonable(data: dict | None) -> dict | None:

@@ -365,7 +365,7 @@ def _close_chains(plan: Plan, export_path: str) -> None:
     summary = {"source": plan.source.slug, "into": plan.target.slug, "effective_date": plan.effective.isoformat(),
                "moved": plan.counts, "export": export_path,
                "mapping": {k: plan.mapping.of(k) for k in CATALOGUE} | {"prefix": plan.mapping.prefix}}
-    last = record("tenant.merged", "tenant", plan.source.id, after=summary, tenant_id=plan.source.id)
+    last = record("tenant.merged", "tenant", plan.source.id, after=summary, tenant_id=plan.source.id, seal=True)
     count = db.session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.tenant_id == plan.source.id))
     record("tenant.merge", "tenant", plan.source.id, tenant_id=plan.target.id,

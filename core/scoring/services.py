@@ -30,7 +30,7 @@ from core.work.services import _EVENTS_KEY as WORK_EVENTS_KEY
 # ---------------------------------------------------------------- incremental updates
 
 
-@event.listens_for(Session, "before_commit")
+@event.listens_for(Session, "before_commit", insert=True)  # before the audit chain's lock is taken
 def _refresh_changed_items(session: Session) -> None:
     """Work items changed in this transaction: re-score them and their employees' month
     before the commit, so scores are never behind the work they measure."""
