@@ -298,3 +298,19 @@ def test_the_province_shows_the_years_classification_by_unit(client, clean_app, 
     assert "Sở Nội vụ" in row
     assert re.search(r"HTXS 0</span>\s*<span class=\"band band-HTT\">HTT 2</span>\s*<span class=\"band band-HT\">HT 1",
                      row), row
+
+
+def test_the_head_of_an_agency_sees_the_province_and_its_trend(client, clean_app, scored):
+    from core.org.models import Employee
+
+    w = scored
+    sign_in(client, w, "manager")
+    page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}", 403)  # heads a department only
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.get(Employee, w.ids["manager"]).unit_id = w.ids["agency"]
+        db.session.commit()
+    html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
+    assert "Tổng điểm tháng trung bình" in html
+    trend = html.split('id="trend-h"')[1].split("</table>")[0]
+    assert "2026-10" in trend and "2025-11" in trend and "2025-10" not in trend  # twelve months
+    assert "Bảng điều khiển toàn tỉnh" in page(client, f"/t/{w.slug}/")  # linked from the home page

@@ -318,6 +318,41 @@ def province_dashboard(period: str, kind: str | None) -> dict:
             "classified": any(u["classification"] for u in ranked)}
 
 
+def province_trend(period: str, kind: str | None) -> list[dict]:
+    """Mean month total and people scored for the twelve months up to `period`: one
+    GROUP BY over period_scores (a mean, since SQLite has no percentile function)."""
+    first = shift_month(period, -(TREND_MONTHS - 1))
+    stmt = (select(PeriodScore.period, func.avg(PeriodScore.total), func.count())
+            .where(PeriodScore.period >= first, PeriodScore.period <= period, PeriodScore.item_count > 0)
+            .group_by(PeriodScore.period))
+    wanted = KIND_FILTERS.get(kind or "")
+    if wanted:
+        units = list(db.session.scalars(select(OrgUnit)))
+        roots = _roots(units)
+        ids = [u.id for u in units if roots[u.id].kind in wanted]
+        stmt = stmt.where(PeriodScore.unit_id.in_(ids))
+    found = {p: (float(mean), n) for p, mean, n in db.session.execute(stmt)}
+    out = []
+    for i in range(TREND_MONTHS):
+        p = shift_month(first, i)
+        mean, n = found.get(p, (None, 0))
+        out.append({"period": p, "mean": _round(mean), "people": n})
+    return out
+
+
+def may_see_province(principal: Principal) -> bool:
+    """The tenant admin and the auditor, and the head of a top-level unit (an agency or a
+    commune): leaders compare units, and the page shows aggregates, never a person."""
+    if principal.has_role("tenant_admin", "auditor"):
+        return True
+    if not principal.has_role("manager") or principal.employee_id is None:
+        return False
+    return db.session.scalar(
+        select(OrgUnit.id).join(Employee, Employee.unit_id == OrgUnit.id)
+        .where(Employee.id == principal.employee_id, Employee.is_leader.is_(True), OrgUnit.parent_id.is_(None))
+    ) is not None
+
+
 def _classification_by_root(year: int, roots: dict[int, OrgUnit]) -> dict[int, dict[str, int]]:
     try:
         from core.classification.models import EmployeeClassification

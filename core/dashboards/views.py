@@ -242,6 +242,12 @@ def set_general(t, employee_id):
 # ---------------------------------------------------------------- the province
 
 
+def _province_viewer() -> None:
+    _member()
+    if not services.may_see_province(current_user):
+        abort(403)
+
+
 def _kind() -> str | None:
     kind = request.args.get("kind") or None
     return kind if kind in services.KIND_FILTERS else None
@@ -250,9 +256,10 @@ def _kind() -> str | None:
 @dashboard_pages.get("/t/<t>/dashboard/province")
 @login_required
 def province(t):
-    _require("tenant_admin", "auditor")
+    _province_viewer()
     period, kind = _period(), _kind()
     data = services.province_dashboard(period, kind)
+    trend = services.province_trend(period, kind)
     top = data["units"][:40]  # the chart stays readable; the table lists them all
     return render_template(
         "dashboards/province.html", tenant=g.tenant, period=period, kind=kind, data=data,
@@ -264,13 +271,15 @@ def province(t):
                          horizontal=True),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in data["histogram"]],
                          [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}], integer=True),
+        trend=trend, trend_chart=chart("line", [p["period"] for p in trend],
+                                       [{"label": _("Mean total"), "data": [p["mean"] for p in trend]}], max=100),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
 
 
 @dashboard_pages.get("/t/<t>/dashboard/province/heatmap")
 @login_required
 def heatmap(t):
-    _require("tenant_admin", "auditor")
+    _province_viewer()
     period, kind = _period(), _kind()
     return render_template("dashboards/_heatmap.html", data=services.workload_heatmap(period, kind))
 
@@ -423,7 +432,8 @@ _JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l(
 @dashboard_pages.app_context_processor
 def _dashboard_context() -> dict:
     # Other packages' pages are linked only when they are installed in this build.
-    return {"shown_factors": SHOWN_FACTORS, "has_endpoint": lambda name: name in current_app.view_functions}
+    return {"shown_factors": SHOWN_FACTORS, "has_endpoint": lambda name: name in current_app.view_functions,
+            "may_see_province": lambda: services.may_see_province(current_user)}
 
 
 @dashboard_pages.app_template_filter("num")

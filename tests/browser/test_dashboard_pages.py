@@ -172,7 +172,7 @@ def test_the_province_dashboard_heat_map_and_a_recalculation(desktop, month):
     desktop.login(ADMIN)
     desktop.goto(f"{T}/dashboard/province")
     assert page.locator("h1").inner_text().startswith("Bảng điều khiển toàn tỉnh")
-    assert charts_drawn(page) == 2
+    assert charts_drawn(page) == 3  # ranking, distribution, trend
     assert page.locator("table.units-table tbody tr").first.locator("th").inner_text() == "Sở Nội vụ"
     expect(page.locator("#heatmap table.heatmap")).to_be_visible()  # htmx loaded it after the page
     assert page.locator("#heatmap table.heatmap tbody tr").count() >= 1
@@ -201,7 +201,7 @@ def test_the_auditor_and_the_operator(desktop, month):
     page = desktop.page
     desktop.login(AUDITOR)
     desktop.goto(f"{T}/dashboard/province")
-    assert charts_drawn(page) == 2
+    assert charts_drawn(page) == 3
     desktop.goto(f"{T}/dashboard/unit")
     assert page.locator("h1").inner_text().startswith("Bảng điều khiển đơn vị")
     desktop.assert_clean()
