@@ -568,8 +568,8 @@ class WorkItemWriter(Writer):
         self.months: set[str] = set()
         self.cutoffs: dict[date, datetime] = {}
         # On PostgreSQL rows are streamed with COPY into a temporary table and merged
-        # with two set-based statements; COPY cannot write to a table under row-level
-        # security, and INSERT … SELECT from the staging table is checked by it as usual.
+        # chunk by chunk with set-based statements (see _merge); COPY cannot write to a
+        # table under row-level security, and INSERT … SELECT from it is checked as usual.
         self.staged = self.conn.dialect.name == "postgresql"
         if self.staged:
             self.conn.exec_driver_sql(
@@ -580,9 +580,9 @@ class WorkItemWriter(Writer):
 
     def add(self, row, values):
         errors: list[RowError] = []
-        # Python's 64-bit string hash: within one process it is stable, and 8 bytes per
-        # key keep a million keys small; a collision (about 1 in 10^13 here) would be
-        # reported as a duplicate, never written twice.
+        # Python's 64-bit string hash: stable within one process, and small for a million
+        # keys; a collision (odds about 3 in 10^8 for a million rows) would be reported
+        # as a duplicate, never written twice.
         key = hash(values["external_id"])
         if key in self.seen:
             return [_err(row, "external_id", f"Duplicate of row {self.seen[key]}.")]
