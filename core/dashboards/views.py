@@ -424,6 +424,7 @@ _FACTOR_LABELS = {
 SHOWN_FACTORS = ("task_type_code", "group", "quantity", "product_weight", "norm_minutes", "complexity_coefficient",
                  "deadline", "completed_at", "failed_reviews", "missed_deadlines", "stars", "satisfaction",
                  "exempt", "planned", "role", "priority")
+_FACTOR_VALUES = {"lead": _l("lead"), "support": _l("support")}
 _JOB_KINDS = {"recalculation": _l("Recalculation"), "classification": _l("Classification"),
               "bonus": _l("Bonus run"), "import": _l("Import"), "merge": _l("Merge")}
 _JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l("finished"), "failed": _l("failed")}
@@ -464,6 +465,8 @@ def factor_label(key: str) -> str:
 def factor_value(value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if value in _FACTOR_VALUES:
+        return str(_FACTOR_VALUES[value])
     if isinstance(value, int | float):
         return num(value)
     if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":

@@ -118,6 +118,10 @@ def test_the_employee_month_trend_and_proposal_on_a_phone(phone, month):
     assert phone.scroll_width() <= 360, "my month scrolls sideways at 360 px"
     phone.screenshot("dash-my-month-360")
     phone.screenshot("dash-my-month-360-full", full_page=True)
+    for section in ("formula-h", "items-h", "general-h"):  # what a reviewer would scroll to
+        page.locator(f"#{section}").scroll_into_view_if_needed()
+        page.evaluate(f"document.getElementById('{section}').scrollIntoView()")
+        phone.screenshot(f"dash-my-month-360-{section[:-2]}")
 
     page.fill("#g-politics_ethics", "9")
     page.fill("#g-competence_attitude", "8,5")
