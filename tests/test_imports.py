@@ -300,10 +300,34 @@ def test_work_items_csv_import_reimport_and_scores_export(clean_app, client, wor
     assert client.get(world.url("/exports/scores?period=2026-10"), headers=world.h("staff")).status_code == 403
 
 
-def test_classification_and_bonus_exports_are_not_available_yet(clean_app, client, world):
-    for kind in ("classifications", "bonus"):
-        response = client.get(world.url(f"/exports/{kind}?year=2026"), headers=world.h("admin"))
-        assert response.status_code == 404 and response.get_json()["code"] == "not_available_yet"
+def test_classification_and_bonus_exports(clean_app, client, world):
+    from core.bonus.models import BonusAllocation, BonusRun
+    from core.classification.models import EmployeeClassification
+    from core.timeutil import utcnow
+
+    assert client.get(world.url("/exports/classifications"), headers=world.h("admin")).status_code == 422
+    response = client.get(world.url("/exports/bonus?year=2026"), headers=world.h("admin"))
+    assert response.status_code == 404 and response.get_json()["code"] == "no_bonus_run"
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.add(EmployeeClassification(
+            year=2026, employee_id=world.ids["staff"], unit_id=world.ids["dept"], quota_group="AG:professional",
+            total=91.5, task_score=63, months_worked=12, computed_level="HTXS", demoted_by_quota=True,
+            override_level="HTT", override_reason="@SUM(1+1)", override_by="manager"))
+        run = BonusRun(year=2026, fund=10_000_000, status="finished", requested_by="admin", finished_at=utcnow())
+        db.session.add(run)
+        db.session.flush()
+        db.session.add(BonusAllocation(bonus_run_id=run.id, employee_id=world.ids["staff"], level="HTT",
+                                       months_worked=12, amount=10_000_000))
+        db.session.commit()
+    response = client.get(world.url("/exports/classifications?year=2026&format=csv"), headers=world.h("auditor"))
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][12] == "Xếp loại" and rows[1][0] == "STAFF"
+    assert rows[1][8].startswith("HTXS") and rows[1][9] == "Có" and rows[1][12] == "HTT – Hoàn thành tốt nhiệm vụ"
+    assert rows[1][11] == "'@SUM(1+1)"
+    response = client.get(world.url("/exports/bonus?year=2026"), headers=world.h("admin"))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][-1] == "Tiền thưởng (đồng)" and values[1][-1] == 10_000_000
     assert client.get(world.url("/exports/nothing"), headers=world.h("admin")).status_code == 404
 
 

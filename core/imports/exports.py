@@ -65,18 +65,71 @@ def _scores(period: str | None, year: str | None) -> Export:
     return Export(f"diem-{period}", headers, rows())
 
 
-def _not_yet(label: str) -> Callable[[str | None, str | None], Export]:
-    def export(period: str | None, year: str | None) -> Export:
-        # Classification and bonus are being built alongside and have no tables yet: a
-        # 404 saying so, rather than an empty file that looks like "nobody".
-        raise NotFound(f"Exports of {label} are not available yet.", code="not_available_yet")
-    return export
+LEVEL_NAMES = {"HTXS": "Hoàn thành xuất sắc nhiệm vụ", "HTT": "Hoàn thành tốt nhiệm vụ",
+               "HT": "Hoàn thành nhiệm vụ", "KHT": "Không hoàn thành nhiệm vụ"}
+
+
+def _year(year: str | None) -> int:
+    if not year or not year.isdigit() or len(year) != 4:
+        raise Invalid("A year is required.", {"year": ["Give a year, e.g. 2026."]})
+    return int(year)
+
+
+def _level(code: str | None) -> str | None:
+    return f"{code} – {LEVEL_NAMES[code]}" if code in LEVEL_NAMES else code
+
+
+def _classifications(period: str | None, year: str | None) -> Export:
+    from core.classification.models import ClassificationYear
+    from core.classification.models import EmployeeClassification as EC
+
+    y = _year(year)
+    state = db.session.scalar(select(ClassificationYear.status).where(ClassificationYear.year == y))
+    stmt = (select(Employee.code, Employee.full_name, OrgUnit.code, OrgUnit.name, EC.year, EC.total, EC.task_score,
+                   EC.months_worked, EC.computed_level, EC.demoted_by_quota, EC.override_level, EC.override_reason)
+            .join(Employee, Employee.id == EC.employee_id).join(OrgUnit, OrgUnit.id == EC.unit_id)
+            .where(EC.year == y).order_by(OrgUnit.code, Employee.code))
+
+    def rows() -> Iterator[list[Any]]:
+        for r in db.session.execute(stmt.execution_options(yield_per=2000)):
+            final = r[10] or r[8]
+            yield [r[0], r[1], r[2], r[3], r[4], None if r[5] is None else float(r[5]),
+                   None if r[6] is None else float(r[6]), r[7], _level(r[8]), "Có" if r[9] else "Không",
+                   _level(r[10]), r[11], _level(final), "Chính thức" if state == "final" else "Dự kiến"]
+
+    headers = ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Năm", "Tổng điểm bình quân", "Điểm nhiệm vụ",
+               "Số tháng công tác", "Xếp loại theo điểm", "Hạ bậc do tỷ lệ", "Xếp loại điều chỉnh",
+               "Lý do điều chỉnh", "Xếp loại", "Trạng thái"]
+    return Export(f"xep-loai-{y}", headers, rows())
+
+
+def _bonus(period: str | None, year: str | None) -> Export:
+    from core.bonus.models import BonusAllocation as BA
+    from core.bonus.models import BonusRun
+
+    y = _year(year)
+    run = db.session.scalar(select(BonusRun).where(BonusRun.year == y, BonusRun.status == "finished")
+                            .order_by(BonusRun.finished_at.desc(), BonusRun.id.desc()).limit(1))
+    if run is None:
+        raise NotFound(f"No bonus run has finished for {y}.", code="no_bonus_run")
+    stmt = (select(Employee.code, Employee.full_name, OrgUnit.code, OrgUnit.name, BA.level, BA.months_worked,
+                   BA.amount)
+            .join(Employee, Employee.id == BA.employee_id).join(OrgUnit, OrgUnit.id == Employee.unit_id)
+            .where(BA.bonus_run_id == run.id).order_by(OrgUnit.code, Employee.code))
+
+    def rows() -> Iterator[list[Any]]:
+        for r in db.session.execute(stmt.execution_options(yield_per=2000)):
+            yield [r[0], r[1], r[2], r[3], y, _level(r[4]), r[5], int(r[6])]
+
+    headers = ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Năm", "Xếp loại", "Số tháng công tác",
+               "Tiền thưởng (đồng)"]
+    return Export(f"tien-thuong-{y}", headers, rows())
 
 
 EXPORTS: dict[str, Callable[[str | None, str | None], Export]] = {
     "scores": _scores,
-    "classifications": _not_yet("classifications"),
-    "bonus": _not_yet("bonus"),
+    "classifications": _classifications,
+    "bonus": _bonus,
 }
 
 
