@@ -117,8 +117,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from core import hooks
+    from core import hooks, observability
     from core.errors import ServiceError, handle_service_error
+
+    observability.init_app(app)
 
     app.register_error_handler(ServiceError, handle_service_error)
     _register_range_errors(app)

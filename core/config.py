@@ -36,6 +36,7 @@ class Defaults:
     # Where uploads wait for their import job (default instance/uploads); shared between
     # hosts when workers run on several machines.
     UPLOAD_DIR: str | None = None
+    LOG_FORMAT: str | None = None  # "json" or "text"; unset = json in production (core/observability.py)
 
 
 def _env(name: str) -> str | None:

@@ -32,12 +32,6 @@ def operator_home():
     return render_template("operator_home.html", tenants=[tenant_view(t) for t in tenants])
 
 
-@pages.get("/healthz")
-def healthz():
-    db.session.execute(select(1))
-    return {"status": "ok"}
-
-
 def register_swagger_assets(app: Flask) -> None:
     """Serve Swagger UI's files from the swagger-ui-bundle package: no CDN."""
     import swagger_ui_bundle

@@ -74,3 +74,26 @@ if control_socket_disable:
 # Workers' heartbeat files on tmpfs: on a slow or busy disk they can stall and get
 # healthy workers killed as "timed out".
 worker_tmp_dir = _env("TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else "") or None
+
+# Prometheus multiprocess mode (core/observability.py): each worker writes its metrics to
+# files in one directory and /metrics, answered by any worker, sums them. gunicorn puts
+# raw_env into the master's environment, so every worker has it before it imports
+# prometheus_client. The directory is per master (its pid), emptied at start: old files
+# would add a dead run's counts to this one's.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+    _runtime_dir or "/tmp", f"congvu-metrics-{os.getpid()}")
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"]
+
+
+def on_starting(server) -> None:
+    import shutil
+
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    # Drops a dead worker's live gauges; its counters and histograms stay in the sum.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -144,6 +144,17 @@ def test_gunicorn_with_the_deploy_config_serves_the_api(gunicorn):
                         headers={"X-Forwarded-For": "203.0.113.7"})
     assert status == 401
 
+    # Prometheus multiprocess mode: whichever worker answers /metrics, it sums every
+    # worker's requests, so three scrapes agree and count all four API calls above.
+    sums = set()
+    for _ in range(3):
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        counts = re.findall(r'^congvu_http_request_duration_seconds_count\{endpoint="([^"]+)".*\} (\S+)$', text, re.M)
+        sums.add(sum(float(n) for endpoint, n in counts if endpoint not in ("observability.metrics",
+                                                                               "observability.healthz")))
+    assert sums == {4.0}, text
+
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=40) == 0, log.read_text()
     text = log.read_text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import select, text
 
 from core.extensions import db
 from core.jobs.models import JobRun
+from core.observability import observe_job
 from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
 
@@ -199,10 +201,12 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
         params, kind = dict(run.params or {}), run.kind
         db.session.commit()
+        started = time.perf_counter()
         try:
             progress = Progress(run_id, tenant_id, listener)
             result = TASKS[kind](progress, **params)
         except Exception as exc:
+            observe_job(kind, "failed", time.perf_counter() - started)
             db.session.rollback()
             run = db.session.get(JobRun, run_id)
             run.status, run.finished_at = "failed", utcnow()
@@ -212,6 +216,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
             if has_rq_job():
                 raise  # let RQ retry it
             return None
+        observe_job(kind, "finished", time.perf_counter() - started)
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at, run.result = "finished", utcnow(), result
         run.done, run.total, run.stage = progress.last
