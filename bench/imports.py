@@ -159,8 +159,10 @@ NOTES = """How the time is spent, and what is left:
   to the import code: drop `ix_work_items_tenant_id` (covered by the composite
   `(tenant_id, …)` indexes) and the single-column indexes on `assigned_by_id` and
   `norm_version_id` if no query needs them, and measure again on a quiet host.
-- The staff figure varies with the host's load: 12.0 s in a run at load average 6,
-  25.7 s at 8–9."""
+- The figures move with the host's load (2 cores shared with other engineers' test
+  suites and benchmarks): the staff import took 12.0 s in a run at load average 6,
+  25.7 s and 38.4 s in runs at 8–9; no run was possible on a quiet host before the
+  deadline. The in-process CPU time of reading the roster is about 3 s."""
 
 
 def write_docs(report: dict) -> None:
