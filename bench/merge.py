@@ -44,7 +44,28 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--pg", default=os.environ.get("CONGVU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server as its owner")
     p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the database of an earlier run whose merger did not commit (skips generating)")
     return p.parse_args()
+
+
+def reusable(args: argparse.Namespace) -> dict | None:
+    """What an earlier run built, if its database is there with the source not merged."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine_ = create_engine(f"{args.pg}/{DB}")
+        with engine_.connect() as conn:
+            status = conn.execute(text("SELECT status FROM tenants WHERE slug = 'bench-source'")).scalar()
+            items = dict(conn.execute(text("SELECT t.slug, count(*) FROM work_items w JOIN tenants t "
+                                           "ON t.id = w.tenant_id GROUP BY t.slug")).all())
+        engine_.dispose()
+    except Exception:  # noqa: BLE001 - no such database: build it
+        return None
+    if status != "active":
+        return None
+    return {"source_items": items.get("bench-source", 0), "target_items": items.get("bench-target", 0),
+            "reused": True}
 
 
 def prepare(args: argparse.Namespace, instance: Path) -> tuple[str, dict]:
@@ -153,7 +174,12 @@ def write_docs(report: dict) -> None:
 def main() -> None:
     args = parse_args()
     instance = Path(tempfile.mkdtemp(prefix="merges-bench-"))
-    app_url, built = prepare(args, instance)
+    built = reusable(args) if args.reuse else None
+    if built is not None:
+        base = args.pg.split("://", 1)[1].split("@", 1)[1]
+        app_url = f"postgresql+psycopg://congvu_app@{base}/{DB}"
+    else:
+        app_url, built = prepare(args, instance)
     mapping = instance / "mapping.json"
     mapping_for(app_url, instance, mapping)
     merge = ["tenant", "merge", "--source", "bench-source", "--into", "bench-target", "--effective", "2025-07-01",

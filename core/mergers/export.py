@@ -13,6 +13,8 @@ with COPY TO — millions of rows in seconds, no Python object per row.
 from __future__ import annotations
 
 import json
+import re
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,6 +54,61 @@ def export_tenant(tenant_id: int, slug: str, directory: Path | None = None) -> d
         counts["tenants"] = _write(conn, db.metadata.tables["tenants"], "id", tenant_id, directory)
         for table in _tables():
             counts[table.name] = _write(conn, table, "tenant_id", tenant_id, directory)
+    return _manifest(directory, tenant_id, slug, counts)
+
+
+class BackgroundExport:
+    """The export, written by a second connection while the merger moves rows (PostgreSQL).
+
+    The merger's transaction exports its snapshot (`pg_export_snapshot`) before it
+    writes anything; the second connection adopts it, so the files hold exactly the state
+    the merger started from while both run at once. `wait()` before committing: the
+    snapshot lives only as long as the merger's transaction.
+    """
+
+    def __init__(self, tenant_id: int, slug: str) -> None:
+        self.directory = export_dir(slug)
+        self.directory.mkdir(parents=True, exist_ok=False)
+        snapshot = db.session.connection().execute(text("SELECT pg_export_snapshot()")).scalar()
+        if not re.fullmatch(r"[0-9A-F-]+", snapshot or ""):
+            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+        self._result: dict | None = None
+        self._error: BaseException | None = None
+        app = current_app._get_current_object()
+        self._thread = threading.Thread(target=self._run, args=(app, snapshot, tenant_id, slug),
+                                        name=f"export-{slug}", daemon=True)
+        self._thread.start()
+
+    def _run(self, app, snapshot: str, tenant_id: int, slug: str) -> None:
+        try:
+            with app.app_context(), db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                conn.execute(text("SELECT set_config('app.unscoped', 'on', true)"))
+                counts = {"tenants": _write(conn, db.metadata.tables["tenants"], "id", tenant_id, self.directory)}
+                for table in _tables():
+                    counts[table.name] = _write(conn, table, "tenant_id", tenant_id, self.directory)
+                conn.rollback()
+            self._result = _manifest(self.directory, tenant_id, slug, counts)
+        except BaseException as exc:  # noqa: BLE001 - handed to the merger's thread by wait()
+            self._error = exc
+
+    def wait(self) -> dict:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def start_export(tenant_id: int, slug: str):
+    """The export running beside the caller's transaction (PostgreSQL), or done at once;
+    either way `.wait()` gives the manifest."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return BackgroundExport(tenant_id, slug)
+    manifest = export_tenant(tenant_id, slug)
+    return type("Done", (), {"wait": staticmethod(lambda: manifest)})()
+
+
+def _manifest(directory: Path, tenant_id: int, slug: str, counts: dict) -> dict:
     manifest = {"tenant_id": tenant_id, "slug": slug, "exported_at": utcnow().isoformat(), "counts": counts}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return {**manifest, "path": str(directory)}

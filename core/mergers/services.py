@@ -4,7 +4,8 @@ The plan (a dry run) and the commit share one function: the plan checks the mapp
 every conflict and counts what would move; the commit runs only on a plan without
 conflicts, in one transaction:
 
-1. a full export of the source (export.py) — the way back;
+1. a full export of the source (export.py) — the way back — written by a second
+   connection from the commit's own snapshot while the rows move;
 2. catalogue entries mapped onto the target's (by code) are replaced, in every column
    that refers to them, by one `UPDATE … SET col = CASE … END` per table and column;
    the others move with the source (positions, task types, competencies get the
@@ -25,16 +26,17 @@ governs). Re-running a merge that is done is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Table, and_, case, func, literal, not_, select, union_all, update
+from sqlalchemy import BigInteger, Table, and_, case, func, literal, not_, select, update
 
 from core.audit.models import AuditEvent
 from core.audit.services import record
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.mergers.export import export_tenant
+from core.mergers.export import start_export
 from core.tenancy import tenant_tables, unscoped
 from core.tenants.models import Tenant
 
@@ -281,10 +283,16 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
             return view
         if plan.conflicts:
             raise MergeBlocked(view)
-        progress(1, 3, "export")
-        exported = export_tenant(source.id, source.slug)
-        progress(2, 3, "move")
-        _move(plan)
+        progress(1, 3, "export and move")
+        export = start_export(source.id, source.slug)
+        try:
+            _move(plan)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                export.wait()  # let the export's connection finish before the rollback
+            raise
+        progress(2, 3, "export")
+        exported = export.wait()
         _close_chains(plan, exported["path"])
         source.status, source.merged_into_id = "merged", target.id
         db.session.flush()
@@ -321,19 +329,19 @@ def _move(plan: Plan) -> None:
         if renames:
             values["code"] = case(renames, value=table.c.id, else_=table.c.code)
         if table.name == "work_items" and plan.id_maps.get("task_types"):
-            _move_items_of_mapped_types(plan, table, values)
-            continue
+            values["norm_version_id"] = _norm_of_mapped_type(plan, table)
         conn.execute(update(table).where(_moving(plan, table)).values(**values))
     tokens = db.metadata.tables["api_tokens"]
     conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
                  .values(subject_tenant_id=plan.target.id))
 
 
-def _move_items_of_mapped_types(plan: Plan, items: Table, values: dict) -> None:
+def _norm_of_mapped_type(plan: Plan, items: Table):
     """Items of a task type mapped onto the target's keep the norm they were measured by
     (copied on the item) and point at the target type's version of their day (before its
-    first version: the first). A join on the few (type, date range) rows finds it, so
-    millions of items cost one pass, not a subquery each."""
+    first version: the first). A CASE on the type, then on the date, built from the few
+    versions: no subquery and no join per item, so millions of items cost one pass. The
+    right-hand side of an UPDATE sees the row before it, so the CASE is on the old type."""
     type_map = plan.id_maps["task_types"]
     norms = _table("norm_versions")
     versions: dict[int, list[tuple[date, int]]] = {}
@@ -341,23 +349,17 @@ def _move_items_of_mapped_types(plan: Plan, items: Table, values: dict) -> None:
             select(norms.c.task_type_id, norms.c.effective_from, norms.c.id)
             .where(norms.c.task_type_id.in_(set(type_map.values()))).order_by(norms.c.effective_from)):
         versions.setdefault(type_id, []).append((start, version_id))
-    rows = []
+    whens = {}
     for src, dst in type_map.items():
-        series = versions.get(dst, [])
-        for i, (_, version_id) in enumerate(series):
-            start = date.min if i == 0 else series[i][0]
-            end = series[i + 1][0] if i + 1 < len(series) else date.max
-            rows.append(select(literal(src, BigInteger).label("src"), literal(dst, BigInteger).label("dst"),
-                               literal(version_id, BigInteger).label("vid"), literal(start, Date).label("lo"),
-                               literal(end, Date).label("hi")))
-    ranges = union_all(*rows).subquery("ranges") if len(rows) > 1 else rows[0].subquery("ranges")
-    conn = db.session.connection()
-    mapped = {k: v for k, v in values.items() if k not in ("task_type_id", "norm_version_id")}
-    conn.execute(update(items).where(_moving(plan, items), items.c.task_type_id == ranges.c.src,
-                                     items.c.work_date >= ranges.c.lo, items.c.work_date < ranges.c.hi)
-                 .values(**mapped, task_type_id=ranges.c.dst, norm_version_id=ranges.c.vid))
-    conn.execute(update(items).where(_moving(plan, items), items.c.task_type_id.not_in(list(type_map)))
-                 .values(**values))
+        series = versions.get(dst)
+        if not series:
+            continue  # every task type has a version; keep the old pointer rather than guess
+        if len(series) == 1:
+            whens[src] = literal(series[0][1], BigInteger)
+        else:
+            whens[src] = case(*[(items.c.work_date < series[i + 1][0], literal(series[i][1], BigInteger))
+                                for i in range(len(series) - 1)], else_=literal(series[-1][1], BigInteger))
+    return case(whens, value=items.c.task_type_id, else_=items.c.norm_version_id) if whens else items.c.norm_version_id
 
 
 def _close_chains(plan: Plan, export_path: str) -> None:
