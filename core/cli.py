@@ -407,6 +407,28 @@ def worker(queues: str, burst: bool) -> None:
     start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst)
 
 
+@main.command()
+@click.option("--now", "now_", is_flag=True, help="Enqueue every scheduled job once, now, and exit.")
+@with_appcontext
+def schedule(now_: bool) -> None:
+    """RQ's cron scheduler: the nightly jobs (overdue items, stale months) and the
+    sweeper of abandoned runs, put on the queues for `congvu worker` (needs CONGVU_REDIS_URL)."""
+    from flask import current_app
+    from redis import Redis
+
+    from core.jobs.schedule import build_scheduler, enqueue_now
+
+    url = current_app.config.get("CONGVU_REDIS_URL")
+    if not url:
+        fail("CONGVU_REDIS_URL is not set: scheduled jobs run on RQ workers")
+    app, conn = current_app._get_current_object(), Redis.from_url(url)
+    if now_:
+        for job_id in enqueue_now(app, conn):
+            click.echo(f"enqueued {job_id}")
+        return
+    build_scheduler(app, conn).start()
+
+
 @main.command("import")
 @click.option("--tenant", "tenant_slug", required=True)
 @click.option("--connector", required=True, help="An import connector the tenant enabled, e.g. staff-xlsx.")

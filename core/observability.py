@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import select
 
@@ -38,7 +38,6 @@ REQUEST_SECONDS = Histogram(
 JOB_SECONDS = Histogram(
     "congvu_job_duration_seconds", "Time a job took in the worker, by kind and outcome.",
     ["kind", "status"], buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600))
-JOBS_ENQUEUED = Counter("congvu_scheduled_jobs_total", "Jobs the nightly scheduler enqueued, by kind.", ["kind"])
 
 WORKLOADS = ("scoring", "imports", "default")  # the queues `congvu worker` serves by default
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -131,7 +130,7 @@ def metrics_registry(app: Flask) -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
-        for collector in (REQUEST_SECONDS, JOB_SECONDS, JOBS_ENQUEUED):
+        for collector in (REQUEST_SECONDS, JOB_SECONDS):
             registry.register(collector)
     registry.register(QueueDepthCollector(app))
     return registry

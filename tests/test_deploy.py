@@ -216,7 +216,11 @@ def test_systemd_units_run_the_tested_commands():
     assert web["Service"]["Type"] == "notify"
     worker = unit_file("congvu-worker@.service")
     assert worker["Service"]["ExecStart"].endswith("/congvu worker --queues %i")
-    for unit in (web, worker):
+    scheduler = unit_file("congvu-scheduler.service")
+    assert scheduler["Service"]["ExecStart"].endswith("/congvu schedule")
+    # RQ's cron reads its fields in the host's zone: the unit pins Vietnam's.
+    assert "\nEnvironment=TZ=Asia/Ho_Chi_Minh\n" in (DEPLOY / "congvu-scheduler.service").read_text()
+    for unit in (web, worker, scheduler):
         assert unit["Service"]["EnvironmentFile"] == "/etc/congvu/congvu.env"
         assert unit["Service"]["User"] == "congvu"
         assert unit["Install"]["WantedBy"] == "multi-user.target"

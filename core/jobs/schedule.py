@@ -1,0 +1,159 @@
+"""Scheduled jobs on RQ's own cron (`rq.cron.CronScheduler`, RQ >= 2.5): `congvu
+schedule` runs one scheduler process that, at the times below, puts a job on a queue;
+the workers run it like any other job.
+
+- every night, per tenant: mark overdue and unreported items (core/work/services.sweep);
+- every night, per tenant: recalculate the months whose scores are stale (a
+  "recalculation" run each, through core/jobs/runner.submit, so they are recorded,
+  refused when already running, and retried like those a person starts);
+- every few minutes: send again the runs a dead worker or a Redis outage left
+  (core/jobs/runner.requeue_abandoned).
+
+Cron fields are the scheduler host's local time: deploy/congvu-scheduler.service sets
+TZ=Asia/Ho_Chi_Minh. Run one scheduler per installation: two would enqueue each night's
+work twice (harmless — runs are deduplicated per tenant, kind and scope — but wasted).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from core.extensions import db
+from core.jobs import runner
+from core.tenancy import tenant_context, unscoped
+
+log = logging.getLogger(__name__)
+
+# After midnight in Vietnam, when nobody declares work: the day's flags are final, and a
+# recalculation competes with no one for the database.
+MARK_OVERDUE_CRON = "30 0 * * *"
+RECALCULATE_STALE_CRON = "0 1 * * *"
+SWEEP_EVERY_SECONDS = 300  # a run lost to a dead worker waits at most this long
+
+
+def _active_tenant_ids() -> list[int]:
+    from core.tenants.models import Tenant
+
+    with unscoped():
+        # A merged tenant is read-only: its items are not flagged nor its months rescored.
+        return list(db.session.scalars(select(Tenant.id).where(Tenant.status == "active").order_by(Tenant.id)))
+
+
+def _per_tenant(action: Callable[[], Any], what: str) -> dict[str, Any]:
+    """Run `action` in each active tenant's context, one transaction each, so one
+    tenant's failure (say, a missing plugin) neither rolls back nor stops the others."""
+    done: dict[str, Any] = {}
+    failed: list[int] = []
+    for tenant_id in _active_tenant_ids():
+        with tenant_context(tenant_id):
+            try:
+                done[str(tenant_id)] = action()
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - logged with its tenant; the next tenant still runs
+                db.session.rollback()
+                failed.append(tenant_id)
+                log.exception("%s failed for tenant %s", what, tenant_id)
+    return {"tenants": done, "failed": failed}
+
+
+def mark_overdue() -> dict[str, Any]:
+    """Flag every tenant's open items whose deadline passed or whose report is overdue."""
+    from core.work.services import sweep
+
+    return _in_app(lambda: _per_tenant(sweep, "marking overdue items"))
+
+
+def _submit_stale() -> list[str]:
+    from core.scoring.engine import is_closed
+    from core.scoring.models import ScoredPeriod
+
+    periods = db.session.scalars(select(ScoredPeriod.period).where(ScoredPeriod.stale.is_(True))
+                                 .order_by(ScoredPeriod.period)).all()
+    sent = []
+    for period in periods:
+        if is_closed(period):
+            continue  # frozen: a closed month is only rescored after someone reopens it
+        runner.submit("recalculation", period, {"period": period}, "scheduler")
+        sent.append(period)
+    return sent
+
+
+def recalculate_stale() -> dict[str, Any]:
+    """Start a recalculation of each stale month of each tenant."""
+    return _in_app(lambda: _per_tenant(_submit_stale, "recalculating stale periods"))
+
+
+def sweep_abandoned() -> dict[str, Any]:
+    """Send again the runs no worker holds and RQ does not know."""
+
+    def sweep() -> dict[str, Any]:
+        url = current_app.config.get("CONGVU_REDIS_URL")
+        sent = runner.requeue_abandoned(url) if url else 0
+        db.session.commit()
+        return {"sent": sent}
+
+    return _in_app(sweep)
+
+
+def _in_app(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run inside the worker's app (like runner.execute); as is when a caller already
+    has an app context (tests, `congvu schedule --now` inline)."""
+    app = runner._app()
+    if app is None:
+        return fn()
+    if runner._parent_pid is not None and os.getpid() != runner._parent_pid:
+        with app.app_context():
+            db.engine.dispose(close=False)  # never share the parent's pooled connections after fork
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+
+
+@dataclass(frozen=True)
+class Entry:
+    func: Callable[[], dict[str, Any]]
+    cron: str | None = None
+    interval: int | None = None
+    timeout: int = 3600
+
+
+# All on the default queue: they are short (the recalculations they start go to the
+# scoring queue as runs of their own).
+ENTRIES = (
+    Entry(mark_overdue, cron=MARK_OVERDUE_CRON, timeout=1800),
+    Entry(recalculate_stale, cron=RECALCULATE_STALE_CRON, timeout=600),
+    Entry(sweep_abandoned, interval=SWEEP_EVERY_SECONDS, timeout=300),
+)
+
+
+def build_scheduler(app: Flask, connection):
+    """RQ's cron scheduler with congvu's entries, on this installation's queue names."""
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=connection, name=f"congvu:{os.uname().nodename}:{os.getpid()}")
+    with app.app_context():
+        queue = runner.queue_name("default")
+    for entry in ENTRIES:
+        scheduler.register(entry.func, queue_name=queue, cron=entry.cron, interval=entry.interval,
+                           job_timeout=entry.timeout, result_ttl=7 * 86400, failure_ttl=7 * 86400,
+                           name=f"congvu.{entry.func.__name__}")
+    return scheduler
+
+
+def enqueue_now(app: Flask, connection) -> list[str]:
+    """Put every scheduled job on its queue at once (`congvu schedule --now`): after an
+    outage, or to try the nightly work by hand. Returns the job ids."""
+    from rq import Queue
+
+    with app.app_context():
+        queue = Queue(runner.queue_name("default"), connection=connection)
+    return [queue.enqueue(entry.func, job_timeout=entry.timeout, result_ttl=7 * 86400).id for entry in ENTRIES]
