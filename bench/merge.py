@@ -160,6 +160,10 @@ def write_docs(report: dict) -> None:
         f"| commit (export {report['export_mb']:.0f} MB as JSON lines, move, audit) | {report['commit_s']:.1f} |",
         f"| the same merger again (no-op) | {report['again_s']:.1f} |",
         "",
+        f"Load average of the host (1, 5, 15 min) before and after the commit: "
+        f"{' / '.join(map(str, report['load_before']))} → {' / '.join(map(str, report['load_after']))} "
+        f"(on {os.cpu_count()} cores; other processes on the host count too).",
+        "",
         f"Target ≤ {TARGET_SECONDS:.0f} s for the commit: {verdict} it.",
         MARK_END,
     ])
@@ -187,7 +191,9 @@ def main() -> None:
     dry_s, dry = congvu(app_url, instance, *merge, "--dry-run")
     if dry.returncode != 0:
         sys.exit(f"dry run failed: {dry.stderr.strip()}")
+    load_before = os.getloadavg()
     commit_s, done = congvu(app_url, instance, *merge)
+    load_after = os.getloadavg()
     if done.returncode != 0:
         sys.exit(f"merge failed: {done.stderr.strip()}")
     again_s, again = congvu(app_url, instance, *merge)
@@ -197,7 +203,8 @@ def main() -> None:
     report = {"command": command.strip(), "host": f"{platform.node()}, {os.cpu_count()} CPUs",
               "employees": args.employees, "months": args.months, "target_employees": args.target_employees,
               **built, "dry_run_s": round(dry_s, 1), "commit_s": round(commit_s, 1), "again_s": round(again_s, 1),
-              "again_output": again.stdout.strip().splitlines()[-1:], "export_mb": round(export_mb, 1)}
+              "again_output": again.stdout.strip().splitlines()[-1:], "export_mb": round(export_mb, 1),
+              "load_before": [round(x, 1) for x in load_before], "load_after": [round(x, 1) for x in load_after]}
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if not args.no_docs:
         write_docs(report)
