@@ -131,6 +131,7 @@ def test_the_unit_dashboard_and_drill_down(client, scored):
     assert "<html" not in fragment and fragment.count("data-chart=") == 1 and "14/10/2026" in fragment
     # Queues: staff's open item is overdue; staff2's reviewed item waits for nobody.
     assert re.search(r"Việc quá hạn: <strong>1</strong>", fragment)
+    assert "Ai có việc quá hạn" in fragment and 'Người staff: <strong class="error">1</strong>' in fragment
     html = page(client, f"/t/{w.slug}/dashboard/person/{w.ids['staff']}?period={PERIOD}")
     assert "Người staff" in html and "Xác định tiêu chí chung" in html
     page(client, f"/t/{w.slug}/dashboard/person/{w.ids['outsider']}?period={PERIOD}", 404)

@@ -186,10 +186,10 @@ def managed_units(principal: Principal) -> list[OrgUnit]:
 
 def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: date) -> dict:
     """A unit's month at a glance. `unit_day` gives the people the caller may see in the
-    unit with today's declarations; the month rows are one query. The hours per day and
-    the queues (`unit_work`, a scan of the unit's items) are loaded by the page after it
-    is shown, so the first screen costs no scan of items."""
-    people = work.unit_day(principal, day, unit_id)
+    unit with today's declarations; the month rows are one query. The hours per day, the
+    queues and who has overdue items (`unit_work`, a scan of the unit's items) are loaded
+    by the page after it is shown, so the first screen costs no scan of items."""
+    people = unit_people(principal, day, unit_id)
     ids = [p["employee_id"] for p in people]
     cols = (PeriodScore.employee_id, PeriodScore.task_score, PeriodScore.general_score, PeriodScore.total,
             PeriodScore.item_count, PeriodScore.provisional)
@@ -208,6 +208,28 @@ def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: 
             "declared": sum(1 for p in people if p["declared"])}
 
 
+def unit_people(principal: Principal, day: date, unit_id: int | None) -> list[dict]:
+    """The people of the unit the caller may see with their declarations of `day`: what
+    work.unit_day gives minus its per-person overdue count, which scans every open item
+    of the unit and so moves to `unit_work`, loaded after the page."""
+    stmt = select(Employee.id, Employee.full_name, Employee.code).order_by(Employee.full_name)
+    if unit_id is not None:
+        stmt = stmt.where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id)))
+    clause = org.visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    people = db.session.execute(stmt.limit(1000)).all()
+    ids = [p.id for p in people]
+    if not ids:
+        return []
+    declared = dict(db.session.execute(
+        select(WorkItem.employee_id, func.count())
+        .where(WorkItem.employee_id.in_(ids), WorkItem.work_date == day, WorkItem.status != "cancelled")
+        .group_by(WorkItem.employee_id)).all())
+    return [{"employee_id": p.id, "full_name": p.full_name, "code": p.code, "declared": declared.get(p.id, 0)}
+            for p in people]
+
+
 def unit_ids(principal: Principal, unit_id: int) -> list[int]:
     """Who of the unit (and its sub-units) the caller may see, as `unit_day` lists them."""
     stmt = select(Employee.id).where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id)))
@@ -218,19 +240,20 @@ def unit_ids(principal: Principal, unit_id: int) -> list[int]:
 
 
 def unit_work(principal: Principal, ids: list[int], start: date, end: date,
-              day: date) -> tuple[list[dict], dict[str, int]]:
+              day: date) -> tuple[list[dict], dict[str, int], dict[int, int]]:
     """In one scan of the unit's items (they dominate the page's cost):
 
     - average credited hours per person on each working day of [start, end]: norm
       minutes × quantity × complexity of the completed items (the workload report's
       measure);
     - what waits: overdue open items, declarations to check and finished items to review
-      (the last two only where the caller judges: the people they manage, not themself).
+      (the last two only where the caller judges: the people they manage, not themself);
+    - overdue open items per person.
     """
     empty = {"overdue": 0, "declarations": 0, "reviews": 0}
     calendar = cal.WorkCalendar.load(start, end)
     if not ids:
-        return [], empty
+        return [], empty, {}
     if principal.has_role("tenant_admin", "auditor"):
         judged = work.managed_items_clause(principal)  # sees everyone, judges only their own people
     else:
@@ -242,19 +265,21 @@ def unit_work(principal: Principal, ids: list[int], start: date, end: date,
     to_check = and_(judged, WorkItem.verification == "pending", WorkItem.status != "cancelled")
     to_review = and_(judged, WorkItem.status == "done", WorkItem.reviewed_at.is_(None))
     counts = {"overdue": open_late, "declarations": to_check, "reviews": to_review}
-    stmt = (select(WorkItem.work_date, func.sum(case((credited, minutes), else_=0)),
+    stmt = (select(WorkItem.work_date, WorkItem.employee_id, func.sum(case((credited, minutes), else_=0)),
                    *(func.sum(case((c, 1), else_=0)) for c in counts.values()))
             .where(WorkItem.employee_id.in_(ids), or_(credited, open_late, to_check, to_review))
-            .group_by(WorkItem.work_date))
-    per_day: dict[date, float] = {}
+            .group_by(WorkItem.work_date, WorkItem.employee_id))
+    per_day: dict[date, float] = defaultdict(float)
+    overdue: dict[int, int] = defaultdict(int)
     queues = dict(empty)
     for row in db.session.execute(stmt):
-        per_day[row[0]] = float(row[1] or 0)
-        for name, value in zip(counts, row[2:], strict=True):
+        per_day[row[0]] += float(row[2] or 0)
+        overdue[row[1]] += int(row[3] or 0)
+        for name, value in zip(counts, row[3:], strict=True):
             queues[name] += int(value or 0)
     hours = [{"day": d.isoformat(), "hours": round(per_day.get(d, 0.0) / 60 / len(ids), 2)}
              for d in calendar.working_days(start, end)]
-    return hours, queues
+    return hours, queues, {k: v for k, v in overdue.items() if v}
 
 
 def person_summary(employee_id: int) -> Employee:

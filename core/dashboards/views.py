@@ -209,9 +209,12 @@ def unit_work(t):
     period, unit_id, day, _units = _unit_scope()
     ids = services.unit_ids(current_user, unit_id) if unit_id else []
     start, end = services.engine.parse_month(period)
-    hours, queues = services.unit_work(current_user, ids, start, min(end, max(start, day)), day)
+    hours, queues, overdue = services.unit_work(current_user, ids, start, min(end, max(start, day)), day)
+    names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(list(overdue))))
+                 .all()) if overdue else {}
+    late = sorted(((names.get(i, ""), n) for i, n in overdue.items()), key=lambda x: (-x[1], x[0]))
     return render_template(
-        "dashboards/_unit_work.html", tenant=g.tenant, hours=hours, queues=queues,
+        "dashboards/_unit_work.html", tenant=g.tenant, hours=hours, queues=queues, late=late[:20],
         hours_chart=chart("bar", [h["day"][8:10] + "/" + h["day"][5:7] for h in hours],
                           [{"label": _("Hours per person"), "data": [h["hours"] for h in hours]}], max=10))
 

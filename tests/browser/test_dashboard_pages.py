@@ -147,7 +147,7 @@ def test_the_manager_unit_dashboard_drill_down_and_general_criteria(desktop, mon
     assert page.locator("h1").inner_text().startswith("Bảng điều khiển đơn vị")
     expect(page.locator("#unit-work canvas")).to_have_count(1)  # htmx loaded hours and queues
     assert charts_drawn(page) == 2
-    assert "Việc quá hạn" in page.locator("#unit-work .queues").inner_text()
+    assert "Việc quá hạn" in page.locator("#unit-work .queues").first.inner_text()
     rows = page.locator("table.people-scores tbody tr")
     assert rows.count() >= 8
     assert page.locator("table.people-scores").get_by_text("tạm tính").count() >= 1
