@@ -79,3 +79,20 @@ def test_the_commands_parse_and_the_queues_are_real(app):
         if name == "worker":
             queues = ctx.params["queues"].split(",")
             assert set(queues) == workloads, (queues, workloads)
+
+
+def test_the_scaling_plan_names_every_table(app):
+    """docs/scaling.md's Citus plan: every tenant table distributed, every other table a
+    reference table; a new table fails here until the plan says where it goes."""
+    import re
+
+    from core.extensions import db
+    from core.tenancy.mixin import tenant_tables
+
+    text = (PROJECT_ROOT / "docs" / "scaling.md").read_text()
+    distributed = text.split("**Distributed by `tenant_id`**", 1)[1].split("**Reference tables**", 1)[0]
+    reference = text.split("**Reference tables**", 1)[1].split("They have", 1)[0]
+    listed = set(re.findall(r"`([a-z_]+)`", distributed.split("co-located:", 1)[1]))
+    assert listed == set(tenant_tables(db.metadata))
+    others = {t.name for t in db.metadata.sorted_tables} - set(tenant_tables(db.metadata))
+    assert set(re.findall(r"`([a-z_]+)`", reference)) == others
