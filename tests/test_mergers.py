@@ -349,6 +349,19 @@ def test_unit_merge_moves_people_and_earlier_months_keep_old_units(clean_app, cl
         assert june.unit_id == world.ids["dept"]
         assert db.session.get(OrgUnit, world.ids["dept"]) is not None  # the old unit stays for history
         db.session.rollback()
+    # Scores by unit: June under the old unit, July under the new one.
+
+    def people(period: str, unit: str) -> set[int]:
+        r = client.get(f"/api/v1/tenants/khanh-hoa/scores?period={period}&unit_id={world.ids[unit]}",
+                       headers=world.headers("admin"))
+        assert r.status_code == 200, r.get_json()
+        return {row["employee_id"] for row in r.get_json()}
+
+    assert world.ids["staff"] in people("2025-06", "dept") and world.ids["staff"] not in people("2025-06", "other")
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        engine.recalculate("2025-07")
+        db.session.commit()
+    assert world.ids["staff"] in people("2025-07", "other") and world.ids["staff"] not in people("2025-07", "dept")
 
 
 def test_unit_merge_refuses_bad_input_with_field_errors(clean_app, client):

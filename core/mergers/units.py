@@ -133,3 +133,15 @@ def restore_period_units(period: str, start: date) -> int:
     return db.session.execute(update(PeriodScore).where(PeriodScore.period == period, has_then)
                               .values(unit_id=func.coalesce(unit_then, PeriodScore.unit_id)),
                               execution_options={"synchronize_session": False}).rowcount
+
+
+def in_units_on(unit_ids: set[int] | list[int], day: date):
+    """A WHERE clause on Employee: in one of `unit_ids` on `day` — by their unit history
+    when they have a row for that day, else by their current unit — so a report of a
+    month before a unit merge still finds people under their old unit."""
+    valid = and_(UnitAssignment.employee_id == Employee.id,
+                 or_(UnitAssignment.valid_from.is_(None), UnitAssignment.valid_from <= day),
+                 or_(UnitAssignment.valid_to.is_(None), UnitAssignment.valid_to >= day))
+    units = list(unit_ids)
+    return or_(and_(~exists().where(valid), Employee.unit_id.in_(units)),
+               exists().where(valid, UnitAssignment.unit_id.in_(units)))

@@ -81,14 +81,20 @@ def period_view(row: PeriodScore) -> dict:
             "provisional": row.provisional, "item_count": row.item_count, "working_days": row.working_days}
 
 
-def _visible_ids_clause(principal: Principal, employee_id: int | None, unit_id: int | None):
+def _visible_ids_clause(principal: Principal, employee_id: int | None, unit_id: int | None,
+                        on: date | None = None):
     clauses = []
     visible = org.visible_employees_filter(principal)
     if visible is not None:
         clauses.append(visible)
     if employee_id is not None:
         clauses.append(Employee.id == employee_id)
-    if unit_id is not None:
+    if unit_id is not None and on is not None:
+        from core.mergers.units import in_units_on
+
+        # The unit as it was on the period's first day (unit merges move people).
+        clauses.append(in_units_on(org.unit_subtree_ids(unit_id), on))
+    elif unit_id is not None:
         clauses.append(Employee.unit_id.in_(org.unit_subtree_ids(unit_id)))
     return clauses
 
@@ -101,7 +107,8 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
         start, end = period_bounds(period)
     except ValueError as exc:
         raise Invalid("Not a period.", {"period": ["Use 2026-10, 2026-Q4, 2026, 2026-W43 or 2026-10-27."]}) from exc
-    ids_stmt = select(Employee.id).where(*_visible_ids_clause(principal, employee_id, unit_id)).order_by(Employee.id)
+    ids_stmt = (select(Employee.id).where(*_visible_ids_clause(principal, employee_id, unit_id, start))
+                .order_by(Employee.id))
     ids = list(db.session.scalars(ids_stmt))
     total = len(ids)
     ids = ids[(page - 1) * per_page: page * per_page]
