@@ -315,3 +315,11 @@ def test_the_head_of_an_agency_sees_the_province_and_its_trend(client, clean_app
     trend = html.split('id="trend-h"')[1].split("</table>")[0]
     assert "2026-10" in trend and "2025-11" in trend and "2025-10" not in trend  # twelve months
     assert "Bảng điều khiển toàn tỉnh" in page(client, f"/t/{w.slug}/")  # linked from the home page
+
+
+def test_bands_and_bins_at_their_edges():
+    from core.dashboards.services import bands, histogram
+
+    assert bands([49.99, 50, 69.99, 70, 89.99, 90, 100]) == {"HTXS": 2, "HTT": 2, "HT": 2, "KHT": 1}
+    counts = [b["count"] for b in histogram([0, 9.99, 10, 49.58, 90, 100])]
+    assert counts == [2, 1, 0, 0, 1, 0, 0, 0, 0, 2]  # 100 falls in the last bin, not past it
