@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, or_, select, text
 
+from core.audit.models import AuditEvent
 from core.audit.services import verify_chain
 from core.auth.models import User
 from core.extensions import db
@@ -210,6 +211,12 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
             assert verify_chain(khanh_hoa.tenant_id).ok
         with tenant_context(nt_id):
             assert verify_chain(nt_id).ok
+            closing = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tenant.merged"))
+        with tenant_context(khanh_hoa.tenant_id):
+            anchor = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tenant.merge"))
+        # The target's chain vouches for the source's chain as it was closed.
+        assert anchor.after["source_chain"]["last_hash"] == closing.hash is not None
+        assert anchor.after["source_chain"]["last_seq"] == closing.seq
     assert Path(result["export"], "work_items.jsonl").exists()
 
 
