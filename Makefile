@@ -38,8 +38,15 @@ test: install browser-deps
 lint: install
 	$(BIN)/ruff check .
 
+# Every scenario, small by default; SCALE=50000 for the province-scale targets (long).
+# Each writes its own section of docs/benchmarks.md. Needs PostgreSQL on 127.0.0.1.
+SCALE ?= 2000
 bench: install
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench --users $$(( $(SCALE) < 600 ? $(SCALE) : 600 )) $(BENCH_ARGS)
+	$(BIN)/python -m bench.scoring --employees $(SCALE)
+	$(BIN)/python -m bench.imports --staff $(SCALE) --items $$(( $(SCALE) * 20 ))
+	$(BIN)/python -m bench.dashboards --employees $(SCALE) --unit-size $$(( $(SCALE) < 500 ? $(SCALE) : 500 ))
+	$(BIN)/python -m bench.merge --employees $$(( $(SCALE) / 5 )) --months 1 --target-employees $$(( $(SCALE) / 50 ))
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

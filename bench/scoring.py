@@ -97,12 +97,58 @@ def _bare_group_by(owner_url: str) -> float:
     return elapsed
 
 
+START, END = "<!-- scoring:start -->", "<!-- scoring:end -->"
+
+
+def write_section(figures: dict, command: str, out: Path) -> None:
+    """Replace this benchmark's own section of docs/benchmarks.md (the others are kept)."""
+    import platform
+    from datetime import UTC, datetime
+
+    f = figures
+    met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+    section = "\n".join([
+        START, "## Scoring (issue 5)", "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, with `{command}`: a fresh PostgreSQL database filled by "
+        "`congvu generate` (COPY), then `congvu recalc` in its own process as the non-owner role (row-level "
+        "security in force); the re-aggregation re-runs the SQL roll-ups and period scores without re-scoring "
+        f"items. Load average when it ended: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.", "",
+        "| measure | value | target | ratio to a bare GROUP BY over the same rows |", "|---|---:|---:|---:|",
+        f"| items scored (one month, {f['employees']:,} people) | {f['items_scored']:,} | "
+        f"8.8 M at SCALE=50000 | — |",
+        f"| full recalculation | {f['full_recalculation_s']} s ({f['items_per_s']:,} items/s) | ≤ 60 s for 8.8 M "
+        f"({met(f['items_per_s'] * 60 >= 8_800_000)} at this rate) | {f['full_vs_group_by']}× |",
+        f"| peak memory of the recalculation | {f['peak_rss_mb']} MB | ≤ 1,024 MB | — |",
+        f"| re-aggregation without re-scoring | {f['reaggregation_s']} s | ≤ 15 s for 50,000 people | "
+        f"{f['reaggregation_vs_group_by']}× |",
+        f"| bare SQL GROUP BY (the baseline) | {f['bare_group_by_s']} s | — | 1× |", "",
+        "Per item, a full recalculation reads the item through a server-side cursor, builds the plain dict a "
+        "variant scores, calls the variant (Python) and writes a row of components with COPY through a staging "
+        "table (PostgreSQL refuses COPY into a table under row-level security). The database side — inserting "
+        "the component rows with their unique key and indexes — and the per-item Python are of the same order; "
+        "both scale linearly, and memory stays flat (batches of 5,000).",
+        END])
+    text_ = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
+    if START in text_ and END in text_:
+        head, rest = text_.split(START, 1)
+        text_ = head + section + rest.split(END, 1)[1]
+    else:
+        text_ = text_.rstrip() + "\n\n" + section + "\n"
+    out.write_text(text_, encoding="utf-8")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.scoring", description=__doc__.split("\n\n")[0])
     p.add_argument("--employees", type=int, default=int(os.environ.get("SCALE", "2000")))
     p.add_argument("--pg", default=os.environ.get("CONGVU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"))
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    p.add_argument("--no-docs", action="store_true")
     args = p.parse_args()
-    print(json.dumps(run(args.employees, args.pg), ensure_ascii=False))
+    figures = run(args.employees, args.pg)
+    print(json.dumps(figures, ensure_ascii=False))
+    if not args.no_docs:
+        write_section(figures, f"python -m bench.scoring --employees {args.employees}", Path(args.out))
 
 
 if __name__ == "__main__":
