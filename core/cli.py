@@ -395,8 +395,10 @@ def recalc(tenant_slug: str, period: str) -> None:
 @click.option("--queues", default="scoring,imports,default", show_default=True,
               help="Queues to serve, by workload, comma-separated.")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--metrics-port", type=int, default=None, envvar="CONGVU_WORKER_METRICS_PORT",
+              help="Serve Prometheus metrics (job durations) on this port; needs PROMETHEUS_MULTIPROC_DIR.")
 @with_appcontext
-def worker(queues: str, burst: bool) -> None:
+def worker(queues: str, burst: bool, metrics_port: int | None) -> None:
     """An RQ worker that runs jobs inside this app (needs CONGVU_REDIS_URL)."""
     from flask import current_app
 
@@ -404,7 +406,8 @@ def worker(queues: str, burst: bool) -> None:
 
     if not current_app.config.get("CONGVU_REDIS_URL"):
         fail("CONGVU_REDIS_URL is not set: without Redis, jobs run inline and no worker is needed")
-    start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst)
+    start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst,
+                 metrics_port)
 
 
 @main.command()

@@ -143,6 +143,18 @@ def metrics():
     return Response(output, mimetype=CONTENT_TYPE_LATEST)
 
 
+def serve_worker_metrics(app: Flask, port: int) -> None:
+    """Serve /metrics from a worker host. RQ runs each job in a forked work horse that
+    exits after it, so the horses' values reach this server only through
+    PROMETHEUS_MULTIPROC_DIR, which must be in the worker's environment from its start."""
+    from prometheus_client import start_http_server
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise RuntimeError("set PROMETHEUS_MULTIPROC_DIR for the worker: its jobs run in forked processes")
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    start_http_server(port, registry=metrics_registry(app))  # a daemon thread; collects at each scrape
+
+
 def observe_job(kind: str, status: str, seconds: float) -> None:
     JOB_SECONDS.labels(kind=kind, status=status).observe(seconds)
 

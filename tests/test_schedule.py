@@ -131,3 +131,41 @@ def test_the_sweeper_sends_a_run_redis_never_got(rq_app, redis_url):
         assert sweep_abandoned() == {"sent": 0}  # now RQ has it: not sent twice
     queue = Queue(env["CONGVU_QUEUE_PREFIX"] + "scoring", connection=Redis.from_url(redis_url))
     assert queue.count == 1
+
+
+def test_a_worker_serves_its_job_durations(rq_app, tmp_path):
+    """Jobs run in forked work horses: their durations reach the worker's /metrics
+    through PROMETHEUS_MULTIPROC_DIR."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    app, env = rq_app
+    client = app.test_client()
+    w, _ = _overdue_world(app, client, "tinh-sched-e")
+    r = client.post(w.url("/recalculations"), json={"period": "2026-10"}, headers=w.h("admin"))
+    assert r.status_code == 202, r.get_json()
+    run_id = r.get_json()["job_id"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    worker = subprocess.Popen([CONGVU, "worker", "--queues", "scoring", "--metrics-port", str(port)],
+                              env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            with app.app_context(), tenant_context(w.tenant_id):
+                status = db.session.get(JobRun, run_id).status
+            if status == "finished":
+                break
+            assert time.monotonic() < deadline and worker.poll() is None, status
+            time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=60)[0]
+    assert 'congvu_job_duration_seconds_count{kind="recalculation",status="finished"} 1.0' in text, (text, output)
+    assert 'congvu_queue_depth{queue="scoring"} 0.0' in text

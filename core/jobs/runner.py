@@ -233,13 +233,18 @@ def has_rq_job() -> bool:
         return False
 
 
-def start_worker(app, queues: list[str], burst: bool = False) -> None:
-    """`congvu worker`: an RQ worker whose jobs run inside this app."""
+def start_worker(app, queues: list[str], burst: bool = False, metrics_port: int | None = None) -> None:
+    """`congvu worker`: an RQ worker whose jobs run inside this app. With `metrics_port`,
+    it serves Prometheus metrics (job durations) on that port."""
     global _worker_app, _parent_pid
     from redis import Redis
     from rq import Queue, Worker
 
     _worker_app, _parent_pid = app, os.getpid()
+    if metrics_port:
+        from core.observability import serve_worker_metrics
+
+        serve_worker_metrics(app, metrics_port)
     conn = Redis.from_url(app.config["CONGVU_REDIS_URL"])
     prefix = app.config.get("CONGVU_QUEUE_PREFIX") or ""
     worker = Worker([Queue(prefix + name, connection=conn) for name in queues], connection=conn)
