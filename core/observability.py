@@ -231,8 +231,9 @@ def configure_logging(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    # Registered before the tenancy hooks, so even a request they refuse is timed and has an id.
-    app.before_request(_start_timer)
+    # First of all before_request functions, so a request that Flask-Limiter (registered
+    # earlier) or the tenancy hooks refuse is still timed and has an id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
     app.after_request(_finish)
     app.register_blueprint(bp)
     if not app.testing:
