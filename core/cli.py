@@ -268,9 +268,10 @@ def user_create(tenant_slug: str | None, operator: bool, username: str, roles: t
 
 @main.command()
 @click.option("--if-empty", is_flag=True, help="Do nothing when any tenant exists.")
+@click.option("--without-work", is_flag=True, help="People only: no catalogue, no month of work.")
 @with_appcontext
 @transactional
-def demo(if_empty: bool) -> None:
+def demo(if_empty: bool, without_work: bool) -> None:
     """A demo Khánh Hòa with its communes, departments, people and logins."""
     from core.demo import DEMO_PASSWORD, build_demo
     from core.tenants.models import Tenant
@@ -278,7 +279,7 @@ def demo(if_empty: bool) -> None:
     if if_empty and db.session.scalar(select(Tenant.id).limit(1)) is not None:
         click.echo("demo: the database already has tenants; nothing done")
         return
-    logins = build_demo()
+    logins = build_demo(with_work=not without_work)
     click.echo(f"Demo tenant khanh-hoa created. Logins (password for all: {DEMO_PASSWORD}):")
     for role, username in logins:
         click.echo(f"  {role:<14} {username}")

@@ -7,12 +7,16 @@ import random
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
+
+from core import PROJECT_ROOT
 from core.audit.services import record
 from core.auth.models import User
 from core.auth.passwords import hash_password
 from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.tenancy import tenant_context
+from core.tenants.models import Tenant
 from core.tenants.services import create_tenant
 
 DEMO_PASSWORD = "KhanhHoa@2026"
@@ -79,9 +83,16 @@ class _Builder:
             self.person(f"{prefix}-{i:02d}", unit, position if i > 1 else "CVC", manager)
 
 
-def build_demo() -> list[tuple[str, str]]:
-    """Create the demo tenant; returns (role, username) of the logins worth trying."""
-    tenant, _ = create_tenant(SLUG, "Tỉnh Khánh Hòa", 56)
+def build_demo(with_work: bool = False) -> list[tuple[str, str]]:
+    """Create the demo tenant; returns (role, username) of the logins worth trying.
+    With `with_work`, the province pack's catalogue too and last month's work, scored."""
+    if with_work:
+        from core.tenants.packs import apply_pack
+
+        apply_pack(PROJECT_ROOT / "tenants" / SLUG)
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == SLUG))
+    else:
+        tenant, _ = create_tenant(SLUG, "Tỉnh Khánh Hòa", 56)
     b = _Builder()
     with tenant_context(tenant.id):
         for code, name, group in POSITIONS:
@@ -90,8 +101,29 @@ def build_demo() -> list[tuple[str, str]]:
         db.session.flush()
         logins = _agencies(b)
         _communes(b)
-        record("demo.create", "tenant", tenant.id, after={"employees": b.count}, actor="cli")
+        items = _last_month_of_work(tenant) if with_work else 0
+        record("demo.create", "tenant", tenant.id, after={"employees": b.count, "work_items": items}, actor="cli")
     return logins
+
+
+def _last_month_of_work(tenant) -> int:
+    """Last month's work for everyone, from the catalogue's task types open to all
+    positions, then scored, so the dashboards have something to show."""
+    from datetime import timedelta
+
+    from core.catalogue.models import NormVersion, TaskType, TaskTypePosition
+    from core.generate import _items
+    from core.scoring import engine
+
+    open_to_all = select(TaskType.id).where(~TaskType.id.in_(select(TaskTypePosition.task_type_id)))
+    types = [(row.task_type_id, row.id, float(row.norm_minutes), float(row.product_weight))
+             for row in db.session.execute(select(NormVersion).where(NormVersion.task_type_id.in_(open_to_all)))
+             .scalars()]
+    people = [tuple(row) for row in db.session.execute(select(Employee.id, Employee.position_id))]
+    month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    count = _items(random.Random(2025), tenant, people, types, month, None)
+    engine.recalculate(engine.month_of(month))
+    return count
 
 
 def _agencies(b: _Builder) -> list[tuple[str, str]]:

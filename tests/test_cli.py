@@ -80,6 +80,13 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
             managers = db.session.scalar(select(func.count()).select_from(Employee).where(Employee.manager_id.is_not(None)))
     assert 280 <= people <= 340 and units["agency"] == 10 and units["commune"] + units["ward"] + units["special_zone"] == 65
     assert managers > people * 0.8
+    with clean_app.app_context(), tenant_context(tenant.id):
+        from core.scoring.models import PeriodScore
+        from core.work.models import WorkItem
+
+        items = db.session.scalar(select(func.count()).select_from(WorkItem))
+        scored = db.session.scalar(select(func.count()).select_from(PeriodScore).where(PeriodScore.item_count > 0))
+    assert items > people * 100 and scored == people  # a month of work, scored for everyone
     second = run(clean_app, "demo", "--if-empty")
     assert second.exit_code == 0 and "nothing done" in second.output
     client = clean_app.test_client()
@@ -90,7 +97,7 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
 
 
 def test_audit_verify_detects_tampering(clean_app, backend):
-    run(clean_app, "demo")
+    run(clean_app, "demo", "--without-work")
     run(clean_app, "tenant", "create", "--slug", "hue", "--name", "Huế")
     ok = run(clean_app, "audit", "verify", "--tenant", "khanh-hoa")
     assert ok.exit_code == 0 and "intact" in ok.output
@@ -109,7 +116,7 @@ def test_audit_verify_detects_tampering(clean_app, backend):
 
 
 def test_audit_verify_detects_removed_events(clean_app, backend):
-    run(clean_app, "demo")
+    run(clean_app, "demo", "--without-work")
     with clean_app.app_context():
         tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == "khanh-hoa"))
         with tenant_context(tenant_id):
