@@ -42,6 +42,7 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "congvu-limits")
 
     db.init_app(app)
+    _sqlite_foreign_keys(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth_pages.login"
@@ -142,3 +143,20 @@ def _register_range_errors(app: Flask) -> None:
         raise error
 
     app.register_error_handler(StatementError, statement_error)
+
+
+def _sqlite_foreign_keys(app: Flask) -> None:
+    """SQLite checks foreign keys only when asked, per connection; without it the embedded
+    mode would accept orphans that PostgreSQL refuses."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    from core.extensions import db
+
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()

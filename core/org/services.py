@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit.services import record
 from core.auth.models import User
@@ -129,9 +130,9 @@ def update_position(position: JobPosition, data: dict) -> JobPosition:
 def delete_position(position: JobPosition) -> None:
     if db.session.scalar(select(func.count()).select_from(Employee).where(Employee.position_id == position.id)):
         raise Conflict("The position is held by employees.", {"id": ["Reassign its employees first."]})
-    record("position.delete", "position", position.id, before=position_view(position))
-    db.session.delete(position)
-    db.session.flush()
+    before = position_view(position)
+    _delete_unreferenced("position", position)
+    record("position.delete", "position", before["id"], before=before)
 
 
 # ---------------------------------------------------------------- employees
@@ -238,12 +239,24 @@ def update_employee(employee: Employee, data: dict) -> Employee:
 def delete_employee(employee: Employee) -> None:
     if db.session.scalar(select(func.count()).select_from(Employee).where(Employee.manager_id == employee.id)):
         raise Conflict("The employee manages others.", {"id": ["Reassign their reports first."]})
-    record("employee.delete", "employee", employee.id, before=employee_view(employee))
+    before = employee_view(employee)
     user = employee.user
-    db.session.delete(employee)
-    if user is not None:
-        db.session.delete(user)
-    db.session.flush()
+    _delete_unreferenced("employee", employee, *([user] if user is not None else []))
+    record("employee.delete", "employee", before["id"], before=before)
+
+
+def _delete_unreferenced(label: str, *objects) -> None:
+    """Delete, or 409 when anything still refers to the rows (work items, leave, the
+    catalogue…): the database's foreign keys are the complete list, so ask them, inside a
+    savepoint so a refusal changes nothing."""
+    try:
+        with db.session.begin_nested():
+            for obj in objects:
+                db.session.delete(obj)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"The {label} is still referenced by other records.",
+                       {"id": [f"The {label} has work items, leave or other records; they must go first."]}) from exc
 
 
 # ---------------------------------------------------------------- visibility
