@@ -80,6 +80,7 @@ def _init_plugins(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from core import views
     from core.api import api
+    from core.audit.api import blp as audit_api
     from core.auth.api import blp as auth_api
     from core.auth.views import auth_pages
     from core.bonus.api import blp as bonus_api
@@ -103,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 
-    for blp in (auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
+    for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
                 imports_api, classification_api, bonus_api, reports_api, mergers_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)

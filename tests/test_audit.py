@@ -56,3 +56,20 @@ def test_concurrent_writers_keep_one_chain(clean_app):
         count = len(db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "test.concurrent")).all())
     assert result.ok, result.problems
     assert count == 40
+
+
+def test_audit_events_api_for_admins_and_auditors(clean_app, client):
+    w = build_world(clean_app, "tinh-a", client)
+    client.patch("/api/v1/tenants/tinh-a/settings", headers=w.headers("admin"), json={"morning_cutoff": "08:30"})
+    r = client.get("/api/v1/tenants/tinh-a/audit-events?action=settings.update", headers=w.headers("auditor"))
+    assert r.status_code == 200 and r.headers["X-Total-Count"] == "1"
+    (event,) = r.get_json()
+    assert event["after"]["morning_cutoff"] == "08:30" and event["before"]["morning_cutoff"] == "09:00"
+    assert event["actor"].endswith(":admin") and len(event["hash"]) == 64
+    every = client.get("/api/v1/tenants/tinh-a/audit-events?per_page=500", headers=w.headers("admin")).get_json()
+    assert [e["seq"] for e in every] == list(range(1, len(every) + 1))
+    assert client.get("/api/v1/tenants/tinh-a/audit-events", headers=w.headers("staff")).status_code == 403
+    assert client.get("/api/v1/tenants/tinh-a/audit-events?from=2026-13-01", headers=w.headers("admin")).status_code == 422
+    today = client.get("/api/v1/tenants/tinh-a/audit-events?from=2000-01-01&to=2000-01-02",
+                       headers=w.headers("admin"))
+    assert today.get_json() == []
