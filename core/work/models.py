@@ -41,17 +41,22 @@ POSITION_CHECKS = ("refuse", "warn")
 class WorkItem(TenantScoped, db.Model):
     __tablename__ = "work_items"
     __table_args__ = (
-        Index("ix_work_items_tenant_employee_date", "tenant_id", "employee_id", "work_date"),
+        # Few indexes on purpose: each one costs every insert, import and merger a write per
+        # row. Employee ids are global, so (employee_id, work_date) serves the per-person
+        # queries (the tenant filter rides along) and the foreign key from employees.
+        Index("ix_work_items_employee_date", "employee_id", "work_date"),
         Index("ix_work_items_tenant_date", "tenant_id", "work_date"),
         UniqueConstraint("tenant_id", "external_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
     )
 
+    # tenant_id leads the composite indexes; a single-column index of it would only slow writes.
+    tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("tenants.id", ondelete="RESTRICT"), nullable=False)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
     task_type_id: Mapped[int] = mapped_column(BigId, ForeignKey("task_types.id"), index=True)
-    norm_version_id: Mapped[int] = mapped_column(BigId, ForeignKey("norm_versions.id"), index=True)
+    norm_version_id: Mapped[int] = mapped_column(BigId, ForeignKey("norm_versions.id"))
     title: Mapped[str] = mapped_column(String(300))
     work_date: Mapped[date] = mapped_column(Date)
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("1"))
@@ -65,7 +70,7 @@ class WorkItem(TenantScoped, db.Model):
     planned: Mapped[bool] = mapped_column(Boolean, default=True)
     role: Mapped[str] = mapped_column(String(8), default="lead")
     priority: Mapped[int] = mapped_column(SmallInteger, default=1)
-    assigned_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("employees.id"))
     # Declared with a task type outside the employee's position (tenant setting "warn").
     outside_position: Mapped[bool] = mapped_column(Boolean, default=False)
     deadline: Mapped[date | None] = mapped_column(Date)
