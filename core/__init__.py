@@ -60,6 +60,7 @@ def _import_models() -> None:
     import core.bonus.models  # noqa: F401
     import core.catalogue.models  # noqa: F401
     import core.classification.models  # noqa: F401
+    import core.dashboards.models  # noqa: F401
     import core.jobs.models  # noqa: F401
     import core.mergers.models  # noqa: F401
     import core.notifications.models  # noqa: F401

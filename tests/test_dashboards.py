@@ -323,3 +323,93 @@ def test_bands_and_bins_at_their_edges():
     assert bands([49.99, 50, 69.99, 70, 89.99, 90, 100]) == {"HTXS": 2, "HTT": 2, "HT": 2, "KHT": 1}
     counts = [b["count"] for b in histogram([0, 9.99, 10, 49.58, 90, 100])]
     assert counts == [2, 1, 0, 0, 1, 0, 0, 0, 0, 2]  # 100 falls in the last bin, not past it
+
+
+# ---------------------------------------------------------------- the heat map's stored hours
+
+
+def _week_hours(app, w) -> set[tuple]:
+    from core.dashboards.models import WeekHours
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        return {(r.employee_id, r.unit_id, r.period, r.week_start.isoformat(), r.minutes, r.items)
+                for r in db.session.scalars(select(WeekHours))}
+
+
+def _heat(app, w, period: str = PERIOD) -> dict[str, dict[str, float]]:
+    from core.dashboards.services import workload_heatmap
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        data = workload_heatmap(period, None)
+    return {r["name"]: {c["week"][5:]: c["hours"] for c in r["cells"]} for r in data["rows"]}
+
+
+@pytest.mark.parametrize("variant", ["decree335", "hours-ledger", "deadline-buckets"])
+def test_the_heat_map_reads_hours_the_engine_stores_for_every_variant(client, clean_app, w, clock, variant):
+    """Credited hours = norm minutes × quantity × complexity coefficient of completed
+    items, kept per person and ISO week by the per-item refresh and by a recalculation,
+    the same under every variant."""
+    if variant != "decree335":
+        r = client.patch(w.url("/settings"), json={"scoring_variant": {"key": variant, "settings": {}}},
+                         headers=w.h("admin"))
+        assert r.status_code == 200, r.get_json()
+    # Week 42: staff 10 × 30 min × 1.2 (level 3) = 360; staff2 7 × 60 min = 420; an open item counts nothing.
+    a = declare(client, w, who="staff", task_type_code="HT01", quantity=10, complexity_level=3)["id"]
+    b = declare(client, w, who="staff2", task_type_code="VB01", quantity=7)["id"]
+    declare(client, w, who="staff2", task_type_code="VB01", quantity=5)
+    finish(client, w, a)
+    finish(client, w, b, who="staff2")
+    # Week 43: staff 15 × 30 min × 0.8 (level 1) = 360.
+    clock.set(2026, 10, 20, 9, 0)
+    c = declare(client, w, who="staff", task_type_code="HT01", quantity=15, complexity_level=1,
+                work_date="2026-10-20")["id"]
+    finish(client, w, c)
+    dept, staff, staff2 = w.ids["dept"], w.ids["staff"], w.ids["staff2"]
+    expected = {(staff, dept, PERIOD, "2026-10-12", 360.0, 1), (staff2, dept, PERIOD, "2026-10-12", 420.0, 1),
+                (staff, dept, PERIOD, "2026-10-19", 360.0, 1)}
+    assert _week_hours(clean_app, w) == expected
+    # Seven people in Sở Nội vụ, five working days a week: 13 h / 35 = 0.37 and 6 h / 35 = 0.17.
+    heat = {"W40": 0.0, "W41": 0.0, "W42": 0.4, "W43": 0.2, "W44": 0.0}
+    assert _heat(clean_app, w) == {"Sở Nội vụ": heat}
+    r = client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    assert r.status_code == 202
+    job = client.get(w.url(f"/jobs/{r.get_json()['job_id']}"), headers=w.h("admin")).get_json()
+    assert job["status"] == "finished", job
+    assert _week_hours(clean_app, w) == expected  # a recalculation writes the same rows
+    assert _heat(clean_app, w) == {"Sở Nội vụ": heat}
+    # A failed review sends the item back to work: its hours go until it is done again.
+    review(client, w, c, passed=False)
+    assert _week_hours(clean_app, w) == expected - {(staff, dept, PERIOD, "2026-10-19", 360.0, 1)}
+    sign_in(client, w, "admin")
+    fragment = page(client, f"/t/{w.slug}/dashboard/province/heatmap?period={PERIOD}")
+    assert "<td class=\"heat-1\">0,4</td>" in fragment and "<td class=\"heat-0\">0</td>" in fragment
+
+
+def test_heat_map_hours_stay_with_the_unit_they_were_worked_in(client, clean_app, w, clock):
+    """After a unit merge, October's hours stay under the old agency (even after a
+    recalculation of October) and November's go to the commune the people moved to."""
+    from datetime import date
+
+    from core.mergers.units import merge_units
+    from core.org import services as org
+
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        org.create_unit({"code": "XA", "name": "Xã An Bình", "kind": "commune"})
+        db.session.commit()
+    a = declare(client, w, who="staff", task_type_code="HT01", quantity=12, complexity_level=2)["id"]
+    finish(client, w, a)  # 360 min in week 42
+    clock.set(2026, 11, 2, 9, 0)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        merge_units(["AG-P1"], "XA", date(2026, 11, 1), "test")  # manager, staff, staff2, accountant move
+        db.session.commit()
+    b = declare(client, w, who="staff", task_type_code="HT01", quantity=12, complexity_level=2,
+                work_date="2026-11-02")["id"]
+    finish(client, w, b)  # 360 min in week 45
+    october = {"Sở Nội vụ": {"W40": 0.0, "W41": 0.0, "W42": 0.2, "W43": 0.0, "W44": 0.0}}  # 6 h / 7 / 5
+    assert _heat(clean_app, w) == october
+    r = client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    assert r.status_code == 202
+    assert _heat(clean_app, w) == october
+    november = _heat(clean_app, w, "2026-11")
+    assert november["Xã An Bình"]["W45"] == 0.3  # 6 h / 4 people / 5 days
+    assert november["Sở Nội vụ"]["W45"] == 0.0  # admin, outsider and auditor stayed

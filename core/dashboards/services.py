@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from core.auth.principal import Principal
+from core.dashboards import aggregates
+from core.dashboards.models import WeekHours
 from core.errors import Invalid
 from core.extensions import db
 from core.org import services as org
@@ -405,22 +407,23 @@ def _classification_by_root(year: int, roots: dict[int, OrgUnit]) -> dict[int, d
 
 
 def workload_heatmap(period: str, kind: str | None) -> dict:
-    """Unit × ISO week: credited hours per person per working day. Hours are not in the
-    month aggregates of every variant, so this one reads the month's completed items in
-    a single grouped query; the page loads it after the rest (htmx), so the dashboard
-    itself stays on stored aggregates."""
+    """Unit × ISO week: credited hours per person per working day, from the stored
+    `week_hours` rows (the engine keeps them with the month scores): two grouped reads,
+    no scan of work items. Hours are norm minutes × quantity × complexity coefficient of
+    the completed items, whatever the scoring variant. People are counted (those
+    employed in the month), and their hours placed, by their unit on the month's first
+    day, as the month scores the ranking reads are: a month before a unit merge keeps
+    its old units. The working days are the tenant calendar's in the part of the week
+    inside the month."""
     start, end = engine.parse_month(period)
     units = _units()
     roots = _roots(units)
     wanted = KIND_FILTERS.get(kind or "")
-    minutes = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
-    per_unit_day = db.session.execute(
-        select(Employee.unit_id, WorkItem.work_date, func.sum(minutes))
-        .join(Employee, Employee.id == WorkItem.employee_id)
-        .where(WorkItem.work_date >= start, WorkItem.work_date <= end, WorkItem.status == "done")
-        .group_by(Employee.unit_id, WorkItem.work_date)).all()
+    per_unit_week = db.session.execute(
+        select(WeekHours.unit_id, WeekHours.week_start, func.sum(WeekHours.minutes))
+        .where(WeekHours.period == period).group_by(WeekHours.unit_id, WeekHours.week_start)).all()
     headcount: dict[int, int] = defaultdict(int)
-    for unit_id, n in db.session.execute(select(Employee.unit_id, func.count()).group_by(Employee.unit_id)):
+    for unit_id, n in aggregates.headcount(period).items():
         if unit_id in roots:
             headcount[roots[unit_id].id] += n
     calendar = cal.WorkCalendar.load(start, end)
@@ -429,10 +432,10 @@ def workload_heatmap(period: str, kind: str | None) -> dict:
         week_days[_week(d)] += 1
     weeks = sorted(week_days)
     grid: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for unit_id, day, total in per_unit_day:
+    for unit_id, monday, total in per_unit_week:
         root = roots.get(unit_id)
         if root is not None:
-            grid[root.id][_week(day)] += float(total or 0)
+            grid[root.id][_week(monday)] += float(total or 0)
     rows = []
     for root in sorted({r.id: r for r in roots.values()}.values(), key=lambda r: r.name):
         if wanted and root.kind not in wanted:
@@ -443,7 +446,7 @@ def workload_heatmap(period: str, kind: str | None) -> dict:
         for w in weeks:
             hours = grid[root.id][w] / 60 / headcount[root.id] / week_days[w] if week_days[w] else 0.0
             cells.append({"week": w, "hours": round(hours, 1), "level": min(5, int(hours // 2) + (hours > 0))})
-        rows.append({"unit_id": root.id, "name": root.name, "cells": cells})
+        rows.append({"unit_id": root.id, "name": root.name, "people": headcount[root.id], "cells": cells})
     return {"period": period, "weeks": weeks, "rows": rows}
 
 

@@ -375,6 +375,9 @@ def recalculate(period: str, progress: Callable[..., None] | None = None) -> dic
     from core.mergers.units import restore_period_units
 
     restore_period_units(period, scheme.start)  # a month before a unit merge keeps its old units
+    from core.dashboards.aggregates import write_week_hours
+
+    write_week_hours(period)  # the heat map's hours per person and week, units as just restored
     mark_scored(scheme)
     if progress:
         progress(items, items, "done")
@@ -400,6 +403,9 @@ def refresh_items(item_ids: list[int]) -> None:
         ids = [r.id for r in rows if month_of(r.work_date) == period]
         score_items(scheme, item_ids=ids)
         aggregate(scheme, employees)
+        from core.dashboards.aggregates import write_week_hours
+
+        write_week_hours(period, employees)  # the heat map's hours of these people's month
 
 
 def month_range(first: date, last: date) -> list[str]:

@@ -1,0 +1,90 @@
+"""The per-person, per-week hours aggregate (`week_hours`) behind the workload heat map.
+
+Written by the scoring engine in the same transaction as the month scores: once per
+month in a full recalculation, and for the people whose items changed in the per-item
+refresh. One INSERT … SELECT each time: the month's completed items grouped by person
+and ISO week in SQL, never a row per item through Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Integer, and_, cast, delete, extract, func, insert, literal, or_, select
+
+from core.dashboards.models import WeekHours
+from core.extensions import db
+from core.mergers.models import UnitAssignment
+from core.org.models import Employee
+from core.plugins.toolkit import period_bounds
+from core.tenancy import current_tenant_id
+from core.work.models import WorkItem
+
+# Credited norm minutes of an item: what the heat map and the unit's hours chart show.
+CREDITED_MINUTES = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+
+
+def week_start(column, dialect: str):
+    """The Monday of the ISO week of a date column, in SQL on both databases."""
+    if dialect == "sqlite":
+        # 'weekday 0' moves to the next Sunday (or stays on one); six days back is Monday.
+        return func.date(column, "weekday 0", "-6 days")
+    return column - cast(extract("isodow", column), Integer) + 1
+
+
+def unit_on(employee_id, day: date):
+    """SQL for a person's unit on `day`: their unit history's row for that day if they
+    have one (core/mergers/units.py), else their current unit."""
+    then = (select(UnitAssignment.unit_id)
+            .where(UnitAssignment.tenant_id == current_tenant_id(), UnitAssignment.employee_id == employee_id,
+                   or_(UnitAssignment.valid_from.is_(None), UnitAssignment.valid_from <= day),
+                   or_(UnitAssignment.valid_to.is_(None), UnitAssignment.valid_to >= day))
+            .order_by(UnitAssignment.valid_from.desc()).limit(1).scalar_subquery())
+    return func.coalesce(then, Employee.unit_id)
+
+
+def headcount(period: str) -> dict[int, int]:
+    """People employed in the month per unit, by their unit on its first day: the people
+    a full recalculation scores for the month. One grouped query."""
+    start, end = period_bounds(period)
+    unit = unit_on(Employee.id, start)
+    stmt = (select(unit, func.count())
+            .where(or_(Employee.start_date.is_(None), Employee.start_date <= end),
+                   or_(Employee.end_date.is_(None), Employee.end_date >= start))
+            .group_by(unit))
+    return dict(db.session.execute(stmt).all())
+
+
+def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> int:
+    """(Re)write the `week_hours` rows of a month (YYYY-MM) for everyone or for
+    `employee_ids`; returns the rows written. Each row carries the person's unit on the
+    month's first day, as the month rows of period_scores do after a recalculation."""
+    start, end = period_bounds(period)
+    tid = current_tenant_id()
+    ids = None if employee_ids is None else list(employee_ids)
+    stale = delete(WeekHours).where(WeekHours.period == period)
+    if ids is not None:
+        if not ids:
+            return 0
+        stale = stale.where(WeekHours.employee_id.in_(ids))
+    db.session.execute(stale, execution_options={"synchronize_session": False})
+    week = week_start(WorkItem.work_date, db.session.get_bind().dialect.name)
+    per_week = (select(WorkItem.employee_id.label("employee_id"), week.label("week_start"),
+                       func.sum(CREDITED_MINUTES).label("minutes"), func.count().label("n"))
+                .where(WorkItem.tenant_id == tid, WorkItem.status == "done",
+                       WorkItem.work_date >= start, WorkItem.work_date <= end)
+                .group_by(WorkItem.employee_id, week))
+    if ids is not None:
+        per_week = per_week.where(WorkItem.employee_id.in_(ids))
+    weeks = per_week.subquery()
+    rows = (select(literal(tid), weeks.c.employee_id, unit_on(Employee.id, start),
+                   literal(period), weeks.c.week_start, weeks.c.minutes, weeks.c.n)
+            .join(Employee, and_(Employee.id == weeks.c.employee_id, Employee.tenant_id == tid)))
+    columns = ["tenant_id", "employee_id", "unit_id", "period", "week_start", "minutes", "items"]
+    return db.session.execute(insert(WeekHours).from_select(columns, rows)).rowcount
+
+
+def week_label(monday: date) -> str:
+    iso = monday.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"

@@ -1,0 +1,37 @@
+"""Stored aggregates the dashboards read instead of scanning work items."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.extensions import db
+from core.tenancy import TenantScoped
+from core.tenancy.mixin import BigId
+
+
+class WeekHours(TenantScoped, db.Model):
+    """Credited norm minutes (norm minutes × quantity × complexity coefficient) of a
+    person's completed items in one ISO week of one month: the part of the week that
+    falls in the month, so a week across two months has a row in each.
+
+    Derived data: the scoring engine rewrites a month's rows in a full recalculation and
+    a person's rows of a month when their items change (core/dashboards/aggregates.py).
+    `unit_id` is the unit of the person's month row in period_scores (their unit on the
+    month's first day after a recalculation), so the heat map groups hours like the
+    province ranking groups scores, and a month before a unit merge keeps its old units.
+    """
+
+    __tablename__ = "week_hours"
+    __table_args__ = (UniqueConstraint("tenant_id", "employee_id", "period", "week_start"),
+                      Index("ix_week_hours_tenant_period", "tenant_id", "period"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    period: Mapped[str] = mapped_column(String(10))
+    week_start: Mapped[date] = mapped_column(Date)  # the Monday of the ISO week
+    minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
