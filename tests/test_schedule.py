@@ -1,6 +1,7 @@
 """Scheduled jobs on RQ's cron with the real Redis: the entries `congvu schedule`
 registers, the nightly work run by a real `congvu worker` (overdue items flagged, stale
-months recalculated, for every tenant), and the sweeper re-sending a run RQ never got."""
+months recalculated, for every tenant), the sweeper re-sending a run RQ never got, and
+months closed on the tenant's schedule (with a fixed clock, on both databases)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from core.scoring.models import ScoredPeriod
 from core.tenancy import tenant_context
 from core.work.models import WorkItem
 from tests.conftest import make_app
-from tests.test_work_support import build, declare
+from tests.test_work_support import Clock, build, declare, local
 
 ROOT = Path(__file__).resolve().parent.parent
 CONGVU = str(Path(sys.executable).parent / "congvu")
@@ -57,11 +58,13 @@ def test_the_scheduler_registers_the_nightly_jobs_on_rq_cron(rq_app, redis_url):
     conn = Redis.from_url(redis_url)
     scheduler = build_scheduler(app, conn)
     entries = {job.name: job for job in scheduler.get_jobs()}
-    assert set(entries) == {"congvu.mark_overdue", "congvu.recalculate_stale", "congvu.sweep_abandoned"}
+    assert set(entries) == {"congvu.mark_overdue", "congvu.recalculate_stale", "congvu.close_months",
+                            "congvu.sweep_abandoned"}
     prefix = env["CONGVU_QUEUE_PREFIX"]
     assert {job.queue_name for job in entries.values()} == {prefix + "default"}
     assert entries["congvu.mark_overdue"].cron == "30 0 * * *"
     assert entries["congvu.recalculate_stale"].cron == "0 1 * * *"
+    assert entries["congvu.close_months"].cron == "0 3 * * *"
     # Nightly jobs wait for their hour; the sweeper (an interval) goes at once.
     enqueued = scheduler.enqueue_jobs()
     assert [job.name for job in enqueued] == ["congvu.sweep_abandoned"]
@@ -85,7 +88,7 @@ def test_nightly_jobs_run_on_a_real_worker_for_every_tenant(rq_app):
     client = app.test_client()
     worlds = [_overdue_world(app, client, slug) for slug in ("tinh-sched-a", "tinh-sched-b")]
     out = run(env, "schedule", "--now")
-    assert out.count("enqueued") == 3
+    assert out.count("enqueued") == 4
     # One burst worker: the nightly jobs from default, then the recalculations they put on scoring.
     run(env, "worker", "--burst", "--queues", "default,scoring")
     for w, item_id in worlds:
@@ -169,3 +172,189 @@ def test_a_worker_serves_its_job_durations(rq_app, tmp_path):
         output = worker.communicate(timeout=60)[0]
     assert 'congvu_job_duration_seconds_count{kind="recalculation",status="finished"} 1.0' in text, (text, output)
     assert 'congvu_queue_depth{queue="scoring"} 0.0' in text
+
+
+# ---------------------------------------------------------------- closing months on schedule
+# October 2026 ends on a Saturday; its working days after are Mon 2, Tue 3, Wed 4 November…
+
+
+@pytest.fixture
+def night(monkeypatch) -> Clock:
+    """The services' clock (core.work.calendar.now), fixed; tests move it night by night."""
+    from core.work import calendar as cal
+
+    c = Clock(local(2026, 10, 14, 7, 30))
+    monkeypatch.setattr(cal, "now", c)
+    return c
+
+
+def _settings(client, w, body: dict | None = None):
+    if body is None:
+        return client.get(w.url("/settings"), headers=w.h("admin"))
+    return client.patch(w.url("/settings"), json=body, headers=w.h("admin"))
+
+
+def _close_months(app, w) -> dict:
+    from core.jobs.schedule import close_months
+
+    with app.app_context():
+        result = close_months()
+    assert result["failed"] == []
+    return result["tenants"][str(w.tenant_id)]
+
+
+def _closed(app, w) -> list[str]:
+    from core.work.models import ClosedPeriod
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        return list(db.session.scalars(select(ClosedPeriod.period).order_by(ClosedPeriod.period)))
+
+
+def _audit(app, w, action: str) -> list:
+    from core.audit.models import AuditEvent
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        return [(e.actor, e.object_id, e.after) for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))]
+
+
+def test_close_months_after_days_is_a_tenant_setting_off_by_default(client, clean_app, night):
+    w = build(clean_app, "tinh-close-a")
+    assert _settings(client, w).get_json()["close_months_after_days"] is None
+    for bad in (0, 21, "3", 2.5, True):
+        r = _settings(client, w, {"close_months_after_days": bad})
+        assert r.status_code == 422 and list(r.get_json()["errors"]) == ["close_months_after_days"], (bad, r.get_json())
+    assert _settings(client, w).get_json()["close_months_after_days"] is None
+    assert client.patch(w.url("/settings"), json={"close_months_after_days": 3},
+                        headers=w.h("staff")).status_code == 403
+    r = _settings(client, w, {"close_months_after_days": 3})
+    assert r.status_code == 200 and r.get_json()["close_months_after_days"] == 3
+    assert _settings(client, w).get_json()["close_months_after_days"] == 3
+    changes = [(e[2]["close_months_after_days"]) for e in _audit(clean_app, w, "settings.update")]
+    assert changes == [3]
+    assert _settings(client, w, {"close_months_after_days": None}).get_json()["close_months_after_days"] is None
+
+
+def test_a_pack_sets_close_months_after_days_once(clean_app, tmp_path):
+    from core.errors import Invalid
+    from core.tenants.packs import apply_pack
+
+    (tmp_path / "tenant.toml").write_text('slug = "tinh-pack"\nname = "Tỉnh Gói"\nclose_months_after_days = 5\n',
+                                          encoding="utf-8")
+    with clean_app.app_context():
+        first = apply_pack(tmp_path)
+        db.session.commit()
+        again = apply_pack(tmp_path)
+        db.session.commit()
+    assert first.created and again.changes == []
+    (tmp_path / "tenant.toml").write_text('slug = "tinh-pack"\nname = "Tỉnh Gói"\nclose_months_after_days = 40\n',
+                                          encoding="utf-8")
+    with clean_app.app_context():
+        with pytest.raises(Invalid) as error:
+            apply_pack(tmp_path)
+        db.session.rollback()
+        from core.tenants.models import Tenant
+        from core.tenants.services import close_months_after_days, get_tenant
+
+        tenant: Tenant = get_tenant("tinh-pack")
+        with tenant_context(tenant.id):
+            assert close_months_after_days() == 5
+    assert error.value.errors == {"close_months_after_days": ["Use a whole number from 1 to 20, or null."]}
+
+
+def test_the_previous_month_closes_once_its_nth_working_day_is_over(client, clean_app, night):
+    w = build(clean_app, "tinh-close-b")
+    other = build(clean_app, "tinh-close-c")  # closes its months by hand
+    declare(client, w, work_date="2026-10-14")
+    assert _settings(client, w, {"close_months_after_days": 3}).status_code == 200
+    scores_before = client.get(w.url("/scores?period=2026-10"), headers=w.h("admin")).get_json()
+
+    night.set(2026, 11, 4, 23, 59)  # the third working day is not over
+    assert _close_months(clean_app, w) == {"closed": None, "period": "2026-10", "reason": "due after 2026-11-04"}
+    assert _closed(clean_app, w) == []
+
+    night.set(2026, 11, 5, 3, 0)
+    from core.jobs.schedule import close_months
+
+    with clean_app.app_context():
+        result = close_months()
+    assert result == {"tenants": {str(w.tenant_id): {"closed": "2026-10"},
+                                  str(other.tenant_id): {"closed": None, "reason": "off"}}, "failed": []}
+    assert _closed(clean_app, w) == ["2026-10"] and _closed(clean_app, other) == []
+    # The manual close's own service: audited, scores frozen, items refuse changes.
+    assert _audit(clean_app, w, "period.close") == [("system", "2026-10", {"period": "2026-10", "stale": False})]
+    state = client.get(w.url("/periods/2026-10"), headers=w.h("admin")).get_json()
+    assert state["closed"] is True and state["stale"] is False
+    assert client.get(w.url("/scores?period=2026-10"), headers=w.h("admin")).get_json() == scores_before
+    declare(client, w, work_date="2026-10-15", expect=409)
+
+    # Idempotent: the next nights leave it alone.
+    night.set(2026, 11, 6, 3, 0)
+    assert _close_months(clean_app, w) == {"closed": None, "period": "2026-10", "reason": "already closed"}
+    assert len(_audit(clean_app, w, "period.close")) == 1
+
+
+def test_the_tenants_own_days_off_push_the_close_back(client, clean_app, night):
+    w = build(clean_app, "tinh-close-d")
+    r = client.post(w.url("/calendar-days"), json={"day": "2026-11-03", "kind": "day_off", "name": "Nghỉ bù"},
+                    headers=w.h("admin"))
+    assert r.status_code == 201, r.get_json()
+    assert _settings(client, w, {"close_months_after_days": 3}).status_code == 200
+    night.set(2026, 11, 5, 3, 0)
+    assert _close_months(clean_app, w)["reason"] == "due after 2026-11-05"
+    night.set(2026, 11, 6, 3, 0)
+    assert _close_months(clean_app, w) == {"closed": "2026-10"}
+
+
+def test_a_month_reopened_by_hand_is_not_closed_again(client, clean_app, night):
+    w = build(clean_app, "tinh-close-e")
+    assert _settings(client, w, {"close_months_after_days": 1}).status_code == 200
+    night.set(2026, 11, 3, 3, 0)
+    assert _close_months(clean_app, w) == {"closed": "2026-10"}
+    r = client.post(w.url("/periods/2026-10/reopen"), json={"reason": "Sửa một hồ sơ"}, headers=w.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    night.set(2026, 11, 4, 3, 0)
+    assert _close_months(clean_app, w) == {"closed": None, "period": "2026-10", "reason": "reopened by hand"}
+    assert _closed(clean_app, w) == []
+
+
+def test_a_stale_month_is_recalculated_before_it_closes(client, clean_app, night):
+    """No Redis: the recalculation runs inline, so the month is fresh and closes the same night."""
+    from core.scoring.services import mark_stale
+
+    w = build(clean_app, "tinh-close-f")
+    declare(client, w, work_date="2026-10-14")
+    assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        mark_stale({"2026-10"}, "test: settings changed")
+        db.session.commit()
+    night.set(2026, 11, 4, 3, 0)
+    assert _close_months(clean_app, w) == {"closed": "2026-10"}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        runs = db.session.scalars(select(JobRun).where(JobRun.kind == "recalculation")).all()
+        assert [(r.scope, r.status, r.requested_by) for r in runs] == [("2026-10", "finished", "scheduler")]
+    assert _audit(clean_app, w, "period.close") == [("system", "2026-10", {"period": "2026-10", "stale": False})]
+
+
+def test_on_rq_a_stale_month_waits_for_its_recalculation(rq_app, night):
+    """With Redis the recalculation goes to a worker: the month is left open until a later
+    run finds it fresh; a second run meanwhile sends nothing more."""
+    from core.scoring.services import mark_stale
+
+    app, env = rq_app
+    client = app.test_client()
+    w = build(app, "tinh-close-g")
+    declare(client, w, work_date="2026-10-14")
+    assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
+    with app.app_context(), tenant_context(w.tenant_id):
+        mark_stale({"2026-10"}, "test: settings changed")
+        db.session.commit()
+    night.set(2026, 11, 4, 3, 0)
+    assert _close_months(app, w) == {"closed": None, "period": "2026-10", "reason": "stale: recalculation sent"}
+    assert _close_months(app, w) == {"closed": None, "period": "2026-10", "reason": "recalculation running"}
+    assert _closed(app, w) == []
+    run(env, "worker", "--burst", "--queues", "scoring")
+    assert _close_months(app, w) == {"closed": "2026-10"}
+    with app.app_context(), tenant_context(w.tenant_id):
+        runs = db.session.scalars(select(JobRun).where(JobRun.kind == "recalculation")).all()
+        assert [(r.status, r.requested_by) for r in runs] == [("finished", "scheduler")]

@@ -6,6 +6,9 @@ the workers run it like any other job.
 - every night, per tenant: recalculate the months whose scores are stale (a
   "recalculation" run each, through core/jobs/runner.submit, so they are recorded,
   refused when already running, and retried like those a person starts);
+- every night, per tenant that asked for it: close the previous month once its N-th
+  working day after month end is over (the tenant setting close_months_after_days),
+  through the manual close's own service (scores frozen, audited) — see close_months;
 - every few minutes: send again the runs a dead worker or a Redis outage left
   (core/jobs/runner.requeue_abandoned).
 
@@ -20,6 +23,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 # recalculation competes with no one for the database.
 MARK_OVERDUE_CRON = "30 0 * * *"
 RECALCULATE_STALE_CRON = "0 1 * * *"
+# Two hours after the stale months' recalculations were sent: normally done by then (a
+# stale month is not closed; see close_months).
+CLOSE_MONTHS_CRON = "0 3 * * *"
 SWEEP_EVERY_SECONDS = 300  # a run lost to a dead worker waits at most this long
 
 
@@ -90,6 +97,63 @@ def recalculate_stale() -> dict[str, Any]:
     return _in_app(lambda: _per_tenant(_submit_stale, "recalculating stale periods"))
 
 
+def _close_due_month() -> dict[str, Any]:
+    """Close the current tenant's previous month if its schedule says it is time.
+
+    - Off (the default) unless the tenant set close_months_after_days = N: the month
+      closes once the N-th working day after its last day (the tenant's calendar) is over,
+      so people have N whole working days to finish declaring and reviewing it.
+    - Only the previous month: an older month left open was left so on purpose.
+    - Idempotent: a closed month is left alone; so is a month an admin reopened after it
+      was closed (the audit log says so) — the scheduler does not close it again behind
+      them; they close it by hand when done.
+    - Never frozen stale: a month whose scores are stale, or whose recalculation is queued
+      or running, is not closed. Its recalculation is sent (deduplicated: the 01:00 run's,
+      if still going, is the one); when it finished at once (no Redis: runs inline) the
+      month is closed now, otherwise the next night's run closes it.
+    """
+    from core.audit.models import AuditEvent
+    from core.scoring import services as scoring
+    from core.scoring.engine import is_closed, month_of
+    from core.scoring.models import ScoredPeriod
+    from core.tenants.services import close_months_after_days
+    from core.work import calendar as cal
+
+    days = close_months_after_days()
+    if days is None:
+        return {"closed": None, "reason": "off"}
+    today = cal.local_today()
+    last_day = today.replace(day=1) - timedelta(days=1)
+    period = month_of(last_day)
+    due = cal.WorkCalendar.load(last_day, last_day + timedelta(days=1)).add_working_days(last_day, days)
+    if today <= due:
+        return {"closed": None, "period": period, "reason": f"due after {due.isoformat()}"}
+    if is_closed(period):
+        return {"closed": None, "period": period, "reason": "already closed"}
+    reopened = db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.action == "period.reopen", AuditEvent.object_type == "period", AuditEvent.object_id == period)
+        .limit(1))
+    if reopened is not None:
+        return {"closed": None, "period": period, "reason": "reopened by hand"}
+
+    def stale() -> bool:
+        return bool(db.session.scalar(select(ScoredPeriod.stale).where(ScoredPeriod.period == period)))
+
+    if runner.active_run("recalculation", period) is not None:
+        return {"closed": None, "period": period, "reason": "recalculation running"}
+    if stale():
+        run = runner.submit("recalculation", period, {"period": period}, "scheduler")
+        if run.status != "finished" or stale():
+            return {"closed": None, "period": period, "reason": "stale: recalculation sent"}
+    scoring.close_period(period)
+    return {"closed": period}
+
+
+def close_months() -> dict[str, Any]:
+    """Close, for each tenant that set close_months_after_days, the previous month when due."""
+    return _in_app(lambda: _per_tenant(_close_due_month, "closing the previous month"))
+
+
 def sweep_abandoned() -> dict[str, Any]:
     """Send again the runs no worker holds and RQ does not know."""
 
@@ -131,6 +195,7 @@ class Entry:
 ENTRIES = (
     Entry(mark_overdue, cron=MARK_OVERDUE_CRON, timeout=1800),
     Entry(recalculate_stale, cron=RECALCULATE_STALE_CRON, timeout=600),
+    Entry(close_months, cron=CLOSE_MONTHS_CRON, timeout=600),
     Entry(sweep_abandoned, interval=SWEEP_EVERY_SECONDS, timeout=300),
 )
 

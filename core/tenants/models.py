@@ -14,6 +14,12 @@ TENANT_STATUSES = ("active", "merged", "archived")
 COMPONENT_KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connectors")
 # A component choice with no start date is in force from the beginning of time.
 BEGINNING = date(1970, 1, 1)
+# Closing months on the tenant's schedule (core/jobs/schedule.close_months) is stored like
+# the import connectors: a choice of its own kind, in force from the beginning, whose
+# settings hold the working days after month end ({"after_working_days": N}); no row or
+# null means the tenant closes its months by hand (the default).
+MONTH_CLOSE_KIND = "month_close"
+MAX_CLOSE_AFTER_DAYS = 20
 
 
 class Tenant(db.Model):

@@ -6,7 +6,8 @@ only when it differs, so a second apply writes nothing (not even an audit event)
 says so. A pack adds and updates; it never deletes what the tenant made itself.
 
 tenant.toml: slug, name, province_code (creates the communes of a current province),
-timezone, morning_cutoff, [components] (scoring_variant, classification_scheme,
+timezone, morning_cutoff, close_months_after_days (working days after month end at which
+the scheduler closes a month; absent: closed by hand), [components] (scoring_variant, classification_scheme,
 bonus_scheme as {key, settings, effective_from}; import_connectors as a list),
 [catalogue] file names (units, positions, competencies, task_types) and [[calendar]]
 days (day, kind day_off|working_day, name).
@@ -143,7 +144,8 @@ def apply_pack(directory: str | Path) -> ApplyResult:
 
 def _apply_settings(tenant: Tenant, pack: dict, result: ApplyResult) -> None:
     current = tenants.settings_view(tenant)
-    wanted: dict[str, Any] = {k: pack[k] for k in ("timezone", "morning_cutoff") if k in pack and pack[k] != current[k]}
+    wanted: dict[str, Any] = {k: pack[k] for k in ("timezone", "morning_cutoff", "close_months_after_days")
+                             if k in pack and pack[k] != current[k]}
     components = pack.get("components", {})
     for kind in COMPONENT_KEYS:
         if kind not in components:

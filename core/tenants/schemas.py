@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.pagination import PageArgs
-from core.tenants.models import TENANT_STATUSES
+from core.tenants.models import MAX_CLOSE_AFTER_DAYS, TENANT_STATUSES
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="Use 2–63 lower-case letters, digits or '-'.")
 
@@ -35,3 +35,6 @@ class SettingsSchema(Schema):
     import_connectors = fields.List(fields.String(validate=validate.Length(min=1, max=100)))
     morning_cutoff = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM."))
     timezone = fields.String(validate=validate.Length(min=1, max=64))
+    # Working days after month end at which the scheduler closes the month; null: by hand.
+    close_months_after_days = fields.Integer(allow_none=True, strict=True,
+                                             validate=validate.Range(min=1, max=MAX_CLOSE_AFTER_DAYS))

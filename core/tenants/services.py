@@ -13,7 +13,14 @@ from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.org.models import OrgUnit
 from core.tenancy import tenant_context
-from core.tenants.models import BEGINNING, COMPONENT_KINDS, ComponentChoice, Tenant
+from core.tenants.models import (
+    BEGINNING,
+    COMPONENT_KINDS,
+    MAX_CLOSE_AFTER_DAYS,
+    MONTH_CLOSE_KIND,
+    ComponentChoice,
+    Tenant,
+)
 
 DEFAULT_SCORING_VARIANT = "decree335"
 # The built-in connectors (plugins/imports.py) a new tenant may use from the start.
@@ -114,13 +121,33 @@ def settings_view(tenant: Tenant, on: date | None = None) -> dict:
             view[kind] = ({"key": choice.key, "settings": choice.settings,
                            "effective_from": None if choice.effective_from == BEGINNING else choice.effective_from}
                           if choice else None)
+    view["close_months_after_days"] = close_months_after_days()
     return view
+
+
+def close_months_after_days() -> int | None:
+    """After how many working days past its end the current tenant's month is closed by
+    the scheduler; None when the tenant closes its months by hand (the default)."""
+    choice = db.session.scalar(select(ComponentChoice).where(ComponentChoice.kind == MONTH_CLOSE_KIND)
+                               .order_by(ComponentChoice.effective_from.desc()).limit(1))
+    return choice.settings.get("after_working_days") if choice else None
+
+
+def _check_close_after(value) -> int | None:
+    # The API's schema checks this too; a pack (tenant.toml) reaches here unchecked.
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CLOSE_AFTER_DAYS:
+        raise Invalid(f"close_months_after_days must be a whole number from 1 to {MAX_CLOSE_AFTER_DAYS}, or null.",
+                      {"close_months_after_days": [f"Use a whole number from 1 to {MAX_CLOSE_AFTER_DAYS}, or null."]})
+    return value
 
 
 def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict:
     """Apply a settings change; `validate_component(kind, key, settings)` returns the
     normalised settings or raises Invalid (the plugin manager provides it)."""
     before = settings_view(tenant)
+    close_after = _check_close_after(data["close_months_after_days"]) if "close_months_after_days" in data else None
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
@@ -148,6 +175,8 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
             for key in keys:
                 validate_component("import_connector", key, {})
         _schedule("import_connectors", "-", {"keys": keys}, BEGINNING)
+    if "close_months_after_days" in data:
+        _schedule(MONTH_CLOSE_KIND, "-", {"after_working_days": close_after}, BEGINNING)
     db.session.flush()
     after = settings_view(tenant)
     record("settings.update", "tenant", tenant.id, before=before, after=after)
