@@ -56,9 +56,9 @@ def headcount(period: str) -> dict[int, int]:
     return dict(db.session.execute(stmt).all())
 
 
-def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> int:
+def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> None:
     """(Re)write the `week_hours` rows of a month (YYYY-MM) for everyone or for
-    `employee_ids`; returns the rows written. Each row carries the person's unit on the
+    `employee_ids`. Each row carries the person's unit on the
     month's first day, as the month rows of period_scores do after a recalculation."""
     start, end = period_bounds(period)
     tid = current_tenant_id()
@@ -66,7 +66,7 @@ def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> 
     stale = delete(WeekHours).where(WeekHours.period == period)
     if ids is not None:
         if not ids:
-            return 0
+            return
         stale = stale.where(WeekHours.employee_id.in_(ids))
     db.session.execute(stale, execution_options={"synchronize_session": False})
     week = week_start(WorkItem.work_date, db.session.get_bind().dialect.name)
@@ -82,7 +82,7 @@ def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> 
                    literal(period), weeks.c.week_start, weeks.c.minutes, weeks.c.n)
             .join(Employee, and_(Employee.id == weeks.c.employee_id, Employee.tenant_id == tid)))
     columns = ["tenant_id", "employee_id", "unit_id", "period", "week_start", "minutes", "items"]
-    return db.session.execute(insert(WeekHours).from_select(columns, rows)).rowcount
+    db.session.execute(insert(WeekHours).from_select(columns, rows))
 
 
 def week_label(monday: date) -> str:
