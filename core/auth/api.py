@@ -1,21 +1,24 @@
-"""POST /api/v1/auth/token and /api/v1/auth/revoke."""
+"""POST /api/v1/auth/token, /api/v1/auth/revoke and /api/v1/auth/password; a tenant
+admin's POST /api/v1/tenants/{t}/employees/{id}/password-reset."""
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from core.audit.services import record
 from core.auth import services
-from core.auth.guards import api_principal, bearer_token
-from core.auth.schemas import TokenRequest, TokenResponse
-from core.errors import abort
+from core.auth.guards import api_member, api_principal, bearer_token
+from core.auth.schemas import PasswordChange, PasswordReset, PasswordResetResult, TokenRequest, TokenResponse
+from core.errors import Conflict, abort
 from core.extensions import db, limiter
+from core.org.models import Employee
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens")
+# One blueprint for /auth/… and the tenant admin's password reset under /tenants/<t>/…
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Logins, tokens and passwords")
 
 
 def account_key() -> str:
@@ -36,7 +39,7 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
-@blp.route("/token", methods=["POST"])
+@blp.route("/auth/token", methods=["POST"])
 @limiter.limit(_per_account, key_func=account_key, deduct_when=_failed)
 @limiter.limit(_per_address, deduct_when=_failed)
 @blp.arguments(TokenRequest)
@@ -67,10 +70,62 @@ def issue(data):
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 
-@blp.route("/revoke", methods=["POST"])
+@blp.route("/auth/revoke", methods=["POST"])
 @blp.response(204)
 def revoke():
     """Revoke the bearer token of this request."""
     api_principal()
     services.revoke_token(bearer_token() or "")
     db.session.commit()
+
+
+def _changer_key() -> str:
+    """Failed password changes count per account (the token's owner), like failed logins."""
+    principal = g.get("principal")
+    if principal is None:
+        token = bearer_token()
+        principal = services.resolve_token(token) if token else None
+    if principal is None:
+        return "password-change:anonymous"
+    return f"password-change:{principal.kind}:{principal.tenant_id}:{principal.id}"
+
+
+def _change_failed(response) -> bool:
+    return response.status_code in (401, 422)
+
+
+@blp.route("/auth/password", methods=["POST"])
+@limiter.limit(_per_account, key_func=_changer_key, deduct_when=_change_failed)
+@limiter.limit(_per_address, deduct_when=_change_failed)
+@blp.arguments(PasswordChange)
+@blp.response(204)
+@blp.alt_response(422, description="Wrong current password, or the new one breaks the password policy")
+@blp.alt_response(429, description="Too many failed attempts")
+def change_password(data):
+    """Change my own password (the current one, then the new one). The only call, with
+    /auth/revoke, allowed while a reset password must be changed; clears that flag.
+    Every other token and session of mine ends; this token stays valid."""
+    principal = api_principal()
+    services.change_password(principal, data["current_password"], data["new_password"], keep_token=bearer_token())
+    db.session.commit()
+
+
+@blp.route("/tenants/<t>/employees/<int:employee_id>/password-reset", methods=["POST"])
+@blp.arguments(PasswordReset)
+@blp.response(200, PasswordResetResult)
+@blp.alt_response(409, description="The person has no login")
+def reset_password(data, t, employee_id):
+    """Reset the password of a person's login (tenant admin): a temporary password, given
+    (checked by the password policy) or generated and returned once; the person must
+    change it at the next login, and their tokens and sessions end. Audited, without
+    the password."""
+    principal = api_member("tenant_admin")
+    employee = db.session.get(Employee, employee_id)
+    if employee is None or employee.user is None:
+        raise Conflict("This person has no login.", {"employee_id": ["No login to reset."]}, code="no_login")
+    user = employee.user
+    password, revoked = services.reset_password(user, data["password"], principal.actor)
+    db.session.commit()
+    result = {"employee_id": employee_id, "username": user.username, "temporary_password": password,
+              "must_change_password": True, "tokens_revoked": revoked}
+    return result, 200, {"Cache-Control": "no-store"}

@@ -39,6 +39,10 @@ def allow_operator(endpoint: str) -> None:
     OPERATOR_ENDPOINTS.add(endpoint)
 
 
+# What a person whose password was reset may still call before choosing a new one.
+PASSWORD_CHANGE_ENDPOINTS: set[str] = {"auth.change_password", "auth.revoke"}
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -56,6 +60,9 @@ def api_principal() -> Principal:
             g.actor = g.principal.actor
     if g.principal is None:
         abort(401, "A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    if g.principal.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        abort(403, "Your password was reset: choose a new one with POST /api/v1/auth/password first.",
+              code="password_change_required")
     return g.principal
 
 

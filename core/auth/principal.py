@@ -14,6 +14,7 @@ class Principal:
     roles: tuple[str, ...] = field(default_factory=tuple)
     employee_id: int | None = None
     must_change_password: bool = False
+    stamp: str = ""  # of the password (services.password_stamp): a session ends when it changes
 
     # Flask-Login's user interface.
     is_authenticated = True
@@ -21,7 +22,8 @@ class Principal:
     is_anonymous = False
 
     def get_id(self) -> str:
-        return f"o:{self.id}" if self.is_operator else f"u:{self.tenant_id}:{self.id}"
+        base = f"o:{self.id}" if self.is_operator else f"u:{self.tenant_id}:{self.id}"
+        return f"{base}:{self.stamp}" if self.stamp else base
 
     @property
     def is_operator(self) -> bool:

@@ -6,11 +6,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from core.audit.services import record
 from core.auth.models import ApiToken, Operator, User
 from core.auth.passwords import hash_password, password_problems, verify_password
 from core.auth.principal import Principal
+from core.errors import Invalid
 from core.extensions import db
 from core.org.models import Employee
 from core.tenancy import tenant_context, unscoped
@@ -24,14 +26,21 @@ class PasswordRejected(ValueError):
         self.problems = problems
 
 
+def password_stamp(password_hash: str) -> str:
+    """A short digest of the password hash, carried in the session id: setting a new
+    password changes it, so every session made before (other browsers included) ends.
+    One-way, so the signed (readable) session cookie reveals nothing of the hash."""
+    return hashlib.sha256(b"congvu-session:" + password_hash.encode()).hexdigest()[:16]
+
+
 def principal_for_user(user: User) -> Principal:
     employee_id = db.session.scalar(select(Employee.id).where(Employee.user_id == user.id))
     return Principal("user", user.id, user.username, user.tenant_id, tuple(user.roles), employee_id,
-                     user.must_change_password)
+                     user.must_change_password, password_stamp(user.password_hash))
 
 
 def principal_for_operator(op: Operator) -> Principal:
-    return Principal("operator", op.id, op.username)
+    return Principal("operator", op.id, op.username, stamp=password_stamp(op.password_hash))
 
 
 def authenticate(tenant: Tenant | None, username: str, password: str) -> Principal | None:
@@ -55,19 +64,27 @@ def authenticate(tenant: Tenant | None, username: str, password: str) -> Princip
 
 
 def load_principal(session_id: str) -> Principal | None:
-    """Flask-Login's user loader: ids are `u:<tenant>:<user>` or `o:<operator>`."""
+    """Flask-Login's user loader: ids are `u:<tenant>:<user>:<stamp>` or `o:<operator>:<stamp>`
+    (see `password_stamp`); a stamp that no longer matches the password is a signed-out
+    session. Ids without a stamp (sessions made before stamps existed) still load."""
     parts = session_id.split(":")
     try:
-        if parts[0] == "o" and len(parts) == 2:
+        if parts[0] == "o" and len(parts) in (2, 3):
             op = db.session.get(Operator, int(parts[1]))
-            return principal_for_operator(op) if op and op.active else None
-        if parts[0] == "u" and len(parts) == 3:
+            principal = principal_for_operator(op) if op and op.active else None
+            return principal if _stamp_matches(principal, parts[2:]) else None
+        if parts[0] == "u" and len(parts) in (3, 4):
             with tenant_context(int(parts[1])):
                 user = db.session.get(User, int(parts[2]))
-                return principal_for_user(user) if user and user.active else None
+                principal = principal_for_user(user) if user and user.active else None
+                return principal if _stamp_matches(principal, parts[3:]) else None
     except ValueError:
         return None
     return None
+
+
+def _stamp_matches(principal: Principal | None, given: list[str]) -> bool:
+    return principal is not None and (not given or secrets.compare_digest(given[0], principal.stamp))
 
 
 def _digest(token: str) -> str:
@@ -129,3 +146,90 @@ def create_operator(username: str, password: str) -> Operator:
         db.session.add(op)
         db.session.flush()
     return op
+
+
+# ---------------------------------------------------------------- password reset and change
+
+# No 0/O, 1/l/I: a temporary password is read out or copied by hand.
+_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password() -> str:
+    """A temporary password: four groups of four (about 93 bits), e.g. `Kq7m-x2Rt-…`."""
+    while True:
+        password = "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))
+        if not password_problems(password):
+            return password
+
+
+def revoke_user_tokens(user_id: int, tenant_id: int, keep: str | None = None) -> int:
+    """Revoke every live token of a tenant's user (but `keep`, the caller's own); one UPDATE."""
+    stmt = (update(ApiToken)
+            .where(ApiToken.subject_tenant_id == tenant_id, ApiToken.user_id == user_id,
+                   ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    if keep:
+        stmt = stmt.where(ApiToken.token_hash != _digest(keep))
+    return db.session.execute(stmt).rowcount or 0
+
+
+def reset_password(user: User, password: str | None, actor: str) -> tuple[str | None, int]:
+    """A tenant admin sets a temporary password (given, or generated when None): the user
+    must change it at the next login, and every token and session of theirs ends.
+    Returns the generated password (None when one was given) and the tokens revoked.
+    The audit event says that it happened, never the password."""
+    generated = password is None
+    if password is None:
+        password = generate_password()
+    else:
+        problems = password_problems(password, user.username)
+        if problems:
+            raise Invalid("The password is not acceptable.", {"password": problems})
+    user.password_hash = hash_password(password)  # a new hash: the session stamp changes
+    user.must_change_password = True
+    revoked = revoke_user_tokens(user.id, user.tenant_id)
+    record("auth.password_reset", "user", user.id,
+           after={"username": user.username, "generated": generated, "tokens_revoked": revoked,
+                  "must_change_password": True}, actor=actor)
+    return (password if generated else None), revoked
+
+
+def change_password(principal: Principal, current: str, new: str, keep_token: str | None = None) -> Principal:
+    """The signed-in person sets their own password; clears `must_change_password`.
+    Their other tokens are revoked (`keep_token`, the one of this request, stays) and
+    their other sessions end. Raises Invalid with field errors."""
+    if principal.is_operator:
+        op = db.session.get(Operator, principal.id)
+        _check_new_password(op, current, new)
+        op.password_hash = hash_password(new)
+        _revoke_operator_tokens(op.id, keep_token)
+        return principal_for_operator(op)
+    # /auth/password names no tenant: work in the caller's.
+    with tenant_context(principal.tenant_id):
+        user = db.session.get(User, principal.id)
+        _check_new_password(user, current, new)
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        revoked = revoke_user_tokens(user.id, user.tenant_id, keep=keep_token)
+        record("auth.password_changed", "user", user.id,
+               after={"username": user.username, "tokens_revoked": revoked}, actor=principal.actor)
+        return principal_for_user(user)
+
+
+def _check_new_password(account: User | Operator | None, current: str, new: str) -> None:
+    if account is None or not verify_password(account.password_hash, current):
+        raise Invalid("The current password is wrong.", {"current_password": ["Wrong password."]},
+                      code="wrong_password")
+    problems = password_problems(new, account.username)
+    if new == current:
+        problems.append("The new password must differ from the current one.")
+    if problems:
+        raise Invalid("The new password is not acceptable.", {"new_password": problems})
+
+
+def _revoke_operator_tokens(operator_id: int, keep: str | None) -> int:
+    stmt = (update(ApiToken).where(ApiToken.operator_id == operator_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    if keep:
+        stmt = stmt.where(ApiToken.token_hash != _digest(keep))
+    return db.session.execute(stmt).rowcount or 0

@@ -1,16 +1,22 @@
-"""Login and logout pages (session login with CSRF)."""
+"""Login and logout pages (session login with CSRF); changing one's password (forced
+after a reset); the tenant admin's list of logins with a password reset button."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import or_, select
 
 from core.audit.services import record
-from core.auth.forms import LoginForm
+from core.auth import services
+from core.auth.forms import LoginForm, PasswordChangeForm
+from core.auth.models import User
 from core.auth.services import authenticate
+from core.errors import Invalid
 from core.extensions import db, limiter
+from core.org.models import Employee
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
 
@@ -63,3 +69,126 @@ def logout():
     # A POST with the CSRF token, so another site cannot log people out.
     logout_user()
     return redirect(url_for("auth_pages.login"))
+
+
+# ---------------------------------------------------------------- password change
+
+# The services' field messages, so pages can show them translated (and extraction keeps them).
+_SERVICE_MESSAGES = (
+    _l("Password must have at least 8 characters."), _l("Password must have at most 128 characters."),
+    _l("Password is too common."), _l("Password must not be the username."),
+    _l("The new password must differ from the current one."), _l("Wrong password."),
+)
+# Pages a person whose password was reset may open before choosing a new one.
+_OPEN_WHILE_RESET = {"auth_pages.change_password", "auth_pages.logout", "auth_pages.login", "static"}
+
+
+@auth_pages.before_app_request
+def _password_change_first():
+    """After a reset, every page leads to "Đổi mật khẩu" until the password is changed
+    (the API answers 403 password_change_required; see guards.api_principal)."""
+    if request.path.startswith(("/api/", "/static/", "/healthz", "/metrics")) or request.endpoint in _OPEN_WHILE_RESET:
+        return None
+    if not getattr(current_user, "is_authenticated", False) or not current_user.must_change_password:
+        return None
+    target = url_for("auth_pages.change_password")
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+def _page_changer_key() -> str:
+    who = current_user.get_id() if getattr(current_user, "is_authenticated", False) else "anonymous"
+    return "password-change:" + ":".join(who.split(":")[:3])
+
+
+def _page_change_failed(response) -> bool:
+    return response.status_code == 422
+
+
+@auth_pages.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["CONGVU_LOGIN_LIMIT_PER_ACCOUNT"], key_func=_page_changer_key,
+               methods=["POST"], deduct_when=_page_change_failed)
+@limiter.limit(lambda: current_app.config["CONGVU_LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_page_change_failed)
+def change_password():
+    """"Đổi mật khẩu": the current password, the new one twice."""
+    form = PasswordChangeForm()
+    forced = bool(current_user.must_change_password)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                principal = services.change_password(current_user._get_current_object(), form.current_password.data,
+                                                     form.new_password.data)
+            except Invalid as exc:
+                db.session.rollback()
+                for name, messages in exc.errors.items():
+                    field = getattr(form, name, None)
+                    if field is not None:
+                        field.errors = [_(m) for m in messages]
+            else:
+                db.session.commit()
+                login_user(principal)  # this session carries the new password's stamp; the others end
+                return redirect(url_for("pages.index"))
+        return render_template("auth/password.html", form=form, forced=forced), 422
+    return render_template("auth/password.html", form=form, forced=forced)
+
+
+# ---------------------------------------------------------------- logins (tenant admin)
+
+LOGINS_PAGE_SIZE = 100
+
+
+def _tenant_admin() -> None:
+    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
+        abort(404)
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+
+
+def _logins(q: str) -> tuple[list, int]:
+    from sqlalchemy import func
+
+    stmt = (select(User.id, User.username, User.roles_csv, User.active, User.must_change_password,
+                   User.last_login_at, Employee.id.label("employee_id"), Employee.code, Employee.full_name)
+            .outerjoin(Employee, Employee.user_id == User.id).order_by(User.username))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(User.username.ilike(like), Employee.full_name.ilike(like), Employee.code.ilike(like)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return list(db.session.execute(stmt.limit(LOGINS_PAGE_SIZE))), total
+
+
+@auth_pages.get("/t/<t>/admin/users")
+@login_required
+def logins(t):
+    """"Tài khoản đăng nhập": every login of the tenant, with a password reset button."""
+    _tenant_admin()
+    q = request.args.get("q", "").strip()[:100]
+    rows, total = _logins(q)
+    return render_template("auth/users.html", tenant=g.tenant, rows=rows, total=total, q=q,
+                           page_size=LOGINS_PAGE_SIZE)
+
+
+@auth_pages.post("/t/<t>/admin/users/<int:user_id>/password-reset")
+@login_required
+def reset_password_page(t, user_id):
+    """Reset a login's password to a generated one, shown once (htmx fragment, or the page)."""
+    _tenant_admin()
+    user = db.session.get(User, user_id)  # another tenant's user is not visible here: 404
+    if user is None:
+        abort(404)
+    password, revoked = services.reset_password(user, None, current_user.actor)
+    db.session.commit()
+    result = {"user_id": user.id, "username": user.username, "password": password, "tokens_revoked": revoked}
+    if request.headers.get("HX-Request"):
+        response = make_response(render_template("auth/_reset_result.html", result=result))
+    else:
+        rows, total = _logins("")
+        response = make_response(render_template("auth/users.html", tenant=g.tenant, rows=rows, total=total, q="",
+                                                 page_size=LOGINS_PAGE_SIZE, result=result))
+    response.headers["Cache-Control"] = "no-store"
+    return response
