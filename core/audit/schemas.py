@@ -13,6 +13,14 @@ class AuditQuery(PageArgs):
     action = fields.String(validate=validate.Length(max=64))
 
 
+class AuditExportQuery(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    actor = fields.String(validate=validate.Length(max=120))
+    action = fields.String(validate=validate.Length(max=64))
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")))
+
+
 class AuditEventSchema(Schema):
     id = fields.Integer()
     seq = fields.Integer()
