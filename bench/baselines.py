@@ -4,9 +4,9 @@ ratio to what the machine does with no application in the way (issue 10):
 - `bare_endpoint`: a bare Flask JSON endpoint (`bare_app` below) served by the same
   gunicorn with deploy/gunicorn.conf.py, under the same open-loop load (bench.load);
   for the morning spike.
-- `bare_copy`: COPY of as many rows, of the same shape, into a temporary table with no
-  index, constraint, trigger or row-level security; for `congvu generate` and any bulk
-  writer (the app's own writes go through core/bulk.copy_rows, same client path).
+- `bare_copy`: COPY of as many rows, of the same shape (real rows, sent as bytes),
+  into a temporary table with no index, constraint, trigger or row-level security; for
+  `congvu generate` and any bulk writer.
 - `bare_copy_csv`: COPY of a CSV file's bytes, as is, into a temporary table of text
   columns — the floor of importing that file; for the imports.
 - `bare_group_by` lives in bench/scoring.py (a SQL GROUP BY over the month's items).
@@ -19,7 +19,6 @@ returns seconds (or a load summary); none writes to the application's tables.
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -114,23 +113,34 @@ def _driver_connection(owner_url: str):
     return psycopg.connect(owner_url.replace("postgresql+psycopg://", "postgresql://", 1))
 
 
-def bare_copy(owner_url: str, table: str, columns: Sequence[str], rows: int, sample: int = 2000) -> float:
+def bare_copy(owner_url: str, table: str, columns: Sequence[str] | None, rows: int, sample: int = 2000) -> float:
     """Seconds to COPY `rows` rows of `table`'s shape into a bare temporary copy of it.
 
-    The rows are real ones: a sample of `table` (read first, not timed), repeated. The
-    temporary table (LIKE `table`: column types and NOT NULL only) has no index, key,
-    foreign key, trigger or policy, and is not WAL-logged — what COPY costs with nothing
-    else to do. Rows go through psycopg's write_row, the client path of core/bulk."""
-    quoted = ", ".join(f'"{c}"' for c in columns)
+    The rows are real ones: a sample of `table` (all its columns when `columns` is
+    None), read first in COPY's text format (not timed) and sent again and again as
+    bytes, so no Python runs per row. The temporary table (LIKE `table`: column types
+    and NOT NULL only) has no index, key, foreign key, trigger or policy, and is not
+    WAL-logged: what COPY costs the database with nothing else to do."""
     with _driver_connection(owner_url) as conn:
-        picked = conn.execute(f'SELECT {quoted} FROM "{table}" LIMIT {int(sample)}').fetchall()
+        if columns is None:
+            cursor = conn.execute(f'SELECT * FROM "{table}" LIMIT 0')
+            columns = [d.name for d in cursor.description]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        lines: list[bytes] = []
+        with conn.cursor().copy(f'COPY (SELECT {quoted} FROM "{table}" LIMIT {int(sample)}) TO STDOUT') as out:
+            for block in out:
+                lines.append(bytes(block))
+        picked = b"".join(lines).splitlines(keepends=True)
         if not picked:
             raise RuntimeError(f"{table} is empty: nothing to take a sample of")
         conn.execute(f'CREATE TEMP TABLE "_bare_{table}" (LIKE "{table}")')
+        whole, rest = divmod(rows, len(picked))
+        block = b"".join(picked)
         began = time.perf_counter()
         with conn.cursor().copy(f'COPY "_bare_{table}" ({quoted}) FROM STDIN') as copy:
-            for row in itertools.islice(itertools.cycle(picked), rows):
-                copy.write_row(row)
+            for _ in range(whole):
+                copy.write(block)
+            copy.write(b"".join(picked[:rest]))
         conn.commit()
         elapsed = time.perf_counter() - began
     return elapsed
