@@ -37,7 +37,8 @@ from core.audit.services import record
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.mergers.export import start_export
-from core.tenancy import tenant_tables, unscoped
+from core.mergers.scoring import id_ranges
+from core.tenancy import tenant_context, tenant_tables, unscoped
 from core.tenants.models import Tenant
 
 # Clashes listed per kind: enough to act on, bounded so a report stays readable.
@@ -284,6 +285,7 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
         if plan.conflicts:
             raise MergeBlocked(view)
         progress(1, 3, "export and move")
+        moved, stale = _who_moved(plan)
         export = start_export(source.id, source.slug)
         try:
             _move(plan)
@@ -293,9 +295,10 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
             raise
         progress(2, 3, "export")
         exported = export.wait()
-        _close_chains(plan, exported["path"])
+        _close_chains(plan, exported["path"], moved)
         source.status, source.merged_into_id = "merged", target.id
         db.session.flush()
+        _mark_stale(plan, stale)
         progress(3, 3, "done")
     return {**view, "moved": plan.counts, "export": exported["path"]}
 
@@ -362,12 +365,40 @@ def _norm_of_mapped_type(plan: Plan, items: Table):
     return case(whens, value=items.c.task_type_id, else_=items.c.norm_version_id) if whens else items.c.norm_version_id
 
 
-def _close_chains(plan: Plan, export_path: str) -> None:
-    """Close the source's audit chain and anchor its last hash in the target's."""
+def _who_moved(plan: Plan) -> tuple[list[list[int]], list[str]]:
+    """Before the move: the source's people (id ranges, for the merger's record) and the
+    source's scored months the target must score again — the month of the date when the
+    date is not its first day (its parts are scored by each side's variant), and the
+    months after, which the source scored by its own variant."""
+    employees, scores = _table("employees"), _table("period_scores")
+    ids = db.session.scalars(select(employees.c.id).where(employees.c.tenant_id == plan.source.id)).all()
+    first = f"{plan.effective.year:04d}-{plan.effective.month:02d}"
+    months = set(db.session.scalars(select(scores.c.period).distinct().where(
+        scores.c.tenant_id == plan.source.id, scores.c.period >= first)))
+    if plan.effective.day != 1:
+        months.add(first)
+    return id_ranges(ids), sorted(months)
+
+
+def _mark_stale(plan: Plan, months: list[str]) -> None:
+    if not months:
+        return
+    from core.scoring.services import mark_stale
+
+    with tenant_context(plan.target.id):
+        mark_stale(months, f"Tenant merger of {plan.source.slug} effective {plan.effective.isoformat()}: "
+                           "recalculate to score each side of the date by its own variant.")
+
+
+def _close_chains(plan: Plan, export_path: str, moved: list[list[int]]) -> None:
+    """Close the source's audit chain and anchor its last hash in the target's. The
+    closing event is the merger's record that scoring reads (core/mergers/scoring.py):
+    its date and who moved."""
     summary = {"source": plan.source.slug, "into": plan.target.slug, "effective_date": plan.effective.isoformat(),
                "moved": plan.counts, "export": export_path,
                "mapping": {k: plan.mapping.of(k) for k in CATALOGUE} | {"prefix": plan.mapping.prefix}}
-    last = record("tenant.merged", "tenant", plan.source.id, after=summary, tenant_id=plan.source.id, seal=True)
+    last = record("tenant.merged", "tenant", plan.source.id, after={**summary, "moved_employees": moved},
+                  tenant_id=plan.source.id, seal=True)
     count = db.session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.tenant_id == plan.source.id))
     record("tenant.merge", "tenant", plan.source.id, tenant_id=plan.target.id,

@@ -161,6 +161,9 @@ def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = No
     if item_ids is not None:
         stale = delete(ItemScore).where(ItemScore.work_item_id.in_(list(item_ids)))
     db.session.execute(stale, execution_options={"synchronize_session": False})
+    from core.mergers.scoring import item_scorer
+
+    by_merger = item_scorer(scheme)  # a moved person's items before a tenant merger's date: the source's variant
     stmt = items_select(scheme.start, scheme.end, employee_ids, item_ids)
     total = None
     if progress is not None:
@@ -169,7 +172,8 @@ def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = No
     result = conn.execute(stmt.execution_options(stream_results=True, max_row_buffer=BATCH))
     done = 0
     for batch in result.partitions(BATCH):
-        done += copy_rows(ItemScore.__table__, ITEM_SCORE_COLUMNS, _score_rows(scheme, batch, tenant, as_of))
+        rows = _score_rows(scheme, batch, tenant, as_of) if by_merger is None else by_merger(batch, tenant, as_of)
+        done += copy_rows(ItemScore.__table__, ITEM_SCORE_COLUMNS, rows)
         if progress is not None:
             progress(done, total or done)
     return done
@@ -302,13 +306,17 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
     days = working_days(list(everyone.values()), scheme.start, scheme.end)
     generals = general_scores(scheme.period, all_ids)
     empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
-    own = {pid: _period_row(scheme, p, sums.get(pid, empty), days[pid], {"is_leader": False}, generals.get(pid))
-           for pid, p in everyone.items()}
+    from core.mergers.scoring import month_rules
+
+    rules = month_rules(scheme, everyone, sums)  # tenant mergers (parts of a month) and unit history
+    own = {pid: rules.period_row(scheme, p, sums.get(pid, empty), days[pid], {"is_leader": False},
+                                 generals.get(pid)) for pid, p in everyone.items()}
     rows = [own[p.id] for p in people if not p.is_leader]
     for leader in leaders:
         members = [m for m in everyone.values() if m.unit_id in led_units[leader.id] and m.id != leader.id]
-        rows.append(_period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
-                                _leader_facts(members, own, sums), generals.get(leader.id)))
+        rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
+                                     _leader_facts(members, own, sums), generals.get(leader.id)))
+    rules.settle(rows)  # each row's unit as of the month's first day (unit merges)
     stmt = delete(PeriodScore).where(PeriodScore.period == scheme.period)
     if ids is not None:
         stmt = stmt.where(PeriodScore.employee_id.in_([p.id for p in people]))

@@ -151,7 +151,9 @@ def year_scores(year: str, ids: list[int]) -> list[dict]:
                                 "settings_hash": months[-1].settings_hash},
                     "provisional": any(m.provisional for m in months), "item_count": sum(m.item_count for m in months),
                     "working_days": sum(m.working_days for m in months)})
-    return out
+    from core.mergers.scoring import combine_years
+
+    return combine_years(year, out, by_person)  # people a tenant merger moved: both sides weighted by months
 
 
 def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[dict]:

@@ -1,0 +1,218 @@
+"""Scores across a tenant merger's date (core/mergers/scoring.py), and unit history on
+every writer of month rows — numbers worked out by hand, on SQLite and PostgreSQL.
+
+Ninh Thuận scores by decree335 with its default weights (quantity, quality, progress
+1/1/1); Khánh Hòa by decree335 counting quantity only (1/0/0), so the two rules give
+different numbers for the same items. The merger takes effect on 16 July 2025.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core.catalogue import services as catalogue
+from core.catalogue.models import NormVersion, TaskType
+from core.extensions import db
+from core.mergers.services import commit_merge
+from core.org import services as org
+from core.scoring import engine
+from core.scoring.models import GeneralScore, ItemScore, PeriodScore
+from core.scoring.services import year_scores
+from core.tenancy import tenant_context
+from core.tenants.models import ComponentChoice
+from core.tenants.services import create_tenant
+from core.work.models import WorkItem
+from tests.factories import build_world
+
+EFFECTIVE = date(2025, 7, 16)
+QUANTITY_ONLY = {"quantity_weight": 1.0, "quality_weight": 0.0, "progress_weight": 0.0}
+
+
+def _task_type() -> tuple[int, int]:
+    tt, norm = catalogue.create_task_type({
+        "code": "VB", "name": "Soạn thảo văn bản", "group": "B", "unit_of_measure": "văn bản", "norm_minutes": 60,
+        "product_weight": 1, "complexity_levels": [], "position_codes": [], "effective_from": date(2024, 1, 1)})
+    return tt.id, norm.id
+
+
+def _item(employee_id: int, task: tuple[int, int], day: str, quantity: int = 1, done: bool = True,
+          failed: int = 0) -> WorkItem:
+    item = WorkItem(employee_id=employee_id, task_type_id=task[0], norm_version_id=task[1], title="Văn bản",
+                    work_date=date.fromisoformat(day), quantity=Decimal(quantity), norm_minutes=Decimal(60),
+                    product_weight=Decimal(1), status="done" if done else "planned", failed_reviews=failed,
+                    completed_at=datetime.fromisoformat(day + "T09:00:00").replace(tzinfo=UTC) if done else None,
+                    reported_at=datetime.fromisoformat(day + "T09:00:00").replace(tzinfo=UTC) if done else None)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+@pytest.fixture
+def merged(clean_app):
+    return _merged(clean_app)
+
+
+def _merged(app):
+    """Ninh Thuận (one person, P, with June and July work, June scored, July's general
+    criteria set) merged into Khánh Hòa (K, July work) from 16 July; August's work of P
+    is entered in Khánh Hòa after the merger."""
+    kh = build_world(app, "khanh-hoa")
+    ids: dict[str, int] = {}
+    with app.app_context():
+        nt, _ = create_tenant("ninh-thuan", "Tỉnh Ninh Thuận")
+        db.session.flush()
+        nt_id = nt.id
+        with tenant_context(nt_id):
+            unit = org.create_unit({"code": "NT-SNV", "name": "Sở Nội vụ Ninh Thuận", "kind": "agency"})
+            org.create_position({"code": "CV", "name": "Chuyên viên", "group": "professional"})
+            p = org.create_employee({"code": "NT001", "full_name": "Người chuyển", "unit_id": unit.id,
+                                     "position_code": "CV"})
+            ids["P"] = p.id
+            task = _task_type()
+            ids["june"] = _item(p.id, task, "2025-06-10", failed=1).id
+            db.session.flush()
+            # Before the date (the source's rule, 1/1/1): assigned 2, completed 1, quality 0.75.
+            ids["jul3"] = _item(p.id, task, "2025-07-03", failed=1).id
+            ids["jul10"] = _item(p.id, task, "2025-07-10", done=False).id
+            # From the date (the target's rule, quantity only): assigned 3, completed 2.
+            ids["jul20"] = _item(p.id, task, "2025-07-20", quantity=2, failed=2).id
+            ids["jul25"] = _item(p.id, task, "2025-07-25", done=False).id
+            db.session.add(GeneralScore(employee_id=p.id, period="2025-07", politics_ethics=Decimal(8),
+                                        competence_attitude=Decimal(9), innovation=Decimal(7),
+                                        set_at=datetime(2025, 7, 31, tzinfo=UTC)))
+            db.session.flush()
+            engine.recalculate("2025-06")
+            db.session.commit()
+        with tenant_context(kh.tenant_id):
+            db.session.add(ComponentChoice(kind="scoring_variant", key="decree335", settings=QUANTITY_ONLY,
+                                           effective_from=date(2025, 1, 1)))
+            task = _task_type()
+            _item(kh.ids["staff"], task, "2025-07-05")
+            _item(kh.ids["staff"], task, "2025-07-20", done=False)
+            db.session.commit()
+    with app.app_context():
+        plan = commit_merge("ninh-thuan", "khanh-hoa", EFFECTIVE, {}, dry_run=True)
+        result = commit_merge("ninh-thuan", "khanh-hoa", EFFECTIVE, plan["suggested_mapping"])
+        assert result["blocked"] is False, result["conflicts"]
+    with app.app_context(), tenant_context(kh.tenant_id):
+        vb, norm = db.session.execute(select(TaskType.id, NormVersion.id).join(
+            NormVersion, NormVersion.task_type_id == TaskType.id).where(TaskType.code == "VB")).one()
+        ids["aug"] = _item(ids["P"], (vb, norm), "2025-08-05", failed=1).id
+        db.session.commit()
+    return kh, nt_id, ids
+
+
+def _row(employee_id: int, period: str) -> PeriodScore:
+    return db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == employee_id,
+                                                       PeriodScore.period == period))
+
+
+def _stamps(item_ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(ItemScore.work_item_id, ItemScore.settings_hash)
+                                   .where(ItemScore.work_item_id.in_(item_ids))).all())
+
+
+def test_the_month_of_the_date_is_scored_by_each_side_and_weighted_by_working_days(clean_app, merged):
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        from core.scoring.models import ScoredPeriod
+
+        # The merger marked July stale in the target: its parts need each side's variant.
+        assert db.session.scalar(select(ScoredPeriod.stale).where(ScoredPeriod.period == "2025-07")) is True
+        engine.recalculate("2025-07")
+        db.session.commit()
+        source_hash = _stamps([ids["june"]])[ids["june"]]  # June was scored by the source before the merger
+        stamps = _stamps([ids["jul3"], ids["jul10"], ids["jul20"], ids["jul25"]])
+        assert stamps[ids["jul3"]] == stamps[ids["jul10"]] == source_hash
+        assert stamps[ids["jul20"]] == stamps[ids["jul25"]] != source_hash
+        row = _row(ids["P"], "2025-07")
+        before, after = row.components["merger"]["parts"]
+        # 1–15 July, source (1/1/1): quantity 50 %, quality 37.5 %, progress 50 % → 70 × 137.5 / 300 = 32.08,
+        # on 11 working days (1–4, 7–11, 14–15 July).
+        assert (before["from"], before["to"], before["task_score"], before["working_days"], before["item_count"]) == \
+            ("2025-07-01", "2025-07-15", 32.08, 11, 2)
+        assert before["variant"]["settings_hash"] == source_hash
+        # 16–31 July, target (quantity only): 2 of 3 → 70 × 2/3 = 46.67, on 12 working days.
+        assert (after["from"], after["to"], after["task_score"], after["working_days"], after["item_count"]) == \
+            ("2025-07-16", "2025-07-31", 46.67, 12, 2)
+        # (32.08 × 11 + 46.67 × 12) ÷ 23 = 912.92 ÷ 23 = 39.69; the general criteria (24) once.
+        assert (row.task_score, row.general_score, row.total) == (Decimal("39.69"), Decimal("24.00"),
+                                                                  Decimal("63.69"))
+        assert (row.item_count, row.working_days, row.provisional) == (4, 23, False)
+        assert row.settings_hash == after["variant"]["settings_hash"]
+        # K was always in Khánh Hòa: the whole month by the target's rule (1 of 2 → 35.00).
+        k = _row(kh.ids["staff"], "2025-07")
+        assert k.task_score == Decimal("35.00") and "merger" not in k.components
+        # A per-item refresh (an edit of an item before the date) gives the same numbers.
+        engine.refresh_items([ids["jul10"]])
+        assert _row(ids["P"], "2025-07").total == Decimal("63.69")
+        assert _stamps([ids["jul10"]])[ids["jul10"]] == source_hash
+
+
+def test_a_month_before_the_date_stays_the_sources_after_rescoring_in_the_target(clean_app, merged):
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        june = _row(ids["P"], "2025-06")
+        stored = (june.task_score, june.settings_hash, june.components)
+        # Source (1/1/1): 100 %, 75 %, 100 % → 70 × 275 / 300 = 64.17 (the target's rule would give 70.00).
+        assert june.task_score == Decimal("64.17")
+        engine.recalculate("2025-06")
+        engine.refresh_items([ids["june"]])
+        again = _row(ids["P"], "2025-06")
+        assert (again.task_score, again.settings_hash, again.components) == stored
+        # August is the target's alone: 1 of 1 → 70.00.
+        engine.recalculate("2025-08")
+        assert _row(ids["P"], "2025-08").task_score == Decimal("70.00")
+        db.session.rollback()
+
+
+def test_a_moved_persons_year_weights_each_side_by_months(clean_app, merged):
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        for period in ("2025-07", "2025-08"):
+            engine.recalculate(period)
+        db.session.commit()
+        [year] = year_scores("2025", [ids["P"]])
+        # Before 16 July: June 64.17, July's first part 32.08 + 24 = 56.08 → mean 60.125,
+        # over 6 + 15/31 = 201/31 months. From it: July's second part 46.67 + 24 = 70.67,
+        # August 70.00 → mean 70.335, over 16/31 + 5 = 171/31 months.
+        # (60.125 × 201 + 70.335 × 171) ÷ 372 = 24,112.41 ÷ 372 = 64.82
+        # (the plain mean of the three months would be 65.95).
+        assert (year["total"], year["task_score"], year["general_score"]) == (64.82, 52.82, 12.0)
+        sides = year["components"]["merger"]["sides"]
+        assert sides["before"]["months"] == round(201 / 31, 4) and sides["after"]["months"] == round(171 / 31, 4)
+        assert sides["before"]["mean_total"] == 60.13 and sides["after"]["mean_total"] == 70.34
+        assert sides["before"]["periods"] == ["2025-06", "2025-07 (2025-07-01–2025-07-15)"]
+        # K's year is the plain mean of K's months (one: 35.00).
+        [k] = year_scores("2025", [kh.ids["staff"]])
+        assert k["total"] == 35.0 and "merger" not in k["components"]
+
+
+# ---------------------------------------------------------------- unit history
+
+
+def test_a_per_item_refresh_keeps_the_unit_of_the_months_first_day(clean_app, client):
+    world = build_world(clean_app, "khanh-hoa", client)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        task = _task_type()
+        item = _item(world.ids["staff"], task, "2025-06-10")
+        db.session.flush()
+        item_id = item.id
+        engine.recalculate("2025-06")
+        db.session.commit()
+    response = client.post("/api/v1/tenants/khanh-hoa/unit-merges", headers=world.headers("admin"),
+                           json={"sources": ["AG-P1"], "into": "AG-P2", "effective_date": "2025-07-01"})
+    assert response.status_code == 200, response.get_json()
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.get(WorkItem, item_id).quantity = Decimal(2)
+        db.session.flush()
+        engine.refresh_items([item_id])  # June, after the unit merge: still the old unit
+        assert _row(world.ids["staff"], "2025-06").unit_id == world.ids["dept"]
+        assert _row(world.ids["manager"], "2025-06").unit_id == world.ids["dept"]  # the leader above, too
+        engine.aggregate(engine.scheme_for("2025-07"), [world.ids["staff"]])  # July: the new unit
+        assert _row(world.ids["staff"], "2025-07").unit_id == world.ids["other"]
+        db.session.rollback()
