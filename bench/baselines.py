@@ -171,3 +171,26 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
     if not value or not baseline:
         return None
     return round(value / baseline, 1)
+
+
+def main() -> None:
+    """`python -m bench.baselines`: the bare endpoint's load summary alone, as JSON."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(prog="python -m bench.baselines", description=bare_endpoint.__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, default=8766)
+    p.add_argument("--total", type=int, default=3600)
+    p.add_argument("--rate", type=float, default=300)
+    p.add_argument("--method", choices=("GET", "POST"), default="POST")
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--client-processes", type=int, default=2)
+    p.add_argument("--client-threads", type=int, default=48)
+    a = p.parse_args()
+    print(json.dumps(bare_endpoint(a.port, a.total, a.rate, a.method, a.workers, a.threads, a.client_processes,
+                                   a.client_threads)))
+
+
+if __name__ == "__main__":
+    main()
