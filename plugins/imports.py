@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import IO, Any, ClassVar
@@ -89,6 +89,14 @@ def _blank_row(cells: list[Any]) -> bool:
     return True
 
 
+# Converted values remembered per column, for text cells (see TableConnector._convert).
+_MEMO_LIMIT = 4096
+_MEMO_KEPT = frozenset((str, int, bool, Decimal, date, datetime))
+_MISSING, _BLANK = object(), object()
+
+Plan = list[tuple[str, dict[str, Any], Callable[[Any], Any], bool]]  # column, memo, converter, required
+
+
 class TableConnector(ImportConnector):
     """A connector reading one header row and then one record per row."""
 
@@ -128,7 +136,8 @@ class TableConnector(ImportConnector):
             if len(cells) > len(header) and not _blank_row(cells[len(header):]):
                 yield number, f"The row has {len(cells)} cells but the header has {len(header)}."
                 continue
-            yield number, {name: cells[i] if i < len(cells) else None for i, name in enumerate(header) if name}
+            # zip stops at the shorter list: a short row's missing cells are simply absent.
+            yield number, dict(zip(header, cells, strict=False))
         if header is None:
             yield 0, "empty"
 
@@ -146,7 +155,8 @@ class TableConnector(ImportConnector):
                 yield number, f"extra:{name}"
 
     def iter_parse(self, stream: IO[bytes], settings: Mapping[str, Any]) -> Iterator[Event]:
-        convert = self.converters(settings)
+        converters = self.converters(settings)
+        plan: Plan = [(column, {"": _BLANK}, converters[column], column in self.required) for column in self.columns]
         fatal = False
         try:
             for number, record in self.records(stream):
@@ -158,7 +168,7 @@ class TableConnector(ImportConnector):
                     continue
                 if fatal:
                     return
-                values, errors = self._convert(record, number, convert, settings)
+                values, errors = self._convert(record, number, plan, settings)
                 if errors:
                     for error in errors:
                         yield "error", error
@@ -179,24 +189,45 @@ class TableConnector(ImportConnector):
             return "warning", {"row": number, "column": name, "message": "Unknown column (ignored)."}
         return "error", {"row": number, "column": None, "message": message}
 
-    def _convert(self, record: Mapping[str, Any], number: int, convert: Mapping[str, Callable[[Any], Any]],
+    def _convert(self, record: Mapping[str, Any], number: int, plan: Plan,
                  settings: Mapping[str, Any]) -> tuple[dict[str, Any], list[RowError]]:
+        """The row's cells converted, or its errors. The hot loop of a large import: a
+        text cell seen before in its column (a date, a code, a status: most cells of
+        a large file) takes one dictionary lookup. Only immutable results are
+        remembered, at most ``_MEMO_LIMIT`` per column, so memory stays bounded; errors
+        are never remembered. Cells that are not text (numbers and dates from xlsx) are
+        converted each time: 1, 1.0 and True are one key to a dictionary."""
         values: dict[str, Any] = {}
-        errors: list[RowError] = []
-        for column in self.columns:
-            cell = record.get(column)
-            if cell is None or cell == "" or (cell.__class__ is str and not cell.strip()):
-                if column in self.required:
+        errors: list[RowError] | None = None
+        get = record.get
+        for column, memo, convert, required in plan:
+            cell = get(column)
+            if cell.__class__ is str:
+                value = memo.get(cell, _MISSING)
+                if value is not _MISSING and value is not _BLANK:
+                    values[column] = value
+                    continue
+                blank = value is _BLANK or cell.isspace()
+            else:
+                blank = cell is None
+            if blank:
+                if required:
+                    errors = errors or []
                     errors.append({"row": number, "column": column, "message": "Required."})
                 continue
             try:
-                values[column] = convert[column](cell)
+                value = convert(cell)
             except (ValueError, ArithmeticError) as exc:
                 shown = cell_text(cell)[:40]
+                errors = errors or []
                 errors.append({"row": number, "column": column, "message": f"Invalid value {shown!r}: {exc}."})
-        if not errors:
-            errors.extend(self.check_row(values, number, settings))
-        return values, errors
+                continue
+            values[column] = value
+            if cell.__class__ is str and value.__class__ in _MEMO_KEPT and len(memo) < _MEMO_LIMIT:
+                memo[cell] = value
+        if errors:
+            return values, errors
+        return values, self.check_row(values, number, settings)
 
     def parse(self, data: bytes, settings: Mapping[str, Any]) -> ParseResult:
         rows, errors, warnings = [], [], []

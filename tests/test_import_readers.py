@@ -282,3 +282,42 @@ def test_blank_rows_and_gaps_in_columns():
     data = workbook_bytes([[], HEADER, ["A1", "Tên", "U"], [], [None, None, None], ["A2", "Tên", "U"]])
     result = parse(StaffXlsx(), data)
     assert [r["row"] for r in result["rows"]] == [3, 6]
+
+
+def test_repeated_cells_convert_alike_and_errors_repeat_per_row():
+    # Converted values are remembered per column for text cells: a repeated bad cell is
+    # still an error on every row, and a blank or whitespace cell is still "Required".
+    header = ["external_id", "employee_code", "task_type_code", "work_date", "quantity"]
+    lines = [header, ["E1", "NV1", "T1", "2026-10-05", "2"], ["E2", "NV1", "T1", "2026-10-05", "2"],
+             ["E3", "NV1", "T1", "2026-13-05", "x"], ["E4", "NV1", "T1", "2026-13-05", "x"],
+             ["E5", "  ", "T1", "2026-10-05", ""], ["E6", "", "T1", "2026-10-05", ""],
+             ["E7", "NV1", "T1", "2026-10-05", "1.5"]]
+    result = parse(WorkItemsCsv(), "\n".join(",".join(line) for line in lines).encode())
+    assert {(e["row"], e["column"]) for e in result["errors"]} == {
+        (4, "work_date"), (4, "quantity"), (5, "work_date"), (5, "quantity"), (6, "employee_code"),
+        (7, "employee_code")}
+    values = {r["values"]["external_id"]: r["values"] for r in result["rows"]}
+    assert values["E1"]["work_date"] == values["E2"]["work_date"] == date(2026, 10, 5)
+    assert values["E1"]["quantity"] == Decimal("2") and values["E7"]["quantity"] == Decimal("1.5")
+    # Cells that are not text are converted one by one (1, 1.0 and True are one dict key).
+    data = workbook_bytes([HEADER, ["A1", True, "U"], ["A2", 1, "U"], ["A3", 1.0, "U"], ["A4", "1", "U"]])
+    names = [r["values"]["full_name"] for r in parse(StaffXlsx(), data)["rows"]]
+    assert names == ["True", "1", "1", "1"]
+
+
+def test_nul_characters_are_a_cell_error():
+    with pytest.raises(ValueError, match="NUL"):
+        v.to_text("a\x00b")
+
+
+def test_copy_rows_spell_values_as_postgresql_copy_text():
+    from core.imports.services import CopyRows
+
+    rows = CopyRows(8, unique=(0,))
+    moment = datetime(2026, 10, 5, 1, 30, tzinfo=UTC)
+    line = ("a\tb\\c\nd\re", 7, Decimal("1.50"), date(2026, 10, 5), moment, True, None, "Việc")
+    expected = "a\\tb\\\\c\\nd\\re\t7\t1.50\t2026-10-05\t2026-10-05T01:30:00+00:00\tt\t\\N\tViệc"
+    assert rows.line(line) == expected
+    assert rows.line(line) == expected  # the second time from the remembered texts
+    assert rows.line(("x", 8, Decimal("2"), date(2026, 10, 6), moment, False, 3, "Việc")).split("\t")[1:7] == [
+        "8", "2", "2026-10-06", "2026-10-05T01:30:00+00:00", "f", "3"]

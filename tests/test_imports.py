@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import unicodedata
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -298,6 +299,28 @@ def test_work_items_csv_import_reimport_and_scores_export(clean_app, client, wor
     assert values[0][7] == "Tổng điểm" and any(r[1] == "'=cmd|' /C calc'!A0" for r in values[1:])
     assert client.get(world.url("/exports/scores"), headers=world.h("admin")).status_code == 422
     assert client.get(world.url("/exports/scores?period=2026-10"), headers=world.h("staff")).status_code == 403
+
+
+def test_work_items_reimport_updates_only_what_changed_and_dry_run_counts(clean_app, client, world):
+    rows = work_rows()
+    result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        before = {i.external_id: i.updated_at for i in db.session.scalars(select(WorkItem))}
+    rows[2][3] = "Công văn\tđi\\kèm"  # a changed title, with a tab and a backslash (escaped for COPY)
+    rows.append(["EO-4", "STAFF2", "VB01", "Tờ trình", "2026-10-07", "1,5"] + [""] * 13)
+    data = csv_bytes(rows)
+    dry = result_of(client, world, upload(client, world, "work-items-csv", data, "w.csv", dry_run=True))
+    assert dry["changes"] == {"new": 1, "updated": 1, "unchanged": 2} and dry["rows_written"] == 0
+    assert count(clean_app, world, WorkItem) == 3
+    done = result_of(client, world, upload(client, world, "work-items-csv", data, "w.csv"))
+    assert done["changes"] == {"new": 1, "updated": 1, "unchanged": 2} and done["rows_written"] == 2
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        items = {i.external_id: i for i in db.session.scalars(select(WorkItem))}
+        assert items["EO-2"].title == "Công văn\tđi\\kèm" and items["EO-4"].quantity == Decimal("1.50")
+        assert items["EO-1"].updated_at == before["EO-1"] and items["EO-3"].updated_at == before["EO-3"]
+        assert items["EO-2"].updated_at > before["EO-2"]
+    again = result_of(client, world, upload(client, world, "work-items-csv", data, "w.csv"))
+    assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 4}
 
 
 def test_classification_and_bonus_exports(clean_app, client, world):

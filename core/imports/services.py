@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic
 from typing import IO, Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 5000
 STAGED_BATCH = 20_000  # rows per COPY-and-merge chunk on PostgreSQL
+PROGRESS_SECONDS = 1.0  # between progress reports while reading
 MAX_REPORTED = 1000  # errors listed in a result; the total is always given
 MAX_WHOLE_FILE = 50 * 1024 * 1024  # a connector without iter_parse reads the file whole
 MAX_CATALOGUE_ROWS = 50_000
@@ -130,7 +132,7 @@ def run_import(connector_key: str, path: str | Path, dry_run: bool = False, acto
     chosen = connector_for(connector_key)
     connector = chosen.component
     tenant = db.session.get(Tenant, current_tenant_id())
-    writer = WRITERS[connector.target](tenant)
+    writer = WRITERS[connector.target](tenant, dry_run)
     try:
         return _run(connector_key, connector, chosen.settings, writer, Path(path), dry_run, actor, progress, filename)
     finally:
@@ -141,6 +143,7 @@ def _run(connector_key, connector, settings, writer, path: Path, dry_run, actor,
     report = Report()
     size = path.stat().st_size
     digest = hashlib.sha256()
+    next_report = 0.0
     with path.open("rb") as raw:
         stream = _Hashing(raw, digest)
         for kind, payload in parse_events(connector, stream, settings):
@@ -154,8 +157,10 @@ def _run(connector_key, connector, settings, writer, path: Path, dry_run, actor,
                     writer.failed = True
                 else:
                     report.rows_valid += 1
-                if progress is not None and report.rows_total % BATCH == 0:
+                if progress is not None and report.rows_total % BATCH == 0 and monotonic() >= next_report:
+                    # Each report is a short transaction of its own: once a second is plenty.
                     progress(min(raw.tell(), size), size, "reading")
+                    next_report = monotonic() + PROGRESS_SECONDS
             elif kind == "error":
                 report.bad_row(payload.get("row") if (payload.get("row") or 0) > 1 else None)
                 report.error(payload)
@@ -217,9 +222,10 @@ class Writer:
     first error (``failed``) it keeps checking but stops writing: the transaction will
     be rolled back anyway."""
 
-    def __init__(self, tenant: Tenant):
+    def __init__(self, tenant: Tenant, dry_run: bool = False):
         self.tenant = tenant
         self.tid = tenant.id
+        self.dry_run = dry_run  # a writer may count instead of writing; the transaction is rolled back anyway
         self.conn = db.session.connection()
         self.failed = False
         self.new = self.updated = self.unchanged = 0
@@ -260,8 +266,8 @@ EMPLOYEE_FIELDS = ("full_name", "unit_id", "position_id", "is_leader", "salary_c
 
 
 class StaffWriter(Writer):
-    def __init__(self, tenant: Tenant):
-        super().__init__(tenant)
+    def __init__(self, tenant: Tenant, dry_run: bool = False):
+        super().__init__(tenant, dry_run)
         t = Employee.__table__
         self.units = dict(self.conn.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.tenant_id == self.tid)).all())
         self.positions = dict(self.conn.execute(
@@ -448,8 +454,8 @@ class CatalogueWriter(Writer):
     """Catalogues are small (hundreds of task types): rows are kept and written with the
     ORM at the end, so a task type's identity and its norm versions change together."""
 
-    def __init__(self, tenant: Tenant):
-        super().__init__(tenant)
+    def __init__(self, tenant: Tenant, dry_run: bool = False):
+        super().__init__(tenant, dry_run)
         self.rows: list[tuple[int, dict]] = []
         self.seen: dict[tuple[str, date], int] = {}
         self.positions = dict(db.session.execute(select(JobPosition.code, JobPosition.id)).all())
@@ -532,17 +538,71 @@ ITEM_FIELDS = ("employee_id", "task_type_id", "norm_version_id", "title", "work_
                "norm_minutes", "product_weight", "complexity_coefficient", "status", "progress", "planned", "role",
                "priority", "deadline", "original_deadline", "missed_deadlines", "declared_at", "completed_at",
                "reported_at", "failed_reviews", "stars", "satisfaction", "exempt")
+ITEM_COLUMNS = ("external_id", *ITEM_FIELDS)  # the order of an item's tuple
+ONE, CENT = Decimal("1"), Decimal("0.01")
+MIDNIGHT = time(0, 0)
+
+
+def _copy_str(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+# A value as PostgreSQL's COPY text format spells it, by the value's exact type.
+_COPY_TEXT: dict[type, Callable[[Any], str]] = {
+    str: _copy_str, int: int.__repr__, Decimal: Decimal.__str__, date: date.isoformat,
+    datetime: datetime.isoformat, bool: lambda flag: "t" if flag else "f", type(None): lambda _: "\\N",
+}
+
+
+class CopyRows:
+    """Rows as PostgreSQL's COPY text (tab-separated, ``\\N`` for NULL, special characters
+    escaped), written in Python while the file is read, so the merger thread only sends
+    bytes. The text of each column's values is remembered (at most ``LIMIT`` per
+    column): a million rows hold few distinct dates, codes and norms, and formatting a
+    datetime costs more than looking it up. Columns in ``unique`` (keys, titles) are
+    formatted every time."""
+
+    LIMIT = 4096
+
+    def __init__(self, width: int, unique: tuple[int, ...] = ()):
+        self.texts: list[dict[Any, str] | None] = [None if i in unique else {} for i in range(width)]
+
+    def line(self, values: tuple) -> str:
+        parts = []
+        for texts, value in zip(self.texts, values, strict=True):
+            text = texts.get(value) if texts is not None else None
+            if text is None:
+                text = _COPY_TEXT.get(value.__class__, _copy_other)(value)
+                if texts is not None and len(texts) < self.LIMIT:
+                    texts[value] = text  # one type per column: 1 == True never meet here
+            parts.append(text)
+        return "\t".join(parts)
+
+
+def _copy_other(value: Any) -> str:
+    return _copy_str(str(value))
 
 
 @dataclass
 class _Norm:
     effective: list[date]
-    versions: list[tuple[int, Decimal, Decimal, dict[int, Decimal]]]
+    # (version id, norm minutes, product weight, {level: coefficient}, level used when the file gives none)
+    versions: list[tuple[int, Decimal, Decimal, dict[int, Decimal], int | None]]
+
+
+@dataclass
+class _Day:
+    month: str
+    closed: bool
+    cutoff: datetime  # declared before it: planned
+    midnight: datetime  # declared_at when the file gives none
 
 
 class WorkItemWriter(Writer):
-    def __init__(self, tenant: Tenant):
-        super().__init__(tenant)
+    def __init__(self, tenant: Tenant, dry_run: bool = False):
+        super().__init__(tenant, dry_run)
         from core.work import calendar as cal
 
         self.cal = cal
@@ -550,7 +610,7 @@ class WorkItemWriter(Writer):
         self.employees = dict(self.conn.execute(
             select(Employee.code, Employee.id).where(Employee.tenant_id == self.tid)).all())
         self.task_types: dict[str, tuple[int, str]] = {
-            code: (tid_, name) for code, tid_, name in self.conn.execute(
+            code: (tid_, name[:300]) for code, tid_, name in self.conn.execute(
                 select(TaskType.code, TaskType.id, TaskType.name).where(TaskType.tenant_id == self.tid))}
         norms: dict[int, list] = {}
         for row in self.conn.execute(select(NormVersion.task_type_id, NormVersion.effective_from, NormVersion.id,
@@ -558,24 +618,26 @@ class WorkItemWriter(Writer):
                                             NormVersion.complexity_levels)
                                      .where(NormVersion.tenant_id == self.tid).order_by(NormVersion.effective_from)):
             levels = {int(x["level"]): Decimal(str(x["coefficient"])) for x in row.complexity_levels or []}
-            norms.setdefault(row.task_type_id, []).append((row.effective_from, (row.id, row.norm_minutes,
-                                                                                row.product_weight, levels)))
+            default = next((lv for lv, c in sorted(levels.items()) if c == 1), min(levels)) if levels else None
+            norms.setdefault(row.task_type_id, []).append(
+                (row.effective_from, (row.id, row.norm_minutes, row.product_weight, levels, default)))
         self.norms = {k: _Norm([e for e, _ in rows], [n for _, n in rows]) for k, rows in norms.items()}
         self.closed = set(self.conn.execute(select(ClosedPeriod.period).where(ClosedPeriod.tenant_id == self.tid))
                           .scalars())
         self.seen: dict[int, int] = {}
-        self.batch: list[dict] = []
+        self.batch: list[tuple] = []  # items (SQLite), or rows of COPY text (PostgreSQL)
         self.months: set[str] = set()
-        self.cutoffs: dict[date, datetime] = {}
+        self.days: dict[date, _Day] = {}
         # On PostgreSQL rows are streamed with COPY into a temporary table and merged
-        # chunk by chunk with set-based statements (see _merge); COPY cannot write to a
-        # table under row-level security, and INSERT … SELECT from it is checked as usual.
+        # chunk by chunk with one set-based statement (see _merge); COPY cannot write to
+        # a table under row-level security, and INSERT … SELECT from it is checked as usual.
         self.staged = self.conn.dialect.name == "postgresql"
         if self.staged:
+            self.copy_rows = CopyRows(len(ITEM_COLUMNS), unique=(ITEM_COLUMNS.index("external_id"),
+                                                                 ITEM_COLUMNS.index("title")))
             self.conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {STAGING} ON COMMIT DROP AS "
-                f"SELECT external_id, {', '.join(ITEM_FIELDS)}, id AS existing_id, exempt AS changed "
-                f"FROM work_items WITH NO DATA")
+                f"SELECT {', '.join(ITEM_COLUMNS)} FROM work_items WITH NO DATA")
             self._start_merger()
 
     def add(self, row, values):
@@ -594,67 +656,60 @@ class WorkItemWriter(Writer):
         if task_type is None:
             errors.append(_err(row, "task_type_code", f"No task type with code {values['task_type_code']!r}."))
         work_date: date = values["work_date"]
-        month = f"{work_date.year:04d}-{work_date.month:02d}"
-        if month in self.closed:
-            errors.append(_err(row, "work_date", f"The period {month} is closed."))
+        day = self.days.get(work_date) or self._day(work_date)
+        if day.closed:
+            errors.append(_err(row, "work_date", f"The period {day.month} is closed."))
         if errors:
             return errors
         norm = self.norms.get(task_type[0])
         index = bisect_right(norm.effective, work_date) - 1 if norm else -1
         if index < 0:
             return [_err(row, "work_date", "The task type has no norm in force on this date.")]
-        version_id, minutes, weight, levels = norm.versions[index]
+        version_id, minutes, weight, levels, default_level = norm.versions[index]
         level = values.get("complexity_level")
         if levels:
             if level is None:
-                level = next((lv for lv, c in sorted(levels.items()) if c == 1), min(levels))
+                level = default_level
             if level not in levels:
                 return [_err(row, "complexity_level", f"Use one of {sorted(levels)}.")]
             coefficient = levels[level]
         elif level is not None:
             return [_err(row, "complexity_level", "This task type has no complexity levels.")]
         else:
-            coefficient = Decimal("1")
-        item = self._item(values, employee_id, task_type, version_id, minutes, weight, level, coefficient)
-        if isinstance(item, dict) and "message" in item:
+            coefficient = ONE
+        item = self._item(values, day, employee_id, task_type, version_id, minutes, weight, level, coefficient)
+        if item.__class__ is dict:
             return [{"row": row, **item}]
-        item["external_id"] = values["external_id"]
-        self.months.add(month)
-        self.batch.append(item)
+        self.months.add(day.month)
+        self.batch.append(self.copy_rows.line(item) if self.staged else item)
         if len(self.batch) >= (STAGED_BATCH if self.staged else BATCH):
             self._flush()
         return []
 
-    def _item(self, values, employee_id, task_type, version_id, minutes, weight, level, coefficient) -> dict:
-        work_date = values["work_date"]
-        completed, deadline = values.get("completed_at"), values.get("deadline")
-        status = values.get("status") or ("done" if completed else "planned")
-        declared = values.get("declared_at") or datetime.combine(work_date, time(0, 0), tzinfo=self.zone)
-        missed = values.get("missed_deadlines")
+    def _item(self, values, day: _Day, employee_id, task_type, version_id, minutes, weight, level,
+              coefficient) -> tuple | dict:
+        """The item as a tuple in ITEM_COLUMNS order, or the error of its column."""
+        get = values.get
+        completed, deadline = get("completed_at"), get("deadline")
+        status = get("status") or ("done" if completed else "planned")
+        declared = get("declared_at") or day.midnight
+        missed = get("missed_deadlines")
         if missed is None:
             missed = int(bool(completed and deadline and completed.astimezone(self.zone).date() > deadline))
         if completed is not None and completed < declared:
             return {"column": "completed_at", "message": "Before the item was declared."}
-        return {
-            "employee_id": employee_id, "task_type_id": task_type[0], "norm_version_id": version_id,
-            "title": values.get("title") or task_type[1][:300], "work_date": work_date,
-            "quantity": values.get("quantity", Decimal("1")).quantize(Decimal("0.01")), "complexity_level": level,
-            "norm_minutes": minutes, "product_weight": weight, "complexity_coefficient": coefficient,
-            "status": status, "progress": 100 if status == "done" else 0,
-            "planned": declared < self._cutoff(work_date),
-            "role": values.get("role", "lead"), "priority": values.get("priority", 1),
-            "deadline": deadline, "original_deadline": deadline, "missed_deadlines": missed,
-            "declared_at": declared, "completed_at": completed,
-            "reported_at": values.get("reported_at") or (completed if status == "done" else None),
-            "failed_reviews": values.get("failed_reviews", 0), "stars": values.get("stars"),
-            "satisfaction": values.get("satisfaction"), "exempt": values.get("exempt", False),
-        }
+        done = status == "done"
+        return (values["external_id"], employee_id, task_type[0], version_id, get("title") or task_type[1],
+                values["work_date"], get("quantity", ONE).quantize(CENT), level, minutes, weight, coefficient,
+                status, 100 if done else 0, declared < day.cutoff, get("role", "lead"), get("priority", 1),
+                deadline, deadline, missed, declared, completed, get("reported_at") or (completed if done else None),
+                get("failed_reviews", 0), get("stars"), get("satisfaction"), get("exempt", False))
 
-    def _cutoff(self, day: date) -> datetime:
-        moment = self.cutoffs.get(day)
-        if moment is None:
-            moment = self.cutoffs[day] = self.cal.cutoff_moment(day, self.tenant)
-        return moment
+    def _day(self, work_date: date) -> _Day:
+        month = f"{work_date.year:04d}-{work_date.month:02d}"
+        day = self.days[work_date] = _Day(month, month in self.closed, self.cal.cutoff_moment(work_date, self.tenant),
+                                          datetime.combine(work_date, MIDNIGHT, tzinfo=self.zone))
+        return day
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, []
@@ -662,15 +717,16 @@ class WorkItemWriter(Writer):
             return
         if self.staged:
             if self.merge_error is None:
-                self.queue.put(batch)
+                self.queue.put(("\n".join(batch) + "\n").encode())
             return
         t = WorkItem.__table__
+        items = [dict(zip(ITEM_COLUMNS, item, strict=True)) for item in batch]
         existing = {r["external_id"]: r for r in self.conn.execute(
             select(t.c.id, t.c.external_id, *[t.c[n] for n in ITEM_FIELDS])
-            .where(t.c.tenant_id == self.tid, t.c.external_id.in_([i["external_id"] for i in batch]))).mappings()}
+            .where(t.c.tenant_id == self.tid, t.c.external_id.in_([i["external_id"] for i in items]))).mappings()}
         now = utcnow()
         inserts, updates = [], []
-        for item in batch:
+        for item in items:
             current = existing.get(item["external_id"])
             if current is None:
                 inserts.append({**item, "tenant_id": self.tid, "missed_before": 0, "not_reported": False,
@@ -679,11 +735,12 @@ class WorkItemWriter(Writer):
                 updates.append({"b_id": current["id"], **{n: item[n] for n in ITEM_FIELDS}, "updated_at": now})
             else:
                 self.unchanged += 1
-        if inserts:
-            self.conn.execute(insert(t), inserts)
-        if updates:
-            self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
-                              .values({n: bindparam(n) for n in (*ITEM_FIELDS, "updated_at")}), updates)
+        if not self.dry_run:
+            if inserts:
+                self.conn.execute(insert(t), inserts)
+            if updates:
+                self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
+                                  .values({n: bindparam(n) for n in (*ITEM_FIELDS, "updated_at")}), updates)
         self.new += len(inserts)
         self.updated += len(updates)
 
@@ -691,62 +748,58 @@ class WorkItemWriter(Writer):
 
     def _start_merger(self) -> None:
         """The merger thread owns the transaction's connection while the file is read:
-        PostgreSQL inserts one chunk while Python parses the next (the thread waits on
+        PostgreSQL merges one chunk while Python parses the next (the thread waits on
         the server with the GIL released). The queue holds two chunks at most, so
         memory stays bounded whatever the file's size."""
-        self.queue: queue.Queue[list[dict] | None] = queue.Queue(maxsize=2)
+        columns = ", ".join(ITEM_FIELDS)
+        self.copy_sql = f"COPY {STAGING} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"
+        if self.dry_run:
+            # Nothing is written: each row is looked up by its key (the planner cannot
+            # see the staging rows; OFFSET 0 keeps the lookup a nested index probe).
+            self.merge_sql = (
+                f"SELECT count(*) FILTER (WHERE e.differs IS NULL), count(*) FILTER (WHERE e.differs) "
+                f"FROM {STAGING} s LEFT JOIN LATERAL (SELECT ({', '.join('w.' + n for n in ITEM_FIELDS)}) "
+                f"IS DISTINCT FROM ({', '.join('s.' + n for n in ITEM_FIELDS)}) AS differs FROM work_items w "
+                f"WHERE w.tenant_id = %(t)s AND w.external_id = s.external_id OFFSET 0) e ON true")
+        else:
+            # One pass through the unique (tenant_id, external_id) index: new rows are
+            # inserted, rows that differ are updated, and equal rows are left as they are
+            # (locked, not rewritten). A row the statement inserted has no xmax.
+            self.merge_sql = (
+                f"WITH merged AS (INSERT INTO work_items AS w (tenant_id, external_id, {columns}, missed_before, "
+                f"not_reported, verification, outside_position, updated_at) SELECT %(t)s, s.external_id, "
+                f"{', '.join('s.' + n for n in ITEM_FIELDS)}, 0, false, 'pending', false, now() FROM {STAGING} s "
+                f"ON CONFLICT (tenant_id, external_id) DO UPDATE SET "
+                f"{', '.join(f'{n} = excluded.{n}' for n in ITEM_FIELDS)}, updated_at = now() "
+                f"WHERE ({', '.join('w.' + n for n in ITEM_FIELDS)}) IS DISTINCT FROM "
+                f"({', '.join('excluded.' + n for n in ITEM_FIELDS)}) RETURNING w.xmax = 0 AS inserted) "
+                f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged")
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         self.merge_error: BaseException | None = None
         self.merger = threading.Thread(target=self._merge_chunks, name="import-merge", daemon=True)
         self.merger.start()
 
     def _merge_chunks(self) -> None:
-        while (batch := self.queue.get()) is not None:
+        while (chunk := self.queue.get()) is not None:
             if self.merge_error is not None:
                 continue  # drain: the main thread sees the error at finish()
             try:
-                self._merge(batch)
+                self._merge(chunk)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
                 self.merge_error = exc
 
-    def _merge(self, batch: list[dict]) -> None:
-        """One chunk: COPY into the staging table, update the rows that differ, insert the
-        new ones (ON CONFLICT: already there, and not different, means unchanged)."""
-        columns = ("external_id", *ITEM_FIELDS)
+    def _merge(self, chunk: bytes) -> None:
+        """One chunk: COPY its rows into the staging table, then merge them (or, in a dry
+        run, count what would change)."""
         self.conn.exec_driver_sql(f"TRUNCATE {STAGING}")
         cursor = self.conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {STAGING} ({', '.join(columns)}) FROM STDIN") as copy:
-            for item in batch:
-                copy.write_row(tuple(item[c] for c in columns))
-        # Matched row by row through the unique (tenant_id, external_id) index and the
-        # primary key (correlated subqueries on the staging table), never by a join: the
-        # planner sees neither the staging rows nor the rows this transaction already
-        # added, and would hash the tenant's whole work_items table for every chunk.
-        t = {"t": self.tid}
-        self.conn.exec_driver_sql(
-            f"UPDATE {STAGING} s SET existing_id = (SELECT w.id FROM work_items w "
-            f"WHERE w.tenant_id = %(t)s AND w.external_id = s.external_id)", t)
-        self.conn.exec_driver_sql(
-            f"UPDATE {STAGING} s SET changed = EXISTS (SELECT 1 FROM work_items w WHERE w.id = s.existing_id "
-            f"AND ({', '.join('w.' + n for n in ITEM_FIELDS)}) IS DISTINCT FROM "
-            f"({', '.join('s.' + n for n in ITEM_FIELDS)})) WHERE s.existing_id IS NOT NULL", t)
-        fresh, changed = self.conn.exec_driver_sql(
-            f"SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE changed) FROM {STAGING}").one()
-        updated = inserted = 0
-        if changed:
-            self.conn.exec_driver_sql(f"ANALYZE {STAGING}")
-            updated = self.conn.exec_driver_sql(
-                f"UPDATE work_items w SET {', '.join(f'{n} = s.{n}' for n in ITEM_FIELDS)}, updated_at = now() "
-                f"FROM {STAGING} s WHERE s.changed AND w.id = s.existing_id AND w.tenant_id = %(t)s", t).rowcount
-        if fresh:
-            columns = ", ".join(ITEM_FIELDS)
-            inserted = self.conn.exec_driver_sql(
-                f"INSERT INTO work_items (tenant_id, external_id, {columns}, missed_before, not_reported, "
-                f"verification, outside_position, updated_at) SELECT %(t)s, s.external_id, "
-                f"{', '.join('s.' + n for n in ITEM_FIELDS)}, 0, false, 'pending', false, now() FROM {STAGING} s "
-                f"WHERE s.existing_id IS NULL ON CONFLICT (tenant_id, external_id) DO NOTHING", t).rowcount
+        with cursor.copy(self.copy_sql) as copy:
+            copy.write(chunk)
+        rows = cursor.rowcount
+        inserted, updated = self.conn.exec_driver_sql(self.merge_sql, {"t": self.tid}).one()
         self.new += inserted
         self.updated += updated
-        self.unchanged += len(batch) - inserted - updated
+        self.unchanged += rows - inserted - updated
 
     def close(self) -> None:
         if self.staged and self.merger.is_alive():
@@ -761,7 +814,7 @@ class WorkItemWriter(Writer):
             self.merger.join()
             if self.merge_error is not None:
                 raise self.merge_error
-        if not self.failed and (self.new or self.updated):
+        if not self.failed and not self.dry_run and (self.new or self.updated):
             from core.scoring.services import mark_stale
 
             # Imported items are not scored one by one: their months are recalculated.
@@ -769,6 +822,6 @@ class WorkItemWriter(Writer):
         return []
 
 
-WRITERS: dict[str, Callable[[Tenant], Writer]] = {
+WRITERS: dict[str, Callable[[Tenant, bool], Writer]] = {
     "staff": StaffWriter, "catalogue": CatalogueWriter, "work_items": WorkItemWriter,
 }

@@ -31,6 +31,8 @@ def to_text(value: Any, max_length: int = 300) -> str:
     text = str(value).strip()
     if len(text) > max_length:
         raise ValueError(f"longer than {max_length} characters")
+    if "\x00" in text:
+        raise ValueError("holds a NUL character, which no text column can store")
     return text
 
 
