@@ -5,6 +5,7 @@ open what (403/404), bad input answered 4xx, and a bounded number of queries."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -413,3 +414,120 @@ def test_heat_map_hours_stay_with_the_unit_they_were_worked_in(client, clean_app
     november = _heat(clean_app, w, "2026-11")
     assert november["Xã An Bình"]["W45"] == 0.3  # 6 h / 4 people / 5 days
     assert november["Sở Nội vụ"]["W45"] == 0.0  # admin, outsider and auditor stayed
+
+
+# ---------------------------------------------------------------- inline progress bars
+
+
+def _inline(html: str, job_id: str) -> str:
+    """The inline bar of a run in a page."""
+    start = html.index(f'id="job-inline-{job_id}"')
+    return html[html.rindex("<div", 0, start):html.index("</div>\n", html.index("job-done", start))]
+
+
+def test_recalculating_shows_the_bar_inline_with_a_link_to_the_result(client, scored):
+    """On SQLite and without Redis the job runs inline, so the page comes back with the
+    bar done; the fragment the bar polls says the same, without a trigger."""
+    w = scored
+    sign_in(client, w, "admin")
+    token = csrf(page(client, f"/t/{w.slug}/jobs"))
+    r = client.post(f"/t/{w.slug}/jobs/recalculate", data={"csrf_token": token, "period": PERIOD})
+    assert r.status_code == 302
+    job_id = re.search(r"job=([0-9a-f-]{36})#job-inline-\1$", r.headers["Location"]).group(1)
+    html = page(client, r.headers["Location"])
+    bar = _inline(html, job_id)
+    assert 'role="status"' in bar and 'value="100"' in bar and "hoàn thành" in bar and "hx-trigger" not in bar
+    assert "Đã chấm 5 việc của 7 người." in bar
+    assert f'href="/t/{w.slug}/dashboard/province?period={PERIOD}">Xem điểm của tháng</a>' in bar
+    fragment = page(client, f"/t/{w.slug}/jobs/{job_id}/bar?inline=1")
+    assert "<html" not in fragment and f'id="job-inline-{job_id}"' in fragment and 'value="100"' in fragment
+    assert "hx-trigger" not in fragment and "Xem điểm của tháng" in fragment
+
+
+def test_a_running_job_polls_every_second_until_it_is_done(client, clean_app, scored):
+    from core.jobs.models import JobRun
+
+    w = scored
+    run_id = "00000000-0000-4000-8000-000000000009"
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.add(JobRun(id=run_id, key="recalculation:2026-09", kind="recalculation", scope="2026-09",
+                              params={"period": "2026-09"}, requested_by="user:admin", status="running",
+                              done=3, total=4, stage="scoring"))
+        db.session.commit()
+    sign_in(client, w, "admin")
+    fragment = page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1")
+    assert 'hx-trigger="every 1s"' in fragment and 'value="75"' in fragment and "3/4 · scoring" in fragment
+    assert f'hx-get="/t/{w.slug}/jobs/{run_id}/bar?inline=1"' in fragment and "job-done" not in fragment
+    html = page(client, f"/t/{w.slug}/jobs?job={run_id}")
+    assert f'id="job-inline-{run_id}"' in html and 'hx-trigger="every 1s"' in html
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.get(JobRun, run_id)
+        row.status, row.done, row.result = "finished", 4, {"period": "2026-09", "items": 4, "employees": 2}
+        db.session.commit()
+    fragment = page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1")
+    assert "hx-trigger" not in fragment and 'value="100"' in fragment and "Đã chấm 4 việc của 2 người." in fragment
+    # A manager sees only the runs they started; no one sees another tenant's.
+    sign_in(client, w, "manager")
+    page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1", 404)
+    assert "job-inline" not in page(client, f"/t/{w.slug}/jobs?job={run_id}")
+    other = build(clean_app, "tinh-khac")
+    sign_in(client, other, "admin")
+    page(client, f"/t/{other.slug}/jobs/{run_id}/bar?inline=1", 404)
+    assert "job-inline" not in page(client, f"/t/{other.slug}/jobs?job={run_id}")
+    assert "job-inline" not in page(client, f"/t/{other.slug}/jobs?job={'x' * 400}")
+
+
+def test_an_import_started_from_its_page_shows_the_bar(client, clean_app, scored):
+    w = scored
+    sign_in(client, w, "admin")
+    html = page(client, f"/t/{w.slug}/admin/imports")
+    from tests.test_imports import csv_bytes, staff_rows
+
+    rows = staff_rows(3)  # two valid rows and one whose unit does not exist
+    rows[3][2] = "KHONG-CO"
+    csv = csv_bytes(rows)
+    r = client.post(f"/t/{w.slug}/admin/imports", content_type="multipart/form-data",
+                    data={"csrf_token": csrf(html), "connector": "staff-csv", "dry_run": "1",
+                          "file": (io.BytesIO(csv), "s.csv")})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    job_id = re.search(r"job=([0-9a-f-]{36})", r.headers["Location"]).group(1)
+    bar = _inline(page(client, r.headers["Location"]), job_id)
+    assert 'value="100"' in bar and "hx-trigger" not in bar and "Chạy thử: 2/3 dòng hợp lệ, chưa ghi gì." in bar
+    assert f'href="/t/{w.slug}/admin/imports?job={job_id}">Xem kết quả nhập</a>' in bar
+
+
+def test_a_classification_run_shows_the_bar_on_the_province_page(client, clean_app, scored):
+    w = scored
+    sign_in(client, w, "admin")
+    html = page(client, f"/t/{w.slug}/classification/province?year=2026")
+    r = client.post(f"/t/{w.slug}/classification/2026/run", data={"csrf_token": csrf(html)})
+    assert r.status_code == 302
+    job_id = re.search(r"job=([0-9a-f-]{36})", r.headers["Location"]).group(1)
+    html = page(client, r.headers["Location"])
+    bar = _inline(html, job_id)
+    assert 'value="100"' in bar and "Xếp loại" in bar and "Đã xếp loại 7 người." in bar
+    assert "Đã thực hiện." in html.split('class="flashes"', 1)[1].split("</div>", 1)[0]  # the flash, as before
+
+
+def test_the_operators_merger_bar(client, clean_app, scored):
+    from core.auth.services import create_operator
+    from core.jobs.models import JobRun
+
+    w = scored
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        for run_id, kind in (("00000000-0000-4000-8000-00000000000a", "tenant_merge"),
+                             ("00000000-0000-4000-8000-00000000000b", "recalculation")):
+            db.session.add(JobRun(id=run_id, key=f"{kind}:x", kind=kind, scope="tinh-cu:dry", params={},
+                                  requested_by="operator:root", status="running", done=1, total=2))
+        db.session.commit()
+    with clean_app.app_context():
+        operator_id = create_operator("root", "Operator-Passw0rd-2026").id
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"], session["lang"] = f"o:{operator_id}", True, "vi"
+    fragment = page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000a/bar")
+    assert 'hx-trigger="every 1s"' in fragment and 'value="50"' in fragment and "Sáp nhập" in fragment
+    page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000b/bar", 404)  # not a merger
+    page(client, "/operator/merges/no-such/00000000-0000-4000-8000-00000000000a/bar", 404)
+    sign_in(client, w, "admin")
+    page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000a/bar", 403)

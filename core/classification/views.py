@@ -20,6 +20,7 @@ from core.classification import services
 from core.classification.models import EmployeeClassification
 from core.errors import ServiceError
 from core.extensions import db
+from core.jobs.models import JobRun
 from core.jobs.runner import submit
 from core.notifications import services as notifications
 from core.org.models import Employee, OrgUnit
@@ -214,17 +215,25 @@ def province(t):
 
 
 def _admin_action(t: str, year: int, action) -> object:
+    """Run an admin action and go back to the province page; an action that starts a job
+    returns the job's id, and the page then shows its progress bar inline."""
     _member()
     if not current_user.has_role("tenant_admin"):
         abort(403)
+    job = None
     try:
-        action()
+        started = action()
+        job = started if isinstance(started, str) else None
         db.session.commit()
-        flash(_("Done."), "ok")
+        run = db.session.get(JobRun, job) if job else None
+        if run is None or run.status == "finished":
+            flash(_("Done."), "ok")
+        else:
+            flash(_("Started: its progress is shown below."), "ok")
     except ServiceError as exc:
         db.session.rollback()
         _flash_error(exc)
-    return redirect(url_for("classification_pages.province", t=t, year=year))
+    return redirect(url_for("classification_pages.province", t=t, year=year, job=job))
 
 
 @classification_pages.post("/t/<t>/classification/<int:year>/run")
@@ -235,6 +244,7 @@ def run(t, year):
         job = submit("classification", str(year), {"year": year}, current_user.actor)
         if job.status == "failed":
             raise ServiceError(_("The classification failed: %(error)s", error=job.error))
+        return job.id
     return _admin_action(t, year, start)
 
 
@@ -251,7 +261,7 @@ def start_bonus(t, year):
         raw = request.form.get("fund", "").replace(".", "").replace(",", "").strip()
         if raw and not raw.isdigit():
             raise ServiceError(_("Invalid number."), {"fund": [_("Whole đồng, digits only.")]})
-        bonus.start_run(current_user, year, int(raw) if raw else None)
+        return bonus.start_run(current_user, year, int(raw) if raw else None).job_id
     return _admin_action(t, year, start)
 
 

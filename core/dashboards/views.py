@@ -298,23 +298,112 @@ def jobs(t):
     if not current_user.has_role("tenant_admin", "auditor"):
         stmt = stmt.where(JobRun.requested_by == current_user.actor)  # a manager sees the runs they started
     runs = [run_view(r) for r in db.session.scalars(stmt)]
+    started = _job_of(request.args.get("job"))
+    if started is not None and not current_user.has_role("tenant_admin", "auditor") \
+            and started.requested_by != current_user.actor:
+        started = None
     return render_template("dashboards/jobs.html", tenant=g.tenant, runs=runs,
                            period=services.engine.month_of(cal.local_today(g.tenant)),
-                           may_start=current_user.has_role("tenant_admin"))
+                           may_start=current_user.has_role("tenant_admin"), started=inline_job(started))
 
 
 @dashboard_pages.get("/t/<t>/jobs/<job_id>/bar")
 @login_required
 def job_bar(t, job_id):
-    """One run's progress, swapped in by htmx every two seconds while it is active."""
+    """One run's progress, swapped in by htmx while it is active: every two seconds in
+    the jobs page's list, every second as the inline bar (?inline=1) of the page that
+    started it, which links to the result once the run has finished."""
     _require("tenant_admin", "auditor", "manager")
-    if len(job_id) > 36:
-        abort(404)
-    run = db.session.get(JobRun, job_id)
+    run = _job_of(job_id)
     if run is None or (not current_user.has_role("tenant_admin", "auditor")
                        and run.requested_by != current_user.actor):
         abort(404)
+    if request.args.get("inline"):
+        return render_template("dashboards/_job_inline.html", job=inline_job(run))
     return render_template("dashboards/_job.html", tenant=g.tenant, run=run_view(run), active=ACTIVE)
+
+
+def _job_of(job_id: str | None) -> JobRun | None:
+    """A run of the current tenant by id (the ORM's tenant filter applies), or None."""
+    if not job_id or len(job_id) > 36:
+        return None
+    return db.session.get(JobRun, job_id)
+
+
+def inline_job(run: JobRun | dict | str | None, target: str | None = None) -> dict | None:
+    """What `_job_inline.html` shows for a run a page has just started: the run, the URL
+    its bar polls and, once finished, a one-line summary and a link to the result.
+    `run` may be an id (a run of the current tenant, None if there is none), a JobRun or
+    a run view; `target` is the tenant slug of an operator's merger run."""
+    if isinstance(run, str):
+        run = _job_of(run)
+    if isinstance(run, JobRun):
+        run = run_view(run)
+    if not run:
+        return None
+    if target is not None:
+        bar = url_for("dashboard_pages.merge_bar", target=target, job_id=run["id"])
+        result_url = url_for("merger_pages.progress", target=target, job_id=run["id"])
+        return {"run": run, "active": ACTIVE, "bar_url": bar, "summary": None, "result_url": result_url,
+                "result_label": _("See the merger's report")}
+    t = g.tenant.slug
+    out = {"run": run, "active": ACTIVE, "bar_url": url_for("dashboard_pages.job_bar", t=t, job_id=run["id"], inline=1),
+           "summary": None, "result_url": None, "result_label": None}
+    result = run.get("result") or {}
+    kind = run["kind"]
+    if kind == "recalculation":
+        out["summary"] = _("%(items)s items scored, %(people)s people.", items=result.get("items", 0),
+                           people=result.get("employees", 0))
+        period = result.get("period") or run["scope"]
+        out["result_label"] = _("See the month's scores")
+        out["result_url"] = (url_for("dashboard_pages.province", t=t, period=period)
+                             if services.may_see_province(current_user)
+                             else url_for("dashboard_pages.unit", t=t, period=period))
+    elif kind == "import":
+        if result:
+            out["summary"] = (_("Dry run: %(valid)s of %(total)s rows valid, nothing written.",
+                                valid=result.get("rows_valid", 0), total=result.get("rows_total", 0))
+                              if result.get("dry_run") else
+                              _("%(written)s of %(total)s rows written.", written=result.get("rows_written", 0),
+                                total=result.get("rows_total", 0)))
+        out["result_label"], out["result_url"] = _("See the import's result"), _endpoint(
+            "import_pages.imports_page", t=t, job=run["id"])
+    elif kind == "classification":
+        out["summary"] = _("%(people)s people classified.", people=result.get("people", 0))
+        out["result_label"], out["result_url"] = _("See the classification"), _endpoint(
+            "classification_pages.province", t=t, year=result.get("year") or run["scope"])
+    elif kind == "bonus":
+        out["summary"] = _("%(people)s people share the fund.", people=result.get("people", 0))
+        run_id = result.get("id") or run["scope"].partition(":")[2]  # the scope is "year:run id"
+        out["result_label"], out["result_url"] = _("See the bonus run"), _endpoint(
+            "classification_pages.bonus_run", t=t, run_id=run_id) if run_id else None
+    return out
+
+
+def _endpoint(name: str, **values: Any) -> str | None:
+    """A link to another package's page, when that package is installed in this build."""
+    return url_for(name, **values) if name in current_app.view_functions else None
+
+
+@dashboard_pages.get("/operator/merges/<target>/<job_id>/bar")
+@login_required
+def merge_bar(target: str, job_id: str):
+    """A tenant merger's inline bar on the operator's merger wizard (the runs belong to
+    the target tenant; an operator sees only merger runs, never other jobs)."""
+    if not current_user.is_operator:
+        abort(403)
+    from core.tenancy import tenant_context
+    from core.tenants.models import Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == target[:100]))
+    if tenant is None:
+        abort(404)
+    with tenant_context(tenant.id):
+        run = _job_of(job_id)
+        if run is None or run.kind != "tenant_merge":
+            abort(404)
+        view = run_view(run)
+    return render_template("dashboards/_job_inline.html", job=inline_job(view, target=tenant.slug))
 
 
 @dashboard_pages.post("/t/<t>/jobs/recalculate")
@@ -325,7 +414,7 @@ def recalculate(t):
     try:
         run = submit("recalculation", period, {"period": period}, current_user.actor)
         flash(_("Recalculation of %(period)s started.", period=period), "ok")
-        return redirect(url_for("dashboard_pages.jobs", t=t) + f"#job-{run.id}")
+        return redirect(url_for("dashboard_pages.jobs", t=t, job=run.id) + f"#job-inline-{run.id}")
     except ServiceError as exc:
         db.session.rollback()
         _flash_error(exc)
@@ -429,7 +518,8 @@ SHOWN_FACTORS = ("task_type_code", "group", "quantity", "product_weight", "norm_
                  "exempt", "planned", "role", "priority")
 _FACTOR_VALUES = {"lead": _l("lead"), "support": _l("support")}
 _JOB_KINDS = {"recalculation": _l("Recalculation"), "classification": _l("Classification"),
-              "bonus": _l("Bonus run"), "import": _l("Import"), "merge": _l("Merge")}
+              "bonus": _l("Bonus run"), "import": _l("Import"), "merge": _l("Merge"),
+              "tenant_merge": _l("Merge")}
 _JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l("finished"), "failed": _l("failed")}
 
 
@@ -437,7 +527,7 @@ _JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l(
 def _dashboard_context() -> dict:
     # Other packages' pages are linked only when they are installed in this build.
     return {"shown_factors": SHOWN_FACTORS, "has_endpoint": lambda name: name in current_app.view_functions,
-            "may_see_province": lambda: services.may_see_province(current_user)}
+            "may_see_province": lambda: services.may_see_province(current_user), "inline_job": inline_job}
 
 
 @dashboard_pages.app_template_filter("num")
