@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from core.errors import ServiceError
 from core.extensions import db
 from core.imports.api import export_response, start_import
-from core.imports.messages import localise
 from core.jobs.models import JobRun
+from core.messages import localise
 from core.plugins.manager import current_manager, current_tenant_slug
 from core.tenants import services as tenant_services
 

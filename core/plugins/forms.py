@@ -8,7 +8,6 @@ A schema field may carry ``metadata={"label_vi", "label_en", "description_vi",
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any
 
 from marshmallow import fields, missing, validate
 
+from core.messages import localise
 from core.plugins.components import Component
 
 # Most specific first: Integer is a Number, Time is not a String, and so on.
@@ -127,55 +127,11 @@ def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[
     return values
 
 
-# ---------------------------------------------------------------- Vietnamese messages
-# marshmallow's own messages are English; the admin page speaks the admin's language.
-
-_VI: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
-    (r"^Missing data for required field\.$", "Bắt buộc nhập."),
-    (r"^Field may not be null\.$", "Không được để trống."),
-    (r"^Not a valid integer\.$", "Phải là số nguyên."),
-    (r"^Not a valid number\.$", "Phải là số."),
-    (r"^Not a valid string\.$", "Phải là chuỗi ký tự."),
-    (r"^Not a valid boolean\.$", "Phải là đúng/sai."),
-    (r"^Not a valid date\.$", "Ngày không hợp lệ (dạng YYYY-MM-DD)."),
-    (r"^Not a valid time\.$", "Giờ không hợp lệ (dạng HH:MM)."),
-    (r"^Not a valid datetime\.$", "Thời điểm không hợp lệ."),
-    (r"^Not a valid list\.$", "Phải là một danh sách."),
-    (r"^Not a valid mapping type\.$", "Phải là một bảng khóa – giá trị."),
-    (r"^Not valid JSON\.$", "Không phải JSON hợp lệ."),
-    (r"^Unknown field\.$", "Trường không được hỗ trợ."),
-    (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),
-    (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Không chấp nhận NaN hoặc vô cực."),
-    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$", r"Phải từ \1 đến \2."),
-    (r"^Must be greater than (.+) and less than (.+)\.$", r"Phải lớn hơn \1 và nhỏ hơn \2."),
-    (r"^Must be greater than or equal to (.+)\.$", r"Phải lớn hơn hoặc bằng \1."),
-    (r"^Must be less than or equal to (.+)\.$", r"Phải nhỏ hơn hoặc bằng \1."),
-    (r"^Must be greater than (.+)\.$", r"Phải lớn hơn \1."),
-    (r"^Must be less than (.+)\.$", r"Phải nhỏ hơn \1."),
-    (r"^Must be one of: (.+)\.$", r"Phải là một trong: \1."),
-    (r"^Length must be between (.+) and (.+)\.$", r"Độ dài phải từ \1 đến \2."),
-    (r"^Shorter than minimum length (.+)\.$", r"Ngắn hơn độ dài tối thiểu \1."),
-    (r"^Longer than maximum length (.+)\.$", r"Dài hơn độ dài tối đa \1."),
-    (r"^String does not match expected pattern\.$", "Không đúng định dạng."),
-    (r"^Invalid value\.$", "Giá trị không hợp lệ."),
-]]
-
-
-def localise_message(message: str, locale: str) -> str:
-    """marshmallow's English message in Vietnamese when ``locale`` is vi; a message a
-    plugin wrote itself is shown as written (plugins may write Vietnamese messages)."""
-    if not str(locale).startswith("vi"):
-        return message
-    for pattern, replacement in _VI:
-        if pattern.match(message):
-            return pattern.sub(replacement, message)
-    return message
-
-
 def localise_errors(errors: Any, locale: str) -> Any:
-    """The same error structure (dicts, lists) with every message localised."""
+    """The same error structure (dicts, lists) with every message localised (marshmallow's
+    messages are English; the admin page speaks the admin's language)."""
     if isinstance(errors, dict):
         return {key: localise_errors(value, locale) for key, value in errors.items()}
     if isinstance(errors, list):
         return [localise_errors(value, locale) for value in errors]
-    return localise_message(str(errors), locale)
+    return localise(str(errors), locale)
