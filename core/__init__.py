@@ -82,7 +82,6 @@ def _register_blueprints(app: Flask) -> None:
     from core import views
     from core.api import api
     from core.audit.api import blp as audit_api
-    from core.audit.views import audit_pages
     from core.auth.api import blp as auth_api
     from core.auth.views import auth_pages
     from core.bonus.api import blp as bonus_api
@@ -111,7 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, dashboard_pages, merger_pages, audit_pages):
+                  classification_pages, dashboard_pages, merger_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)
@@ -129,6 +128,7 @@ def _register_hooks(app: Flask) -> None:
     app.register_error_handler(ServiceError, handle_service_error)
     _register_range_errors(app)
     hooks.register(app)
+    _register_database_errors(app)  # after the hooks: its teardown must run before theirs
 
 
 def _register_range_errors(app: Flask) -> None:
@@ -146,6 +146,58 @@ def _register_range_errors(app: Flask) -> None:
         raise error
 
     app.register_error_handler(StatementError, statement_error)
+
+
+def _register_database_errors(app: Flask) -> None:
+    """A lost or unreachable database is a 503 with Retry-After (core/errors.py), not a 500."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, PendingRollbackError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from core.errors import handle_database_unavailable
+
+    for error in (OperationalError, DisconnectionError, PoolTimeout):
+        app.register_error_handler(error, handle_database_unavailable)
+    try:  # raised unwrapped by code that drives the driver itself (COPY in core/bulk.py)
+        from psycopg import OperationalError as DriverOperationalError
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    else:
+        app.register_error_handler(DriverOperationalError, handle_database_unavailable)
+
+    def dbapi_error(error: DBAPIError):
+        # Any other driver error met on a connection found dead (psycopg's "connection is
+        # closed" is an InterfaceError) is the same outage.
+        if error.connection_invalidated:
+            return handle_database_unavailable(error)
+        raise error
+
+    app.register_error_handler(DBAPIError, dbapi_error)
+
+    def pending_rollback(error: PendingRollbackError):
+        # A connection found dead is invalidated; code that went on using it (a tenant
+        # switch swallows the error, core/tenancy/rls.py) meets this instead (SQLAlchemy's
+        # code 8s2b, "Can't reconnect until invalid transaction is rolled back").
+        if getattr(error, "code", None) == "8s2b":
+            return handle_database_unavailable(error)
+        raise error
+
+    app.register_error_handler(PendingRollbackError, pending_rollback)
+
+    @app.teardown_request
+    def drop_dead_session(exc: BaseException | None) -> None:
+        # Ending the session rolls its transaction back; on a connection cut after the
+        # answer was made (by a read after the commit) that rollback raises, and a raise
+        # here would turn a finished answer into a 500. The connection is invalidated by
+        # then and the pool replaces it. Registered last, so it runs first (Flask runs
+        # teardowns in reverse) and the other teardowns find a clean session.
+        from core.extensions import db
+
+        if not db.session().in_transaction():
+            return  # nothing to roll back, nothing that can fail
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            app.logger.warning("closing a session on a lost connection: %s", str(error).splitlines()[0][:300])
 
 
 def _sqlite_foreign_keys(app: Flask) -> None:

@@ -41,6 +41,11 @@ MESSAGES = {
     500: "Internal error.",
 }
 
+# The answer when the database is lost mid-request; Retry-After is in seconds.
+DATABASE_UNAVAILABLE = {"code": "database_unavailable",
+                        "message": "The database is not answering; try again in a few seconds."}
+DATABASE_RETRY_AFTER = 5
+
 
 def abort(status: int, message: str | None = None, errors: dict | None = None, code: str | None = None,
           headers: dict | None = None):
@@ -145,3 +150,36 @@ def handle_out_of_range(error: Exception):
     db.session.rollback()
     log.info("value out of range: %s", str(error).splitlines()[0][:200])
     return handle_service_error(Invalid("A number is out of range.", {"_value": ["Out of range."]}))
+
+
+_UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>503 · congvu</title></head>
+<body><h1>503</h1>
+<p>Cơ sở dữ liệu tạm thời không phản hồi; vui lòng thử lại sau vài giây.</p>
+<p lang="en">The database is not answering; try again in a few seconds.</p>
+<p><a href="">Thử lại / Try again</a></p></body></html>
+"""
+
+
+def handle_database_unavailable(error: Exception):
+    """The database stopped answering mid-request (restarted, failed over, our connections
+    cut, the pool exhausted): 503 with Retry-After instead of a 500 page. The request's
+    transaction is dropped, so nothing of it is written; the pool has discarded the dead
+    connection and checks the others before handing them out (pool_pre_ping), so the next
+    request gets a live one. The page is self-contained: rendering the site's layout could
+    ask the database again."""
+    from core.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool invalidates it
+        log.debug("rollback after a lost connection failed", exc_info=True)
+    log.warning("database unavailable (%s): %s", type(error).__name__, str(error).splitlines()[0][:300] if str(error)
+                else "")
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    if request.path.startswith("/api/"):
+        response = jsonify(DATABASE_UNAVAILABLE)
+        response.status_code = 503
+        response.headers.update(headers)
+        return response
+    return _UNAVAILABLE_PAGE, 503, {**headers, "Content-Type": "text/html; charset=utf-8"}
