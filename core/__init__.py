@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from core import views
     from core.api import api
     from core.audit.api import blp as audit_api
+    from core.audit.views import audit_pages
     from core.auth.api import blp as auth_api
     from core.auth.views import auth_pages
     from core.bonus.api import blp as bonus_api
@@ -110,7 +111,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, dashboard_pages, merger_pages):
+                  classification_pages, dashboard_pages, merger_pages, audit_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)
