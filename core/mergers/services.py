@@ -131,7 +131,9 @@ class Plan:
                 "suggested_mapping": self.suggested}
 
 
-def make_plan(source: Tenant, target: Tenant, effective: date, mapping: Mapping) -> Plan:
+def make_plan(source: Tenant, target: Tenant, effective: date, mapping: Mapping, count: bool = True) -> Plan:
+    """The plan; without `count` the rows that would move are not counted (the commit
+    takes the counts from its own UPDATEs instead of scanning every table twice)."""
     plan = Plan(source, target, effective, mapping)
     with unscoped():
         for kind, table_name in CATALOGUE.items():
@@ -143,7 +145,8 @@ def make_plan(source: Tenant, target: Tenant, effective: date, mapping: Mapping)
                     "Username {} exists in both tenants; rename one before merging.")
         _duplicates(plan, "work_items", "external_id", "duplicate_external_id",
                     "Imported work item key {} exists in both tenants.")
-        _count(plan)
+        if count:
+            _count(plan)
     return plan
 
 
@@ -216,6 +219,9 @@ def _plan_link_clashes(plan: Plan) -> None:
 
 def _duplicates(plan: Plan, table_name: str, column: str, kind: str, message: str) -> None:
     table = _table(table_name)
+    if table_name in ("users", "employees"):
+        _duplicates_in_memory(plan, table, column, kind, message)
+        return
     other = table.alias("other")
     key = (func.lower(table.c[column]), func.lower(other.c[column])) if column == "username" else \
         (table.c[column], other.c[column])
@@ -228,6 +234,25 @@ def _duplicates(plan: Plan, table_name: str, column: str, kind: str, message: st
     if len(values) == DUPLICATES_LISTED:
         plan.conflict(kind, f"… and possibly more {table_name}.{column} clashes (the first {DUPLICATES_LISTED} "
                             "are listed); fix these and run the dry run again.")
+
+
+def _duplicates_in_memory(plan: Plan, table: Table, column: str, kind: str, message: str) -> None:
+    """Login names and employee codes of both tenants (tens of thousands at most) compared
+    in memory: the planner, misled by the row-security condition, ran the join as a nested
+    loop — 10 million comparisons for 10,000 people against 1,000."""
+    fold = str.lower if column == "username" else (lambda v: v)
+
+    def values(tenant_id: int) -> list[str]:
+        return list(db.session.scalars(select(table.c[column]).where(table.c.tenant_id == tenant_id,
+                                                                     table.c[column].is_not(None))))
+
+    theirs = {fold(v) for v in values(plan.target.id)}
+    clashes = sorted(v for v in values(plan.source.id) if fold(v) in theirs)
+    for value in clashes[:DUPLICATES_LISTED]:
+        plan.conflict(kind, message.format(value), value=value)
+    if len(clashes) > DUPLICATES_LISTED:
+        plan.conflict(kind, f"… and {len(clashes) - DUPLICATES_LISTED} more {table.name}.{column} clashes (the first "
+                            f"{DUPLICATES_LISTED} are listed); fix these and run the dry run again.")
 
 
 def _moving(plan: Plan, table: Table):
@@ -278,7 +303,9 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
             raise Conflict("Both tenants must be active.", {"into": [f"The target is {target.status}."]})
         mapping = parse_mapping(mapping_data, source.slug)
         progress(0, 3, "plan")
-        plan = make_plan(source, target, effective, mapping)
+        plan = make_plan(source, target, effective, mapping, count=dry_run)
+        if plan.conflicts and not dry_run:
+            _count(plan)  # the blocked commit's report says what would have moved
         view = {**plan.view(), "dry_run": dry_run, "already_merged": False}
         if dry_run:
             return view
@@ -300,7 +327,7 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
         db.session.flush()
         _mark_stale(plan, stale)
         progress(3, 3, "done")
-    return {**view, "moved": plan.counts, "export": exported["path"]}
+    return {**view, **plan.view(), "moved": plan.counts, "export": exported["path"]}
 
 
 class MergeBlocked(Conflict):
@@ -333,7 +360,7 @@ def _move(plan: Plan) -> None:
             values["code"] = case(renames, value=table.c.id, else_=table.c.code)
         if table.name == "work_items" and plan.id_maps.get("task_types"):
             values["norm_version_id"] = _norm_of_mapped_type(plan, table)
-        conn.execute(update(table).where(_moving(plan, table)).values(**values))
+        plan.counts[table.name] = conn.execute(update(table).where(_moving(plan, table)).values(**values)).rowcount
     tokens = db.metadata.tables["api_tokens"]
     conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
                  .values(subject_tenant_id=plan.target.id))
