@@ -507,6 +507,13 @@ def test_a_classification_run_shows_the_bar_on_the_province_page(client, clean_a
     bar = _inline(html, job_id)
     assert 'value="100"' in bar and "Xếp loại" in bar and "Đã xếp loại 7 người." in bar
     assert "Đã thực hiện." in html.split('class="flashes"', 1)[1].split("</div>", 1)[0]  # the flash, as before
+    r = client.post(f"/t/{w.slug}/classification/2026/finalize", data={"csrf_token": csrf(html)})
+    assert r.status_code == 302 and "job=" not in r.headers["Location"]  # no job: no bar
+    r = client.post(f"/t/{w.slug}/classification/2026/bonus", data={"csrf_token": csrf(html), "fund": "1.000.000"})
+    job_id = re.search(r"job=([0-9a-f-]{36})", r.headers["Location"]).group(1)
+    bar = _inline(page(client, r.headers["Location"]), job_id)
+    assert 'value="100"' in bar and "7 người được chia quỹ thưởng." in bar
+    assert re.search(rf'href="/t/{w.slug}/classification/bonus/\d+">Xem đợt chia thưởng</a>', bar)
 
 
 def test_the_operators_merger_bar(client, clean_app, scored):
