@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -63,12 +64,17 @@ def _from_ranges(ranges: Iterable[Iterable[int]]) -> frozenset[int]:
     return frozenset(i for lo, hi in ranges for i in range(int(lo), int(hi) + 1))
 
 
-@dataclass(frozen=True)
+@dataclass
 class MergerRecord:
     source_id: int
     source_slug: str
     effective: date
-    moved: frozenset[int]
+    ranges: list[list[int]]
+
+    @cached_property
+    def moved(self) -> frozenset[int]:
+        """Built only when a month or year before the date asks (never on current months)."""
+        return _from_ranges(self.ranges)
 
 
 def records() -> list[MergerRecord]:
@@ -89,7 +95,7 @@ def records() -> list[MergerRecord]:
             if not after or "moved_employees" not in after:
                 continue
             out.append(MergerRecord(source_id, slug, date.fromisoformat(after["effective_date"]),
-                                    _from_ranges(after["moved_employees"])))
+                                    after["moved_employees"]))
     return out
 
 
