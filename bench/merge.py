@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DB = "congvu_bench_merge"
 TARGET_SECONDS = 300.0
+TARGET_ITEMS = 4_960_000  # 10,000 people, three months (the issue's "about 5 million")
 MARK_START, MARK_END = "<!-- merge:start -->", "<!-- merge:end -->"
 
 
@@ -142,14 +143,23 @@ def mapping_for(app_url: str, instance: Path, path: Path) -> None:
 def write_docs(report: dict) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    verdict = "meets" if report["commit_s"] <= TARGET_SECONDS else "misses"
+    full = report["employees"] >= 10_000 and report["months"] >= 3
+    if full:
+        met = "meets" if report["commit_s"] <= TARGET_SECONDS else "misses"
+        verdict = f"Target ≤ {TARGET_SECONDS:.0f} s for the commit: {met} it."
+    else:
+        # The commit is one pass over the rows (an UPDATE per table): linear in the items.
+        estimate = report["commit_s"] * TARGET_ITEMS / max(report["source_items"], 1)
+        verdict = (f"Reduced scale. Extrapolated linearly to {TARGET_ITEMS:,} items: about {estimate:.0f} s against the "
+                   f"target of ≤ {TARGET_SECONDS:.0f} s at this load ({'within' if estimate <= TARGET_SECONDS else 'over'} it).")
     section = "\n".join([
         MARK_START,
         "## Tenant merger (issue 8)",
         "",
-        f"`{report['command']}` — {report['host']}.",
+        f"`{report['command']}` — {report['host']}, measured {report.get('measured_at', '?')}.",
         "",
-        f"Source: {report['employees']:,} employees, {report['months']} months, {report['source_items']:,} work items"
+        f"Source: {report['employees']:,} employees, {report['months']} month{'' if report['months'] == 1 else 's'}, "
+        f"{report['source_items']:,} work items"
         f"{' (scored)' if report.get('score_s') is not None else ''}; target: {report['target_employees']:,} "
         f"employees, {report['target_items']:,} items. Positions and task types map by code (every item's type "
         "and norm version rewritten).",
@@ -164,7 +174,7 @@ def write_docs(report: dict) -> None:
         f"{' / '.join(map(str, report['load_before']))} → {' / '.join(map(str, report['load_after']))} "
         f"(on {os.cpu_count()} cores; other processes on the host count too).",
         "",
-        f"Target ≤ {TARGET_SECONDS:.0f} s for the commit: {verdict} it.",
+        verdict,
         MARK_END,
     ])
     if MARK_START in text and MARK_END in text:
@@ -201,6 +211,7 @@ def main() -> None:
     export_mb = sum(f.stat().st_size for f in exports[0].iterdir()) / 1e6 if exports else 0.0
     command = "python -m bench.merge " + " ".join(sys.argv[1:])
     report = {"command": command.strip(), "host": f"{platform.node()}, {os.cpu_count()} CPUs",
+              "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "employees": args.employees, "months": args.months, "target_employees": args.target_employees,
               **built, "dry_run_s": round(dry_s, 1), "commit_s": round(commit_s, 1), "again_s": round(again_s, 1),
               "again_output": again.stdout.strip().splitlines()[-1:], "export_mb": round(export_mb, 1),
