@@ -33,23 +33,27 @@ def week_start(column, dialect: str):
     return column - cast(extract("isodow", column), Integer) + 1
 
 
-def unit_on(employee_id, day: date):
-    """SQL for a person's unit on `day`: their unit history's row for that day if they
-    have one (core/mergers/units.py), else their current unit."""
-    then = (select(UnitAssignment.unit_id)
-            .where(UnitAssignment.tenant_id == current_tenant_id(), UnitAssignment.employee_id == employee_id,
+def units_then(day: date, employee_ids: list[int] | None = None):
+    """Who had a unit history row for `day` (core/mergers/units.py), with that unit: a
+    subquery of one row per person, to LEFT JOIN (a join, not a lookup per row)."""
+    stmt = (select(UnitAssignment.employee_id, func.max(UnitAssignment.unit_id).label("unit_id"))
+            .where(UnitAssignment.tenant_id == current_tenant_id(),
                    or_(UnitAssignment.valid_from.is_(None), UnitAssignment.valid_from <= day),
-                   or_(UnitAssignment.valid_to.is_(None), UnitAssignment.valid_to >= day))
-            .order_by(UnitAssignment.valid_from.desc()).limit(1).scalar_subquery())
-    return func.coalesce(then, Employee.unit_id)
+                   or_(UnitAssignment.valid_to.is_(None), UnitAssignment.valid_to >= day)))
+    if employee_ids is not None:
+        stmt = stmt.where(UnitAssignment.employee_id.in_(employee_ids))
+    return stmt.group_by(UnitAssignment.employee_id).subquery("units_then")
 
 
 def headcount(period: str) -> dict[int, int]:
-    """People employed in the month per unit, by their unit on its first day: the people
-    a full recalculation scores for the month. One grouped query."""
+    """People employed in the month per unit, by their unit on its first day (their unit
+    history's, else their current unit): the people a full recalculation scores for the
+    month. One grouped query."""
     start, end = period_bounds(period)
-    unit = unit_on(Employee.id, start)
+    then = units_then(start)
+    unit = func.coalesce(then.c.unit_id, Employee.unit_id)
     stmt = (select(unit, func.count())
+            .outerjoin(then, then.c.employee_id == Employee.id)
             .where(or_(Employee.start_date.is_(None), Employee.start_date <= end),
                    or_(Employee.end_date.is_(None), Employee.end_date >= start))
             .group_by(unit))
@@ -58,8 +62,8 @@ def headcount(period: str) -> dict[int, int]:
 
 def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> None:
     """(Re)write the `week_hours` rows of a month (YYYY-MM) for everyone or for
-    `employee_ids`. Each row carries the person's unit on the
-    month's first day, as the month rows of period_scores do after a recalculation."""
+    `employee_ids`. Each row carries the person's unit on the month's first day, as the
+    month rows of period_scores do after a recalculation."""
     start, end = period_bounds(period)
     tid = current_tenant_id()
     ids = None if employee_ids is None else list(employee_ids)
@@ -78,13 +82,11 @@ def write_week_hours(period: str, employee_ids: Iterable[int] | None = None) -> 
     if ids is not None:
         per_week = per_week.where(WorkItem.employee_id.in_(ids))
     weeks = per_week.subquery()
-    rows = (select(literal(tid), weeks.c.employee_id, unit_on(Employee.id, start),
+    then = units_then(start, ids)
+    rows = (select(literal(tid), weeks.c.employee_id, func.coalesce(then.c.unit_id, Employee.unit_id),
                    literal(period), weeks.c.week_start, weeks.c.minutes, weeks.c.n)
-            .join(Employee, and_(Employee.id == weeks.c.employee_id, Employee.tenant_id == tid)))
+            .join(Employee, and_(Employee.id == weeks.c.employee_id, Employee.tenant_id == tid))
+            .outerjoin(then, then.c.employee_id == weeks.c.employee_id))
     columns = ["tenant_id", "employee_id", "unit_id", "period", "week_start", "minutes", "items"]
     db.session.execute(insert(WeekHours).from_select(columns, rows))
 
-
-def week_label(monday: date) -> str:
-    iso = monday.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
