@@ -11,10 +11,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy import and_, case, or_
+
+from core.plugins.sql import SqlItem, int_or, num, when
 from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
 from plugins._scoring import round_score
 
-VERSION = "1.0.0"
+# 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
+# (item_components_sql) gives the same doubles as this Python, bit for bit.
+VERSION = "1.1.0"
 
 
 class DeadlineBucketsSettings(Schema):
@@ -74,8 +79,26 @@ class DeadlineBuckets(ScoringVariant):
         role_weight = s["lead_weight"] if item.get("role", "lead") == "lead" else s["support_weight"]
         weight = role_weight * int(item.get("priority") or 1)
         score = (completion + quality) / 2
-        return {"weight": round(weight, 6), "weighted_score": round(weight * score, 6),
-                "unrated_weight": round(weight, 6) if stars is None else 0.0, "counted_items": 1}
+        return {"weight": weight, "weighted_score": weight * score,
+                "unrated_weight": weight if stars is None else 0.0, "counted_items": 1}
+
+    def item_components_sql(self, item: SqlItem, s: Mapping[str, Any]) -> dict[str, Any]:
+        days_early = item.deadline - item.completed_on
+        table = [(days_early == d, num(s[key])) for d, key in
+                 ((2, "early_2"), (1, "early_1"), (0, "on_time"), (-1, "late_1"), (-2, "late_2"), (-3, "late_3"))]
+        on_finish = case((or_(item.deadline.is_(None), item.completed_on.is_(None)), num(s["on_time"])),
+                         (days_early >= 3, num(s["early_3"])), *table, else_=num(0.0))
+        done = item.is_done()
+        # An unfinished item waits until its deadline has passed, then counts 0 completion points.
+        counted = or_(done, and_(item.deadline.is_not(None), item.as_of > item.deadline))
+        completion = when(done, on_finish)
+        quality = case((item.stars.is_(None), num(100.0)), else_=num(20.0) * item.stars)
+        role_weight = case((item.role == "lead", num(s["lead_weight"])), else_=num(s["support_weight"]))
+        weight = role_weight * int_or(item.priority, 1)
+        score = (completion + quality) / num(2)
+        return {"weight": when(counted, weight), "weighted_score": when(counted, weight * score),
+                "unrated_weight": when(counted & item.stars.is_(None), weight),
+                "counted_items": when(counted, 1)}
 
     def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
                      facts: Mapping[str, Any]) -> PeriodScore:

@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.plugins.sql import SqlItem, greatest, num, when
 from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
 from plugins._scoring import round_score
 
-VERSION = "1.0.0"
+# 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
+# (item_components_sql) gives the same doubles as this Python, bit for bit.
+VERSION = "1.1.0"
 
 
 def _weight_field(label_vi: str, label_en: str):
@@ -71,12 +74,28 @@ class Decree335(ScoringVariant):
         quality = max(0.0, 1 - settings["review_penalty"] * failed)
         progress = max(0.0, 1 - settings["deadline_penalty"] * missed)
         return {
-            "assigned": round(weight, 6),
-            "quantity": round(weight, 6) if done else 0.0,
-            "quality": round(weight * quality, 6) if done else 0.0,
-            "progress": round(weight * progress, 6) if done else 0.0,
+            "assigned": weight,
+            "quantity": weight if done else 0.0,
+            "quality": weight * quality if done else 0.0,
+            "progress": weight * progress if done else 0.0,
             "items": 1,
             "on_time_items": 1 if done and missed == 0 else 0,
+        }
+
+    def item_components_sql(self, item: SqlItem, settings: Mapping[str, Any]) -> dict[str, Any]:
+        weight = item.quantity * item.product_weight
+        done = item.is_done()
+        failed = when(item.exempt, 0, item.failed_reviews)
+        missed = when(item.exempt, 0, item.missed_deadlines)
+        quality = greatest(num(0.0), num(1) - num(settings["review_penalty"]) * failed)
+        progress = greatest(num(0.0), num(1) - num(settings["deadline_penalty"]) * missed)
+        return {
+            "assigned": weight,
+            "quantity": when(done, weight),
+            "quality": when(done, weight * quality),
+            "progress": when(done, weight * progress),
+            "items": num(1),
+            "on_time_items": when(done & (missed == 0), 1),
         }
 
     def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marshmallow import validates_schema
+from sqlalchemy import case
 
+from core.plugins.sql import SqlItem, greatest, num, when
 from core.plugins.toolkit import (
     TASK_SCORE_MAX,
     PeriodScore,
@@ -27,7 +29,9 @@ from core.plugins.toolkit import (
 )
 from plugins._scoring import round_score
 
-VERSION = "1.0.0"
+# 1.1.0: credited minutes are no longer rounded to 6 decimals, so the SQL path
+# (item_components_sql) gives the same doubles as this Python, bit for bit.
+VERSION = "1.1.0"
 STAR_FACTORS = {"5": 1.0, "4": 0.9, "3": 0.75, "2": 0.5, "1": 0.0}
 
 
@@ -84,10 +88,22 @@ class HoursLedger(ScoringVariant):
         timeliness = max(0.0, 1 - settings["deadline_penalty"] * missed)
         minutes = (float(item.get("norm_minutes") or 0) * float(item.get("quantity") or 0)
                    * float(item.get("complexity_coefficient") or 1) * quality * timeliness)
-        minutes = round(minutes, 6)
         return {**zero, "credited_minutes": minutes,
                 "unplanned_minutes": 0.0 if item.get("planned", True) else minutes,
                 "unrated_items": 1 if stars is None else 0}
+
+    def item_components_sql(self, item: SqlItem, settings: Mapping[str, Any]) -> dict[str, Any]:
+        counted = item.is_done() & ~item.report_late
+        factors = settings["star_factors"]
+        quality = case(*((item.stars == int(k), num(v)) for k, v in factors.items()), else_=num(1.0))
+        missed = when(item.exempt, 0, item.missed_deadlines)
+        timeliness = greatest(num(0.0), num(1) - num(settings["deadline_penalty"]) * missed)
+        minutes = item.norm_minutes * item.quantity * item.complexity_coefficient * quality * timeliness
+        return {"credited_minutes": when(counted, minutes),
+                "unplanned_minutes": when(counted & (item.planned.is_(False)), minutes),
+                "unrated_items": when(counted & item.stars.is_(None), 1),
+                "late_reports": when(item.report_late, 1),
+                "capped_minutes": num(0.0), "days_over_flag": num(0.0)}
 
     def adjust_day(self, sums: Mapping[str, float], settings: Mapping[str, Any]) -> dict[str, float]:
         """One employee's sums for one day: the cap and the over-8-hours flag."""

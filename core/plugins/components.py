@@ -134,6 +134,14 @@ class ScoringVariant(Component):
         """One dict per item, in the same order, mapping each of ``item_components`` to a finite number."""
         raise NotImplementedError
 
+    def item_components_sql(self, item: Any, settings: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Optional: ``item_components`` as SQL expressions over ``item`` (a
+        ``core.plugins.sql.SqlItem``), computing exactly what ``score_items`` computes, so
+        the core can score a month with one ``INSERT … SELECT`` (core/plugins/sql.py says
+        how to stay bit-identical). ``None`` (the default) keeps the Python path.
+        """
+        return None
+
     def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
                      facts: Mapping[str, Any]) -> PeriodScore:
         """The task score (0–70) of one employee and period from the sums of its item components.

@@ -15,13 +15,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Float, cast, delete, func, insert, literal, select
+from sqlalchemy.sql.util import find_tables
 
 from core.bulk import copy_rows
 from core.catalogue.models import TaskType
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.org.models import Employee, OrgUnit
+from core.plugins.sql import SqlItem
 from core.plugins.toolkit import period_bounds
 from core.scoring.models import COMPONENT_COLUMNS, MAX_COMPONENTS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.tenancy import current_tenant_id
@@ -42,6 +44,9 @@ class Scheme:
     period: str
     start: date
     end: date
+    # The month's sums per employee (per day for per_day variants), as a full SQL scoring
+    # run computed them from the rows it wrote: aggregate() then needs no second scan.
+    fresh_sums: list | None = None
 
     @property
     def variant(self):
@@ -103,13 +108,17 @@ ITEM_SCORE_COLUMNS = ("tenant_id", "work_item_id", "employee_id", "work_date", "
 
 
 def items_select(start: date, end: date, employee_ids: Iterable[int] | None = None, item_ids=None,
-                 extra: tuple = ()):
+                 extra: tuple = (), columns: tuple | None = None):
     """The month's items that count (cancelled items are left out everywhere). The tenant
     condition is written out because the full run reads through the connection, below
-    the ORM's own filter."""
+    the ORM's own filter. `columns` replaces what is read (the task type is joined only
+    when they need it)."""
     tid = current_tenant_id()
-    stmt = (select(*ITEM_COLUMNS, *extra)
-            .join(TaskType, (TaskType.id == WorkItem.task_type_id) & (TaskType.tenant_id == tid))
+    wanted = (*ITEM_COLUMNS, *extra) if columns is None else columns
+    stmt = select(*wanted).select_from(WorkItem)
+    if any(TaskType.__table__ in find_tables(c, check_columns=True) for c in wanted):
+        stmt = stmt.join(TaskType, (TaskType.id == WorkItem.task_type_id) & (TaskType.tenant_id == tid))
+    stmt = (stmt
             .where(WorkItem.tenant_id == tid, WorkItem.work_date >= start, WorkItem.work_date <= end,
                    WorkItem.status != "cancelled"))
     if employee_ids is not None:
@@ -157,13 +166,18 @@ def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = No
     as_of = as_of_for(scheme, tenant)
     stale = delete(ItemScore).where(ItemScore.work_date >= scheme.start, ItemScore.work_date <= scheme.end)
     if employee_ids is not None:
-        stale = stale.where(ItemScore.employee_id.in_(list(employee_ids)))
+        stale = stale.where(of_people(employee_ids, scheme.start, scheme.end))
     if item_ids is not None:
         stale = delete(ItemScore).where(ItemScore.work_item_id.in_(list(item_ids)))
     db.session.execute(stale, execution_options={"synchronize_session": False})
     from core.mergers.scoring import item_scorer
 
     by_merger = item_scorer(scheme)  # a moved person's items before a tenant merger's date: the source's variant
+    scored = _score_in_sql(scheme, tenant, as_of, employee_ids, item_ids) if by_merger is None else None
+    if scored is not None:
+        if progress is not None:
+            progress(scored, scored)
+        return scored
     stmt = items_select(scheme.start, scheme.end, employee_ids, item_ids)
     total = None
     if progress is not None:
@@ -179,24 +193,72 @@ def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = No
     return done
 
 
+def _score_in_sql(scheme: Scheme, tenant, as_of: date, employee_ids, item_ids) -> int | None:
+    """The month in one INSERT … SELECT when the variant gives its components as SQL
+    (core/plugins/sql.py) — PostgreSQL only, where months run to millions of items;
+    None leaves it to the Python path (SQLite, or a variant without SQL)."""
+    if db.session.connection().dialect.name != "postgresql":
+        return None
+    columns = {c.name: c for c in WorkItem.__table__.c} | {"task_type_code": TaskType.code, "group": TaskType.group}
+    exprs = scheme.variant.item_components_sql(SqlItem(columns, tenant.timezone, as_of), scheme.chosen.settings)
+    if exprs is None:
+        return None
+    stamp = scheme.stamp()
+    values = [cast(exprs[name], Float) for name in scheme.names]
+    values += [literal(0.0, Float)] * (MAX_COMPONENTS - len(values))
+    source = items_select(scheme.start, scheme.end, employee_ids, item_ids, columns=(
+        literal(current_tenant_id()), WorkItem.id, WorkItem.employee_id, WorkItem.work_date,
+        literal(stamp["key"]), literal(stamp["version"]), literal(stamp["settings_hash"]), *values)).order_by(None)
+    returned = [ItemScore.employee_id, ItemScore.work_date, *scheme.columns]
+    written = (insert(ItemScore.__table__).from_select(list(ITEM_SCORE_COLUMNS), source)
+               .returning(*returned).cte("written"))
+    conn = db.session.connection()
+    if employee_ids is not None or item_ids is not None:
+        return conn.execute(select(func.count()).select_from(written)).scalar_one()
+    # A full run sums what it writes as it writes it (the driver gives no row count for
+    # INSERT … SELECT here anyway), so the month is read once.
+    group = [written.c.employee_id] + ([written.c.work_date] if _per_day(scheme) else [])
+    sums = [func.coalesce(func.sum(written.c[col.name]), 0.0) for col in scheme.columns]
+    scheme.fresh_sums = conn.execute(select(*group, func.count(), *sums).group_by(*group)).all()
+    return sum(row[len(group)] for row in scheme.fresh_sums)
+
+
+def _per_day(scheme: Scheme) -> bool:
+    return bool(getattr(scheme.variant, "per_day", False))
+
+
 # ---------------------------------------------------------------- sums and period scores
+
+
+def of_people(employee_ids: Iterable[int], start: date, end: date):
+    """The condition selecting these people's item score rows in [start, end]. item_scores
+    has no per-person index (it would cost each of a month's millions of rows a write):
+    the rows are reached through work_items' (employee_id, work_date) index and the
+    (tenant_id, work_item_id) key."""
+    ids = list(employee_ids)
+    theirs = select(WorkItem.id).where(WorkItem.employee_id.in_(ids), WorkItem.work_date >= start,
+                                       WorkItem.work_date <= end)
+    return ItemScore.work_item_id.in_(theirs) & ItemScore.employee_id.in_(ids)
 
 
 def component_sums(scheme: Scheme, employee_ids: Iterable[int] | None = None,
                    start: date | None = None, end: date | None = None) -> dict[int, dict[str, float]]:
     """Σ of each component per employee over [start, end] (the month by default), in SQL.
     A variant with `per_day` sees each day's sums first (`adjust_day`: caps, flags)."""
+    whole_month = start in (None, scheme.start) and end in (None, scheme.end)
     start, end = start or scheme.start, end or scheme.end
     names = scheme.names
     sums_cols = [func.coalesce(func.sum(col), 0.0) for col in scheme.columns]
-    per_day = bool(getattr(scheme.variant, "per_day", False))
+    per_day = _per_day(scheme)
     group = [ItemScore.employee_id] + ([ItemScore.work_date] if per_day else [])
     stmt = (select(*group, func.count(), *sums_cols)
             .where(ItemScore.work_date >= start, ItemScore.work_date <= end).group_by(*group))
     if employee_ids is not None:
-        stmt = stmt.where(ItemScore.employee_id.in_(list(employee_ids)))
+        stmt = stmt.where(of_people(employee_ids, start, end))
+    rows = scheme.fresh_sums if employee_ids is None and whole_month and scheme.fresh_sums is not None \
+        else db.session.execute(stmt)
     out: dict[int, dict[str, float]] = defaultdict(lambda: {n: 0.0 for n in names} | {"_items": 0})
-    for row in db.session.execute(stmt):
+    for row in rows:
         values = dict(zip(names, (float(v) for v in row[len(group) + 1:]), strict=True))
         if per_day:
             values = scheme.variant.adjust_day(values, scheme.chosen.settings)
@@ -247,9 +309,13 @@ def general_scores(period: str, employee_ids: Iterable[int] | None = None) -> di
     return {g.employee_id: g for g in db.session.scalars(stmt)}
 
 
-def unit_tree() -> dict[int, list[int]]:
+def unit_parents() -> dict[int, int | None]:
+    return dict(db.session.execute(select(OrgUnit.id, OrgUnit.parent_id)).all())
+
+
+def unit_tree(parents: dict[int, int | None] | None = None) -> dict[int, list[int]]:
     children: dict[int, list[int]] = defaultdict(list)
-    for uid, parent in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id)):
+    for uid, parent in (unit_parents() if parents is None else parents).items():
         if parent is not None:
             children[parent].append(uid)
     return children
@@ -292,9 +358,10 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
     """(Re)write the period scores of the month for everyone (or `employee_ids` and the
     leaders above them). Leaders are scored after the people they lead (Art. 15)."""
     ids = None if employee_ids is None else set(employee_ids)
-    children = unit_tree()
+    parents = unit_parents()  # one read of the tree serves both questions below
+    children = unit_tree(parents)
     if ids is not None:
-        ids |= leaders_above(ids)
+        ids |= leaders_above(ids, parents)
     people = people_in(scheme.start, scheme.end, ids)
     leaders = [p for p in people if p.is_leader]
     # A leader's unit results need everyone they lead, even on an incremental update.
@@ -302,7 +369,7 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
     led_people = _people_of_units(set().union(*led_units.values()) if led_units else set(), scheme)
     everyone = {p.id: p for p in people} | {p.id: p for p in led_people}
     all_ids = list(everyone)
-    sums = component_sums(scheme, all_ids)
+    sums = component_sums(scheme, None if ids is None else all_ids)
     days = working_days(list(everyone.values()), scheme.start, scheme.end)
     generals = general_scores(scheme.period, all_ids)
     empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
@@ -348,10 +415,10 @@ def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, d
             "organising_pct": 100.0 * on_time / items if items else 100.0}
 
 
-def leaders_above(employee_ids: set[int]) -> set[int]:
+def leaders_above(employee_ids: set[int], parents: dict[int, int | None] | None = None) -> set[int]:
     """Leaders of the units (and their ancestors) of these employees."""
     units = set(db.session.scalars(select(Employee.unit_id).where(Employee.id.in_(list(employee_ids)))))
-    parents = dict(db.session.execute(select(OrgUnit.id, OrgUnit.parent_id)).all())
+    parents = unit_parents() if parents is None else parents
     chain: set[int] = set()
     for uid in units:
         while uid is not None and uid not in chain:
