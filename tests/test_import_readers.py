@@ -321,3 +321,20 @@ def test_copy_rows_spell_values_as_postgresql_copy_text():
     assert rows.line(line) == expected  # the second time from the remembered texts
     assert rows.line(("x", 8, Decimal("2"), date(2026, 10, 6), moment, False, 3, "Việc")).split("\t")[1:7] == [
         "8", "2", "2026-10-06", "2026-10-05T01:30:00+00:00", "f", "3"]
+
+
+def test_sheet_cells_of_every_kind_read_as_openpyxl_types_them():
+    sheet = (b'<?xml version="1.0" encoding="UTF-8"?>'
+             b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c><c r="B1" t="inlineStr"><is><t>full_name'
+             b'</t></is></c><c r="C1" t="inlineStr"><is><t>unit_code</t></is></c></row>'
+             b'<row r="3"><c r="A3" t="inlineStr"><is><r><t>N</t></r><r><t xml:space="preserve">V1</t></r></is></c>'
+             b'<c r="B3" t="str"><f>CONCAT("L","an")</f><v>Lan</v></c><c r="C3" t="inlineStr"><is><t>U</t></is></c>'
+             b'<c r="D3" t="b"><v>1</v></c><c r="E3" t="e"><v>#VALUE!</v></c><c r="F3"><v>2.5</v></c>'
+             b'<c r="G3"><v></v></c></row>'
+             b'<row><c t="inlineStr"><is><t>NV2</t></is></c><c t="inlineStr"><is><t>B\xc3\xacnh</t></is></c></row>'
+             b'</sheetData></worksheet>')
+    data = replace_part(workbook_bytes([["x"]]), "xl/worksheets/sheet1.xml", sheet)
+    rows = list(iter_xlsx(io.BytesIO(data)))
+    assert rows == [(1, ["code", "full_name", "unit_code"]), (3, ["NV1", "Lan", "U", True, "#VALUE!", 2.5, None]),
+                    (4, ["NV2", "Bình"])]

@@ -125,6 +125,26 @@ def test_staff_xlsx_commit_then_reimport_changes_nothing(clean_app, client, worl
     assert not any((tmp_path / "uploads").rglob("*.xlsx")), "uploads are deleted after the job"
 
 
+def test_staff_managers_named_before_or_after_and_new_logins(clean_app, client, world):
+    rows = [STAFF_HEADER, ["F1", "Phạm Văn Một", "AG-P1", "", "F3"] + [""] * 7,  # the manager comes later
+            ["F2", "Phạm Văn Hai", "AG-P1", "", "F1", "", "", "", "", "hai", "", "manager;employee"],
+            ["F3", "Phạm Văn Ba", "AG-P1", "", "MANAGER", "1"] + [""] * 6]
+    done = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert done["errors"] == [] and done["changes"] == {"new": 3, "updated": 0, "unchanged": 0}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        people = {e.code: e for e in db.session.scalars(select(Employee))}
+        assert people["F1"].manager_id == people["F3"].id and people["F2"].manager_id == people["F1"].id
+        assert people["F3"].manager_id == people["MANAGER"].id and people["F3"].is_leader is True
+        assert people["F2"].user.username == "hai" and people["F2"].user.roles_csv == "employee,manager"
+        assert people["F1"].user_id is None and people["F3"].user_id is None
+    rows[1][4] = "MANAGER"
+    again = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert again["changes"] == {"new": 0, "updated": 1, "unchanged": 2}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        people = {e.code: e for e in db.session.scalars(select(Employee))}
+        assert people["F1"].manager_id == people["MANAGER"].id
+
+
 def test_any_error_writes_nothing_and_reports_row_and_column(clean_app, client, world):
     rows = staff_rows(4)
     rows[2][2] = "NO-SUCH-UNIT"

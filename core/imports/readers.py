@@ -4,7 +4,8 @@ Everything here reads a binary file object and yields ``(row_number, cells)`` on
 at a time, so a million-row file never sits in memory. Hostile files are refused
 before any parsing: an xlsx is a zip whose declared sizes and part count are checked
 first (a 10 MB upload may claim to expand to gigabytes), and every XML part is parsed
-by openpyxl through defusedxml (entity expansion and external entities refused).
+with defusedxml's guards (entity declarations and external references refused): the
+workbook's parts by openpyxl through defusedxml, the sheet by expat with the same hooks.
 A file that cannot be read raises ``FileRejected`` with a message for a person.
 """
 
@@ -183,9 +184,9 @@ def iter_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
         raise FileRejected(f"The sheet cannot be read safely ({_reason(exc)}).") from exc
 
 
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW, _CELL, _VALUE, _INLINE, _TEXT = (_MAIN_NS + n for n in ("row", "c", "v", "is", "t"))
-_SHEET_DATA = _MAIN_NS + "sheetData"
+# Element names as expat reports them with namespace_separator="}".
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_ROW, _NS_CELL, _NS_VALUE, _NS_INLINE, _NS_TEXT = (_MAIN_NS + n for n in ("row", "c", "v", "is", "t"))
 
 
 def _column_index(reference: str) -> int:
@@ -200,59 +201,116 @@ def _column_index(reference: str) -> int:
 
 def _sheet_rows(source: IO[bytes], strings: list[str], date_styles: set[int], duration_styles: set[int],
                 epoch) -> Iterator[tuple[int, list[Any]]]:
-    """Rows of a worksheet part as values, one row in memory at a time.
+    """Rows of a worksheet part as values, a few rows in memory at a time.
 
-    Leaner than openpyxl's cell parser (which builds rich-text objects for every inline
-    string), with the same defused XML parser and the same typing rules: shared and
-    inline strings, numbers, booleans, errors as their text, and numbers in a date or
-    duration format as datetimes or timedeltas."""
-    from defusedxml.ElementTree import iterparse
+    Read with expat's callbacks straight into row lists (ElementTree's pull parser, on
+    which defusedxml's iterparse is built, calls half a dozen Python functions per XML
+    element: most of the reading time of a large roster). The guards are defusedxml's
+    own, set on the same expat hooks: entity declarations and external references are
+    refused. The typing rules are openpyxl's: shared and inline strings, numbers,
+    booleans, errors as their text, and numbers in a date or duration format as
+    datetimes or timedeltas; a formula gives its saved value, never evaluated."""
+    from xml.parsers import expat
+
+    from defusedxml import EntitiesForbidden, ExternalReferenceForbidden
     from openpyxl.utils.datetime import from_excel
 
+    done: list[tuple[int, list[Any]]] = []
     row_number = 0
-    sheet_data = None
-    for event, element in iterparse(source, events=("start", "end")):
-        tag = element.tag
-        if event == "start":
-            if tag == _SHEET_DATA:
-                sheet_data = element
-            continue
-        if tag != _ROW:
-            continue
-        reference = element.get("r")
-        row_number = int(reference) if reference and reference.isdigit() else row_number + 1
-        values: list[Any] = []
-        for cell in element.iter(_CELL):
-            ref = cell.get("r")
+    values: list[Any] | None = None  # the open row's cells
+    in_cell = skipping = in_inline = False
+    kind = style = value_text = None
+    inline_parts: list[str] | None = None
+    collecting: list[str] | None = None  # the text of an open <v> or inline <t>
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal row_number, values, in_cell, skipping, in_inline, kind, style, value_text, inline_parts, collecting
+        if name == _NS_CELL:
+            if values is None or skipping:
+                return
+            ref = attrs.get("r")
             column = _column_index(ref) if ref else len(values) + 1
             if column > MAX_COLUMNS:
-                break
+                skipping = True  # the rest of the row is ignored
+                return
             if column > len(values) + 1:
                 values.extend([None] * (column - 1 - len(values)))
-            kind = cell.get("t", "n")
-            if kind == "inlineStr":
-                inline = cell.find(_INLINE)
-                value: Any = "".join(t.text or "" for t in inline.iter(_TEXT)) if inline is not None else None
-            else:
-                text = cell.findtext(_VALUE)
-                if text is None or text == "":
-                    value = None
-                elif kind == "s":
-                    value = strings[int(text)]
-                elif kind == "n":
-                    value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
-                    style = cell.get("s")
-                    if style is not None and (int(style) in date_styles or int(style) in duration_styles):
-                        value = from_excel(value, epoch, timedelta=int(style) in duration_styles)
-                elif kind == "b":
-                    value = text == "1"
-                else:  # "str" (a formula's text result), "e" (an error such as #VALUE!), "d" (ISO date)
-                    value = text
-            values.append(value)
-        yield row_number, values
-        element.clear()
-        if sheet_data is not None:
-            sheet_data.clear()  # drop the emptied rows too: memory stays one row deep
+            in_cell, kind, style, value_text, inline_parts = True, attrs.get("t", "n"), attrs.get("s"), None, None
+        elif name == _NS_ROW:
+            reference = attrs.get("r")
+            row_number = int(reference) if reference and reference.isdigit() else row_number + 1
+            values, skipping = [], False
+        elif in_cell:
+            if name == _NS_VALUE:
+                collecting = []
+            elif name == _NS_INLINE:
+                in_inline, inline_parts = True, []
+            elif name == _NS_TEXT and in_inline:
+                collecting = []
+
+    def end(name: str) -> None:
+        nonlocal values, in_cell, in_inline, value_text, collecting
+        if name == _NS_CELL:
+            if in_cell:
+                values.append(_cell_value(kind, style, value_text, inline_parts))
+                in_cell = False
+        elif name == _NS_ROW:
+            if values is not None:
+                done.append((row_number, values))
+                values = None
+        elif collecting is not None:
+            if name == _NS_VALUE:
+                if value_text is None:
+                    value_text = "".join(collecting)
+                collecting = None
+            elif name == _NS_TEXT:
+                inline_parts.append("".join(collecting))
+                collecting = None
+        elif name == _NS_INLINE:
+            in_inline = False
+
+    def text(data: str) -> None:
+        if collecting is not None:
+            collecting.append(data)
+
+    def _cell_value(kind, style, text, inline_parts) -> Any:
+        if kind == "inlineStr":
+            return "".join(inline_parts) if inline_parts is not None else None
+        if not text:
+            return None
+        if kind == "s":
+            return strings[int(text)]
+        if kind == "n":
+            value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+            if style is not None and (int(style) in date_styles or int(style) in duration_styles):
+                value = from_excel(value, epoch, timedelta=int(style) in duration_styles)
+            return value
+        if kind == "b":
+            return text == "1"
+        return text  # "str" (a formula's text result), "e" (an error such as #VALUE!), "d" (ISO date)
+
+    def forbid_entity(name, is_parameter, value, base, sysid, pubid, notation):
+        raise EntitiesForbidden(name, value, base, sysid, pubid, notation)
+
+    def forbid_unparsed_entity(name, base, sysid, pubid, notation):
+        raise EntitiesForbidden(name, None, base, sysid, pubid, notation)
+
+    def forbid_external(context, base, sysid, pubid):
+        raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    parser.EntityDeclHandler = forbid_entity
+    parser.UnparsedEntityDeclHandler = forbid_unparsed_entity
+    parser.ExternalEntityRefHandler = forbid_external
+    while chunk := source.read(1 << 16):
+        parser.Parse(chunk, False)
+        if done:
+            yield from done
+            done.clear()
+    parser.Parse(b"", True)
+    yield from done
 
 
 def _reason(exc: BaseException) -> str:

@@ -286,6 +286,14 @@ class StaffWriter(Writer):
             self.user_by_name[name] = uid
         self.seen_codes: dict[str, int] = {}
         self.seen_usernames: dict[str, int] = {}
+        # On PostgreSQL a new person's id is taken from the sequence when the row is read,
+        # so the row is inserted with its manager (already known: in the tenant or earlier
+        # in the file) and its new login: updating 50,000 rows afterwards costs more than
+        # inserting them (employees has seven indexes and twenty foreign keys point at it).
+        self.ahead = self.conn.dialect.name == "postgresql"
+        self.ids = {code: e["id"] for code, e in self.existing.items()}
+        self.free_ids: list[int] = []
+        self.manager_set: set[str] = set()  # new people inserted with their manager
         self.inserts: list[dict] = []
         self.updates: list[dict] = []
         self.managers: list[tuple[int, str, str]] = []  # (row, code, manager code)
@@ -335,12 +343,20 @@ class StaffWriter(Writer):
         if "roles" in values:
             roles_csv = ",".join(r for r in ("employee", "manager", "tenant_admin", "auditor") if r in values["roles"])
         changed = False
+        manager_code = values.get("manager_code")
         if current is None:
             full = {"is_leader": False, "salary_coefficient": Decimal("2.34"), "position_id": None,
                     "start_date": None, "end_date": None, "email": None, **desired}
-            self._queue(self.inserts, {"tenant_id": self.tid, "code": code, **full})
-            if username:
+            new_row = {"tenant_id": self.tid, "code": code, **full}
+            if self.ahead:
+                new_row["id"] = self.ids[code] = self._new_id()
+                new_row["manager_id"] = self.ids.get(manager_code) if manager_code else None
+                if new_row["manager_id"] is not None:
+                    self.manager_set.add(code)
+                new_row["login"] = (username, roles_csv or "employee") if username else None
+            elif username:
                 self.new_users.append((code, username, roles_csv or "employee"))
+            self._queue(self.inserts, new_row)
             changed = True
         else:
             full = {name: desired.get(name, current[name]) for name in EMPLOYEE_FIELDS}
@@ -354,7 +370,6 @@ class StaffWriter(Writer):
             elif user_id is not None and roles_csv is not None and self.users[user_id][1] != roles_csv:
                 self.role_updates.append({"b_id": user_id, "roles": roles_csv})
                 changed = True
-        manager_code = values.get("manager_code")
         if manager_code:
             self.managers.append((row, code, manager_code))
             changed = changed or self.manager_code.get(code) != manager_code
@@ -370,11 +385,24 @@ class StaffWriter(Writer):
         if len(batch) >= BATCH:
             self._flush()
 
+    def _new_id(self) -> int:
+        if not self.free_ids:
+            self.free_ids = list(self.conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('employees', 'id')) FROM generate_series(1, %(n)s)",
+                {"n": BATCH}).scalars())[::-1]
+        return self.free_ids.pop()
+
     def _flush(self) -> None:
         t = Employee.__table__
         if not self.failed:
-            if self.inserts and self.conn.dialect.name == "postgresql":
-                columns = ("tenant_id", "code", *EMPLOYEE_FIELDS)
+            if self.inserts and self.ahead:
+                logins = [(row["code"], *row["login"]) for row in self.inserts if row["login"]]
+                user_ids = self._insert_users(logins)
+                for row in self.inserts:
+                    row["user_id"] = user_ids[row["login"][0]] if row["login"] else None
+                columns = ("id", "tenant_id", "code", *EMPLOYEE_FIELDS, "manager_id", "user_id")
+                # One statement per chunk: a manager later in the same chunk is there when
+                # the foreign key is checked, at the statement's end.
                 _pg_bulk(self.conn, "import_employees",
                          f"SELECT {', '.join(columns)} FROM employees WITH NO DATA", columns,
                          [tuple(row[c] for c in columns) for row in self.inserts],
@@ -393,10 +421,11 @@ class StaffWriter(Writer):
         if errors or self.failed:
             return errors
         t = Employee.__table__
-        ids = dict(self.conn.execute(select(t.c.code, t.c.id).where(t.c.tenant_id == self.tid)).all())
+        ids = self.ids if self.ahead else dict(
+            self.conn.execute(select(t.c.code, t.c.id).where(t.c.tenant_id == self.tid)).all())
         current_manager = {code: e["manager_id"] for code, e in self.existing.items()}
         changes = [{"b_id": ids[code], "manager_id": ids[manager]} for _, code, manager in self.managers
-                   if current_manager.get(code) != ids[manager]]
+                   if code not in self.manager_set and current_manager.get(code) != ids[manager]]
         if changes and self.conn.dialect.name == "postgresql":
             _pg_bulk(self.conn, "import_managers", "SELECT id, manager_id FROM employees WITH NO DATA",
                      ("id", "manager_id"), [(c["b_id"], c["manager_id"]) for c in changes],
@@ -429,16 +458,24 @@ class StaffWriter(Writer):
                 step = manager_of.get(step)
         return errors
 
-    def _write_users(self, ids: dict[str, int]) -> None:
-        u, t = User.__table__, Employee.__table__
+    def _insert_users(self, logins: list[tuple[str, str, str]]) -> dict[str, int]:
+        """New logins (code, username, roles csv) without a usable password; their ids by username."""
+        if not logins:
+            return {}
+        u = User.__table__
         now = utcnow()
+        self.conn.execute(insert(u), [
+            {"tenant_id": self.tid, "username": name, "password_hash": UNUSABLE_PASSWORD, "roles": roles,
+             "active": True, "must_change_password": True, "created_at": now} for _, name, roles in logins])
+        return dict(self.conn.execute(select(u.c.username, u.c.id).where(
+            u.c.tenant_id == self.tid, u.c.username.in_([name for _, name, _ in logins]))).all())
+
+    def _write_users(self, ids: dict[str, int]) -> None:
+        """Logins for people inserted without one (SQLite) or already in the tenant."""
+        u, t = User.__table__, Employee.__table__
         for start in range(0, len(self.new_users), BATCH):
             chunk = self.new_users[start:start + BATCH]
-            self.conn.execute(insert(u), [
-                {"tenant_id": self.tid, "username": name, "password_hash": UNUSABLE_PASSWORD, "roles": roles,
-                 "active": True, "must_change_password": True, "created_at": now} for _, name, roles in chunk])
-            user_ids = dict(self.conn.execute(select(u.c.username, u.c.id).where(
-                u.c.tenant_id == self.tid, u.c.username.in_([name for _, name, _ in chunk]))).all())
+            user_ids = self._insert_users(chunk)
             self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
                               .values(user_id=bindparam("user_id")),
                               [{"b_id": ids[code], "user_id": user_ids[name]} for code, name, _ in chunk])
