@@ -21,7 +21,7 @@ from core.mergers.services import commit_merge
 from core.org import services as org
 from core.scoring import engine
 from core.scoring.models import GeneralScore, ItemScore, PeriodScore
-from core.scoring.services import year_scores
+from core.scoring.services import range_scores, year_scores
 from core.tenancy import tenant_context
 from core.tenants.models import ComponentChoice
 from core.tenants.services import create_tenant
@@ -190,6 +190,26 @@ def test_a_moved_persons_year_weights_each_side_by_months(clean_app, merged):
         # K's year is the plain mean of K's months (one: 35.00).
         [k] = year_scores("2025", [kh.ids["staff"]])
         assert k["total"] == 35.0 and "merger" not in k["components"]
+
+
+def test_a_quarter_spanning_the_date_has_the_same_parts(clean_app, merged):
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        for period in ("2025-07", "2025-08"):
+            engine.recalculate(period)
+        db.session.commit()
+        rows = {r["employee_id"]: r for r in range_scores("2025-Q3", date(2025, 7, 1), date(2025, 9, 30),
+                                                             [ids["P"], kh.ids["staff"]])}
+        before, after = rows[ids["P"]]["components"]["merger"]["parts"]
+        # Before: 1–15 July as in the month, 32.08 on 11 working days. From 16 July to
+        # 30 September, quantity only: 3 of 4 assigned completed → 52.50, on 12 + 21 + 20
+        # (2025-09-01 and 09-02 are National Day) = 53 working days.
+        assert (before["task_score"], before["working_days"]) == (32.08, 11)
+        assert (after["task_score"], after["working_days"]) == (52.5, 53)
+        # (32.08 × 11 + 52.50 × 53) ÷ 64 = 3,135.38 ÷ 64 = 48.99 (one rule for the whole
+        # quarter would give 4 of 6 → 46.67).
+        assert rows[ids["P"]]["task_score"] == rows[ids["P"]]["total"] == 48.99
+        assert rows[kh.ids["staff"]]["task_score"] == 35.0 and "merger" not in rows[kh.ids["staff"]]["components"]
 
 
 # ---------------------------------------------------------------- unit history

@@ -297,6 +297,28 @@ def _combine(split: _Split, before: dict, after: dict) -> dict:
             "provisional": before["provisional"] or after["provisional"]}
 
 
+def combine_range(period: str, start: date, end: date, scheme, people: list, rows: list[dict]) -> list[dict]:
+    """Rows of a day, week or quarter (scoring.services.range_scores) for moved people
+    when the range starts before a merger's date: the same parts as a month — before the
+    date by the source's variant, from it by the target's, weighted by working days —
+    and no general criteria (they belong to months)."""
+    from core.scoring import engine
+
+    window = engine.Scheme(scheme.chosen, period, start, end)
+    rules = month_rules(window, {p.id: p for p in people}, {})
+    if not rules.splits:
+        return rows
+    by_id = {p.id: p for p in people}
+    for row in rows:
+        if row["employee_id"] in rules.splits:
+            r = rules.period_row(window, by_id[row["employee_id"]], {}, 0, {"is_leader": False}, None)
+            row.update(task_score=float(r["task_score"]), total=float(r["task_score"]), components=r["components"],
+                       item_count=r["item_count"], working_days=r["working_days"],
+                       variant={"key": r["variant_key"], "version": r["variant_version"],
+                                "settings_hash": r["settings_hash"]})
+    return rows
+
+
 # ---------------------------------------------------------------- the year (scoring.services.year_scores)
 
 

@@ -175,6 +175,9 @@ def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[di
                     "variant": {"key": scheme.stamp()["key"], "version": scheme.stamp()["version"],
                                 "settings_hash": scheme.stamp()["settings_hash"]},
                     "provisional": True, "item_count": int(s.get("_items", 0)), "working_days": days[p.id]})
+    from core.mergers.scoring import combine_range
+
+    out = combine_range(period, start, end, scheme, people, out)  # a tenant merger's date inside the range
     return sorted(out, key=lambda r: r["employee_id"])
 
 
