@@ -117,7 +117,14 @@ def _stamps(item_ids: list[int]) -> dict[int, str]:
 
 
 def test_the_month_of_the_date_is_scored_by_each_side_and_weighted_by_working_days(clean_app, merged):
-    kh, _, ids = merged
+    kh, nt_id, ids = merged
+    with clean_app.app_context(), tenant_context(nt_id):
+        from core.audit.models import AuditEvent
+
+        # The merger's record: the source chain's closing event names its date and who moved.
+        closing = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tenant.merged"))
+        assert closing.after["effective_date"] == "2025-07-16"
+        assert closing.after["moved_employees"] == [[ids["P"], ids["P"]]]
     with clean_app.app_context(), tenant_context(kh.tenant_id):
         from core.scoring.models import ScoredPeriod
 
