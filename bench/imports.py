@@ -259,7 +259,8 @@ def main() -> None:
         report = {"staff_rows": args.staff, "item_rows": args.items,
                   "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-                  "command": f".venv/bin/python -m bench.imports --staff {args.staff} --items {args.items}"}
+                  "command": f".venv/bin/python -m bench.imports --staff {args.staff} --items {args.items}"
+                  + (f" --db {args.db}" if args.db != DB else "")}
         report["load_before"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         report["staff"] = run_import(app_url, "staff-xlsx", staff_path)
         report["work_items"] = run_import(app_url, "work-items-csv", items_path)
