@@ -151,9 +151,14 @@ class Before:
     """The part of a month before a merger's date, for the people that merger moved."""
 
     record: MergerRecord
-    scheme: Any  # engine.Scheme of the source
+    month: Any  # the engine.Scheme of the target's month (or range)
     tenant: Tenant
     end: date  # the day before the date, or the month's end
+
+    @cached_property
+    def scheme(self):
+        """The source's variant, looked up only when one of its people is scored."""
+        return _source_scheme(self.record, self.month)
 
 
 def _parts_before(scheme) -> list[Before]:
@@ -162,8 +167,7 @@ def _parts_before(scheme) -> list[Before]:
         if scheme.start < record.effective:
             with unscoped():
                 tenant = db.session.get(Tenant, record.source_id)
-            out.append(Before(record, _source_scheme(record, scheme), tenant,
-                              min(scheme.end, record.effective - timedelta(days=1))))
+            out.append(Before(record, scheme, tenant, min(scheme.end, record.effective - timedelta(days=1))))
     return out
 
 
