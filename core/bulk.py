@@ -17,7 +17,10 @@ BATCH = 5000
 
 
 def copy_rows(table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """Insert `rows` (tuples in the order of `columns`) into `table`; returns the count."""
+    """Insert `rows` (tuples in the order of `columns`) into `table`; returns the count.
+    On PostgreSQL the COPY holds the connection while `rows` is read: a generator that
+    queries the database itself would wait forever (and hold up DROP DATABASE server-wide),
+    so pass rows already computed."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         return _copy_postgresql(conn, table.name, tuple(columns), rows)

@@ -195,3 +195,38 @@ def test_leader_includes_unit_results(clean_app, client, w, clock):  # noqa: F81
     # items done on time: staff 2 of 4, nobody else has items → 50 %. Mean 66.67 % → 46.67.
     assert c["own_pct"] == 100.0 and c["unit_results_pct"] == 50.0 and c["organising_pct"] == 50.0
     assert s["task_score"] == 46.67
+
+
+def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w, backend):
+    """Three people of one department declare at the same time: each declaration rewrites
+    its author's month row and their leaders' (the department's and the agency's). No
+    request fails on the shared rows, none waits for a tenant-wide lock, and the rows
+    end equal to a full recalculation of the month."""
+    import threading
+
+    errors: list = []
+
+    def declarer(who: str) -> None:
+        client = clean_app.test_client()
+        for n in range(6):
+            r = client.post(w.url("/work-items"), headers=w.h(who),
+                            json={"task_type_code": "VB01", "work_date": "2026-10-14", "quantity": n + 1})
+            if r.status_code != 201:
+                errors.append((who, r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=declarer, args=(who,)) for who in ("staff", "staff2", "accountant")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    incremental = _snapshot(clean_app, w)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        from core.scoring import engine
+
+        engine.recalculate(PERIOD)
+        db.session.commit()
+    recalculated = [r for r in _snapshot(clean_app, w) if r[0] in {i[0] for i in incremental}]
+    assert recalculated == incremental
+    # 18 items of 1..6 × weight 1.5, none done: everyone's items counted, leaders included.
+    assert sorted(r[3] for r in incremental if r[3]) == [6, 6, 6]

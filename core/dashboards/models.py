@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -28,9 +28,13 @@ class WeekHours(TenantScoped, db.Model):
     __table_args__ = (UniqueConstraint("tenant_id", "employee_id", "period", "week_start"),
                       Index("ix_week_hours_tenant_period", "tenant_id", "period"))
 
+    # Like item_scores, no foreign keys and no single-column tenant index (migration 0009):
+    # a full recalculation writes a row per person and week, 250,000 for a province, and
+    # the per-row key checks cost more than computing them. The engine keeps it consistent.
+    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
-    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    employee_id: Mapped[int] = mapped_column(BigId)
+    unit_id: Mapped[int] = mapped_column(BigId)
     period: Mapped[str] = mapped_column(String(10))
     week_start: Mapped[date] = mapped_column(Date)  # the Monday of the ISO week
     minutes: Mapped[float] = mapped_column(Float, default=0.0)

@@ -158,7 +158,8 @@ def trend(employee_id: int, by: str, anchor: str) -> list[dict]:
 def _day_sums(scheme: engine.Scheme, employee_id: int, start: date, end: date) -> dict[date, dict[str, float]]:
     cols = [func.coalesce(func.sum(col), 0.0) for col in scheme.columns]
     stmt = (select(ItemScore.work_date, func.count(), *cols)
-            .where(ItemScore.employee_id == employee_id, ItemScore.work_date >= start, ItemScore.work_date <= end)
+            .where(engine.of_people([employee_id], start, end), ItemScore.work_date >= start,
+                   ItemScore.work_date <= end)
             .group_by(ItemScore.work_date))
     out = {}
     for row in db.session.execute(stmt):

@@ -15,7 +15,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, cast, delete, func, insert, literal, select
+from sqlalchemy import Float, cast, delete, func, insert, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.util import find_tables
 
 from core.bulk import copy_rows
@@ -187,7 +189,9 @@ def score_items(scheme: Scheme, progress: Callable[[int, int], None] | None = No
     done = 0
     for batch in result.partitions(BATCH):
         rows = _score_rows(scheme, batch, tenant, as_of) if by_merger is None else by_merger(batch, tenant, as_of)
-        done += copy_rows(ItemScore.__table__, ITEM_SCORE_COLUMNS, rows)
+        # Scored before the COPY opens: a scorer that reads the database (a merger's source
+        # variant, say) would otherwise wait forever on the connection the COPY holds.
+        done += copy_rows(ItemScore.__table__, ITEM_SCORE_COLUMNS, list(rows))
         if progress is not None:
             progress(done, total or done)
     return done
@@ -384,13 +388,33 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
         rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
                                      _leader_facts(members, own, sums), generals.get(leader.id)))
     rules.settle(rows)  # each row's unit as of the month's first day (unit merges)
-    stmt = delete(PeriodScore).where(PeriodScore.period == scheme.period)
-    if ids is not None:
-        stmt = stmt.where(PeriodScore.employee_id.in_([p.id for p in people]))
-    db.session.execute(stmt, execution_options={"synchronize_session": False})
-    if rows:
-        db.session.execute(insert(PeriodScore), rows)
+    if ids is None:
+        db.session.execute(delete(PeriodScore).where(PeriodScore.period == scheme.period),
+                           execution_options={"synchronize_session": False})
+        if rows:
+            db.session.execute(insert(PeriodScore), rows)
+        return len(rows)
+    _upsert_period_rows(scheme, rows, ids)
     return len(rows)
+
+
+def _upsert_period_rows(scheme: Scheme, rows: list[dict], ids: set[int]) -> None:
+    """Replace some people's month rows while other transactions may replace some of the
+    same (two declarations in one unit both rewrite its leader's row): an upsert waits
+    for the other's row and then updates it, where delete-then-insert would fail on
+    the unique key. Rows go in ascending employee order, so two writers never deadlock."""
+    gone = ids - {r["employee_id"] for r in rows}  # no longer employed in the month
+    if gone:
+        db.session.execute(delete(PeriodScore).where(PeriodScore.period == scheme.period,
+                                                     PeriodScore.employee_id.in_(list(gone))),
+                           execution_options={"synchronize_session": False})
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(PeriodScore.__table__)
+    updated = {c: upsert.excluded[c] for c in rows[0] if c not in ("tenant_id", "employee_id", "period")}
+    stmt = upsert.on_conflict_do_update(index_elements=["tenant_id", "employee_id", "period"], set_=updated)
+    db.session.execute(stmt, sorted(rows, key=lambda r: r["employee_id"]))
 
 
 def _people_of_units(unit_ids: set[int], scheme: Scheme) -> list[Person]:
@@ -439,8 +463,36 @@ def mark_scored(scheme: Scheme) -> None:
     db.session.flush()
 
 
+# Advisory locks (PostgreSQL), always taken in this order so writers never deadlock:
+# the tenant's scoring lock (shared by per-item refreshes, exclusive for whole-month
+# rewrites), then each person's lock (ascending ids), then month rows (ascending
+# employee ids), and last the audit chain's lock (7350) at commit. Declarations of
+# different people so run side by side; only a recalculation waits for them all.
+SCORING_LOCK, PERSON_LOCK = 7352, 7351
+
+
+def lock_scoring(exclusive: bool) -> None:
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite writes one transaction at a time anyway
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    db.session.execute(text(f"SELECT {fn}({SCORING_LOCK}, CAST(:t AS integer))"), {"t": current_tenant_id()})
+
+
+def lock_people(employee_ids: Iterable[int]) -> None:
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for eid in sorted(set(employee_ids)):
+        db.session.execute(text(f"SELECT pg_advisory_xact_lock({PERSON_LOCK}, CAST(:e AS integer))"),
+                           {"e": eid % 2_147_483_647})
+
+
 def recalculate(period: str, progress: Callable[..., None] | None = None) -> dict:
     """Re-score every item of the month and re-aggregate, in the caller's transaction."""
+    lock_scoring(exclusive=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The month's GROUP BYs (per person and day, per person and week) hold a row per
+        # group: 4 MB spilled them to disk at 5,000 people. For this transaction only.
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     if is_closed(period):
         raise Conflict(f"The period {period} is closed; reopen it to recalculate.", {"period": ["Closed."]},
                        code="period_closed")
@@ -467,6 +519,8 @@ def refresh_items(item_ids: list[int]) -> None:
     by_month: dict[str, set[int]] = defaultdict(set)
     for row in rows:
         by_month[month_of(row.work_date)].add(row.employee_id)
+    lock_scoring(exclusive=False)
+    lock_people(set().union(*by_month.values()) if by_month else set())
     gone = set(item_ids) - {r.id for r in rows}
     if gone:
         db.session.execute(delete(ItemScore).where(ItemScore.work_item_id.in_(list(gone))),

@@ -26,15 +26,12 @@ class ItemScore(TenantScoped, db.Model):
     """
 
     __tablename__ = "item_scores"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "work_item_id"),
-        Index("ix_item_scores_tenant_employee_date", "tenant_id", "employee_id", "work_date"),
-        Index("ix_item_scores_tenant_date", "tenant_id", "work_date"),
-    )
+    # Two indexes only (each costs every one of a month's millions of rows a write):
+    # per-person reads go through work_items' (employee_id, work_date) and this key.
+    __table_args__ = (Index("ix_item_scores_tenant_date", "tenant_id", "work_date"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
-    work_item_id: Mapped[int] = mapped_column(BigId)
+    tenant_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     employee_id: Mapped[int] = mapped_column(BigId)
     work_date: Mapped[date] = mapped_column(Date)
     variant_key: Mapped[str] = mapped_column(String(100))

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from core.audit.services import record
@@ -39,12 +39,8 @@ def _refresh_changed_items(session: Session) -> None:
         return
     session.info["congvu_scoring_busy"] = True
     try:
-        # Two transactions refreshing the same people (a unit's leader, say) would both
-        # replace the same month rows: take the tenant's write lock (the one the audit
-        # chain takes next, held until the commit ends) before refreshing.
-        if session.get_bind().dialect.name == "postgresql":
-            for tid in sorted({t for t, _, _ in events}):
-                session.execute(text("SELECT pg_advisory_xact_lock(7350, CAST(:t AS integer))"), {"t": tid})
+        # Locks: engine.refresh_items takes the person-level ones (see engine.SCORING_LOCK),
+        # so declarations of different people no longer wait for each other here.
         engine.refresh_items(sorted({item_id for _, item_id, _ in events}))
     except ComponentMissing as exc:
         # Work goes on; the month is marked stale so admins see why it has no scores.
