@@ -22,7 +22,7 @@ of people; nothing runs for a month that starts on or after every merger's date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -174,7 +174,7 @@ def _parts_before(scheme) -> list[Before]:
 # ---------------------------------------------------------------- items (engine.score_items)
 
 
-def item_scorer(scheme) -> Callable[[list, Any, date], Iterator[tuple]] | None:
+def item_scorer(scheme) -> Callable[[list, Any, date], list[tuple]] | None:
     """None for a month no merger's date comes after the start of (the usual case); else
     a function that scores a batch of item rows as engine._score_rows does, each item by
     the variant in force for it: the source's for a moved person's item before the date."""
@@ -183,16 +183,18 @@ def item_scorer(scheme) -> Callable[[list, Any, date], Iterator[tuple]] | None:
         return None
     from core.scoring import engine
 
-    def score(batch: list, tenant, as_of: date) -> Iterator[tuple]:
+    def score(batch: list, tenant, as_of: date) -> list[tuple]:
+        # A list, not a generator: the source's variant is looked up here (a query), and
+        # the caller's COPY must not be open on the connection while it is.
         rest, theirs = [], {id(p): (p, []) for p in parts}
         for row in batch:
             part = next((p for p in parts if row.employee_id in p.record.moved and row.work_date <= p.end), None)
             (theirs[id(part)][1] if part is not None else rest).append(row)
-        if rest:
-            yield from engine._score_rows(scheme, rest, tenant, as_of)
+        out = list(engine._score_rows(scheme, rest, tenant, as_of)) if rest else []
         for part, rows in theirs.values():
             if rows:
-                yield from engine._score_rows(part.scheme, rows, part.tenant, as_of)
+                out += engine._score_rows(part.scheme, rows, part.tenant, as_of)
+        return out
 
     return score
 
