@@ -111,3 +111,50 @@ def test_upload_over_the_limit_is_413(clean_app, client):
     response = client.post("/api/v1/auth/token", data=b"x" * (10 * 1024 * 1024 + 1),
                            content_type="application/json")
     assert response.status_code == 413 and response.get_json()["code"] == "too_large"
+
+
+def _page_login(app, slug: str, username: str):
+    """A browser-like client signed in through the login form."""
+    browser = app.test_client()
+    html = browser.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    signed_in = browser.post("/login", data={"csrf_token": token, "tenant": slug, "username": username,
+                                             "password": PASSWORD})
+    assert signed_in.status_code == 302
+    return browser
+
+
+# What each role's home page links to: (path under /t/<slug>/, Vietnamese label).
+TODAY, MONTH, TREND, MINE = ("today", "Hôm nay"), ("me", "Tháng của tôi"), ("me/trend", "Xu hướng của tôi"), \
+    ("classification", "Xếp loại của tôi")
+OWN = {TODAY, MONTH, TREND, MINE}
+UNIT = {("unit", "Đơn vị của tôi"), ("dashboard/unit", "Bảng điều khiển đơn vị"), ("jobs", "Tác vụ")}
+REVIEW = ("classification/unit", "Xem xét xếp loại đơn vị")
+PROVINCE = {("dashboard/province", "Bảng điều khiển toàn tỉnh"),
+            ("classification/province", "Xếp loại và chia thưởng toàn tỉnh")}
+COMPONENTS, AUDIT = ("admin/components", "Thành phần và cấu hình"), ("admin/audit", "Nhật ký kiểm tra")
+ADMIN_ONLY = {("admin/imports", "Nhập và xuất dữ liệu"), ("admin/users", "Tài khoản đăng nhập")}
+HOME_LINKS = {
+    "staff": OWN,
+    "manager": OWN | UNIT | {REVIEW},
+    "auditor": OWN | UNIT | PROVINCE | {COMPONENTS, AUDIT},
+    "admin": OWN | UNIT | {REVIEW} | PROVINCE | {COMPONENTS, AUDIT} | ADMIN_ONLY,
+}
+
+
+@pytest.mark.parametrize("who", sorted(HOME_LINKS))
+def test_home_links_every_page_the_role_may_open_and_no_other(clean_app, who):
+    build_world(clean_app, "tinh-a")
+    browser = _page_login(clean_app, "tinh-a", who)
+    html = browser.get("/t/tinh-a/").get_data(as_text=True)
+    links = set(re.findall(r'<a href="/t/tinh-a/([^"?]*)">([^<]+)</a>', html))
+    assert links == HOME_LINKS[who]
+    assert '<a href="/account/password">Đổi mật khẩu</a>' in html  # every signed-in person, in the top bar
+    for path, _label in sorted(links):
+        page = browser.get(f"/t/tinh-a/{path}")
+        assert page.status_code == 200, path
+        title = re.search(r"<title>(.*?)</title>", page.get_data(as_text=True), re.S).group(1)
+        assert "<" not in title, (path, title)  # a title is text: markup there shows as text in the tab
+    everything = set().union(*HOME_LINKS.values())
+    for path, _label in sorted(everything - links):  # a link not shown is a page the role may not open
+        assert browser.get(f"/t/tinh-a/{path}").status_code == 403, path
