@@ -134,18 +134,6 @@ def _source_calendar(record: MergerRecord, start: date, end: date) -> cal.WorkCa
     return cal.WorkCalendar(start, end, {row.day: row.kind for row in rows})
 
 
-def _working_days(calendar: cal.WorkCalendar, people: list, start: date, end: date) -> dict[int, int]:
-    """As engine.working_days, on a given calendar."""
-    base = calendar.working_days(start, end)
-    leave = cal.approved_leave([p.id for p in people], start, end)
-    out = {}
-    for p in people:
-        lo, hi = p.start_date or start, p.end_date or end
-        off = leave.get(p.id, set())
-        out[p.id] = sum(1 for d in base if lo <= d <= hi and d not in off)
-    return out
-
-
 @dataclass
 class Before:
     """The part of a month before a merger's date, for the people that merger moved."""
@@ -258,8 +246,8 @@ def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, floa
             continue
         ids = [p.id for p in people]
         before = engine.component_sums(part.scheme, ids, scheme.start, part.end)
-        days_before = _working_days(_source_calendar(part.record, scheme.start, part.end), people,
-                                    scheme.start, part.end)
+        days_before = engine.working_days(people, scheme.start, part.end,
+                                          _source_calendar(part.record, scheme.start, part.end))
         spans = part.end < scheme.end
         if spans:
             after = engine.component_sums(scheme, ids, part.end + timedelta(days=1), scheme.end)

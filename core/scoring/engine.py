@@ -292,10 +292,13 @@ def people_in(start: date, end: date, employee_ids: Iterable[int] | None = None)
     return [Person(*row) for row in db.session.execute(stmt)]
 
 
-def working_days(people: list[Person], start: date, end: date) -> dict[int, int]:
-    """Each person's working days in [start, end]: the tenant calendar within their
-    employment, less approved leave (two queries for everyone)."""
-    calendar = cal.WorkCalendar.load(start, end)
+def working_days(people: list[Person], start: date, end: date,
+                 calendar: cal.WorkCalendar | None = None) -> dict[int, int]:
+    """Each person's working days in [start, end]: the tenant calendar (or ``calendar``:
+    a merger's source's, for the days before the date) within their employment, less
+    approved leave (two queries for everyone)."""
+    if calendar is None:
+        calendar = cal.WorkCalendar.load(start, end)
     base = calendar.working_days(start, end)
     leave = cal.approved_leave([p.id for p in people], start, end)
     out = {}
