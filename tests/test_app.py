@@ -158,3 +158,21 @@ def test_home_links_every_page_the_role_may_open_and_no_other(clean_app, who):
     everything = set().union(*HOME_LINKS.values())
     for path, _label in sorted(everything - links):  # a link not shown is a page the role may not open
         assert browser.get(f"/t/tinh-a/{path}").status_code == 403, path
+
+
+VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưạảãàáắằẳẵặấầẩẫậẹẻẽèéếềểễệịỉĩìíọỏõòóốồổỗộớờởỡợụủũùúứừửữựỳýỷỹỵ]", re.I)
+
+
+def test_admin_pages_speak_english_on_request(clean_app):
+    build_world(clean_app, "tinh-a")
+    browser = _page_login(clean_app, "tinh-a", "admin")
+    for path, _label in sorted(ADMIN_ONLY | {COMPONENTS, AUDIT}):
+        vi = browser.get(f"/t/tinh-a/{path}?lang=vi").get_data(as_text=True)
+        assert VIETNAMESE_LETTERS.search(re.search(r"<h1>(.*?)</h1>", vi, re.S).group(1)), path
+        en = browser.get(f"/t/tinh-a/{path}?lang=en").get_data(as_text=True)
+        heading = re.search(r"<h1>(.*?)</h1>", en, re.S).group(1)
+        assert not VIETNAMESE_LETTERS.search(heading), (path, heading)
+    imports = browser.get("/t/tinh-a/admin/imports?lang=en").get_data(as_text=True)
+    body = re.sub(r"<option[^>]*>.*?</option>|<li><a [^>]*>.*?</li>|<title>.*?</title>|<p><a [^>]*>.*?</a></p>"
+                  r"|lang=\"vi\">Tiếng Việt|Hướng dẫn", "", imports, flags=re.S)
+    assert not VIETNAMESE_LETTERS.search(body), VIETNAMESE_LETTERS.findall(body)[:5]
