@@ -8,7 +8,7 @@ import pytest
 
 from core import create_app
 from core.config import ConfigError
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, build_world, make_operator
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -113,12 +113,12 @@ def test_upload_over_the_limit_is_413(clean_app, client):
     assert response.status_code == 413 and response.get_json()["code"] == "too_large"
 
 
-def _page_login(app, slug: str, username: str):
+def _page_login(app, slug: str | None, username: str):
     """A browser-like client signed in through the login form."""
     browser = app.test_client()
     html = browser.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    signed_in = browser.post("/login", data={"csrf_token": token, "tenant": slug, "username": username,
+    signed_in = browser.post("/login", data={"csrf_token": token, "tenant": slug or "__operator__", "username": username,
                                              "password": PASSWORD})
     assert signed_in.status_code == 302
     return browser
@@ -199,3 +199,16 @@ def test_every_message_in_the_code_has_its_vietnamese():
         catalog = read_po(po)
     untranslated = {m: where for m, where in found.items() if m and (m not in catalog or not catalog[m].string)}
     assert len(found) > 400 and untranslated == {}
+
+
+def test_operator_pages_are_linked_from_the_operator_home(clean_app, client):
+    make_operator(clean_app, client, "root")
+    browser = _page_login(clean_app, None, "root")
+    home = browser.get("/", follow_redirects=True)
+    html = home.get_data(as_text=True)
+    assert home.request.path == "/operator/"
+    links = set(re.findall(r'<a href="(/[^"?]*)">([^<]+)</a>', html))
+    assert links >= {("/operator/", "Các tỉnh (khách thuê)"), ("/operator/dashboard", "Tổng quan nền tảng"),
+                     ("/operator/merges", "Sáp nhập tỉnh"), ("/account/password", "Đổi mật khẩu")}
+    for path, _label in sorted(links):
+        assert browser.get(path).status_code == 200, path
