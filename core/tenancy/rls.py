@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 from core.tenancy.context import current_tenant_id, is_unscoped
 
 POLICY = "tenant_isolation"
+# Each setting is read in a sub-select, which PostgreSQL evaluates once per statement (an
+# InitPlan) instead of once per row: a scan of a province's 8.5 million item scores took
+# 6.7 s with the per-row form, 4.4 s with this one, 4.0 s as the owner (migration 0010).
 _PREDICATE = (
-    "(current_setting('app.unscoped', true) = 'on' OR "
-    "tenant_id = nullif(current_setting('app.tenant_id', true), '')::bigint)"
+    "((SELECT current_setting('app.unscoped', true)) = 'on' OR "
+    "tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint))"
 )
 _SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.unscoped', :uns, true)")
 
@@ -52,13 +55,13 @@ def sync_open_transaction() -> None:
         pass
 
 
-def enable_statements(table: str) -> list[str]:
+def enable_statements(table: str, predicate: str = _PREDICATE) -> list[str]:
     """DDL that puts `table` under RLS; migrations run it for every tenant table."""
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
         f'DROP POLICY IF EXISTS {POLICY} ON "{table}"',
-        f'CREATE POLICY {POLICY} ON "{table}" USING {_PREDICATE} WITH CHECK {_PREDICATE}',
+        f'CREATE POLICY {POLICY} ON "{table}" USING {predicate} WITH CHECK {predicate}',
     ]
 
 
