@@ -84,6 +84,12 @@ def records() -> list[MergerRecord]:
     tid = current_tenant_id()
     if tid is None:
         return []
+    # Asked twice per declaration (items, then month rows): answered once per transaction.
+    # The unscoped switch costs a round trip each way besides the queries.
+    transaction = db.session().get_transaction()
+    cached = db.session.info.get("congvu_merger_records")
+    if transaction is not None and cached is not None and cached[0] is transaction and cached[1] == tid:
+        return cached[2]
     out = []
     with unscoped():
         sources = db.session.execute(select(Tenant.id, Tenant.slug).where(Tenant.merged_into_id == tid)).all()
@@ -96,6 +102,7 @@ def records() -> list[MergerRecord]:
                 continue
             out.append(MergerRecord(source_id, slug, date.fromisoformat(after["effective_date"]),
                                     after["moved_employees"]))
+    db.session.info["congvu_merger_records"] = (db.session().get_transaction(), tid, out)
     return out
 
 
