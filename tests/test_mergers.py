@@ -191,6 +191,14 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
                                  .join(NormVersion, NormVersion.id == WorkItem.norm_version_id)
                                  .where(or_(NormVersion.task_type_id != WorkItem.task_type_id,
                                             NormVersion.tenant_id != WorkItem.tenant_id))) == 0
+        from core.dashboards.models import WeekHours
+        from core.org.models import OrgUnit
+
+        # Derived rows kept without foreign keys point at units of their own tenant.
+        assert db.session.scalar(select(func.count()).select_from(WeekHours)) > 0
+        assert db.session.scalar(select(func.count()).select_from(WeekHours)
+                                 .outerjoin(OrgUnit, OrgUnit.id == WeekHours.unit_id)
+                                 .where(or_(OrgUnit.id.is_(None), OrgUnit.tenant_id != WeekHours.tenant_id))) == 0
         g01 = db.session.scalar(select(TaskType.id).where(TaskType.code == "G01",
                                                           TaskType.tenant_id == khanh_hoa.tenant_id))
         assert db.session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.task_type_id == g01)) > 0
@@ -218,6 +226,32 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
         assert anchor.after["source_chain"]["last_hash"] == closing.hash is not None
         assert anchor.after["source_chain"]["last_seq"] == closing.seq
     assert Path(result["export"], "work_items.jsonl").exists()
+
+
+def test_a_mapped_unit_carries_the_rows_that_name_it_without_a_foreign_key(clean_app, client, provinces_with_a_year):
+    """week_hours keeps no foreign keys (it is rewritten by every recalculation); a merger
+    that maps a unit onto the target's still moves its hours there, as it moves month rows."""
+    from core.dashboards.models import WeekHours
+    from core.org.models import OrgUnit
+
+    khanh_hoa, _, nt_id, operator = provinces_with_a_year
+    mapping = _suggested(client, operator)
+    with clean_app.app_context(), unscoped():
+        hours_unit = db.session.scalar(select(WeekHours.unit_id).where(WeekHours.tenant_id == nt_id).limit(1))
+        source_code = db.session.get(OrgUnit, hours_unit).code
+        target = db.session.scalar(select(OrgUnit).where(OrgUnit.tenant_id == khanh_hoa.tenant_id)
+                                   .order_by(OrgUnit.id.desc()).limit(1))
+        rows = db.session.scalar(select(func.count()).select_from(WeekHours).where(WeekHours.unit_id == hours_unit))
+        before = db.session.scalar(select(func.count()).select_from(WeekHours).where(WeekHours.unit_id == target.id))
+    mapping.setdefault("units", {})[source_code] = target.code
+    result = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping})
+    assert result["blocked"] is False, result
+    with clean_app.app_context(), unscoped():
+        assert rows > 0
+        assert db.session.scalar(select(func.count()).select_from(WeekHours)
+                                 .where(WeekHours.unit_id == hours_unit)) == 0
+        assert db.session.scalar(select(func.count()).select_from(WeekHours)
+                                 .where(WeekHours.unit_id == target.id)) == before + rows
 
 
 def test_moved_users_log_in_and_old_addresses_point_to_the_target(clean_app, client, provinces):

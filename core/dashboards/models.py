@@ -26,7 +26,10 @@ class WeekHours(TenantScoped, db.Model):
 
     __tablename__ = "week_hours"
     __table_args__ = (UniqueConstraint("tenant_id", "employee_id", "period", "week_start"),
-                      Index("ix_week_hours_tenant_period", "tenant_id", "period"))
+                      Index("ix_week_hours_tenant_period", "tenant_id", "period"),
+                      # What its id columns point at, without foreign keys: a tenant merger
+                      # rewrites them like any reference (core/mergers/services.py).
+                      {"info": {"references": {"unit_id": "org_units", "employee_id": "employees"}}})
 
     # Like item_scores, no foreign keys and no single-column tenant index (migration 0009):
     # a full recalculation writes a row per person and week, 250,000 for a province, and

@@ -350,11 +350,15 @@ def _move(plan: Plan) -> None:
         # A moved row is the same row: columns that change on every update keep their value.
         values: dict = {c.name: c for c in table.columns if c.onupdate is not None}
         values["tenant_id"] = plan.target.id
-        for fk in table.foreign_keys:
-            id_map = plan.id_maps.get(fk.column.table.name)
-            if id_map and fk.column.name == "id":
-                column = table.c[fk.parent.name]
-                values[fk.parent.name] = case(id_map, value=column, else_=column)
+        # References by foreign key, and those derived tables keep without one (their
+        # Table.info, e.g. week_hours.unit_id): both follow the mapped catalogue entries.
+        references = {fk.parent.name: fk.column.table.name for fk in table.foreign_keys if fk.column.name == "id"}
+        references |= table.info.get("references", {})
+        for name, target in references.items():
+            id_map = plan.id_maps.get(target)
+            if id_map:
+                column = table.c[name]
+                values[name] = case(id_map, value=column, else_=column)
         renames = plan.renames.get(table.name)
         if renames:
             values["code"] = case(renames, value=table.c.id, else_=table.c.code)

@@ -28,7 +28,8 @@ class ItemScore(TenantScoped, db.Model):
     __tablename__ = "item_scores"
     # Two indexes only (each costs every one of a month's millions of rows a write):
     # per-person reads go through work_items' (employee_id, work_date) and this key.
-    __table_args__ = (Index("ix_item_scores_tenant_date", "tenant_id", "work_date"),)
+    __table_args__ = (Index("ix_item_scores_tenant_date", "tenant_id", "work_date"),
+                      {"info": {"references": {"employee_id": "employees", "work_item_id": "work_items"}}})
 
     tenant_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     work_item_id: Mapped[int] = mapped_column(BigId, primary_key=True)
