@@ -162,8 +162,17 @@ def run_import(app_url: str, connector: str, path: Path) -> dict:
     return {"seconds": round(seconds, 1), "peak_mb": round(peak / 1024), "output": proc.stdout.strip()}
 
 
-NOTES = """How the time is spent (profiled with py-spy and EXPLAIN ANALYZE on a quiet host, load
-average below 1, at 200,000 work items and 50,000 people), and what is left:
+NOTES = """On a quiet host (2026-11-27 17:28 UTC, load average 0.7, the same code, `congvu import`
+in its own process as above, on a scratch database): the 50,000-person roster in 7.0 s,
+200,000 work items in 10.2 s on a first import and 7.1 s again (changing nothing): about
+45 s and 30 s a million at that rate (2 s of each is start-up), with the schema at
+migration 0008 (the million-row runs had 0010 too: row-level security reading the tenant
+setting once per statement). The million-row runs were allowed only after 18:00, when the
+host was shared again. Before this work the same 200,000 rows took 20.3 s (16:41 UTC,
+load average about 1 when it started).
+
+How the time is spent (profiled with py-spy and EXPLAIN ANALYZE on the quiet host, at
+200,000 work items and 50,000 people), and what is left:
 
 - **Start-up**: about 2 s of each figure is the `congvu` process starting (Flask app,
   plugins, connections) before the file is opened.
