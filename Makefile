@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python -m bench.imports --staff $(SCALE) --items $$(( $(SCALE) * 20 ))
 	$(BIN)/python -m bench.dashboards --employees $(SCALE) --unit-size $$(( $(SCALE) < 500 ? $(SCALE) : 500 ))
 	$(BIN)/python -m bench.merge --employees $$(( $(SCALE) / 5 )) --months 1 --target-employees $$(( $(SCALE) / 50 ))
+	$(BIN)/python -m bench.generate --employees $(SCALE) --months 1
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

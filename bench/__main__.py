@@ -58,7 +58,7 @@ def parse_args() -> argparse.Namespace:
 def start_server(args, app_url: str) -> subprocess.Popen:
     env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
                CONGVU_ENV="production", CONGVU_WEB_BIND=f"127.0.0.1:{args.port}",
-               CONGVU_WEB_ACCESSLOG="", CONGVU_WEB_LOGLEVEL="warning")
+               CONGVU_WEB_ACCESS_LOG="off", CONGVU_WEB_LOG_LEVEL="warning")
     if args.workers:
         env["CONGVU_WEB_WORKERS"] = str(args.workers)
     if args.threads:

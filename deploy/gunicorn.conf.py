@@ -51,6 +51,7 @@ forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Logs go to stdout/stderr: journald (systemd) or the container runtime keeps them.
 accesslog = _env("ACCESS_LOG", "-")
+accesslog = None if accesslog == "off" else accesslog  # "off": no access log (benchmarks)
 errorlog = _env("ERROR_LOG", "-")
 loglevel = _env("LOG_LEVEL", "info")
 # %(L)s is the request time in seconds (decimal); %(M)s the same in milliseconds.
