@@ -486,12 +486,16 @@ def lock_scoring(exclusive: bool) -> None:
     db.session.execute(text(f"SELECT {fn}({SCORING_LOCK}, CAST(:t AS integer))"), {"t": current_tenant_id()})
 
 
-def lock_people(employee_ids: Iterable[int]) -> None:
+def lock_for_refresh(employee_ids: Iterable[int]) -> None:
+    """The shared scoring lock, then each person's, in one round trip (the select list is
+    evaluated left to right, so the order above holds)."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for eid in sorted(set(employee_ids)):
-        db.session.execute(text(f"SELECT pg_advisory_xact_lock({PERSON_LOCK}, CAST(:e AS integer))"),
-                           {"e": eid % 2_147_483_647})
+    ids = sorted({eid % 2_147_483_647 for eid in employee_ids})
+    calls = [f"pg_advisory_xact_lock_shared({SCORING_LOCK}, CAST(:t AS integer))"]
+    calls += [f"pg_advisory_xact_lock({PERSON_LOCK}, CAST(:e{n} AS integer))" for n in range(len(ids))]
+    db.session.execute(text("SELECT " + ", ".join(calls)),
+                       {"t": current_tenant_id()} | {f"e{n}": eid for n, eid in enumerate(ids)})
 
 
 def recalculate(period: str, progress: Callable[..., None] | None = None) -> dict:
@@ -527,8 +531,7 @@ def refresh_items(item_ids: list[int]) -> None:
     by_month: dict[str, set[int]] = defaultdict(set)
     for row in rows:
         by_month[month_of(row.work_date)].add(row.employee_id)
-    lock_scoring(exclusive=False)
-    lock_people(set().union(*by_month.values()) if by_month else set())
+    lock_for_refresh(set().union(*by_month.values()) if by_month else set())
     gone = set(item_ids) - {r.id for r in rows}
     if gone:
         db.session.execute(delete(ItemScore).where(ItemScore.work_item_id.in_(list(gone))),
