@@ -20,15 +20,12 @@ import os
 import platform
 import random
 import secrets
-import signal
 import subprocess
-import sys
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import inprocess, load
+from bench.common import replace_section, start_gunicorn, stop_server
 from bench.seed import PASSWORD, SLUG, recreate_database, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,37 +54,13 @@ def parse_args() -> argparse.Namespace:
 
 def start_server(args, app_url: str) -> subprocess.Popen:
     env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
-               CONGVU_ENV="production", CONGVU_WEB_BIND=f"127.0.0.1:{args.port}",
-               CONGVU_WEB_ACCESS_LOG="off", CONGVU_WEB_LOG_LEVEL="warning")
-    if args.workers:
-        env["CONGVU_WEB_WORKERS"] = str(args.workers)
-    if args.threads:
-        env["CONGVU_WEB_THREADS"] = str(args.threads)
+               CONGVU_ENV="production")
     log = open("/tmp/congvu-bench-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
     target = "bench.diagnostic_wsgi:app" if args.without_scoring_refresh else "wsgi:app"
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                               target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-        if server.poll() is not None:
-            break
-    stop_server(server)
-    raise SystemExit("gunicorn did not start; see /tmp/congvu-bench-gunicorn.log")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+    server = start_gunicorn(target, args.port, env, args.workers, args.threads, log)
+    if server is None:
+        raise SystemExit("gunicorn did not start; see /tmp/congvu-bench-gunicorn.log")
+    return server
 
 
 def phase(name: str, result: load.Result, rate: float | None) -> dict:
@@ -210,14 +183,7 @@ START, END = "<!-- bench:morning-spike:start -->", "<!-- bench:morning-spike:end
 
 def write_section(path: Path, body: str) -> None:
     """Replace the generated section between the markers; keep what people wrote around it."""
-    section = f"{START}\n{body}{END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, START, END, f"{START}\n{body}{END}\n")
 
 
 if __name__ == "__main__":

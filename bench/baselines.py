@@ -20,15 +20,14 @@ returns seconds (or a load summary); none writes to the application's tables.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Flask, jsonify, request
+
+from bench.common import start_gunicorn, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,35 +51,10 @@ def _bare():
 
 def start_bare_server(port: int, workers: int = 0, threads: int = 0) -> subprocess.Popen:
     """gunicorn -c deploy/gunicorn.conf.py bench.baselines:bare_app on 127.0.0.1:`port`."""
-    env = dict(os.environ, CONGVU_WEB_BIND=f"127.0.0.1:{port}", CONGVU_WEB_LOG_LEVEL="warning")
-    if workers:
-        env["CONGVU_WEB_WORKERS"] = str(workers)
-    if threads:
-        env["CONGVU_WEB_THREADS"] = str(threads)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                               "bench.baselines:bare_app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.25)
-        if server.poll() is not None:
-            break
-    stop_server(server)
-    raise RuntimeError("the bare gunicorn did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    server = start_gunicorn("bench.baselines:bare_app", port, dict(os.environ), workers, threads)
+    if server is None:
+        raise RuntimeError("the bare gunicorn did not start")
+    return server
 
 
 def bare_endpoint(port: int, total: int, rate: float, method: str = "POST", workers: int = 0, threads: int = 0,

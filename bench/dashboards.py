@@ -39,6 +39,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, insert, select, text, update
 
+from bench.common import replace_section
+
 PERIOD = "2026-10"
 TARGET_UNIT_MS, TARGET_PROVINCE_MS = 300, 1000
 
@@ -276,14 +278,7 @@ def write_report(result: dict, command: str, load: tuple[float, float], path: Pa
         f"The heat map's aggregate as the engine writes it (`write_week_hours`, one INSERT … SELECT, the "
         f"step a full recalculation adds): {writes['median_ms']} ms for the unit tenant's month "
         f"({writes['done_items']:,} completed items → {writes['rows']:,} rows).", ""])
-    section = f"{START}\n{body}{END}\n"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, START, END, f"{START}\n{body}{END}\n")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.baselines import bare_copy, ratio
+from bench.common import replace_section
 from bench.seed import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,13 +105,7 @@ def write_section(f: dict, command: str, out: Path) -> None:
         "and encoding it (psycopg's write_row), the staging table that row-level security requires (each row is "
         "written twice), the indexes and the foreign-key checks.",
         END])
-    text_ = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
-    if START in text_ and END in text_:
-        head, rest = text_.split(START, 1)
-        text_ = head + section + rest.split(END, 1)[1]
-    else:
-        text_ = text_.rstrip() + "\n\n" + section + "\n"
-    out.write_text(text_, encoding="utf-8")
+    replace_section(out, START, END, section)
 
 
 def main() -> None:

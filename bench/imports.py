@@ -33,6 +33,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.baselines import bare_copy_csv, ratio
+from bench.common import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "congvu_bench_imports"
@@ -214,7 +215,6 @@ How the time is spent (profiled with py-spy and EXPLAIN ANALYZE on the quiet hos
 
 def write_docs(report: dict, path: Path | None = None) -> None:
     path = path or ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     s, w, again = report["staff"], report["work_items"], report["work_items_again"]
     base = report.get("bare_copy_s", {})
 
@@ -249,12 +249,7 @@ def write_docs(report: dict, path: Path | None = None) -> None:
         "",
         MARK_END,
     ])
-    if MARK_START in text and MARK_END in text:
-        before, rest = text.split(MARK_START, 1)
-        text = before + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(path, MARK_START, MARK_END, section)
 
 
 def main() -> None:

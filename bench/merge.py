@@ -29,6 +29,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench.common import replace_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DB = "congvu_bench_merge"
 TARGET_SECONDS = 300.0
@@ -142,7 +144,6 @@ def mapping_for(app_url: str, instance: Path, path: Path) -> None:
 
 def write_docs(report: dict) -> None:
     path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     full = report["employees"] >= 10_000 and report["months"] >= 3
     if full:
         met = "meets" if report["commit_s"] <= TARGET_SECONDS else "misses"
@@ -177,12 +178,7 @@ def write_docs(report: dict) -> None:
         verdict,
         MARK_END,
     ])
-    if MARK_START in text and MARK_END in text:
-        before, rest = text.split(MARK_START, 1)
-        text = before + section + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, MARK_START, MARK_END, section)
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bench.common import replace_section
+
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2026-10"
 TARGET_FULL_S, TARGET_AGG_S, TARGET_RSS_MB = 60, 15, 1024
@@ -161,13 +163,7 @@ def write_section(figures: dict, command: str, out: Path) -> None:
         "COPY through a staging table (about 25 µs an item). The database was ANALYZEd after `congvu generate` "
         "(what autovacuum does after a bulk load).",
         END])
-    text_ = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
-    if START in text_ and END in text_:
-        head, rest = text_.split(START, 1)
-        text_ = head + section + rest.split(END, 1)[1]
-    else:
-        text_ = text_.rstrip() + "\n\n" + section + "\n"
-    out.write_text(text_, encoding="utf-8")
+    replace_section(out, START, END, section)
 
 
 def main() -> None:
