@@ -282,13 +282,16 @@ class Person:
     end_date: date | None
 
 
-def people_in(start: date, end: date, employee_ids: Iterable[int] | None = None) -> list[Person]:
-    """Employees whose employment overlaps [start, end]."""
+def people_in(start: date, end: date, employee_ids: Iterable[int] | None = None,
+              unit_ids: Iterable[int] | None = None) -> list[Person]:
+    """Employees whose employment overlaps [start, end] (of these ids, or these units)."""
     stmt = select(Employee.id, Employee.unit_id, Employee.is_leader, Employee.start_date, Employee.end_date).where(
         (Employee.start_date.is_(None)) | (Employee.start_date <= end),
         (Employee.end_date.is_(None)) | (Employee.end_date >= start))
     if employee_ids is not None:
         stmt = stmt.where(Employee.id.in_(list(employee_ids)))
+    if unit_ids is not None:
+        stmt = stmt.where(Employee.unit_id.in_(list(unit_ids)))
     return [Person(*row) for row in db.session.execute(stmt)]
 
 
@@ -426,13 +429,7 @@ def _upsert_period_rows(scheme: Scheme, rows: list[dict], ids: set[int]) -> None
 
 
 def _people_of_units(unit_ids: set[int], scheme: Scheme) -> list[Person]:
-    if not unit_ids:
-        return []
-    stmt = select(Employee.id, Employee.unit_id, Employee.is_leader, Employee.start_date, Employee.end_date).where(
-        Employee.unit_id.in_(list(unit_ids)),
-        (Employee.start_date.is_(None)) | (Employee.start_date <= scheme.end),
-        (Employee.end_date.is_(None)) | (Employee.end_date >= scheme.start))
-    return [Person(*row) for row in db.session.execute(stmt)]
+    return people_in(scheme.start, scheme.end, unit_ids=unit_ids) if unit_ids else []
 
 
 def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
