@@ -476,11 +476,13 @@ def mark_scored(scheme: Scheme) -> None:
 SCORING_LOCK, PERSON_LOCK = 7352, 7351
 
 
-def lock_scoring(exclusive: bool) -> None:
+def lock_scoring() -> None:
+    """The tenant's scoring lock, exclusively: a whole-month rewrite waits for every
+    refresh under way (they hold it shared, lock_for_refresh) and holds new ones off."""
     if db.session.get_bind().dialect.name != "postgresql":
         return  # SQLite writes one transaction at a time anyway
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    db.session.execute(text(f"SELECT {fn}({SCORING_LOCK}, CAST(:t AS integer))"), {"t": current_tenant_id()})
+    db.session.execute(text(f"SELECT pg_advisory_xact_lock({SCORING_LOCK}, CAST(:t AS integer))"),
+                       {"t": current_tenant_id()})
 
 
 def lock_for_refresh(employee_ids: Iterable[int]) -> None:
@@ -497,7 +499,7 @@ def lock_for_refresh(employee_ids: Iterable[int]) -> None:
 
 def recalculate(period: str, progress: Callable[..., None] | None = None) -> dict:
     """Re-score every item of the month and re-aggregate, in the caller's transaction."""
-    lock_scoring(exclusive=True)
+    lock_scoring()
     if db.session.get_bind().dialect.name == "postgresql":
         # The month's GROUP BYs (per person and day, per person and week) hold a row per
         # group: 4 MB spilled them to disk at 5,000 people. For this transaction only.
