@@ -8,6 +8,7 @@ different numbers for the same items. The merger takes effect on 16 July 2025.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from core.tenancy import tenant_context
 from core.tenants.models import ComponentChoice
 from core.tenants.services import create_tenant
 from core.work.models import WorkItem
-from tests.factories import build_world
+from tests.factories import PASSWORD, build_world, login
 
 EFFECTIVE = date(2025, 7, 16)
 QUANTITY_ONLY = {"quantity_weight": 1.0, "quality_weight": 0.0, "progress_weight": 0.0}
@@ -142,7 +143,8 @@ def test_the_month_of_the_date_is_scored_by_each_side_and_weighted_by_working_da
         # on 11 working days (1–4, 7–11, 14–15 July).
         assert (before["from"], before["to"], before["task_score"], before["working_days"], before["item_count"]) == \
             ("2025-07-01", "2025-07-15", 32.08, 11, 2)
-        assert before["variant"]["settings_hash"] == source_hash
+        assert before["variant"]["settings_hash"] == source_hash and before["tenant"] == "ninh-thuan"
+        assert after["tenant"] == "khanh-hoa"
         # 16–31 July, target (quantity only): 2 of 3 → 70 × 2/3 = 46.67, on 12 working days.
         assert (after["from"], after["to"], after["task_score"], after["working_days"], after["item_count"]) == \
             ("2025-07-16", "2025-07-31", 46.67, 12, 2)
@@ -190,10 +192,12 @@ def test_a_moved_persons_year_weights_each_side_by_months(clean_app, merged):
         # (60.125 × 201 + 70.335 × 171) ÷ 372 = 24,112.41 ÷ 372 = 64.82
         # (the plain mean of the three months would be 65.95).
         assert (year["total"], year["task_score"], year["general_score"]) == (64.82, 52.82, 12.0)
-        sides = year["components"]["merger"]["sides"]
-        assert sides["before"]["months"] == round(201 / 31, 4) and sides["after"]["months"] == round(171 / 31, 4)
-        assert sides["before"]["mean_total"] == 60.13 and sides["after"]["mean_total"] == 70.34
-        assert sides["before"]["periods"] == ["2025-06", "2025-07 (2025-07-01–2025-07-15)"]
+        before, after = year["components"]["merger"]["sides"]
+        assert (before["tenant"], before["from"], before["to"]) == ("ninh-thuan", "2025-01-01", "2025-07-15")
+        assert (after["tenant"], after["from"], after["to"]) == ("khanh-hoa", "2025-07-16", "2025-12-31")
+        assert before["months"] == round(201 / 31, 4) and after["months"] == round(171 / 31, 4)
+        assert before["mean_total"] == 60.13 and after["mean_total"] == 70.34
+        assert before["periods"] == ["2025-06", "2025-07 (2025-07-01–2025-07-15)"]
         # K's year is the plain mean of K's months (one: 35.00).
         [k] = year_scores("2025", [kh.ids["staff"]])
         assert k["total"] == 35.0 and "merger" not in k["components"]
@@ -243,3 +247,65 @@ def test_a_per_item_refresh_keeps_the_unit_of_the_months_first_day(clean_app, cl
         engine.aggregate(engine.scheme_for("2025-07"), [world.ids["staff"]])  # July: the new unit
         assert _row(world.ids["staff"], "2025-07").unit_id == world.ids["other"]
         db.session.rollback()
+
+
+# ---------------------------------------------------------------- explain, what-if, dashboards
+
+
+def test_explain_shows_each_part_and_the_weighting_that_made_the_stored_score(clean_app, client, merged):
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        engine.recalculate("2025-07")
+        db.session.commit()
+        source_hash = _stamps([ids["june"]])[ids["june"]]
+    headers = {"Authorization": f"Bearer {login(client, 'khanh-hoa', 'admin')}"}
+    r = client.get(f"/api/v1/tenants/khanh-hoa/employees/{ids['P']}/scores/2025-07/explain", headers=headers)
+    assert r.status_code == 200, r.get_json()
+    formula = r.get_json()["formula"]
+    assert (formula["task_score"], formula["general_score"], formula["total"]) == (39.69, 24.0, 63.69)
+    assert formula["sums"] is None and formula["components"] is None  # they are per part
+    before, after = formula["merger"]["parts"]
+    # 1–15 July by Ninh Thuận's rule, as stored: decree335 with weights 1/1/1 — assigned 2,
+    # quantity 1, quality 0.75, progress 1 → 70 × (50 + 37.5 + 50) ÷ 300 = 32.08.
+    assert (before["from"], before["to"], before["tenant"]) == ("2025-07-01", "2025-07-15", "ninh-thuan")
+    assert before["variant"]["key"] == "decree335" and before["variant"]["settings_hash"] == source_hash
+    assert before["settings_match"] is True
+    assert (before["settings"]["quantity_weight"], before["settings"]["quality_weight"],
+            before["settings"]["progress_weight"]) == (1.0, 1.0, 1.0)
+    assert (before["sums"]["assigned"], before["sums"]["quantity"], before["sums"]["quality"],
+            before["sums"]["progress"]) == (2.0, 1.0, 0.75, 1.0)
+    assert (before["working_days"], before["item_count"], before["task_score"], before["counted"]) == \
+        (11, 2, 32.08, True)
+    # 16–31 July by Khánh Hòa's rule, quantity only: assigned 3, quantity 2 → 70 × 2/3 = 46.67.
+    assert (after["from"], after["to"], after["tenant"]) == ("2025-07-16", "2025-07-31", "khanh-hoa")
+    assert after["settings"]["quality_weight"] == 0.0 and after["variant"]["settings_hash"] != source_hash
+    assert (after["sums"]["assigned"], after["sums"]["quantity"]) == (3.0, 2.0)
+    assert (after["working_days"], after["item_count"], after["task_score"]) == (12, 2, 46.67)
+    weighting = formula["merger"]["weighting"]
+    assert weighting["expression"] == "(32.08 × 11 + 46.67 × 12) ÷ 23 = 912.92 ÷ 23 = 39.69"
+    assert weighting["total_expression"] == "39.69 + 24.00 = 63.69"
+    assert (weighting["weighted_sum"], weighting["working_days"], weighting["task_score"]) == (912.92, 23, 39.69)
+    # Each item by the rule of its date, its components in that rule's names.
+    items = {i["id"]: i for i in r.get_json()["items"]}
+    assert items[ids["jul3"]]["rule"]["settings_hash"] == source_hash
+    assert (items[ids["jul3"]]["score"]["assigned"], items[ids["jul3"]]["score"]["quality"]) == (1.0, 0.75)
+    assert items[ids["jul20"]]["rule"]["settings_hash"] == after["variant"]["settings_hash"]
+    assert (items[ids["jul20"]]["score"]["assigned"], items[ids["jul20"]]["score"]["quantity"]) == (2.0, 2.0)
+    # June, wholly before the date: the source's rule, not the target's.
+    june = client.get(f"/api/v1/tenants/khanh-hoa/employees/{ids['P']}/scores/2025-06/explain",
+                      headers=headers).get_json()["formula"]
+    assert june["tenant"] == "ninh-thuan" and june["variant"]["settings_hash"] == source_hash
+    assert june["settings"]["quality_weight"] == 1.0 and june["task_score"] == 64.17 and june["merger"] is None
+    # The person's month page shows both parts and the weighting, in Vietnamese numbers.
+    browser = clean_app.test_client()
+    html = browser.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    assert browser.post("/login", data={"csrf_token": token, "tenant": "khanh-hoa", "username": "admin",
+                                        "password": PASSWORD}).status_code == 302
+    page = browser.get(f"/t/khanh-hoa/dashboard/person/{ids['P']}?period=2025-07")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Từ 2025-07-01 đến 2025-07-15, tại ninh-thuan" in text
+    assert "Từ 2025-07-16 đến 2025-07-31, tại khanh-hoa" in text
+    assert "(32,08 × 11 + 46,67 × 12) ÷ 23 = 912,92 ÷ 23 = <strong>39,69</strong>" in text
+    assert "39,69 + 24 = <strong>63,69</strong>" in text

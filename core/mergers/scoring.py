@@ -2,22 +2,28 @@
 year of a moved person are formed, and the unit a month's row carries (docs/mergers.md,
 "Scores across the effective date").
 
-The tenant merger's record is the closing event of the source's audit chain
+A tenant merger's record is the closing event of the source's audit chain
 (`tenant.merged`, append-only and hashed): the effective date and the ids of the people
-who moved, as ranges. For a month that starts before that date the engine asks here:
+who moved, as ranges. The records that concern the current tenant are those of every
+tenant merged into it, directly or through another merger (A into B, then B into C):
+a person's *route* is the mergers that moved them, oldest first, and it cuts their
+time into *sides* — before A's date they were in A, from it until B's date in B, from
+B's date in the current tenant (a later date that comes before an earlier one moves
+nothing back: the cuts are the running maximum of the dates). For a month that starts
+before some merger's date the engine asks here:
 
-- items of a moved person dated before the date are scored by the source's variant
-  (the one in force on the month's first day in the source), the rest by the target's;
-- the moved person's month has a part before the date (source's variant, source's
-  calendar) and, when the month spans the date, a part from it (target's variant); the
-  task score is the parts' task scores weighted by their working days (parts with items
-  only), and the general criteria are added once — a month wholly before the date is
-  exactly the source's;
-- a year spanning the date combines, for a moved person, the mean of the months before
-  and the mean of the months after, weighted by the months of employment on each side.
+- each item of a moved person is scored by the variant of the tenant they were in on
+  its date (that tenant's variant in force on the month's first day);
+- the moved person's month has a part per side it touches (each side's variant and
+  calendar); the task score is the parts' task scores weighted by their working days
+  (parts with items only), and the general criteria are added once — a month wholly on
+  one earlier side is exactly what that tenant's rule gives;
+- a year that a cut falls in combines, for a moved person, the mean of each side's
+  months (the month of a cut by its parts), weighted by the months of employment on
+  each side.
 
-Everything is set-based: a couple of queries per month and merger, whatever the number
-of people; nothing runs for a month that starts on or after every merger's date.
+Everything is set-based: a couple of queries per month, side and route, whatever the
+number of people; nothing runs for a month that starts on or after every merger's date.
 """
 
 from __future__ import annotations
@@ -40,13 +46,14 @@ from core.work import calendar as cal
 from core.work.models import CalendarDay
 
 CENT = Decimal("0.01")
+DAY = timedelta(days=1)
 MONTH_RULE = ("task score = Σ (task score of a part × its working days) ÷ Σ working days, over the parts "
               "with items; total = that + general criteria (once)")
-YEAR_RULE = ("total = (mean of the months before × months before + mean of the months after × months after) "
-             "÷ all months, each mean over the months (or parts of the month of the date) with items")
+YEAR_RULE = ("total = Σ (mean of a side's months × that side's months) ÷ all months, each mean over the "
+             "months (or parts of the month of a merger's date) with items")
 
 
-# ---------------------------------------------------------------- the merger record
+# ---------------------------------------------------------------- the merger records
 
 
 def id_ranges(ids: Iterable[int]) -> list[list[int]]:
@@ -70,6 +77,8 @@ class MergerRecord:
     source_slug: str
     effective: date
     ranges: list[list[int]]
+    into_id: int | None = None
+    depth: int = 1  # 1: merged into the current tenant; 2: into a tenant merged into it; …
 
     @cached_property
     def moved(self) -> frozenset[int]:
@@ -78,9 +87,11 @@ class MergerRecord:
 
 
 def records() -> list[MergerRecord]:
-    """The tenant mergers into the current tenant whose record names the people who moved
-    (mergers committed before records did are left as they were scored). Two indexed
-    queries: the tenants merged into this one, and each one's last audit event."""
+    """The tenant mergers into the current tenant, directly or through other mergers,
+    whose record names the people who moved (mergers committed before records did are
+    left as they were scored), oldest first: a deeper merger was committed before the
+    one that brought its target here (its target had to be active then). One indexed
+    query per level of the chain, and one per merged tenant for its last audit event."""
     tid = current_tenant_id()
     if tid is None:
         return []
@@ -92,25 +103,73 @@ def records() -> list[MergerRecord]:
         return cached[2]
     out = []
     with unscoped():
-        sources = db.session.execute(select(Tenant.id, Tenant.slug).where(Tenant.merged_into_id == tid)).all()
-        for source_id, slug in sources:
-            after = db.session.scalar(
-                select(AuditEvent.after).where(AuditEvent.tenant_id == source_id, AuditEvent.action == "tenant.merged",
-                                               AuditEvent.seq.is_not(None))
-                .order_by(AuditEvent.seq.desc()).limit(1))
-            if not after or "moved_employees" not in after:
-                continue
-            out.append(MergerRecord(source_id, slug, date.fromisoformat(after["effective_date"]),
-                                    after["moved_employees"]))
+        frontier, seen, depth = [tid], {tid}, 0
+        while frontier:
+            depth += 1
+            sources = db.session.execute(select(Tenant.id, Tenant.slug, Tenant.merged_into_id)
+                                         .where(Tenant.merged_into_id.in_(frontier))).all()
+            frontier = [s.id for s in sources if s.id not in seen]
+            seen.update(frontier)
+            for source_id, slug, into in sources:
+                after = db.session.scalar(
+                    select(AuditEvent.after).where(AuditEvent.tenant_id == source_id,
+                                                   AuditEvent.action == "tenant.merged", AuditEvent.seq.is_not(None))
+                    .order_by(AuditEvent.seq.desc()).limit(1))
+                if not after or "moved_employees" not in after:
+                    continue
+                out.append(MergerRecord(source_id, slug, date.fromisoformat(after["effective_date"]),
+                                        after["moved_employees"], into, depth))
+    out.sort(key=lambda r: (-r.depth, r.effective, r.source_id))
     db.session.info["congvu_merger_records"] = (db.session().get_transaction(), tid, out)
     return out
 
 
-def record_of(person_id: int, found: list[MergerRecord]) -> MergerRecord | None:
-    return next((r for r in found if person_id in r.moved), None)
+Span = tuple["MergerRecord | None", date, date]  # the tenant a person was in (None: the current one), from, to
 
 
-# ---------------------------------------------------------------- the source's rules
+def spans(route: Iterable[MergerRecord], start: date, end: date) -> list[Span]:
+    """[start, end] cut by a route's dates: (the merger whose source the person was in,
+    or None for the current tenant, first day, last day), in order, empty ones left out."""
+    out: list[Span] = []
+    cut: date | None = None
+    for record in route:
+        lo = start if cut is None else max(start, cut)
+        cut = record.effective if cut is None else max(cut, record.effective)
+        hi = min(end, cut - DAY)
+        if lo <= hi:
+            out.append((record, lo, hi))
+    lo = start if cut is None else max(start, cut)
+    if lo <= end:
+        out.append((None, lo, end))
+    return out
+
+
+class Routes:
+    """Each person's route (the mergers that moved them, oldest first), looked up once."""
+
+    def __init__(self, found: list[MergerRecord]) -> None:
+        self.found = found
+        self._routes: dict[int, tuple[MergerRecord, ...]] = {}
+
+    def of(self, person_id: int) -> tuple[MergerRecord, ...]:
+        route = self._routes.get(person_id)
+        if route is None:
+            route = self._routes[person_id] = tuple(r for r in self.found if person_id in r.moved)
+        return route
+
+    def record_on(self, person_id: int, day: date) -> MergerRecord | None:
+        """The merger whose source the person was in on `day` (None: the current tenant)."""
+        route = self.of(person_id)
+        if not route or day >= max(r.effective for r in route):
+            return None
+        return next(record for record, lo, hi in spans(route, day, day))
+
+
+def _any_after(found: list[MergerRecord], day: date) -> bool:
+    return any(r.effective > day for r in found)
+
+
+# ---------------------------------------------------------------- each side's rules
 
 
 def _source_scheme(record: MergerRecord, scheme):
@@ -142,28 +201,57 @@ def _source_calendar(record: MergerRecord, start: date, end: date) -> cal.WorkCa
 
 
 @dataclass
-class Before:
-    """The part of a month before a merger's date, for the people that merger moved."""
+class Side:
+    """A tenant a person was in, for one month (or range): its variant and calendar.
+    `record` None is the current tenant (the month's own scheme)."""
 
-    record: MergerRecord
-    month: Any  # the engine.Scheme of the target's month (or range)
-    tenant: Tenant
-    end: date  # the day before the date, or the month's end
+    record: MergerRecord | None
+    month: Any  # the engine.Scheme of the current tenant's month (or range)
 
     @cached_property
     def scheme(self):
-        """The source's variant, looked up only when one of its people is scored."""
-        return _source_scheme(self.record, self.month)
+        """A source's variant, looked up only when one of its people is scored."""
+        return self.month if self.record is None else _source_scheme(self.record, self.month)
+
+    @cached_property
+    def tenant(self) -> Tenant:
+        if self.record is None:
+            return cal.current_tenant()
+        with unscoped():
+            return db.session.get(Tenant, self.record.source_id)
+
+    @property
+    def slug(self) -> str:
+        return self.tenant.slug
+
+    def calendar(self, start: date, end: date) -> cal.WorkCalendar | None:
+        return None if self.record is None else _source_calendar(self.record, start, end)
 
 
-def _parts_before(scheme) -> list[Before]:
-    out = []
-    for record in records():
-        if scheme.start < record.effective:
-            with unscoped():
-                tenant = db.session.get(Tenant, record.source_id)
-            out.append(Before(record, scheme, tenant, min(scheme.end, record.effective - timedelta(days=1))))
-    return out
+class Sides:
+    """The sides of one month (or range), made once each."""
+
+    def __init__(self, month) -> None:
+        self.month = month
+        self._made: dict[int | None, Side] = {}
+
+    def __call__(self, record: MergerRecord | None) -> Side:
+        key = None if record is None else record.source_id
+        side = self._made.get(key)
+        if side is None:
+            side = self._made[key] = Side(record, self.month)
+        return side
+
+
+def sides_of(scheme, person_id: int, start: date | None = None, end: date | None = None) -> list[tuple[Side, date, date]]:
+    """The sides of one person's [start, end] (the scheme's range by default), for the
+    pages that show one person (explain, the trend): one Side per tenant they were in."""
+    start, end = start or scheme.start, end or scheme.end
+    found = records()
+    if not _any_after(found, start):
+        return [(Side(None, scheme), start, end)]
+    make = Sides(scheme)
+    return [(make(record), lo, hi) for record, lo, hi in spans(Routes(found).of(person_id), start, end)]
 
 
 # ---------------------------------------------------------------- items (engine.score_items)
@@ -172,23 +260,28 @@ def _parts_before(scheme) -> list[Before]:
 def item_scorer(scheme) -> Callable[[list, Any, date], list[tuple]] | None:
     """None for a month no merger's date comes after the start of (the usual case); else
     a function that scores a batch of item rows as engine._score_rows does, each item by
-    the variant in force for it: the source's for a moved person's item before the date."""
-    parts = _parts_before(scheme)
-    if not parts:
+    the variant of the tenant its person was in on its date."""
+    found = records()
+    if not _any_after(found, scheme.start):
         return None
     from core.scoring import engine
 
+    routes, make = Routes(found), Sides(scheme)
+
     def score(batch: list, tenant, as_of: date) -> list[tuple]:
-        # A list, not a generator: the source's variant is looked up here (a query), and
+        # A list, not a generator: a source's variant is looked up here (a query), and
         # the caller's COPY must not be open on the connection while it is.
-        rest, theirs = [], {id(p): (p, []) for p in parts}
+        rest: list = []
+        theirs: dict[int, tuple[Side, list]] = {}
         for row in batch:
-            part = next((p for p in parts if row.employee_id in p.record.moved and row.work_date <= p.end), None)
-            (theirs[id(part)][1] if part is not None else rest).append(row)
+            record = routes.record_on(row.employee_id, row.work_date) if routes.of(row.employee_id) else None
+            if record is None:
+                rest.append(row)
+            else:
+                theirs.setdefault(record.source_id, (make(record), []))[1].append(row)
         out = list(engine._score_rows(scheme, rest, tenant, as_of)) if rest else []
-        for part, rows in theirs.values():
-            if rows:
-                out += engine._score_rows(part.scheme, rows, part.tenant, as_of)
+        for side, rows in theirs.values():
+            out += engine._score_rows(side.scheme, rows, side.tenant, as_of)
         return out
 
     return score
@@ -198,12 +291,19 @@ def item_scorer(scheme) -> Callable[[list, Any, date], list[tuple]] | None:
 
 
 @dataclass
+class Piece:
+    """One side's part of a person's month: its sums and working days."""
+
+    side: Side
+    start: date
+    end: date
+    sums: dict[str, float]
+    days: int
+
+
+@dataclass
 class _Split:
-    part: Before
-    before: dict[str, float]
-    days_before: int
-    after: dict[str, float] | None = None  # None: the month ends before the date
-    days_after: int = 0
+    pieces: list[Piece]
 
 
 @dataclass
@@ -219,11 +319,10 @@ class MonthRules:
         split = self.splits.get(person.id)
         if split is None:
             return engine._period_row(scheme, person, sums, days, facts, general)
-        before = engine._period_row(split.part.scheme, person, split.before, split.days_before, facts, general)
-        if split.after is None:
-            return before  # a month wholly before the date: the source's rule, as the source scored it
-        after = engine._period_row(scheme, person, split.after, split.days_after, facts, general)
-        return _combine(split, before, after)
+        rows = [engine._period_row(p.side.scheme, person, p.sums, p.days, facts, general) for p in split.pieces]
+        if len(rows) == 1:
+            return rows[0]  # a month wholly on an earlier side: that tenant's rule, as it scored it
+        return _combine(split, rows)
 
     def settle(self, rows: list[dict]) -> None:
         """Each row's unit is the person's unit on the month's first day (unit merges keep
@@ -238,71 +337,90 @@ class MonthRules:
 
 
 def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, float]]) -> MonthRules:
-    """The month's rules for aggregate. For the moved people among `everyone`: their sums
-    before the date (the source's components) and after it (the target's), and working
-    days of each part; `sums` (read by leaders' facts, in the target's component names)
-    keeps only the target's part of a moved person when the source's variant names other
-    components."""
+    """The month's rules for aggregate. For the moved people among `everyone`, grouped by
+    route: their sums on each side (that side's components) and working days (that
+    side's calendar); `sums` (read by leaders' facts, in the current tenant's component
+    names) keeps only the current tenant's part of a moved person when another side's
+    variant names other components."""
     from core.scoring import engine
 
     rules = MonthRules(scheme)
-    parts = _parts_before(scheme)
-    for part in parts:
-        people = [p for pid, p in everyone.items() if pid in part.record.moved]
-        if not people:
+    found = records()
+    if not _any_after(found, scheme.start):
+        return rules
+    routes, make = Routes(found), Sides(scheme)
+    by_route: dict[tuple[int, ...], list] = {}
+    for pid, person in everyone.items():
+        route = routes.of(pid)
+        if route and _any_after(list(route), scheme.start):
+            by_route.setdefault(tuple(r.source_id for r in route), []).append(person)
+    for people in by_route.values():
+        cut = spans(routes.of(people[0].id), scheme.start, scheme.end)
+        if len(cut) == 1 and cut[0][0] is None:
             continue
         ids = [p.id for p in people]
-        before = engine.component_sums(part.scheme, ids, scheme.start, part.end)
-        days_before = engine.working_days(people, scheme.start, part.end,
-                                          _source_calendar(part.record, scheme.start, part.end))
-        spans = part.end < scheme.end
-        if spans:
-            after = engine.component_sums(scheme, ids, part.end + timedelta(days=1), scheme.end)
-            days_after = engine.working_days(people, part.end + timedelta(days=1), scheme.end)
-        empty_before = {n: 0.0 for n in part.scheme.names} | {"_items": 0}
-        empty_after = {n: 0.0 for n in scheme.names} | {"_items": 0}
+        measured = []
+        for record, lo, hi in cut:
+            side = make(record)
+            measured.append((side, lo, hi, engine.component_sums(side.scheme, ids, lo, hi),
+                             engine.working_days(people, lo, hi, side.calendar(lo, hi))))
+        renamed = any(side.scheme.names != scheme.names for side, *_ in measured)
         for pid in ids:
-            split = _Split(part, before.get(pid, empty_before), days_before[pid])
-            if spans:
-                split.after, split.days_after = after.get(pid, empty_after), days_after[pid]
-            rules.splits[pid] = split
-            if part.scheme.names != scheme.names:
-                sums[pid] = split.after if split.after is not None else empty_after
+            pieces = [Piece(side, lo, hi, found_sums.get(pid, _empty(side.scheme)), days[pid])
+                      for side, lo, hi, found_sums, days in measured]
+            rules.splits[pid] = _Split(pieces)
+            if renamed:
+                here = next((p.sums for p in pieces if p.side.record is None), None)
+                sums[pid] = here if here is not None else _empty(scheme)
     return rules
 
 
-def _combine(split: _Split, before: dict, after: dict) -> dict:
-    general = before["general_score"]
-    counted = [r for r in (before, after) if r["item_count"] > 0] or [after]
-    weights = [r["working_days"] for r in counted]
+def _empty(scheme) -> dict[str, float]:
+    return {n: 0.0 for n in scheme.names} | {"_items": 0}
+
+
+def weighted_task(parts: list[tuple[Decimal, int, int]]) -> tuple[Decimal, list[int]]:
+    """The month rule on (task score, working days, items) of each part: the mean of the
+    parts with items (all of them, if none has any, the last) weighted by working days
+    (equally, if they have none). Returns the task score and the indexes counted."""
+    counted = [i for i, (_, _, items) in enumerate(parts) if items > 0] or [len(parts) - 1]
+    weights = [parts[i][1] for i in counted]
     if sum(weights) == 0:
         weights = [1] * len(counted)
-    task = (sum((r["task_score"] * w for r, w in zip(counted, weights, strict=True)), Decimal(0))
+    task = (sum((Decimal(str(parts[i][0])) * w for i, w in zip(counted, weights, strict=True)), Decimal(0))
             / sum(weights)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return task, counted
 
-    def part(r: dict, first: date, last: date) -> dict:
-        return {"from": first.isoformat(), "to": last.isoformat(),
+
+def _combine(split: _Split, rows: list[dict]) -> dict:
+    general = rows[0]["general_score"]
+    task, counted = weighted_task([(r["task_score"], r["working_days"], r["item_count"]) for r in rows])
+
+    def part(i: int, r: dict, piece: Piece) -> dict:
+        return {"from": piece.start.isoformat(), "to": piece.end.isoformat(), "tenant": piece.side.slug,
                 "variant": {"key": r["variant_key"], "version": r["variant_version"],
                             "settings_hash": r["settings_hash"]},
                 "working_days": r["working_days"], "item_count": r["item_count"], "task_score": float(r["task_score"]),
-                "counted": any(r is c for c in counted), "components": r["components"], "sums": r["sums"]}
+                "counted": i in counted, "components": r["components"], "sums": r["sums"]}
 
-    scheme_start, scheme_end = split.part.scheme.start, split.part.scheme.end
-    merger = {"source": split.part.record.source_slug, "effective_date": split.part.record.effective.isoformat(),
-              "rule": MONTH_RULE, "parts": [part(before, scheme_start, split.part.end),
-                                           part(after, split.part.end + timedelta(days=1), scheme_end)]}
-    return {**after, "task_score": task, "total": task + (general or Decimal(0)),
-            "item_count": before["item_count"] + after["item_count"],
-            "working_days": before["working_days"] + after["working_days"],
-            "components": {**after["components"], "merger": merger},
-            "provisional": before["provisional"] or after["provisional"]}
+    cuts = [p.side.record for p in split.pieces[:-1] if p.side.record is not None]
+    first = cuts[0]
+    merger = {"source": first.source_slug, "effective_date": split.pieces[1].start.isoformat(),
+              "mergers": [{"source": r.source_slug, "effective_date": r.effective.isoformat()} for r in cuts],
+              "rule": MONTH_RULE,
+              "parts": [part(i, r, p) for i, (r, p) in enumerate(zip(rows, split.pieces, strict=True))]}
+    last = rows[-1]
+    return {**last, "task_score": task, "total": task + (general or Decimal(0)),
+            "item_count": sum(r["item_count"] for r in rows), "working_days": sum(r["working_days"] for r in rows),
+            "components": {**last["components"], "merger": merger},
+            "provisional": any(r["provisional"] for r in rows)}
 
 
 def combine_range(period: str, start: date, end: date, scheme, people: list, rows: list[dict]) -> list[dict]:
     """Rows of a day, week or quarter (scoring.services.range_scores) for moved people
-    when the range starts before a merger's date: the same parts as a month — before the
-    date by the source's variant, from it by the target's, weighted by working days —
-    and no general criteria (they belong to months)."""
+    when the range starts before a merger's date: the same parts as a month — each side
+    by its variant, weighted by working days — and no general criteria (they belong to
+    months)."""
     from core.scoring import engine
 
     window = engine.Scheme(scheme.chosen, period, start, end)
@@ -335,62 +453,72 @@ def _months_between(first: date, last: date) -> Decimal:
 
 
 def combine_years(year: str, rows: list[dict], months: dict[int, list]) -> list[dict]:
-    """Year rows of moved people whose merger's date falls inside `year` (after 1 January),
-    recombined: (mean before × months before + mean after × months after) ÷ all months.
-    `months` holds each person's month rows (PeriodScore) with items."""
+    """Year rows of moved people whose route cuts `year` (a merger's date after 1 January),
+    recombined: Σ (mean of a side × its months) ÷ all months. `months` holds each
+    person's month rows (PeriodScore) with items."""
     first, last = date(int(year), 1, 1), date(int(year), 12, 31)
-    found = [r for r in records() if first < r.effective <= last]
-    moved = {row["employee_id"]: rec for row in rows if (rec := record_of(row["employee_id"], found)) is not None}
-    if not moved:
+    found = records()
+    if not any(first < r.effective <= last for r in found):
+        return rows
+    routes = Routes(found)
+    cut = {row["employee_id"]: s for row in rows if len(s := spans(routes.of(row["employee_id"]), first, last)) > 1}
+    if not cut:
         return rows
     from core.org.models import Employee
 
     employment = {e.id: (e.start_date, e.end_date) for e in db.session.execute(
-        select(Employee.id, Employee.start_date, Employee.end_date).where(Employee.id.in_(list(moved))))}
+        select(Employee.id, Employee.start_date, Employee.end_date).where(Employee.id.in_(list(cut))))}
+    current = cal.current_tenant().slug
     for row in rows:
-        record = moved.get(row["employee_id"])
-        if record is not None:
-            _recombine(row, record, months.get(row["employee_id"], []), employment[row["employee_id"]], first, last)
+        if row["employee_id"] in cut:
+            _recombine(row, cut[row["employee_id"]], months.get(row["employee_id"], []),
+                       employment[row["employee_id"]], first, last, current)
     return rows
 
 
-def _recombine(row: dict, record: MergerRecord, months: list, employment: tuple, first: date, last: date) -> None:
-    split_month = f"{record.effective.year:04d}-{record.effective.month:02d}"
-    sides: dict[str, list[tuple[str, Decimal, Decimal]]] = {"before": [], "after": []}  # (period, task, general)
+def _recombine(row: dict, cut: list[Span], months: list, employment: tuple, first: date, last: date,
+               current: str) -> None:
+    def side_of(day: date) -> int:
+        return next((i for i, (_, lo, hi) in enumerate(cut) if lo <= day <= hi), len(cut) - 1)
+
+    sides: list[list[tuple[str, Decimal, Decimal]]] = [[] for _ in cut]  # (period, task, general)
     for m in months:
         general = m.general_score or Decimal(0)
-        parts = (m.components or {}).get("merger", {}).get("parts") if m.period == split_month else None
-        if m.period < split_month:
-            sides["before"].append((m.period, m.task_score, general))
-        elif m.period > split_month or record.effective.day == 1 or not parts:
-            sides["after"].append((m.period, m.task_score, general))
-        else:  # the month of the date: each of its parts with items on its own side
-            for side, part in zip(("before", "after"), parts, strict=True):
-                if part["item_count"] > 0:
-                    sides[side].append((f"{m.period} ({part['from']}–{part['to']})",
-                                        Decimal(str(part["task_score"])), general))
+        parts = (m.components or {}).get("merger", {}).get("parts")
+        if not parts:  # a month on one side (one of its own days decides which)
+            month_end = (date(int(m.period[:4]), int(m.period[5:7]), 28) + timedelta(days=4)).replace(day=1) - DAY
+            sides[side_of(month_end)].append((m.period, m.task_score, general))
+            continue
+        for part in parts:  # a month a cut falls in: each of its parts with items on its own side
+            if part["item_count"] > 0:
+                sides[side_of(date.fromisoformat(part["from"]))].append(
+                    (f"{m.period} ({part['from']}–{part['to']})", Decimal(str(part["task_score"])), general))
     start, end = max(employment[0] or first, first), min(employment[1] or last, last)
-    weights = {"before": _months_between(start, min(end, record.effective - timedelta(days=1))),
-               "after": _months_between(max(start, record.effective), end)}
-    counted = [s for s in ("before", "after") if sides[s] and weights[s] > 0]
+    weights = [_months_between(max(start, lo), min(end, hi)) for _, lo, hi in cut]
+    counted = [i for i in range(len(cut)) if sides[i] and weights[i] > 0]
     if not counted:
         return
-    whole = sum(weights[s] for s in counted)
+    whole = sum(weights[i] for i in counted)
 
-    def mean(side: str, index: int) -> Decimal:
-        values = [x[index] for x in sides[side]]
+    def mean(i: int, index: int) -> Decimal:
+        values = [x[index] for x in sides[i]]
         return sum(values, Decimal(0)) / len(values)
 
     def weighted(index: int) -> float:
-        value = sum((mean(s, index) * weights[s] for s in counted), Decimal(0)) / whole
+        value = sum((mean(i, index) * weights[i] for i in counted), Decimal(0)) / whole
         return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
     task, general = weighted(1), weighted(2)
-    total = float((sum(((mean(s, 1) + mean(s, 2)) * weights[s] for s in counted), Decimal(0)) / whole)
+    total = float((sum(((mean(i, 1) + mean(i, 2)) * weights[i] for i in counted), Decimal(0)) / whole)
                   .quantize(CENT, rounding=ROUND_HALF_UP))
     row.update(task_score=task, general_score=general, total=total)
+    records_cut = [record for record, _, _ in cut if record is not None]
     row["components"] = {**row["components"], "merger": {
-        "source": record.source_slug, "effective_date": record.effective.isoformat(), "rule": YEAR_RULE,
-        "sides": {s: {"months": float(round(weights[s], 4)), "periods": [p for p, _, _ in sides[s]],
-                      "mean_total": float((mean(s, 1) + mean(s, 2)).quantize(CENT, rounding=ROUND_HALF_UP))
-                      if sides[s] else None, "counted": s in counted} for s in ("before", "after")}}}
+        "source": records_cut[0].source_slug, "effective_date": cut[1][1].isoformat(),
+        "mergers": [{"source": r.source_slug, "effective_date": r.effective.isoformat()} for r in records_cut],
+        "rule": YEAR_RULE,
+        "sides": [{"tenant": current if record is None else record.source_slug, "from": lo.isoformat(),
+                   "to": hi.isoformat(), "months": float(round(weights[i], 4)), "periods": [p for p, _, _ in sides[i]],
+                   "mean_total": float((mean(i, 1) + mean(i, 2)).quantize(CENT, rounding=ROUND_HALF_UP))
+                   if sides[i] else None, "counted": i in counted}
+                  for i, (record, lo, hi) in enumerate(cut)]}}

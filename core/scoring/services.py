@@ -194,43 +194,57 @@ def unit_summary(principal: Principal, period: str, unit_id: int | None) -> dict
 
 def explain(principal: Principal, employee_id: int, period: str) -> dict:
     """Every item of the month with each factor that produced its score, and the period
-    formula with its numbers, so the employee can check the score by hand."""
+    formula with its numbers, so the employee can check the score by hand. A person a
+    tenant merger moved is explained by the rule of the tenant they were in: each item
+    by its date, the month by its parts and their weighting (core/mergers/explain.py)."""
     if not org.can_see_employee(principal, employee_id):
         raise NotFound("Employee not found.")
+    from core.mergers.explain import merger_formula
+    from core.mergers.scoring import sides_of
+
     start, end = engine.parse_month(period)
     stored = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == employee_id,
                                                          PeriodScore.period == period))
-    scheme = engine.scheme_for(period)
-    tenant = cal.current_tenant()
-    as_of = engine.as_of_for(scheme, tenant)
+    sides = sides_of(engine.scheme_for(period), employee_id)
+    scheme = sides[-1][0].scheme  # the last side's rule: the month's, unless the month is all before a merger
+    as_of = engine.as_of_for(scheme, cal.current_tenant())
     rows = db.session.execute(engine.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
     item_scores = {s.work_item_id: s for s in db.session.scalars(
         select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
     items = []
     for row in rows:
-        facts = engine.item_facts(row, tenant, as_of)
+        side = next(side for side, lo, hi in sides if lo <= row.work_date <= hi)
+        by = side.scheme  # the item's rule: the tenant its person was in on its date
+        facts = engine.item_facts(row, side.tenant, as_of)
         stored_item = item_scores.get(row.id)
-        score = ({name: getattr(stored_item, f"c{i}") for i, name in enumerate(scheme.names)}
-                 if stored_item else scheme.variant.score_items([facts], scheme.chosen.settings)[0])
+        score = ({name: getattr(stored_item, f"c{i}") for i, name in enumerate(by.names)}
+                 if stored_item else by.variant.score_items([facts], by.chosen.settings)[0])
         items.append({"id": row.id, "title": row.title, "work_date": row.work_date,
                       "factors": {k: _plain(v) for k, v in facts.items() if k not in ("id", "title")},
                       "score": score,
                       "rule": {"key": stored_item.variant_key, "version": stored_item.variant_version,
-                               "settings_hash": stored_item.settings_hash} if stored_item else scheme.stamp()})
+                               "settings_hash": stored_item.settings_hash} if stored_item else by.stamp()})
     general = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
                                                            GeneralScore.period == period))
+    merger = merger_formula(sides, stored) if len(sides) > 1 else None
+    components = stored.components if stored else None
     formula = {
         "variant": scheme.stamp(), "title": scheme.variant.title(), "description": scheme.variant.description_vi,
-        "settings": scheme.chosen.stored, "sums": stored.sums if stored else None,
+        "settings": scheme.chosen.stored,
+        # A month cut by a merger has sums and components per part (merger.parts), not for the whole.
+        "sums": stored.sums if stored and merger is None else None,
         "working_days": stored.working_days if stored else None,
-        "components": stored.components if stored else None,
+        "components": components if merger is None else None,
         "task_score": float(stored.task_score) if stored else None,
         "general": general_view(general) if general else None,
         "general_score": float(stored.general_score) if stored and stored.general_score is not None else None,
         "total": float(stored.total) if stored else None,
         "total_rule": "total = general criteria (≤ 30) + task score (≤ 70)",
         "provisional": stored.provisional if stored else True,
+        "merger": merger,
     }
+    if len(sides) == 1 and sides[0][0].record is not None:
+        formula["tenant"] = sides[0][0].slug  # a month wholly before the merger: the source's rule
     return {"employee_id": employee_id, "period": period, "items": items, "formula": formula}
 
 
