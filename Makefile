@@ -44,6 +44,7 @@ SCALE ?= 2000
 bench: install
 	$(BIN)/python -m bench --users $$(( $(SCALE) < 600 ? $(SCALE) : 600 )) $(BENCH_ARGS)
 	$(BIN)/python -m bench.scoring --employees $(SCALE)
+	$(BIN)/python -m bench.refresh --database congvu_bench_scoring --reuse
 	$(BIN)/python -m bench.imports --staff $(SCALE) --items $$(( $(SCALE) * 20 ))
 	$(BIN)/python -m bench.dashboards --employees $(SCALE) --unit-size $$(( $(SCALE) < 500 ? $(SCALE) : 500 ))
 	$(BIN)/python -m bench.merge --employees $$(( $(SCALE) / 5 )) --months 1 --target-employees $$(( $(SCALE) / 50 ))

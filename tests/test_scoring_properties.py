@@ -18,7 +18,7 @@ from core.catalogue.models import NormVersion, TaskType
 from core.extensions import db
 from core.org.models import Employee
 from core.scoring import engine
-from core.scoring.models import ItemScore, PeriodScore
+from core.scoring.models import GeneralScore, ItemScore, PeriodScore
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
 from core.tenants.services import update_settings
@@ -176,3 +176,75 @@ def test_sqlite_and_postgresql_give_the_same_numbers(tmp_path_factory, clock, va
                 drop()
     assert results["sqlite"] == results["postgresql"]
     assert any(r[3] > 0 for r in results["sqlite"])
+
+
+change_strategy = st.fixed_dictionaries({
+    "quantity": st.integers(min_value=1, max_value=20),
+    "status": st.sampled_from(["planned", "in_progress", "done", "cancelled"]),
+    "failed_reviews": st.integers(min_value=0, max_value=5),
+})
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(item_strategy, min_size=1, max_size=25), variant=st.sampled_from(VARIANTS),
+       changes=st.lists(st.tuples(st.integers(min_value=0, max_value=24), change_strategy), min_size=1, max_size=4),
+       general=st.lists(st.integers(min_value=0, max_value=10), min_size=4, max_size=4))
+def test_a_refresh_after_a_full_run_equals_a_new_full_run(clean_app, w, specs, variant, changes, general):
+    """The usual life of a month: scored in full, then items change one request at a
+    time. A refresh re-scores only the changed people and reads the other members' facts
+    for their leaders from the stored month rows — the result must be the full run's."""
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.execute(delete(ItemScore))
+        db.session.execute(delete(PeriodScore))
+        db.session.execute(delete(WorkItem))
+        db.session.execute(delete(GeneralScore))
+        use_variant(w.tenant_id, variant)
+        ids = add_items(w, specs)
+        # General criteria put totals on both sides of 50, where a leader's unit results turn.
+        for who, points in zip(("staff", "staff2", "manager", "accountant"), general, strict=True):
+            db.session.add(GeneralScore(employee_id=w.ids[who], period=PERIOD, politics_ethics=Decimal(points),
+                                        competence_attitude=Decimal(points), innovation=Decimal(points)))
+        engine.recalculate(PERIOD)
+        for index, change in changes:
+            item = db.session.get(WorkItem, ids[index % len(ids)])
+            item.quantity = Decimal(change["quantity"])
+            item.status, item.failed_reviews = change["status"], change["failed_reviews"]
+            db.session.flush()
+            engine.refresh_items([item.id])  # one request's change
+        incremental = snapshot()
+        engine.recalculate(PERIOD)
+        assert incremental == snapshot()
+        db.session.rollback()
+
+
+def test_a_refresh_reads_untouched_members_from_their_rows(clean_app, w):
+    """The department's leader after one member's item changes: the other members' totals
+    (all 100, nobody KHT) and on-time items come from their stored rows; had they been
+    read wrong, unit results would drop to 50 % or organising would move."""
+    spec = {"day": 5, "quantity": 2, "status": "done", "failed_reviews": 0,
+            "missed_deadlines": 0, "stars": 5, "exempt": False, "planned": True,
+            "deadline_offset": 2, "finish_offset": 0, "late_report": False,
+            "priority": 1, "role": "lead"}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.execute(delete(ItemScore))
+        db.session.execute(delete(PeriodScore))
+        db.session.execute(delete(WorkItem))
+        db.session.execute(delete(GeneralScore))
+        use_variant(w.tenant_id, "decree335")
+        ids = add_items(w, [spec | {"who": who} for who in ("staff", "staff2", "accountant", "manager")
+                            for _ in range(3)])
+        for who in ("staff", "staff2", "accountant", "manager"):
+            db.session.add(GeneralScore(employee_id=w.ids[who], period=PERIOD, politics_ethics=Decimal(10),
+                                        competence_attitude=Decimal(10), innovation=Decimal(10)))
+        engine.recalculate(PERIOD)
+        item = db.session.get(WorkItem, ids[0])  # one of staff's three
+        item.quantity = Decimal(5)
+        db.session.flush()
+        engine.refresh_items([item.id])
+        leader = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["manager"],
+                                                             PeriodScore.period == PERIOD))
+        assert leader.components["unit_results_pct"] == 100.0 and leader.components["organising_pct"] == 100.0
+        incremental = snapshot()
+        engine.recalculate(PERIOD)
+        assert incremental == snapshot()
+        db.session.rollback()
