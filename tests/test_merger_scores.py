@@ -309,3 +309,52 @@ def test_explain_shows_each_part_and_the_weighting_that_made_the_stored_score(cl
     assert "Từ 2025-07-16 đến 2025-07-31, tại khanh-hoa" in text
     assert "(32,08 × 11 + 46,67 × 12) ÷ 23 = 912,92 ÷ 23 = <strong>39,69</strong>" in text
     assert "39,69 + 24 = <strong>63,69</strong>" in text
+
+
+def test_what_if_keeps_the_stored_score_as_current_and_says_the_preview_covers_the_whole_month(
+        clean_app, client, merged):
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        engine.recalculate("2025-07")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {login(client, 'khanh-hoa', 'admin')}"}
+    r = client.post("/api/v1/tenants/khanh-hoa/what-if", headers=headers,
+                    json={"period": "2025-07", "key": "decree335", "settings": {}})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    people = {p["employee_id"]: p for p in body["people"]}
+    p = people[ids["P"]]
+    # Current: the stored 39.69 (both parts). Preview, 1/1/1 on all five assigned: quantity
+    # 3/5 = 60 %, quality (0.75 + 2 × 0.5)/5 = 35 %, progress 60 % → 70 × 155 ÷ 300 = 36.17.
+    assert (p["current_task_score"], p["preview_task_score"]) == (39.69, 36.17)
+    assert [(c["from"], c["to"], c["tenant"]) for c in p["merger"]["current"]] == \
+        [("2025-07-01", "2025-07-15", "ninh-thuan"), ("2025-07-16", "2025-07-31", "khanh-hoa")]
+    assert [(c["task_score"], c["working_days"]) for c in p["merger"]["current_parts"]] == [(32.08, 11), (46.67, 12)]
+    assert "whole month" in body["note"] and "merger" not in people[kh.ids["staff"]]
+    # K was always here: 1 of 2 done, nothing failed → 35.00 either way.
+    assert (people[kh.ids["staff"]]["current_task_score"], people[kh.ids["staff"]]["preview_task_score"]) == \
+        (35.0, 35.0)
+
+
+def test_the_trend_scores_days_and_weeks_before_the_date_by_the_sources_rule(clean_app, merged):
+    from core.dashboards.services import trend
+
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        vb, norm = db.session.execute(select(TaskType.id, NormVersion.id).join(
+            NormVersion, NormVersion.task_type_id == TaskType.id).where(TaskType.code == "VB")).one()
+        _item(ids["P"], (vb, norm), "2025-07-15", failed=2)  # entered after the merger, dated before it
+        engine.recalculate("2025-07")
+        db.session.commit()
+        weeks = {p["label"]: p["task_score"] for p in trend(ids["P"], "week", "2025-07")}
+        # W24 (10 June, one review failed), source 1/1/1: 70 × (100 + 75 + 100) ÷ 300 = 64.17
+        # (the target's quantity-only rule on the same item would say 70.00).
+        assert weeks["2025-W24"] == 64.17 and weeks["2025-W27"] == 64.17
+        # W29, 14–20 July, cut by the date: 14–15 July by the source (15 July, two reviews
+        # failed: 70 × (100 + 50 + 100) ÷ 300 = 58.33) on 2 working days; 16–20 July by the
+        # target (20 July, 2 of 2 done: 70.00) on 3: (58.33 × 2 + 70.00 × 3) ÷ 5 = 65.33.
+        assert weeks["2025-W29"] == 65.33
+        days = {p["label"]: p["task_score"] for p in trend(ids["P"], "day", "2025-07")}
+        assert (days["2025-07-03"], days["2025-07-15"], days["2025-07-20"]) == (64.17, 58.33, 70.0)
+        # K's trend is the target's rule throughout.
+        assert {p["label"]: p["task_score"] for p in trend(kh.ids["staff"], "day", "2025-07")}["2025-07-05"] == 70.0

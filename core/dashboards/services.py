@@ -12,6 +12,7 @@ import statistics
 from bisect import bisect_left
 from collections import defaultdict
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -122,37 +123,63 @@ def trend(employee_id: int, by: str, anchor: str) -> list[dict]:
         # The weeks that end in the anchor month and the eleven before them.
         last_monday = end - timedelta(days=end.weekday())
         start = last_monday - timedelta(weeks=TREND_WEEKS - 1)
-    days = _day_sums(scheme, employee_id, start, end)
-    calendar = cal.WorkCalendar.load(start, end)
-    working = set(calendar.working_days(start, end))
-    groups: dict[str, dict[str, Any]] = {}
-    day = start
-    while day <= end:
-        if by == "day":
-            label = day.isoformat()
-        else:
-            iso = day.isocalendar()
-            label = f"{iso.year}-W{iso.week:02d}"
-        group = groups.setdefault(label, {"sums": defaultdict(float), "items": 0, "working_days": 0})
-        if day in working:
-            group["working_days"] += 1
-        for name, value in days.get(day, {}).items():
-            if name == "_items":
-                group["items"] += int(value)
+    from core.mergers.scoring import sides_of
+
+    # A person a tenant merger moved: the days before its date by the rule of the tenant
+    # they were in (its components are what item_scores holds for those days), a day or
+    # week on both sides of the date weighted by working days, as their months are.
+    sides = sides_of(scheme, employee_id, start, end)
+    groups: dict[str, list[dict[str, Any]]] = {}  # label -> one group per side
+    for index, (side, lo, hi) in enumerate(sides):
+        days = _day_sums(side.scheme, employee_id, lo, hi)
+        calendar = side.calendar(lo, hi) or cal.WorkCalendar.load(lo, hi)
+        working = set(calendar.working_days(lo, hi))
+        day = lo
+        while day <= hi:
+            if by == "day":
+                label = day.isoformat()
             else:
-                group["sums"][name] += value
-        day += timedelta(days=1)
+                iso = day.isocalendar()
+                label = f"{iso.year}-W{iso.week:02d}"
+            parts = groups.setdefault(label, [])
+            if not parts or parts[-1]["side"] != index:
+                parts.append({"side": index, "sums": defaultdict(float), "items": 0, "working_days": 0})
+            group = parts[-1]
+            if day in working:
+                group["working_days"] += 1
+            for name, value in days.get(day, {}).items():
+                if name == "_items":
+                    group["items"] += int(value)
+                else:
+                    group["sums"][name] += value
+            day += timedelta(days=1)
     out = []
-    for label, group in groups.items():
-        if by == "day" and not group["working_days"] and not group["items"]:
+    for label, parts in groups.items():
+        items, working_days = sum(p["items"] for p in parts), sum(p["working_days"] for p in parts)
+        if by == "day" and not working_days and not items:
             continue  # weekends and holidays without work would only flatten the line
-        result = scheme.variant.period_score(dict(group["sums"]), scheme.chosen.settings,
-                                             {"working_days": max(1, group["working_days"]), "period": label,
-                                              "is_leader": False})
-        task = _round(result["task_score"]) if group["items"] else None
-        out.append({"label": label, "task_score": task, "general_score": None, "total": task,
-                    "items": group["items"], "provisional": True})
+        out.append({"label": label, "task_score": _task_of(parts, sides, label) if items else None,
+                    "general_score": None, "total": None, "items": items, "provisional": True})
+        out[-1]["total"] = out[-1]["task_score"]
     return out
+
+
+def _task_of(parts: list[dict], sides: list, label: str) -> float | None:
+    """A day's or week's task score: its side's rule, or (a week a merger's date cuts)
+    each side's by its rule, weighted by working days over the parts with items."""
+    from core.mergers.scoring import weighted_task
+
+    scored = []
+    for part in parts:
+        scheme = sides[part["side"]][0].scheme
+        result = scheme.variant.period_score(dict(part["sums"]), scheme.chosen.settings,
+                                             {"working_days": max(1, part["working_days"]), "period": label,
+                                              "is_leader": False})
+        scored.append((result["task_score"], part["working_days"], part["items"]))
+    if len(scored) == 1:
+        return _round(scored[0][0])
+    task, _ = weighted_task([(Decimal(str(round(float(t), 2))), d, n) for t, d, n in scored])
+    return float(task)
 
 
 def _day_sums(scheme: engine.Scheme, employee_id: int, start: date, end: date) -> dict[date, dict[str, float]]:

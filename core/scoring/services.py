@@ -401,10 +401,39 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
                      "current_task_score": float(now.task_score) if now else None,
                      "preview_task_score": float(engine._round2(preview["task_score"])),
                      "preview_components": preview.get("components", {})})
+    note = "Task scores only (general criteria unchanged); nothing was saved."
+    if _mark_moved(rows, current, start, end):
+        note += (" For people a tenant merger moved (see 'merger'), the current score is the stored one, by each "
+                 "tenant's rule on its side of the date; the preview applies the previewed variant to the whole month.")
     return {"period": period, "variant": chosen.stamp(), "people": rows,
             "distribution": {"current": _bands([r["current_task_score"] for r in rows if r["item_count"]]),
                              "preview": _bands([r["preview_task_score"] for r in rows if r["item_count"]])},
-            "note": "Task scores only (general criteria unchanged); nothing was saved."}
+            "note": note}
+
+
+def _mark_moved(rows: list[dict], current: dict[int, PeriodScore], start: date, end: date) -> bool:
+    """Rows of people a tenant merger moved whose month (some of it, or all) was in
+    another tenant: `merger` says whose rule scored which days of the current score."""
+    from core.mergers.scoring import Routes, records, spans
+
+    found = records()
+    if not any(r.effective > start for r in found):
+        return False
+    routes, slug, marked = Routes(found), current_tenant_slug(), False
+    for row in rows:
+        cut = spans(routes.of(row["employee_id"]), start, end)
+        if len(cut) == 1 and cut[0][0] is None:
+            continue
+        stored = current.get(row["employee_id"])
+        parts = (stored.components or {}).get("merger", {}).get("parts") if stored is not None else None
+        row["merger"] = {
+            "current": [{"from": lo.isoformat(), "to": hi.isoformat(),
+                         "tenant": slug if record is None else record.source_slug} for record, lo, hi in cut],
+            "current_parts": [{k: p.get(k) for k in ("from", "to", "tenant", "variant", "working_days", "task_score")}
+                              for p in parts] if parts else None,
+            "preview": "the previewed variant on every item of the month, whichever tenant the person was in"}
+        marked = True
+    return marked
 
 
 def _bands(task_scores: list) -> dict:
