@@ -112,16 +112,19 @@ def _last_month_of_work(tenant) -> int:
     from datetime import timedelta
 
     from core.catalogue.models import NormVersion, TaskType, TaskTypePosition
-    from core.generate import _items
+    from core.generate import month_of_work
+    from core.generate.items import Choice
     from core.scoring import engine
 
     open_to_all = select(TaskType.id).where(~TaskType.id.in_(select(TaskTypePosition.task_type_id)))
-    types = [(row.task_type_id, row.id, float(row.norm_minutes), float(row.product_weight))
-             for row in db.session.execute(select(NormVersion).where(NormVersion.task_type_id.in_(open_to_all)))
-             .scalars()]
-    people = [tuple(row) for row in db.session.execute(select(Employee.id, Employee.position_id))]
+    types = [Choice(version.task_type_id, version.id, version.norm_minutes, version.product_weight, name)
+             for version, name in db.session.execute(
+                 select(NormVersion, TaskType.name).join(TaskType, TaskType.id == NormVersion.task_type_id)
+                 .where(NormVersion.task_type_id.in_(open_to_all)).order_by(NormVersion.id))]
+    people = [(i, *row) for i, row in enumerate(db.session.execute(
+        select(Employee.id, Employee.position_id).order_by(Employee.id)))]
     month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
-    count = _items(random.Random(2025), tenant, people, types, month, None)
+    count = month_of_work(tenant, people, {position: types for _, _, position in people}, month, 2025)
     engine.recalculate(engine.month_of(month))
     return count
 

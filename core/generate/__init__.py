@@ -1,19 +1,18 @@
 """`congvu generate`: a realistic synthetic tenant for load tests and benchmarks.
 
-Agencies with departments and communes, positions, a catalogue, employees with
-managers and logins, and months of work items with realistic spreads: about 6 declared
-hours a day, some late, some returned for rework, some unreported, a few cancelled.
-People, logins and items go in with PostgreSQL COPY (batched inserts on SQLite); the
-small catalogue through the normal services. Deterministic for a given seed.
+Agencies with departments and communes, positions, a catalogue (some task types for
+every position, some for one group of positions), employees with managers and logins,
+and months of work items with realistic spreads (core/generate/items.py). People and
+logins go in with COPY (batched inserts on SQLite), the small catalogue through the
+normal services, the items by INSERT … SELECT on PostgreSQL. Deterministic for a seed.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, text
 
@@ -23,12 +22,12 @@ from core.bulk import copy_rows
 from core.catalogue import services as catalogue
 from core.errors import Conflict
 from core.extensions import db
+from core.generate import items as work
 from core.org import services as org
 from core.org.models import Employee, OrgUnit
 from core.tenancy import current_tenant_id, tenant_context
 from core.tenants.services import create_tenant
 from core.work import calendar as cal
-from core.work.models import WorkItem
 
 PASSWORD = "Generated-Load-2026"
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
@@ -40,12 +39,14 @@ TASKS = ["Giải quyết hồ sơ hành chính", "Soạn thảo văn bản", "Ti
          "Rà soát văn bản", "Tổng hợp số liệu", "Hướng dẫn nghiệp vụ"]
 PEOPLE_PER_DEPARTMENT = 25
 DEPARTMENTS_PER_AGENCY = 8
-ITEMS_PER_DAY = 8
-ITEM_COLUMNS = ("tenant_id", "employee_id", "task_type_id", "norm_version_id", "title", "work_date", "quantity",
-                "complexity_level", "norm_minutes", "product_weight", "complexity_coefficient", "status", "progress",
-                "planned", "role", "priority", "outside_position", "deadline", "original_deadline", "missed_before",
-                "missed_deadlines", "declared_at", "completed_at", "reported_at", "not_reported", "failed_reviews",
-                "stars", "satisfaction", "exempt", "verification", "updated_at")
+POSITIONS = [("LD", "Lãnh đạo phòng", "leadership"), ("CV", "Chuyên viên", "professional"),
+             ("CVC", "Chuyên viên chính", "professional"), ("VT", "Văn thư", "support")]
+# Task types G01–G24 are for every position; the others for one group of positions.
+SHARED_TYPES = 24
+OWN_TYPES = [(12, ["CV", "CVC"]), (6, ["LD"]), (6, ["VT"])]
+# Norm minutes by type, in turn: with the quantities and levels of items.py, an item
+# credits about 46 minutes, and the 8 of a day some 6 hours.
+NORM_MINUTES = (15, 20, 30, 30, 45, 60, 90)
 
 
 @dataclass
@@ -57,45 +58,69 @@ class Generated:
 
 
 def generate(slug: str, employees: int, months: int, first_month: date, seed: int = 2026,
-             progress: Callable[[str, int, int], None] | None = None) -> Generated:
-    """Create tenant `slug` and fill it; the caller commits."""
+             progress: Callable[[str, int, int], None] | None = None, workers: int = 1) -> Generated:
+    """Create tenant `slug` and fill it; the caller commits. With `workers` > 1 on
+    PostgreSQL, the tenant and its people are committed first and the items written on
+    that many connections at once, each block of people committed on its own (a failure
+    leaves a partial tenant, to be generated again under another name)."""
     if db.session.scalar(text("SELECT 1 FROM tenants WHERE slug = :s"), {"s": slug}):
         raise Conflict(f"Tenant '{slug}' exists; generate a new one.", {"tenant": ["Exists."]})
     rng = random.Random(seed)
     tenant, _ = create_tenant(slug, f"Tỉnh tổng hợp {slug}")
     with tenant_context(tenant.id):
         positions = _positions()
-        types = _catalogue(rng, positions)
+        choices = _catalogue(positions)
         units = _units(employees)
         people = _people(rng, employees, units, positions, progress)
+        parallel = workers > 1 and db.session.get_bind().dialect.name == "postgresql"
+        if parallel:
+            db.session.commit()  # the other connections must see the people their items point at
         total = 0
         for m in range(months):
             month = date(first_month.year + (first_month.month - 1 + m) // 12, (first_month.month - 1 + m) % 12 + 1, 1)
-            total += _items(rng, tenant, people, types, month, progress)
+            total += month_of_work(tenant, people, choices, month, seed, workers if parallel else 1, progress)
     return Generated(tenant.id, len(people), len(units), total)
 
 
+def month_of_work(tenant, people: list[tuple[int, int, int]], choices: dict[int, list[work.Choice]], month: date,
+                  seed: int, workers: int = 1, progress: Callable[[str, int, int], None] | None = None) -> int:
+    """The work items of `month` (its first day) for `people` ((index, employee id,
+    position id) each), from the task types each position may declare; returns the count."""
+    end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    plan = work.Month(tenant.id, seed, cal.WorkCalendar.load(month, end).working_days(month, end),
+                      tenant.timezone, _cutoff(tenant.morning_cutoff))
+    stage = f"items {month:%Y-%m}"
+    return work.write(plan, people, choices, db.engine if workers > 1 else None, workers,
+                      (lambda done, n: progress(stage, done, n)) if progress else None)
+
+
+def _cutoff(value: str | None) -> time:
+    hours, minutes = (int(x) for x in (value or "09:00").split(":"))
+    return time(hours, minutes)
+
+
 def _positions() -> dict[str, int]:
-    out = {}
-    for code, name, group in [("LD", "Lãnh đạo phòng", "leadership"), ("CV", "Chuyên viên", "professional"),
-                              ("CVC", "Chuyên viên chính", "professional"), ("VT", "Văn thư", "support")]:
-        out[code] = org.create_position({"code": code, "name": name, "group": group}).id
-    return out
+    return {code: org.create_position({"code": code, "name": name, "group": group}).id
+            for code, name, group in POSITIONS}
 
 
-def _catalogue(rng: random.Random, positions: dict[str, int]) -> list[tuple[int, int, float, float]]:
-    """(task type id, norm version id, norm minutes, product weight) of 48 task types."""
-    out = []
-    for i in range(48):
-        minutes = rng.choice([15, 20, 30, 45, 60, 90, 120])
+def _catalogue(positions: dict[str, int]) -> dict[int, list[work.Choice]]:
+    """48 task types; returns what each position (by id) may declare."""
+    applies: list[list[str]] = [[]] * SHARED_TYPES + [codes for n, codes in OWN_TYPES for _ in range(n)]
+    choices: dict[int, list[work.Choice]] = {pid: [] for pid in positions.values()}
+    for i, codes in enumerate(applies):
+        minutes = NORM_MINUTES[i % len(NORM_MINUTES)]
         tt, version = catalogue.create_task_type({
             "code": f"G{i + 1:02d}", "name": f"{TASKS[i % len(TASKS)]} ({i + 1})", "group": "ABCD"[i % 4],
             "unit_of_measure": "việc", "norm_minutes": minutes, "product_weight": round(minutes / 45, 2),
             "complexity_levels": [{"level": 1, "coefficient": 0.8}, {"level": 2, "coefficient": 1.0},
                                   {"level": 3, "coefficient": 1.3}],
-            "position_codes": [], "effective_from": date(2020, 1, 1)})
-        out.append((tt.id, version.id, float(version.norm_minutes), float(version.product_weight)))
-    return out
+            "position_codes": codes, "effective_from": date(2020, 1, 1)})
+        choice = work.Choice(tt.id, version.id, version.norm_minutes, version.product_weight, tt.name)
+        for code, pid in positions.items():
+            if not codes or code in codes:
+                choices[pid].append(choice)
+    return choices
 
 
 def _units(employees: int) -> list[int]:
@@ -124,9 +149,10 @@ def _reserve_ids(table: str, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def _people(rng, employees: int, units: list[int], positions: dict[str, int], progress) -> list[tuple[int, int]]:
+def _people(rng, employees: int, units: list[int], positions: dict[str, int], progress
+            ) -> list[tuple[int, int, int]]:
     """Employees with logins, a leader per department managing the others; returns
-    (employee id, position id) of each."""
+    (index, employee id, position id) of each."""
     tid = current_tenant_id()
     password_hash = hash_password(PASSWORD)  # one hash for every generated login
     user_ids, employee_ids = _reserve_ids("users", employees), _reserve_ids("employees", employees)
@@ -144,62 +170,11 @@ def _people(rng, employees: int, units: list[int], positions: dict[str, int], pr
                        f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}", unit, position,
                        None if leader else leader_of[unit], leader, round(rng.uniform(2.34, 6.2), 2),
                        date(rng.randint(2000, 2024), rng.randint(1, 12), 1), user_ids[i]))
-        out.append((employee_ids[i], position))
-    _copy("users", ("id", "tenant_id", "username", "password_hash", "roles", "active", "must_change_password",
-                    "created_at"), users, User)
-    _copy("employees", ("id", "tenant_id", "code", "full_name", "unit_id", "position_id", "manager_id", "is_leader",
-                        "salary_coefficient", "start_date", "user_id"), people, Employee)
+        out.append((i, employee_ids[i], position))
+    copy_rows(User.__table__, ("id", "tenant_id", "username", "password_hash", "roles", "active",
+                               "must_change_password", "created_at"), users)
+    copy_rows(Employee.__table__, ("id", "tenant_id", "code", "full_name", "unit_id", "position_id", "manager_id",
+                                   "is_leader", "salary_coefficient", "start_date", "user_id"), people)
     if progress:
         progress("people", employees, employees)
     return out
-
-
-def _items(rng, tenant, people, types, month: date, progress) -> int:
-    end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    days = cal.WorkCalendar.load(month, end).working_days(month, end)
-    zone = ZoneInfo(tenant.timezone)
-    total = len(people) * len(days) * ITEMS_PER_DAY
-    written = 0
-
-    def rows() -> Iterator[tuple]:
-        nonlocal written
-        tid = tenant.id
-        for day in days:
-            morning = datetime.combine(day, time(7, 40), zone).astimezone(UTC)
-            for employee_id, _position in people:
-                for _ in range(ITEMS_PER_DAY):
-                    yield _item(rng, tid, employee_id, types, day, morning)
-                written += ITEMS_PER_DAY
-            if progress:
-                progress(f"items {month:%Y-%m}", written, total)
-
-    _copy("work_items", ITEM_COLUMNS, rows(), WorkItem)
-    return total
-
-
-def _item(rng: random.Random, tid: int, employee_id: int, types, day: date, morning: datetime) -> tuple:
-    tt_id, version_id, minutes, weight = types[rng.randrange(len(types))]
-    # About 6 declared hours a day: 8 items of 45 minutes on average.
-    quantity = rng.choice((1, 1, 1, 1, 2)) if minutes <= 45 else 1
-    level = rng.choice((1, 2, 2, 2, 3))
-    coefficient = {1: 0.8, 2: 1.0, 3: 1.3}[level]
-    roll = rng.random()
-    status = "done" if roll < 0.9 else "in_progress" if roll < 0.97 else "cancelled"
-    deadline = day + timedelta(days=rng.choice((0, 0, 1, 2, 5)))
-    late = status == "done" and rng.random() < 0.08
-    finished = morning + timedelta(hours=rng.uniform(1, 9), days=(deadline - day).days + 1 if late else 0)
-    done = status == "done"
-    unreported = done and rng.random() < 0.03
-    failed = 1 if done and rng.random() < 0.05 else 0
-    stars = rng.choice((5, 5, 4, 4, 4, 3, 2)) if done and rng.random() < 0.8 else None
-    declared = morning + timedelta(minutes=rng.randint(-20, 120))
-    return (tid, employee_id, tt_id, version_id, TASKS[tt_id % len(TASKS)], day, quantity, level, minutes, weight,
-            coefficient, status, 100 if done else (0 if status == "cancelled" else rng.choice((20, 50, 80))),
-            declared.hour < 2, "lead" if rng.random() < 0.85 else "support", rng.choice((1, 1, 1, 2, 3)), False,
-            deadline, deadline, 0, 1 if late else 0, declared, finished if done else None,
-            finished + timedelta(days=2 if unreported else 0) if done else None, unreported, failed, stars,
-            stars, False, "verified", declared)
-
-
-def _copy(table: str, columns: Iterable[str], rows: Iterable[tuple], model) -> None:
-    copy_rows(model.__table__, tuple(columns), rows)
