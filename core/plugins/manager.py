@@ -181,6 +181,7 @@ class PluginManager:
         self.components: dict[tuple[str, str], Registered] = {}
         self.problems: list[str] = []
         self._commands_registered: set[int] = set()
+        self._chosen: dict[tuple, ChosenComponent] = {}  # choose(): settings loaded once per stored value
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PluginManager:
@@ -393,7 +394,13 @@ class PluginManager:
                effective_from: date | None = None) -> ChosenComponent:
         """The component with its settings loaded, for computing; ComponentMissing when the
         component is gone or its stored settings no longer fit its schema."""
-        component = self.component(kind, key, tenant_slug)
+        component = self.component(kind, key, tenant_slug)  # installed and enabled: asked every time
+        # Loading settings through the component's schema and hashing them cost about a
+        # millisecond, on every write that re-scores an item: done once per stored value.
+        memo_key = (id(component), json.dumps(stored or {}, sort_keys=True, default=str), effective_from)
+        chosen = self._chosen.get(memo_key)
+        if chosen is not None and chosen.component is component:
+            return chosen
         try:
             normalised = component.normalise_settings(stored or {})
             loaded = component.load_settings(normalised)
@@ -402,7 +409,11 @@ class PluginManager:
                 f"The stored settings of {KIND_LABEL[kind]} '{key}' (version {component.version}) are no longer "
                 f"valid; correct them in the tenant's settings.", {_field(kind): {"settings": exc.messages}},
                 code="component_settings_invalid") from exc
-        return ChosenComponent(component, loaded, normalised, component.settings_hash(normalised), effective_from)
+        chosen = ChosenComponent(component, loaded, normalised, component.settings_hash(normalised), effective_from)
+        if len(self._chosen) >= 512:
+            self._chosen.clear()
+        self._chosen[memo_key] = chosen
+        return chosen
 
     # ------------------------------------------------------------ listing
 

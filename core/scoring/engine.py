@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Float, cast, delete, func, insert, literal, select, text
+from sqlalchemy import BigInteger, Float, bindparam, cast, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.util import find_tables
 
 from core.bulk import copy_rows
@@ -110,12 +113,12 @@ ITEM_SCORE_COLUMNS = ("tenant_id", "work_item_id", "employee_id", "work_date", "
 
 
 def items_select(start: date, end: date, employee_ids: Iterable[int] | None = None, item_ids=None,
-                 extra: tuple = (), columns: tuple | None = None):
+                 extra: tuple = (), columns: tuple | None = None, tid=None):
     """The month's items that count (cancelled items are left out everywhere). The tenant
     condition is written out because the full run reads through the connection, below
     the ORM's own filter. `columns` replaces what is read (the task type is joined only
-    when they need it)."""
-    tid = current_tenant_id()
+    when they need it). `item_ids` and `tid` may be bound parameters (a cached statement)."""
+    tid = current_tenant_id() if tid is None else tid
     wanted = (*ITEM_COLUMNS, *extra) if columns is None else columns
     stmt = select(*wanted).select_from(WorkItem)
     if any(TaskType.__table__ in find_tables(c, check_columns=True) for c in wanted):
@@ -125,7 +128,9 @@ def items_select(start: date, end: date, employee_ids: Iterable[int] | None = No
                    WorkItem.status != "cancelled"))
     if employee_ids is not None:
         stmt = stmt.where(WorkItem.employee_id.in_(list(employee_ids)))
-    if item_ids is not None:
+    if isinstance(item_ids, BindParameter):
+        stmt = stmt.where(WorkItem.id.in_(item_ids))
+    elif item_ids is not None:
         stmt = stmt.where(WorkItem.id.in_(list(item_ids)))
     return stmt.order_by(WorkItem.id)
 
@@ -201,22 +206,27 @@ def _score_in_sql(scheme: Scheme, tenant, as_of: date, employee_ids, item_ids) -
     """The month in one INSERT … SELECT when the variant gives its components as SQL
     (core/plugins/sql.py) — PostgreSQL only, where months run to millions of items;
     None leaves it to the Python path (SQLite, or a variant without SQL)."""
-    if db.session.connection().dialect.name != "postgresql":
-        return None
-    columns = {c.name: c for c in WorkItem.__table__.c} | {"task_type_code": TaskType.code, "group": TaskType.group}
-    exprs = scheme.variant.item_components_sql(SqlItem(columns, tenant.timezone, as_of), scheme.chosen.settings)
-    if exprs is None:
-        return None
-    stamp = scheme.stamp()
-    values = [cast(exprs[name], Float) for name in scheme.names]
-    values += [literal(0.0, Float)] * (MAX_COMPONENTS - len(values))
-    source = items_select(scheme.start, scheme.end, employee_ids, item_ids, columns=(
-        literal(current_tenant_id()), WorkItem.id, WorkItem.employee_id, WorkItem.work_date,
-        literal(stamp["key"]), literal(stamp["version"]), literal(stamp["settings_hash"]), *values)).order_by(None)
-    returned = [ItemScore.employee_id, ItemScore.work_date, *scheme.columns]
-    written = (insert(ItemScore.__table__).from_select(list(ITEM_SCORE_COLUMNS), source)
-               .returning(*returned).cte("written"))
     conn = db.session.connection()
+    if conn.dialect.name != "postgresql":
+        return None
+    if item_ids is not None and employee_ids is None:
+        # A refresh: the same statement for every write of the day, built once (building
+        # the variant's expressions cost more than running them on one item).
+        key = (scheme.variant, scheme.period, scheme.chosen.settings_hash, tenant.timezone, as_of)
+        stmt = _REFRESH_STATEMENTS.get(key, _MISSING)
+        if stmt is _MISSING:
+            written = _written(scheme, tenant, as_of, None, bindparam("item_ids", expanding=True),
+                               bindparam("tid", type_=BigInteger))
+            stmt = None if written is None else select(func.count()).select_from(written)
+            if len(_REFRESH_STATEMENTS) >= 256:
+                _REFRESH_STATEMENTS.clear()
+            _REFRESH_STATEMENTS[key] = stmt
+        if stmt is None:
+            return None
+        return conn.execute(stmt, {"item_ids": list(item_ids), "tid": current_tenant_id()}).scalar_one()
+    written = _written(scheme, tenant, as_of, employee_ids, item_ids, literal(current_tenant_id()))
+    if written is None:
+        return None
     if employee_ids is not None or item_ids is not None:
         return conn.execute(select(func.count()).select_from(written)).scalar_one()
     # A full run sums what it writes as it writes it (the driver gives no row count for
@@ -225,6 +235,28 @@ def _score_in_sql(scheme: Scheme, tenant, as_of: date, employee_ids, item_ids) -
     sums = [func.coalesce(func.sum(written.c[col.name]), 0.0) for col in scheme.columns]
     scheme.fresh_sums = conn.execute(select(*group, func.count(), *sums).group_by(*group)).all()
     return sum(row[len(group)] for row in scheme.fresh_sums)
+
+
+_REFRESH_STATEMENTS: dict[tuple, Any] = {}
+_MISSING = object()
+
+
+def _written(scheme: Scheme, tenant, as_of: date, employee_ids, item_ids, tid):
+    """INSERT … SELECT of the items' component rows, RETURNING what the sums need, as a
+    CTE; None when the variant gives no SQL."""
+    columns = {c.name: c for c in WorkItem.__table__.c} | {"task_type_code": TaskType.code, "group": TaskType.group}
+    exprs = scheme.variant.item_components_sql(SqlItem(columns, tenant.timezone, as_of), scheme.chosen.settings)
+    if exprs is None:
+        return None
+    stamp = scheme.stamp()
+    values = [cast(exprs[name], Float) for name in scheme.names]
+    values += [literal(0.0, Float)] * (MAX_COMPONENTS - len(values))
+    source = items_select(scheme.start, scheme.end, employee_ids, item_ids, tid=tid, columns=(
+        tid, WorkItem.id, WorkItem.employee_id, WorkItem.work_date,
+        literal(stamp["key"]), literal(stamp["version"]), literal(stamp["settings_hash"]), *values)).order_by(None)
+    returned = [ItemScore.employee_id, ItemScore.work_date, *scheme.columns]
+    return (insert(ItemScore.__table__).from_select(list(ITEM_SCORE_COLUMNS), source)
+            .returning(*returned).cte("written"))
 
 
 def _per_day(scheme: Scheme) -> bool:
@@ -368,16 +400,18 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
     """(Re)write the period scores of the month for everyone (or `employee_ids` and the
     leaders above them). Leaders are scored after the people they lead (Art. 15)."""
     ids = None if employee_ids is None else set(employee_ids)
-    parents = unit_parents()  # one read of the tree serves both questions below
-    children = unit_tree(parents)
-    if ids is not None:
-        ids |= leaders_above(ids, parents)
-    people = people_in(scheme.start, scheme.end, ids)
-    leaders = [p for p in people if p.is_leader]
-    # A leader's unit results need everyone they lead, even on an incremental update.
-    led_units = {p.id: subtree(children, p.unit_id) for p in leaders}
-    led_people = _people_of_units(set().union(*led_units.values()) if led_units else set(), scheme)
-    everyone = {p.id: p for p in people} | {p.id: p for p in led_people}
+    if ids is None:
+        children = unit_tree()
+        people = people_in(scheme.start, scheme.end)
+        leaders = [p for p in people if p.is_leader]
+        # A leader's unit results need everyone they lead.
+        led_units = {p.id: subtree(children, p.unit_id) for p in leaders}
+        everyone = {p.id: p for p in people}
+        led_people = people
+    else:
+        ids, people, led_units, led_people = _refresh_scope(ids, scheme)
+        leaders = [p for p in people if p.is_leader]
+        everyone = {p.id: p for p in people} | {p.id: p for p in led_people}
     # On a refresh, the leaders' members it did not change already have their month row:
     # its total and sums are what the leaders' facts need. Re-summing every member's items
     # was most of a refresh's time (4,500 item rows for a department of 25).
@@ -457,8 +491,52 @@ def _stored_own_rows(scheme: Scheme, members: list[Person]) -> tuple[dict[int, d
     return own, sums
 
 
-def _people_of_units(unit_ids: set[int], scheme: Scheme) -> list[Person]:
-    return people_in(scheme.start, scheme.end, unit_ids=unit_ids) if unit_ids else []
+@lru_cache(maxsize=1)
+def _scope_statements():
+    """The two statements of _refresh_scope, built once: constructing them (recursive CTEs,
+    aliases) cost more than running them. Parameters: tid, ids; tid, ids, units."""
+    tid, ids = bindparam("tid"), bindparam("ids", expanding=True)
+    up = (select(OrgUnit.id, OrgUnit.parent_id)
+          .where(OrgUnit.tenant_id == tid, OrgUnit.id.in_(
+              select(Employee.unit_id).where(Employee.tenant_id == tid, Employee.id.in_(ids))))
+          .cte("up", recursive=True))
+    parent = aliased(OrgUnit)
+    up = up.union(select(parent.id, parent.parent_id).where(parent.tenant_id == tid, parent.id == up.c.parent_id))
+    # A unit of the chain with a leader is the root of the subtree that leader leads.
+    led = select(Employee.id).where(Employee.tenant_id == tid, Employee.unit_id == up.c.id,
+                                    Employee.is_leader.is_(True))
+    down = select(up.c.id.label("root"), up.c.id.label("unit")).where(led.exists()).cte("down", recursive=True)
+    child = aliased(OrgUnit)
+    down = down.union(select(down.c.root, child.id).where(child.tenant_id == tid, child.parent_id == down.c.unit))
+    units = select(down.c.root, down.c.unit)
+    people = (select(Employee.id, Employee.unit_id, Employee.is_leader, Employee.start_date, Employee.end_date)
+              .where(Employee.tenant_id == tid,
+                     Employee.id.in_(ids) | Employee.unit_id.in_(bindparam("units", expanding=True))))
+    return units, people
+
+
+def _refresh_scope(ids: set[int], scheme: Scheme) -> tuple[set[int], list[Person], dict[int, set[int]], list[Person]]:
+    """What a refresh of these people's month re-scores, in two indexed statements rather
+    than a read of the whole unit tree and four queries: the leaders of their units and
+    of the units above (every one, so a leader no longer employed loses the month's row),
+    and everyone those leaders lead — their units' subtrees. Returns (ids with those
+    leaders, the people of the month among them, each leader's units, the people of the
+    month in those units)."""
+    units_stmt, people_stmt = _scope_statements()
+    tid, changed = current_tenant_id(), sorted(ids)
+    units_of_root: dict[int, set[int]] = defaultdict(set)
+    for root, unit in db.session.execute(units_stmt, {"tid": tid, "ids": changed}):
+        units_of_root[root].add(unit)
+    wanted = sorted(set().union(*units_of_root.values())) if units_of_root else []
+    rows = db.session.execute(people_stmt, {"tid": tid, "ids": changed, "units": wanted}).all()
+    ids = ids | {r.id for r in rows if r.is_leader and r.unit_id in units_of_root}
+    start, end = scheme.start, scheme.end
+    employed = {r.id: Person(r.id, r.unit_id, r.is_leader, r.start_date, r.end_date) for r in rows
+                if (r.start_date is None or r.start_date <= end) and (r.end_date is None or r.end_date >= start)}
+    people = [p for pid, p in employed.items() if pid in ids]
+    led_units = {p.id: units_of_root.get(p.unit_id, {p.unit_id}) for p in people if p.is_leader}
+    members = set().union(*led_units.values()) if led_units else set()
+    return ids, people, led_units, [p for p in employed.values() if p.unit_id in members]
 
 
 def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
@@ -473,19 +551,6 @@ def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, d
     on_time = sum(round(sums.get(m.id, {}).get("on_time_items", 0.0), 6) for m in members)
     return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
             "organising_pct": 100.0 * on_time / items if items else 100.0}
-
-
-def leaders_above(employee_ids: set[int], parents: dict[int, int | None] | None = None) -> set[int]:
-    """Leaders of the units (and their ancestors) of these employees."""
-    units = set(db.session.scalars(select(Employee.unit_id).where(Employee.id.in_(list(employee_ids)))))
-    parents = unit_parents() if parents is None else parents
-    chain: set[int] = set()
-    for uid in units:
-        while uid is not None and uid not in chain:
-            chain.add(uid)
-            uid = parents.get(uid)
-    return set(db.session.scalars(select(Employee.id).where(Employee.unit_id.in_(list(chain)),
-                                                            Employee.is_leader.is_(True))))
 
 
 def mark_scored(scheme: Scheme) -> None:
