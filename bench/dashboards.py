@@ -16,12 +16,16 @@ one request.
   month rows in period_scores are written directly (one per person, totals spread over
   0–100) because the page reads nothing else: building and scoring 8 million items
   first would only measure the scoring engine, which bench.scoring does. Likewise its
-  `week_hours` rows (the stored hours per person and ISO week the heat map reads), five
-  or six per person. The province page's workload heat map is a separate htmx request
-  loaded after the page: it is timed on both tenants, and the page plus the heat map
-  together on the province tenant.
-- The engine's side of the heat map: `write_week_hours` (the INSERT … SELECT a full
-  recalculation runs for the month) timed on the unit tenant's scored month.
+  `week_hours` rows (the stored hours per person and ISO week), five or six per person,
+  and their sum per unit and week (`unit_week_hours`, what the heat map reads), derived
+  from them as the engine does. The province page's workload heat map is a separate
+  htmx request loaded after the page: it is timed on both tenants, and the page plus
+  the heat map together on the province tenant.
+- The engine's side of the heat map: `write_week_hours` (the INSERT … SELECTs a full
+  recalculation runs for the month, person rows and unit sums) timed on the unit
+  tenant's scored month.
+- --reuse measures the database an earlier run built (after `flask db upgrade` to the
+  current schema), to iterate on the pages without building it again.
 """
 
 from __future__ import annotations
@@ -47,23 +51,29 @@ TARGET_UNIT_MS, TARGET_PROVINCE_MS = 300, 1000
 
 def run(employees: int = 50_000, unit_size: int = 500, repeat: int = 15,
         pg: str = "postgresql+psycopg://postgres@127.0.0.1:5432", database: str = "congvu_bench_dashboards",
-        role: str = "congvu_app") -> dict:
+        role: str = "congvu_app", reuse: bool = False) -> dict:
     from flask_migrate import upgrade
 
     from bench.scoring import recreate
     from core import create_app
     from core.extensions import db
 
-    recreate(pg, database, role)
+    if not reuse:
+        recreate(pg, database, role)
     host = pg.split("@", 1)[1]
     app = create_app({"CONGVU_DATABASE_URL": f"postgresql+psycopg://{role}@{host}/{database}",
                       "CONGVU_DATABASE_OWNER_URL": f"{pg}/{database}", "CONGVU_SECRET_KEY": "bench-dashboards",
                       "TESTING": True, "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
     began = time.perf_counter()
     with app.app_context():
-        upgrade()
-        unit_login = _unit_tenant(unit_size)
-        province_login = _province_tenant(employees)
+        upgrade()  # with --reuse: brings an earlier run's database to the current schema
+        if reuse:
+            unit_login, province_login = _logins(f"{pg}/{database}")
+            unit_size, employees = _people(f"{pg}/{database}", unit_login[0]), _people(f"{pg}/{database}",
+                                                                                       province_login[0])
+        else:
+            unit_login = _unit_tenant(unit_size)
+            province_login = _province_tenant(employees)
         db.session.remove()
     # Bulk-loaded tables have no planner statistics until autovacuum gets to them; without
     # them PostgreSQL guesses one row and picks nested loops. Production tables have them.
@@ -118,6 +128,26 @@ def _time_week_hours(app, tenant_id: int, repeat: int = 3) -> dict:
             db.session.rollback()
         db.session.remove()
     return {"median_ms": round(statistics.median(times), 1), "rows": rows, "done_items": items}
+
+
+def _logins(owner_url: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The two logins `_unit_tenant` and `_province_tenant` returned when an earlier run
+    built the database (read as its owner, across tenants)."""
+    owner = create_engine(owner_url)
+    with owner.connect() as conn:
+        logins = [conn.execute(text("SELECT u.tenant_id, u.id FROM users u JOIN tenants t ON t.id = u.tenant_id "
+                                    "WHERE t.slug = :slug AND u.username = 'nv000001'"), {"slug": slug}).one()
+                  for slug in ("bench-unit", "bench-province")]
+    owner.dispose()
+    return tuple(logins[0]), tuple(logins[1])
+
+
+def _people(owner_url: str, tenant_id: int) -> int:
+    owner = create_engine(owner_url)
+    with owner.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM employees WHERE tenant_id = :t"), {"t": tenant_id}).scalar_one()
+    owner.dispose()
+    return n
 
 
 def _unit_tenant(unit_size: int) -> tuple[int, int]:
@@ -178,6 +208,7 @@ def _week_hours(tenant_id: int, people: list, rng: random.Random) -> None:
     (about 7 h per working day, spread by person)."""
     from datetime import timedelta
 
+    from core.dashboards.aggregates import rebuild_unit_week_hours
     from core.dashboards.models import WeekHours
     from core.extensions import db
 
@@ -197,6 +228,7 @@ def _week_hours(tenant_id: int, people: list, rng: random.Random) -> None:
                          "items": 8 * working})
     for start in range(0, len(rows), 10000):
         db.session.execute(insert(WeekHours), rows[start:start + 10000])
+    rebuild_unit_week_hours(tenant_id, PERIOD)  # their sum per unit, as the engine keeps it beside them
 
 
 def _measure(app, client, login: tuple[int, int], path: str, repeat: int, admin: bool = False) -> dict:
@@ -289,12 +321,17 @@ def main() -> None:
     p.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     p.add_argument("--database", default="congvu_bench_dashboards")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"))
+    p.add_argument("--reuse", action="store_true",
+                   help="measure the database an earlier run built (upgraded to the current schema) instead of "
+                        "building a new one; --employees and --unit-size are then those of that run")
+    p.add_argument("--no-docs", action="store_true", help="print the figures without writing docs/benchmarks.md")
     args = p.parse_args()
     before = os.getloadavg()[0]
-    result = run(args.employees, args.unit_size, args.repeat, args.pg, args.database)
+    result = run(args.employees, args.unit_size, args.repeat, args.pg, args.database, reuse=args.reuse)
     result["load_average"] = [before, os.getloadavg()[0]]
     command = ".venv/bin/python -m bench.dashboards " + " ".join(sys.argv[1:])
-    write_report(result, command.strip(), (before, os.getloadavg()[0]), Path(args.out))
+    if not args.no_docs:
+        write_report(result, command.strip(), (before, os.getloadavg()[0]), Path(args.out))
     print(json.dumps(result, indent=2))
 
 

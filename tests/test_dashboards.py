@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from core.extensions import db
+from core.org.models import OrgUnit
 from core.scoring.models import GeneralScore, PeriodScore
 from core.tenancy import tenant_context
 from tests.test_scoring_engine import finish, month_of_staff, review
@@ -337,6 +339,23 @@ def _week_hours(app, w) -> set[tuple]:
                 for r in db.session.scalars(select(WeekHours))}
 
 
+def _unit_hours(app, w) -> dict[tuple, tuple]:
+    """The heat map's sums per unit and week (unit_week_hours), checked against the sum of
+    week_hours itself: (unit, period, week) → (minutes, items), cells without items left out."""
+    from core.dashboards.models import UnitWeekHours, WeekHours
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        kept = {(r.unit_id, r.period, r.week_start.isoformat()): (round(r.minutes, 6), r.items)
+                for r in db.session.scalars(select(UnitWeekHours)) if r.items}
+        summed = {(unit, period, week.isoformat()): (round(minutes, 6), items)
+                  for unit, period, week, minutes, items in db.session.execute(
+                      select(WeekHours.unit_id, WeekHours.period, WeekHours.week_start, func.sum(WeekHours.minutes),
+                             func.sum(WeekHours.items))
+                      .group_by(WeekHours.unit_id, WeekHours.period, WeekHours.week_start))}
+    assert kept == summed
+    return kept
+
+
 def _heat(app, w, period: str = PERIOD) -> dict[str, dict[str, float]]:
     from core.dashboards.services import workload_heatmap
 
@@ -369,6 +388,9 @@ def test_the_heat_map_reads_hours_the_engine_stores_for_every_variant(client, cl
     expected = {(staff, dept, PERIOD, "2026-10-12", 360.0, 1), (staff2, dept, PERIOD, "2026-10-12", 420.0, 1),
                 (staff, dept, PERIOD, "2026-10-19", 360.0, 1)}
     assert _week_hours(clean_app, w) == expected
+    # The per-item refresh added each person's weeks to the unit's: 360 + 420 in week 42.
+    sums = {(dept, PERIOD, "2026-10-12"): (780.0, 2), (dept, PERIOD, "2026-10-19"): (360.0, 1)}
+    assert _unit_hours(clean_app, w) == sums
     # Seven people in Sở Nội vụ, five working days a week: 13 h / 35 = 0.37 and 6 h / 35 = 0.17.
     heat = {"W40": 0.0, "W41": 0.0, "W42": 0.4, "W43": 0.2, "W44": 0.0}
     assert _heat(clean_app, w) == {"Sở Nội vụ": heat}
@@ -377,10 +399,18 @@ def test_the_heat_map_reads_hours_the_engine_stores_for_every_variant(client, cl
     job = client.get(w.url(f"/jobs/{r.get_json()['job_id']}"), headers=w.h("admin")).get_json()
     assert job["status"] == "finished", job
     assert _week_hours(clean_app, w) == expected  # a recalculation writes the same rows
+    assert _unit_hours(clean_app, w) == sums
     assert _heat(clean_app, w) == {"Sở Nội vụ": heat}
     # A failed review sends the item back to work: its hours go until it is done again.
     review(client, w, c, passed=False)
     assert _week_hours(clean_app, w) == expected - {(staff, dept, PERIOD, "2026-10-19", 360.0, 1)}
+    # ... and leave the unit's week: its cell stays, with nothing in it.
+    assert _unit_hours(clean_app, w) == {(dept, PERIOD, "2026-10-12"): (780.0, 2)}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        from core.dashboards.models import UnitWeekHours
+
+        emptied = db.session.scalar(select(UnitWeekHours).where(UnitWeekHours.week_start == date(2026, 10, 19)))
+        assert (emptied.items, round(emptied.minutes, 6)) == (0, 0.0)
     sign_in(client, w, "admin")
     fragment = page(client, f"/t/{w.slug}/dashboard/province/heatmap?period={PERIOD}")
     assert "<td class=\"heat-1\">0,4</td>" in fragment and "<td class=\"heat-0\">0</td>" in fragment
@@ -389,8 +419,6 @@ def test_the_heat_map_reads_hours_the_engine_stores_for_every_variant(client, cl
 def test_heat_map_hours_stay_with_the_unit_they_were_worked_in(client, clean_app, w, clock):
     """After a unit merge, October's hours stay under the old agency (even after a
     recalculation of October) and November's go to the commune the people moved to."""
-    from datetime import date
-
     from core.mergers.units import merge_units
     from core.org import services as org
 
@@ -408,9 +436,15 @@ def test_heat_map_hours_stay_with_the_unit_they_were_worked_in(client, clean_app
     finish(client, w, b)  # 360 min in week 45
     october = {"Sở Nội vụ": {"W40": 0.0, "W41": 0.0, "W42": 0.2, "W43": 0.0, "W44": 0.0}}  # 6 h / 7 / 5
     assert _heat(clean_app, w) == october
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        xa = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "XA"))
+    # Each month's hours summed under the unit of its first day: the department, then the commune.
+    sums = {(w.ids["dept"], PERIOD, "2026-10-12"): (360.0, 1), (xa, "2026-11", "2026-11-02"): (360.0, 1)}
+    assert _unit_hours(clean_app, w) == sums
     r = client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
     assert r.status_code == 202
     assert _heat(clean_app, w) == october
+    assert _unit_hours(clean_app, w) == sums
     november = _heat(clean_app, w, "2026-11")
     assert november["Xã An Bình"]["W45"] == 0.3  # 6 h / 4 people / 5 days
     assert november["Sở Nội vụ"]["W45"] == 0.0  # admin, outsider and auditor stayed

@@ -170,10 +170,12 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
 
     after = _counts(clean_app)
     # Nothing lost, nothing duplicated: every table holds as many rows as before (the
-    # audit log gains the two merger events, the jobs the merger's own run).
+    # audit log gains the two merger events, the jobs the merger's own run, the target its
+    # record of the merger).
     expected_totals = _totals(counts)
     expected_totals["audit_events"] += 2
     expected_totals["job_runs"] += 1
+    expected_totals["tenant_merges"] = 1
     assert _totals(after) == expected_totals
     # People, logins, items and scores are all in Khánh Hòa now.
     for table in ("employees", "users", "work_items", "item_scores", "period_scores"):
@@ -230,9 +232,10 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
 
 def test_a_mapped_unit_carries_the_rows_that_name_it_without_a_foreign_key(clean_app, client, provinces_with_a_year):
     """week_hours keeps no foreign keys (it is rewritten by every recalculation); a merger
-    that maps a unit onto the target's still moves its hours there, as it moves month rows."""
-    from core.dashboards.models import WeekHours
-    from core.org.models import OrgUnit
+    that maps a unit onto the target's still moves its hours there, as it moves month rows,
+    and its sums per unit and week (unit_week_hours) add to the target unit's."""
+    from core.dashboards.aggregates import rebuild_unit_week_hours
+    from core.dashboards.models import UnitWeekHours, WeekHours
 
     khanh_hoa, _, nt_id, operator = provinces_with_a_year
     mapping = _suggested(client, operator)
@@ -243,6 +246,19 @@ def test_a_mapped_unit_carries_the_rows_that_name_it_without_a_foreign_key(clean
                                    .order_by(OrgUnit.id.desc()).limit(1))
         rows = db.session.scalar(select(func.count()).select_from(WeekHours).where(WeekHours.unit_id == hours_unit))
         before = db.session.scalar(select(func.count()).select_from(WeekHours).where(WeekHours.unit_id == target.id))
+        # The target unit's own hours in a week the source unit has too (as its recalculation
+        # would store them): the heat map's sums per unit and week of the two meet in one cell.
+        first = db.session.scalar(select(WeekHours).where(WeekHours.unit_id == hours_unit).limit(1))
+        someone = db.session.scalar(select(Employee.id).where(Employee.tenant_id == khanh_hoa.tenant_id).limit(1))
+        db.session.add(WeekHours(tenant_id=khanh_hoa.tenant_id, employee_id=someone, unit_id=target.id,
+                                 period=first.period, week_start=first.week_start, minutes=90.0, items=2))
+        db.session.flush()
+        rebuild_unit_week_hours(khanh_hoa.tenant_id)
+        db.session.commit()
+        before += 1
+        cells = dict(_unit_sums(hours_unit))
+        cells[(first.period, first.week_start)] += 90.0
+        assert _unit_sums(target.id) == {(first.period, first.week_start): 90.0}
     mapping.setdefault("units", {})[source_code] = target.code
     result = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping})
     assert result["blocked"] is False, result
@@ -252,6 +268,29 @@ def test_a_mapped_unit_carries_the_rows_that_name_it_without_a_foreign_key(clean
                                  .where(WeekHours.unit_id == hours_unit)) == 0
         assert db.session.scalar(select(func.count()).select_from(WeekHours)
                                  .where(WeekHours.unit_id == target.id)) == before + rows
+        assert _unit_sums(hours_unit) == {}
+        assert _unit_sums(target.id) == pytest.approx(cells)
+        # The source keeps none; the target's are exactly the sums of its week_hours.
+        assert db.session.scalar(select(func.count()).select_from(UnitWeekHours)
+                                 .where(UnitWeekHours.tenant_id == nt_id)) == 0
+        summed = db.session.execute(
+            select(WeekHours.unit_id, WeekHours.period, WeekHours.week_start, func.sum(WeekHours.minutes),
+                   func.sum(WeekHours.items)).where(WeekHours.tenant_id == khanh_hoa.tenant_id)
+            .group_by(WeekHours.unit_id, WeekHours.period, WeekHours.week_start)).all()
+        kept = db.session.execute(
+            select(UnitWeekHours.unit_id, UnitWeekHours.period, UnitWeekHours.week_start, UnitWeekHours.minutes,
+                   UnitWeekHours.items).where(UnitWeekHours.tenant_id == khanh_hoa.tenant_id)).all()
+        assert sorted((*r[:3], round(r[3], 6), r[4]) for r in kept) == \
+            sorted((*r[:3], round(r[3], 6), r[4]) for r in summed)
+
+
+def _unit_sums(unit_id: int) -> dict[tuple, float]:
+    """A unit's minutes per month and week as the heat map reads them (unit_week_hours)."""
+    from core.dashboards.models import UnitWeekHours
+
+    return {(p, week): minutes for p, week, minutes in db.session.execute(
+        select(UnitWeekHours.period, UnitWeekHours.week_start, UnitWeekHours.minutes)
+        .where(UnitWeekHours.unit_id == unit_id))}
 
 
 def test_moved_users_log_in_and_old_addresses_point_to_the_target(clean_app, client, provinces):

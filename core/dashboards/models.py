@@ -42,3 +42,30 @@ class WeekHours(TenantScoped, db.Model):
     week_start: Mapped[date] = mapped_column(Date)  # the Monday of the ISO week
     minutes: Mapped[float] = mapped_column(Float, default=0.0)
     items: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UnitWeekHours(TenantScoped, db.Model):
+    """The `week_hours` of a unit: the sum of its rows per unit, month and ISO week (about
+    10,000 rows for a province's month instead of 250,000), which the heat map reads.
+
+    Kept by the code that writes week_hours (core/dashboards/aggregates.py), in the same
+    statement sequence: rebuilt for the month in a full recalculation; in the per-item
+    refresh the changed people's old rows are subtracted and their new rows added, cell
+    by cell (an upsert), so two refreshes of one unit at once both count. A cell whose
+    people have no hours left stays, with 0 items and 0 minutes. A tenant merger
+    rebuilds the target's rows from its week_hours (a mapped unit may meet the target's
+    own cell of the same week).
+    """
+
+    __tablename__ = "unit_week_hours"
+    __table_args__ = (UniqueConstraint("tenant_id", "period", "unit_id", "week_start"),
+                      {"info": {"references": {"unit_id": "org_units"}}})
+
+    # No foreign keys, like week_hours: derived data the engine rewrites.
+    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(BigId)
+    period: Mapped[str] = mapped_column(String(10))
+    week_start: Mapped[date] = mapped_column(Date)  # the Monday of the ISO week
+    minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    items: Mapped[int] = mapped_column(Integer, default=0)

@@ -30,13 +30,14 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import BigInteger, Table, and_, case, func, literal, not_, select, update
+from sqlalchemy import BigInteger, Table, and_, case, delete, func, literal, not_, select, update
 
 from core.audit.models import AuditEvent
 from core.audit.services import record
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.mergers.export import start_export
+from core.mergers.models import TenantMerge
 from core.mergers.scoring import id_ranges
 from core.tenancy import tenant_context, tenant_tables, unscoped
 from core.tenants.models import Tenant
@@ -345,8 +346,14 @@ class MergeBlocked(Conflict):
 def _move(plan: Plan) -> None:
     """One UPDATE per table: the tenant, the references to mapped catalogue entries and
     new codes together, so each row is rewritten once (it matters at millions of items)."""
+    from core.dashboards.aggregates import rebuild_unit_week_hours
+    from core.dashboards.models import UnitWeekHours
+
     conn = db.session.connection()
+    unit_sums = UnitWeekHours.__table__
     for table in _movable_tables():
+        if table is unit_sums:
+            continue  # a sum per unit and week: a mapped unit may meet the target's own cell
         # A moved row is the same row: columns that change on every update keep their value.
         values: dict = {c.name: c for c in table.columns if c.onupdate is not None}
         values["tenant_id"] = plan.target.id
@@ -365,6 +372,10 @@ def _move(plan: Plan) -> None:
         if table.name == "work_items" and plan.id_maps.get("task_types"):
             values["norm_version_id"] = _norm_of_mapped_type(plan, table)
         plan.counts[table.name] = conn.execute(update(table).where(_moving(plan, table)).values(**values)).rowcount
+    # Derived from week_hours, which moved above: the source's sums go, the target's are
+    # summed again from its rows (a few thousand per month, one GROUP BY).
+    plan.counts[unit_sums.name] = conn.execute(delete(unit_sums).where(unit_sums.c.tenant_id == plan.source.id)).rowcount
+    rebuild_unit_week_hours(plan.target.id)
     tokens = db.metadata.tables["api_tokens"]
     conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
                  .values(subject_tenant_id=plan.target.id))
@@ -423,13 +434,16 @@ def _mark_stale(plan: Plan, months: list[str]) -> None:
 
 def _close_chains(plan: Plan, export_path: str, moved: list[list[int]]) -> None:
     """Close the source's audit chain and anchor its last hash in the target's. The
-    closing event is the merger's record that scoring reads (core/mergers/scoring.py):
-    its date and who moved."""
+    closing event is the merger's hashed record (its date and who moved); scoring reads
+    the same in the target's `tenant_merges` row (core/mergers/scoring.py)."""
     summary = {"source": plan.source.slug, "into": plan.target.slug, "effective_date": plan.effective.isoformat(),
                "moved": plan.counts, "export": export_path,
                "mapping": {k: plan.mapping.of(k) for k in CATALOGUE} | {"prefix": plan.mapping.prefix}}
     last = record("tenant.merged", "tenant", plan.source.id, after={**summary, "moved_employees": moved},
                   tenant_id=plan.source.id, seal=True)
+    # What scoring reads, in the target (earlier mergers into the source moved there above).
+    db.session.add(TenantMerge(tenant_id=plan.target.id, source_tenant_id=plan.source.id,
+                               into_tenant_id=plan.target.id, effective_date=plan.effective, moved_employees=moved))
     count = db.session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.tenant_id == plan.source.id))
     record("tenant.merge", "tenant", plan.source.id, tenant_id=plan.target.id,
