@@ -7,7 +7,12 @@
 3. The mix of 07:30–08:30: everyone logs in and loads their position's catalogue;
    then 6 declarations each, sent open-loop at --rate per second; later 6 updates
    each (completed, with a result) at the same rate.
-4. The figures go to docs/benchmarks.md (and stdout as JSON).
+4. The baseline, in the same run (bench/baselines.bare_endpoint): a bare Flask JSON
+   endpoint on the same gunicorn configuration, workers and threads, under the same
+   open-loop load from the same client — POST at --rate for the writes, GET at --rate
+   for the day's list, GET as fast as it answers for the logins and catalogue loads.
+   Each phase's p50, p99 and achieved rate are reported as a ratio to it.
+5. The figures go to docs/benchmarks.md (and stdout as JSON).
 
 Target (issue 4): declaring sustains 300 requests/s with p99 ≤ 150 ms and no errors.
 """
@@ -25,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import inprocess, load
+from bench.baselines import bare_endpoint, ratio
 from bench.common import replace_section, start_gunicorn, stop_server
 from bench.seed import PASSWORD, SLUG, recreate_database, seed
 
@@ -94,7 +100,7 @@ def main() -> None:
             return "POST", "/api/v1/auth/token", {"tenant": SLUG, "username": usernames[i], "password": PASSWORD}, None
 
         r = load.run(base, login, len(usernames), 0, args.client_processes, 8, keep_bodies=True)
-        phases.append(phase("log in (argon2id)", r, None))
+        phases.append(phase("log in (argon2id)", r, None) | {"bare": "GET max"})
         tokens = {i: json.loads(body)["access_token"] for i, status, body in r.bodies if status == 200}
         users = sorted(tokens)
 
@@ -102,7 +108,7 @@ def main() -> None:
             return "GET", f"{api}/task-types?mine=true&per_page=100", None, tokens[users[n]]
 
         r = load.run(base, catalogue, len(users), 0, args.client_processes, 16, keep_bodies=True)
-        phases.append(phase("load my catalogue", r, None))
+        phases.append(phase("load my catalogue", r, None) | {"bare": "GET max"})
         codes = {users[n]: [t["code"] for t in json.loads(body)] for n, status, body in r.bodies if status == 200}
         today = datetime.now(UTC).astimezone().date().isoformat()
         total = len(users) * args.items
@@ -115,7 +121,7 @@ def main() -> None:
                 "complexity_level": rng.choice([1, 2, 3]), "priority": 1}, tokens[user]
 
         r = load.run(base, declare, total, args.rate, args.client_processes, args.client_threads, keep_bodies=True)
-        declared = phases.append(phase("declare an item", r, args.rate)) or phases[-1]
+        declared = phases.append(phase("declare an item", r, args.rate) | {"bare": "POST"}) or phases[-1]
         items = [(n, json.loads(body)["id"]) for n, status, body in r.bodies if status == 201]
 
         def update(k):
@@ -124,20 +130,41 @@ def main() -> None:
                 tokens[users[n % len(users)]]
 
         r = load.run(base, update, len(items), args.rate, args.client_processes, args.client_threads)
-        phases.append(phase("update an item (done)", r, args.rate))
+        phases.append(phase("update an item (done)", r, args.rate) | {"bare": "POST"})
 
         def listing(n):
             return "GET", f"{api}/work-items?work_date={today}", None, tokens[users[n % len(users)]]
 
         r = load.run(base, listing, len(users), args.rate, args.client_processes, args.client_threads)
-        phases.append(phase("list my day", r, args.rate))
+        phases.append(phase("list my day", r, args.rate) | {"bare": "GET"})
     finally:
         load_after = os.getloadavg()
         stop_server(server)
-    write_report(args, phases, declared, costs, (load_before, load_after))
+    bare = baselines(args, total, len(users))
+    for p in phases:
+        b = bare[p["bare"]]
+        rps = p["throughput_rps"] / b["throughput_rps"] if b["throughput_rps"] else None
+        p["ratio"] = {"p50": ratio(p["p50_ms"], b["p50_ms"]), "p99": ratio(p["p99_ms"], b["p99_ms"]),
+                      "rps": None if rps is None else round(rps, 1) if rps >= 1 else round(rps, 3)}
+    write_report(args, phases, declared, costs, (load_before, load_after), bare)
 
 
-def write_report(args, phases: list[dict], declared: dict, costs: list[dict], loads: tuple) -> None:
+def baselines(args, writes: int, reads: int) -> dict[str, dict]:
+    """The bare endpoint under the load of each kind of phase, on the same gunicorn settings
+    and client; measured after the app's server has stopped, so the two never share the host."""
+    out = {}
+    for key, method, total, rate, threads in (("POST", "POST", writes, args.rate, args.client_threads),
+                                              ("GET", "GET", reads, args.rate, args.client_threads),
+                                              ("GET max", "GET", reads, 0, 16)):
+        out[key] = bare_endpoint(args.port + 1, total, rate, method, args.workers, args.threads,
+                                 args.client_processes, threads)
+        out[key]["phase"], out[key]["offered_rps"] = f"bare endpoint, {key}", rate or "max"
+        print(json.dumps(out[key], ensure_ascii=False), flush=True)
+    return out
+
+
+def write_report(args, phases: list[dict], declared: dict, costs: list[dict], loads: tuple,
+                 bare: dict[str, dict]) -> None:
     met = declared["failed"] == 0 and declared["errors"] == 0 and declared["p99_ms"] <= TARGET_P99_MS and (
         declared["throughput_rps"] >= 0.97 * TARGET_RPS)
     cores = len(os.sched_getaffinity(0))
@@ -157,13 +184,26 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
         f"({args.client_processes} processes).",
         f"- Data: one tenant, {args.users} employees with logins, 40 task types; each user logs in, loads the "
         "catalogue of their position, declares {n} items, then completes them.".format(n=args.items),
-        "- Latency is measured open-loop from the moment each request was due, so queueing is included.", "",
-        "| phase | offered req/s | achieved req/s | requests | failed | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "- Latency is measured open-loop from the moment each request was due, so queueing is included.",
+        "- Baseline, measured in the same run once the app's server had stopped: a bare Flask JSON endpoint "
+        "(bench/baselines.py: parse the body, answer a small JSON document) on the same gunicorn settings, "
+        "under the same load from the same client. The × columns divide each phase's figure by the bare "
+        "endpoint's under the same kind of load (writes: POST at the offered rate; the list: GET at that rate; "
+        "logins and catalogue: GET as fast as it answers). A phase that falls behind its offered rate "
+        "queues, so its latency ratios grow with the length of the run.", "",
+        "| phase | offered req/s | achieved req/s | requests | failed | p50 ms | p95 ms | p99 ms | max ms "
+        "| p50 × bare | p99 × bare | req/s × bare |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in phases:
+        x = p["ratio"]
         lines.append(f"| {p['phase']} | {p['offered_rps']} | {p['throughput_rps']} | {p['requests']} | "
-                     f"{p['failed'] + p['errors']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} | {p['max_ms']} |")
+                     f"{p['failed'] + p['errors']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} | {p['max_ms']} | "
+                     f"{x['p50']}× | {x['p99']}× | {x['rps']}× |")
+    for b in bare.values():
+        lines.append(f"| {b['phase']} (the baseline) | {b['offered_rps']} | {b['throughput_rps']} | {b['requests']} "
+                     f"| {b['failed'] + b['errors']} | {b['p50_ms']} | {b['p95_ms']} | {b['p99_ms']} | {b['max_ms']} "
+                     "| 1× | 1× | 1× |")
     lines += ["", "Load average of the host (1, 5, 15 min) before and after the load phases: "
               f"{' / '.join(f'{x:.1f}' for x in loads[0])} → {' / '.join(f'{x:.1f}' for x in loads[1])} "
               f"(on {cores} cores; other processes on the host count too).", "",
