@@ -281,8 +281,10 @@ def test_the_previous_month_closes_once_its_nth_working_day_is_over(client, clea
     assert result == {"tenants": {str(w.tenant_id): {"closed": "2026-10"},
                                   str(other.tenant_id): {"closed": None, "reason": "off"}}, "failed": []}
     assert _closed(clean_app, w) == ["2026-10"] and _closed(clean_app, other) == []
-    # The manual close's own service: audited, scores frozen, items refuse changes.
-    assert _audit(clean_app, w, "period.close") == [("system", "2026-10", {"period": "2026-10", "stale": False})]
+    # The manual close's own service: audited (as the scheduler, run inline here: no job,
+    # and the rule it followed), scores frozen, items refuse changes.
+    assert _audit(clean_app, w, "period.close") == [
+        ("scheduler", "2026-10", {"period": "2026-10", "stale": False, "job": None, "close_months_after_days": 3})]
     state = client.get(w.url("/periods/2026-10"), headers=w.h("admin")).get_json()
     assert state["closed"] is True and state["stale"] is False
     assert client.get(w.url("/scores?period=2026-10"), headers=w.h("admin")).get_json() == scores_before
@@ -292,6 +294,38 @@ def test_the_previous_month_closes_once_its_nth_working_day_is_over(client, clea
     night.set(2026, 11, 6, 3, 0)
     assert _close_months(clean_app, w) == {"closed": None, "period": "2026-10", "reason": "already closed"}
     assert len(_audit(clean_app, w, "period.close")) == 1
+
+
+def test_the_scheduled_close_is_audited_as_the_scheduler_with_its_job(rq_app, redis_url, night):
+    """Run by an RQ worker (in this process, so the fixed clock holds), the close names
+    the scheduler and the RQ job in the audit chain; a person's close names the person."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from core.jobs.schedule import close_months
+
+    app, env = rq_app
+    client = app.test_client()
+    w = build(app, "tinh-close-job")
+    assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
+    night.set(2026, 11, 4, 3, 0)  # Mon 2 and Tue 3 November are over
+    conn = Redis.from_url(redis_url)
+    queue = Queue(env["CONGVU_QUEUE_PREFIX"] + "default", connection=conn)
+    job = queue.enqueue(close_months)
+    with app.app_context():
+        assert SimpleWorker([queue], connection=conn).work(burst=True)
+    job.refresh()
+    assert job.get_status() == "finished", job.exc_info
+    assert job.return_value()["tenants"][str(w.tenant_id)] == {"closed": "2026-10"}
+    assert _audit(app, w, "period.close") == [
+        ("scheduler", "2026-10", {"period": "2026-10", "stale": False, "job": job.id, "close_months_after_days": 2})]
+    # Reopened and closed again by hand: the admin is the actor, and no job is named.
+    r = client.post(w.url("/periods/2026-10/reopen"), json={"reason": "Sửa số liệu"}, headers=w.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert client.post(w.url("/periods/2026-10/close"), headers=w.h("admin")).status_code == 200
+    manual = _audit(app, w, "period.close")[1]
+    assert manual[0].startswith("user:") and manual[0].endswith(":admin")
+    assert manual[2] == {"period": "2026-10", "stale": False}
 
 
 def test_the_tenants_own_days_off_push_the_close_back(client, clean_app, night):
@@ -333,7 +367,8 @@ def test_a_stale_month_is_recalculated_before_it_closes(client, clean_app, night
     with clean_app.app_context(), tenant_context(w.tenant_id):
         runs = db.session.scalars(select(JobRun).where(JobRun.kind == "recalculation")).all()
         assert [(r.scope, r.status, r.requested_by) for r in runs] == [("2026-10", "finished", "scheduler")]
-    assert _audit(clean_app, w, "period.close") == [("system", "2026-10", {"period": "2026-10", "stale": False})]
+    assert _audit(clean_app, w, "period.close") == [
+        ("scheduler", "2026-10", {"period": "2026-10", "stale": False, "job": None, "close_months_after_days": 2})]
 
 
 def test_on_rq_a_stale_month_waits_for_its_recalculation(rq_app, night):

@@ -43,6 +43,7 @@ RECALCULATE_STALE_CRON = "0 1 * * *"
 # stale month is not closed; see close_months).
 CLOSE_MONTHS_CRON = "0 3 * * *"
 SWEEP_EVERY_SECONDS = 300  # a run lost to a dead worker waits at most this long
+SCHEDULER = "scheduler"  # who the scheduled jobs' runs and audit events name
 
 
 def _active_tenant_ids() -> list[int]:
@@ -87,7 +88,7 @@ def _submit_stale() -> list[str]:
     for period in periods:
         if is_closed(period):
             continue  # frozen: a closed month is only rescored after someone reopens it
-        runner.submit("recalculation", period, {"period": period}, "scheduler")
+        runner.submit("recalculation", period, {"period": period}, SCHEDULER)
         sent.append(period)
     return sent
 
@@ -142,11 +143,21 @@ def _close_due_month() -> dict[str, Any]:
     if runner.active_run("recalculation", period) is not None:
         return {"closed": None, "period": period, "reason": "recalculation running"}
     if stale():
-        run = runner.submit("recalculation", period, {"period": period}, "scheduler")
+        run = runner.submit("recalculation", period, {"period": period}, SCHEDULER)
         if run.status != "finished" or stale():
             return {"closed": None, "period": period, "reason": "stale: recalculation sent"}
-    scoring.close_period(period)
+    # Audited as the scheduler, with the job that did it and the rule it followed: not as
+    # "system", which says nothing about why a month froze overnight.
+    scoring.close_period(period, actor=SCHEDULER, why={"job": _current_job_id(), "close_months_after_days": days})
     return {"closed": period}
+
+
+def _current_job_id() -> str | None:
+    """The RQ job this runs in; None when run inline (no worker)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job.id if job is not None else None
 
 
 def close_months() -> dict[str, Any]:

@@ -316,16 +316,18 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
 # ---------------------------------------------------------------- periods
 
 
-def close_period(period: str) -> dict:
-    """Close a month: its items refuse changes and its scores are frozen."""
+def close_period(period: str, actor: str | None = None, why: dict | None = None) -> dict:
+    """Close a month: its items refuse changes and its scores are frozen. `actor` is who
+    the audit event names (default: the request's user, else "system"); `why` adds to
+    the event what made a non-person close it (the scheduler: its job and rule)."""
     engine.parse_month(period)
     if engine.is_closed(period):
         raise Conflict(f"The period {period} is already closed.", {"period": ["Already closed."]})
     db.session.add(ClosedPeriod(period=period))
     db.session.flush()
     frozen = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
-    record("period.close", "period", period, after={"period": period,
-                                                    "stale": bool(frozen and frozen.stale)})
+    record("period.close", "period", period, actor=actor,
+           after={"period": period, "stale": bool(frozen and frozen.stale), **(why or {})})
     from core.plugins.events import emit
     from core.tenancy import current_tenant_id
 
