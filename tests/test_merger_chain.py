@@ -185,3 +185,47 @@ def test_explain_names_the_tenant_and_rule_of_each_part_of_a_chain(clean_app, ch
         # The month before both mergers: A's rule alone.
         june = explain(admin, ids["A"], "2025-06")["formula"]
         assert (june["tenant"], june["variant"]["key"], june["merger"]) == ("tinh-a", "decree335", None)
+
+
+def test_the_target_holds_every_merger_of_its_people_and_the_migration_fills_them_from_the_audit_events(
+        clean_app, chain):
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import delete
+
+    from core.mergers.models import TenantMerge
+    from core.mergers.scoring import records
+    from core.tenancy import unscoped
+
+    tenants, ids = chain
+
+    def held() -> list[tuple]:
+        with unscoped():
+            return sorted(db.session.execute(select(
+                TenantMerge.tenant_id, TenantMerge.source_tenant_id, TenantMerge.into_tenant_id,
+                TenantMerge.effective_date, TenantMerge.moved_employees)).all())
+
+    expected = [(tenants["C"], tenants["A"], tenants["B"], date(2025, 7, 16), [[ids["A"], ids["A"]]]),
+                (tenants["C"], tenants["B"], tenants["C"], date(2025, 8, 18), [[ids["A"], ids["B"]]])]
+    with clean_app.app_context():
+        # A's row moved from B to C with B's people; B's was written in C.
+        assert held() == sorted(expected)
+        with tenant_context(tenants["C"]):
+            assert [(r.source_slug, r.depth) for r in records()] == [("tinh-a", 2), ("tinh-b", 1)]
+        with tenant_context(tenants["B"]):
+            assert records() == []  # B merged on: its people are scored in C
+        # Migration 0012 fills the table from the audit chains' closing events, as written.
+        path = Path(__file__).resolve().parent.parent / "migrations/versions/0012_tenant_merges.py"
+        spec = importlib.util.spec_from_file_location("migration_0012", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        with unscoped():
+            db.session.execute(delete(TenantMerge))
+            assert migration.backfill(db.session.connection()) == 2
+            assert migration.backfill(db.session.connection()) == 0  # once only
+        assert held() == sorted(expected)
+        with tenant_context(tenants["C"]):
+            engine.recalculate("2025-07")
+            assert _row(ids["A"], "2025-07").task_score == Decimal("46.92")
+        db.session.rollback()

@@ -2,10 +2,11 @@
 year of a moved person are formed, and the unit a month's row carries (docs/mergers.md,
 "Scores across the effective date").
 
-A tenant merger's record is the closing event of the source's audit chain
-(`tenant.merged`, append-only and hashed): the effective date and the ids of the people
-who moved, as ranges. The records that concern the current tenant are those of every
-tenant merged into it, directly or through another merger (A into B, then B into C):
+A tenant merger's record is its `tenant_merges` row in the target (the hashed original
+is the closing `tenant.merged` event of the source's audit chain): the effective date and
+the ids of the people who moved, as ranges. The records that concern the current tenant
+are those of every tenant merged into it, directly or through another merger (A into B,
+then B into C: B's row for A moved to C with B's rows):
 a person's *route* is the mergers that moved them, oldest first, and it cuts their
 time into *sides* — before A's date they were in A, from it until B's date in B, from
 B's date in the current tenant (a later date that comes before an earlier one moves
@@ -37,9 +38,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from core.audit.models import AuditEvent
 from core.extensions import db
-from core.mergers.models import UnitAssignment
+from core.mergers.models import TenantMerge, UnitAssignment
 from core.tenancy import current_tenant_id, unscoped
 from core.tenants.models import ComponentChoice, Tenant
 from core.work import calendar as cal
@@ -87,38 +87,34 @@ class MergerRecord:
 
 
 def records() -> list[MergerRecord]:
-    """The tenant mergers into the current tenant, directly or through other mergers,
-    whose record names the people who moved (mergers committed before records did are
-    left as they were scored), oldest first: a deeper merger was committed before the
-    one that brought its target here (its target had to be active then). One indexed
-    query per level of the chain, and one per merged tenant for its last audit event."""
+    """The tenant mergers whose people the current tenant scores — into it, or into a
+    tenant that merged into it later (their `tenant_merges` rows moved here with that
+    tenant's) — oldest first: a merger into a tenant was committed before that tenant
+    merged on (it had to be active), so the order follows the chain back from here.
+    Mergers committed before records named their people are left as they were scored.
+    One query, in the tenant's own scope."""
     tid = current_tenant_id()
     if tid is None:
         return []
     # Asked twice per declaration (items, then month rows): answered once per transaction.
-    # The unscoped switch costs a round trip each way besides the queries.
     transaction = db.session().get_transaction()
     cached = db.session.info.get("congvu_merger_records")
     if transaction is not None and cached is not None and cached[0] is transaction and cached[1] == tid:
         return cached[2]
-    out = []
-    with unscoped():
-        frontier, seen, depth = [tid], {tid}, 0
-        while frontier:
-            depth += 1
-            sources = db.session.execute(select(Tenant.id, Tenant.slug, Tenant.merged_into_id)
-                                         .where(Tenant.merged_into_id.in_(frontier))).all()
-            frontier = [s.id for s in sources if s.id not in seen]
-            seen.update(frontier)
-            for source_id, slug, into in sources:
-                after = db.session.scalar(
-                    select(AuditEvent.after).where(AuditEvent.tenant_id == source_id,
-                                                   AuditEvent.action == "tenant.merged", AuditEvent.seq.is_not(None))
-                    .order_by(AuditEvent.seq.desc()).limit(1))
-                if not after or "moved_employees" not in after:
-                    continue
-                out.append(MergerRecord(source_id, slug, date.fromisoformat(after["effective_date"]),
-                                        after["moved_employees"], into, depth))
+    rows = db.session.execute(
+        select(TenantMerge.source_tenant_id, Tenant.slug, TenantMerge.effective_date, TenantMerge.moved_employees,
+               TenantMerge.into_tenant_id)
+        .join(Tenant, Tenant.id == TenantMerge.source_tenant_id)).all()
+    into = {row.source_tenant_id: row.into_tenant_id for row in rows}
+
+    def depth(source_id: int) -> int:
+        steps, at = 1, into[source_id]
+        while at != tid and at in into and steps <= len(into):
+            steps, at = steps + 1, into[at]
+        return steps
+
+    out = [MergerRecord(row.source_tenant_id, row.slug, row.effective_date, row.moved_employees,
+                        row.into_tenant_id, depth(row.source_tenant_id)) for row in rows]
     out.sort(key=lambda r: (-r.depth, r.effective, r.source_id))
     db.session.info["congvu_merger_records"] = (db.session().get_transaction(), tid, out)
     return out
