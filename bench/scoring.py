@@ -3,7 +3,7 @@ without re-scoring, each against a bare SQL GROUP BY over the same rows.
 
     python -m bench.scoring --employees 2000      # SCALE=50000 for the province target
 
-A fresh PostgreSQL database is filled by `congvu generate` (COPY), then `congvu recalc`
+A fresh PostgreSQL database is filled by `congvu generate` (items by INSERT … SELECT), then `congvu recalc`
 runs in its own process so its peak memory can be read; the app connects as the
 non-owner role, so row-level security is in force exactly as in production.
 """
@@ -138,9 +138,9 @@ def write_section(figures: dict, command: str, out: Path) -> None:
         START, "## Scoring (issue 5)", "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, with `{command}`: a PostgreSQL database filled by "
-        f"`congvu generate` (COPY{REUSED if f['generate_s'] is None else ''}), then `congvu recalc` in its own "
-        "process as the non-owner role (row-level security in force); the re-aggregation re-runs the SQL "
-        "roll-ups and period scores without re-scoring "
+        f"`congvu generate` (items by INSERT … SELECT{REUSED if f['generate_s'] is None else ''}), then "
+        "`congvu recalc` in its own process as the non-owner role (row-level security in force); the "
+        "re-aggregation re-runs the SQL roll-ups and period scores without re-scoring "
         f"items. Load average when it ended: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}.", "",
         "| measure | value | target | ratio to a bare GROUP BY over the same rows |", "|---|---:|---:|---:|",
         f"| work items of the month ({f['employees']:,} people) | {f['month_items']:,} | "
