@@ -230,3 +230,86 @@ def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w
     assert recalculated == incremental
     # 18 items of 1..6 × weight 1.5, none done: everyone's items counted, leaders included.
     assert sorted(r[3] for r in incremental if r[3]) == [6, 6, 6]
+
+
+@pytest.mark.xfail(strict=True, reason="engine.lock_for_refresh locks only the changed people: two refreshes "
+                   "under one leader each read the other's member as it was before, and the later one "
+                   "writes the leader's row from that (lost update); see the reviewer's report")
+def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(clean_app, w, backend):
+    """staff and staff2 (Phòng Một, led by manager) each finish their only item in two
+    transactions that overlap: A refreshes and holds its commit; B refreshes meanwhile
+    (it waits for the manager's row A wrote) and commits after A. The manager's row must
+    count both: own 100 %, nobody KHT any more (unit results 100 %), all 3 of the
+    members' items on time (organising 100 %) → 70.00. Reading staff's row as it was
+    before A committed gives unit results 50 % and organising 2/3 → (100 + 50 + 66.67)
+    ÷ 3 = 72.22 % → 50.56."""
+    import threading
+    import time
+    from decimal import Decimal
+
+    from sqlalchemy import create_engine, text
+
+    from core.scoring import engine
+    from core.scoring.models import GeneralScore
+    from core.work.models import WorkItem
+    from tests.test_scoring_properties import add_items, use_variant
+
+    if backend.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    spec = {"day": 5, "quantity": 1, "failed_reviews": 0, "missed_deadlines": 0, "stars": 5, "exempt": False,
+            "planned": True, "deadline_offset": None, "finish_offset": 0, "late_report": False, "priority": 1,
+            "role": "lead"}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        use_variant(w.tenant_id, "decree335")
+        a, b, _, _ = add_items(w, [spec | {"who": "staff", "status": "in_progress"},
+                                   spec | {"who": "staff2", "status": "in_progress"},
+                                   spec | {"who": "accountant", "status": "done"},
+                                   spec | {"who": "manager", "status": "done"}])
+        for who in ("staff", "staff2", "accountant", "manager"):  # 30 points each: 0 + 30 is KHT
+            db.session.add(GeneralScore(employee_id=w.ids[who], period=PERIOD, politics_ethics=Decimal(10),
+                                        competence_attitude=Decimal(10), innovation=Decimal(10)))
+        engine.recalculate(PERIOD)
+        db.session.commit()
+
+    refreshed, release = threading.Event(), threading.Event()
+    errors: list = []
+
+    def finish_and_refresh(item_id: int, hold: bool) -> None:
+        try:
+            with clean_app.app_context(), tenant_context(w.tenant_id):
+                item = db.session.get(WorkItem, item_id)
+                item.status, item.completed_at = "done", item.declared_at
+                db.session.flush()
+                engine.refresh_items([item_id])
+                if hold:
+                    refreshed.set()
+                    assert release.wait(30)
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            refreshed.set()
+
+    first = threading.Thread(target=finish_and_refresh, args=(a, True))
+    first.start()
+    assert refreshed.wait(30)
+    second = threading.Thread(target=finish_and_refresh, args=(b, False))
+    second.start()
+    watcher = create_engine(backend.owner_url)
+    try:
+        deadline = time.monotonic() + 30
+        with watcher.connect() as conn:  # B waits on a lock A holds (a row or an advisory lock)
+            while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
+                                        "AND wait_event_type = 'Lock'"), {"d": backend.dbname}).scalar():
+                assert time.monotonic() < deadline, "the second refresh never waited for the first"
+                time.sleep(0.05)
+    finally:
+        release.set()
+        first.join(30)
+        second.join(30)
+        watcher.dispose()
+    assert errors == []
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["manager"],
+                                                          PeriodScore.period == PERIOD))
+        assert (row.components["unit_results_pct"], row.components["organising_pct"]) == (100.0, 100.0)
+        assert row.task_score == Decimal("70.00")
