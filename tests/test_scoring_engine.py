@@ -313,3 +313,79 @@ def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(cle
                                                           PeriodScore.period == PERIOD))
         assert (row.components["unit_results_pct"], row.components["organising_pct"]) == (100.0, 100.0)
         assert row.task_score == Decimal("70.00")
+
+
+def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clean_app, w, backend):
+    """staff finishes their only item (A: refreshed, commit held) while the manager sets
+    staff's general criteria (B). B must wait for A's refresh and score on top of it:
+    task 70.00 (the item is done) + general 30.00 = 100.00 — not B's month from before
+    A's item (task 0.00 + 30.00) written over A's row."""
+    import threading
+    import time
+    from decimal import Decimal
+
+    from sqlalchemy import create_engine, text
+
+    from core.scoring import engine
+    from core.work.models import WorkItem
+    from tests.test_scoring_properties import add_items, use_variant
+
+    if backend.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    spec = {"day": 5, "quantity": 1, "failed_reviews": 0, "missed_deadlines": 0, "stars": 5, "exempt": False,
+            "planned": True, "deadline_offset": None, "finish_offset": 0, "late_report": False, "priority": 1,
+            "role": "lead", "who": "staff", "status": "in_progress"}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        use_variant(w.tenant_id, "decree335")
+        (item_id,) = add_items(w, [spec])
+        engine.recalculate(PERIOD)
+        db.session.commit()
+
+    refreshed, release = threading.Event(), threading.Event()
+    errors: list = []
+
+    def finish_and_refresh() -> None:
+        try:
+            with clean_app.app_context(), tenant_context(w.tenant_id):
+                item = db.session.get(WorkItem, item_id)
+                item.status, item.completed_at = "done", item.declared_at
+                db.session.flush()
+                engine.refresh_items([item_id])
+                refreshed.set()
+                assert release.wait(30)
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            refreshed.set()
+
+    def set_general() -> None:
+        r = clean_app.test_client().put(w.url(f"/employees/{w.ids['staff']}/general-scores/{PERIOD}"),
+                                        headers=w.h("manager"),
+                                        json={"politics_ethics": 10, "competence_attitude": 10, "innovation": 10})
+        if r.status_code != 200:
+            errors.append((r.status_code, r.get_json()))
+
+    first = threading.Thread(target=finish_and_refresh)
+    first.start()
+    assert refreshed.wait(30)
+    second = threading.Thread(target=set_general)
+    second.start()
+    watcher = create_engine(backend.owner_url)
+    try:
+        deadline = time.monotonic() + 30
+        with watcher.connect() as conn:  # B waits on a lock A holds (a row or an advisory lock)
+            while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
+                                        "AND wait_event_type = 'Lock'"), {"d": backend.dbname}).scalar():
+                assert time.monotonic() < deadline, "setting the general criteria never waited for the refresh"
+                time.sleep(0.05)
+    finally:
+        release.set()
+        first.join(30)
+        second.join(30)
+        watcher.dispose()
+    assert errors == []
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["staff"],
+                                                          PeriodScore.period == PERIOD))
+        assert (row.task_score, row.general_score, row.total) == (Decimal("70.00"), Decimal("30.00"),
+                                                                   Decimal("100.00"))

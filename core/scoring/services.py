@@ -306,6 +306,9 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
     record("general_score.propose" if own_proposal else "general_score.set", "general_score", row.id,
            before=before, after=general_view(row))
     if not own_proposal:
+        # The person's lock, as a refresh takes it: a refresh of their items under way
+        # would otherwise be overwritten by this month, summed from before its items.
+        engine.lock_for_refresh([employee_id])
         try:
             engine.aggregate(engine.scheme_for(period), [employee_id])
         except ComponentMissing as exc:
