@@ -15,7 +15,8 @@ one request.
 - The province: `generate` builds --employees people in agencies and departments; their
   month rows in period_scores are written directly (one per person, totals spread over
   0–100) because the page reads nothing else: building and scoring 8 million items
-  first would only measure the scoring engine, which bench.scoring does. Likewise its
+  first would only measure the scoring engine, which bench.scoring does; the eleven
+  months before it too (copies), since the page's trend reads twelve. Likewise its
   `week_hours` rows (the stored hours per person and ISO week), five or six per person,
   and their sum per unit and week (`unit_week_hours`, what the heat map reads), derived
   from them as the engine does. The province page's workload heat map is a separate
@@ -41,7 +42,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, insert, select, text, update
+from sqlalchemy import create_engine, event, func, insert, literal, select, text, update
 
 from bench.common import replace_section
 
@@ -196,11 +197,28 @@ def _province_tenant(employees: int) -> tuple[int, int]:
                          "settings_hash": "0" * 64, "provisional": general is None})
         for start in range(0, len(rows), 5000):
             db.session.execute(insert(PeriodScore), rows[start:start + 5000])
+        _history(made.tenant_id)
         _week_hours(made.tenant_id, people, rng)
         admin = db.session.scalar(select(User).where(User.username == "nv000001"))
         admin.roles = ["employee", "manager", "tenant_admin"]
         db.session.commit()
         return made.tenant_id, admin.id
+
+
+def _history(tenant_id: int) -> None:
+    """The eleven months before PERIOD, as a tenant a year in has them: the page's trend
+    reads twelve months of period_scores (550,000 more rows here). Copies of the month's
+    rows, one INSERT … SELECT per month."""
+    from core.dashboards.services import TREND_MONTHS, shift_month
+    from core.extensions import db
+    from core.scoring.models import PeriodScore
+
+    columns = [c.name for c in PeriodScore.__table__.columns if c.name != "id"]
+    for back in range(1, TREND_MONTHS):
+        month = shift_month(PERIOD, -back)
+        copied = [literal(month).label("period") if c == "period" else getattr(PeriodScore, c) for c in columns]
+        db.session.execute(insert(PeriodScore).from_select(
+            columns, select(*copied).where(PeriodScore.tenant_id == tenant_id, PeriodScore.period == PERIOD)))
 
 
 def _week_hours(tenant_id: int, people: list, rng: random.Random) -> None:
@@ -303,13 +321,15 @@ def write_report(result: dict, command: str, load: tuple[float, float], path: Pa
         f"{'met' if both['met'] else 'NOT met'} |", "",
         "Server time in-process (WSGI test client: routing, queries, template; no network), "
         f"{unit['requests']} requests each after one warm-up; the page + heat map row adds the n-th page "
-        "request to the n-th heat map request. The province tenant's month rows (period_scores) and its "
-        f"week_hours rows ({result['province_employees']} people × the month's ISO weeks) are written "
-        "directly, as the page reads nothing else; the unit's month is generated and scored by the engine.",
+        "request to the n-th heat map request. The province tenant's month rows (period_scores, twelve "
+        "months, as the trend reads), its "
+        f"week_hours rows ({result['province_employees']} people × the month's ISO weeks) and their sums per "
+        "unit (unit_week_hours) are written directly, as the page reads nothing else; the unit's month is "
+        "generated and scored by the engine.",
         "",
-        f"The heat map's aggregate as the engine writes it (`write_week_hours`, one INSERT … SELECT, the "
-        f"step a full recalculation adds): {writes['median_ms']} ms for the unit tenant's month "
-        f"({writes['done_items']:,} completed items → {writes['rows']:,} rows).", ""])
+        f"The heat map's aggregates as the engine writes them (`write_week_hours`: the person rows and "
+        f"their unit sums, the step a full recalculation adds): {writes['median_ms']} ms for the unit "
+        f"tenant's month ({writes['done_items']:,} completed items → {writes['rows']:,} rows).", ""])
     replace_section(path, START, END, f"{START}\n{body}{END}\n")
 
 
