@@ -146,7 +146,7 @@ def write_section(f: dict, command: str, out: Path, load: tuple) -> None:
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, with `{command}`: {f['employees']:,} generated people, month "
         f"{PERIOD} scored ({f['items_of_month']:,} items); "
-        f"{f['samples'] // 2} people (of whom {f['leaders_among_people']} leaders) each declare an "
+        f"{f['samples'] // 2} people ({f['leaders_among_people']} of them leaders) each declare an "
         "item and then report it done, each in its own transaction through the work service (3 more people first, not counted, "
         "warm the process up), as the non-owner "
         "role (row-level security in force). The time is the refresh the commit runs (re-score the item, "
