@@ -572,3 +572,72 @@ def test_the_operators_merger_bar(client, clean_app, scored):
     page(client, "/operator/merges/no-such/00000000-0000-4000-8000-00000000000a/bar", 404)
     sign_in(client, w, "admin")
     page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000a/bar", 403)
+
+
+def test_two_refreshes_that_cross_weeks_of_one_unit_do_not_deadlock(clean_app, w, backend):
+    """admin and auditor (Sở Nội vụ, no leader above them: nothing else orders their
+    refreshes) each finish an item in the week where only the other had hours: admin
+    had week 41 and adds week 42, auditor had week 42 and adds week 41. Each refresh
+    takes its old rows out of the unit's cells, then puts its new rows in; both must go
+    through (no deadlock) and leave the cells the sums of week_hours: 2 items a week."""
+    import threading
+
+    from sqlalchemy import event as sa_event
+
+    from core.scoring import engine
+    from core.work.models import WorkItem
+    from tests.test_scoring_properties import add_items, use_variant
+
+    if backend.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    spec = {"quantity": 1, "failed_reviews": 0, "missed_deadlines": 0, "stars": 5, "exempt": False, "planned": True,
+            "deadline_offset": None, "finish_offset": 0, "late_report": False, "priority": 1, "role": "lead"}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        use_variant(w.tenant_id, "decree335")
+        _, _, admins, auditors = add_items(w, [spec | {"who": "admin", "day": 5, "status": "done"},
+                                               spec | {"who": "auditor", "day": 12, "status": "done"},
+                                               spec | {"who": "admin", "day": 12, "status": "in_progress"},
+                                               spec | {"who": "auditor", "day": 5, "status": "in_progress"}])
+        engine.recalculate(PERIOD)
+        db.session.commit()
+        bind = db.engine
+
+    # Both refreshes hold their old cells before either puts its new rows in (or, when
+    # the first one's statement makes the second wait, the first goes on after 2 s).
+    out: set[str] = set()
+    both_out = threading.Condition()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if threading.current_thread().name.startswith("refresh-") and "DELETE FROM week_hours" in statement:
+            with both_out:
+                out.add(threading.current_thread().name)
+                both_out.notify_all()
+                both_out.wait_for(lambda: len(out) == 2, timeout=2)
+
+    errors: list = []
+
+    def finish_and_refresh(item_id: int) -> None:
+        try:
+            with clean_app.app_context(), tenant_context(w.tenant_id):
+                item = db.session.get(WorkItem, item_id)
+                item.status, item.completed_at = "done", item.declared_at
+                db.session.flush()
+                engine.refresh_items([item_id])
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    sa_event.listen(bind, "after_cursor_execute", after)
+    try:
+        threads = [threading.Thread(target=finish_and_refresh, args=(i,), name=f"refresh-{i}")
+                   for i in (admins, auditors)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sa_event.remove(bind, "after_cursor_execute", after)
+    assert errors == []
+    agency = w.ids["agency"]
+    assert _unit_hours(clean_app, w) == {(agency, PERIOD, "2026-10-05"): (144.0, 2),  # 2 × 60 min × 1.2
+                                         (agency, PERIOD, "2026-10-12"): (144.0, 2)}
