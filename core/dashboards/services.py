@@ -452,9 +452,11 @@ def workload_heatmap(period: str, kind: str | None) -> dict:
     units = _units()
     roots = _roots(units)
     wanted = KIND_FILTERS.get(kind or "")
+    # A cell whose people's hours all went keeps its row with no items, and minutes of
+    # 0 give or take the float rounding of what was added and taken away: not a cell.
     per_unit_week = db.session.execute(
         select(UnitWeekHours.unit_id, UnitWeekHours.week_start, UnitWeekHours.minutes)
-        .where(UnitWeekHours.period == period)).all()
+        .where(UnitWeekHours.period == period, UnitWeekHours.items > 0)).all()
     headcount: dict[int, int] = defaultdict(int)
     for unit_id, n in aggregates.headcount(period).items():
         if unit_id in roots:
