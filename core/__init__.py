@@ -43,6 +43,7 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     _sqlite_foreign_keys(app)
+    _postgres_rls_defaults(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth_pages.login"
@@ -216,3 +217,19 @@ def _sqlite_foreign_keys(app: Flask) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+
+def _postgres_rls_defaults(app: Flask) -> None:
+    """Each new PostgreSQL connection is checked once for role or database defaults of the
+    RLS settings (core/tenancy/rls.py sends none to a transaction outside every tenant)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    from sqlalchemy import event
+
+    from core.extensions import db
+    from core.tenancy.rls import check_no_defaults
+
+    with app.app_context():
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_connection, record) -> None:
+            check_no_defaults(dbapi_connection)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_request_context
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
@@ -97,6 +97,12 @@ _SQLITE_CHAIN = threading.RLock()
 _HELD = "congvu_audit_sqlite_lock"
 
 
+# Built once: every audited write of every request reads it.
+_events = AuditEvent.__table__
+_LAST_EVENT = (select(_events.c.seq, _events.c.hash).where(_events.c.tenant_id == bindparam("tid"))
+               .order_by(_events.c.seq.desc()).limit(1))
+
+
 def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appends per tenant so two transactions never fork the chain.
@@ -104,10 +110,8 @@ def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     else:
         _SQLITE_CHAIN.acquire()
         session.info[_HELD] = session.info.get(_HELD, 0) + 1
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.tenant_id == tid)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    # On the connection: the statement names its tenant itself (and RLS checks it again).
+    last = session.connection().execute(_LAST_EVENT, {"tid": tid}).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     for item in events:
         seq += 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from core.audit.services import record
 from core.auth.models import ApiToken, Operator, User
@@ -15,7 +16,7 @@ from core.auth.principal import Principal
 from core.errors import Invalid
 from core.extensions import db
 from core.org.models import Employee
-from core.tenancy import tenant_context, unscoped
+from core.tenancy import current_tenant_id, is_unscoped, tenant_context, unscoped
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
 
@@ -104,17 +105,56 @@ def issue_token(principal: Principal, ttl_seconds: int) -> tuple[str, int]:
 
 
 def resolve_token(token: str) -> Principal | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    """The principal a bearer token stands for, or None (unknown, revoked, expired, an
+    inactive login or tenant). Read from the database on every request, so revocation,
+    expiry, a new password and must_change_password take effect on the very next one."""
+    digest = _digest(token)
+    tid = current_tenant_id()
+    if tid is not None and not is_unscoped():
+        # The usual case, a tenant URL called with a token of that tenant's user: the token,
+        # the login and its employee record in one statement instead of three.
+        row = db.session.connection().execute(_token_of_tenant(), {"digest": digest, "tid": tid}).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+            return None
+        if row.uid is not None:
+            tenant = db.session.get(Tenant, tid)  # bind_tenant loaded it: no statement
+            if not row.active or tenant is None or tenant.status != "active":
+                return None
+            return Principal("user", row.uid, row.username, tid, tuple(r for r in row.roles.split(",") if r),
+                             row.employee_id, row.must_change_password, password_stamp(row.password_hash))
+        return _principal_of(row.subject_tenant_id, row.user_id, row.operator_id)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    if row.operator_id is not None:
-        return load_principal(f"o:{row.operator_id}")
-    principal = load_principal(f"u:{row.subject_tenant_id}:{row.user_id}")
+    return _principal_of(row.subject_tenant_id, row.user_id, row.operator_id)
+
+
+def _principal_of(subject_tenant_id: int | None, user_id: int | None, operator_id: int | None) -> Principal | None:
+    """A live token's principal, loaded in its own tenant (an operator's, or a token used
+    on another tenant's URL, which tenant_member then answers with a 404)."""
+    if operator_id is not None:
+        return load_principal(f"o:{operator_id}")
+    principal = load_principal(f"u:{subject_tenant_id}:{user_id}")
     if principal is not None:
-        tenant = db.session.get(Tenant, row.subject_tenant_id)
+        tenant = db.session.get(Tenant, subject_tenant_id)
         if tenant is None or tenant.status != "active":
             return None
     return principal
+
+
+@lru_cache(maxsize=1)
+def _token_of_tenant():
+    """Built once (building it cost more than running it). The login and employee are
+    joined only within the tenant `tid`, explicitly, since a Core statement gets no ORM
+    tenant filter (row-level security checks it again on PostgreSQL)."""
+    t, u, e = ApiToken.__table__, User.__table__, Employee.__table__
+    tid = bindparam("tid", type_=t.c.subject_tenant_id.type)
+    return (select(t.c.subject_tenant_id, t.c.user_id, t.c.operator_id, t.c.expires_at, t.c.revoked_at,
+                   u.c.id.label("uid"), u.c.username, u.c.password_hash, u.c.roles, u.c.active,
+                   u.c.must_change_password, e.c.id.label("employee_id"))
+            .outerjoin(u, and_(u.c.id == t.c.user_id, u.c.tenant_id == t.c.subject_tenant_id, u.c.tenant_id == tid))
+            .outerjoin(e, and_(e.c.user_id == u.c.id, e.c.tenant_id == tid))
+            .where(t.c.token_hash == bindparam("digest")))
 
 
 def revoke_token(token: str) -> bool:

@@ -10,8 +10,9 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import lazyload
 
 from core.audit.services import record
@@ -25,7 +26,7 @@ from core.catalogue.models import (
 )
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.org.models import JobPosition
+from core.org.models import Employee, JobPosition
 
 NORM_FIELDS = ("norm_minutes", "product_weight", "complexity_levels")
 
@@ -57,22 +58,37 @@ def norm_in_force(task_type_id: int, on: date) -> NormVersion | None:
     return norms_in_force([task_type_id], on).get(task_type_id)
 
 
-def resolve_for_declaration(code: str, on: date, position_id: int | None
+def resolve_for_declaration(code: str, on: date, employee_id: int
                             ) -> tuple[TaskType | None, NormVersion | None, bool]:
-    """The task type of `code`, its norm in force on `on`, and whether it applies to
-    `position_id` — one query, since this runs on every declaration of the morning spike."""
-    restricted = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id).exists()
-    mine = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id,
-                                             TaskTypePosition.position_id == position_id).exists()
-    row = db.session.execute(
-        select(TaskType, NormVersion, restricted.label("restricted"), mine.label("mine"))
-        .outerjoin(NormVersion, (NormVersion.task_type_id == TaskType.id) & (NormVersion.effective_from <= on))
-        .where(TaskType.code == code).order_by(NormVersion.effective_from.desc()).limit(1)
-        .options(lazyload(TaskType.positions))  # applicability is answered above
-    ).first()
+    """The task type of `code`, its norm in force on `on`, and whether it applies to the
+    position of employee `employee_id` — one query (the employee's position read inside
+    it), since this runs on every declaration of the morning spike."""
+    row = db.session.execute(declaration_statement(),
+                             {"code": code, "on": on, "employee_id": employee_id}).first()
+    return declaration_of(row)
+
+
+def declaration_of(row) -> tuple[TaskType | None, NormVersion | None, bool]:
+    """(task type, norm, applies) from a row of `declaration_statement` (None: no such code)."""
     if row is None:
         return None, None, False
     return row.TaskType, row.NormVersion, (not row.restricted) or bool(row.mine)
+
+
+@lru_cache(maxsize=1)
+def declaration_statement() -> Select:
+    """The statement of resolve_for_declaration (parameters code, on, employee_id), built
+    once: constructing it cost more than running it. Tenant-scoped like any ORM statement
+    (the filter is added at execution); a caller may add columns of its own."""
+    restricted = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id).exists()
+    position = select(Employee.position_id).where(Employee.id == bindparam("employee_id")).scalar_subquery()
+    mine = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id,
+                                             TaskTypePosition.position_id == position).exists()
+    return (select(TaskType, NormVersion, restricted.label("restricted"), mine.label("mine"))
+            .outerjoin(NormVersion, (NormVersion.task_type_id == TaskType.id)
+                       & (NormVersion.effective_from <= bindparam("on")))
+            .where(TaskType.code == bindparam("code")).order_by(NormVersion.effective_from.desc()).limit(1)
+            .options(lazyload(TaskType.positions)))  # applicability is answered above
 
 
 def coefficient_for(version: NormVersion, level: int | None) -> tuple[int | None, Decimal]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import has_app_context
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransactionOrigin
 
 from core.tenancy.context import current_tenant_id, is_unscoped
 
@@ -26,6 +26,18 @@ _PREDICATE = (
 _SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.unscoped', :uns, true)")
 
 
+# What a transaction sees before any set_config: no tenant, not unscoped (LOCAL values die
+# with their transaction, and `_check_no_defaults` refuses a role or database that
+# carries its own). A transaction begun outside every tenant needs no round trip.
+_NONE = {"tid": "", "uns": "off"}
+# The settings this session's open transaction was last given, so that entering the
+# tenant context it already has (a token of the URL's tenant, the audit chain of the
+# request's tenant) costs no round trip. Forgotten when the transaction or any savepoint
+# ends (a rolled-back savepoint takes back the set_config calls made inside it); a
+# flush's subtransaction is no database transaction and leaves it.
+_APPLIED = "congvu_rls_applied"
+
+
 def _settings() -> dict[str, str]:
     tid = current_tenant_id()
     return {"tid": "" if tid is None else str(tid), "uns": "on" if is_unscoped() else "off"}
@@ -33,8 +45,18 @@ def _settings() -> dict[str, str]:
 
 @event.listens_for(Session, "after_begin")
 def _set_local(session: Session, transaction, connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(_SET, _settings())
+    if connection.dialect.name != "postgresql":
+        return
+    settings = _settings()
+    if settings != _NONE:
+        connection.execute(_SET, settings)
+    session.info[_APPLIED] = settings
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_applied(session: Session, transaction) -> None:
+    if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
+        session.info.pop(_APPLIED, None)
 
 
 def sync_open_transaction() -> None:
@@ -47,12 +69,33 @@ def sync_open_transaction() -> None:
     if not session.in_transaction():
         return
     try:
-        conn = session.connection()
-        if conn.dialect.name == "postgresql":
-            conn.execute(_SET, _settings())
+        conn = session.connection()  # begins on a connection (after_begin applies) if not yet
+        if conn.dialect.name != "postgresql":
+            return
+        settings = _settings()
+        if session.info.get(_APPLIED) == settings:
+            return
+        conn.execute(_SET, settings)
+        session.info[_APPLIED] = settings
     except (PendingRollbackError, DBAPIError):
         # A failed transaction is about to be rolled back; it will read nothing more.
         pass
+
+
+def check_no_defaults(dbapi_connection) -> None:
+    """Refuse a connection whose role or database sets app.tenant_id or app.unscoped by
+    default (ALTER ROLE … SET): a transaction begun outside every tenant would inherit it,
+    since `_set_local` sends nothing for that case."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT current_setting('app.tenant_id', true), current_setting('app.unscoped', true)")
+        tid, uns = cursor.fetchone()
+    finally:
+        cursor.close()
+        dbapi_connection.rollback()  # leave no transaction open behind the pool's back
+    if tid not in (None, "") or uns not in (None, "", "off"):
+        raise RuntimeError(f"The database role or database sets app.tenant_id={tid!r} app.unscoped={uns!r} "
+                           "by default; row-level security needs them unset (docs/operations.md).")
 
 
 def enable_statements(table: str, predicate: str = _PREDICATE) -> list[str]:

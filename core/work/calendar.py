@@ -14,7 +14,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransactionOrigin
 
 from core.extensions import db
 from core.tenancy import current_tenant_id
@@ -24,6 +25,22 @@ from core.work.models import CalendarDay, LeaveRecord
 
 # Far enough ahead for any deadline; bounds the search for the next working day.
 _MAX_GAP_DAYS = 60
+# Calendars read in the session's transaction, by (tenant, start, end): forgotten when the
+# transaction ends and whenever a flush writes a calendar day.
+_LOADED = "congvu_calendars"
+
+
+@event.listens_for(Session, "before_flush")
+def _calendar_written(session: Session, flush_context, instances) -> None:
+    if _LOADED in session.info and any(
+            isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_LOADED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_calendars(session: Session, transaction) -> None:
+    if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
+        session.info.pop(_LOADED, None)
 
 
 def now() -> datetime:
@@ -79,11 +96,17 @@ class WorkCalendar:
 
     @classmethod
     def load(cls, start: date, end: date) -> WorkCalendar:
+        """The current tenant's calendar; a range already read in this transaction is not
+        read again (an update measures the item, then its answer does)."""
         end = end + timedelta(days=_MAX_GAP_DAYS)  # room for next_working_day near the end
-        rows = db.session.execute(
-            select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day >= start, CalendarDay.day <= end)
-        ).all()
-        return cls(start, end, {row.day: row.kind for row in rows})
+        loaded = db.session.info.setdefault(_LOADED, {})
+        key = (current_tenant_id(), start, end)
+        if key not in loaded:
+            rows = db.session.execute(
+                select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day >= start, CalendarDay.day <= end)
+            ).all()
+            loaded[key] = {row.day: row.kind for row in rows}
+        return cls(start, end, dict(loaded[key]))
 
     def is_working_day(self, day: date) -> bool:
         kind = self.overrides.get(day)

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import g, has_request_context
-from sqlalchemy import and_, case, event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, case, event, func, select, update
+from sqlalchemy.orm import Session, defaultload
 
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.catalogue import services as catalogue
+from core.catalogue.models import TaskType
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.org import services as org
@@ -142,8 +144,12 @@ def closed_periods(days: list[date]) -> set[str]:
 
 def ensure_open(day: date, field: str = "work_date") -> None:
     if closed_periods([day]):
-        raise Conflict(f"The period {period_of(day)} is closed.", {field: [f"The period {period_of(day)} is closed."]},
-                       code="period_closed")
+        raise period_closed(day, field)
+
+
+def period_closed(day: date, field: str = "work_date") -> Conflict:
+    return Conflict(f"The period {period_of(day)} is closed.", {field: [f"The period {period_of(day)} is closed."]},
+                    code="period_closed")
 
 
 def close_period(period: str) -> ClosedPeriod:
@@ -297,7 +303,9 @@ def visible_items_clause(principal: Principal):
 
 def get_item(principal: Principal, item_id: int) -> WorkItem:
     """The item if `principal` may see it; another's item is answered as missing (404)."""
-    stmt = select(WorkItem).where(WorkItem.id == item_id)
+    # The task type comes joined (the answer names it); its positions are not wanted here.
+    stmt = select(WorkItem).where(WorkItem.id == item_id).options(
+        defaultload(WorkItem.task_type).lazyload(TaskType.positions))
     clause = visible_items_clause(principal)
     if clause is not None:
         stmt = stmt.where(clause)
@@ -342,8 +350,8 @@ def _open(item: WorkItem, field: str = "status") -> None:
 # ---------------------------------------------------------------- declaring and assigning
 
 
-def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int, int | None, int | None]:
-    """(employee id, their position id, who assigned it — None when declared for oneself)."""
+def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int, int | None]:
+    """(employee id, who assigned it — None when declared for oneself)."""
     _writer(principal)
     if employee_id is None or employee_id == principal.employee_id:
         if principal.employee_id is None:
@@ -357,17 +365,19 @@ def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int
             raise Forbidden("Only a manager of this employee may assign them work.",
                             {"employee_id": ["You do not manage this employee."]})
         assigned_by = principal.employee_id
-    position_id = db.session.scalar(select(Employee.position_id).where(Employee.id == employee_id))
-    return employee_id, position_id, assigned_by
+    return employee_id, assigned_by
 
 
 def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     """Declare an item for oneself, or assign one to a person one manages.
     Returns the item and warnings (e.g. a task type outside the position, when the
     tenant only warns)."""
-    employee_id, position_id, assigned_by = _target_employee(principal, data.get("employee_id"))
+    employee_id, assigned_by = _target_employee(principal, data.get("employee_id"))
     work_date: date = data["work_date"]
-    tt, version, applies = catalogue.resolve_for_declaration(data["task_type_code"], work_date, position_id)
+    row = db.session.execute(_declaration_statement(), {
+        "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+        "period": period_of(work_date)}).first()
+    tt, version, applies = catalogue.declaration_of(row)
     errors: dict[str, list[str]] = {}
     if tt is None:
         errors["task_type_code"] = ["No such task type."]
@@ -377,7 +387,8 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
         errors["quantity"] = ["Must be greater than 0."]
     if errors:
         raise Invalid("Some fields are invalid.", errors)
-    ensure_open(work_date)
+    if row.closed:
+        raise period_closed(work_date)
     if version is None:
         raise Invalid("The task type has no norm on this date.", {"work_date": ["No norm in force on this date."]})
     level, coefficient = catalogue.coefficient_for(version, data.get("complexity_level"))
@@ -411,6 +422,14 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     record("work_item.create", "work_item", item.id, after=_audit_view(item))
     _queue_event(item, "created")
     return item, warnings
+
+
+@lru_cache(maxsize=1)
+def _declaration_statement():
+    """The catalogue's task type, norm and applicability, and whether the work date's month
+    is closed, in one statement (parameters code, on, employee_id, period)."""
+    closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period")).exists()
+    return catalogue.declaration_statement().add_columns(closed.label("closed"))
 
 
 # ---------------------------------------------------------------- progress and results
