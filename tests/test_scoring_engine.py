@@ -232,9 +232,6 @@ def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w
     assert sorted(r[3] for r in incremental if r[3]) == [6, 6, 6]
 
 
-@pytest.mark.xfail(strict=True, reason="engine.lock_for_refresh locks only the changed people: two refreshes "
-                   "under one leader each read the other's member as it was before, and the later one "
-                   "writes the leader's row from that (lost update); see the reviewer's report")
 def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(clean_app, w, backend):
     """staff and staff2 (Phòng Một, led by manager) each finish their only item in two
     transactions that overlap: A refreshes and holds its commit; B refreshes meanwhile

@@ -396,9 +396,10 @@ def _period_row(scheme: Scheme, person: Person, sums: dict[str, float], days: in
             "provisional": bool(result.get("provisional")) or general_total is None, "computed_at": utcnow()}
 
 
-def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
+def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: Scope | None = None) -> int:
     """(Re)write the period scores of the month for everyone (or `employee_ids` and the
-    leaders above them). Leaders are scored after the people they lead (Art. 15)."""
+    leaders above them, whose `scope` lock_people returned). Leaders are scored after the
+    people they lead (Art. 15)."""
     ids = None if employee_ids is None else set(employee_ids)
     if ids is None:
         children = unit_tree()
@@ -409,7 +410,7 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None) -> int:
         everyone = {p.id: p for p in people}
         led_people = people
     else:
-        ids, people, led_units, led_people = _refresh_scope(ids, scheme)
+        ids, people, led_units, led_people = _month_scope(scope or read_scope(ids), scheme)
         leaders = [p for p in people if p.is_leader]
         everyone = {p.id: p for p in people} | {p.id: p for p in led_people}
     # On a refresh, the leaders' members it did not change already have their month row:
@@ -493,7 +494,7 @@ def _stored_own_rows(scheme: Scheme, members: list[Person]) -> tuple[dict[int, d
 
 @lru_cache(maxsize=1)
 def _scope_statements():
-    """The two statements of _refresh_scope, built once: constructing them (recursive CTEs,
+    """The two statements of read_scope, built once: constructing them (recursive CTEs,
     aliases) cost more than running them. Parameters: tid, ids; tid, ids, units."""
     tid, ids = bindparam("tid"), bindparam("ids", expanding=True)
     up = (select(OrgUnit.id, OrgUnit.parent_id)
@@ -515,26 +516,55 @@ def _scope_statements():
     return units, people
 
 
-def _refresh_scope(ids: set[int], scheme: Scheme) -> tuple[set[int], list[Person], dict[int, set[int]], list[Person]]:
-    """What a refresh of these people's month re-scores, in two indexed statements rather
-    than a read of the whole unit tree and four queries: the leaders of their units and
-    of the units above (every one, so a leader no longer employed loses the month's row),
-    and everyone those leaders lead — their units' subtrees. Returns (ids with those
-    leaders, the people of the month among them, each leader's units, the people of the
-    month in those units)."""
+@dataclass
+class Scope:
+    """Whom a refresh of some people's months touches: the leaders of their units and of
+    the units above (each heads the subtree of their unit), and everyone in those
+    subtrees. Read before the refresh's locks are taken, so the leaders can be locked too."""
+
+    changed: set[int]
+    units_of_root: dict[int, set[int]]  # a leader's unit → the units of its subtree
+    rows: list  # employees: the changed people and everyone in those subtrees
+
+    @property
+    def leaders(self) -> set[int]:
+        """Every leader above (employed in the month or not: one who left loses the row)."""
+        return {r.id for r in self.rows if r.is_leader and r.unit_id in self.units_of_root}
+
+
+def read_scope(ids: Iterable[int]) -> Scope:
+    """Two indexed statements (built once), rather than a read of the whole unit tree."""
     units_stmt, people_stmt = _scope_statements()
-    tid, changed = current_tenant_id(), sorted(ids)
+    tid, changed = current_tenant_id(), sorted(set(ids))
     units_of_root: dict[int, set[int]] = defaultdict(set)
     for root, unit in db.session.execute(units_stmt, {"tid": tid, "ids": changed}):
         units_of_root[root].add(unit)
     wanted = sorted(set().union(*units_of_root.values())) if units_of_root else []
     rows = db.session.execute(people_stmt, {"tid": tid, "ids": changed, "units": wanted}).all()
-    ids = ids | {r.id for r in rows if r.is_leader and r.unit_id in units_of_root}
+    return Scope(set(changed), dict(units_of_root), rows)
+
+
+def lock_people(ids: Iterable[int]) -> Scope:
+    """Lock these people and every leader above them (lock_for_refresh), and return the
+    scope of their refresh. The leaders are locked because a leader's row is computed
+    from the stored rows of the people they lead: two refreshes under one leader must not
+    overlap, or the second would read the first's member as it was before and write the
+    leader's row over the first's (READ COMMITTED). Once the locks are held, the other's
+    rows are committed and visible."""
+    scope = read_scope(ids)
+    lock_for_refresh(scope.changed | scope.leaders)
+    return scope
+
+
+def _month_scope(scope: Scope, scheme: Scheme) -> tuple[set[int], list[Person], dict[int, set[int]], list[Person]]:
+    """(ids with the leaders above, the people of the month among them, each leader's
+    units, the people of the month in those units)."""
+    ids = scope.changed | scope.leaders
     start, end = scheme.start, scheme.end
-    employed = {r.id: Person(r.id, r.unit_id, r.is_leader, r.start_date, r.end_date) for r in rows
+    employed = {r.id: Person(r.id, r.unit_id, r.is_leader, r.start_date, r.end_date) for r in scope.rows
                 if (r.start_date is None or r.start_date <= end) and (r.end_date is None or r.end_date >= start)}
     people = [p for pid, p in employed.items() if pid in ids]
-    led_units = {p.id: units_of_root.get(p.unit_id, {p.unit_id}) for p in people if p.is_leader}
+    led_units = {p.id: scope.units_of_root.get(p.unit_id, {p.unit_id}) for p in people if p.is_leader}
     members = set().union(*led_units.values()) if led_units else set()
     return ids, people, led_units, [p for p in employed.values() if p.unit_id in members]
 
@@ -566,9 +596,11 @@ def mark_scored(scheme: Scheme) -> None:
 
 # Advisory locks (PostgreSQL), always taken in this order so writers never deadlock:
 # the tenant's scoring lock (shared by per-item refreshes, exclusive for whole-month
-# rewrites), then each person's lock (ascending ids), then month rows (ascending
-# employee ids), and last the audit chain's lock (7350) at commit. Declarations of
-# different people so run side by side; only a recalculation waits for them all.
+# rewrites), then each person's lock (ascending ids, in one statement: the changed people
+# and every leader above them, lock_people), then month rows (ascending employee ids),
+# and last the audit chain's lock (7350) at commit. Declarations of people with no leader
+# in common so run side by side; under one leader they take turns (the leader's row is
+# computed from the others' stored rows); only a recalculation waits for them all.
 SCORING_LOCK, PERSON_LOCK = 7352, 7351
 
 
@@ -626,7 +658,7 @@ def refresh_items(item_ids: list[int]) -> None:
     by_month: dict[str, set[int]] = defaultdict(set)
     for row in rows:
         by_month[month_of(row.work_date)].add(row.employee_id)
-    lock_for_refresh(set().union(*by_month.values()) if by_month else set())
+    scope = lock_people(set().union(*by_month.values()) if by_month else set())
     gone = set(item_ids) - {r.id for r in rows}
     if gone:
         db.session.execute(delete(ItemScore).where(ItemScore.work_item_id.in_(list(gone))),
@@ -637,7 +669,7 @@ def refresh_items(item_ids: list[int]) -> None:
         scheme = scheme_for(period)
         ids = [r.id for r in rows if month_of(r.work_date) == period]
         score_items(scheme, item_ids=ids)
-        aggregate(scheme, employees)
+        aggregate(scheme, employees, scope)
         from core.dashboards.aggregates import write_week_hours
 
         write_week_hours(period, employees)  # the heat map's hours of these people's month

@@ -306,11 +306,12 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
     record("general_score.propose" if own_proposal else "general_score.set", "general_score", row.id,
            before=before, after=general_view(row))
     if not own_proposal:
-        # The person's lock, as a refresh takes it: a refresh of their items under way
-        # would otherwise be overwritten by this month, summed from before its items.
-        engine.lock_for_refresh([employee_id])
+        # The person's lock and their leaders', as a refresh takes them: a refresh of their
+        # items under way would otherwise be overwritten by this month, summed from before
+        # its items (and a leader's row by one that read this person's old row).
+        scope = engine.lock_people([employee_id])
         try:
-            engine.aggregate(engine.scheme_for(period), [employee_id])
+            engine.aggregate(engine.scheme_for(period), [employee_id], scope)
         except ComponentMissing as exc:
             mark_stale([period], exc.message)
     return row
