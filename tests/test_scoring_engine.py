@@ -386,3 +386,59 @@ def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clea
                                                           PeriodScore.period == PERIOD))
         assert (row.task_score, row.general_score, row.total) == (Decimal("70.00"), Decimal("30.00"),
                                                                    Decimal("100.00"))
+
+
+# ---------------------------------------------------------------- the month's other facts
+
+
+def test_leave_re_scores_the_month_and_calendar_or_people_changes_mark_it_stale(clean_app, client, w):
+    """hours-ledger: one item of 20 × 30 min (10 h) on 14 Oct 2026. October has 22
+    working days: expected 176 h, utilisation 10/176, attainment ÷ 0.75 → 70 × 0.0758 =
+    5.30. Two days of approved leave (19–20 Oct) leave 20 days: 160 h → 70 × 0.0833 =
+    5.83, written by the leave's own commit, equal to a full recalculation. A tenant
+    day off, or a change of who leads, moves everyone's numbers: the month goes stale."""
+    from core.scoring.models import ScoredPeriod
+    from tests.test_scoring_properties import use_variant
+
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        use_variant(w.tenant_id, "hours-ledger")
+        db.session.commit()
+    item = declare(client, w, quantity=20, complexity_level=2)["id"]
+    finish(client, w, item)
+    s = score_of(client, w)
+    assert (s["working_days"], s["task_score"]) == (22, 5.30)
+    r = client.post(w.url("/leave-records"), headers=w.h("manager"), json={
+        "employee_id": w.ids["staff"], "start_date": "2026-10-19", "end_date": "2026-10-20"})
+    assert r.status_code == 201, r.get_json()
+    s = score_of(client, w)
+    assert (s["working_days"], s["task_score"]) == (20, 5.83)
+    refreshed = _snapshot(clean_app, w)
+    r = client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    assert r.status_code == 202
+    assert [x for x in _snapshot(clean_app, w) if x[0] in {y[0] for y in refreshed}] == refreshed
+    assert client.delete(w.url(f"/leave-records/{_leave_id(clean_app, w)}"),
+                         headers=w.h("manager")).status_code == 204
+    assert score_of(client, w)["task_score"] == 5.30  # the leave withdrawn: 22 days again
+
+    def stale() -> bool:
+        with clean_app.app_context(), tenant_context(w.tenant_id):
+            row = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == PERIOD))
+            return bool(row and row.stale)
+
+    assert not stale()
+    r = client.post(w.url("/calendar-days"), json={"day": "2026-10-21", "kind": "day_off", "name": "Nghỉ"},
+                    headers=w.h("admin"))
+    assert r.status_code == 201, r.get_json()
+    assert stale()
+    client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    assert not stale() and score_of(client, w)["working_days"] == 21
+    r = client.patch(w.url(f"/employees/{w.ids['staff2']}"), json={"is_leader": True}, headers=w.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert stale()
+
+
+def _leave_id(app, w) -> int:
+    from core.work.models import LeaveRecord
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        return db.session.scalar(select(LeaveRecord.id).where(LeaveRecord.employee_id == w.ids["staff"]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from core.audit.services import record
@@ -22,20 +22,112 @@ from core.plugins.manager import ComponentMissing, current_manager, current_tena
 from core.plugins.toolkit import period_bounds
 from core.scoring import engine
 from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
+from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
 from core.work import calendar as cal
-from core.work.models import ClosedPeriod, WorkItem
+from core.work.models import CalendarDay, ClosedPeriod, LeaveRecord, WorkItem
 from core.work.services import _EVENTS_KEY as WORK_EVENTS_KEY
 
 # ---------------------------------------------------------------- incremental updates
 
 
+# What else a month's scores are computed from, besides items and settings: approved
+# leave (a person's working days), the tenant's calendar (everyone's), and the people
+# themselves (who leads, who is in which unit, who is employed — leaders' unit results).
+_FACTS_KEY = "congvu_scoring_facts"
+EMPLOYEE_FIELDS = ("is_leader", "unit_id", "start_date", "end_date")
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_facts(session: Session, _flush_context) -> None:
+    tid = current_tenant_id()
+    if tid is None:
+        return  # an operator's or a merger's bulk work: it re-scores by itself
+    facts = {"leave": set(), "days": set(), "people": False}
+    for obj, gone in [(o, False) for o in (*session.new, *session.dirty)] + [(o, True) for o in session.deleted]:
+        if getattr(obj, "tenant_id", None) != tid:
+            continue
+        if isinstance(obj, LeaveRecord):
+            state = inspect(obj)
+            starts = [obj.start_date, *state.attrs.start_date.history.deleted]
+            ends = [obj.end_date, *state.attrs.end_date.history.deleted]
+            people = {obj.employee_id, *state.attrs.employee_id.history.deleted}
+            for month in engine.month_range(min(starts), max(ends)):
+                facts["leave"].update((pid, month) for pid in people)
+        elif isinstance(obj, CalendarDay):
+            facts["days"].update(engine.month_of(d) for d in (obj.day, *inspect(obj).attrs.day.history.deleted))
+        elif isinstance(obj, Employee) and (gone or obj in session.new or any(
+                inspect(obj).attrs[name].history.has_changes() for name in EMPLOYEE_FIELDS)):
+            facts["people"] = True
+    if facts["leave"] or facts["days"] or facts["people"]:
+        # Per tenant: the commit may come after the block that set the tenant has ended.
+        noted = session.info.setdefault(_FACTS_KEY, {}).setdefault(tid, {"leave": set(), "days": set(),
+                                                                         "people": False})
+        noted["leave"] |= facts["leave"]
+        noted["days"] |= facts["days"]
+        noted["people"] = noted["people"] or facts["people"]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_changed_facts(session: Session, _previous_transaction) -> None:
+    session.info.pop(_FACTS_KEY, None)
+
+
+def _settle_changed_facts(session: Session) -> None:
+    """Months whose facts changed in this transaction: a person's leave re-scores their
+    month (and their leaders') now; a calendar day or a change of people marks the scored
+    months stale, to be recalculated (they move everyone's numbers)."""
+    for tid, facts in (session.info.pop(_FACTS_KEY, None) or {}).items():
+        if tid == current_tenant_id():
+            _settle_tenant_facts(facts)
+        else:
+            with tenant_context(tid):
+                _settle_tenant_facts(facts)
+
+
+def _settle_tenant_facts(facts: dict) -> None:
+    closed = set(db.session.scalars(select(ClosedPeriod.period)))
+    candidates = set(facts["days"])
+    if facts["people"]:
+        today = cal.local_today(cal.current_tenant())
+        candidates |= set(db.session.scalars(select(ScoredPeriod.period)))
+        candidates |= {engine.month_of(today), engine.month_of(today.replace(day=1) - timedelta(days=1))}
+    # Only months that have scores to go stale (a refresh writes rows before any full run).
+    stale = set(db.session.scalars(select(PeriodScore.period).where(
+        PeriodScore.period.in_(sorted(candidates - closed))).distinct())) if candidates - closed else set()
+    if stale:
+        mark_stale(stale, "The tenant's calendar or its people (leaders, units, employment) changed; "
+                          "recalculate the month.")
+    by_month: dict[str, set[int]] = {}
+    for pid, month in facts["leave"]:
+        if month not in closed and month not in stale:
+            by_month.setdefault(month, set()).add(pid)
+    for month, people in sorted(by_month.items()):
+        try:
+            scheme = engine.scheme_for(month)
+        except ComponentMissing as exc:
+            mark_stale([month], exc.message)
+            continue
+        engine.aggregate(scheme, people, engine.lock_people(people))
+
+
 @event.listens_for(Session, "before_commit", insert=True)  # before the audit chain's lock is taken
 def _refresh_changed_items(session: Session) -> None:
     """Work items changed in this transaction: re-score them and their employees' month
-    before the commit, so scores are never behind the work they measure."""
+    before the commit, so scores are never behind the work they measure. Likewise the
+    months whose other facts changed (_settle_changed_facts)."""
+    if session.info.get("congvu_scoring_busy"):
+        return
+    if _FACTS_KEY in session.info or any(isinstance(o, (LeaveRecord, CalendarDay, Employee))
+                                         for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["congvu_scoring_busy"] = True
+        try:
+            session.flush()  # what is still pending reaches _note_changed_facts
+            _settle_changed_facts(session)
+        finally:
+            session.info.pop("congvu_scoring_busy", None)
     events = session.info.get(WORK_EVENTS_KEY)
-    if not events or session.info.get("congvu_scoring_busy"):
+    if not events:
         return
     session.info["congvu_scoring_busy"] = True
     try:
