@@ -1,7 +1,8 @@
 """The hot path of a tenant request, cut to fewer statements without weakening a rule:
 the bearer token, its login and employee in one statement (read on every request, so a
 change takes effect on the next one); a declaration's closed-month check in its catalogue
-statement; a calendar read once per transaction; RLS settings sent only when they change.
+statement; a calendar read once per transaction; RLS settings sent only when they change;
+a statement built once keeps its tenant-scoped form per tenant.
 
 The clock is fixed (tests/test_work_support.py): Wednesday 14 Oct 2026, 07:30 in Hồ Chí Minh.
 """
@@ -12,7 +13,7 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from core.auth.models import ApiToken, User
 from core.errors import Conflict
@@ -104,6 +105,24 @@ def test_a_calendar_day_set_in_the_same_transaction_is_seen_by_the_next_read(cle
         db.session.rollback()
         # A new transaction reads the database again: the day off was rolled back.
         assert cal.WorkCalendar.load(date(2026, 10, 1), date(2026, 10, 31)).is_working_day(thursday)
+
+
+def test_a_statement_built_once_is_scoped_to_each_tenant_it_runs_in(clean_app, world):
+    other = build(clean_app, "tinh-x")
+    stmt = select(Employee.id).order_by(Employee.id)  # one object, run in three contexts
+    with clean_app.app_context():
+        with tenant_context(world.tenant_id):
+            mine = db.session.scalars(stmt).all()
+        with tenant_context(other.tenant_id):
+            theirs = db.session.scalars(stmt).all()
+        with tenant_context(world.tenant_id):
+            again = db.session.scalars(stmt).all()
+        with tenant_context(None):
+            nobody = db.session.scalars(stmt).all()
+        db.session.rollback()
+    assert mine == again == sorted(world.ids[name] for name in world.principals)
+    assert theirs == sorted(other.ids[name] for name in other.principals)
+    assert nobody == []
 
 
 # ---------------------------------------------------------------- PostgreSQL: RLS settings
