@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from core.extensions import db
 from core.mergers.models import TenantMerge, UnitAssignment
@@ -86,6 +86,12 @@ class MergerRecord:
         return _from_ranges(self.ranges)
 
 
+# Built once: every refresh asks (tenant-scoped at execution like any ORM statement).
+_RECORDS = (select(TenantMerge.source_tenant_id, Tenant.slug, TenantMerge.effective_date,
+                   TenantMerge.moved_employees, TenantMerge.into_tenant_id)
+            .join(Tenant, Tenant.id == TenantMerge.source_tenant_id))
+
+
 def records() -> list[MergerRecord]:
     """The tenant mergers whose people the current tenant scores — into it, or into a
     tenant that merged into it later (their `tenant_merges` rows moved here with that
@@ -101,10 +107,7 @@ def records() -> list[MergerRecord]:
     cached = db.session.info.get("congvu_merger_records")
     if transaction is not None and cached is not None and cached[0] is transaction and cached[1] == tid:
         return cached[2]
-    rows = db.session.execute(
-        select(TenantMerge.source_tenant_id, Tenant.slug, TenantMerge.effective_date, TenantMerge.moved_employees,
-               TenantMerge.into_tenant_id)
-        .join(Tenant, Tenant.id == TenantMerge.source_tenant_id)).all()
+    rows = db.session.execute(_RECORDS).all()
     into = {row.source_tenant_id: row.into_tenant_id for row in rows}
 
     def depth(source_id: int) -> int:
@@ -324,12 +327,25 @@ class MonthRules:
         """Each row's unit is the person's unit on the month's first day (unit merges keep
         history), whoever wrote the row: a recalculation, a per-item refresh, general criteria."""
         start = self.scheme.start
-        history = dict(db.session.execute(select(UnitAssignment.employee_id, UnitAssignment.unit_id).where(
-            or_(UnitAssignment.valid_from.is_(None), UnitAssignment.valid_from <= start),
-            or_(UnitAssignment.valid_to.is_(None), UnitAssignment.valid_to >= start))).all())
+        people = sorted({row["employee_id"] for row in rows})
+        if len(people) <= _FEW:
+            # A refresh's few people: their own history, not every unit move of the tenant.
+            stmt, params = _HISTORY_OF, {"start": start, "ids": people}
+        else:
+            stmt, params = _HISTORY, {"start": start}
+        history = dict(db.session.execute(stmt, params).all())
         if history:
             for row in rows:
                 row["unit_id"] = history.get(row["employee_id"], row["unit_id"])
+
+
+# Unit history in force on a day (bind parameter start), built once; for up to _FEW people
+# read by their ids, else whole (a recalculation writes every row of the month).
+_FEW = 500
+_HISTORY = select(UnitAssignment.employee_id, UnitAssignment.unit_id).where(
+    or_(UnitAssignment.valid_from.is_(None), UnitAssignment.valid_from <= bindparam("start")),
+    or_(UnitAssignment.valid_to.is_(None), UnitAssignment.valid_to >= bindparam("start")))
+_HISTORY_OF = _HISTORY.where(UnitAssignment.employee_id.in_(bindparam("ids", expanding=True)))
 
 
 def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, float]]) -> MonthRules:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from vietnam_provinces import Province, VietNamDivisionType, Ward
 
 from core.audit.services import record
@@ -105,10 +105,13 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
 def choice_in_force(kind: str, on: date | None = None) -> ComponentChoice | None:
     """The tenant's component of `kind` in force on `on` (today by default)."""
     on = on or date.today()
-    return db.session.scalar(
-        select(ComponentChoice).where(ComponentChoice.kind == kind, ComponentChoice.effective_from <= on)
-        .order_by(ComponentChoice.effective_from.desc()).limit(1)
-    )
+    return db.session.scalar(_CHOICE_IN_FORCE, {"kind": kind, "on": on})
+
+
+# Built once: every write that scores asks it (tenant-scoped at execution like any ORM statement).
+_CHOICE_IN_FORCE = (select(ComponentChoice)
+                    .where(ComponentChoice.kind == bindparam("kind"), ComponentChoice.effective_from <= bindparam("on"))
+                    .order_by(ComponentChoice.effective_from.desc()).limit(1))
 
 
 def settings_view(tenant: Tenant, on: date | None = None) -> dict:

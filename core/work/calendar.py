@@ -14,7 +14,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransactionOrigin
 
 from core.extensions import db
@@ -87,6 +87,14 @@ def national_holiday(day: date) -> bool:
     return day in _national(day.year)[0]
 
 
+# Built once (tenant-scoped at execution like any ORM statement): every scoring refresh reads both.
+_DAYS = select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day >= bindparam("start"),
+                                                        CalendarDay.day <= bindparam("end"))
+_LEAVE = select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
+    LeaveRecord.employee_id.in_(bindparam("ids", expanding=True)), LeaveRecord.approved.is_(True),
+    LeaveRecord.start_date <= bindparam("end"), LeaveRecord.end_date >= bindparam("start"))
+
+
 class WorkCalendar:
     """A tenant's calendar over a range, loaded with one query; answers per day in memory."""
 
@@ -102,9 +110,7 @@ class WorkCalendar:
         loaded = db.session.info.setdefault(_LOADED, {})
         key = (current_tenant_id(), start, end)
         if key not in loaded:
-            rows = db.session.execute(
-                select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day >= start, CalendarDay.day <= end)
-            ).all()
+            rows = db.session.execute(_DAYS, {"start": start, "end": end}).all()
             loaded[key] = {row.day: row.kind for row in rows}
         return cls(start, end, dict(loaded[key]))
 
@@ -148,11 +154,7 @@ def approved_leave(employee_ids: Iterable[int], start: date, end: date) -> dict[
     out: dict[int, set[date]] = {i: set() for i in ids}
     if not ids:
         return out
-    rows = db.session.execute(
-        select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
-            LeaveRecord.employee_id.in_(ids), LeaveRecord.approved.is_(True),
-            LeaveRecord.start_date <= end, LeaveRecord.end_date >= start)
-    ).all()
+    rows = db.session.execute(_LEAVE, {"ids": ids, "start": start, "end": end}).all()
     for row in rows:
         day = max(row.start_date, start)
         while day <= min(row.end_date, end):
