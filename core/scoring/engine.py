@@ -462,11 +462,17 @@ def _upsert_period_rows(scheme: Scheme, rows: list[dict], ids: set[int]) -> None
                            execution_options={"synchronize_session": False})
     if not rows:
         return
-    dialect = db.session.get_bind().dialect.name
-    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(PeriodScore.__table__)
-    updated = {c: upsert.excluded[c] for c in rows[0] if c not in ("tenant_id", "employee_id", "period")}
-    stmt = upsert.on_conflict_do_update(index_elements=["tenant_id", "employee_id", "period"], set_=updated)
+    stmt = _period_upsert(db.session.get_bind().dialect.name, tuple(rows[0]))
     db.session.execute(stmt, sorted(rows, key=lambda r: r["employee_id"]))
+
+
+@lru_cache(maxsize=8)
+def _period_upsert(dialect: str, columns: tuple[str, ...]):
+    """The month rows' upsert, built once per database kind (building it on every write
+    cost more than sending it)."""
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(PeriodScore.__table__)
+    updated = {c: upsert.excluded[c] for c in columns if c not in ("tenant_id", "employee_id", "period")}
+    return upsert.on_conflict_do_update(index_elements=["tenant_id", "employee_id", "period"], set_=updated)
 
 
 def _stored_own_rows(scheme: Scheme, members: list[Person]) -> tuple[dict[int, dict], dict[int, dict]]:
