@@ -98,7 +98,11 @@ def run(employees: int = 50_000, unit_size: int = 500, repeat: int = 15,
         m.pop("times")
     page_and_heat = {"median_ms": round(statistics.median(both), 1), "max_ms": round(max(both), 1),
                      "sql_statements": province["sql_statements"] + province_heat["sql_statements"]}
+    baselines = {"bare_endpoint_ms": _bare_endpoint_ms(repeat),
+                 "unit_group_by_ms": _bare_group_by_ms(f"{pg}/{database}", unit_login[0], repeat),
+                 "province_group_by_ms": _bare_group_by_ms(f"{pg}/{database}", province_login[0], repeat)}
     return {"setup_s": round(setup_s, 1), "unit_people": unit_size, "province_employees": employees,
+            "baselines": baselines,
             "unit_dashboard": unit | {"target_ms": TARGET_UNIT_MS, "met": unit["median_ms"] <= TARGET_UNIT_MS},
             "province_dashboard": province | {"target_ms": TARGET_PROVINCE_MS,
                                               "met": province["median_ms"] <= TARGET_PROVINCE_MS},
@@ -129,6 +133,38 @@ def _time_week_hours(app, tenant_id: int, repeat: int = 3) -> dict:
             db.session.rollback()
         db.session.remove()
     return {"median_ms": round(statistics.median(times), 1), "rows": rows, "done_items": items}
+
+
+def _bare_endpoint_ms(repeat: int) -> float:
+    """The floor of a page's server time here: a bare Flask JSON endpoint through the same
+    WSGI test client (median of `repeat` after one warm-up)."""
+    from flask import Flask, jsonify
+
+    bare = Flask("bare")
+    bare.add_url_rule("/bare", "bare", lambda: jsonify({"ok": True}))
+    client, times = bare.test_client(), []
+    for n in range(repeat + 1):
+        began = time.perf_counter()
+        client.get("/bare")
+        if n:
+            times.append((time.perf_counter() - began) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def _bare_group_by_ms(owner_url: str, tenant_id: int, repeat: int) -> float:
+    """The floor of what a dashboard reads: one GROUP BY per unit over the tenant's month
+    rows (count, mean total), as the table owner, no row security, no template."""
+    owner = create_engine(owner_url)
+    times = []
+    with owner.connect() as conn:
+        for n in range(repeat + 1):
+            began = time.perf_counter()
+            conn.execute(text("SELECT unit_id, count(*), avg(total) FROM period_scores WHERE tenant_id = :t "
+                              "AND period = :p GROUP BY unit_id"), {"t": tenant_id, "p": PERIOD}).all()
+            if n:
+                times.append((time.perf_counter() - began) * 1000)
+    owner.dispose()
+    return round(statistics.median(times), 2)
 
 
 def _logins(owner_url: str) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -299,26 +335,38 @@ def write_report(result: dict, command: str, load: tuple[float, float], path: Pa
     unit, province, heat = result["unit_dashboard"], result["province_dashboard"], result["heatmap_fragment_unit_tenant"]
     pheat, both = result["heatmap_fragment_province"], result["province_page_and_heatmap"]
     writes = result["week_hours_write_unit_tenant"]
+    base = result["baselines"]
+
+    def ratio(ms: float, floor: float) -> str:
+        return f"{ms / floor:.1f}×" if floor else "—"
+
     body = "\n".join([
         "## Dashboards (issue 9)", "",
         f"`{command}` on {platform.node()} ({os.cpu_count()} cores), PostgreSQL, app role with RLS; "
         f"load average {load[0]:.1f} before and {load[1]:.1f} after (other work shared the host).", "",
-        "| page | people | median ms | worst ms | SQL statements | target |", "|---|---|---|---|---|---|",
+        "| page | people | median ms | worst ms | SQL statements | target | × bare GROUP BY |",
+        "|---|---|---|---|---|---|---|",
         f"| unit dashboard (a manager, one unit) | {result['unit_people']} | {unit['median_ms']} | {unit['max_ms']} | "
-        f"{unit['sql_statements']} | ≤ {unit['target_ms']} ms: {'met' if unit['met'] else 'NOT met'} |",
+        f"{unit['sql_statements']} | ≤ {unit['target_ms']} ms: {'met' if unit['met'] else 'NOT met'} | "
+        f"{ratio(unit['median_ms'], base['unit_group_by_ms'])} |",
         f"| province dashboard (tenant admin) | {result['province_employees']} | {province['median_ms']} | "
         f"{province['max_ms']} | {province['sql_statements']} | ≤ {province['target_ms']} ms: "
-        f"{'met' if province['met'] else 'NOT met'} |",
+        f"{'met' if province['met'] else 'NOT met'} | {ratio(province['median_ms'], base['province_group_by_ms'])} |",
         f"| unit: hours per day and queues (htmx, after the page) | {result['unit_people']} | "
         f"{result['unit_work_fragment']['median_ms']} | {result['unit_work_fragment']['max_ms']} | "
-        f"{result['unit_work_fragment']['sql_statements']} | — |",
+        f"{result['unit_work_fragment']['sql_statements']} | — | — |",
         f"| workload heat map fragment (htmx, after the page) | {result['unit_people']} | {heat['median_ms']} | "
-        f"{heat['max_ms']} | {heat['sql_statements']} | — |",
+        f"{heat['max_ms']} | {heat['sql_statements']} | — | — |",
         f"| workload heat map fragment (htmx, after the page) | {result['province_employees']} | "
-        f"{pheat['median_ms']} | {pheat['max_ms']} | {pheat['sql_statements']} | — |",
+        f"{pheat['median_ms']} | {pheat['max_ms']} | {pheat['sql_statements']} | — | — |",
         f"| province dashboard + heat map (the two requests of the page) | {result['province_employees']} | "
         f"{both['median_ms']} | {both['max_ms']} | {both['sql_statements']} | ≤ {both['target_ms']} ms: "
-        f"{'met' if both['met'] else 'NOT met'} |", "",
+        f"{'met' if both['met'] else 'NOT met'} | {ratio(both['median_ms'], base['province_group_by_ms'])} |", "",
+        f"Baselines measured in the same run: one GROUP BY per unit over the month's rows of the tenant "
+        f"(count, mean total; as the owner, no row security, no template) — {base['unit_group_by_ms']} ms for "
+        f"the unit tenant, {base['province_group_by_ms']} ms for the province; a bare Flask JSON endpoint "
+        f"through the same WSGI test client — {base['bare_endpoint_ms']} ms (the province page + heat map is "
+        f"{ratio(both['median_ms'], base['bare_endpoint_ms'])} that).", "",
         "Server time in-process (WSGI test client: routing, queries, template; no network), "
         f"{unit['requests']} requests each after one warm-up; the page + heat map row adds the n-th page "
         "request to the n-th heat map request. The province tenant's month rows (period_scores, twelve "
