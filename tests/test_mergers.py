@@ -571,3 +571,31 @@ def test_wizard_is_for_operators_only(clean_app, client):
 def world_user_id(app, world, username: str) -> str:
     with app.app_context(), tenant_context(world.tenant_id):
         return f"u:{world.tenant_id}:{db.session.scalar(select(User.id).where(User.username == username))}"
+
+
+def test_a_merger_waits_for_a_refresh_under_way_in_the_target(clean_app, client, provinces, backend):
+    """A refresh holds its tenant's scoring lock (shared) until it commits; the merger takes
+    both tenants' exclusively before it moves anything, so it cannot rebuild the target's
+    heat-map sums while a refresh writes them (a unique-key failure, the reviewer found)."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    if backend.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    khanh_hoa, _, _, operator = provinces
+    body = {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": _suggested(client, operator)}
+    holder = create_engine(backend.owner_url)
+    conn = holder.connect()
+    tx = conn.begin()
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(7352, CAST(:t AS integer))"), {"t": khanh_hoa.tenant_id})
+    done: list = []
+    merger = threading.Thread(target=lambda: done.append(_merge(clean_app.test_client(), operator, body)))
+    merger.start()
+    merger.join(timeout=3)
+    assert merger.is_alive() and not done  # waiting for the refresh's commit
+    tx.commit()
+    merger.join(timeout=60)
+    conn.close()
+    holder.dispose()
+    assert done and done[0]["blocked"] is False and done[0]["moved"]["employees"] == 12

@@ -312,6 +312,9 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
             return view
         if plan.conflicts:
             raise MergeBlocked(view)
+        from core.scoring.engine import lock_tenants_scoring
+
+        lock_tenants_scoring([source.id, target.id])  # no refresh of either tenant beside the move
         progress(1, 3, "export and move")
         moved, stale = _who_moved(plan)
         export = start_export(source.id, source.slug)

@@ -619,6 +619,17 @@ def lock_scoring() -> None:
                        {"t": current_tenant_id()})
 
 
+def lock_tenants_scoring(tenant_ids: Iterable[int]) -> None:
+    """Several tenants' scoring locks, exclusively, in ascending order, in one statement: a
+    tenant merger rewrites both tenants' scored rows and the target's heat-map sums, so
+    the refreshes under way in either finish first and new ones wait for its commit."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    ids = sorted(set(tenant_ids))
+    calls = [f"pg_advisory_xact_lock({SCORING_LOCK}, CAST(:t{n} AS integer))" for n in range(len(ids))]
+    db.session.execute(text("SELECT " + ", ".join(calls)), {f"t{n}": tid for n, tid in enumerate(ids)})
+
+
 def lock_for_refresh(employee_ids: Iterable[int]) -> None:
     """The shared scoring lock, then each person's, in one round trip (the select list is
     evaluated left to right, so the order above holds)."""
