@@ -232,6 +232,25 @@ def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w
     assert sorted(r[3] for r in incremental if r[3]) == [6, 6, 6]
 
 
+def _wait_for_a_lock_wait(backend, failure: str, seconds: float = 30) -> None:
+    """Until a session of the test database waits on a lock (a row or an advisory lock):
+    the second transaction has reached what the first holds."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    watcher = create_engine(backend.owner_url)
+    try:
+        deadline = time.monotonic() + seconds
+        with watcher.connect() as conn:
+            while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
+                                        "AND wait_event_type = 'Lock'"), {"d": backend.dbname}).scalar():
+                assert time.monotonic() < deadline, failure
+                time.sleep(0.05)
+    finally:
+        watcher.dispose()
+
+
 def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(clean_app, w, backend):
     """staff and staff2 (Phòng Một, led by manager) each finish their only item in two
     transactions that overlap: A refreshes and holds its commit; B refreshes meanwhile
@@ -241,10 +260,7 @@ def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(cle
     before A committed gives unit results 50 % and organising 2/3 → (100 + 50 + 66.67)
     ÷ 3 = 72.22 % → 50.56."""
     import threading
-    import time
     from decimal import Decimal
-
-    from sqlalchemy import create_engine, text
 
     from core.scoring import engine
     from core.scoring.models import GeneralScore
@@ -291,19 +307,12 @@ def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(cle
     assert refreshed.wait(30)
     second = threading.Thread(target=finish_and_refresh, args=(b, False))
     second.start()
-    watcher = create_engine(backend.owner_url)
     try:
-        deadline = time.monotonic() + 30
-        with watcher.connect() as conn:  # B waits on a lock A holds (a row or an advisory lock)
-            while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
-                                        "AND wait_event_type = 'Lock'"), {"d": backend.dbname}).scalar():
-                assert time.monotonic() < deadline, "the second refresh never waited for the first"
-                time.sleep(0.05)
+        _wait_for_a_lock_wait(backend, "the second refresh never waited for the first")
     finally:
         release.set()
         first.join(30)
         second.join(30)
-        watcher.dispose()
     assert errors == []
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["manager"],
@@ -318,10 +327,7 @@ def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clea
     task 70.00 (the item is done) + general 30.00 = 100.00 — not B's month from before
     A's item (task 0.00 + 30.00) written over A's row."""
     import threading
-    import time
     from decimal import Decimal
-
-    from sqlalchemy import create_engine, text
 
     from core.scoring import engine
     from core.work.models import WorkItem
@@ -367,19 +373,12 @@ def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clea
     assert refreshed.wait(30)
     second = threading.Thread(target=set_general)
     second.start()
-    watcher = create_engine(backend.owner_url)
     try:
-        deadline = time.monotonic() + 30
-        with watcher.connect() as conn:  # B waits on a lock A holds (a row or an advisory lock)
-            while not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
-                                        "AND wait_event_type = 'Lock'"), {"d": backend.dbname}).scalar():
-                assert time.monotonic() < deadline, "setting the general criteria never waited for the refresh"
-                time.sleep(0.05)
+        _wait_for_a_lock_wait(backend, "setting the general criteria never waited for the refresh")
     finally:
         release.set()
         first.join(30)
         second.join(30)
-        watcher.dispose()
     assert errors == []
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["staff"],
