@@ -125,6 +125,32 @@ def test_staff_xlsx_commit_then_reimport_changes_nothing(clean_app, client, worl
     assert not any((tmp_path / "uploads").rglob("*.xlsx")), "uploads are deleted after the job"
 
 
+def test_a_staff_import_that_changes_people_marks_scored_months_stale(clean_app, client, world):
+    """New people (or other leaders, units, dates) change leaders' unit results: a staff
+    import that writes any marks the months that have scores stale — the nightly job
+    recalculates them. A dry run, or an import that changes nothing, marks nothing."""
+    from core.scoring.models import ScoredPeriod
+    from tests.test_work_support import declare
+
+    declare(client, world)  # staff's item of 14 Oct 2026: the month has scores
+
+    def stale() -> bool:
+        with clean_app.app_context(), tenant_context(world.tenant_id):
+            row = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == "2026-10"))
+            return bool(row and row.stale)
+
+    data = xlsx(staff_rows(3))
+    result_of(client, world, upload(client, world, "staff-xlsx", data, dry_run=True))
+    assert not stale()
+    result_of(client, world, upload(client, world, "staff-xlsx", data))
+    assert stale()
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.execute(db.update(ScoredPeriod).values(stale=False))
+        db.session.commit()
+    assert result_of(client, world, upload(client, world, "staff-xlsx", data))["rows_written"] == 0
+    assert not stale()
+
+
 def test_staff_managers_named_before_or_after_and_new_logins(clean_app, client, world):
     rows = [STAFF_HEADER, ["F1", "Phạm Văn Một", "AG-P1", "", "F3"] + [""] * 7,  # the manager comes later
             ["F2", "Phạm Văn Hai", "AG-P1", "", "F1", "", "", "", "", "hai", "", "manager;employee"],

@@ -436,6 +436,12 @@ class StaffWriter(Writer):
                 self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
                                   .values(manager_id=bindparam("manager_id")), changes[start:start + BATCH])
         self._write_users(ids)
+        if (self.new or self.updated) and not self.dry_run:
+            from core.scoring.services import people_changed
+
+            # New people, other leaders or units move leaders' unit results: the months
+            # with scores go stale (the nightly job recalculates stale months).
+            people_changed()
         return []
 
     def _check_managers(self) -> list[RowError]:

@@ -85,6 +85,12 @@ def _settle_changed_facts(session: Session) -> None:
                 _settle_tenant_facts(facts)
 
 
+def people_changed() -> None:
+    """The tenant's people changed outside the ORM (a staff import writes in bulk): the
+    months with scores go stale, as _note_changed_facts would have marked them."""
+    _settle_tenant_facts({"leave": set(), "days": set(), "people": True})
+
+
 def _settle_tenant_facts(facts: dict) -> None:
     closed = set(db.session.scalars(select(ClosedPeriod.period)))
     candidates = set(facts["days"])
