@@ -363,13 +363,10 @@ def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, floa
     routes, make = Routes(found), Sides(scheme)
     by_route: dict[tuple[int, ...], list] = {}
     for pid, person in everyone.items():
-        route = routes.of(pid)
-        if route and _any_after(list(route), scheme.start):
-            by_route.setdefault(tuple(r.source_id for r in route), []).append(person)
+        if _cut(routes, pid, scheme) is not None:
+            by_route.setdefault(tuple(r.source_id for r in routes.of(pid)), []).append(person)
     for people in by_route.values():
-        cut = spans(routes.of(people[0].id), scheme.start, scheme.end)
-        if len(cut) == 1 and cut[0][0] is None:
-            continue
+        cut = _cut(routes, people[0].id, scheme)
         ids = [p.id for p in people]
         measured = []
         for record, lo, hi in cut:
@@ -385,6 +382,25 @@ def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, floa
                 here = next((p.sums for p in pieces if p.side.record is None), None)
                 sums[pid] = here if here is not None else _empty(scheme)
     return rules
+
+
+def _cut(routes: Routes, person_id: int, scheme) -> list[Span] | None:
+    """The sides a person's route cuts the month into, or None when the month is wholly
+    the current tenant's (no merger of theirs on or after its first day)."""
+    route = routes.of(person_id)
+    if not route or not _any_after(list(route), scheme.start):
+        return None
+    cut = spans(route, scheme.start, scheme.end)
+    return None if len(cut) == 1 and cut[0][0] is None else cut
+
+
+def moved_in_month(scheme, person_ids: Iterable[int]) -> set[int]:
+    """Of these people, those whose month a merger cuts (month_rules scores them by parts)."""
+    found = records()
+    if not _any_after(found, scheme.start):
+        return set()
+    routes = Routes(found)
+    return {pid for pid in person_ids if _cut(routes, pid, scheme) is not None}
 
 
 def _empty(scheme) -> dict[str, float]:

@@ -481,9 +481,9 @@ def _stored_own_rows(scheme: Scheme, members: list[Person]) -> tuple[dict[int, d
     be computed: their row combines two variants' parts."""
     if not members:
         return {}, {}
-    from core.mergers.scoring import month_rules
+    from core.mergers.scoring import moved_in_month
 
-    moved = month_rules(scheme, {p.id: p for p in members}, {}).splits
+    moved = moved_in_month(scheme, [p.id for p in members])
     ids = [p.id for p in members if p.id not in moved]
     stamp = scheme.stamp()
     rows = db.session.execute(select(PeriodScore.employee_id, PeriodScore.total, PeriodScore.sums,
