@@ -19,6 +19,7 @@ import io
 import logging
 import queue
 import threading
+from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -217,10 +218,10 @@ class _Hashing(io.RawIOBase):
 # ---------------------------------------------------------------- writers
 
 
-class Writer:
+class Writer(ABC):
     """Checks rows against the tenant's data and writes them in batches. After the
     first error (``failed``) it keeps checking but stops writing: the transaction will
-    be rolled back anyway."""
+    be rolled back anyway. Each target (staff, catalogue, work items) has its own."""
 
     def __init__(self, tenant: Tenant, dry_run: bool = False):
         self.tenant = tenant
@@ -230,13 +231,14 @@ class Writer:
         self.failed = False
         self.new = self.updated = self.unchanged = 0
 
+    @abstractmethod
     def add(self, row: int, values: dict[str, Any]) -> list[RowError]:
-        raise NotImplementedError
+        """Check one row (its number in the file, its converted values); its errors."""
 
     def finish(self) -> list[RowError]:
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook: only writers with a helper thread override it
         """Stop any helper (always called, also when the import fails half-way)."""
 
 
