@@ -232,6 +232,53 @@ def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w
     assert sorted(r[3] for r in incremental if r[3]) == [6, 6, 6]
 
 
+def _finish_and_refresh(app, w, item_id: int, before_commit=lambda: None) -> None:
+    """Finish an item and re-score it as a request's commit does, in its own transaction."""
+    from core.scoring import engine
+    from core.work.models import WorkItem
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        item = db.session.get(WorkItem, item_id)
+        item.status, item.completed_at = "done", item.declared_at
+        db.session.flush()
+        engine.refresh_items([item_id])
+        before_commit()
+        db.session.commit()
+
+
+def _while_a_refresh_holds_its_commit(app, w, backend, item_id: int, second, failure: str) -> list:
+    """A: finish `item_id` and refresh, then hold the commit; B: `second`, in another
+    thread, until it waits on a lock A holds; then let both finish. The errors of both."""
+    import threading
+
+    refreshed, release = threading.Event(), threading.Event()
+    errors: list = []
+
+    def hold() -> None:
+        refreshed.set()
+        assert release.wait(30)
+
+    def run(call) -> None:
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+            refreshed.set()
+
+    first = threading.Thread(target=run, args=(lambda: _finish_and_refresh(app, w, item_id, hold),))
+    first.start()
+    assert refreshed.wait(30)
+    other = threading.Thread(target=run, args=(second,))
+    other.start()
+    try:
+        _wait_for_a_lock_wait(backend, failure)
+    finally:
+        release.set()
+        first.join(30)
+        other.join(30)
+    return errors
+
+
 def _wait_for_a_lock_wait(backend, failure: str, seconds: float = 30) -> None:
     """Until a session of the test database waits on a lock (a row or an advisory lock):
     the second transaction has reached what the first holds."""
@@ -259,12 +306,10 @@ def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(cle
     members' items on time (organising 100 %) → 70.00. Reading staff's row as it was
     before A committed gives unit results 50 % and organising 2/3 → (100 + 50 + 66.67)
     ÷ 3 = 72.22 % → 50.56."""
-    import threading
     from decimal import Decimal
 
     from core.scoring import engine
     from core.scoring.models import GeneralScore
-    from core.work.models import WorkItem
     from tests.test_scoring_properties import add_items, use_variant
 
     if backend.name != "postgresql":
@@ -284,35 +329,8 @@ def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(cle
         engine.recalculate(PERIOD)
         db.session.commit()
 
-    refreshed, release = threading.Event(), threading.Event()
-    errors: list = []
-
-    def finish_and_refresh(item_id: int, hold: bool) -> None:
-        try:
-            with clean_app.app_context(), tenant_context(w.tenant_id):
-                item = db.session.get(WorkItem, item_id)
-                item.status, item.completed_at = "done", item.declared_at
-                db.session.flush()
-                engine.refresh_items([item_id])
-                if hold:
-                    refreshed.set()
-                    assert release.wait(30)
-                db.session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-            refreshed.set()
-
-    first = threading.Thread(target=finish_and_refresh, args=(a, True))
-    first.start()
-    assert refreshed.wait(30)
-    second = threading.Thread(target=finish_and_refresh, args=(b, False))
-    second.start()
-    try:
-        _wait_for_a_lock_wait(backend, "the second refresh never waited for the first")
-    finally:
-        release.set()
-        first.join(30)
-        second.join(30)
+    errors = _while_a_refresh_holds_its_commit(clean_app, w, backend, a, lambda: _finish_and_refresh(clean_app, w, b),
+                                               "the second refresh never waited for the first")
     assert errors == []
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["manager"],
@@ -326,11 +344,9 @@ def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clea
     staff's general criteria (B). B must wait for A's refresh and score on top of it:
     task 70.00 (the item is done) + general 30.00 = 100.00 — not B's month from before
     A's item (task 0.00 + 30.00) written over A's row."""
-    import threading
     from decimal import Decimal
 
     from core.scoring import engine
-    from core.work.models import WorkItem
     from tests.test_scoring_properties import add_items, use_variant
 
     if backend.name != "postgresql":
@@ -344,41 +360,14 @@ def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clea
         engine.recalculate(PERIOD)
         db.session.commit()
 
-    refreshed, release = threading.Event(), threading.Event()
-    errors: list = []
-
-    def finish_and_refresh() -> None:
-        try:
-            with clean_app.app_context(), tenant_context(w.tenant_id):
-                item = db.session.get(WorkItem, item_id)
-                item.status, item.completed_at = "done", item.declared_at
-                db.session.flush()
-                engine.refresh_items([item_id])
-                refreshed.set()
-                assert release.wait(30)
-                db.session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-            refreshed.set()
-
     def set_general() -> None:
         r = clean_app.test_client().put(w.url(f"/employees/{w.ids['staff']}/general-scores/{PERIOD}"),
                                         headers=w.h("manager"),
                                         json={"politics_ethics": 10, "competence_attitude": 10, "innovation": 10})
-        if r.status_code != 200:
-            errors.append((r.status_code, r.get_json()))
+        assert r.status_code == 200, (r.status_code, r.get_json())
 
-    first = threading.Thread(target=finish_and_refresh)
-    first.start()
-    assert refreshed.wait(30)
-    second = threading.Thread(target=set_general)
-    second.start()
-    try:
-        _wait_for_a_lock_wait(backend, "setting the general criteria never waited for the refresh")
-    finally:
-        release.set()
-        first.join(30)
-        second.join(30)
+    errors = _while_a_refresh_holds_its_commit(clean_app, w, backend, item_id, set_general,
+                                               "setting the general criteria never waited for the refresh")
     assert errors == []
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["staff"],
