@@ -42,6 +42,7 @@ from core.extensions import db
 from core.mergers.models import TenantMerge, UnitAssignment
 from core.tenancy import current_tenant_id, unscoped
 from core.tenants.models import ComponentChoice, Tenant
+from core.txcache import transaction_cache
 from core.work import calendar as cal
 from core.work.models import CalendarDay
 
@@ -103,10 +104,9 @@ def records() -> list[MergerRecord]:
     if tid is None:
         return []
     # Asked twice per declaration (items, then month rows): answered once per transaction.
-    transaction = db.session().get_transaction()
-    cached = db.session.info.get("congvu_merger_records")
-    if transaction is not None and cached is not None and cached[0] is transaction and cached[1] == tid:
-        return cached[2]
+    cached = transaction_cache("merger_records")
+    if tid in cached:
+        return cached[tid]
     rows = db.session.execute(_RECORDS).all()
     into = {row.source_tenant_id: row.into_tenant_id for row in rows}
 
@@ -119,7 +119,7 @@ def records() -> list[MergerRecord]:
     out = [MergerRecord(row.source_tenant_id, row.slug, row.effective_date, row.moved_employees,
                         row.into_tenant_id, depth(row.source_tenant_id)) for row in rows]
     out.sort(key=lambda r: (-r.depth, r.effective, r.source_id))
-    db.session.info["congvu_merger_records"] = (db.session().get_transaction(), tid, out)
+    cached[tid] = out
     return out
 
 

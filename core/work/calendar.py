@@ -15,32 +15,26 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, SessionTransactionOrigin
+from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.tenancy import current_tenant_id
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
+from core.txcache import forget, transaction_cache
 from core.work.models import CalendarDay, LeaveRecord
 
 # Far enough ahead for any deadline; bounds the search for the next working day.
 _MAX_GAP_DAYS = 60
-# Calendars read in the session's transaction, by (tenant, start, end): forgotten when the
-# transaction ends and whenever a flush writes a calendar day.
-_LOADED = "congvu_calendars"
+# Calendars read in the session's transaction, by (tenant, start, end) (core/txcache.py):
+# forgotten when the transaction ends and whenever a flush writes a calendar day.
+_LOADED = "calendars"
 
 
 @event.listens_for(Session, "before_flush")
 def _calendar_written(session: Session, flush_context, instances) -> None:
-    if _LOADED in session.info and any(
-            isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_LOADED, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_calendars(session: Session, transaction) -> None:
-    if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
-        session.info.pop(_LOADED, None)
+    if any(isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
+        forget(_LOADED, session)
 
 
 def now() -> datetime:
@@ -107,7 +101,7 @@ class WorkCalendar:
         """The current tenant's calendar; a range already read in this transaction is not
         read again (an update measures the item, then its answer does)."""
         end = end + timedelta(days=_MAX_GAP_DAYS)  # room for next_working_day near the end
-        loaded = db.session.info.setdefault(_LOADED, {})
+        loaded = transaction_cache(_LOADED)
         key = (current_tenant_id(), start, end)
         if key not in loaded:
             rows = db.session.execute(_DAYS, {"start": start, "end": end}).all()
