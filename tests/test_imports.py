@@ -22,7 +22,7 @@ from core.org.models import Employee
 from core.tenancy import tenant_context
 from core.work.models import WorkItem
 from tests.test_cli import run as cli
-from tests.test_work_support import PASSWORD, build
+from tests.test_work_support import PASSWORD, build, clock  # noqa: F401 - fixture
 
 STAFF_HEADER = ["code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
                 "salary_coefficient", "start_date", "end_date", "username", "email", "roles"]
@@ -125,7 +125,7 @@ def test_staff_xlsx_commit_then_reimport_changes_nothing(clean_app, client, worl
     assert not any((tmp_path / "uploads").rglob("*.xlsx")), "uploads are deleted after the job"
 
 
-def test_a_staff_import_that_changes_people_marks_scored_months_stale(clean_app, client, world):
+def test_a_staff_import_that_changes_people_marks_scored_months_stale(clean_app, client, world, clock):
     """New people (or other leaders, units, dates) change leaders' unit results: a staff
     import that writes any marks the months that have scores stale — the nightly job
     recalculates them. A dry run, or an import that changes nothing, marks nothing."""
