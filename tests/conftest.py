@@ -152,3 +152,15 @@ def redis_url() -> str:
     except Exception as exc:  # noqa: BLE001
         missing(f"Redis at {REDIS_URL} ({exc})")
     return REDIS_URL
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The services' clock, fixed at Wednesday 14 Oct 2026 07:30 in Hồ Chí Minh; a test
+    that depends on "today" takes this fixture and moves it with clock.set(...)."""
+    from core.work import calendar as cal
+    from tests.test_work_support import Clock, local
+
+    c = Clock(local(2026, 10, 14, 7, 30))
+    monkeypatch.setattr(cal, "now", c)
+    return c

@@ -22,7 +22,7 @@ from core.org.models import Employee
 from core.tenancy import tenant_context
 from core.work.models import WorkItem
 from tests.test_cli import run as cli
-from tests.test_work_support import PASSWORD, build, clock  # noqa: F401 - fixture
+from tests.test_work_support import PASSWORD, build
 
 STAFF_HEADER = ["code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
                 "salary_coefficient", "start_date", "end_date", "username", "email", "roles"]

@@ -3,10 +3,10 @@ nothing, on both databases (SQLite checks foreign keys too)."""
 
 from __future__ import annotations
 
-from tests.test_work_support import build, clock, declare  # noqa: F401 - fixture
+from tests.test_work_support import build, declare
 
 
-def test_referenced_employee_and_position_are_not_deleted(clean_app, client, clock):  # noqa: F811
+def test_referenced_employee_and_position_are_not_deleted(clean_app, client, clock):
     w = build(clean_app)
     declare(client, w, who="staff2")
     gone = client.delete(w.url(f"/employees/{w.ids['staff2']}"), headers=w.h("admin"))

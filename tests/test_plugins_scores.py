@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.extensions import db
 from core.plugins.components import Component
 from tests.conftest import make_app
-from tests.test_work_support import build, clock, declare  # noqa: F401 - fixtures
+from tests.test_work_support import build, declare
 
 PERIOD = "2026-10"
 SELECT = {"scoring_variant": {"key": "points-per-product", "settings": {"target_points_per_day": 0.5}}}
@@ -23,7 +23,7 @@ def staff_score(client, w):
     return r.get_json()[0]
 
 
-def test_tenant_scores_use_the_vendor_variant_it_selected(clean_app, client, clock):  # noqa: F811
+def test_tenant_scores_use_the_vendor_variant_it_selected(clean_app, client, clock):
     w = build(clean_app)
     r = client.patch(w.url("/settings"), json=SELECT, headers=w.h("admin"))
     assert r.status_code == 200, r.get_json()
@@ -48,7 +48,7 @@ def test_tenant_scores_use_the_vendor_variant_it_selected(clean_app, client, clo
     assert staff_score(client, w) == score
 
 
-def test_scores_stop_with_a_clear_error_when_the_chosen_variant_is_not_enabled(clean_app, client, clock,  # noqa: F811
+def test_scores_stop_with_a_clear_error_when_the_chosen_variant_is_not_enabled(clean_app, client, clock,
                                                                                 backend, tmp_path_factory):
     w = build(clean_app)
     assert client.patch(w.url("/settings"), json=SELECT, headers=w.h("admin")).status_code == 200

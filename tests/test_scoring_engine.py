@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from core.extensions import db
 from core.scoring.models import ItemScore, PeriodScore
 from core.tenancy import tenant_context
-from tests.test_work_support import build, clock, declare  # noqa: F401 - fixtures
+from tests.test_work_support import build, declare
 
 PERIOD = "2026-10"
 
 
 @pytest.fixture
-def w(clean_app, clock):  # noqa: F811
+def w(clean_app, clock):
     return build(clean_app)
 
 
@@ -51,7 +51,7 @@ def score_of(client, w, who="staff", period=PERIOD, as_who="admin"):
     return r.get_json()[0] if r.get_json() else None
 
 
-def test_incremental_scores_follow_the_work(clean_app, client, w, clock):  # noqa: F811
+def test_incremental_scores_follow_the_work(clean_app, client, w, clock):
     items = month_of_staff(client, w)
     clock.set(2026, 10, 15, 9, 0)
     finish(client, w, items[2])  # finished the day after its deadline: one missed deadline
@@ -67,7 +67,7 @@ def test_incremental_scores_follow_the_work(clean_app, client, w, clock):  # noq
     assert s["total"] == 73.58 and s["provisional"] is False
 
 
-def test_full_recalculation_equals_incremental_and_is_idempotent(clean_app, client, w, clock):  # noqa: F811
+def test_full_recalculation_equals_incremental_and_is_idempotent(clean_app, client, w, clock):
     month_of_staff(client, w)
     declare(client, w, who="staff2", quantity=3, task_type_code="VB01")
     before = _snapshot(clean_app, w)
@@ -123,7 +123,7 @@ def test_general_criteria_rules(clean_app, client, w):
                       headers=w.h("staff")).status_code == 404
 
 
-def test_closed_period_freezes_scores(clean_app, client, w, clock):  # noqa: F811
+def test_closed_period_freezes_scores(clean_app, client, w, clock):
     items = month_of_staff(client, w)
     close = client.post(w.url(f"/periods/{PERIOD}/close"), headers=w.h("admin"))
     assert close.status_code == 200 and close.get_json()["closed"] is True
@@ -147,7 +147,7 @@ def test_failed_recalculation_of_a_closed_period_is_recorded(clean_app, client, 
     assert job["status"] == "failed" and "closed" in job["error"]
 
 
-def test_changing_the_variant_marks_months_stale_and_what_if_saves_nothing(clean_app, client, w, clock):  # noqa: F811
+def test_changing_the_variant_marks_months_stale_and_what_if_saves_nothing(clean_app, client, w, clock):
     month_of_staff(client, w)
     client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
     before = _snapshot(clean_app, w)
@@ -185,7 +185,7 @@ def test_scores_visibility_and_bad_periods(clean_app, client, w):
     assert year[0]["components"]["months"] == {PERIOD: 33.54}
 
 
-def test_leader_includes_unit_results(clean_app, client, w, clock):  # noqa: F811
+def test_leader_includes_unit_results(clean_app, client, w, clock):
     month_of_staff(client, w)
     own = declare(client, w, who="manager", quantity=1)["id"]
     finish(client, w, own, who="manager")

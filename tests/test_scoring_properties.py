@@ -25,7 +25,7 @@ from core.tenants.services import update_settings
 from core.timeutil import utcnow
 from core.work.models import WorkItem
 from tests.conftest import PG_HOST, Backend, _pg_available, make_app, missing
-from tests.test_work_support import build, clock  # noqa: F401 - fixture
+from tests.test_work_support import build
 
 PERIOD = "2026-10"
 VARIANTS = ["decree335", "hours-ledger", "deadline-buckets"]
@@ -88,7 +88,7 @@ def use_variant(tenant_id: int, key: str) -> None:
 
 
 @pytest.fixture
-def w(clean_app, clock):  # noqa: F811
+def w(clean_app, clock):
     return build(clean_app)
 
 
@@ -149,7 +149,7 @@ def _fresh(kind: str, tmp_path_factory):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_sqlite_and_postgresql_give_the_same_numbers(tmp_path_factory, clock, variant):  # noqa: F811
+def test_sqlite_and_postgresql_give_the_same_numbers(tmp_path_factory, clock, variant):
     rng = random.Random(335)
     specs = [{"who": rng.choice(["staff", "staff2", "manager", "accountant"]), "day": rng.randint(1, 31),
               "quantity": rng.randint(1, 9), "status": rng.choice(["planned", "in_progress", "done", "done"]),

@@ -124,14 +124,6 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    """The services' clock, fixed at Wednesday 14 Oct 2026 07:30 in Hồ Chí Minh."""
-    c = Clock(local(2026, 10, 14, 7, 30))
-    monkeypatch.setattr(cal, "now", c)
-    return c
-
-
-@pytest.fixture
 def world(clean_app, clock) -> World:
     return build(clean_app)
 
