@@ -12,6 +12,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -24,6 +26,26 @@ REDIS_URL = os.environ.get("CONGVU_TEST_REDIS", "redis://127.0.0.1:6379/15")
 APP_ROLE = "congvu_app"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b for b in os.environ.get("CONGVU_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+# The suite passes on any date: CONGVU_TEST_TODAY=YYYY-MM-DD runs it as if it were that day,
+# 07:30 in Hồ Chí Minh, with the clock ticking (`make test` runs the date-sensitive tests at
+# a month end, on 1 January and on a Vietnamese holiday this way).
+TEST_TODAY = os.environ.get("CONGVU_TEST_TODAY", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def travelled_clock() -> Iterator[date | None]:
+    if not TEST_TODAY:
+        yield None
+        return
+    import time_machine
+
+    try:
+        day = date.fromisoformat(TEST_TODAY)
+    except ValueError:
+        pytest.exit(f"CONGVU_TEST_TODAY={TEST_TODAY!r} is not a date (YYYY-MM-DD)", returncode=4)
+    moment = datetime.combine(day, time(7, 30), tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    with time_machine.travel(moment, tick=True):
+        yield day
 
 
 def missing(what: str) -> None:
