@@ -72,10 +72,9 @@ def _import_models() -> None:
 
 
 def _init_plugins(app: Flask) -> None:
-    try:
-        from core.plugins.manager import init_app as init_plugins
-    except ImportError:  # the plugin manager is optional until it exists
-        return
+    # No ImportError guard: a plugin that cannot be imported must stop start-up loudly.
+    from core.plugins.manager import init_app as init_plugins
+
     init_plugins(app)
 
 
