@@ -314,6 +314,31 @@ def work_rows() -> list[list]:
              "2026-10-08T09:00:00+07:00", "", "done", "1", "", "4", "", "support", "2", "có"]]
 
 
+def test_imported_results_reported_late_are_flagged_as_on_the_api_path(clean_app, client, world, clock):
+    """The tenant reports within 1 working day of completion. Both items were completed
+    on Monday 12 Oct 2026: reported Tuesday 13 Oct 16:00 is in time; reported Thursday
+    15 Oct 09:00 is after Tuesday's end, so the result was not reported in time (under
+    hours-ledger it earns 0). An open item of 5 Oct with no deadline is past its window
+    on 14 Oct (due Tuesday 6 Oct). The API path's rule (Measure) agrees on each."""
+    from core.work.services import Measure
+
+    def row(key, completed, reported, status="done"):
+        return [key, "STAFF", "HT01", "", "2026-10-12" if completed else "2026-10-05", "1", "", "", "2026-10-12 07:45",
+                completed, reported, status, "0", "", "5", "", "lead", "1", "0"]
+
+    rows = [WORK_HEADER, row("R-ON-TIME", "2026-10-12 10:00", "2026-10-13 16:00"),
+            row("R-LATE", "2026-10-12 10:00", "2026-10-15 09:00"), row("R-OPEN", "", "", "planned")]
+    result = result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
+    assert result["errors"] == [] and result["rows_written"] == 3
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        items = {i.external_id: i for i in db.session.scalars(select(WorkItem))}
+        assert {k: i.not_reported for k, i in items.items()} == {"R-ON-TIME": False, "R-LATE": True, "R-OPEN": True}
+        measure = Measure.for_dates([i.work_date for i in items.values()])
+        assert all(measure.not_reported(i) == i.not_reported for i in items.values())
+    again = result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
+    assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 3}
+
+
 def test_work_items_csv_import_reimport_and_scores_export(clean_app, client, world):
     data = csv_bytes(work_rows())
     result = result_of(client, world, upload(client, world, "work-items-csv", data, "w.csv"))

@@ -582,7 +582,7 @@ STAGING = "import_work_items"
 ITEM_FIELDS = ("employee_id", "task_type_id", "norm_version_id", "title", "work_date", "quantity", "complexity_level",
                "norm_minutes", "product_weight", "complexity_coefficient", "status", "progress", "planned", "role",
                "priority", "deadline", "original_deadline", "missed_deadlines", "declared_at", "completed_at",
-               "reported_at", "failed_reviews", "stars", "satisfaction", "exempt")
+               "reported_at", "failed_reviews", "stars", "satisfaction", "exempt", "not_reported")
 ITEM_COLUMNS = ("external_id", *ITEM_FIELDS)  # the order of an item's tuple
 ONE, CENT = Decimal("1"), Decimal("0.01")
 MIDNIGHT = time(0, 0)
@@ -638,6 +638,16 @@ class _Norm:
 
 
 @dataclass
+class _Facts:
+    """What Measure.not_reported reads of an item, for a row not yet written."""
+    status: str
+    completed_at: datetime | None
+    reported_at: datetime | None
+    deadline: date | None
+    work_date: date
+
+
+@dataclass
 class _Day:
     month: str
     closed: bool
@@ -669,6 +679,16 @@ class WorkItemWriter(Writer):
         self.norms = {k: _Norm([e for e, _ in rows], [n for _, n in rows]) for k, rows in norms.items()}
         self.closed = set(self.conn.execute(select(ClosedPeriod.period).where(ClosedPeriod.tenant_id == self.tid))
                           .scalars())
+        # A result reported late is flagged by the same rule as on the API path (Measure),
+        # against the whole tenant calendar read once: it has a row per declared day only.
+        from core.work.models import CalendarDay
+        from core.work.services import Measure, work_settings
+
+        days = dict(self.conn.execute(select(CalendarDay.day, CalendarDay.kind)
+                                      .where(CalendarDay.tenant_id == self.tid)).all())
+        today = cal.local_today(tenant)
+        self.measure = Measure(tenant, today, [today], work_settings().report_within_working_days,
+                               cal.WorkCalendar(date.min, date.max, days))
         self.seen: dict[int, int] = {}
         self.batch: list[tuple] = []  # items (SQLite), or rows of COPY text (PostgreSQL)
         self.months: set[str] = set()
@@ -744,11 +764,13 @@ class WorkItemWriter(Writer):
         if completed is not None and completed < declared:
             return {"column": "completed_at", "message": "Before the item was declared."}
         done = status == "done"
+        reported = get("reported_at") or (completed if done else None)
+        late = self.measure.not_reported(_Facts(status, completed, reported, deadline, values["work_date"]))
         return (values["external_id"], employee_id, task_type[0], version_id, get("title") or task_type[1],
                 values["work_date"], get("quantity", ONE).quantize(CENT), level, minutes, weight, coefficient,
                 status, 100 if done else 0, declared < day.cutoff, get("role", "lead"), get("priority", 1),
-                deadline, deadline, missed, declared, completed, get("reported_at") or (completed if done else None),
-                get("failed_reviews", 0), get("stars"), get("satisfaction"), get("exempt", False))
+                deadline, deadline, missed, declared, completed, reported,
+                get("failed_reviews", 0), get("stars"), get("satisfaction"), get("exempt", False), late)
 
     def _day(self, work_date: date) -> _Day:
         month = f"{work_date.year:04d}-{work_date.month:02d}"
@@ -774,7 +796,7 @@ class WorkItemWriter(Writer):
         for item in items:
             current = existing.get(item["external_id"])
             if current is None:
-                inserts.append({**item, "tenant_id": self.tid, "missed_before": 0, "not_reported": False,
+                inserts.append({**item, "tenant_id": self.tid, "missed_before": 0,
                                 "verification": "pending", "outside_position": False, "updated_at": now})
             elif any(current[n] != item[n] for n in ITEM_FIELDS):
                 updates.append({"b_id": current["id"], **{n: item[n] for n in ITEM_FIELDS}, "updated_at": now})
@@ -812,8 +834,8 @@ class WorkItemWriter(Writer):
             # (locked, not rewritten). A row the statement inserted has no xmax.
             self.merge_sql = (
                 f"WITH merged AS (INSERT INTO work_items AS w (tenant_id, external_id, {columns}, missed_before, "
-                f"not_reported, verification, outside_position, updated_at) SELECT %(t)s, s.external_id, "
-                f"{', '.join('s.' + n for n in ITEM_FIELDS)}, 0, false, 'pending', false, now() FROM {STAGING} s "
+                f"verification, outside_position, updated_at) SELECT %(t)s, s.external_id, "
+                f"{', '.join('s.' + n for n in ITEM_FIELDS)}, 0, 'pending', false, now() FROM {STAGING} s "
                 f"ON CONFLICT (tenant_id, external_id) DO UPDATE SET "
                 f"{', '.join(f'{n} = excluded.{n}' for n in ITEM_FIELDS)}, updated_at = now() "
                 f"WHERE ({', '.join('w.' + n for n in ITEM_FIELDS)}) IS DISTINCT FROM "

@@ -170,10 +170,11 @@ class Measure:
     """What the rules say about items at one moment: built once per request or list.
     The calendar is loaded (one query) only when a rule needs it."""
 
-    def __init__(self, tenant: Tenant, today: date, dates: list[date], report_within: int | None = None) -> None:
+    def __init__(self, tenant: Tenant, today: date, dates: list[date], report_within: int | None = None,
+                 calendar: cal.WorkCalendar | None = None) -> None:
         self.tenant, self.today, self._report_within = tenant, today, report_within
         self._range = (min([*dates, today]) - timedelta(days=1), max([*dates, today]))
-        self._calendar: cal.WorkCalendar | None = None
+        self._calendar = calendar
 
     @property
     def report_within(self) -> int:
