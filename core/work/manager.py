@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
-from core.errors import Invalid
+from core.errors import Invalid, NotFound
 from core.extensions import db
 from core.notifications.services import notify
 from core.org import services as org
@@ -77,13 +77,17 @@ def _selected(principal: Principal, ids: list[int], state: str) -> list[WorkItem
     if not ids:
         raise Invalid("Select at least one item.", {"ids": ["Select at least one item."]})
     if len(ids) > MAX_BULK:
-        raise Invalid(f"At most {MAX_BULK} items at a time.", {"ids": [f"At most {MAX_BULK} items at a time."]})
+        raise Invalid("Too many items at a time.", {"ids": ["Select at most one page of items."]})
     wanted = sorted(set(ids))
     items = list(db.session.scalars(queue_query(principal, QueueFilter(state)).where(WorkItem.id.in_(wanted))))
     if len(items) != len(wanted):
         gone = sorted(set(wanted) - {i.id for i in items})
+        visible = select(func.count()).select_from(WorkItem).where(WorkItem.id.in_(gone))
+        clause = services.visible_items_clause(principal)
+        if db.session.scalar(visible.where(clause) if clause is not None else visible) != len(gone):
+            raise NotFound("Work item not found.")  # another's item is answered as missing
         raise Invalid("Some selected items are no longer waiting.",
-                      {"ids": [f"No longer waiting: {', '.join(map(str, gone))}."]})
+                      {"ids": ["Some selected items are no longer waiting; the list has been refreshed."]})
     return items
 
 

@@ -223,6 +223,8 @@ def bulk(t):
         services.commit()
     except ServiceError as exc:
         db.session.rollback()
+        if exc.status == 404:
+            abort(404)
         return _render("queue", _queue_context(_translated(exc)), 422)
     n = len(done)
     message = {"accept": _("%(n)s declarations accepted.", n=n), "refuse": _("%(n)s declarations refused.", n=n),
