@@ -15,3 +15,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+// The CSP forbids inline styles, so htmx must not copy a "style" attribute while it settles a swap.
+if (window.htmx) {
+  window.htmx.config.attributesToSettle = ["class", "width", "height"];
+}
