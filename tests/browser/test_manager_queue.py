@@ -68,6 +68,7 @@ def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, m
         # The queue is the first thing on the page: its first item is on the first screen.
         assert page.locator("#queue li.item").first.bounding_box()["y"] < size["height"]
 
+        browsing.screenshot(f"manager-arrival-{size['width']}")
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
         boxes = page.locator("#queue input[name=ids]")
         chosen = [int(boxes.nth(i).get_attribute("value")) for i in range(10)]
