@@ -299,3 +299,19 @@ def test_unit_heatmap_is_readable_by_the_units_manager(client, clean_app, world)
     staff2 = html[html.index("Người staff2</th>"):]
     assert staff2[:staff2.index("</tr>")].endswith('<td class="heat-0">0</td>')
     assert client.get(f"/t/{world.slug}/unit/heatmap?period=2026-13").status_code == 400
+
+
+def test_the_page_reads_the_same_number_of_times_whatever_the_queue_size(client, clean_app, world):
+    from tests.test_work_support import count_queries
+
+    sign_in(client, world, "manager")
+    seed(clean_app, world, "staff", 2, work_date=date(2026, 10, 12), deadline=date(2026, 10, 13))
+    client.get(f"/t/{world.slug}/unit")  # warm-up (session, tenant, caches)
+    with count_queries(clean_app) as few:
+        assert client.get(f"/t/{world.slug}/unit").status_code == 200
+    seed(clean_app, world, "staff", 20, work_date=date(2026, 10, 12), deadline=date(2026, 10, 13))
+    seed(clean_app, world, "staff2", 20)
+    with count_queries(clean_app) as many:
+        html = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
+    assert "<strong>25/42</strong>" in html and "(22/22)" in html
+    assert len(many) == len(few)
