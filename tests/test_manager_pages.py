@@ -315,3 +315,18 @@ def test_the_page_reads_the_same_number_of_times_whatever_the_queue_size(client,
         html = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
     assert "<strong>25/42</strong>" in html and "(22/22)" in html
     assert len(many) == len(few)
+
+
+def test_admins_and_auditors_read_the_page_but_do_not_decide(client, clean_app, world):
+    ids = seed(clean_app, world, "staff", 1)
+    for who in ("admin", "auditor"):
+        sign_in(client, world, who)
+        html = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
+        assert "Chỉ lãnh đạo quản lý trực tiếp mới duyệt" in html
+        assert client.get(f"/t/{world.slug}/unit/heatmap").status_code == 200
+        token = csrf(html)
+        assert client.post(f"/t/{world.slug}/unit/queue", data={"csrf_token": token, "action": "accept",
+                                                               "ids": ids}).status_code == 403
+        assert client.post(f"/t/{world.slug}/unit/overdue/{ids[0]}/remind",
+                           data={"csrf_token": token}).status_code == 403
+    assert [i.verification for i in items_of(clean_app, world)] == ["pending"]

@@ -95,6 +95,13 @@ def _render(section: str, context: dict[str, Any], status: int = 200):
     return render_template("work/unit.html", **_page_context(**{section: context})), status
 
 
+def _judge() -> None:
+    """Decisions are a manager's: an admin or auditor without that role reads only."""
+    _manager()
+    if not current_user.has_role("manager"):
+        abort(403)
+
+
 # ---------------------------------------------------------------- sections
 
 
@@ -205,7 +212,7 @@ _BULK = {"accept": ("verify", True), "refuse": ("verify", False), "pass": ("revi
 @login_required
 def bulk(t):
     """One decision for every selected item of the queue, all or none."""
-    _manager()
+    _judge()
     action = request.form.get("action", "")
     if action not in _BULK:
         return _render("queue", _queue_context({"action": [_("Choose what to do with the selected items.")]}), 422)
@@ -249,7 +256,7 @@ def assign_task_types(t):
 @work_pages.post("/t/<t>/unit/assign")
 @login_required
 def assign(t):
-    _manager()
+    _judge()
     form = request.form
     day = cal.local_today(g.tenant)
     errors: dict[str, list[str]] = {}
@@ -292,7 +299,7 @@ def assign(t):
 @work_pages.post("/t/<t>/unit/overdue/<int:item_id>/<any(extend, exempt, remind):action>")
 @login_required
 def overdue_action(t, item_id, action):
-    _manager()
+    _judge()
     try:
         item = services.get_item(current_user, item_id)
         reason = (request.form.get("reason") or "").strip()[:2000]
