@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.auth.services import principal_for_user
 from core.demo import SLUG
@@ -41,18 +41,37 @@ def seed_declarations(n_each: int) -> list[int]:
     return ids
 
 
+def seed_overdue() -> None:
+    """Two items the head assigned on Monday, due Tuesday, still open on Wednesday."""
+    head = db.session.scalar(select(Employee).where(Employee.code == "SNV-P1-TP"))
+    staff = db.session.scalar(select(Employee.id).where(Employee.code == STAFF[0]))
+    for k in (1, 2):
+        work.declare(principal_for_user(head.user), {
+            "employee_id": staff, "task_type_code": "HT01", "work_date": date(2026, 10, 12), "quantity": 1,
+            "deadline": date(2026, 10, 13), "title": f"Báo cáo quá hạn {k}"})
+
+
+def reminders() -> int:
+    from core.notifications.models import Notification
+
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.kind == "work.reminder"))
+
+
 def verification_of(ids: list[int]) -> dict[int, str]:
     return dict(db.session.execute(select(WorkItem.id, WorkItem.verification).where(WorkItem.id.in_(ids))).all())
 
 
 def assigned_items() -> list[tuple[str, float, date | None]]:
     return [(i.title, float(i.quantity), i.deadline) for i in db.session.scalars(
-        select(WorkItem).where(WorkItem.assigned_by_id.is_not(None)).order_by(WorkItem.id))]
+        select(WorkItem).where(WorkItem.assigned_by_id.is_not(None), WorkItem.title.like("Hồ sơ giao%"))
+        .order_by(WorkItem.id))]
 
 
 def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, monkeypatch):
     monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 9, 0)))
     in_tenant(live_server, add_catalogue, commit=True)
+    in_tenant(live_server, seed_overdue, commit=True)
     expected_assigned, leftover = [], []
     for run, (browsing, size) in enumerate(((phone, {"width": 390, "height": 844}),
                                             (desktop, {"width": 1366, "height": 768}))):
@@ -104,6 +123,15 @@ def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, m
         expected_assigned.append((f"Hồ sơ giao {run + 1}", 2.0, date(2026, 10, 20)))
         assert in_tenant(live_server, assigned_items) == expected_assigned
 
+        # Remind the person of an overdue item, in place.
+        overdue = page.locator("#overdue li.item").first
+        overdue.locator("summary").click()
+        overdue.get_by_role("button", name="Gửi nhắc việc").click()
+        expect(page.locator("#overdue .flash")).to_contain_text("Đã gửi nhắc việc")
+        assert in_tenant(live_server, reminders) == run + 1
+        # The workload table loads when it is scrolled to, and scrolls inside its own box.
+        page.locator("#workload").scroll_into_view_if_needed()
+        expect(page.locator("#heatmap table.heatmap")).to_be_visible()
         assert browsing.scroll_width() <= size["width"]
         browsing.screenshot(f"manager-unit-{size['width']}", full_page=True)
         browsing.assert_clean()
