@@ -272,6 +272,8 @@ def test_overdue_items_extend_exempt_and_remind(client, clean_app, world):
     assert notes == [(world.ids["staff"], "work.reminder",
                       'Nhắc việc từ lãnh đạo: "Hồ sơ staff 3" đã đến hạn ngày 13/10/2026.')]
     assert audit_actions(clean_app, world, "work_item.remind") == [str(ids[2])]
+    r = client.post(f"{url}/{ids[2]}/remind", headers=hx, data={"csrf_token": token})
+    assert r.status_code == 422 and "Hôm nay đã gửi nhắc việc này rồi." in r.get_data(as_text=True)
     # An item not yet late cannot be reminded.
     [fresh] = seed(clean_app, world, "staff", 1, deadline=date(2026, 10, 20))
     r = client.post(f"{url}/{fresh}/remind", headers=hx, data={"csrf_token": token})

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Select, func, select
 
+from core.audit.models import AuditEvent
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.errors import Invalid, NotFound
@@ -23,6 +24,7 @@ from core.extensions import db
 from core.notifications.services import notify
 from core.org import services as org
 from core.org.models import Employee
+from core.timeutil import utcnow
 from core.work import calendar as cal
 from core.work import services
 from core.work.models import OPEN_STATUSES, WorkItem
@@ -122,11 +124,20 @@ def overdue_query(principal: Principal, today: date) -> Select:
 
 def remind(principal: Principal, item: WorkItem, link: str | None = None) -> int:
     """An in-app notification (and an e-mail when configured) to the item's owner that
-    its deadline has passed; by the assigner or a manager of the owner, as for extending."""
+    its deadline has passed; by the assigner or a manager of the owner, as for extending;
+    at most once a day per item (the audit log says when the last one went)."""
     services._may_judge(principal, item, "remind")
     if item.status not in OPEN_STATUSES or item.deadline is None or item.deadline >= cal.local_today():
         raise Invalid("Only an open item past its deadline can be reminded.",
                       {"status": ["Only an open item past its deadline can be reminded."]})
+    last = db.session.scalar(select(func.max(AuditEvent.at)).where(
+        AuditEvent.action == "work_item.remind", AuditEvent.object_type == "work_item",
+        AuditEvent.object_id == str(item.id)))
+    tenant = cal.current_tenant()
+    # The audit log's own clock on both sides: its times are what "today" is compared with.
+    if last is not None and cal.local_date(last, tenant) == cal.local_date(utcnow(), tenant):
+        # One reminder a day is a reminder; more would be noise in the person's inbox.
+        raise Invalid("Already reminded today.", {"status": ["A reminder for this item was sent today."]})
     sent = notify([item.employee_id], "work.reminder", REMINDER,
                   {"title": item.title, "deadline": item.deadline.strftime("%d/%m/%Y")}, link=link)
     record("work_item.remind", "work_item", item.id, after={"employee_id": item.employee_id,
