@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.reports.api import blp as reports_api
     from core.scoring.api import blp as scoring_api
     from core.tenants.api import blp as tenants_api
+    from core.work import manager_views  # noqa: F401 - adds the manager's unit page to work_pages
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 

@@ -154,3 +154,60 @@ def test_tenant_list_shows_only_own_tenant_to_members(clean_app, client, worlds)
     assert [t["slug"] for t in response.get_json()] == ["tinh-a"]
     assert client.post("/api/v1/tenants", headers=a.headers("admin"),
                        json={"slug": "evil", "name": "Evil"}).status_code == 403
+
+
+# ---------------------------------------------------------------- the manager's pages
+
+MANAGER_PAGES = "/t/<t>/unit"
+PAGE_PARAMS = {"action": "remind"}
+
+
+def manager_page_routes(app) -> list[tuple[str, str]]:
+    return [(method, rule.rule) for rule in app.url_map.iter_rules()
+            if rule.rule == MANAGER_PAGES or rule.rule.startswith(MANAGER_PAGES + "/")
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def test_manager_pages_of_another_tenant_are_404(clean_app, client, clock):
+    """Tenant A's manager, signed in to the pages, asks for tenant B's unit pages, and for
+    B's items inside A's URLs: 404 every time, and B's items stay as they were."""
+    from core.extensions import db
+    from core.tenancy import tenant_context
+    from core.work.models import WorkItem
+    from tests.test_work_support import build
+
+    a, b = build(clean_app, "tinh-a"), build(clean_app, "tinh-b")
+    routes = manager_page_routes(clean_app)
+    assert len(routes) >= 5
+    with client.session_transaction() as session:
+        session["_user_id"] = a.principals["manager"].get_id()
+        session["_fresh"] = True
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get(f"/t/{a.slug}/unit").get_data(as_text=True)).group(1)
+    foreign_item = FOREIGN_IDS["item_id"](clean_app, b)
+    failures = []
+    for method, rule in routes:
+        params = {m.split(":")[-1] for m in re.findall(r"<([^>]+)>", rule)}
+        slugs = [b.slug] + ([a.slug] if "item_id" in params else [])
+        for slug in slugs:
+            url = re.sub(r"<([^>]+)>", lambda m, s=slug: {"t": s, "item_id": str(foreign_item)}.get(
+                m.group(1).split(":")[-1]) or PAGE_PARAMS[m.group(1).split(":")[-1]], rule)
+            data = {"csrf_token": token, "ids": [foreign_item], "action": "accept", "reason": "x",
+                    "deadline": "2026-10-30", "employee_id": b.ids["staff"], "task_type_code": "HT01",
+                    "quantity": "1"}
+            response = client.open(url, method=method, data=data if method == "POST" else None,
+                                   query_string={"employee_id": b.ids["staff"]} if method == "GET" else None)
+            if response.status_code != 404:
+                failures.append(f"{method} {url} -> {response.status_code}")
+    assert failures == []
+    # B's ids in the bodies of A's forms: a bulk decision is 404, an assignment names no such person.
+    r = client.post(f"/t/{a.slug}/unit/queue", data={"csrf_token": token, "ids": [foreign_item], "action": "accept"})
+    assert r.status_code == 404
+    r = client.post(f"/t/{a.slug}/unit/assign", data={"csrf_token": token, "employee_id": b.ids["staff"],
+                                                       "task_type_code": "HT01", "quantity": "1",
+                                                       "deadline": "2026-10-30"})
+    assert r.status_code == 422 and "as-employee_id-error" in r.get_data(as_text=True)
+    with clean_app.app_context(), tenant_context(b.tenant_id):
+        assert db.session.query(WorkItem).count() == 1
+        item = db.session.get(WorkItem, foreign_item)
+        assert (item.verification, item.exempt, item.deadline) == ("pending", False, None)

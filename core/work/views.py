@@ -4,7 +4,7 @@ narrows the catalogue while typing."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -170,34 +170,7 @@ def _manager() -> None:
         abort(403)
 
 
-@work_pages.get("/t/<t>/unit")
-@login_required
-def unit(t):
-    _manager()
-    tenant = g.tenant
-    day = cal.local_today(tenant)
-    try:
-        day = date.fromisoformat(request.args["day"]) if request.args.get("day") else day
-    except ValueError:
-        abort(400)
-    people = services.unit_day(current_user, day)
-    queue = services.queue(current_user, limit=100)
-    every = queue["declarations"] + queue["reviews"]
-    views = {v["id"]: v for v in services.views(every)}
-    clause = services.managed_items_clause(current_user) if current_user.has_role("manager") else None
-    overdue = services.views(services.overdue_items(clause, day, limit=100)) if clause is not None else []
-    names = {p["employee_id"]: p["full_name"] for p in people}
-    missing = {i.employee_id for i in every} | {i["employee_id"] for i in overdue}
-    missing -= set(names)
-    if missing:
-        names.update(dict(db.session.execute(select(Employee.id, Employee.full_name)
-                                             .where(Employee.id.in_(missing))).all()))
-    return render_template(
-        "work/unit.html", tenant=tenant, day=day, people=people, names=names,
-        declarations=[views[i.id] for i in queue["declarations"]], reviews=[views[i.id] for i in queue["reviews"]],
-        overdue=overdue, declared_people=sum(1 for p in people if p["declared"]),
-        prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-        may_judge=current_user.has_role("manager"))
+# The unit page itself ("/t/<t>/unit") is in manager_views.py.
 
 
 @work_pages.post("/t/<t>/items/<int:item_id>/verify")

@@ -100,18 +100,17 @@ def test_declare_in_the_morning_complete_in_the_evening_manager_reviews(phone, d
     # The head of the department sees them on the unit page and reviews one.
     page = desktop.page
     desktop.login(MANAGER)
-    desktop.goto(f"/t/{SLUG}/unit")
+    desktop.goto(f"/t/{SLUG}/unit?state=reviews")
     assert page.locator("h1").inner_text().startswith("Đơn vị của tôi")
-    row = page.locator("table tbody tr", has_text=EMPLOYEE.upper())
+    row = page.locator("#people table tbody tr", has_text=EMPLOYEE.upper())
     assert row.locator("td").nth(1).inner_text() == "2" and row.locator("td").nth(3).inner_text() == "2"
-    reviews = page.locator("section[aria-labelledby=review-h] li.item")
+    reviews = page.locator("#queue li.item")
     assert reviews.count() == 2
-    first = reviews.filter(has_text="Giải quyết hồ sơ hộ tịch")
-    first.locator("select[name=stars]").select_option("5")
-    with page.expect_navigation(wait_until="load"):
-        first.get_by_role("button", name="Đạt").click()
-    assert "Đã lưu đánh giá." in page.locator(".flashes").inner_text()
-    assert page.locator("section[aria-labelledby=review-h] li.item").count() == 1
+    reviews.filter(has_text="Giải quyết hồ sơ hộ tịch").locator("input[name=ids]").check()
+    page.select_option("#bulk-stars", "5")
+    page.get_by_role("button", name="Đạt — các việc đã chọn", exact=True).click()
+    expect(page.locator("#queue .flash")).to_have_text("1 việc đã đạt khi đánh giá.")
+    assert page.locator("#queue li.item").count() == 1
     desktop.screenshot("work-unit-desktop", full_page=True)
     desktop.assert_clean()
     assert in_tenant(live_server, employee_items)[0] == ("Giải quyết hồ sơ hộ tịch", "done", True, 5)

@@ -1,0 +1,137 @@
+"""The manager's job in a real browser (issue 18, item 3), on a phone (390×844) and a
+laptop (1366×768): the head of a department bulk-accepts ten declarations from the
+review queue and assigns one item, without the page reloading or jumping to the top,
+with no console error and no horizontal overflow. Both databases; screenshots in
+test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from core.auth.services import principal_for_user
+from core.demo import SLUG
+from core.extensions import db
+from core.org.models import Employee
+from core.work import calendar as cal
+from core.work import services as work
+from core.work.models import WorkItem
+from tests.browser.test_work_day import MANAGER, add_catalogue, in_tenant
+from tests.test_work_support import Clock, local
+
+pytestmark = pytest.mark.browser
+
+STAFF = ("SNV-P1-CV-02", "SNV-P1-CV-03")
+
+
+def seed_declarations(n_each: int) -> list[int]:
+    """`n_each` declarations by each of two people of the head's department."""
+    ids = []
+    for code in STAFF:
+        employee = db.session.scalar(select(Employee).where(Employee.code == code))
+        principal = principal_for_user(employee.user)
+        for k in range(n_each):
+            item, _ = work.declare(principal, {"task_type_code": "HT01", "work_date": date(2026, 10, 14),
+                                               "quantity": 1, "title": f"Hồ sơ {code[-2:]}-{k + 1}"})
+            ids.append(item.id)
+    return ids
+
+
+def seed_overdue() -> None:
+    """Two items the head assigned on Monday, due Tuesday, still open on Wednesday."""
+    head = db.session.scalar(select(Employee).where(Employee.code == "SNV-P1-TP"))
+    staff = db.session.scalar(select(Employee.id).where(Employee.code == STAFF[0]))
+    for k in (1, 2):
+        work.declare(principal_for_user(head.user), {
+            "employee_id": staff, "task_type_code": "HT01", "work_date": date(2026, 10, 12), "quantity": 1,
+            "deadline": date(2026, 10, 13), "title": f"Báo cáo quá hạn {k}"})
+
+
+def reminders() -> int:
+    from core.notifications.models import Notification
+
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.kind == "work.reminder"))
+
+
+def verification_of(ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(WorkItem.id, WorkItem.verification).where(WorkItem.id.in_(ids))).all())
+
+
+def assigned_items() -> list[tuple[str, float, date | None]]:
+    return [(i.title, float(i.quantity), i.deadline) for i in db.session.scalars(
+        select(WorkItem).where(WorkItem.assigned_by_id.is_not(None), WorkItem.title.like("Hồ sơ giao%"))
+        .order_by(WorkItem.id))]
+
+
+def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, monkeypatch):
+    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 9, 0)))
+    in_tenant(live_server, add_catalogue, commit=True)
+    in_tenant(live_server, seed_overdue, commit=True)
+    expected_assigned, leftover = [], []
+    for run, (browsing, size) in enumerate(((phone, {"width": 390, "height": 844}),
+                                            (desktop, {"width": 1366, "height": 768}))):
+        page = browsing.page
+        page.set_viewport_size(size)
+        ids = in_tenant(live_server, lambda: seed_declarations(6), commit=True)
+        waiting = len(ids) + 2 * run  # the phone run leaves two of its twelve waiting
+        browsing.login(MANAGER)
+        browsing.goto(f"/t/{SLUG}/unit")
+        assert page.locator("h2#queue-h").inner_text() == "Hàng chờ duyệt"
+        count = page.locator("[data-testid=queue-count]")
+        assert count.inner_text().startswith(f"{waiting}/{waiting}")
+        # The queue is the first thing on the page: its first item is on the first screen.
+        assert page.locator("#queue li.item").first.bounding_box()["y"] < size["height"]
+
+        browsing.screenshot(f"manager-arrival-{size['width']}")
+        page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+        boxes = page.locator("#queue input[name=ids]")
+        chosen = [int(boxes.nth(i).get_attribute("value")) for i in range(10)]
+        for i in range(10):
+            boxes.nth(i).check()
+        button = page.get_by_role("button", name="Chấp nhận các việc đã chọn")
+        button.scroll_into_view_if_needed()
+        before = page.evaluate("window.scrollY")
+        button.click()
+        expect(page.locator("#queue .flash")).to_have_text("Đã chấp nhận 10 khai báo.")
+        assert count.inner_text().startswith(f"{waiting - 10}/{waiting - 10}")
+        assert page.evaluate("window.__sameDocument") is True
+        assert before == 0 or page.evaluate("window.scrollY") > 0  # htmx swapped in place: no jump to the top
+        browsing.screenshot(f"manager-queue-{size['width']}")
+        accepted = in_tenant(live_server, lambda c=chosen: verification_of(c))
+        assert accepted == dict.fromkeys(chosen, "verified")
+        leftover = [i for i in leftover + ids if i not in chosen]
+        assert in_tenant(live_server, lambda rest=leftover: verification_of(rest)) == dict.fromkeys(leftover, "pending")
+
+        # Assign one item: the task types follow the chosen person's position.
+        page.locator("#assign").scroll_into_view_if_needed()
+        page.select_option("#as-person", value=str(in_tenant(live_server, lambda: db.session.scalar(
+            select(Employee.id).where(Employee.code == STAFF[1])))))
+        expect(page.locator("#as-type option[value=HT01]")).to_have_count(1)
+        expect(page.locator("#as-type option[value=DD01]")).to_have_count(0)  # another position's work
+        page.select_option("#as-type", value="HT01")
+        page.fill("#as-qty", "2")
+        page.fill("#as-deadline", "2026-10-20")
+        page.fill("#as-title", f"Hồ sơ giao {run + 1}")
+        page.get_by_role("button", name="Giao việc", exact=True).click()
+        expect(page.locator("#assign .flash")).to_contain_text(f"Hồ sơ giao {run + 1}")
+        assert page.evaluate("window.__sameDocument") is True
+        expected_assigned.append((f"Hồ sơ giao {run + 1}", 2.0, date(2026, 10, 20)))
+        assert in_tenant(live_server, assigned_items) == expected_assigned
+
+        # Remind the person of an overdue item, in place.
+        overdue = page.locator("#overdue li.item").nth(run)  # one reminder a day per item
+        overdue.locator("summary").click()
+        overdue.get_by_role("button", name="Gửi nhắc việc").click()
+        expect(page.locator("#overdue .flash")).to_contain_text("Đã gửi nhắc việc")
+        assert in_tenant(live_server, reminders) == run + 1
+        # The workload table loads when it is scrolled to, and scrolls inside its own box.
+        page.locator("#workload").scroll_into_view_if_needed()
+        expect(page.locator("#heatmap table.heatmap")).to_be_visible()
+        assert browsing.scroll_width() <= size["width"]
+        browsing.screenshot(f"manager-unit-{size['width']}", full_page=True)
+        browsing.assert_clean()
