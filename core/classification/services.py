@@ -141,16 +141,22 @@ class YearInput:
     employees: dict[int, Any]  # id → row of the columns the run needs
 
 
-def gather(year: int) -> YearInput:
+def gather(year: int, periods: list[str] | None = None, agency_id: int | None = None) -> YearInput:
     """The plain data a classification scheme needs, for everyone employed in the year
-    (columns, not ORM objects: a province has tens of thousands of people)."""
+    (columns, not ORM objects: a province has tens of thousands of people); with
+    ``agency_id`` only that agency's people, with ``periods`` only those months' scores."""
+    from core.classification.procedure import regimes_on
+
     employees = {e.id: e for e in db.session.execute(
         select(Employee.id, Employee.unit_id, Employee.position_id, Employee.start_date, Employee.end_date,
                Employee.is_leader).where(employed_in(year)).order_by(Employee.id))}
-    ids = list(employees)
     units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    if agency_id is not None:
+        employees = {i: e for i, e in employees.items() if agency_of(e.unit_id, units) == agency_id}
+    ids = list(employees)
     groups = dict(db.session.execute(select(JobPosition.id, JobPosition.group)).all())
-    scores = {s["employee_id"]: s for s in year_scores(str(year), ids)} if ids else {}
+    scores = {s["employee_id"]: s for s in year_scores(str(year), ids, periods)} if ids else {}
+    regimes = regimes_on(ids, date(year, 12, 31))
     leave: dict[int, list[tuple[date, date]]] = {}
     for row in db.session.execute(select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
             LeaveRecord.approved.is_(True), LeaveRecord.employee_id.in_(ids),
@@ -169,12 +175,33 @@ def gather(year: int) -> YearInput:
             "quota_group": f"{agency_of(e.unit_id, units)}:{group}",
             "months_worked": months_worked(e.start_date, e.end_date, year, leave.get(e.id, [])),
             "forced_kht": e.id in disciplined, "criteria": criteria.get(e.id, {}),
-            "is_leader": e.is_leader, "unit_id": e.unit_id,
+            "is_leader": e.is_leader, "unit_id": e.unit_id, "regime": regimes[e.id],
         })
     return YearInput(people, employees)
 
 
 # ---------------------------------------------------------------- the run
+
+
+def classify_by_regime(people: list[dict[str, Any]], year: int) -> list[dict]:
+    """Each regime's people by the scheme the tenant chose for that regime, the HTXS quota
+    counted within a regime (a viên chức does not take a công chức's place); answers in the
+    order of ``people``. Công chức keep the quota group "<agency>:<group>", the others get
+    ":<regime>" after it."""
+    from core.classification.procedure import scheme_for_regime
+
+    answers: list[dict | None] = [None] * len(people)
+    by_regime: dict[str, list[int]] = {}
+    for i, person in enumerate(people):
+        by_regime.setdefault(person.get("regime") or "cong_chuc", []).append(i)
+        if person.get("regime", "cong_chuc") != "cong_chuc":
+            person["quota_group"] = f"{person['quota_group']}:{person['regime']}"
+    for regime, indexes in by_regime.items():
+        chosen = scheme_for_regime(regime, year)
+        for i, answer in zip(indexes, chosen.component.classify([people[i] for i in indexes], chosen.settings),
+                             strict=True):
+            answers[i] = answer
+    return answers  # type: ignore[return-value]
 
 
 def year_state(year: int) -> ClassificationYear | None:
@@ -205,7 +232,7 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     data = gather(year)
     if progress:
         progress(0, len(data.people), "classifying")
-    answers = chosen.component.classify(data.people, chosen.settings)
+    answers = classify_by_regime(data.people, year)
     existing = {r.employee_id: r for r in db.session.scalars(
         select(EmployeeClassification).where(EmployeeClassification.year == year))}
     gone = [i for i in existing if i not in data.employees]
@@ -338,6 +365,10 @@ def override(principal: Principal, year: int, employee_id: int, level: str, reas
         raise Invalid("Unknown level.", {"level": [f"Must be one of {', '.join(LEVELS)}."]})
     _may_decide(principal, employee_id)
     refuse_if_final(year)
+    from core.classification.procedure import decision_for
+
+    if decision_for(year, employee_id) is not None:
+        raise Conflict("This classification is decided; it changes only by an appeal or a reopening.", code="decided")
     row = _row(year, employee_id)
     before = {"level": row.level, "override": row.override_level, "reason": row.override_reason}
     row.override_level, row.override_reason = level, reason
@@ -380,6 +411,10 @@ def appeal_view(a: ClassificationAppeal) -> dict:
 
 def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) -> ClassificationAppeal:
     check_year(year)
+    from core.classification import procedure
+
+    if procedure.under_procedure(year, employee_id):  # appeals come after the agency's decision
+        return procedure.file_appeal(principal, year, employee_id, reason)
     if principal.employee_id != employee_id:
         raise Forbidden("Only the person classified may appeal.")
     reason = (reason or "").strip()
@@ -410,6 +445,10 @@ def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: 
     appeal = db.session.get(ClassificationAppeal, appeal_id)
     if appeal is None:
         raise NotFound("Appeal not found.")
+    from core.classification import procedure
+
+    if procedure.under_procedure(appeal.year, appeal.employee_id):  # the decider's competence resolves it
+        return procedure.resolve_appeal(principal, appeal_id, decision, reason, level)
     _may_decide(principal, appeal.employee_id)
     reason = (reason or "").strip()
     if not reason:
