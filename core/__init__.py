@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.catalogue.api import blp as catalogue_api
     from core.classification.api import blp as classification_api
     from core.classification.procedure_api import blp as evaluation_api
+    from core.classification.procedure_views import evaluation_pages
     from core.classification.views import classification_pages
     from core.dashboards.views import dashboard_pages
     from core.extensions import csrf
@@ -113,7 +114,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, dashboard_pages, merger_pages, audit_pages):
+                  classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)
