@@ -40,7 +40,7 @@ from core.classification.models import (
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.notifications.services import notify
-from core.org.models import Employee, OrgUnit
+from core.org.models import Employee, JobPosition, OrgUnit
 from core.plugins.toolkit import LEVELS
 from core.tenants.models import BEGINNING, ComponentChoice
 from core.work import calendar as cal
@@ -196,12 +196,18 @@ class Org:
             select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
         self.people = {e.id: e for e in db.session.execute(
             select(Employee.id, Employee.unit_id, Employee.manager_id, Employee.is_leader, Employee.full_name,
-                   Employee.code).where(employed_in(year)).order_by(Employee.id))}
+                   Employee.code, JobPosition.group).outerjoin(JobPosition, JobPosition.id == Employee.position_id)
+            .where(employed_in(year)).order_by(Employee.id))}
         self.agency = {i: agency_of(e.unit_id, self.units) for i, e in self.people.items()}
+        self._leaders: dict[int, set[int]] = {}
 
     def leaders(self, agency_id: int) -> set[int]:
-        """The agency's head and deputies: leaders placed in the agency's own unit."""
-        return {i for i, e in self.people.items() if e.unit_id == agency_id and e.is_leader}
+        """The agency's head and deputies: the people of the agency's own unit who are
+        leaders or hold a leadership position (a deputy director need not be flagged)."""
+        if agency_id not in self._leaders:
+            self._leaders[agency_id] = {i for i, e in self.people.items() if e.unit_id == agency_id and (
+                e.is_leader or e.group == "leadership")}
+        return self._leaders[agency_id]
 
     def heads(self, agency_id: int) -> set[int]:
         """The head: a leader of the agency's own unit who reports to nobody inside it."""
@@ -717,12 +723,15 @@ def pending(principal: Principal, year: int) -> dict:
     open_agencies = set(db.session.scalars(select(AgencyEvaluation.agency_id).where(AgencyEvaluation.year == year)))
     steps = [s for s in procedure_settings()["steps"] if s != "decision"]
     ids = [i for i, a in org.agency.items() if a in open_agencies]
+    # Steps wait only for people the scheme classifies (as the decision requires).
+    classified = set(db.session.scalars(select(EmployeeClassification.employee_id).where(
+        EmployeeClassification.year == year, EmployeeClassification.computed_level.is_not(None))))
     done = _steps(year, ids)
     decided = {(d.agency_id, d.scope) for d in db.session.scalars(select(EvaluationDecision).where(
         EvaluationDecision.year == year, EvaluationDecision.status == "decided"))}
     todo: list[dict] = []
     for i in ids:
-        if (org.agency[i], org.scope_of(i)) in decided:
+        if i not in classified or (org.agency[i], org.scope_of(i)) in decided:
             continue
         have = done.get(i, {})
         for n, step in enumerate(steps):
