@@ -307,3 +307,32 @@ def test_regimes_choose_the_scheme_and_the_quota_scope(clean_app, proc, client):
         assert rows[w.ids["staff2"]].quota_group == f"{w.ids['agency']}:professional"
     assert [r["regime"] for r in client.get(w.url(f"/employees/{w.ids['staff']}/regimes"),
                                             headers=w.h("admin")).get_json()] == ["vien_chuc"]
+
+
+def test_the_province_run_counts_finished_months_and_leaves_open_agencies_alone(clean_app, proc, client):
+    w = proc
+    assert open_agency(client, w, "agency2").status_code == 200
+    r = client.post(w.url(f"/classifications/{YEAR}/run"), headers=w.h("admin"))
+    result = client.get(w.url(f"/jobs/{r.get_json()['job_id']}"), headers=w.h("admin")).get_json()["result"]
+    # 3 December: January–November count, so staff's 40 of December's first days is not averaged in;
+    # AG2's two people (head2, far) belong to their agency's procedure: 11 − 2 = 9 people.
+    assert result["months"] == [f"2026-{m:02d}" for m in range(1, 12)] and result["people"] == 9
+    rows = {row["employee_id"]: row for row in client.get(w.url("/classifications"), query_string={"year": YEAR},
+                                                          headers=w.h("admin")).get_json()}
+    assert rows[w.ids["staff"]]["total"] == 95.0 and rows[w.ids["far"]]["level"] == "HT"  # 65, from the opening
+    r = client.post(w.url(f"/classifications/{YEAR}/finalize"), headers=w.h("admin"))
+    assert r.status_code == 409 and r.get_json()["code"] == "agencies_undecided" and "Sở Tài chính" in r.get_json()["message"]
+    # AG2 decides (its head for the staff, the admin for its head): the contract shows them final.
+    for kind, who in (("self", "far"), ("manager", "head2"), ("meeting", "head2")):
+        assert step(client, w, who, "far", kind, level="HT").status_code == 200
+    r = client.post(url(w, f"/agencies/{w.ids['agency2']}/decision"), json={"confirmation": "AG2 2026"},
+                    headers=w.h("head2"))
+    assert r.status_code == 201
+    rows = {row["employee_id"]: row for row in client.get(w.url("/classifications"), query_string={"year": YEAR},
+                                                          headers=w.h("admin")).get_json()}
+    assert rows[w.ids["far"]]["final"] is True and rows[w.ids["staff"]]["final"] is False
+    assert client.post(w.url(f"/classifications/{YEAR}/finalize"), headers=w.h("admin")).status_code == 409
+    r = client.post(url(w, f"/agencies/{w.ids['agency2']}/decision"),  # head2 has no score: not classified
+                    json={"scope": "leaders", "confirmation": "AG2 2026"}, headers=w.h("admin"))
+    assert r.status_code == 201 and r.get_json()["levels"] == {str(w.ids["head2"]): None}
+    assert client.post(w.url(f"/classifications/{YEAR}/finalize"), headers=w.h("admin")).status_code == 200

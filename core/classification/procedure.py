@@ -337,6 +337,23 @@ def _deadline(year: int) -> date:
     return date(year, 12, int(str(procedure_settings()["deadline"])[3:]))
 
 
+def undecided_agencies(year: int) -> list[str]:
+    """Names of the agencies whose evaluation of ``year`` is open and whose staff or leaders
+    (those there are) have no decision in force: the province cannot lock the year before them."""
+    states = list(db.session.scalars(select(AgencyEvaluation).where(AgencyEvaluation.year == year)))
+    if not states:
+        return []
+    org = Org(year)
+    decided = {(d.agency_id, d.scope) for d in db.session.scalars(select(EvaluationDecision).where(
+        EvaluationDecision.year == year, EvaluationDecision.status == "decided"))}
+    names = []
+    for state in states:
+        if any(org.members(state.agency_id, scope) and (state.agency_id, scope) not in decided
+               for scope in DECISION_SCOPES):
+            names.append(db.session.get(OrgUnit, state.agency_id).name)
+    return sorted(names)
+
+
 def agency_view(state: AgencyEvaluation, unit: OrgUnit | None = None) -> dict:
     unit = unit or db.session.get(OrgUnit, state.agency_id)
     return {"year": state.year, "agency_id": state.agency_id, "agency": unit.name, "code": unit.code,

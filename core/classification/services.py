@@ -22,6 +22,7 @@ from core.audit.services import record
 from core.auth.principal import Principal
 from core.classification.models import (
     DISCIPLINE_KINDS,
+    AgencyEvaluation,
     ClassificationAppeal,
     ClassificationYear,
     DisciplineRecord,
@@ -172,7 +173,7 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
         people.append({
             "employee_id": e.id, "total": score["total"] if score else None,
             "task_score": score["task_score"] if score else None,
-            "quota_group": f"{agency_of(e.unit_id, units)}:{group}",
+            "quota_group": f"{agency_of(e.unit_id, units)}:{group}", "agency_id": agency_of(e.unit_id, units),
             "months_worked": months_worked(e.start_date, e.end_date, year, leave.get(e.id, [])),
             "forced_kht": e.id in disciplined, "criteria": criteria.get(e.id, {}),
             "is_leader": e.is_leader, "unit_id": e.unit_id, "regime": regimes[e.id],
@@ -229,9 +230,20 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     check_year(year)
     state = refuse_if_final(year)
     chosen = component_for("classification_scheme", date(year, 12, 31))
-    data = gather(year)
+    from core.classification.procedure import months_counted, procedure_settings
+    from core.work import calendar as cal
+
+    # A year in progress counts its finished months only (or the month in progress to
+    # date, when the tenant chooses): December's first days must not weigh as a month.
+    periods, _ = months_counted(year, cal.local_today(), bool(procedure_settings()["count_month_in_progress"]))
+    data = gather(year, periods)
     if progress:
         progress(0, len(data.people), "classifying")
+    # An agency whose evaluation is open under the procedure is classified by its own
+    # opening (its months, its steps, its decision): the province-wide run leaves it alone.
+    held = set(db.session.scalars(select(AgencyEvaluation.agency_id).where(AgencyEvaluation.year == year)))
+    held_ids = {p["employee_id"] for p in data.people if p["agency_id"] in held}
+    data.people = [p for p in data.people if p["employee_id"] not in held_ids]
     answers = classify_by_regime(data.people, year)
     existing = {r.employee_id: r for r in db.session.scalars(
         select(EmployeeClassification).where(EmployeeClassification.year == year))}
@@ -258,7 +270,7 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     state.appeal_until = state.run_at + timedelta(days=appeal_days)
     state.scheme_key, state.scheme_version, state.settings_hash = stamp["key"], stamp["version"], stamp["settings_hash"]
     db.session.flush()
-    result = {"year": year, "people": len(data.people), "levels": counts,
+    result = {"year": year, "people": len(data.people), "levels": counts, "months": periods,
               "demoted_by_quota": sum(1 for a in answers if a["demoted_by_quota"]),
               "scheme": {"key": stamp["key"], "version": stamp["version"]},
               "appeal_until": state.appeal_until.isoformat()}
@@ -282,7 +294,8 @@ def classification_task(progress, year: int) -> dict:
 # ---------------------------------------------------------------- reading
 
 
-def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: ClassificationAppeal | None = None) -> dict:
+def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: ClassificationAppeal | None = None,
+         decided: bool = False) -> dict:
     return {
         "employee_id": row.employee_id, "year": row.year, "unit_id": row.unit_id,
         "total": None if row.total is None else float(row.total),
@@ -290,7 +303,7 @@ def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: 
         "level": row.level, "computed_level": row.computed_level, "demoted_by_quota": row.demoted_by_quota,
         "override": ({"level": row.override_level, "reason": row.override_reason, "by": row.override_by,
                       "at": row.override_at} if row.override_level else None),
-        "final": state is not None and state.status == "final",
+        "final": decided or (state is not None and state.status == "final"),
         "months_worked": row.months_worked, "forced_kht": row.forced_kht, "quota_group": row.quota_group,
         "criteria": row.criteria or {},
         "appeal": None if appeal is None else appeal_view(appeal),
@@ -308,8 +321,14 @@ def classifications(principal: Principal, year: int, unit_id: int | None, page_a
         stmt = stmt.where(EmployeeClassification.unit_id == unit_id)
     rows, headers = paginate(stmt, page_args)
     state = year_state(year)
-    appeals = _latest_appeals(year, [r.employee_id for r in rows])
-    return [view(r, state, appeals.get(r.employee_id)) for r in rows], headers
+    ids = [r.employee_id for r in rows]
+    appeals = _latest_appeals(year, ids)
+    from core.classification.models import EvaluationStep
+
+    decided = set(db.session.scalars(select(EvaluationStep.employee_id).where(
+        EvaluationStep.year == year, EvaluationStep.step == "decision", EvaluationStep.employee_id.in_(ids)))) \
+        if ids else set()
+    return [view(r, state, appeals.get(r.employee_id), r.employee_id in decided) for r in rows], headers
 
 
 def _latest_appeals(year: int, ids: list[int]) -> dict[int, ClassificationAppeal]:
@@ -391,6 +410,12 @@ def finalize(principal: Principal, year: int) -> ClassificationYear:
         ClassificationAppeal.year == year, ClassificationAppeal.status == "pending"))
     if pending:
         raise Conflict(f"{pending} appeal(s) of {year} are not resolved yet.", code="appeals_pending")
+    from core.classification.procedure import undecided_agencies
+
+    waiting = undecided_agencies(year)
+    if waiting:
+        raise Conflict(f"Agencies whose evaluation is open have not decided yet: {', '.join(waiting)}.",
+                       code="agencies_undecided")
     state.status, state.finalized_at, state.finalized_by = "final", now(), principal.actor
     ids = list(db.session.scalars(select(EmployeeClassification.employee_id).where(EmployeeClassification.year == year)))
     db.session.flush()
