@@ -36,7 +36,8 @@ def add_person(w: World, name: str, unit: str, leader: bool, manager: str | None
     e.user = user
     db.session.flush()
     w.ids[name] = e.id
-    w.tokens[name] = issue_token(principal_for_user(user), 3600)[0]
+    w.principals[name] = principal_for_user(user)
+    w.tokens[name] = issue_token(w.principals[name], 3600)[0]
 
 
 def scores(w: World, totals: dict[str, float], period: str, provisional: bool = False) -> None:
