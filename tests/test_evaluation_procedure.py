@@ -337,3 +337,24 @@ def test_the_province_run_counts_finished_months_and_leaves_open_agencies_alone(
                     json={"scope": "leaders", "confirmation": "AG2 2026"}, headers=w.h("admin"))
     assert r.status_code == 201 and r.get_json()["levels"] == {str(w.ids["head2"]): None}
     assert client.post(w.url(f"/classifications/{YEAR}/finalize"), headers=w.h("admin")).status_code == 200
+
+
+def test_schemes_per_regime_are_validated_and_can_fall_back_to_the_cong_chuc_scheme(clean_app, proc, client):
+    w = proc
+    r = client.put(w.url("/evaluation-procedure"), json={"schemes": {"vien_chuc": {"key": "nope"}}},
+                   headers=w.h("admin"))
+    assert r.status_code == 422 and list(r.get_json()["errors"]) == ["schemes"]
+    r = client.put(w.url("/evaluation-procedure"), json={"schemes": {"cong_chuc": {"key": "decree90"}}},
+                   headers=w.h("admin"))
+    assert r.status_code == 422  # công chức follow the tenant's classification_scheme setting
+    r = client.put(w.url("/evaluation-procedure"), json={"schemes": {"vien_chuc": None, "can_bo": {"key": "decree90"}}},
+                   headers=w.h("admin"))
+    assert r.status_code == 200 and r.get_json()["schemes"]["vien_chuc"] is None
+    assert r.get_json()["schemes"]["can_bo"]["key"] == "decree90"
+    # staff, a viên chức, falls back to decree335 and is alone in the group "AG:professional:vien_chuc":
+    # 95 is HTXS by score, but x = 1 needs 1 ≤ 0.2 × (0 + 1 − 1) = 0, so the quota demotes him to HTT.
+    client.post(w.url(f"/employees/{w.ids['staff']}/regimes"), json={"regime": "vien_chuc"}, headers=w.h("admin"))
+    open_agency(client, w)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.scalar(select(EmployeeClassification).where(EmployeeClassification.employee_id == w.ids["staff"]))
+        assert (row.computed_level, row.demoted_by_quota) == ("HTT", True)

@@ -99,6 +99,7 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
                   "tenant's classification scheme.", regime=regime))
             continue
         if ref is None:
+            schemes[regime] = None  # the công chức scheme (overrides a default such as viên chức → decree90)
             continue
         try:
             chosen = current_manager().choose("classification_scheme", ref["key"], ref.get("settings") or {},
