@@ -77,7 +77,7 @@ def procedure_settings() -> dict[str, Any]:
 
 def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     """Validate and store the tenant's procedure (the schema checked types)."""
-    from core.plugins.manager import current_manager, current_tenant_slug
+    from core.plugins.manager import current_manager
 
     before = procedure_settings()
     new = {**before, **{k: v for k, v in data.items() if v is not None}}
@@ -101,13 +101,12 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
         if ref is None:
             schemes[regime] = None  # the công chức scheme (overrides a default such as viên chức → decree90)
             continue
-        try:
-            chosen = current_manager().choose("classification_scheme", ref["key"], ref.get("settings") or {},
-                                              current_tenant_slug(), None)
-        except Exception as exc:  # noqa: BLE001 - any refusal of the plugin is the caller's input error
-            errors.setdefault("schemes", []).append(f"{regime}: {getattr(exc, 'message', exc)}")
+        try:  # the stored (JSON) form, defaults filled in
+            stored = current_manager().validate_component("classification_scheme", ref["key"], ref.get("settings"))
+        except Invalid as exc:
+            errors.setdefault("schemes", []).append(f"{regime}: {exc.message}")
             continue
-        schemes[regime] = {"key": ref["key"], "settings": dict(chosen.settings)}
+        schemes[regime] = {"key": ref["key"], "settings": stored}
     if errors:
         raise Invalid(_("The evaluation procedure is not valid."), errors)
     new["schemes"] = schemes if "schemes" in data else new["schemes"]
