@@ -200,13 +200,16 @@ class Org:
             .where(employed_in(year)).order_by(Employee.id))}
         self.agency = {i: agency_of(e.unit_id, self.units) for i, e in self.people.items()}
         self._leaders: dict[int, set[int]] = {}
+        self._by_agency: dict[int, list[int]] = {}
+        for i, a in self.agency.items():
+            self._by_agency.setdefault(a, []).append(i)
 
     def leaders(self, agency_id: int) -> set[int]:
         """The agency's head and deputies: the people of the agency's own unit who are
         leaders or hold a leadership position (a deputy director need not be flagged)."""
         if agency_id not in self._leaders:
-            self._leaders[agency_id] = {i for i, e in self.people.items() if e.unit_id == agency_id and (
-                e.is_leader or e.group == "leadership")}
+            self._leaders[agency_id] = {i for i in self._by_agency.get(agency_id, []) if (
+                self.people[i].unit_id == agency_id and (self.people[i].is_leader or self.people[i].group == "leadership"))}
         return self._leaders[agency_id]
 
     def heads(self, agency_id: int) -> set[int]:
@@ -218,7 +221,8 @@ class Org:
         return "leaders" if employee_id in self.leaders(self.agency[employee_id]) else "staff"
 
     def members(self, agency_id: int, scope: str | None = None) -> list[int]:
-        return [i for i, a in self.agency.items() if a == agency_id and (scope is None or self.scope_of(i) == scope)]
+        ids = self._by_agency.get(agency_id, [])
+        return ids if scope is None else [i for i in ids if self.scope_of(i) == scope]
 
 
 def may_do(principal: Principal, step: str, employee_id: int, org: Org) -> bool:
@@ -759,11 +763,13 @@ def pending(principal: Principal, year: int) -> dict:
                              "previous": step_view(have[steps[n - 1]]) if n else None})
             break
     decisions = []
+    units = {u.id: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(open_agencies)))} \
+        if open_agencies else {}
     for agency_id in sorted(open_agencies):
         for scope in DECISION_SCOPES:
             if (agency_id, scope) not in decided and org.members(agency_id, scope) and \
                     may_decide(principal, agency_id, scope, org):
-                unit = db.session.get(OrgUnit, agency_id)
+                unit = units[agency_id]
                 decisions.append({"agency_id": agency_id, "agency": unit.name, "scope": scope,
                                   "confirmation": confirmation_text(unit, year)})
     from core.classification.services import appeal_view

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from core.classification import procedure
+from core.classification.models import AgencyEvaluation, EvaluationDecision
 from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
 from core.errors import ServiceError
 from core.extensions import db
@@ -63,9 +64,15 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     if current_user.has_role("tenant_admin") or current_user.employee_id in {
             h for a in set(org.agency.values()) for h in org.heads(a)}:
         units = db.session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)).order_by(OrgUnit.code))
+        states = {a.agency_id: a for a in db.session.scalars(
+            select(AgencyEvaluation).where(AgencyEvaluation.year == year))}
+        decided: dict[int, list[str]] = {}
+        for d in db.session.scalars(select(EvaluationDecision).where(
+                EvaluationDecision.year == year, EvaluationDecision.status == "decided")):
+            decided.setdefault(d.agency_id, []).append(d.scope)
         for unit in units:
             if current_user.has_role("tenant_admin") or current_user.employee_id in org.heads(unit.id):
-                openable.append({"unit": unit, "state": procedure.agency_state(year, unit.id)})
+                openable.append({"unit": unit, "state": states.get(unit.id), "decided": decided.get(unit.id, [])})
     errors = ({**exc.errors, "_": [exc.message]} if exc is not None else {})
     status = exc.status if exc is not None else 200
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
