@@ -88,6 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.bonus.api import blp as bonus_api
     from core.catalogue.api import blp as catalogue_api
     from core.classification.api import blp as classification_api
+    from core.classification.procedure_api import blp as evaluation_api
+    from core.classification.procedure_views import evaluation_pages
     from core.classification.views import classification_pages
     from core.dashboards.views import dashboard_pages
     from core.extensions import csrf
@@ -108,11 +110,11 @@ def _register_blueprints(app: Flask) -> None:
     from core.work.views import work_pages
 
     for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
-                imports_api, classification_api, bonus_api, reports_api, mergers_api):
+                imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, dashboard_pages, merger_pages, audit_pages):
+                  classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)

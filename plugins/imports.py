@@ -17,6 +17,7 @@ from functools import partial
 from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.classification.models import REGIMES
 from core.imports import values as v
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
 from core.plugins.toolkit import ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
@@ -243,7 +244,7 @@ class StaffConnector(TableConnector):
     target = "staff"
     version = VERSION
     columns = ("code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
-               "salary_coefficient", "start_date", "end_date", "username", "email", "roles")
+               "salary_coefficient", "start_date", "end_date", "username", "email", "roles", "regime", "regime_from")
     key_columns = ("code",)
     required = ("code", "full_name", "unit_code")
 
@@ -253,13 +254,15 @@ class StaffConnector(TableConnector):
             "position_code": v.to_code, "manager_code": v.to_code, "is_leader": v.to_bool,
             "salary_coefficient": partial(v.to_decimal, low=Decimal("0"), high=Decimal("20")),
             "start_date": v.to_date, "end_date": v.to_date, "username": partial(v.to_text, max_length=100),
-            "email": _email, "roles": _roles,
+            "email": _email, "roles": _roles, "regime": _one_of(REGIMES), "regime_from": v.to_date,
         }
 
     def check_row(self, values, number, settings):
         start, end = values.get("start_date"), values.get("end_date")
         if start and end and end < start:
             return [{"row": number, "column": "end_date", "message": "Before the start date."}]
+        if values.get("regime_from") and not values.get("regime"):
+            return [{"row": number, "column": "regime", "message": "A regime date needs the regime."}]
         if values.get("manager_code") and values.get("manager_code") == values.get("code"):
             return [{"row": number, "column": "manager_code", "message": "A person cannot manage themselves."}]
         return []

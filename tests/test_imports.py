@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import unicodedata
+from datetime import date
 from decimal import Decimal
 
 import openpyxl
@@ -523,3 +524,28 @@ def test_new_tenant_has_the_built_in_connectors_enabled(clean_app, client, world
 
 
 
+
+
+def test_staff_regime_column_is_optional_and_dated(clean_app, client, world):
+    from core.classification.models import EmployeeRegime
+    from core.classification.procedure import regimes_on
+
+    header = STAFF_HEADER + ["regime", "regime_from"]
+    rows = [header, ["R1", "Lê Văn Một", "AG-P1", "", "", "", "", "01/03/2024", "", "", "", "", "vien_chuc", ""],
+            ["R2", "Lê Văn Hai", "AG-P1", "", "", "", "", "", "", "", "", "", "can_bo", "2026-07-01"],
+            ["R3", "Lê Văn Ba", "AG-P1", "", "", "", "", "", "", "", "", "", "", ""]]
+    done = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert done["errors"] == [] and done["changes"] == {"new": 3, "updated": 0, "unchanged": 0}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        ids = dict(db.session.execute(select(Employee.code, Employee.id).where(Employee.code.like("R%"))).all())
+        # R1 from its start date; R2 from 1 July 2026 (công chức before); R3 without a regime: công chức.
+        assert regimes_on(ids.values(), date(2026, 6, 30)) == {ids["R1"]: "vien_chuc", ids["R2"]: "cong_chuc",
+                                                               ids["R3"]: "cong_chuc"}
+        assert regimes_on([ids["R2"]], date(2026, 7, 1)) == {ids["R2"]: "can_bo"}
+        assert db.session.scalar(select(func.count()).select_from(EmployeeRegime)) == 2
+    rows[1][12] = "nguoi_lao_dong"
+    again = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert again["changes"] == {"new": 0, "updated": 1, "unchanged": 2}
+    rows[2][12] = "bogus"
+    bad = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert [(e["row"], e["column"]) for e in bad["errors"]] == [(3, "regime")]

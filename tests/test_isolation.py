@@ -24,12 +24,13 @@ FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
     "unit_id": lambda app, w: w.ids["dept"],
     "position_id": lambda app, w: w.ids["position"],
     "employee_id": lambda app, w: w.ids["staff"],
+    "agency_id": lambda app, w: w.ids["dept"],
     **FOREIGN_WORK_IDS,
     **FOREIGN_CLASSIFICATION_IDS,
     "job_id": lambda app, w: _job_of(app, w),
 }
 # Path parameters that are not object ids (values to use for them).
-PLAIN_PARAMS = {"period": "2026-10", "year": "2026", "connector": "staff-xlsx", "kind": "scores"}
+PLAIN_PARAMS = {"period": "2026-10", "year": "2026", "connector": "staff-xlsx", "kind": "scores", "step": "self"}
 
 
 def _job_of(app, w: World) -> str:

@@ -103,3 +103,83 @@ class ClassificationAppeal(TenantScoped, db.Model):
     new_level: Mapped[str | None] = mapped_column(String(4))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------- the procedure (docs/procedure.md)
+
+# Legal regimes (Law on Cán bộ, Công chức 2025; Law on Viên chức 2025; Labour Code for contract staff).
+REGIMES = ("cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong")
+DEFAULT_REGIME = "cong_chuc"
+# The default procedure (Decree 335/2025, Art. 19): each step waits for the one before.
+STEPS = ("self", "manager", "meeting", "decision")
+DECISION_SCOPES = ("staff", "leaders")
+
+
+class EmployeeRegime(TenantScoped, db.Model):
+    """A person's legal regime from a date on; the latest one starting on or before a day is in force."""
+
+    __tablename__ = "employee_regimes"
+    __table_args__ = (UniqueConstraint("tenant_id", "employee_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    regime: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[date] = mapped_column(Date)
+
+
+class EvaluationStep(TenantScoped, db.Model):
+    """One step of a person's annual evaluation: who did it, when, the level and the words."""
+
+    __tablename__ = "evaluation_steps"
+    __table_args__ = (UniqueConstraint("tenant_id", "year", "employee_id", "step"),
+                      Index("ix_evaluation_steps_tenant_year_agency", "tenant_id", "year", "agency_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    employee_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    step: Mapped[str] = mapped_column(String(12))
+    level: Mapped[str | None] = mapped_column(String(4))
+    comment: Mapped[str | None] = mapped_column(Text)
+    # The meeting's minutes ({"meeting_date","attendees","votes_for","votes_against"}) or the decision's id.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_employee_id: Mapped[int | None] = mapped_column(BigId)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgencyEvaluation(TenantScoped, db.Model):
+    """An agency's annual evaluation: opened in December with the months that count, then decided."""
+
+    __tablename__ = "agency_evaluations"
+    __table_args__ = (UniqueConstraint("tenant_id", "year", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    agency_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    months: Mapped[list] = mapped_column(JSON, default=list)  # ["2026-01", ..., "2026-11"]
+    counted_to: Mapped[date] = mapped_column(Date)  # the last day whose work counts
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(200))
+
+
+class EvaluationDecision(TenantScoped, db.Model):
+    """A decision on an agency's staff (by its head) or on its head and deputies (by the level
+    above). A reopened decision stays, with the reason, beside the one that replaces it."""
+
+    __tablename__ = "evaluation_decisions"
+    __table_args__ = (Index("ix_evaluation_decisions_tenant_year_agency", "tenant_id", "year", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    agency_id: Mapped[int] = mapped_column(BigId, ForeignKey("org_units.id"))
+    scope: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default="decided")  # decided | reopened
+    confirmation: Mapped[str] = mapped_column(String(300))
+    levels: Mapped[dict] = mapped_column(JSON, default=dict)  # {employee_id: level} as frozen
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    appeal_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reopened_by: Mapped[str | None] = mapped_column(String(200))
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_reason: Mapped[str | None] = mapped_column(Text)

@@ -22,6 +22,7 @@ from core.audit.services import record
 from core.auth.principal import Principal
 from core.classification.models import (
     DISCIPLINE_KINDS,
+    AgencyEvaluation,
     ClassificationAppeal,
     ClassificationYear,
     DisciplineRecord,
@@ -141,16 +142,22 @@ class YearInput:
     employees: dict[int, Any]  # id → row of the columns the run needs
 
 
-def gather(year: int) -> YearInput:
+def gather(year: int, periods: list[str] | None = None, agency_id: int | None = None) -> YearInput:
     """The plain data a classification scheme needs, for everyone employed in the year
-    (columns, not ORM objects: a province has tens of thousands of people)."""
+    (columns, not ORM objects: a province has tens of thousands of people); with
+    ``agency_id`` only that agency's people, with ``periods`` only those months' scores."""
+    from core.classification.procedure import regimes_on
+
     employees = {e.id: e for e in db.session.execute(
         select(Employee.id, Employee.unit_id, Employee.position_id, Employee.start_date, Employee.end_date,
                Employee.is_leader).where(employed_in(year)).order_by(Employee.id))}
-    ids = list(employees)
     units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    if agency_id is not None:
+        employees = {i: e for i, e in employees.items() if agency_of(e.unit_id, units) == agency_id}
+    ids = list(employees)
     groups = dict(db.session.execute(select(JobPosition.id, JobPosition.group)).all())
-    scores = {s["employee_id"]: s for s in year_scores(str(year), ids)} if ids else {}
+    scores = {s["employee_id"]: s for s in year_scores(str(year), ids, periods)} if ids else {}
+    regimes = regimes_on(ids, date(year, 12, 31))
     leave: dict[int, list[tuple[date, date]]] = {}
     for row in db.session.execute(select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
             LeaveRecord.approved.is_(True), LeaveRecord.employee_id.in_(ids),
@@ -166,15 +173,36 @@ def gather(year: int) -> YearInput:
         people.append({
             "employee_id": e.id, "total": score["total"] if score else None,
             "task_score": score["task_score"] if score else None,
-            "quota_group": f"{agency_of(e.unit_id, units)}:{group}",
+            "quota_group": f"{agency_of(e.unit_id, units)}:{group}", "agency_id": agency_of(e.unit_id, units),
             "months_worked": months_worked(e.start_date, e.end_date, year, leave.get(e.id, [])),
             "forced_kht": e.id in disciplined, "criteria": criteria.get(e.id, {}),
-            "is_leader": e.is_leader, "unit_id": e.unit_id,
+            "is_leader": e.is_leader, "unit_id": e.unit_id, "regime": regimes[e.id],
         })
     return YearInput(people, employees)
 
 
 # ---------------------------------------------------------------- the run
+
+
+def classify_by_regime(people: list[dict[str, Any]], year: int) -> list[dict]:
+    """Each regime's people by the scheme the tenant chose for that regime, the HTXS quota
+    counted within a regime (a viên chức does not take a công chức's place); answers in the
+    order of ``people``. Công chức keep the quota group "<agency>:<group>", the others get
+    ":<regime>" after it."""
+    from core.classification.procedure import scheme_for_regime
+
+    answers: list[dict | None] = [None] * len(people)
+    by_regime: dict[str, list[int]] = {}
+    for i, person in enumerate(people):
+        by_regime.setdefault(person.get("regime") or "cong_chuc", []).append(i)
+        if person.get("regime", "cong_chuc") != "cong_chuc":
+            person["quota_group"] = f"{person['quota_group']}:{person['regime']}"
+    for regime, indexes in by_regime.items():
+        chosen = scheme_for_regime(regime, year)
+        for i, answer in zip(indexes, chosen.component.classify([people[i] for i in indexes], chosen.settings),
+                             strict=True):
+            answers[i] = answer
+    return answers  # type: ignore[return-value]
 
 
 def year_state(year: int) -> ClassificationYear | None:
@@ -202,10 +230,21 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     check_year(year)
     state = refuse_if_final(year)
     chosen = component_for("classification_scheme", date(year, 12, 31))
-    data = gather(year)
+    from core.classification.procedure import months_counted, procedure_settings
+    from core.work import calendar as cal
+
+    # A year in progress counts its finished months only (or the month in progress to
+    # date, when the tenant chooses): December's first days must not weigh as a month.
+    periods, _ = months_counted(year, cal.local_today(), bool(procedure_settings()["count_month_in_progress"]))
+    data = gather(year, periods)
     if progress:
         progress(0, len(data.people), "classifying")
-    answers = chosen.component.classify(data.people, chosen.settings)
+    # An agency whose evaluation is open under the procedure is classified by its own
+    # opening (its months, its steps, its decision): the province-wide run leaves it alone.
+    held = set(db.session.scalars(select(AgencyEvaluation.agency_id).where(AgencyEvaluation.year == year)))
+    held_ids = {p["employee_id"] for p in data.people if p["agency_id"] in held}
+    data.people = [p for p in data.people if p["employee_id"] not in held_ids]
+    answers = classify_by_regime(data.people, year)
     existing = {r.employee_id: r for r in db.session.scalars(
         select(EmployeeClassification).where(EmployeeClassification.year == year))}
     gone = [i for i in existing if i not in data.employees]
@@ -231,7 +270,7 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
     state.appeal_until = state.run_at + timedelta(days=appeal_days)
     state.scheme_key, state.scheme_version, state.settings_hash = stamp["key"], stamp["version"], stamp["settings_hash"]
     db.session.flush()
-    result = {"year": year, "people": len(data.people), "levels": counts,
+    result = {"year": year, "people": len(data.people), "levels": counts, "months": periods,
               "demoted_by_quota": sum(1 for a in answers if a["demoted_by_quota"]),
               "scheme": {"key": stamp["key"], "version": stamp["version"]},
               "appeal_until": state.appeal_until.isoformat()}
@@ -255,7 +294,8 @@ def classification_task(progress, year: int) -> dict:
 # ---------------------------------------------------------------- reading
 
 
-def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: ClassificationAppeal | None = None) -> dict:
+def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: ClassificationAppeal | None = None,
+         decided: bool = False) -> dict:
     return {
         "employee_id": row.employee_id, "year": row.year, "unit_id": row.unit_id,
         "total": None if row.total is None else float(row.total),
@@ -263,7 +303,7 @@ def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: 
         "level": row.level, "computed_level": row.computed_level, "demoted_by_quota": row.demoted_by_quota,
         "override": ({"level": row.override_level, "reason": row.override_reason, "by": row.override_by,
                       "at": row.override_at} if row.override_level else None),
-        "final": state is not None and state.status == "final",
+        "final": decided or (state is not None and state.status == "final"),
         "months_worked": row.months_worked, "forced_kht": row.forced_kht, "quota_group": row.quota_group,
         "criteria": row.criteria or {},
         "appeal": None if appeal is None else appeal_view(appeal),
@@ -281,8 +321,14 @@ def classifications(principal: Principal, year: int, unit_id: int | None, page_a
         stmt = stmt.where(EmployeeClassification.unit_id == unit_id)
     rows, headers = paginate(stmt, page_args)
     state = year_state(year)
-    appeals = _latest_appeals(year, [r.employee_id for r in rows])
-    return [view(r, state, appeals.get(r.employee_id)) for r in rows], headers
+    ids = [r.employee_id for r in rows]
+    appeals = _latest_appeals(year, ids)
+    from core.classification.models import EvaluationStep
+
+    decided = set(db.session.scalars(select(EvaluationStep.employee_id).where(
+        EvaluationStep.year == year, EvaluationStep.step == "decision", EvaluationStep.employee_id.in_(ids)))) \
+        if ids else set()
+    return [view(r, state, appeals.get(r.employee_id), r.employee_id in decided) for r in rows], headers
 
 
 def _latest_appeals(year: int, ids: list[int]) -> dict[int, ClassificationAppeal]:
@@ -338,6 +384,10 @@ def override(principal: Principal, year: int, employee_id: int, level: str, reas
         raise Invalid("Unknown level.", {"level": [f"Must be one of {', '.join(LEVELS)}."]})
     _may_decide(principal, employee_id)
     refuse_if_final(year)
+    from core.classification.procedure import decision_for
+
+    if decision_for(year, employee_id) is not None:
+        raise Conflict("This classification is decided; it changes only by an appeal or a reopening.", code="decided")
     row = _row(year, employee_id)
     before = {"level": row.level, "override": row.override_level, "reason": row.override_reason}
     row.override_level, row.override_reason = level, reason
@@ -360,6 +410,12 @@ def finalize(principal: Principal, year: int) -> ClassificationYear:
         ClassificationAppeal.year == year, ClassificationAppeal.status == "pending"))
     if pending:
         raise Conflict(f"{pending} appeal(s) of {year} are not resolved yet.", code="appeals_pending")
+    from core.classification.procedure import undecided_agencies
+
+    waiting = undecided_agencies(year)
+    if waiting:
+        raise Conflict(f"Agencies whose evaluation is open have not decided yet: {', '.join(waiting)}.",
+                       code="agencies_undecided")
     state.status, state.finalized_at, state.finalized_by = "final", now(), principal.actor
     ids = list(db.session.scalars(select(EmployeeClassification.employee_id).where(EmployeeClassification.year == year)))
     db.session.flush()
@@ -380,6 +436,10 @@ def appeal_view(a: ClassificationAppeal) -> dict:
 
 def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) -> ClassificationAppeal:
     check_year(year)
+    from core.classification import procedure
+
+    if procedure.under_procedure(year, employee_id):  # appeals come after the agency's decision
+        return procedure.file_appeal(principal, year, employee_id, reason)
     if principal.employee_id != employee_id:
         raise Forbidden("Only the person classified may appeal.")
     reason = (reason or "").strip()
@@ -410,6 +470,10 @@ def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: 
     appeal = db.session.get(ClassificationAppeal, appeal_id)
     if appeal is None:
         raise NotFound("Appeal not found.")
+    from core.classification import procedure
+
+    if procedure.under_procedure(appeal.year, appeal.employee_id):  # the decider's competence resolves it
+        return procedure.resolve_appeal(principal, appeal_id, decision, reason, level)
     _may_decide(principal, appeal.employee_id)
     reason = (reason or "").strip()
     if not reason:

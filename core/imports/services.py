@@ -35,6 +35,7 @@ from core.audit.services import record
 from core.auth.models import User
 from core.catalogue.models import BEGINNING, NormVersion, TaskType, TaskTypePosition
 from core.catalogue.services import fold
+from core.classification.models import EmployeeRegime
 from core.extensions import db
 from core.imports.readers import FileRejected
 from core.org.models import Employee, JobPosition, OrgUnit
@@ -301,6 +302,10 @@ class StaffWriter(Writer):
         self.managers: list[tuple[int, str, str]] = []  # (row, code, manager code)
         self.new_users: list[tuple[str, str, str]] = []  # (code, username, roles csv)
         self.role_updates: list[dict] = []
+        r = EmployeeRegime.__table__
+        self.regimes_known = {(e, f): (i, g) for i, e, f, g in self.conn.execute(
+            select(r.c.id, r.c.employee_id, r.c.valid_from, r.c.regime).where(r.c.tenant_id == self.tid))}
+        self.regimes: list[tuple[str, str, date]] = []  # (code, regime, from): written in finish()
 
     def add(self, row, values):
         errors: list[RowError] = []
@@ -375,6 +380,12 @@ class StaffWriter(Writer):
         if manager_code:
             self.managers.append((row, code, manager_code))
             changed = changed or self.manager_code.get(code) != manager_code
+        if values.get("regime"):
+            since = values.get("regime_from") or desired.get("start_date", current and current["start_date"]) \
+                or BEGINNING
+            self.regimes.append((code, values["regime"], since))
+            known = self.regimes_known.get((current["id"], since)) if current is not None else None
+            changed = changed or known is None or known[1] != values["regime"]
         if changed:
             self.new += current is None
             self.updated += current is not None
@@ -438,6 +449,7 @@ class StaffWriter(Writer):
                 self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
                                   .values(manager_id=bindparam("manager_id")), changes[start:start + BATCH])
         self._write_users(ids)
+        self._write_regimes(ids)
         if (self.new or self.updated) and not self.dry_run:
             from core.scoring.services import people_changed
 
@@ -445,6 +457,22 @@ class StaffWriter(Writer):
             # with scores go stale (the nightly job recalculates stale months).
             people_changed()
         return []
+
+    def _write_regimes(self, ids: dict[str, int]) -> None:
+        """The regime column: a row per person and start date (no column, no row: công chức)."""
+        r = EmployeeRegime.__table__
+        inserts, updates = [], []
+        for code, regime, since in self.regimes:
+            known = self.regimes_known.get((ids[code], since))
+            if known is None:
+                inserts.append({"tenant_id": self.tid, "employee_id": ids[code], "regime": regime, "valid_from": since})
+            elif known[1] != regime:
+                updates.append({"b_id": known[0], "regime": regime})
+        for start in range(0, len(inserts), BATCH):
+            self.conn.execute(insert(r), inserts[start:start + BATCH])
+        if updates:
+            self.conn.execute(update(r).where(r.c.id == bindparam("b_id"), r.c.tenant_id == self.tid)
+                              .values(regime=bindparam("regime")), updates)
 
     def _check_managers(self) -> list[RowError]:
         known = set(self.existing) | set(self.seen_codes)

@@ -224,10 +224,14 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
     return range_scores(period, start, end, ids), total
 
 
-def year_scores(year: str, ids: list[int]) -> list[dict]:
-    """Annual total = mean of the totals of the months in which the person had items (our rule)."""
-    rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period.like(f"{year}-%"),
-                                                        PeriodScore.employee_id.in_(ids), PeriodScore.item_count > 0))
+def year_scores(year: str, ids: list[int], periods: list[str] | None = None) -> list[dict]:
+    """Annual total = mean of the totals of the months in which the person had items (our
+    rule); with ``periods``, only those months count (the evaluation procedure's months)."""
+    stmt = select(PeriodScore).where(PeriodScore.period.like(f"{year}-%"),
+                                     PeriodScore.employee_id.in_(ids), PeriodScore.item_count > 0)
+    if periods is not None:
+        stmt = stmt.where(PeriodScore.period.in_(periods))
+    rows = db.session.scalars(stmt)
     by_person: dict[int, list[PeriodScore]] = {}
     for row in rows:
         by_person.setdefault(row.employee_id, []).append(row)

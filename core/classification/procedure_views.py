@@ -1,0 +1,177 @@
+"""The evaluation procedure's pages: what waits for me first (steps for people, decisions,
+appeals), then my own evaluation, then the agencies (open a year). Forms post back; an error
+shows beside its field with what was typed kept (422), success redirects."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from core.classification import procedure
+from core.classification.models import AgencyEvaluation, EvaluationDecision
+from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
+from core.errors import ServiceError
+from core.extensions import db
+from core.org.models import OrgUnit
+from core.plugins.toolkit import LEVELS
+from core.work import calendar as cal
+
+evaluation_pages = Blueprint("evaluation_pages", __name__, template_folder="templates")
+
+
+def _member() -> None:
+    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
+        abort(404)
+
+
+def _year() -> int:
+    try:
+        year = int(request.values.get("year") or cal.local_today().year)
+    except ValueError:
+        abort(400)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        abort(400)
+    return year
+
+
+def _int(name: str) -> int | None:
+    try:
+        return int(request.form.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _render(year: int, form: str | None = None, exc: ServiceError | None = None):
+    pending = procedure.pending(current_user, year)
+    previews = {}
+    for d in pending["decisions"]:
+        try:
+            previews[(d["agency_id"], d["scope"])] = procedure.preview(current_user, year, d["agency_id"], d["scope"])
+        except ServiceError:
+            pass
+    mine = None
+    if current_user.employee_id is not None:
+        try:
+            mine = procedure.person(current_user, year, current_user.employee_id)
+        except ServiceError:
+            mine = None
+    org = procedure.Org(year)
+    openable = []
+    if current_user.has_role("tenant_admin") or current_user.employee_id in {
+            h for a in set(org.agency.values()) for h in org.heads(a)}:
+        units = db.session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)).order_by(OrgUnit.code))
+        states = {a.agency_id: a for a in db.session.scalars(
+            select(AgencyEvaluation).where(AgencyEvaluation.year == year))}
+        decided: dict[int, list[str]] = {}
+        for d in db.session.scalars(select(EvaluationDecision).where(
+                EvaluationDecision.year == year, EvaluationDecision.status == "decided")):
+            decided.setdefault(d.agency_id, []).append(d.scope)
+        for unit in units:
+            if current_user.has_role("tenant_admin") or current_user.employee_id in org.heads(unit.id):
+                openable.append({"unit": unit, "state": states.get(unit.id), "decided": decided.get(unit.id, [])})
+    errors = ({**exc.errors, "_": [exc.message]} if exc is not None else {})
+    status = exc.status if exc is not None else 200
+    return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
+                           previews=previews, mine=mine, openable=openable, levels=LEVELS, form=form,
+                           errors=errors, values=request.form, labels=procedure.STEP_LABELS,
+                           settings=procedure.procedure_settings()), status
+
+
+@evaluation_pages.get("/t/<t>/evaluation")
+@login_required
+def page(t):
+    _member()
+    return _render(_year())
+
+
+def _done(year: int, message: str):
+    db.session.commit()
+    flash(message, "ok")
+    return redirect(url_for("evaluation_pages.page", t=g.tenant.slug, year=year))
+
+
+@evaluation_pages.post("/t/<t>/evaluation/step")
+@login_required
+def step(t):
+    _member()
+    year, employee_id, kind = _year(), _int("employee_id"), request.form.get("step", "")
+    form = f"step-{employee_id}-{kind}"
+    data = {k: request.form.get(k) for k in ("level", "comment")}
+    if kind == "meeting":
+        try:
+            data["meeting_date"] = date.fromisoformat(request.form.get("meeting_date", ""))
+        except ValueError:
+            data["meeting_date"] = None
+        for k in ("attendees", "votes_for", "votes_against"):
+            data[k] = _int(k)
+    try:
+        if employee_id is None:
+            abort(400)
+        procedure.record_step(current_user, year, employee_id, kind, data)
+        return _done(year, _("Saved."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, form, exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/decide")
+@login_required
+def decide(t):
+    _member()
+    year, agency_id, scope = _year(), _int("agency_id"), request.form.get("scope", "")
+    if agency_id is None:
+        abort(400)
+    try:
+        procedure.decide(current_user, year, agency_id, scope, request.form.get("confirmation", ""))
+        return _done(year, _("Decided. Each person is notified and may appeal."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, f"decide-{agency_id}-{scope}", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/open")
+@login_required
+def open_year(t):
+    _member()
+    year, agency_id = _year(), _int("agency_id")
+    if agency_id is None:
+        abort(400)
+    try:
+        procedure.open_agency(current_user, year, agency_id)
+        return _done(year, _("The evaluation is open."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, f"open-{agency_id}", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/appeal")
+@login_required
+def appeal(t):
+    _member()
+    year = _year()
+    if current_user.employee_id is None:
+        abort(403)
+    try:
+        procedure.file_appeal(current_user, year, current_user.employee_id, request.form.get("reason", ""))
+        return _done(year, _("Your appeal is filed."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, "appeal", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/appeals/<int:appeal_id>/resolve")
+@login_required
+def resolve(t, appeal_id):
+    _member()
+    year = _year()
+    try:
+        procedure.resolve_appeal(current_user, appeal_id, request.form.get("decision", ""),
+                                 request.form.get("reason", ""), request.form.get("level") or None)
+        return _done(year, _("Saved."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, f"resolve-{appeal_id}", exc)
