@@ -1,0 +1,427 @@
+"""Official documents: the forms and the agency's decision as PDF (text read back with
+pypdf) and DOCX (opened with python-docx), a tenant's templates checked at upload, and a
+decision signed (PAdES, a throwaway CA made here) and uploaded back — on both databases.
+
+The world's classification of 2026 (tests/test_classification_api.py, worked by hand):
+staff HTXS (95), staff2, manager, accountant, admin, outsider HTT, auditor KHT; all seven
+counted in the agency "Sở Nội vụ". Its head, Trần Thị Hương, joins after the run (a head
+is decided by the level above, so she is not on the agency's list)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from docx import Document
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from core.audit.models import AuditEvent
+from core.auth.models import User
+from core.auth.services import issue_token, principal_for_user
+from core.documents import docx as docx_templates
+from core.documents import signing
+from core.documents.models import IssuedDecision
+from core.errors import Invalid
+from core.extensions import db
+from core.org import services as org
+from core.org.models import Employee
+from core.scoring.models import GeneralScore
+from core.tenancy import tenant_context
+from tests.test_classification_api import TOTALS_2026, override, run, set_totals
+from tests.test_work_support import World, _password_hash
+
+pytest_plugins = ("tests.test_work_support",)
+
+STAFF_NAME = "Nguyễn Văn Đức"
+HEAD_NAME = "Trần Thị Hương"
+HEAD_EMAIL = "huong.tt@snv.example.vn"
+
+
+@pytest.fixture
+def docs(clean_app, world, client) -> World:
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.get(Employee, world.ids["staff"]).full_name = STAFF_NAME
+        db.session.commit()
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        user = User(username="giamdoc", password_hash=_password_hash())
+        user.roles = ["employee", "manager"]
+        head = org.create_employee({"code": "GD", "full_name": HEAD_NAME, "unit_id": world.ids["agency"],
+                                    "position_code": "CV", "is_leader": True, "email": HEAD_EMAIL})
+        head.user = user
+        db.session.flush()
+        world.ids["head"] = head.id
+        world.tokens["head"] = issue_token(principal_for_user(user), 3600)[0]
+        db.session.commit()
+    return world
+
+
+def pdf_text(content: bytes) -> str:
+    assert content.startswith(b"%PDF-")
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(content)).pages)
+
+
+def docx_text(content: bytes) -> str:
+    doc = Document(BytesIO(content))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.extend(cell.text for cell in row.cells)
+    return "\n".join(parts)
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+# ---------------------------------------------------------------- forms
+
+
+def test_classification_form_pdf_names_the_person_and_the_level(clean_app, docs, client):
+    r = client.get(docs.url(f"/employees/{docs.ids['staff']}/classification-form"), query_string={"year": 2026},
+                   headers=docs.h("staff"))
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert "phieu-xep-loai-STAFF-2026.pdf" in r.headers["Content-Disposition"]
+    text = flat(pdf_text(r.data))
+    assert STAFF_NAME in text
+    assert "Xếp loại: Hoàn thành xuất sắc nhiệm vụ (HTXS)" in text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+    assert "SỞ NỘI VỤ" in text and "tinh-w, ngày 14 tháng 10 năm 2026" in text
+    assert "Tổng điểm bình quân năm 95,00" in text and "kết quả dự kiến" in text
+    # The fonts are embedded (subsets), so the glyphs print the same everywhere.
+    fonts = PdfReader(BytesIO(r.data)).pages[0]["/Resources"]["/Font"]
+    assert all("/FontFile2" in f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+               for f in fonts.values() if "/DescendantFonts" in f.get_object())
+
+
+def test_classification_form_docx_opens_with_python_docx(clean_app, docs, client):
+    r = client.get(docs.url(f"/employees/{docs.ids['auditor']}/classification-form"),
+                   query_string={"year": 2026, "format": "docx"}, headers=docs.h("admin"))
+    assert r.status_code == 200 and r.mimetype.endswith("wordprocessingml.document")
+    text = docx_text(r.data)
+    assert "Họ và tên: Người auditor" in text
+    assert "Xếp loại: Không hoàn thành nhiệm vụ (KHT) — kết quả dự kiến." in text
+    assert "{{" not in text and "{%" not in text
+
+
+def test_evaluation_form_has_the_self_part_and_the_managers_part(clean_app, docs, client):
+    with clean_app.app_context(), tenant_context(docs.tenant_id):
+        db.session.add(GeneralScore(employee_id=docs.ids["staff"], period="2026-06",
+                                    self_politics_ethics=Decimal("9.5"), self_competence_attitude=Decimal("9"),
+                                    self_innovation=Decimal("8"), self_comment="Hoàn thành đúng hạn mọi hồ sơ",
+                                    politics_ethics=Decimal("9"), competence_attitude=Decimal("8.5"),
+                                    innovation=Decimal("7.5"), comment="Cần chủ động hơn"))
+        db.session.commit()
+    r = client.get(docs.url(f"/employees/{docs.ids['staff']}/evaluation-form"), query_string={"period": "2026-06"},
+                   headers=docs.h("manager"))
+    assert r.status_code == 200
+    text = flat(pdf_text(r.data))
+    assert "PHIẾU ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG THÁNG 06 NĂM 2026" in text
+    assert STAFF_NAME in text and "Kỳ đánh giá: tháng 06 năm 2026" in text
+    # set_totals wrote task 70 + general 25 = 95 for June, 3 items.
+    assert "06/2026 3 70,00 25,00 95,00" in text and "Tổng điểm của kỳ: 95,00" in text
+    part1, part2 = text.split("I. PHẦN CÁ NHÂN TỰ ĐÁNH GIÁ")[1].split("II. PHẦN ĐÁNH GIÁ CỦA NGƯỜI QUẢN LÝ TRỰC TIẾP")
+    assert "10 9,50" in part1 and "10 9,00" in part1 and "10 8,00" in part1
+    assert "Tự nhận xét: Hoàn thành đúng hạn mọi hồ sơ" in part1
+    assert "10 9,00" in part2 and "10 8,50" in part2 and "10 7,50" in part2
+    assert "Nhận xét, đề xuất: Cần chủ động hơn" in part2 and "Người manager" in part2
+
+    # A quarter: April and May have no score; the period's total is the mean of months with items.
+    q = client.get(docs.url(f"/employees/{docs.ids['staff']}/evaluation-form"),
+                   query_string={"period": "2026-Q2", "format": "docx"}, headers=docs.h("staff"))
+    assert q.status_code == 200
+    text = docx_text(q.data)
+    assert "Kỳ đánh giá: quý II năm 2026" in text and "Tổng điểm của kỳ: 95,00" in text
+    assert [line for line in text.splitlines() if re.fullmatch(r"0[456]/2026", line)] == \
+        ["04/2026", "05/2026", "06/2026"]
+
+
+def test_who_may_download_which_form(clean_app, docs, client):
+    def get(who: str, name: str, **query):
+        path = f"/employees/{docs.ids[name]}/classification-form"
+        return client.get(docs.url(path), query_string={"year": 2026, **query}, headers=docs.h(who)).status_code
+
+    assert get("staff", "staff") == 200
+    assert get("staff", "staff2") == 404  # another person's form: as if it did not exist
+    assert get("manager", "accountant") == 200  # a person the manager manages
+    assert get("manager", "outsider") == 404
+    assert get("admin", "outsider") == 200 and get("auditor", "staff") == 200
+    assert get("staff", "staff", format="odt") == 422
+    assert get("staff", "staff", year=1999) == 422
+    assert get("admin", "head") == 404  # the head joined after the run: no classification of 2026
+    bad = client.get(docs.url(f"/employees/{docs.ids['staff']}/evaluation-form"), query_string={"period": "2026-13"},
+                     headers=docs.h("staff"))
+    assert bad.status_code == 422, bad.get_json()
+    assert bad.get_json()["errors"] == {"period": ["Use YYYY-MM for a month or YYYY-Qn for a quarter."]}
+
+
+# ---------------------------------------------------------------- the decision
+
+
+def decision(client, w: World, who: str = "admin", **query):
+    return client.get(w.url(f"/units/{w.ids['agency']}/decision"), query_string={"year": 2026, **query},
+                      headers=w.h(who))
+
+
+def test_decision_pdf_in_the_national_format_with_its_list(clean_app, docs, client):
+    r = decision(client, docs, number="12")
+    assert r.status_code == 200
+    text = flat(pdf_text(r.data))
+    assert "UBND TỈNH TINH-W" in text and "SỞ NỘI VỤ" in text and "Số: 12/QĐ-SNV" in text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+    assert "QUYẾT ĐỊNH" in text and HEAD_NAME in text
+    assert ("đối với 7 người của Sở Nội vụ (danh sách kèm theo), trong đó: Hoàn thành xuất sắc nhiệm vụ: 1; "
+            "Hoàn thành tốt nhiệm vụ: 5; Hoàn thành nhiệm vụ: 0; Không hoàn thành nhiệm vụ: 1.") in text
+    # The list: by unit, then by given name in Vietnamese order (Đức after accountant: đ follows d).
+    attached = pdf_text(r.data).split("DANH SÁCH")[1]
+    assert "(Kèm theo Quyết định số 12/QĐ-SNV ngày 14 tháng 10 năm 2026 của Sở Nội vụ)" in flat(attached)
+    names = re.findall(r"^(Người \w+|Nguyễn Văn Đức)$", attached, re.M)
+    assert names == ["Người outsider", "Người accountant", STAFF_NAME, "Người manager", "Người staff2",
+                     "Người admin", "Người auditor"]
+    with clean_app.app_context(), tenant_context(docs.tenant_id):
+        issued = db.session.scalars(select(IssuedDecision)).one()
+        assert (issued.number, issued.status, issued.decider_id, issued.size) == ("12", "issued", docs.ids["head"],
+                                                                                   len(r.data))
+
+    d = decision(client, docs, format="docx")
+    assert d.status_code == 200
+    text = docx_text(d.data)
+    assert "Số:       /QĐ-SNV" in text and STAFF_NAME in text and "Hoàn thành xuất sắc nhiệm vụ" in text
+
+
+def test_who_may_have_the_decision(clean_app, docs, client):
+    assert decision(client, docs, who="head").status_code == 200
+    assert decision(client, docs, who="manager").status_code == 200  # a manager in the agency
+    assert decision(client, docs, who="auditor").status_code == 200
+    assert decision(client, docs, who="staff").status_code == 403
+    assert decision(client, docs, number="12a").status_code == 422
+    dept = client.get(docs.url(f"/units/{docs.ids['dept']}/decision"), query_string={"year": 2026},
+                      headers=docs.h("admin"))
+    assert dept.status_code == 422 and "unit_id" in dept.get_json()["errors"]
+    assert decision(client, docs, year=2025).status_code == 404
+    with clean_app.app_context(), tenant_context(docs.tenant_id):
+        # The auditor's copy is for reading: only copies that may be signed are recorded.
+        assert len(db.session.scalars(select(IssuedDecision)).all()) == 2
+
+
+# ---------------------------------------------------------------- signatures
+
+
+class ThrowawayCA:
+    """A throwaway root CA and the personal certificates it issues."""
+
+    def __init__(self, name: str = "CA thử nghiệm congvu") -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.now(UTC)
+        self.cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                     .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                                  key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                                  key_cert_sign=True, crl_sign=True, encipher_only=False,
+                                                  decipher_only=False), critical=True)
+                     .sign(self.key, hashes.SHA256()))
+
+    @property
+    def pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def person(self, common_name: str, email: str | None = None) -> bytes:
+        """A PKCS#12 file (no passphrase) with the person's key and certificate."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        if email:
+            attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
+        now = datetime.now(UTC)
+        cert = (x509.CertificateBuilder().subject_name(x509.Name(attrs)).issuer_name(self.cert.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                             data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                             crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+                .sign(self.key, hashes.SHA256()))
+        return pkcs12.serialize_key_and_certificates(b"signer", key, cert, [self.cert],
+                                                     serialization.NoEncryption())
+
+
+@pytest.fixture(scope="module")
+def ca() -> ThrowawayCA:
+    return ThrowawayCA()
+
+
+@pytest.fixture
+def trusting(clean_app, ca, monkeypatch) -> ThrowawayCA:
+    monkeypatch.setitem(clean_app.config, "CONGVU_SIGNING_TRUST_ROOTS", ca.pem)
+    return ca
+
+
+def sign(pdf: bytes, p12: bytes) -> bytes:
+    return signing.sign(pdf, signing.pkcs12_signer(p12))
+
+
+def upload(client, w: World, content: bytes, who: str = "head"):
+    return client.post(w.url(f"/units/{w.ids['agency']}/decision/signed"), query_string={"year": 2026},
+                       data={"file": (BytesIO(content), "quyet-dinh.pdf")}, headers=w.h(who),
+                       content_type="multipart/form-data")
+
+
+def status_of(app, w: World) -> list[str]:
+    with app.app_context(), tenant_context(w.tenant_id):
+        return [d.status for d in db.session.scalars(select(IssuedDecision).order_by(IssuedDecision.id))]
+
+
+def test_a_pades_signature_by_the_head_verifies_and_marks_the_decision_signed(clean_app, docs, client, trusting):
+    issued = decision(client, docs, number="12").data
+    signed = sign(issued, trusting.person(HEAD_NAME, HEAD_EMAIL))
+    assert signed.startswith(issued)  # an incremental update: the issued bytes come first
+
+    found = signing.verify(signed, signing.trust_roots(trusting.pem))
+    assert found.common_name == HEAD_NAME and found.emails == (HEAD_EMAIL,)
+
+    r = upload(client, docs, signed)
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "signed" and body["signer_id"] == docs.ids["head"] and body["number"] == "12"
+    assert f"Common Name: {HEAD_NAME}" in body["signer_subject"]
+    back = client.get(docs.url(f"/units/{docs.ids['agency']}/decision/signed"), query_string={"year": 2026},
+                      headers=docs.h("auditor"))
+    assert back.status_code == 200 and back.data == signed
+    listed = client.get(docs.url(f"/units/{docs.ids['agency']}/decisions"), query_string={"year": 2026},
+                        headers=docs.h("admin")).get_json()
+    assert [d["status"] for d in listed] == ["signed"]
+    with clean_app.app_context(), tenant_context(docs.tenant_id):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "decision.sign")).one()
+        assert event.before["status"] == "issued" and event.after["status"] == "signed"
+    again = upload(client, docs, signed, who="admin")
+    assert again.status_code == 409
+
+
+def test_a_byte_changed_after_signing_fails(clean_app, docs, client, trusting):
+    issued = decision(client, docs).data
+    signed = sign(issued, trusting.person(HEAD_NAME, HEAD_EMAIL))
+    signature_at = signed.index(b"/Contents <") + len(b"/Contents <")
+    # A byte of the list (inside the issued part), a digit of the signing time (the signing
+    # revision), one of the signature, one of its zero padding, and a byte appended after it.
+    list_at = signed.index(b"/Type /Page") + 2
+    revision_at = signed.rindex(b"/M (D") + 12
+    padding_at = signed.rindex(b"/ByteRange") - 40
+    assert signed[padding_at:padding_at + 1] == b"0" and signed[revision_at:revision_at + 1].isdigit()
+    for changed in (signed[:list_at] + b"X" + signed[list_at + 1:],
+                    signed[:revision_at] + bytes([signed[revision_at] ^ 1]) + signed[revision_at + 1:],
+                    signed[:padding_at] + b"1" + signed[padding_at + 1:],
+                    signed[:signature_at + 100] + (b"0" if signed[signature_at + 100:signature_at + 101] != b"0" else b"1")
+                    + signed[signature_at + 101:],
+                    signed + b"\n%"):
+        with pytest.raises(Invalid):
+            signing.verify(changed, signing.trust_roots(trusting.pem))
+        r = upload(client, docs, changed)
+        assert r.status_code == 422, r.get_json()
+        assert r.get_json()["errors"]["file"]
+    assert status_of(clean_app, docs) == ["issued"]
+    assert upload(client, docs, signed).status_code == 201  # the untouched file still passes
+
+
+def test_a_signature_by_someone_else_or_an_unknown_ca_is_refused(clean_app, docs, client, trusting):
+    issued = decision(client, docs).data
+    other = upload(client, docs, sign(issued, trusting.person("Lê Văn Khác")))
+    assert other.status_code == 422 and "Lê Văn Khác" in other.get_json()["errors"]["file"][0]
+    wrong_mail = upload(client, docs, sign(issued, trusting.person(HEAD_NAME, "someone@else.example")))
+    assert wrong_mail.status_code == 422
+    stranger = upload(client, docs, sign(issued, ThrowawayCA("CA lạ").person(HEAD_NAME, HEAD_EMAIL)))
+    assert stranger.status_code == 422 and "trusted" in stranger.get_json()["errors"]["file"][0]
+    unsigned = upload(client, docs, issued)
+    assert unsigned.status_code == 422
+    assert upload(client, docs, b"not a pdf").status_code == 422
+    # A PDF signed by the head but not issued here.
+    foreign = upload(client, docs, sign(decision(client, docs, who="auditor", number="99").data,
+                                        trusting.person(HEAD_NAME, HEAD_EMAIL)))
+    assert foreign.status_code == 422
+    assert status_of(clean_app, docs) == ["issued"]
+
+
+def test_only_the_head_or_the_admin_uploads_and_the_list_must_be_current(clean_app, docs, client, trusting):
+    issued = decision(client, docs).data
+    signed = sign(issued, trusting.person(HEAD_NAME, HEAD_EMAIL))
+    assert upload(client, docs, signed, who="manager").status_code == 403
+    assert upload(client, docs, signed, who="staff").status_code == 403
+    assert upload(client, docs, signed, who="auditor").status_code == 403
+    assert override(client, docs, "staff2", level="HT", reason="Chậm báo cáo quý III").status_code == 200
+    stale = upload(client, docs, signed, who="admin")
+    assert stale.status_code == 409
+    assert status_of(clean_app, docs) == ["issued"]
+
+
+def test_trust_roots_are_refused_when_none_is_configured(clean_app, docs, client, ca):
+    issued = decision(client, docs).data
+    r = upload(client, docs, sign(issued, ca.person(HEAD_NAME, HEAD_EMAIL)))
+    assert r.status_code == 422 and "CONGVU_SIGNING_TRUST_ROOTS" in r.get_json()["errors"]["file"][0]
+
+
+# ---------------------------------------------------------------- templates
+
+
+def template_without(kind: str, placeholder: str) -> bytes:
+    doc = Document(BytesIO(docx_templates.default_template(kind)))
+    for p in doc.paragraphs:
+        for run_ in p.runs:
+            run_.text = run_.text.replace("{{ " + placeholder + " }}", "")
+    out = BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def put_template(client, w: World, kind: str, content: bytes, who: str = "admin"):
+    return client.put(w.url(f"/document-templates/{kind}"), data={"file": (BytesIO(content), "mau.docx")},
+                      headers=w.h(who), content_type="multipart/form-data")
+
+
+def test_a_template_missing_a_placeholder_is_refused_at_upload(clean_app, docs, client):
+    r = put_template(client, docs, "classification_form", template_without("classification_form", "level_label"))
+    assert r.status_code == 422
+    assert r.get_json()["errors"]["file"] == ["Missing placeholders: {{ level_label }}."]
+    doc = Document(BytesIO(docx_templates.default_template("decision")))
+    doc.add_paragraph("{{ signer_phone }}")
+    out = BytesIO()
+    doc.save(out)
+    unknown = put_template(client, docs, "decision", out.getvalue())
+    assert unknown.status_code == 422
+    assert unknown.get_json()["errors"]["file"] == ["Unknown placeholders: {{ signer_phone }}."]
+    assert put_template(client, docs, "decision", b"PK not a docx").status_code == 422
+    assert put_template(client, docs, "letter", docx_templates.default_template("decision")).status_code == 404
+    assert put_template(client, docs, "decision", docx_templates.default_template("decision"),
+                        who="manager").status_code == 403
+    listed = client.get(docs.url("/document-templates"), headers=docs.h("admin")).get_json()
+    assert [(t["kind"], t["custom"]) for t in listed] == [("evaluation_form", False), ("classification_form", False),
+                                                          ("decision", False)]
+
+
+def test_a_tenants_own_template_prints_and_can_be_reset(clean_app, docs, client):
+    doc = Document(BytesIO(docx_templates.default_template("classification_form")))
+    doc.add_paragraph("Mẫu riêng của tỉnh: {{ name }} — {{ level }}")
+    out = BytesIO()
+    doc.save(out)
+    r = put_template(client, docs, "classification_form", out.getvalue())
+    assert r.status_code == 200 and r.get_json()["custom"] is True
+    form = client.get(docs.url(f"/employees/{docs.ids['staff']}/classification-form"),
+                      query_string={"year": 2026, "format": "docx"}, headers=docs.h("staff"))
+    assert f"Mẫu riêng của tỉnh: {STAFF_NAME} — HTXS" in docx_text(form.data)
+    got = client.get(docs.url("/document-templates/classification_form"), headers=docs.h("admin"))
+    assert got.status_code == 200 and got.data == out.getvalue()
+    assert client.delete(docs.url("/document-templates/classification_form"), headers=docs.h("admin")).status_code == 204
+    assert client.delete(docs.url("/document-templates/classification_form"), headers=docs.h("admin")).status_code == 404
+    with clean_app.app_context(), tenant_context(docs.tenant_id):
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("document_template.%"))
+                                     .order_by(AuditEvent.id)).all()
+        assert actions == ["document_template.upload", "document_template.reset"]
