@@ -2,8 +2,8 @@
 the heading in two columns (governing body, agency and number left; national title,
 motto, place and date right), the title, the body and the signature block.
 
-Fonts: DejaVu Serif, which has every Vietnamese glyph, embedded as a subset. Found in
-``CONGVU_PDF_FONT_DIR`` or Debian's fonts-dejavu-core (`make install` installs it).
+Fonts: DejaVu Serif (or Sans), which has every Vietnamese glyph, embedded as a subset.
+Found in ``CONGVU_PDF_FONT_DIR`` or Debian's fonts-dejavu-core (`make install` installs it).
 """
 
 from __future__ import annotations
@@ -24,29 +24,32 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts/dejavu")
-FACES = {"DocSerif": "DejaVuSerif.ttf", "DocSerif-Bold": "DejaVuSerif-Bold.ttf",
-         "DocSerif-Italic": "DejaVuSerif-Italic.ttf", "DocSerif-BoldItalic": "DejaVuSerif-BoldItalic.ttf"}
+# Serif as the Decree's Times New Roman; Sans where a system ships only that.
+FAMILIES = ({"DocSerif": "DejaVuSerif.ttf", "DocSerif-Bold": "DejaVuSerif-Bold.ttf",
+             "DocSerif-Italic": "DejaVuSerif-Italic.ttf", "DocSerif-BoldItalic": "DejaVuSerif-BoldItalic.ttf"},
+            {"DocSerif": "DejaVuSans.ttf", "DocSerif-Bold": "DejaVuSans-Bold.ttf",
+             "DocSerif-Italic": "DejaVuSans-Oblique.ttf", "DocSerif-BoldItalic": "DejaVuSans-BoldOblique.ttf"})
 
 
 class FontMissing(RuntimeError):
     pass
 
 
-def _font_dir() -> Path:
+def _fonts() -> dict[str, Path]:
     candidates = [os.environ.get("CONGVU_PDF_FONT_DIR", ""), *FONT_DIRS]
-    for candidate in candidates:
-        if candidate and all((Path(candidate) / f).is_file() for f in FACES.values()):
-            return Path(candidate)
-    raise FontMissing("DejaVu Serif not found: install Debian's fonts-dejavu-core (make install does) "
+    for faces in FAMILIES:
+        for candidate in candidates:
+            if candidate and all((Path(candidate) / f).is_file() for f in faces.values()):
+                return {name: Path(candidate) / f for name, f in faces.items()}
+    raise FontMissing("DejaVu fonts not found: install Debian's fonts-dejavu-core (make install does) "
                       "or set CONGVU_PDF_FONT_DIR to a folder holding DejaVuSerif*.ttf.")
 
 
 def register_fonts() -> None:
     if "DocSerif" in pdfmetrics.getRegisteredFontNames():
         return
-    folder = _font_dir()
-    for name, filename in FACES.items():
-        pdfmetrics.registerFont(TTFont(name, str(folder / filename)))
+    for name, path in _fonts().items():
+        pdfmetrics.registerFont(TTFont(name, str(path)))
     pdfmetrics.registerFontFamily("DocSerif", normal="DocSerif", bold="DocSerif-Bold", italic="DocSerif-Italic",
                                   boldItalic="DocSerif-BoldItalic")
 
