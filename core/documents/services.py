@@ -204,7 +204,7 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
                                bool(int(cfg.get("CONGVU_SIGNING_FETCH_REVOCATION") or 0)))
     if decider is None or not signer_matches(signature, decider):
         raise Invalid("The signed document is not accepted.",
-                      {"file": [f"The signer ({signature.common_name}) is not the agency's deciding person."]})
+                      {"file": ["The signer is not the agency's deciding person.", signature.subject]})
     if match.content_hash != data.content_hash(data.decision_rows(agency, year)):
         raise Conflict("The classification list changed after this decision was issued; issue and sign it again.",
                        {"file": ["The list no longer matches the classification."]})
