@@ -61,9 +61,12 @@ def test_classification_form_pdf_names_the_person_and_the_level(clean_app, docs,
     assert "SỞ NỘI VỤ" in text and "tinh-w, ngày 14 tháng 10 năm 2026" in text
     assert "Tổng điểm bình quân năm 95,00" in text and "kết quả dự kiến" in text
     # The fonts are embedded (subsets), so the glyphs print the same everywhere.
-    fonts = PdfReader(BytesIO(r.data)).pages[0]["/Resources"]["/Font"]
-    assert all("/FontFile2" in f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-               for f in fonts.values() if "/DescendantFonts" in f.get_object())
+    fonts = [f.get_object() for f in PdfReader(BytesIO(r.data)).pages[0]["/Resources"]["/Font"].values()]
+    embedded = {str(f["/BaseFont"]).split("+")[1] for f in fonts
+                if f["/Subtype"] == "/TrueType" and "/FontFile2" in f["/FontDescriptor"].get_object()}
+    assert embedded == {"DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic"}
+    # The one other font is ReportLab's page default, one of the 14 every reader has; no text uses it.
+    assert [str(f["/BaseFont"]) for f in fonts if f["/Subtype"] != "/TrueType"] == ["/Helvetica"]
 
 
 def test_classification_form_docx_opens_with_python_docx(clean_app, docs, client):
