@@ -286,6 +286,12 @@ def test_a_template_missing_a_placeholder_is_refused_at_upload(clean_app, docs, 
     assert unknown.status_code == 422
     assert unknown.get_json()["errors"]["file"] == ["Unknown placeholders: {{ signer_phone }}."]
     assert put_template(client, docs, "decision", b"PK not a docx").status_code == 422
+    doc = Document(BytesIO(docx_templates.default_template("decision")))
+    doc.add_paragraph("{{ rows.upper() }}")  # parses, names only provided things, fails when printed
+    out = BytesIO()
+    doc.save(out)
+    broken = put_template(client, docs, "decision", out.getvalue())
+    assert broken.status_code == 422 and broken.get_json()["message"] == "The template does not print."
     assert put_template(client, docs, "letter", docx_templates.default_template("decision")).status_code == 404
     assert put_template(client, docs, "decision", docx_templates.default_template("decision"),
                         who="manager").status_code == 403

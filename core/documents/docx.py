@@ -201,10 +201,30 @@ def check_template(kind: str, content: bytes) -> set[str]:
         errors.append("Unknown placeholders: " + ", ".join(f"{{{{ {u} }}}}" for u in unknown) + ".")
     if errors:
         raise Invalid("The template is not usable for this document.", {"file": errors})
+    try:
+        render(content, sample(kind))
+    except Exception as exc:  # noqa: BLE001 - any failure of a trial print refuses the template now
+        raise Invalid("The template does not print.", {"file": [f"Template error: {str(exc)[:300]}"]}) from exc
     return used
 
 
+LIST_FIELDS = {"months": ("period", "items", "task_score", "general_score", "total", "provisional"),
+               "self_criteria": ("title", "max", "score"), "manager_criteria": ("title", "max", "score"),
+               "rows": ("no", "name", "code", "position", "unit", "total", "level", "level_label"),
+               "counts": ("level", "label", "count")}
+
+
+def sample(kind: str) -> dict[str, Any]:
+    """A context of the document's shape (every name, lists of two rows) for a trial print."""
+    ctx: dict[str, Any] = {}
+    for name in PROVIDED[kind]:
+        fields = LIST_FIELDS.get(name)
+        ctx[name] = [{f: f"{f} {i}" for f in fields} for i in (1, 2)] if fields else name
+    return ctx
+
+
 def render(template: bytes, ctx: dict[str, Any]) -> bytes:
+    """The document from a template (checked at upload, so it prints)."""
     doc = DocxTemplate(BytesIO(template))
     doc.render(ctx, autoescape=True)
     out = BytesIO()
