@@ -202,7 +202,9 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
     cfg = current_app.config
     signature = signing.verify(content, signing.trust_roots(cfg.get("CONGVU_SIGNING_TRUST_ROOTS")),
                                bool(int(cfg.get("CONGVU_SIGNING_FETCH_REVOCATION") or 0)))
-    if decider is None or not signer_matches(signature, decider):
+    # The person the issued document names in its signature block must be the one who signed.
+    named = db.session.get(Employee, match.decider_id) if match.decider_id is not None else None
+    if named is None or not signer_matches(signature, named):
         raise Invalid("The signed document is not accepted.",
                       {"file": ["The signer is not the agency's deciding person.", signature.subject]})
     if match.content_hash != data.content_hash(data.decision_rows(agency, year)):
@@ -212,7 +214,7 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
         raise Conflict("This decision is already signed.", {"file": ["Already signed."]})
     before = issued_view(match)
     match.status, match.signed_at, match.signed_by = "signed", utcnow(), principal.actor
-    match.signer_subject, match.signer_id = signature.subject, decider.id
+    match.signer_subject, match.signer_id = signature.subject, named.id
     match.signed_pdf_b64 = base64.b64encode(content).decode()
     db.session.flush()
     record("decision.sign", "issued_decision", match.id, before=before, after=issued_view(match))
