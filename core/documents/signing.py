@@ -7,10 +7,14 @@ CA's signing tool — and upload the result; docs/documents.md shows the PKCS#11
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TypeVar
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
@@ -18,13 +22,26 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from core.errors import Invalid
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SIGNATURE_FIELD = "QuyetDinh"
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    """Run pyHanko's coroutine to the end. Its synchronous wrappers call asyncio.run(),
+    which fails in a thread whose event loop is running (an async server, a browser
+    driver in tests); there the coroutine runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def pkcs12_signer(data: bytes, passphrase: bytes | None = None) -> signers.Signer:
@@ -37,7 +54,7 @@ def sign(pdf: bytes, signer: signers.Signer, field_name: str = SIGNATURE_FIELD) 
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES,
                                         md_algorithm="sha256")
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    out = _run(lambda: signers.async_sign_pdf(writer, meta, signer=signer))
     return out.getvalue()
 
 
@@ -94,7 +111,7 @@ def verify(pdf: bytes, roots: list[asn1_x509.Certificate], fetch_revocation: boo
     context = ValidationContext(trust_roots=roots, allow_fetching=fetch_revocation,
                                 revocation_mode="soft-fail")
     try:
-        status = validate_pdf_signature(signatures[-1], context)
+        status = _run(lambda: async_validate_pdf_signature(signatures[-1], context))
         padding_clean = _padding_is_zero(pdf, [int(x) for x in signatures[-1].byte_range])
     # pyHanko's validation errors are ValueErrors; a damaged signature can also surface as
     # an AttributeError from inside its digest computation.
