@@ -165,11 +165,19 @@ def _normal(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
+def _unaccented(name: str) -> str:
+    decomposed = unicodedata.normalize("NFD", _normal(name).replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def signer_matches(signature: signing.Signature, person: Employee) -> bool:
-    """The certificate names the deciding person: its common name is their full name
-    (Vietnamese personal certificates carry the name with diacritics), and when both the
-    certificate and the staff record have an e-mail address, they agree too."""
-    if _normal(signature.common_name) != _normal(person.full_name):
+    """The certificate names the deciding person: its common name is their full name —
+    with diacritics, or without them as some certification authorities write it ("TRAN
+    THI HUONG") — and when both the certificate and the staff record have an e-mail
+    address, they agree too."""
+    cn = signature.common_name
+    if _normal(cn) != _normal(person.full_name) and not (
+            _unaccented(cn) == _normal(cn) and _unaccented(cn) == _unaccented(person.full_name)):
         return False
     if signature.emails and person.email:
         return person.email.lower() in signature.emails
