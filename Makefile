@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 
-.PHONY: run test test-dates install lint bench translations browser-deps clean fuzz
+.PHONY: run test test-dates install lint bench translations browser-deps font-deps clean fuzz
 
 $(STAMP): pyproject.toml examples/vendor-plugin/pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=python3.11"; exit 1; }
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml examples/vendor-plugin/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e examples/vendor-plugin
 	touch $(STAMP)
 
-install: $(STAMP) translations
+install: $(STAMP) translations font-deps
 
 translations: $(STAMP)
 	@$(BIN)/pybabel compile -d core/translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d core/translations
@@ -24,6 +24,13 @@ run: install
 	$(BIN)/congvu db upgrade
 	$(BIN)/congvu demo --if-empty
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+# DejaVu Serif, which has every Vietnamese glyph, is embedded in the PDF documents
+# (core/documents/pdf.py); CONGVU_PDF_FONT_DIR may point elsewhere. Needs root to install.
+font-deps:
+	@if [ -z "$$CONGVU_PDF_FONT_DIR" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ]; then \
+	  if [ "$$(id -u)" = "0" ]; then (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null) || echo "warning: could not install fonts-dejavu-core"; \
+	  else echo "note: install fonts-dejavu-core (or set CONGVU_PDF_FONT_DIR) for the PDF documents"; fi; fi
 
 # Debian's chromium for the browser tests; needs root (CI and the dev machines are root).
 browser-deps:

@@ -62,6 +62,7 @@ def _import_models() -> None:
     import core.catalogue.models  # noqa: F401
     import core.classification.models  # noqa: F401
     import core.dashboards.models  # noqa: F401
+    import core.documents.models  # noqa: F401
     import core.jobs.models  # noqa: F401
     import core.mergers.models  # noqa: F401
     import core.notifications.models  # noqa: F401
@@ -92,6 +93,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.classification.procedure_views import evaluation_pages
     from core.classification.views import classification_pages
     from core.dashboards.views import dashboard_pages
+    from core.documents.api import blp as documents_api
+    from core.documents.views import document_pages
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.imports.api import blp as imports_api
@@ -110,11 +113,11 @@ def _register_blueprints(app: Flask) -> None:
     from core.work.views import work_pages
 
     for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
-                imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api):
+                imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api, documents_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages):
+                  classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)

@@ -37,6 +37,12 @@ class Defaults:
     # hosts when workers run on several machines.
     UPLOAD_DIR: str | None = None
     LOG_FORMAT: str | None = None  # "json" or "text"; unset = json in production (core/observability.py)
+    # The certification authorities whose signatures an uploaded signed decision may carry:
+    # a PEM file (or PEM text) of root certificates (docs/documents.md). Unset: none is trusted.
+    SIGNING_TRUST_ROOTS: str | None = None
+    # Check revocation online (OCSP/CRL from the certificate); off, a revocation that cannot
+    # be checked does not refuse the signature.
+    SIGNING_FETCH_REVOCATION = 0
 
 
 def _env(name: str) -> str | None:

@@ -127,7 +127,8 @@ def _page_login(app, slug: str | None, username: str):
 # What each role's home page links to: (path under /t/<slug>/, Vietnamese label).
 TODAY, MONTH, TREND, MINE = ("today", "Hôm nay"), ("me", "Tháng của tôi"), ("me/trend", "Xu hướng của tôi"), \
     ("classification", "Xếp loại của tôi")
-OWN = {TODAY, MONTH, TREND, MINE}
+DOCUMENTS = ("documents", "Văn bản, biểu mẫu")  # everyone: one's own forms at least
+OWN = {TODAY, MONTH, TREND, MINE, DOCUMENTS}
 UNIT = {("unit", "Đơn vị của tôi"), ("dashboard/unit", "Bảng điều khiển đơn vị"), ("jobs", "Tác vụ")}
 REVIEW = ("classification/unit", "Xem xét xếp loại đơn vị")
 PROVINCE = {("dashboard/province", "Bảng điều khiển toàn tỉnh"),

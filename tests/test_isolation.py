@@ -212,3 +212,34 @@ def test_manager_pages_of_another_tenant_are_404(clean_app, client, clock):
         assert db.session.query(WorkItem).count() == 1
         item = db.session.get(WorkItem, foreign_item)
         assert (item.verification, item.exempt, item.deadline) == ("pending", False, None)
+
+
+def test_document_pages_of_another_tenant_are_404(clean_app, client, worlds):
+    """The documents pages (tenant pages, not API routes): tenant A's admin, signed in, finds
+    nothing at tenant B's addresses, for every method, with a valid CSRF token."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.auth.services import principal_for_user
+    from core.extensions import db
+    from core.tenancy import tenant_context
+
+    a, b = worlds
+    with clean_app.app_context(), tenant_context(a.tenant_id):
+        user_id = principal_for_user(db.session.scalar(select(User).where(User.username == "admin"))).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = user_id, True
+    own = client.get(f"/t/{a.slug}/documents")
+    assert own.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', own.get_data(as_text=True)).group(1)
+    rules = [r for r in clean_app.url_map.iter_rules() if r.rule.startswith("/t/<t>/documents")]
+    assert len(rules) >= 8
+    failures = []
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = rule.rule.replace("<t>", b.slug).replace("<kind>", "decision")
+            query = {"unit_id": b.ids["agency"], "year": 2026, "code": "STAFF", "period": "2026-10"}
+            response = client.open(url, method=method, query_string=query, data={"csrf_token": token})
+            if response.status_code != 404:
+                failures.append(f"{method} {url} -> {response.status_code}")
+    assert failures == []

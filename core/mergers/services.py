@@ -45,7 +45,8 @@ from core.tenants.models import Tenant
 # Clashes listed per kind: enough to act on, bounded so a report stays readable.
 DUPLICATES_LISTED = 200
 # Tenant-level settings: the target's govern; the source keeps its own as its record.
-STAYS = ("audit_events", "component_choices", "work_settings", "calendar_days")
+# A tenant's own document templates and issued decisions stay with it (its letterhead, its signatures).
+STAYS = ("audit_events", "component_choices", "work_settings", "calendar_days", "document_templates", "issued_decisions")
 # One row per period or year: moved unless the target has the same one.
 PER_PERIOD = {"closed_periods": "period", "scored_periods": "period", "classification_years": "year"}
 # Catalogue kinds the mapping names: table, and the prefix rule for entries that move.

@@ -1,0 +1,300 @@
+"""What each official document says, gathered from the data the platform holds.
+
+Each builder returns a plain dict (strings, numbers, lists of dicts): the same context
+fills the built-in PDF layout and a tenant's DOCX template, and the evaluation procedure
+can add what its own steps collected (``extra``: a self-assessment text, the manager's
+comments, the collective meeting) without this module knowing their tables. Official
+documents are in Vietnamese whatever the reader's interface language (Decree 30/2020,
+Art. 8: the language of administrative documents is Vietnamese).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from core.classification.models import ClassificationYear, EmployeeClassification
+from core.classification.services import AGENCY_KINDS, agency_of
+from core.errors import Invalid, NotFound
+from core.extensions import db
+from core.org.models import Employee, OrgUnit
+from core.plugins.toolkit import LEVELS
+from core.scoring.models import GeneralScore, PeriodScore
+
+NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+LEVEL_LABELS = {
+    "HTXS": "Hoàn thành xuất sắc nhiệm vụ",
+    "HTT": "Hoàn thành tốt nhiệm vụ",
+    "HT": "Hoàn thành nhiệm vụ",
+    "KHT": "Không hoàn thành nhiệm vụ",
+}
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+PLACE_PREFIXES = ("Tỉnh ", "Thành phố ", "TP. ")
+DEFAULT_DECISION_NUMBER_BLANK = "      "
+
+
+VI_ALPHABET = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
+# Tone marks, in the order Vietnamese dictionaries sort them (none, grave, hook, tilde, acute, dot).
+VI_TONES = {"": 0, "\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def vi_key(text: str) -> tuple:
+    """Vietnamese dictionary order: letters by the Vietnamese alphabet (ă after a, đ after
+    d, ư after u), tones only to break ties."""
+    letters, tones = [], []
+    for char in unicodedata.normalize("NFC", text.casefold()):
+        parts = unicodedata.normalize("NFD", char)
+        base, marks = parts[0], parts[1:]
+        tone = next((m for m in marks if m in VI_TONES), "")
+        shape = unicodedata.normalize("NFC", base + "".join(m for m in marks if m != tone))
+        letters.append((VI_ALPHABET.index(shape), "") if shape in VI_ALPHABET else (len(VI_ALPHABET), shape))
+        tones.append(VI_TONES[tone])
+    return letters, tones
+
+
+def name_key(full_name: str) -> tuple:
+    """Lists of people sort by given name (the last word), then by the whole name."""
+    return vi_key(full_name.split()[-1] if full_name.split() else ""), vi_key(full_name)
+
+
+def _num(value: Decimal | float | None) -> str:
+    """A score as Vietnamese write it: 85,50 (a comma before the decimals); blank when none."""
+    if value is None:
+        return ""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'))}".replace(".", ",")
+
+
+def tenant_place(tenant_name: str) -> str:
+    """The place name of the date line: "Khánh Hòa" for the tenant "Tỉnh Khánh Hòa"."""
+    for prefix in PLACE_PREFIXES:
+        if tenant_name.startswith(prefix):
+            return tenant_name[len(prefix):]
+    return tenant_name
+
+
+def date_text(day: date) -> str:
+    month_text = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month_text} năm {day.year}"
+
+
+def date_line(place: str, day: date) -> str:
+    """Decree 30, Annex I: "Khánh Hòa, ngày 06 tháng 12 năm 2026" — a day below 10 and the
+    months 1 and 2 take a leading zero, the other months none."""
+    return f"{place}, {date_text(day)}"
+
+
+def _units() -> dict[int, tuple[int | None, str]]:
+    return {u.id: (u.parent_id, u.kind) for u in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+
+
+def agency_unit(unit_id: int) -> OrgUnit:
+    unit = db.session.get(OrgUnit, agency_of(unit_id, _units()))
+    if unit is None:
+        raise NotFound("Unit not found.")
+    return unit
+
+
+def abbreviation(unit: OrgUnit) -> str:
+    """The agency's short name for "Số: 12/QĐ-SNV": its initials ("Sở Nội vụ" → SNV)."""
+    letters = []
+    for word in unit.name.split():
+        first = unicodedata.normalize("NFD", word)[0]
+        if first.isalpha():
+            letters.append("D" if word[0] in "Đđ" else first.upper())
+    return "".join(letters) or unit.code.upper()
+
+
+def header(tenant_name: str, agency: OrgUnit, day: date, number: str | None, kind_code: str | None) -> dict[str, str]:
+    """The Decree 30 heading: governing body and agency on the left with the number, the
+    national title and motto on the right with the place and date."""
+    parent = db.session.get(OrgUnit, agency.parent_id) if agency.parent_id else None
+    authority = (parent.name if parent is not None else f"UBND {tenant_name}").upper()
+    number_ref = f"{number or DEFAULT_DECISION_NUMBER_BLANK}/{kind_code}-{abbreviation(agency)}" if kind_code else ""
+    return {"national_title": NATIONAL_TITLE, "motto": MOTTO, "authority": authority,
+            "agency": agency.name.upper(), "agency_name": agency.name, "number_ref": number_ref,
+            "number_line": f"Số: {number_ref}" if number_ref else "", "date_text": date_text(day),
+            "place_date": date_line(tenant_place(tenant_name), day)}
+
+
+def _person(e: Employee) -> dict[str, str]:
+    return {"name": e.full_name, "code": e.code, "position": e.position.name if e.position else "",
+            "unit": e.unit.name}
+
+
+def _employee(employee_id: int) -> Employee:
+    employee = db.session.get(Employee, employee_id)
+    if employee is None:
+        raise NotFound("Employee not found.")
+    return employee
+
+
+def parse_period(period: str) -> tuple[int, list[str], str]:
+    """A month (2026-11) or quarter (2026-Q4): the year, its months and the label."""
+    try:
+        if len(period) == 7 and period[4] == "-" and period[5] != "Q":
+            year, month = int(period[:4]), int(period[5:])
+            if 1 <= month <= 12:
+                return year, [period], f"tháng {month:02d} năm {year}"
+        if len(period) == 7 and period[4:6] == "-Q":
+            year, quarter = int(period[:4]), int(period[6])
+            if 1 <= quarter <= 4:
+                months = [f"{year:04d}-{m:02d}" for m in range(3 * quarter - 2, 3 * quarter + 1)]
+                return year, months, f"quý {ROMAN[quarter]} năm {year}"
+    except ValueError:
+        pass
+    raise Invalid("Not an evaluation period.", {"period": ["Use YYYY-MM for a month or YYYY-Qn for a quarter."]})
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.01")) if values else None
+
+
+GENERAL = (("politics_ethics", "Chính trị, tư tưởng, đạo đức, lối sống, ý thức tổ chức kỷ luật"),
+           ("competence_attitude", "Năng lực, kỹ năng, thái độ phục vụ"),
+           ("innovation", "Tinh thần đổi mới, sáng tạo, dám nghĩ, dám làm"))
+
+
+def evaluation_form(tenant_name: str, employee_id: int, period: str, day: date,
+                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The periodic evaluation form (phiếu đánh giá): Part I the person's own assessment
+    (their proposed general criteria and comment), Part II the direct manager's (the
+    criteria set, comment and the period's score). A quarter shows its three months and
+    the means of the months that have a value."""
+    employee = _employee(employee_id)
+    year, months, label = parse_period(period)
+    scores = {r.period: r for r in db.session.scalars(
+        select(PeriodScore).where(PeriodScore.employee_id == employee_id, PeriodScore.period.in_(months)))}
+    general = {r.period: r for r in db.session.scalars(
+        select(GeneralScore).where(GeneralScore.employee_id == employee_id, GeneralScore.period.in_(months)))}
+    rows = []
+    for month in months:
+        s = scores.get(month)
+        rows.append({"period": f"{month[5:]}/{month[:4]}", "items": s.item_count if s else 0,
+                     "task_score": _num(s.task_score if s else None),
+                     "general_score": _num(s.general_score if s else None),
+                     "total": _num(s.total if s else None),
+                     "provisional": "tạm tính" if s is not None and s.provisional else ""})
+
+    def criteria(prefix: str) -> list[dict[str, str]]:
+        out = []
+        for field, title in GENERAL:
+            values = [getattr(general[m], prefix + field) for m in months
+                      if m in general and getattr(general[m], prefix + field) is not None]
+            out.append({"title": title, "score": _num(_mean(values)), "max": "10"})
+        return out
+
+    def comments(field: str) -> str:
+        return "\n".join(getattr(general[m], field) for m in months if m in general and getattr(general[m], field))
+
+    self_part, manager_part = criteria("self_"), criteria("")
+    totals = [s.total for m in months if (s := scores.get(m)) is not None and s.item_count > 0]
+    manager = db.session.get(Employee, employee.manager_id) if employee.manager_id else None
+    agency = agency_unit(employee.unit_id)
+    ctx = {**header(tenant_name, agency, day, None, None), **_person(employee),
+           "title": f"PHIẾU ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG {label.upper()}", "period_label": label,
+           "period": period, "months": rows, "self_criteria": self_part, "self_comment": comments("self_comment"),
+           "manager_criteria": manager_part, "manager_comment": comments("comment"),
+           "manager_name": manager.full_name if manager else "",
+           "total": _num(_mean(totals)), "self_assessment": "", "manager_proposal": ""}
+    ctx.update(extra or {})
+    return ctx
+
+
+def _level_fields(level: str | None) -> dict[str, str]:
+    return {"level": level or "", "level_label": LEVEL_LABELS.get(level or "", "Chưa xếp loại")}
+
+
+def classification_form(tenant_name: str, employee_id: int, year: int, day: date,
+                        extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The annual evaluation and classification form of one person (Decree 335/2025 and
+    Decree 90/2020 annexes: the person's self-assessment, the manager's comments and
+    proposed level, the level decided), from the year's classification row."""
+    employee = _employee(employee_id)
+    row = db.session.scalar(select(EmployeeClassification).where(EmployeeClassification.year == year,
+                                                                 EmployeeClassification.employee_id == employee_id))
+    if row is None:
+        raise NotFound("This person has no classification for that year.",
+                       {"year": [f"No classification of {year} for this person."]})
+    state = db.session.scalar(select(ClassificationYear).where(ClassificationYear.year == year))
+    agency = agency_unit(employee.unit_id)
+    manager = db.session.get(Employee, employee.manager_id) if employee.manager_id else None
+    ctx = {**header(tenant_name, agency, day, None, None), **_person(employee),
+           "title": f"PHIẾU ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC NĂM {year}",
+           "year": str(year), "months_worked": str(row.months_worked), "task_score": _num(row.task_score),
+           "total": _num(row.total), "computed_level": row.computed_level or "",
+           "override_reason": row.override_reason or "",
+           "status": "chính thức" if state is not None and state.status == "final" else "dự kiến",
+           "manager_name": manager.full_name if manager else "",
+           "self_assessment": "", "manager_comment": row.override_reason or "", **_level_fields(row.level)}
+    ctx.update(extra or {})
+    return ctx
+
+
+def check_agency(unit_id: int) -> OrgUnit:
+    unit = db.session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise NotFound("Unit not found.")
+    if unit.kind not in AGENCY_KINDS:
+        raise Invalid("Decisions are made per agency.",
+                      {"unit_id": ["Choose an agency, commune or ward, not a department."]})
+    return unit
+
+
+def deciding_person(agency: OrgUnit, on: date) -> Employee | None:
+    """Who decides the classification of the agency's staff: its head — a leader placed in
+    the agency unit itself whose own manager is not in that unit (the deputies report to
+    the head). The procedure may name another; this is the default."""
+    leaders = list(db.session.scalars(
+        select(Employee).where(Employee.unit_id == agency.id, Employee.is_leader.is_(True),
+                               (Employee.end_date.is_(None)) | (Employee.end_date >= on)).order_by(Employee.id)))
+    ids = {e.id for e in leaders}
+    heads = [e for e in leaders if e.manager_id not in ids]
+    return (heads or leaders or [None])[0]
+
+
+def decision_rows(agency: OrgUnit, year: int) -> list[dict[str, str]]:
+    """The agency's list: everyone whose quota was counted in the agency, by unit, then by
+    given name in Vietnamese order."""
+    rows = db.session.execute(
+        select(EmployeeClassification, Employee, OrgUnit.name)
+        .join(Employee, Employee.id == EmployeeClassification.employee_id)
+        .join(OrgUnit, OrgUnit.id == EmployeeClassification.unit_id)
+        .where(EmployeeClassification.year == year, EmployeeClassification.quota_group.like(f"{agency.id}:%"))).all()
+    rows.sort(key=lambda r: (vi_key(r[2]), name_key(r[1].full_name), r[1].id))
+    return [{"no": str(i), "employee_id": e.id, "name": e.full_name, "code": e.code,
+             "position": e.position.name if e.position else "", "unit": unit_name, "total": _num(c.total),
+             **_level_fields(c.level)} for i, (c, e, unit_name) in enumerate(rows, start=1)]
+
+
+def content_hash(rows: list[dict[str, Any]]) -> str:
+    """The list's fingerprint: who and which level (a changed level changes it)."""
+    return hashlib.sha256(json.dumps([[r["employee_id"], r["level"]] for r in rows]).encode()).hexdigest()
+
+
+def decision(tenant_name: str, agency: OrgUnit, year: int, day: date, number: str | None,
+             extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The agency head's decision approving the classification of its staff for the year,
+    with the list attached (Decree 30, Annex III: a decision with an attached list)."""
+    rows = decision_rows(agency, year)
+    if not rows:
+        raise NotFound("The agency has no classification for that year.",
+                       {"year": [f"No classification of {year} in this agency."]})
+    decider = deciding_person(agency, day)
+    counts = {level: sum(1 for r in rows if r["level"] == level) for level in LEVELS}
+    ctx = {**header(tenant_name, agency, day, number, "QĐ"),
+           "title": "QUYẾT ĐỊNH",
+           "subject": f"Về việc phê duyệt kết quả đánh giá, xếp loại chất lượng công chức, viên chức năm {year}",
+           "year": str(year), "rows": rows, "count": str(len(rows)),
+           "counts": [{"level": lv, "label": LEVEL_LABELS[lv], "count": str(counts[lv])} for lv in LEVELS],
+           "decider_name": decider.full_name if decider else "",
+           "decider_title": (decider.position.name if decider and decider.position else "Thủ trưởng cơ quan").upper(),
+           "decider_id": decider.id if decider else None, "content_hash": content_hash(rows)}
+    ctx.update(extra or {})
+    return ctx
