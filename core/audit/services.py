@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, has_request_context
+from flask import has_request_context
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -45,9 +48,38 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+# Set while a job runs (core/jobs/runner.py): the job's events name who asked for it,
+# even when the job runs inline inside that person's request.
+_JOB_ACTOR: ContextVar[str | None] = ContextVar("congvu_job_actor", default=None)
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Events recorded inside name `actor` (unless a caller names one itself)."""
+    token = _JOB_ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _JOB_ACTOR.reset(token)
+
+
+def job_actor(requested_by: str, run_id: str) -> str:
+    return f"{requested_by} via job {run_id}"
+
+
 def current_actor() -> str:
-    if has_request_context() and getattr(g, "actor", None):
-        return g.actor
+    """Who the next event names: the person a running job was requested by, else the
+    authenticated principal of the request (the same rule for pages and the API), else
+    `system` (no request and no job: migrations, shell)."""
+    job = _JOB_ACTOR.get()
+    if job:
+        return job
+    if has_request_context():
+        from core.auth.guards import request_principal
+
+        principal = request_principal()
+        if principal is not None:
+            return principal.actor
     return "system"
 
 

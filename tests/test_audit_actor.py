@@ -1,0 +1,205 @@
+"""Who the audit log names (both databases): the authenticated person for every write,
+whether it came through a page or the API, and for a job the person who asked for it
+("user:N:name via job ID") — never `system` or `job`.
+
+Each audited write a page can make is made once through its page and once through the
+API, and the event it leaves must name the same person. The route census at the end
+fails when a page that writes is added without a case here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.audit.models import AuditEvent
+from core.extensions import db
+from core.jobs.models import JobRun
+from core.tenancy import tenant_context
+from tests.test_classification_api import TOTALS_2026, set_totals
+from tests.test_work_pages import csrf, sign_in
+from tests.test_work_support import declare
+
+pytest_plugins = ("tests.test_work_support",)
+
+
+def last(app, w, action: str) -> AuditEvent:
+    with app.app_context(), tenant_context(w.tenant_id):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                   .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        assert event is not None, action
+        db.session.expunge(event)
+        return event
+
+
+def actors(app, w, action: str) -> list[str]:
+    with app.app_context(), tenant_context(w.tenant_id):
+        return list(db.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == action)
+                                       .order_by(AuditEvent.seq)))
+
+
+def last_run(app, w, kind: str) -> str:
+    with app.app_context(), tenant_context(w.tenant_id):
+        return db.session.scalar(select(JobRun.id).where(JobRun.kind == kind).order_by(JobRun.created_at.desc(),
+                                                                                       JobRun.id.desc()).limit(1))
+
+
+def page_post(client, w, who: str, path: str, data: dict | None = None, status: int = 302):
+    sign_in(client, w, who)
+    token = csrf(client.get(f"/t/{w.slug}/today").get_data(as_text=True))
+    r = client.post(f"/t/{w.slug}{path}", data={"csrf_token": token, **(data or {})})
+    assert r.status_code == status, r.get_data(as_text=True)[:800]
+    return r
+
+
+def me(w, who: str) -> str:
+    return f"user:{w.principals[who].id}:{who}"
+
+
+def test_declaring_on_the_page_and_the_api_names_the_person(clean_app, client, world, clock):
+    page_post(client, world, "staff", "/today/declare", {"task_type_code": "HT01", "quantity": "3"})
+    declare(client, world, "staff2")
+    assert actors(clean_app, world, "work_item.create") == [me(world, "staff"), me(world, "staff2")]
+
+
+def test_review_on_the_page_and_the_api_names_the_manager(clean_app, client, world, clock):
+    first, second = declare(client, world, "staff"), declare(client, world, "staff")
+    for item in (first, second):
+        r = client.patch(world.url(f"/work-items/{item['id']}"), json={"status": "done"}, headers=world.h("staff"))
+        assert r.status_code == 200, r.get_json()
+    page_post(client, world, "manager", f"/items/{first['id']}/review", {"passed": "1", "stars": "5"})
+    r = client.post(world.url(f"/work-items/{second['id']}/review"), json={"passed": True, "stars": 4},
+                    headers=world.h("manager"))
+    assert r.status_code in (200, 201), r.get_json()
+    assert actors(clean_app, world, "work_item.review") == [me(world, "manager")] * 2
+
+
+def test_verify_on_the_page_and_the_api_names_the_manager(clean_app, client, world, clock):
+    # Declared for someone else's day after the morning cut-off: waits for the manager's check.
+    clock.set(2026, 10, 14, 11, 0)
+    first, second = declare(client, world, "staff"), declare(client, world, "staff2")
+    assert first["verification"] == second["verification"] == "pending", first
+    page_post(client, world, "manager", f"/items/{first['id']}/verify", {"accepted": "1"})
+    r = client.post(world.url(f"/work-items/{second['id']}/verify"), json={"accepted": True},
+                    headers=world.h("manager"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "work_item.verify") == [me(world, "manager"), me(world, "manager")]
+
+
+GENERAL = {"politics_ethics": "8", "competence_attitude": "9", "innovation": "7"}
+
+
+def test_general_scores_on_the_page_and_the_api_name_the_manager(clean_app, client, world, clock):
+    page_post(client, world, "manager", f"/dashboard/person/{world.ids['staff']}/general",
+              {"period": "2026-10", **GENERAL})
+    r = client.put(world.url(f"/employees/{world.ids['staff2']}/general-scores/2026-10"),
+                   json={k: int(v) for k, v in GENERAL.items()}, headers=world.h("manager"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "general_score.set") == [me(world, "manager"), me(world, "manager")]
+
+
+def test_a_proposal_on_the_page_and_the_api_names_its_author(clean_app, client, world, clock):
+    page_post(client, world, "staff", "/me/general", {"period": "2026-10", **GENERAL})
+    r = client.put(world.url(f"/employees/{world.ids['staff2']}/general-scores/2026-10/self"),
+                   json={k: int(v) for k, v in GENERAL.items()}, headers=world.h("staff2"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "general_score.propose") == [me(world, "staff"), me(world, "staff2")]
+
+
+def test_a_recalculation_job_names_who_started_it(clean_app, client, world, clock):
+    page_post(client, world, "admin", "/jobs/recalculate", {"period": "2026-10"})
+    page_run = last_run(clean_app, world, "recalculation")
+    r = client.post(world.url("/recalculations"), json={"period": "2026-09"}, headers=world.h("admin"))
+    assert r.status_code == 202, r.get_json()
+    api_run = r.get_json()["job_id"]
+    assert actors(clean_app, world, "scores.recalculate") == [
+        f"{me(world, 'admin')} via job {page_run}", f"{me(world, 'admin')} via job {api_run}"]
+
+
+def test_classification_override_appeal_run_finalize_and_bonus_name_the_person(clean_app, client, world, clock):
+    set_totals(clean_app, world, TOTALS_2026)
+    page_post(client, world, "admin", "/classification/2026/run")
+    page_run = last_run(clean_app, world, "classification")
+    r = client.post(world.url("/classifications/2026/run"), headers=world.h("admin"))
+    assert r.status_code == 202, r.get_json()
+    assert actors(clean_app, world, "classification.run") == [
+        f"{me(world, 'admin')} via job {page_run}", f"{me(world, 'admin')} via job {r.get_json()['job_id']}"]
+
+    page_post(client, world, "manager", f"/classification/2026/{world.ids['staff2']}/override",
+              {"level": "HT", "reason": "Chậm báo cáo quý III"})
+    r = client.put(world.url(f"/classifications/2026/{world.ids['staff']}"), json={"level": "HT", "reason": "Trễ"},
+                   headers=world.h("manager"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "classification.override") == [me(world, "manager")] * 2
+
+    page_post(client, world, "staff2", "/classification/2026/appeal", {"reason": "Tôi đã hoàn thành đúng hạn"})
+    r = client.post(world.url(f"/classifications/2026/{world.ids['staff']}/appeal"), json={"reason": "Sai điểm"},
+                    headers=world.h("staff"))
+    assert r.status_code == 201, r.get_json()
+    assert actors(clean_app, world, "classification.appeal") == [me(world, "staff2"), me(world, "staff")]
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.classification.models import ClassificationAppeal
+
+        first, second = db.session.scalars(select(ClassificationAppeal.id).order_by(ClassificationAppeal.id)).all()
+    page_post(client, world, "manager", f"/classification/appeals/{first}/resolve?year=2026",
+              {"decision": "rejected", "reason": "Điểm đúng"})
+    r = client.post(world.url(f"/appeals/{second}/resolve"),
+                    json={"decision": "rejected", "reason": "Điểm đúng"}, headers=world.h("manager"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "classification.appeal_resolve") == [me(world, "manager")] * 2
+
+    page_post(client, world, "admin", "/classification/2026/finalize")
+    assert actors(clean_app, world, "classification.finalize") == [me(world, "admin")]
+    page_post(client, world, "admin", "/classification/2026/bonus", {"fund": "1.000.001"})
+    page_run = last_run(clean_app, world, "bonus")
+    r = client.post(world.url("/bonus-runs"), json={"year": 2026, "fund": 2_000_000}, headers=world.h("admin"))
+    assert r.status_code == 202, r.get_json()
+    assert actors(clean_app, world, "bonus.request") == [me(world, "admin")] * 2
+    assert actors(clean_app, world, "bonus.run") == [
+        f"{me(world, 'admin')} via job {page_run}", f"{me(world, 'admin')} via job {r.get_json()['job_id']}"]
+
+
+def test_password_reset_on_the_page_and_the_api_names_the_admin(clean_app, client, world, clock):
+    page_post(client, world, "admin", f"/admin/users/{world.principals['staff'].id}/password-reset", status=200)
+    r = client.post(world.url(f"/employees/{world.ids['staff2']}/password-reset"), json={},
+                    headers=world.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "auth.password_reset") == [me(world, "admin")] * 2
+
+
+def test_a_write_after_a_page_login_is_not_system(clean_app, client, world, clock):
+    """The one rule: no signed-in write is ever `system`."""
+    page_post(client, world, "staff", "/today/declare", {"task_type_code": "HT01", "quantity": "1"})
+    assert last(clean_app, world, "work_item.create").actor != "system"
+
+
+# Page routes that write, and the test above that makes the same write through the page
+# and the API. A route without an audited write says why.
+PAGE_WRITES = {
+    "work_pages.declare": test_declaring_on_the_page_and_the_api_names_the_person,
+    "work_pages.review": test_review_on_the_page_and_the_api_names_the_manager,
+    "work_pages.verify": test_verify_on_the_page_and_the_api_names_the_manager,
+    "dashboard_pages.set_general": test_general_scores_on_the_page_and_the_api_name_the_manager,
+    "dashboard_pages.propose_general": test_a_proposal_on_the_page_and_the_api_names_its_author,
+    "dashboard_pages.recalculate": test_a_recalculation_job_names_who_started_it,
+    "classification_pages.run": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
+    "classification_pages.override": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
+    "classification_pages.appeal": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
+    "classification_pages.resolve": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
+    "classification_pages.finalize": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
+    "classification_pages.start_bonus": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
+    "auth_pages.reset_password_page": test_password_reset_on_the_page_and_the_api_names_the_admin,
+}
+NOT_AUDITED_HERE = {
+    "auth_pages.login": "names the person explicitly (auth.login) before any session exists",
+    "auth_pages.logout": "writes nothing",
+}
+UNCOVERED = {
+    # Same actor rule (core.auth.guards.request_principal); no page/API pair written here yet.
+    "auth_pages.change_password", "work_pages.update", "plugin_pages.edit", "plugin_pages.connectors",
+    "import_pages.imports_page", "merger_pages.wizard",
+}
+
+
+def test_every_page_that_writes_is_listed(app):
+    writes = {rule.endpoint for rule in app.url_map.iter_rules()
+              if not rule.rule.startswith(("/api/", "/static")) and rule.methods - {"GET", "HEAD", "OPTIONS"}}
+    assert writes == set(PAGE_WRITES) | set(NOT_AUDITED_HERE) | UNCOVERED
