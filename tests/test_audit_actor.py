@@ -203,3 +203,58 @@ def test_every_page_that_writes_is_listed(app):
     writes = {rule.endpoint for rule in app.url_map.iter_rules()
               if not rule.rule.startswith(("/api/", "/static")) and rule.methods - {"GET", "HEAD", "OPTIONS"}}
     assert writes == set(PAGE_WRITES) | set(NOT_AUDITED_HERE) | UNCOVERED
+
+
+# ---------------------------------------------------------------- showing the person
+
+
+def test_the_audit_page_and_export_name_the_person(clean_app, client, world, clock):
+    from core.audit.names import resolve
+
+    page_post(client, world, "staff", "/today/declare", {"task_type_code": "HT01", "quantity": "3"})
+    page_post(client, world, "admin", "/jobs/recalculate", {"period": "2026-10"})
+    run = last_run(clean_app, world, "recalculation")
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.audit.services import record
+
+        record("test.cli", "thing", 1, actor="cli")
+        record("test.operator", "thing", 2, actor="operator:root")
+        record("test.gone", "thing", 3, actor="user:999999:da-nghi")  # a login no longer in this tenant
+        db.session.commit()
+        assert resolve(["user:999999:da-nghi"])["user:999999:da-nghi"].name == "da-nghi"
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit").get_data(as_text=True)
+    staff = world.principals["staff"].id
+    assert f'<td class="actor" title="user:{staff}:staff"><strong>Người staff</strong> <span class="muted">(staff)' \
+        '</span></td>' in html
+    assert f'<strong>Người admin</strong> <span class="muted">(admin)</span> <span class="muted">qua tác vụ ' \
+        f'{run[:8]}</span></td>' in html
+    assert "Dòng lệnh" in html and "<strong>root</strong> <span class=\"kind\">quản trị nền tảng</span>" in html
+    assert '<td class="actor" title="user:999999:da-nghi"><strong>da-nghi</strong></td>' in html
+    export = client.get(f"/t/{world.slug}/admin/audit/export?format=csv")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
+    assert rows[0][11] == "Họ tên người thực hiện"
+    by_action = {r[3]: (r[2], r[11]) for r in rows[1:]}
+    assert by_action["work_item.create"] == (f"user:{staff}:staff", "Người staff (staff)")
+    assert by_action["scores.recalculate"] == (f"user:{world.principals['admin'].id}:admin via job {run}",
+                                               f"Người admin (admin), qua tác vụ {run}")
+    assert by_action["test.cli"] == ("cli", "cli")
+    assert by_action["test.operator"] == ("operator:root", "Quản trị nền tảng root")
+
+
+def test_names_cost_one_query_per_page_whatever_the_people(clean_app, client, world, clock):
+    from tests.test_work_support import count_queries
+
+    declare(client, world, "staff")
+    sign_in(client, world, "auditor")
+    client.get(f"/t/{world.slug}/admin/audit")  # warm up (session, tenant)
+    with count_queries(clean_app) as few:
+        client.get(f"/t/{world.slug}/admin/audit")
+    for who in ("staff2", "manager", "admin", "outsider"):
+        declare(client, world, who)
+    with count_queries(clean_app) as more:
+        client.get(f"/t/{world.slug}/admin/audit")
+    assert len(more) == len(few)
