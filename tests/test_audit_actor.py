@@ -16,7 +16,7 @@ from core.jobs.models import JobRun
 from core.tenancy import tenant_context
 from tests.test_classification_api import TOTALS_2026, set_totals
 from tests.test_work_pages import csrf, sign_in
-from tests.test_work_support import declare
+from tests.test_work_support import PASSWORD, declare
 
 pytest_plugins = ("tests.test_work_support",)
 
@@ -45,7 +45,8 @@ def last_run(app, w, kind: str) -> str:
 def page_post(client, w, who: str, path: str, data: dict | None = None, status: int = 302):
     sign_in(client, w, who)
     token = csrf(client.get(f"/t/{w.slug}/today").get_data(as_text=True))
-    r = client.post(f"/t/{w.slug}{path}", data={"csrf_token": token, **(data or {})})
+    url = path if path.startswith("/account/") else f"/t/{w.slug}{path}"
+    r = client.post(url, data={"csrf_token": token, **(data or {})})
     assert r.status_code == status, r.get_data(as_text=True)[:800]
     return r
 
@@ -165,6 +166,48 @@ def test_password_reset_on_the_page_and_the_api_names_the_admin(clean_app, clien
     assert actors(clean_app, world, "auth.password_reset") == [me(world, "admin")] * 2
 
 
+def test_a_password_change_on_the_page_and_the_api_names_its_owner(clean_app, client, world, clock):
+    new = "Blue-Lantern-Harbour-7"
+    page_post(client, world, "staff", "/account/password",
+              {"current_password": PASSWORD, "new_password": new, "confirm": new})
+    r = client.post("/api/v1/auth/password", headers=world.h("staff2"),
+                    json={"current_password": PASSWORD, "new_password": new})
+    assert r.status_code == 204, r.get_json()
+    assert actors(clean_app, world, "auth.password_changed") == [me(world, "staff"), me(world, "staff2")]
+
+
+def test_settings_on_the_plugin_pages_and_the_api_name_the_admin(clean_app, client, world, clock):
+    page_post(client, world, "admin", "/admin/components/import-connectors", {"connector": ["staff-csv", "staff-xlsx"]})
+    page_post(client, world, "admin", "/admin/components/scoring_variant/decree335", {})
+    r = client.patch(world.url("/settings"), json={"import_connectors": ["staff-xlsx"]}, headers=world.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "settings.update") == [me(world, "admin")] * 3
+
+
+def test_an_import_job_names_who_uploaded_the_file(clean_app, client, world, clock, tmp_path):
+    import io
+
+    from tests.test_imports import staff_rows, xlsx
+
+    clean_app.config["CONGVU_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    try:
+        sign_in(client, world, "admin")
+        token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+        r = client.post(f"/t/{world.slug}/admin/imports", content_type="multipart/form-data",
+                        data={"csrf_token": token, "connector": "staff-xlsx",
+                              "file": (io.BytesIO(xlsx(staff_rows(2))), "s.xlsx")})
+        assert r.status_code in (200, 302), r.get_data(as_text=True)[:500]
+        page_run = last_run(clean_app, world, "import")
+        r = client.post(world.url("/imports"), headers=world.h("admin"), content_type="multipart/form-data",
+                        data={"connector": "staff-xlsx", "file": (io.BytesIO(xlsx(staff_rows(2))), "s.xlsx")})
+        assert r.status_code == 202, r.get_json()
+    finally:
+        clean_app.config["CONGVU_UPLOAD_DIR"] = None
+    admin = me(world, "admin")
+    assert actors(clean_app, world, "import.commit") == [f"{admin} via job {page_run}",
+                                                         f"{admin} via job {r.get_json()['job_id']}"]
+
+
 def test_a_write_after_a_page_login_is_not_system(clean_app, client, world, clock):
     """The one rule: no signed-in write is ever `system`."""
     page_post(client, world, "staff", "/today/declare", {"task_type_code": "HT01", "quantity": "1"})
@@ -187,15 +230,20 @@ PAGE_WRITES = {
     "classification_pages.finalize": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
     "classification_pages.start_bonus": test_classification_override_appeal_run_finalize_and_bonus_name_the_person,
     "auth_pages.reset_password_page": test_password_reset_on_the_page_and_the_api_names_the_admin,
+    "auth_pages.change_password": test_a_password_change_on_the_page_and_the_api_names_its_owner,
+    "plugin_pages.connectors": test_settings_on_the_plugin_pages_and_the_api_name_the_admin,
+    "plugin_pages.edit": test_settings_on_the_plugin_pages_and_the_api_name_the_admin,
+    "import_pages.imports_page": test_an_import_job_names_who_uploaded_the_file,
 }
 NOT_AUDITED_HERE = {
     "auth_pages.login": "names the person explicitly (auth.login) before any session exists",
     "auth_pages.logout": "writes nothing",
+    "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",
 }
 UNCOVERED = {
-    # Same actor rule (core.auth.guards.request_principal); no page/API pair written here yet.
-    "auth_pages.change_password", "work_pages.update", "plugin_pages.edit", "plugin_pages.connectors",
-    "import_pages.imports_page", "merger_pages.wizard",
+    # Same actor rule (core.auth.guards.request_principal); no page/API pair written here yet:
+    # the operator's merger wizard needs two tenants and a merger job.
+    "merger_pages.wizard",
 }
 
 
