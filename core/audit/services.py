@@ -239,7 +239,7 @@ def verify(tenant_id: int, extra_checkpoints: tuple = ()) -> VerifyResult:
     genuine = [c for c in found if checkpoints.genuine(c)]
     anchor = max(genuine, key=lambda c: (c.seq, c.at), default=None)
     if anchor is not None:
-        anchor_problems += _against(tenant_id, anchor, result.count)
+        anchor_problems += _against(tenant_id, anchor)
     elif result.count == 0:
         anchor_problems.append("the log is empty, yet every tenant's log begins with its creation: it was wiped")
     result.problems = anchor_problems + result.problems
@@ -247,7 +247,7 @@ def verify(tenant_id: int, extra_checkpoints: tuple = ()) -> VerifyResult:
     return result
 
 
-def _against(tenant_id: int, anchor: checkpoints.Checkpoint, count: int) -> list[str]:
+def _against(tenant_id: int, anchor: checkpoints.Checkpoint) -> list[str]:
     where = (AuditEvent.tenant_id == tenant_id,)
     head = db.session.execute(select(AuditEvent.seq, AuditEvent.hash).where(*where)
                               .order_by(AuditEvent.seq.desc()).limit(1)).first()
