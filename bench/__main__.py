@@ -61,7 +61,7 @@ def parse_args() -> argparse.Namespace:
 
 def start_server(args, app_url: str) -> subprocess.Popen:
     env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
-               CONGVU_ENV="production")
+               CONGVU_AUDIT_KEY=secrets.token_hex(32), CONGVU_ENV="production")
     log = open("/tmp/congvu-bench-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
     target = "bench.diagnostic_wsgi:app" if args.without_scoring_refresh else "wsgi:app"
     server = start_gunicorn(target, args.port, env, args.workers, args.threads, log)

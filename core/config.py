@@ -43,6 +43,12 @@ class Defaults:
     # Check revocation online (OCSP/CRL from the certificate); off, a revocation that cannot
     # be checked does not refuse the signature.
     SIGNING_FETCH_REVOCATION = 0
+    # Signs the audit checkpoints (core/audit/checkpoints.py): a secret the database never
+    # holds, so whoever can write the audit table cannot sign a rewritten history.
+    AUDIT_KEY: str | None = None
+    # Where each tenant's signed checkpoints are appended (default instance/audit-checkpoints);
+    # best on storage the database's host and role cannot write.
+    AUDIT_CHECKPOINT_DIR: str | None = None
 
 
 def _env(name: str) -> str | None:
@@ -83,7 +89,22 @@ def load_config(overrides: dict[str, Any] | None, instance_path: Path) -> dict[s
     cfg["SECRET_KEY"] = cfg.get("SECRET_KEY") or cfg["CONGVU_SECRET_KEY"] or _secret_key(
         production, instance_path, cfg.get("TESTING", False)
     )
+    cfg["CONGVU_AUDIT_KEY"] = cfg["CONGVU_AUDIT_KEY"] or _audit_key(production, instance_path,
+                                                                    cfg.get("TESTING", False))
     return cfg
+
+
+# Tests build several apps (a source and an import target) that must agree on the key.
+TEST_AUDIT_KEY = "congvu-test-audit-key"
+
+
+def _audit_key(production: bool, instance_path: Path, testing: bool) -> str:
+    if production:
+        raise ConfigError("CONGVU_AUDIT_KEY must be set in production (CONGVU_ENV=production): it signs the "
+                          "audit checkpoints and must not be stored in the database")
+    if testing:
+        return TEST_AUDIT_KEY
+    return _instance_secret(instance_path / "audit_key")
 
 
 def _absolute_sqlite(url: str, instance_path: Path) -> str:
@@ -112,10 +133,13 @@ def _secret_key(production: bool, instance_path: Path, testing: bool) -> str:
     if testing:
         return secrets.token_hex(32)
     # Development only: generated once and kept in instance/ so sessions survive restarts.
-    key_file = instance_path / "secret_key"
+    return _instance_secret(instance_path / "secret_key")
+
+
+def _instance_secret(key_file: Path) -> str:
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     key_file.write_text(key)
     key_file.chmod(0o600)

@@ -9,6 +9,7 @@ those tests skip with a message saying what is missing.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core import create_app
+from core.audit import checkpoints
 from core.extensions import db, limiter
 
 PG_HOST = os.environ.get("CONGVU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -155,6 +157,8 @@ def clean_app(app, backend):
     _wipe(backend)
     with app.app_context():
         limiter.reset()
+        # Checkpoints of the emptied tables' history would not match the next test's.
+        shutil.rmtree(checkpoints.directory(), ignore_errors=True)
     yield app
     with app.app_context():
         db.session.remove()

@@ -15,7 +15,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(ConfigError, match="CONGVU_SECRET_KEY"):
         create_app({"CONGVU_ENV": "production", "CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
                     "CONGVU_INSTANCE_PATH": str(tmp_path)})
-    app = create_app({"CONGVU_ENV": "production", "CONGVU_SECRET_KEY": "k" * 64,
+    app = create_app({"CONGVU_ENV": "production", "CONGVU_SECRET_KEY": "k" * 64, "CONGVU_AUDIT_KEY": "a" * 64,
                       "CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CONGVU_INSTANCE_PATH": str(tmp_path)})
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["SESSION_COOKIE_HTTPONLY"] is True
 

@@ -68,7 +68,8 @@ def recheck(rows: list[list]) -> list[str]:
     core/audit/exports.py tells an inspector to (independent of core.audit.services)."""
     problems, prev, expected = [], GENESIS, None
     for row in rows:
-        seq, at, actor, action, otype, oid, before, after, prev_hash, digest, tenant_id = map(unescape, row)
+        # The twelfth column, the actor's name today, is for reading: no hash covers it.
+        seq, at, actor, action, otype, oid, before, after, prev_hash, digest, tenant_id = map(unescape, row[:11])
         seq, tenant_id = int(seq), int(tenant_id)
         if expected is not None and seq != expected:
             problems.append(f"{seq}: gap")
@@ -145,7 +146,7 @@ def test_filters_by_action_actor_and_dates(clean_app, client, world):
 def test_bad_query_is_422(clean_app, client, world):
     assert export(client, world, format="pdf").status_code == 422
     assert export(client, world, **{"from": "yesterday"}).status_code == 422
-    assert export(client, world, actor="x" * 121).status_code == 422
+    assert export(client, world, actor="x" * 201).status_code == 422
 
 
 @pytest.mark.parametrize("who,status", [("admin", 200), ("auditor", 200), ("manager", 403), ("staff", 403)])

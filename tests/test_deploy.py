@@ -85,6 +85,7 @@ def seeded_sqlite(tmp_path) -> dict[str, str]:
     env = clean_env(
         CONGVU_DATABASE_URL=f"sqlite:///{tmp_path / 'congvu.db'}",
         CONGVU_SECRET_KEY="test-secret-key-for-the-deploy-test-only",
+        CONGVU_AUDIT_KEY="test-audit-key-for-the-deploy-test-only",
         CONGVU_ENV="production",
     )
     run_cli("db", "upgrade", env=env)

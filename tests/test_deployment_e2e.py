@@ -45,6 +45,7 @@ def installation(redis_url, tmp_path) -> Iterator[dict[str, str]]:
         CONGVU_REDIS_URL=redis_url,
         CONGVU_QUEUE_PREFIX=prefix,
         CONGVU_SECRET_KEY="e2e-" + uuid.uuid4().hex * 2,
+        CONGVU_AUDIT_KEY="e2e-audit-" + uuid.uuid4().hex * 2,
         CONGVU_INSTANCE_PATH=str(tmp_path / "instance"),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
     )

@@ -9,14 +9,14 @@ class AuditQuery(PageArgs):
     # Dates as the contract's YYYY-MM-DD; `to` is inclusive.
     from_ = fields.Date(data_key="from")
     to = fields.Date()
-    actor = fields.String(validate=validate.Length(max=120))
+    actor = fields.String(validate=validate.Length(max=200))
     action = fields.String(validate=validate.Length(max=64))
 
 
 class AuditExportQuery(Schema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
-    actor = fields.String(validate=validate.Length(max=120))
+    actor = fields.String(validate=validate.Length(max=200))
     action = fields.String(validate=validate.Length(max=64))
     format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")))
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, has_request_context
+from flask import has_request_context
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from core.audit import checkpoints
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
@@ -45,9 +49,38 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(event)).hexdigest()
 
 
+# Set while a job runs (core/jobs/runner.py): the job's events name who asked for it,
+# even when the job runs inline inside that person's request.
+_JOB_ACTOR: ContextVar[str | None] = ContextVar("congvu_job_actor", default=None)
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Events recorded inside name `actor` (unless a caller names one itself)."""
+    token = _JOB_ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _JOB_ACTOR.reset(token)
+
+
+def job_actor(requested_by: str, run_id: str) -> str:
+    return f"{requested_by} via job {run_id}"
+
+
 def current_actor() -> str:
-    if has_request_context() and getattr(g, "actor", None):
-        return g.actor
+    """Who the next event names: the person a running job was requested by, else the
+    authenticated principal of the request (the same rule for pages and the API), else
+    `system` (no request and no job: migrations, shell)."""
+    job = _JOB_ACTOR.get()
+    if job:
+        return job
+    if has_request_context():
+        from core.auth.guards import request_principal
+
+        principal = request_principal()
+        if principal is not None:
+            return principal.actor
     return "system"
 
 
@@ -95,6 +128,7 @@ def _chain(session, events: list[AuditEvent]) -> None:
 # from chaining until the commit ends does the same for the threads of the dev server.
 _SQLITE_CHAIN = threading.RLock()
 _HELD = "congvu_audit_sqlite_lock"
+_HEADS = "congvu_audit_heads"
 
 
 # Built once: every audited write of every request reads it.
@@ -119,6 +153,8 @@ def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
         item.hash = prev = event_hash(item)
         session.add(item)
     session.flush()
+    # The new head, signed into a checkpoint once the commit has succeeded.
+    session.info.setdefault(_HEADS, {})[tid] = (seq, prev)
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -132,16 +168,21 @@ def _chain_pending(session) -> None:
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _forget_pending(session, previous_transaction) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_HEADS, None)
     _release(session)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _committed(session) -> None:
+    heads = session.info.pop(_HEADS, None)
     _release(session)
+    if heads:
+        checkpoints.write_after_commit((tid, seq, head) for tid, (seq, head) in heads.items())
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _rolled_back(session) -> None:
+    session.info.pop(_HEADS, None)
     _release(session)
 
 
@@ -161,6 +202,7 @@ class VerifyResult:
     ok: bool
     count: int
     problems: list[str]
+    anchor: checkpoints.Checkpoint | None = None  # the newest genuine checkpoint checked against
 
 
 def verify_chain(tenant_id: int) -> VerifyResult:
@@ -184,3 +226,56 @@ def verify_chain(tenant_id: int) -> VerifyResult:
         prev = event.hash
         expected_seq += 1
     return VerifyResult(ok=not problems, count=count or 0, problems=problems)
+
+
+def verify(tenant_id: int, extra_checkpoints: tuple = ()) -> VerifyResult:
+    """The chain, then the table against the newest checkpoint whose signature holds
+    (from the checkpoint folder and `extra_checkpoints` files: a log, an export). Anchor
+    problems come first: they are the ones the chain alone cannot see."""
+    result = verify_chain(tenant_id)
+    found = checkpoints.of_tenant(tenant_id, extra_checkpoints)
+    anchor_problems = [f"checkpoint of {c.at} (seq {c.seq}): bad signature (forged, or not signed with this "
+                       "CONGVU_AUDIT_KEY)" for c in found if not checkpoints.genuine(c)]
+    genuine = [c for c in found if checkpoints.genuine(c)]
+    anchor = max(genuine, key=lambda c: (c.seq, c.at), default=None)
+    if anchor is not None:
+        anchor_problems += _against(tenant_id, anchor)
+    elif result.count == 0:
+        anchor_problems.append("the log is empty, yet every tenant's log begins with its creation: it was wiped")
+    result.problems = anchor_problems + result.problems
+    result.ok, result.anchor = not result.problems, anchor
+    return result
+
+
+def _against(tenant_id: int, anchor: checkpoints.Checkpoint) -> list[str]:
+    where = (AuditEvent.tenant_id == tenant_id,)
+    head = db.session.execute(select(AuditEvent.seq, AuditEvent.hash).where(*where)
+                              .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    signed = f"the checkpoint of {anchor.at} signed seq {anchor.seq}, {anchor.count} events"
+    if head is None:
+        return [f"the log is empty but {signed}: the log was wiped"] if anchor.count else []
+    if head.seq < anchor.seq:
+        return [f"the log ends at seq {head.seq} but {signed}: {anchor.seq - head.seq} events were removed "
+                "from the end"]
+    at_anchor = db.session.scalar(select(AuditEvent.hash).where(*where, AuditEvent.seq == anchor.seq))
+    problems = []
+    if anchor.seq and at_anchor is None:
+        problems.append(f"event seq {anchor.seq} is missing but {signed}")
+    elif anchor.seq and at_anchor != anchor.head:
+        problems.append(f"event seq {anchor.seq} has hash {at_anchor[:12]}… but {signed} with hash "
+                        f"{anchor.head[:12]}…: the history up to it was rewritten")
+    up_to = db.session.scalar(select(func.count()).select_from(AuditEvent).where(*where, AuditEvent.seq <= anchor.seq))
+    if up_to != anchor.count:
+        problems.append(f"{up_to} events up to seq {anchor.seq} but {signed}")
+    return problems
+
+
+def checkpoint_now(tenant_id: int) -> checkpoints.Checkpoint:
+    """Sign and write a checkpoint of the tenant's head as it is (`congvu audit checkpoint`:
+    after an upgrade, the chains that existed before checkpoints did)."""
+    head = db.session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.tenant_id == tenant_id)
+                              .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    count = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.tenant_id == tenant_id))
+    made = checkpoints.sign(tenant_id, head.seq if head else 0, head.hash if head else GENESIS, count or 0)
+    checkpoints.write(made)
+    return made

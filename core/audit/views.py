@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from core.audit import exports as audit_exports
+from core.audit import names
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
 from core.extensions import db
@@ -46,7 +47,8 @@ def audit_log(t):
     events = db.session.scalars(stmt.order_by(None).order_by(audit_exports.AuditEvent.seq.desc())
                                 .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     export_args = {k: v for k, v in raw.items() if v and k != "format"} if not errors else {}
-    return render_template("audit/log.html", tenant=g.tenant, events=events, total=total, page=page,
+    who = names.resolve(e.actor for e in events)  # one query for the page's people
+    return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
                            page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args), \
         422 if errors else 200
 

@@ -56,8 +56,6 @@ def api_principal() -> Principal:
     if "principal" not in g:
         token = bearer_token()
         g.principal = resolve_token(token) if token else None
-        if g.principal is not None:
-            g.actor = g.principal.actor
     if g.principal is None:
         abort(401, "A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
     if g.principal.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
@@ -68,6 +66,18 @@ def api_principal() -> Principal:
 
 def page_principal() -> Principal | None:
     return current_user if getattr(current_user, "is_authenticated", False) else None
+
+
+def request_principal() -> Principal | None:
+    """Who is making this request, without refusing anyone: the bearer token's principal
+    on the API (never a session cookie there), the signed-in person on pages. The audit
+    log names this principal for every write of the request (core.audit.services)."""
+    if request.path.startswith("/api/"):
+        if "principal" not in g:
+            token = bearer_token()
+            g.principal = resolve_token(token) if token else None
+        return g.principal
+    return page_principal()
 
 
 def tenant_member(principal: Principal, *roles: str) -> Principal:

@@ -82,7 +82,7 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
     db.session.flush()
     result = {"id": run.id, "year": run.year, "fund": fund, "people": len(people),
               "scheme": {"key": stamp["key"], "version": stamp["version"]}}
-    record("bonus.run", "bonus_run", run.id, after=result, actor="job")
+    record("bonus.run", "bonus_run", run.id, after=result)
     if progress:
         progress(len(people), len(people), "done")
     return result

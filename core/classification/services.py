@@ -274,7 +274,7 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
               "demoted_by_quota": sum(1 for a in answers if a["demoted_by_quota"]),
               "scheme": {"key": stamp["key"], "version": stamp["version"]},
               "appeal_until": state.appeal_until.isoformat()}
-    record("classification.run", "classification_year", year, after=result, actor="job")
+    record("classification.run", "classification_year", year, after=result)
     notify([p["employee_id"] for p in data.people], "classification.draft",
            N_("The draft classification of %(year)s is published; you may appeal until %(until)s."),
            {"year": year, "until": local_day(state.appeal_until)}, link=f"/classifications/{year}")

@@ -61,7 +61,9 @@ def import_file(progress, connector: str, path: str, dry_run: bool = False, file
                 actor: str | None = None, discard: bool = True) -> dict:
     from core.imports.services import run_import
 
-    result = run_import(connector, path, dry_run=dry_run, actor=actor, progress=progress, filename=filename)
+    # `actor` (the requester, kept in the job's arguments by older submitters) is not passed
+    # on: the job's events name the requester through the run row, "... via job ID".
+    result = run_import(connector, path, dry_run=dry_run, progress=progress, filename=filename)
     # Deleted only after a result: a crash leaves the file for RQ's retry.
     if discard:
         discard_upload(path)

@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import select, text
 
+from core.audit.services import acting_as, job_actor
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.observability import observe_job
@@ -199,12 +200,15 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
         if run.status == "finished":
             return run.result  # a duplicate delivery: the work is done
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
-        params, kind = dict(run.params or {}), run.kind
+        params, kind, requested_by = dict(run.params or {}), run.kind, run.requested_by
         db.session.commit()
         started = time.perf_counter()
         try:
             progress = Progress(run_id, tenant_id, listener)
-            result = TASKS[kind](progress, **params)
+            # The job's events name the person who asked for it (kept on the run row),
+            # whether a worker runs it later or it runs inline in their request.
+            with acting_as(job_actor(requested_by, run_id)):
+                result = TASKS[kind](progress, **params)
         except Exception as exc:
             observe_job(kind, "failed", time.perf_counter() - started)
             db.session.rollback()

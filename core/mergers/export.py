@@ -66,8 +66,9 @@ class BackgroundExport:
                 conn.execute(text("SELECT set_config('app.unscoped', 'on', true)"))
                 revision = backup.schema_revision(conn)
                 files = backup.write_tables(conn, tenant_id, self.directory)
+                checkpoint = backup.audit_checkpoint(conn, tenant_id)
                 conn.rollback()
-            self._result = backup.write_manifest(self.directory, tenant_id, slug, revision, files)
+                self._result = backup.write_manifest(self.directory, tenant_id, slug, revision, files, checkpoint)
         except BaseException as exc:  # noqa: BLE001 - handed to the merger's thread by wait()
             self._error = exc
 

@@ -560,8 +560,7 @@ def _bands(task_scores: list) -> dict:
 def recalculation_task(progress, period: str) -> dict:
     """Idempotent: replaces the month's item and period scores in one transaction."""
     result = engine.recalculate(period, progress)
-    record("scores.recalculate", "period", period, after={k: v for k, v in result.items() if k != "variant"},
-           actor="job")
+    record("scores.recalculate", "period", period, after={k: v for k, v in result.items() if k != "variant"})
     db.session.commit()
     return result
 

@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, Numeric, Table, create_engine, select, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, Numeric, Table, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from core.bulk import copy_rows
@@ -86,7 +86,8 @@ def write_tables(conn, tenant_id: int, directory: Path, progress: Progress = _qu
     return files
 
 
-def write_manifest(directory: Path, tenant_id: int, slug: str, revision: str | None, files: dict[str, dict]) -> dict:
+def write_manifest(directory: Path, tenant_id: int, slug: str, revision: str | None, files: dict[str, dict],
+                   audit_checkpoint: dict | None = None) -> dict:
     """The manifest, written last: a folder without one is not an export."""
     manifest = {
         "format": FORMAT, "tenant_id": tenant_id, "slug": slug, "exported_at": utcnow().isoformat(),
@@ -94,6 +95,8 @@ def write_manifest(directory: Path, tenant_id: int, slug: str, revision: str | N
         "counts": {name.removesuffix(".jsonl"): f["rows"] for name, f in files.items()},
         "not_exported": NOT_EXPORTED,
     }
+    if audit_checkpoint is not None:
+        manifest["audit_checkpoint"] = audit_checkpoint
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return {**manifest, "path": str(directory)}
 
@@ -110,7 +113,25 @@ def export_tenant(tenant_id: int, slug: str, directory: Path, progress: Progress
         conn = db.session.connection()
         revision = schema_revision(conn)
         files = write_tables(conn, tenant_id, directory, progress)
-    return write_manifest(directory, tenant_id, slug, revision, files)
+        checkpoint = audit_checkpoint(conn, tenant_id)
+    return write_manifest(directory, tenant_id, slug, revision, files, checkpoint)
+
+
+def audit_checkpoint(conn, tenant_id: int) -> dict:
+    """A signed checkpoint of the audit head the export holds (same snapshot as the files):
+    `congvu audit verify --checkpoints EXPORT` later proves the log has not lost its tail
+    or been rewritten since, even if the checkpoint folder is gone."""
+    from core.audit import checkpoints
+    from core.audit.models import AuditEvent
+    from core.audit.services import GENESIS
+
+    events = AuditEvent.__table__
+    head = conn.execute(select(events.c.seq, events.c.hash).where(events.c.tenant_id == tenant_id)
+                        .order_by(events.c.seq.desc()).limit(1)).first()
+    count = conn.scalar(select(func.count()).select_from(events).where(events.c.tenant_id == tenant_id))
+    made = checkpoints.sign(tenant_id, head.seq if head else 0, head.hash if head else GENESIS, count or 0)
+    checkpoints.write(made)
+    return json.loads(made.to_json())
 
 
 def _write(conn, table: Table, column: str, tenant_id: int, directory: Path) -> dict:
