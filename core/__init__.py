@@ -40,6 +40,10 @@ def _init_extensions(app: Flask) -> None:
     redis_url = app.config.get("CONGVU_REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "congvu-limits")
+    # The remaining Flask-Limiter limits (password changes) keep working on this process's
+    # memory while Redis is down instead of failing the request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
 
     db.init_app(app)
     _sqlite_foreign_keys(app)
@@ -50,6 +54,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    from core.auth.throttle import init_app as init_login_throttle
+
+    init_login_throttle(app)
     api.init_app(app)
     _import_models()
 

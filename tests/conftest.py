@@ -133,6 +133,7 @@ def clean_app(app, backend):
     _wipe(backend)
     with app.app_context():
         limiter.reset()
+        app.extensions["congvu_login_throttle"].reset()
     yield app
     with app.app_context():
         db.session.remove()

@@ -161,6 +161,21 @@ def test_the_manager_sets_the_general_criteria_and_the_total_is_final(client, cl
     assert r.status_code == 403
 
 
+def test_a_leader_cannot_set_their_own_general_criteria_on_the_page(client, clean_app, scored):
+    """The manager leads the unit they are in, so they "manage" themselves: still 403, no row."""
+    w = scored
+    sign_in(client, w, "manager")
+    html = page(client, f"/t/{w.slug}/dashboard/person/{w.ids['manager']}?period={PERIOD}")
+    assert f'action="/t/{w.slug}/dashboard/person/{w.ids["manager"]}/general"' not in html
+    r = client.post(f"/t/{w.slug}/dashboard/person/{w.ids['manager']}/general",
+                    data={"csrf_token": csrf(html), "period": PERIOD, "politics_ethics": "10",
+                          "competence_attitude": "10", "innovation": "10"})
+    assert r.status_code == 403
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(GeneralScore)
+                                 .where(GeneralScore.employee_id == w.ids["manager"])) == 0
+
+
 # ---------------------------------------------------------------- the province, jobs, operator
 
 
