@@ -137,6 +137,9 @@ def _register_hooks(app: Flask) -> None:
     app.register_error_handler(ServiceError, handle_service_error)
     _register_range_errors(app)
     hooks.register(app)
+    from core import input_limits
+
+    input_limits.init_app(app)  # after the tenant hooks: a foreign tenant's URL stays a 404
     _register_database_errors(app)  # after the hooks: its teardown must run before theirs
 
 
