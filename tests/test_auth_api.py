@@ -159,3 +159,37 @@ def test_weak_password_refused_when_creating_a_login(clean_app, client):
     assert response.get_json()["errors"]["password"] == ["Password is too common."]
     listing = client.get("/api/v1/tenants/tinh-a/employees?q=NEW", headers=world.headers("admin"))
     assert listing.get_json() == []
+
+
+def test_migration_0014_rewrites_stored_names_as_nfc(clean_app, backend):
+    """Rows written before normalisation (here straight through SQL, past the models'
+    validators) become NFC; a username whose NFC form another login already has stays."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+
+    world = build_world(clean_app, "tinh-a")
+    nfd = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
+    owner = create_engine(backend.owner_url)
+    with owner.begin() as conn:
+        conn.execute(text("UPDATE users SET username = :u WHERE username = 'staff'"), {"u": nfd("nguyễn")})
+        conn.execute(text("UPDATE users SET username = :u WHERE username = 'staff2'"), {"u": "trần"})
+        conn.execute(text("UPDATE users SET username = :u WHERE username = 'outsider'"), {"u": nfd("trần")})
+        conn.execute(text("UPDATE employees SET full_name = :n WHERE code = 'STAFF'"), {"n": nfd("Nguyễn Thị Ả")})
+        conn.execute(text("UPDATE org_units SET name = :n WHERE code = 'AG-P1'"), {"n": nfd("Phòng Một")})
+    path = Path(__file__).resolve().parent.parent / "migrations/versions/0014_sessions_nfc.py"
+    spec = importlib.util.spec_from_file_location("migration_0014", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with owner.begin() as conn:
+        assert migration.normalise(conn) == {"users.username": 1, "operators.username": 0,
+                                             "employees.full_name": 1, "org_units.name": 1}
+        assert migration.normalise(conn) == {"users.username": 0, "operators.username": 0,
+                                             "employees.full_name": 0, "org_units.name": 0}
+        names = set(conn.execute(text("SELECT username FROM users WHERE tenant_id = :t"),
+                                 {"t": world.tenant_id}).scalars())
+        assert {"nguyễn", "trần", nfd("trần")} <= names  # the clash is left for a person
+        assert conn.execute(text("SELECT full_name FROM employees WHERE code = 'STAFF'")).scalar() == "Nguyễn Thị Ả"
+        assert conn.execute(text("SELECT name FROM org_units WHERE code = 'AG-P1'")).scalar() == "Phòng Một"
+    owner.dispose()
