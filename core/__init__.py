@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    import core.sqlparams  # noqa: F401 - integer IN lists of any length (no bind-parameter cap)
     from core.api import API_CONFIG, api
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
     from core.i18n import select_locale
