@@ -168,6 +168,19 @@ def test_an_account_kept_over_its_limit_still_lets_the_owner_in_from_a_known_add
     assert api_login(client, "admin", environ=OWNER).status_code == 200
 
 
+def test_a_password_reset_lets_the_owner_in_from_a_new_address(clean_app, client, limits):
+    world = build_world(clean_app, SLUG, client)
+    limits["CONGVU_LOGIN_LIMIT_PER_ACCOUNT"] = "3/minute"
+    for i in range(3):
+        assert api_login(client, "staff", "Wrong-Password-0", {"REMOTE_ADDR": f"203.0.113.{i}"}).status_code == 401
+    new_address = {"REMOTE_ADDR": "192.0.2.1"}
+    assert api_login(client, "staff", environ=new_address).status_code == 429
+    reset = client.post(f"/api/v1/tenants/{SLUG}/employees/{world.ids['staff']}/password-reset",
+                        headers=world.headers("admin"), json={"password": "Temporary-Lantern-51"})
+    assert reset.status_code == 200
+    assert api_login(client, "staff", "Temporary-Lantern-51", new_address).status_code == 200
+
+
 # ---------------------------------------------------------------- Redis down (item 3)
 
 

@@ -130,6 +130,7 @@ def reset_password(data, t, employee_id):
     user = employee.user
     password, revoked = services.reset_password(user, data["password"], principal.actor)
     db.session.commit()
+    throttle().forget_account(t, user.username)
     result = {"employee_id": employee_id, "username": user.username, "temporary_password": password,
               "must_change_password": True, "tokens_revoked": revoked}
     return result, 200, {"Cache-Control": "no-store"}

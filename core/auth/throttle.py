@@ -9,7 +9,8 @@ Three counters of failures (successes never count), checked before the password 
 - **per account** across every address (`CONGVU_LOGIN_LIMIT_PER_ACCOUNT`, e.g.
   `10/minute`): many addresses guessing one password each. It does not apply from a
   *known address* of that account (one it logged in from successfully in the last 90
-  days), so an attacker who keeps the count up cannot keep the owner out.
+  days), so an attacker who keeps the count up cannot keep the owner out; a password
+  reset by the tenant admin starts the count again.
 - **per address** across every account (`CONGVU_LOGIN_LIMIT_PER_ADDRESS`): spraying one
   password over many accounts.
 
@@ -187,6 +188,11 @@ class LoginThrottle:
         if failures >= free:
             wait = min(2 ** (failures - free), int(cfg["CONGVU_LOGIN_BACKOFF_MAX_SECONDS"]))
             self._call("set", keys["until"], 1, wait)
+
+    def forget_account(self, tenant: str | None, username: str) -> None:
+        """A password reset by the tenant admin: the account's count starts again, so its
+        owner gets in with the new password from any address."""
+        self._call("delete", self._keys(tenant, username, "-")["account"])
 
     def succeeded(self, tenant: str | None, username: str, address: str) -> None:
         keys = self._keys(tenant, username, address)

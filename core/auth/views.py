@@ -198,6 +198,7 @@ def reset_password_page(t, user_id):
         abort(404)
     password, revoked = services.reset_password(user, None, current_user.actor)
     db.session.commit()
+    throttle().forget_account(g.tenant.slug, user.username)
     result = {"user_id": user.id, "username": user.username, "password": password, "tokens_revoked": revoked}
     if request.headers.get("HX-Request"):
         response = make_response(render_template("auth/_reset_result.html", result=result))
