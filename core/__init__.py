@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    import core.sqlparams  # noqa: F401 - integer IN lists of any length (no bind-parameter cap)
     from core.api import API_CONFIG, api
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
     from core.i18n import select_locale
@@ -40,6 +41,10 @@ def _init_extensions(app: Flask) -> None:
     redis_url = app.config.get("CONGVU_REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "congvu-limits")
+    # The remaining Flask-Limiter limits (password changes) keep working on this process's
+    # memory while Redis is down instead of failing the request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
 
     db.init_app(app)
     _sqlite_foreign_keys(app)
@@ -50,6 +55,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    from core.auth.throttle import init_app as init_login_throttle
+
+    init_login_throttle(app)
     api.init_app(app)
     _import_models()
 
@@ -135,6 +143,9 @@ def _register_hooks(app: Flask) -> None:
     app.register_error_handler(ServiceError, handle_service_error)
     _register_range_errors(app)
     hooks.register(app)
+    from core import input_limits
+
+    input_limits.init_app(app)  # after the tenant hooks: a foreign tenant's URL stays a 404
     _register_database_errors(app)  # after the hooks: its teardown must run before theirs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -326,6 +327,7 @@ def user_create(tenant_slug: str | None, operator: bool, username: str, roles: t
     if not password_stdin:
         raise click.UsageError("--password-stdin is required (passwords never go on the command line)")
     password = sys.stdin.readline().rstrip("\r\n")
+    username = unicodedata.normalize("NFC", username)  # logins are stored NFC
     try:
         if operator:
             if db.session.scalar(select(Operator.id).where(Operator.username == username)):

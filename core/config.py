@@ -28,6 +28,11 @@ class Defaults:
     TENANTS_DIR: str | None = None  # folder of tenant packs whose plugin.py holds tenant-local components
     LOGIN_LIMIT_PER_ACCOUNT = "10/minute"
     LOGIN_LIMIT_PER_ADDRESS = "100/minute"
+    # Failures one address may make on one account before it must wait 1 s, 2 s, 4 s …
+    LOGIN_BACKOFF_AFTER = 5
+    LOGIN_BACKOFF_MAX_SECONDS = 15 * 60
+    # Deepest JSON nesting a request body may have (deeper is a 400, never a RecursionError).
+    JSON_MAX_DEPTH = 64
     TOKEN_TTL_SECONDS = 8 * 3600
     DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     DEFAULT_LOCALE = "vi"

@@ -87,6 +87,12 @@ def error_payload(error: HTTPException) -> tuple[dict, dict]:
     return payload, headers
 
 
+def _allow(error: HTTPException) -> dict[str, str]:
+    """A 405 names the methods the resource does take (RFC 9110, 15.5.6)."""
+    methods = getattr(error, "valid_methods", None)
+    return {"Allow": ", ".join(sorted(set(methods)))} if error.code == 405 and methods else {}
+
+
 def handle_http_exception(error: HTTPException):
     status = error.code or 500
     if status == 500:
@@ -95,12 +101,12 @@ def handle_http_exception(error: HTTPException):
         payload, headers = error_payload(error)
         response = jsonify(payload)
         response.status_code = status
-        for key, value in headers.items():
+        for key, value in {**_allow(error), **headers}.items():
             response.headers[key] = value
         if status == 429 and getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
-    return render_template("error.html", status=status, message=MESSAGES.get(status, "")), status
+    return render_template("error.html", status=status, message=MESSAGES.get(status, "")), status, _allow(error)
 
 
 class ServiceError(Exception):

@@ -86,16 +86,21 @@ def _check_redis(url: str) -> tuple[dict[str, Any], dict[str, int]]:
 
 @bp.get("/healthz")
 def healthz():
-    """200 when every configured dependency answers, 503 otherwise (so a load balancer
-    takes this host out); Redis is checked only when the installation uses it."""
+    """503 `fail` when the database does not answer (so a load balancer takes this host
+    out); 200 `degraded` when only Redis is down — every host shares that Redis, so taking
+    them out would stop the service, while logins keep working on per-process limits
+    (core/auth/throttle.py) and jobs wait in PostgreSQL for the sweeper. 200 `ok` when
+    every configured dependency answers; Redis is checked only when the installation uses it."""
     checks: dict[str, Any] = {"database": _check_database()}
     body: dict[str, Any] = {"checks": checks}
     redis_url = current_app.config.get("CONGVU_REDIS_URL")
     if redis_url:
         checks["redis"], body["queues"] = _check_redis(redis_url)
-    healthy = all(check["ok"] for check in checks.values())
-    body["status"] = "ok" if healthy else "fail"
-    return body, 200 if healthy else 503
+    if not checks["database"]["ok"]:
+        body["status"] = "fail"
+        return body, 503
+    body["status"] = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
+    return body, 200
 
 
 # ---------------------------------------------------------------- metrics
@@ -130,7 +135,9 @@ def metrics_registry(app: Flask) -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
-        for collector in (REQUEST_SECONDS, JOB_SECONDS):
+        from core.auth.throttle import FALLBACKS
+
+        for collector in (REQUEST_SECONDS, JOB_SECONDS, FALLBACKS):
             registry.register(collector)
     registry.register(QueueDepthCollector(app))
     return registry

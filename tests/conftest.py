@@ -159,6 +159,7 @@ def clean_app(app, backend):
         limiter.reset()
         # Checkpoints of the emptied tables' history would not match the next test's.
         shutil.rmtree(checkpoints.directory(), ignore_errors=True)
+        app.extensions["congvu_login_throttle"].reset()
     yield app
     with app.app_context():
         db.session.remove()

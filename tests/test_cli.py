@@ -57,7 +57,7 @@ def test_user_create_tenant_user_and_operator(clean_app):
                 input="Hue-Admin-2026\n")
     assert again.exit_code == 1 and "exists" in again.stderr
     weak = run(clean_app, "user", "create", "--operator", "--username", "root", "--password-stdin", input="123456\n")
-    assert weak.exit_code == 1 and "at least 8" in weak.stderr
+    assert weak.exit_code == 1 and "at least 12" in weak.stderr
     op = run(clean_app, "user", "create", "--operator", "--username", "root", "--password-stdin",
              input="Root-Of-Trust-77\n")
     assert op.exit_code == 0

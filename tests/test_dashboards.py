@@ -161,6 +161,21 @@ def test_the_manager_sets_the_general_criteria_and_the_total_is_final(client, cl
     assert r.status_code == 403
 
 
+def test_a_leader_cannot_set_their_own_general_criteria_on_the_page(client, clean_app, scored):
+    """The manager leads the unit they are in, so they "manage" themselves: still 403, no row."""
+    w = scored
+    sign_in(client, w, "manager")
+    html = page(client, f"/t/{w.slug}/dashboard/person/{w.ids['manager']}?period={PERIOD}")
+    assert f'action="/t/{w.slug}/dashboard/person/{w.ids["manager"]}/general"' not in html
+    r = client.post(f"/t/{w.slug}/dashboard/person/{w.ids['manager']}/general",
+                    data={"csrf_token": csrf(html), "period": PERIOD, "politics_ethics": "10",
+                          "competence_attitude": "10", "innovation": "10"})
+    assert r.status_code == 403
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(GeneralScore)
+                                 .where(GeneralScore.employee_id == w.ids["manager"])) == 0
+
+
 # ---------------------------------------------------------------- the province, jobs, operator
 
 
@@ -218,13 +233,13 @@ def test_a_unit_not_mine_is_not_found(client, scored):
 
 
 def test_the_operator_overview(client, clean_app, scored):
-    from core.auth.services import create_operator
+    from core.auth.services import create_operator, principal_for_operator
 
     with clean_app.app_context():
-        operator_id = create_operator("root", "Operator-Passw0rd-2026").id
+        session_id = principal_for_operator(create_operator("root", "Operator-Passw0rd-2026")).get_id()
         db.session.commit()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"], session["lang"] = f"o:{operator_id}", True, "vi"
+        session["_user_id"], session["_fresh"], session["lang"] = session_id, True, "vi"
     html = page(client, "/operator/dashboard")
     assert scored.slug in html and "decree335" in html and "Cơ sở dữ liệu" in html
     assert "Người staff" not in html  # no personal data for the operator
@@ -551,7 +566,7 @@ def test_a_classification_run_shows_the_bar_on_the_province_page(client, clean_a
 
 
 def test_the_operators_merger_bar(client, clean_app, scored):
-    from core.auth.services import create_operator
+    from core.auth.services import create_operator, principal_for_operator
     from core.jobs.models import JobRun
 
     w = scored
@@ -562,10 +577,10 @@ def test_the_operators_merger_bar(client, clean_app, scored):
                                   requested_by="operator:root", status="running", done=1, total=2))
         db.session.commit()
     with clean_app.app_context():
-        operator_id = create_operator("root", "Operator-Passw0rd-2026").id
+        session_id = principal_for_operator(create_operator("root", "Operator-Passw0rd-2026")).get_id()
         db.session.commit()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"], session["lang"] = f"o:{operator_id}", True, "vi"
+        session["_user_id"], session["_fresh"], session["lang"] = session_id, True, "vi"
     fragment = page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000a/bar")
     assert 'hx-trigger="every 1s"' in fragment and 'value="50"' in fragment and "Sáp nhập" in fragment
     page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000b/bar", 404)  # not a merger

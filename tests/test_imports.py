@@ -10,6 +10,7 @@ import json
 import unicodedata
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -267,6 +268,20 @@ def test_unwritable_upload_folder_is_a_clear_503(clean_app, client, world, tmp_p
     clean_app.config["CONGVU_UPLOAD_DIR"] = str(blocker)
     response = upload(client, world, "staff-xlsx", xlsx(staff_rows(1)))
     assert response.status_code == 503 and response.get_json()["code"] == "upload_folder_unwritable"
+
+
+@pytest.mark.parametrize("name", ["..", ".", " . ", "a/..", "x\x01.xlsx"])
+def test_an_unusable_file_name_is_a_4xx_naming_the_file(clean_app, client, world, name):
+    """`..` used to reach the disk and come back as a 503 blaming the upload folder."""
+    response = upload(client, world, "staff-xlsx", xlsx(staff_rows(1)), name=name)
+    body = response.get_json()
+    assert response.status_code == 422 and body["code"] == "bad_file_name", body
+    assert body["errors"] == {"file": ["The file name is not usable (such as “..”): rename the file and upload it "
+                                       "again."]}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(Employee)) == 7  # the world's people only
+    uploads = Path(clean_app.config["CONGVU_UPLOAD_DIR"])
+    assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))  # nothing stored
 
 
 def test_connector_not_enabled_and_roles(clean_app, client, world):

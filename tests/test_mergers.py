@@ -528,12 +528,14 @@ def test_apply_refuses_a_bad_pack_in_one_line(clean_app, tmp_path):
 
 def _operator_session(app, client) -> None:
     from core.auth.models import Operator
+    from core.auth.services import principal_for_operator
 
     make_operator(app, client, "wizard")
     with app.app_context():
-        operator_id = db.session.scalar(select(Operator.id).where(Operator.username == "wizard"))
+        session_id = principal_for_operator(db.session.scalar(select(Operator).where(Operator.username == "wizard"))
+                                            ).get_id()  # carries the session stamp
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = f"o:{operator_id}", True
+        session["_user_id"], session["_fresh"] = session_id, True
 
 
 def _csrf(html: str) -> str:
@@ -569,8 +571,11 @@ def test_wizard_is_for_operators_only(clean_app, client):
 
 
 def world_user_id(app, world, username: str) -> str:
+    """The session id of a login, with its stamp (an id without one loads nothing)."""
+    from core.auth.services import principal_for_user
+
     with app.app_context(), tenant_context(world.tenant_id):
-        return f"u:{world.tenant_id}:{db.session.scalar(select(User.id).where(User.username == username))}"
+        return principal_for_user(db.session.scalar(select(User).where(User.username == username))).get_id()
 
 
 def test_a_merger_waits_for_a_refresh_under_way_in_the_target(clean_app, client, provinces, backend):

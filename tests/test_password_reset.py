@@ -108,9 +108,9 @@ def test_reset_generates_a_temporary_password_that_must_be_changed(clean_app, cl
 def test_reset_with_a_given_password_checks_the_policy(clean_app, client, world):
     weak = reset(client, world, password="staff")
     assert weak.status_code == 422
-    assert weak.get_json()["errors"] == {"password": ["Password must have at least 8 characters.",
+    assert weak.get_json()["errors"] == {"password": ["Password must have at least 12 characters.",
                                                       "Password must not be the username."]}
-    common = reset(client, world, password="password123")
+    common = reset(client, world, password="password1234")
     assert common.get_json()["errors"] == {"password": ["Password is too common."]}
     # Nothing changed by the refusals.
     assert token_status(client, world.slug, "staff", PASSWORD) == 200
@@ -176,7 +176,7 @@ def test_changing_ones_password_refuses_bad_input(clean_app, client, world):
                                 "errors": {"current_password": ["Wrong password."]}}
     weak = client.post(url, headers=headers, json={"current_password": PASSWORD, "new_password": "staff"})
     assert weak.status_code == 422
-    assert weak.get_json()["errors"] == {"new_password": ["Password must have at least 8 characters.",
+    assert weak.get_json()["errors"] == {"new_password": ["Password must have at least 12 characters.",
                                                           "Password must not be the username."]}
     same = client.post(url, headers=headers, json={"current_password": PASSWORD, "new_password": PASSWORD})
     assert same.get_json()["errors"] == {"new_password": ["The new password must differ from the current one."]}

@@ -10,6 +10,7 @@ from babel.messages.mofile import read_mo
 from sqlalchemy import delete, select
 
 from core.auth.models import User
+from core.auth.services import principal_for_user
 from core.extensions import db
 from core.tenancy import tenant_context
 from tests.factories import build_world
@@ -25,9 +26,9 @@ NEW_TENANT_DEFAULT = {"key": "decree335", "settings": {}, "effective_from": None
 def sign_in(app, client, world, username: str) -> None:
     """A page session for `username` (the login page itself is tested elsewhere)."""
     with app.app_context(), tenant_context(world.tenant_id):
-        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        session_id = principal_for_user(db.session.scalar(select(User).where(User.username == username))).get_id()
     with client.session_transaction() as session:
-        session["_user_id"] = f"u:{world.tenant_id}:{user_id}"
+        session["_user_id"] = session_id
         session["_fresh"] = True
 
 

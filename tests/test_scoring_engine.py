@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.scoring.models import ItemScore, PeriodScore
+from core.scoring.models import GeneralScore, ItemScore, PeriodScore
 from core.tenancy import tenant_context
 from tests.test_work_support import build, declare
 
@@ -121,6 +121,24 @@ def test_general_criteria_rules(clean_app, client, w):
     assert proposal.get_json()["total"] is None  # a proposal is not the manager's score
     assert client.put(w.url(f"/employees/{w.ids['staff2']}/general-scores/{PERIOD}/self"), json=good,
                       headers=w.h("staff")).status_code == 404
+
+
+def test_nobody_sets_their_own_general_criteria(clean_app, client, w):
+    """A unit leader manages their own unit and a tenant admin the whole tenant, yet
+    neither scores themselves (30 of 100 points that would make their month final):
+    403 like self-review, nothing written; the level above (the tenant admin) may."""
+    good = {"politics_ethics": 10, "competence_attitude": 10, "innovation": 10}
+    for who in ("manager", "admin"):
+        r = client.put(w.url(f"/employees/{w.ids[who]}/general-scores/{PERIOD}"), json=good, headers=w.h(who))
+        assert r.status_code == 403 and r.get_json()["code"] == "self_review", r.get_json()
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(GeneralScore)) == 0
+    r = client.put(w.url(f"/employees/{w.ids['manager']}/general-scores/{PERIOD}"), json=good, headers=w.h("admin"))
+    assert r.status_code == 200 and r.get_json()["total"] == 30.0
+    # One's own view stays possible as a proposal.
+    r = client.put(w.url(f"/employees/{w.ids['manager']}/general-scores/{PERIOD}/self"), json=good,
+                   headers=w.h("manager"))
+    assert r.status_code == 200 and r.get_json()["proposal"]["innovation"] == 10.0
 
 
 def test_closed_period_freezes_scores(clean_app, client, w, clock):

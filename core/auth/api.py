@@ -10,7 +10,9 @@ from sqlalchemy import select
 from core.audit.services import record
 from core.auth import services
 from core.auth.guards import api_member, api_principal, bearer_token
+from core.auth.normalize import nfc
 from core.auth.schemas import PasswordChange, PasswordReset, PasswordResetResult, TokenRequest, TokenResponse
+from core.auth.throttle import throttle
 from core.errors import Conflict, abort
 from core.extensions import db, limiter
 from core.org.models import Employee
@@ -21,12 +23,6 @@ from core.tenants.models import Tenant
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Logins, tokens and passwords")
 
 
-def account_key() -> str:
-    body = request.get_json(silent=True) if request.is_json else None
-    body = body if isinstance(body, dict) else {}
-    return f"login-account:{body.get('tenant')}:{str(body.get('username', '')).lower()}"
-
-
 def _per_account() -> str:
     return current_app.config["CONGVU_LOGIN_LIMIT_PER_ACCOUNT"]
 
@@ -35,33 +31,41 @@ def _per_address() -> str:
     return current_app.config["CONGVU_LOGIN_LIMIT_PER_ADDRESS"]
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 @blp.route("/auth/token", methods=["POST"])
-@limiter.limit(_per_account, key_func=account_key, deduct_when=_failed)
-@limiter.limit(_per_address, deduct_when=_failed)
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
 @blp.alt_response(401, description="Wrong credentials")
-@blp.alt_response(429, description="Too many failed attempts")
+@blp.alt_response(403, description="Right password, but the login is deactivated or the employment has ended")
+@blp.alt_response(429, description="Too many failed attempts (Retry-After says how long to wait)")
 def issue(data):
-    """Exchange a username and password for a bearer token (operators: `tenant` null)."""
+    """Exchange a username and password for a bearer token (operators: `tenant` null).
+    Failed attempts are throttled together with the login page's (core/auth/throttle.py)."""
+    username, address = nfc(data["username"]), request.remote_addr or "-"
+    gate = throttle()
+    refusal = gate.check(data["tenant"], username, address)
+    if refusal is not None:
+        abort(429, "Too many failed attempts; try again later.", code="rate_limited",
+              headers={"Retry-After": str(refusal.retry_after)})
     tenant = None
     if data["tenant"] is not None:
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == data["tenant"]))
     principal = None
-    if tenant is not None or data["tenant"] is None:
-        principal = services.authenticate(tenant, data["username"], data["password"])
+    try:
+        if tenant is not None or data["tenant"] is None:
+            principal = services.authenticate(tenant, username, data["password"])
+    except services.LoginRefused as exc:
+        gate.succeeded(data["tenant"], username, address)  # the password was right: no guessing here
+        abort(403, exc.message, code=exc.code)
     if principal is None:
+        gate.failed(data["tenant"], username, address)
         if tenant is not None:
             with tenant_context(tenant.id):
-                record("auth.login_failed", "user", None, after={"username": data["username"],
+                record("auth.login_failed", "user", None, after={"username": username,
                                                                  "address": request.remote_addr},
                        actor=f"anonymous@{request.remote_addr}")
             db.session.commit()
         abort(401, "Wrong tenant, username or password.", code="invalid_credentials")
+    gate.succeeded(data["tenant"], username, address)
     token, ttl = services.issue_token(principal, current_app.config["CONGVU_TOKEN_TTL_SECONDS"])
     if tenant is not None:
         with tenant_context(tenant.id):
@@ -126,6 +130,7 @@ def reset_password(data, t, employee_id):
     user = employee.user
     password, revoked = services.reset_password(user, data["password"], principal.actor)
     db.session.commit()
+    throttle().forget_account(t, user.username)
     result = {"employee_id": employee_id, "username": user.username, "temporary_password": password,
               "must_change_password": True, "tokens_revoked": revoked}
     return result, 200, {"Cache-Control": "no-store"}

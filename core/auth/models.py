@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from core.auth.normalize import nfc
 from core.extensions import db
 from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
@@ -25,6 +26,8 @@ class User(TenantScoped, db.Model):
     roles_csv: Mapped[str] = mapped_column("roles", String(200), default="employee")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised by logout (every session of this login ends: services.password_stamp).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -39,6 +42,11 @@ class User(TenantScoped, db.Model):
     def has_role(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
 
+    @validates("username")
+    def _nfc_username(self, key: str, value: str) -> str:
+        # `nguyễn` typed with combining marks is the same login (core/auth/normalize.py).
+        return nfc(value)
+
 
 class Operator(db.Model):
     """A platform operator: manages tenants and plugins, reads no tenant's personal data."""
@@ -49,7 +57,12 @@ class Operator(db.Model):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("username")
+    def _nfc_username(self, key: str, value: str) -> str:
+        return nfc(value)
 
 
 class ApiToken(db.Model):

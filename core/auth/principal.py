@@ -14,7 +14,7 @@ class Principal:
     roles: tuple[str, ...] = field(default_factory=tuple)
     employee_id: int | None = None
     must_change_password: bool = False
-    stamp: str = ""  # of the password (services.password_stamp): a session ends when it changes
+    stamp: str = ""  # of the password and session generation (services.password_stamp): a new password or a logout ends sessions
 
     # Flask-Login's user interface.
     is_authenticated = True

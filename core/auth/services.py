@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, select, update
 
 from core.audit.services import record
 from core.auth.models import ApiToken, Operator, User
+from core.auth.normalize import nfc
 from core.auth.passwords import hash_password, password_problems, verify_password
 from core.auth.principal import Principal
 from core.errors import Invalid
@@ -21,71 +22,150 @@ from core.tenants.models import Tenant
 from core.timeutil import utcnow
 
 
+class LoginRefused(Exception):
+    """The password was right but this login may not be used: deactivated, or the
+    person's employment has ended. Said plainly (after the password check only, so it
+    tells nothing to someone guessing)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class PasswordRejected(ValueError):
     def __init__(self, problems: list[str]):
         super().__init__(" ".join(problems))
         self.problems = problems
 
 
-def password_stamp(password_hash: str) -> str:
-    """A short digest of the password hash, carried in the session id: setting a new
-    password changes it, so every session made before (other browsers included) ends.
+def password_stamp(password_hash: str, generation: int = 0) -> str:
+    """A short digest of the password hash and the login's session generation, carried
+    in the session id: a new password or a logout (which raises the generation) changes
+    it, so every session made before (other browsers included) ends at its next request.
     One-way, so the signed (readable) session cookie reveals nothing of the hash."""
-    return hashlib.sha256(b"congvu-session:" + password_hash.encode()).hexdigest()[:16]
+    return hashlib.sha256(b"congvu-session:" + password_hash.encode() + b":" + str(generation).encode()
+                          ).hexdigest()[:16]
 
 
-def principal_for_user(user: User) -> Principal:
-    employee_id = db.session.scalar(select(Employee.id).where(Employee.user_id == user.id))
+def employment_ended(end_date: date | None, tenant_id: int | None) -> bool:
+    """True once the day after the person's last day of employment has begun in the
+    tenant's time zone (end_date is the last working day, inclusive)."""
+    if end_date is None or tenant_id is None:
+        return False
+    from core.work import calendar as cal
+
+    tenant = db.session.get(Tenant, tenant_id)
+    return tenant is not None and end_date < cal.local_date(cal.now(), tenant)
+
+
+def _employment(user_id: int) -> tuple[int | None, date | None]:
+    row = db.session.execute(select(Employee.id, Employee.end_date).where(Employee.user_id == user_id)).first()
+    return (row.id, row.end_date) if row else (None, None)
+
+
+def principal_for_user(user: User, employee_id: int | None = None) -> Principal:
+    if employee_id is None:
+        employee_id = _employment(user.id)[0]
     return Principal("user", user.id, user.username, user.tenant_id, tuple(user.roles), employee_id,
-                     user.must_change_password, password_stamp(user.password_hash))
+                     user.must_change_password, password_stamp(user.password_hash, user.session_generation or 0))
 
 
 def principal_for_operator(op: Operator) -> Principal:
-    return Principal("operator", op.id, op.username, stamp=password_stamp(op.password_hash))
+    return Principal("operator", op.id, op.username,
+                     stamp=password_stamp(op.password_hash, op.session_generation or 0))
+
+
+def _live_user_principal(user: User | None) -> Principal | None:
+    """The principal of a login that may still be used: active, employment not ended."""
+    if user is None or not user.active:
+        return None
+    employee_id, end_date = _employment(user.id)
+    if employment_ended(end_date, user.tenant_id):
+        return None
+    return principal_for_user(user, employee_id)
 
 
 def authenticate(tenant: Tenant | None, username: str, password: str) -> Principal | None:
-    """The principal for these credentials, or None. Same cost whether or not the name exists."""
+    """The principal for these credentials, or None. Same cost whether or not the name exists.
+    Raises LoginRefused for the right password of a login that may not be used."""
+    username = nfc(username)
     if tenant is None:
         op = db.session.scalar(select(Operator).where(Operator.username == username))
-        if verify_password(op.password_hash if op else None, password) and op and op.active:
-            return principal_for_operator(op)
-        return None
+        if not verify_password(op.password_hash if op else None, password) or op is None:
+            return None
+        if not op.active:
+            raise LoginRefused("account_deactivated", "This login is deactivated.")
+        return principal_for_operator(op)
     if tenant.status == "merged" and tenant.merged_into_id is not None:
         # Logins moved with the merger; the old province's name still leads to them.
         tenant = db.session.get(Tenant, tenant.merged_into_id)
     with tenant_context(tenant.id):
         user = db.session.scalar(select(User).where(User.username == username))
-        if not verify_password(user.password_hash if user else None, password) or not user or not user.active:
+        if not verify_password(user.password_hash if user else None, password) or user is None:
             return None
         if tenant.status != "active":
             return None
+        if not user.active:
+            raise LoginRefused("account_deactivated",
+                               "This login is deactivated; ask your tenant administrator.")
+        employee_id, end_date = _employment(user.id)
+        if employment_ended(end_date, tenant.id):
+            raise LoginRefused("employment_ended",
+                               f"This login is closed: the employment ended on {end_date.isoformat()}.")
         user.last_login_at = utcnow()
-        return principal_for_user(user)
+        return principal_for_user(user, employee_id)
 
 
 def load_principal(session_id: str) -> Principal | None:
     """Flask-Login's user loader: ids are `u:<tenant>:<user>:<stamp>` or `o:<operator>:<stamp>`
-    (see `password_stamp`); a stamp that no longer matches the password is a signed-out
-    session. Ids without a stamp (sessions made before stamps existed) still load."""
+    (see `password_stamp`); a stamp that no longer matches (a new password, a logout) is
+    a signed-out session, and so is an id without one: it could never be ended. A
+    deactivated login or one whose employment has ended loads nothing."""
     parts = session_id.split(":")
     try:
-        if parts[0] == "o" and len(parts) in (2, 3):
+        if parts[0] == "o" and len(parts) == 3:
             op = db.session.get(Operator, int(parts[1]))
             principal = principal_for_operator(op) if op and op.active else None
-            return principal if _stamp_matches(principal, parts[2:]) else None
-        if parts[0] == "u" and len(parts) in (3, 4):
+            return principal if _stamp_matches(principal, parts[2]) else None
+        if parts[0] == "u" and len(parts) == 4:
             with tenant_context(int(parts[1])):
-                user = db.session.get(User, int(parts[2]))
-                principal = principal_for_user(user) if user and user.active else None
-                return principal if _stamp_matches(principal, parts[3:]) else None
+                principal = _live_user_principal(db.session.get(User, int(parts[2])))
+                return principal if _stamp_matches(principal, parts[3]) else None
     except ValueError:
         return None
     return None
 
 
-def _stamp_matches(principal: Principal | None, given: list[str]) -> bool:
-    return principal is not None and (not given or secrets.compare_digest(given[0], principal.stamp))
+def _load_for_token(subject_tenant_id: int | None, user_id: int | None, operator_id: int | None) -> Principal | None:
+    """A token's principal (no session stamp to match: the token row is the credential)."""
+    if operator_id is not None:
+        op = db.session.get(Operator, operator_id)
+        return principal_for_operator(op) if op and op.active else None
+    if subject_tenant_id is None or user_id is None:
+        return None
+    with tenant_context(subject_tenant_id):
+        return _live_user_principal(db.session.get(User, user_id))
+
+
+def _stamp_matches(principal: Principal | None, given: str) -> bool:
+    return principal is not None and secrets.compare_digest(given, principal.stamp)
+
+
+def end_sessions(principal: Principal) -> None:
+    """Log out: raise the login's session generation, so every session of this login
+    (this browser's and any copied cookie) fails its stamp at the next request."""
+    if principal.is_operator:
+        with unscoped():
+            db.session.execute(update(Operator).where(Operator.id == principal.id)
+                               .values(session_generation=Operator.session_generation + 1)
+                               .execution_options(synchronize_session=False))
+        return
+    with tenant_context(principal.tenant_id):
+        db.session.execute(update(User).where(User.id == principal.id)
+                           .values(session_generation=User.session_generation + 1)
+                           .execution_options(synchronize_session=False))
+        record("auth.logout", "user", principal.id, after={"via": "page"}, actor=principal.actor)
 
 
 def _digest(token: str) -> str:
@@ -120,8 +200,11 @@ def resolve_token(token: str) -> Principal | None:
             tenant = db.session.get(Tenant, tid)  # bind_tenant loaded it: no statement
             if not row.active or tenant is None or tenant.status != "active":
                 return None
+            if employment_ended(row.end_date, tid):
+                return None
             return Principal("user", row.uid, row.username, tid, tuple(r for r in row.roles.split(",") if r),
-                             row.employee_id, row.must_change_password, password_stamp(row.password_hash))
+                             row.employee_id, row.must_change_password,
+                             password_stamp(row.password_hash, row.session_generation or 0))
         return _principal_of(row.subject_tenant_id, row.user_id, row.operator_id)
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
@@ -132,9 +215,9 @@ def resolve_token(token: str) -> Principal | None:
 def _principal_of(subject_tenant_id: int | None, user_id: int | None, operator_id: int | None) -> Principal | None:
     """A live token's principal, loaded in its own tenant (an operator's, or a token used
     on another tenant's URL, which tenant_member then answers with a 404)."""
+    principal = _load_for_token(subject_tenant_id, user_id, operator_id)
     if operator_id is not None:
-        return load_principal(f"o:{operator_id}")
-    principal = load_principal(f"u:{subject_tenant_id}:{user_id}")
+        return principal
     if principal is not None:
         tenant = db.session.get(Tenant, subject_tenant_id)
         if tenant is None or tenant.status != "active":
@@ -151,7 +234,8 @@ def _token_of_tenant():
     tid = bindparam("tid", type_=t.c.subject_tenant_id.type)
     return (select(t.c.subject_tenant_id, t.c.user_id, t.c.operator_id, t.c.expires_at, t.c.revoked_at,
                    u.c.id.label("uid"), u.c.username, u.c.password_hash, u.c.roles, u.c.active,
-                   u.c.must_change_password, e.c.id.label("employee_id"))
+                   u.c.must_change_password, u.c.session_generation, e.c.id.label("employee_id"),
+                   e.c.end_date)
             .outerjoin(u, and_(u.c.id == t.c.user_id, u.c.tenant_id == t.c.subject_tenant_id, u.c.tenant_id == tid))
             .outerjoin(e, and_(e.c.user_id == u.c.id, e.c.tenant_id == tid))
             .where(t.c.token_hash == bindparam("digest")))

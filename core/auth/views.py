@@ -13,7 +13,9 @@ from core.audit.services import record
 from core.auth import services
 from core.auth.forms import LoginForm, PasswordChangeForm
 from core.auth.models import User
+from core.auth.normalize import nfc
 from core.auth.services import authenticate
+from core.auth.throttle import throttle
 from core.errors import Invalid
 from core.extensions import db, limiter
 from core.org.models import Employee
@@ -25,20 +27,10 @@ auth_pages = Blueprint("auth_pages", __name__, template_folder="templates")
 OPERATOR = "__operator__"
 
 
-def _form_account_key() -> str:
-    return f"login-account:{request.form.get('tenant')}:{request.form.get('username', '').lower()}"
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
 @auth_pages.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["CONGVU_LOGIN_LIMIT_PER_ACCOUNT"], key_func=_form_account_key,
-               methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["CONGVU_LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
 def login():
+    """The login page; failed attempts are throttled together with the API's
+    (core/auth/throttle.py): one count per account whichever way it is tried."""
     form = LoginForm()
     tenants = db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)).all()
     form.tenant.choices = [(t.slug, t.name) for t in tenants] + [(OPERATOR, _("Platform operator"))]
@@ -46,16 +38,34 @@ def login():
         form.tenant.data = request.args["t"]
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+    slug = None if form.tenant.data == OPERATOR else form.tenant.data
+    username, address = nfc(form.username.data), request.remote_addr or "-"
+    gate = throttle()
+    refusal = gate.check(slug, username, address)
+    if refusal is not None:
+        minutes = max(1, -(-refusal.retry_after // 60))
+        response = make_response(render_template("auth/login.html", form=form, refused=_(
+            "Too many failed attempts. Try again in %(minutes)s minute(s).", minutes=minutes)), 429)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     tenant = next((t for t in tenants if t.slug == form.tenant.data), None)
-    principal = authenticate(tenant, form.username.data, form.password.data)
+    try:
+        principal = authenticate(tenant, username, form.password.data)
+    except services.LoginRefused as exc:
+        gate.succeeded(slug, username, address)
+        message = (_("This login is deactivated; ask your tenant administrator.") if exc.code == "account_deactivated"
+                   else _("This login is closed: your employment has ended."))
+        return render_template("auth/login.html", form=form, refused=message), 403
     if principal is None:
+        gate.failed(slug, username, address)
         if tenant is not None:
             with tenant_context(tenant.id):
                 record("auth.login_failed", "user", None,
-                       after={"username": form.username.data, "address": request.remote_addr},
+                       after={"username": username, "address": request.remote_addr},
                        actor=f"anonymous@{request.remote_addr}")
         db.session.commit()
         return render_template("auth/login.html", form=form, failed=True), 401
+    gate.succeeded(slug, username, address)
     if tenant is not None:
         with tenant_context(tenant.id):
             record("auth.login", "user", principal.id, after={"via": "page"}, actor=principal.actor)
@@ -66,7 +76,11 @@ def login():
 
 @auth_pages.post("/logout")
 def logout():
-    # A POST with the CSRF token, so another site cannot log people out.
+    # A POST with the CSRF token, so another site cannot log people out. Every session of
+    # this login ends on the server side (services.end_sessions), not just this cookie.
+    if getattr(current_user, "is_authenticated", False):
+        services.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     return redirect(url_for("auth_pages.login"))
 
@@ -75,7 +89,8 @@ def logout():
 
 # The services' field messages, so pages can show them translated (and extraction keeps them).
 _SERVICE_MESSAGES = (
-    _l("Password must have at least 8 characters."), _l("Password must have at most 128 characters."),
+    _l("Password must have at least 12 characters."), _l("Password must have at most 128 characters."),
+    _l("Password must not be only spaces."),
     _l("Password is too common."), _l("Password must not be the username."),
     _l("The new password must differ from the current one."), _l("Wrong password."),
 )
@@ -167,7 +182,7 @@ def _logins(q: str) -> tuple[list, int]:
 def logins(t):
     """"Tài khoản đăng nhập": every login of the tenant, with a password reset button."""
     _tenant_admin()
-    q = request.args.get("q", "").strip()[:100]
+    q = nfc(request.args.get("q", "")).strip()[:100]
     rows, total = _logins(q)
     return render_template("auth/users.html", tenant=g.tenant, rows=rows, total=total, q=q,
                            page_size=LOGINS_PAGE_SIZE)
@@ -183,6 +198,7 @@ def reset_password_page(t, user_id):
         abort(404)
     password, revoked = services.reset_password(user, None, current_user.actor)
     db.session.commit()
+    throttle().forget_account(g.tenant.slug, user.username)
     result = {"user_id": user.id, "username": user.username, "password": password, "tokens_revoked": revoked}
     if request.headers.get("HX-Request"):
         response = make_response(render_template("auth/_reset_result.html", result=result))

@@ -238,6 +238,8 @@ def set_general(t, employee_id):
     period = _period_form()
     if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
         abort(404)
+    if employee_id == current_user.employee_id:
+        abort(403)  # nobody scores themselves (scoring.set_general refuses it too)
     _save_general(employee_id, period, own=False)
     return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=period) + "#general")
 

@@ -57,6 +57,13 @@ class Imports(MethodView):
         return {"job_id": start_import(form["connector"], form["file"], form["dry_run"], principal.actor).id}
 
 
+def usable_file_name(name: str) -> bool:
+    """A name that is a file's: not `.`, `..` or only dots and spaces, no path, no control
+    characters (the name is kept for the report; the stored copy gets its own folder)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return bool(base.strip(". ")) and not any(ord(c) < 32 or c == "\x7f" for c in name)
+
+
 def start_import(connector: str, upload, dry_run: bool, actor: str):
     """Store an upload and submit its job; shared by the API and the admin page."""
     enabled_connector(connector)
@@ -65,6 +72,9 @@ def start_import(connector: str, upload, dry_run: bool, actor: str):
                        {"connector": ["An import with this connector is running."]})
     if upload is None or not getattr(upload, "filename", None):
         raise Invalid("A file is required.", {"file": ["Choose a file."]})
+    if not usable_file_name(upload.filename):
+        message = "The file name is not usable (such as “..”): rename the file and upload it again."
+        raise Invalid(message, {"file": [message]}, code="bad_file_name")
     path = import_tasks.store_upload(upload.stream, upload.filename)
     try:
         return submit("import", connector, {"connector": connector, "path": str(path), "dry_run": bool(dry_run),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.errors import ServiceError
@@ -50,7 +51,7 @@ def imports_page(t):
             return redirect(url_for("import_pages.imports_page", t=t, job=run.id))
         except ServiceError as exc:
             db.session.rollback()
-            error = exc.message
+            error = _(exc.message)  # the services' messages that have a translation get it
     run = db.session.get(JobRun, request.args["job"]) if request.args.get("job") else None
     if run is not None and run.kind != "import":
         run = None

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
 from core.auth.guards import api_member, path_object
+from core.auth.normalize import nfc
 from core.errors import NotFound
 from core.extensions import db
 from core.org import services
@@ -144,7 +145,7 @@ class Employees(MethodView):
         if "unit_id" in args:
             stmt = stmt.where(Employee.unit_id == args["unit_id"])
         if args.get("q"):
-            like = f"%{args['q']}%"
+            like = f"%{nfc(args['q'])}%"  # names are stored NFC
             stmt = stmt.where(or_(Employee.full_name.ilike(like), Employee.code.ilike(like)))
         items, headers = paginate(stmt, args)
         return [services.employee_view(e) for e in items], 200, headers

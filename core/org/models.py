@@ -4,8 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from core.auth.normalize import nfc
 from core.extensions import db
 from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
@@ -25,6 +26,10 @@ class OrgUnit(TenantScoped, db.Model):
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
     # The official code of a commune-level unit (vietnam-provinces), when it has one.
     official_code: Mapped[int | None] = mapped_column(Integer)
+
+    @validates("name")
+    def _nfc_name(self, key: str, value: str) -> str:
+        return nfc(value)
 
 
 class JobPosition(TenantScoped, db.Model):
@@ -57,3 +62,8 @@ class Employee(TenantScoped, db.Model):
     unit = relationship(OrgUnit, lazy="joined", innerjoin=True)
     position = relationship(JobPosition, lazy="joined")
     user = relationship("User", lazy="joined")
+
+    @validates("full_name")
+    def _nfc_name(self, key: str, value: str) -> str:
+        # Stored as NFC so a search typed either way finds it (core/auth/normalize.py).
+        return nfc(value)

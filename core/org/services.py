@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.audit.services import record
 from core.auth.models import User
+from core.auth.normalize import nfc
 from core.auth.principal import Principal
 from core.auth.services import PasswordRejected, create_user
 from core.errors import Conflict, Invalid, NotFound
@@ -199,6 +200,7 @@ def create_employee(data: dict) -> Employee:
 
 
 def _new_login(username: str, password: str | None, roles: list[str]) -> User:
+    username = nfc(username)  # stored NFC (User's validator): look for that form
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict("Username taken.", {"username": ["This username is taken in this tenant."]})
     if not password:

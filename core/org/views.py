@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from core.auth.normalize import nfc
 from core.extensions import db
 from core.org import services
 from core.org.models import Employee, OrgUnit
@@ -19,7 +20,7 @@ PAGE_SIZE = 100
 def home(t):
     if current_user.is_operator or current_user.tenant_id != g.tenant.id:
         abort(404)
-    q = request.args.get("q", "").strip()[:100]
+    q = nfc(request.args.get("q", "")).strip()[:100]  # names are stored NFC
     stmt = select(Employee).order_by(Employee.full_name)
     clause = services.visible_employees_filter(current_user)
     if clause is not None:

@@ -630,16 +630,25 @@ def lock_tenants_scoring(tenant_ids: Iterable[int]) -> None:
     db.session.execute(text("SELECT " + ", ".join(calls)), {f"t{n}": tid for n, tid in enumerate(ids)})
 
 
+# A select list holds at most 1,664 entries (PostgreSQL): locks go 1,000 to a statement.
+LOCKS_PER_STATEMENT = 1000
+
+
 def lock_for_refresh(employee_ids: Iterable[int]) -> None:
-    """The shared scoring lock, then each person's, in one round trip (the select list is
-    evaluated left to right, so the order above holds)."""
+    """The shared scoring lock, then each person's in ascending order, in one round trip
+    per 1,000 people (a select list is evaluated left to right, and the statements run
+    in order, so the order above holds)."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
     ids = sorted({eid % 2_147_483_647 for eid in employee_ids})
-    calls = [f"pg_advisory_xact_lock_shared({SCORING_LOCK}, CAST(:t AS integer))"]
-    calls += [f"pg_advisory_xact_lock({PERSON_LOCK}, CAST(:e{n} AS integer))" for n in range(len(ids))]
-    db.session.execute(text("SELECT " + ", ".join(calls)),
-                       {"t": current_tenant_id()} | {f"e{n}": eid for n, eid in enumerate(ids)})
+    first = True
+    for start in range(0, max(len(ids), 1), LOCKS_PER_STATEMENT):
+        chunk = ids[start:start + LOCKS_PER_STATEMENT]
+        calls = [f"pg_advisory_xact_lock_shared({SCORING_LOCK}, CAST(:t AS integer))"] if first else []
+        calls += [f"pg_advisory_xact_lock({PERSON_LOCK}, CAST(:e{n} AS integer))" for n in range(len(chunk))]
+        params = {"t": current_tenant_id()} if first else {}
+        db.session.execute(text("SELECT " + ", ".join(calls)), params | {f"e{n}": eid for n, eid in enumerate(chunk)})
+        first = False
 
 
 def recalculate(period: str, progress: Callable[..., None] | None = None) -> dict:

@@ -390,6 +390,11 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
     if own_proposal:
         if principal.employee_id != employee_id:
             raise Forbidden("Only the employee proposes their own general criteria.")
+    elif principal.employee_id is not None and principal.employee_id == employee_id:
+        # Like self-review and self-classification: a leader "manages" their own unit, and
+        # a tenant admin may be an employee too, but nobody scores themselves (the level
+        # above sets a leader's criteria); one's own view is a proposal (…/self).
+        raise Forbidden("Nobody sets their own general criteria; propose them instead.", code="self_review")
     elif not org.manages(principal, employee_id) and not principal.has_role("tenant_admin"):
         raise Forbidden("Only the employee's manager sets the general criteria.")
     if engine.is_closed(period):
