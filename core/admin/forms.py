@@ -4,6 +4,7 @@ language, for the template to show beside each field."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,13 +29,21 @@ SERVICE_MESSAGES = (
     _l("Not a valid email address."), _l("Already closed."), _l("Not closed."),
     _l("A competency with this code exists."), _l("Move its employees first."),
     _l("Move or delete its sub-units first."), _l("Reassign its employees first."),
-    _l("Work items refer to it."), _l("Tick the box to confirm."), _l("Use a month like 2026-11."),
+    _l("Work items refer to it."), _l("Tick the box to confirm."), _l("Lower the positions' levels first."),
 )
+# Names of nested fields (rows of a list) as the form labels them.
+NESTED_LABELS = {"level": _l("Complexity level"), "coefficient": _l("Coefficient")}
+# marshmallow's Range with an exclusive minimum and inclusive maximum, which the shared
+# table (core.messages) reads as two exclusive bounds.
+_OPEN_CLOSED = re.compile(r"^Must be greater than (.+) and less than or equal to (.+)\.$")
 
 
 def message(text: str) -> str:
     """One message in the reader's language: marshmallow's by pattern, the services' by the catalogue."""
     locale = str(get_locale() or "vi")
+    bounds = _OPEN_CLOSED.match(text)
+    if bounds:
+        return gettext("Must be greater than %(min)s and at most %(max)s.", min=bounds[1], max=bounds[2])
     localised = localise(text, locale)
     return localised if localised != text else gettext(text)
 
@@ -49,14 +58,14 @@ def flatten(errors: Any, prefix: str = "") -> list[str]:
             elif key == "_schema":
                 label = ""
             else:
-                label = str(key)
+                label = str(NESTED_LABELS.get(key, key))
             inner = f"{prefix} – {label}" if prefix and label else (prefix or label)
             out.extend(flatten(value, inner))
         return out
     if isinstance(errors, list | tuple):
         return [line for value in errors for line in flatten(value, prefix)]
     text = message(str(errors))
-    return [f"{prefix}: {text}" if prefix and not prefix.isidentifier() else text]
+    return [f"{prefix}: {text}" if prefix else text]
 
 
 def field_errors(errors: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -64,7 +73,7 @@ def field_errors(errors: Mapping[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, value in errors.items():
         if isinstance(value, Mapping):
-            out[name] = flatten({k: v for k, v in value.items()}, "")
+            out[name] = flatten(value, "")
         else:
             out[name] = [message(str(m)) for m in (value if isinstance(value, list | tuple) else [value])]
     return out

@@ -37,7 +37,7 @@ from core.work.models import ClosedPeriod
 admin_pages = Blueprint("admin_pages", __name__, template_folder="templates", static_folder="static",
                         static_url_path="/static/admin")
 PAGE_SIZE = 50
-_POSITION_GROUPS = {"leadership": _l("leadership"), "professional": _l("professional"), "support": _l("support")}
+_POSITION_GROUPS = {"leadership": _l("Leadership"), "professional": _l("Professional"), "support": _l("Support")}
 LEVEL_ROWS = 5  # complexity levels offered on the task type form (the schema allows 10)
 
 
