@@ -35,7 +35,12 @@ SERVICE_MESSAGES = (
 NESTED_LABELS = {"level": _l("Complexity level"), "coefficient": _l("Coefficient")}
 # marshmallow's Range with an exclusive minimum and inclusive maximum, which the shared
 # table (core.messages) reads as two exclusive bounds.
-_OPEN_CLOSED = re.compile(r"^Must be greater than (.+) and less than or equal to (.+)\.$")
+_OPEN_CLOSED = re.compile(r"^Must be greater than (?!or equal to )(.+) and less than or equal to (.+)\.$")
+# Service messages that carry a value.
+_WITH_VALUE = (
+    (re.compile(r"^No such position: (.+)\.$"), _l("No such position: %(value)s.")),
+    (re.compile(r"^Level (\d+) is given twice\.$"), _l("Level %(value)s is given twice.")),
+)
 
 
 def message(text: str) -> str:
@@ -44,6 +49,10 @@ def message(text: str) -> str:
     bounds = _OPEN_CLOSED.match(text)
     if bounds:
         return gettext("Must be greater than %(min)s and at most %(max)s.", min=bounds[1], max=bounds[2])
+    for pattern, translated in _WITH_VALUE:
+        found = pattern.match(text)
+        if found:
+            return str(translated) % {"value": found[1]}
     localised = localise(text, locale)
     return localised if localised != text else gettext(text)
 

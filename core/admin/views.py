@@ -173,6 +173,13 @@ def _employee_values(e: Employee) -> dict[str, Any]:
             "roles": list(e.user.roles) if e.user else []}
 
 
+def _employee_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    # The form names the manager by code; the service speaks of manager_id.
+    if "manager_id" in errors:
+        errors["manager_code"] = errors.pop("manager_id")
+    return errors
+
+
 def _form_values(form: MultiDict) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in form.items() if k not in ("csrf_token", "password")}
     values["roles"] = form.getlist("roles")
@@ -217,7 +224,7 @@ def employee_new(t):
         result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created"))
         if not isinstance(result, dict):
             return result
-        errors = result
+        errors = _employee_errors(result)
     return _render_employee(None, _form_values(request.form), errors, 422)
 
 
@@ -236,7 +243,7 @@ def employee_edit(t, employee_id):
                        url_for("admin_pages.employees", t=t, saved="updated"))
         if not isinstance(result, dict):
             return result
-        errors = result
+        errors = _employee_errors(result)
         employee = _get(Employee, employee_id)
     return _render_employee(employee, _form_values(request.form), errors, 422)
 
