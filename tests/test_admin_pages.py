@@ -110,7 +110,7 @@ def test_employee_list_is_paged_and_searched(clean_app, client, world):
 def test_admin_creates_an_employee_with_a_login(clean_app, client, world, token):
     response = client.post(f"/t/{world.slug}/admin/employees/new", data={
         "csrf_token": token, "code": "CV-09", "full_name": "Trần Thị Mai", "unit_id": str(world.ids["dept"]),
-        "position_code": "CV", "manager_code": "MANAGER", "salary_coefficient": "3,00".replace(",", "."),
+        "position_code": "CV", "manager_code": "MANAGER", "salary_coefficient": "3,00",
         "start_date": "2026-01-05", "email": "mai@example.vn", "username": "mai",
         "password": "Song-Huong-2026-x", "roles": ["employee", "manager"]})
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/employees?saved=created")
@@ -291,7 +291,8 @@ def test_admin_creates_a_task_type_and_versions_its_norm(clean_app, client, worl
     listing = client.get(f"/t/{world.slug}/admin/task-types").get_data(as_text=True)
     assert "90 phút / văn bản" in listing and "Soạn thảo văn bản" in listing
     url = f"/t/{world.slug}/admin/task-types/{tt_id}"
-    assert value_of(client.get(url).get_data(as_text=True), "norm_minutes") == "90"
+    edit = client.get(url).get_data(as_text=True)
+    assert value_of(edit, "norm_minutes") == "90" and value_of(edit, "coefficient_1") == "1,5"
     # A rename keeps the norm: no new version.
     assert client.post(url, data=task_type_form(token, name="Soạn thảo văn bản hành chính")).status_code == 302
     assert count(clean_app, world, NormVersion, NormVersion.task_type_id == tt_id) == 1

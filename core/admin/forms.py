@@ -106,6 +106,8 @@ def raw_input(schema: Schema, form: MultiDict, only: Iterable[str] | None = None
                 if field.allow_none:
                     data[name] = None
             else:
+                if isinstance(field, fields.Number) and "," in value and "." not in value:
+                    value = value.replace(",", ".")  # Vietnamese writes 1,5 for one and a half
                 data[name] = value
     return data
 

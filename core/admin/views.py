@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -167,7 +168,7 @@ def _employee_values(e: Employee) -> dict[str, Any]:
             "position_code": e.position.code if e.position else "",
             "manager_code": db.session.scalar(select(Employee.code).where(Employee.id == e.manager_id))
             if e.manager_id else "",
-            "is_leader": e.is_leader, "salary_coefficient": str(e.salary_coefficient),
+            "is_leader": e.is_leader, "salary_coefficient": _number(float(e.salary_coefficient)),
             "start_date": e.start_date.isoformat() if e.start_date else "",
             "end_date": e.end_date.isoformat() if e.end_date else "", "email": e.email or "",
             "roles": list(e.user.roles) if e.user else []}
@@ -218,7 +219,7 @@ def employees(t):
 def employee_new(t):
     _admin()
     if request.method == "GET":
-        return _render_employee(None, {"roles": ["employee"], "salary_coefficient": "2.34"}, {})
+        return _render_employee(None, {"roles": ["employee"], "salary_coefficient": _number(2.34)}, {})
     data, errors = _employee_form_input(request.form, creating=True)
     if not errors:
         result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created"))
@@ -372,6 +373,8 @@ def _levels_from_form(form: MultiDict) -> list[dict[str, str]]:
     rows = []
     for i in range(LEVEL_ROWS):
         level, coefficient = form.get(f"level_{i}", "").strip(), form.get(f"coefficient_{i}", "").strip()
+        if "," in coefficient and "." not in coefficient:
+            coefficient = coefficient.replace(",", ".")
         if level or coefficient:
             rows.append({"level": level, "coefficient": coefficient})
     return rows
@@ -395,9 +398,11 @@ def _task_type_values(tt: TaskType, view: dict) -> dict[str, Any]:
 
 
 def _number(value: float | None) -> str:
+    """A number as a Vietnamese reader types it (1,5); the form reads both 1,5 and 1.5."""
     if value is None:
         return ""
-    return str(int(value)) if float(value).is_integer() else str(value)
+    text = str(int(value)) if float(value).is_integer() else str(value)
+    return text.replace(".", ",") if str(get_locale() or "vi").startswith("vi") else text
 
 
 def _render_task_type(tt: TaskType | None, values: dict, errors: dict, status: int = 200):
