@@ -253,6 +253,30 @@ def test_bad_unit_input_changes_nothing(clean_app, client, world, token):
         assert db.session.get(OrgUnit, world.ids["agency"]).parent_id is None
 
 
+def test_admin_merges_a_unit_into_another(clean_app, client, world, token, clock):
+    url = f"/t/{world.slug}/admin/units/{world.ids['other']}/merge"
+    before = len(actions(clean_app, world))
+    unconfirmed = client.post(url, data={"csrf_token": token, "into": "AG-P1", "effective_date": "2026-10-01"})
+    html = unconfirmed.get_data(as_text=True)
+    assert unconfirmed.status_code == 422 and error_of(html, "merge_confirm") == "Hãy đánh dấu ô để xác nhận."
+    assert re.search(r'<option value="AG-P1" selected>', html)
+    future = client.post(url, data={"csrf_token": token, "into": "AG-P1", "effective_date": "2026-10-15",
+                                    "merge_confirm": "1"})
+    assert future.status_code == 422 and error_of(future.get_data(as_text=True), "effective_date") == \
+        "Việc sáp nhập có hiệu lực từ hôm nay hoặc trước đó; hãy thực hiện đúng vào ngày đó."
+    assert len(actions(clean_app, world)) == before
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(Employee, world.ids["outsider"]).unit_id == world.ids["other"]
+    done = client.post(url, data={"csrf_token": token, "into": "AG-P1", "effective_date": "2026-10-01",
+                                  "merge_confirm": "1"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/admin/units?saved=merged")
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(Employee, world.ids["outsider"]).unit_id == world.ids["dept"]
+    assert actions(clean_app, world)[-1] == "unit.merge"
+    page = client.get(f"/t/{world.slug}/admin/units/{world.ids['other']}").get_data(as_text=True)
+    assert "Đã sáp nhập từ ngày 01/10/2026." in page
+
+
 def test_positions_show_codes_create_and_edit(clean_app, client, world, token):
     html = client.get(f"/t/{world.slug}/admin/positions").get_data(as_text=True)
     assert "<code>CV</code>" in html and "Chuyên môn, nghiệp vụ" in html

@@ -30,6 +30,8 @@ SERVICE_MESSAGES = (
     _l("A competency with this code exists."), _l("Move its employees first."),
     _l("Move or delete its sub-units first."), _l("Reassign its employees first."),
     _l("Work items refer to it."), _l("Tick the box to confirm."), _l("Lower the positions' levels first."),
+    _l("A unit cannot merge into itself."), _l("A unit merge takes effect today or earlier; submit it on its day."),
+    _l("The target is inside one of the source units."),
 )
 # Names of nested fields (rows of a list) as the form labels them.
 NESTED_LABELS = {"level": _l("Complexity level"), "coefficient": _l("Coefficient")}
@@ -40,6 +42,7 @@ _OPEN_CLOSED = re.compile(r"^Must be greater than (?!or equal to )(.+) and less 
 _WITH_VALUE = (
     (re.compile(r"^No such position: (.+)\.$"), _l("No such position: %(value)s.")),
     (re.compile(r"^Level (\d+) is given twice\.$"), _l("Level %(value)s is given twice.")),
+    (re.compile(r"^No such unit: (.+)\.$"), _l("No such unit: %(value)s.")),
 )
 
 

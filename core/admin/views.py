@@ -26,6 +26,9 @@ from core.catalogue.models import TASK_GROUPS, Competency, TaskType
 from core.catalogue.schemas import CompetencySchema, TaskTypeSchema
 from core.errors import ServiceError
 from core.extensions import db
+from core.mergers import units as unit_merges
+from core.mergers.models import UnitMerge
+from core.mergers.schemas import UnitMergeIn
 from core.org import services as org
 from core.org.models import POSITION_GROUPS, UNIT_KINDS, Employee, JobPosition, OrgUnit
 from core.org.schemas import EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
@@ -291,11 +294,17 @@ def units(t):
     return _render_units(_form_values(request.form), errors, 422)
 
 
-def _render_unit(unit: OrgUnit, values: dict, errors: dict, status: int = 200):
+def _render_unit(unit: OrgUnit, values: dict, errors: dict, status: int = 200,
+                 merge_values: dict | None = None, merge_errors: dict | None = None):
     # Its own subtree is not offered as a parent (the service refuses a cycle anyway).
-    options = _unit_options(exclude=org.unit_subtree_ids(unit.id))
+    subtree = org.unit_subtree_ids(unit.id)
+    options = _unit_options(exclude=subtree)
+    merge_options = [(u.code, f"{u.name} ({u.code})") for u, _d in _unit_tree(_all_units()) if u.id not in subtree]
+    merged = db.session.scalar(select(UnitMerge).where(UnitMerge.source_unit_id == unit.id))
     return render_template("admin/unit_form.html", tenant=g.tenant, unit=unit, values=values, errors=errors,
-                           unit_options=options, kinds=UNIT_KINDS), status
+                           unit_options=options, kinds=UNIT_KINDS, merge_options=merge_options, merged=merged,
+                           merge_values=merge_values or {"effective_date": cal.local_today(g.tenant).isoformat()},
+                           merge_errors=merge_errors or {}), status
 
 
 @admin_pages.route("/t/<t>/admin/units/<int:unit_id>", methods=["GET", "POST"])
@@ -315,6 +324,35 @@ def unit_edit(t, unit_id):
         errors = result
         unit = _get(OrgUnit, unit_id)
     return _render_unit(unit, _form_values(request.form), errors, 422)
+
+
+@admin_pages.post("/t/<t>/admin/units/<int:unit_id>/merge")
+@login_required
+def unit_merge(t, unit_id):
+    """Merge this unit into another from a date (core/mergers/units.py): its people and
+    sub-units move; reports of earlier days keep the old unit."""
+    _admin()
+    unit = _get(OrgUnit, unit_id)
+    values = {"into": request.form.get("into", ""), "effective_date": request.form.get("effective_date", ""),
+              "merge_confirm": bool(request.form.get("merge_confirm"))}
+    errors: dict[str, list[str]] = {}
+    data, errors = load(UnitMergeIn(), {"sources": [unit.code], **raw_input(UnitMergeIn(), request.form,
+                                                                           ["into", "effective_date"])})
+    if not request.form.get("merge_confirm"):
+        errors["merge_confirm"] = [_("Tick the box to confirm.")]
+    if not errors:
+        result = _save(lambda: unit_merges.merge_units(data["sources"], data["into"], data["effective_date"],
+                                                       current_user.actor),
+                       url_for("admin_pages.units", t=t, saved="merged"))
+        if not isinstance(result, dict):
+            return result
+        errors = result
+        unit = _get(OrgUnit, unit_id)
+    if "sources" in errors:
+        errors["_"] = errors.pop("sources")
+    return _render_unit(unit, {"code": unit.code, "name": unit.name, "kind": unit.kind,
+                               "parent_id": str(unit.parent_id or "")}, {}, 422,
+                        merge_values=values, merge_errors=errors)
 
 
 # ---------------------------------------------------------------- positions

@@ -65,6 +65,7 @@ def test_admin_sets_up_and_runs_the_province_on_a_phone(phone390, live_server):
     page.get_by_role("link", name="Cơ cấu đơn vị").click()
     page.wait_for_load_state("load")
     fits(b, "admin-units-390")
+    page.get_by_text("+ Thêm đơn vị").click()
     page.fill("#code", "PHONG-SO")
     page.fill("#name", "Tổ Dữ liệu số")
     page.select_option("#kind", "department")
@@ -75,6 +76,7 @@ def test_admin_sets_up_and_runs_the_province_on_a_phone(phone390, live_server):
 
     # A position: its code shows in the list (the staff import needs it).
     b.goto(f"/t/{SLUG}/admin/positions")
+    page.get_by_text("+ Thêm vị trí việc làm").click()
     page.fill("#code", "CV-CDS")
     page.fill("#name", "Chuyên viên chuyển đổi số")
     page.select_option("#group", "professional")
