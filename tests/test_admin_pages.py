@@ -386,3 +386,33 @@ def test_admin_closes_and_reopens_a_month_with_confirmation(clean_app, client, w
 def test_a_bad_month_in_the_url_is_404(client, world, token):
     assert client.post(f"/t/{world.slug}/admin/periods/2026-13/close",
                        data={"csrf_token": token, "confirm": "1"}).status_code == 404
+
+
+# ---------------------------------------------------------------- what-if
+
+
+def test_what_if_page_previews_a_month_and_saves_nothing(clean_app, client, clock):
+    from tests.test_scoring_engine import PERIOD, _snapshot, month_of_staff
+    from tests.test_work_support import build
+
+    w = build(clean_app)
+    month_of_staff(client, w)
+    client.post(w.url("/recalculations"), json={"period": PERIOD}, headers=w.h("admin"))
+    sign_in(clean_app, client, w, "admin")
+    before = _snapshot(clean_app, w), len(actions(clean_app, w))
+    url = f"/t/{w.slug}/admin/what-if"
+    page = client.get(url + "?key=hours-ledger").get_data(as_text=True)
+    assert 'name="s.hours_per_day" value="8.0"' in page and 'name="s.star_factors.5"' in page
+    token = csrf(page)
+    form = {"csrf_token": token, "key": "hours-ledger", "period": PERIOD, "s.hours_per_day": "8",
+            "s.daily_cap_hours": "abc"}
+    bad = client.post(url, data=form)
+    assert bad.status_code == 422 and error_of(bad.get_data(as_text=True), "s-daily_cap_hours") == "Phải là số."
+    form["s.daily_cap_hours"] = "10"
+    response = client.post(url, data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Xem trước tháng 10/2026" in html
+    # Staff's stored task score (decree 335) is 33.54 (tests/test_scoring_engine.py), shown with a comma.
+    assert re.search(r'<td data-label="Họ và tên">Người staff</td><td data-label="Số việc">4</td>\s*'
+                     r'<td data-label="Đã lưu">33,54</td>', html)
+    assert (_snapshot(clean_app, w), len(actions(clean_app, w))) == before

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
-from core.admin.forms import load, raw_input, service_errors
+from core.admin.forms import load, message, raw_input, service_errors
 from core.auth.models import ROLES
 from core.catalogue import services as catalogue
 from core.catalogue.models import TASK_GROUPS, Competency, TaskType
@@ -32,9 +32,12 @@ from core.mergers.schemas import UnitMergeIn
 from core.org import services as org
 from core.org.models import POSITION_GROUPS, UNIT_KINDS, Employee, JobPosition, OrgUnit
 from core.org.schemas import EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
+from core.plugins.forms import describe_settings, flat_errors, form_values, localise_errors, settings_from_form
+from core.plugins.manager import current_manager, current_tenant_slug
 from core.scoring import services as scoring
 from core.scoring.models import ScoredPeriod
-from core.scoring.schemas import ReopenIn
+from core.scoring.schemas import ReopenIn, WhatIfIn
+from core.tenants import services as tenant_services
 from core.work import calendar as cal
 from core.work.models import ClosedPeriod
 
@@ -622,3 +625,78 @@ def period_reopen(t, period):
     if isinstance(result, dict):
         return _render_periods({period: result}, {period: request.form.get("reason", "")}, 409)
     return result
+
+
+# ---------------------------------------------------------------- what-if
+
+WHAT_IF_ROWS = 50  # people listed, largest change first (the distribution covers everyone)
+VARIANT = "scoring_variant"
+
+
+def _what_if_form(key: str | None) -> tuple[Any, list[dict], str]:
+    """The variant to preview (default: the one in force today), its settings fields, its key."""
+    manager, slug = current_manager(), current_tenant_slug()
+    if not key:
+        in_force = tenant_services.choice_in_force(VARIANT)
+        key = in_force.key if in_force else ""
+    registered = manager.registered(VARIANT, key, slug) if key else None
+    if registered is None:
+        available = manager.available(VARIANT, slug)
+        registered = available[0] if available else None
+    if registered is None:
+        abort(404)
+    return registered.component, describe_settings(registered.component, _locale()), registered.component.key
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+@admin_pages.route("/t/<t>/admin/what-if", methods=["GET", "POST"])
+@login_required
+def what_if(t):
+    """Preview a month under another scoring variant or settings, beside the stored scores;
+    nothing is saved (the scoring service's what-if)."""
+    _admin()
+    source = request.form if request.method == "POST" else request.args
+    component, fields_, key = _what_if_form(source.get("key"))
+    in_force = tenant_services.choice_in_force(VARIANT)
+    stored = in_force.settings if in_force and in_force.key == key else None
+    values: dict[str, Any] = {"period": source.get("period") or _recent_months(cal.local_today(g.tenant), 2)[1],
+                              "unit_id": source.get("unit_id", ""), "key": key}
+    errors: dict[str, list[str]] = {}
+    result = None
+    if request.method == "POST":
+        settings, settings_errors = settings_from_form(component, request.form)
+        setting_values = {name[2:]: v for name, v in request.form.items() if name.startswith("s.")}
+        setting_values.update({f["name"]: request.form.get("s." + f["name"], "") for f in fields_
+                               if f["type"] == "boolean"})
+        data, errors = load(WhatIfIn(), {"period": values["period"], "key": key, "settings": settings,
+                                         **({"unit_id": values["unit_id"]} if values["unit_id"] else {})})
+        errors.update({f"s.{k}": [message(m) for m in v] for k, v in settings_errors.items()})
+        if not errors:
+            try:
+                result = scoring.what_if(current_user._get_current_object(), data["period"], key, settings,
+                                         data.get("unit_id"))
+            except ServiceError as exc:
+                nested = (exc.errors.get(VARIANT) or {}).get("settings") if exc.errors else None
+                errors = ({f"s.{k}": flat_errors(localise_errors(v, _locale())) for k, v in nested.items()}
+                          if isinstance(nested, dict) else service_errors(exc))
+            finally:
+                db.session.rollback()  # a preview writes nothing
+    else:
+        setting_values = form_values(component, stored)
+    rows, shown = [], []
+    if result is not None:
+        rows = result["people"]
+        moved = sorted(rows, key=lambda r: -abs((r["preview_task_score"] or 0) - (r["current_task_score"] or 0)))
+        shown = moved[:WHAT_IF_ROWS]
+        names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(
+            Employee.id.in_([r["employee_id"] for r in shown]))).all())
+        shown = [{**r, "name": names.get(r["employee_id"], "")} for r in shown]
+    variants = [(reg.component.key, reg.component.title(_locale())) for reg in
+                current_manager().available(VARIANT, current_tenant_slug())]
+    return render_template("admin/what_if.html", tenant=g.tenant, values=values, errors=errors,
+                           fields=fields_, setting_values=setting_values, variants=variants,
+                           unit_options=_unit_options(), result=result, shown=shown, total=len(rows),
+                           in_force_key=in_force.key if in_force else None), (422 if errors else 200)
