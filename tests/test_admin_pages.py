@@ -416,3 +416,41 @@ def test_what_if_page_previews_a_month_and_saves_nothing(clean_app, client, cloc
     assert re.search(r'<td data-label="Họ và tên">Người staff</td><td data-label="Số việc">4</td>\s*'
                      r'<td data-label="Đã lưu">33,54</td>', html)
     assert (_snapshot(clean_app, w), len(actions(clean_app, w))) == before
+
+
+# ---------------------------------------------------------------- calendar days and leave
+
+
+def test_admin_sets_calendar_days_and_records_leave(clean_app, client, world, token, clock):
+    from core.work.models import CalendarDay, LeaveRecord
+
+    url = f"/t/{world.slug}/admin/calendar"
+    assert client.post(url, data={"csrf_token": token, "day": "2026-11-02", "kind": "day_off",
+                                  "name": "Nghỉ bù Quốc khánh"}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "02/11/2026" in page and "Ngày nghỉ (lễ, tết)" in page and "Nghỉ bù Quốc khánh" in page
+    bad_day = client.post(url, data={"csrf_token": token, "day": "2026-11-31", "kind": "holiday", "name": "X"})
+    html = bad_day.get_data(as_text=True)
+    assert bad_day.status_code == 422 and error_of(html, "day") == "Ngày không hợp lệ (dạng YYYY-MM-DD)."
+    assert error_of(html, "kind").startswith("Phải là một trong:") and value_of(html, "name") == "X"
+    assert count(clean_app, world, CalendarDay) == 1
+
+    leave = f"/t/{world.slug}/admin/leave"
+    assert client.post(leave, data={"csrf_token": token, "employee_code": "STAFF", "start_date": "2026-10-19",
+                                    "end_date": "2026-10-21", "kind": "sick", "approved": "1"}).status_code == 302
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        row = db.session.scalar(select(LeaveRecord))
+        assert (row.employee_id, row.start_date, row.end_date, row.kind, row.approved) == (
+            world.ids["staff"], date(2026, 10, 19), date(2026, 10, 21), "sick", True)
+    bad = client.post(leave, data={"csrf_token": token, "employee_code": "NOBODY", "start_date": "2026-10-21",
+                                   "end_date": "2026-10-19", "kind": "annual", "reason": "Việc riêng"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and error_of(html, "employee_code") == "Không có cán bộ nào mang mã này."
+    assert value_of(html, "reason") == "Việc riêng"
+    reversed_dates = client.post(leave, data={"csrf_token": token, "employee_code": "STAFF",
+                                              "start_date": "2026-10-21", "end_date": "2026-10-19", "kind": "annual"})
+    assert reversed_dates.status_code == 422
+    assert error_of(reversed_dates.get_data(as_text=True), "end_date") == "Trước ngày bắt đầu."
+    assert count(clean_app, world, LeaveRecord) == 1
+    assert [a for a in actions(clean_app, world) if a.startswith(("leave.", "calendar_day."))] == [
+        "calendar_day.set", "leave.create"]

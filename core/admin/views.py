@@ -39,7 +39,9 @@ from core.scoring.models import ScoredPeriod
 from core.scoring.schemas import ReopenIn, WhatIfIn
 from core.tenants import services as tenant_services
 from core.work import calendar as cal
-from core.work.models import ClosedPeriod
+from core.work import services as work
+from core.work.models import CalendarDay, ClosedPeriod
+from core.work.schemas import CalendarDaySchema, LeaveSchema
 
 admin_pages = Blueprint("admin_pages", __name__, template_folder="templates", static_folder="static",
                         static_url_path="/static/admin")
@@ -700,3 +702,99 @@ def what_if(t):
                            fields=fields_, setting_values=setting_values, variants=variants,
                            unit_options=_unit_options(), result=result, shown=shown, total=len(rows),
                            in_force_key=in_force.key if in_force else None), (422 if errors else 200)
+
+
+# ---------------------------------------------------------------- calendar days and leave
+
+LEAVE_KINDS = {"annual": _l("Annual leave"), "sick": _l("Sick leave"), "maternity": _l("Maternity leave"),
+               "unpaid": _l("Unpaid leave"), "other": _l("Other leave")}
+CALENDAR_LABELS = {"day_off": _l("Day off (holiday)"), "working_day": _l("Working day (make-up)")}
+
+
+def _render_calendar(day_values: dict, day_errors: dict, leave_values: dict, leave_errors: dict,
+                     status: int = 200):
+    today = cal.local_today(g.tenant)
+    days = list(db.session.scalars(select(CalendarDay).where(
+        CalendarDay.day >= date(today.year - 1, 1, 1), CalendarDay.day <= date(today.year + 1, 12, 31))
+        .order_by(CalendarDay.day)))
+    leave, total, page = _paged(work.leave_query(current_user._get_current_object(), {}))
+    people = dict(db.session.execute(select(Employee.id, Employee.full_name).where(
+        Employee.id.in_({r.employee_id for r in leave}))).all())
+    return render_template("admin/calendar.html", tenant=g.tenant, days=days, leave=leave, people=people,
+                           total=total, page=page, page_size=PAGE_SIZE, day_values=day_values,
+                           day_errors=day_errors, leave_values=leave_values, leave_errors=leave_errors,
+                           calendar_kinds=list(CALENDAR_LABELS.items()), leave_kinds=list(LEAVE_KINDS.items()),
+                           calendar_labels=CALENDAR_LABELS, leave_labels=LEAVE_KINDS,
+                           saved=request.args.get("saved")), status
+
+
+@admin_pages.route("/t/<t>/admin/calendar", methods=["GET", "POST"])
+@login_required
+def calendar(t):
+    """Holidays and make-up working days of the tenant, and people's leave."""
+    _admin()
+    leave_defaults = {"kind": "annual", "approved": True}
+    if request.method == "GET":
+        return _render_calendar({"kind": "day_off"}, {}, leave_defaults, {})
+    data, errors = load(CalendarDaySchema(), raw_input(CalendarDaySchema(), request.form))
+    if not errors:
+        result = _save(lambda: work.set_calendar_day(data), url_for("admin_pages.calendar", t=t, saved="day"))
+        if not isinstance(result, dict):
+            return result
+        errors = result
+    return _render_calendar(_form_values(request.form), errors, leave_defaults, {}, 422)
+
+
+@admin_pages.post("/t/<t>/admin/calendar/<int:day_id>/delete")
+@login_required
+def calendar_day_delete(t, day_id):
+    _admin()
+    row = _get(CalendarDay, day_id)
+    result = _save(lambda: work.delete_calendar_day(row), url_for("admin_pages.calendar", t=t, saved="day"))
+    if isinstance(result, dict):
+        return _render_calendar({"kind": "day_off"}, result, {"kind": "annual", "approved": True}, {}, 409)
+    return result
+
+
+@admin_pages.post("/t/<t>/admin/leave")
+@login_required
+def leave_create(t):
+    _admin()
+    schema = LeaveSchema()
+    raw = raw_input(schema, request.form, ["start_date", "end_date", "kind", "approved", "reason"])
+    code = request.form.get("employee_code", "").strip()
+    errors: dict[str, list[str]] = {}
+    employee_id = db.session.scalar(select(Employee.id).where(Employee.code == code)) if code else None
+    if employee_id is None:
+        errors["employee_code"] = [_("No employee has this code.")]
+    else:
+        raw["employee_id"] = employee_id
+    data, schema_errors = load(schema, raw)
+    schema_errors.pop("employee_id", None)
+    errors.update(schema_errors)
+    if not errors:
+        result = _save(lambda: work.create_leave(current_user._get_current_object(), data),
+                       url_for("admin_pages.calendar", t=t, saved="leave") + "#leave")
+        if not isinstance(result, dict):
+            return result
+        errors = result
+        if "employee_id" in errors:
+            errors["employee_code"] = errors.pop("employee_id")
+    values = _form_values(request.form)
+    return _render_calendar({"kind": "day_off"}, {}, values, errors, 422)
+
+
+@admin_pages.post("/t/<t>/admin/leave/<int:leave_id>/delete")
+@login_required
+def leave_delete(t, leave_id):
+    _admin()
+    principal = current_user._get_current_object()
+    try:
+        row = work.get_leave(principal, leave_id)
+    except ServiceError:
+        abort(404)
+    result = _save(lambda: work.delete_leave(principal, row),
+                   url_for("admin_pages.calendar", t=t, saved="leave") + "#leave")
+    if isinstance(result, dict):
+        return _render_calendar({"kind": "day_off"}, {}, {"kind": "annual", "approved": True}, result, 409)
+    return result
