@@ -148,6 +148,19 @@ def test_admin_sets_up_and_runs_the_province_on_a_phone(phone390, live_server):
     submit(b, "Lưu")
     assert "/admin/components" in page.url
 
+    # The other screens fit the phone too.
+    for path, shot in (("what-if", "admin-what-if-390"), ("competencies", "admin-competencies-390"),
+                       ("calendar", "admin-calendar-390")):
+        b.goto(f"/t/{SLUG}/admin/{path}")
+        fits(b, shot)
+    page.get_by_text("+ Đặt một ngày").click()
+    fits(b, "admin-calendar-form-390")
+    b.goto(f"/t/{SLUG}/admin/what-if")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Xem trước").click()
+    assert "Xem trước tháng" in page.locator("#result-h").inner_text()
+    fits(b, "admin-what-if-result-390")
+
     def stored():
         unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "PHONG-SO"))
         person = db.session.scalar(select(Employee).where(Employee.code == "CDS-CV-01"))
