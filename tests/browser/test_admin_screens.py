@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.catalogue.models import NormVersion, TaskType
@@ -118,9 +119,10 @@ def test_admin_sets_up_and_runs_the_province_on_a_phone(phone390, live_server):
     fits(b, "admin-employee-form-390")
     submit(b, "Lưu")
     assert "Đã lưu." in page.locator(".saved").inner_text()
-    page.fill("#q", "thuha")
-    submit(b, "Tìm")
-    assert "Nguyễn Thị Thu Hà" in page.locator("table").inner_text()
+    page.fill("#q", "thuha")  # htmx swaps the results in as the admin types
+    expect(page.locator("#results p.muted")).to_have_text("1/1")
+    assert "Nguyễn Thị Thu Hà" in page.locator("#results table").inner_text()
+    assert page.url.endswith("/admin/employees?q=thuha")
     fits(b, "admin-employees-390")
 
     # Close a month, after confirming.
