@@ -75,6 +75,9 @@ def test_hub_links_every_screen_and_home_links_the_hub(client, world):
     html = client.get(f"/t/{world.slug}/admin/").get_data(as_text=True)
     for path in ("employees", "units", "positions", "task-types", "competencies", "periods", "components", "users"):
         assert f'href="/t/{world.slug}/admin/{path}"' in html, path
+    english = client.get(f"/t/{world.slug}/admin/?lang=en").get_data(as_text=True)
+    assert "Employees and logins" in english and "Closing months" in english
+    client.get(f"/t/{world.slug}/admin/?lang=vi")
     home = client.get(f"/t/{world.slug}/").get_data(as_text=True)
     assert f'href="/t/{world.slug}/admin/"' in home and "Cán bộ, đơn vị và danh mục" in home
 

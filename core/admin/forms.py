@@ -84,6 +84,7 @@ def field_errors(errors: Mapping[str, Any]) -> dict[str, list[str]]:
     """{field: [message, …]} with nested structures flattened and every text translated."""
     out: dict[str, list[str]] = {}
     for name, value in errors.items():
+        name = "_" if name == "_schema" else name  # a whole-form error shows above the form
         if isinstance(value, Mapping):
             out[name] = flatten(value, "")
         else:
