@@ -89,6 +89,7 @@ def _init_plugins(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from core import views
+    from core.admin.views import admin_pages
     from core.api import api
     from core.audit.api import blp as audit_api
     from core.audit.views import audit_pages
@@ -125,7 +126,8 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
-                  classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages):
+                  classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages,
+                  admin_pages):
         app.register_blueprint(pages)
     register_filters(app)
     views.register_swagger_assets(app)

@@ -49,7 +49,9 @@ class HoursLedgerSettings(Schema):
     star_factors = fields.Dict(keys=fields.String(validate=validate.OneOf(list(STAR_FACTORS))),
                                values=fields.Float(validate=validate.Range(min=0, max=1.5)),
                                load_default=lambda: dict(STAR_FACTORS), metadata={
-                                   "label_vi": "Hệ số chất lượng theo số sao", "label_en": "Quality factor by stars"})
+                                   "label_vi": "Hệ số chất lượng theo số sao", "label_en": "Quality factor by stars",
+                                   "key_labels_vi": {k: f"{k} sao" for k in STAR_FACTORS},
+                                   "key_labels_en": {k: f"{k} star{'s' if k != '1' else ''}" for k in STAR_FACTORS}})
 
     @validates_schema
     def _every_star(self, data, **kwargs):

@@ -134,7 +134,8 @@ REVIEW = ("classification/unit", "Xem xét xếp loại đơn vị")
 PROVINCE = {("dashboard/province", "Bảng điều khiển toàn tỉnh"),
             ("classification/province", "Xếp loại và chia thưởng toàn tỉnh")}
 COMPONENTS, AUDIT = ("admin/components", "Thành phần và cấu hình"), ("admin/audit", "Nhật ký kiểm tra")
-ADMIN_ONLY = {("admin/imports", "Nhập và xuất dữ liệu"), ("admin/users", "Tài khoản đăng nhập")}
+ADMIN_ONLY = {("admin/imports", "Nhập và xuất dữ liệu"), ("admin/users", "Tài khoản đăng nhập"),
+              ("admin/", "Cán bộ, đơn vị và danh mục")}
 HOME_LINKS = {
     "staff": OWN,
     "manager": OWN | UNIT | {REVIEW},

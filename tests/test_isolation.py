@@ -242,4 +242,58 @@ def test_document_pages_of_another_tenant_are_404(clean_app, client, worlds):
             response = client.open(url, method=method, query_string=query, data={"csrf_token": token})
             if response.status_code != 404:
                 failures.append(f"{method} {url} -> {response.status_code}")
+
+
+# ---------------------------------------------------------------- the admin screens (pages)
+
+ADMIN_PAGES = "admin_pages."
+
+
+def admin_page_routes(app) -> list[tuple[str, str]]:
+    """Every route of the tenant admin's screens (core/admin); a new screen joins by itself."""
+    return [(method, rule.rule) for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith(ADMIN_PAGES) and rule.rule.startswith("/t/<t>/")
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def page_session(app, world: World, username: str):
+    """A browser session signed in as `username`, and a CSRF token for its forms."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.extensions import db
+    from core.tenancy import tenant_context
+
+    client = app.test_client()
+    with app.app_context(), tenant_context(world.tenant_id):
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+    with client.session_transaction() as session:
+        session["_user_id"] = f"u:{world.tenant_id}:{user_id}"
+        session["_fresh"] = True
+    html = client.get(f"/t/{world.slug}/").get_data(as_text=True)
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_admin_pages_of_another_tenant_are_404_and_refuse_non_admins(clean_app, worlds):
+    a, b = worlds
+    routes = admin_page_routes(clean_app)
+    assert ("GET", "/t/<t>/admin/employees") in routes and len(routes) >= 17
+    admin, admin_token = page_session(clean_app, a, "admin")
+    failures = []
+    for method, rule in routes:
+        data = {"csrf_token": admin_token} if method == "POST" else None
+        # B's tenant in the URL, and B's objects inside A's URLs: 404 either way.
+        for url in {fill(clean_app, rule, b.slug, b), fill(clean_app, rule, a.slug, b)}:
+            if url.startswith(f"/t/{a.slug}/") and not re.search(r"<(?!t>)[^>]+>", rule.replace("<period>", "")):
+                continue  # no object of B in this URL: it is A's own page
+            response = admin.open(url, method=method, data=data)
+            if response.status_code != 404:
+                failures.append(f"admin of A: {method} {url} -> {response.status_code}")
+    for who in ("manager", "staff", "auditor"):
+        client, token = page_session(clean_app, a, who)
+        for method, rule in routes:
+            url = fill(clean_app, rule, a.slug, a)
+            response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            if response.status_code != 403:
+                failures.append(f"{who} of A: {method} {url} -> {response.status_code}")
     assert failures == []

@@ -161,3 +161,28 @@ def test_every_page_text_has_a_vietnamese_translation():
     texts = set(re.findall(r'\bt\("([^"]+)"', sources)) | set(re.findall(r'_t\("([^"]+)"', sources))
     untranslated = sorted(t for t in texts if not (catalog.get(t) and catalog.get(t).string))
     assert texts and untranslated == [], "add to plugins.po and run pybabel compile -d core/plugins/translations -D plugins"
+
+
+def test_a_mapping_setting_is_one_input_per_key(pclient, admin):
+    """Hours ledger's star factors (a dict with fixed keys) are five labelled inputs, not JSON;
+    a bad value is shown beside the field, and the overview shows the settings by label."""
+    url = "/t/tinh-a/admin/components/scoring_variant/hours-ledger"
+    html = pclient.get(url).get_data(as_text=True)
+    assert "<textarea" not in html
+    for star, factor in (("5", "1.0"), ("4", "0.9"), ("3", "0.75"), ("2", "0.5"), ("1", "0.0")):
+        assert f'<label for="s-star_factors-{star}">{star} sao</label>' in html
+        assert f'name="s.star_factors.{star}" value="{factor}"' in html
+    form = {"csrf_token": csrf(html), "s.hours_per_day": "8", "s.star_factors.5": "1", "s.star_factors.4": "0,8",
+            "s.star_factors.3": "0,6", "s.star_factors.2": "9", "s.star_factors.1": "0"}
+    bad = pclient.post(url, data=form)
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    error = re.search(r'<p class="error" id="s-star_factors-err">([^<]*)</p>', page).group(1)
+    assert error == "2: Phải từ 0 đến 1.5."
+    assert 'name="s.star_factors.4" value="0,8"' in page  # what was typed stays
+    form["s.star_factors.2"] = "0,4"
+    assert pclient.post(url, data=form).status_code == 302
+    overview = pclient.get("/t/tinh-a/admin/components").get_data(as_text=True)
+    assert "Hệ số chất lượng theo số sao: <strong>5 sao: 1; 4 sao: 0,8; 3 sao: 0,6; 2 sao: 0,4; 1 sao: 0</strong>" \
+        in overview
+    assert "Số giờ chuẩn mỗi ngày: <strong>8</strong>" in overview

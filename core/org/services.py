@@ -238,6 +238,28 @@ def update_employee(employee: Employee, data: dict) -> Employee:
     return employee
 
 
+def set_login_active(employee: Employee, active: bool, acting_user_id: int | None = None) -> Employee:
+    """Deactivate (or reactivate) an employee's login. A deactivated login cannot sign in,
+    its sessions end (they are checked against `active` on every request) and its API
+    tokens are revoked. An admin cannot lock themself out."""
+    from core.auth.services import revoke_user_tokens
+    from core.tenancy import current_tenant_id
+
+    user = employee.user
+    if user is None:
+        raise Invalid("The employee has no login.", {"active": ["Create a login first."]})
+    if not active and acting_user_id is not None and user.id == acting_user_id:
+        raise Conflict("You cannot deactivate your own login.", {"active": ["This is your own login."]})
+    if bool(user.active) == active:
+        return employee
+    user.active = active
+    revoked = 0 if active else revoke_user_tokens(user.id, current_tenant_id())
+    db.session.flush()
+    record("user.activate" if active else "user.deactivate", "user", user.id,
+           before={"active": not active}, after={"active": active, "tokens_revoked": revoked})
+    return employee
+
+
 def delete_employee(employee: Employee) -> None:
     if db.session.scalar(select(func.count()).select_from(Employee).where(Employee.manager_id == employee.id)):
         raise Conflict("The employee manages others.", {"id": ["Reassign their reports first."]})

@@ -49,6 +49,9 @@ class SettingFieldSchema(Schema):
     maximum = fields.Raw(allow_none=True)
     label = fields.String()
     description = fields.String(allow_none=True)
+    mapping_keys = fields.List(fields.Dict(), allow_none=True, metadata={
+        "description": "For type `mapping`: its fixed keys, each {key, label}, one input per key."})
+    value_type = fields.String(allow_none=True, metadata={"description": "For type `mapping`: its values' type."})
 
 
 class AvailableComponentSchema(ComponentSchema):

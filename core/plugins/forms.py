@@ -2,7 +2,11 @@
 and for API clients that draw their own form (GET …/components).
 
 A schema field may carry ``metadata={"label_vi", "label_en", "description_vi",
-"description_en"}``; without them the field's name is its label.
+"description_en"}``; without them the field's name is its label. A dictionary whose keys
+are a fixed set (``fields.Dict(keys=fields.String(validate=OneOf(...)), values=<a
+number, text or yes/no>)``) is a "mapping": one input per key, labelled by
+``metadata={"key_labels_vi": {key: label}, "key_labels_en": …}`` or by the key itself.
+Other lists and nested structures fall back to JSON text.
 """
 
 from __future__ import annotations
@@ -30,7 +34,26 @@ _TYPES: list[tuple[type[fields.Field], str]] = [
 ]
 
 
+def _mapping_keys(field: fields.Field) -> list[str] | None:
+    """The fixed keys of a dictionary of simple values, or None."""
+    if not isinstance(field, fields.Dict) or field.key_field is None or field.value_field is None:
+        return None
+    one_of = _one_of(field.key_field)
+    if one_of is None or _simple_type(field.value_field) is None:
+        return None
+    return [str(k) for k in one_of.choices]
+
+
+def _simple_type(field: fields.Field) -> str | None:
+    for cls, name in _TYPES:
+        if isinstance(field, cls):
+            return name
+    return None
+
+
 def field_type(field: fields.Field) -> str:
+    if _mapping_keys(field) is not None:
+        return "mapping"
     for cls, name in _TYPES:
         if isinstance(field, cls):
             if name == "string" and _one_of(field) is not None:
@@ -67,10 +90,16 @@ def describe_settings(component: Component, locale: str = "vi") -> list[dict[str
         if field.dump_only:
             continue
         meta = field.metadata
-        one_of, bounds = _one_of(field), _range(field)
+        kind = field_type(field)
+        # A mapping's limits and type are its values'.
+        value_field = field.value_field if kind == "mapping" else field
+        one_of, bounds = _one_of(field), _range(value_field)
+        keys = _mapping_keys(field) or []
+        key_labels = (meta.get("key_labels_en") if english else meta.get("key_labels_vi")) or \
+            meta.get("key_labels_vi") or {}
         out.append({
             "name": field.data_key or name,
-            "type": field_type(field),
+            "type": kind,
             "required": bool(field.required),
             "default": _jsonable(field.load_default),
             "choices": list(one_of.choices) if one_of is not None else None,
@@ -81,6 +110,9 @@ def describe_settings(component: Component, locale: str = "vi") -> list[dict[str
             "description": (meta.get("description_en") if english else meta.get("description_vi"))
                            or meta.get("description_vi") or meta.get("description_en"),
         })
+        if kind == "mapping":
+            out[-1].update(mapping_keys=[{"key": k, "label": key_labels.get(k, k)} for k in keys],
+                           value_type=_simple_type(value_field))
     return out
 
 
@@ -98,6 +130,15 @@ def settings_from_form(component: Component, form: Mapping[str, str], prefix: st
         if kind == "boolean":
             settings[name] = raw in ("on", "true", "1", "yes")
             continue
+        if kind == "mapping":
+            entries = {k["key"]: (form.get(f"{prefix}{name}.{k['key']}") or "").strip() for k in spec["mapping_keys"]}
+            if spec["value_type"] == "boolean":
+                settings[name] = {key: value in ("on", "true", "1", "yes") for key, value in entries.items()}
+            elif any(entries.values()):
+                # A key left blank is left out, so the schema says which one is missing.
+                settings[name] = {key: _decimal_point(value, spec["value_type"]) for key, value in entries.items()
+                                  if value}
+            continue
         if raw is None or raw.strip() == "":
             continue
         if kind == "json":
@@ -106,11 +147,14 @@ def settings_from_form(component: Component, form: Mapping[str, str], prefix: st
             except ValueError:
                 errors[name] = ["Not valid JSON."]
             continue
-        value = raw.strip()
-        if kind in ("number", "integer") and "," in value and "." not in value:
-            value = value.replace(",", ".")  # Vietnamese writes 0,5 for one half
-        settings[name] = value
+        settings[name] = _decimal_point(raw.strip(), kind)
     return settings, errors
+
+
+def _decimal_point(value: str, kind: str | None) -> str:
+    if kind in ("number", "integer") and "," in value and "." not in value:
+        return value.replace(",", ".")  # Vietnamese writes 0,5 for one half
+    return value
 
 
 def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[str, str]:
@@ -118,7 +162,15 @@ def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[
     values = {}
     for spec in describe_settings(component):
         value = (stored or {}).get(spec["name"], spec["default"])
-        if spec["type"] == "json":
+        if spec["type"] == "mapping":
+            for k in spec["mapping_keys"]:
+                item = (value or {}).get(k["key"]) if isinstance(value, Mapping) else None
+                if spec["value_type"] == "boolean":
+                    values[f"{spec['name']}.{k['key']}"] = "on" if item else ""
+                else:
+                    values[f"{spec['name']}.{k['key']}"] = "" if item is None else str(item)
+            values[spec["name"]] = ""
+        elif spec["type"] == "json":
             values[spec["name"]] = "" if value is None else json.dumps(value, ensure_ascii=False)
         elif spec["type"] == "boolean":
             values[spec["name"]] = "on" if value else ""
@@ -135,3 +187,47 @@ def localise_errors(errors: Any, locale: str) -> Any:
     if isinstance(errors, list):
         return [localise_errors(value, locale) for value in errors]
     return localise(str(errors), locale)
+
+
+def flat_errors(errors: Any) -> list[str]:
+    """A field's errors as lines: a mapping's per-key errors read "5: …"."""
+    if isinstance(errors, dict):
+        lines = []
+        for key, value in errors.items():
+            for line in flat_errors(value):
+                label = "" if key in ("value", "key", "_schema") else f"{key}: "
+                lines.append(label + line)
+        return lines
+    if isinstance(errors, list):
+        return [line for value in errors for line in flat_errors(value)]
+    return [str(errors)]
+
+
+def settings_lines(component: Component, settings: Mapping[str, Any], locale: str,
+                   yes: str, no: str) -> list[tuple[str, str]]:
+    """Settings as the reader reads them: (label, value) with decimal commas in Vietnamese,
+    a mapping as "key label: value; …"; keys the schema does not know are shown by name."""
+    vi = not str(locale).startswith("en")
+
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return yes if value else no
+        if isinstance(value, int | float | Decimal):
+            number = round(float(value), 4)
+            shown = str(int(number)) if number.is_integer() else repr(number)
+            return shown.replace(".", ",") if vi else shown
+        if isinstance(value, Mapping):
+            return "; ".join(f"{k}: {text(v)}" for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return ", ".join(text(v) for v in value)
+        return "" if value is None else str(value)
+
+    specs = {spec["name"]: spec for spec in describe_settings(component, locale)}
+    lines = []
+    for name, value in settings.items():
+        spec = specs.get(name)
+        if spec and spec["type"] == "mapping" and isinstance(value, Mapping):
+            labels = {k["key"]: k["label"] for k in spec["mapping_keys"]}
+            value = {labels.get(str(k), k): v for k, v in value.items()}
+        lines.append((spec["label"] if spec else name, text(value)))
+    return lines

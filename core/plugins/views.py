@@ -17,7 +17,14 @@ from flask_login import current_user, login_required
 
 from core.errors import Invalid, ServiceError
 from core.extensions import db
-from core.plugins.forms import describe_settings, form_values, localise_errors, settings_from_form
+from core.plugins.forms import (
+    describe_settings,
+    flat_errors,
+    form_values,
+    localise_errors,
+    settings_from_form,
+    settings_lines,
+)
 from core.plugins.manager import current_manager, current_tenant_slug, describe_component
 from core.tenants import services as tenant_services
 from core.tenants.models import BEGINNING
@@ -49,12 +56,17 @@ def _kind_titles() -> dict[str, str]:
             "bonus_scheme": _t("Bonus scheme"), "import_connector": _t("Import connectors")}
 
 
-def _shown_settings(manager, kind: str, key: str, stored: dict, slug: str | None) -> dict:
-    """What the component computes with (defaults filled in); as stored when it cannot be used."""
+def _shown_settings(manager, kind: str, key: str, stored: dict, slug: str | None) -> list[tuple[str, str]]:
+    """What the component computes with (defaults filled in; as stored when it cannot be
+    used), as labelled lines in the reader's language."""
     try:
-        return manager.choose(kind, key, stored, slug).stored
+        settings = manager.choose(kind, key, stored, slug).stored
     except ServiceError:
-        return stored
+        settings = stored
+    registered = manager.registered(kind, key, slug)
+    if registered is None:
+        return [(name, str(value)) for name, value in settings.items()]
+    return settings_lines(registered.component, settings, _locale(), _t("yes"), _t("no"))
 
 
 @plugin_pages.get("/t/<t>/admin/components")
@@ -142,7 +154,8 @@ def edit(t, kind, key):
         component=describe_component(component, locale),
         description=component.description_en if locale.startswith("en") else component.description_vi,
         fields=describe_settings(component, locale), values=values, effective_from=effective_from,
-        errors=localise_errors(errors, locale)), (422 if errors else 200)
+        errors={name: flat_errors(messages) for name, messages in localise_errors(errors, locale).items()}), \
+        (422 if errors else 200)
 
 
 @plugin_pages.post("/t/<t>/admin/components/import-connectors")

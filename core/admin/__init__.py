@@ -1,0 +1,1 @@
+"""The tenant admin's screens: employees and logins, units, positions, the catalogue, months."""
