@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import request, session
 
 LANGUAGES = ("vi", "en")
+
+# The compiled Vietnamese catalogue. Flask-Babel reads only .mo files and, without one,
+# silently answers every page in English; the package build (setup.py) compiles it.
+VI_CATALOGUE = Path(__file__).resolve().parent / "translations" / "vi" / "LC_MESSAGES" / "messages.mo"
+
+
+class MissingCatalogue(RuntimeError):
+    pass
+
+
+def require_catalogue(path: Path | None = None) -> None:
+    """Refuse to start without the Vietnamese catalogue: the platform's first language."""
+    path = path or VI_CATALOGUE
+    if not path.is_file():
+        raise MissingCatalogue(
+            f"The compiled Vietnamese message catalogue is missing ({path}). Install congvu as a package "
+            f"(`pip install .` compiles it) or, in a source checkout, run `make translations` "
+            f"(`pybabel compile -d core/translations`).")
 
 
 def select_locale() -> str:
