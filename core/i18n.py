@@ -143,10 +143,13 @@ def actor_label(actor) -> str:
 
 
 def scope_label(scope) -> str:
-    """What a job ran on, by name: a month as a month, an import connector by its title."""
+    """What a job ran on (or an audit event's object), by name: a month as a month, a day
+    as a day, an import connector by its title."""
     text = str(scope or "")
     if len(text) == 7 and text[4] == "-":
         return month_label(text)
+    if len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit():
+        return day_label(text)
     try:
         from flask_babel import get_locale
 

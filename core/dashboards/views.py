@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from core.dashboards import services
 from core.errors import ServiceError
 from core.extensions import db
-from core.i18n import num
+from core.i18n import day_label, month_label, num
 from core.jobs.models import JobRun
 from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
 from core.messages import error_text
@@ -155,7 +155,8 @@ def my_trend(t):
         return render_template("dashboards/no_employee.html", tenant=g.tenant), 200
     missing = services.scheme_missing(period) if by != "month" else None
     points = [] if missing else services.trend(current_user.employee_id, by, period)
-    labels = [p["label"] for p in points]
+    labels = [month_label(p["label"]) if by == "month" else day_label(p["label"])[:5] if by == "day" else p["label"]
+              for p in points]
     series = [{"label": _("Task score") if by != "month" else _("Total"),
                "data": [p["task_score"] if by != "month" else p["total"] for p in points]}]
     return render_template("dashboards/trend.html", tenant=g.tenant, period=period, by=by, points=points,
@@ -275,7 +276,7 @@ def province(t):
                          horizontal=True),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in data["histogram"]],
                          [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}], integer=True),
-        trend=trend, trend_chart=chart("line", [p["period"] for p in trend],
+        trend=trend, trend_chart=chart("line", [month_label(p["period"]) for p in trend],
                                        [{"label": _("Mean total"), "data": [p["mean"] for p in trend]}], max=100),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
 
