@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+MIN_LITERAL = 8
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
 _ISO_MONTH = re.compile(r"^'?(\d{4})-(\d{2})'?$")
 _ISO_DAY = re.compile(r"^'?(\d{4})-(\d{2})-(\d{2})'?$")
@@ -51,7 +52,8 @@ def _templates(catalog: dict) -> list[tuple[str, re.Pattern[str], str]]:
     out = []
     for msgid in catalog:
         found = _pattern(msgid) if isinstance(msgid, str) and "%(" in msgid else None
-        if found is not None:
+        # Too little literal text ("%(month)s/%(year)s") would match any message.
+        if found is not None and len(_PLACEHOLDER.sub("", msgid).strip()) >= MIN_LITERAL:
             out.append((found[0], found[1], msgid))
     # The most specific first: the longest literal text.
     out.sort(key=lambda t: -len(_PLACEHOLDER.sub("", t[2])))

@@ -46,15 +46,15 @@ def imports_page(t):
     _admin()
     error, field_errors, status = None, {}, 200
     chosen, dry_run = request.args.get("connector"), True
+    if request.args.get("too_large"):
+        field_errors = {"file": [_too_large()]}
     if request.method == "POST":
         try:
             chosen, dry_run = request.form.get("connector", ""), bool(request.form.get("dry_run"))
             run = start_import(chosen, request.files.get("file"), dry_run, current_user.actor)
             return redirect(url_for("import_pages.imports_page", t=t, job=run.id))
         except RequestEntityTooLarge:
-            # The body was not read, so what was chosen is unknown: the form shows its defaults.
-            megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2**20
-            field_errors, status = {"file": [_("The file is larger than %(mb)s MB.", mb=megabytes)]}, 413
+            field_errors, status = {"file": [_too_large()]}, 413
         except ServiceError as exc:
             db.session.rollback()
             status = exc.status
@@ -72,6 +72,23 @@ def imports_page(t):
     return render_template("imports/admin.html", tenant=g.tenant, connectors=_connectors(), run=run,
                            result=result, error=error, field_errors=field_errors, chosen=chosen, dry_run=dry_run,
                            recent=list(recent)), status
+
+
+def _too_large() -> str:
+    megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2**20
+    return _("The file is larger than %(mb)s MB.", mb=megabytes)
+
+
+@import_pages.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(error: RequestEntityTooLarge):
+    """An upload over the limit is refused while the request is read (the CSRF check reads
+    the form before the page runs): back to the form, with the error beside the file.
+    The body was not read, so what was chosen is unknown and the form shows its defaults."""
+    if request.endpoint == "import_pages.imports_page" and request.view_args:
+        return redirect(url_for("import_pages.imports_page", t=request.view_args["t"], too_large=1), 303)
+    from core.errors import handle_http_exception
+
+    return handle_http_exception(error)
 
 
 @import_pages.get("/t/<t>/admin/exports/<kind>")
