@@ -164,3 +164,14 @@ def test_job_stages_statuses_and_scopes_are_named(clean_app):
             "{{ 'writing'|msg }} · {{ 'finished'|job_status }} · {{ '2026-11'|scope_label }} · "
             "{{ '2026-08-26'|scope_label }} · {{ 'user:28:admin'|actor_label }}")
     assert shown == "đang ghi · hoàn thành · tháng 11/2026 · 26/08/2026 · admin"
+
+
+def test_export_headers_come_from_the_catalogue(clean_app):
+    from core.imports.exports import EXPORTS
+
+    with clean_app.test_request_context("/?lang=vi"):
+        vi = EXPORTS["scores"]("2026-10", None).headers
+    with clean_app.test_request_context("/?lang=en"):
+        en = EXPORTS["scores"]("2026-10", None).headers
+    assert vi[:5] == ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Kỳ đánh giá"]
+    assert en[:5] == ["Employee code", "Full name", "Unit code", "Unit", "Assessment period"]
