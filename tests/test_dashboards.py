@@ -316,7 +316,8 @@ def test_the_head_of_an_agency_sees_the_province_and_its_trend(client, clean_app
     html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
     assert "Tổng điểm tháng trung bình" in html
     trend = html.split('id="trend-h"')[1].split("</table>")[0]
-    assert "2026-10" in trend and "2025-11" in trend and "2025-10" not in trend  # twelve months
+    # Twelve months, written as months are read.
+    assert "tháng 10/2026" in trend and "tháng 11/2025" in trend and "tháng 10/2025" not in trend
     assert "Bảng điều khiển toàn tỉnh" in page(client, f"/t/{w.slug}/")  # linked from the home page
 
 
