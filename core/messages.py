@@ -77,6 +77,31 @@ def _shown(value: str, locale: str) -> str:
     return value
 
 
+def _inner(value: str, translations: Any, catalog: dict, locale: str) -> str:
+    shown = _shown(value, locale)
+    if shown != value:
+        return shown
+    return _match(value, translations, catalog, locale, depth=1)
+
+
+def _match(text: str, translations: Any, catalog: dict, locale: str, depth: int = 0) -> str:
+    for prefix, pattern, msgid in _templates(catalog):
+        if not text.startswith(prefix):
+            continue
+        found = pattern.fullmatch(text)
+        if found is not None:
+            # Values that are messages of the catalogue ("done", "not a number", "must be
+            # at least 1") are translated too, one level deep.
+            values = {k: translations.gettext(v) if v in catalog else
+                      _inner(v, translations, catalog, locale) if depth == 0 else _shown(v, locale)
+                      for k, v in found.groupdict().items()}
+            try:
+                return translations.gettext(msgid) % values
+            except (KeyError, ValueError, TypeError):
+                return text
+    return text
+
+
 def localise(message: Any, locale: str | None = None) -> str:
     """`message` in the reader's language (the request's locale, or `locale`), when the
     catalogue knows it; otherwise as written (a plugin may write Vietnamese already)."""
@@ -95,19 +120,7 @@ def localise(message: Any, locale: str | None = None) -> str:
     catalog = _catalog(translations)
     if text in catalog:
         return translations.gettext(text)
-    for prefix, pattern, msgid in _templates(catalog):
-        if not text.startswith(prefix):
-            continue
-        found = pattern.fullmatch(text)
-        if found is not None:
-            # Values that are words of the catalogue ("done") are translated too.
-            values = {k: translations.gettext(v) if v in catalog else _shown(v, locale)
-                      for k, v in found.groupdict().items()}
-            try:
-                return translations.gettext(msgid) % values
-            except (KeyError, ValueError, TypeError):
-                return text
-    return text
+    return _match(text, translations, catalog, locale)
 
 
 def localise_errors(errors: Any, locale: str | None = None) -> Any:

@@ -74,6 +74,9 @@ def test_numbers_days_months_and_actors_are_written_the_readers_way(clean_app):
         assert localise("No unit with code 'X-1' in this tenant.") == "Không có đơn vị mã 'X-1'."
         assert localise("A done item cannot become planned.") == "Công việc hoàn thành không thể chuyển sang đã lên kế hoạch."
         assert localise("Nothing the catalogue knows.") == "Nothing the catalogue knows."
+        # A connector's reason inside the pipeline's message is translated as well.
+        assert localise("Invalid value 'abc': not a number.") == "Giá trị 'abc' không hợp lệ: không phải số."
+        assert localise("Invalid value '0': must be at least 1.") == "Giá trị '0' không hợp lệ: phải từ 1 trở lên."
         refused = Invalid("Give a reason for refusing.", {"reason": ["Give a reason for refusing."]})
         assert error_text(refused) == "Hãy nêu lý do không xác nhận."  # once, not twice
     with clean_app.test_request_context("/?lang=en"):
