@@ -491,7 +491,7 @@ def test_a_running_job_polls_every_second_until_it_is_done(client, clean_app, sc
         db.session.commit()
     sign_in(client, w, "admin")
     fragment = page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1")
-    assert 'hx-trigger="every 1s"' in fragment and 'value="75"' in fragment and "3/4 · scoring" in fragment
+    assert 'hx-trigger="every 1s"' in fragment and 'value="75"' in fragment and "3/4 · đang chấm điểm" in fragment
     assert f'hx-get="/t/{w.slug}/jobs/{run_id}/bar?inline=1"' in fragment and "job-done" not in fragment
     html = page(client, f"/t/{w.slug}/jobs?job={run_id}")
     assert f'id="job-inline-{run_id}"' in html and 'hx-trigger="every 1s"' in html
