@@ -15,7 +15,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import os
 
     from core.config import load_config
+    from core.i18n import require_catalogue
 
+    require_catalogue()
     instance_path = Path((config or {}).get("CONGVU_INSTANCE_PATH") or os.environ.get("CONGVU_INSTANCE_PATH")
                          or PROJECT_ROOT / "instance")
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=False)

@@ -1,5 +1,13 @@
 """The demo province: Khánh Hòa with its 65 communes, about ten provincial departments,
-about 300 people with managers, positions and logins (`congvu demo`, `make run`)."""
+about 300 people with managers, positions and logins (`congvu demo`, `make run`).
+
+With work (the default) it looks lived-in on the day it is made: last month complete,
+reviewed, scored and closed; this month worked up to today (today's items still open),
+scored, reviewed except for the last two working days (the managers' queue), and a few
+items overdue. The communes that have staff are organised as communes are since the
+two-level local government of 1 July 2025: the People's Committee's leaders and four
+offices (Văn phòng HĐND-UBND, Phòng Kinh tế, Phòng Văn hóa – Xã hội and the public
+administrative service centre)."""
 
 from __future__ import annotations
 
@@ -30,7 +38,23 @@ POSITIONS = [
     ("CV-VP", "Văn phòng – thống kê", "professional"), ("CV-TCKT", "Tài chính – kế toán", "professional"),
     ("CV-DC", "Địa chính – xây dựng", "professional"), ("CV-TPHT", "Tư pháp – hộ tịch", "professional"),
     ("CV-VHXH", "Văn hóa – xã hội", "professional"), ("VT", "Văn thư", "support"), ("NV", "Nhân viên", "support"),
+    ("CVP-XA", "Chánh Văn phòng HĐND-UBND xã", "leadership"), ("TP-XA", "Trưởng phòng thuộc UBND xã", "leadership"),
+    ("GD-TTHC", "Giám đốc Trung tâm phục vụ hành chính công", "leadership"),
+    ("CV-MC", "Tiếp nhận và trả kết quả một cửa", "professional"),
 ]
+
+# A commune's offices since 1 July 2025: (code suffix, name, head's position, staff positions).
+COMMUNE_OFFICES = [
+    ("VP", "Văn phòng HĐND-UBND", "CVP-XA", ["CV-VP", "CV-TCKT", "VT", "NV"]),
+    ("KT", "Phòng Kinh tế", "TP-XA", ["CV-DC", "CV-DC", "CV-TCKT"]),
+    ("VHXH", "Phòng Văn hóa – Xã hội", "TP-XA", ["CV-VHXH", "CV-VHXH", "CV-TPHT"]),
+    ("TTHC", "Trung tâm Phục vụ hành chính công", "GD-TTHC", ["CV-MC", "CV-MC", "CV-TPHT"]),
+]
+# Open items whose deadline passed, one in this many, stay open (overdue); the others
+# were finished on their deadline: a lived-in month has a few overdue items, not 7 %.
+KEEP_OVERDUE_ONE_IN = 15
+# The last working days whose finished items the managers have not reviewed yet.
+UNREVIEWED_DAYS = 2
 
 AGENCIES = [
     ("SNV", "Sở Nội vụ", ["Phòng Tổ chức – Biên chế", "Phòng Công chức – Viên chức", "Văn phòng Sở"]),
@@ -85,7 +109,8 @@ class _Builder:
 
 def build_demo(with_work: bool = False) -> list[tuple[str, str]]:
     """Create the demo tenant; returns (role, username) of the logins worth trying.
-    With `with_work`, the province pack's catalogue too and last month's work, scored."""
+    With `with_work`, the province pack's catalogue too and the work of last month and
+    of this month so far (module docstring)."""
     if with_work:
         from core.tenants.packs import apply_pack
 
@@ -101,21 +126,27 @@ def build_demo(with_work: bool = False) -> list[tuple[str, str]]:
         db.session.flush()
         logins = _agencies(b)
         _communes(b)
-        items = _last_month_of_work(tenant) if with_work else 0
+        items = _work(tenant) if with_work else 0
         record("demo.create", "tenant", tenant.id, after={"employees": b.count, "work_items": items}, actor="cli")
     return logins
 
 
-def _last_month_of_work(tenant) -> int:
-    """Last month's work for everyone, from the catalogue's task types open to all
-    positions, then scored, so the dashboards have something to show."""
+def _work(tenant) -> int:
+    """Last month and this month up to today for everyone, from the catalogue's task
+    types open to all positions; then made lived-in (_settle_work), scored, and last
+    month closed."""
     from datetime import timedelta
 
     from core.catalogue.models import NormVersion, TaskType, TaskTypePosition
     from core.generate import month_of_work
     from core.generate.items import Choice
     from core.scoring import engine
+    from core.scoring import services as scoring
+    from core.work import calendar as cal
 
+    # The people are all in: settle that now, or the commit would mark the months
+    # scored below as out of date.
+    scoring.settle_changed_facts()
     open_to_all = select(TaskType.id).where(~TaskType.id.in_(select(TaskTypePosition.task_type_id)))
     types = [Choice(version.task_type_id, version.id, version.norm_minutes, version.product_weight, name)
              for version, name in db.session.execute(
@@ -123,10 +154,62 @@ def _last_month_of_work(tenant) -> int:
                  .where(NormVersion.task_type_id.in_(open_to_all)).order_by(NormVersion.id))]
     people = [(i, *row) for i, row in enumerate(db.session.execute(
         select(Employee.id, Employee.position_id).order_by(Employee.id)))]
-    month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
-    count = month_of_work(tenant, people, {position: types for _, _, position in people}, month, 2025)
-    engine.recalculate(engine.month_of(month))
+    choices = {position: types for _, _, position in people}
+    today = cal.local_today(tenant)
+    this_month = today.replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    count = month_of_work(tenant, people, choices, last_month, 2025)
+    count += month_of_work(tenant, people, choices, this_month, 2025, until=today)
+    _settle_work(today, last_month)
+    for month in (last_month, this_month):
+        engine.recalculate(engine.month_of(month))
+    scoring.close_period(engine.month_of(last_month), actor="cli", why={"demo": True})
     return count
+
+
+def _settle_work(today: date, first_day: date) -> None:
+    """The generator makes every item as if its month had ended; on the day the demo is
+    made, today's items are still open, nothing is finished in the future, most items
+    past their deadline were finished on it, and the managers reviewed all but the last
+    working days. Bulk statements, one per day at most (times are set per day)."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from sqlalchemy import or_, update
+
+    from core.work import calendar as cal
+    from core.work.models import WorkItem
+    from core.work.services import sweep
+
+    def bulk(*where, **values) -> None:
+        db.session.execute(update(WorkItem).where(*where).values(**values)
+                           .execution_options(synchronize_session=False))
+
+    def at(day: date, hour: int) -> datetime:  # `hour` o'clock in Hồ Chí Minh, as UTC
+        return datetime.combine(day, time(hour - 7), UTC)
+
+    now = datetime.now(UTC)
+    bulk(or_(WorkItem.work_date >= today, WorkItem.completed_at > now, WorkItem.reported_at > now),
+         status="in_progress", progress=50, completed_at=None, reported_at=None, not_reported=False,
+         failed_reviews=0, stars=None, satisfaction=None)
+    bulk(WorkItem.work_date >= today, status="planned", progress=0)
+    # Finished at 16:00 on their deadline (yesterday, if that is still to come), but for
+    # one in KEEP_OVERDUE_ONE_IN of this month's; last month (closed) has none left open.
+    this_month = today.replace(day=1)
+    late = (WorkItem.status.in_(("planned", "in_progress")),
+            or_(WorkItem.deadline < today, WorkItem.work_date < this_month),
+            or_(WorkItem.id % KEEP_OVERDUE_ONE_IN != 0, WorkItem.work_date < this_month))
+    for deadline in db.session.scalars(select(WorkItem.deadline).where(*late).distinct()):
+        done_at = at(min(deadline, today - timedelta(days=1)), 16)
+        bulk(*late, WorkItem.deadline == deadline, status="done", progress=100, completed_at=done_at,
+             reported_at=done_at, not_reported=False)
+    sweep(today)
+    # Reviewed by the person's manager at 9:00 the working day after, but for the last days.
+    days = cal.WorkCalendar.load(first_day, today).working_days(first_day, today - timedelta(days=1))
+    manager = select(Employee.manager_id).where(Employee.id == WorkItem.employee_id).scalar_subquery()
+    reviewed = days[:max(len(days) - UNREVIEWED_DAYS, 0)]
+    for day, next_day in zip(reviewed, days[1:len(reviewed) + 1], strict=True):
+        bulk(WorkItem.status == "done", WorkItem.work_date == day, reviewed_at=at(next_day, 9),
+             reviewed_by_id=manager)
 
 
 def _agencies(b: _Builder) -> list[tuple[str, str]]:
@@ -160,14 +243,19 @@ def _agencies(b: _Builder) -> list[tuple[str, str]]:
 
 
 def _communes(b: _Builder) -> None:
-    from sqlalchemy import select
-
     communes = db.session.scalars(
         select(OrgUnit).where(OrgUnit.kind.in_(("commune", "ward"))).order_by(OrgUnit.code)
         .limit(COMMUNES_WITH_STAFF)).all()
     for unit in communes:
         chair = b.person(f"X{unit.code}-CT", unit, "CT-XA", None, leader=True, roles=("employee", "manager"))
         vice = b.person(f"X{unit.code}-PCT", unit, "PCT-XA", chair, roles=("employee", "manager"))
-        for i, position in enumerate(["CV-VP", "CV-TCKT", "CV-DC", "CV-TPHT", "CV-VHXH", "CV-VP", "CV-DC",
-                                      "CV-TPHT", "VT", "NV", "CV-VHXH", "CV-TCKT", "CV-DC", "CV-VP"], start=1):
-            b.person(f"X{unit.code}-{i:02d}", unit, position, vice if i % 2 else chair)
+        n = 0
+        for i, (suffix, name, head_position, staff) in enumerate(COMMUNE_OFFICES):
+            office = OrgUnit(code=f"{unit.code}-{suffix}", name=name, kind="department", parent_id=unit.id)
+            db.session.add(office)
+            db.session.flush()
+            head = b.person(f"X{unit.code}-{suffix}-TP", office, head_position, vice if i % 2 else chair,
+                            leader=True, roles=("employee", "manager"))
+            for position in staff:
+                n += 1
+                b.person(f"X{unit.code}-{n:02d}", office, position, head)

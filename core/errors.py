@@ -47,6 +47,26 @@ DATABASE_UNAVAILABLE = {"code": "database_unavailable",
 DATABASE_RETRY_AFTER = 5
 
 
+def api_wants_vietnamese() -> bool:
+    """Whether an API caller asked for Vietnamese messages (Accept-Language: vi, or
+    ?lang=vi). The API answers English otherwise: its contract's source language, which
+    scripts may match on."""
+    if request.args.get("lang") in ("vi", "en"):
+        return request.args["lang"] == "vi"
+    return request.accept_languages.best_match(("vi", "en")) == "vi"
+
+
+def _api_localised(payload: dict) -> dict:
+    if not api_wants_vietnamese():
+        return payload
+    from core.messages import localise, localise_errors
+
+    out = {**payload, "message": localise(payload.get("message"), "vi")}
+    if payload.get("errors"):
+        out["errors"] = localise_errors(payload["errors"], "vi")
+    return out
+
+
 def abort(status: int, message: str | None = None, errors: dict | None = None, code: str | None = None,
           headers: dict | None = None):
     """Stop the request with the contract's error body."""
@@ -99,14 +119,23 @@ def handle_http_exception(error: HTTPException):
         log.exception("internal error", exc_info=getattr(error, "original_exception", None) or error)
     if request.path.startswith("/api/"):
         payload, headers = error_payload(error)
-        response = jsonify(payload)
+        response = jsonify(_api_localised(payload))
         response.status_code = status
         for key, value in {**_allow(error), **headers}.items():
             response.headers[key] = value
         if status == 429 and getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
-    return render_template("error.html", status=status, message=MESSAGES.get(status, "")), status, _allow(error)
+    return render_template("error.html", status=status, message=_page_message(error, status)), status, _allow(error)
+
+
+def _page_message(error: HTTPException, status: int) -> str:
+    from core.messages import localise
+
+    data = getattr(error, "data", None) or {}
+    # A description given to abort() says more than werkzeug's English default.
+    custom = error.description if error.description != type(error).description else None
+    return localise(data.get("message") or custom or MESSAGES.get(status, ""))
 
 
 class ServiceError(Exception):
@@ -142,10 +171,12 @@ def handle_service_error(error: ServiceError):
         payload = {"code": error.code or CODES.get(error.status, "error"), "message": error.message}
         if error.errors:
             payload["errors"] = error.errors
-        response = jsonify(payload)
+        response = jsonify(_api_localised(payload))
         response.status_code = error.status
         return response
-    return render_template("error.html", status=error.status, message=error.message), error.status
+    from core.messages import error_text
+
+    return render_template("error.html", status=error.status, message=error_text(error)), error.status
 
 
 def handle_out_of_range(error: Exception):

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import request, session
 
 LANGUAGES = ("vi", "en")
+
+# The compiled Vietnamese catalogue. Flask-Babel reads only .mo files and, without one,
+# silently answers every page in English; the package build (setup.py) compiles it.
+VI_CATALOGUE = Path(__file__).resolve().parent / "translations" / "vi" / "LC_MESSAGES" / "messages.mo"
+
+
+class MissingCatalogue(RuntimeError):
+    pass
+
+
+def require_catalogue(path: Path | None = None) -> None:
+    """Refuse to start without the Vietnamese catalogue: the platform's first language."""
+    path = path or VI_CATALOGUE
+    if not path.is_file():
+        raise MissingCatalogue(
+            f"The compiled Vietnamese message catalogue is missing ({path}). Install congvu as a package "
+            f"(`pip install .` compiles it) or, in a source checkout, run `make translations` "
+            f"(`pybabel compile -d core/translations`).")
 
 
 def select_locale() -> str:
@@ -26,10 +46,150 @@ def _labels():
     }
 
 
-def register_filters(app) -> None:
+def _vi() -> bool:
+    """Whether this request reads Vietnamese: asked once per request (filters run per cell)."""
+    from flask import g, has_request_context
     from flask_babel import get_locale
+
+    if not has_request_context():
+        return True
+    vi = g.get("congvu_vi")
+    if vi is None:
+        vi = g.congvu_vi = str(get_locale() or "vi").startswith("vi")
+    return vi
+
+
+def _grouped(text: str, vi: bool) -> str:
+    """"12345.5" with thousands grouped: 12.345,5 in Vietnamese, 12,345.5 in English."""
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, fraction = text.partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    point, thousands = (",", ".") if vi else (".", ",")
+    return sign + thousands.join(groups) + (point + fraction if fraction else "")
+
+
+def num(value, places: int = 2) -> str:
+    """A number for reading: at most `places` decimals, no trailing zeros, the reader's
+    decimal mark and thousands separator (12.345,5 · 70 · 0,25); "—" for none."""
+    if value is None or value == "":
+        return "—"
+    number = round(float(value), places)
+    text = str(int(number)) if number.is_integer() else f"{number:.{places}f}".rstrip("0")
+    return _grouped(text, _vi())
+
+
+def money(value) -> str:
+    """Whole đồng: 45.995.040."""
+    return _grouped(str(int(value or 0)), _vi())
+
+
+def day_label(value) -> str:
+    """A day as dd/mm/yyyy (a date, or an ISO string)."""
+    from datetime import date, datetime
+
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.strftime("%d/%m/%Y")
+
+
+def month_label(period, locale: str | None = None) -> str:
+    """A month ("2026-12") as read: "tháng 12/2026" in Vietnamese, "12/2026" in English."""
+    from flask_babel import force_locale, gettext
+
+    if not period:
+        return ""
+    text = str(period)
+    if len(text) < 7 or text[4] != "-" or not (text[:4] + text[5:7]).isdigit():
+        return text
+    values = {"month": text[5:7], "year": text[:4]}
+    if locale is not None:
+        with force_locale(locale):
+            return gettext("%(month)s/%(year)s", **values)
+    return gettext("%(month)s/%(year)s", **values)
+
+
+def moment_label(value) -> str:
+    """A stored UTC moment in the tenant's zone: dd/mm/yyyy hh:mm."""
+    from zoneinfo import ZoneInfo
+
+    from flask import g
+
+    if not value:
+        return ""
+    zone = ZoneInfo(getattr(getattr(g, "tenant", None), "timezone", None) or "Asia/Ho_Chi_Minh")
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+def actor_label(actor) -> str:
+    """Who did something, by name: "user:28:admin" is the login admin, "cli" the command
+    line, "system" the platform itself; anything else as written."""
+    from flask_babel import gettext
+
+    text = str(actor or "")
+    if text.startswith("user:"):
+        parts = text.split(":", 2)
+        return parts[2] if len(parts) == 3 and parts[2] else text
+    named = {"cli": gettext("command line"), "system": gettext("the system"),
+             "scheduler": gettext("the scheduler")}
+    return named.get(text, text)
+
+
+def scope_label(scope) -> str:
+    """What a job ran on (or an audit event's object), by name: a month as a month, a day
+    as a day, an import connector by its title."""
+    text = str(scope or "")
+    if len(text) == 7 and text[4] == "-":
+        return month_label(text)
+    if len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit():
+        return day_label(text)
+    try:
+        from flask_babel import get_locale
+
+        from core.plugins.manager import current_manager, current_tenant_slug
+
+        found = current_manager().registered("import_connector", text, current_tenant_slug())
+        if found is not None:
+            return found.component.title(str(get_locale() or "vi"))
+    except Exception:  # noqa: BLE001 - no plugin manager or tenant here: the scope as written
+        pass
+    return text
+
+
+def column_label(column) -> str:
+    """An import column as the reader's templates head it (Vietnamese), or its name."""
+    from core.imports.templates import header_of
+
+    if not column:
+        return ""
+    return header_of(str(column)) if _vi() else str(column)
+
+
+def register_filters(app) -> None:
+    """The one set of display filters for every page: numbers, money, days, months and
+    moments the reader's way, English messages through the catalogue, names for keys."""
+    from flask_babel import get_locale
+
+    from core.messages import localise
 
     labels = _labels()
     app.jinja_env.globals["get_locale"] = get_locale
     app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
     app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
+    app.add_template_filter(num, "num")
+    app.add_template_filter(num, "qty")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(day_label, "vn_date")
+    app.add_template_filter(month_label, "month_label")
+    app.add_template_filter(moment_label, "vn_datetime")
+    app.add_template_filter(actor_label, "actor_label")
+    app.add_template_filter(localise, "msg")
+    app.add_template_filter(scope_label, "scope_label")
+    app.add_template_filter(column_label, "column_label")

@@ -1,76 +1,147 @@
-"""English messages in Vietnamese, for texts the code writes in English and shows in
-the reader's language: the rows of an import report (the pipeline and connectors speak
-English, and the report is stored with the job) and marshmallow's validation messages
-(a component's settings form). One table, one function, for both."""
+"""English messages shown in the reader's language, through the message catalogue.
+
+Services, the import pipeline and connectors write their messages in English (the
+API's source language; an import report is stored with its job, in English), often
+with values in them: "The period 2026-11 is closed.", "Duplicate of row 7.". A page
+shows them through `localise`: a message that is a msgid of the catalogue is looked up
+as it is; otherwise it is matched against the catalogue's msgids with placeholders
+("The period %(period)s is closed."), and the translation of the one that matches is
+filled with the values found — months and dates in them written the reader's way.
+So every such text is translated in messages.po, like the pages' own strings.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-_VI: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
-    # The import report: the pipeline's and the built-in connectors' row messages.
-    (r"^Required\.$", "Bắt buộc."),
-    (r"^Required column is missing from the header\.$", "Thiếu cột bắt buộc ở dòng tiêu đề."),
-    (r"^The column appears more than once\.$", "Cột bị lặp lại."),
-    (r"^Unknown column \(ignored\)\.$", "Cột không xác định (bỏ qua)."),
-    (r"^The file is empty: it has no header row\.$", "Tệp rỗng: không có dòng tiêu đề."),
-    (r"^Duplicate of row (\d+)\.$", r"Trùng với dòng \1."),
-    (r"^Invalid value (.*): (.*)\.$", r"Giá trị \1 không hợp lệ: \2."),
-    (r"^No unit with code (.*) in this tenant\.$", r"Không có đơn vị mã \1."),
-    (r"^No position with code (.*) in this tenant\.$", r"Không có vị trí việc làm mã \1."),
-    (r"^No employee with code (.*?)( \(in the file or the tenant\))?\.$", r"Không có cán bộ mã \1."),
-    (r"^No task type with code (.*)\.$", r"Không có loại công việc mã \1."),
-    (r"^The period (.*) is closed\.$", r"Kỳ \1 đã khóa sổ."),
-    (r"^The task type has no norm in force on this date\.$", "Loại công việc chưa có định mức áp dụng vào ngày này."),
-    (r"^This would make a management cycle\.$", "Tạo thành vòng lặp quản lý."),
-    (r"^This username belongs to someone else in this tenant\.$", "Tên đăng nhập đã thuộc về người khác."),
-    (r"^Before the start date\.$", "Trước ngày bắt đầu."),
-    (r"^Required when the status is done\.$", "Bắt buộc khi trạng thái là done."),
-    (r"^The file is not text in a known encoding.*$", "Tệp không phải văn bản với bảng mã đã biết."),
-    (r"^Old Excel 97–2003 \(\.xls\) files are not accepted.*$", "Không nhận tệp Excel 97–2003 (.xls); hãy lưu thành .xlsx."),
-    (r"^The sheet has (\d+) merged cell range\(s\), the first at row (\d+).*$",
-     r"Trang tính có \1 vùng ô gộp, vùng đầu ở dòng \2; hãy bỏ gộp và điền đủ từng ô."),
-    (r"^The workbook would expand to .*$", "Tệp xlsx giải nén quá lớn (trên 100 MB)."),
-    (r"^The workbook has (\d+) parts.*$", r"Tệp xlsx có quá nhiều thành phần (\1)."),
-    (r"^The (workbook|sheet) cannot be read.*$", "Không đọc được tệp xlsx (hỏng hoặc không an toàn)."),
-    (r"^The file is not a readable xlsx workbook.*$", "Tệp không phải tệp xlsx đọc được."),
-    # marshmallow's own messages (settings forms).
-    (r"^Missing data for required field\.$", "Bắt buộc nhập."),
-    (r"^Field may not be null\.$", "Không được để trống."),
-    (r"^Not a valid integer\.$", "Phải là số nguyên."),
-    (r"^Not a valid number\.$", "Phải là số."),
-    (r"^Not a valid string\.$", "Phải là chuỗi ký tự."),
-    (r"^Not a valid boolean\.$", "Phải là đúng/sai."),
-    (r"^Not a valid date\.$", "Ngày không hợp lệ (dạng YYYY-MM-DD)."),
-    (r"^Not a valid time\.$", "Giờ không hợp lệ (dạng HH:MM)."),
-    (r"^Not a valid datetime\.$", "Thời điểm không hợp lệ."),
-    (r"^Not a valid list\.$", "Phải là một danh sách."),
-    (r"^Not a valid mapping type\.$", "Phải là một bảng khóa – giá trị."),
-    (r"^Not valid JSON\.$", "Không phải JSON hợp lệ."),
-    (r"^Unknown field\.$", "Trường không được hỗ trợ."),
-    (r"^Invalid input type\.$", "Kiểu dữ liệu không hợp lệ."),
-    (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Không chấp nhận NaN hoặc vô cực."),
-    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$", r"Phải từ \1 đến \2."),
-    (r"^Must be greater than (.+) and less than (.+)\.$", r"Phải lớn hơn \1 và nhỏ hơn \2."),
-    (r"^Must be greater than or equal to (.+)\.$", r"Phải lớn hơn hoặc bằng \1."),
-    (r"^Must be less than or equal to (.+)\.$", r"Phải nhỏ hơn hoặc bằng \1."),
-    (r"^Must be greater than (.+)\.$", r"Phải lớn hơn \1."),
-    (r"^Must be less than (.+)\.$", r"Phải nhỏ hơn \1."),
-    (r"^Must be one of: (.+)\.$", r"Phải là một trong: \1."),
-    (r"^Length must be between (.+) and (.+)\.$", r"Độ dài phải từ \1 đến \2."),
-    (r"^Shorter than minimum length (.+)\.$", r"Ngắn hơn độ dài tối thiểu \1."),
-    (r"^Longer than maximum length (.+)\.$", r"Dài hơn độ dài tối đa \1."),
-    (r"^String does not match expected pattern\.$", "Không đúng định dạng."),
-    (r"^Invalid value\.$", "Giá trị không hợp lệ."),
-)]
+MIN_LITERAL = 8
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
+_ISO_MONTH = re.compile(r"^'?(\d{4})-(\d{2})'?$")
+_ISO_DAY = re.compile(r"^'?(\d{4})-(\d{2})-(\d{2})'?$")
 
 
-def localise(message: str, locale: str) -> str:
-    """``message`` in Vietnamese when ``locale`` is vi and the table knows it; otherwise
-    as written (a plugin may write its messages in Vietnamese already)."""
-    if not str(locale).startswith("vi"):
-        return message
-    for pattern, replacement in _VI:
-        if pattern.match(message):
-            return pattern.sub(replacement, message)
-    return message
+def _pattern(msgid: str) -> tuple[str, re.Pattern[str]] | None:
+    """The regular expression a msgid with placeholders matches, and its literal prefix."""
+    parts, seen, last = [], set(), 0
+    for match in _PLACEHOLDER.finditer(msgid):
+        parts.append(re.escape(msgid[last:match.start()]))
+        name = match.group(1)
+        if name in seen:
+            parts.append(f"(?P={name})")
+        else:
+            seen.add(name)
+            parts.append(f"(?P<{name}>-?\\d+)" if match.group(2) == "d" else f"(?P<{name}>.+?)")
+        last = match.end()
+    if not seen:
+        return None
+    parts.append(re.escape(msgid[last:]))
+    return msgid[:_PLACEHOLDER.search(msgid).start()], re.compile("".join(parts), re.DOTALL)
+
+
+_TEMPLATES: dict[int, tuple[dict, list[tuple[str, re.Pattern[str], str]]]] = {}
+
+
+def _templates(catalog: dict) -> list[tuple[str, re.Pattern[str], str]]:
+    """The catalogue's msgids with placeholders as patterns, made once per loaded catalogue
+    (the entry keeps the catalogue alive, so its id is not reused)."""
+    cached = _TEMPLATES.get(id(catalog))
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
+    out = []
+    for msgid in catalog:
+        found = _pattern(msgid) if isinstance(msgid, str) and "%(" in msgid else None
+        # Too little literal text ("%(month)s/%(year)s") would match any message.
+        if found is not None and len(_PLACEHOLDER.sub("", msgid).strip()) >= MIN_LITERAL:
+            out.append((found[0], found[1], msgid))
+    # The most specific first: the longest literal text.
+    out.sort(key=lambda t: -len(_PLACEHOLDER.sub("", t[2])))
+    _TEMPLATES[id(catalog)] = (catalog, out)
+    return out
+
+
+def _catalog(translations: Any) -> dict:
+    catalog = getattr(translations, "_catalog", None)
+    return catalog if isinstance(catalog, dict) else {}
+
+
+def _shown(value: str, locale: str) -> str:
+    """A value found in a message, as the reader writes it: months and days."""
+    from core.i18n import day_label, month_label
+
+    if (m := _ISO_MONTH.match(value)) is not None:
+        return month_label(f"{m.group(1)}-{m.group(2)}", locale)
+    if (m := _ISO_DAY.match(value)) is not None:
+        return day_label(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
+    return value
+
+
+def _inner(value: str, translations: Any, catalog: dict, locale: str) -> str:
+    shown = _shown(value, locale)
+    if shown != value:
+        return shown
+    return _match(value, translations, catalog, locale, depth=1)
+
+
+def _match(text: str, translations: Any, catalog: dict, locale: str, depth: int = 0) -> str:
+    for prefix, pattern, msgid in _templates(catalog):
+        if not text.startswith(prefix):
+            continue
+        found = pattern.fullmatch(text)
+        if found is not None:
+            # Values that are messages of the catalogue ("done", "not a number", "must be
+            # at least 1") are translated too, one level deep.
+            values = {k: translations.gettext(v) if v in catalog else
+                      _inner(v, translations, catalog, locale) if depth == 0 else _shown(v, locale)
+                      for k, v in found.groupdict().items()}
+            try:
+                return translations.gettext(msgid) % values
+            except (KeyError, ValueError, TypeError):
+                return text
+    return text
+
+
+def localise(message: Any, locale: str | None = None) -> str:
+    """`message` in the reader's language (the request's locale, or `locale`), when the
+    catalogue knows it; otherwise as written (a plugin may write Vietnamese already)."""
+    from flask_babel import force_locale, get_locale, get_translations
+
+    if message is None:
+        return ""
+    text = str(message)
+    if locale is not None and str(get_locale() or "") != str(locale):
+        with force_locale(locale):
+            return localise(text, None)
+    locale = str(get_locale() or "vi")
+    if locale.startswith("en") or not text:
+        return text
+    translations = get_translations()
+    catalog = _catalog(translations)
+    if text in catalog:
+        return translations.gettext(text)
+    return _match(text, translations, catalog, locale)
+
+
+def localise_errors(errors: Any, locale: str | None = None) -> Any:
+    """The same structure (dicts, lists) with every message localised."""
+    if isinstance(errors, Mapping):
+        return {key: localise_errors(value, locale) for key, value in errors.items()}
+    if isinstance(errors, list | tuple):
+        return [localise_errors(value, locale) for value in errors]
+    return localise(errors, locale)
+
+
+def error_text(exc: Any) -> str:
+    """A service error as one line for a page's notice: its message and the field
+    messages that say more than it, each once, in the reader's language."""
+    message = localise(getattr(exc, "message", "") or str(exc))
+    parts = [message] if message else []
+    for value in (getattr(exc, "errors", None) or {}).values():
+        for item in (value if isinstance(value, list | tuple) else [value]):
+            if isinstance(item, Mapping):
+                continue
+            shown = localise(item)
+            if shown and shown not in parts:
+                parts.append(shown)
+    return " ".join(parts)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, redirect, render_template, send_from_directory, url_for
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -30,6 +32,14 @@ def operator_home():
         abort(403)
     tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
     return render_template("operator_home.html", tenants=[tenant_view(t) for t in tenants])
+
+
+@pages.get("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico on documents without an icon link (a JSON or an
+    # error answered outside the layout); the layout's icon is the same SVG.
+    return send_from_directory(Path(current_app.static_folder), "favicon.svg", mimetype="image/svg+xml",
+                               max_age=86400)
 
 
 def register_swagger_assets(app: Flask) -> None:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core.classification.models import REGIMES
 from core.imports import values as v
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
+from core.imports.templates import column_for_header
 from core.plugins.toolkit import ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
 
 VERSION = "1.0.0"
@@ -128,7 +129,8 @@ class TableConnector(ImportConnector):
             if header is None:
                 if _blank_row(cells):
                     continue  # blank lines above the header
-                header = [cell_text(c).lstrip("\ufeff").strip().lower() for c in cells]
+                # The templates' Vietnamese headers or the column names themselves.
+                header = [column_for_header(cell_text(c).lstrip("\ufeff").strip().lower()) for c in cells]
                 header_row = number
                 yield from self._header_problems(header, header_row)
                 continue

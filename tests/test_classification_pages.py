@@ -44,7 +44,7 @@ def test_manager_reviews_the_unit_overrides_with_a_reason_and_resolves_appeals(c
     url = f"/t/{world.slug}/classification/2026/{world.ids['staff2']}/override"
     client.post(url, data={"csrf_token": csrf(html), "level": "HT", "reason": ""})
     html = page(client, world, "/unit?year=2026", "manager")
-    assert "An override needs a reason." in html and "HTT → HT" not in html
+    assert "Điều chỉnh cần nêu lý do." in html and "HTT → HT" not in html
     client.post(url, data={"csrf_token": csrf(html), "level": "HT", "reason": "Chậm báo cáo quý III"})
     html = page(client, world, "/unit?year=2026", "manager")
     assert "HTT → HT: Chậm báo cáo quý III" in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select, text
 
 from core.audit.models import AuditEvent
@@ -81,12 +83,42 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
     assert 280 <= people <= 340 and units["agency"] == 10 and units["commune"] + units["ward"] + units["special_zone"] == 65
     assert managers > people * 0.8
     with clean_app.app_context(), tenant_context(tenant.id):
-        from core.scoring.models import PeriodScore
+        from core.scoring.engine import is_closed, month_of
+        from core.scoring.models import PeriodScore, ScoredPeriod
+        from core.work.calendar import local_today
         from core.work.models import WorkItem
 
-        items = db.session.scalar(select(func.count()).select_from(WorkItem))
-        scored = db.session.scalar(select(func.count()).select_from(PeriodScore).where(PeriodScore.item_count > 0))
-    assert items > people * 100 and scored == people  # a month of work, scored for everyone
+        today = local_today(tenant)
+        this_month, last_month = month_of(today), month_of(today.replace(day=1) - timedelta(days=1))
+        items = db.session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.work_date < today.replace(day=1)))
+        latest = db.session.scalar(select(func.max(WorkItem.work_date)))
+        db_count_this_month = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.work_date >= today.replace(day=1)))
+        scored = dict(db.session.execute(select(PeriodScore.period, func.count()).where(PeriodScore.item_count > 0)
+                                         .group_by(PeriodScore.period)).all())
+        stale = db.session.scalars(select(ScoredPeriod.period).where(ScoredPeriod.stale.is_(True))).all()
+        states = dict(db.session.execute(select(WorkItem.status, func.count()).group_by(WorkItem.status)).all())
+        in_future = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+            (WorkItem.work_date > today) | (WorkItem.completed_at > datetime.now(UTC))))
+        last_open = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.status.in_(("planned", "in_progress")), WorkItem.work_date < today.replace(day=1)))
+        overdue = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.status.in_(("planned", "in_progress")), WorkItem.deadline < today))
+        unreviewed_last_month = db.session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.status == "done", WorkItem.reviewed_at.is_(None), WorkItem.work_date < today.replace(day=1)))
+        communes = select(OrgUnit.id).where(OrgUnit.kind.in_(("commune", "ward", "special_zone")))
+        offices = db.session.scalars(select(OrgUnit.name).where(OrgUnit.parent_id.in_(communes))).all()
+        closed = is_closed(last_month), is_closed(this_month)
+    # Last month complete, scored for everyone, reviewed and closed; this month up to today,
+    # scored, none of it in the future; both fresh (no "out of date" on first login).
+    assert items > people * 100 and scored[last_month] == people and latest <= today
+    this_items = db_count_this_month
+    assert scored.get(this_month, 0) == (people if this_items else 0)
+    assert stale == [] and closed == (True, False) and in_future == 0 and last_open == 0
+    assert unreviewed_last_month == 0 and states["done"] > items * 0.8
+    # A few overdue items: one in 15 of this month's open ones past their deadline, at most.
+    assert overdue <= people * 8 * 5 * 0.07 / 15 + 10
+    assert offices.count("Văn phòng HĐND-UBND") == offices.count("Trung tâm Phục vụ hành chính công") == 6
     second = run(clean_app, "demo", "--if-empty")
     assert second.exit_code == 0 and "nothing done" in second.output
     client = clean_app.test_client()

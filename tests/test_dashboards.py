@@ -331,7 +331,8 @@ def test_the_head_of_an_agency_sees_the_province_and_its_trend(client, clean_app
     html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
     assert "Tổng điểm tháng trung bình" in html
     trend = html.split('id="trend-h"')[1].split("</table>")[0]
-    assert "2026-10" in trend and "2025-11" in trend and "2025-10" not in trend  # twelve months
+    # Twelve months, written as months are read.
+    assert "tháng 10/2026" in trend and "tháng 11/2025" in trend and "tháng 10/2025" not in trend
     assert "Bảng điều khiển toàn tỉnh" in page(client, f"/t/{w.slug}/")  # linked from the home page
 
 
@@ -505,7 +506,7 @@ def test_a_running_job_polls_every_second_until_it_is_done(client, clean_app, sc
         db.session.commit()
     sign_in(client, w, "admin")
     fragment = page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1")
-    assert 'hx-trigger="every 1s"' in fragment and 'value="75"' in fragment and "3/4 · scoring" in fragment
+    assert 'hx-trigger="every 1s"' in fragment and 'value="75"' in fragment and "3/4 · đang chấm điểm" in fragment
     assert f'hx-get="/t/{w.slug}/jobs/{run_id}/bar?inline=1"' in fragment and "job-done" not in fragment
     html = page(client, f"/t/{w.slug}/jobs?job={run_id}")
     assert f'id="job-inline-{run_id}"' in html and 'hx-trigger="every 1s"' in html

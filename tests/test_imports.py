@@ -238,6 +238,7 @@ def test_semicolon_csv_with_extra_column_warns(clean_app, client, world):
     ("header only", ",".join(STAFF_HEADER).encode(), None),
 ])
 def test_bad_files_get_a_clear_error_and_write_nothing(clean_app, client, world, label, data, needle):
+    name = "bad.csv" if label in ("missing header column", "header only") else "bad.xlsx"
     if data is None:
         import zipfile
 
@@ -246,7 +247,7 @@ def test_bad_files_get_a_clear_error_and_write_nothing(clean_app, client, world,
             z.writestr("hello.txt", "hi")
         data = out.getvalue()
     before = count(clean_app, world, Employee)
-    result = result_of(client, world, upload(client, world, "staff-xlsx", data, "bad.xlsx"))
+    result = result_of(client, world, upload(client, world, "staff-xlsx", data, name))
     assert result["rows_written"] == 0
     if label == "header only":
         assert result["rows_total"] == 0 and result["errors"] == []
@@ -254,6 +255,23 @@ def test_bad_files_get_a_clear_error_and_write_nothing(clean_app, client, world,
         assert result["errors"], label
         if needle:
             assert any(needle in e["message"] for e in result["errors"]), result["errors"]
+    assert count(clean_app, world, Employee) == before
+
+
+def test_a_text_file_named_xlsx_is_refused_as_not_excel(clean_app, client, world):
+    before = count(clean_app, world, Employee)
+    response = upload(client, world, "staff-xlsx", b"code,full_name\nA,B\n", "danh-sach.xlsx")
+    body = response.get_json()
+    assert response.status_code == 422 and body["code"] == "not_an_excel_file"
+    assert "not an Excel workbook" in body["errors"]["file"][0]
+    # An API caller asking for Vietnamese gets the same error in Vietnamese.
+    vietnamese = client.post(world.url("/imports"), headers={**world.h("admin"), "Accept-Language": "vi"},
+                             content_type="multipart/form-data",
+                             data={"connector": "staff-xlsx", "file": (io.BytesIO(b"a,b\n"), "x.xlsx")})
+    assert vietnamese.status_code == 422
+    assert vietnamese.get_json()["errors"]["file"] == ["Tệp có đuôi .xlsx nhưng không phải tệp Excel: đó là văn bản "
+                                                       "thuần. Hãy mở bằng Excel và lưu thành tệp Excel (.xlsx), hoặc "
+                                                       "tải lên bằng loại dữ liệu đọc tệp CSV."]
     assert count(clean_app, world, Employee) == before
 
 
@@ -488,11 +506,37 @@ def test_templates_have_the_connectors_header(clean_app, client, world, connecto
     assert response.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
     header = [c.value for c in workbook.worksheets[0][1]]
+    from core.imports.templates import HEADERS_VI
     from plugins.imports import BUILT_IN
 
-    assert header == list(next(c for c in BUILT_IN if c.key == connector).columns)
+    columns = list(next(c for c in BUILT_IN if c.key == connector).columns)
+    # Vietnamese headers, as the exports have; the guide names each column both ways.
+    assert header == [HEADERS_VI[c] for c in columns]
     assert workbook.worksheets[1].title == "Hướng dẫn"
+    guide = [(r[0], r[1]) for r in workbook.worksheets[1].iter_rows(min_row=2, max_row=len(columns) + 1, values_only=True)]
+    assert guide == [(HEADERS_VI[c], c) for c in columns]
     assert client.get(world.url("/imports/templates/nope"), headers=world.h("admin")).status_code == 404
+
+
+def test_the_template_filled_in_imports_and_english_headers_still_do(clean_app, client, world):
+    """The downloaded template (Vietnamese headers) filled in below its header imports;
+    the column names as headers (the API's contract) give the same result."""
+    template = client.get(world.url("/imports/templates/staff-xlsx"), headers=world.h("admin"))
+    workbook = openpyxl.load_workbook(io.BytesIO(template.data))
+    sheet = workbook.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["Mã", "Họ và tên", "Mã đơn vị"]
+    for row in staff_rows(3)[1:]:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    vietnamese = result_of(client, world, upload(client, world, "staff-xlsx", out.getvalue(), dry_run=True))
+    english = result_of(client, world, upload(client, world, "staff-xlsx", xlsx(staff_rows(3)), dry_run=True))
+    assert vietnamese["errors"] == english["errors"] == [] and vietnamese["warnings"] == []
+    assert vietnamese["changes"] == english["changes"] == {"new": 3, "updated": 0, "unchanged": 0}
+    # Headers in any case and spacing, mixed with column names.
+    mixed = [["  HỌ VÀ TÊN ", "code", "mã đơn vị"], ["Lê Văn C", "NV009", "AG-P1"]]
+    assert result_of(client, world, upload(client, world, "staff-xlsx", xlsx(mixed), dry_run=True))["errors"] == []
 
 
 def test_cli_import_dry_run_commit_and_failure(clean_app, world, tmp_path):

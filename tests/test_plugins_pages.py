@@ -63,7 +63,7 @@ def test_form_is_generated_from_the_schema(pclient, admin):
     for name in ("target_points_per_day", "late_penalty", "rework_penalty", "support_share"):
         assert f'name="s.{name}"' in html
     assert "Chỉ tiêu điểm mỗi ngày làm việc" in html and 'value="8.0"' in html
-    assert "Mặc định: 8.0" in html and "từ 0.1 đến 1000" in html
+    assert "Mặc định: 8" in html and "từ 0,1 đến 1.000" in html
 
 
 def test_invalid_form_shows_vietnamese_messages_and_saves_nothing(pclient, admin):
@@ -94,7 +94,7 @@ def test_valid_form_saves_the_choice_from_a_date(pclient, admin):
     assert choice["key"] == "points-per-product" and choice["effective_from"] == "2099-01-01"
     assert choice["settings"]["target_points_per_day"] == 5.0 and choice["settings"]["late_penalty"] == 0.25
     overview = pclient.get("/t/tinh-a/admin/components?saved=scoring_variant").get_data(as_text=True)
-    assert "Đã lưu." in overview and "2099-01-01" in overview
+    assert "Đã lưu." in overview and "01/01/2099" in overview
 
     token = csrf(pclient.get(url).get_data(as_text=True))
     assert pclient.post(url, data={"csrf_token": token}).status_code == 302  # defaults, from the beginning

@@ -18,6 +18,7 @@ from core.auth.services import authenticate
 from core.auth.throttle import throttle
 from core.errors import Invalid
 from core.extensions import db, limiter
+from core.messages import localise
 from core.org.models import Employee
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
@@ -143,7 +144,7 @@ def change_password():
                 for name, messages in exc.errors.items():
                     field = getattr(form, name, None)
                     if field is not None:
-                        field.errors = [_(m) for m in messages]
+                        field.errors = [localise(m) for m in messages]
             else:
                 db.session.commit()
                 login_user(principal)  # this session carries the new password's stamp; the others end

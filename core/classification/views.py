@@ -22,6 +22,7 @@ from core.errors import ServiceError
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.jobs.runner import submit
+from core.messages import error_text
 from core.notifications import services as notifications
 from core.org.models import Employee, OrgUnit
 from core.pagination import MAX_PER_PAGE
@@ -51,8 +52,7 @@ def _year() -> int:
 
 
 def _flash_error(exc: ServiceError) -> None:
-    details = "; ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values())
-    flash(f"{exc.message} {details}".strip(), "error")
+    flash(error_text(exc), "error")
 
 
 def _all_rows(year: int, unit_id: int | None = None) -> list[dict]:
@@ -278,12 +278,6 @@ def bonus_run(t, run_id):
     view = bonus.run_view(run_row)
     return render_template("classification/bonus.html", tenant=g.tenant, run=view,
                            names=_names(a["employee_id"] for a in view["allocations"]))
-
-
-@classification_pages.app_template_filter("money")
-def money(value: int) -> str:
-    """Whole đồng as Vietnamese write them: 45.995.040."""
-    return f"{int(value):,}".replace(",", ".")
 
 
 @classification_pages.app_template_filter("local_day")

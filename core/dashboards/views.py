@@ -20,8 +20,10 @@ from sqlalchemy import func, select
 from core.dashboards import services
 from core.errors import ServiceError
 from core.extensions import db
+from core.i18n import day_label, month_label, num
 from core.jobs.models import JobRun
 from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
+from core.messages import error_text
 from core.org import services as org
 from core.org.models import Employee
 from core.plugins.manager import ComponentMissing
@@ -69,8 +71,7 @@ def chart(kind: str, labels: list[str], series: list[dict[str, Any]], **options:
 
 
 def _flash_error(exc: ServiceError) -> None:
-    details = "; ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values())
-    flash(f"{exc.message} {details}".strip(), "error")
+    flash(error_text(exc), "error")
 
 
 # ---------------------------------------------------------------- my month
@@ -154,7 +155,8 @@ def my_trend(t):
         return render_template("dashboards/no_employee.html", tenant=g.tenant), 200
     missing = services.scheme_missing(period) if by != "month" else None
     points = [] if missing else services.trend(current_user.employee_id, by, period)
-    labels = [p["label"] for p in points]
+    labels = [month_label(p["label"]) if by == "month" else day_label(p["label"])[:5] if by == "day" else p["label"]
+              for p in points]
     series = [{"label": _("Task score") if by != "month" else _("Total"),
                "data": [p["task_score"] if by != "month" else p["total"] for p in points]}]
     return render_template("dashboards/trend.html", tenant=g.tenant, period=period, by=by, points=points,
@@ -276,7 +278,7 @@ def province(t):
                          horizontal=True),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in data["histogram"]],
                          [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}], integer=True),
-        trend=trend, trend_chart=chart("line", [p["period"] for p in trend],
+        trend=trend, trend_chart=chart("line", [month_label(p["period"]) for p in trend],
                                        [{"label": _("Mean total"), "data": [p["mean"] for p in trend]}], max=100),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
 
@@ -532,17 +534,7 @@ def _dashboard_context() -> dict:
             "may_see_province": lambda: services.may_see_province(current_user), "inline_job": inline_job}
 
 
-@dashboard_pages.app_template_filter("num")
-def num(value) -> str:
-    """12.5 → "12,5" and 70.0 → "70" (Vietnamese decimal comma in Vietnamese pages)."""
-    if value is None:
-        return "—"
-    number = round(float(value), 2)
-    text = str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0")
-    comma = g.get("congvu_decimal_comma")
-    if comma is None:  # the locale once per request: this filter runs for every cell
-        comma = g.congvu_decimal_comma = _locale().startswith("vi")
-    return text.replace(".", ",") if comma else text
+# num, vn_datetime and the other display filters are core/i18n.py's, one set for every page.
 
 
 @dashboard_pages.app_template_filter("band")
@@ -579,12 +571,3 @@ def job_status(value: str) -> str:
     return str(_JOB_STATUS.get(value, value))
 
 
-@dashboard_pages.app_template_filter("vn_datetime")
-def vn_datetime(value) -> str:
-    """A stored UTC moment in the tenant's zone (Asia/Ho_Chi_Minh by default)."""
-    if not value:
-        return ""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(getattr(getattr(g, "tenant", None), "timezone", None) or "Asia/Ho_Chi_Minh")
-    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")

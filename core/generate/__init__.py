@@ -83,10 +83,14 @@ def generate(slug: str, employees: int, months: int, first_month: date, seed: in
 
 
 def month_of_work(tenant, people: list[tuple[int, int, int]], choices: dict[int, list[work.Choice]], month: date,
-                  seed: int, workers: int = 1, progress: Callable[[str, int, int], None] | None = None) -> int:
+                  seed: int, workers: int = 1, progress: Callable[[str, int, int], None] | None = None,
+                  until: date | None = None) -> int:
     """The work items of `month` (its first day) for `people` ((index, employee id,
-    position id) each), from the task types each position may declare; returns the count."""
+    position id) each), from the task types each position may declare; returns the count.
+    With `until`, only the working days up to that day (a month still under way)."""
     end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if until is not None:
+        end = min(end, until)
     plan = work.Month(tenant.id, seed, cal.WorkCalendar.load(month, end).working_days(month, end),
                       tenant.timezone, _cutoff(tenant.morning_cutoff))
     stage = f"items {month:%Y-%m}"

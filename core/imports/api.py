@@ -12,6 +12,7 @@ from core.auth.guards import api_member
 from core.errors import Conflict, Invalid, NotFound
 from core.imports import exports
 from core.imports import tasks as import_tasks
+from core.imports.readers import sniff
 from core.imports.templates import template_xlsx
 from core.jobs.runner import active_run, submit
 from core.scoring.schemas import JobAccepted
@@ -75,6 +76,7 @@ def start_import(connector: str, upload, dry_run: bool, actor: str):
     if not usable_file_name(upload.filename):
         message = "The file name is not usable (such as “..”): rename the file and upload it again."
         raise Invalid(message, {"file": [message]}, code="bad_file_name")
+    _refuse_text_named_xlsx(upload)
     path = import_tasks.store_upload(upload.stream, upload.filename)
     try:
         return submit("import", connector, {"connector": connector, "path": str(path), "dry_run": bool(dry_run),
@@ -82,6 +84,27 @@ def start_import(connector: str, upload, dry_run: bool, actor: str):
     except BaseException:
         import_tasks.discard_upload(path)
         raise
+
+
+NOT_EXCEL = ("The file is named .xlsx but is not an Excel workbook: it is plain text. Open it in Excel and "
+             "save it as an Excel workbook (.xlsx), or upload it with a connector that reads CSV.")
+
+
+def _refuse_text_named_xlsx(upload) -> None:
+    """A text file renamed .xlsx would be read as CSV and reported as a header missing
+    its columns; say what it is instead, before anything is stored. Other files named
+    .xlsx that are no workbook (an image, an old .xls) get the readers' own message."""
+    if not str(upload.filename).lower().endswith((".xlsx", ".xlsm")):
+        return
+    stream = upload.stream
+    position = stream.tell()
+    head = stream.read(4096)
+    stream.seek(position)
+    if not head or sniff(head) not in ("text", "jsonl") or b"\x00" in head:
+        return
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    if control <= len(head) // 100:
+        raise Invalid(NOT_EXCEL, {"file": [NOT_EXCEL]}, code="not_an_excel_file")
 
 
 @blp.route("/imports/templates/<connector>")

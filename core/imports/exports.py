@@ -1,4 +1,5 @@
-"""Exports of scores, classifications and bonus as xlsx or csv, with Vietnamese headers.
+"""Exports of scores, classifications and bonus as xlsx or csv, with headers in the reader's
+language (Vietnamese unless asked otherwise), through the message catalogue.
 
 An export kind is a small function returning its headers and a stream of rows; the
 writers below turn any of them into a file. Text cells that a spreadsheet would take
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.errors import Invalid, NotFound
@@ -58,10 +60,11 @@ def _scores(period: str | None, year: str | None) -> Export:
     def rows() -> Iterator[list[Any]]:
         for r in db.session.execute(stmt.execution_options(yield_per=2000)):
             yield [r[0], r[1], r[2], r[3], r[4], float(r[5]), None if r[6] is None else float(r[6]), float(r[7]),
-                   "Tạm tính" if r[8] else "Chính thức", r[9]]
+                   _("Provisional") if r[8] else _("Official"), r[9]]
 
-    headers = ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Kỳ đánh giá", "Điểm nhiệm vụ (tối đa 70)",
-               "Điểm tiêu chí chung (tối đa 30)", "Tổng điểm", "Trạng thái", "Phương pháp chấm"]
+    headers = [_("Employee code"), _("Full name"), _("Unit code"), _("Unit"), _("Assessment period"),
+               _("Task score (at most 70)"), _("General criteria score (at most 30)"), _("Total score"), _("State"),
+               _("Scoring method")]
     return Export(f"diem-{period}", headers, rows())
 
 
@@ -94,12 +97,12 @@ def _classifications(period: str | None, year: str | None) -> Export:
         for r in db.session.execute(stmt.execution_options(yield_per=2000)):
             final = r[10] or r[8]
             yield [r[0], r[1], r[2], r[3], r[4], None if r[5] is None else float(r[5]),
-                   None if r[6] is None else float(r[6]), r[7], _level(r[8]), "Có" if r[9] else "Không",
-                   _level(r[10]), r[11], _level(final), "Chính thức" if state == "final" else "Dự kiến"]
+                   None if r[6] is None else float(r[6]), r[7], _level(r[8]), _("Yes") if r[9] else _("No"),
+                   _level(r[10]), r[11], _level(final), _("Official") if state == "final" else _("Expected")]
 
-    headers = ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Năm", "Tổng điểm bình quân", "Điểm nhiệm vụ",
-               "Số tháng công tác", "Xếp loại theo điểm", "Hạ bậc do tỷ lệ", "Xếp loại điều chỉnh",
-               "Lý do điều chỉnh", "Xếp loại", "Trạng thái"]
+    headers = [_("Employee code"), _("Full name"), _("Unit code"), _("Unit"), _("Year"), _("Average total score"),
+               _("Task score"), _("Months in service"), _("Level by score"), _("Demoted by the quota"), _("Adjusted level"),
+               _("Reason for the adjustment"), _("Classification level"), _("State")]
     return Export(f"xep-loai-{y}", headers, rows())
 
 
@@ -121,8 +124,8 @@ def _bonus(period: str | None, year: str | None) -> Export:
         for r in db.session.execute(stmt.execution_options(yield_per=2000)):
             yield [r[0], r[1], r[2], r[3], y, _level(r[4]), r[5], int(r[6])]
 
-    headers = ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Năm", "Xếp loại", "Số tháng công tác",
-               "Tiền thưởng (đồng)"]
+    headers = [_("Employee code"), _("Full name"), _("Unit code"), _("Unit"), _("Year"), _("Classification level"),
+               _("Months in service"), _("Bonus (đồng)")]
     return Export(f"tien-thuong-{y}", headers, rows())
 
 

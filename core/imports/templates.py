@@ -1,9 +1,49 @@
-"""Downloadable xlsx templates: the connector's header row, and a sheet explaining
-each column in Vietnamese and English."""
+"""Downloadable xlsx templates: the connector's header row in Vietnamese (as the exports
+have), and a sheet explaining each column in Vietnamese and English. A file may head
+its columns either way: `column_for_header` reads the Vietnamese headers back to the
+connector's column names, which stay accepted as they are (the API's contract)."""
 
 from __future__ import annotations
 
 import io
+import unicodedata
+
+# The header of each column in the templates (and the report's column names in Vietnamese).
+HEADERS_VI: dict[str, str] = {
+    "code": "Mã", "full_name": "Họ và tên", "unit_code": "Mã đơn vị", "position_code": "Mã vị trí việc làm",
+    "manager_code": "Mã người quản lý", "is_leader": "Là lãnh đạo", "salary_coefficient": "Hệ số lương",
+    "start_date": "Ngày bắt đầu", "end_date": "Ngày kết thúc", "username": "Tên đăng nhập",
+    "email": "Thư điện tử", "roles": "Vai trò đăng nhập", "name": "Tên loại công việc", "group": "Nhóm",
+    "unit_of_measure": "Đơn vị tính", "norm_minutes": "Định mức (phút)", "product_weight": "Hệ số sản phẩm",
+    "complexity_levels": "Các mức độ phức tạp", "position_codes": "Mã vị trí áp dụng",
+    "effective_from": "Áp dụng từ ngày", "external_id": "Mã ở hệ thống nguồn", "employee_code": "Mã cán bộ",
+    "task_type_code": "Mã loại công việc", "title": "Tên công việc", "work_date": "Ngày làm việc",
+    "quantity": "Số lượng", "complexity_level": "Mức độ phức tạp", "deadline": "Hạn hoàn thành",
+    "declared_at": "Thời điểm đăng ký", "completed_at": "Thời điểm hoàn thành",
+    "reported_at": "Thời điểm báo cáo", "status": "Trạng thái", "failed_reviews": "Số lần không đạt",
+    "missed_deadlines": "Số lần trễ hạn", "stars": "Đánh giá chất lượng", "satisfaction": "Mức độ hài lòng",
+    "role": "Vai trò", "priority": "Độ ưu tiên", "exempt": "Miễn trừ", "dossier_code": "Mã hồ sơ",
+    "procedure_code": "Mã thủ tục", "procedure_name": "Tên thủ tục", "handler_code": "Mã cán bộ xử lý",
+    "received_at": "Thời điểm tiếp nhận", "due_at": "Hạn trả kết quả", "finished_at": "Thời điểm trả kết quả",
+    "result": "Kết quả", "citizen_rating": "Đánh giá của người dân",
+}
+
+
+def _folded(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
+
+
+_COLUMN_OF = {_folded(header): column for column, header in HEADERS_VI.items()}
+
+
+def column_for_header(header: str) -> str:
+    """A header cell (already stripped and lower-cased or not) as the column it names:
+    "Họ và tên" → full_name; an English column name, or anything else, as it is."""
+    return _COLUMN_OF.get(_folded(header), header)
+
+
+def header_of(column: str) -> str:
+    return HEADERS_VI.get(column, column)
 
 HELP: dict[str, tuple[str, str]] = {
     "code": ("Mã (duy nhất)", "Code (unique)"),
@@ -69,24 +109,24 @@ def template_xlsx(connector) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Dữ liệu"
-    sheet.append(list(connector.columns))
+    sheet.append([header_of(column) for column in connector.columns])
     required = set(getattr(connector, "required", ()) or ())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="C00000" if cell.value in required else None)
+    for column, cell in zip(connector.columns, sheet[1], strict=True):
+        cell.font = Font(bold=True, color="C00000" if column in required else None)
         sheet.column_dimensions[cell.column_letter].width = max(14, len(str(cell.value)) + 4)
         cell.number_format = "@"
     guide = workbook.create_sheet("Hướng dẫn")
-    guide.append(["Cột / Column", "Bắt buộc / Required", "Ý nghĩa", "Meaning"])
+    guide.append(["Cột", "Column (also accepted)", "Bắt buộc / Required", "Ý nghĩa", "Meaning"])
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for column in connector.columns:
         vi, en = HELP.get(column, ("", ""))
-        guide.append([column, "x" if column in required else "", vi, en])
+        guide.append([header_of(column), column, "x" if column in required else "", vi, en])
     guide.append([])
     guide.append(["Chỉ đọc trang tính đầu tiên; mỗi dòng một bản ghi; không gộp ô; công thức được đọc theo giá trị đã lưu.",
-                  "", "", "Only the first sheet is read; one record per row; no merged cells; formulas are read as "
+                  "", "", "", "Only the first sheet is read; one record per row; no merged cells; formulas are read as "
                   "their saved values."])
-    for letter, width in (("A", 22), ("B", 12), ("C", 60), ("D", 60)):
+    for letter, width in (("A", 24), ("B", 22), ("C", 12), ("D", 60), ("E", 60)):
         guide.column_dimensions[letter].width = width
     out = io.BytesIO()
     workbook.save(out)

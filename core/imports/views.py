@@ -4,10 +4,11 @@ exports. The same functions as the API do the work, so both behave alike."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import ServiceError
 from core.extensions import db
@@ -43,26 +44,51 @@ def _connectors() -> list[dict]:
 @login_required
 def imports_page(t):
     _admin()
-    error = None
+    error, field_errors, status = None, {}, 200
+    chosen, dry_run = request.args.get("connector"), True
+    if request.args.get("too_large"):
+        field_errors = {"file": [_too_large()]}
     if request.method == "POST":
         try:
-            run = start_import(request.form.get("connector", ""), request.files.get("file"),
-                               bool(request.form.get("dry_run")), current_user.actor)
+            chosen, dry_run = request.form.get("connector", ""), bool(request.form.get("dry_run"))
+            run = start_import(chosen, request.files.get("file"), dry_run, current_user.actor)
             return redirect(url_for("import_pages.imports_page", t=t, job=run.id))
+        except RequestEntityTooLarge:
+            field_errors, status = {"file": [_too_large()]}, 413
         except ServiceError as exc:
             db.session.rollback()
-            error = _(exc.message)  # the services' messages that have a translation get it
+            status = exc.status
+            field_errors = {k: [localise(m) for m in (v if isinstance(v, list) else [v])]
+                            for k, v in (exc.errors or {}).items() if k in ("file", "connector")}
+            error = None if field_errors else localise(exc.message)
     run = db.session.get(JobRun, request.args["job"]) if request.args.get("job") else None
     if run is not None and run.kind != "import":
         run = None
-    locale = str(get_locale() or "vi")
     result = dict(run.result or {}) if run is not None else None
     if result:
-        result["errors"] = [{**e, "message": localise(e["message"], locale)} for e in result.get("errors", [])]
-        result["warnings"] = [{**e, "message": localise(e["message"], locale)} for e in result.get("warnings", [])]
+        result["errors"] = [{**e, "message": localise(e["message"])} for e in result.get("errors", [])]
+        result["warnings"] = [{**e, "message": localise(e["message"])} for e in result.get("warnings", [])]
     recent = db.session.query(JobRun).filter(JobRun.kind == "import").order_by(JobRun.created_at.desc()).limit(10)
     return render_template("imports/admin.html", tenant=g.tenant, connectors=_connectors(), run=run,
-                           result=result, error=error, recent=list(recent))
+                           result=result, error=error, field_errors=field_errors, chosen=chosen, dry_run=dry_run,
+                           recent=list(recent)), status
+
+
+def _too_large() -> str:
+    megabytes = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 2**20
+    return _("The file is larger than %(mb)s MB.", mb=megabytes)
+
+
+@import_pages.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(error: RequestEntityTooLarge):
+    """An upload over the limit is refused while the request is read (the CSRF check reads
+    the form before the page runs): back to the form, with the error beside the file.
+    The body was not read, so what was chosen is unknown and the form shows its defaults."""
+    if request.endpoint == "import_pages.imports_page" and request.view_args:
+        return redirect(url_for("import_pages.imports_page", t=request.view_args["t"], too_large=1), 303)
+    from core.errors import handle_http_exception
+
+    return handle_http_exception(error)
 
 
 @import_pages.get("/t/<t>/admin/exports/<kind>")
@@ -73,7 +99,7 @@ def export_page(t, kind):
         return export_response(kind, request.args.get("period") or None, request.args.get("year") or None,
                                "csv" if request.args.get("format") == "csv" else "xlsx")
     except ServiceError as exc:
-        abort(exc.status if exc.status in (404, 422) else 400, exc.message)
+        abort(exc.status if exc.status in (404, 422) else 400, localise(exc.message))
 
 
 @import_pages.get("/t/<t>/admin/imports/templates/<connector>")

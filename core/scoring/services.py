@@ -85,6 +85,14 @@ def _settle_changed_facts(session: Session) -> None:
                 _settle_tenant_facts(facts)
 
 
+def settle_changed_facts() -> None:
+    """Settle now what this transaction changed among people, leave and calendar days
+    (the commit would): for a writer that adds people, then scores every month itself
+    (the demo), so its fresh scores are not marked stale by its own earlier writes."""
+    db.session.flush()
+    _settle_changed_facts(db.session)
+
+
 def people_changed() -> None:
     """The tenant's people changed outside the ORM (a staff import writes in bulk): the
     months with scores go stale, as _note_changed_facts would have marked them."""

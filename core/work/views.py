@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.catalogue import services as catalogue
 from core.errors import ServiceError
 from core.extensions import db
+from core.messages import error_text
 from core.org.models import Employee
 from core.work import calendar as cal
 from core.work import services
@@ -30,8 +31,7 @@ def _member() -> None:
 
 
 def _form_errors(exc: ServiceError) -> None:
-    details = "; ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values())
-    flash(f"{exc.message} {details}".strip(), "error")
+    flash(error_text(exc), "error")
 
 
 def _parse_date(value: str | None, field: str) -> date | None:
@@ -218,22 +218,6 @@ def minutes_label(minutes: float) -> str:
 @work_pages.app_template_filter("minutes")
 def _minutes_filter(value) -> str:
     return minutes_label(float(value or 0))
-
-
-@work_pages.app_template_filter("qty")
-def _quantity_filter(value) -> str:
-    """2.0 → "2", 1.5 → "1,5" (Vietnamese decimal comma)."""
-    number = float(value or 0)
-    return str(int(number)) if number.is_integer() else f"{number:.2f}".rstrip("0").replace(".", ",")
-
-
-@work_pages.app_template_filter("vn_date")
-def _date_filter(value) -> str:
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return value.strftime("%d/%m/%Y")
 
 
 _STATUS = {"planned": _l("planned"), "in_progress": _l("in progress"), "done": _l("done"),
