@@ -12,7 +12,7 @@ import core.timeutil
 from core.tenancy.migration import apply_rls, grant_app_role
 
 revision = '0018'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
