@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, defaultload
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.catalogue import services as catalogue
-from core.catalogue.models import TaskType
+from core.catalogue.models import DEFAULT_MAX_QUANTITY, TaskType
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.org import services as org
@@ -385,6 +385,8 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
         errors["deadline"] = ["The deadline is before the work date."]
     if data.get("quantity") is not None and data["quantity"] <= 0:
         errors["quantity"] = ["Must be greater than 0."]
+    elif tt is not None and data.get("quantity") is not None:
+        errors.update(_quantity_ceiling(tt, data["quantity"]))
     if errors:
         raise Invalid("Some fields are invalid.", errors)
     if row.closed:
@@ -424,6 +426,32 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     return item, warnings
 
 
+def _quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:
+    """The catalogue's ceiling on one item's quantity (a typo of 99999 is refused)."""
+    ceiling = tt.max_quantity if tt.max_quantity is not None else DEFAULT_MAX_QUANTITY
+    if Decimal(str(quantity)) > ceiling:
+        limit = f"{float(ceiling):g}"
+        return {"quantity": [f"At most {limit} per item for this task type."]}
+    return {}
+
+
+def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkItem, list[str]]]:
+    """Declare several items in one transaction, all or nothing: every item is checked
+    (each by `declare`, so one rule for one item and many); when any fails, Invalid with
+    the field errors keyed by the item's index and the caller's transaction must be
+    rolled back (the items declared before the bad one were flushed)."""
+    done: list[tuple[WorkItem, list[str]]] = []
+    errors: dict[str, dict] = {}
+    for index, data in enumerate(items):
+        try:
+            done.append(declare(principal, data))
+        except (Invalid, Conflict) as exc:
+            errors[str(index)] = exc.errors or {"_item": [exc.message]}
+    if errors:
+        raise Invalid("Some items are invalid; none was declared.", {"items": errors})
+    return done
+
+
 @lru_cache(maxsize=1)
 def _declaration_statement():
     """The catalogue's task type, norm and applicability, and whether the work date's month
@@ -450,6 +478,8 @@ def update_item(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
     errors: dict[str, list[str]] = {}
     if "quantity" in data and (data["quantity"] is None or data["quantity"] <= 0):
         errors["quantity"] = ["Must be greater than 0."]
+    elif "quantity" in data:
+        errors.update(_quantity_ceiling(item.task_type, data["quantity"]))
     completed_at = data.get("completed_at")
     if completed_at is not None:
         if status != "done":
