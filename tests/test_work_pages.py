@@ -64,26 +64,35 @@ def test_declare_update_and_complete_from_the_page(client, clean_app, world, clo
     assert (item.status, item.progress, item.result_note) == ("done", 100, "Đã trả 3 hồ sơ")
 
 
-def test_bad_form_input_flashes_errors_and_writes_nothing(client, clean_app, world):
+def test_bad_form_input_is_answered_beside_the_field_and_writes_nothing(client, clean_app, world):
     sign_in(client, world, "staff")
     token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
-    for data in ({"task_type_code": "HT01", "quantity": "0"}, {"task_type_code": "HT01", "quantity": "abc"},
-                 {"task_type_code": "KT01"}, {"task_type_code": "HT01", "deadline": "2026-10-01"},
-                 {"task_type_code": "HT01", "quantity": "nan"}):
-        r = client.post(f"/t/{world.slug}/today/declare", data={"csrf_token": token, **data},
-                        follow_redirects=True)
-        assert r.status_code == 200 and "flash-error" in r.get_data(as_text=True), data
+    for data, message in (({"task_type_code": "HT01", "quantity": "0"}, "Phải lớn hơn 0."),
+                          ({"task_type_code": "HT01", "quantity": "abc"}, "Hãy nhập một số."),
+                          ({"task_type_code": "KT01"}, "Không thuộc danh mục công việc của vị trí việc làm"),
+                          ({"task_type_code": "HT01", "deadline": "2026-10-01"}, "Hạn xử lý trước ngày làm việc."),
+                          ({"task_type_code": "HT01", "quantity": "nan"}, "Hãy nhập một số.")):
+        r = client.post(f"/t/{world.slug}/today/declare", data={"csrf_token": token, **data})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and 'class="field-error"' in html and message in html, data
+        if "quantity" in data:  # what was typed stays in the box
+            assert f'value="{data["quantity"]}"' in html
     assert items_of(clean_app, world) == []
     r = client.post(f"/t/{world.slug}/today/declare", data={"task_type_code": "HT01"})
     assert r.status_code == 400  # no CSRF token
     assert items_of(clean_app, world) == []
 
 
-def test_overdue_items_are_flagged(client, world, clock):
-    item = declare(client, world, work_date="2026-10-12", deadline="2026-10-13", title="Báo cáo tuần")
+def test_overdue_and_carried_items_collapse_into_a_counted_section(client, world, clock):
+    declare(client, world, work_date="2026-10-12", deadline="2026-10-13", title="Báo cáo tuần")
+    declare(client, world, work_date="2026-10-13", title="Việc hôm qua")
     sign_in(client, world, "staff")
     html = client.get(f"/t/{world.slug}/today").get_data(as_text=True)
-    assert "quá hạn" in html and f'href="#item-{item["id"]}"' in html
+    section = html[html.index('<details class="carried"'):html.index("</details>")]
+    assert '<span class="count">(2)</span>' in section and "1 việc đã quá hạn." in section
+    assert section.index("Báo cáo tuần") < section.index("Việc hôm qua")  # overdue first
+    # The declare form comes before the day's items and the carried-over section.
+    assert html.index('id="declare-form"') < html.index('id="mine-h"') < html.index('<details class="carried"')
 
 
 def test_unit_page_overview_and_review_queue(client, clean_app, world, clock):
