@@ -4,6 +4,9 @@
 (function () {
   "use strict";
   let counter = 1000;
+  // htmx "settles" a swapped element by copying its old style attribute back, which the
+  // CSP (style-src 'self') refuses; nothing here animates, so settle classes only.
+  if (window.htmx) window.htmx.config.attributesToSettle = ["class"];
 
   function reveal(root) {
     root.querySelectorAll(".add-row, .remove-row").forEach(function (b) { b.hidden = false; });
