@@ -239,3 +239,14 @@ def test_an_item_is_planned_or_unplanned_never_both(client, world, clock):
     second = second[:second.index("</li>")]
     assert "đã lên kế hoạch" in first and "ngoài kế hoạch" not in first
     assert "ngoài kế hoạch" in second and "đã lên kế hoạch" not in second
+
+
+def test_an_employees_home_lists_their_unit_not_every_unit(client, world):
+    def units_listed(who: str) -> list[str]:
+        sign_in(client, world, who)
+        html = client.get(f"/t/{world.slug}/").get_data(as_text=True)
+        section = html[html.index('<ul class="units">'):]
+        return re.findall(r"</span> ([^<]+) <span class=\"muted\">", section[:section.index("</ul>")])
+
+    assert units_listed("staff") == ["Phòng Một"]
+    assert sorted(units_listed("admin")) == ["Phòng Hai", "Phòng Một", "Sở Nội vụ"]
