@@ -154,3 +154,21 @@ def test_the_maximum_is_a_catalogue_setting(client, clean_app, world):
                                                     "unit_of_measure": "việc", "norm_minutes": 10, "max_quantity": 5},
                     headers=world.h("admin"))
     assert r.status_code == 201 and r.get_json()["max_quantity"] == 5.0
+
+
+def test_scores_say_they_are_not_pending_and_when_they_were_refreshed(client, clean_app, world, clock):
+    r = batch(client, world, [{"task_type_code": "HT01", "work_date": "2026-10-14"},
+                              {"task_type_code": "VB01", "work_date": "2026-10-14"}])
+    assert r.status_code == 201
+    r = client.get(world.url(f"/scores?period=2026-10&employee_id={world.ids['staff']}"), headers=world.h("admin"))
+    [score] = r.get_json()
+    # Scoring runs in the declaring request's transaction: nothing is ever left pending,
+    # and the month row says when it was computed.
+    assert score["pending"] is False and score["item_count"] == 2
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.scoring.models import PeriodScore
+
+        row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == world.ids["staff"]))
+        assert score["refreshed_at"] == row.computed_at.isoformat()
+    r = client.get(world.url(f"/scores?period=2026&employee_id={world.ids['staff']}"), headers=world.h("admin"))
+    assert r.status_code == 200 and all(s["pending"] is False for s in r.get_json())

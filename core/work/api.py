@@ -36,6 +36,8 @@ from core.work.schemas import (
     WorkingDaysArgs,
     WorkingDaysSchema,
     WorkItemBatchResultSchema,
+    WorkItemBatchSchema,
+    WorkItemCreateSchema,
     WorkItemListArgs,
     WorkItemPatchSchema,
     WorkItemPostSchema,
@@ -84,8 +86,12 @@ class WorkItems(MethodView):
 
     @blp.arguments(WorkItemPostSchema, example={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2})
     @blp.response(201, WorkItemSchema)
-    @blp.alt_response(201, schema=WorkItemBatchResultSchema, description="A batch: the items declared, in order.",
-                      success=True)
+    # The body and the answer are one item or a batch; the docs say both.
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [WorkItemCreateSchema, WorkItemBatchSchema]}}}},
+        responses={"201": {"description": "The item, or a batch's items in the order sent.",
+                           "content": {"application/json": {"schema": {
+                               "oneOf": [WorkItemSchema, WorkItemBatchResultSchema]}}}}})
     def post(self, data, t):
         """Declare an item for myself, or assign one to a person I manage. A body
         `{"items": [...]}` (1–50 items, each as the single form) declares them all or
