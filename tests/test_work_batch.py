@@ -172,3 +172,15 @@ def test_scores_say_they_are_not_pending_and_when_they_were_refreshed(client, cl
         assert score["refreshed_at"] == row.computed_at.isoformat()
     r = client.get(world.url(f"/scores?period=2026&employee_id={world.ids['staff']}"), headers=world.h("admin"))
     assert r.status_code == 200 and all(s["pending"] is False for s in r.get_json())
+
+
+def test_a_batch_looks_each_task_type_up_once(client, clean_app, world):
+    from tests.test_work_support import count_queries
+
+    def catalogue_lookups(n: int) -> int:
+        with count_queries(clean_app) as statements:
+            r = batch(client, world, [{"task_type_code": "HT01", "work_date": "2026-10-14"}] * n)
+        assert r.status_code == 201
+        return sum(1 for s in statements if "FROM task_types" in s and "norm_versions" in s)
+
+    assert catalogue_lookups(1) == catalogue_lookups(10) == 1

@@ -368,15 +368,22 @@ def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int
     return employee_id, assigned_by
 
 
-def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
+def declare(principal: Principal, data: dict, resolved: dict | None = None) -> tuple[WorkItem, list[str]]:
     """Declare an item for oneself, or assign one to a person one manages.
     Returns the item and warnings (e.g. a task type outside the position, when the
-    tenant only warns)."""
+    tenant only warns). `resolved` (a batch's) keeps each (type, date, person) looked up
+    once, so a morning plan of six items of two types asks the catalogue twice."""
     employee_id, assigned_by = _target_employee(principal, data.get("employee_id"))
     work_date: date = data["work_date"]
-    row = db.session.execute(_declaration_statement(), {
-        "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
-        "period": period_of(work_date)}).first()
+    key = (data["task_type_code"], work_date, employee_id)
+    if resolved is not None and key in resolved:
+        row = resolved[key]
+    else:
+        row = db.session.execute(_declaration_statement(), {
+            "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+            "period": period_of(work_date)}).first()
+        if resolved is not None:
+            resolved[key] = row
     tt, version, applies = catalogue.declaration_of(row)
     errors: dict[str, list[str]] = {}
     if tt is None:
@@ -442,9 +449,10 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     rolled back (the items declared before the bad one were flushed)."""
     done: list[tuple[WorkItem, list[str]]] = []
     errors: dict[str, dict] = {}
+    resolved: dict = {}
     for index, data in enumerate(items):
         try:
-            done.append(declare(principal, data))
+            done.append(declare(principal, data, resolved))
         except (Invalid, Conflict) as exc:
             errors[str(index)] = exc.errors or {"_item": [exc.message]}
     if errors:
