@@ -124,6 +124,16 @@ def test_a_batch_for_someone_one_may_not_see_writes_nothing(client, clean_app, w
     assert counts(clean_app, world) == before
 
 
+def test_a_forbidden_item_refuses_the_whole_batch(client, clean_app, world):
+    before = counts(clean_app, world)
+    # The tenant admin sees everyone but manages no one: assigning is a manager's.
+    r = batch(client, world, [{"task_type_code": "HT01", "work_date": "2026-10-14", "employee_id": world.ids["admin"]},
+                              {"task_type_code": "HT01", "work_date": "2026-10-14",
+                               "employee_id": world.ids["staff"]}], who="admin")
+    assert r.status_code == 403
+    assert counts(clean_app, world) == before
+
+
 # ---------------------------------------------------------------- the quantity ceiling
 
 

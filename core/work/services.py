@@ -32,7 +32,7 @@ from core.audit.services import record
 from core.auth.principal import Principal
 from core.catalogue import services as catalogue
 from core.catalogue.models import DEFAULT_MAX_QUANTITY, TaskType
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from core.extensions import db
 from core.org import services as org
 from core.org.models import Employee
@@ -444,18 +444,23 @@ def _quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:
 
 def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkItem, list[str]]]:
     """Declare several items in one transaction, all or nothing: every item is checked
-    (each by `declare`, so one rule for one item and many); when any fails, Invalid with
-    the field errors keyed by the item's index and the caller's transaction must be
-    rolled back (the items declared before the bad one were flushed)."""
+    (each by `declare`, so one rule for one item and many); when any fails, the
+    transaction is rolled back (the items before the bad one were flushed, with their
+    audit events) and Invalid carries the field errors keyed by the item's index."""
     done: list[tuple[WorkItem, list[str]]] = []
     errors: dict[str, dict] = {}
     resolved: dict = {}
-    for index, data in enumerate(items):
-        try:
-            done.append(declare(principal, data, resolved))
-        except (Invalid, Conflict) as exc:
-            errors[str(index)] = exc.errors or {"_item": [exc.message]}
+    try:
+        for index, data in enumerate(items):
+            try:
+                done.append(declare(principal, data, resolved))
+            except (Invalid, Conflict) as exc:
+                errors[str(index)] = exc.errors or {"_item": [exc.message]}
+    except ServiceError:  # Forbidden, say: the whole batch is refused
+        db.session.rollback()
+        raise
     if errors:
+        db.session.rollback()
         raise Invalid("Some items are invalid; none was declared.", {"items": errors})
     return done
 
