@@ -135,6 +135,12 @@ def test_unit_page_is_for_managers_and_pages_stay_in_their_tenant(client, clean_
     assert "flash-error" in r.get_data(as_text=True)
     with clean_app.app_context(), tenant_context(other.tenant_id):
         assert db.session.get(WorkItem, item["id"]).status == "planned"
+    # Another tenant's declare form (with htmx or without) is not there at all.
+    for headers in ({}, HX):
+        r = client.post(f"/t/{other.slug}/today/declare", headers=headers,
+                        data={"csrf_token": token, "task_type_code": "HT01", "quantity": "1"})
+        assert r.status_code == 404
+    assert len(items_of(clean_app, other)) == 1
     client.get("/logout")
     with client.session_transaction() as session:
         session.clear()
