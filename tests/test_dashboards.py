@@ -85,12 +85,21 @@ def test_the_employee_proposes_general_criteria(client, clean_app, scored):
         row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == w.ids["staff"]))
         assert (float(row.self_politics_ethics), float(row.self_competence_attitude)) == (9.0, 8.5)
         assert row.politics_ethics is None  # a proposal does not set the score
-    # Out of range and not a number: refused with a message, nothing written.
-    for bad in ("11", "abc", "nan"):
+    # Out of range and not a number: refused beside the field, the form as typed, nothing written.
+    for bad, message in (("11", "Từ 0 đến 10."), ("abc", "Hãy nhập một số từ 0 đến 10."),
+                         ("nan", "Từ 0 đến 10.")):
         r = client.post(f"/t/{w.slug}/me/general", data={"csrf_token": token, "period": PERIOD,
                                                          "politics_ethics": bad, "competence_attitude": "1",
-                                                         "innovation": "1"}, follow_redirects=True)
-        assert r.status_code == 200 and "0 đến 10" in r.get_data(as_text=True)
+                                                         "innovation": "1", "comment": "Giữ nguyên"})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422
+        assert f'<p class="field-error" id="g-politics_ethics-err">{message}</p>' in html
+        assert html.count('class="field-error"') == 2  # the field's, and one line above the form
+        assert f'value="{bad}"' in html and 'value="Giữ nguyên"' in html and 'id="g-innovation" ' in html
+        assert html.index('class="field-error" role="alert"') > html.index('id="general"')
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == w.ids["staff"]))
+        assert float(row.self_politics_ethics) == 9.0
 
 
 @pytest.mark.parametrize("by", ["day", "week", "month"])

@@ -20,6 +20,9 @@ from core.tenancy.mixin import BigId
 from core.timeutil import UTCDateTime, utcnow
 
 TASK_GROUPS = ("A", "B", "C", "D")
+# The most one work item may declare when the catalogue says nothing else: a day's
+# count of dossiers or documents is far below it, a slipped finger (99999) is not.
+DEFAULT_MAX_QUANTITY = Decimal("100")
 # A norm with no start date given is in force from the beginning of time.
 BEGINNING = date(1970, 1, 1)
 
@@ -35,6 +38,8 @@ class TaskType(TenantScoped, db.Model):
     unit_of_measure: Mapped[str] = mapped_column(String(64))
     # Lower-case, without diacritics: what the phone search matches typed text against.
     search_text: Mapped[str] = mapped_column(String(400), default="")
+    max_quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=DEFAULT_MAX_QUANTITY,
+                                                  server_default=str(DEFAULT_MAX_QUANTITY))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     positions = relationship("TaskTypePosition", lazy="selectin", cascade="all, delete-orphan",

@@ -29,6 +29,9 @@ class _TaskTypeFields(Schema):
     product_weight = fields.Float(allow_nan=False, validate=POSITIVE)
     complexity_levels = fields.List(fields.Nested(ComplexityLevelSchema), validate=validate.Length(max=10))
     position_codes = fields.List(fields.String(validate=CODE), validate=validate.Length(max=500))
+    max_quantity = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False, max=1_000_000),
+                                metadata={"description": "The most one work item of this type may declare "
+                                                         "(default 100)."})
     effective_from = fields.Date(allow_none=True, validate=EFFECTIVE, metadata={
         "description": "The day the norm applies from; items of earlier work dates keep the norm before it."})
 

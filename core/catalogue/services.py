@@ -18,6 +18,7 @@ from sqlalchemy.orm import lazyload
 from core.audit.services import record
 from core.catalogue.models import (
     BEGINNING,
+    DEFAULT_MAX_QUANTITY,
     Competency,
     NormVersion,
     PositionCompetency,
@@ -124,6 +125,7 @@ def task_type_view(tt: TaskType, version: NormVersion | None) -> dict:
         "position_codes": sorted(p.position.code for p in tt.positions),
         "effective_from": None if version is None or version.effective_from == BEGINNING else version.effective_from,
         "norm_version_id": version.id if version else None,
+        "max_quantity": float(tt.max_quantity if tt.max_quantity is not None else DEFAULT_MAX_QUANTITY),
     }
 
 
@@ -195,7 +197,8 @@ def create_task_type(data: dict) -> tuple[TaskType, NormVersion]:
         raise Conflict("Duplicate task type code.", {"code": ["A task type with this code exists."]})
     positions = _positions_by_code(data.get("position_codes") or [])
     tt = TaskType(code=data["code"], name=data["name"], group=data["group"],
-                  unit_of_measure=data["unit_of_measure"], search_text=fold(f"{data['code']} {data['name']}"))
+                  unit_of_measure=data["unit_of_measure"], search_text=fold(f"{data['code']} {data['name']}"),
+                  max_quantity=Decimal(str(data.get("max_quantity") or DEFAULT_MAX_QUANTITY)))
     tt.positions = [TaskTypePosition(position_id=p.id, position=p) for p in positions]
     db.session.add(tt)
     db.session.flush()
@@ -221,6 +224,8 @@ def update_task_type(tt: TaskType, data: dict, today: date) -> tuple[TaskType, N
     for key in ("code", "name", "group", "unit_of_measure"):
         if key in data:
             setattr(tt, key, data[key])
+    if "max_quantity" in data:
+        tt.max_quantity = Decimal(str(data["max_quantity"]))
     tt.search_text = fold(f"{tt.code} {tt.name}")
     version = before_version
     if any(key in data for key in NORM_FIELDS) or "effective_from" in data:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, or_, select
 
 from core.auth.principal import Principal
-from core.dashboards import aggregates
+from core.dashboards import aggregates, to_date
 from core.dashboards.models import UnitWeekHours
 from core.errors import Invalid
 from core.extensions import db
@@ -94,9 +94,18 @@ def my_month(principal: Principal, employee_id: int, period: str) -> dict:
     explained = scoring.explain(principal, employee_id, period)
     state = scoring.period_state(period)
     general = explained["formula"].get("general")
+    today = cal.local_today(cal.current_tenant())
+    # A month in progress is shown scored to date (core/dashboards/to_date.py); the stored
+    # row, which measures the whole month, is what it becomes once the month has ended.
+    current = to_date.month_to_date(employee_id, period, today)
+    if current is not None:
+        explained["formula"] = {**explained["formula"], **{key: current[key] for key in (
+            "working_days", "sums", "components", "task_score", "general_score", "total", "provisional")}}
     return {"explain": explained, "state": state, "general": general,
             "provisional": bool(explained["formula"].get("provisional")),
-            "stale": bool(state["stale"]), "closed": bool(state["closed"])}
+            "stale": bool(state["stale"]), "closed": bool(state["closed"]),
+            "to_date": current["as_of"] if current else None,
+            "ended": engine.parse_month(period)[1] < today}
 
 
 def trend(employee_id: int, by: str, anchor: str) -> list[dict]:

@@ -107,7 +107,10 @@ def propose_general(t):
     period = _period_form()
     if current_user.employee_id is None:
         abort(403)
-    _save_general(current_user.employee_id, period, own=True)
+    form = _save_general(current_user.employee_id, period, own=True)
+    if form is not None:  # the page again, the form as typed, each error beside its field
+        return _month_page(current_user.employee_id, period, {"mine": True, "may_set": False,
+                                                               "general_form": form}), 422
     return redirect(url_for("dashboard_pages.my_month", t=t, period=period) + "#general")
 
 
@@ -119,28 +122,35 @@ def _period_form() -> str:
         raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
 
 
-def _save_general(employee_id: int, period: str, own: bool) -> None:
-    try:
-        data: dict[str, Any] = {}
-        for field in GENERAL_FIELDS:
-            raw = (request.form.get(field) or "").strip().replace(",", ".")
-            try:
-                value = float(raw)
-            except ValueError as exc:
-                raise ServiceError(_("Each criterion is a number from 0 to 10."),
-                                   {field: [_("Enter a number.")]}) from exc
-            if value != value:  # NaN passes float() and every comparison test
-                raise ServiceError(_("Each criterion is a number from 0 to 10."), {field: [_("Enter a number.")]})
-            if not 0 <= value <= 10:
-                raise ServiceError(_("Each criterion is a number from 0 to 10."), {field: [_("Between 0 and 10.")]})
-            data[field] = round(value, 2)
-        data["comment"] = (request.form.get("comment") or "").strip()[:2000] or None
-        scoring.set_general(current_user, employee_id, period, data, own_proposal=own)
-        db.session.commit()
-        flash(_("Proposal saved.") if own else _("General criteria saved."), "ok")
-    except ServiceError as exc:
-        db.session.rollback()
-        _flash_error(exc)
+def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
+    """Save the three criteria; None when saved, else the form as typed with an error per
+    field (every field checked, not only the first wrong one), in the page's language."""
+    typed = {field: (request.form.get(field) or "").strip()[:20] for field in GENERAL_FIELDS}
+    typed["comment"] = (request.form.get("comment") or "").strip()[:2000]
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for field in GENERAL_FIELDS:
+        raw = typed[field].replace(",", ".")
+        try:
+            value = float(raw)
+        except ValueError:
+            errors[field] = _("Enter a number from 0 to 10.") if raw else _("Required: a number from 0 to 10.")
+            continue
+        if value != value or not 0 <= value <= 10:  # NaN passes float() and every comparison test
+            errors[field] = _("Between 0 and 10.")
+            continue
+        data[field] = round(value, 2)
+    if not errors:
+        data["comment"] = typed["comment"] or None
+        try:
+            scoring.set_general(current_user, employee_id, period, data, own_proposal=own)
+            db.session.commit()
+            flash(_("Proposal saved.") if own else _("General criteria saved."), "ok")
+            return None
+        except ServiceError as exc:
+            db.session.rollback()
+            errors["_form"] = _(exc.message) if exc.code != "period_closed" else _("This month is closed.")
+    return {"values": typed, "errors": errors}
 
 
 @dashboard_pages.get("/t/<t>/me/trend")
@@ -242,7 +252,12 @@ def set_general(t, employee_id):
         abort(404)
     if employee_id == current_user.employee_id:
         abort(403)  # nobody scores themselves (scoring.set_general refuses it too)
-    _save_general(employee_id, period, own=False)
+    form = _save_general(employee_id, period, own=False)
+    if form is not None:
+        may_set = org.manages(current_user, employee_id) or current_user.has_role("tenant_admin")
+        return _month_page(employee_id, period, {"mine": employee_id == current_user.employee_id,
+                                                  "may_set": may_set and employee_id != current_user.employee_id,
+                                                  "general_form": form}), 422
     return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=period) + "#general")
 
 

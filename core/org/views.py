@@ -29,6 +29,20 @@ def home(t):
         stmt = stmt.where(or_(Employee.full_name.ilike(f"%{q}%"), Employee.code.ilike(f"%{q}%")))
     people_total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     people = db.session.scalars(stmt.limit(PAGE_SIZE)).unique().all()
-    units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.name)).all()
+    units = db.session.scalars(_units_shown().order_by(OrgUnit.kind, OrgUnit.name)).all()
     return render_template("org/home.html", tenant=g.tenant, units=units, people=people,
                            people_total=people_total, q=q, page_size=PAGE_SIZE)
+
+
+def _units_shown():
+    """Tenant admins and auditors see every unit; anyone else their own unit (with the
+    units under it, for a manager): a province's hundred units are nobody's daily page."""
+    stmt = select(OrgUnit)
+    if current_user.has_role("tenant_admin", "auditor"):
+        return stmt
+    unit_id = db.session.scalar(select(Employee.unit_id).where(Employee.id == current_user.employee_id)) \
+        if current_user.employee_id else None
+    if unit_id is None:
+        return stmt.where(OrgUnit.id.is_(None))
+    ids = services.unit_subtree_ids(unit_id) if current_user.has_role("manager") else {unit_id}
+    return stmt.where(OrgUnit.id.in_(sorted(ids)))

@@ -37,6 +37,11 @@ class ScoreSchema(Schema):
     provisional = fields.Boolean()
     item_count = fields.Integer()
     working_days = fields.Integer()
+    pending = fields.Boolean(dump_default=False, metadata={
+        "description": "Changes to this person's month not scored yet. Always false while scoring runs in the "
+                       "writing request's transaction (docs/scoring.md)."})
+    refreshed_at = fields.DateTime(allow_none=True, dump_default=None, metadata={
+        "description": "When the stored month row was last computed (null for a range computed on reading)."})
 
 
 class SummarySchema(Schema):

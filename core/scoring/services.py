@@ -186,7 +186,8 @@ def period_view(row: PeriodScore) -> dict:
             "general_score": None if row.general_score is None else float(row.general_score),
             "total": float(row.total), "components": row.components,
             "variant": {"key": row.variant_key, "version": row.variant_version, "settings_hash": row.settings_hash},
-            "provisional": row.provisional, "item_count": row.item_count, "working_days": row.working_days}
+            "provisional": row.provisional, "item_count": row.item_count, "working_days": row.working_days,
+            "pending": False, "refreshed_at": row.computed_at}
 
 
 def _visible_ids_clause(principal: Principal, employee_id: int | None, unit_id: int | None,
@@ -256,7 +257,8 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None) -> 
                     "variant": {"key": months[-1].variant_key, "version": months[-1].variant_version,
                                 "settings_hash": months[-1].settings_hash},
                     "provisional": any(m.provisional for m in months), "item_count": sum(m.item_count for m in months),
-                    "working_days": sum(m.working_days for m in months)})
+                    "working_days": sum(m.working_days for m in months),
+                    "pending": False, "refreshed_at": max((m.computed_at for m in months if m.computed_at), default=None)})
     from core.mergers.scoring import combine_years
 
     return combine_years(year, out, by_person)  # people a tenant merger moved: both sides weighted by months

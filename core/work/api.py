@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, request
+from flask import g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -35,9 +35,12 @@ from core.work.schemas import (
     VerifySchema,
     WorkingDaysArgs,
     WorkingDaysSchema,
+    WorkItemBatchResultSchema,
+    WorkItemBatchSchema,
     WorkItemCreateSchema,
     WorkItemListArgs,
     WorkItemPatchSchema,
+    WorkItemPostSchema,
     WorkItemSchema,
     WorkSettingsSchema,
 )
@@ -81,11 +84,29 @@ class WorkItems(MethodView):
         items, headers = paginate(services.items_query(principal, _args(args)), args)
         return services.views(list(items)), 200, headers
 
-    @blp.arguments(WorkItemCreateSchema)
+    @blp.arguments(WorkItemPostSchema, example={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2})
     @blp.response(201, WorkItemSchema)
+    # The body and the answer are one item or a batch; the docs say both.
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [WorkItemCreateSchema, WorkItemBatchSchema]}}}},
+        responses={"201": {"description": "The item, or a batch's items in the order sent.",
+                           "content": {"application/json": {"schema": {
+                               "oneOf": [WorkItemSchema, WorkItemBatchResultSchema]}}}}})
     def post(self, data, t):
-        """Declare an item for myself, or assign one to a person I manage."""
+        """Declare an item for myself, or assign one to a person I manage. A body
+        `{"items": [...]}` (1–50 items, each as the single form) declares them all or
+        none: 422 with `errors.items` keyed by index when any is invalid."""
         principal = api_member()
+        if "items" in data:
+            declared = services.declare_batch(principal, data["items"])
+            out_items = services.views([item for item, _ in declared])
+            for out_item, (_, warnings) in zip(out_items, declared, strict=True):
+                out_item["warnings"] = warnings
+            services.commit()
+            # A response object passes the single item's schema by (flask-smorest leaves it as is).
+            response = jsonify(WorkItemBatchResultSchema().dump({"items": out_items}))
+            response.status_code = 201
+            return response
         item, warnings = services.declare(principal, data)
         out = services.view(item)
         services.commit()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 from webargs.fields import DelimitedList
 
 from core.pagination import PageArgs
@@ -29,6 +29,33 @@ class WorkItemCreateSchema(Schema):
     priority = fields.Integer(load_default=1, validate=validate.OneOf(PRIORITIES))
     role = fields.String(load_default="lead", validate=validate.OneOf(ROLES))
     external_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+
+
+BATCH_MAX = 50
+
+
+class WorkItemBatchSchema(Schema):
+    items = fields.List(fields.Nested(WorkItemCreateSchema), required=True,
+                        validate=validate.Length(min=1, max=BATCH_MAX),
+                        metadata={"description": f"1–{BATCH_MAX} items, declared all or nothing; errors are "
+                                                 "keyed by the item's index."})
+
+
+class WorkItemPostSchema(Schema):
+    """One item (WorkItemCreateSchema) or a batch {"items": [...]} (WorkItemBatchSchema):
+    a body with an `items` key is a batch. Loads to the item's fields, or {"items": [...]}."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    def load(self, data, *, many=None, partial=None, unknown=None):  # type: ignore[override]
+        if isinstance(data, dict) and "items" in data:
+            return WorkItemBatchSchema().load(data, partial=partial)
+        return WorkItemCreateSchema().load(data, partial=partial)
+
+
+class WorkItemBatchResultSchema(Schema):
+    items = fields.List(fields.Nested(lambda: WorkItemSchema()))
 
 
 class WorkItemPatchSchema(Schema):

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, defaultload
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.catalogue import services as catalogue
-from core.catalogue.models import TaskType
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.catalogue.models import DEFAULT_MAX_QUANTITY, TaskType
+from core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from core.extensions import db
 from core.org import services as org
 from core.org.models import Employee
@@ -369,15 +369,22 @@ def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int
     return employee_id, assigned_by
 
 
-def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
+def declare(principal: Principal, data: dict, resolved: dict | None = None) -> tuple[WorkItem, list[str]]:
     """Declare an item for oneself, or assign one to a person one manages.
     Returns the item and warnings (e.g. a task type outside the position, when the
-    tenant only warns)."""
+    tenant only warns). `resolved` (a batch's) keeps each (type, date, person) looked up
+    once, so a morning plan of six items of two types asks the catalogue twice."""
     employee_id, assigned_by = _target_employee(principal, data.get("employee_id"))
     work_date: date = data["work_date"]
-    row = db.session.execute(_declaration_statement(), {
-        "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
-        "period": period_of(work_date)}).first()
+    key = (data["task_type_code"], work_date, employee_id)
+    if resolved is not None and key in resolved:
+        row = resolved[key]
+    else:
+        row = db.session.execute(_declaration_statement(), {
+            "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+            "period": period_of(work_date)}).first()
+        if resolved is not None:
+            resolved[key] = row
     tt, version, applies = catalogue.declaration_of(row)
     errors: dict[str, list[str]] = {}
     if tt is None:
@@ -386,6 +393,8 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
         errors["deadline"] = ["The deadline is before the work date."]
     if data.get("quantity") is not None and data["quantity"] <= 0:
         errors["quantity"] = ["Must be greater than 0."]
+    elif tt is not None and data.get("quantity") is not None:
+        errors.update(_quantity_ceiling(tt, data["quantity"]))
     if errors:
         raise Invalid("Some fields are invalid.", errors)
     if row.closed:
@@ -425,6 +434,38 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     return item, warnings
 
 
+def _quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:
+    """The catalogue's ceiling on one item's quantity (a typo of 99999 is refused)."""
+    ceiling = tt.max_quantity if tt.max_quantity is not None else DEFAULT_MAX_QUANTITY
+    if Decimal(str(quantity)) > ceiling:
+        limit = f"{float(ceiling):g}"
+        return {"quantity": [f"At most {limit} per item for this task type."]}
+    return {}
+
+
+def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkItem, list[str]]]:
+    """Declare several items in one transaction, all or nothing: every item is checked
+    (each by `declare`, so one rule for one item and many); when any fails, the
+    transaction is rolled back (the items before the bad one were flushed, with their
+    audit events) and Invalid carries the field errors keyed by the item's index."""
+    done: list[tuple[WorkItem, list[str]]] = []
+    errors: dict[str, dict] = {}
+    resolved: dict = {}
+    try:
+        for index, data in enumerate(items):
+            try:
+                done.append(declare(principal, data, resolved))
+            except (Invalid, Conflict) as exc:
+                errors[str(index)] = exc.errors or {"_item": [exc.message]}
+    except ServiceError:  # Forbidden, say: the whole batch is refused
+        db.session.rollback()
+        raise
+    if errors:
+        db.session.rollback()
+        raise Invalid("Some items are invalid; none was declared.", {"items": errors})
+    return done
+
+
 @lru_cache(maxsize=1)
 def _declaration_statement():
     """The catalogue's task type, norm and applicability, and whether the work date's month
@@ -451,6 +492,8 @@ def update_item(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
     errors: dict[str, list[str]] = {}
     if "quantity" in data and (data["quantity"] is None or data["quantity"] <= 0):
         errors["quantity"] = ["Must be greater than 0."]
+    elif "quantity" in data:
+        errors.update(_quantity_ceiling(item.task_type, data["quantity"]))
     completed_at = data.get("completed_at")
     if completed_at is not None:
         if status != "done":

@@ -1,28 +1,42 @@
 """Pages of the daily loop: "Hôm nay" (my day, made for a phone) and "Đơn vị" (my
-unit, for managers). Forms post back and redirect (no JavaScript needed); htmx only
-narrows the catalogue while typing."""
+unit, for managers).
+
+"Hôm nay" opens on the declare form with today's items under it. Its forms work
+without JavaScript (post, redirect back to the item), and with htmx they swap only what
+changed — the form, the day's list, the one item — so the page never jumps to the top.
+The declare form sends several rows at once through the same batch service as the API
+(`services.declare_batch`, all or nothing); a plan above 12 hours in a day asks for a
+confirmation first. Bad input comes back with the form as typed and each error beside
+its field (422)."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.catalogue import services as catalogue
-from core.errors import ServiceError
+from core.errors import Invalid, ServiceError
 from core.extensions import db
 from core.messages import error_text
 from core.org.models import Employee
 from core.work import calendar as cal
 from core.work import services
 from core.work.models import OPEN_STATUSES, WorkItem
+from core.work.schemas import BATCH_MAX
 
 work_pages = Blueprint("work_pages", __name__, template_folder="templates")
 CATALOGUE_LIMIT = 30
+# Every type of one position fits a phone's native picker; more is a catalogue to search.
+CHOICES_LIMIT = 500
+# Above this many planned minutes in one day the form asks "are you sure?" before saving.
+LONG_DAY_MINUTES = 12 * 60
+CARRIED_LIMIT = 50
 
 
 def _member() -> None:
@@ -55,40 +69,104 @@ def _parse_number(value: str | None, field: str) -> float | None:
     return number
 
 
-def _catalogue(q: str, today: date) -> list[dict]:
-    position_id = db.session.scalar(select(Employee.position_id).where(Employee.id == current_user.employee_id))
-    types = db.session.scalars(catalogue.task_types_query(position_id, q).limit(CATALOGUE_LIMIT)).all()
+def _htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _position_id() -> int | None:
+    return db.session.scalar(select(Employee.position_id).where(Employee.id == current_user.employee_id))
+
+
+def _catalogue(q: str, today: date, limit: int = CATALOGUE_LIMIT) -> list[dict]:
+    types = db.session.scalars(catalogue.task_types_query(_position_id(), q).limit(limit)).all()
     norms = catalogue.norms_in_force([t.id for t in types], today)
     return [catalogue.task_type_view(t, norms.get(t.id)) for t in types if t.id in norms]
 
 
+# Messages of the work services (English, as the API answers them) shown beside a field.
+_FIELD_MESSAGES = {
+    "No such task type.": _l("No such task type."),
+    "Must be greater than 0.": _l("Must be greater than 0."),
+    "The deadline is before the work date.": _l("The deadline is before the work date."),
+    "Not in the catalogue of the employee's position.": _l("Not in the catalogue of your position."),
+    "No norm in force on this date.": _l("This task type has no norm on this date."),
+    "Required: you have no employee record.": _l("Your login has no employee record."),
+}
+
+
+def _field_message(field: str, message: str, row: dict | None = None) -> str:
+    known = _FIELD_MESSAGES.get(message)
+    if known is not None:
+        return str(known)
+    if field == "quantity" and message.startswith("At most") and row and row.get("max_quantity") is not None:
+        return _("At most %(max)s per item for this task type.", max=_number(row["max_quantity"]))
+    if "closed" in message:
+        return _("This month is closed: nothing can be declared in it.")
+    return _(message)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}".replace(".", ",")
+
+
+def _field_errors(errors: dict, row: dict | None = None) -> dict[str, str]:
+    out = {}
+    for field, messages in errors.items():
+        messages = messages if isinstance(messages, list) else [str(messages)]
+        out[field] = " ".join(_field_message(field, str(m), row) for m in messages)
+    return out
+
+
 # ---------------------------------------------------------------- Hôm nay
+
+
+def _day_view(me: Employee, day: date) -> dict[str, Any]:
+    """Today's items and the open ones carried over from earlier days (overdue first)."""
+    todays = db.session.scalars(select(WorkItem).where(
+        WorkItem.employee_id == me.id, WorkItem.work_date == day, WorkItem.status != "cancelled")
+        .order_by(WorkItem.id)).all()
+    earlier = db.session.scalars(select(WorkItem).where(
+        WorkItem.employee_id == me.id, WorkItem.work_date < day, WorkItem.status.in_(OPEN_STATUSES))
+        .order_by(WorkItem.work_date, WorkItem.id).limit(CARRIED_LIMIT)).all()
+    carried_total = len(earlier) if len(earlier) < CARRIED_LIMIT else db.session.scalar(
+        select(func.count()).select_from(WorkItem).where(
+            WorkItem.employee_id == me.id, WorkItem.work_date < day, WorkItem.status.in_(OPEN_STATUSES)))
+    every = services.views(list(todays) + list(earlier))
+    items, carried = every[:len(todays)], every[len(todays):]
+    carried.sort(key=lambda i: not i["overdue"])  # overdue first; stable, so by date within each
+    return {"items": items, "carried": carried, "carried_total": carried_total,
+            "overdue_count": sum(1 for i in carried if i["overdue"]),
+            "planned_minutes": sum(i["planned_minutes"] for i in items)}
+
+
+def _blank_rows(n: int = 1) -> list[dict]:
+    return [{"task_type_code": "", "quantity": "1", "deadline": "", "title": "", "errors": {}} for _ in range(n)]
+
+
+def _render_today(day: date, me: Employee | None, *, rows: list[dict] | None = None,
+                  form: dict | None = None, status: int = 200, fragment: bool = False):
+    q = request.args.get("q", "").strip()[:100]
+    context: dict[str, Any] = {
+        "tenant": g.tenant, "day": day, "me": me, "q": q,
+        "before_cutoff": cal.now() < cal.cutoff_moment(day, g.tenant), "cutoff": g.tenant.morning_cutoff,
+        "rows": rows or _blank_rows(), "form": form or {"work_date": day.isoformat()}, "batch_max": BATCH_MAX,
+        "long_day_hours": LONG_DAY_MINUTES // 60,
+    }
+    if me is not None:
+        context.update(_day_view(me, day))
+        context["choices"] = _catalogue("", day, CHOICES_LIMIT)
+        context["catalogue"] = _catalogue(q, day)
+    template = "work/_declare_response.html" if fragment else "work/today.html"
+    return render_template(template, **context), status
 
 
 @work_pages.get("/t/<t>/today")
 @login_required
 def today(t):
     _member()
-    tenant = g.tenant
-    day = cal.local_today(tenant)
-    q = request.args.get("q", "").strip()[:100]
+    day = cal.local_today(g.tenant)
     me = db.session.get(Employee, current_user.employee_id) if current_user.employee_id else None
-    items, carried = [], []
-    if me is not None:
-        todays = db.session.scalars(select(WorkItem).where(
-            WorkItem.employee_id == me.id, WorkItem.work_date == day, WorkItem.status != "cancelled")
-            .order_by(WorkItem.id)).all()
-        earlier = db.session.scalars(select(WorkItem).where(
-            WorkItem.employee_id == me.id, WorkItem.work_date < day, WorkItem.status.in_(OPEN_STATUSES))
-            .order_by(WorkItem.work_date, WorkItem.id).limit(50)).all()
-        every = services.views(list(todays) + list(earlier))
-        items, carried = every[:len(todays)], every[len(todays):]
-    overdue = [i for i in items + carried if i["overdue"]]
-    return render_template(
-        "work/today.html", tenant=tenant, day=day, me=me, items=items, carried=carried, overdue=overdue,
-        planned_minutes=sum(i["planned_minutes"] for i in items), q=q,
-        catalogue=_catalogue(q, day) if me is not None else [],
-        before_cutoff=cal.now() < cal.cutoff_moment(day, tenant), cutoff=tenant.morning_cutoff)
+    return _render_today(day, me)
 
 
 @work_pages.get("/t/<t>/today/catalogue")
@@ -102,58 +180,171 @@ def today_catalogue(t):
                            q=q, day=day)
 
 
+def _rows_from_form() -> list[dict]:
+    """The declare form's rows as typed (one per task type field; blank rows dropped)."""
+    columns = {name: request.form.getlist(name) for name in ("task_type_code", "quantity", "deadline", "title")}
+    count = len(columns["task_type_code"])
+    rows = []
+    for i in range(min(count, BATCH_MAX * 2)):
+        row = {name: (values[i] if i < len(values) else "").strip() for name, values in columns.items()}
+        row["title"] = row["title"][:300]
+        row["errors"] = {}
+        if row["task_type_code"] or (row["title"] and count > 1):
+            rows.append(row)
+    return rows
+
+
+def _planned_minutes(employee_id: int, day: date) -> float:
+    total = db.session.scalar(select(func.coalesce(func.sum(
+        WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient), 0)).where(
+        WorkItem.employee_id == employee_id, WorkItem.work_date == day, WorkItem.status != "cancelled"))
+    return float(total or 0)
+
+
 @work_pages.post("/t/<t>/today/declare")
 @login_required
 def declare(t):
+    """Declare the form's rows in one batch (all or nothing). The single-row form of the
+    catalogue list posts here too."""
     _member()
     day = cal.local_today(g.tenant)
+    me = db.session.get(Employee, current_user.employee_id) if current_user.employee_id else None
+    rows = _rows_from_form()
+    form = {"work_date": request.form.get("work_date", "").strip()[:10] or day.isoformat(),
+            "confirm_long": request.form.get("confirm_long") == "1", "errors": {}}
+    maxima = {c["code"]: c["max_quantity"] for c in (_catalogue("", day, CHOICES_LIMIT) if me else [])}
+    items: list[dict] = []
     try:
-        data = {"task_type_code": request.form.get("task_type_code", ""),
-                "work_date": _parse_date(request.form.get("work_date"), "work_date") or day,
-                "quantity": _parse_number(request.form.get("quantity"), "quantity"),
-                "deadline": _parse_date(request.form.get("deadline"), "deadline")}
-        if data["quantity"] is None:  # an empty box means one unit; 0 is an error
-            data["quantity"] = 1
-        if request.form.get("title", "").strip():
-            data["title"] = request.form["title"].strip()[:300]
-        item, warnings = services.declare(current_user, data)
-        services.commit()
-        flash(_("Declared: %(title)s", title=item.title), "ok")
-        if warnings:
-            flash(_("Warning: this task type is not in your position's catalogue."), "warning")
+        work_date = _parse_date(form["work_date"], "work_date") or day
     except ServiceError as exc:
-        db.session.rollback()
-        _form_errors(exc)
-    return redirect(url_for("work_pages.today", t=t, q=request.form.get("q") or None))
+        form["errors"] = _field_errors(exc.errors)
+        work_date = day
+    if not rows:
+        form["errors"]["rows"] = _("Choose at least one task type.")
+        rows = _blank_rows()
+    elif len(rows) > BATCH_MAX:
+        form["errors"]["rows"] = _("At most %(n)s items at once.", n=BATCH_MAX)
+    for row in rows:
+        row["max_quantity"] = maxima.get(row["task_type_code"])
+        data: dict[str, Any] = {"task_type_code": row["task_type_code"], "work_date": work_date}
+        try:
+            quantity = _parse_number(row["quantity"], "quantity")
+            data["quantity"] = 1 if quantity is None else quantity  # an empty box means one unit; 0 is an error
+        except ServiceError as exc:
+            row["errors"].update(_field_errors(exc.errors))
+        try:
+            data["deadline"] = _parse_date(row["deadline"], "deadline")
+        except ServiceError:
+            row["errors"]["deadline"] = _("Choose a date.")
+        if not row["task_type_code"]:
+            row["errors"]["task_type_code"] = _("Choose a task type.")
+        if row["title"]:
+            data["title"] = row["title"]
+        items.append(data)
+    status = 200
+    if form["errors"] or any(r["errors"] for r in rows):
+        status = 422
+    else:
+        try:
+            declared = services.declare_batch(current_user, items)
+            minutes = _planned_minutes(current_user.employee_id, work_date)
+            if minutes > LONG_DAY_MINUTES and not form["confirm_long"]:
+                db.session.rollback()
+                form["needs_confirm"] = True
+                form["planned_minutes"] = minutes
+                status = 422
+            else:
+                services.commit()
+                flash(ngettext_declared(len(declared)), "ok")
+                if any(w for _, w in declared):
+                    flash(_("Warning: this task type is not in your position's catalogue."), "warning")
+                rows, form = _blank_rows(), {"work_date": day.isoformat()}
+        except Invalid as exc:
+            db.session.rollback()
+            by_index = (exc.errors or {}).get("items")
+            if isinstance(by_index, dict):
+                for index, errors in by_index.items():
+                    rows[int(index)]["errors"].update(_field_errors(errors, rows[int(index)]))
+            else:
+                form["errors"]["rows"] = _(exc.message)
+            status = 422
+        except ServiceError as exc:
+            db.session.rollback()
+            form["errors"]["rows"] = _(exc.message)
+            status = exc.status
+    if _htmx():
+        return _render_today(day, me, rows=rows, form=form, status=status, fragment=True)
+    if status == 200:
+        return redirect(url_for("work_pages.today", t=t, q=request.form.get("q") or None) + "#declare")
+    return _render_today(day, me, rows=rows, form=form, status=status)
+
+
+def ngettext_declared(n: int) -> str:
+    from flask_babel import ngettext
+
+    return ngettext("Declared %(num)d item.", "Declared %(num)d items.", n)
 
 
 @work_pages.post("/t/<t>/items/<int:item_id>/update")
 @login_required
 def update(t, item_id):
+    """Progress, result, done or cancel for one item. The progress box holds the stored
+    value, so saving only a result note keeps the progress; an unchanged value is not
+    sent to the service (it would otherwise start a planned item)."""
     _member()
     action = request.form.get("action", "progress")
+    typed = {"progress": request.form.get("progress", ""), "result_note": request.form.get("result_note", "")}
+    errors: dict[str, str] = {}
+    item = None
+    status = 200
     try:
         item = services.get_item(current_user, item_id)
         data: dict = {}
-        if request.form.get("result_note", "").strip():
-            data["result_note"] = request.form["result_note"].strip()[:5000]
+        note = typed["result_note"].strip()[:5000]
+        if note != (item.result_note or ""):
+            data["result_note"] = note or None
         if action == "done":
             data["status"] = "done"
         elif action == "cancel":
             data["status"] = "cancelled"
         else:
-            progress = _parse_number(request.form.get("progress"), "progress")
+            progress = _parse_number(typed["progress"], "progress")
             if progress is not None:
-                if not 0 <= progress <= 100:
-                    raise ServiceError(_("Invalid progress."), {"progress": [_("Between 0 and 100.")]})
-                data["progress"] = int(progress)
-        services.update_item(current_user, item, data)
-        services.commit()
-        flash(_("Saved."), "ok")
+                if not 0 <= progress <= 100 or not float(progress).is_integer():
+                    raise ServiceError(_("Invalid progress."), {"progress": [_("A whole number from 0 to 100.")]})
+                if int(progress) != item.progress:
+                    data["progress"] = int(progress)
+        if data:
+            services.update_item(current_user, item, data)
+            services.commit()
+        if not _htmx():
+            flash(_("Saved."), "ok")
     except ServiceError as exc:
         db.session.rollback()
-        _form_errors(exc)
-    return redirect(request.form.get("next") if _safe_next() else url_for("work_pages.today", t=t))
+        status = 422 if exc.status == 400 else exc.status
+        errors = _field_errors(exc.errors) or {"result_note": _(exc.message)}
+        if item is None:
+            _form_errors(exc)
+        else:
+            db.session.refresh(item)
+            if not _htmx():
+                flash(" ".join(errors.values()), "error")
+    if _htmx() and item is not None:
+        return _render_item(item, errors, typed if errors else None, status, saved=not errors)
+    if _safe_next():
+        return redirect(request.form["next"])
+    return redirect(url_for("work_pages.today", t=t) + (f"#item-{item_id}" if item is not None else ""))
+
+
+def _render_item(item: WorkItem, errors: dict[str, str], typed: dict | None, status: int, saved: bool):
+    """One item (htmx swaps it in place) and the day's summary, out of band."""
+    day = cal.local_today(g.tenant)
+    me = db.session.get(Employee, current_user.employee_id) if current_user.employee_id else None
+    summary = _day_view(me, day) if me is not None and me.id == item.employee_id else None
+    return render_template("work/_item_response.html", i=services.view(item), day=day, errors=errors,
+                           typed=typed, saved=saved, summary=summary, tenant=g.tenant,
+                           before_cutoff=cal.now() < cal.cutoff_moment(day, g.tenant),
+                           cutoff=g.tenant.morning_cutoff), status
 
 
 def _safe_next() -> bool:

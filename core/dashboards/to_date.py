@@ -1,0 +1,122 @@
+"""A month in progress scored to date (docs/scoring.md, "Tháng đang diễn ra").
+
+The stored month row (period_scores) measures the whole month: every item of the month
+against all its working days. Read on the 6th, that is most of the month's work not yet
+due and most of its days not yet lived, so the number reads as a failure. Until the
+month ends, the pages show instead the same variant's formula over the month *so far*,
+computed here at read time and never stored (so the month row, the classification and
+the bonus runs are untouched):
+
+- working days: the person's working days from the 1st to today, inclusive (the tenant
+  calendar within their employment, less approved leave — as for the whole month);
+- items: those of the month with a work date up to today that are done, or whose due
+  day (deadline, else work date) is before today. Work due today or later counts once
+  it is done, never against the person before its day is over.
+
+A leader's unit part (Art. 15) is judged on their members scored the same way, to date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from core.extensions import db
+from core.scoring import engine
+from core.scoring.models import ItemScore
+from core.work.models import WorkItem
+
+TASK_MAX = 70.0
+
+
+def in_progress(period: str, today: date) -> bool:
+    start, end = engine.parse_month(period)
+    return start <= today <= end
+
+
+def _sums(scheme: engine.Scheme, ids: list[int], start: date, today: date) -> dict[int, dict[str, float]]:
+    """Σ of each component per person over the items counted to date (one grouped query)."""
+    names = scheme.names
+    per_day = bool(getattr(scheme.variant, "per_day", False))
+    group = [ItemScore.employee_id] + ([ItemScore.work_date] if per_day else [])
+    due = func.coalesce(WorkItem.deadline, WorkItem.work_date)
+    stmt = (select(*group, func.count(), *[func.coalesce(func.sum(c), 0.0) for c in scheme.columns])
+            .join(WorkItem, WorkItem.id == ItemScore.work_item_id)
+            .where(ItemScore.employee_id.in_(ids), ItemScore.work_date >= start, ItemScore.work_date <= today,
+                   WorkItem.employee_id.in_(ids), WorkItem.work_date >= start, WorkItem.work_date <= today,
+                   or_(WorkItem.status == "done", due < today))
+            .group_by(*group))
+    out: dict[int, dict[str, float]] = defaultdict(lambda: {n: 0.0 for n in names} | {"_items": 0})
+    for row in db.session.execute(stmt):
+        values = dict(zip(names, (float(v) for v in row[len(group) + 1:]), strict=True))
+        if per_day:
+            values = scheme.variant.adjust_day(values, scheme.chosen.settings)
+        acc = out[row[0]]
+        for name in names:
+            acc[name] += float(values.get(name, 0))
+        acc["_items"] += row[len(group)]
+    return out
+
+
+def _row(scheme: engine.Scheme, sums: dict[str, float], days: int, facts: dict, general) -> dict[str, Any]:
+    clean = {n: sums.get(n, 0.0) for n in scheme.names}
+    result = scheme.variant.period_score(clean, scheme.chosen.settings,
+                                         {"working_days": days, "period": scheme.period, **facts})
+    task = round(min(TASK_MAX, max(0.0, float(result["task_score"]))), 2)
+    general_total = float(general.total) if general is not None and general.total is not None else None
+    return {"task_score": task, "general_score": general_total,
+            "total": round(task + (general_total or 0.0), 2), "components": result.get("components", {}),
+            "sums": {n: round(v, 6) for n, v in clean.items()}, "working_days": days,
+            "item_count": int(sums.get("_items", 0)),
+            "provisional": bool(result.get("provisional")) or general_total is None}
+
+
+def _leader_facts(members: list[engine.Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
+    """As the month row judges a leader's unit (engine: anyone KHT? share of items on time),
+    on the members' rows to date."""
+    if not members:
+        return {"is_leader": True, "unit_people": 0}
+    any_kht = any(Decimal(str(own[m.id]["total"])) < engine.KHT_BELOW for m in members)
+    items = sum(round(sums.get(m.id, {}).get("items", 0.0), 6) for m in members)
+    on_time = sum(round(sums.get(m.id, {}).get("on_time_items", 0.0), 6) for m in members)
+    return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
+            "organising_pct": 100.0 * on_time / items if items else 100.0}
+
+
+def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] | None:
+    """The person's month scored to `today` (see the module's rule), or None when the month
+    is not in progress, the person is not employed in it, or a tenant merger cuts it
+    (its parts are weighted by the stored row's own rules)."""
+    if not in_progress(period, today):
+        return None
+    from core.mergers.scoring import sides_of
+
+    scheme = engine.scheme_for(period)
+    if len(sides_of(scheme, employee_id)) > 1:
+        return None
+    start = scheme.start
+    person = next(iter(engine.people_in(start, today, [employee_id])), None)
+    if person is None:
+        return None
+    members: list[engine.Person] = []
+    if person.is_leader:
+        units = engine.subtree(engine.unit_tree(), person.unit_id)
+        members = [p for p in engine.people_in(start, today, unit_ids=units) if p.id != person.id]
+    everyone = [person, *members]
+    ids = [p.id for p in everyone]
+    sums = _sums(scheme, ids, start, today)
+    days = engine.working_days(everyone, start, today)
+    generals = engine.general_scores(period, ids)
+    empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
+    own = {m.id: _row(scheme, sums.get(m.id, empty), days[m.id], {"is_leader": False}, generals.get(m.id))
+           for m in members if not m.is_leader}
+    # A leader among the members is judged, for the unit's KHT test, on their own work.
+    own |= {m.id: _row(scheme, sums.get(m.id, empty), days[m.id], {"is_leader": False}, generals.get(m.id))
+            for m in members if m.is_leader}
+    facts = _leader_facts(members, own, sums) if person.is_leader else {"is_leader": False}
+    row = _row(scheme, sums.get(person.id, empty), days[person.id], facts, generals.get(person.id))
+    return {**row, "as_of": today}

@@ -1,0 +1,68 @@
+// "Hôm nay": rows of the declare form added and removed in the page, the progress
+// slider kept in step with its number box, and validation answers (422) swapped in
+// like any other so each error shows beside its field. No inline script (CSP).
+(function () {
+  "use strict";
+  let counter = 1000;
+  // htmx "settles" a swapped element by copying its old style attribute back, which the
+  // CSP (style-src 'self') refuses; nothing here animates, so settle classes only.
+  if (window.htmx) window.htmx.config.attributesToSettle = ["class"];
+
+  function reveal(root) {
+    root.querySelectorAll(".add-row, .remove-row").forEach(function (b) { b.hidden = false; });
+  }
+
+  function rowsOf(form) { return form.querySelectorAll("#rows > li.row"); }
+
+  document.addEventListener("click", function (event) {
+    const add = event.target.closest(".add-row");
+    if (add) {
+      const form = add.closest("form");
+      const max = parseInt(form.dataset.maxRows || "50", 10);
+      if (rowsOf(form).length >= max) return;
+      const template = form.querySelector("#row-template");
+      const html = template.innerHTML.replace(/__n__/g, String(counter++));
+      form.querySelector("#rows").insertAdjacentHTML("beforeend", html);
+      const row = form.querySelector("#rows > li.row:last-child");
+      reveal(row);
+      row.querySelector("select").focus();
+      return;
+    }
+    const remove = event.target.closest(".remove-row");
+    if (remove) {
+      const form = remove.closest("form");
+      if (rowsOf(form).length > 1) remove.closest("li.row").remove();
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    const el = event.target;
+    if (el.classList.contains("slider")) {
+      const box = document.getElementById(el.dataset.for);
+      if (box) box.value = el.value;
+    } else if (el.name === "progress") {
+      const slider = el.parentElement.querySelector(".slider");
+      if (slider) slider.value = el.value;
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    const el = event.target;
+    if (el.name === "task_type_code" && el.tagName === "SELECT") {
+      const option = el.selectedOptions[0];
+      const qty = el.closest("li.row").querySelector("input[name=quantity]");
+      if (qty && option && option.dataset.max) qty.max = option.dataset.max;
+    }
+  });
+
+  // A 422 carries the form back with its errors: show it (htmx leaves 4xx unswapped).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:load", function (event) { reveal(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { reveal(document); });
+})();

@@ -1,0 +1,81 @@
+"""The morning form on a 390×844 phone (issue 18): an employee declares three items in
+one submit, then completes one — and the page stays where it was (htmx swaps, no
+reload to the top). Both databases; screenshots in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from core.demo import SLUG
+from core.work import calendar as cal
+from tests.browser.test_work_day import EMPLOYEE, add_catalogue, employee_items, in_tenant
+from tests.test_work_support import Clock, local
+
+pytestmark = pytest.mark.browser
+PHONE_390 = {"width": 390, "height": 844}
+
+
+def test_three_items_in_one_submit_and_one_completed_without_jumping(phone, live_server, monkeypatch):
+    clock = Clock(local(2026, 10, 14, 7, 40))
+    monkeypatch.setattr(cal, "now", clock)
+    in_tenant(live_server, add_catalogue, commit=True)
+    page = phone.page
+    page.set_viewport_size(PHONE_390)
+    phone.login(EMPLOYEE)
+    phone.goto(f"/t/{SLUG}/today")
+    # The form is on the first screen.
+    form = page.locator("#declare-form")
+    assert form.bounding_box()["y"] < PHONE_390["height"]
+    page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
+
+    rows = form.locator("#rows > li.row")
+    rows.nth(0).locator("select[name=task_type_code]").select_option("HT01")
+    rows.nth(0).locator("input[name=quantity]").fill("2")
+    form.get_by_role("button", name="Thêm dòng").click()
+    rows.nth(1).locator("select[name=task_type_code]").select_option("VB01")
+    rows.nth(1).locator("input[name=title]").fill("Tờ trình xin ý kiến")
+    form.get_by_role("button", name="Thêm dòng").click()
+    rows.nth(2).locator("select[name=task_type_code]").select_option("HT01")
+    rows.nth(2).locator("input[name=deadline]").fill("2026-10-16")
+    expect(rows).to_have_count(3)
+    phone.screenshot("today-three-rows-390")
+    form.get_by_role("button", name="Khai báo", exact=True).click()
+
+    expect(page.locator("#declare .flashes")).to_contain_text("Đã khai báo 3 việc.")
+    mine = page.locator("section[aria-labelledby=mine-h] li.item")
+    expect(mine).to_have_count(3)
+    expect(page.locator("#summary")).to_contain_text("3 việc")
+    expect(page.locator("#summary")).to_contain_text("2 h 30")  # 2 × 30 + 60 + 30 minutes
+    expect(page.locator("#declare-form #rows > li.row")).to_have_count(1)  # a fresh form for the next plan
+    assert page.evaluate("window.__sameDocument") is True
+    assert phone.scroll_width() <= PHONE_390["width"]
+
+    # Complete the last of the three where it stands on the screen.
+    item = mine.nth(2)
+    item.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 120)
+    page.wait_for_timeout(200)
+    before = page.evaluate("window.scrollY")
+    assert before > 0
+    item_id = item.get_attribute("id")
+    item.locator("input[name=result_note]").fill("Đã trả kết quả")
+    item.get_by_role("button", name="Hoàn thành").click()
+    done = page.locator(f"#{item_id}")
+    expect(done).to_have_class("item status-done")
+    expect(done).to_contain_text("Đã trả kết quả")
+    # The page stays put: at most the few pixels a shorter item takes off the bottom
+    # (a reload would land at 0), and the completed item is still on the screen.
+    after = page.evaluate("window.scrollY")
+    assert abs(after - before) < 40, (before, after)
+    box = done.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE_390["height"], box
+    assert page.evaluate("window.__sameDocument") is True
+    phone.screenshot("today-after-complete-390")
+    phone.screenshot("today-full-390", full_page=True)
+    assert phone.scroll_width() <= PHONE_390["width"]
+    phone.assert_clean()
+    assert in_tenant(live_server, employee_items) == [
+        ("Giải quyết hồ sơ hộ tịch", "planned", True, None), ("Tờ trình xin ý kiến", "planned", True, None),
+        ("Giải quyết hồ sơ hộ tịch", "done", True, None)]
