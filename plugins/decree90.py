@@ -14,8 +14,11 @@ the top stars). With n assigned:
   setting ``between_ht_and_kht`` decides: ``HT`` (default: the lowest level that is not
   KHT) or ``evaluator`` (no computed level; the manager's reasoned override sets it).
 
-Discipline, the minimum months and the quota as in decree335 (Decree 48/2023 later tied
-the quota to the Party's ratio, which a tenant sets as ``quota_ratio``).
+Someone absent ``at_most_ht_absent_months`` (3) months of the year or more — 12 less the
+months worked — is at most HT, as the decree has it ("absent 3 to under 6 months"); who
+worked fewer than ``min_months`` (6) is not classified. Discipline and the quota as in
+decree335 (Decree 48/2023 later tied the quota to the Party's ratio, which a tenant sets
+as ``quota_ratio``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class Decree90Settings(CommonSettings):
     exceeding_share = _share("0.5", "Tỷ lệ vượt mức tối thiểu cho HTXS", "Share exceeding for HTXS")
     ht_poor_share = _share("0.2", "Tỷ lệ chậm hoặc chưa đạt tối đa cho HT", "Most late or poor for HT")
     kht_completed_share = _share("0.5", "Tỷ lệ hoàn thành dưới mức này là KHT", "Completed below this share is KHT")
+    at_most_ht_absent_months = fields.Integer(load_default=3, validate=validate.Range(min=1, max=12), metadata={
+        "label_vi": "Vắng từ số tháng này trở lên trong năm thì tối đa HT",
+        "label_en": "Absent this many months of the year or more: at most HT"})
     between_ht_and_kht = fields.String(load_default="HT", validate=validate.OneOf(BETWEEN_CHOICES), metadata={
         "label_vi": "Không đạt điều kiện HT nhưng cũng không thuộc KHT: HT hoặc để người đánh giá quyết định",
         "label_en": "Neither HT's conditions nor KHT's: HT, or left to the evaluator"})
@@ -61,9 +67,16 @@ class Decree90(ClassificationScheme):
     settings_schema = Decree90Settings
 
     def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:
-        levels = [self._level(p, settings) for p in people]
+        levels = [self._capped(p, self._level(p, settings), settings) for p in people]
         demoted = apply_quota(people, levels, exact_ratio(settings["quota_ratio"]))
         return answers(people, levels, demoted)
+
+    @staticmethod
+    def _capped(person: Mapping[str, Any], level: str | None, settings: Mapping[str, Any]) -> str | None:
+        if level in ("HTXS", "HTT") and \
+                12 - exact_ratio(person.get("months_worked")) >= settings["at_most_ht_absent_months"]:
+            return "HT"
+        return level
 
     @staticmethod
     def _level(person: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:

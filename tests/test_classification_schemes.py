@@ -164,6 +164,22 @@ def test_decree90_worked_example_between_ht_and_kht():
     assert levels(classify(Decree90(), people, between_ht_and_kht="evaluator")) == [None, None, "HT", "KHT"]
 
 
+def test_decree90_absent_three_to_under_six_months_is_at_most_ht():
+    # All 4 tasks good and exceeding: HTXS by the criteria. Worked 9 months: absent
+    # 12 − 9 = 3 ≥ 3 → at most HT. Worked 9.5: absent 2.5 < 3 → keeps HTXS. Worked 5:
+    # under the 6 months' minimum → not classified. Worked 7 with 1 of 4 completed (25 %
+    # < 50 %): KHT stays KHT — the cap only lowers.
+    top = criteria(4, 4, 4, 4)
+    people = [person(1, 95.0, criteria=top, months_worked=9), person(2, 95.0, criteria=top, months_worked="9.5"),
+              person(3, None, criteria=top, months_worked=5),
+              person(4, None, criteria=criteria(4, 1, 1), months_worked=7)]
+    people += [person(100 + i, None, criteria=criteria(4, 4, 4)) for i in range(5)]
+    # Quota: 1 in the HTXS band (person 2) and 5 HTT: x ≤ 0.2 × 6 ÷ 1.2 = 1 → kept.
+    assert levels(classify(Decree90(), people))[:4] == ["HT", "HTXS", None, "KHT"]
+    # A tenant reading "3 months" as 2: absent 2.5 is capped too.
+    assert levels(classify(Decree90(), people, at_most_ht_absent_months=2))[:2] == ["HT", "HT"]
+
+
 def test_decree90_between_setting_is_validated():
     with pytest.raises(ValidationError):
         Decree90().load_settings({"between_ht_and_kht": "KHT"})
