@@ -15,11 +15,19 @@ from sqlalchemy import and_, case, or_
 
 from core.plugins.sql import SqlItem, int_or, num, when
 from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
-from plugins._scoring import round_score
+from plugins._scoring import (
+    SATISFACTION_COMPONENTS,
+    round_score,
+    satisfaction_field,
+    satisfaction_item,
+    satisfaction_item_sql,
+    with_satisfaction,
+)
 
 # 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
 # (item_components_sql) gives the same doubles as this Python, bit for bit.
-VERSION = "1.1.0"
+# 1.2.0: the satisfaction_weight setting.
+VERSION = "1.2.0"
 
 
 class DeadlineBucketsSettings(Schema):
@@ -36,6 +44,9 @@ class DeadlineBucketsSettings(Schema):
     late_1 = fields.Float(load_default=90.0, metadata={"label_vi": "Trễ 1 ngày", "label_en": "1 day late"})
     late_2 = fields.Float(load_default=75.0, metadata={"label_vi": "Trễ 2 ngày", "label_en": "2 days late"})
     late_3 = fields.Float(load_default=50.0, metadata={"label_vi": "Trễ 3 ngày", "label_en": "3 days late"})
+    # 0.2: one-stop counters serve citizens directly and are judged on their satisfaction
+    # (the citizen's rating of each dossier); a fifth of the task score (product rule).
+    satisfaction_weight = satisfaction_field(0.2, "Counters serve citizens, who rate each dossier")
 
 
 def completion_points(days_early: int, s: Mapping[str, Any]) -> float:
@@ -55,14 +66,15 @@ class DeadlineBuckets(ScoringVariant):
     description_vi = "Điểm hoàn thành theo số ngày sớm/trễ so với hạn và điểm chất lượng theo số sao."
     description_en = "Completion points by days early or late, and quality points by stars."
     settings_schema = DeadlineBucketsSettings
-    item_components = ("weight", "weighted_score", "unrated_weight", "counted_items")
+    item_components = ("weight", "weighted_score", "unrated_weight", "counted_items", *SATISFACTION_COMPONENTS)
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         return [self._item(item, settings) for item in items]
 
     @staticmethod
     def _item(item: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, float]:
-        none = {"weight": 0.0, "weighted_score": 0.0, "unrated_weight": 0.0, "counted_items": 0}
+        none = {"weight": 0.0, "weighted_score": 0.0, "unrated_weight": 0.0, "counted_items": 0,
+                **satisfaction_item(item)}
         deadline: date | None = item.get("deadline")
         if item.get("status") == "done":
             finished: date | None = item.get("completed_on")
@@ -80,7 +92,7 @@ class DeadlineBuckets(ScoringVariant):
         weight = role_weight * int(item.get("priority") or 1)
         score = (completion + quality) / 2
         return {"weight": weight, "weighted_score": weight * score,
-                "unrated_weight": weight if stars is None else 0.0, "counted_items": 1}
+                "unrated_weight": weight if stars is None else 0.0, "counted_items": 1, **satisfaction_item(item)}
 
     def item_components_sql(self, item: SqlItem, s: Mapping[str, Any]) -> dict[str, Any]:
         days_early = item.deadline - item.completed_on
@@ -98,15 +110,17 @@ class DeadlineBuckets(ScoringVariant):
         score = (completion + quality) / num(2)
         return {"weight": when(counted, weight), "weighted_score": when(counted, weight * score),
                 "unrated_weight": when(counted & item.stars.is_(None), weight),
-                "counted_items": when(counted, 1)}
+                "counted_items": when(counted, 1), **satisfaction_item_sql(item)}
 
     def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
                      facts: Mapping[str, Any]) -> PeriodScore:
         weight = float(sums.get("weight", 0))
         task_pct = min(100.0, float(sums.get("weighted_score", 0)) / weight) if weight > 0 else 0.0
-        return {"task_score": round_score(TASK_SCORE_MAX * task_pct / 100),
+        score_pct, satisfaction = with_satisfaction(task_pct, sums, settings)
+        return {"task_score": round_score(TASK_SCORE_MAX * score_pct / 100),
                 "components": {"task_pct": round(task_pct, 4), "weight": round(weight, 6),
-                               "counted_items": int(sums.get("counted_items", 0))},
+                               "counted_items": int(sums.get("counted_items", 0)), **satisfaction,
+                               "score_pct": round(score_pct, 4)},
                 "provisional": float(sums.get("unrated_weight", 0)) > 0}
 
 

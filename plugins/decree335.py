@@ -17,11 +17,19 @@ from typing import Any
 
 from core.plugins.sql import SqlItem, greatest, num, when
 from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
-from plugins._scoring import round_score
+from plugins._scoring import (
+    SATISFACTION_COMPONENTS,
+    round_score,
+    satisfaction_field,
+    satisfaction_item,
+    satisfaction_item_sql,
+    with_satisfaction,
+)
 
 # 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
 # (item_components_sql) gives the same doubles as this Python, bit for bit.
-VERSION = "1.1.0"
+# 1.2.0: the satisfaction_weight setting (0 by default, so scores are unchanged).
+VERSION = "1.2.0"
 
 
 def _weight_field(label_vi: str, label_en: str):
@@ -42,6 +50,10 @@ class Decree335Settings(Schema):
         "label_en": "Unit results when everyone is rated HT or better (%)"})
     unit_any_fail_pct = fields.Float(load_default=50.0, validate=validate.Range(min=0, max=100), metadata={
         "label_vi": "Kết quả đơn vị khi có người KHT (%)", "label_en": "Unit results when anyone is rated KHT (%)"})
+    # 0: Decree 335 measures the task part by quantity, quality and progress only; the
+    # attitude to service the citizens' ratings reflect belongs to the general criteria
+    # (Art. 12) the manager scores, so counting it here too would count it twice.
+    satisfaction_weight = satisfaction_field(0.0, "Decree 335's task part has no satisfaction criterion")
 
 
 def _pct(part: float, whole: float) -> float:
@@ -59,7 +71,8 @@ class Decree335(ScoringVariant):
     description_en = "Shares of assigned work completed, of quality and on time; −25% per failed review or delay."
     settings_schema = Decree335Settings
     # items and on_time_items feed a leader's organising % (share of the unit's items done on time).
-    item_components = ("assigned", "quantity", "quality", "progress", "items", "on_time_items")
+    item_components = ("assigned", "quantity", "quality", "progress", "items", "on_time_items",
+                       *SATISFACTION_COMPONENTS)
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         return [self._item(item, settings) for item in items]
@@ -80,6 +93,7 @@ class Decree335(ScoringVariant):
             "progress": weight * progress if done else 0.0,
             "items": 1,
             "on_time_items": 1 if done and missed == 0 else 0,
+            **satisfaction_item(item),
         }
 
     def item_components_sql(self, item: SqlItem, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,6 +110,7 @@ class Decree335(ScoringVariant):
             "progress": when(done, weight * progress),
             "items": num(1),
             "on_time_items": when(done & (missed == 0), 1),
+            **satisfaction_item_sql(item),
         }
 
     def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
@@ -107,8 +122,9 @@ class Decree335(ScoringVariant):
         weights = (settings["quantity_weight"], settings["quality_weight"], settings["progress_weight"])
         total_weight = sum(weights)
         own = (weights[0] * q + weights[1] * ql + weights[2] * p) / total_weight if total_weight else 0.0
+        own, satisfaction = with_satisfaction(own, sums, settings)
         components: dict[str, float] = {"quantity_pct": round(q, 4), "quality_pct": round(ql, 4),
-                                         "progress_pct": round(p, 4), "own_pct": round(own, 4)}
+                                         "progress_pct": round(p, 4), **satisfaction, "own_pct": round(own, 4)}
         task_pct = own
         if facts.get("is_leader") and facts.get("unit_people"):
             unit = settings["unit_any_fail_pct"] if facts.get("unit_any_kht") else settings["unit_all_pass_pct"]

@@ -5,15 +5,20 @@ Criteria-based, on the counts of the year's work items the core gives in ``crite
 every review; exempted items count as on time) and ``exceeding`` (good and rated with
 the top stars). With n assigned:
 
-- KHT: under 50 % completed;
+- KHT: under 50 % completed (the only ground for KHT in the work criteria);
 - HTXS: every task good and ≥ 50 % exceeding;
 - HTT: every task good;
-- HT: at most 20 % not good (late, poor or unfinished);
-- otherwise KHT (our rule: the decree names no level between HT's 20 % and KHT's 50 %,
-  and a person who misses HT's condition has not met it).
+- HT: every task completed, at most 20 % of them late or of poor quality;
+- in between — at least half completed but not all, or all completed with more than
+  20 % late or poor — the decree names no level and gives no ground for KHT, so the
+  setting ``between_ht_and_kht`` decides: ``HT`` (default: the lowest level that is not
+  KHT) or ``evaluator`` (no computed level; the manager's reasoned override sets it).
 
-Discipline, the minimum months and the quota as in decree335 (Decree 48/2023 later tied
-the quota to the Party's ratio, which a tenant sets as ``quota_ratio``).
+Someone absent ``at_most_ht_absent_months`` (3) months of the year or more — 12 less the
+months worked — is at most HT, as the decree has it ("absent 3 to under 6 months"); who
+worked fewer than ``min_months`` (6) is not classified. Discipline and the quota as in
+decree335 (Decree 48/2023 later tied the quota to the Party's ratio, which a tenant sets
+as ``quota_ratio``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from typing import Any
 from core.plugins.toolkit import Classification, ClassificationScheme, fields, hookimpl, validate
 from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
 
-VERSION = "1.0.0"
+# 1.1.0: people between HT's and KHT's conditions are no longer classed KHT.
+VERSION = "1.1.0"
+BETWEEN_CHOICES = ("HT", "evaluator")
 
 
 def _share(default: str, label_vi: str, label_en: str):
@@ -38,6 +45,12 @@ class Decree90Settings(CommonSettings):
     exceeding_share = _share("0.5", "Tỷ lệ vượt mức tối thiểu cho HTXS", "Share exceeding for HTXS")
     ht_poor_share = _share("0.2", "Tỷ lệ chậm hoặc chưa đạt tối đa cho HT", "Most late or poor for HT")
     kht_completed_share = _share("0.5", "Tỷ lệ hoàn thành dưới mức này là KHT", "Completed below this share is KHT")
+    at_most_ht_absent_months = fields.Integer(load_default=3, validate=validate.Range(min=1, max=12), metadata={
+        "label_vi": "Vắng từ số tháng này trở lên trong năm thì tối đa HT",
+        "label_en": "Absent this many months of the year or more: at most HT"})
+    between_ht_and_kht = fields.String(load_default="HT", validate=validate.OneOf(BETWEEN_CHOICES), metadata={
+        "label_vi": "Không đạt điều kiện HT nhưng cũng không thuộc KHT: HT hoặc để người đánh giá quyết định",
+        "label_en": "Neither HT's conditions nor KHT's: HT, or left to the evaluator"})
 
 
 class Decree90(ClassificationScheme):
@@ -47,14 +60,23 @@ class Decree90(ClassificationScheme):
     version = VERSION
     title_vi = "Nghị định 90/2020 (xếp loại theo tiêu chí)"
     title_en = "Decree 90/2020 (classification by criteria)"
-    description_vi = "HTXS: mọi việc đúng hạn, chất lượng, từ 50% vượt mức; HT: không quá 20% chậm hoặc chưa đạt."
-    description_en = "HTXS: all on time with quality, ≥50% exceeding; HT: at most 20% late or poor."
+    description_vi = ("HTXS: mọi việc đúng hạn, chất lượng, từ 50% vượt mức; HT: hoàn thành mọi việc, "
+                      "không quá 20% chậm hoặc chưa đạt; KHT: hoàn thành dưới 50%.")
+    description_en = ("HTXS: all on time with quality, ≥50% exceeding; HT: all completed, at most 20% late or poor; "
+                      "KHT: under 50% completed.")
     settings_schema = Decree90Settings
 
     def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:
-        levels = [self._level(p, settings) for p in people]
+        levels = [self._capped(p, self._level(p, settings), settings) for p in people]
         demoted = apply_quota(people, levels, exact_ratio(settings["quota_ratio"]))
         return answers(people, levels, demoted)
+
+    @staticmethod
+    def _capped(person: Mapping[str, Any], level: str | None, settings: Mapping[str, Any]) -> str | None:
+        if level in ("HTXS", "HTT") and \
+                12 - exact_ratio(person.get("months_worked")) >= settings["at_most_ht_absent_months"]:
+            return "HT"
+        return level
 
     @staticmethod
     def _level(person: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:
@@ -72,9 +94,9 @@ class Decree90(ClassificationScheme):
             return "KHT"
         if good >= assigned:
             return "HTXS" if Fraction(exceeding, assigned) >= exact_ratio(settings["exceeding_share"]) else "HTT"
-        if Fraction(assigned - good, assigned) <= exact_ratio(settings["ht_poor_share"]):
+        if completed >= assigned and Fraction(completed - good, assigned) <= exact_ratio(settings["ht_poor_share"]):
             return "HT"
-        return "KHT"
+        return "HT" if settings["between_ht_and_kht"] == "HT" else None
 
 
 @hookimpl

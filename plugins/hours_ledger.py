@@ -27,11 +27,19 @@ from core.plugins.toolkit import (
     hookimpl,
     validate,
 )
-from plugins._scoring import round_score
+from plugins._scoring import (
+    SATISFACTION_COMPONENTS,
+    round_score,
+    satisfaction_field,
+    satisfaction_item,
+    satisfaction_item_sql,
+    with_satisfaction,
+)
 
 # 1.1.0: credited minutes are no longer rounded to 6 decimals, so the SQL path
 # (item_components_sql) gives the same doubles as this Python, bit for bit.
-VERSION = "1.1.0"
+# 1.2.0: the satisfaction_weight setting.
+VERSION = "1.2.0"
 STAR_FACTORS = {"5": 1.0, "4": 0.9, "3": 0.75, "2": 0.5, "1": 0.0}
 
 
@@ -53,6 +61,11 @@ class HoursLedgerSettings(Schema):
                                    "key_labels_vi": {k: f"{k} sao" for k in STAR_FACTORS},
                                    "key_labels_en": {k: f"{k} star{'s' if k != '1' else ''}" for k in STAR_FACTORS}})
 
+    # 0.1: Khánh Hòa scores items on volume, time, quality *and* the satisfaction of the
+    # citizen or assigner; hours stay the measure (utilisation is what sizes job
+    # positions), so satisfaction takes a tenth of the task score (product rule).
+    satisfaction_weight = satisfaction_field(0.1, "One of the province's five item criteria; hours stay the measure")
+
     @validates_schema
     def _every_star(self, data, **kwargs):
         if "star_factors" in data and set(data["star_factors"]) != set(STAR_FACTORS):
@@ -70,7 +83,7 @@ class HoursLedger(ScoringVariant):
     description_en = "Norm hours credited for quality and timeliness, against the standard working hours."
     settings_schema = HoursLedgerSettings
     item_components = ("credited_minutes", "unplanned_minutes", "unrated_items", "late_reports",
-                       "capped_minutes", "days_over_flag")
+                       "capped_minutes", "days_over_flag", *SATISFACTION_COMPONENTS)
     per_day = True  # the core sums items per day and calls adjust_day before the period sums
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
@@ -79,7 +92,7 @@ class HoursLedger(ScoringVariant):
     @staticmethod
     def _item(item: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, float]:
         zero = {"credited_minutes": 0.0, "unplanned_minutes": 0.0, "unrated_items": 0, "late_reports": 0,
-                "capped_minutes": 0.0, "days_over_flag": 0}
+                "capped_minutes": 0.0, "days_over_flag": 0, **satisfaction_item(item)}
         if item.get("status") != "done":
             return zero
         if item.get("report_late"):
@@ -105,7 +118,7 @@ class HoursLedger(ScoringVariant):
                 "unplanned_minutes": when(counted & (item.planned.is_(False)), minutes),
                 "unrated_items": when(counted & item.stars.is_(None), 1),
                 "late_reports": when(item.report_late, 1),
-                "capped_minutes": num(0.0), "days_over_flag": num(0.0)}
+                "capped_minutes": num(0.0), "days_over_flag": num(0.0), **satisfaction_item_sql(item)}
 
     def adjust_day(self, sums: Mapping[str, float], settings: Mapping[str, Any]) -> dict[str, float]:
         """One employee's sums for one day: the cap and the over-8-hours flag."""
@@ -123,8 +136,9 @@ class HoursLedger(ScoringVariant):
         expected_hours = settings["hours_per_day"] * max(0, int(facts.get("working_days") or 0))
         utilisation = credited_hours / expected_hours if expected_hours > 0 else 0.0
         attainment = clamp(utilisation / settings["target_utilisation"], 0.0, 1.0)
+        task_pct, satisfaction = with_satisfaction(100 * attainment, sums, settings)
         return {
-            "task_score": round_score(TASK_SCORE_MAX * attainment),
+            "task_score": round_score(TASK_SCORE_MAX * task_pct / 100),
             "components": {
                 "credited_hours": round(credited_hours, 4), "expected_hours": round(expected_hours, 4),
                 "utilisation_pct": round(100 * utilisation, 4),
@@ -135,6 +149,7 @@ class HoursLedger(ScoringVariant):
                 "days_over_flag": int(sums.get("days_over_flag", 0)),
                 "late_reports": int(sums.get("late_reports", 0)),
                 "unrated_items": int(sums.get("unrated_items", 0)),
+                **satisfaction,
             },
             "provisional": int(sums.get("unrated_items", 0)) > 0,
         }

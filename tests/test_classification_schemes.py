@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.plugins.testing import check_component
-from core.plugins.toolkit import LEVELS
+from core.plugins.toolkit import LEVELS, ValidationError
 from plugins._classification import quota_count
 from plugins.decree73_bonus import Decree73Pool, FixedCoefficient
 from plugins.decree90 import Decree90
@@ -133,19 +133,56 @@ def criteria(assigned, completed, good, exceeding=0):
 
 
 @pytest.mark.parametrize(("counts", "level"), [
-    (criteria(10, 10, 10, 5), "HTXS"),   # all good, 50 % exceeding
-    (criteria(10, 10, 10, 4), "HTT"),    # all good, 40 % exceeding
-    (criteria(10, 10, 8), "HT"),         # 20 % late or poor
-    (criteria(10, 9, 8), "HT"),          # one unfinished and one late: still 20 %
-    (criteria(10, 10, 7), "KHT"),        # 30 %: misses HT's condition (our rule)
-    (criteria(10, 4, 4), "KHT"),         # under 50 % completed
-    (criteria(10, 5, 5), "KHT"),         # 50 % completed, but 50 % not good
+    (criteria(10, 10, 10, 5), "HTXS"),   # all good, 5/10 = 50 % exceeding
+    (criteria(10, 10, 10, 4), "HTT"),    # all good, 4/10 = 40 % exceeding
+    (criteria(10, 10, 8), "HT"),         # all completed, 2/10 = 20 % late or poor
+    (criteria(10, 9, 8), "HT"),          # 9/10 completed: not HT's condition, ≥ 50 %: no KHT ground → HT
+    (criteria(10, 10, 7), "HT"),         # all completed, 3/10 = 30 % late: between HT and KHT → HT
+    (criteria(10, 4, 4), "KHT"),         # 4/10 = 40 % completed: under 50 %
+    (criteria(10, 5, 5), "HT"),          # 5/10 = 50 % completed is not under half → not KHT
     (criteria(0, 0, 0), None),           # no work recorded
 ])
 def test_decree90_criteria(counts, level):
     answers = classify(Decree90(), [person(1, None, criteria=counts)] + [
         person(100 + i, None, criteria=criteria(10, 10, 10)) for i in range(5)])
     assert answers[0]["level"] == level
+
+
+def test_decree90_worked_example_between_ht_and_kht():
+    # A records clerk was given 12 tasks in 2024 and completed all 12; 4 were late, so
+    # 4/12 = 33.3 % late — over HT's 20 % (2.4 tasks), yet 12/12 completed is far from
+    # KHT's "under 50 % completed". The old rule classed her KHT; the decree gives no
+    # ground for that. A colleague completed 10 of 12 (83 %), all on time: HT needs every
+    # task completed, KHT needs under half, so he too is in between. A third completed
+    # 12/12 with 2 late: 2/12 = 16.7 % ≤ 20 % → HT by the text. A fourth completed 5/12
+    # = 41.7 % < 50 % → KHT.
+    people = [person(1, None, criteria=criteria(12, 12, 8)), person(2, None, criteria=criteria(12, 10, 10)),
+              person(3, None, criteria=criteria(12, 12, 10)), person(4, None, criteria=criteria(12, 5, 5))]
+    assert levels(classify(Decree90(), people)) == ["HT", "HT", "HT", "KHT"]
+    # A tenant that leaves the in-between cases to the evaluator gets no computed level for
+    # them (the manager's reasoned override sets it); the text's own HT and KHT stand.
+    assert levels(classify(Decree90(), people, between_ht_and_kht="evaluator")) == [None, None, "HT", "KHT"]
+
+
+def test_decree90_absent_three_to_under_six_months_is_at_most_ht():
+    # All 4 tasks good and exceeding: HTXS by the criteria. Worked 9 months: absent
+    # 12 − 9 = 3 ≥ 3 → at most HT. Worked 9.5: absent 2.5 < 3 → keeps HTXS. Worked 5:
+    # under the 6 months' minimum → not classified. Worked 7 with 1 of 4 completed (25 %
+    # < 50 %): KHT stays KHT — the cap only lowers.
+    top = criteria(4, 4, 4, 4)
+    people = [person(1, 95.0, criteria=top, months_worked=9), person(2, 95.0, criteria=top, months_worked="9.5"),
+              person(3, None, criteria=top, months_worked=5),
+              person(4, None, criteria=criteria(4, 1, 1), months_worked=7)]
+    people += [person(100 + i, None, criteria=criteria(4, 4, 4)) for i in range(5)]
+    # Quota: 1 in the HTXS band (person 2) and 5 HTT: x ≤ 0.2 × 6 ÷ 1.2 = 1 → kept.
+    assert levels(classify(Decree90(), people))[:4] == ["HT", "HTXS", None, "KHT"]
+    # A tenant reading "3 months" as 2: absent 2.5 is capped too.
+    assert levels(classify(Decree90(), people, at_most_ht_absent_months=2))[:2] == ["HT", "HT"]
+
+
+def test_decree90_between_setting_is_validated():
+    with pytest.raises(ValidationError):
+        Decree90().load_settings({"between_ht_and_kht": "KHT"})
 
 
 def test_decree90_quota_discipline_and_months():

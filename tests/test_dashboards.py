@@ -71,6 +71,10 @@ def test_my_month_explains_each_item_and_the_formula(client, scored):
     assert "75" in html and "68,75" in html and "49,58" in html
     assert "Tạm tính" in html  # provisional: the manager has not set the general criteria
     assert "Đề xuất của tôi" in html  # the proposal form
+    # The rule's settings include the satisfaction weight (decree335: 0), and the month's
+    # parts the mean satisfaction of the reviewed items (all rated 5 → 100 %).
+    assert "<code>satisfaction_weight</code>: 0.0" in html
+    assert "Tỷ lệ hài lòng (%)" in html
 
 
 def test_the_employee_proposes_general_criteria(client, clean_app, scored):

@@ -496,6 +496,26 @@ def test_one_stop_dossiers_as_json_lines_and_csv(clean_app, client, world):
     assert again["errors"] == [] and again["changes"]["unchanged"] == 2
 
 
+def test_a_dossiers_citizen_rating_is_scored_as_satisfaction(clean_app, client, world):
+    """Under deadline-buckets (satisfaction 0.2 by default) the one dossier, due 7 Oct and
+    handed back 8 Oct (1 day late: 90 points), not rated for quality (100 points), scores
+    (90 + 100) ÷ 2 = 95 %; its citizen rating 4 is 4 × 20 = 80 %. Task % = 0.8 × 95 +
+    0.2 × 80 = 76 + 16 = 92 → 70 × 0.92 = 64.40."""
+    r = client.patch(world.url("/settings"), json={"scoring_variant": {"key": "deadline-buckets", "settings": {}}},
+                     headers=world.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    data = json.dumps(DOSSIERS[0], ensure_ascii=False).encode()
+    assert result_of(client, world, upload(client, world, "one-stop-dossiers", data, "d.jsonl"))["errors"] == []
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.jobs.runner import submit
+
+        assert submit("recalculation", "2026-10", {"period": "2026-10"}, "test").status == "finished"
+    r = client.get(world.url(f"/scores?period=2026-10&employee_id={world.ids['staff']}"), headers=world.h("admin"))
+    score = r.get_json()[0]
+    assert (score["components"]["task_pct"], score["components"]["satisfaction_pct"]) == (95.0, 80.0)
+    assert score["task_score"] == 64.4
+
+
 # ---------------------------------------------------------------- templates, CLI, page
 
 

@@ -477,7 +477,7 @@ def test_tenant_apply_is_idempotent(clean_app):
             from core.org.models import JobPosition
 
             groups = dict(db.session.execute(select(JobPosition.group, func.count()).group_by(JobPosition.group)).all())
-            assert groups == {"leadership": 8, "professional": 28}
+            assert groups == {"leadership": 12, "professional": 28}  # CV 7415's 8 posts + 4 elected cán bộ
             assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 74
             assert db.session.scalar(select(TaskType.name).where(TaskType.code == "C09")) == \
                 "Đăng ký khai sinh, kết hôn, khai tử"

@@ -104,6 +104,11 @@ def test_explain_lists_every_item_with_its_factors(clean_app, client, w):
     assert second["factors"]["failed_reviews"] == 1 and second["score"]["quality"] == 0.75
     assert second["rule"]["key"] == "decree335"
     assert body["formula"]["sums"]["assigned"] == 4.0 and body["formula"]["task_score"] == body["formula"]["total"]
+    # Two items reviewed with satisfaction 5: 2 rated, 5 × 20 = 100 points each → mean 100 %;
+    # decree335's satisfaction weight is 0 by default, shown with the other settings.
+    assert body["formula"]["settings"]["satisfaction_weight"] == 0.0
+    assert (body["formula"]["sums"]["satisfaction_items"], body["formula"]["sums"]["satisfaction_points"]) == (2, 200)
+    assert body["formula"]["components"]["satisfaction_pct"] == 100.0
     # Someone the caller may not see is a 404.
     assert client.get(w.url(f"/employees/{w.ids['staff']}/scores/{PERIOD}/explain"),
                       headers=w.h("outsider")).status_code == 404

@@ -69,16 +69,16 @@ setting_strategies = {
     "decree335": st.fixed_dictionaries({
         "review_penalty": unit, "deadline_penalty": unit,
         "quantity_weight": st.just(1.0), "quality_weight": st.just(1.0), "progress_weight": st.just(1.0),
-        "unit_all_pass_pct": st.just(100.0), "unit_any_fail_pct": st.just(50.0)}),
+        "unit_all_pass_pct": st.just(100.0), "unit_any_fail_pct": st.just(50.0), "satisfaction_weight": unit}),
     "hours-ledger": st.fixed_dictionaries({
         "deadline_penalty": unit,
         "star_factors": st.fixed_dictionaries({k: hundredths(0, 1.5) for k in "12345"}),
         "hours_per_day": st.just(8.0), "daily_cap_hours": st.just(10.0), "flag_hours": st.just(8.0),
-        "target_utilisation": st.just(0.75)}),
+        "target_utilisation": st.just(0.75), "satisfaction_weight": unit}),
     "deadline-buckets": st.fixed_dictionaries({
         key: hundredths(0, 150) for key in
         ("early_3", "early_2", "early_1", "on_time", "late_1", "late_2", "late_3")} | {
-        "lead_weight": hundredths(0, 10), "support_weight": hundredths(0, 10)}),
+        "lead_weight": hundredths(0, 10), "support_weight": hundredths(0, 10), "satisfaction_weight": unit}),
 }
 
 
@@ -143,6 +143,6 @@ def test_deadline_buckets_judges_days_early_in_the_tenant_zone(pg_session):
             "satisfaction": None, "exempt": False, "complexity_level": None, "work_date": date(2026, 10, 9),
             "not_reported": False, "completed_at": datetime(2026, 10, 9, 23, 30, tzinfo=UTC) - timedelta(0),
             "task_type_code": "VB01", "group": "A"}
-    # weight 1 × (completion 100 + quality 5 × 20) ÷ 2 = 100
-    assert sql_components(variant, [item], cfg) == [(1.0, 100.0, 0.0, 1.0)]
-    assert python_components(variant, [item], cfg) == [(1.0, 100.0, 0.0, 1.0)]
+    # weight 1 × (completion 100 + quality 5 × 20) ÷ 2 = 100; no satisfaction rating: 0 rated, 0 points
+    assert sql_components(variant, [item], cfg) == [(1.0, 100.0, 0.0, 1.0, 0.0, 0.0)]
+    assert python_components(variant, [item], cfg) == [(1.0, 100.0, 0.0, 1.0, 0, 0.0)]

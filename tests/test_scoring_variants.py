@@ -46,7 +46,7 @@ def test_decree335_weights_quantity_and_exemption():
     rows = Decree335().score_items([item(quantity=2, product_weight=1.5, failed_reviews=2, missed_deadlines=1,
                                          exempt=True)], Decree335().load_settings())
     assert rows == [{"assigned": 3.0, "quantity": 3.0, "quality": 3.0, "progress": 3.0, "items": 1,
-                     "on_time_items": 1}]
+                     "on_time_items": 1, "satisfaction_items": 0, "satisfaction_points": 0.0}]
     rows = Decree335().score_items([item(quantity=2, product_weight=1.5, failed_reviews=2, missed_deadlines=5)],
                                    Decree335().load_settings())
     assert rows[0]["quality"] == 1.5 and rows[0]["progress"] == 0.0 and rows[0]["on_time_items"] == 0
@@ -163,6 +163,73 @@ def test_deadline_buckets_caps_at_100_percent():
     d = date(2026, 10, 15)
     result, _ = period(DeadlineBuckets(), [item(deadline=d, completed_on=date(2026, 10, 1), stars=5)] * 3)
     assert result["components"]["task_pct"] == 100.0 and result["task_score"] == 70.0
+
+
+# ---------------------------------------------------------------- satisfaction
+
+
+def test_decree335_satisfaction_counts_only_when_the_tenant_weighs_it():
+    # Four items done, no penalties: quantity = quality = progress = 100 %, own 100 %.
+    # Satisfaction of the done items 5, 3, 2 and one unrated: (100 + 60 + 40) ÷ 3 = 66.667 %.
+    # An unfinished item's rating (1) does not count: only delivered work is rated.
+    items = [item(satisfaction=5), item(satisfaction=3), item(satisfaction=2), item(satisfaction=None),
+             item(status="in_progress", satisfaction=1)]
+    result, rows = period(Decree335(), items[:4])
+    assert Decree335().load_settings()["satisfaction_weight"] == 0.0
+    assert result["components"]["satisfaction_pct"] == pytest.approx(66.6667, abs=1e-4)
+    assert result["task_score"] == 70.0  # default weight 0: Decree 335's task part has no such criterion
+    # Weight 0.25: 0.75 × 100 + 0.25 × 66.667 = 91.667 % → 70 × 0.91667 = 64.1667 → 64.17.
+    result, _ = period(Decree335(), items[:4], settings={"satisfaction_weight": 0.25})
+    assert result["components"]["own_pct"] == pytest.approx(91.6667, abs=1e-4)
+    assert result["task_score"] == 64.17
+    # The unfinished item: quantity 4 ÷ 5 = 80 % on all three → own 80; satisfaction still
+    # 66.667 (3 rated): 0.75 × 80 + 0.25 × 66.667 = 76.667 % → 53.6667 → 53.67.
+    result, rows = period(Decree335(), items, settings={"satisfaction_weight": 0.25})
+    assert rows[4]["satisfaction_items"] == 0 and result["components"]["satisfaction_items"] == 3
+    assert result["task_score"] == 53.67
+
+
+def test_hours_ledger_satisfaction_takes_a_tenth_by_default():
+    # 100 h over 20 working days: 62.5 % utilisation ÷ 75 % = 83.333 % attainment.
+    # Four rated items 5, 5, 4, 2 → (100 + 100 + 80 + 40) ÷ 4 = 80 %.
+    # 0.9 × 83.333 + 0.1 × 80 = 75 + 8 = 83 % → 70 × 0.83 = 58.10.
+    variant = HoursLedger()
+    sums = {"credited_minutes": 6000.0, "satisfaction_items": 4, "satisfaction_points": 320.0}
+    result = variant.period_score(sums, variant.load_settings(), {"working_days": 20})
+    assert result["task_score"] == 58.1 and result["components"]["satisfaction_pct"] == 80.0
+    assert result["components"]["utilisation_pct"] == 62.5  # hours stay the measure of time used
+    # No rated item: the score is the hours' alone (58.33), nobody loses for a missing rating.
+    assert variant.period_score({"credited_minutes": 6000.0}, variant.load_settings(),
+                                {"working_days": 20})["task_score"] == 58.33
+    # A late report earns no hours, and its rating still counts: the citizen was served.
+    row = variant.score_items([item(report_late=True, satisfaction=4)], variant.load_settings())[0]
+    assert (row["credited_minutes"], row["satisfaction_items"], row["satisfaction_points"]) == (0.0, 1, 80.0)
+
+
+def test_deadline_buckets_satisfaction_takes_a_fifth_by_default():
+    d = date(2026, 10, 15)
+    items = [
+        item(deadline=d, completed_on=d, stars=5, satisfaction=5),  # (100 + 100) ÷ 2 = 100; rated 100
+        item(deadline=d, completed_on=date(2026, 10, 17), stars=3, satisfaction=1),  # (75 + 60) ÷ 2 = 67.5; 20
+        item(deadline=date(2026, 10, 25), status="planned", as_of=d, satisfaction=5),  # not due, not done: out
+    ]
+    result, _ = period(DeadlineBuckets(), items)
+    # task % = (100 + 67.5) ÷ 2 = 83.75; satisfaction (100 + 20) ÷ 2 = 60;
+    # 0.8 × 83.75 + 0.2 × 60 = 67 + 12 = 79 % → 70 × 0.79 = 55.30.
+    c = result["components"]
+    assert (c["task_pct"], c["satisfaction_items"], c["satisfaction_pct"]) == (83.75, 2, 60.0)
+    assert c["score_pct"] == pytest.approx(79.0, abs=1e-9) and result["task_score"] == 55.3
+    result, _ = period(DeadlineBuckets(), items, settings={"satisfaction_weight": 0})
+    assert result["task_score"] == 58.63  # 70 × 0.8375 = 58.625 → 58.63 (half up)
+
+
+def test_satisfaction_weight_is_a_share():
+    from marshmallow import ValidationError
+
+    for variant in (Decree335(), HoursLedger(), DeadlineBuckets()):
+        with pytest.raises(ValidationError) as err:
+            variant.load_settings({"satisfaction_weight": 1.5})
+        assert "satisfaction_weight" in err.value.messages
 
 
 @pytest.mark.parametrize("variant", [Decree335(), HoursLedger(), DeadlineBuckets()], ids=lambda v: v.key)

@@ -83,6 +83,21 @@ def test_leave_is_recorded_by_managers_and_admins_only(client, world):
     assert client.delete(world.url(f"/leave-records/{leave_id}"), headers=world.h("manager")).status_code == 204
 
 
+def test_leave_kinds_are_the_six_the_rules_distinguish(client, world):
+    body = {"employee_id": world.ids["staff"], "start_date": "2026-10-19", "end_date": "2026-10-20"}
+    made = []
+    for kind in ("sick", "maternity", "annual", "unpaid", "study", "other"):
+        r = client.post(world.url("/leave-records"), json={**body, "kind": kind}, headers=world.h("manager"))
+        assert r.status_code == 201 and r.get_json()["kind"] == kind, r.get_json()
+        made.append(r.get_json()["id"])
+    r = client.post(world.url("/leave-records"), json={**body, "kind": "vacation"}, headers=world.h("manager"))
+    assert r.status_code == 422 and "kind" in r.get_json()["errors"]
+    default = client.post(world.url("/leave-records"), json=body, headers=world.h("manager"))
+    assert default.status_code == 201 and default.get_json()["kind"] == "annual"
+    ids = [x["id"] for x in client.get(world.url("/leave-records?per_page=50"), headers=world.h("manager")).get_json()]
+    assert sorted(ids) == sorted([*made, default.get_json()["id"]])  # the refused one wrote nothing
+
+
 def test_closed_period_refuses_calendar_and_leave_changes(client, clean_app, world):
     with clean_app.app_context(), tenant_context(world.tenant_id):
         services.close_period("2026-09")

@@ -528,6 +528,8 @@ _FACTOR_LABELS = {
     "expected_hours": _l("expected hours"), "utilisation_pct": _l("utilisation %"),
     "hours_per_working_day": _l("hours per working day"), "unplanned_hours": _l("unplanned hours"),
     "capped_hours": _l("capped hours"),
+    "satisfaction_items": _l("rated items (satisfaction)"), "satisfaction_points": _l("satisfaction points"),
+    "satisfaction_pct": _l("Satisfaction %"), "score_pct": _l("task % with satisfaction"),
     "politics_ethics": _l("Politics, ethics, culture, discipline"),
     "competence_attitude": _l("Competence, responsibility, service attitude"),
     "innovation": _l("Innovation and daring"),

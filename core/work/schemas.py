@@ -185,12 +185,17 @@ class UnitDaySchema(Schema):
     overdue = fields.Integer()
 
 
+# Sick and maternity leave matter apart from the rest: such people are classified on the
+# time they actually worked (domain.md, "Regimes and who decides").
+LEAVE_KINDS = ("sick", "maternity", "annual", "unpaid", "study", "other")
+
+
 class LeaveSchema(Schema):
     id = fields.Integer(dump_only=True)
     employee_id = fields.Integer(required=True, validate=ID)
     start_date = fields.Date(required=True, validate=DAY)
     end_date = fields.Date(required=True, validate=DAY)
-    kind = fields.String(load_default="annual", validate=validate.Length(min=1, max=32))
+    kind = fields.String(load_default="annual", validate=validate.OneOf(LEAVE_KINDS))
     approved = fields.Boolean(load_default=True)
     reason = fields.String(allow_none=True, validate=TEXT)
 
