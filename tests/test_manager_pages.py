@@ -100,6 +100,22 @@ def test_queue_says_how_many_are_shown_filters_and_pages(client, clean_app, worl
     assert client.get(f"/t/{world.slug}/unit?person=abc").status_code == 400
 
 
+def test_the_page_opens_on_the_queue_that_has_work_waiting(client, clean_app, world):
+    """No declaration waits for a check but three finished items wait for a rating: the
+    unit page opens on those three, not on an empty list; an explicit choice is kept."""
+    ids = seed(clean_app, world, "staff", 3)
+    finish(clean_app, world, "staff", ids)
+    sign_in(client, world, "manager")
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    r = client.post(f"/t/{world.slug}/unit/queue", headers=HX, data={"csrf_token": token, "action": "accept",
+                                                                    "ids": ids})
+    assert r.status_code == 200
+    html = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
+    assert "<strong>3/3</strong>" in html
+    assert "<strong>0/0</strong>" in client.get(f"/t/{world.slug}/unit?state=declarations",
+                                                 headers=HX).get_data(as_text=True)
+
+
 def test_bulk_accept_of_ten_changes_exactly_those(client, clean_app, world):
     ids = seed(clean_app, world, "staff", 12)
     chosen = ids[:10]

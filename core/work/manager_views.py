@@ -115,6 +115,10 @@ def _queue_filter() -> manager.QueueFilter:
 def _queue_context(errors: dict | None = None, message: str | None = None) -> dict:
     f = _queue_filter()
     counts = manager.queue_counts(current_user, f)
+    if "state" not in request.values and not counts[f.state]:
+        # Opened without a choice: show the queue that has work waiting, not an empty one.
+        waiting = next((s for s in manager.STATES if counts[s]), f.state)
+        f = manager.QueueFilter(state=waiting, employee_id=f.employee_id, work_date=f.work_date)
     total = counts[f.state]
     page, pages = _page(total, PER_PAGE)
     items = manager.page_of(manager.queue_query(current_user, f), page, PER_PAGE)
