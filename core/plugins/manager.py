@@ -36,7 +36,7 @@ from marshmallow import Schema, ValidationError
 
 from core.errors import Conflict, Invalid
 from core.plugins import hookspecs
-from core.plugins.components import BASE_FOR_KIND, HOOK_FOR_KIND, KEY_PATTERN, KINDS, Component
+from core.plugins.components import BASE_FOR_KIND, HOOK_FOR_KIND, KEY_PATTERN, KINDS, TASK_SCORE_MAX, Component
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,22 @@ class ComponentMissing(Conflict):
 
     def __init__(self, message: str, errors: dict | None = None, code: str = "component_missing"):
         super().__init__(message, errors, code)
+
+
+class TaskScoreOutOfBounds(ComponentMissing):
+    """A scoring variant returned a task score outside 0–70 (or no number at all): a bug
+    of the plugin. The run is refused rather than clamped, so the vendor hears of it
+    and no tenant is shown a number the rule did not produce. A ComponentMissing, so
+    every path that already copes with an unusable component (a refresh marks the
+    month stale, pages show the reason, the API answers 409) copes with this one too."""
+
+    def __init__(self, stamp: dict, value: Any, period: str):
+        self.stamp, self.value, self.period = dict(stamp), value, period
+        message = (f"The scoring variant '{stamp.get('key')}' version {stamp.get('version')} returned a task score "
+                   f"of {value!r} for {period}, outside 0–{TASK_SCORE_MAX:g}: a fault of that plugin; nothing was "
+                   f"scored. Ask its vendor for a fix, or choose another scoring variant.")
+        super().__init__(message, {"task_score": [f"{value!r} is not a number from 0 to {TASK_SCORE_MAX:g}."]},
+                         code="task_score_out_of_bounds")
 
 
 @dataclass

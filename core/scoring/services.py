@@ -214,7 +214,7 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
     ids = ids[(page - 1) * per_page: page * per_page]
     if not ids:
         return [], total
-    if len(period) == 7:
+    if engine.is_month(period):
         rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period == period,
                                                             PeriodScore.employee_id.in_(ids))
                                   .order_by(PeriodScore.employee_id))
@@ -263,7 +263,7 @@ def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[di
         s = sums.get(p.id, empty)
         result = scheme.variant.period_score({n: s.get(n, 0.0) for n in scheme.names}, scheme.chosen.settings,
                                              {"working_days": days[p.id], "period": period, "is_leader": False})
-        task = float(engine._round2(result["task_score"]))
+        task = float(engine._round2(engine.checked_task_score(scheme.chosen, result, period)))
         out.append({"employee_id": p.id, "period": period, "task_score": task, "general_score": None,
                     "total": task, "components": result.get("components", {}),
                     "variant": {"key": scheme.stamp()["key"], "version": scheme.stamp()["version"],
@@ -306,6 +306,10 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     sides = sides_of(engine.scheme_for(period), employee_id)
     scheme = sides[-1][0].scheme  # the last side's rule: the month's, unless the month is all before a merger
     as_of = engine.as_of_for(scheme, cal.current_tenant())
+    if len(sides) == 1 and not engine.is_closed(period):
+        # An open month is explained by the rule in force: one that gives this person's
+        # sums a task score out of bounds is refused here too, not shown beside old numbers.
+        engine.person_task_score(scheme, employee_id)
     rows = db.session.execute(engine.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
     item_scores = {s.work_item_id: s for s in db.session.scalars(
         select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
@@ -503,7 +507,7 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
         now = current.get(pid)
         rows.append({"employee_id": pid, "item_count": int(s.get("_items", 0)),
                      "current_task_score": float(now.task_score) if now else None,
-                     "preview_task_score": float(engine._round2(preview["task_score"])),
+                     "preview_task_score": float(engine._round2(engine.checked_task_score(chosen, preview, period))),
                      "preview_components": preview.get("components", {})})
     note = "Task scores only (general criteria unchanged); nothing was saved."
     if _mark_moved(rows, current, start, end):
