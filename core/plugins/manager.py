@@ -321,10 +321,21 @@ class PluginManager:
             except Exception as exc:  # noqa: BLE001 - any failure of a plugin's code is reported against it
                 self._fail(record, f"{hook_name}() raised {_describe_exception(exc)}")
                 return
-            for component in list(result or ()):
-                problem = check_component(component, kind)
+            if result is None:
+                result = []
+            if not isinstance(result, list | tuple):
+                # A component, a class or a generator instead of a list: said plainly here,
+                # where iterating it would raise a TypeError naming no plugin.
+                self._fail(record, f"{hook_name}() returned {_describe(result)}, not a list of components "
+                                   f"(return [{_instance_hint(result)}])")
+                return
+            for component in result:
+                try:
+                    problem = check_component(component, kind)
+                except Exception as exc:  # noqa: BLE001 - the component's own code (its schema) failed
+                    problem = f"checking it raised {_describe_exception(exc)}"
                 if problem:
-                    self._fail(record, f"{hook_name}() returned {component!r}: {problem}")
+                    self._fail(record, f"{hook_name}() returned {_describe(component)}: {problem}")
                     return
                 found.append(component)
         tenants = frozenset({record.tenant}) if record.tenant else None
@@ -478,9 +489,28 @@ def _import_file(path: Path, slug: str) -> Any:
     return module
 
 
+def _describe(value: Any) -> str:
+    """A short, safe description of what a plugin returned (its repr may be long, or raise)."""
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a plugin's __repr__ is its own code
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _instance_hint(value: Any) -> str:
+    cls = value if isinstance(value, type) else type(value)
+    return f"{cls.__name__}()" if isinstance(value, Component) or (isinstance(value, type)
+                                                                   and issubclass(value, Component)) else "..."
+
+
 def check_component(component: Any, kind: str) -> str | None:
     """What is wrong with a component a registration hook returned, or None."""
     base = BASE_FOR_KIND[kind]
+    if isinstance(component, type) and issubclass(component, base):
+        return f"a class, not an instance (return [{component.__name__}()])"
     if not isinstance(component, base):
         return f"not a {base.__name__} instance"
     if not isinstance(component.key, str) or not KEY_PATTERN.match(component.key):
