@@ -701,6 +701,29 @@ def recalculate(period: str, progress: Callable[..., None] | None = None) -> dic
     return {"period": period, "items": items, "employees": people, "variant": scheme.stamp()}
 
 
+def moved_version(scheme: Scheme, employee_ids: Iterable[int]) -> str | None:
+    """Why these people's month may not be refreshed piece by piece, or None: the month
+    was scored by another component or version than the one in force now (a plugin
+    upgraded, or a new version adopted). Re-scoring only the changed items would leave
+    the month half one version and half the other and stamp it with the new one, so
+    the month is marked stale instead and recalculated whole (the nightly job). The
+    month's own stamp decides; a month never fully recalculated, these people's rows."""
+    stamp = scheme.stamp()
+    now = (stamp["key"], stamp["version"])
+    row = db.session.execute(select(ScoredPeriod.variant_key, ScoredPeriod.variant_version)
+                             .where(ScoredPeriod.period == scheme.period)).first()
+    if row is None or row.variant_key is None:
+        ids = list(employee_ids)
+        row = db.session.execute(select(PeriodScore.variant_key, PeriodScore.variant_version).where(
+            PeriodScore.period == scheme.period, PeriodScore.employee_id.in_(ids),
+            (PeriodScore.variant_key != now[0]) | (PeriodScore.variant_version != now[1])).limit(1)).first() \
+            if ids else None
+    if row is None or (row.variant_key, row.variant_version) == now:
+        return None
+    return (f"The month was scored with '{row.variant_key}' version {row.variant_version}; the scoring variant "
+            f"in force is '{now[0]}' version {now[1]}: the month is recalculated whole, never item by item.")
+
+
 def refresh_items(item_ids: list[int]) -> None:
     """Incremental update after items changed: their rows and their employees' (and
     leaders') month aggregates, in the same transaction."""
@@ -718,6 +741,12 @@ def refresh_items(item_ids: list[int]) -> None:
         if is_closed(period):
             continue
         scheme = scheme_for(period)
+        moved = moved_version(scheme, employees)
+        if moved is not None:
+            from core.scoring.services import mark_stale
+
+            mark_stale([period], moved)
+            continue
         ids = [r.id for r in rows if month_of(r.work_date) == period]
         score_items(scheme, item_ids=ids)
         aggregate(scheme, employees, scope)

@@ -114,6 +114,10 @@ def _settle_tenant_facts(facts: dict) -> None:
         except ComponentMissing as exc:
             mark_stale([month], exc.message)
             continue
+        moved = engine.moved_version(scheme, people)
+        if moved is not None:
+            mark_stale([month], moved)
+            continue
         engine.aggregate(scheme, people, engine.lock_people(people))
 
 
@@ -413,7 +417,12 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
         # its items (and a leader's row by one that read this person's old row).
         scope = engine.lock_people([employee_id])
         try:
-            engine.aggregate(engine.scheme_for(period), [employee_id], scope)
+            scheme = engine.scheme_for(period)
+            moved = engine.moved_version(scheme, [employee_id])
+            if moved is not None:
+                mark_stale([period], moved)
+            else:
+                engine.aggregate(scheme, [employee_id], scope)
         except ComponentMissing as exc:
             mark_stale([period], exc.message)
     return row
