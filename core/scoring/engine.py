@@ -704,7 +704,7 @@ def recalculate(period: str, progress: Callable[..., None] | None = None) -> dic
 def moved_version(scheme: Scheme, employee_ids: Iterable[int]) -> str | None:
     """Why these people's month may not be refreshed piece by piece, or None: the month
     was scored by another component or version than the one in force now (a plugin
-    upgraded, or a new version adopted). Re-scoring only the changed items would leave
+    upgraded, or another component chosen). Re-scoring only the changed items would leave
     the month half one version and half the other and stamp it with the new one, so
     the month is marked stale instead and recalculated whole (the nightly job). The
     month's own stamp decides; a month never fully recalculated, these people's rows."""
@@ -713,7 +713,12 @@ def moved_version(scheme: Scheme, employee_ids: Iterable[int]) -> str | None:
     row = db.session.execute(select(ScoredPeriod.variant_key, ScoredPeriod.variant_version)
                              .where(ScoredPeriod.period == scheme.period)).first()
     if row is None or row.variant_key is None:
+        from core.mergers.scoring import moved_in_month
+
+        # A person a tenant merger moved has a row by the other tenant's rule, rightly.
         ids = list(employee_ids)
+        moved = moved_in_month(scheme, ids)
+        ids = [i for i in ids if i not in moved]
         row = db.session.execute(select(PeriodScore.variant_key, PeriodScore.variant_version).where(
             PeriodScore.period == scheme.period, PeriodScore.employee_id.in_(ids),
             (PeriodScore.variant_key != now[0]) | (PeriodScore.variant_version != now[1])).limit(1)).first() \
