@@ -57,9 +57,6 @@ def assert_409(r, period: str, value: str) -> None:
 def test_a_task_score_out_of_bounds_is_refused_on_every_period_kind(buggy):
     client = buggy.test_client()
     w = build(buggy, SLUG)
-    item = declare(client, w, quantity=2)["id"]
-    r = client.patch(w.url(f"/work-items/{item}"), json={"status": "done"}, headers=w.h("staff"))
-    assert r.status_code == 200, r.get_json()
 
     # Previewed before it is chosen: the what-if refuses it and saves nothing.
     r = client.post(w.url("/what-if"), json={"period": PERIOD, "key": "test-unbounded", "settings": {}},
@@ -71,6 +68,9 @@ def test_a_task_score_out_of_bounds_is_refused_on_every_period_kind(buggy):
     assert r.status_code == 200, r.get_json()
 
     # The day's work still goes in; its month is marked stale with the reason.
+    item = declare(client, w, quantity=2)["id"]
+    r = client.patch(w.url(f"/work-items/{item}"), json={"status": "done"}, headers=w.h("staff"))
+    assert r.status_code == 200, r.get_json()
     declare(client, w, quantity=1)
     state = client.get(w.url(f"/periods/{PERIOD}"), headers=w.h("admin")).get_json()
     assert state["stale"] is True and state["stale_reason"] == refused(PERIOD, "-1.0")
