@@ -58,9 +58,16 @@ class CongvuGroup(FlaskGroup):
         self._plugins_added = True
         from core.plugins.manager import PluginManager
 
-        # Lenient: a broken plugin must not take `congvu plugins list` (which reports it) down with it.
-        PluginManager.from_config({"CONGVU_PLUGINS": os.environ.get("CONGVU_PLUGINS") or None}).load(
-            strict=False).register_commands(self)
+        # Lenient: a broken plugin must not take `congvu --help` or `congvu plugins list`
+        # (which reports it) down with it; whatever still fails is said on stderr and the
+        # core's commands stay usable.
+        try:
+            PluginManager.from_config({"CONGVU_PLUGINS": os.environ.get("CONGVU_PLUGINS") or None}).load(
+                strict=False).register_commands(self)
+        except Exception as exc:  # noqa: BLE001 - any plugin's failure; the core's commands go on
+            problems = getattr(exc, "problems", None)  # PluginLoadError: each plugin at fault
+            first = "; ".join(problems) if problems else (str(exc).splitlines() or [type(exc).__name__])[0]
+            click.echo(f"warning: plugin commands left out: {first} (see `congvu plugins list`)", err=True)
 
     def get_command(self, ctx, name):
         self._plugin_commands()

@@ -169,6 +169,27 @@ def test_raising_registration_hook_is_reported_against_its_plugin(installed):
         load()
 
 
+def test_a_component_instead_of_a_list_is_a_load_error_naming_the_plugin(installed):
+    installed(**{"wrong-shape": "tests.plugins.wrong_shape"})
+    with pytest.raises(PluginLoadError) as exc:
+        load()
+    assert exc.value.problems == [
+        "plugin 'wrong-shape' (entry point tests.plugins.wrong_shape): congvu_scoring_variants() returned "
+        "<Lone scoring_variant:test-lone 1.0.0>, not a list of components (return [Lone()])"]
+    m = load(strict=False)  # leniently, the others load and this one is reported
+    assert not m.plugins["wrong-shape"].loaded and m.plugins[VENDOR].loaded
+    assert m.registered("scoring_variant", "test-lone", None) is None
+
+
+def test_a_class_instead_of_a_component_is_a_load_error_naming_the_plugin(installed):
+    installed(**{"not-component": "tests.plugins.not_component"})
+    with pytest.raises(PluginLoadError) as exc:
+        load()
+    assert exc.value.problems == [
+        "plugin 'not-component' (entry point tests.plugins.not_component): congvu_scoring_variants() returned "
+        "the class Lone: a class, not an instance (return [Lone()])"]
+
+
 def test_every_problem_is_reported_at_once(installed):
     installed(broken="tests.plugins.broken", malformed="tests.plugins.malformed")
     with pytest.raises(PluginLoadError) as exc:
@@ -221,3 +242,33 @@ def test_congvu_register_commands(installed):
     finally:
         cli.main.commands.pop("recorder-hello", None)
         cli.main._plugins_added = False
+
+
+def _help(env: dict[str, str]):
+    from core import cli
+
+    cli.main._plugins_added = False
+    try:
+        return CliRunner().invoke(cli.main, ["--help"], env=env)
+    finally:
+        cli.main._plugins_added = False
+
+
+def test_help_works_whatever_the_plugins_return(installed):
+    installed(**{"wrong-shape": "tests.plugins.wrong_shape", "not-component": "tests.plugins.not_component"})
+    result = _help({})
+    assert result.exit_code == 0, result.output
+    assert "congvu — KPI Công vụ." in result.output and "plugins" in result.output and "tenant" in result.output
+    listed = _cli({})  # and `plugins list` names them
+    assert listed.exit_code == 1
+    assert "wrong-shape\t-\tinstalled\tFAILED" in listed.output
+    assert "not a list of components (return [Lone()])" in listed.output
+
+
+def test_help_works_when_a_plugin_command_hook_raises(installed):
+    installed(**{"bad-commands": "tests.plugins.bad_commands"})
+    result = _help({})
+    assert result.exit_code == 0, result.output
+    assert "tenant" in result.output
+    assert ("warning: plugin commands left out: plugin 'bad-commands' failed in congvu_register_commands: "
+            "RuntimeError: no commands today") in result.output

@@ -184,7 +184,7 @@ def _task_of(parts: list[dict], sides: list, label: str) -> float | None:
         result = scheme.variant.period_score(dict(part["sums"]), scheme.chosen.settings,
                                              {"working_days": max(1, part["working_days"]), "period": label,
                                               "is_leader": False})
-        scored.append((result["task_score"], part["working_days"], part["items"]))
+        scored.append((engine.checked_task_score(scheme.chosen, result, label), part["working_days"], part["items"]))
     if len(scored) == 1:
         return _round(scored[0][0])
     task, _ = weighted_task([(Decimal(str(round(float(t), 2))), d, n) for t, d, n in scored])

@@ -164,7 +164,12 @@ def my_trend(t):
     if current_user.employee_id is None:
         return render_template("dashboards/no_employee.html", tenant=g.tenant), 200
     missing = services.scheme_missing(period) if by != "month" else None
-    points = [] if missing else services.trend(current_user.employee_id, by, period)
+    points: list[dict] = []
+    if not missing:
+        try:
+            points = services.trend(current_user.employee_id, by, period)
+        except ComponentMissing as exc:  # the variant returned a task score out of bounds
+            missing = exc.message
     labels = [month_label(p["label"]) if by == "month" else day_label(p["label"])[:5] if by == "day" else p["label"]
               for p in points]
     series = [{"label": _("Task score") if by != "month" else _("Total"),

@@ -36,7 +36,7 @@ from marshmallow import Schema, ValidationError
 
 from core.errors import Conflict, Invalid
 from core.plugins import hookspecs
-from core.plugins.components import BASE_FOR_KIND, HOOK_FOR_KIND, KEY_PATTERN, KINDS, Component
+from core.plugins.components import BASE_FOR_KIND, HOOK_FOR_KIND, KEY_PATTERN, KINDS, TASK_SCORE_MAX, Component
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,22 @@ class ComponentMissing(Conflict):
 
     def __init__(self, message: str, errors: dict | None = None, code: str = "component_missing"):
         super().__init__(message, errors, code)
+
+
+class TaskScoreOutOfBounds(ComponentMissing):
+    """A scoring variant returned a task score outside 0–70 (or no number at all): a bug
+    of the plugin. The run is refused rather than clamped, so the vendor hears of it
+    and no tenant is shown a number the rule did not produce. A ComponentMissing, so
+    every path that already copes with an unusable component (a refresh marks the
+    month stale, pages show the reason, the API answers 409) copes with this one too."""
+
+    def __init__(self, stamp: dict, value: Any, period: str):
+        self.stamp, self.value, self.period = dict(stamp), value, period
+        message = (f"The scoring variant '{stamp.get('key')}' version {stamp.get('version')} returned a task score "
+                   f"of {value!r} for {period}, outside 0–{TASK_SCORE_MAX:g}: a fault of that plugin; nothing was "
+                   f"scored. Ask its vendor for a fix, or choose another scoring variant.")
+        super().__init__(message, {"task_score": [f"{value!r} is not a number from 0 to {TASK_SCORE_MAX:g}."]},
+                         code="task_score_out_of_bounds")
 
 
 @dataclass
@@ -305,10 +321,21 @@ class PluginManager:
             except Exception as exc:  # noqa: BLE001 - any failure of a plugin's code is reported against it
                 self._fail(record, f"{hook_name}() raised {_describe_exception(exc)}")
                 return
-            for component in list(result or ()):
-                problem = check_component(component, kind)
+            if result is None:
+                result = []
+            if not isinstance(result, list | tuple):
+                # A component, a class or a generator instead of a list: said plainly here,
+                # where iterating it would raise a TypeError naming no plugin.
+                self._fail(record, f"{hook_name}() returned {_describe(result)}, not a list of components "
+                                   f"(return [{_instance_hint(result)}])")
+                return
+            for component in result:
+                try:
+                    problem = check_component(component, kind)
+                except Exception as exc:  # noqa: BLE001 - the component's own code (its schema) failed
+                    problem = f"checking it raised {_describe_exception(exc)}"
                 if problem:
-                    self._fail(record, f"{hook_name}() returned {component!r}: {problem}")
+                    self._fail(record, f"{hook_name}() returned {_describe(component)}: {problem}")
                     return
                 found.append(component)
         tenants = frozenset({record.tenant}) if record.tenant else None
@@ -462,9 +489,28 @@ def _import_file(path: Path, slug: str) -> Any:
     return module
 
 
+def _describe(value: Any) -> str:
+    """A short, safe description of what a plugin returned (its repr may be long, or raise)."""
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a plugin's __repr__ is its own code
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _instance_hint(value: Any) -> str:
+    cls = value if isinstance(value, type) else type(value)
+    return f"{cls.__name__}()" if isinstance(value, Component) or (isinstance(value, type)
+                                                                   and issubclass(value, Component)) else "..."
+
+
 def check_component(component: Any, kind: str) -> str | None:
     """What is wrong with a component a registration hook returned, or None."""
     base = BASE_FOR_KIND[kind]
+    if isinstance(component, type) and issubclass(component, base):
+        return f"a class, not an instance (return [{component.__name__}()])"
     if not isinstance(component, base):
         return f"not a {base.__name__} instance"
     if not isinstance(component.key, str) or not KEY_PATTERN.match(component.key):

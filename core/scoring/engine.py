@@ -8,6 +8,7 @@ re-aggregates, all in the caller's transaction, so it replaces its output atomic
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from core.catalogue.models import TaskType
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.org.models import Employee, OrgUnit
+from core.plugins.components import TASK_SCORE_MAX
+from core.plugins.manager import TaskScoreOutOfBounds
 from core.plugins.sql import SqlItem
 from core.plugins.toolkit import period_bounds
 from core.scoring.models import COMPONENT_COLUMNS, MAX_COMPONENTS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
@@ -73,12 +76,17 @@ def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def is_month(period: str) -> bool:
+    """YYYY-MM; a quarter (2026-Q4) has as many characters but is not one."""
+    return len(period) == 7 and period[5:].isdigit()
+
+
 def parse_month(period: str) -> tuple[date, date]:
     try:
         start, end = period_bounds(period)
     except ValueError as exc:
         raise Invalid("Not a period.", {"period": ["Use YYYY-MM for a month."]}) from exc
-    if len(period) != 7:
+    if not is_month(period):
         raise Invalid("Scores are stored by month.", {"period": ["Use YYYY-MM for a month."]})
     return start, end
 
@@ -379,12 +387,38 @@ def _round2(value: float) -> Decimal:
     return Decimal(str(round_score(value)))
 
 
+def checked_task_score(chosen: Any, result: Any, period: str) -> float:
+    """The task score a variant's period_score returned, if it is a number from 0 to 70.
+    Every path that scores a period (month, week, day, quarter, what-if, explain) goes
+    through here: a value outside is a bug of the plugin, refused (TaskScoreOutOfBounds,
+    409) with the component and the value named, never clamped into range, which would
+    hide the bug behind a plausible 70 or 0."""
+    value = result.get("task_score") if isinstance(result, dict) else result
+    number = not isinstance(value, bool) and isinstance(value, (int, float, Decimal))
+    if not number or not math.isfinite(float(value)) or not 0.0 <= float(value) <= TASK_SCORE_MAX:
+        raise TaskScoreOutOfBounds(chosen.stamp(), value, period)
+    return float(value)
+
+
+def person_task_score(scheme: Scheme, employee_id: int) -> float | None:
+    """One person's task score of the month for their own work, from the stored item
+    components, checked (checked_task_score); None when they were not employed in it."""
+    people = people_in(scheme.start, scheme.end, [employee_id])
+    if not people:
+        return None
+    sums = component_sums(scheme, [employee_id]).get(employee_id, {})
+    days = working_days(people, scheme.start, scheme.end)[employee_id]
+    result = scheme.variant.period_score({n: sums.get(n, 0.0) for n in scheme.names}, scheme.chosen.settings,
+                                         {"working_days": days, "period": scheme.period, "is_leader": False})
+    return checked_task_score(scheme.chosen, result, scheme.period)
+
+
 def _period_row(scheme: Scheme, person: Person, sums: dict[str, float], days: int, facts: dict,
                 general: GeneralScore | None) -> dict:
     clean = {n: sums.get(n, 0.0) for n in scheme.names}
     result = scheme.variant.period_score(clean, scheme.chosen.settings, {"working_days": days,
                                                                          "period": scheme.period, **facts})
-    task = _round2(min(70.0, max(0.0, float(result["task_score"]))))
+    task = _round2(checked_task_score(scheme.chosen, result, scheme.period))
     general_total = general.total if general is not None else None
     total = task + (general_total or Decimal(0))
     stamp = scheme.stamp()
@@ -676,6 +710,34 @@ def recalculate(period: str, progress: Callable[..., None] | None = None) -> dic
     return {"period": period, "items": items, "employees": people, "variant": scheme.stamp()}
 
 
+def moved_version(scheme: Scheme, employee_ids: Iterable[int]) -> str | None:
+    """Why these people's month may not be refreshed piece by piece, or None: the month
+    was scored by another component or version than the one in force now (a plugin
+    upgraded, or another component chosen). Re-scoring only the changed items would leave
+    the month half one version and half the other and stamp it with the new one, so
+    the month is marked stale instead and recalculated whole (the nightly job). The
+    month's own stamp decides; a month never fully recalculated, these people's rows."""
+    stamp = scheme.stamp()
+    now = (stamp["key"], stamp["version"])
+    row = db.session.execute(select(ScoredPeriod.variant_key, ScoredPeriod.variant_version)
+                             .where(ScoredPeriod.period == scheme.period)).first()
+    if row is None or row.variant_key is None:
+        from core.mergers.scoring import moved_in_month
+
+        # A person a tenant merger moved has a row by the other tenant's rule, rightly.
+        ids = list(employee_ids)
+        moved = moved_in_month(scheme, ids)
+        ids = [i for i in ids if i not in moved]
+        row = db.session.execute(select(PeriodScore.variant_key, PeriodScore.variant_version).where(
+            PeriodScore.period == scheme.period, PeriodScore.employee_id.in_(ids),
+            (PeriodScore.variant_key != now[0]) | (PeriodScore.variant_version != now[1])).limit(1)).first() \
+            if ids else None
+    if row is None or (row.variant_key, row.variant_version) == now:
+        return None
+    return (f"The month was scored with '{row.variant_key}' version {row.variant_version}; the scoring variant "
+            f"in force is '{now[0]}' version {now[1]}: the month is recalculated whole, never item by item.")
+
+
 def refresh_items(item_ids: list[int]) -> None:
     """Incremental update after items changed: their rows and their employees' (and
     leaders') month aggregates, in the same transaction."""
@@ -693,6 +755,12 @@ def refresh_items(item_ids: list[int]) -> None:
         if is_closed(period):
             continue
         scheme = scheme_for(period)
+        moved = moved_version(scheme, employees)
+        if moved is not None:
+            from core.scoring.services import mark_stale
+
+            mark_stale([period], moved)
+            continue
         ids = [r.id for r in rows if month_of(r.work_date) == period]
         score_items(scheme, item_ids=ids)
         aggregate(scheme, employees, scope)

@@ -122,6 +122,10 @@ def _settle_tenant_facts(facts: dict) -> None:
         except ComponentMissing as exc:
             mark_stale([month], exc.message)
             continue
+        moved = engine.moved_version(scheme, people)
+        if moved is not None:
+            mark_stale([month], moved)
+            continue
         engine.aggregate(scheme, people, engine.lock_people(people))
 
 
@@ -223,7 +227,7 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
     ids = ids[(page - 1) * per_page: page * per_page]
     if not ids:
         return [], total
-    if len(period) == 7:
+    if engine.is_month(period):
         rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period == period,
                                                             PeriodScore.employee_id.in_(ids))
                                   .order_by(PeriodScore.employee_id))
@@ -277,7 +281,7 @@ def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[di
         s = sums.get(p.id, empty)
         result = scheme.variant.period_score({n: s.get(n, 0.0) for n in scheme.names}, scheme.chosen.settings,
                                              {"working_days": days[p.id], "period": period, "is_leader": False})
-        task = float(engine._round2(result["task_score"]))
+        task = float(engine._round2(engine.checked_task_score(scheme.chosen, result, period)))
         out.append({"employee_id": p.id, "period": period, "task_score": task, "general_score": None,
                     "total": task, "components": result.get("components", {}),
                     "variant": {"key": scheme.stamp()["key"], "version": scheme.stamp()["version"],
@@ -320,6 +324,10 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     sides = sides_of(engine.scheme_for(period), employee_id)
     scheme = sides[-1][0].scheme  # the last side's rule: the month's, unless the month is all before a merger
     as_of = engine.as_of_for(scheme, cal.current_tenant())
+    if len(sides) == 1 and not engine.is_closed(period):
+        # An open month is explained by the rule in force: one that gives this person's
+        # sums a task score out of bounds is refused here too, not shown beside old numbers.
+        engine.person_task_score(scheme, employee_id)
     rows = db.session.execute(engine.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
     item_scores = {s.work_item_id: s for s in db.session.scalars(
         select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
@@ -428,7 +436,12 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
         # its items (and a leader's row by one that read this person's old row).
         scope = engine.lock_people([employee_id])
         try:
-            engine.aggregate(engine.scheme_for(period), [employee_id], scope)
+            scheme = engine.scheme_for(period)
+            moved = engine.moved_version(scheme, [employee_id])
+            if moved is not None:
+                mark_stale([period], moved)
+            else:
+                engine.aggregate(scheme, [employee_id], scope)
         except ComponentMissing as exc:
             mark_stale([period], exc.message)
     return row
@@ -522,7 +535,7 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
         now = current.get(pid)
         rows.append({"employee_id": pid, "item_count": int(s.get("_items", 0)),
                      "current_task_score": float(now.task_score) if now else None,
-                     "preview_task_score": float(engine._round2(preview["task_score"])),
+                     "preview_task_score": float(engine._round2(engine.checked_task_score(chosen, preview, period))),
                      "preview_components": preview.get("components", {})})
     note = "Task scores only (general criteria unchanged); nothing was saved."
     if _mark_moved(rows, current, start, end):
