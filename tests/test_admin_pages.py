@@ -22,10 +22,12 @@ from tests.factories import build_world
 
 def sign_in(app, client, world, username: str) -> None:
     """A page session for `username` (the login page itself is tested elsewhere)."""
+    from core.auth.services import principal_for_user
+
     with app.app_context(), tenant_context(world.tenant_id):
-        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        user_id = principal_for_user(db.session.scalar(select(User).where(User.username == username))).get_id()
     with client.session_transaction() as session:
-        session["_user_id"] = f"u:{world.tenant_id}:{user_id}"
+        session["_user_id"] = user_id
         session["_fresh"] = True
 
 
@@ -190,8 +192,9 @@ def test_admin_deactivates_and_reactivates_a_login(clean_app, client, world, tok
     assert client.post(url, data={"csrf_token": token, "active": "0"}).status_code == 302
     # The token the staff member held is revoked, and signing in is refused.
     assert client.get(f"/api/v1/tenants/{world.slug}/employees", headers=world.headers("staff")).status_code == 401
-    assert client.post("/api/v1/auth/token", json={"tenant": world.slug, "username": "staff",
-                                                   "password": "Correct-Horse-42"}).status_code == 401
+    refused = client.post("/api/v1/auth/token", json={"tenant": world.slug, "username": "staff",
+                                                      "password": "Correct-Horse-42"})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "account_deactivated"
     page = client.get(f"/t/{world.slug}/admin/employees/{world.ids['staff']}").get_data(as_text=True)
     assert "đã khóa" in page and "Mở lại tài khoản" in page
     assert client.post(url, data={"csrf_token": token, "active": "1"}).status_code == 302

@@ -261,14 +261,15 @@ def page_session(app, world: World, username: str):
     from sqlalchemy import select
 
     from core.auth.models import User
+    from core.auth.services import principal_for_user
     from core.extensions import db
     from core.tenancy import tenant_context
 
     client = app.test_client()
     with app.app_context(), tenant_context(world.tenant_id):
-        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        user_id = principal_for_user(db.session.scalar(select(User).where(User.username == username))).get_id()
     with client.session_transaction() as session:
-        session["_user_id"] = f"u:{world.tenant_id}:{user_id}"
+        session["_user_id"] = user_id
         session["_fresh"] = True
     html = client.get(f"/t/{world.slug}/").get_data(as_text=True)
     return client, re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

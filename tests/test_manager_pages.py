@@ -141,7 +141,7 @@ def test_refuse_without_a_reason_is_a_field_error_and_changes_nothing(client, cl
                     data={"csrf_token": token, "action": "refuse", "ids": ids[:2], "reason": "  "})
     html = r.get_data(as_text=True)
     assert r.status_code == 422
-    assert 'id="bulk-reason-error">Hãy nêu lý do từ chối.</span>' in html
+    assert 'id="bulk-reason-error">Hãy nêu lý do không xác nhận.</span>' in html
     assert html.count("checked") == 2  # the selection is kept
     assert [i.verification for i in items_of(clean_app, world)] == ["pending"] * 3
     assert audit_actions(clean_app, world, "work_item.refuse") == []

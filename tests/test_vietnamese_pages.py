@@ -123,13 +123,13 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
 
     job = _import_report(clean_app)
     with clean_app.app_context():
-        create_operator("root", DEMO_PASSWORD)
+        create_operator("root", "Vinh-Nha-Trang-xanh-42")
         db.session.commit()
     phrases = english_phrases()
     assert "Some fields are invalid" in phrases and "Give a reason for refusing" in phrases
     failures, seen = [], 0
     logins = [(role, _login(clean_app, username)[0], demo[username]) for role, username in ROLES.items()]
-    logins.append(("operator", _login(clean_app, "root", None)[0], 0))
+    logins.append(("operator", _login(clean_app, "root", None, "Vinh-Nha-Trang-xanh-42")[0], 0))
     for role, browser, employee_id in logins:
         params = {"t": SLUG, "employee_id": str(employee_id), "job_id": job, "run_id": "1", "kind": "scoring_variant",
                   "key": "decree335", "target": SLUG}

@@ -68,7 +68,9 @@ def issue(data):
     gate.succeeded(data["tenant"], username, address)
     token, ttl = services.issue_token(principal, current_app.config["CONGVU_TOKEN_TTL_SECONDS"])
     if tenant is not None:
-        with tenant_context(tenant.id):
+        # The person's own tenant: signing in through a merged tenant's old address
+        # lands in the tenant the person now belongs to.
+        with tenant_context(principal.tenant_id or tenant.id):
             record("auth.login", "user", principal.id, after={"via": "api"}, actor=principal.actor)
     db.session.commit()
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}

@@ -68,7 +68,9 @@ def login():
         return render_template("auth/login.html", form=form, failed=True), 401
     gate.succeeded(slug, username, address)
     if tenant is not None:
-        with tenant_context(tenant.id):
+        # The person's own tenant: signing in through a merged tenant's old address
+        # lands in the tenant the person now belongs to.
+        with tenant_context(principal.tenant_id or tenant.id):
             record("auth.login", "user", principal.id, after={"via": "page"}, actor=principal.actor)
     db.session.commit()
     login_user(principal)

@@ -12,6 +12,7 @@ Other lists and nested structures fall back to JSON text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -203,6 +204,9 @@ def flat_errors(errors: Any) -> list[str]:
     return [str(errors)]
 
 
+_DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
+
+
 def settings_lines(component: Component, settings: Mapping[str, Any], locale: str,
                    yes: str, no: str) -> list[tuple[str, str]]:
     """Settings as the reader reads them: (label, value) with decimal commas in Vietnamese,
@@ -212,6 +216,8 @@ def settings_lines(component: Component, settings: Mapping[str, Any], locale: st
     def text(value: Any) -> str:
         if isinstance(value, bool):
             return yes if value else no
+        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+            value = Decimal(value)  # schemas store decimals as text ("90.00"): read as a number
         if isinstance(value, int | float | Decimal):
             number = round(float(value), 4)
             shown = str(int(number)) if number.is_integer() else repr(number)
