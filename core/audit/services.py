@@ -186,6 +186,15 @@ def _rolled_back(session) -> None:
     _release(session)
 
 
+@sa_event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, transaction) -> None:
+    # However the outermost transaction ends — commit, rollback, or a session closed with
+    # it still open (no commit or rollback event then) — the SQLite chain lock goes with it:
+    # a thread that ended holding it would stop every later write of the process.
+    if transaction.parent is None:
+        _release(session)
+
+
 def _release(session) -> None:
     for _ in range(session.info.pop(_HELD, 0)):
         _SQLITE_CHAIN.release()
