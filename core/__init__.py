@@ -24,6 +24,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(config, instance_path))
     if app.config["CONGVU_DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["CONGVU_DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Some metrics are made when their module is imported below (the login throttle's
+        # counter), and in multiprocess mode making one opens a file in this directory.
+        Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
     _init_extensions(app)
     _init_plugins(app)
