@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -272,7 +273,7 @@ def test_a_wrong_stored_dimension_drops_no_rows():
     data = workbook_bytes(rows)
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         sheet = z.read("xl/worksheets/sheet1.xml")
-    sheet = sheet.replace(b'<dimension ref="A1:L6" />', b'<dimension ref="A1" />')
+    sheet = re.sub(rb'<dimension ref="[A-Z0-9:]+" ?/>', b'<dimension ref="A1" />', sheet)  # any writer's spacing
     assert b'<dimension ref="A1" />' in sheet
     result = parse(StaffXlsx(), replace_part(data, "xl/worksheets/sheet1.xml", sheet))
     assert result["errors"] == [] and len(result["rows"]) == 5
