@@ -206,9 +206,13 @@ def _settle_work(today: date, first_day: date) -> None:
     # Reviewed by the person's manager at 9:00 the working day after, but for the last days.
     days = cal.WorkCalendar.load(first_day, today).working_days(first_day, today - timedelta(days=1))
     manager = select(Employee.manager_id).where(Employee.id == WorkItem.employee_id).scalar_subquery()
-    reviewed = days[:max(len(days) - UNREVIEWED_DAYS, 0)]
-    for day, next_day in zip(reviewed, days[1:len(reviewed) + 1], strict=True):
-        bulk(WorkItem.status == "done", WorkItem.work_date == day, reviewed_at=at(next_day, 9),
+    # Last month (closed) is reviewed whole, even when its last days are the latest ones
+    # (the demo made on the 1st); the review never lies in the future.
+    for k, day in enumerate(days):
+        if k >= len(days) - UNREVIEWED_DAYS and day >= this_month:
+            continue
+        following = days[k + 1] if k + 1 < len(days) else today
+        bulk(WorkItem.status == "done", WorkItem.work_date == day, reviewed_at=min(at(following, 9), now),
              reviewed_by_id=manager)
 
 
