@@ -560,6 +560,29 @@ def test_a_merger_from_the_wizard_and_the_api_names_the_operator(clean_app, clie
     assert merge_events(binh_dinh.tenant_id) == [("tenant.merge", root_actor)]
 
 
+def test_signing_in_and_out_on_the_page_and_the_api_names_the_person(clean_app, client, world, clock):
+    import re
+
+    seq = head_seq(clean_app, world)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"csrf_token": token, "tenant": world.slug, "username": "staff",
+                                    "password": PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    r = client.post("/api/v1/auth/token", json={"tenant": world.slug, "username": "staff2", "password": PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    api_token = r.get_json()["access_token"]
+    assert actors(clean_app, world, "auth.login", seq) == [me(world, "staff"), me(world, "staff2")]
+
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.post("/api/v1/auth/revoke", headers={"Authorization": f"Bearer {api_token}"}).status_code == 204
+    assert actors(clean_app, world, "auth.logout", seq) == [me(world, "staff"), me(world, "staff2")]
+    # A token already revoked ends nothing more: no second event.
+    assert client.post("/api/v1/auth/revoke", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401
+    assert len(actors(clean_app, world, "auth.logout", seq)) == 2
+
+
 # Page routes that write, and the test above that makes the same write through the page
 # and the API. A route without an audited write says why.
 PAGE_WRITES = {
@@ -602,10 +625,10 @@ PAGE_WRITES = {
                      "document_pages.upload_signed"),
                     test_documents_on_their_page_and_the_api_name_the_person),
     "merger_pages.wizard": test_a_merger_from_the_wizard_and_the_api_names_the_operator,
+    "auth_pages.login": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
+    "auth_pages.logout": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
 }
 NOT_AUDITED_HERE = {
-    "auth_pages.login": "names the person explicitly (auth.login) before any session exists",
-    "auth_pages.logout": "writes nothing",
     "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",
     "admin_pages.what_if": "a preview: scoring.what_if only reads and the page rolls back; nothing is stored",
 }
