@@ -8,9 +8,10 @@ fails when a page that writes is added without a case here."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
 from core.extensions import db
@@ -561,8 +562,6 @@ def test_a_merger_from_the_wizard_and_the_api_names_the_operator(clean_app, clie
 
 
 def test_signing_in_and_out_on_the_page_and_the_api_names_the_person(clean_app, client, world, clock):
-    import re
-
     seq = head_seq(clean_app, world)
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -694,3 +693,89 @@ def test_names_cost_one_query_per_page_whatever_the_people(clean_app, client, wo
     with count_queries(clean_app) as more:
         client.get(f"/t/{world.slug}/admin/audit")
     assert len(more) == len(few)
+
+
+# ---------------------------------------------------------------- finding one person's events
+
+
+def test_the_audit_page_finds_everything_one_person_did(clean_app, client, world, clock):
+    """An inspector knows a name, not `user:12:login`: the actor filter takes a login, part
+    of a full name or `user:<id>`, and finds the person's own writes and the jobs they
+    asked for — on the page, in its export and on the API alike."""
+    import csv
+    import io
+
+    page_post(client, world, "staff", "/today/declare", {"task_type_code": "HT01", "quantity": "3"})
+    page_post(client, world, "admin", "/jobs/recalculate", {"period": "2026-10"})
+    r = client.post(world.url("/units"), json={"code": "P-API", "name": "Phòng qua API", "kind": "department"},
+                    headers=world.h("admin"))
+    assert r.status_code == 201, r.get_json()
+    admin_id = world.principals["admin"].id
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        expected = list(db.session.scalars(select(AuditEvent.seq).where(
+            AuditEvent.actor.startswith(f"user:{admin_id}:")).order_by(AuditEvent.seq)))
+        via_job = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.actor.like(f"user:{admin_id}:admin via job %")))
+        systems = list(db.session.scalars(select(AuditEvent.seq).where(AuditEvent.actor == "system")
+                                          .order_by(AuditEvent.seq)))
+    assert via_job == 1 and len(expected) == 2  # the recalculation's job, the unit
+
+    sign_in(client, world, "auditor")
+    base = f"/t/{world.slug}/admin/audit"
+    for query in ("admin", "ADMIN", "Người admin", "người ad", f"user:{admin_id}", f"user:{admin_id}:admin"):
+        html = client.get(base, query_string={"actor": query}).get_data(as_text=True)
+        assert f"<span class=\"count\">({len(expected)})</span>" in html, query
+        seqs = [int(s) for s in re.findall(r'<td class="seq" data-label="[^"]+">(\d+)</td>', html)]
+        assert seqs == expected[::-1], query  # newest first
+        export = client.get(f"{base}/export", query_string={"actor": query, "format": "csv"})
+        rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))[1:]
+        assert [int(r[0]) for r in rows] == expected, query
+    api = client.get(world.url("/audit-events"), query_string={"actor": "Người admin", "per_page": 100},
+                     headers=world.h("auditor"))
+    assert [e["seq"] for e in api.get_json()] == expected
+    # Anything that is not a person matches exactly (with its own jobs): "system" is not "sys".
+    html = client.get(base, query_string={"actor": "system"}).get_data(as_text=True)
+    assert f"<span class=\"count\">({len(systems)})</span>" in html
+    assert "<span class=\"count\">(0)</span>" in client.get(base, query_string={"actor": "sys"}).get_data(as_text=True)
+    # A wildcard typed in a name is a character, not a wildcard.
+    assert "<span class=\"count\">(0)</span>" in client.get(base, query_string={"actor": "%"}).get_data(as_text=True)
+
+
+def test_bad_audit_filters_show_their_error_beside_the_field(clean_app, client, world, clock):
+    sign_in(client, world, "auditor")
+    base = f"/t/{world.slug}/admin/audit"
+    r = client.get(base, query_string={"from": "2026-10-15", "to": "2026-10-14", "actor": "Người staff"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert '<p class="error" id="to-err">Trước ngày bắt đầu.</p>' in html
+    assert 'aria-invalid="true" aria-describedby="to-err"' in html and 'value="Người staff"' in html
+    assert "Một số điều kiện lọc không hợp lệ: Đến ngày (tính cả ngày này)." in html
+    r = client.get(base, query_string={"from": "nope"})
+    assert r.status_code == 422
+    assert '<p class="error" id="from-err">Ngày không hợp lệ (dạng YYYY-MM-DD).</p>' in r.get_data(as_text=True)
+    assert client.get(f"{base}/export", query_string={"from": "2026-10-15", "to": "2026-10-14"}).status_code == 422
+    r = client.get(world.url("/audit-events"), query_string={"from": "2026-10-15", "to": "2026-10-14"},
+                   headers=world.h("auditor"))
+    assert r.status_code == 422 and "to" in json_errors(r), r.get_json()
+
+
+def json_errors(response) -> dict:
+    body = response.get_json()
+    return body.get("errors", {}).get("query", body.get("errors", {}))
+
+
+def test_the_audit_page_pages_and_keeps_the_filter(clean_app, client, world, clock):
+    from core.audit.services import record
+
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        for i in range(130):
+            record("test.bulk", "thing", i, actor=f"user:{world.principals['staff'].id}:staff")
+        db.session.commit()
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff"}).get_data(as_text=True)
+    assert "<span class=\"count\">(130)</span>" in html and "Trang 1/2" in html
+    older = f'href="/t/{world.slug}/admin/audit?page=2&amp;actor=staff"'
+    assert older in html and ">Cũ hơn</a>" in html
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff", "page": 2}).get_data(as_text=True)
+    assert "Trang 2/2" in html and len(re.findall(r'<td class="seq"', html)) == 30
+    assert f'href="/t/{world.slug}/admin/audit?page=1&amp;actor=staff"' in html and "Cũ hơn" not in html

@@ -4,10 +4,12 @@ the inspector's export (the same query and files as the API)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from core.admin.forms import field_errors
 from core.audit import exports as audit_exports
 from core.audit import names
 from core.audit.api import export_response
@@ -16,6 +18,9 @@ from core.extensions import db
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
 PAGE_SIZE = 100
+# The filters' labels, for the fields and for the summary of the invalid ones.
+LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
+          "format": _l("Format")}
 
 
 def _inspector() -> None:
@@ -25,14 +30,16 @@ def _inspector() -> None:
         abort(403)
 
 
-def _filters() -> tuple[dict, dict, dict]:
-    """The query's filters (blank fields ignored), the raw values, and field errors."""
+def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
+    """The query's filters (blank fields ignored), the raw values, and field errors
+    (translated, shown beside their fields)."""
     raw = {k: request.args.get(k, "").strip() for k in ("from", "to", "actor", "action", "format")}
     try:
         args = AuditExportQuery().load({k: v for k, v in raw.items() if v})
         return args, raw, {}
     except ValidationError as exc:
-        return {"format": "xlsx"}, raw, exc.messages
+        return {"format": "xlsx"}, raw, field_errors(exc.messages if isinstance(exc.messages, dict)
+                                                     else {"_": exc.messages})
 
 
 @audit_pages.get("/t/<t>/admin/audit")
@@ -48,8 +55,10 @@ def audit_log(t):
                                 .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     export_args = {k: v for k, v in raw.items() if v and k != "format"} if not errors else {}
     who = names.resolve(e.actor for e in events)  # one query for the page's people
+    pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
-                           page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args), \
+                           pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
+                           labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors)), \
         422 if errors else 200
 
 
