@@ -47,13 +47,17 @@ def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
 def audit_log(t):
     _inspector()
     args, raw, errors = _filters()
-    stmt = audit_exports.events_query(args)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 1_000_000))
-    # Newest first on screen; the export keeps chain order.
-    events = db.session.scalars(stmt.order_by(None).order_by(audit_exports.AuditEvent.seq.desc())
-                                .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    export_args = {k: v for k, v in raw.items() if v and k != "format"} if not errors else {}
+    total, events = 0, []
+    # A refused filter lists nothing (and offers no export): the whole log under a filter
+    # the inspector believes applied would be read as the filter's result.
+    if not errors:
+        stmt = audit_exports.events_query(args)
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        # Newest first on screen; the export keeps chain order.
+        events = db.session.scalars(stmt.order_by(None).order_by(audit_exports.AuditEvent.seq.desc())
+                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    export_args = {k: v for k, v in raw.items() if v and k != "format"}
     who = names.resolve(e.actor for e in events)  # one query for the page's people
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
