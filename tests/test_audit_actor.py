@@ -782,3 +782,37 @@ def test_the_audit_page_pages_and_keeps_the_filter(clean_app, client, world, clo
     html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff", "page": 2}).get_data(as_text=True)
     assert "Trang 2/2" in html and len(re.findall(r'<td class="seq"', html)) == 30
     assert f'href="/t/{world.slug}/admin/audit?page=1&amp;actor=staff"' in html and "Cũ hơn" not in html
+
+
+def test_the_audit_page_shows_and_filters_the_tenants_local_days(clean_app, client, world, clock, monkeypatch):
+    """06:30 on 15 October in Hồ Chí Minh is 23:30 on the 14th in UTC: the page (and its
+    export) show and filter the local day an inspector's papers name; the API keeps UTC
+    days, and the export's time column stays the UTC value the hash covers."""
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    from core.audit import services as audit_services
+
+    monkeypatch.setattr(audit_services, "utcnow", lambda: datetime(2026, 10, 14, 23, 30, 5, tzinfo=UTC))
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        audit_services.record("test.early", "thing", 1, actor="cli")
+        db.session.commit()
+    monkeypatch.undo()
+    sign_in(client, world, "auditor")
+    base = f"/t/{world.slug}/admin/audit"
+
+    def shown(**query) -> list[str]:
+        html = client.get(base, query_string={"action": "test.early", **query}).get_data(as_text=True)
+        return re.findall(r'<td class="at" data-label="Thời điểm \(Asia/Ho_Chi_Minh\)" '
+                          r'title="([^"]+)">([^<]+)</td>', html)
+
+    assert shown(**{"from": "2026-10-15", "to": "2026-10-15"}) == [("2026-10-14 23:30:05 UTC", "15/10/2026 06:30:05")]
+    assert shown(to="2026-10-14") == []
+    export = client.get(f"{base}/export", query_string={"action": "test.early", "from": "2026-10-15",
+                                                         "format": "csv"})
+    rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))[1:]
+    assert [r[1] for r in rows] == ["2026-10-14T23:30:05+00:00"]
+    api = client.get(world.url("/audit-events"), headers=world.h("auditor"),
+                     query_string={"action": "test.early", "from": "2026-10-14", "to": "2026-10-14"})
+    assert [e["action"] for e in api.get_json()] == ["test.early"]

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
@@ -34,12 +35,16 @@ HEADERS = ["Số thứ tự (seq)", "Thời điểm (at, UTC)", "Người thực
 
 
 def events_query(args: dict) -> Select:
-    """The tenant's events in chain order, filtered by dates (`to` inclusive), actor, action."""
+    """The tenant's events in chain order, filtered by dates (`to` inclusive), actor, action.
+    Dates are days of `args["tz"]` (the audit page passes the tenant's zone: an inspector's
+    "15/10" is the local day), else UTC days (the API's contract)."""
+    zone = ZoneInfo(args.get("tz") or "UTC")
     stmt = select(AuditEvent).order_by(AuditEvent.seq)
     if args.get("from_"):
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(args["from_"], time.min, UTC))
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(args["from_"], time.min, zone).astimezone(UTC))
     if args.get("to"):
-        stmt = stmt.where(AuditEvent.at < datetime.combine(args["to"] + timedelta(days=1), time.min, UTC))
+        stmt = stmt.where(AuditEvent.at < datetime.combine(args["to"] + timedelta(days=1), time.min, zone)
+                          .astimezone(UTC))
     if args.get("actor"):
         stmt = stmt.where(actor_clause(args["actor"]))
     if args.get("action"):

@@ -3,6 +3,8 @@ the inspector's export (the same query and files as the API)."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -36,7 +38,8 @@ def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
     raw = {k: request.args.get(k, "").strip() for k in ("from", "to", "actor", "action", "format")}
     try:
         args = AuditExportQuery().load({k: v for k, v in raw.items() if v})
-        return args, raw, {}
+        # The page and its export read dates as the tenant's days, as it shows times.
+        return {**args, "tz": g.tenant.timezone}, raw, {}
     except ValidationError as exc:
         return {"format": "xlsx"}, raw, field_errors(exc.messages if isinstance(exc.messages, dict)
                                                      else {"_": exc.messages})
@@ -62,7 +65,8 @@ def audit_log(t):
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
                            pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
-                           labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors)), \
+                           labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
+                           zone=ZoneInfo(g.tenant.timezone)), \
         422 if errors else 200
 
 

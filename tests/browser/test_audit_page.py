@@ -52,6 +52,7 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     its field — nothing wider than the phone."""
     import csv
     import io
+    from zoneinfo import ZoneInfo
 
     from core.audit.models import AuditEvent
 
@@ -66,6 +67,7 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
             record("scores.recalculate", "period", "2026-10",
                    actor=f"user:{admin.id}:admin via job 3f2a0c1e-8f0a-4c59-9d77-2f0f1f3a9c11")
             db.session.commit()
+            job_at = db.session.scalar(select(AuditEvent.at).where(AuditEvent.actor.like("% via job 3f2a0c1e-%")))
             expected = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
                 AuditEvent.actor.startswith(f"user:{admin.id}:")))
     assert expected >= 131
@@ -81,6 +83,10 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     actors = page.locator("tbody td.actor").all_inner_texts()
     assert len(actors) == 100 and all(a.startswith(f"{name} (admin)") for a in actors)
     assert actors[0] == f"{name} (admin) qua tác vụ 3f2a0c1e"  # newest first: the job
+    # Times in the tenant's zone (Hồ Chí Minh), the UTC value in the tooltip.
+    first_at = page.locator("tbody td.at").first
+    assert first_at.inner_text() == job_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M:%S")
+    assert first_at.get_attribute("data-label") == "Thời điểm (Asia/Ho_Chi_Minh)"
     assert phone.scroll_width() <= 390
     phone.screenshot("audit-log-person-390")
 
