@@ -66,7 +66,8 @@ def audit_log(t):
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
                            pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
                            labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
-                           zone=ZoneInfo(g.tenant.timezone)), \
+                           zone=ZoneInfo(g.tenant.timezone),
+                           active=[(LABELS[k], raw[k]) for k in ("from", "to", "actor", "action") if raw[k]]), \
         422 if errors else 200
 
 

@@ -74,11 +74,16 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     phone.login("thanhtra")
     phone.page.set_viewport_size({"width": 390, "height": 844})
     phone.goto(f"/t/{SLUG}/admin/audit")
+    # The filters are folded so the events start on the first screen of a phone.
+    assert phone.page.locator("tbody tr").first.bounding_box()["y"] < 844
+    phone.page.click(".audit .filters summary")
     phone.page.fill("#actor", name)
     with phone.page.expect_navigation(wait_until="load"):
         phone.page.click(".audit form button[type=submit]")
     page = phone.page
     assert page.locator("h1 .count").inner_text() == f"({expected})"
+    assert page.locator(".audit .filters summary").inner_text() == f"Lọc · Người thực hiện: {name}"
+    assert page.locator("tbody tr").first.bounding_box()["y"] < 844
     assert page.locator("nav.pages span").inner_text() == f"Trang 1/{-(-expected // 100)}"
     actors = page.locator("tbody td.actor").all_inner_texts()
     assert len(actors) == 100 and all(a.startswith(f"{name} (admin)") for a in actors)
@@ -102,6 +107,7 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     rows = list(csv.reader(io.StringIO(export.body().decode("utf-8-sig"))))[1:]
     assert len(rows) == expected and {r[11].split(",")[0] for r in rows} == {f"{name} (admin)"}
 
+    page.click(".audit .filters summary")
     page.fill("#from", "2026-10-15")
     page.fill("#to", "2026-10-14")
     with page.expect_navigation(wait_until="load"):
