@@ -3,11 +3,15 @@ the inspector's export (the same query and files as the API)."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, abort, g, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from core.admin.forms import field_errors
 from core.audit import exports as audit_exports
 from core.audit import names
 from core.audit.api import export_response
@@ -16,6 +20,9 @@ from core.extensions import db
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
 PAGE_SIZE = 100
+# The filters' labels, for the fields and for the summary of the invalid ones.
+LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
+          "format": _l("Format")}
 
 
 def _inspector() -> None:
@@ -25,14 +32,17 @@ def _inspector() -> None:
         abort(403)
 
 
-def _filters() -> tuple[dict, dict, dict]:
-    """The query's filters (blank fields ignored), the raw values, and field errors."""
+def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
+    """The query's filters (blank fields ignored), the raw values, and field errors
+    (translated, shown beside their fields)."""
     raw = {k: request.args.get(k, "").strip() for k in ("from", "to", "actor", "action", "format")}
     try:
         args = AuditExportQuery().load({k: v for k, v in raw.items() if v})
-        return args, raw, {}
+        # The page and its export read dates as the tenant's days, as it shows times.
+        return {**args, "tz": g.tenant.timezone}, raw, {}
     except ValidationError as exc:
-        return {"format": "xlsx"}, raw, exc.messages
+        return {"format": "xlsx"}, raw, field_errors(exc.messages if isinstance(exc.messages, dict)
+                                                     else {"_": exc.messages})
 
 
 @audit_pages.get("/t/<t>/admin/audit")
@@ -40,16 +50,24 @@ def _filters() -> tuple[dict, dict, dict]:
 def audit_log(t):
     _inspector()
     args, raw, errors = _filters()
-    stmt = audit_exports.events_query(args)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 1_000_000))
-    # Newest first on screen; the export keeps chain order.
-    events = db.session.scalars(stmt.order_by(None).order_by(audit_exports.AuditEvent.seq.desc())
-                                .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    export_args = {k: v for k, v in raw.items() if v and k != "format"} if not errors else {}
+    total, events = 0, []
+    # A refused filter lists nothing (and offers no export): the whole log under a filter
+    # the inspector believes applied would be read as the filter's result.
+    if not errors:
+        stmt = audit_exports.events_query(args)
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        # Newest first on screen; the export keeps chain order.
+        events = db.session.scalars(stmt.order_by(None).order_by(audit_exports.AuditEvent.seq.desc())
+                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    export_args = {k: v for k, v in raw.items() if v and k != "format"}
     who = names.resolve(e.actor for e in events)  # one query for the page's people
+    pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
-                           page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args), \
+                           pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
+                           labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
+                           zone=ZoneInfo(g.tenant.timezone),
+                           active=[(LABELS[k], raw[k]) for k in ("from", "to", "actor", "action") if raw[k]]), \
         422 if errors else 200
 
 

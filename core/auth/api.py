@@ -79,9 +79,14 @@ def issue(data):
 @blp.route("/auth/revoke", methods=["POST"])
 @blp.response(204)
 def revoke():
-    """Revoke the bearer token of this request."""
-    api_principal()
-    services.revoke_token(bearer_token() or "")
+    """Revoke the bearer token of this request (audited as `auth.logout`, like the page's
+    logout, naming the token's owner)."""
+    principal = api_principal()
+    # The page's logout is audited; the API's was not, so a trail could show a login and
+    # never its end. Operators have no tenant chain to record in (the page does the same).
+    if services.revoke_token(bearer_token() or "") and not principal.is_operator:
+        with tenant_context(principal.tenant_id):
+            record("auth.logout", "user", principal.id, after={"via": "api"}, actor=principal.actor)
     db.session.commit()
 
 
