@@ -544,7 +544,7 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     moment = cal.now()
     decision = EvaluationDecision(year=year, agency_id=agency_id, scope=scope, status="decided",
                                   confirmation=view["confirmation"], levels={str(k): v for k, v in levels.items()},
-                                  decided_by=principal.actor, decided_at=moment,
+                                  decided_by=principal.actor, decided_at=moment, decider_id=principal.employee_id,
                                   appeal_until=moment + timedelta(days=int(procedure_settings()["appeal_days"])))
     db.session.add(decision)
     db.session.flush()
@@ -560,11 +560,17 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     record("evaluation.decide", "evaluation_decision", decision.id, after=decision_view(decision),
            actor=principal.actor)
     until = cal.local_date(decision.appeal_until, cal.current_tenant()).strftime("%d/%m/%Y")
+    # The in-app notice links the written one: the person's annual form, printed from the decision.
     for level in set(levels.values()):
         notify([i for i, lv in levels.items() if lv == level], "evaluation.decided",
                N_("Notice: your classification of %(year)s is decided: %(level)s. You may appeal until %(until)s."),
-               {"year": year, "level": level or "—", "until": until}, link=f"/evaluation?year={year}")
+               {"year": year, "level": level or "—", "until": until}, link=notice_link(year))
     return decision
+
+
+def notice_link(year: int) -> str:
+    """Where a decided person reads the written notice (relative to the tenant's pages)."""
+    return f"/documents/classification-form?year={year}&format=pdf"
 
 
 def _set_level(row: EmployeeClassification, level: str | None, reason: str, actor: str, moment: datetime) -> None:
@@ -579,7 +585,9 @@ def decision_view(d: EvaluationDecision) -> dict:
     return {"id": d.id, "year": d.year, "agency_id": d.agency_id, "scope": d.scope, "status": d.status,
             "levels": {int(k): v for k, v in (d.levels or {}).items()}, "decided_by": d.decided_by,
             "decided_at": d.decided_at, "appeal_until": d.appeal_until, "reopened_by": d.reopened_by,
-            "reopened_at": d.reopened_at, "reopen_reason": d.reopen_reason}
+            "reopened_at": d.reopened_at, "reopen_reason": d.reopen_reason, "decider_id": d.decider_id,
+            "signed": d.signed_at is not None, "signed_at": d.signed_at, "signed_by": d.signed_by,
+            "signer_id": d.signer_id, "signer_subject": d.signer_subject}
 
 
 def decision_document(decision_id: int) -> dict:

@@ -81,6 +81,12 @@ class DecisionSchema(Schema):
     reopened_by = fields.String(allow_none=True)
     reopened_at = fields.DateTime(allow_none=True)
     reopen_reason = fields.String(allow_none=True)
+    decider_id = fields.Integer(allow_none=True, metadata={"description": "who took the decision step"})
+    signed = fields.Boolean(metadata={"description": "its PDF came back signed by the decider (PAdES)"})
+    signed_at = fields.DateTime(allow_none=True)
+    signed_by = fields.String(allow_none=True)
+    signer_id = fields.Integer(allow_none=True)
+    signer_subject = fields.String(allow_none=True)
 
 
 class AgencySchema(Schema):
