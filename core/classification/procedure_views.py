@@ -100,7 +100,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
                            previews=previews, mine=mine, openable=openable, levels=LEVELS, form=form,
                            errors=errors, values=request.form, labels=procedure.STEP_LABELS,
-                           settings=procedure.procedure_settings()), status
+                           settings=procedure.procedure_settings(), deadline=procedure._deadline(year),
+                           days_left=procedure.days_left(year)), status
 
 
 @evaluation_pages.get("/t/<t>/evaluation")
@@ -163,11 +164,26 @@ def open_year(t):
     if agency_id is None:
         abort(400)
     try:
-        procedure.open_agency(current_user, year, agency_id)
+        procedure.open_agency(current_user, year, agency_id, request.form.get("late_reason"))
         return _done(year, _("The evaluation is open."))
     except ServiceError as exc:
         db.session.rollback()
         return _render(year, f"open-{agency_id}", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/late")
+@login_required
+def late(t):
+    _member()
+    year, agency_id = _year(), _int("agency_id")
+    if agency_id is None:
+        abort(400)
+    try:
+        procedure.allow_late(current_user, year, agency_id, request.form.get("reason", ""))
+        return _done(year, _("The agency may go on after the deadline."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, f"late-{agency_id}", exc)
 
 
 @evaluation_pages.post("/t/<t>/evaluation/appeal")

@@ -20,7 +20,7 @@ from core.extensions import db
 from core.org.models import Employee
 from tests.browser.conftest import _browsing
 from tests.browser.test_evaluation_phone import PHONE_390, _principal, seed
-from tests.browser.test_work_day import EMPLOYEE, MANAGER, in_tenant
+from tests.browser.test_work_day import EMPLOYEE, in_tenant
 from tests.test_documents_support import ThrowawayCA, sign
 
 pytestmark = pytest.mark.browser
@@ -32,8 +32,9 @@ def decided_and_issued() -> tuple[str, int, bytes]:
     me = db.session.scalar(select(Employee).where(Employee.code == EMPLOYEE.upper()))
     minutes = {"level": "HTT", "comment": "Hoàn thành tốt", "meeting_date": date(2026, 12, 8), "attendees": 8,
                "votes_for": 8, "votes_against": 0}
-    procedure.record_step(_principal(MANAGER.upper()), 2026, me.id, "manager", minutes)
-    procedure.record_step(_principal(MANAGER.upper()), 2026, me.id, "meeting", minutes)
+    boss = db.session.get(Employee, me.manager_id).code
+    procedure.record_step(_principal(boss), 2026, me.id, "manager", minutes)
+    procedure.record_step(_principal(boss), 2026, me.id, "meeting", minutes)
     director = db.session.scalar(select(Employee).where(Employee.code == "SNV-GD"))
     procedure.decide(_principal("SNV-GD"), 2026, director.unit_id, "staff", "SNV 2026")
     pdf = documents.decision(_principal("SNV-GD"), director.unit_id, 2026, "pdf", "15")
@@ -84,6 +85,6 @@ def test_the_director_uploads_the_signed_decision_on_a_phone(browser, live_serve
         assert mine.get_by_role("link", name="Thông báo kết quả bằng văn bản (PDF)").count() == 1
         phone.screenshot("evaluation-my-decision-signed-phone", full_page=True)
         assert phone.scroll_width() <= 390
-        phone.assert_clean()
+        phone.assert_clean(allow=[re.compile(r"^console\.error: .*422")])  # the refused upload above
     finally:
         browsing.close()
