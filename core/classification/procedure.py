@@ -55,7 +55,12 @@ DEFAULTS: dict[str, Any] = {
     # 90/2020 + 48/2023 until their own framework. Cán bộ and contract staff: the tenant's
     # choice, else the công chức scheme.
     "schemes": {"vien_chuc": {"key": "decree90", "settings": {}}},
+    # Evaluation periods (docs/procedure.md "Monthly or quarterly periods"): the tenant's, and
+    # an agency's own choice keyed by its id.
+    "period": "month",
+    "agency_periods": {},
 }
+PERIOD_KINDS = ("month", "quarter")
 MAX_APPEAL_DAYS = 90
 
 
@@ -89,6 +94,19 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
                              "and end with the decision.")]
     if not re.fullmatch(r"12-(0[1-9]|[12][0-9]|3[01])", str(new["deadline"])):
         errors["deadline"] = [_("The deadline is a day of December, written 12-DD.")]
+    if new.get("period") not in PERIOD_KINDS:
+        errors["period"] = [_("One of: %(list)s.", list=", ".join(PERIOD_KINDS))]
+    agency_periods: dict[str, str] = {}
+    agencies = set(db.session.scalars(select(OrgUnit.id)))
+    for key, kind in (new.get("agency_periods") or {}).items():
+        if not str(key).isdigit() or int(key) not in agencies:
+            errors.setdefault("agency_periods", []).append(_("%(key)s: no such unit.", key=key))
+        elif kind not in PERIOD_KINDS:
+            errors.setdefault("agency_periods", []).append(
+                _("%(key)s: one of: %(list)s.", key=key, list=", ".join(PERIOD_KINDS)))
+        else:
+            agency_periods[str(int(key))] = kind
+    new["agency_periods"] = agency_periods
     if not 1 <= int(new["appeal_days"]) <= MAX_APPEAL_DAYS:
         errors["appeal_days"] = [_("From 1 to %(max)s days.", max=MAX_APPEAL_DAYS)]
     schemes = {}
@@ -120,6 +138,26 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
     db.session.flush()
     record("evaluation.procedure", "tenant", principal.tenant_id, before=before, after=new)
     return new
+
+
+def period_kinds() -> tuple[str, dict[int, str]]:
+    """The tenant's evaluation period and each agency's own choice (month or quarter)."""
+    settings = procedure_settings()
+    return settings.get("period") or "month", {int(k): v for k, v in (settings.get("agency_periods") or {}).items()}
+
+
+def quarterly_people(people: dict[int, int | None], units: dict | None = None) -> set[int]:
+    """Of ``people`` ({employee id: unit id}), those whose agency evaluates by quarters."""
+    from core.classification.services import agency_of
+
+    default, own = period_kinds()
+    if default == "month" and "quarter" not in own.values():
+        return set()  # the default: nothing to look up
+    if units is None:
+        units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(
+            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    return {i for i, unit_id in people.items()
+            if own.get(agency_of(unit_id, units) if unit_id is not None else -1, default) == "quarter"}
 
 
 # ---------------------------------------------------------------- legal regimes

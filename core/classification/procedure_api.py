@@ -33,6 +33,11 @@ class ProcedureSchema(Schema):
     count_month_in_progress = fields.Boolean()
     schemes = fields.Dict(keys=fields.String(validate=validate.OneOf(REGIMES)),
                           values=fields.Nested(SchemeRef, allow_none=True))
+    period = fields.String(validate=validate.OneOf(procedure.PERIOD_KINDS), metadata={
+        "description": "the tenant's evaluation period: month (default) or quarter"})
+    agency_periods = fields.Dict(keys=fields.String(validate=validate.Length(max=20)),
+                                 values=fields.String(validate=validate.OneOf(procedure.PERIOD_KINDS)),
+                                 metadata={"description": "an agency's own choice, keyed by its unit id"})
 
 
 class RegimeIn(Schema):
