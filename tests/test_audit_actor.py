@@ -14,6 +14,8 @@ from core.audit.models import AuditEvent
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.tenancy import tenant_context
+from tests import test_procedure_deadline as procedure_deadline
+from tests import test_procedure_documents as procedure_documents
 from tests.test_classification_api import TOTALS_2026, set_totals
 from tests.test_work_pages import csrf, sign_in
 from tests.test_work_support import PASSWORD, declare
@@ -280,6 +282,9 @@ PAGE_WRITES = {
     "work_pages.bulk": test_bulk_decisions_on_the_unit_page_and_the_api_name_the_manager,
     "work_pages.assign": test_assigning_on_the_unit_page_and_the_api_names_the_manager,
     "admin_pages.units": test_admin_screens_and_the_api_name_the_admin,
+    # The evaluation procedure's own pairs (their page tests check the actor of the audited write).
+    "evaluation_pages.late": procedure_deadline.test_the_page_counts_the_days_left_then_offers_the_override,
+    "evaluation_pages.signed": procedure_documents.test_uploading_on_the_evaluation_page_names_the_decider,
 }
 NOT_AUDITED_HERE = {
     "auth_pages.login": "names the person explicitly (auth.login) before any session exists",

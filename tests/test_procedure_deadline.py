@@ -117,6 +117,9 @@ def test_the_page_counts_the_days_left_then_offers_the_override(clean_app, proc,
     r = client.post(f"/t/{w.slug}/evaluation/late?year=2026",
                     data={"csrf_token": csrf(html), "agency_id": w.ids["agency"], "reason": "Nghỉ ốm"})
     assert r.status_code == 302
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.late_override")).one()
+        assert event.actor.endswith(":head") and event.after["late_reason"] == "Nghỉ ốm"
     html = page(client, w, "head")
     assert "tiếp tục sau hạn: Nghỉ ốm" in html and "Cho phép tiếp tục" not in html
     # The staff member sees the deadline passed, and (allowed) may still take their step.

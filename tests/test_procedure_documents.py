@@ -22,7 +22,9 @@ from core.extensions import db
 from core.notifications.models import Notification
 from core.tenancy import tenant_context
 from tests.test_documents_support import flat, pdf_text, sign
+from tests.test_evaluation_pages import page
 from tests.test_evaluation_procedure import open_agency, step, url
+from tests.test_work_pages import csrf
 from tests.test_work_support import World
 
 pytest_plugins = ("tests.test_work_support", "tests.test_documents_support", "tests.test_evaluation_procedure")
@@ -149,3 +151,24 @@ def test_the_signed_decision_must_be_signed_by_the_decider_and_marks_the_step_si
     assert decision_pdf(client, w).status_code == 409
     with clean_app.app_context(), tenant_context(w.tenant_id):
         assert db.session.get(EvaluationDecision, decided["id"]).status == "reopened"
+
+
+def test_uploading_on_the_evaluation_page_names_the_decider(clean_app, proc, client, trusting):
+    w = proc
+    decided = decide_staff(client, w)
+    issued = decision_pdf(client, w, number="7").data
+    html = page(client, w, "head")
+    assert f'id="decision-{w.ids["agency"]}-staff"' in html and "chưa ký số" in html
+    form = {"csrf_token": csrf(html), "agency_id": w.ids["agency"]}
+    r = client.post(f"/t/{w.slug}/evaluation/signed?year=2026", content_type="multipart/form-data",
+                    data={**form, "file": (BytesIO(sign(issued, trusting.person("Người manager"))), "qd.pdf")})
+    assert r.status_code == 422
+    assert "Người ký không phải người có thẩm quyền quyết định của cơ quan." in r.get_data(as_text=True)
+    r = client.post(f"/t/{w.slug}/evaluation/signed?year=2026", content_type="multipart/form-data",
+                    data={**form, "file": (BytesIO(sign(issued, trusting.person(HEAD))), "qd.pdf")})
+    assert r.status_code == 302
+    assert "Đã ký số: Người head, 03/12/2026 09:00" in page(client, w, "head")
+    assert "Đã ký số: Người head, 03/12/2026 09:00" in page(client, w, "staff")  # under "my evaluation"
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.sign")).one()
+        assert event.actor.endswith(":head") and event.object_id == str(decided["id"])
