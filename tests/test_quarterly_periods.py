@@ -89,7 +89,8 @@ def test_a_tenant_by_quarters_and_bad_settings(clean_app, proc, client):
     w = proc
     more_months(clean_app, w)
     for body, field in (({"period": "week"}, "period"), ({"agency_periods": {"999999": "quarter"}}, "agency_periods"),
-                        ({"agency_periods": {str(w.ids["agency2"]): "year"}}, "agency_periods")):
+                        ({"agency_periods": {str(w.ids["agency2"]): "year"}}, "agency_periods"),
+                        ({"agency_periods": {str(w.ids["dept"]): "quarter"}}, "agency_periods")):
         r = set_periods(client, w, **body)
         assert r.status_code == 422 and field in r.get_json()["errors"], (body, r.get_json())
     assert client.get(w.url("/evaluation-procedure"), headers=w.h("admin")).get_json()["period"] == "month"

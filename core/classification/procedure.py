@@ -97,10 +97,13 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
     if new.get("period") not in PERIOD_KINDS:
         errors["period"] = [_("One of: %(list)s.", list=", ".join(PERIOD_KINDS))]
     agency_periods: dict[str, str] = {}
-    agencies = set(db.session.scalars(select(OrgUnit.id)))
+    from core.classification.services import AGENCY_KINDS
+
+    # Only an agency (or commune, ward) chooses: a department follows its agency.
+    agencies = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.kind.in_(AGENCY_KINDS))))
     for key, kind in (new.get("agency_periods") or {}).items():
         if not str(key).isdigit() or int(key) not in agencies:
-            errors.setdefault("agency_periods", []).append(_("%(key)s: no such unit.", key=key))
+            errors.setdefault("agency_periods", []).append(_("%(key)s: no such agency.", key=key))
         elif kind not in PERIOD_KINDS:
             errors.setdefault("agency_periods", []).append(
                 _("%(key)s: one of: %(list)s.", key=key, list=", ".join(PERIOD_KINDS)))
