@@ -284,6 +284,7 @@ PAGE_WRITES = {
     "admin_pages.units": test_admin_screens_and_the_api_name_the_admin,
     # The evaluation procedure's own pairs (their page tests check the actor of the audited write).
     "evaluation_pages.late": procedure_deadline.test_the_page_counts_the_days_left_then_offers_the_override,
+    "evaluation_pages.settings": procedure_deadline.test_the_tenant_admin_sets_the_deadline_and_period_on_the_page,
     "evaluation_pages.signed": procedure_documents.test_uploading_on_the_evaluation_page_names_the_decider,
 }
 NOT_AUDITED_HERE = {

@@ -125,3 +125,26 @@ def test_the_page_counts_the_days_left_then_offers_the_override(clean_app, proc,
     # The staff member sees the deadline passed, and (allowed) may still take their step.
     assert "Đã quá hạn" in page(client, w, "staff")
     assert step(client, w, "staff", "staff", "self").status_code == 200
+
+
+def test_the_tenant_admin_sets_the_deadline_and_period_on_the_page(clean_app, proc, client):
+    w = proc
+    html = page(client, w, "admin")
+    assert 'id="settings-deadline"' in html and 'value="15"' in html
+    form = {"csrf_token": csrf(html), "deadline_day": "32", "appeal_days": "10", "period": "quarter"}
+    r = client.post(f"/t/{w.slug}/evaluation/settings?year=2026", data=form)
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Hạn chót là một ngày của tháng 12" in html and 'value="32"' in html  # beside the field, kept
+    assert client.get(w.url("/evaluation-procedure"), headers=w.h("admin")).get_json()["deadline"] == "12-15"
+    r = client.post(f"/t/{w.slug}/evaluation/settings?year=2026", data={**form, "deadline_day": "20"})
+    assert r.status_code == 302
+    saved = client.get(w.url("/evaluation-procedure"), headers=w.h("admin")).get_json()
+    assert (saved["deadline"], saved["appeal_days"], saved["period"]) == ("12-20", 10, "quarter")
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.procedure")).one()
+        assert event.actor.endswith(":admin") and event.after["deadline"] == "12-20"
+    html = page(client, w, "head")
+    assert 'id="settings"' not in html
+    r = client.post(f"/t/{w.slug}/evaluation/settings?year=2026", data={**form, "csrf_token": csrf(html)})
+    assert r.status_code == 403

@@ -171,6 +171,28 @@ def open_year(t):
         return _render(year, f"open-{agency_id}", exc)
 
 
+@evaluation_pages.post("/t/<t>/evaluation/settings")
+@login_required
+def settings(t):
+    """The tenant admin's deadline, appeal days and evaluation period (the API's PUT
+    …/evaluation-procedure, the same validation)."""
+    _member()
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+    year = _year()
+    data: dict = {"period": request.form.get("period", "")}
+    day = request.form.get("deadline_day", "").strip()
+    data["deadline"] = f"12-{int(day):02d}" if day.isdigit() else f"12-{day}"
+    days = _int("appeal_days")
+    data["appeal_days"] = days if days is not None else 0
+    try:
+        procedure.update_procedure(current_user, data)
+        return _done(year, _("Saved."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, "settings", exc)
+
+
 @evaluation_pages.post("/t/<t>/evaluation/late")
 @login_required
 def late(t):
