@@ -17,6 +17,8 @@ from core.audit.models import AuditEvent
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.tenancy import tenant_context
+from tests import test_procedure_deadline as procedure_deadline
+from tests import test_procedure_documents as procedure_documents
 from tests.test_classification_api import TOTALS_2026, set_totals
 from tests.test_work_pages import csrf, sign_in
 from tests.test_work_support import PASSWORD, declare
@@ -626,6 +628,10 @@ PAGE_WRITES = {
     "merger_pages.wizard": test_a_merger_from_the_wizard_and_the_api_names_the_operator,
     "auth_pages.login": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     "auth_pages.logout": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
+    # The evaluation procedure's own pairs (their page tests check the actor of the audited write).
+    "evaluation_pages.late": procedure_deadline.test_the_page_counts_the_days_left_then_offers_the_override,
+    "evaluation_pages.settings": procedure_deadline.test_the_tenant_admin_sets_the_deadline_and_period_on_the_page,
+    "evaluation_pages.signed": procedure_documents.test_uploading_on_the_evaluation_page_names_the_decider,
 }
 NOT_AUDITED_HERE = {
     "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",

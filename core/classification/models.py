@@ -161,6 +161,10 @@ class AgencyEvaluation(TenantScoped, db.Model):
     counted_to: Mapped[date] = mapped_column(Date)  # the last day whose work counts
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_by: Mapped[str] = mapped_column(String(200))
+    # After the tenant's deadline the agency moves on only under an override with a reason.
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    late_by: Mapped[str | None] = mapped_column(String(200))
+    late_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EvaluationDecision(TenantScoped, db.Model):
@@ -183,3 +187,9 @@ class EvaluationDecision(TenantScoped, db.Model):
     reopened_by: Mapped[str | None] = mapped_column(String(200))
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+    # The person who took the decision step: the document names them and only they may sign it.
+    decider_id: Mapped[int | None] = mapped_column(BigId)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by: Mapped[str | None] = mapped_column(String(200))  # who uploaded the signed PDF
+    signer_id: Mapped[int | None] = mapped_column(BigId)
+    signer_subject: Mapped[str | None] = mapped_column(Text)

@@ -55,7 +55,12 @@ DEFAULTS: dict[str, Any] = {
     # 90/2020 + 48/2023 until their own framework. Cán bộ and contract staff: the tenant's
     # choice, else the công chức scheme.
     "schemes": {"vien_chuc": {"key": "decree90", "settings": {}}},
+    # Evaluation periods (docs/procedure.md "Monthly or quarterly periods"): the tenant's, and
+    # an agency's own choice keyed by its id.
+    "period": "month",
+    "agency_periods": {},
 }
+PERIOD_KINDS = ("month", "quarter")
 MAX_APPEAL_DAYS = 90
 
 
@@ -89,6 +94,22 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
                              "and end with the decision.")]
     if not re.fullmatch(r"12-(0[1-9]|[12][0-9]|3[01])", str(new["deadline"])):
         errors["deadline"] = [_("The deadline is a day of December, written 12-DD.")]
+    if new.get("period") not in PERIOD_KINDS:
+        errors["period"] = [_("One of: %(list)s.", list=", ".join(PERIOD_KINDS))]
+    agency_periods: dict[str, str] = {}
+    from core.classification.services import AGENCY_KINDS
+
+    # Only an agency (or commune, ward) chooses: a department follows its agency.
+    agencies = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.kind.in_(AGENCY_KINDS))))
+    for key, kind in (new.get("agency_periods") or {}).items():
+        if not str(key).isdigit() or int(key) not in agencies:
+            errors.setdefault("agency_periods", []).append(_("%(key)s: no such agency.", key=key))
+        elif kind not in PERIOD_KINDS:
+            errors.setdefault("agency_periods", []).append(
+                _("%(key)s: one of: %(list)s.", key=key, list=", ".join(PERIOD_KINDS)))
+        else:
+            agency_periods[str(int(key))] = kind
+    new["agency_periods"] = agency_periods
     if not 1 <= int(new["appeal_days"]) <= MAX_APPEAL_DAYS:
         errors["appeal_days"] = [_("From 1 to %(max)s days.", max=MAX_APPEAL_DAYS)]
     schemes = {}
@@ -120,6 +141,26 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
     db.session.flush()
     record("evaluation.procedure", "tenant", principal.tenant_id, before=before, after=new)
     return new
+
+
+def period_kinds() -> tuple[str, dict[int, str]]:
+    """The tenant's evaluation period and each agency's own choice (month or quarter)."""
+    settings = procedure_settings()
+    return settings.get("period") or "month", {int(k): v for k, v in (settings.get("agency_periods") or {}).items()}
+
+
+def quarterly_people(people: dict[int, int | None], units: dict | None = None) -> set[int]:
+    """Of ``people`` ({employee id: unit id}), those whose agency evaluates by quarters."""
+    from core.classification.services import agency_of
+
+    default, own = period_kinds()
+    if default == "month" and "quarter" not in own.values():
+        return set()  # the default: nothing to look up
+    if units is None:
+        units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(
+            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    return {i for i, unit_id in people.items()
+            if own.get(agency_of(unit_id, units) if unit_id is not None else -1, default) == "quarter"}
 
 
 # ---------------------------------------------------------------- legal regimes
@@ -284,9 +325,10 @@ def agency_state(year: int, agency_id: int) -> AgencyEvaluation | None:
                                                             AgencyEvaluation.agency_id == agency_id))
 
 
-def open_agency(principal: Principal, year: int, agency_id: int) -> AgencyEvaluation:
+def open_agency(principal: Principal, year: int, agency_id: int, late_reason: str | None = None) -> AgencyEvaluation:
     """Open (or refresh, before any decision) an agency's evaluation of ``year``: classify its
-    people on the months that count; from 1 December of the year on."""
+    people on the months that count; from 1 December of the year on. After the deadline only
+    with the competent person's reason (``late_reason``), recorded as the agency's override."""
     from core.classification.services import check_year, classify_by_regime, gather, refuse_if_final
 
     check_year(year)
@@ -302,6 +344,10 @@ def open_agency(principal: Principal, year: int, agency_id: int) -> AgencyEvalua
     if _active_decisions(year, agency_id):
         raise Conflict(_("%(agency)s has decided %(year)s; reopen the decision first.", agency=unit.name, year=year),
                        code="decided")
+    late_reason = (late_reason or "").strip()
+    existing_state = agency_state(year, agency_id)
+    if not late_reason:
+        refuse_after_deadline(year, existing_state)
     settings = procedure_settings()
     months, counted_to = months_counted(year, today, bool(settings["count_month_in_progress"]))
     data = gather(year, months, agency_id)
@@ -330,7 +376,10 @@ def open_agency(principal: Principal, year: int, agency_id: int) -> AgencyEvalua
     state.months, state.counted_to = months, counted_to
     state.opened_at, state.opened_by = cal.now(), principal.actor
     db.session.flush()
-    record("evaluation.open", "agency_evaluation", f"{year}:{agency_id}", after=agency_view(state, unit))
+    record("evaluation.open", "agency_evaluation", f"{year}:{agency_id}", after=agency_view(state, unit),
+           actor=principal.actor)
+    if late_reason and past_deadline(year) and state.late_reason is None:
+        _allow_late(principal, state, late_reason)
     notify(list(data.employees), "evaluation.open",
            N_("The evaluation of %(year)s is open: make your self-assessment by %(deadline)s."),
            {"year": year, "deadline": _deadline(year).strftime("%d/%m/%Y")}, link=f"/evaluation?year={year}")
@@ -339,6 +388,58 @@ def open_agency(principal: Principal, year: int, agency_id: int) -> AgencyEvalua
 
 def _deadline(year: int) -> date:
     return date(year, 12, int(str(procedure_settings()["deadline"])[3:]))
+
+
+def past_deadline(year: int, today: date | None = None) -> bool:
+    return (today or cal.local_today()) > _deadline(year)
+
+
+def days_left(year: int, today: date | None = None) -> int:
+    """Days from today to the deadline, the deadline itself counting (0 once it has passed)."""
+    return max(0, (_deadline(year) - (today or cal.local_today())).days + 1)
+
+
+def refuse_after_deadline(year: int, state: AgencyEvaluation | None) -> None:
+    """After the tenant's deadline an agency's evaluation moves on (opening, steps, the
+    decision) only under the competent person's override with a reason."""
+    if past_deadline(year) and (state is None or state.late_reason is None):
+        raise Conflict(_("The deadline of the evaluation of %(year)s was %(deadline)s and has passed: going on needs "
+                         "the permission, with a reason, of the agency's head or the Department of Home Affairs.",
+                         year=year, deadline=_deadline(year).strftime("%d/%m/%Y")), code="deadline_passed")
+
+
+def _allow_late(principal: Principal, state: AgencyEvaluation, reason: str) -> None:
+    before = {"late_reason": state.late_reason, "late_by": state.late_by, "late_at": state.late_at}
+    state.late_reason, state.late_by, state.late_at = reason, principal.actor, cal.now()
+    db.session.flush()
+    record("evaluation.late_override", "agency_evaluation", f"{state.year}:{state.agency_id}", before=before,
+           after={"late_reason": reason, "late_by": principal.actor, "late_at": state.late_at,
+                  "deadline": _deadline(state.year)}, actor=principal.actor)
+
+
+def allow_late(principal: Principal, year: int, agency_id: int, reason: str) -> AgencyEvaluation:
+    """The competent person (the agency's head, or the tenant admin for the level above)
+    lets an open agency's evaluation go on after the deadline, with a reason (audited)."""
+    from core.classification.services import check_year
+
+    check_year(year)
+    org = Org(year)
+    _agency(agency_id, org)
+    if not (principal.has_role("tenant_admin") or principal.employee_id in org.heads(agency_id)):
+        raise _forbid()
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("Going on after the deadline needs a reason."), {"reason": [_("Required.")]})
+    state = agency_state(year, agency_id)
+    if state is None:
+        raise Conflict(_("The evaluation of %(year)s is not open for this agency yet.", year=year), code="not_open")
+    if not past_deadline(year):
+        raise Conflict(_("The deadline %(deadline)s has not passed; there is nothing to allow.",
+                         deadline=_deadline(year).strftime("%d/%m/%Y")), code="before_deadline")
+    if state.late_reason is not None:
+        raise Conflict(_("Going on after the deadline is already allowed for this agency."), code="late_allowed")
+    _allow_late(principal, state, reason)
+    return state
 
 
 def undecided_agencies(year: int) -> list[str]:
@@ -363,6 +464,8 @@ def agency_view(state: AgencyEvaluation, unit: OrgUnit | None = None) -> dict:
     return {"year": state.year, "agency_id": state.agency_id, "agency": unit.name, "code": unit.code,
             "months": list(state.months), "counted_to": state.counted_to, "opened_at": state.opened_at,
             "opened_by": state.opened_by, "deadline": _deadline(state.year),
+            "days_left": days_left(state.year), "late_reason": state.late_reason, "late_by": state.late_by,
+            "late_at": state.late_at,
             "decisions": [decision_view(d) for d in db.session.scalars(
                 select(EvaluationDecision).where(EvaluationDecision.year == state.year,
                                                  EvaluationDecision.agency_id == state.agency_id)
@@ -414,11 +517,13 @@ def record_step(principal: Principal, year: int, employee_id: int, step: str, da
     if not may_do(principal, step, employee_id, org):
         raise _forbid()
     agency_id = org.agency[employee_id]
-    if agency_state(year, agency_id) is None:
+    state = agency_state(year, agency_id)
+    if state is None:
         raise Conflict(_("The evaluation of %(year)s is not open for this agency yet.", year=year), code="not_open")
     if org.scope_of(employee_id) in _active_decisions(year, agency_id):
         raise Conflict(_("The evaluation of %(year)s is decided; it changes only by an appeal or a reopening.",
                          year=year), code="decided")
+    refuse_after_deadline(year, state)
     level = _check_level(data.get("level"))
     comment = (data.get("comment") or "").strip()
     if not comment:
@@ -519,9 +624,11 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     check_year(year)
     view = preview(principal, year, agency_id, scope)  # competence and scope first: 403 before anything
     unit = db.session.get(OrgUnit, agency_id)
-    if agency_state(year, agency_id) is None:
+    state = agency_state(year, agency_id)
+    if state is None:
         raise Conflict(_("The evaluation of %(year)s is not open for this agency yet.", year=year), code="not_open")
     refuse_if_final(year)
+    refuse_after_deadline(year, state)
     if " ".join((confirmation or "").split()).casefold() != view["confirmation"].casefold():
         raise Invalid(_("Type %(text)s to confirm the decision.", text=view["confirmation"]),
                       {"confirmation": [_("Type exactly: %(text)s", text=view["confirmation"])]})
@@ -544,7 +651,7 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     moment = cal.now()
     decision = EvaluationDecision(year=year, agency_id=agency_id, scope=scope, status="decided",
                                   confirmation=view["confirmation"], levels={str(k): v for k, v in levels.items()},
-                                  decided_by=principal.actor, decided_at=moment,
+                                  decided_by=principal.actor, decided_at=moment, decider_id=principal.employee_id,
                                   appeal_until=moment + timedelta(days=int(procedure_settings()["appeal_days"])))
     db.session.add(decision)
     db.session.flush()
@@ -560,11 +667,17 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     record("evaluation.decide", "evaluation_decision", decision.id, after=decision_view(decision),
            actor=principal.actor)
     until = cal.local_date(decision.appeal_until, cal.current_tenant()).strftime("%d/%m/%Y")
+    # The in-app notice links the written one: the person's annual form, printed from the decision.
     for level in set(levels.values()):
         notify([i for i, lv in levels.items() if lv == level], "evaluation.decided",
                N_("Notice: your classification of %(year)s is decided: %(level)s. You may appeal until %(until)s."),
-               {"year": year, "level": level or "—", "until": until}, link=f"/evaluation?year={year}")
+               {"year": year, "level": level or "—", "until": until}, link=notice_link(year))
     return decision
+
+
+def notice_link(year: int) -> str:
+    """Where a decided person reads the written notice (relative to the tenant's pages)."""
+    return f"/documents/classification-form?year={year}&format=pdf"
 
 
 def _set_level(row: EmployeeClassification, level: str | None, reason: str, actor: str, moment: datetime) -> None:
@@ -579,7 +692,9 @@ def decision_view(d: EvaluationDecision) -> dict:
     return {"id": d.id, "year": d.year, "agency_id": d.agency_id, "scope": d.scope, "status": d.status,
             "levels": {int(k): v for k, v in (d.levels or {}).items()}, "decided_by": d.decided_by,
             "decided_at": d.decided_at, "appeal_until": d.appeal_until, "reopened_by": d.reopened_by,
-            "reopened_at": d.reopened_at, "reopen_reason": d.reopen_reason}
+            "reopened_at": d.reopened_at, "reopen_reason": d.reopen_reason, "decider_id": d.decider_id,
+            "signed": d.signed_at is not None, "signed_at": d.signed_at, "signed_by": d.signed_by,
+            "signer_id": d.signer_id, "signer_subject": d.signer_subject}
 
 
 def decision_document(decision_id: int) -> dict:
@@ -623,6 +738,11 @@ def reopen(principal: Principal, year: int, agency_id: int, scope: str, reason: 
     before = decision_view(decision)
     decision.status, decision.reopened_by, decision.reopened_at = "reopened", principal.actor, cal.now()
     decision.reopen_reason = reason
+    state = agency_state(year, agency_id)
+    if past_deadline(year) and state is not None and state.late_reason is None:
+        # Reopening after the deadline is itself the competent person's reasoned permission
+        # to take the steps again.
+        _allow_late(principal, state, reason)
     db.session.execute(delete(EvaluationStep).where(EvaluationStep.year == year, EvaluationStep.step == "decision",
                                                     EvaluationStep.employee_id.in_(ids)))
     for row in db.session.scalars(select(EmployeeClassification).where(

@@ -33,6 +33,11 @@ class ProcedureSchema(Schema):
     count_month_in_progress = fields.Boolean()
     schemes = fields.Dict(keys=fields.String(validate=validate.OneOf(REGIMES)),
                           values=fields.Nested(SchemeRef, allow_none=True))
+    period = fields.String(validate=validate.OneOf(procedure.PERIOD_KINDS), metadata={
+        "description": "the tenant's evaluation period: month (default) or quarter"})
+    agency_periods = fields.Dict(keys=fields.String(validate=validate.Length(max=20)),
+                                 values=fields.String(validate=validate.OneOf(procedure.PERIOD_KINDS)),
+                                 metadata={"description": "an agency's own choice, keyed by its unit id"})
 
 
 class RegimeIn(Schema):
@@ -81,6 +86,12 @@ class DecisionSchema(Schema):
     reopened_by = fields.String(allow_none=True)
     reopened_at = fields.DateTime(allow_none=True)
     reopen_reason = fields.String(allow_none=True)
+    decider_id = fields.Integer(allow_none=True, metadata={"description": "who took the decision step"})
+    signed = fields.Boolean(metadata={"description": "its PDF came back signed by the decider (PAdES)"})
+    signed_at = fields.DateTime(allow_none=True)
+    signed_by = fields.String(allow_none=True)
+    signer_id = fields.Integer(allow_none=True)
+    signer_subject = fields.String(allow_none=True)
 
 
 class AgencySchema(Schema):
@@ -93,7 +104,20 @@ class AgencySchema(Schema):
     opened_at = fields.DateTime()
     opened_by = fields.String()
     deadline = fields.Date()
+    days_left = fields.Integer(metadata={"description": "days to the deadline, the deadline counting; 0 after it"})
+    late_reason = fields.String(allow_none=True, metadata={"description": "why the agency may go on after the deadline"})
+    late_by = fields.String(allow_none=True)
+    late_at = fields.DateTime(allow_none=True)
     decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+class OpenIn(Schema):
+    late_reason = fields.String(load_default=None, validate=REASON, metadata={
+        "description": "after the deadline: the reason the competent person lets the agency go on"})
+
+
+class LateIn(Schema):
+    reason = fields.String(load_default=None, validate=REASON)
 
 
 class ScopeArgs(Schema):
@@ -175,10 +199,24 @@ class Agency(MethodView):
 
 @blp.route("/evaluations/<int:year>/agencies/<int:agency_id>/open")
 class AgencyOpen(MethodView):
+    @blp.arguments(OpenIn)
     @blp.response(200, AgencySchema)
-    def post(self, t, year, agency_id):
-        """Open the agency's evaluation (from 1 December; the tenant admin or the agency head)."""
-        state = procedure.open_agency(api_member(), year, agency_id)
+    def post(self, data, t, year, agency_id):
+        """Open the agency's evaluation (from 1 December; the tenant admin or the agency head);
+        after the deadline only with a `late_reason` (409 `deadline_passed` without)."""
+        state = procedure.open_agency(api_member(), year, agency_id, data.get("late_reason"))
+        db.session.commit()
+        return procedure.agency_view(state)
+
+
+@blp.route("/evaluations/<int:year>/agencies/<int:agency_id>/late")
+class AgencyLate(MethodView):
+    @blp.arguments(LateIn)
+    @blp.response(200, AgencySchema)
+    def post(self, data, t, year, agency_id):
+        """After the deadline: the agency's head or the tenant admin lets its steps and decision
+        go on, with a reason (audited `evaluation.late_override`)."""
+        state = procedure.allow_late(api_member(), year, agency_id, data.get("reason"))
         db.session.commit()
         return procedure.agency_view(state)
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from core.classification import procedure
 from core.classification.models import AgencyEvaluation, EvaluationDecision
 from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
-from core.errors import ServiceError
+from core.errors import Invalid, ServiceError
 from core.extensions import db
-from core.org.models import OrgUnit
+from core.org.models import Employee, OrgUnit
 from core.plugins.toolkit import LEVELS
 from core.work import calendar as cal
 
@@ -45,6 +45,18 @@ def _int(name: str) -> int | None:
         return None
 
 
+def _names(ids) -> dict[int, str]:
+    ids = [i for i in ids if i is not None]
+    return dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(ids))).all()) \
+        if ids else {}
+
+
+@evaluation_pages.app_template_filter("local_moment")
+def local_moment(moment) -> str:
+    """A moment as the tenant's people read it: 09/12/2026 14:05."""
+    return moment.astimezone(cal.zone(cal.current_tenant().timezone)).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
 def _render(year: int, form: str | None = None, exc: ServiceError | None = None):
     pending = procedure.pending(current_user, year)
     previews = {}
@@ -59,6 +71,11 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
             mine = procedure.person(current_user, year, current_user.employee_id)
         except ServiceError:
             mine = None
+    if mine and mine["decision"]:
+        d = mine["decision"]
+        names = _names((d["decider_id"], d["signer_id"]))
+        mine["decision"] = {**d, "decider_name": names.get(d["decider_id"], ""),
+                            "signer_name": names.get(d["signer_id"], "")}
     org = procedure.Org(year)
     openable = []
     if current_user.has_role("tenant_admin") or current_user.employee_id in {
@@ -66,10 +83,15 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         units = db.session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)).order_by(OrgUnit.code))
         states = {a.agency_id: a for a in db.session.scalars(
             select(AgencyEvaluation).where(AgencyEvaluation.year == year))}
-        decided: dict[int, list[str]] = {}
-        for d in db.session.scalars(select(EvaluationDecision).where(
-                EvaluationDecision.year == year, EvaluationDecision.status == "decided")):
-            decided.setdefault(d.agency_id, []).append(d.scope)
+        decided: dict[int, list[dict]] = {}
+        made = list(db.session.scalars(select(EvaluationDecision).where(
+            EvaluationDecision.year == year, EvaluationDecision.status == "decided").order_by(EvaluationDecision.scope)))
+        names = _names({i for d in made for i in (d.decider_id, d.signer_id)})
+        for d in made:
+            decided.setdefault(d.agency_id, []).append({
+                **procedure.decision_view(d), "decider_name": names.get(d.decider_id, ""),
+                "signer_name": names.get(d.signer_id, ""),
+                "may_sign": current_user.has_role("tenant_admin") or current_user.employee_id == d.decider_id})
         for unit in units:
             if current_user.has_role("tenant_admin") or current_user.employee_id in org.heads(unit.id):
                 openable.append({"unit": unit, "state": states.get(unit.id), "decided": decided.get(unit.id, [])})
@@ -78,7 +100,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
                            previews=previews, mine=mine, openable=openable, levels=LEVELS, form=form,
                            errors=errors, values=request.form, labels=procedure.STEP_LABELS,
-                           settings=procedure.procedure_settings()), status
+                           settings=procedure.procedure_settings(), deadline=procedure._deadline(year),
+                           days_left=procedure.days_left(year)), status
 
 
 @evaluation_pages.get("/t/<t>/evaluation")
@@ -141,11 +164,48 @@ def open_year(t):
     if agency_id is None:
         abort(400)
     try:
-        procedure.open_agency(current_user, year, agency_id)
+        procedure.open_agency(current_user, year, agency_id, request.form.get("late_reason"))
         return _done(year, _("The evaluation is open."))
     except ServiceError as exc:
         db.session.rollback()
         return _render(year, f"open-{agency_id}", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/settings")
+@login_required
+def settings(t):
+    """The tenant admin's deadline, appeal days and evaluation period (the API's PUT
+    …/evaluation-procedure, the same validation)."""
+    _member()
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+    year = _year()
+    data: dict = {"period": request.form.get("period", "")}
+    day = request.form.get("deadline_day", "").strip()
+    data["deadline"] = f"12-{int(day):02d}" if day.isdigit() else f"12-{day}"
+    days = _int("appeal_days")
+    data["appeal_days"] = days if days is not None else 0
+    try:
+        procedure.update_procedure(current_user, data)
+        return _done(year, _("Saved."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, "settings", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/late")
+@login_required
+def late(t):
+    _member()
+    year, agency_id = _year(), _int("agency_id")
+    if agency_id is None:
+        abort(400)
+    try:
+        procedure.allow_late(current_user, year, agency_id, request.form.get("reason", ""))
+        return _done(year, _("The agency may go on after the deadline."))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render(year, f"late-{agency_id}", exc)
 
 
 @evaluation_pages.post("/t/<t>/evaluation/appeal")
@@ -175,3 +235,28 @@ def resolve(t, appeal_id):
     except ServiceError as exc:
         db.session.rollback()
         return _render(year, f"resolve-{appeal_id}", exc)
+
+
+@evaluation_pages.post("/t/<t>/evaluation/signed")
+@login_required
+def signed(t):
+    """The decider (or the tenant admin) uploads the decision signed with their token: it is
+    verified as on the documents page and marks the decision step signed."""
+    from core.documents import services as documents
+
+    _member()
+    year, agency_id = _year(), _int("agency_id")
+    if agency_id is None:
+        abort(400)
+    try:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise Invalid("No file.", {"file": ["Choose the signed PDF."]})
+        documents.upload_signed(current_user, agency_id, year, upload.read())
+        return _done(year, _("The signed decision was verified and recorded."))
+    except ServiceError as exc:
+        db.session.rollback()
+        # The documents' messages are catalogue msgids: shown in the reader's language.
+        exc.message = _(exc.message)
+        exc.errors = {k: [_(str(e)) for e in (v if isinstance(v, list) else [v])] for k, v in exc.errors.items()}
+        return _render(year, f"sign-{agency_id}", exc)

@@ -146,7 +146,7 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
     """The plain data a classification scheme needs, for everyone employed in the year
     (columns, not ORM objects: a province has tens of thousands of people); with
     ``agency_id`` only that agency's people, with ``periods`` only those months' scores."""
-    from core.classification.procedure import regimes_on
+    from core.classification.procedure import quarterly_people, regimes_on
 
     employees = {e.id: e for e in db.session.execute(
         select(Employee.id, Employee.unit_id, Employee.position_id, Employee.start_date, Employee.end_date,
@@ -156,7 +156,8 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
         employees = {i: e for i, e in employees.items() if agency_of(e.unit_id, units) == agency_id}
     ids = list(employees)
     groups = dict(db.session.execute(select(JobPosition.id, JobPosition.group)).all())
-    scores = {s["employee_id"]: s for s in year_scores(str(year), ids, periods)} if ids else {}
+    quarterly = quarterly_people({i: e.unit_id for i, e in employees.items()}, units)
+    scores = {s["employee_id"]: s for s in year_scores(str(year), ids, periods, quarterly)} if ids else {}
     regimes = regimes_on(ids, date(year, 12, 31))
     leave: dict[int, list[tuple[date, date]]] = {}
     for row in db.session.execute(select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(

@@ -108,11 +108,44 @@ def my_month(principal: Principal, employee_id: int, period: str) -> dict:
             "ended": engine.parse_month(period)[1] < today}
 
 
+TREND_QUARTERS = 4
+
+
+def quarter_trend(employee_id: int, anchor: str) -> list[dict]:
+    """The four quarters up to the one holding the month ``anchor``, each rolled up from its
+    months with items as a tenant evaluating by quarters scores it (one query)."""
+    last = int(anchor[:4]) * 4 + (int(anchor[5:7]) - 1) // 3
+    quarters = [f"{q // 4}-Q{q % 4 + 1}" for q in range(last - TREND_QUARTERS + 1, last + 1)]
+    months = [m for q in quarters for m in scoring.quarter_months(q)]
+    by_quarter: dict[str, list[PeriodScore]] = {}
+    for r in db.session.scalars(select(PeriodScore).where(
+            PeriodScore.employee_id == employee_id, PeriodScore.period.in_(months), PeriodScore.item_count > 0)):
+        by_quarter.setdefault(scoring.quarter_of(r.period), []).append(r)
+    out = []
+    for q in quarters:
+        part = scoring.rollup(by_quarter[q]) if q in by_quarter else None
+        out.append({"label": q, "task_score": part["task_score"] if part else None,
+                    "general_score": part["general_score"] if part else None,
+                    "total": part["total"] if part else None, "items": part["item_count"] if part else 0,
+                    "provisional": part["provisional"] if part else None})
+    return out
+
+
+def default_trend(employee_id: int) -> str:
+    """The trend page opens by quarter for a person whose agency evaluates by quarters."""
+    from core.classification.procedure import quarterly_people
+
+    unit_id = db.session.scalar(select(Employee.unit_id).where(Employee.id == employee_id))
+    return "quarter" if quarterly_people({employee_id: unit_id}) else "day"
+
+
 def trend(employee_id: int, by: str, anchor: str) -> list[dict]:
     """Score points ending at the month `anchor`: months from the stored month rows,
     days and weeks scored by the month's variant from the day sums of item_scores
     (one grouped query). Days and weeks carry the task score only: general criteria
     belong to months."""
+    if by == "quarter":
+        return quarter_trend(employee_id, anchor)
     if by == "month":
         first = shift_month(anchor, -(TREND_MONTHS - 1))
         rows = {r.period: r for r in db.session.scalars(select(PeriodScore).where(

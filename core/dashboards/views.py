@@ -33,7 +33,7 @@ from core.work import calendar as cal
 
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
 JOBS_SHOWN = 50
-TREND_KINDS = ("day", "week", "month")
+TREND_KINDS = ("day", "week", "month", "quarter")
 MAX_ID = 2**63 - 1  # beyond BIGINT PostgreSQL raises instead of finding no one: answer 404 first
 
 
@@ -153,29 +153,36 @@ def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
     return {"values": typed, "errors": errors}
 
 
+@dashboard_pages.app_template_filter("quarter_label")
+def quarter_label(quarter: str) -> str:
+    """2026-Q4 → "Quý IV/2026" (Vietnamese write quarters in Roman numerals)."""
+    return _("Quarter %(roman)s/%(year)s", roman=("I", "II", "III", "IV")[int(quarter[6]) - 1], year=quarter[:4])
+
+
 @dashboard_pages.get("/t/<t>/me/trend")
 @login_required
 def my_trend(t):
     _member()
     period = _period()
-    by = request.args.get("by", "day")
-    if by not in TREND_KINDS:
-        by = "day"
     if current_user.employee_id is None:
         return render_template("dashboards/no_employee.html", tenant=g.tenant), 200
-    missing = services.scheme_missing(period) if by != "month" else None
+    by = request.args.get("by") or services.default_trend(current_user.employee_id)
+    if by not in TREND_KINDS:
+        by = "day"
+    rolled = by in ("month", "quarter")  # stored month rows (totals out of 100), not item sums
+    missing = services.scheme_missing(period) if not rolled else None
     points: list[dict] = []
     if not missing:
         try:
             points = services.trend(current_user.employee_id, by, period)
         except ComponentMissing as exc:  # the variant returned a task score out of bounds
             missing = exc.message
-    labels = [month_label(p["label"]) if by == "month" else day_label(p["label"])[:5] if by == "day" else p["label"]
-              for p in points]
-    series = [{"label": _("Task score") if by != "month" else _("Total"),
-               "data": [p["task_score"] if by != "month" else p["total"] for p in points]}]
+    labels = [month_label(p["label"]) if by == "month" else day_label(p["label"])[:5] if by == "day"
+              else quarter_label(p["label"]) if by == "quarter" else p["label"] for p in points]
+    series = [{"label": _("Task score") if not rolled else _("Total"),
+               "data": [p["task_score"] if not rolled else p["total"] for p in points]}]
     return render_template("dashboards/trend.html", tenant=g.tenant, period=period, by=by, points=points,
-                           missing=missing, chart_json=chart("line", labels, series, max=100 if by == "month" else 70),
+                           missing=missing, chart_json=chart("line", labels, series, max=100 if rolled else 70),
                            prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
 
 

@@ -76,7 +76,8 @@ class Decision(MethodView):
         """The agency's classification decision with its list (PDF to sign, or DOCX). Each PDF
         is recorded as issued, so its signed copy can be matched when uploaded."""
         principal = api_member()
-        rendered = services.decision(principal, unit_id, args["year"], args["format"], args.get("number"))
+        rendered = services.decision(principal, unit_id, args["year"], args["format"], args.get("number"),
+                                     scope=args["scope"])
         db.session.commit()
         return send(rendered)
 

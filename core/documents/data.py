@@ -19,13 +19,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.classification.models import ClassificationYear, EmployeeClassification
+from core.classification.models import (
+    AgencyEvaluation,
+    ClassificationYear,
+    EmployeeClassification,
+    EvaluationDecision,
+    EvaluationStep,
+)
 from core.classification.services import AGENCY_KINDS, agency_of
-from core.errors import Invalid, NotFound
+from core.documents.models import IssuedDecision
+from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.org.models import Employee, OrgUnit
+from core.org.models import Employee, JobPosition, OrgUnit
 from core.plugins.toolkit import LEVELS
 from core.scoring.models import GeneralScore, PeriodScore
+from core.work import calendar as cal
 
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -232,9 +240,54 @@ def classification_form(tenant_name: str, employee_id: int, year: int, day: date
            "override_reason": row.override_reason or "",
            "status": "chính thức" if state is not None and state.status == "final" else "dự kiến",
            "manager_name": manager.full_name if manager else "",
-           "self_assessment": "", "manager_comment": row.override_reason or "", **_level_fields(row.level)}
+           "self_assessment": "", "manager_comment": row.override_reason or "", "notice": "",
+           **_level_fields(row.level)}
+    ctx.update(procedure_form_fields(employee_id, year))
     ctx.update(extra or {})
     return ctx
+
+
+def _day(moment) -> str:
+    return cal.local_date(moment, cal.current_tenant()).strftime("%d/%m/%Y")
+
+
+def procedure_form_fields(employee_id: int, year: int) -> dict[str, str]:
+    """What the evaluation procedure recorded for the person's annual form: their own
+    self-assessment, the manager's comments (and the meeting's votes), and — once decided —
+    the level decided, written as the notice of the decision with the time to appeal."""
+    steps = {s.step: s for s in db.session.scalars(select(EvaluationStep).where(
+        EvaluationStep.year == year, EvaluationStep.employee_id == employee_id))}
+    if not steps:
+        return {}
+    out: dict[str, str] = {}
+    if "self" in steps:
+        out["self_assessment"] = f"Tự xếp loại: {steps['self'].level}. {steps['self'].comment or ''}".strip()
+    comments = []
+    if "manager" in steps:
+        comments.append(f"Đề xuất xếp loại: {steps['manager'].level}. {steps['manager'].comment or ''}".strip())
+    if "meeting" in steps:
+        m = steps["meeting"].data or {}
+        held = date.fromisoformat(m["meeting_date"]).strftime("%d/%m/%Y") if m.get("meeting_date") else ""
+        comments.append(f"Họp tập thể ngày {held}: {m.get('attendees', '')} người dự, {m.get('votes_for', '')} "
+                        f"tán thành, {m.get('votes_against', '')} không tán thành; đề nghị {steps['meeting'].level}.")
+    if comments:
+        out["manager_comment"] = " ".join(comments)
+    decided = steps.get("decision")
+    d = db.session.get(EvaluationDecision, (decided.data or {}).get("decision_id")) if decided else None
+    if decided is None or d is None or d.status != "decided":
+        out["status"] = "dự kiến"
+        return out
+    issued = db.session.scalar(select(IssuedDecision.number).where(
+        IssuedDecision.decision_id == d.id, IssuedDecision.number.is_not(None)).order_by(IssuedDecision.id.desc())
+        .limit(1))
+    agency = db.session.get(OrgUnit, d.agency_id)
+    number = f"số {issued}/QĐ-{abbreviation(agency)} " if issued else ""
+    out.update(_level_fields(decided.level))
+    out["status"] = "chính thức"
+    out["notice"] = (f"Thông báo: theo Quyết định {number}ngày {_day(d.decided_at)} của {agency.name}, kết quả xếp "
+                     f"loại năm {year} của ông/bà là {LEVEL_LABELS.get(decided.level or '', 'chưa xếp loại')}. "
+                     f"Ông/bà có quyền khiếu nại đến hết ngày {_day(d.appeal_until)}.")
+    return out
 
 
 def check_agency(unit_id: int) -> OrgUnit:
@@ -278,10 +331,65 @@ def content_hash(rows: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps([[r["employee_id"], r["level"]] for r in rows]).encode()).hexdigest()
 
 
+def procedure_decision(agency: OrgUnit, year: int, scope: str) -> EvaluationDecision | None:
+    """The procedure's decision in force for the agency, year and scope; None when the agency
+    does not run the procedure that year (the draft classification is printed then). An
+    agency under the procedure that has not decided has no decision to print: 409."""
+    if db.session.scalar(select(AgencyEvaluation.id).where(AgencyEvaluation.year == year,
+                                                           AgencyEvaluation.agency_id == agency.id)) is None:
+        return None
+    d = db.session.scalar(select(EvaluationDecision).where(
+        EvaluationDecision.year == year, EvaluationDecision.agency_id == agency.id,
+        EvaluationDecision.scope == scope, EvaluationDecision.status == "decided"))
+    if d is None:
+        raise Conflict("The agency has not decided this classification yet.",
+                       {"year": ["Decide it on the evaluation page first."]}, code="not_decided")
+    return d
+
+
+def procedure_rows(d: EvaluationDecision) -> list[dict[str, Any]]:
+    """The decision's list: the people it decided with the level in force (an upheld appeal
+    changes it), by unit, then by given name. One query."""
+    ids = [int(k) for k in d.levels]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(EvaluationStep.level, Employee.id, Employee.full_name, Employee.code, JobPosition.name, OrgUnit.name,
+               EmployeeClassification.total)
+        .join(Employee, Employee.id == EvaluationStep.employee_id)
+        .outerjoin(JobPosition, JobPosition.id == Employee.position_id)
+        .join(EmployeeClassification, (EmployeeClassification.employee_id == EvaluationStep.employee_id)
+              & (EmployeeClassification.year == EvaluationStep.year))
+        .join(OrgUnit, OrgUnit.id == EmployeeClassification.unit_id)
+        .where(EvaluationStep.year == d.year, EvaluationStep.step == "decision",
+               EvaluationStep.agency_id == d.agency_id, EvaluationStep.employee_id.in_(ids),
+               EvaluationStep.level.is_not(None))).all()
+    rows.sort(key=lambda r: (vi_key(r[5]), name_key(r[2]), r[1]))
+    return [{"no": str(i), "employee_id": eid, "name": name, "code": code, "position": position or "", "unit": unit,
+             "total": _num(total), **_level_fields(level)}
+            for i, (level, eid, name, code, position, unit, total) in enumerate(rows, start=1)]
+
+
+def procedure_decider(d: EvaluationDecision) -> Employee | None:
+    """The person who took the decision step (decisions made before it was recorded on the
+    decision: the step's actor)."""
+    decider_id = d.decider_id
+    if decider_id is None:
+        decider_id = db.session.scalar(select(EvaluationStep.actor_employee_id).where(
+            EvaluationStep.year == d.year, EvaluationStep.agency_id == d.agency_id,
+            EvaluationStep.step == "decision", EvaluationStep.at == d.decided_at).limit(1))
+    return db.session.get(Employee, decider_id) if decider_id is not None else None
+
+
 def decision(tenant_name: str, agency: OrgUnit, year: int, day: date, number: str | None,
-             extra: dict[str, Any] | None = None) -> dict[str, Any]:
+             extra: dict[str, Any] | None = None, scope: str = "staff") -> dict[str, Any]:
     """The agency head's decision approving the classification of its staff for the year,
-    with the list attached (Decree 30, Annex III: a decision with an attached list)."""
+    with the list attached (Decree 30, Annex III: a decision with an attached list). Under
+    the evaluation procedure it is printed from the decision taken: its list, its date, the
+    person who decided."""
+    made = procedure_decision(agency, year, scope)
+    if made is not None:
+        return _procedure_decision_ctx(tenant_name, agency, made, number, extra)
     rows = decision_rows(agency, year)
     if not rows:
         raise NotFound("The agency has no classification for that year.",
@@ -295,6 +403,27 @@ def decision(tenant_name: str, agency: OrgUnit, year: int, day: date, number: st
            "counts": [{"level": lv, "label": LEVEL_LABELS[lv], "count": str(counts[lv])} for lv in LEVELS],
            "decider_name": decider.full_name if decider else "",
            "decider_title": (decider.position.name if decider and decider.position else "Thủ trưởng cơ quan").upper(),
-           "decider_id": decider.id if decider else None, "content_hash": content_hash(rows)}
+           "decider_id": decider.id if decider else None, "content_hash": content_hash(rows), "decision_id": None}
+    ctx.update(extra or {})
+    return ctx
+
+
+def _procedure_decision_ctx(tenant_name: str, agency: OrgUnit, d: EvaluationDecision, number: str | None,
+                            extra: dict[str, Any] | None) -> dict[str, Any]:
+    rows = procedure_rows(d)
+    if not rows:
+        raise NotFound("The decision classifies nobody.", {"year": ["Nobody in this decision has a level."]})
+    decider = procedure_decider(d)
+    counts = {level: sum(1 for r in rows if r["level"] == level) for level in LEVELS}
+    whom = "người đứng đầu, cấp phó của người đứng đầu" if d.scope == "leaders" else "công chức, viên chức"
+    title = (decider.position.name if decider and decider.position else
+             ("Chủ tịch Ủy ban nhân dân" if d.scope == "leaders" else "Thủ trưởng cơ quan"))
+    ctx = {**header(tenant_name, agency, cal.local_date(d.decided_at, cal.current_tenant()), number, "QĐ"),
+           "title": "QUYẾT ĐỊNH",
+           "subject": f"Về việc phê duyệt kết quả đánh giá, xếp loại chất lượng {whom} năm {d.year}",
+           "year": str(d.year), "rows": rows, "count": str(len(rows)),
+           "counts": [{"level": lv, "label": LEVEL_LABELS[lv], "count": str(counts[lv])} for lv in LEVELS],
+           "decider_name": decider.full_name if decider else "", "decider_title": title.upper(),
+           "decider_id": decider.id if decider else None, "content_hash": content_hash(rows), "decision_id": d.id}
     ctx.update(extra or {})
     return ctx

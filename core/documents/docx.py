@@ -31,7 +31,7 @@ PROVIDED: dict[str, set[str]] = {
                         "manager_proposal"},
     "classification_form": {*HEADING, *PERSON, "title", "year", "months_worked", "task_score", "total", "computed_level",
                             "override_reason", "status", "manager_name", "self_assessment", "manager_comment",
-                            "level", "level_label"},
+                            "level", "level_label", "notice"},
     "decision": {*HEADING, "title", "subject", "year", "rows", "count", "counts", "decider_name", "decider_title"},
 }
 REQUIRED: dict[str, set[str]] = {
@@ -130,6 +130,7 @@ def _classification_form() -> Any:
     _para(doc, "{{ manager_comment }}")
     _para(doc, "IV. KẾT QUẢ XẾP LOẠI CHẤT LƯỢNG", bold=True)
     _para(doc, "Xếp loại: {{ level_label }} ({{ level }}) — kết quả {{ status }}.")
+    _para(doc, "{{ notice }}")
     _signature_table(doc, [("NGƯỜI TỰ ĐÁNH GIÁ", "{{ name }}"), ("NGƯỜI QUẢN LÝ TRỰC TIẾP", "{{ manager_name }}")])
     return doc
 

@@ -60,3 +60,5 @@ class IssuedDecision(TenantScoped, db.Model):
     signer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("employees.id"))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by: Mapped[str | None] = mapped_column(String(200))
+    # The procedure's decision the PDF was made from (none for a tenant not under the procedure).
+    decision_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("evaluation_decisions.id"))

@@ -155,6 +155,8 @@ def classification_form(ctx: dict[str, Any]) -> bytes:
     story.append(_p(ctx["manager_comment"] or "." * 160, s["body"]))
     story.append(_p("IV. KẾT QUẢ XẾP LOẠI CHẤT LƯỢNG", s["heading"]))
     story.append(_p(f"Xếp loại: {ctx['level_label']} ({ctx['level']}) — kết quả {ctx['status']}.", s["body"]))
+    if ctx.get("notice"):  # the written notice of the decision (Decree 90/2020, Art. 21)
+        story.append(_p(ctx["notice"], s["body"]))
     story.append(_signatures([("NGƯỜI TỰ ĐÁNH GIÁ", ctx["name"]), ("NGƯỜI QUẢN LÝ TRỰC TIẾP", ctx["manager_name"])], s))
     return _build(story, ctx["title"])
 

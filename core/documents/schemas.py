@@ -23,6 +23,9 @@ class YearFormArgs(Schema):
 class DecisionArgs(YearFormArgs):
     number = fields.String(validate=validate.Regexp(r"^[0-9]{1,6}$", error="Digits only, at most 6."),
                            metadata={"description": "The number in the agency's register (blank when omitted)."})
+    scope = fields.String(load_default="staff", validate=validate.OneOf(("staff", "leaders")),
+                          metadata={"description": "Under the evaluation procedure: the decision on the agency's "
+                                                   "staff (its head's) or on its head and deputies (the level above)."})
 
 
 class YearArgs(Schema):
@@ -41,6 +44,8 @@ class IssuedDecisionSchema(Schema):
     signer_subject = fields.String(allow_none=True)
     signer_id = fields.Integer(allow_none=True)
     signed_at = fields.DateTime(allow_none=True)
+    decision_id = fields.Integer(allow_none=True, metadata={
+        "description": "the evaluation procedure's decision the PDF was printed from"})
 
 
 class TemplateSchema(Schema):

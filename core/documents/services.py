@@ -23,6 +23,7 @@ from sqlalchemy import select
 from core.audit.services import record
 from core.auth.guards import can_write
 from core.auth.principal import Principal
+from core.classification.models import EvaluationDecision
 from core.documents import data, pdf, signing
 from core.documents import docx as docx_templates
 from core.documents.models import DOCUMENT_KINDS, DocumentTemplate, IssuedDecision
@@ -116,12 +117,22 @@ def _may_read_decision(principal: Principal, agency: OrgUnit) -> None:
     if principal.employee_id is None:
         raise Forbidden("Only the agency's leaders and the tenant's administrators read its decision.")
     me = db.session.get(Employee, principal.employee_id)
-    decider = data.deciding_person(agency, today())
-    if decider is not None and decider.id == principal.employee_id:
+    if principal.employee_id in _deciders(agency):
         return
     if principal.has_role("manager") and me is not None and data.agency_unit(me.unit_id).id == agency.id:
         return
     raise Forbidden("Only the agency's leaders and the tenant's administrators read its decision.")
+
+
+def _deciders(agency: OrgUnit) -> set[int]:
+    """Who decides the agency's classification: its head by default, and whoever took a
+    decision step of the evaluation procedure in force for it (the level above, for its
+    leaders)."""
+    decider = data.deciding_person(agency, today())
+    out = {decider.id} if decider is not None else set()
+    out.update(i for i in db.session.scalars(select(EvaluationDecision.decider_id).where(
+        EvaluationDecision.agency_id == agency.id, EvaluationDecision.status == "decided")) if i is not None)
+    return out
 
 
 def check_number(number: str | None) -> str | None:
@@ -132,20 +143,29 @@ def check_number(number: str | None) -> str | None:
     return number
 
 
+def check_scope(scope: str | None) -> str:
+    scope = scope or "staff"
+    if scope not in ("staff", "leaders"):
+        raise Invalid("Unknown scope.", {"scope": ["Use staff or leaders."]})
+    return scope
+
+
 def decision(principal: Principal, unit_id: int, year: int, fmt: str, number: str | None = None,
-             extra: dict | None = None) -> Rendered:
+             extra: dict | None = None, scope: str | None = "staff") -> Rendered:
     """The decision and its list. A PDF is recorded as issued (its hash, the list's
-    fingerprint) so that the signed copy uploaded back can be matched to it."""
+    fingerprint) so that the signed copy uploaded back can be matched to it. Under the
+    evaluation procedure the decision printed is the one taken for ``scope``."""
     agency = data.check_agency(unit_id)
     _may_read_decision(principal, agency)
-    fmt, number, year = check_format(fmt), check_number(number), _year(year)
-    ctx = data.decision(_tenant_name(), agency, year, today(), number, extra)
-    rendered = _render("decision", ctx, fmt, f"quyet-dinh-xep-loai-{agency.code}-{year}")
+    fmt, number, year, scope = check_format(fmt), check_number(number), _year(year), check_scope(scope)
+    ctx = data.decision(_tenant_name(), agency, year, today(), number, extra, scope)
+    stem = f"quyet-dinh-xep-loai-{agency.code}-{year}" + ("-lanh-dao" if scope == "leaders" else "")
+    rendered = _render("decision", ctx, fmt, stem)
     if fmt == "pdf" and can_write(principal):  # an auditor's copy is for reading, not for signing
         issued = IssuedDecision(agency_id=agency.id, year=year, number=number,
                                 sha256=hashlib.sha256(rendered.content).hexdigest(), size=len(rendered.content),
                                 content_hash=ctx["content_hash"], decider_id=ctx["decider_id"],
-                                issued_by=principal.actor)
+                                decision_id=ctx["decision_id"], issued_by=principal.actor)
         db.session.add(issued)
         db.session.flush()
         record("decision.issue", "issued_decision", issued.id, after=issued_view(issued))
@@ -158,7 +178,8 @@ def decision(principal: Principal, unit_id: int, year: int, fmt: str, number: st
 def issued_view(d: IssuedDecision) -> dict:
     return {"id": d.id, "agency_id": d.agency_id, "year": d.year, "number": d.number, "sha256": d.sha256,
             "status": d.status, "issued_at": d.issued_at, "decider_id": d.decider_id,
-            "signer_subject": d.signer_subject, "signer_id": d.signer_id, "signed_at": d.signed_at}
+            "signer_subject": d.signer_subject, "signer_id": d.signer_id, "signed_at": d.signed_at,
+            "decision_id": d.decision_id}
 
 
 def _normal(name: str) -> str:
@@ -190,8 +211,7 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
     by the agency's deciding person. Anything else is refused and nothing changes."""
     agency = data.check_agency(unit_id)
     year = _year(year)
-    decider = data.deciding_person(agency, today())
-    if not principal.has_role("tenant_admin") and (decider is None or principal.employee_id != decider.id):
+    if not principal.has_role("tenant_admin") and principal.employee_id not in _deciders(agency):
         raise Forbidden("Only the agency's deciding person or the tenant admin uploads its signed decision.")
     if not content:
         raise Invalid("No file.", {"file": ["Choose the signed PDF."]})
@@ -215,17 +235,34 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
     if named is None or not signer_matches(signature, named):
         raise Invalid("The signed document is not accepted.",
                       {"file": ["The signer is not the agency's deciding person.", signature.subject]})
-    if match.content_hash != data.content_hash(data.decision_rows(agency, year)):
+    made = db.session.get(EvaluationDecision, match.decision_id) if match.decision_id is not None else None
+    if made is not None and made.status != "decided":
+        raise Conflict("This decision was reopened; sign the decision taken again.",
+                       {"file": ["The decision this PDF was printed from is no longer in force."]})
+    rows = data.procedure_rows(made) if made is not None else data.decision_rows(agency, year)
+    if match.content_hash != data.content_hash(rows):
         raise Conflict("The classification list changed after this decision was issued; issue and sign it again.",
                        {"file": ["The list no longer matches the classification."]})
-    if match.status == "signed":
+    if match.status == "signed" or (made is not None and made.signed_at is not None):
         raise Conflict("This decision is already signed.", {"file": ["Already signed."]})
     before = issued_view(match)
-    match.status, match.signed_at, match.signed_by = "signed", utcnow(), principal.actor
+    moment = cal.now()  # the tenant's clock, as the procedure's steps read it
+    match.status, match.signed_at, match.signed_by = "signed", moment, principal.actor
     match.signer_subject, match.signer_id = signature.subject, named.id
     match.signed_pdf_b64 = base64.b64encode(content).decode()
     db.session.flush()
-    record("decision.sign", "issued_decision", match.id, before=before, after=issued_view(match))
+    record("decision.sign", "issued_decision", match.id, before=before, after=issued_view(match),
+           actor=principal.actor)
+    if made is not None:
+        # The procedure's decision step is now signed: the evaluation page shows who and when.
+        from core.classification.procedure import decision_view
+
+        before_decision = decision_view(made)
+        made.signed_at, made.signed_by, made.signer_id = moment, principal.actor, named.id
+        made.signer_subject = signature.subject
+        db.session.flush()
+        record("evaluation.sign", "evaluation_decision", made.id, before=before_decision,
+               after=decision_view(made), actor=principal.actor)
     return match
 
 

@@ -123,7 +123,8 @@ def _agency_or_404(unit_id: int) -> int:
 def decision(t):
     def make():
         rendered = services.decision(current_user, _agency_or_404(_unit_id()), _year_value(),
-                                     request.args.get("format"), request.args.get("number", "").strip() or None)
+                                     request.args.get("format"), request.args.get("number", "").strip() or None,
+                                     scope=request.args.get("scope") or "staff")
         db.session.commit()
         return rendered
 

@@ -51,21 +51,54 @@ def _scores(period: str | None, year: str | None) -> Export:
         period_bounds(period)
     except ValueError as exc:
         raise Invalid("Not a period.", {"period": [str(exc)]}) from exc
+    quarter = len(period) == 7 and period[5] == "Q"
+    if quarter:
+        from core.scoring.services import quarter_months
+
+        where = [PeriodScore.period.in_(quarter_months(period)), PeriodScore.item_count > 0]
+    else:
+        where = [PeriodScore.period == period]
     stmt = (select(Employee.code, Employee.full_name, OrgUnit.code, OrgUnit.name, PeriodScore.period,
                    PeriodScore.task_score, PeriodScore.general_score, PeriodScore.total, PeriodScore.provisional,
-                   PeriodScore.variant_key)
+                   PeriodScore.variant_key, PeriodScore.employee_id, PeriodScore.item_count, PeriodScore.working_days)
             .join(Employee, Employee.id == PeriodScore.employee_id).join(OrgUnit, OrgUnit.id == Employee.unit_id)
-            .where(PeriodScore.period == period).order_by(OrgUnit.code, Employee.code))
+            .where(*where).order_by(OrgUnit.code, Employee.code, PeriodScore.period))
+
+    def row_of(r, task, general, total, provisional, label) -> list[Any]:
+        return [r[0], r[1], r[2], r[3], label, float(task), None if general is None else float(general), float(total),
+                _("Provisional") if provisional else _("Official"), r[9]]
 
     def rows() -> Iterator[list[Any]]:
+        if not quarter:
+            for r in db.session.execute(stmt.execution_options(yield_per=2000)):
+                yield row_of(r, r[5], r[6], r[7], r[8], r[4])
+            return
+        # A quarter is exported as it is evaluated: rolled up from its months with items
+        # (the person's rows come together, ordered, so one pass streams them).
+        from core.scoring.services import rollup
+
+        group: list = []
         for r in db.session.execute(stmt.execution_options(yield_per=2000)):
-            yield [r[0], r[1], r[2], r[3], r[4], float(r[5]), None if r[6] is None else float(r[6]), float(r[7]),
-                   _("Provisional") if r[8] else _("Official"), r[9]]
+            if group and group[-1][10] != r[10]:
+                yield _quarter_row(group, rollup, row_of, period)
+                group = []
+            group.append(r)
+        if group:
+            yield _quarter_row(group, rollup, row_of, period)
 
     headers = [_("Employee code"), _("Full name"), _("Unit code"), _("Unit"), _("Assessment period"),
                _("Task score (at most 70)"), _("General criteria score (at most 30)"), _("Total score"), _("State"),
                _("Scoring method")]
     return Export(f"diem-{period}", headers, rows())
+
+
+def _quarter_row(group: list, rollup: Callable, row_of: Callable, period: str) -> list[Any]:
+    from types import SimpleNamespace
+
+    months = [SimpleNamespace(task_score=r[5], general_score=r[6], total=r[7], provisional=r[8], item_count=r[11],
+                              working_days=r[12]) for r in group]
+    part = rollup(months)
+    return row_of(group[-1], part["task_score"], part["general_score"], part["total"], part["provisional"], period)
 
 
 LEVEL_NAMES = {"HTXS": "Hoàn thành xuất sắc nhiệm vụ", "HTT": "Hoàn thành tốt nhiệm vụ",

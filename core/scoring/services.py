@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
@@ -233,13 +234,84 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
                                   .order_by(PeriodScore.employee_id))
         return [period_view(r) for r in rows], total
     if len(period) == 4:
-        return year_scores(period, ids), total
+        return year_scores(period, ids, quarterly=_quarterly(ids)), total
+    if len(period) == 7 and period[5] == "Q":
+        # People whose agency evaluates by quarters: the quarter rolled up from its months
+        # (general criteria included); the others as before, scored from the quarter's items.
+        quarterly = _quarterly(ids)
+        if quarterly:
+            rolled = quarter_scores(period, [i for i in ids if i in quarterly])
+            rest = range_scores(period, start, end, [i for i in ids if i not in quarterly]) \
+                if len(quarterly) < len(ids) else []
+            return sorted(rolled + rest, key=lambda r: r["employee_id"]), total
     return range_scores(period, start, end, ids), total
 
 
-def year_scores(year: str, ids: list[int], periods: list[str] | None = None) -> list[dict]:
+def _quarterly(ids: list[int]) -> set[int]:
+    from core.classification.procedure import period_kinds, quarterly_people
+
+    default, own = period_kinds()
+    if default == "month" and "quarter" not in own.values():
+        return set()  # the default: no query
+    return quarterly_people(dict(db.session.execute(select(Employee.id, Employee.unit_id).where(
+        Employee.id.in_(ids))).all())) if ids else set()
+
+
+def quarter_of(month: str) -> str:
+    """2026-11 → 2026-Q4."""
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+
+
+def quarter_months(quarter: str) -> list[str]:
+    """2026-Q4 → 2026-10, 2026-11, 2026-12."""
+    n = int(quarter[6])
+    return [f"{quarter[:4]}-{m:02d}" for m in range(3 * n - 2, 3 * n + 1)]
+
+
+def _mean2(values: list) -> float:
+    return float(engine._round2(sum(float(x) for x in values) / len(values)))
+
+
+def rollup(rows: list[Any]) -> dict[str, Any]:
+    """A period made of months (a quarter, or a year): the mean of the months' task, general
+    and total scores over the months with items (our rule, as the year's); provisional when
+    any of them is."""
+    return {"task_score": _mean2([m.task_score for m in rows]),
+            "general_score": _mean2([m.general_score or 0 for m in rows]), "total": _mean2([m.total for m in rows]),
+            "provisional": any(m.provisional for m in rows), "item_count": sum(m.item_count for m in rows),
+            "working_days": sum(m.working_days for m in rows)}
+
+
+def quarter_scores(quarter: str, ids: list[int], periods: list[str] | None = None) -> list[dict]:
+    """A quarter of a person evaluated by quarters, rolled up from its months with items
+    (stored month rows, one query); ``periods`` limits the months (the procedure's counted
+    months: a quarter in progress counts to date)."""
+    months = [m for m in quarter_months(quarter) if periods is None or m in periods]
+    by_person: dict[int, list[PeriodScore]] = {}
+    if ids and months:
+        for row in db.session.scalars(select(PeriodScore).where(
+                PeriodScore.period.in_(months), PeriodScore.employee_id.in_(ids), PeriodScore.item_count > 0)
+                .order_by(PeriodScore.employee_id, PeriodScore.period)):
+            by_person.setdefault(row.employee_id, []).append(row)
+    out = []
+    for pid in ids:
+        rows = by_person.get(pid)
+        if not rows:
+            continue
+        out.append({"employee_id": pid, "period": quarter, **rollup(rows),
+                    "components": {"months": {m.period: float(m.total) for m in rows}},
+                    "variant": {"key": rows[-1].variant_key, "version": rows[-1].variant_version,
+                                "settings_hash": rows[-1].settings_hash},
+                    "pending": False, "refreshed_at": max((m.computed_at for m in rows if m.computed_at), default=None)})
+    return out
+
+
+def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
+                quarterly: set[int] | frozenset[int] = frozenset()) -> list[dict]:
     """Annual total = mean of the totals of the months in which the person had items (our
-    rule); with ``periods``, only those months count (the evaluation procedure's months)."""
+    rule); with ``periods``, only those months count (the evaluation procedure's months).
+    For the people in ``quarterly`` (their agency evaluates by quarters) it is the mean of
+    the quarters with items, each the mean of its months with items."""
     stmt = select(PeriodScore).where(PeriodScore.period.like(f"{year}-%"),
                                      PeriodScore.employee_id.in_(ids), PeriodScore.item_count > 0)
     if periods is not None:
@@ -254,10 +326,21 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None) -> 
         if not months:
             continue
         mean = lambda xs: float(engine._round2(sum(float(x) for x in xs) / len(xs)))  # noqa: E731
-        out.append({"employee_id": pid, "period": year, "task_score": mean([m.task_score for m in months]),
-                    "general_score": mean([m.general_score or 0 for m in months]),
-                    "total": mean([m.total for m in months]),
-                    "components": {"months": {m.period: float(m.total) for m in months}},
+        components: dict[str, Any] = {"months": {m.period: float(m.total) for m in months}}
+        if pid in quarterly:
+            quarters: dict[str, list[PeriodScore]] = {}
+            for m in months:
+                quarters.setdefault(quarter_of(m.period), []).append(m)
+            parts = {q: rollup(rows) for q, rows in quarters.items()}
+            components["quarters"] = {q: part["total"] for q, part in parts.items()}
+            task = mean([p["task_score"] for p in parts.values()])
+            general = mean([p["general_score"] for p in parts.values()])
+            total = mean([p["total"] for p in parts.values()])
+        else:
+            task, general = mean([m.task_score for m in months]), mean([m.general_score or 0 for m in months])
+            total = mean([m.total for m in months])
+        out.append({"employee_id": pid, "period": year, "task_score": task, "general_score": general, "total": total,
+                    "components": components,
                     "variant": {"key": months[-1].variant_key, "version": months[-1].variant_version,
                                 "settings_hash": months[-1].settings_hash},
                     "provisional": any(m.provisional for m in months), "item_count": sum(m.item_count for m in months),
