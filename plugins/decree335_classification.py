@@ -15,7 +15,8 @@ from typing import Any
 from core.plugins.toolkit import Classification, ClassificationScheme, fields, hookimpl, validate
 from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
 
-VERSION = "1.0.0"
+# 1.1.0: sick and maternity leave no longer take people under the minimum months.
+VERSION = "1.1.0"
 
 
 def _band(default: int, label_vi: str, label_en: str):

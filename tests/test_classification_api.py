@@ -314,6 +314,21 @@ def test_months_worked_by_hand(start, end, leave, months):
     assert services.months_worked(start, end, 2026, leave) == months
 
 
+@pytest.mark.parametrize(("leave", "kept"), [
+    # Maternity 1 March – 31 August: six whole months away, all six kept (12 − 6 = 6 worked).
+    ([(date(2026, 3, 1), date(2026, 8, 31), "maternity")], 6),
+    # Sick 10 March – 20 April takes out March and April (both ≥ half): 2 kept.
+    ([(date(2026, 3, 10), date(2026, 4, 20), "sick")], 2),
+    # Unpaid leave takes months out but keeps none.
+    ([(date(2026, 3, 1), date(2026, 5, 31), "unpaid")], 0),
+    # Unpaid January–February and sick February–March: February is out either way, so
+    # only March is kept: worked counting the unpaid alone 10, counting all 9 → 1.
+    ([(date(2026, 1, 1), date(2026, 2, 28), "unpaid"), (date(2026, 2, 1), date(2026, 3, 31), "sick")], 1),
+])
+def test_months_on_kept_leave_by_hand(leave, kept):
+    assert services.months_on_kept_leave(None, None, 2026, leave) == kept
+
+
 # ---------------------------------------------------------------- decree90 before 2026
 
 

@@ -180,6 +180,33 @@ def test_decree90_absent_three_to_under_six_months_is_at_most_ht():
     assert levels(classify(Decree90(), people, at_most_ht_absent_months=2))[:2] == ["HT", "HT"]
 
 
+def test_sick_and_maternity_leave_keep_people_in_classification():
+    # Worked 4 months, 8 away: under the 6 months' minimum → not classified, unless those
+    # months were sick or maternity leave: 4 + 8 = 12 ≥ 6 → classified on the 4 worked.
+    # Person 2: 4 worked, 1 on maternity leave, 7 away otherwise: 4 + 1 = 5 < 6 → none.
+    people = [person(1, 80.0, months_worked=4, months_on_kept_leave=8),
+              person(2, 80.0, months_worked=4, months_on_kept_leave=1), person(3, 80.0, months_worked=4)]
+    assert levels(classify(Decree335Classification(), people)) == ["HTT", None, None]
+    assert levels(classify(Decree90(), [p | {"criteria": criteria(4, 4, 4)} for p in people])) == ["HTT", None, None]
+    # A tenant whose scheme keeps the strict count turns it off.
+    assert levels(classify(Decree335Classification(), people, kept_leave_counts=False)) == [None, None, None]
+
+
+def test_decree90_away_six_months_or_more_is_classified_on_the_time_worked():
+    # All 4 tasks good and exceeding: HTXS. Maternity leave of 6 months: worked 6, absent
+    # 12 − 6 = 6, not "3 to under 6" → keeps HTXS (on the 6 months worked). Sick leave of
+    # 4 months: absent 4 ∈ [3, 6) → at most HT. Worked 2 (+10 maternity): absent 10 → HTXS.
+    top = criteria(4, 4, 4, 4)
+    people = [person(1, None, criteria=top, months_worked=6, months_on_kept_leave=6),
+              person(2, None, criteria=top, months_worked=8, months_on_kept_leave=4),
+              person(3, None, criteria=top, months_worked=2, months_on_kept_leave=10)]
+    people += [person(100 + i, None, criteria=criteria(4, 4, 4)) for i in range(15)]
+    # Quota: 2 in the HTXS band and 16 HTT (person 2 capped, 15 fillers): x ≤ 0.2 × 18 ÷ 1.2 = 3 → both kept.
+    assert levels(classify(Decree90(), people))[:3] == ["HTXS", "HT", "HTXS"]
+    # The upper end is a setting: a tenant capping every absence of 3 months or more.
+    assert levels(classify(Decree90(), people, at_most_ht_absent_below=13))[:3] == ["HT", "HT", "HT"]
+
+
 def test_decree90_between_setting_is_validated():
     with pytest.raises(ValidationError):
         Decree90().load_settings({"between_ht_and_kht": "KHT"})
