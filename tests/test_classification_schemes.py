@@ -121,6 +121,21 @@ def test_under_six_months_worked_is_not_classified():
     assert levels(classify(Decree335Classification(), people[:1], min_months=3)) == ["HTT"]  # HTXS alone: quota
 
 
+def test_a_heads_level_is_at_most_their_units_result():
+    # Head 1 has 95 (HTXS band) but their unit's people average 80.00 (HTT): HTT. Head 2
+    # with 75 (HTT) over a unit averaging 45 (KHT band): KHT. Head 3 with 60 (HT) over a
+    # unit of 92: stays HT (the cap only lowers). Person 4 is no head: 95 → HTXS.
+    people = [person(1, 95.0, is_leader=True, unit_total="80.00"), person(2, 75.0, is_leader=True, unit_total="45"),
+              person(3, 60.0, is_leader=True, unit_total="92"), person(4, 95.0, unit_total="45")]
+    answers = classify(Decree335Classification(), people + htt_fillers(5))
+    assert levels(answers)[:4] == ["HTT", "KHT", "HT", "HTXS"]
+    # A head with no one scored under them, or a tenant that turns the rule off: not capped.
+    alone = [person(1, 95.0, is_leader=True, unit_total=None)] + htt_fillers(5)
+    assert levels(classify(Decree335Classification(), alone))[0] == "HTXS"
+    assert levels(classify(Decree335Classification(), people + htt_fillers(5),
+                           head_capped_by_unit=False))[:2] == ["HTXS", "HTT"]
+
+
 def test_decree335_band_floors_are_settings():
     assert levels(classify(Decree335Classification(), [person(1, 85.0)], htt_from="86")) == ["HT"]
 

@@ -183,6 +183,7 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
     disciplined = set(db.session.scalars(select(DisciplineRecord.employee_id).where(
         DisciplineRecord.year == year, DisciplineRecord.kind.in_(DISCIPLINE_KINDS))))
     criteria = _criteria(year, ids) if ids else {}
+    led_totals = _led_totals(employees, units, scores)
     people = []
     for e in employees.values():
         score = scores.get(e.id)
@@ -197,7 +198,33 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
             "forced_kht": e.id in disciplined, "criteria": criteria.get(e.id, {}),
             "is_leader": e.is_leader, "unit_id": e.unit_id, "regime": regimes[e.id],
         })
+        if e.is_leader:
+            # The unit's result a head's level may not exceed (the scheme's head_capped_by_unit).
+            count, summed = led_totals.get(e.unit_id, (0, Decimal(0)))
+            own = scores.get(e.id)
+            if own is not None and own["total"] is not None:
+                count, summed = count - 1, summed - Decimal(str(own["total"]))
+            people[-1]["unit_total"] = str((summed / count).quantize(Decimal("0.01"))) if count > 0 else None
     return YearInput(people, employees)
+
+
+def _led_totals(employees: dict[int, Any], units: dict[int, tuple[int | None, str]],
+                scores: dict[int, dict]) -> dict[int, tuple[int, Decimal]]:
+    """(count, sum) of the year's totals of the people in each unit and the units below it:
+    the unit's result, as the mean of its people's totals (our rule: the platform has no
+    separate rating of units). A walk up each person's chain of units, no query."""
+    out: dict[int, tuple[int, Decimal]] = {}
+    for e in employees.values():
+        score = scores.get(e.id)
+        if score is None or score["total"] is None:
+            continue
+        total, current, seen = Decimal(str(score["total"])), e.unit_id, set()
+        while current is not None and current not in seen and current in units:
+            seen.add(current)
+            count, summed = out.get(current, (0, Decimal(0)))
+            out[current] = (count + 1, summed + total)
+            current = units[current][0]
+    return out
 
 
 # ---------------------------------------------------------------- the run
