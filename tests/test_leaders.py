@@ -116,3 +116,20 @@ def test_deputy_fields_refuse_bad_input_and_are_audited(clean_app, client, w):
     # Another tenant's field answers as a missing one does.
     other = build(clean_app, slug="tinh-x")
     assert client.delete(other.url(f"/deputy-fields/{made['id']}"), headers=other.h("admin")).status_code == 404
+
+
+def test_a_deputys_month_to_date_is_judged_on_the_field(clean_app, client, w):
+    from datetime import date
+
+    from core.dashboards.to_date import month_to_date
+
+    put_in_charge(client, w, unit_id=w.ids["other"])
+    done_item(client, w, "outsider")
+    declare(client, w, who="outsider", task_type_code="VB01", quantity=1, work_date="2026-10-13")  # due yesterday
+    done_item(client, w, "staff2")
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        seen = month_to_date(w.ids["staff2"], PERIOD, date(2026, 10, 14))
+    # To 14 October: outsider 1 of 2 due → 35.00, KHT → unit 50; on time 1 of 2 → 50;
+    # own 100: (100 + 50 + 50) ÷ 3 = 66.67 % → 70 × 0.6667 = 46.67.
+    assert (seen["components"]["unit_results_pct"], seen["components"]["organising_pct"]) == (50.0, 50.0)
+    assert seen["task_score"] == 46.67

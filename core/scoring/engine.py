@@ -479,7 +479,7 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
             members = field_members(fields[leader.id], by_unit, everyone, leader.id)
         else:
             members = [m for uid in led_units[leader.id] for m in by_unit.get(uid, ()) if m.id != leader.id]
-        facts = _leader_facts(members, own, sums) | _leadership_fact(generals.get(leader.id))
+        facts = _leader_facts(members, own, sums) | leadership_fact(generals.get(leader.id))
         if leader.id in fields:
             facts["deputy"] = True
         rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
@@ -681,7 +681,7 @@ def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, d
             "organising_pct": 100.0 * on_time / items if items else 100.0}
 
 
-def _leadership_fact(general: GeneralScore | None) -> dict:
+def leadership_fact(general: GeneralScore | None) -> dict:
     """The evaluator's leadership and organisation score of a head or deputy, when set."""
     if general is None or general.leadership is None:
         return {}
