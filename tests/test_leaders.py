@@ -133,3 +133,27 @@ def test_a_deputys_month_to_date_is_judged_on_the_field(clean_app, client, w):
     # own 100: (100 + 50 + 50) ÷ 3 = 66.67 % → 70 × 0.6667 = 46.67.
     assert (seen["components"]["unit_results_pct"], seen["components"]["organising_pct"]) == (50.0, 50.0)
     assert seen["task_score"] == 46.67
+
+
+def test_explain_shows_the_leader_settings_and_criteria(clean_app, client, w):
+    from tests.test_admin_pages import sign_in
+
+    put_in_charge(client, w, unit_id=w.ids["other"])
+    done_item(client, w, "outsider")
+    done_item(client, w, "staff2")
+    r = client.put(w.url(f"/employees/{w.ids['staff2']}/general-scores/{PERIOD}"), headers=w.h("manager"),
+                   json={"politics_ethics": 8, "competence_attitude": 9, "innovation": 7, "leadership": 85})
+    assert r.status_code == 200
+    body = client.get(w.url(f"/employees/{w.ids['staff2']}/scores/{PERIOD}/explain"), headers=w.h("manager")).get_json()
+    settings = body["formula"]["settings"]
+    assert (settings["leader_own_weight"], settings["leader_unit_weight"], settings["leader_leadership_weight"],
+            settings["leader_leadership_source"]) == (1.0, 1.0, 1.0, "evaluator_else_on_time")
+    # Own 100, unit 100 (outsider 70.00), leadership 85: (100 + 100 + 85) ÷ 3 = 95 % → 66.50.
+    c = body["formula"]["components"]
+    assert (c["unit_results_pct"], c["leadership_pct"], c["leader_pct"], body["formula"]["task_score"]) == (
+        100.0, 85.0, 95.0, 66.5)
+    assert body["formula"]["general"]["leadership"] == 85.0
+    sign_in(clean_app, client, w, "manager")
+    page = client.get(f"/t/{w.slug}/dashboard/person/{w.ids['staff2']}?period={PERIOD}").get_data(as_text=True)
+    assert "năng lực lãnh đạo, tổ chức thực hiện %" in page and "leader_leadership_source" in page
+    assert "Năng lực lãnh đạo, quản lý, tổ chức thực hiện (cấp trưởng, cấp phó)" in page  # the evaluator's field
