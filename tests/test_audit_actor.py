@@ -257,6 +257,24 @@ def test_admin_screens_and_the_api_name_the_admin(clean_app, client, world, cloc
     assert len(events) == 2 and {actor for _, actor in events} == {me(world, "admin")}, events
 
 
+def test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin(clean_app, client, world, clock):
+    seq = head_seq(clean_app, world)
+    page_post(client, world, "admin", "/admin/deputies", {"deputy_code": "STAFF2", "unit_code": "AG-P2",
+                                                          "start_date": "2026-10-01"})
+    r = client.post(world.url("/deputy-fields"), json={"deputy_id": world.ids["staff2"], "member_id": world.ids["staff"],
+                                                       "start_date": "2026-10-01"}, headers=world.h("admin"))
+    assert r.status_code == 201, r.get_json()
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.org.models import DeputyField
+
+        first = db.session.scalar(select(DeputyField.id).where(DeputyField.unit_id.is_not(None)))
+    page_post(client, world, "admin", f"/admin/deputies/{first}/delete")
+    assert client.delete(world.url(f"/deputy-fields/{r.get_json()['id']}"), headers=world.h("admin")).status_code == 204
+    events = [e for e in actors_since(clean_app, world, seq) if e[0].startswith("deputy_field.")]
+    assert [a for a, _ in events] == ["deputy_field.create"] * 2 + ["deputy_field.delete"] * 2
+    assert {actor for _, actor in events} == {me(world, "admin")}, events
+
+
 # Page routes that write, and the test above that makes the same write through the page
 # and the API. A route without an audited write says why.
 PAGE_WRITES = {
@@ -280,6 +298,8 @@ PAGE_WRITES = {
     "work_pages.bulk": test_bulk_decisions_on_the_unit_page_and_the_api_name_the_manager,
     "work_pages.assign": test_assigning_on_the_unit_page_and_the_api_names_the_manager,
     "admin_pages.units": test_admin_screens_and_the_api_name_the_admin,
+    "admin_pages.deputy_fields": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
+    "admin_pages.deputy_field_delete": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
 }
 NOT_AUDITED_HERE = {
     "auth_pages.login": "names the person explicitly (auth.login) before any session exists",
