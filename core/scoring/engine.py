@@ -446,7 +446,7 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
         led_people = people
     else:
         scope = scope or read_scope(ids)
-        fields = deputy_fields(scheme.start, scheme.end, scope.fields) if scope.fields else {}
+        fields = scope.fields_in(scheme.start, scheme.end)
         ids, people, led_units, led_people = _month_scope(scope, scheme, fields)
         fields = {d: f for d, f in fields.items() if d in {p.id for p in people}}
         leaders = [p for p in people if p.is_leader or p.id in fields]
@@ -456,7 +456,8 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
     # was most of a refresh's time (4,500 item rows for a department of 25).
     # A deputy's stored row is their field's, not their own work's: computed afresh, as leaders'.
     kept, kept_sums = ({}, {}) if ids is None else _stored_own_rows(
-        scheme, [p for p in led_people if not p.is_leader and p.id not in ids], deputies_among)
+        scheme, [p for p in led_people if not p.is_leader and p.id not in ids],
+        set(scope.fields_in(scheme.start, scheme.end, (p.id for p in led_people))))
     fresh = {pid: p for pid, p in everyone.items() if pid not in kept}
     sums = component_sums(scheme, None if ids is None else list(fresh))
     days = working_days(list(fresh.values()), scheme.start, scheme.end)
@@ -520,29 +521,19 @@ def _period_upsert(dialect: str, columns: tuple[str, ...]):
     return upsert.on_conflict_do_update(index_elements=["tenant_id", "employee_id", "period"], set_=updated)
 
 
-def deputies_among(scheme: Scheme, ids: list[int]) -> set[int]:
-    """Which of these people have a field in charge in the month (one indexed query)."""
-    if not ids:
-        return set()
-    return set(db.session.scalars(select(DeputyField.deputy_id).where(
-        DeputyField.deputy_id.in_(ids), DeputyField.start_date <= scheme.end,
-        (DeputyField.end_date.is_(None)) | (DeputyField.end_date >= scheme.start))))
-
-
-def _stored_own_rows(scheme: Scheme, members: list[Person],
-                     deputies: Callable[[Scheme, list[int]], set[int]] | None = None,
+def _stored_own_rows(scheme: Scheme, members: list[Person], deputies: set[int] | None = None,
                      ) -> tuple[dict[int, dict], dict[int, dict]]:
     """The stored month rows of these members that the month's rule produced (same variant,
     version and settings) — as (own rows, sums). People a tenant merger moved are left to
-    be computed: their row combines two variants' parts; so are deputies (``deputies``
-    finds them), whose stored row is their field's."""
+    be computed: their row combines two variants' parts; so are ``deputies``, whose
+    stored row is their field's."""
     if not members:
         return {}, {}
     from core.mergers.scoring import moved_in_month
 
     moved = moved_in_month(scheme, [p.id for p in members])
-    if deputies is not None:
-        moved = set(moved) | deputies(scheme, [p.id for p in members])
+    if deputies:
+        moved = set(moved) | deputies
     ids = [p.id for p in members if p.id not in moved]
     stamp = scheme.stamp()
     rows = db.session.execute(select(PeriodScore.employee_id, PeriodScore.total, PeriodScore.sums,
@@ -590,19 +581,35 @@ class Scope:
     changed: set[int]
     units_of_root: dict[int, set[int]]  # a leader's unit → the units of its subtree
     rows: list  # employees: the changed people, everyone in those subtrees and in the deputies' fields
-    # Deputies whose field (at any date) holds a changed person or their unit, or who
-    # changed themselves → their whole field at any date (aggregate narrows it to the month).
-    fields: dict[int, Field] = field(default_factory=dict)
+    # Deputies whose field (at some date) holds a changed person or their unit, or who
+    # changed themselves; and every field row (deputy, unit, member, start, end) of those
+    # deputies and of the deputies among ``rows`` — a refresh needs no other read of them.
+    touching: set[int] = field(default_factory=set)
+    field_rows: list = field(default_factory=list)
+
+    def fields_in(self, start: date, end: date, deputies: Iterable[int] | None = None) -> dict[int, Field]:
+        """The fields over [start, end] of these deputies (default: the touching ones)."""
+        wanted = self.touching if deputies is None else set(deputies)
+        out: dict[int, Field] = {}
+        for deputy, unit, member, lo, hi in self.field_rows:
+            if deputy in wanted and lo <= end and (hi is None or hi >= start):
+                charge = out.setdefault(deputy, Field(set(), set()))
+                if unit is not None:
+                    charge.units.add(unit)
+                if member is not None:
+                    charge.people.add(member)
+        return out
 
     @property
     def leaders(self) -> set[int]:
         """Every leader above (employed in the month or not: one who left loses the row),
         and every deputy in charge of a changed person."""
-        return {r.id for r in self.rows if r.is_leader and r.unit_id in self.units_of_root} | set(self.fields)
+        return {r.id for r in self.rows if r.is_leader and r.unit_id in self.units_of_root} | self.touching
 
 
 def read_scope(ids: Iterable[int]) -> Scope:
-    """Two indexed statements (built once), rather than a read of the whole unit tree."""
+    """Two indexed statements (built once), rather than a read of the whole unit tree, and
+    one on the deputies' fields (more only when a deputy is in charge of a changed person)."""
     units_stmt, people_stmt = _scope_statements()
     tid, changed = current_tenant_id(), sorted(set(ids))
     units_of_root: dict[int, set[int]] = defaultdict(set)
@@ -610,30 +617,45 @@ def read_scope(ids: Iterable[int]) -> Scope:
         units_of_root[root].add(unit)
     wanted = sorted(set().union(*units_of_root.values())) if units_of_root else []
     rows = db.session.execute(people_stmt, {"tid": tid, "ids": changed, "units": wanted}).all()
-    fields = _fields_over(changed, {r.unit_id for r in rows if r.id in set(changed)})
-    if fields:
+    changed_set = set(changed)
+    known = {r.id for r in rows}
+    changed_units = {r.unit_id for r in rows if r.id in changed_set}
+    field_rows = _field_rows(sorted(known), changed, sorted(changed_units))
+    touching = {d for d, unit, member, _, _ in field_rows
+                if d in changed_set or member in changed_set or unit in changed_units}
+    missing = touching - known
+    if missing:  # a deputy from elsewhere in charge of a changed person: their whole field
+        field_rows += _field_rows(sorted(missing), [], [])
+    if touching:
         # The deputies themselves and the people of their fields, for their rows' facts.
-        extra_units = set().union(*(f.units for f in fields.values())) - set(wanted)
-        extra_ids = (set(fields) | set().union(*(f.people for f in fields.values()))) - {r.id for r in rows}
+        spans = Scope(set(), {}, [], touching, field_rows).fields_in(date.min, date.max)
+        extra_units = set().union(*(f.units for f in spans.values())) - set(wanted)
+        extra_ids = (touching | set().union(*(f.people for f in spans.values()))) - known
         if extra_units or extra_ids:
             rows += db.session.execute(people_stmt, {"tid": tid, "ids": sorted(extra_ids),
                                                      "units": sorted(extra_units)}).all()
             rows = list({r.id: r for r in rows}.values())
-    return Scope(set(changed), dict(units_of_root), rows, fields)
+            added = sorted({r.id for r in rows} - known - missing)
+            if added:  # whether the people just added are deputies too (their stored row is their field's)
+                field_rows += _field_rows(added, [], [])
+    return Scope(changed_set, dict(units_of_root), rows, touching, field_rows)
 
 
-def _fields_over(changed: list[int], units: set[int]) -> dict[int, Field]:
-    """Whole fields (all dates) of the deputies in charge of these people or units, or who
-    are among them: two indexed queries on a small table."""
-    if not changed:
-        return {}
-    touching = select(DeputyField.deputy_id).where(
-        DeputyField.deputy_id.in_(changed) | DeputyField.member_id.in_(changed)
-        | DeputyField.unit_id.in_(sorted(units)))
-    deputies = set(db.session.scalars(touching))
-    if not deputies:
-        return {}
-    return deputy_fields(date.min, date.max, deputies)
+def _field_rows(deputies: list[int], members: list[int], units: list[int]) -> list:
+    """Field rows (deputy, unit, member, start, end) of these deputies, and of whoever is in
+    charge of these people or units: one indexed statement on a small table."""
+    if not (deputies or members or units):
+        return []
+    clause = DeputyField.deputy_id.in_(deputies)
+    if members:
+        clause = clause | DeputyField.member_id.in_(members)
+    if units:
+        clause = clause | DeputyField.unit_id.in_(units)
+    stmt = select(DeputyField.deputy_id, DeputyField.unit_id, DeputyField.member_id, DeputyField.start_date,
+                  DeputyField.end_date).where(clause)
+    # A deputy outside ``deputies`` matched by a member or unit has only those rows here:
+    # read_scope reads the rest of their field with a second call.
+    return [tuple(r) for r in db.session.execute(stmt)]
 
 
 def lock_people(ids: Iterable[int]) -> Scope:
