@@ -157,3 +157,27 @@ def test_explain_shows_the_leader_settings_and_criteria(clean_app, client, w):
     page = client.get(f"/t/{w.slug}/dashboard/person/{w.ids['staff2']}?period={PERIOD}").get_data(as_text=True)
     assert "năng lực lãnh đạo, tổ chức thực hiện %" in page and "leader_leadership_source" in page
     assert "Năng lực lãnh đạo, quản lý, tổ chức thực hiện (cấp trưởng, cấp phó)" in page  # the evaluator's field
+
+
+def test_a_head_counts_a_deputy_among_their_people_by_the_deputys_own_work(clean_app, client, w):
+    # staff2 (in the department) is a deputy over unit "other", where outsider's one item
+    # is open: staff2's month row is their field's — own 100, unit 50, on time 0 →
+    # 50 % → 35.00, under 50. Their own work alone is 1 of 1 → 70.00.
+    put_in_charge(client, w, unit_id=w.ids["other"])
+    declare(client, w, who="outsider", task_type_code="VB01", quantity=1)
+    done_item(client, w, "staff2")
+    assert score_of(client, w, who="staff2")["task_score"] == 35.0
+    # The head refreshed by the others' work (staff2 untouched): staff, staff2 (own 70.00)
+    # and accountant all ≥ 50 → unit 100, had the stored 35.00 been read, 50. Items on time
+    # 3 of 3 → 100; own none → 0: (0 + 100 + 100) ÷ 3 = 66.67 % → 46.67.
+    done_item(client, w, "accountant")
+    done_item(client, w, "staff")
+    head = score_of(client, w, who="manager")
+    assert (head["components"]["unit_results_pct"], head["task_score"]) == (100.0, 46.67)
+    incremental = snapshot(clean_app, w)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        from core.scoring import engine
+
+        engine.recalculate(PERIOD)
+        db.session.commit()
+    assert [r for r in snapshot(clean_app, w) if r[0] in {i[0] for i in incremental}] == incremental
