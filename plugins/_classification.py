@@ -60,9 +60,17 @@ def _num(value: Any) -> Fraction:
 
 
 def not_classified(person: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
-    """Fewer months worked than the minimum (6 by default): not classified."""
+    """Fewer months worked than the minimum (6 by default): not classified. Months away on
+    sick or maternity leave (``months_on_kept_leave``, from the core) count towards the
+    minimum when ``kept_leave_counts`` is on: such people are classified on the time they
+    actually worked rather than left out (Decree 90/2020 Art. 2, as amended in 2023)."""
     months = person.get("months_worked")
-    return months is None or exact_ratio(months) < exact_ratio(settings["min_months"])
+    if months is None:
+        return True
+    counted = exact_ratio(months)
+    if settings.get("kept_leave_counts", True):
+        counted += exact_ratio(person.get("months_on_kept_leave") or 0)
+    return counted < exact_ratio(settings["min_months"])
 
 
 def answers(people: Sequence[Mapping[str, Any]], levels: list[str | None], demoted: list[bool]) -> list[Classification]:
@@ -79,6 +87,9 @@ class CommonSettings(Schema):
     min_months = fields.Integer(load_default=6, validate=validate.Range(min=0, max=12), metadata={
         "label_vi": "Số tháng làm việc tối thiểu để được xếp loại",
         "label_en": "Fewest months worked to be classified"})
+    kept_leave_counts = fields.Boolean(load_default=True, metadata={
+        "label_vi": "Thời gian nghỉ ốm, nghỉ thai sản không làm mất quyền được xếp loại",
+        "label_en": "Sick and maternity leave do not take anyone out of classification"})
     # Not used by classify(): the core reads it to take appeals for this many days after a run.
     appeal_days = fields.Integer(load_default=15, validate=validate.Range(min=0, max=365), metadata={
         "label_vi": "Số ngày được khiếu nại sau khi công bố kết quả",

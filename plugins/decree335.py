@@ -6,8 +6,11 @@ Per item (weight = quantity × converted-product weight):
   progress  = weight × max(0, 1 − 0.25 × missed deadlines) when completed
 (an exempted item counts neither failed reviews nor missed deadlines). Per period,
 each % is its sum ÷ Σ weight assigned; task score = 70 × weighted mean of the three %.
-Leaders (Art. 15): the task % is the mean of the own-items %, the unit-results % and
-the organising %, which the core computes from the unit and passes as facts.
+Leaders and deputies (Art. 15): the task % is a weighted mean of named criteria — own
+tasks, the results of the unit or field in charge (100 % / 50 % if anyone is KHT), and
+leadership and organisation, which the evaluator scores (``leadership_pct``) or, as a
+stand-in, the share of the unit's items done on time. The weights and the source of the
+leadership criterion are settings; the core passes the unit's facts.
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from plugins._scoring import (
 # 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
 # (item_components_sql) gives the same doubles as this Python, bit for bit.
 # 1.2.0: the satisfaction_weight setting (0 by default, so scores are unchanged).
-VERSION = "1.2.0"
+# 1.3.0: the leader formula as settings (criteria weights, source of the leadership
+# criterion); the defaults give 1.2.0's numbers when no evaluator score is set.
+VERSION = "1.3.0"
+LEADERSHIP_SOURCES = ("evaluator_else_on_time", "evaluator", "on_time")
 
 
 def _weight_field(label_vi: str, label_en: str):
@@ -54,6 +60,19 @@ class Decree335Settings(Schema):
     # attitude to service the citizens' ratings reflect belongs to the general criteria
     # (Art. 12) the manager scores, so counting it here too would count it twice.
     satisfaction_weight = satisfaction_field(0.0, "Decree 335's task part has no satisfaction criterion")
+    # The leader formula (Art. 15): three named criteria and their weights.
+    leader_own_weight = _weight_field("Lãnh đạo: trọng số tiêu chí kết quả nhiệm vụ cá nhân",
+                                      "Leaders: weight of own tasks")
+    leader_unit_weight = _weight_field("Lãnh đạo: trọng số tiêu chí kết quả của đơn vị, lĩnh vực phụ trách",
+                                       "Leaders: weight of the results of the unit or field in charge")
+    leader_leadership_weight = _weight_field("Lãnh đạo: trọng số tiêu chí năng lực lãnh đạo, tổ chức thực hiện",
+                                             "Leaders: weight of leadership and organisation")
+    leader_leadership_source = fields.String(
+        load_default="evaluator_else_on_time", validate=validate.OneOf(LEADERSHIP_SOURCES), metadata={
+            "label_vi": "Lãnh đạo: nguồn điểm tiêu chí lãnh đạo, tổ chức (evaluator_else_on_time: người đánh giá "
+                        "chấm, chưa chấm thì lấy tỷ lệ việc của đơn vị đúng hạn; evaluator: chỉ người đánh giá; "
+                        "on_time: chỉ tỷ lệ đúng hạn)",
+            "label_en": "Leaders: source of the leadership criterion (evaluator_else_on_time, evaluator, on_time)"})
 
 
 def _pct(part: float, whole: float) -> float:
@@ -125,15 +144,38 @@ class Decree335(ScoringVariant):
         own, satisfaction = with_satisfaction(own, sums, settings)
         components: dict[str, float] = {"quantity_pct": round(q, 4), "quality_pct": round(ql, 4),
                                          "progress_pct": round(p, 4), **satisfaction, "own_pct": round(own, 4)}
-        task_pct = own
+        task_pct, provisional = own, False
         if facts.get("is_leader") and facts.get("unit_people"):
-            unit = settings["unit_any_fail_pct"] if facts.get("unit_any_kht") else settings["unit_all_pass_pct"]
-            organising = float(facts.get("organising_pct") or 0.0)
-            task_pct = (own + unit + organising) / 3
-            components.update(unit_results_pct=round(unit, 4), organising_pct=round(organising, 4),
-                              leader_pct=round(task_pct, 4))
+            task_pct, provisional = _leader_pct(own, settings, facts, components)
         return {"task_score": round_score(TASK_SCORE_MAX * task_pct / 100), "components": components,
-                "provisional": False}
+                "provisional": provisional}
+
+
+def _leader_pct(own: float, settings: Mapping[str, Any], facts: Mapping[str, Any],
+                components: dict[str, float]) -> tuple[float, bool]:
+    """(task %, provisional) of a head or deputy: the weighted mean of own tasks, the unit's
+    (or field's) results and leadership. A leadership criterion to be scored by the
+    evaluator and not scored yet drops out, its weight going to the others, and leaves the
+    month provisional, as a missing general score does."""
+    unit = settings["unit_any_fail_pct"] if facts.get("unit_any_kht") else settings["unit_all_pass_pct"]
+    on_time = float(facts.get("organising_pct") or 0.0)
+    scored = facts.get("leadership_pct")
+    source = settings["leader_leadership_source"]
+    leadership: float | None = None
+    if source != "on_time" and scored is not None:
+        leadership = float(scored)
+    elif source != "evaluator":
+        leadership = on_time
+    parts = [(settings["leader_own_weight"], own), (settings["leader_unit_weight"], unit)]
+    if leadership is not None:
+        parts.append((settings["leader_leadership_weight"], leadership))
+    weight = sum(w for w, _ in parts)
+    task_pct = sum(w * v for w, v in parts) / weight if weight else 0.0
+    components.update(unit_results_pct=round(unit, 4), organising_pct=round(on_time, 4),
+                      leader_pct=round(task_pct, 4))
+    if leadership is not None:
+        components["leadership_pct"] = round(leadership, 4)
+    return task_pct, leadership is None and settings["leader_leadership_weight"] > 0
 
 
 @hookimpl

@@ -3,7 +3,9 @@
 Annual total ≥ 90 HTXS, 70–<90 HTT, 50–<70 HT, < 50 KHT; KHT whatever the score for a
 discipline of reprimand or higher in the year (or, for leaders, corruption or waste in
 the unit: the core sets ``forced_kht``); not classified under 6 months worked; then the
-quota per agency and group of positions (plugins/_classification.py).
+quota per agency and group of positions (plugins/_classification.py). A head's level is
+at most the level their unit's result reaches (``head_capped_by_unit``): the core passes
+``unit_total``, the mean total of the people of the unit and the units below it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 from core.plugins.toolkit import Classification, ClassificationScheme, fields, hookimpl, validate
 from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
 
-VERSION = "1.0.0"
+# 1.1.0: sick and maternity leave no longer take people under the minimum months; a
+# head's level is capped by their unit's result.
+VERSION = "1.1.0"
+ORDER = ("KHT", "HT", "HTT", "HTXS")
 
 
 def _band(default: int, label_vi: str, label_en: str):
@@ -27,6 +32,9 @@ class Decree335ClassificationSettings(CommonSettings):
     htxs_from = _band(90, "Điểm tối thiểu HTXS", "Lowest total for HTXS")
     htt_from = _band(70, "Điểm tối thiểu HTT", "Lowest total for HTT")
     ht_from = _band(50, "Điểm tối thiểu HT", "Lowest total for HT")
+    head_capped_by_unit = fields.Boolean(load_default=True, metadata={
+        "label_vi": "Người đứng đầu không được xếp loại cao hơn kết quả của đơn vị mình phụ trách",
+        "label_en": "A head's level is at most their unit's result"})
 
 
 class Decree335Classification(ClassificationScheme):
@@ -41,9 +49,25 @@ class Decree335Classification(ClassificationScheme):
     settings_schema = Decree335ClassificationSettings
 
     def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:
-        levels = [self._level(p, settings) for p in people]
+        levels = [self._capped(p, self._level(p, settings), settings) for p in people]
         demoted = apply_quota(people, levels, exact_ratio(settings["quota_ratio"]))
         return answers(people, levels, demoted)
+
+    @classmethod
+    def _capped(cls, person: Mapping[str, Any], level: str | None, settings: Mapping[str, Any]) -> str | None:
+        """A head above the level of their unit's mean total comes down to it (only lowers)."""
+        unit_total = person.get("unit_total")
+        if level is None or not settings["head_capped_by_unit"] or not person.get("is_leader") or unit_total is None:
+            return level
+        allowed = cls._band_of(exact_ratio(unit_total), settings)
+        return allowed if ORDER.index(allowed) < ORDER.index(level) else level
+
+    @staticmethod
+    def _band_of(total: Any, settings: Mapping[str, Any]) -> str:
+        for level, floor in (("HTXS", "htxs_from"), ("HTT", "htt_from"), ("HT", "ht_from")):
+            if total >= exact_ratio(settings[floor]):
+                return level
+        return "KHT"
 
     @staticmethod
     def _level(person: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:
@@ -53,11 +77,7 @@ class Decree335Classification(ClassificationScheme):
             return "KHT"
         if person.get("total") is None:
             return None  # worked the months but never scored: nothing to classify on
-        total = exact_ratio(person["total"])
-        for level, floor in (("HTXS", "htxs_from"), ("HTT", "htt_from"), ("HT", "ht_from")):
-            if total >= exact_ratio(settings[floor]):
-                return level
-        return "KHT"
+        return Decree335Classification._band_of(exact_ratio(person["total"]), settings)
 
 
 @hookimpl

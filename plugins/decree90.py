@@ -14,9 +14,11 @@ the top stars). With n assigned:
   setting ``between_ht_and_kht`` decides: ``HT`` (default: the lowest level that is not
   KHT) or ``evaluator`` (no computed level; the manager's reasoned override sets it).
 
-Someone absent ``at_most_ht_absent_months`` (3) months of the year or more — 12 less the
-months worked — is at most HT, as the decree has it ("absent 3 to under 6 months"); who
-worked fewer than ``min_months`` (6) is not classified. Discipline and the quota as in
+Someone absent from ``at_most_ht_absent_months`` (3) to under ``at_most_ht_absent_below``
+(6) months of the year — 12 less the months worked — is at most HT, as the decree has it
+("absent 3 to under 6 months"); who worked fewer than ``min_months`` (6) is not
+classified, except that months of sick or maternity leave count towards that minimum
+(``kept_leave_counts``): such people are classified on the time actually worked. Discipline and the quota as in
 decree335 (Decree 48/2023 later tied the quota to the Party's ratio, which a tenant sets
 as ``quota_ratio``).
 """
@@ -32,7 +34,9 @@ from core.plugins.toolkit import Classification, ClassificationScheme, fields, h
 from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
 
 # 1.1.0: people between HT's and KHT's conditions are no longer classed KHT.
-VERSION = "1.1.0"
+# 1.2.0: the "at most HT" cap ends at 6 months away (the text's "3 to under 6"), and sick
+# and maternity leave no longer take people under the minimum months.
+VERSION = "1.2.0"
 BETWEEN_CHOICES = ("HT", "evaluator")
 
 
@@ -48,6 +52,9 @@ class Decree90Settings(CommonSettings):
     at_most_ht_absent_months = fields.Integer(load_default=3, validate=validate.Range(min=1, max=12), metadata={
         "label_vi": "Vắng từ số tháng này trở lên trong năm thì tối đa HT",
         "label_en": "Absent this many months of the year or more: at most HT"})
+    at_most_ht_absent_below = fields.Integer(load_default=6, validate=validate.Range(min=1, max=13), metadata={
+        "label_vi": "… và dưới số tháng này (vắng lâu hơn: xếp loại theo thời gian làm việc thực tế)",
+        "label_en": "… and under this many months (away longer: classified on the time worked)"})
     between_ht_and_kht = fields.String(load_default="HT", validate=validate.OneOf(BETWEEN_CHOICES), metadata={
         "label_vi": "Không đạt điều kiện HT nhưng cũng không thuộc KHT: HT hoặc để người đánh giá quyết định",
         "label_en": "Neither HT's conditions nor KHT's: HT, or left to the evaluator"})
@@ -73,8 +80,10 @@ class Decree90(ClassificationScheme):
 
     @staticmethod
     def _capped(person: Mapping[str, Any], level: str | None, settings: Mapping[str, Any]) -> str | None:
-        if level in ("HTXS", "HTT") and \
-                12 - exact_ratio(person.get("months_worked")) >= settings["at_most_ht_absent_months"]:
+        if level not in ("HTXS", "HTT"):
+            return level
+        absent = 12 - exact_ratio(person.get("months_worked"))
+        if settings["at_most_ht_absent_months"] <= absent < settings["at_most_ht_absent_below"]:
             return "HT"
         return level
 

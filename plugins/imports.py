@@ -69,6 +69,11 @@ def _roles(value: Any) -> list[str]:
     return roles
 
 
+def _codes(value: Any) -> list[str]:
+    """A deputy's field: codes separated by ';' (units in one column, people in another)."""
+    return [v.to_code(code) for code in v.to_list(value)]
+
+
 def _email(value: Any) -> str:
     text = v.to_text(value, 200)
     if "@" not in text or " " in text:
@@ -246,7 +251,8 @@ class StaffConnector(TableConnector):
     target = "staff"
     version = VERSION
     columns = ("code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
-               "salary_coefficient", "start_date", "end_date", "username", "email", "roles", "regime", "regime_from")
+               "salary_coefficient", "start_date", "end_date", "username", "email", "roles", "regime", "regime_from",
+               "field_units", "field_people", "field_from")
     key_columns = ("code",)
     required = ("code", "full_name", "unit_code")
 
@@ -257,6 +263,7 @@ class StaffConnector(TableConnector):
             "salary_coefficient": partial(v.to_decimal, low=Decimal("0"), high=Decimal("20")),
             "start_date": v.to_date, "end_date": v.to_date, "username": partial(v.to_text, max_length=100),
             "email": _email, "roles": _roles, "regime": _one_of(REGIMES), "regime_from": v.to_date,
+            "field_units": _codes, "field_people": _codes, "field_from": v.to_date,
         }
 
     def check_row(self, values, number, settings):
@@ -267,6 +274,10 @@ class StaffConnector(TableConnector):
             return [{"row": number, "column": "regime", "message": "A regime date needs the regime."}]
         if values.get("manager_code") and values.get("manager_code") == values.get("code"):
             return [{"row": number, "column": "manager_code", "message": "A person cannot manage themselves."}]
+        if values.get("field_from") and not (values.get("field_units") or values.get("field_people")):
+            return [{"row": number, "column": "field_units", "message": "A field date needs the units or people."}]
+        if values.get("code") in (values.get("field_people") or ()):
+            return [{"row": number, "column": "field_people", "message": "A deputy is not in charge of themselves."}]
         return []
 
 

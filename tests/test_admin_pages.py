@@ -460,3 +460,41 @@ def test_admin_sets_calendar_days_and_records_leave(clean_app, client, world, to
     assert count(clean_app, world, LeaveRecord) == 1
     assert [a for a in actions(clean_app, world) if a.startswith(("leave.", "calendar_day."))] == [
         "calendar_day.set", "leave.create"]
+
+
+# ---------------------------------------------------------------- deputies' fields in charge
+
+
+def test_admin_puts_a_deputy_in_charge_of_a_unit_or_a_person(clean_app, client, world, token, clock):
+    from core.org.models import DeputyField
+
+    url = f"/t/{world.slug}/admin/deputies"
+    page = client.get(url).get_data(as_text=True)
+    assert "Lĩnh vực phụ trách của cấp phó" in page and "Chưa có cấp phó nào được giao lĩnh vực phụ trách." in page
+    assert client.post(url, data={"csrf_token": token, "deputy_code": "STAFF2", "unit_code": "AG-P2",
+                                  "start_date": "2026-10-01"}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "Người staff2" in page and "Phòng Hai" in page and "01/10/2026" in page
+    # Unknown codes, both a unit and a person, reversed dates: each beside its field, what
+    # was typed kept, nothing written.
+    bad = client.post(url, data={"csrf_token": token, "deputy_code": "NOBODY", "unit_code": "AG-P2",
+                                 "member_code": "STAFF", "start_date": "2026-10-05", "end_date": "2026-10-01"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and error_of(html, "deputy_code") == "Không có cán bộ nào mang mã này."
+    assert error_of(html, "unit_code") == "Chỉ nhập mã đơn vị hoặc mã cán bộ, không nhập cả hai."
+    assert value_of(html, "member_code") == "STAFF"
+    missing = client.post(url, data={"csrf_token": token, "deputy_code": "STAFF2", "unit_code": "NO-SUCH",
+                                     "start_date": "2026-10-01"})
+    assert missing.status_code == 422
+    assert error_of(missing.get_data(as_text=True), "unit_code") == "Không có đơn vị nào mang mã này."
+    assert count(clean_app, world, DeputyField) == 1
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        row = db.session.scalar(select(DeputyField))
+        assert (row.deputy_id, row.unit_id, row.member_id, row.start_date, row.end_date) == (
+            world.ids["staff2"], world.ids["other"], None, date(2026, 10, 1), None)
+        audited = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "deputy_field.create"))
+        assert audited.actor.endswith(":admin")
+    assert client.post(f"{url}/{row.id}/delete", data={"csrf_token": token}).status_code == 302
+    assert count(clean_app, world, DeputyField) == 0
+    assert [a for a in actions(clean_app, world) if a.startswith("deputy_field.")] == [
+        "deputy_field.create", "deputy_field.delete"]

@@ -582,6 +582,22 @@ def test_signing_in_and_out_on_the_page_and_the_api_names_the_person(clean_app, 
     # A token already revoked ends nothing more: no second event.
     assert client.post("/api/v1/auth/revoke", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401
     assert len(actors(clean_app, world, "auth.logout", seq)) == 2
+def test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin(clean_app, client, world, clock):
+    seq = head_seq(clean_app, world)
+    page_post(client, world, "admin", "/admin/deputies", {"deputy_code": "STAFF2", "unit_code": "AG-P2",
+                                                          "start_date": "2026-10-01"})
+    r = client.post(world.url("/deputy-fields"), json={"deputy_id": world.ids["staff2"], "member_id": world.ids["staff"],
+                                                       "start_date": "2026-10-01"}, headers=world.h("admin"))
+    assert r.status_code == 201, r.get_json()
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.org.models import DeputyField
+
+        first = db.session.scalar(select(DeputyField.id).where(DeputyField.unit_id.is_not(None)))
+    page_post(client, world, "admin", f"/admin/deputies/{first}/delete")
+    assert client.delete(world.url(f"/deputy-fields/{r.get_json()['id']}"), headers=world.h("admin")).status_code == 204
+    events = [e for e in actors_since(clean_app, world, seq) if e[0].startswith("deputy_field.")]
+    assert [a for a, _ in events] == ["deputy_field.create"] * 2 + ["deputy_field.delete"] * 2
+    assert {actor for _, actor in events} == {me(world, "admin")}, events
 
 
 # Page routes that write, and the test above that makes the same write through the page
@@ -632,6 +648,8 @@ PAGE_WRITES = {
     "evaluation_pages.late": procedure_deadline.test_the_page_counts_the_days_left_then_offers_the_override,
     "evaluation_pages.settings": procedure_deadline.test_the_tenant_admin_sets_the_deadline_and_period_on_the_page,
     "evaluation_pages.signed": procedure_documents.test_uploading_on_the_evaluation_page_names_the_decider,
+    "admin_pages.deputy_fields": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
+    "admin_pages.deputy_field_delete": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
 }
 NOT_AUDITED_HERE = {
     "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",

@@ -298,6 +298,34 @@ def test_under_six_months_worked_is_not_classified(clean_app, world, client):
     assert (rows["staff2"]["level"], rows["staff2"]["months_worked"]) == ("HTT", 10)
 
 
+def test_a_heads_level_is_capped_by_their_units_mean_total(clean_app, world, client):
+    # The department's head has 92 (HTXS band). Its people: staff 60, staff2 55,
+    # accountant 56 → mean (60 + 55 + 56) ÷ 3 = 57.00 → HT band: the head is HT.
+    set_totals(clean_app, world, TOTALS_2026 | {"manager": 92, "staff": 60, "staff2": 55, "accountant": 56})
+    run(client, world)
+    rows = listing(client, world)
+    assert (rows["manager"]["computed_level"], rows["staff"]["level"]) == ("HT", "HT")
+    # The admin (not a head) with 85 stays HTT.
+    assert rows["admin"]["level"] == "HTT"
+
+
+def test_maternity_leave_of_eight_months_keeps_a_person_classified(clean_app, world, client):
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        # Maternity 1 February – 30 September: 8 whole months away → months worked 12 − 8 = 4,
+        # under the 6 months' minimum, but the 8 kept months count towards it: 4 + 8 ≥ 6.
+        db.session.add(LeaveRecord(employee_id=world.ids["staff2"], start_date=date(2026, 2, 1),
+                                   end_date=date(2026, 9, 30), kind="maternity"))
+        # The same 8 months as unpaid leave: 4 < 6, not classified.
+        db.session.add(LeaveRecord(employee_id=world.ids["accountant"], start_date=date(2026, 2, 1),
+                                   end_date=date(2026, 9, 30), kind="unpaid"))
+        db.session.commit()
+    set_totals(clean_app, world, TOTALS_2026, period="2026-01")  # a month they worked
+    run(client, world)
+    rows = listing(client, world)
+    assert (rows["staff2"]["level"], rows["staff2"]["months_worked"]) == ("HTT", 4)
+    assert (rows["accountant"]["level"], rows["accountant"]["months_worked"]) == (None, 4)
+
+
 @pytest.mark.parametrize(("start", "end", "leave", "months"), [
     (None, None, [], 12),
     (date(2026, 7, 1), None, [], 6),
@@ -312,6 +340,21 @@ def test_under_six_months_worked_is_not_classified(clean_app, world, client):
 ])
 def test_months_worked_by_hand(start, end, leave, months):
     assert services.months_worked(start, end, 2026, leave) == months
+
+
+@pytest.mark.parametrize(("leave", "kept"), [
+    # Maternity 1 March – 31 August: six whole months away, all six kept (12 − 6 = 6 worked).
+    ([(date(2026, 3, 1), date(2026, 8, 31), "maternity")], 6),
+    # Sick 10 March – 20 April takes out March and April (both ≥ half): 2 kept.
+    ([(date(2026, 3, 10), date(2026, 4, 20), "sick")], 2),
+    # Unpaid leave takes months out but keeps none.
+    ([(date(2026, 3, 1), date(2026, 5, 31), "unpaid")], 0),
+    # Unpaid January–February and sick February–March: February is out either way, so
+    # only March is kept: worked counting the unpaid alone 10, counting all 9 → 1.
+    ([(date(2026, 1, 1), date(2026, 2, 28), "unpaid"), (date(2026, 2, 1), date(2026, 3, 31), "sick")], 1),
+])
+def test_months_on_kept_leave_by_hand(leave, kept):
+    assert services.months_on_kept_leave(None, None, 2026, leave) == kept
 
 
 # ---------------------------------------------------------------- decree90 before 2026

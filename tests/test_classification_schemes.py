@@ -121,6 +121,21 @@ def test_under_six_months_worked_is_not_classified():
     assert levels(classify(Decree335Classification(), people[:1], min_months=3)) == ["HTT"]  # HTXS alone: quota
 
 
+def test_a_heads_level_is_at_most_their_units_result():
+    # Head 1 has 95 (HTXS band) but their unit's people average 80.00 (HTT): HTT. Head 2
+    # with 75 (HTT) over a unit averaging 45 (KHT band): KHT. Head 3 with 60 (HT) over a
+    # unit of 92: stays HT (the cap only lowers). Person 4 is no head: 95 → HTXS.
+    people = [person(1, 95.0, is_leader=True, unit_total="80.00"), person(2, 75.0, is_leader=True, unit_total="45"),
+              person(3, 60.0, is_leader=True, unit_total="92"), person(4, 95.0, unit_total="45")]
+    answers = classify(Decree335Classification(), people + htt_fillers(5))
+    assert levels(answers)[:4] == ["HTT", "KHT", "HT", "HTXS"]
+    # A head with no one scored under them, or a tenant that turns the rule off: not capped.
+    alone = [person(1, 95.0, is_leader=True, unit_total=None)] + htt_fillers(5)
+    assert levels(classify(Decree335Classification(), alone))[0] == "HTXS"
+    assert levels(classify(Decree335Classification(), people + htt_fillers(5),
+                           head_capped_by_unit=False))[:2] == ["HTXS", "HTT"]
+
+
 def test_decree335_band_floors_are_settings():
     assert levels(classify(Decree335Classification(), [person(1, 85.0)], htt_from="86")) == ["HT"]
 
@@ -178,6 +193,33 @@ def test_decree90_absent_three_to_under_six_months_is_at_most_ht():
     assert levels(classify(Decree90(), people))[:4] == ["HT", "HTXS", None, "KHT"]
     # A tenant reading "3 months" as 2: absent 2.5 is capped too.
     assert levels(classify(Decree90(), people, at_most_ht_absent_months=2))[:2] == ["HT", "HT"]
+
+
+def test_sick_and_maternity_leave_keep_people_in_classification():
+    # Worked 4 months, 8 away: under the 6 months' minimum → not classified, unless those
+    # months were sick or maternity leave: 4 + 8 = 12 ≥ 6 → classified on the 4 worked.
+    # Person 2: 4 worked, 1 on maternity leave, 7 away otherwise: 4 + 1 = 5 < 6 → none.
+    people = [person(1, 80.0, months_worked=4, months_on_kept_leave=8),
+              person(2, 80.0, months_worked=4, months_on_kept_leave=1), person(3, 80.0, months_worked=4)]
+    assert levels(classify(Decree335Classification(), people)) == ["HTT", None, None]
+    assert levels(classify(Decree90(), [p | {"criteria": criteria(4, 4, 4)} for p in people])) == ["HTT", None, None]
+    # A tenant whose scheme keeps the strict count turns it off.
+    assert levels(classify(Decree335Classification(), people, kept_leave_counts=False)) == [None, None, None]
+
+
+def test_decree90_away_six_months_or_more_is_classified_on_the_time_worked():
+    # All 4 tasks good and exceeding: HTXS. Maternity leave of 6 months: worked 6, absent
+    # 12 − 6 = 6, not "3 to under 6" → keeps HTXS (on the 6 months worked). Sick leave of
+    # 4 months: absent 4 ∈ [3, 6) → at most HT. Worked 2 (+10 maternity): absent 10 → HTXS.
+    top = criteria(4, 4, 4, 4)
+    people = [person(1, None, criteria=top, months_worked=6, months_on_kept_leave=6),
+              person(2, None, criteria=top, months_worked=8, months_on_kept_leave=4),
+              person(3, None, criteria=top, months_worked=2, months_on_kept_leave=10)]
+    people += [person(100 + i, None, criteria=criteria(4, 4, 4)) for i in range(15)]
+    # Quota: 2 in the HTXS band and 16 HTT (person 2 capped, 15 fillers): x ≤ 0.2 × 18 ÷ 1.2 = 3 → both kept.
+    assert levels(classify(Decree90(), people))[:3] == ["HTXS", "HT", "HTXS"]
+    # The upper end is a setting: a tenant capping every absence of 3 months or more.
+    assert levels(classify(Decree90(), people, at_most_ht_absent_below=13))[:3] == ["HT", "HT", "HT"]
 
 
 def test_decree90_between_setting_is_validated():

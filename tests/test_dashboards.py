@@ -671,3 +671,23 @@ def test_two_refreshes_that_cross_weeks_of_one_unit_do_not_deadlock(clean_app, w
     agency = w.ids["agency"]
     assert _unit_hours(clean_app, w) == {(agency, PERIOD, "2026-10-05"): (144.0, 2),  # 2 × 60 min × 1.2
                                          (agency, PERIOD, "2026-10-12"): (144.0, 2)}
+
+
+def test_the_evaluator_scores_a_leaders_leadership_on_the_page(client, clean_app, scored):
+    """Optional, 0–100: a wrong value is shown beside its field and nothing is saved."""
+    w = scored
+    sign_in(client, w, "manager")
+    url = f"/t/{w.slug}/dashboard/person/{w.ids['staff']}"
+    token = csrf(page(client, f"{url}?period={PERIOD}"))
+    general = {"csrf_token": token, "period": PERIOD, "politics_ethics": "8", "competence_attitude": "9",
+               "innovation": "7"}
+    r = client.post(f"{url}/general", data=general | {"leadership": "150"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="g-leadership-err">Nhập một số từ 0 đến 100, hoặc để trống.' in html
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(GeneralScore)) == 0
+    assert client.post(f"{url}/general", data=general | {"leadership": "87,5"}).status_code == 302
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert float(db.session.scalar(select(GeneralScore.leadership))) == 87.5
+    # Shown beside the general criteria (staff is no head: it plays no part in their month).
+    assert "87,5 %" in page(client, f"{url}?period={PERIOD}")

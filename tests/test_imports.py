@@ -628,3 +628,39 @@ def test_staff_regime_column_is_optional_and_dated(clean_app, client, world):
     rows[2][12] = "bogus"
     bad = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
     assert [(e["row"], e["column"]) for e in bad["errors"]] == [(3, "regime")]
+
+
+def test_staff_field_columns_give_a_deputy_a_dated_field(clean_app, client, world):
+    from core.org.models import DeputyField, OrgUnit
+
+    header = STAFF_HEADER + ["field_units", "field_people", "field_from"]
+    blank = [""] * (len(STAFF_HEADER) - 3)
+    # D1 is put in charge of unit AG-P2 and of D2 (later in the file) from 1 October 2026.
+    rows = [header, ["D1", "Phó Văn Một", "AG-P1", *blank, "AG-P2", "D2", "01/10/2026"],
+            ["D2", "Lê Văn Hai", "AG-P2", *blank, "", "", ""]]
+    done = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert done["errors"] == [] and done["changes"]["new"] == 2
+
+    def fields():
+        with clean_app.app_context(), tenant_context(world.tenant_id):
+            ids = dict(db.session.execute(select(Employee.id, Employee.code)).all())
+            units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.code)).all())
+            return sorted((ids[f.deputy_id], units.get(f.unit_id) or ids.get(f.member_id), str(f.start_date),
+                           str(f.end_date)) for f in db.session.scalars(select(DeputyField)))
+
+    assert fields() == [("D1", "AG-P2", "2026-10-01", "None"), ("D1", "D2", "2026-10-01", "None")]
+    # The same file again changes nothing.
+    assert result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))["errors"] == []
+    assert len(fields()) == 2
+    # From 1 November D1 keeps only the unit: D2 ends on 31 October.
+    rows[1][-2:] = ["", "01/11/2026"]
+    assert result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))["errors"] == []
+    assert fields() == [("D1", "AG-P2", "2026-10-01", "None"), ("D1", "D2", "2026-10-01", "2026-10-31")]
+    # Unknown codes are row errors in their column, and nothing is written.
+    rows[1][-3:] = ["NO-UNIT", "", ""]
+    bad = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert [(e["row"], e["column"]) for e in bad["errors"]] == [(2, "field_units")]
+    rows[1][-3:] = ["", "NOBODY", ""]
+    bad = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert [(e["row"], e["column"]) for e in bad["errors"]] == [(2, "field_people")]
+    assert len(fields()) == 2

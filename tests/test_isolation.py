@@ -28,6 +28,7 @@ FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
     **FOREIGN_WORK_IDS,
     **FOREIGN_CLASSIFICATION_IDS,
     "job_id": lambda app, w: _job_of(app, w),
+    "field_id": lambda app, w: _deputy_field_of(app, w),
 }
 # Path parameters that are not object ids (values to use for them).
 PLAIN_PARAMS = {"period": "2026-10", "year": "2026", "connector": "staff-xlsx", "kind": "scores", "step": "self"}
@@ -44,6 +45,23 @@ def _job_of(app, w: World) -> str:
             w.ids["job"] = submit("recalculation", "2026-10", {"period": "2026-10"}, "test").id
             db.session.commit()
     return w.ids["job"]
+
+
+def _deputy_field_of(app, w: World) -> int:
+    """A deputy's field in charge of w's tenant (made once per world)."""
+    if "deputy_field" not in w.ids:
+        from datetime import date
+
+        from core.extensions import db
+        from core.org.models import DeputyField
+        from core.tenancy import tenant_context
+
+        with app.app_context(), tenant_context(w.tenant_id):
+            row = DeputyField(deputy_id=w.ids["staff2"], unit_id=w.ids["other"], start_date=date(2026, 10, 1))
+            db.session.add(row)
+            db.session.commit()
+            w.ids["deputy_field"] = row.id
+    return w.ids["deputy_field"]
 
 
 def tenant_routes(app) -> list[tuple[str, str]]:

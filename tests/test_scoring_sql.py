@@ -125,6 +125,36 @@ def test_sql_components_equal_python_bit_for_bit(pg_session, key):
     check()
 
 
+leader_settings = st.fixed_dictionaries({
+    "leader_own_weight": hundredths(0, 3), "leader_unit_weight": hundredths(0, 3),
+    "leader_leadership_weight": hundredths(0, 3),
+    "leader_leadership_source": st.sampled_from(["evaluator_else_on_time", "evaluator", "on_time"]),
+    "unit_all_pass_pct": hundredths(0, 100), "unit_any_fail_pct": hundredths(0, 100)})
+leader_facts = st.fixed_dictionaries({
+    "is_leader": st.just(True), "unit_people": st.integers(1, 40), "unit_any_kht": st.booleans(),
+    "organising_pct": hundredths(0, 100), "deputy": st.booleans()}, optional={"leadership_pct": hundredths(0, 100)})
+
+
+def test_a_leaders_month_is_the_same_from_either_path(pg_session):
+    """Heads' and deputies' months (issue 20 item 1): the leader formula, with its criteria
+    weights and the source of the leadership criterion drawn, turns the SQL path's sums
+    into the same task score and parts as the Python path's."""
+    variant = VARIANTS["decree335"]
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(items=st.lists(item_strategy, min_size=1, max_size=8), cfg=setting_strategies["decree335"],
+           leader=leader_settings, facts=leader_facts)
+    def check(items, cfg, leader, facts):
+        full = variant.load_settings(cfg | leader)
+        results = []
+        for rows in (sql_components(variant, items, full), python_components(variant, items, full)):
+            sums = {name: sum(row[i] for row in rows) for i, name in enumerate(variant.item_components)}
+            results.append(variant.period_score(sums, full, {"working_days": 21, "period": "2026-10", **facts}))
+        assert results[0] == results[1]
+
+    check()
+
+
 def test_every_builtin_variant_has_a_sql_path():
     """The month-scale target (8.8 M items in a minute) needs it for the variants we ship."""
     for variant in VARIANTS.values():

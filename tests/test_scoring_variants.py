@@ -73,6 +73,39 @@ def test_decree335_leader_mean_of_own_unit_and_organising():
     assert all_pass["task_score"] == 63.0  # (90 + 100 + 80) / 3 = 90 → 63
 
 
+def test_decree335_leader_formula_is_a_setting_with_named_criteria():
+    items = [item() for _ in range(9)] + [item(status="planned")]  # own 90 %
+    facts = {"is_leader": True, "unit_people": 5, "unit_any_kht": True, "organising_pct": 80.0}
+    # The evaluator scored leadership and organisation 70: it replaces the on-time share
+    # (80) by default: (90 + 50 + 70) ÷ 3 = 70 % → 70 × 0.7 = 49.00, not provisional.
+    scored, _ = period(Decree335(), items, facts=facts | {"leadership_pct": 70.0})
+    assert (scored["components"]["leadership_pct"], scored["task_score"], scored["provisional"]) == (70.0, 49.0, False)
+    # Weights 2 : 1 : 1 (own tasks count double): (2 × 90 + 50 + 70) ÷ 4 = 75 % → 52.50.
+    weighted, _ = period(Decree335(), items, facts=facts | {"leadership_pct": 70.0},
+                         settings={"leader_own_weight": 2})
+    assert weighted["task_score"] == 52.5
+    # Source "on_time": the evaluator's 70 is ignored, the share 80 is used: (90 + 50 + 80) ÷ 3 → 51.33.
+    on_time, _ = period(Decree335(), items, facts=facts | {"leadership_pct": 70.0},
+                        settings={"leader_leadership_source": "on_time"})
+    assert on_time["task_score"] == 51.33
+    # Source "evaluator" and nothing scored yet: the criterion drops out, its weight to the
+    # others — (90 + 50) ÷ 2 = 70 % → 49.00 — and the month stays provisional.
+    waiting, _ = period(Decree335(), items, facts=facts, settings={"leader_leadership_source": "evaluator"})
+    assert (waiting["task_score"], waiting["provisional"]) == (49.0, True)
+    assert "leadership_pct" not in waiting["components"]
+    # A unit without people (or a field with nobody employed in the month): own work only, 90 % → 63.00.
+    alone, _ = period(Decree335(), items, facts={"is_leader": True, "unit_people": 0})
+    assert alone["task_score"] == 63.0 and "leader_pct" not in alone["components"]
+
+
+def test_decree335_leader_settings_are_validated():
+    import marshmallow
+
+    for bad in ({"leader_leadership_source": "manager"}, {"leader_own_weight": -1}, {"leader_unit_weight": 101}):
+        with pytest.raises(marshmallow.ValidationError):
+            Decree335().load_settings(bad)
+
+
 def test_decree335_no_items_scores_zero():
     result, _ = period(Decree335(), [])
     assert result["task_score"] == 0.0 and result["components"]["quantity_pct"] == 0.0

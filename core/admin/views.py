@@ -29,9 +29,10 @@ from core.extensions import db
 from core.mergers import units as unit_merges
 from core.mergers.models import UnitMerge
 from core.mergers.schemas import UnitMergeIn
+from core.org import deputies
 from core.org import services as org
-from core.org.models import POSITION_GROUPS, UNIT_KINDS, Employee, JobPosition, OrgUnit
-from core.org.schemas import EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
+from core.org.models import POSITION_GROUPS, UNIT_KINDS, DeputyField, Employee, JobPosition, OrgUnit
+from core.org.schemas import DeputyFieldSchema, EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
 from core.plugins.forms import describe_settings, flat_errors, form_values, localise_errors, settings_from_form
 from core.plugins.manager import current_manager, current_tenant_slug
 from core.scoring import services as scoring
@@ -707,7 +708,7 @@ def what_if(t):
 # ---------------------------------------------------------------- calendar days and leave
 
 LEAVE_KINDS = {"annual": _l("Annual leave"), "sick": _l("Sick leave"), "maternity": _l("Maternity leave"),
-               "unpaid": _l("Unpaid leave"), "other": _l("Other leave")}
+               "unpaid": _l("Unpaid leave"), "study": _l("Study leave"), "other": _l("Other leave")}
 CALENDAR_LABELS = {"day_off": _l("Day off (holiday)"), "working_day": _l("Working day (make-up)")}
 
 
@@ -798,3 +799,67 @@ def leave_delete(t, leave_id):
     if isinstance(result, dict):
         return _render_calendar({"kind": "day_off"}, {}, {"kind": "annual", "approved": True}, result, 409)
     return result
+
+
+# ---------------------------------------------------------------- deputies' fields in charge
+
+
+def _render_deputies(values: dict, errors: dict, status: int = 200):
+    rows, total, page = _paged(deputies.fields_stmt())
+    people = dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(
+        {r.deputy_id for r in rows} | {r.member_id for r in rows if r.member_id}))).all())
+    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(
+        OrgUnit.id.in_({r.unit_id for r in rows if r.unit_id}))).all())
+    return render_template("admin/deputies.html", tenant=g.tenant, rows=rows, people=people, units=units,
+                           total=total, page=page, page_size=PAGE_SIZE, values=values, errors=errors,
+                           saved=request.args.get("saved")), status
+
+
+@admin_pages.route("/t/<t>/admin/deputies", methods=["GET", "POST"])
+@login_required
+def deputy_fields(t):
+    """Deputies' fields in charge: a unit or a person each, from a date (Decree 335, Art. 15)."""
+    _admin()
+    if request.method == "GET":
+        return _render_deputies({}, {})
+    # People and units by code, as the other admin forms name them; each unknown code is
+    # its own field error, and nothing is written until every field is right.
+    codes = {name: (request.form.get(name) or "").strip() for name in ("deputy_code", "unit_code", "member_code")}
+    errors: dict[str, list[str]] = {}
+    raw = raw_input(DeputyFieldSchema(), request.form, ["start_date", "end_date"])
+    ids: dict[str, int | None] = {}
+    for name, model, key in (("deputy_code", Employee, "deputy_id"), ("unit_code", OrgUnit, "unit_id"),
+                             ("member_code", Employee, "member_id")):
+        if not codes[name]:
+            ids[key] = None
+            continue
+        ids[key] = db.session.scalar(select(model.id).where(model.code == codes[name]))
+        if ids[key] is None:
+            errors[name] = [_("No unit has this code.") if model is OrgUnit else _("No employee has this code.")]
+    if not codes["deputy_code"]:
+        errors["deputy_code"] = [_("Required.")]
+    if not codes["unit_code"] and not codes["member_code"]:
+        errors["unit_code"] = [_("Give a unit code or an employee code.")]
+    elif codes["unit_code"] and codes["member_code"]:
+        errors["unit_code"] = [_("Give a unit code or an employee code, not both.")]
+    raw.update({k: v for k, v in ids.items() if v is not None})
+    raw.setdefault("deputy_id", 0)
+    data, schema_errors = load(DeputyFieldSchema(), raw)
+    for name, key in (("unit_code", "unit_id"), ("member_code", "member_id"), ("deputy_code", "deputy_id")):
+        if key in schema_errors:
+            errors.setdefault(name, schema_errors.pop(key))
+    errors.update(schema_errors)
+    if not errors:
+        result = _save(lambda: deputies.create_field(data), url_for("admin_pages.deputy_fields", t=t, saved="1"))
+        if not isinstance(result, dict):
+            return result
+        errors = result
+    return _render_deputies(_form_values(request.form), errors, 422)
+
+
+@admin_pages.post("/t/<t>/admin/deputies/<int:field_id>/delete")
+@login_required
+def deputy_field_delete(t, field_id):
+    _admin()
+    row = _get(DeputyField, field_id)
+    return _save(lambda: deputies.delete_field(row), url_for("admin_pages.deputy_fields", t=t, saved="1"))

@@ -104,6 +104,22 @@ def months_worked(start: date | None, end: date | None, year: int, leave: Iterab
     return len(covered - away)
 
 
+# Leave that does not take a person out of classification: Decree 90/2020 Art. 2 (as
+# amended by Decree 48/2023) classifies people on maternity leave on the time they actually
+# worked; sick leave is leave under the law too (issue 20, item 3). Annual, unpaid, study
+# and other leave of a month or more still count as months not worked.
+KEPT_LEAVE_KINDS = ("sick", "maternity")
+
+
+def months_on_kept_leave(start: date | None, end: date | None, year: int,
+                         leave: Iterable[tuple[date, date, str]]) -> int:
+    """The months that sick and maternity leave alone take out of ``months_worked``: the
+    months worked counting only the other kinds, less the months worked counting all."""
+    every = [(lo, hi) for lo, hi, _ in leave]
+    others = [(lo, hi) for lo, hi, kind in leave if kind not in KEPT_LEAVE_KINDS]
+    return months_worked(start, end, year, others) - months_worked(start, end, year, every)
+
+
 def agency_of(unit_id: int, units: dict[int, tuple[int | None, str]]) -> int:
     """The top-most unit of an agency kind above (or at) ``unit_id``; the unit itself when none."""
     found, current, seen = None, unit_id, set()
@@ -159,14 +175,16 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
     quarterly = quarterly_people({i: e.unit_id for i, e in employees.items()}, units)
     scores = {s["employee_id"]: s for s in year_scores(str(year), ids, periods, quarterly)} if ids else {}
     regimes = regimes_on(ids, date(year, 12, 31))
-    leave: dict[int, list[tuple[date, date]]] = {}
-    for row in db.session.execute(select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
+    leave: dict[int, list[tuple[date, date, str]]] = {}
+    for row in db.session.execute(select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date,
+                                         LeaveRecord.kind).where(
             LeaveRecord.approved.is_(True), LeaveRecord.employee_id.in_(ids),
             LeaveRecord.start_date <= date(year, 12, 31), LeaveRecord.end_date >= date(year, 1, 1))):
-        leave.setdefault(row[0], []).append((row[1], row[2]))
+        leave.setdefault(row[0], []).append((row[1], row[2], row[3] or "annual"))
     disciplined = set(db.session.scalars(select(DisciplineRecord.employee_id).where(
         DisciplineRecord.year == year, DisciplineRecord.kind.in_(DISCIPLINE_KINDS))))
     criteria = _criteria(year, ids) if ids else {}
+    led_totals = _led_totals(employees, units, scores)
     people = []
     for e in employees.values():
         score = scores.get(e.id)
@@ -175,11 +193,39 @@ def gather(year: int, periods: list[str] | None = None, agency_id: int | None = 
             "employee_id": e.id, "total": score["total"] if score else None,
             "task_score": score["task_score"] if score else None,
             "quota_group": f"{agency_of(e.unit_id, units)}:{group}", "agency_id": agency_of(e.unit_id, units),
-            "months_worked": months_worked(e.start_date, e.end_date, year, leave.get(e.id, [])),
+            "months_worked": months_worked(e.start_date, e.end_date, year,
+                                           [(lo, hi) for lo, hi, _ in leave.get(e.id, [])]),
+            "months_on_kept_leave": months_on_kept_leave(e.start_date, e.end_date, year, leave.get(e.id, [])),
             "forced_kht": e.id in disciplined, "criteria": criteria.get(e.id, {}),
             "is_leader": e.is_leader, "unit_id": e.unit_id, "regime": regimes[e.id],
         })
+        if e.is_leader:
+            # The unit's result a head's level may not exceed (the scheme's head_capped_by_unit).
+            count, summed = led_totals.get(e.unit_id, (0, Decimal(0)))
+            own = scores.get(e.id)
+            if own is not None and own["total"] is not None:
+                count, summed = count - 1, summed - Decimal(str(own["total"]))
+            people[-1]["unit_total"] = str((summed / count).quantize(Decimal("0.01"))) if count > 0 else None
     return YearInput(people, employees)
+
+
+def _led_totals(employees: dict[int, Any], units: dict[int, tuple[int | None, str]],
+                scores: dict[int, dict]) -> dict[int, tuple[int, Decimal]]:
+    """(count, sum) of the year's totals of the people in each unit and the units below it:
+    the unit's result, as the mean of its people's totals (our rule: the platform has no
+    separate rating of units). A walk up each person's chain of units, no query."""
+    out: dict[int, tuple[int, Decimal]] = {}
+    for e in employees.values():
+        score = scores.get(e.id)
+        if score is None or score["total"] is None:
+            continue
+        total, current, seen = Decimal(str(score["total"])), e.unit_id, set()
+        while current is not None and current not in seen and current in units:
+            seen.add(current)
+            count, summed = out.get(current, (0, Decimal(0)))
+            out[current] = (count + 1, summed + total)
+            current = units[current][0]
+    return out
 
 
 # ---------------------------------------------------------------- the run

@@ -103,7 +103,14 @@ def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] 
     if person is None:
         return None
     members: list[engine.Person] = []
-    if person.is_leader:
+    field = engine.deputy_fields(start, today, [person.id]).get(person.id)
+    if field is not None:
+        # A deputy: the people of their field, as the month row takes them.
+        found = {p.id: p for p in engine.people_in(start, today, unit_ids=field.units)}
+        found |= {p.id: p for p in engine.people_in(start, today, field.people)} if field.people else {}
+        found.pop(person.id, None)
+        members = [found[pid] for pid in sorted(found)]
+    elif person.is_leader:
         units = engine.subtree(engine.unit_tree(), person.unit_id)
         members = [p for p in engine.people_in(start, today, unit_ids=units) if p.id != person.id]
     everyone = [person, *members]
@@ -117,6 +124,8 @@ def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] 
     # A leader among the members is judged, for the unit's KHT test, on their own work.
     own |= {m.id: _row(scheme, sums.get(m.id, empty), days[m.id], {"is_leader": False}, generals.get(m.id))
             for m in members if m.is_leader}
-    facts = _leader_facts(members, own, sums) if person.is_leader else {"is_leader": False}
+    leads = person.is_leader or field is not None
+    facts = (_leader_facts(members, own, sums) | engine.leadership_fact(generals.get(person.id))
+             if leads else {"is_leader": False})
     row = _row(scheme, sums.get(person.id, empty), days[person.id], facts, generals.get(person.id))
     return {**row, "as_of": today}

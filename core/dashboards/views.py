@@ -127,8 +127,20 @@ def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
     field (every field checked, not only the first wrong one), in the page's language."""
     typed = {field: (request.form.get(field) or "").strip()[:20] for field in GENERAL_FIELDS}
     typed["comment"] = (request.form.get("comment") or "").strip()[:2000]
+    typed["leadership"] = (request.form.get("leadership") or "").strip()[:20]
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {"leadership": None}
+    raw = typed["leadership"].replace(",", ".")
+    if raw and not own:
+        # Optional: only heads and deputies are scored on leadership (Decree 335, Art. 15).
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if value != value or not 0 <= value <= 100:
+            errors["leadership"] = _("Enter a number from 0 to 100, or leave it empty.")
+        else:
+            data["leadership"] = round(value, 2)
     for field in GENERAL_FIELDS:
         raw = typed[field].replace(",", ".")
         try:
@@ -533,7 +545,8 @@ _FACTOR_LABELS = {
     "items": _l("items"), "on_time_items": _l("items on time"),
     "quantity_pct": _l("Quantity %"), "quality_pct": _l("Quality %"), "progress_pct": _l("Progress %"),
     "own_pct": _l("own items %"), "unit_results_pct": _l("unit results %"), "organising_pct": _l("organising %"),
-    "leader_pct": _l("leader task %"),
+    "leader_pct": _l("leader task %"), "leadership_pct": _l("leadership and organisation %"),
+    "leadership": _l("Leadership and organisation (heads and deputies)"),
     "credited_minutes": _l("credited minutes"), "unplanned_minutes": _l("unplanned minutes"),
     "unrated_items": _l("unrated items"), "late_reports": _l("late reports"), "capped_minutes": _l("capped minutes"),
     "days_over_flag": _l("days over 8 h"), "credited_hours": _l("credited hours"),

@@ -23,13 +23,13 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from time import monotonic
 from typing import IO, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from core.audit.services import record
 from core.auth.models import User
@@ -38,7 +38,7 @@ from core.catalogue.services import fold
 from core.classification.models import EmployeeRegime
 from core.extensions import db
 from core.imports.readers import FileRejected
-from core.org.models import Employee, JobPosition, OrgUnit
+from core.org.models import DeputyField, Employee, JobPosition, OrgUnit
 from core.tenancy import current_tenant_id
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
@@ -306,6 +306,9 @@ class StaffWriter(Writer):
         self.regimes_known = {(e, f): (i, g) for i, e, f, g in self.conn.execute(
             select(r.c.id, r.c.employee_id, r.c.valid_from, r.c.regime).where(r.c.tenant_id == self.tid))}
         self.regimes: list[tuple[str, str, date]] = []  # (code, regime, from): written in finish()
+        # (row, deputy code, unit ids, people codes, from): a deputy's field, written in finish().
+        self.fields: list[tuple[int, str, set[int], list[str], date]] = []
+        self.fields_changed = False
 
     def add(self, row, values):
         errors: list[RowError] = []
@@ -380,6 +383,13 @@ class StaffWriter(Writer):
         if manager_code:
             self.managers.append((row, code, manager_code))
             changed = changed or self.manager_code.get(code) != manager_code
+        if "field_units" in values or "field_people" in values:
+            units = {self.units.get(c) for c in values.get("field_units", [])}
+            if None in units:
+                missing = next(c for c in values["field_units"] if c not in self.units)
+                return [_err(row, "field_units", f"No unit with code {missing!r} in this tenant.")]
+            self.fields.append((row, code, units, values.get("field_people", []),
+                                values.get("field_from") or date.today()))
         if values.get("regime"):
             since = values.get("regime_from") or desired.get("start_date", current and current["start_date"]) \
                 or BEGINNING
@@ -450,7 +460,10 @@ class StaffWriter(Writer):
                                   .values(manager_id=bindparam("manager_id")), changes[start:start + BATCH])
         self._write_users(ids)
         self._write_regimes(ids)
-        if (self.new or self.updated) and not self.dry_run:
+        errors = self._write_fields(ids)
+        if errors:
+            return errors
+        if (self.new or self.updated or self.fields_changed) and not self.dry_run:
             from core.scoring.services import people_changed
 
             # New people, other leaders or units move leaders' unit results: the months
@@ -473,6 +486,52 @@ class StaffWriter(Writer):
         if updates:
             self.conn.execute(update(r).where(r.c.id == bindparam("b_id"), r.c.tenant_id == self.tid)
                               .values(regime=bindparam("regime")), updates)
+
+    def _write_fields(self, ids: dict[str, int]) -> list[RowError]:
+        """The field columns of deputies: the row lists the whole field from its date, so
+        what the deputy held before and is not listed ends the day before (a part that
+        began on or after that date is removed), and what is listed and not yet held
+        begins on it. Re-importing the same file changes nothing."""
+        if not self.fields:
+            return []
+        errors = [_err(row, "field_people", f"No employee with code {c!r} (in the file or the tenant).")
+                  for row, _, _, people, _ in self.fields for c in people if c not in ids]
+        if errors:
+            return errors
+        f = DeputyField.__table__
+        deputies = [ids[code] for _, code, _, _, _ in self.fields]
+        held: dict[int, list] = {}
+        for r in self.conn.execute(select(f.c.id, f.c.deputy_id, f.c.unit_id, f.c.member_id, f.c.start_date,
+                                          f.c.end_date).where(f.c.tenant_id == self.tid,
+                                                              f.c.deputy_id.in_(deputies))):
+            held.setdefault(r.deputy_id, []).append(r)
+        inserts, ends, removed = [], [], []
+        for _, code, units, people, since in self.fields:
+            deputy = ids[code]
+            wanted = {("unit", u) for u in units} | {("member", ids[c]) for c in people}
+            current = [r for r in held.get(deputy, []) if r.end_date is None or r.end_date >= since]
+            kept = set()
+            for r in current:
+                key = ("unit", r.unit_id) if r.unit_id is not None else ("member", r.member_id)
+                if key in wanted and r.end_date is None:
+                    kept.add(key)
+                elif r.start_date >= since:
+                    removed.append(r.id)
+                else:
+                    ends.append({"b_id": r.id, "end_date": since - timedelta(days=1)})
+            for kind, target in sorted(wanted - kept):
+                inserts.append({"tenant_id": self.tid, "deputy_id": deputy, "start_date": since, "end_date": None,
+                                "unit_id": target if kind == "unit" else None,
+                                "member_id": target if kind == "member" else None})
+        self.fields_changed = bool(inserts or ends or removed)
+        if removed:
+            self.conn.execute(delete(f).where(f.c.tenant_id == self.tid, f.c.id.in_(removed)))
+        if ends:
+            self.conn.execute(update(f).where(f.c.id == bindparam("b_id"), f.c.tenant_id == self.tid)
+                              .values(end_date=bindparam("end_date")), ends)
+        if inserts:
+            self.conn.execute(insert(f), inserts)
+        return []
 
     def _check_managers(self) -> list[RowError]:
         known = set(self.existing) | set(self.seen_codes)

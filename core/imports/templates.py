@@ -27,6 +27,7 @@ HEADERS_VI: dict[str, str] = {
     "procedure_code": "Mã thủ tục", "procedure_name": "Tên thủ tục", "handler_code": "Mã cán bộ xử lý",
     "received_at": "Thời điểm tiếp nhận", "due_at": "Hạn trả kết quả", "finished_at": "Thời điểm trả kết quả",
     "result": "Kết quả", "citizen_rating": "Đánh giá của người dân",
+    "field_units": "Đơn vị phụ trách", "field_people": "Cán bộ phụ trách", "field_from": "Phụ trách từ ngày",
 }
 
 
@@ -64,6 +65,12 @@ HELP: dict[str, tuple[str, str]] = {
                "Legal regime: cong_chuc (the default), vien_chuc, can_bo, nguoi_lao_dong"),
     "regime_from": ("Chế độ áp dụng từ ngày (mặc định: ngày bắt đầu công tác)",
                     "Regime in force from (default: the start date)"),
+    "field_units": ("Cấp phó: mã các đơn vị phụ trách, cách nhau bởi ';' (chỉ người của chính đơn vị đó)",
+                    "Deputy: codes of the units in charge, separated by ';' (their own people only)"),
+    "field_people": ("Cấp phó: mã các cán bộ phụ trách, cách nhau bởi ';'",
+                     "Deputy: codes of the people in charge, separated by ';'"),
+    "field_from": ("Lĩnh vực phụ trách áp dụng từ ngày (mặc định: ngày nhập)",
+                   "Field in charge from (default: the day of the import)"),
     "name": ("Tên loại công việc", "Task type name"),
     "group": ("Nhóm A, B, C hoặc D", "Group A, B, C or D"),
     "unit_of_measure": ("Đơn vị tính", "Unit of measure"),

@@ -10,9 +10,12 @@ from core.auth.guards import api_member, path_object
 from core.auth.normalize import nfc
 from core.errors import NotFound
 from core.extensions import db
-from core.org import services
-from core.org.models import Employee, JobPosition, OrgUnit
+from core.org import deputies, services
+from core.org.models import DeputyField, Employee, JobPosition, OrgUnit
 from core.org.schemas import (
+    DeputyFieldListArgs,
+    DeputyFieldPatchSchema,
+    DeputyFieldSchema,
     EmployeeListArgs,
     EmployeeOutSchema,
     EmployeePatchSchema,
@@ -185,6 +188,46 @@ class EmployeeById(MethodView):
         db.session.commit()
 
 
+@blp.route("/deputy-fields")
+class DeputyFields(MethodView):
+    @blp.arguments(DeputyFieldListArgs, location="query")
+    @blp.response(200, DeputyFieldSchema(many=True))
+    def get(self, args, t):
+        """Deputies' fields in charge (tenant admin, auditor, managers)."""
+        api_member(ADMIN, "auditor", "manager")
+        items, headers = paginate(deputies.fields_stmt(args.get("deputy_id")), args)
+        return [deputies.field_view(f) for f in items], 200, headers
+
+    @blp.arguments(DeputyFieldSchema)
+    @blp.response(201, DeputyFieldSchema)
+    def post(self, data, t):
+        """Put a deputy in charge of a unit or a person from a date (tenant admin)."""
+        api_member(ADMIN)
+        row = deputies.create_field(data)
+        db.session.commit()
+        return deputies.field_view(row)
+
+
+@blp.route("/deputy-fields/<int:field_id>")
+class DeputyFieldById(MethodView):
+    @blp.arguments(DeputyFieldPatchSchema)
+    @blp.response(200, DeputyFieldSchema)
+    def patch(self, data, t, field_id):
+        """End (or reopen) a field assignment (tenant admin)."""
+        api_member(ADMIN)
+        row = deputies.end_field(deputies.get_field(field_id), data["end_date"])
+        db.session.commit()
+        return deputies.field_view(row)
+
+    @blp.response(204)
+    def delete(self, t, field_id):
+        """Delete a field assignment entered by mistake (tenant admin)."""
+        api_member(ADMIN)
+        deputies.delete_field(deputies.get_field(field_id))
+        db.session.commit()
+
+
+path_object("field_id", DeputyField)
 path_object("unit_id", OrgUnit)
 path_object("position_id", JobPosition)
 path_object("employee_id", Employee)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.auth.normalize import nfc
@@ -67,3 +67,21 @@ class Employee(TenantScoped, db.Model):
     def _nfc_name(self, key: str, value: str) -> str:
         # Stored as NFC so a search typed either way finds it (core/auth/normalize.py).
         return nfc(value)
+
+
+class DeputyField(TenantScoped, db.Model):
+    """A deputy's (cấp phó's) field in charge over a span of dates: one unit (its own
+    people, not its sub-units: list those too) or one person per row. A deputy is scored
+    on the results of their field as a head is on their unit's (Decree 335, Art. 15)."""
+
+    __tablename__ = "deputy_fields"
+    __table_args__ = (CheckConstraint("(unit_id IS NULL) <> (member_id IS NULL)", name="unit_or_member"),
+                      CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+                      Index("ix_deputy_fields_tenant_deputy", "tenant_id", "deputy_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(BigId, ForeignKey("employees.id"))
+    unit_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("employees.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)

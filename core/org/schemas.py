@@ -97,3 +97,37 @@ class EmployeeOutSchema(Schema):
     email = fields.String(allow_none=True)
     username = fields.String(allow_none=True)
     roles = fields.List(fields.String())
+
+
+class DeputyFieldSchema(Schema):
+    """One part of a deputy's field in charge: a unit (its own people) or one person."""
+
+    id = fields.Integer(dump_only=True)
+    deputy_id = fields.Integer(required=True)
+    unit_id = fields.Integer(allow_none=True, load_default=None)
+    member_id = fields.Integer(allow_none=True, load_default=None)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _shape(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        if (data.get("unit_id") is None) == (data.get("member_id") is None):
+            errors["unit_id"] = ["Give either a unit or a person (member_id), not both."]
+        if data.get("member_id") is not None and data.get("member_id") == data.get("deputy_id"):
+            errors["member_id"] = ["A deputy is not in charge of themselves."]
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            errors["end_date"] = ["Before the start date."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class DeputyFieldPatchSchema(Schema):
+    """Only the end of a field changes (a deputy handing a field over); anything else is a new row."""
+
+    end_date = fields.Date(required=True, allow_none=True)
+
+
+class DeputyFieldListArgs(PageArgs):
+    deputy_id = fields.Integer()

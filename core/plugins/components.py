@@ -121,8 +121,11 @@ class ScoringVariant(Component):
 
     **Facts** given to ``period_score``: ``period`` (e.g. ``2026-10``), ``working_days``
     (the employee's working days in the period, less public holidays and approved
-    leave), ``is_leader`` (bool); the core may add more, and variants that need them
-    document which.
+    leave), ``is_leader`` (bool: a head, or a deputy with a field in charge); for those,
+    ``unit_people`` (how many they lead), ``unit_any_kht`` (bool), ``organising_pct``
+    (share of the led people's items done on time), ``leadership_pct`` (the evaluator's
+    leadership score, 0–100, when set) and ``deputy`` (True for a deputy's field). The
+    core may add more, and variants that need them document which.
     """
 
     kind = "scoring_variant"
@@ -167,10 +170,12 @@ class ClassificationScheme(Component):
 
     **People** are dicts: ``employee_id``, ``total`` (the annual total 0–100, or None
     when not scored), ``task_score``, ``quota_group`` (a hashable naming the agency and
-    group of similar positions the quota is counted in), ``months_worked``,
-    ``forced_kht`` (bool: discipline or, for leaders, corruption in the unit) and
-    ``criteria`` (a dict of counts for criteria-based schemes). Schemes ignore keys they
-    do not use.
+    group of similar positions the quota is counted in), ``months_worked`` (months
+    actually worked), ``months_on_kept_leave`` (months that sick and maternity leave
+    took out of them), ``forced_kht`` (bool: discipline or, for leaders, corruption in
+    the unit), ``criteria`` (a dict of counts for criteria-based schemes), ``is_leader``
+    and, for heads, ``unit_total`` (the mean total of the people they lead, a decimal
+    string, or None). Schemes ignore keys they do not use.
     """
 
     kind = "classification_scheme"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -28,7 +28,7 @@ from core.bulk import copy_rows
 from core.catalogue.models import TaskType
 from core.errors import Conflict, Invalid
 from core.extensions import db
-from core.org.models import Employee, OrgUnit
+from core.org.models import DeputyField, Employee, OrgUnit
 from core.plugins.components import TASK_SCORE_MAX
 from core.plugins.manager import TaskScoreOutOfBounds
 from core.plugins.sql import SqlItem
@@ -438,20 +438,26 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
     if ids is None:
         children = unit_tree()
         people = people_in(scheme.start, scheme.end)
-        leaders = [p for p in people if p.is_leader]
+        fields = deputy_fields(scheme.start, scheme.end)
+        leaders = [p for p in people if p.is_leader or p.id in fields]
         # A leader's unit results need everyone they lead.
-        led_units = {p.id: subtree(children, p.unit_id) for p in leaders}
+        led_units = {p.id: subtree(children, p.unit_id) for p in leaders if p.id not in fields}
         everyone = {p.id: p for p in people}
         led_people = people
     else:
-        ids, people, led_units, led_people = _month_scope(scope or read_scope(ids), scheme)
-        leaders = [p for p in people if p.is_leader]
+        scope = scope or read_scope(ids)
+        fields = scope.fields_in(scheme.start, scheme.end)
+        ids, people, led_units, led_people = _month_scope(scope, scheme, fields)
+        fields = {d: f for d, f in fields.items() if d in {p.id for p in people}}
+        leaders = [p for p in people if p.is_leader or p.id in fields]
         everyone = {p.id: p for p in people} | {p.id: p for p in led_people}
     # On a refresh, the leaders' members it did not change already have their month row:
     # its total and sums are what the leaders' facts need. Re-summing every member's items
     # was most of a refresh's time (4,500 item rows for a department of 25).
+    # A deputy's stored row is their field's, not their own work's: computed afresh, as leaders'.
     kept, kept_sums = ({}, {}) if ids is None else _stored_own_rows(
-        scheme, [p for p in led_people if not p.is_leader and p.id not in ids])
+        scheme, [p for p in led_people if not p.is_leader and p.id not in ids],
+        set(scope.fields_in(scheme.start, scheme.end, (p.id for p in led_people))))
     fresh = {pid: p for pid, p in everyone.items() if pid not in kept}
     sums = component_sums(scheme, None if ids is None else list(fresh))
     days = working_days(list(fresh.values()), scheme.start, scheme.end)
@@ -463,16 +469,22 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
     own = {pid: rules.period_row(scheme, p, sums.get(pid, empty), days[pid], {"is_leader": False},
                                  generals.get(pid)) for pid, p in fresh.items()} | kept
     sums |= kept_sums
-    rows = [own[p.id] for p in people if not p.is_leader]
+    rows = [own[p.id] for p in people if not p.is_leader and p.id not in fields]
     by_unit: dict[int, list[Person]] = defaultdict(list)
     for person in everyone.values():
         by_unit[person.unit_id].append(person)
     for leader in leaders:
         # Through the units they lead, not a pass over everyone per leader (2,000 leaders
         # × 50,000 people was 9 s of a province's month).
-        members = [m for uid in led_units[leader.id] for m in by_unit.get(uid, ()) if m.id != leader.id]
+        if leader.id in fields:
+            members = field_members(fields[leader.id], by_unit, everyone, leader.id)
+        else:
+            members = [m for uid in led_units[leader.id] for m in by_unit.get(uid, ()) if m.id != leader.id]
+        facts = _leader_facts(members, own, sums) | leadership_fact(generals.get(leader.id))
+        if leader.id in fields:
+            facts["deputy"] = True
         rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
-                                     _leader_facts(members, own, sums), generals.get(leader.id)))
+                                     facts, generals.get(leader.id)))
     rules.settle(rows)  # each row's unit as of the month's first day (unit merges)
     if ids is None:
         db.session.execute(delete(PeriodScore).where(PeriodScore.period == scheme.period),
@@ -509,15 +521,19 @@ def _period_upsert(dialect: str, columns: tuple[str, ...]):
     return upsert.on_conflict_do_update(index_elements=["tenant_id", "employee_id", "period"], set_=updated)
 
 
-def _stored_own_rows(scheme: Scheme, members: list[Person]) -> tuple[dict[int, dict], dict[int, dict]]:
+def _stored_own_rows(scheme: Scheme, members: list[Person], deputies: set[int] | None = None,
+                     ) -> tuple[dict[int, dict], dict[int, dict]]:
     """The stored month rows of these members that the month's rule produced (same variant,
     version and settings) — as (own rows, sums). People a tenant merger moved are left to
-    be computed: their row combines two variants' parts."""
+    be computed: their row combines two variants' parts; so are ``deputies``, whose
+    stored row is their field's."""
     if not members:
         return {}, {}
     from core.mergers.scoring import moved_in_month
 
     moved = moved_in_month(scheme, [p.id for p in members])
+    if deputies:
+        moved = set(moved) | deputies
     ids = [p.id for p in members if p.id not in moved]
     stamp = scheme.stamp()
     rows = db.session.execute(select(PeriodScore.employee_id, PeriodScore.total, PeriodScore.sums,
@@ -564,16 +580,36 @@ class Scope:
 
     changed: set[int]
     units_of_root: dict[int, set[int]]  # a leader's unit → the units of its subtree
-    rows: list  # employees: the changed people and everyone in those subtrees
+    rows: list  # employees: the changed people, everyone in those subtrees and in the deputies' fields
+    # Deputies whose field (at some date) holds a changed person or their unit, or who
+    # changed themselves; and every field row (deputy, unit, member, start, end) of those
+    # deputies and of the deputies among ``rows`` — a refresh needs no other read of them.
+    touching: set[int] = field(default_factory=set)
+    field_rows: list = field(default_factory=list)
+
+    def fields_in(self, start: date, end: date, deputies: Iterable[int] | None = None) -> dict[int, Field]:
+        """The fields over [start, end] of these deputies (default: the touching ones)."""
+        wanted = self.touching if deputies is None else set(deputies)
+        out: dict[int, Field] = {}
+        for deputy, unit, member, lo, hi in self.field_rows:
+            if deputy in wanted and lo <= end and (hi is None or hi >= start):
+                charge = out.setdefault(deputy, Field(set(), set()))
+                if unit is not None:
+                    charge.units.add(unit)
+                if member is not None:
+                    charge.people.add(member)
+        return out
 
     @property
     def leaders(self) -> set[int]:
-        """Every leader above (employed in the month or not: one who left loses the row)."""
-        return {r.id for r in self.rows if r.is_leader and r.unit_id in self.units_of_root}
+        """Every leader above (employed in the month or not: one who left loses the row),
+        and every deputy in charge of a changed person."""
+        return {r.id for r in self.rows if r.is_leader and r.unit_id in self.units_of_root} | self.touching
 
 
 def read_scope(ids: Iterable[int]) -> Scope:
-    """Two indexed statements (built once), rather than a read of the whole unit tree."""
+    """Two indexed statements (built once), rather than a read of the whole unit tree, and
+    one on the deputies' fields (more only when a deputy is in charge of a changed person)."""
     units_stmt, people_stmt = _scope_statements()
     tid, changed = current_tenant_id(), sorted(set(ids))
     units_of_root: dict[int, set[int]] = defaultdict(set)
@@ -581,7 +617,45 @@ def read_scope(ids: Iterable[int]) -> Scope:
         units_of_root[root].add(unit)
     wanted = sorted(set().union(*units_of_root.values())) if units_of_root else []
     rows = db.session.execute(people_stmt, {"tid": tid, "ids": changed, "units": wanted}).all()
-    return Scope(set(changed), dict(units_of_root), rows)
+    changed_set = set(changed)
+    known = {r.id for r in rows}
+    changed_units = {r.unit_id for r in rows if r.id in changed_set}
+    field_rows = _field_rows(sorted(known), changed, sorted(changed_units))
+    touching = {d for d, unit, member, _, _ in field_rows
+                if d in changed_set or member in changed_set or unit in changed_units}
+    missing = touching - known
+    if missing:  # a deputy from elsewhere in charge of a changed person: their whole field
+        field_rows += _field_rows(sorted(missing), [], [])
+    if touching:
+        # The deputies themselves and the people of their fields, for their rows' facts.
+        spans = Scope(set(), {}, [], touching, field_rows).fields_in(date.min, date.max)
+        extra_units = set().union(*(f.units for f in spans.values())) - set(wanted)
+        extra_ids = (touching | set().union(*(f.people for f in spans.values()))) - known
+        if extra_units or extra_ids:
+            rows += db.session.execute(people_stmt, {"tid": tid, "ids": sorted(extra_ids),
+                                                     "units": sorted(extra_units)}).all()
+            rows = list({r.id: r for r in rows}.values())
+            added = sorted({r.id for r in rows} - known - missing)
+            if added:  # whether the people just added are deputies too (their stored row is their field's)
+                field_rows += _field_rows(added, [], [])
+    return Scope(changed_set, dict(units_of_root), rows, touching, field_rows)
+
+
+def _field_rows(deputies: list[int], members: list[int], units: list[int]) -> list:
+    """Field rows (deputy, unit, member, start, end) of these deputies, and of whoever is in
+    charge of these people or units: one indexed statement on a small table."""
+    if not (deputies or members or units):
+        return []
+    clause = DeputyField.deputy_id.in_(deputies)
+    if members:
+        clause = clause | DeputyField.member_id.in_(members)
+    if units:
+        clause = clause | DeputyField.unit_id.in_(units)
+    stmt = select(DeputyField.deputy_id, DeputyField.unit_id, DeputyField.member_id, DeputyField.start_date,
+                  DeputyField.end_date).where(clause)
+    # A deputy outside ``deputies`` matched by a member or unit has only those rows here:
+    # read_scope reads the rest of their field with a second call.
+    return [tuple(r) for r in db.session.execute(stmt)]
 
 
 def lock_people(ids: Iterable[int]) -> Scope:
@@ -596,7 +670,8 @@ def lock_people(ids: Iterable[int]) -> Scope:
     return scope
 
 
-def _month_scope(scope: Scope, scheme: Scheme) -> tuple[set[int], list[Person], dict[int, set[int]], list[Person]]:
+def _month_scope(scope: Scope, scheme: Scheme, fields: dict[int, Field],
+                 ) -> tuple[set[int], list[Person], dict[int, set[int]], list[Person]]:
     """(ids with the leaders above, the people of the month among them, each leader's
     units, the people of the month in those units)."""
     ids = scope.changed | scope.leaders
@@ -604,9 +679,14 @@ def _month_scope(scope: Scope, scheme: Scheme) -> tuple[set[int], list[Person], 
     employed = {r.id: Person(r.id, r.unit_id, r.is_leader, r.start_date, r.end_date) for r in scope.rows
                 if (r.start_date is None or r.start_date <= end) and (r.end_date is None or r.end_date >= start)}
     people = [p for pid, p in employed.items() if pid in ids]
-    led_units = {p.id: scope.units_of_root.get(p.unit_id, {p.unit_id}) for p in people if p.is_leader}
+    led_units = {p.id: scope.units_of_root.get(p.unit_id, {p.unit_id}) for p in people
+                 if p.is_leader and p.id not in fields}
     members = set().union(*led_units.values()) if led_units else set()
-    return ids, people, led_units, [p for p in employed.values() if p.unit_id in members]
+    in_fields: set[int] = set()
+    for f in fields.values():
+        members |= f.units
+        in_fields |= f.people
+    return ids, people, led_units, [p for p in employed.values() if p.unit_id in members or p.id in in_fields]
 
 
 def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
@@ -621,6 +701,47 @@ def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, d
     on_time = sum(round(sums.get(m.id, {}).get("on_time_items", 0.0), 6) for m in members)
     return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
             "organising_pct": 100.0 * on_time / items if items else 100.0}
+
+
+def leadership_fact(general: GeneralScore | None) -> dict:
+    """The evaluator's leadership and organisation score of a head or deputy, when set."""
+    if general is None or general.leadership is None:
+        return {}
+    return {"leadership_pct": float(general.leadership)}
+
+
+@dataclass
+class Field:
+    """A deputy's field in charge in a month: whole units (their own people) and people."""
+
+    units: set[int]
+    people: set[int]
+
+
+def deputy_fields(start: date, end: date, deputy_ids: Iterable[int] | None = None) -> dict[int, Field]:
+    """Each deputy's field over [start, end]: every assignment whose dates overlap it
+    (one indexed query; a month in which the field changed counts both, our rule)."""
+    stmt = select(DeputyField.deputy_id, DeputyField.unit_id, DeputyField.member_id).where(
+        DeputyField.start_date <= end, (DeputyField.end_date.is_(None)) | (DeputyField.end_date >= start))
+    if deputy_ids is not None:
+        stmt = stmt.where(DeputyField.deputy_id.in_(list(deputy_ids)))
+    out: dict[int, Field] = {}
+    for deputy, unit, member in db.session.execute(stmt):
+        charge = out.setdefault(deputy, Field(set(), set()))
+        if unit is not None:
+            charge.units.add(unit)
+        if member is not None:
+            charge.people.add(member)
+    return out
+
+
+def field_members(field: Field, by_unit: dict[int, list[Person]], everyone: dict[int, Person],
+                  deputy_id: int) -> list[Person]:
+    """The people of a deputy's field employed in the month, each once, not the deputy."""
+    found = {m.id: m for uid in field.units for m in by_unit.get(uid, ())}
+    found |= {pid: everyone[pid] for pid in field.people if pid in everyone}
+    found.pop(deputy_id, None)
+    return [found[pid] for pid in sorted(found)]
 
 
 def mark_scored(scheme: Scheme) -> None:

@@ -113,6 +113,9 @@ class GeneralScore(TenantScoped, db.Model):
     self_innovation: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
     self_comment: Mapped[str | None] = mapped_column(Text)
     self_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A head's or deputy's leadership and organisation (Decree 335, Art. 15), 0–100, scored
+    # by whoever evaluates them; the decree335 variant reads it (leader_leadership_source).
+    leadership: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
     @property
     def total(self) -> Decimal | None:

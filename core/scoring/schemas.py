@@ -78,6 +78,9 @@ class GeneralScoreIn(Schema):
     competence_attitude = _point()
     innovation = _point()
     comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    # A head's or deputy's leadership and organisation criterion (Decree 335, Art. 15), in %.
+    leadership = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100),
+                              allow_nan=False)
 
 
 class GeneralScoreOut(Schema):
@@ -88,6 +91,7 @@ class GeneralScoreOut(Schema):
     innovation = fields.Float(allow_none=True)
     comment = fields.String(allow_none=True)
     total = fields.Float(allow_none=True)
+    leadership = fields.Float(allow_none=True)
     set_at = fields.DateTime(allow_none=True)
     proposal = fields.Dict()
 

@@ -18,7 +18,7 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.jobs.runner import task
 from core.org import services as org
-from core.org.models import Employee
+from core.org.models import DeputyField, Employee
 from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
 from core.plugins.toolkit import period_bounds
 from core.scoring import engine
@@ -53,6 +53,16 @@ def _note_changed_facts(session: Session, _flush_context) -> None:
             starts = [obj.start_date, *state.attrs.start_date.history.deleted]
             ends = [obj.end_date, *state.attrs.end_date.history.deleted]
             people = {obj.employee_id, *state.attrs.employee_id.history.deleted}
+            for month in engine.month_range(min(starts), max(ends)):
+                facts["leave"].update((pid, month) for pid in people)
+        elif isinstance(obj, DeputyField):
+            # A deputy's field changed: their months re-score like a leave's (the field's
+            # people are read by the refresh). An open field runs to this month.
+            state = inspect(obj)
+            starts = [obj.start_date, *state.attrs.start_date.history.deleted]
+            ends = [obj.end_date or max(obj.start_date, cal.now().date()),
+                    *(d for d in state.attrs.end_date.history.deleted if d is not None)]
+            people = {obj.deputy_id, *state.attrs.deputy_id.history.deleted}
             for month in engine.month_range(min(starts), max(ends)):
                 facts["leave"].update((pid, month) for pid in people)
         elif isinstance(obj, CalendarDay):
@@ -137,7 +147,7 @@ def _refresh_changed_items(session: Session) -> None:
     months whose other facts changed (_settle_changed_facts)."""
     if session.info.get("congvu_scoring_busy"):
         return
-    if _FACTS_KEY in session.info or any(isinstance(o, (LeaveRecord, CalendarDay, Employee))
+    if _FACTS_KEY in session.info or any(isinstance(o, (LeaveRecord, CalendarDay, Employee, DeputyField))
                                          for o in (*session.new, *session.dirty, *session.deleted)):
         session.info["congvu_scoring_busy"] = True
         try:
@@ -468,7 +478,7 @@ def general_view(g: GeneralScore) -> dict:
 
     return {"employee_id": g.employee_id, "period": g.period,
             **{f: num(getattr(g, f)) for f in GENERAL_FIELDS}, "comment": g.comment,
-            "total": num(g.total), "set_at": g.set_at,
+            "total": num(g.total), "leadership": num(g.leadership), "set_at": g.set_at,
             "proposal": {**{f: num(getattr(g, f"self_{f}")) for f in GENERAL_FIELDS}, "comment": g.self_comment,
                          "at": g.self_at}}
 
@@ -506,6 +516,10 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
     for field in GENERAL_FIELDS:
         setattr(row, prefix + field, Decimal(str(data[field])))
     setattr(row, prefix + "comment", data.get("comment"))
+    if not own_proposal:
+        # Only the evaluator scores a leader's leadership; a proposal leaves it alone.
+        leadership = data.get("leadership")
+        row.leadership = None if leadership is None else Decimal(str(leadership))
     if own_proposal:
         row.self_at = utcnow()
     else:
