@@ -21,6 +21,8 @@ from core.classification.models import REGIMES
 from core.imports import values as v
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
 from core.imports.templates import column_for_header
+from core.org.models import PROTECTION_FIELDS
+from core.org.schemas import protection_date_errors
 from core.plugins.toolkit import ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
 
 VERSION = "1.0.0"
@@ -246,7 +248,8 @@ class StaffConnector(TableConnector):
     target = "staff"
     version = VERSION
     columns = ("code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
-               "salary_coefficient", "start_date", "end_date", "username", "email", "roles", "regime", "regime_from")
+               "salary_coefficient", "start_date", "end_date", "username", "email", "roles", "regime", "regime_from",
+               *PROTECTION_FIELDS)
     key_columns = ("code",)
     required = ("code", "full_name", "unit_code")
 
@@ -257,6 +260,7 @@ class StaffConnector(TableConnector):
             "salary_coefficient": partial(v.to_decimal, low=Decimal("0"), high=Decimal("20")),
             "start_date": v.to_date, "end_date": v.to_date, "username": partial(v.to_text, max_length=100),
             "email": _email, "roles": _roles, "regime": _one_of(REGIMES), "regime_from": v.to_date,
+            **{name: v.to_date for name in PROTECTION_FIELDS},
         }
 
     def check_row(self, values, number, settings):
@@ -267,7 +271,11 @@ class StaffConnector(TableConnector):
             return [{"row": number, "column": "regime", "message": "A regime date needs the regime."}]
         if values.get("manager_code") and values.get("manager_code") == values.get("code"):
             return [{"row": number, "column": "manager_code", "message": "A person cannot manage themselves."}]
-        return []
+        # A blank cell keeps the stored date, so an end without its start is checked by the
+        # writer against what is stored; here only an end before its start in the same row.
+        return [{"row": number, "column": column, "message": messages[0]}
+                for column, messages in protection_date_errors(values).items()
+                if messages[0] == "Before the start date."]
 
 
 class StaffXlsx(StaffConnector):

@@ -18,7 +18,8 @@ from core.auth.principal import Principal
 from core.auth.services import PasswordRejected, create_user
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.org.models import Employee, JobPosition, OrgUnit
+from core.org.models import PROTECTION_FIELDS, Employee, JobPosition, OrgUnit
+from core.org.schemas import protection_date_errors
 
 # ---------------------------------------------------------------- units
 
@@ -146,6 +147,7 @@ def employee_view(e: Employee) -> dict:
         "is_leader": e.is_leader, "salary_coefficient": float(e.salary_coefficient),
         "start_date": e.start_date, "end_date": e.end_date, "email": e.email,
         "username": e.user.username if e.user else None, "roles": e.user.roles if e.user else [],
+        **{name: getattr(e, name) for name in PROTECTION_FIELDS},
     }
 
 
@@ -223,6 +225,10 @@ def update_employee(employee: Employee, data: dict) -> Employee:
     end = fields.get("end_date", employee.end_date)
     if start and end and end < start:
         raise Invalid("The end date is before the start date.", {"end_date": ["Before the start date."]})
+    # A patch may send one date of a pair: check it against the one already stored.
+    dates = protection_date_errors({name: fields.get(name, getattr(employee, name)) for name in PROTECTION_FIELDS})
+    if dates:
+        raise Invalid("Some dates are inconsistent.", dates)
     for key, value in fields.items():
         setattr(employee, key, value)
     if roles is not None:
