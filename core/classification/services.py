@@ -21,7 +21,9 @@ from sqlalchemy import case, delete, func, select
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.classification.models import (
+    DECREE_172_IN_FORCE,
     DISCIPLINE_KINDS,
+    FORMS_BEFORE_DECREE_172,
     AgencyEvaluation,
     ClassificationAppeal,
     ClassificationYear,
@@ -518,11 +520,30 @@ def discipline_view(d: DisciplineRecord) -> dict:
             "reason": d.reason, "created_by": d.created_by, "created_at": d.created_at}
 
 
+def _check_discipline_kind(employee_id: int, kind: str, decided_on: date) -> None:
+    """The form must exist on the day it was decided, for the person's regime (Decree 172/2025)."""
+    from core.classification.procedure import regimes_on
+
+    if kind in FORMS_BEFORE_DECREE_172 and decided_on >= DECREE_172_IN_FORCE:
+        raise Invalid("This form of discipline no longer exists.", {"kind": [
+            "Decree 172/2025 abolished hạ bậc lương and giáng chức from 1 July 2025; "
+            "use reprimand, warning, removal, dismissal or recall."]})
+    if kind in ("recall", "dismissal"):
+        regime = regimes_on([employee_id], decided_on)[employee_id]
+        if kind == "recall" and regime != "can_bo":
+            raise Invalid("Recall applies to cán bộ only.", {"kind": [
+                "Bãi nhiệm is a form for cán bộ (elected office); this person is not one on that day."]})
+        if kind == "dismissal" and regime == "can_bo":
+            raise Invalid("Dismissal is not a form for cán bộ.", {"kind": [
+                "Buộc thôi việc applies to công chức and viên chức; a cán bộ is recalled (bãi nhiệm)."]})
+
+
 def add_discipline(principal: Principal, data: dict) -> DisciplineRecord:
     # A decision early in a year may concern the year before: the year is given or the decision's.
     year = check_year(data.get("year") or data["decided_on"].year)
     if db.session.get(Employee, data["employee_id"]) is None:
         raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
+    _check_discipline_kind(data["employee_id"], data["kind"], data["decided_on"])
     refuse_if_final(year)
     d = DisciplineRecord(employee_id=data["employee_id"], year=year, kind=data["kind"], decided_on=data["decided_on"],
                          reason=data["reason"].strip(), created_by=principal.actor)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from core.bonus import services as bonus
 from core.classification import services
-from core.classification.models import EmployeeClassification
+from core.classification.models import DisciplineRecord, EmployeeClassification
 from core.errors import ServiceError
 from core.extensions import db
 from core.jobs.models import JobRun
@@ -32,6 +32,16 @@ from core.tenants.services import component_for
 
 classification_pages = Blueprint("classification_pages", __name__, template_folder="templates")
 # Position groups as the quota table names them.
+# The recorded grounds for KHT (core/classification/models.DISCIPLINE_KINDS), as the person reads them.
+KHT_GROUND_LABELS = {
+    "reprimand": _l("discipline: reprimand (khiển trách)"), "warning": _l("discipline: warning (cảnh cáo)"),
+    "removal": _l("discipline: removal from post (cách chức)"),
+    "dismissal": _l("discipline: dismissal (buộc thôi việc)"), "recall": _l("discipline: recall (bãi nhiệm)"),
+    "demotion": _l("discipline: salary grade lowered (hạ bậc lương, before Decree 172/2025)"),
+    "rank_demotion": _l("discipline: demoted in rank (giáng chức, before Decree 172/2025)"),
+    "unit_corruption": _l("corruption or waste in the unit or field in charge"),
+    "degradation": _l("degradation in political ideology, ethics or lifestyle"),
+}
 GROUP_LABELS = {"leadership": _l("leadership positions"), "professional": _l("professional positions"),
                 "support": _l("support positions"), "none": _l("no position")}
 
@@ -91,8 +101,13 @@ def mine(t):
         if row is not None else None
     may_appeal = (view is not None and state is not None and state.status == "draft"
                   and services.now() <= state.appeal_until and not (view["appeal"] and view["appeal"]["status"] == "pending"))
+    grounds = [KHT_GROUND_LABELS.get(kind, kind) for kind in db.session.scalars(
+        select(DisciplineRecord.kind).where(DisciplineRecord.year == year,
+                                            DisciplineRecord.employee_id == row.employee_id)
+        .order_by(DisciplineRecord.decided_on, DisciplineRecord.id))] if row is not None and row.forced_kht else []
     inbox, unread = notifications.inbox(current_user)
     return render_template("classification/mine.html", tenant=g.tenant, year=year, state=state, row=view,
+                           kht_grounds=grounds,
                            may_appeal=may_appeal, inbox=inbox[:20], unread=unread,
                            is_manager=current_user.has_role("manager", "tenant_admin"),
                            is_admin=current_user.has_role("tenant_admin", "auditor"))

@@ -108,7 +108,10 @@ def streamlining(principal: Principal, year: int, as_of: date | None = None, ran
     protected on ``as_of`` (default today) are listed apart under ``excluded``, with why. A
     ranking of totals is given only on request, and only as an analysis."""
     check_year(year)
-    as_of = as_of or date.today()
+    if as_of is None:
+        from core.work.calendar import local_today
+
+        as_of = local_today()  # the tenant's day, not the server's
     state = year_state(year)
     rows = []
     if state is not None:
