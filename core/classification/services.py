@@ -81,8 +81,13 @@ def check_year(year: int) -> int:
 
 
 def months_worked(start: date | None, end: date | None, year: int, leave: Iterable[tuple[date, date]]) -> int:
-    """The months of ``year`` covered by the employment dates (start to end, or to the year's
-    end), less approved leave of a month or more.
+    """How many months of ``year`` were worked (``months_worked_set``)."""
+    return len(months_worked_set(start, end, year, leave))
+
+
+def months_worked_set(start: date | None, end: date | None, year: int, leave: Iterable[tuple[date, date]]) -> set[int]:
+    """The months (1–12) of ``year`` covered by the employment dates (start to end, or to the
+    year's end), less approved leave of a month or more.
 
     Our rules: a month counts when employment covers any day of it; a leave of 30 days or
     more (within the year and the employment) takes out each calendar month of which it
@@ -90,7 +95,7 @@ def months_worked(start: date | None, end: date | None, year: int, leave: Iterab
     """
     first, last = max(start or date(year, 1, 1), date(year, 1, 1)), min(end or date(year, 12, 31), date(year, 12, 31))
     if last < first:
-        return 0
+        return set()
     covered = set(range(first.month, last.month + 1))
     away: set[int] = set()
     for leave_start, leave_end in leave:
@@ -103,7 +108,7 @@ def months_worked(start: date | None, end: date | None, year: int, leave: Iterab
             days = (min(hi, month_last) - max(lo, month_first)).days + 1
             if 2 * days >= (month_last - month_first).days + 1:
                 away.add(month)
-    return len(covered - away)
+    return covered - away
 
 
 def agency_of(unit_id: int, units: dict[int, tuple[int | None, str]]) -> int:

@@ -225,6 +225,8 @@ def province(t):
     return render_template("classification/province.html", tenant=g.tenant, year=year, state=state,
                            distribution=distribution, totals=totals, people=len(rows), levels=(*LEVELS, "none"),
                            quota=_quota_status(rows, _quota_ratio(year)), runs=bonus.runs(year), streamlining=streamlining,
+                           paying_units=db.session.execute(select(OrgUnit.id, OrgUnit.name).where(
+                               OrgUnit.is_paying_unit.is_(True)).order_by(OrgUnit.name)).all(), unit_names=units,
                            names=_names(c["employee_id"] for c in streamlining["candidates"]),
                            may_act=current_user.has_role("tenant_admin"))
 
@@ -276,7 +278,18 @@ def start_bonus(t, year):
         raw = request.form.get("fund", "").replace(".", "").replace(",", "").strip()
         if raw and not raw.isdigit():
             raise ServiceError(_("Invalid number."), {"fund": [_("Whole đồng, digits only.")]})
-        return bonus.start_run(current_user, year, int(raw) if raw else None).job_id
+        unit_raw = request.form.get("paying_unit_id", "").strip()
+        if unit_raw and not unit_raw.isdigit():
+            raise ServiceError(_("Invalid number."), {"paying_unit_id": [_("Choose a paying unit.")]})
+        pct_raw = request.form.get("adhoc_percent", "").replace(",", ".").strip()
+        try:
+            percent = Decimal(pct_raw) if pct_raw else None
+        except ArithmeticError:
+            percent = Decimal(-1)  # refused by the service with its field error
+        if percent is not None and not percent.is_finite():
+            percent = Decimal(-1)
+        return bonus.start_run(current_user, year, int(raw) if raw else None,
+                               int(unit_raw) if unit_raw else None, percent).job_id
     return _admin_action(t, year, start)
 
 
@@ -291,7 +304,9 @@ def bonus_run(t, run_id):
     except ServiceError:
         abort(404)
     view = bonus.run_view(run_row)
+    paying_unit = db.session.get(OrgUnit, view["paying_unit_id"]) if view["paying_unit_id"] else None
     return render_template("classification/bonus.html", tenant=g.tenant, run=view,
+                           paying_unit=paying_unit.name if paying_unit else None,
                            names=_names(a["employee_id"] for a in view["allocations"]))
 
 

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.auth.normalize import nfc
@@ -31,6 +32,8 @@ class OrgUnit(TenantScoped, db.Model):
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
     # The official code of a commune-level unit (vietnam-provinces), when it has one.
     official_code: Mapped[int | None] = mapped_column(Integer)
+    # A paying unit (đơn vị dự toán: an agency or a commune) owns a bonus fund (Decree 73/2024).
+    is_paying_unit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     @validates("name")
     def _nfc_name(self, key: str, value: str) -> str:

@@ -33,6 +33,8 @@ class UnitSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
     parent_id = fields.Integer(allow_none=True, load_default=None)
     official_code = fields.Integer(dump_only=True, allow_none=True)
+    is_paying_unit = fields.Boolean(load_default=False, metadata={
+        "description": "A paying unit (đơn vị dự toán) owns a bonus fund (Decree 73/2024)"})
 
 
 class UnitPatchSchema(Schema):
@@ -40,6 +42,7 @@ class UnitPatchSchema(Schema):
     name = fields.String(validate=NAME)
     kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
     parent_id = fields.Integer(allow_none=True)
+    is_paying_unit = fields.Boolean()
 
 
 class UnitListArgs(PageArgs):

@@ -26,7 +26,7 @@ from core.org.schemas import protection_date_errors
 
 def unit_view(unit: OrgUnit) -> dict:
     return {"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
-            "parent_id": unit.parent_id, "official_code": unit.official_code}
+            "parent_id": unit.parent_id, "official_code": unit.official_code, "is_paying_unit": unit.is_paying_unit}
 
 
 def get_unit(unit_id: int) -> OrgUnit:
@@ -60,7 +60,8 @@ def create_unit(data: dict) -> OrgUnit:
     if _unit_by_code(data["code"]) is not None:
         raise Conflict("Duplicate unit code.", {"code": ["A unit with this code exists."]})
     _check_parent(None, data.get("parent_id"))
-    unit = OrgUnit(code=data["code"], name=data["name"], kind=data["kind"], parent_id=data.get("parent_id"))
+    unit = OrgUnit(code=data["code"], name=data["name"], kind=data["kind"], parent_id=data.get("parent_id"),
+                   is_paying_unit=bool(data.get("is_paying_unit", False)))
     db.session.add(unit)
     db.session.flush()
     record("unit.create", "unit", unit.id, after=unit_view(unit))
