@@ -195,6 +195,7 @@ def _form_values(form: MultiDict) -> dict[str, Any]:
     values["roles"] = form.getlist("roles")
     values["position_codes"] = form.getlist("position_codes")
     values["is_leader"] = bool(form.get("is_leader"))
+    values["is_paying_unit"] = bool(form.get("is_paying_unit"))
     return values
 
 
@@ -321,7 +322,7 @@ def unit_edit(t, unit_id):
     unit = _get(OrgUnit, unit_id)
     if request.method == "GET":
         return _render_unit(unit, {"code": unit.code, "name": unit.name, "kind": unit.kind,
-                                   "parent_id": str(unit.parent_id or "")}, {})
+                                   "parent_id": str(unit.parent_id or ""), "is_paying_unit": unit.is_paying_unit}, {})
     data, errors = load(UnitSchema(), raw_input(UnitSchema(), request.form))
     if not errors:
         result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated"))
