@@ -14,7 +14,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from marshmallow import pre_load
+
 from core.plugins.toolkit import Classification, Schema, fields, validate
+
+RETIRED_SETTINGS = frozenset({"streamlining_bottom_percent"})
 
 
 def quota_count(in_band: int, htt: int, ratio: Fraction) -> int:
@@ -94,7 +98,11 @@ class CommonSettings(Schema):
     appeal_days = fields.Integer(load_default=15, validate=validate.Range(min=0, max=365), metadata={
         "label_vi": "Số ngày được khiếu nại sau khi công bố kết quả",
         "label_en": "Days to appeal after the results are published"})
-    # Not used by classify() either: the streamlining report also lists this share of the lowest totals.
-    streamlining_bottom_percent = fields.Integer(load_default=0, validate=validate.Range(min=0, max=50), metadata={
-        "label_vi": "Báo cáo tinh giản: thêm nhóm % điểm thấp nhất (0 = không)",
-        "label_en": "Streamlining report: also the lowest % of totals (0 = off)"})
+
+    @pre_load
+    def _retired(self, data: Any, **kwargs: Any) -> Any:
+        # "streamlining_bottom_percent" (list the lowest N % of totals for streamlining) is gone:
+        # Decree 154/2025 gives a ranking no force. Settings saved with it still load.
+        if isinstance(data, Mapping) and RETIRED_SETTINGS & set(data):
+            data = {k: v for k, v in data.items() if k not in RETIRED_SETTINGS}
+        return data

@@ -1,11 +1,13 @@
 """Built-in classification scheme ``decree335``: Decree 335/2025/NĐ-CP, periods from 2026 (domain.md).
 
-Annual total ≥ 90 HTXS, 70–<90 HTT, 50–<70 HT, < 50 KHT; KHT whatever the score for a
-discipline of reprimand or higher in the year (or, for leaders, corruption or waste in
-the unit: the core sets ``forced_kht``); not classified under 6 months worked; then the
-quota per agency and group of positions (plugins/_classification.py). A head's level is
-at most the level their unit's result reaches (``head_capped_by_unit``): the core passes
-``unit_total``, the mean total of the people of the unit and the units below it.
+Annual total ≥ 90 HTXS, 70–<90 HTT, 50–<70 HT, < 50 KHT; KHT whatever the score for any
+discipline in the year (Decree 172/2025's forms, or an earlier form for an earlier
+decision), recorded political, ethical or lifestyle degradation, or, for leaders,
+corruption or waste in the unit (the core sets ``forced_kht``); not classified under 6
+months worked; then the quota per agency and group of positions
+(plugins/_classification.py). A head's level is at most the level their unit's result
+reaches (``head_capped_by_unit``): the core passes ``unit_total``, the mean total of the
+people of the unit and the units below it.
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ class Decree335Classification(ClassificationScheme):
     version = VERSION
     title_vi = "Nghị định 335/2025 (xếp loại theo điểm)"
     title_en = "Decree 335/2025 (classification by total)"
-    description_vi = "HTXS từ 90 điểm, HTT từ 70, HT từ 50; kỷ luật từ khiển trách: KHT; HTXS không quá 20% số HTT."
-    description_en = "HTXS from 90, HTT from 70, HT from 50; a reprimand or worse: KHT; HTXS at most 20% of HTT."
+    description_vi = ("HTXS từ 90 điểm, HTT từ 70, HT từ 50; bị kỷ luật, suy thoái hoặc (lãnh đạo) để xảy ra tham nhũng, "
+                      "lãng phí: KHT; HTXS không quá 20% số HTT.")
+    description_en = ("HTXS from 90, HTT from 70, HT from 50; any discipline, degradation or (leaders) corruption or "
+                      "waste in the unit: KHT; HTXS at most 20% of HTT.")
     settings_schema = Decree335ClassificationSettings
 
     def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:

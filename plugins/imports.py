@@ -21,6 +21,8 @@ from core.classification.models import REGIMES
 from core.imports import values as v
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
 from core.imports.templates import column_for_header
+from core.org.models import PROTECTION_FIELDS
+from core.org.schemas import protection_date_errors
 from core.plugins.toolkit import ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
 
 VERSION = "1.0.0"
@@ -252,7 +254,7 @@ class StaffConnector(TableConnector):
     version = VERSION
     columns = ("code", "full_name", "unit_code", "position_code", "manager_code", "is_leader",
                "salary_coefficient", "start_date", "end_date", "username", "email", "roles", "regime", "regime_from",
-               "field_units", "field_people", "field_from")
+               "field_units", "field_people", "field_from", *PROTECTION_FIELDS)
     key_columns = ("code",)
     required = ("code", "full_name", "unit_code")
 
@@ -264,6 +266,7 @@ class StaffConnector(TableConnector):
             "start_date": v.to_date, "end_date": v.to_date, "username": partial(v.to_text, max_length=100),
             "email": _email, "roles": _roles, "regime": _one_of(REGIMES), "regime_from": v.to_date,
             "field_units": _codes, "field_people": _codes, "field_from": v.to_date,
+            **{name: v.to_date for name in PROTECTION_FIELDS},
         }
 
     def check_row(self, values, number, settings):
@@ -278,7 +281,11 @@ class StaffConnector(TableConnector):
             return [{"row": number, "column": "field_units", "message": "A field date needs the units or people."}]
         if values.get("code") in (values.get("field_people") or ()):
             return [{"row": number, "column": "field_people", "message": "A deputy is not in charge of themselves."}]
-        return []
+        # A blank cell keeps the stored date, so an end without its start is checked by the
+        # writer against what is stored; here only an end before its start in the same row.
+        return [{"row": number, "column": column, "message": messages[0]}
+                for column, messages in protection_date_errors(values).items()
+                if messages[0] == "Before the start date."]
 
 
 class StaffXlsx(StaffConnector):

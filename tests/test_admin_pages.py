@@ -240,6 +240,51 @@ def test_admin_creates_and_moves_a_unit(clean_app, client, world, token):
     assert actions(clean_app, world)[-2:] == ["unit.create", "unit.update"]
 
 
+def test_admin_flags_a_paying_unit_and_an_edit_keeps_the_flag(clean_app, client, world, token):
+    created = client.post(f"/t/{world.slug}/admin/units", data={
+        "csrf_token": token, "code": "XA-1", "name": "Xã Một", "kind": "commune", "is_paying_unit": "y"})
+    assert created.status_code == 302
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "XA-1"))
+        unit_id, flagged = unit.id, unit.is_paying_unit
+    assert flagged is True
+    html = client.get(f"/t/{world.slug}/admin/units/{unit_id}").get_data(as_text=True)
+    assert re.search(r'name="is_paying_unit"[^>]*checked', html) and "Đơn vị dự toán" in html
+    assert "đơn vị dự toán" in client.get(f"/t/{world.slug}/admin/units").get_data(as_text=True)
+    # The edit form posts the box as it is shown: ticked keeps the flag, unticked clears it.
+    kept = {"csrf_token": token, "code": "XA-1", "name": "Xã Một (mới)", "kind": "commune", "is_paying_unit": "y"}
+    assert client.post(f"/t/{world.slug}/admin/units/{unit_id}", data=kept).status_code == 302
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(OrgUnit, unit_id).is_paying_unit is True
+    cleared = {k: v for k, v in kept.items() if k != "is_paying_unit"}
+    assert client.post(f"/t/{world.slug}/admin/units/{unit_id}", data=cleared).status_code == 302
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(OrgUnit, unit_id).is_paying_unit is False
+
+
+def test_admin_records_the_streamlining_protections_on_the_employee_form(clean_app, client, world, token):
+    url = f"/t/{world.slug}/admin/employees/{world.ids['staff']}"
+    html = client.get(url).get_data(as_text=True)
+    assert "Không thuộc diện tinh giản biên chế trong thời gian (Nghị định 154/2025)" in html
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        e = db.session.get(Employee, world.ids["staff"])
+        unit_id, code = e.unit_id, e.code
+    form = {"csrf_token": token, "code": code, "full_name": "Người staff", "unit_id": str(unit_id),
+            "salary_coefficient": "2,34", "youngest_child_born_on": "2025-02-03",
+            "discipline_review_to": "2026-01-01"}
+    bad = client.post(url, data=form)
+    assert bad.status_code == 422
+    assert error_of(bad.get_data(as_text=True), "discipline_review_to") == "Có ngày kết thúc thì phải có ngày bắt đầu."
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(Employee, world.ids["staff"]).youngest_child_born_on is None
+    form["discipline_review_from"] = "2025-12-01"
+    assert client.post(url, data=form).status_code == 302
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        e = db.session.get(Employee, world.ids["staff"])
+        assert (e.youngest_child_born_on, e.discipline_review_from) == (date(2025, 2, 3), date(2025, 12, 1))
+    assert value_of(client.get(url).get_data(as_text=True), "youngest_child_born_on") == "2025-02-03"
+
+
 def test_bad_unit_input_changes_nothing(clean_app, client, world, token):
     before = count(clean_app, world, OrgUnit), len(actions(clean_app, world))
     dup = client.post(f"/t/{world.slug}/admin/units", data={"csrf_token": token, "code": "AG-P1", "name": "Trùng",

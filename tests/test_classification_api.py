@@ -443,6 +443,7 @@ def test_streamlining_lists_kht_with_the_evidence(clean_app, classified, client)
     assert [c["employee_id"] for c in report["candidates"]] == [classified.ids["auditor"]]
     candidate = report["candidates"][0]
     assert candidate["reasons"] == ["Rated KHT in 2026 (Decree 154/2025)."]
+    assert candidate["grounds"] == [{"kind": "kht", "year": 2026}] and report["excluded"] == []
     assert candidate["evidence"]["total"] == 45.0 and report["final"] is False
     assert client.get(classified.url("/reports/streamlining"), query_string={"year": 2026},
                       headers=classified.h("staff")).status_code == 403
@@ -451,17 +452,18 @@ def test_streamlining_lists_kht_with_the_evidence(clean_app, classified, client)
     assert later["classified"] is False and later["candidates"] == []
 
 
-def test_streamlining_bottom_percent_is_a_setting(clean_app, world, client):
+def test_streamlining_has_no_bottom_percent_and_old_settings_still_load(clean_app, world, client):
+    # The retired setting is dropped when read, so settings saved with it keep working;
+    # the report lists only people with a ground: here the auditor (KHT), not the lowest 30 %.
     body = {"classification_scheme": {"key": "decree335", "settings": {"streamlining_bottom_percent": 30},
                                       "effective_from": "2026-01-01"}}
     assert client.patch(world.url("/settings"), json=body, headers=world.h("admin")).status_code == 200
     set_totals(clean_app, world, TOTALS_2026)
     run(client, world)
-    report = client.get(world.url("/reports/streamlining"), query_string={"year": 2026},
+    report = client.get(world.url("/reports/streamlining"), query_string={"year": 2026, "as_of": "2027-01-05"},
                         headers=world.h("admin")).get_json()
-    # 7 classified × 30 % = 2.1 → the 2 lowest totals: auditor 45 (also KHT) and outsider 71.
-    assert {c["employee_id"]: len(c["reasons"]) for c in report["candidates"]} == {
-        world.ids["auditor"]: 2, world.ids["outsider"]: 1}
+    assert [c["employee_id"] for c in report["candidates"]] == [world.ids["auditor"]]
+    assert "bottom_percent" not in report and "ranking" not in report
 
 
 def test_workload_per_unit_and_position(clean_app, world, client):

@@ -82,3 +82,23 @@ def test_province_view_runs_finalises_and_shares_the_bonus(clean_app, world, cli
     assert "Chia thưởng" not in html and "Phê duyệt chính thức" not in html  # reads, never acts
     page(client, world, "/province?year=2026", "manager", status=403)
     page(client, world, "/province?year=x", "admin", status=400)
+
+
+def test_the_person_reads_the_recorded_grounds_for_kht(clean_app, world, client):
+    set_totals(clean_app, world, TOTALS_2026)
+    for kind, day in (("degradation", "2026-10-05"), ("reprimand", "2026-11-02")):
+        body = {"employee_id": world.ids["staff"], "kind": kind, "decided_on": day, "reason": "Quyết định số 7"}
+        assert client.post(world.url("/discipline-records"), json=body, headers=world.h("admin")).status_code == 201
+    run(client, world)
+    html = page(client, world, "?year=2026", "staff")
+    assert ("suy thoái về tư tưởng chính trị, đạo đức, lối sống, tự diễn biến, tự chuyển hóa; "
+            "kỷ luật khiển trách.") in html
+
+
+def test_the_province_page_names_grounds_and_the_protected(clean_app, world, client):
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    assert client.patch(world.url(f"/employees/{world.ids['auditor']}"), json={"pregnant_from": "2026-01-05"},
+                        headers=world.h("admin")).status_code == 200
+    html = page(client, world, "/province?year=2026", "admin")
+    assert "Không đưa vào diện tinh giản" in html and "đang mang thai" in html

@@ -664,3 +664,31 @@ def test_staff_field_columns_give_a_deputy_a_dated_field(clean_app, client, worl
     bad = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
     assert [(e["row"], e["column"]) for e in bad["errors"]] == [(2, "field_people")]
     assert len(fields()) == 2
+
+
+def test_staff_import_carries_the_streamlining_protections(clean_app, client, world):
+    # Columns may come in any order; a blank cell keeps what is stored.
+    header = ["code", "full_name", "unit_code", "pregnant_from", "pregnant_to", "youngest_child_born_on",
+              "discipline_review_from", "discipline_review_to", "maternity_leave_from", "maternity_leave_to"]
+    rows = [header, ["P1", "Lê Thị Hoa", "AG-P1", "01/03/2026", "", "15/01/2024", "", "", "", ""],
+            ["P2", "Võ Văn Nam", "AG-P1", "", "", "", "2026-11-01", "2026-12-10", "", ""]]
+    done = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(rows), "s.csv"))
+    assert done["errors"] == [] and done["changes"] == {"new": 2, "updated": 0, "unchanged": 0}
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        people = {e.code: e for e in db.session.scalars(select(Employee).where(Employee.code.in_(["P1", "P2"])))}
+        assert (people["P1"].pregnant_from, people["P1"].pregnant_to) == (date(2026, 3, 1), None)
+        assert people["P1"].youngest_child_born_on == date(2024, 1, 15)
+        assert (people["P2"].discipline_review_from, people["P2"].discipline_review_to) == (
+            date(2026, 11, 1), date(2026, 12, 10))
+    # An end before its start in the row, and an end whose start is stored later than it: errors, nothing written.
+    bad = [header, ["P1", "Lê Thị Hoa", "AG-P1", "", "28/02/2026", "", "", "", "", ""],
+           ["P2", "Võ Văn Nam", "AG-P1", "", "", "", "", "", "2026-06-01", "2026-05-01"],
+           ["P3", "Mai Văn Ba", "AG-P1", "", "2026-05-01", "", "", "", "", ""]]
+    result = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(bad), "s.csv"))
+    assert result["rows_written"] == 0
+    assert {(e["row"], e["column"], e["message"]) for e in result["errors"]} == {
+        (2, "pregnant_to", "Before the start date."), (3, "maternity_leave_to", "Before the start date."),
+        (4, "pregnant_to", "An end date needs its start date.")}
+    assert count(clean_app, world, Employee, Employee.code == "P3") == 0
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(Employee.pregnant_to).where(Employee.code == "P1")) is None

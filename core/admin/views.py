@@ -31,7 +31,7 @@ from core.mergers.models import UnitMerge
 from core.mergers.schemas import UnitMergeIn
 from core.org import deputies
 from core.org import services as org
-from core.org.models import POSITION_GROUPS, UNIT_KINDS, DeputyField, Employee, JobPosition, OrgUnit
+from core.org.models import POSITION_GROUPS, PROTECTION_FIELDS, UNIT_KINDS, DeputyField, Employee, JobPosition, OrgUnit
 from core.org.schemas import DeputyFieldSchema, EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
 from core.plugins.forms import describe_settings, flat_errors, form_values, localise_errors, settings_from_form
 from core.plugins.manager import current_manager, current_tenant_slug
@@ -154,7 +154,7 @@ def hub(t):
 def _employee_form_input(form: MultiDict, creating: bool) -> tuple[dict, dict[str, list[str]]]:
     schema = EmployeeSchema()
     names = ["code", "full_name", "unit_id", "position_code", "is_leader", "salary_coefficient", "start_date",
-             "end_date", "email", "roles"] + (["username", "password"] if creating else [])
+             "end_date", "email", "roles", *PROTECTION_FIELDS] + (["username", "password"] if creating else [])
     data = raw_input(schema, form, names)
     errors: dict[str, list[str]] = {}
     manager_code = form.get("manager_code", "").strip()
@@ -180,7 +180,8 @@ def _employee_values(e: Employee) -> dict[str, Any]:
             "is_leader": e.is_leader, "salary_coefficient": _number(float(e.salary_coefficient)),
             "start_date": e.start_date.isoformat() if e.start_date else "",
             "end_date": e.end_date.isoformat() if e.end_date else "", "email": e.email or "",
-            "roles": list(e.user.roles) if e.user else []}
+            "roles": list(e.user.roles) if e.user else [],
+            **{name: getattr(e, name).isoformat() if getattr(e, name) else "" for name in PROTECTION_FIELDS}}
 
 
 def _employee_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -195,6 +196,7 @@ def _form_values(form: MultiDict) -> dict[str, Any]:
     values["roles"] = form.getlist("roles")
     values["position_codes"] = form.getlist("position_codes")
     values["is_leader"] = bool(form.get("is_leader"))
+    values["is_paying_unit"] = bool(form.get("is_paying_unit"))
     return values
 
 
@@ -321,7 +323,7 @@ def unit_edit(t, unit_id):
     unit = _get(OrgUnit, unit_id)
     if request.method == "GET":
         return _render_unit(unit, {"code": unit.code, "name": unit.name, "kind": unit.kind,
-                                   "parent_id": str(unit.parent_id or "")}, {})
+                                   "parent_id": str(unit.parent_id or ""), "is_paying_unit": unit.is_paying_unit}, {})
     data, errors = load(UnitSchema(), raw_input(UnitSchema(), request.form))
     if not errors:
         result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated"))

@@ -22,14 +22,16 @@ class BonusRuns(MethodView):
     def get(self, args, t):
         """Bonus runs, newest first (without their amounts)."""
         api_member(ADMIN, "auditor")
-        return services.runs(args.get("year"))
+        return services.runs(args.get("year"), args.get("paying_unit_id"))
 
     @blp.arguments(BonusRunIn)
     @blp.response(202, BonusRunAccepted)
     def post(self, data, t):
-        """Share a final year's bonus fund (a job); without a fund, the scheme's default."""
+        """Share a final year's bonus fund (a job): one paying unit's, or the whole tenant's; without a
+        fund, the scheme's default (10 % of the salary fund, month by month on the base salary in force)."""
         principal = api_member(ADMIN)
-        run = services.start_run(principal, data["year"], data.get("fund"))
+        run = services.start_run(principal, data["year"], data.get("fund"), data.get("paying_unit_id"),
+                                 data.get("adhoc_percent"))
         return {"job_id": run.job_id, "id": run.id}
 
 

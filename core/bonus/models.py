@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -24,6 +25,11 @@ class BonusRun(TenantScoped, db.Model):
     # None until the job works it out from the scheme (when the request gave none).
     fund: Mapped[int | None] = mapped_column(BigInteger)
     fund_requested: Mapped[int | None] = mapped_column(BigInteger)
+    # The paying unit whose fund this is (Decree 73/2024); None: the whole tenant.
+    paying_unit_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"))
+    # The share of the fund set aside for ad-hoc bonuses, as asked (percent) and in đồng.
+    adhoc_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    adhoc_reserve: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     scheme_key: Mapped[str | None] = mapped_column(String(100))

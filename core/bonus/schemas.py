@@ -9,6 +9,14 @@ class BonusRunIn(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     fund = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=MAX_FUND),
                           metadata={"description": "Whole đồng; default: the bonus scheme's fund"})
+    paying_unit_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                    validate=validate.Range(min=1, max=2**63 - 1), metadata={
+                                        "description": "The paying unit (đơn vị dự toán) whose fund this is; "
+                                                       "default: one fund for the whole tenant"})
+    adhoc_percent = fields.Decimal(load_default=None, allow_none=True, places=2, as_string=True,
+                                   validate=validate.Range(min=0, max=100), metadata={
+                                       "description": "Share of the fund kept for ad-hoc bonuses; "
+                                                      "default: the scheme's setting (0)"})
 
 
 class BonusRunAccepted(Schema):
@@ -29,6 +37,10 @@ class BonusRunSchema(Schema):
     year = fields.Integer()
     fund = fields.Integer(allow_none=True)
     fund_requested = fields.Integer(allow_none=True)
+    paying_unit_id = fields.Integer(allow_none=True)
+    adhoc_percent = fields.Decimal(allow_none=True, as_string=True)
+    adhoc_reserve = fields.Integer(allow_none=True, metadata={"description": "đồng kept for ad-hoc bonuses"})
+    shared = fields.Integer(allow_none=True, metadata={"description": "fund − adhoc_reserve: what the amounts add up to"})
     status = fields.String()
     error = fields.String(allow_none=True)
     job_id = fields.String(allow_none=True)
@@ -41,3 +53,4 @@ class BonusRunSchema(Schema):
 
 class BonusRunArgs(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    paying_unit_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))

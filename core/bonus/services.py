@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
 from sqlalchemy import delete, select
 
@@ -12,32 +14,48 @@ from core.audit.services import record
 from core.auth.principal import Principal
 from core.bonus.models import BonusAllocation, BonusRun
 from core.classification.models import EmployeeClassification
-from core.classification.services import check_year, year_state
+from core.classification.services import check_year, months_worked_set, year_state
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.jobs.runner import submit, task
-from core.org.models import Employee
+from core.org.models import Employee, OrgUnit
 from core.tenants.services import component_for
 from core.timeutil import utcnow
+from core.work.models import LeaveRecord
 
 DEFAULT_BASE_SALARY = 2_340_000  # đồng a month (Decree 73/2024), for schemes without the setting
 MAX_FUND = 10**15
 
 
-def start_run(principal: Principal, year: int, fund: int | None) -> BonusRun:
-    """Record a run and start its job; money follows final levels only, so the year must be final."""
+def start_run(principal: Principal, year: int, fund: int | None, paying_unit_id: int | None = None,
+              adhoc_percent: Decimal | None = None) -> BonusRun:
+    """Record a run and start its job; money follows final levels only, so the year must be final.
+
+    ``paying_unit_id``: share the fund of that paying unit among its people (Decree 73/2024);
+    None shares one fund over the whole tenant, as runs always did. ``adhoc_percent``: the
+    share set aside for ad-hoc bonuses (default: the scheme's ``adhoc_percent``, else 0)."""
     check_year(year)
     if fund is not None and not 0 <= fund <= MAX_FUND:
         raise Invalid("The fund is out of range.", {"fund": [f"Whole đồng from 0 to {MAX_FUND}."]})
+    if adhoc_percent is not None and not 0 <= adhoc_percent <= 100:
+        raise Invalid("The ad-hoc share is out of range.", {"adhoc_percent": ["From 0 to 100."]})
+    if paying_unit_id is not None:
+        unit = db.session.get(OrgUnit, paying_unit_id)
+        if unit is None or not unit.is_paying_unit:
+            raise Invalid("Not a paying unit.", {"paying_unit_id": [
+                "No unit of this tenant with this id is marked as a paying unit (đơn vị dự toán)."]})
     state = year_state(year)
     if state is None or state.status != "final":
         raise Conflict(f"The classification of {year} is not final; finalise it before sharing a bonus.",
                        code="year_not_final")
     component_for("bonus_scheme", date(year, 12, 31))  # a missing scheme is a 409 now, not a failed job later
-    run = BonusRun(year=year, fund_requested=fund, requested_by=principal.actor)
+    run = BonusRun(year=year, fund_requested=fund, requested_by=principal.actor, paying_unit_id=paying_unit_id,
+                   adhoc_percent=adhoc_percent)
     db.session.add(run)
     db.session.flush()
-    record("bonus.request", "bonus_run", run.id, after={"year": year, "fund": fund})
+    record("bonus.request", "bonus_run", run.id, after={
+        "year": year, "fund": fund, "paying_unit_id": paying_unit_id,
+        "adhoc_percent": None if adhoc_percent is None else str(adhoc_percent)})
     db.session.commit()
     job = submit("bonus", f"{year}:{run.id}", {"bonus_run_id": run.id}, principal.actor)
     run = db.session.get(BonusRun, run.id)
@@ -46,13 +64,49 @@ def start_run(principal: Principal, year: int, fund: int | None) -> BonusRun:
     return run
 
 
-def people_of(year: int, base_salary: int) -> list[dict]:
+def paying_unit_of(units: dict[int, tuple[int | None, bool]]) -> dict[int, int | None]:
+    """Each unit's paying unit: itself when flagged, else the nearest flagged unit above it."""
+    out: dict[int, int | None] = {}
+    for unit_id in units:
+        current, seen, found = unit_id, set(), None
+        while current is not None and current not in seen:
+            seen.add(current)
+            parent, paying = units.get(current, (None, False))
+            if paying:
+                found = current
+                break
+            current = parent
+        out[unit_id] = found
+    return out
+
+
+def people_of(year: int, base_salary: int, paying_unit_id: int | None = None) -> list[dict]:
+    """The year's classified people (of one paying unit, when given) with what a scheme needs,
+    including ``months``: the months worked ("YYYY-MM"), for the base salary in force in each."""
     rows = db.session.execute(
-        select(EmployeeClassification, Employee.salary_coefficient)
+        select(EmployeeClassification, Employee.salary_coefficient, Employee.start_date, Employee.end_date)
         .join(Employee, Employee.id == EmployeeClassification.employee_id)
         .where(EmployeeClassification.year == year).order_by(EmployeeClassification.employee_id)).all()
-    return [{"employee_id": c.employee_id, "level": c.level, "months_worked": c.months_worked,
-             "salary_coefficient": coefficient, "base_salary": base_salary} for c, coefficient in rows]
+    if paying_unit_id is not None:
+        units = {i: (parent, paying) for i, parent, paying in db.session.execute(
+            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.is_paying_unit))}
+        paying_of = paying_unit_of(units)
+        rows = [r for r in rows if paying_of.get(r[0].unit_id) == paying_unit_id]
+    ids = [r[0].employee_id for r in rows]
+    leave: dict[int, list[tuple[date, date]]] = {}
+    if ids:
+        for employee_id, start, end in db.session.execute(
+                select(LeaveRecord.employee_id, LeaveRecord.start_date, LeaveRecord.end_date).where(
+                    LeaveRecord.approved.is_(True), LeaveRecord.employee_id.in_(ids),
+                    LeaveRecord.start_date <= date(year, 12, 31), LeaveRecord.end_date >= date(year, 1, 1))):
+            leave.setdefault(employee_id, []).append((start, end))
+    people = []
+    for c, coefficient, start, end in rows:
+        months = sorted(months_worked_set(start, end, year, leave.get(c.employee_id, [])))
+        people.append({"employee_id": c.employee_id, "level": c.level, "months_worked": c.months_worked,
+                       "salary_coefficient": coefficient, "base_salary": base_salary,
+                       "months": [f"{year}-{m:02d}" for m in months]})
+    return people
 
 
 def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
@@ -61,15 +115,21 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
     if run is None:
         raise NotFound("Bonus run not found.")
     chosen = component_for("bonus_scheme", date(run.year, 12, 31))
-    people = people_of(run.year, int(chosen.settings.get("base_salary", DEFAULT_BASE_SALARY)))
+    people = people_of(run.year, int(chosen.settings.get("base_salary", DEFAULT_BASE_SALARY)), run.paying_unit_id)
     if progress:
         progress(0, len(people), "allocating")
     fund = run.fund_requested if run.fund_requested is not None else chosen.component.default_fund(people, chosen.settings)
+    percent = run.adhoc_percent if run.adhoc_percent is not None else Decimal(
+        str(chosen.settings.get("adhoc_percent", 0) or 0))
+    # Set aside first, in whole đồng rounded down, so that what is shared and what is kept
+    # add up to the fund exactly.
+    reserve = int(Fraction(fund) * Fraction(percent) / 100)
+    shared = fund - reserve
     try:
-        allocations = chosen.component.allocate(fund, people, chosen.settings)
+        allocations = chosen.component.allocate(shared, people, chosen.settings)
     except ValueError as exc:
         raise Invalid(f"The fund cannot be shared: {exc}.") from exc
-    if sum(a["amount"] for a in allocations) != fund:  # a vendor's scheme must not lose a đồng
+    if sum(a["amount"] for a in allocations) != shared:  # a vendor's scheme must not lose a đồng
         raise Invalid(f"The bonus scheme '{chosen.component.key}' did not share the fund exactly.")
     db.session.execute(delete(BonusAllocation).where(BonusAllocation.bonus_run_id == run.id))
     db.session.add_all(BonusAllocation(bonus_run_id=run.id, employee_id=p["employee_id"], level=p["level"],
@@ -78,9 +138,11 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
                        for p, a in zip(people, allocations, strict=True))
     stamp = chosen.stamp()
     run.fund, run.status, run.error, run.finished_at = fund, "finished", None, utcnow()
+    run.adhoc_reserve = reserve
     run.scheme_key, run.scheme_version, run.settings_hash = stamp["key"], stamp["version"], stamp["settings_hash"]
     db.session.flush()
-    result = {"id": run.id, "year": run.year, "fund": fund, "people": len(people),
+    result = {"id": run.id, "year": run.year, "fund": fund, "adhoc_reserve": reserve, "shared": shared,
+              "paying_unit_id": run.paying_unit_id, "people": len(people),
               "scheme": {"key": stamp["key"], "version": stamp["version"]}}
     record("bonus.run", "bonus_run", run.id, after=result)
     if progress:
@@ -106,6 +168,8 @@ def bonus_task(progress, bonus_run_id: int) -> dict:
 
 def run_view(run: BonusRun, with_allocations: bool = True) -> dict:
     view = {"id": run.id, "year": run.year, "fund": run.fund, "fund_requested": run.fund_requested,
+            "paying_unit_id": run.paying_unit_id, "adhoc_percent": run.adhoc_percent, "adhoc_reserve": run.adhoc_reserve,
+            "shared": None if run.fund is None else run.fund - (run.adhoc_reserve or 0),
             "status": run.status, "error": run.error, "job_id": run.job_id,
             "scheme": {"key": run.scheme_key, "version": run.scheme_version} if run.scheme_key else None,
             "requested_by": run.requested_by, "created_at": run.created_at, "finished_at": run.finished_at}
@@ -125,10 +189,12 @@ def get_run(run_id: int) -> BonusRun:
     return run
 
 
-def runs(year: int | None = None) -> list[dict]:
+def runs(year: int | None = None, paying_unit_id: int | None = None) -> list[dict]:
     stmt = select(BonusRun).order_by(BonusRun.id.desc())
     if year is not None:
         stmt = stmt.where(BonusRun.year == year)
+    if paying_unit_id is not None:
+        stmt = stmt.where(BonusRun.paying_unit_id == paying_unit_id)
     return [run_view(r, with_allocations=False) for r in db.session.scalars(stmt)]
 
 
@@ -150,6 +216,8 @@ def xlsx(run: BonusRun) -> bytes:
     for a in run_view(run)["allocations"]:
         sheet.append([codes.get(a["employee_id"]), names.get(a["employee_id"]), a["level"], a["months_worked"],
                       a["amount"], "; ".join(f"{k}={v}" for k, v in sorted(a["explain"].items()))])
+    if run.adhoc_reserve:
+        sheet.append([None, None, None, None, run.adhoc_reserve, "adhoc_reserve"])
     sheet.append([None, None, None, None, run.fund, "fund"])
     out = io.BytesIO()
     book.save(out)

@@ -14,9 +14,22 @@ from core.tenancy.mixin import BigId
 from core.timeutil import UTCDateTime, utcnow
 
 YEAR_STATUSES = ("draft", "final")
-# Discipline that makes a year KHT whatever the score (Decree 335, Art. 13): reprimand or
-# higher; "unit_corruption" is a leader's corruption or waste in the unit.
-DISCIPLINE_KINDS = ("reprimand", "warning", "demotion", "removal", "dismissal", "unit_corruption")
+# The forms of discipline of Decree 172/2025/NĐ-CP (in force 1 July 2025): khiển trách
+# (reprimand), cảnh cáo (warning), cách chức (removal from a post), buộc thôi việc (dismissal,
+# công chức and viên chức) and bãi nhiệm (recall, cán bộ only).
+DISCIPLINE_FORMS = ("reprimand", "warning", "removal", "dismissal", "recall")
+# Forms of Decree 112/2020 that Decree 172/2025 abolished: hạ bậc lương ("demotion", the key
+# the API always had) and giáng chức ("rank_demotion"). A record decided before 1 July 2025
+# may carry them; a later one may not.
+FORMS_BEFORE_DECREE_172 = ("demotion", "rank_demotion")
+DECREE_172_IN_FORCE = date(2025, 7, 1)
+# Grounds for KHT that are not discipline, recorded as the competent authority concluded them:
+# corruption or waste in the unit or field a leader is in charge of, and degradation in
+# political ideology, ethics or lifestyle ("tự diễn biến", "tự chuyển hóa").
+OTHER_KHT_GROUNDS = ("unit_corruption", "degradation")
+# Every recordable kind; each makes the year KHT whatever the score (Decree 335/2025; Decree
+# 90/2020, Art. 7 as amended by Decree 48/2023: a discipline in the year evaluated).
+DISCIPLINE_KINDS = DISCIPLINE_FORMS + FORMS_BEFORE_DECREE_172 + OTHER_KHT_GROUNDS
 APPEAL_STATUSES = ("pending", "upheld", "rejected")
 
 

@@ -21,7 +21,9 @@ from sqlalchemy import case, delete, func, select
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.classification.models import (
+    DECREE_172_IN_FORCE,
     DISCIPLINE_KINDS,
+    FORMS_BEFORE_DECREE_172,
     AgencyEvaluation,
     ClassificationAppeal,
     ClassificationYear,
@@ -79,8 +81,13 @@ def check_year(year: int) -> int:
 
 
 def months_worked(start: date | None, end: date | None, year: int, leave: Iterable[tuple[date, date]]) -> int:
-    """The months of ``year`` covered by the employment dates (start to end, or to the year's
-    end), less approved leave of a month or more.
+    """How many months of ``year`` were worked (``months_worked_set``)."""
+    return len(months_worked_set(start, end, year, leave))
+
+
+def months_worked_set(start: date | None, end: date | None, year: int, leave: Iterable[tuple[date, date]]) -> set[int]:
+    """The months (1–12) of ``year`` covered by the employment dates (start to end, or to the
+    year's end), less approved leave of a month or more.
 
     Our rules: a month counts when employment covers any day of it; a leave of 30 days or
     more (within the year and the employment) takes out each calendar month of which it
@@ -88,7 +95,7 @@ def months_worked(start: date | None, end: date | None, year: int, leave: Iterab
     """
     first, last = max(start or date(year, 1, 1), date(year, 1, 1)), min(end or date(year, 12, 31), date(year, 12, 31))
     if last < first:
-        return 0
+        return set()
     covered = set(range(first.month, last.month + 1))
     away: set[int] = set()
     for leave_start, leave_end in leave:
@@ -101,7 +108,7 @@ def months_worked(start: date | None, end: date | None, year: int, leave: Iterab
             days = (min(hi, month_last) - max(lo, month_first)).days + 1
             if 2 * days >= (month_last - month_first).days + 1:
                 away.add(month)
-    return len(covered - away)
+    return covered - away
 
 
 # Leave that does not take a person out of classification: Decree 90/2020 Art. 2 (as
@@ -565,11 +572,30 @@ def discipline_view(d: DisciplineRecord) -> dict:
             "reason": d.reason, "created_by": d.created_by, "created_at": d.created_at}
 
 
+def _check_discipline_kind(employee_id: int, kind: str, decided_on: date) -> None:
+    """The form must exist on the day it was decided, for the person's regime (Decree 172/2025)."""
+    from core.classification.procedure import regimes_on
+
+    if kind in FORMS_BEFORE_DECREE_172 and decided_on >= DECREE_172_IN_FORCE:
+        raise Invalid("This form of discipline no longer exists.", {"kind": [
+            "Decree 172/2025 abolished hạ bậc lương and giáng chức from 1 July 2025; "
+            "use reprimand, warning, removal, dismissal or recall."]})
+    if kind in ("recall", "dismissal"):
+        regime = regimes_on([employee_id], decided_on)[employee_id]
+        if kind == "recall" and regime != "can_bo":
+            raise Invalid("Recall applies to cán bộ only.", {"kind": [
+                "Bãi nhiệm is a form for cán bộ (elected office); this person is not one on that day."]})
+        if kind == "dismissal" and regime == "can_bo":
+            raise Invalid("Dismissal is not a form for cán bộ.", {"kind": [
+                "Buộc thôi việc applies to công chức and viên chức; a cán bộ is recalled (bãi nhiệm)."]})
+
+
 def add_discipline(principal: Principal, data: dict) -> DisciplineRecord:
     # A decision early in a year may concern the year before: the year is given or the decision's.
     year = check_year(data.get("year") or data["decided_on"].year)
     if db.session.get(Employee, data["employee_id"]) is None:
         raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
+    _check_discipline_kind(data["employee_id"], data["kind"], data["decided_on"])
     refuse_if_final(year)
     d = DisciplineRecord(employee_id=data["employee_id"], year=year, kind=data["kind"], decided_on=data["decided_on"],
                          reason=data["reason"].strip(), created_by=principal.actor)

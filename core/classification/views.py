@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from core.bonus import services as bonus
 from core.classification import services
-from core.classification.models import EmployeeClassification
+from core.classification.models import DisciplineRecord, EmployeeClassification
 from core.errors import ServiceError
 from core.extensions import db
 from core.jobs.models import JobRun
@@ -32,6 +32,16 @@ from core.tenants.services import component_for
 
 classification_pages = Blueprint("classification_pages", __name__, template_folder="templates")
 # Position groups as the quota table names them.
+# The recorded grounds for KHT (core/classification/models.DISCIPLINE_KINDS), as the person reads them.
+KHT_GROUND_LABELS = {
+    "reprimand": _l("discipline: reprimand (khiển trách)"), "warning": _l("discipline: warning (cảnh cáo)"),
+    "removal": _l("discipline: removal from post (cách chức)"),
+    "dismissal": _l("discipline: dismissal (buộc thôi việc)"), "recall": _l("discipline: recall (bãi nhiệm)"),
+    "demotion": _l("discipline: salary grade lowered (hạ bậc lương, before Decree 172/2025)"),
+    "rank_demotion": _l("discipline: demoted in rank (giáng chức, before Decree 172/2025)"),
+    "unit_corruption": _l("corruption or waste in the unit or field in charge"),
+    "degradation": _l("degradation in political ideology, ethics or lifestyle"),
+}
 GROUP_LABELS = {"leadership": _l("leadership positions"), "professional": _l("professional positions"),
                 "support": _l("support positions"), "none": _l("no position")}
 
@@ -91,8 +101,13 @@ def mine(t):
         if row is not None else None
     may_appeal = (view is not None and state is not None and state.status == "draft"
                   and services.now() <= state.appeal_until and not (view["appeal"] and view["appeal"]["status"] == "pending"))
+    grounds = [KHT_GROUND_LABELS.get(kind, kind) for kind in db.session.scalars(
+        select(DisciplineRecord.kind).where(DisciplineRecord.year == year,
+                                            DisciplineRecord.employee_id == row.employee_id)
+        .order_by(DisciplineRecord.decided_on, DisciplineRecord.id))] if row is not None and row.forced_kht else []
     inbox, unread = notifications.inbox(current_user)
     return render_template("classification/mine.html", tenant=g.tenant, year=year, state=state, row=view,
+                           kht_grounds=grounds,
                            may_appeal=may_appeal, inbox=inbox[:20], unread=unread,
                            is_manager=current_user.has_role("manager", "tenant_admin"),
                            is_admin=current_user.has_role("tenant_admin", "auditor"))
@@ -210,6 +225,8 @@ def province(t):
     return render_template("classification/province.html", tenant=g.tenant, year=year, state=state,
                            distribution=distribution, totals=totals, people=len(rows), levels=(*LEVELS, "none"),
                            quota=_quota_status(rows, _quota_ratio(year)), runs=bonus.runs(year), streamlining=streamlining,
+                           paying_units=db.session.execute(select(OrgUnit.id, OrgUnit.name).where(
+                               OrgUnit.is_paying_unit.is_(True)).order_by(OrgUnit.name)).all(), unit_names=units,
                            names=_names(c["employee_id"] for c in streamlining["candidates"]),
                            may_act=current_user.has_role("tenant_admin"))
 
@@ -261,7 +278,18 @@ def start_bonus(t, year):
         raw = request.form.get("fund", "").replace(".", "").replace(",", "").strip()
         if raw and not raw.isdigit():
             raise ServiceError(_("Invalid number."), {"fund": [_("Whole đồng, digits only.")]})
-        return bonus.start_run(current_user, year, int(raw) if raw else None).job_id
+        unit_raw = request.form.get("paying_unit_id", "").strip()
+        if unit_raw and not unit_raw.isdigit():
+            raise ServiceError(_("Invalid number."), {"paying_unit_id": [_("Choose a paying unit.")]})
+        pct_raw = request.form.get("adhoc_percent", "").replace(",", ".").strip()
+        try:
+            percent = Decimal(pct_raw) if pct_raw else None
+        except ArithmeticError:
+            percent = Decimal(-1)  # refused by the service with its field error
+        if percent is not None and not percent.is_finite():
+            percent = Decimal(-1)
+        return bonus.start_run(current_user, year, int(raw) if raw else None,
+                               int(unit_raw) if unit_raw else None, percent).job_id
     return _admin_action(t, year, start)
 
 
@@ -276,7 +304,9 @@ def bonus_run(t, run_id):
     except ServiceError:
         abort(404)
     view = bonus.run_view(run_row)
+    paying_unit = db.session.get(OrgUnit, view["paying_unit_id"]) if view["paying_unit_id"] else None
     return render_template("classification/bonus.html", tenant=g.tenant, run=view,
+                           paying_unit=paying_unit.name if paying_unit else None,
                            names=_names(a["employee_id"] for a in view["allocations"]))
 
 

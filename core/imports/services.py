@@ -38,7 +38,8 @@ from core.catalogue.services import fold
 from core.classification.models import EmployeeRegime
 from core.extensions import db
 from core.imports.readers import FileRejected
-from core.org.models import DeputyField, Employee, JobPosition, OrgUnit
+from core.org.models import PROTECTION_FIELDS, DeputyField, Employee, JobPosition, OrgUnit
+from core.org.schemas import protection_date_errors
 from core.tenancy import current_tenant_id
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
@@ -265,7 +266,7 @@ def _err(row: int, column: str | None, message: str) -> RowError:
 
 
 EMPLOYEE_FIELDS = ("full_name", "unit_id", "position_id", "is_leader", "salary_coefficient", "start_date",
-                   "end_date", "email")
+                   "end_date", "email", *PROTECTION_FIELDS)
 
 
 class StaffWriter(Writer):
@@ -342,9 +343,12 @@ class StaffWriter(Writer):
         if errors:
             return errors
         desired = {"full_name": values["full_name"], "unit_id": unit_id}
-        for name in ("is_leader", "start_date", "end_date", "email"):
+        for name in ("is_leader", "start_date", "end_date", "email", *PROTECTION_FIELDS):
             if name in values:
                 desired[name] = values[name]
+        dates = protection_date_errors({name: desired.get(name, current and current[name]) for name in PROTECTION_FIELDS})
+        if dates:
+            return [_err(row, column, messages[0]) for column, messages in dates.items()]
         if "position_code" in values:
             desired["position_id"] = position_id
         if "salary_coefficient" in values:
@@ -356,7 +360,8 @@ class StaffWriter(Writer):
         manager_code = values.get("manager_code")
         if current is None:
             full = {"is_leader": False, "salary_coefficient": Decimal("2.34"), "position_id": None,
-                    "start_date": None, "end_date": None, "email": None, **desired}
+                    "start_date": None, "end_date": None, "email": None,
+                    **dict.fromkeys(PROTECTION_FIELDS), **desired}
             new_row = {"tenant_id": self.tid, "code": code, **full}
             if self.ahead:
                 new_row["id"] = self.ids[code] = self._new_id()

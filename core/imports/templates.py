@@ -28,6 +28,10 @@ HEADERS_VI: dict[str, str] = {
     "received_at": "Thời điểm tiếp nhận", "due_at": "Hạn trả kết quả", "finished_at": "Thời điểm trả kết quả",
     "result": "Kết quả", "citizen_rating": "Đánh giá của người dân",
     "field_units": "Đơn vị phụ trách", "field_people": "Cán bộ phụ trách", "field_from": "Phụ trách từ ngày",
+    "pregnant_from": "Mang thai từ ngày", "pregnant_to": "Mang thai đến ngày",
+    "maternity_leave_from": "Nghỉ thai sản từ ngày", "maternity_leave_to": "Nghỉ thai sản đến ngày",
+    "youngest_child_born_on": "Ngày sinh con nhỏ nhất",
+    "discipline_review_from": "Đang xem xét kỷ luật từ ngày", "discipline_review_to": "Kết thúc xem xét kỷ luật",
 }
 
 
@@ -71,6 +75,15 @@ HELP: dict[str, tuple[str, str]] = {
                      "Deputy: codes of the people in charge, separated by ';'"),
     "field_from": ("Lĩnh vực phụ trách áp dụng từ ngày (mặc định: ngày nhập)",
                    "Field in charge from (default: the day of the import)"),
+    "pregnant_from": ("Mang thai từ ngày (không xét tinh giản biên chế)", "Pregnant from (not a streamlining candidate)"),
+    "pregnant_to": ("Mang thai đến ngày (trống: đang mang thai)", "Pregnant until (empty: still)"),
+    "maternity_leave_from": ("Nghỉ thai sản từ ngày", "Maternity leave from"),
+    "maternity_leave_to": ("Nghỉ thai sản đến ngày (trống: đang nghỉ)", "Maternity leave until (empty: still)"),
+    "youngest_child_born_on": ("Ngày sinh của con nhỏ nhất (nuôi con dưới 36 tháng tuổi)",
+                               "Birth date of the youngest child (raising a child under 36 months)"),
+    "discipline_review_from": ("Đang bị xem xét xử lý kỷ luật từ ngày", "Under a discipline review from"),
+    "discipline_review_to": ("Ngày kết thúc xem xét kỷ luật (trống: đang xem xét)",
+                             "Discipline review closed on (empty: pending)"),
     "name": ("Tên loại công việc", "Task type name"),
     "group": ("Nhóm A, B, C hoặc D", "Group A, B, C or D"),
     "unit_of_measure": ("Đơn vị tính", "Unit of measure"),

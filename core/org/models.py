@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.auth.normalize import nfc
@@ -13,6 +14,11 @@ from core.tenancy.mixin import BigId
 
 UNIT_KINDS = ("agency", "department", "commune", "ward", "special_zone")
 POSITION_GROUPS = ("leadership", "professional", "support")
+# The dated facts that keep a person out of streamlining (Decree 154/2025, Art. 3): pregnant,
+# on maternity leave, raising a child under 36 months, under a discipline review not yet
+# closed. An open "to" date means it still holds.
+PROTECTION_FIELDS = ("pregnant_from", "pregnant_to", "maternity_leave_from", "maternity_leave_to",
+                     "youngest_child_born_on", "discipline_review_from", "discipline_review_to")
 
 
 class OrgUnit(TenantScoped, db.Model):
@@ -26,6 +32,8 @@ class OrgUnit(TenantScoped, db.Model):
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("org_units.id"), index=True)
     # The official code of a commune-level unit (vietnam-provinces), when it has one.
     official_code: Mapped[int | None] = mapped_column(Integer)
+    # A paying unit (đơn vị dự toán: an agency or a commune) owns a bonus fund (Decree 73/2024).
+    is_paying_unit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     @validates("name")
     def _nfc_name(self, key: str, value: str) -> str:
@@ -58,6 +66,13 @@ class Employee(TenantScoped, db.Model):
     end_date: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(200))
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    pregnant_from: Mapped[date | None] = mapped_column(Date)
+    pregnant_to: Mapped[date | None] = mapped_column(Date)
+    maternity_leave_from: Mapped[date | None] = mapped_column(Date)
+    maternity_leave_to: Mapped[date | None] = mapped_column(Date)
+    youngest_child_born_on: Mapped[date | None] = mapped_column(Date)
+    discipline_review_from: Mapped[date | None] = mapped_column(Date)
+    discipline_review_to: Mapped[date | None] = mapped_column(Date)
 
     unit = relationship(OrgUnit, lazy="joined", innerjoin=True)
     position = relationship(JobPosition, lazy="joined")

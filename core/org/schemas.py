@@ -6,6 +6,22 @@ from core.auth.models import ROLES
 from core.org.models import POSITION_GROUPS, UNIT_KINDS
 from core.pagination import PageArgs
 
+PROTECTION_PAIRS = (("pregnant_from", "pregnant_to"), ("maternity_leave_from", "maternity_leave_to"),
+                    ("discipline_review_from", "discipline_review_to"))
+
+
+def protection_date_errors(values: dict) -> dict[str, list[str]]:
+    """An end without its start, or before it: the same words for the API, the form and the import."""
+    errors: dict[str, list[str]] = {}
+    for start_name, end_name in PROTECTION_PAIRS:
+        start, end = values.get(start_name), values.get(end_name)
+        if end and not start:
+            errors[end_name] = ["An end date needs its start date."]
+        elif start and end and end < start:
+            errors[end_name] = ["Before the start date."]
+    return errors
+
+
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Use 1–64 letters, digits, '.', '_' or '-'.")
 NAME = validate.Length(min=1, max=200)
 
@@ -17,6 +33,8 @@ class UnitSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
     parent_id = fields.Integer(allow_none=True, load_default=None)
     official_code = fields.Integer(dump_only=True, allow_none=True)
+    is_paying_unit = fields.Boolean(load_default=False, metadata={
+        "description": "A paying unit (đơn vị dự toán) owns a bonus fund (Decree 73/2024)"})
 
 
 class UnitPatchSchema(Schema):
@@ -24,6 +42,7 @@ class UnitPatchSchema(Schema):
     name = fields.String(validate=NAME)
     kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
     parent_id = fields.Integer(allow_none=True)
+    is_paying_unit = fields.Boolean()
 
 
 class UnitListArgs(PageArgs):
@@ -55,12 +74,23 @@ class _EmployeeFields(Schema):
     end_date = fields.Date(allow_none=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(max=len(ROLES)))
+    # Decree 154/2025's exclusions from streamlining (core/org/models.PROTECTION_FIELDS).
+    pregnant_from = fields.Date(allow_none=True)
+    pregnant_to = fields.Date(allow_none=True)
+    maternity_leave_from = fields.Date(allow_none=True)
+    maternity_leave_to = fields.Date(allow_none=True)
+    youngest_child_born_on = fields.Date(allow_none=True)
+    discipline_review_from = fields.Date(allow_none=True)
+    discipline_review_to = fields.Date(allow_none=True)
 
     @validates_schema
     def _dates(self, data, **kwargs):
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end < start:
             raise ValidationError("The end date is before the start date.", "end_date")
+        errors = protection_date_errors(data)
+        if errors:
+            raise ValidationError(errors)
 
 
 class EmployeeSchema(_EmployeeFields):
@@ -97,6 +127,13 @@ class EmployeeOutSchema(Schema):
     email = fields.String(allow_none=True)
     username = fields.String(allow_none=True)
     roles = fields.List(fields.String())
+    pregnant_from = fields.Date(allow_none=True)
+    pregnant_to = fields.Date(allow_none=True)
+    maternity_leave_from = fields.Date(allow_none=True)
+    maternity_leave_to = fields.Date(allow_none=True)
+    youngest_child_born_on = fields.Date(allow_none=True)
+    discipline_review_from = fields.Date(allow_none=True)
+    discipline_review_to = fields.Date(allow_none=True)
 
 
 class DeputyFieldSchema(Schema):

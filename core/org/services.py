@@ -18,14 +18,15 @@ from core.auth.principal import Principal
 from core.auth.services import PasswordRejected, create_user
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.org.models import Employee, JobPosition, OrgUnit
+from core.org.models import PROTECTION_FIELDS, Employee, JobPosition, OrgUnit
+from core.org.schemas import protection_date_errors
 
 # ---------------------------------------------------------------- units
 
 
 def unit_view(unit: OrgUnit) -> dict:
     return {"id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind,
-            "parent_id": unit.parent_id, "official_code": unit.official_code}
+            "parent_id": unit.parent_id, "official_code": unit.official_code, "is_paying_unit": unit.is_paying_unit}
 
 
 def get_unit(unit_id: int) -> OrgUnit:
@@ -59,7 +60,8 @@ def create_unit(data: dict) -> OrgUnit:
     if _unit_by_code(data["code"]) is not None:
         raise Conflict("Duplicate unit code.", {"code": ["A unit with this code exists."]})
     _check_parent(None, data.get("parent_id"))
-    unit = OrgUnit(code=data["code"], name=data["name"], kind=data["kind"], parent_id=data.get("parent_id"))
+    unit = OrgUnit(code=data["code"], name=data["name"], kind=data["kind"], parent_id=data.get("parent_id"),
+                   is_paying_unit=bool(data.get("is_paying_unit", False)))
     db.session.add(unit)
     db.session.flush()
     record("unit.create", "unit", unit.id, after=unit_view(unit))
@@ -146,6 +148,7 @@ def employee_view(e: Employee) -> dict:
         "is_leader": e.is_leader, "salary_coefficient": float(e.salary_coefficient),
         "start_date": e.start_date, "end_date": e.end_date, "email": e.email,
         "username": e.user.username if e.user else None, "roles": e.user.roles if e.user else [],
+        **{name: getattr(e, name) for name in PROTECTION_FIELDS},
     }
 
 
@@ -223,6 +226,10 @@ def update_employee(employee: Employee, data: dict) -> Employee:
     end = fields.get("end_date", employee.end_date)
     if start and end and end < start:
         raise Invalid("The end date is before the start date.", {"end_date": ["Before the start date."]})
+    # A patch may send one date of a pair: check it against the one already stored.
+    dates = protection_date_errors({name: fields.get(name, getattr(employee, name)) for name in PROTECTION_FIELDS})
+    if dates:
+        raise Invalid("Some dates are inconsistent.", dates)
     for key, value in fields.items():
         setattr(employee, key, value)
     if roles is not None:

@@ -19,6 +19,11 @@ class WorkloadArgs(Schema):
 
 class StreamliningArgs(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    as_of = fields.Date(load_default=None, metadata={
+        "description": "The day the protections are judged on (pregnant, maternity leave, child under 36 months, "
+                       "discipline review); default today"})
+    ranking = fields.Boolean(load_default=False, metadata={
+        "description": "Add a ranking of totals, labelled an analysis: it is not a ground for streamlining"})
 
 
 class WorkloadRow(Schema):
@@ -48,16 +53,42 @@ class Candidate(Schema):
     full_name = fields.String()
     unit_id = fields.Integer()
     level = fields.String(allow_none=True)
+    grounds = fields.List(fields.Dict(), metadata={
+        "description": '{"kind": "kht", "year"} or {"kind": "surplus", "year", "unit_id", "position_id", '
+                       '"position_code", "headcount", "staffing_need", "surplus"}'})
     reasons = fields.List(fields.String())
     evidence = fields.Dict()
+
+
+class ExcludedCandidate(Candidate):
+    protections = fields.List(fields.Dict(), metadata={
+        "description": '{"kind": "pregnant"|"maternity_leave"|"child_under_36_months"|"discipline_review", '
+                       '"from"|"until"}'})
+
+
+class RankingRow(Schema):
+    rank = fields.Integer()
+    employee_id = fields.Integer()
+    code = fields.String()
+    full_name = fields.String()
+    total = fields.Float()
+    level = fields.String(allow_none=True)
+
+
+class Ranking(Schema):
+    analysis_only = fields.Boolean()
+    note = fields.String()
+    rows = fields.List(fields.Nested(RankingRow))
 
 
 class StreamliningSchema(Schema):
     year = fields.Integer()
     classified = fields.Boolean()
     final = fields.Boolean()
-    bottom_percent = fields.Integer()
+    as_of = fields.Date()
     candidates = fields.List(fields.Nested(Candidate))
+    excluded = fields.List(fields.Nested(ExcludedCandidate))
+    ranking = fields.Nested(Ranking)
 
 
 class CalibrationArgs(Schema):
@@ -118,5 +149,6 @@ class Streamlining(MethodView):
     @blp.arguments(StreamliningArgs, location="query")
     @blp.response(200, StreamliningSchema)
     def get(self, args, t):
-        """Streamlining candidates of a year (rated KHT, Decree 154/2025) with the evidence."""
-        return services.streamlining(api_member(*READERS), args["year"])
+        """Streamlining candidates of a year with their grounds (rated KHT; surplus in a job position by the
+        hours ledger — Decree 154/2025) and the evidence; protected people apart, under ``excluded``."""
+        return services.streamlining(api_member(*READERS), args["year"], args["as_of"], args["ranking"])

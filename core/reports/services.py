@@ -1,8 +1,9 @@
 """Reports behind people decisions (domain.md "Money and people decisions"; api.md).
 
-- Streamlining candidates (Decree 154/2025): everyone rated KHT in the year, with the
-  evidence; optionally the lowest N % of totals (the classification scheme's
-  ``streamlining_bottom_percent``, 0 = off).
+- Streamlining candidates (Decree 154/2025): everyone rated KHT in the year, and the people
+  of a job position whose need measured from the hours ledger is a whole post or more below
+  its headcount, each with the ground; people the decree protects are listed apart. A
+  ranking of totals is only an analysis (no "bottom N %": the decree gives it no basis).
 - Workload and staffing per unit and position for a period: average credited hours per
   working day (norm minutes × quantity × complexity of completed items — the pilot
   measured 5.5–6.1 h/day), headcount, and the staffing need = Σ norm hours of the
@@ -27,7 +28,6 @@ from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.services import visible_employees_filter
 from core.plugins.toolkit import period_bounds, working_days
 from core.scoring import engine
-from core.tenants.services import component_for
 from core.work.models import WorkItem
 
 FULL_TIME_HOURS_A_YEAR = Decimal(1900)  # 8 h × (≈250 − 12) days (our rule)
@@ -48,60 +48,137 @@ def _bounds(period: str):
 
 # ---------------------------------------------------------------- streamlining
 
+# The note every ranking carries: Decree 154/2025 names the grounds for streamlining, and
+# a place in a ranking of totals is not one of them.
+RANKING_NOTE = "Analysis only: a place in this ranking is not a ground for streamlining (Decree 154/2025)."
 
-def streamlining(principal: Principal, year: int) -> dict:
+
+def _third_birthday(born: date) -> date:
+    """The day a child born on ``born`` is 36 months old (29 February: 1 March)."""
+    try:
+        return born.replace(year=born.year + 3)
+    except ValueError:
+        return date(born.year + 3, 3, 1)
+
+
+def _holds(start: date | None, end: date | None, day: date) -> bool:
+    return start is not None and start <= day and (end is None or day <= end)
+
+
+def protections(e: Employee, day: date) -> list[dict]:
+    """What keeps ``e`` out of streamlining on ``day`` (Decree 154/2025): pregnant, on
+    maternity leave, raising a child under 36 months, under a discipline review not closed."""
+    out = []
+    if _holds(e.pregnant_from, e.pregnant_to, day):
+        out.append({"kind": "pregnant", "from": e.pregnant_from.isoformat()})
+    if _holds(e.maternity_leave_from, e.maternity_leave_to, day):
+        out.append({"kind": "maternity_leave", "from": e.maternity_leave_from.isoformat()})
+    born = e.youngest_child_born_on
+    if born is not None and born <= day < _third_birthday(born):
+        out.append({"kind": "child_under_36_months", "until": _third_birthday(born).isoformat()})
+    if _holds(e.discipline_review_from, e.discipline_review_to, day):
+        out.append({"kind": "discipline_review", "from": e.discipline_review_from.isoformat()})
+    return out
+
+
+def _surplus_groups(principal: Principal, year: int) -> tuple[dict[int, dict], list[dict]]:
+    """Each person of a (unit, position) whose measured need for the year is at least one
+    whole post below its headcount, with the group's figures; and every group's figures.
+    A group with no recorded work is not judged: no hours is no measure, not no need."""
+    rows, members = _workload(principal, date(year, 1, 1), date(year, 12, 31))
+    surplus_of: dict[int, dict] = {}
+    for row in rows:
+        need = row["staffing_need"]
+        if need is None or not row["norm_hours"]:
+            continue
+        surplus = math.floor(Decimal(row["headcount"]) - Decimal(str(need)))
+        if surplus < 1:
+            continue
+        ground = {"kind": "surplus", "year": year, "unit_id": row["unit_id"], "position_id": row["position_id"],
+                  "position_code": row["position_code"], "headcount": row["headcount"],
+                  "staffing_need": need, "surplus": surplus}
+        for employee_id in members[(row["unit_id"], row["position_id"])]:
+            surplus_of[employee_id] = ground
+    return surplus_of, rows
+
+
+def streamlining(principal: Principal, year: int, as_of: date | None = None, ranking: bool = False) -> dict:
+    """Candidates for streamlining in ``year``, each with its grounds (Decree 154/2025): rated
+    KHT in the year, or in a job position whose measured need is below its headcount. People
+    protected on ``as_of`` (default today) are listed apart under ``excluded``, with why. A
+    ranking of totals is given only on request, and only as an analysis."""
     check_year(year)
+    if as_of is None:
+        from core.work.calendar import local_today
+
+        as_of = local_today()  # the tenant's day, not the server's
     state = year_state(year)
-    if state is None:  # nothing classified yet: no candidates, and the answer says why
-        return {"year": year, "classified": False, "final": False, "bottom_percent": 0, "candidates": []}
-    stmt = (select(EmployeeClassification, Employee).join(Employee, Employee.id == EmployeeClassification.employee_id)
-            .where(EmployeeClassification.year == year))
-    clause = visible_employees_filter(principal)
-    if clause is not None:
-        stmt = stmt.where(clause)
-    rows = db.session.execute(stmt.order_by(EmployeeClassification.employee_id)).all()
-    bottom = _bottom_percent(year)
-    lowest = _lowest(rows, bottom)
-    ids = [c.employee_id for c, _ in rows if c.level == "KHT" or c.employee_id in lowest]
+    rows = []
+    if state is not None:
+        stmt = (select(EmployeeClassification, Employee).join(Employee, Employee.id == EmployeeClassification.employee_id)
+                .where(EmployeeClassification.year == year))
+        clause = visible_employees_filter(principal)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        rows = db.session.execute(stmt.order_by(EmployeeClassification.employee_id)).all()
+    surplus_of, _ = _surplus_groups(principal, year)
+    classified = {c.employee_id: (c, e) for c, e in rows}
+    grounds: dict[int, list[dict]] = {}
+    for c, _e in rows:
+        if c.level == "KHT":
+            grounds.setdefault(c.employee_id, []).append({"kind": "kht", "year": year})
+    for employee_id, ground in surplus_of.items():
+        grounds.setdefault(employee_id, []).append(ground)
+    ids = sorted(grounds)
+    people = {e.id: e for e in db.session.scalars(select(Employee).where(Employee.id.in_(ids)))} if ids else {}
     discipline: dict[int, list[dict]] = {}
     for d in db.session.scalars(select(DisciplineRecord).where(DisciplineRecord.year == year,
                                                                DisciplineRecord.employee_id.in_(ids))):
         discipline.setdefault(d.employee_id, []).append({"kind": d.kind, "decided_on": d.decided_on.isoformat(),
                                                          "reason": d.reason})
-    candidates = []
-    for c, e in rows:
-        reasons = []
-        if c.level == "KHT":
-            reasons.append(f"Rated KHT in {year} (Decree 154/2025).")
-        if c.employee_id in lowest:
-            reasons.append(f"Among the lowest {bottom}% of totals in {year}.")
-        if not reasons:
-            continue
-        candidates.append({
-            "employee_id": c.employee_id, "code": e.code, "full_name": e.full_name, "unit_id": c.unit_id,
-            "level": c.level, "reasons": reasons,
-            "evidence": {"total": None if c.total is None else float(c.total), "computed_level": c.computed_level,
+    candidates, excluded = [], []
+    for employee_id in ids:
+        e = people[employee_id]
+        c = classified.get(employee_id, (None, None))[0]
+        entry = {
+            "employee_id": employee_id, "code": e.code, "full_name": e.full_name,
+            "unit_id": c.unit_id if c is not None else e.unit_id, "level": c.level if c is not None else None,
+            "grounds": grounds[employee_id], "reasons": [_reason(g) for g in grounds[employee_id]],
+            "evidence": {"total": None if c is None or c.total is None else float(c.total),
+                         "computed_level": c.computed_level if c is not None else None,
                          "override": ({"level": c.override_level, "reason": c.override_reason, "by": c.override_by}
-                                      if c.override_level else None),
-                         "forced_kht": c.forced_kht, "discipline": discipline.get(c.employee_id, []),
-                         "months_worked": c.months_worked, "criteria": c.criteria or {}},
-        })
-    return {"year": year, "classified": True, "final": state.status == "final", "bottom_percent": bottom,
-            "candidates": candidates}
+                                      if c is not None and c.override_level else None),
+                         "forced_kht": bool(c is not None and c.forced_kht),
+                         "discipline": discipline.get(employee_id, []),
+                         "months_worked": c.months_worked if c is not None else None,
+                         "criteria": (c.criteria or {}) if c is not None else {}},
+        }
+        protected = protections(e, as_of)
+        if protected:
+            excluded.append({**entry, "protections": protected})
+        else:
+            candidates.append(entry)
+    answer = {"year": year, "classified": state is not None, "final": state is not None and state.status == "final",
+              "as_of": as_of, "candidates": candidates, "excluded": excluded}
+    if ranking:
+        answer["ranking"] = _ranking(rows)
+    return answer
 
 
-def _bottom_percent(year: int) -> int:
-    chosen = component_for("classification_scheme", date(year, 12, 31))
-    return int(chosen.settings.get("streamlining_bottom_percent", 0) or 0)
+def _reason(ground: dict) -> str:
+    if ground["kind"] == "kht":
+        return f"Rated KHT in {ground['year']} (Decree 154/2025)."
+    return (f"Surplus in position {ground['position_code'] or '—'} of unit {ground['unit_id']}: "
+            f"{ground['headcount']} people for a measured need of {ground['staffing_need']} in {ground['year']} "
+            f"(Decree 154/2025).")
 
 
-def _lowest(rows, percent: int) -> set[int]:
-    """The lowest ``percent`` % of the classified totals, at least one person when on (ties by id)."""
-    scored = sorted(((c.total, c.employee_id) for c, _ in rows if c.total is not None and c.level is not None))
-    if not percent or not scored:
-        return set()
-    count = max(1, math.floor(len(scored) * percent / 100))
-    return {employee_id for _, employee_id in scored[:count]}
+def _ranking(rows) -> dict:
+    """Classified totals from the highest, ties by id; labelled an analysis, never a ground."""
+    scored = sorted(((c, e) for c, e in rows if c.total is not None), key=lambda ce: (-ce[0].total, ce[0].employee_id))
+    return {"analysis_only": True, "note": RANKING_NOTE,
+            "rows": [{"rank": i, "employee_id": c.employee_id, "code": e.code, "full_name": e.full_name,
+                      "total": float(c.total), "level": c.level} for i, (c, e) in enumerate(scored, start=1)]}
 
 
 # ---------------------------------------------------------------- workload and staffing
@@ -109,6 +186,18 @@ def _lowest(rows, percent: int) -> set[int]:
 
 def workload(principal: Principal, period: str) -> dict:
     start, end = _bounds(period)
+    rows, _ = _workload(principal, start, end)
+    return {"period": period, "full_time_hours": _round(_fte_hours(start, end)), "rows": rows}
+
+
+def _fte_hours(start: date, end: date) -> Decimal:
+    """One full-time person's hours in [start, end]: 1,900 h a year in proportion of its working days."""
+    year_days = working_days(date(start.year, 1, 1), date(start.year, 12, 31))
+    return FULL_TIME_HOURS_A_YEAR * working_days(start, end) / year_days if year_days else Decimal(0)
+
+
+def _workload(principal: Principal, start: date, end: date) -> tuple[list[dict], dict[tuple[int, int | None], list[int]]]:
+    """The rows of the workload report and the people of each (unit, position)."""
     people = engine.people_in(start, end)
     clause = visible_employees_filter(principal)
     if clause is not None:
@@ -123,14 +212,13 @@ def workload(principal: Principal, period: str) -> dict:
             .group_by(WorkItem.employee_id))
     credited = dict(db.session.execute(base.where(WorkItem.status == "done")).all()) if people else {}
     demanded = dict(db.session.execute(base.where(WorkItem.status != "cancelled")).all()) if people else {}
-    # One full-time person's hours in the period: 1,900 h a year in proportion of its working days.
-    year_days = working_days(date(start.year, 1, 1), date(start.year, 12, 31))
-    period_days = working_days(start, end)
-    fte_hours = FULL_TIME_HOURS_A_YEAR * period_days / year_days if year_days else Decimal(0)
+    fte_hours = _fte_hours(start, end)
     groups: dict[tuple[int, int | None], dict] = {}
+    members: dict[tuple[int, int | None], list[int]] = {}
     for p in people:
-        g = groups.setdefault((p.unit_id, positions.get(p.id)), {"headcount": 0, "days": 0, "credited": Decimal(0),
-                                                                  "norm": Decimal(0)})
+        key = (p.unit_id, positions.get(p.id))
+        g = groups.setdefault(key, {"headcount": 0, "days": 0, "credited": Decimal(0), "norm": Decimal(0)})
+        members.setdefault(key, []).append(p.id)
         g["headcount"] += 1
         g["days"] += days.get(p.id, 0)
         g["credited"] += Decimal(credited.get(p.id) or 0)
@@ -150,7 +238,7 @@ def workload(principal: Principal, period: str) -> dict:
             "staffing_need": None if need is None else _round(need),
             "staffing_gap": None if need is None else _round(need - g["headcount"]),
         })
-    return {"period": period, "full_time_hours": _round(fte_hours), "rows": rows}
+    return rows, members
 
 
 # ---------------------------------------------------------------- calibration for inspectors
