@@ -257,6 +257,15 @@ def test_admin_screens_and_the_api_name_the_admin(clean_app, client, world, cloc
     assert len(events) == 2 and {actor for _, actor in events} == {me(world, "admin")}, events
 
 
+def test_sso_settings_on_the_page_and_the_api_name_the_admin(clean_app, client, world, clock):
+    settings = {"issuer": "https://id.example.gov.vn", "client_id": "congvu", "client_secret": "s3cret-value",
+                "claim": "preferred_username", "maps_to": "username"}
+    page_post(client, world, "admin", "/admin/sso", {**settings, "enabled": "1"})
+    r = client.put(world.url("/sso"), json={**settings, "claim": "email"}, headers=world.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "sso.settings_changed") == [me(world, "admin")] * 2
+
+
 # Page routes that write, and the test above that makes the same write through the page
 # and the API. A route without an audited write says why.
 PAGE_WRITES = {
@@ -280,6 +289,7 @@ PAGE_WRITES = {
     "work_pages.bulk": test_bulk_decisions_on_the_unit_page_and_the_api_name_the_manager,
     "work_pages.assign": test_assigning_on_the_unit_page_and_the_api_names_the_manager,
     "admin_pages.units": test_admin_screens_and_the_api_name_the_admin,
+    "admin_pages.sso": test_sso_settings_on_the_page_and_the_api_name_the_admin,
 }
 NOT_AUDITED_HERE = {
     "auth_pages.login": "names the person explicitly (auth.login) before any session exists",
