@@ -97,16 +97,15 @@ def save(data: dict[str, Any], actor: str, development: bool) -> SsoConfig:
     old_issuer = cfg.issuer
     for name in FIELDS:
         setattr(cfg, name, data[name])
-    cfg.issuer = data["issuer"]
-    cfg.break_glass_username = break_glass
+    cfg.break_glass_username = break_glass  # as logins are stored: NFC, no surrounding spaces
     if secret:
         cfg.client_secret_enc = crypto.encrypt(secret)
     cfg.updated_at, cfg.updated_by = utcnow(), actor
     db.session.flush()
     record("sso.settings_changed", "sso_config", cfg.id, before=before,
            after={**_audit_view(cfg), "client_secret_changed": bool(secret)}, actor=actor)
-    oidc.forget(old_issuer)
-    oidc.forget(cfg.issuer)
+    for issuer in {old_issuer, cfg.issuer} - {None}:
+        oidc.forget(issuer)  # a changed provider is read afresh at the next sign-on
     return cfg
 
 
