@@ -27,7 +27,8 @@ from werkzeug.serving import make_server
 
 class Provider:
     def __init__(self) -> None:
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS256", "use": "sig"}, private=True)
+        self.key = self.first_key = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS256", "use": "sig"},
+                                                         private=True)
         # Same key id, another key: a token it signs fails the signature check.
         self.rogue = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS256", "use": "sig"}, private=True)
         self.client_id = "congvu-test"
@@ -48,8 +49,13 @@ class Provider:
     def stop(self) -> None:
         self.server.shutdown()
 
+    def rotate(self) -> None:
+        """A new signing key under a new key id, as a provider rotating its keys does."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "k2", "alg": "RS256", "use": "sig"}, private=True)
+
     def reset(self) -> None:
         self.claims, self.tamper, self.codes, self.token_requests = {}, {}, {}, 0
+        self.key = self.first_key
 
     def _id_token(self, grant: dict) -> str:
         now = int(time.time())
@@ -63,7 +69,7 @@ class Provider:
         if "nonce" in self.tamper:
             claims["nonce"] = self.tamper["nonce"]
         key = self.rogue if self.tamper.get("sign_with") == "rogue" else self.key
-        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 
     def _make_app(self) -> Flask:
         app = Flask("oidc-test-provider")

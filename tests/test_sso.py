@@ -318,3 +318,53 @@ def test_the_admin_page_sets_sso_and_shows_field_errors(clean_app, client, world
     assert removed.status_code == 302
     assert client.get(f"/api/v1/tenants/{world.slug}/sso", headers=world.headers("admin")).get_json()[
         "configured"] is False
+
+
+def test_a_provider_that_rotates_its_keys_is_followed(clean_app, client, world, idp):
+    configure(client, world, idp)
+    assert sso_login(client, world, idp, preferred_username="staff").status_code == 302
+    idp.rotate()  # the app holds the old key set in its cache: an unknown key id fetches it again
+    other = clean_app.test_client()
+    assert sso_login(other, world, idp, preferred_username="manager").status_code == 302
+    assert signed_in_as(other).startswith(f"u:{world.tenant_id}:{user_id(clean_app, world, 'manager')}:")
+
+
+def test_a_deactivated_login_or_a_missing_claim_is_refused(clean_app, client, world, idp):
+    configure(client, world, idp)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.scalar(select(User).where(User.username == "staff2")).active = False
+        db.session.commit()
+    r = sso_login(client, world, idp, preferred_username="staff2")
+    assert r.status_code == 403 and "Tài khoản này đã bị khóa" in r.get_data(as_text=True)
+    r = sso_login(client, world, idp, email="staff@example.vn")  # no preferred_username in the token
+    assert r.status_code == 403 and signed_in_as(client) is None
+    assert [e.after["reason"] for e in events(clean_app, world, "auth.sso_failed")] == [
+        "account_deactivated", "claim_missing"]
+
+
+def test_the_secret_key_rotates_and_production_needs_one(clean_app, client, world, idp):
+    configure(client, world, idp)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        stored = db.session.scalar(select(SsoConfig.client_secret_enc))
+        old = clean_app.config["CONGVU_SSO_KEY"]
+        clean_app.config["CONGVU_SSO_KEY"] = "a-new-passphrase-for-2027," + old
+        try:
+            assert crypto.decrypt(stored) == idp.client_secret  # the old key still opens it
+            assert crypto.decrypt(crypto.encrypt("x")) == "x"
+            clean_app.config["CONGVU_SSO_KEY"] = "a-new-passphrase-for-2027"
+            with pytest.raises(crypto.SecretUnavailable):
+                crypto.decrypt(stored)
+        finally:
+            clean_app.config["CONGVU_SSO_KEY"] = old
+    # Without any key (production with CONGVU_SSO_KEY unset) a secret is not stored: 409, nothing changed.
+    clean_app.config["CONGVU_SSO_KEY"] = None
+    try:
+        r = client.put(f"/api/v1/tenants/{world.slug}/sso", json=settings(idp, claim="email"),
+                       headers=world.headers("admin"))
+        broken = client.get(f"/t/{world.slug}/sso/login")
+    finally:
+        clean_app.config["CONGVU_SSO_KEY"] = old
+    assert r.status_code == 409 and r.get_json()["code"] == "sso_key_missing"
+    assert broken.status_code == 503
+    assert client.get(f"/api/v1/tenants/{world.slug}/sso", headers=world.headers("admin")).get_json()["claim"] == (
+        "preferred_username")
