@@ -54,6 +54,13 @@ class Defaults:
     # Where each tenant's signed checkpoints are appended (default instance/audit-checkpoints);
     # best on storage the database's host and role cannot write.
     AUDIT_CHECKPOINT_DIR: str | None = None
+    # Encrypts each tenant's single sign-on client secret (core/sso/crypto.py): one or more
+    # keys, comma-separated, the first encrypting and all decrypting (rotation). Never in the
+    # database, so a dump of it yields no usable secret. Development keeps a generated one in
+    # instance/sso_key; production without it refuses to store or use SSO settings.
+    SSO_KEY: str | None = None
+    # Seconds to wait for a tenant's identity provider (discovery, keys, token endpoint).
+    SSO_HTTP_TIMEOUT = 10
 
 
 def _env(name: str) -> str | None:
@@ -96,8 +103,14 @@ def load_config(overrides: dict[str, Any] | None, instance_path: Path) -> dict[s
     )
     cfg["CONGVU_AUDIT_KEY"] = cfg["CONGVU_AUDIT_KEY"] or _audit_key(production, instance_path,
                                                                     cfg.get("TESTING", False))
+    if not cfg["CONGVU_SSO_KEY"] and not production:
+        cfg["CONGVU_SSO_KEY"] = TEST_SSO_KEY if cfg.get("TESTING", False) else _instance_secret(
+            instance_path / "sso_key")
     return cfg
 
+
+# Tests build several apps that must read each other's encrypted SSO secrets.
+TEST_SSO_KEY = "congvu-test-sso-key"
 
 # Tests build several apps (a source and an import target) that must agree on the key.
 TEST_AUDIT_KEY = "congvu-test-audit-key"

@@ -598,6 +598,13 @@ def test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin(clean_app, c
     events = [e for e in actors_since(clean_app, world, seq) if e[0].startswith("deputy_field.")]
     assert [a for a, _ in events] == ["deputy_field.create"] * 2 + ["deputy_field.delete"] * 2
     assert {actor for _, actor in events} == {me(world, "admin")}, events
+def test_sso_settings_on_the_page_and_the_api_name_the_admin(clean_app, client, world, clock):
+    settings = {"issuer": "https://id.example.gov.vn", "client_id": "congvu", "client_secret": "s3cret-value",
+                "claim": "preferred_username", "maps_to": "username"}
+    page_post(client, world, "admin", "/admin/sso", {**settings, "enabled": "1"})
+    r = client.put(world.url("/sso"), json={**settings, "claim": "email"}, headers=world.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert actors(clean_app, world, "sso.settings_changed") == [me(world, "admin")] * 2
 
 
 # Page routes that write, and the test above that makes the same write through the page
@@ -650,6 +657,7 @@ PAGE_WRITES = {
     "evaluation_pages.signed": procedure_documents.test_uploading_on_the_evaluation_page_names_the_decider,
     "admin_pages.deputy_fields": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
     "admin_pages.deputy_field_delete": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
+    "admin_pages.sso": test_sso_settings_on_the_page_and_the_api_name_the_admin,
 }
 NOT_AUDITED_HERE = {
     "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",

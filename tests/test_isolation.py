@@ -316,3 +316,42 @@ def test_admin_pages_of_another_tenant_are_404_and_refuse_non_admins(clean_app, 
             if response.status_code != 403:
                 failures.append(f"{who} of A: {method} {url} -> {response.status_code}")
     assert failures == []
+
+
+# ---------------------------------------------------------------- single sign-on
+
+def test_sso_settings_and_sign_on_stay_in_their_tenant(clean_app, client, worlds):
+    """The SSO API is walked above with every role (404 at another tenant's URL); here the
+    sign-on itself: an attempt begun at tenant A's provider proves nothing at B's callback,
+    even when both tenants trust the same provider and have a login of the same name."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from tests.oidc_provider import Provider
+    from tests.test_sso import settings
+
+    a, b = worlds
+    assert {("GET", "/api/v1/tenants/<t>/sso"), ("PUT", "/api/v1/tenants/<t>/sso"),
+            ("DELETE", "/api/v1/tenants/<t>/sso")} <= set(tenant_routes(clean_app))
+    idp = Provider().start()
+    try:
+        idp.claims = {"preferred_username": "staff"}
+        assert client.put(f"/api/v1/tenants/{a.slug}/sso", json=settings(idp), headers=a.headers("admin")
+                          ).status_code == 200
+        secret = client.get(f"/api/v1/tenants/{a.slug}/sso", headers=b.headers("admin"))
+        assert secret.status_code == 404
+        start = client.get(f"/t/{a.slug}/sso/login")
+        back = urlsplit(requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"])
+        # B has no single sign-on: its callback does not exist.
+        assert client.get(f"/t/{b.slug}/sso/callback", query_string=back.query).status_code == 404
+        assert client.put(f"/api/v1/tenants/{b.slug}/sso", json=settings(idp), headers=b.headers("admin")
+                          ).status_code == 200
+        start = client.get(f"/t/{a.slug}/sso/login")
+        back = urlsplit(requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"])
+        assert client.get(f"/t/{b.slug}/sso/callback", query_string=back.query).status_code == 400
+        with client.session_transaction() as session:
+            assert "_user_id" not in session
+        assert idp.token_requests == 0
+    finally:
+        idp.stop()

@@ -35,7 +35,8 @@ def _per_address() -> str:
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
 @blp.alt_response(401, description="Wrong credentials")
-@blp.alt_response(403, description="Right password, but the login is deactivated or the employment has ended")
+@blp.alt_response(403, description="Right password, but the login is deactivated or the employment has ended; "
+                                   "or the tenant signs in through single sign-on only (`sso_only`)")
 @blp.alt_response(429, description="Too many failed attempts (Retry-After says how long to wait)")
 def issue(data):
     """Exchange a username and password for a bearer token (operators: `tenant` null).
@@ -54,7 +55,8 @@ def issue(data):
         if tenant is not None or data["tenant"] is None:
             principal = services.authenticate(tenant, username, data["password"])
     except services.LoginRefused as exc:
-        gate.succeeded(data["tenant"], username, address)  # the password was right: no guessing here
+        if exc.code != "sso_only":  # no password was checked for sso_only: nothing to clear
+            gate.succeeded(data["tenant"], username, address)  # the password was right: no guessing here
         abort(403, exc.message, code=exc.code)
     if principal is None:
         gate.failed(data["tenant"], username, address)

@@ -88,7 +88,9 @@ def _live_user_principal(user: User | None) -> Principal | None:
 
 def authenticate(tenant: Tenant | None, username: str, password: str) -> Principal | None:
     """The principal for these credentials, or None. Same cost whether or not the name exists.
-    Raises LoginRefused for the right password of a login that may not be used."""
+    Raises LoginRefused for the right password of a login that may not be used, and for
+    any password of a tenant that signs in through single sign-on only (but its
+    break-glass administrator's)."""
     username = nfc(username)
     if tenant is None:
         op = db.session.scalar(select(Operator).where(Operator.username == username))
@@ -101,6 +103,13 @@ def authenticate(tenant: Tenant | None, username: str, password: str) -> Princip
         # Logins moved with the merger; the old province's name still leads to them.
         tenant = db.session.get(Tenant, tenant.merged_into_id)
     with tenant_context(tenant.id):
+        from core.sso.services import passwords_off_for
+
+        if passwords_off_for(username):
+            # Said before any password check: the tenant's login page says it anyway, and
+            # nothing is guessed (no password of this tenant is ever accepted but one).
+            raise LoginRefused("sso_only", "This organisation signs in through single sign-on only; "
+                                           "use the single sign-on button.")
         user = db.session.scalar(select(User).where(User.username == username))
         if not verify_password(user.password_hash if user else None, password) or user is None:
             return None

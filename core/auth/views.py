@@ -38,7 +38,8 @@ def login():
     if request.method == "GET" and request.args.get("t"):
         form.tenant.data = request.args["t"]
     if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+        return (render_template("auth/login.html", form=form, sso=_sso_choices(form.tenant.data)),
+                400 if request.method == "POST" else 200)
     slug = None if form.tenant.data == OPERATOR else form.tenant.data
     username, address = nfc(form.username.data), request.remote_addr or "-"
     gate = throttle()
@@ -53,6 +54,10 @@ def login():
     try:
         principal = authenticate(tenant, username, form.password.data)
     except services.LoginRefused as exc:
+        if exc.code == "sso_only":
+            return render_template("auth/login.html", form=form, refused=_(
+                "%(tenant)s signs in through single sign-on only: use the button below.", tenant=tenant.name),
+                sso=_sso_choices(form.tenant.data)), 403
         gate.succeeded(slug, username, address)
         message = (_("This login is deactivated; ask your tenant administrator.") if exc.code == "account_deactivated"
                    else _("This login is closed: your employment has ended."))
@@ -65,7 +70,7 @@ def login():
                        after={"username": username, "address": request.remote_addr},
                        actor=f"anonymous@{request.remote_addr}")
         db.session.commit()
-        return render_template("auth/login.html", form=form, failed=True), 401
+        return render_template("auth/login.html", form=form, failed=True, sso=_sso_choices(form.tenant.data)), 401
     gate.succeeded(slug, username, address)
     if tenant is not None:
         # The person's own tenant: signing in through a merged tenant's old address
@@ -75,6 +80,17 @@ def login():
     db.session.commit()
     login_user(principal)
     return redirect(url_for("pages.index"))
+
+
+def _sso_choices(slug: str | None) -> dict[str, str]:
+    """The single sign-on buttons to show: the chosen tenant's alone when it has one, else
+    every tenant's that offers it (slug → name)."""
+    from core.sso.services import sso_tenants
+
+    offered = sso_tenants()
+    if slug in offered:
+        return {slug: offered[slug]}
+    return offered
 
 
 @auth_pages.post("/logout")

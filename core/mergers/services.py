@@ -45,8 +45,10 @@ from core.tenants.models import Tenant
 # Clashes listed per kind: enough to act on, bounded so a report stays readable.
 DUPLICATES_LISTED = 200
 # Tenant-level settings: the target's govern; the source keeps its own as its record.
-# A tenant's own document templates and issued decisions stay with it (its letterhead, its signatures).
-STAYS = ("audit_events", "component_choices", "work_settings", "calendar_days", "document_templates", "issued_decisions")
+# A tenant's own document templates and issued decisions stay with it (its letterhead, its signatures),
+# and so does its single sign-on (the target's provider signs the merged people in).
+STAYS = ("audit_events", "component_choices", "work_settings", "calendar_days", "document_templates", "issued_decisions",
+         "sso_configs")
 # One row per period or year: moved unless the target has the same one.
 PER_PERIOD = {"closed_periods": "period", "scored_periods": "period", "classification_years": "year"}
 # Catalogue kinds the mapping names: table, and the prefix rule for entries that move.

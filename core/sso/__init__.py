@@ -1,0 +1,1 @@
+"""Single sign-on with a tenant's OpenID Connect provider (the province's central login)."""
