@@ -83,6 +83,7 @@ def _import_models() -> None:
     import core.org.models  # noqa: F401
     import core.scoring.models  # noqa: F401
     import core.tenants.models  # noqa: F401
+    import core.webhooks.models  # noqa: F401
     import core.work.models  # noqa: F401
 
 
@@ -123,18 +124,23 @@ def _register_blueprints(app: Flask) -> None:
     from core.reports.api import blp as reports_api
     from core.scoring.api import blp as scoring_api
     from core.tenants.api import blp as tenants_api
+    from core.webhooks.api import blp as webhooks_api
+    from core.webhooks.outbox import wake_after_request
+    from core.webhooks.views import webhook_pages
     from core.work import manager_views  # noqa: F401 - adds the manager's unit page to work_pages
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 
     for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
-                imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api, documents_api):
+                imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api, documents_api,
+                webhooks_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
                   classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages,
-                  admin_pages):
+                  admin_pages, webhook_pages):
         app.register_blueprint(pages)
+    app.after_request(wake_after_request)
     register_filters(app)
     views.register_swagger_assets(app)
     manager = app.extensions.get("congvu_plugins")

@@ -54,6 +54,11 @@ class Defaults:
     # Where each tenant's signed checkpoints are appended (default instance/audit-checkpoints);
     # best on storage the database's host and role cannot write.
     AUDIT_CHECKPOINT_DIR: str | None = None
+    # Webhooks (core/webhooks): receivers on private or local addresses only when the
+    # operator allows it (a province's internal systems); "off" leaves sending to the sweep.
+    WEBHOOKS_ALLOW_PRIVATE = 0
+    WEBHOOKS_WAKE = "on"
+    WEBHOOKS_TIMEOUT = 5
 
 
 def _env(name: str) -> str | None:

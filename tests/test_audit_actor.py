@@ -280,6 +280,11 @@ PAGE_WRITES = {
     "work_pages.bulk": test_bulk_decisions_on_the_unit_page_and_the_api_name_the_manager,
     "work_pages.assign": test_assigning_on_the_unit_page_and_the_api_names_the_manager,
     "admin_pages.units": test_admin_screens_and_the_api_name_the_admin,
+    # Checked in their own module, page and API, with the same actor rule:
+    "webhook_pages.create": "tests/test_webhooks.py::test_pages_subscribe_show_the_secret_once_and_name_the_admin",
+    "webhook_pages.set_active": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
+    "webhook_pages.replay": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
+    "webhook_pages.delete": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
 }
 NOT_AUDITED_HERE = {
     "auth_pages.login": "names the person explicitly (auth.login) before any session exists",

@@ -19,6 +19,7 @@ from core.jobs.runner import submit, task
 from core.org.models import Employee
 from core.tenants.services import component_for
 from core.timeutil import utcnow
+from core.webhooks import outbox as webhooks
 
 DEFAULT_BASE_SALARY = 2_340_000  # đồng a month (Decree 73/2024), for schemes without the setting
 MAX_FUND = 10**15
@@ -83,6 +84,7 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
     result = {"id": run.id, "year": run.year, "fund": fund, "people": len(people),
               "scheme": {"key": stamp["key"], "version": stamp["version"]}}
     record("bonus.run", "bonus_run", run.id, after=result)
+    webhooks.publish("bonus_run.done", result)
     if progress:
         progress(len(people), len(people), "done")
     return result
