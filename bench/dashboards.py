@@ -299,7 +299,7 @@ def _measure(app, client, login: tuple[int, int], path: str, repeat: int, admin:
             db.session.commit()
             db.session.remove()
     from core.auth.models import User
-    from core.auth.principal import principal_for_user
+    from core.auth.services import principal_for_user
     from core.tenancy import tenant_context
 
     # The session holds the login's stamped id (its session generation), as a real sign-in leaves it.
