@@ -17,11 +17,10 @@ from functools import partial
 from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.classification.models import REGIMES
 from core.imports import values as v
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
 from core.imports.templates import column_for_header
-from core.plugins.toolkit import ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
+from core.plugins.toolkit import REGIMES, ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
 
 VERSION = "1.0.0"
 ROLES = ("employee", "manager", "tenant_admin", "auditor")

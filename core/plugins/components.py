@@ -27,6 +27,10 @@ KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_con
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 TASK_SCORE_MAX = 70.0
 LEVELS = ("HTXS", "HTT", "HT", "KHT")
+# A person's legal regime (cán bộ, công chức, viên chức, người lao động): which law
+# evaluates them. Here, beside the levels, so import connectors can check it without
+# reaching into the core's models.
+REGIMES = ("cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong")
 # What an import connector's rows become, and the fields a row may give for each
 # (the built-in connectors' columns in api.md, "Data in and out").
 TARGET_FIELDS: dict[str, tuple[str, ...]] = {
