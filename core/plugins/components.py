@@ -62,6 +62,11 @@ class Component:
     settings_schema: ClassVar[type[Schema]] = NoSettings
     # Slugs of the tenants that may select this component; None means every tenant.
     allowed_tenants: ClassVar[frozenset[str] | None] = None
+    # How pages name the keys this component puts in its results (item and period
+    # components, sums): {"points": ("điểm quy đổi", "converted points")}, Vietnamese then
+    # English. A key the core already names keeps the core's label; an unnamed key is shown
+    # as it is, underscores as spaces.
+    labels: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ settings
 
