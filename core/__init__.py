@@ -77,6 +77,7 @@ def _import_models() -> None:
     import core.classification.models  # noqa: F401
     import core.dashboards.models  # noqa: F401
     import core.documents.models  # noqa: F401
+    import core.imports.models  # noqa: F401
     import core.jobs.models  # noqa: F401
     import core.mergers.models  # noqa: F401
     import core.notifications.models  # noqa: F401
@@ -114,6 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.imports.api import blp as imports_api
+    from core.imports.live_api import blp as live_api
+    from core.imports.live_views import live_pages
     from core.imports.views import import_pages
     from core.mergers.api import blp as mergers_api
     from core.mergers.views import merger_pages
@@ -133,12 +136,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
                 imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api, documents_api,
-                webhooks_api):
+                webhooks_api, live_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
                   classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages,
-                  admin_pages, webhook_pages):
+                  admin_pages, webhook_pages, live_pages):
         app.register_blueprint(pages)
     app.after_request(wake_after_request)
     register_filters(app)

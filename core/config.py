@@ -56,9 +56,13 @@ class Defaults:
     AUDIT_CHECKPOINT_DIR: str | None = None
     # Webhooks (core/webhooks): receivers on private or local addresses only when the
     # operator allows it (a province's internal systems); "off" leaves sending to the sweep.
-    WEBHOOKS_ALLOW_PRIVATE = 0
+    OUTBOUND_ALLOW_PRIVATE = 0
     WEBHOOKS_WAKE = "on"
     WEBHOOKS_TIMEOUT = 5
+    # Live connectors' HTTP client (core/imports/http.py): per request, tries, first pause.
+    LIVE_TIMEOUT = 10
+    LIVE_ATTEMPTS = 3
+    LIVE_BACKOFF_SECONDS = 1
 
 
 def _env(name: str) -> str | None:

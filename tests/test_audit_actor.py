@@ -285,6 +285,9 @@ PAGE_WRITES = {
     "webhook_pages.set_active": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
     "webhook_pages.replay": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
     "webhook_pages.delete": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
+    "live_pages.create": "tests/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
+    "live_pages.pull_now": "tests/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
+    "live_pages.set_active": "tests/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
 }
 NOT_AUDITED_HERE = {
     "auth_pages.login": "names the person explicitly (auth.login) before any session exists",

@@ -15,6 +15,7 @@ import pytest
 
 from tests.factories import World, build_world, make_operator
 from tests.test_classification_api import FOREIGN_CLASSIFICATION_IDS
+from tests.test_live_sources import FOREIGN_LIVE_IDS
 from tests.test_webhooks import FOREIGN_WEBHOOK_IDS
 from tests.test_work_support import FOREIGN_WORK_IDS
 
@@ -29,6 +30,7 @@ FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
     **FOREIGN_WORK_IDS,
     **FOREIGN_CLASSIFICATION_IDS,
     **FOREIGN_WEBHOOK_IDS,
+    **FOREIGN_LIVE_IDS,
     "job_id": lambda app, w: _job_of(app, w),
 }
 # Path parameters that are not object ids (values to use for them).

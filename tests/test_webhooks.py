@@ -62,7 +62,7 @@ class Receiver:
 def receiver(clean_app, monkeypatch):
     # The receiver is on 127.0.0.1: the operator's switch for private addresses is on, and
     # sending is left to deliver_all() so each test decides when it happens.
-    monkeypatch.setitem(clean_app.config, "CONGVU_WEBHOOKS_ALLOW_PRIVATE", 1)
+    monkeypatch.setitem(clean_app.config, "CONGVU_OUTBOUND_ALLOW_PRIVATE", 1)
     monkeypatch.setitem(clean_app.config, "CONGVU_WEBHOOKS_WAKE", "off")
     r = Receiver()
     yield r

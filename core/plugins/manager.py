@@ -49,6 +49,7 @@ KIND_LABEL = {
     "classification_scheme": "classification scheme",
     "bonus_scheme": "bonus scheme",
     "import_connector": "import connector",
+    "live_connector": "live connector",
 }
 
 
@@ -552,6 +553,10 @@ def check_component(component: Any, kind: str) -> str | None:
             return f"target must be one of {', '.join(IMPORT_TARGETS)}"
         if not component.columns:
             return "columns must list the file's columns"
+    if kind == "live_connector":
+        target = component.import_connector_for(component.load_settings())
+        if not isinstance(target, str) or not KEY_PATTERN.match(target):
+            return "import_connector must name the import connector its records go through"
     return None
 
 

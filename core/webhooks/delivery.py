@@ -17,10 +17,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from core import outbound as urls
 from core.extensions import db
 from core.tenancy import tenant_context, unscoped
 from core.timeutil import utcnow
-from core.webhooks import signing, urls
+from core.webhooks import signing
 from core.webhooks.models import WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)

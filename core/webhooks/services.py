@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 
+from core import outbound as urls
 from core.audit.services import record
 from core.errors import Invalid
 from core.extensions import db
 from core.timeutil import utcnow
-from core.webhooks import EVENTS, signing, urls
+from core.webhooks import EVENTS, signing
 from core.webhooks.models import WebhookDelivery, WebhookSubscription
 
 PAGE = 50

@@ -17,7 +17,7 @@ from core.webhooks.models import WebhookSubscription
 
 def test_the_admin_subscribes_on_a_phone(phone, live_server, monkeypatch):
     app = live_server.app
-    monkeypatch.setitem(app.config, "CONGVU_WEBHOOKS_ALLOW_PRIVATE", 1)
+    monkeypatch.setitem(app.config, "CONGVU_OUTBOUND_ALLOW_PRIVATE", 1)
     monkeypatch.setitem(app.config, "CONGVU_WEBHOOKS_WAKE", "off")
     phone.page.set_viewport_size({"width": 390, "height": 844})
     phone.login("admin")

@@ -1,9 +1,10 @@
-"""Which URLs a webhook may call. A tenant admin must not be able to make the platform
-call into its own network (the database, Redis, the cloud's metadata service) or itself:
-only http(s) to public addresses, unless the operator allows private ones
-(CONGVU_WEBHOOKS_ALLOW_PRIVATE, for a province's internal receivers and for tests).
-The check runs when a subscription is saved and again before every attempt, since a
-name can point elsewhere later."""
+"""Which URLs the platform may call on a tenant's behalf (webhooks, live connectors).
+
+A tenant admin must not be able to make the platform call into its own network (the
+database, Redis, the cloud's metadata service) or itself: only http(s) to public
+addresses, unless the operator allows private ones (CONGVU_OUTBOUND_ALLOW_PRIVATE, for a
+province's internal systems and for tests). Callers check when a URL is saved and again
+before every request, since a name can point elsewhere later."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def check(url: str, own_hosts: set[str] | None = None) -> None:
     host = parts.hostname.lower()
     if host in (own_hosts or set()):
         raise UnsafeUrl("The address is this platform's own.")
-    if current_app.config.get("CONGVU_WEBHOOKS_ALLOW_PRIVATE"):
+    if current_app.config.get("CONGVU_OUTBOUND_ALLOW_PRIVATE"):
         return
     try:
         infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
