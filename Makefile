@@ -40,6 +40,7 @@ browser-deps:
 
 test: install browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-dates
 
@@ -56,6 +57,7 @@ test-dates: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Every scenario, small by default; SCALE=50000 for the province-scale targets (long).
 # Each writes its own section of docs/benchmarks.md. Needs PostgreSQL on 127.0.0.1.

@@ -298,8 +298,16 @@ def _measure(app, client, login: tuple[int, int], path: str, repeat: int, admin:
             user.roles = ["employee", "manager", "tenant_admin"]
             db.session.commit()
             db.session.remove()
+    from core.auth.models import User
+    from core.auth.services import principal_for_user
+    from core.tenancy import tenant_context
+
+    # The session holds the login's stamped id (its session generation), as a real sign-in leaves it.
+    with app.app_context(), tenant_context(tenant_id):
+        session_id = principal_for_user(db.session.get(User, user_id)).get_id()
+        db.session.remove()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"], session["lang"] = f"u:{tenant_id}:{user_id}", True, "vi"
+        session["_user_id"], session["_fresh"], session["lang"] = session_id, True, "vi"
     with app.app_context():
         engine = db.engine
     statements = [0]

@@ -77,6 +77,7 @@ def _import_models() -> None:
     import core.classification.models  # noqa: F401
     import core.dashboards.models  # noqa: F401
     import core.documents.models  # noqa: F401
+    import core.imports.models  # noqa: F401
     import core.jobs.models  # noqa: F401
     import core.mergers.models  # noqa: F401
     import core.notifications.models  # noqa: F401
@@ -84,6 +85,7 @@ def _import_models() -> None:
     import core.scoring.models  # noqa: F401
     import core.sso.models  # noqa: F401
     import core.tenants.models  # noqa: F401
+    import core.webhooks.models  # noqa: F401
     import core.work.models  # noqa: F401
 
 
@@ -114,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.extensions import csrf
     from core.i18n import register_filters
     from core.imports.api import blp as imports_api
+    from core.imports.live_api import blp as live_api
+    from core.imports.live_views import live_pages
     from core.imports.views import import_pages
     from core.mergers.api import blp as mergers_api
     from core.mergers.views import merger_pages
@@ -126,19 +130,23 @@ def _register_blueprints(app: Flask) -> None:
     from core.sso.api import blp as sso_api
     from core.sso.views import sso_pages  # also adds the SSO page to admin_pages
     from core.tenants.api import blp as tenants_api
+    from core.webhooks.api import blp as webhooks_api
+    from core.webhooks.outbox import wake_after_request
+    from core.webhooks.views import webhook_pages
     from core.work import manager_views  # noqa: F401 - adds the manager's unit page to work_pages
     from core.work.api import blp as work_api
     from core.work.views import work_pages
 
     for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
                 imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api, documents_api,
-                sso_api):
+                sso_api, webhooks_api, live_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
                   classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages,
-                  admin_pages, sso_pages):
+                  admin_pages, sso_pages, webhook_pages, live_pages):
         app.register_blueprint(pages)
+    app.after_request(wake_after_request)
     register_filters(app)
     views.register_swagger_assets(app)
     manager = app.extensions.get("congvu_plugins")

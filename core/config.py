@@ -61,6 +61,15 @@ class Defaults:
     SSO_KEY: str | None = None
     # Seconds to wait for a tenant's identity provider (discovery, keys, token endpoint).
     SSO_HTTP_TIMEOUT = 10
+    # Webhooks (core/webhooks): receivers on private or local addresses only when the
+    # operator allows it (a province's internal systems); "off" leaves sending to the sweep.
+    OUTBOUND_ALLOW_PRIVATE = 0
+    WEBHOOKS_WAKE = "on"
+    WEBHOOKS_TIMEOUT = 5
+    # Live connectors' HTTP client (core/imports/http.py): per request, tries, first pause.
+    LIVE_TIMEOUT = 10
+    LIVE_ATTEMPTS = 3
+    LIVE_BACKOFF_SECONDS = 1
 
 
 def _env(name: str) -> str | None:

@@ -17,13 +17,21 @@ from functools import partial
 from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.classification.models import REGIMES
 from core.imports import values as v
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
 from core.imports.templates import column_for_header
-from core.org.models import PROTECTION_FIELDS
-from core.org.schemas import protection_date_errors
-from core.plugins.toolkit import ImportConnector, ParseResult, RowError, Schema, fields, hookimpl, validate
+from core.plugins.toolkit import (
+    PROTECTION_FIELDS,
+    REGIMES,
+    ImportConnector,
+    ParseResult,
+    RowError,
+    Schema,
+    fields,
+    hookimpl,
+    protection_date_errors,
+    validate,
+)
 
 VERSION = "1.0.0"
 ROLES = ("employee", "manager", "tenant_admin", "auditor")

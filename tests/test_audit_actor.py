@@ -658,6 +658,14 @@ PAGE_WRITES = {
     "admin_pages.deputy_fields": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
     "admin_pages.deputy_field_delete": test_deputy_fields_on_the_admin_page_and_the_api_name_the_admin,
     "admin_pages.sso": test_sso_settings_on_the_page_and_the_api_name_the_admin,
+    # Checked in their own module, page and API, with the same actor rule:
+    "webhook_pages.create": "tests/test_webhooks.py::test_pages_subscribe_show_the_secret_once_and_name_the_admin",
+    "webhook_pages.set_active": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
+    "webhook_pages.replay": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
+    "webhook_pages.delete": "tests/test_webhooks.py::test_page_replay_and_pause_are_audited_and_the_auditor_only_reads",
+    "live_pages.create": "tests/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
+    "live_pages.pull_now": "tests/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
+    "live_pages.set_active": "tests/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
 }
 NOT_AUDITED_HERE = {
     "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",

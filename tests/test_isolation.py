@@ -15,6 +15,8 @@ import pytest
 
 from tests.factories import World, build_world, make_operator
 from tests.test_classification_api import FOREIGN_CLASSIFICATION_IDS
+from tests.test_live_sources import FOREIGN_LIVE_IDS
+from tests.test_webhooks import FOREIGN_WEBHOOK_IDS
 from tests.test_work_support import FOREIGN_WORK_IDS
 
 TENANT_PREFIX = "/api/v1/tenants/<t>"
@@ -27,6 +29,8 @@ FOREIGN_IDS: dict[str, Callable[[object, World], int]] = {
     "agency_id": lambda app, w: w.ids["dept"],
     **FOREIGN_WORK_IDS,
     **FOREIGN_CLASSIFICATION_IDS,
+    **FOREIGN_WEBHOOK_IDS,
+    **FOREIGN_LIVE_IDS,
     "job_id": lambda app, w: _job_of(app, w),
     "field_id": lambda app, w: _deputy_field_of(app, w),
 }

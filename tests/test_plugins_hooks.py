@@ -40,8 +40,29 @@ def doc_sections() -> dict[str, str]:
     return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
 
 
+def test_congvu_live_connectors():
+    """The built-ins register through the hook; a live connector naming no import connector
+    is a load error naming the plugin."""
+    from core.plugins.manager import PluginManager, check_component
+    from plugins.live import OneStopApi, RestJson
+
+    m = PluginManager(None, None).load()
+    assert {k for (kind, k) in m.components if kind == "live_connector"} >= {"rest-json", "one-stop-api"}
+    assert m.registered("live_connector", "one-stop-api", None).plugin == "live"
+    assert OneStopApi().import_connector_for(OneStopApi().load_settings()) == "one-stop-dossiers"
+    assert RestJson().import_connector_for(RestJson().load_settings({"import_connector": "staff-csv"})) == \
+        "staff-csv"
+
+    class Nowhere(OneStopApi):
+        key = "nowhere"
+        import_connector = ""
+
+    assert check_component(Nowhere(), "live_connector") == \
+        "import_connector must name the import connector its records go through"
+
+
 def test_there_are_hooks_to_check():
-    assert len(hook_names()) == 9
+    assert len(hook_names()) == 10
 
 
 @pytest.mark.parametrize("name", hook_names())

@@ -190,6 +190,34 @@ def test_a_class_instead_of_a_component_is_a_load_error_naming_the_plugin(instal
         "the class Lone: a class, not an instance (return [Lone()])"]
 
 
+def test_labels_must_be_pairs_of_texts(installed):
+    installed(**{"bad-labels": "tests.plugins.bad_labels"})
+    with pytest.raises(PluginLoadError, match=r"plugin 'bad-labels'.*labels must map each key to a \(Vietnamese, "
+                                              r"English\) pair"):
+        load()
+
+
+def test_a_vendors_result_keys_are_named_in_the_readers_language():
+    """The example vendor's variant names its keys; pages show them through factor_label,
+    the core's own labels first."""
+    from core import create_app
+    from core.dashboards.views import factor_label
+
+    m = load()
+    assert m.label("attainment_pct", "vi") == "tỷ lệ đạt chỉ tiêu" and m.label("attainment_pct", "en") == \
+        "target attained %"
+    assert m.label("no_such_key", "vi") is None
+    app = create_app({"TESTING": True, "CONGVU_DATABASE_URL": "sqlite://"})
+    for lang, expected in (("vi", "tỷ lệ đạt chỉ tiêu"), ("en", "target attained %")):
+        with app.test_request_context(f"/?lang={lang}", headers={"Accept-Language": lang}):
+            from flask import session
+
+            session["lang"] = lang
+            assert factor_label("attainment_pct") == expected
+            assert factor_label("made_up_key") == "made up key"
+            assert factor_label("quantity") == ("số lượng" if lang == "vi" else "quantity")  # the core's label
+
+
 def test_every_problem_is_reported_at_once(installed):
     installed(broken="tests.plugins.broken", malformed="tests.plugins.malformed")
     with pytest.raises(PluginLoadError) as exc:

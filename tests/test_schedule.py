@@ -59,17 +59,21 @@ def test_the_scheduler_registers_the_nightly_jobs_on_rq_cron(rq_app, redis_url):
     scheduler = build_scheduler(app, conn)
     entries = {job.name: job for job in scheduler.get_jobs()}
     assert set(entries) == {"congvu.mark_overdue", "congvu.recalculate_stale", "congvu.close_months",
-                            "congvu.sweep_abandoned"}
+                            "congvu.sweep_abandoned", "congvu.send_webhooks", "congvu.pull_live_sources"}
     prefix = env["CONGVU_QUEUE_PREFIX"]
     assert {job.queue_name for job in entries.values()} == {prefix + "default"}
     assert entries["congvu.mark_overdue"].cron == "30 0 * * *"
     assert entries["congvu.recalculate_stale"].cron == "0 1 * * *"
     assert entries["congvu.close_months"].cron == "0 3 * * *"
-    # Nightly jobs wait for their hour; the sweeper (an interval) goes at once.
+    assert entries["congvu.send_webhooks"].interval == 60 and entries["congvu.pull_live_sources"].interval == 300
+    # Nightly jobs wait for their hour; the sweeper and the webhook sender (intervals) go at once.
     enqueued = scheduler.enqueue_jobs()
-    assert [job.name for job in enqueued] == ["congvu.sweep_abandoned"]
+    assert sorted(job.name for job in enqueued) == ["congvu.pull_live_sources", "congvu.send_webhooks",
+                                                    "congvu.sweep_abandoned"]
     queue = Queue(prefix + "default", connection=conn)
-    assert [job.func_name for job in queue.jobs] == ["core.jobs.schedule.sweep_abandoned"]
+    assert sorted(job.func_name for job in queue.jobs) == ["core.jobs.schedule.pull_live_sources",
+                                                           "core.jobs.schedule.send_webhooks",
+                                                           "core.jobs.schedule.sweep_abandoned"]
 
 
 def _overdue_world(app, client, slug: str):
@@ -88,7 +92,7 @@ def test_nightly_jobs_run_on_a_real_worker_for_every_tenant(rq_app):
     client = app.test_client()
     worlds = [_overdue_world(app, client, slug) for slug in ("tinh-sched-a", "tinh-sched-b")]
     out = run(env, "schedule", "--now")
-    assert out.count("enqueued") == 4
+    assert out.count("enqueued") == 6  # the nightly jobs, the webhook sender, the live pulls
     # One burst worker: the nightly jobs from default, then the recalculations they put on scoring.
     run(env, "worker", "--burst", "--queues", "default,scoring")
     for w, item_id in worlds:

@@ -21,6 +21,7 @@ from core.jobs.runner import submit, task
 from core.org.models import Employee, OrgUnit
 from core.tenants.services import component_for
 from core.timeutil import utcnow
+from core.webhooks import outbox as webhooks
 from core.work.models import LeaveRecord
 
 DEFAULT_BASE_SALARY = 2_340_000  # đồng a month (Decree 73/2024), for schemes without the setting
@@ -145,6 +146,7 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
               "paying_unit_id": run.paying_unit_id, "people": len(people),
               "scheme": {"key": stamp["key"], "version": stamp["version"]}}
     record("bonus.run", "bonus_run", run.id, after=result)
+    webhooks.publish("bonus_run.done", result)
     if progress:
         progress(len(people), len(people), "done")
     return result

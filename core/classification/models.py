@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
+from core.plugins import components
 from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
 from core.timeutil import UTCDateTime, utcnow
@@ -121,7 +122,7 @@ class ClassificationAppeal(TenantScoped, db.Model):
 # ---------------------------------------------------------------- the procedure (docs/procedure.md)
 
 # Legal regimes (Law on Cán bộ, Công chức 2025; Law on Viên chức 2025; Labour Code for contract staff).
-REGIMES = ("cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong")
+REGIMES = components.REGIMES
 DEFAULT_REGIME = "cong_chuc"
 # The default procedure (Decree 335/2025, Art. 19): each step waits for the one before.
 STEPS = ("self", "manager", "meeting", "decision")

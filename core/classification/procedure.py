@@ -43,6 +43,7 @@ from core.notifications.services import notify
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.plugins.toolkit import LEVELS
 from core.tenants.models import BEGINNING, ComponentChoice
+from core.webhooks import outbox as webhooks
 from core.work import calendar as cal
 
 PROCEDURE_KIND = "evaluation_procedure"
@@ -666,6 +667,9 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     db.session.flush()
     record("evaluation.decide", "evaluation_decision", decision.id, after=decision_view(decision),
            actor=principal.actor)
+    webhooks.publish("classification.decided", {"decision_id": decision.id, "year": year, "agency_id": agency_id,
+                                                "scope": scope, "decided_by": principal.actor,
+                                                "levels": {str(k): v for k, v in levels.items()}})
     until = cal.local_date(decision.appeal_until, cal.current_tenant()).strftime("%d/%m/%Y")
     # The in-app notice links the written one: the person's annual form, printed from the decision.
     for level in set(levels.values()):

@@ -41,6 +41,7 @@ from core.plugins.toolkit import LEVELS
 from core.scoring.services import year_scores
 from core.tenants.services import component_for
 from core.timeutil import utcnow
+from core.webhooks import outbox as webhooks
 from core.work.models import LeaveRecord, WorkItem
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -474,6 +475,7 @@ def finalize(principal: Principal, year: int) -> ClassificationYear:
     ids = list(db.session.scalars(select(EmployeeClassification.employee_id).where(EmployeeClassification.year == year)))
     db.session.flush()
     record("classification.finalize", "classification_year", year, after=year_view(year))
+    webhooks.publish("classification.decided", {"year": year, "scope": "tenant", "decided_by": principal.actor})
     notify(ids, "classification.final", N_("The classification of %(year)s is final."), {"year": year},
            link=f"/classifications/{year}")
     return state

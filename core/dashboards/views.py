@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -587,7 +588,11 @@ def band(total) -> str:
 @dashboard_pages.app_template_filter("factor_label")
 def factor_label(key: str) -> str:
     label = _FACTOR_LABELS.get(key)
-    return str(label) if label is not None else key.replace("_", " ")
+    if label is not None:
+        return str(label)
+    manager = current_app.extensions.get("congvu_plugins")
+    declared = manager.label(key, str(get_locale() or "vi")[:2]) if manager is not None else None
+    return declared or key.replace("_", " ")
 
 
 @dashboard_pages.app_template_filter("factor_value")

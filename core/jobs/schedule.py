@@ -10,7 +10,11 @@ the workers run it like any other job.
   working day after month end is over (the tenant setting close_months_after_days),
   through the manual close's own service (scores frozen, audited) — see close_months;
 - every few minutes: send again the runs a dead worker or a Redis outage left
-  (core/jobs/runner.requeue_abandoned).
+  (core/jobs/runner.requeue_abandoned);
+- every minute: send the webhook deliveries that are due (core/webhooks/delivery) — the
+  ones a request's wake-up missed and the retries after their back-off;
+- every five minutes: start a pull of each live source whose interval has passed
+  (core/imports/live), as a job of its own.
 
 Cron fields are the scheduler host's local time: deploy/congvu-scheduler.service sets
 TZ=Asia/Ho_Chi_Minh. Run one scheduler per installation: two would enqueue each night's
@@ -177,6 +181,26 @@ def sweep_abandoned() -> dict[str, Any]:
     return _in_app(sweep)
 
 
+def send_webhooks() -> dict[str, Any]:
+    """Every tenant's due webhook deliveries."""
+    from core.webhooks.delivery import deliver_all
+
+    return _in_app(deliver_all)
+
+
+WEBHOOKS_EVERY_SECONDS = 60
+
+
+def pull_live_sources() -> dict[str, Any]:
+    """Start a pull of every live source that is due, in every tenant."""
+    from core.imports.live import pull_due
+
+    return _in_app(lambda: _per_tenant(lambda: pull_due(SCHEDULER), "live pulls"))
+
+
+LIVE_EVERY_SECONDS = 300
+
+
 def _in_app(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run inside the worker's app (like runner.execute); as is when a caller already
     has an app context (tests, `congvu schedule --now` inline)."""
@@ -208,6 +232,8 @@ ENTRIES = (
     Entry(recalculate_stale, cron=RECALCULATE_STALE_CRON, timeout=600),
     Entry(close_months, cron=CLOSE_MONTHS_CRON, timeout=600),
     Entry(sweep_abandoned, interval=SWEEP_EVERY_SECONDS, timeout=300),
+    Entry(send_webhooks, interval=WEBHOOKS_EVERY_SECONDS, timeout=600),
+    Entry(pull_live_sources, interval=LIVE_EVERY_SECONDS, timeout=600),
 )
 
 

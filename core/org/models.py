@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.auth.normalize import nfc
 from core.extensions import db
+from core.plugins import components
 from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
 
@@ -17,8 +18,7 @@ POSITION_GROUPS = ("leadership", "professional", "support")
 # The dated facts that keep a person out of streamlining (Decree 154/2025, Art. 3): pregnant,
 # on maternity leave, raising a child under 36 months, under a discipline review not yet
 # closed. An open "to" date means it still holds.
-PROTECTION_FIELDS = ("pregnant_from", "pregnant_to", "maternity_leave_from", "maternity_leave_to",
-                     "youngest_child_born_on", "discipline_review_from", "discipline_review_to")
+PROTECTION_FIELDS = components.PROTECTION_FIELDS
 
 
 class OrgUnit(TenantScoped, db.Model):

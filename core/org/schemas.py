@@ -5,22 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.auth.models import ROLES
 from core.org.models import POSITION_GROUPS, UNIT_KINDS
 from core.pagination import PageArgs
-
-PROTECTION_PAIRS = (("pregnant_from", "pregnant_to"), ("maternity_leave_from", "maternity_leave_to"),
-                    ("discipline_review_from", "discipline_review_to"))
-
-
-def protection_date_errors(values: dict) -> dict[str, list[str]]:
-    """An end without its start, or before it: the same words for the API, the form and the import."""
-    errors: dict[str, list[str]] = {}
-    for start_name, end_name in PROTECTION_PAIRS:
-        start, end = values.get(start_name), values.get(end_name)
-        if end and not start:
-            errors[end_name] = ["An end date needs its start date."]
-        elif start and end and end < start:
-            errors[end_name] = ["Before the start date."]
-    return errors
-
+from core.plugins.components import PROTECTION_PAIRS, protection_date_errors  # noqa: F401 - re-exported
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Use 1–64 letters, digits, '.', '_' or '-'.")
 NAME = validate.Length(min=1, max=200)

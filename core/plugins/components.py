@@ -1,4 +1,4 @@
-"""Base classes of the four component kinds a plugin can provide.
+"""Base classes of the five component kinds a plugin can provide.
 
 A component is a small object with a ``key`` (what a tenant's settings name), a
 ``version`` (recorded with every result it computes), a Vietnamese and an English
@@ -23,10 +23,32 @@ from typing import Any, ClassVar, NotRequired, TypedDict
 
 from marshmallow import Schema
 
-KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connector")
+KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connector", "live_connector")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 TASK_SCORE_MAX = 70.0
 LEVELS = ("HTXS", "HTT", "HT", "KHT")
+# A person's legal regime (cán bộ, công chức, viên chức, người lao động): which law
+# evaluates them. Here, beside the levels, so import connectors can check it without
+# reaching into the core's models.
+REGIMES = ("cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong")
+# The dates that protect a person from being a streamlining candidate (Decree 154/2025):
+# on the employee, in the staff import, checked the same way everywhere.
+PROTECTION_FIELDS = ("pregnant_from", "pregnant_to", "maternity_leave_from", "maternity_leave_to",
+                     "youngest_child_born_on", "discipline_review_from", "discipline_review_to")
+PROTECTION_PAIRS = (("pregnant_from", "pregnant_to"), ("maternity_leave_from", "maternity_leave_to"),
+                    ("discipline_review_from", "discipline_review_to"))
+
+
+def protection_date_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """An end without its start, or before it: the same words for the API, the form and the import."""
+    errors: dict[str, list[str]] = {}
+    for start_name, end_name in PROTECTION_PAIRS:
+        start, end = values.get(start_name), values.get(end_name)
+        if end and not start:
+            errors[end_name] = ["An end date needs its start date."]
+        elif start and end and end < start:
+            errors[end_name] = ["Before the start date."]
+    return errors
 # What an import connector's rows become, and the fields a row may give for each
 # (the built-in connectors' columns in api.md, "Data in and out").
 TARGET_FIELDS: dict[str, tuple[str, ...]] = {
@@ -58,6 +80,11 @@ class Component:
     settings_schema: ClassVar[type[Schema]] = NoSettings
     # Slugs of the tenants that may select this component; None means every tenant.
     allowed_tenants: ClassVar[frozenset[str] | None] = None
+    # How pages name the keys this component puts in its results (item and period
+    # components, sums): {"points": ("điểm quy đổi", "converted points")}, Vietnamese then
+    # English. A key the core already names keeps the core's label; an unnamed key is shown
+    # as it is, underscores as spaces.
+    labels: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ settings
 
@@ -251,6 +278,38 @@ class ImportConnector(Component):
         raise NotImplementedError
 
 
+class LivePage(TypedDict):
+    records: list[dict[str, Any]]  # each with the import connector's column names
+    cursor: str | None  # where the next page (or the next run) starts; None: unchanged
+    more: bool  # another page is waiting now
+
+
+class LiveConnector(Component):
+    """Pulls records from another system's HTTP API, a page at a time from a stored cursor,
+    and hands them to an import connector, whose checks and all-or-nothing writer apply
+    exactly as to an uploaded file.
+
+    ``fetch_page`` is pure apart from the ``get`` it is given: the core's HTTP client
+    (timeouts, retries with back-off, the outbound address check, JSON decoding), called
+    as ``get(url, params, headers)`` and returning the decoded JSON body or raising. No
+    database, no clock: the core stores the cursor and decides when to pull.
+    """
+
+    kind = "live_connector"
+    import_connector: ClassVar[str] = ""  # the import connector the records go through
+
+    def import_connector_for(self, settings: Mapping[str, Any]) -> str:
+        """The import connector for these settings (a generic connector may let the tenant choose)."""
+        return self.import_connector
+
+    def settings_errors(self, settings: Mapping[str, Any]) -> dict[str, list[str]]:
+        """What a tenant must still fill in before the source can run (e.g. its URL)."""
+        return {}
+
+    def fetch_page(self, get: Any, settings: Mapping[str, Any], cursor: str | None) -> LivePage:
+        raise NotImplementedError
+
+
 class ParsedRow(TypedDict):
     row: int
     values: dict[str, Any]
@@ -273,10 +332,12 @@ BASE_FOR_KIND: dict[str, type[Component]] = {
     "classification_scheme": ClassificationScheme,
     "bonus_scheme": BonusScheme,
     "import_connector": ImportConnector,
+    "live_connector": LiveConnector,
 }
 HOOK_FOR_KIND = {
     "scoring_variant": "congvu_scoring_variants",
     "classification_scheme": "congvu_classification_schemes",
     "bonus_scheme": "congvu_bonus_schemes",
     "import_connector": "congvu_import_connectors",
+    "live_connector": "congvu_live_connectors",
 }

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import click
     from flask import Flask
 
-    from core.plugins.components import BonusScheme, ClassificationScheme, ImportConnector, ScoringVariant
+    from core.plugins.components import BonusScheme, ClassificationScheme, ImportConnector, LiveConnector, ScoringVariant
 
 PROJECT = "congvu"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -56,6 +56,15 @@ def congvu_bonus_schemes() -> Sequence[BonusScheme]:
 @hookspec
 def congvu_import_connectors() -> Sequence[ImportConnector]:
     """Return the :class:`~core.plugins.components.ImportConnector` objects this plugin provides.
+
+    Called once at start-up; every plugin's answer is collected.
+    """
+
+
+@hookspec
+def congvu_live_connectors() -> Sequence[LiveConnector]:
+    """Return the :class:`~core.plugins.components.LiveConnector` objects this plugin provides:
+    connectors that pull records from another system's HTTP API on a schedule.
 
     Called once at start-up; every plugin's answer is collected.
     """

@@ -25,7 +25,7 @@ import os
 import pkgutil
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,6 +49,7 @@ KIND_LABEL = {
     "classification_scheme": "classification scheme",
     "bonus_scheme": "bonus scheme",
     "import_connector": "import connector",
+    "live_connector": "live connector",
 }
 
 
@@ -351,6 +352,14 @@ class PluginManager:
             self.components[(component.kind, component.key)] = Registered(component, record.name, allowed)
         record.components = found
 
+    def label(self, key: str, language: str) -> str | None:
+        """A loaded component's label of a result key in `language` ("vi" or "en"), or None."""
+        for registered in self.components.values():
+            pair = registered.component.labels.get(key)
+            if pair:
+                return pair[0] if language == "vi" else pair[1]
+        return None
+
     # ------------------------------------------------------------ app integration
 
     def register_blueprints(self, app) -> None:
@@ -520,6 +529,11 @@ def check_component(component: Any, kind: str) -> str | None:
             return f"{attr} must be a non-empty string"
     if not (isinstance(component.settings_schema, type) and issubclass(component.settings_schema, Schema)):
         return "settings_schema must be a marshmallow Schema class"
+    labels = component.labels
+    if not isinstance(labels, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, tuple | list) and len(v) == 2
+            and all(isinstance(t, str) and t.strip() for t in v) for k, v in labels.items()):
+        return 'labels must map each key to a (Vietnamese, English) pair of texts, e.g. {"points": ("điểm", "points")}'
     allowed = component.allowed_tenants
     if allowed is not None and not (isinstance(allowed, frozenset | set | tuple | list)
                                     and all(isinstance(s, str) for s in allowed)):
@@ -539,6 +553,10 @@ def check_component(component: Any, kind: str) -> str | None:
             return f"target must be one of {', '.join(IMPORT_TARGETS)}"
         if not component.columns:
             return "columns must list the file's columns"
+    if kind == "live_connector":
+        target = component.import_connector_for(component.load_settings())
+        if not isinstance(target, str) or not KEY_PATTERN.match(target):
+            return "import_connector must name the import connector its records go through"
     return None
 
 

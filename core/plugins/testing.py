@@ -36,6 +36,7 @@ from core.plugins.components import (
     ClassificationScheme,
     Component,
     ImportConnector,
+    LiveConnector,
     ScoringVariant,
 )
 from core.plugins.manager import check_component as _well_formed
@@ -304,13 +305,55 @@ def check_import_connector(connector: ImportConnector, sample: bytes | None = No
     return result
 
 
+def check_live_connector(connector: LiveConnector, pages: Mapping[str | None, Any] | None = None,
+                         settings: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """With ``pages`` (cursor → the JSON body the remote answers), pulls them from no cursor
+    until ``more`` is false through a fake ``get``, and checks each page's shape, that the
+    cursor moves, and that the connector changes neither its inputs nor its answer when
+    called twice. Returns every record."""
+    loaded = check_settings(connector, settings)
+    target = connector.import_connector_for(loaded)
+    _require(isinstance(target, str) and bool(target), connector, "import_connector must name an import connector")
+    if pages is None:
+        return []
+    frozen = copy.deepcopy(dict(pages))
+    asked: list[Any] = []
+
+    def get(url: str, params: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
+        asked.append(dict(params))
+        cursor = next((str(v) for v in params.values() if str(v) in frozen), None)
+        return copy.deepcopy(frozen[cursor])
+
+    records: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(len(frozen) + 1):
+        page = _call(connector, lambda c=cursor: connector.fetch_page(get, loaded, c), "fetch_page")
+        _require(isinstance(page, dict) and isinstance(page.get("records"), list) and isinstance(page.get("more"), bool)
+                 and (page.get("cursor") is None or isinstance(page["cursor"], str)), connector,
+                 "fetch_page must return {'records': [...], 'cursor': str or None, 'more': bool}")
+        _require(all(isinstance(r, dict) and all(isinstance(k, str) for k in r) for r in page["records"]),
+                 connector, "each record must be a dict keyed by the import connector's column names")
+        again = _call(connector, lambda c=cursor: connector.fetch_page(get, loaded, c), "fetch_page (again)")
+        _require(again == page, connector, "fetch_page must give the same answer for the same page and cursor")
+        records.extend(page["records"])
+        if not page["more"]:
+            break
+        _require(page["cursor"] not in (None, cursor), connector, "a page with more after it must move the cursor")
+        cursor = page["cursor"]
+    else:
+        raise ConformanceError(f"{connector!r}: more pages than the sample holds (the cursor never ends)")
+    _require(frozen == dict(pages), connector, "fetch_page must not change the pages it was given")
+    return records
+
+
 def check_component(component: Component, **samples: Any) -> Any:
     """Run the checks of the component's kind; ``samples`` are passed on (items, people, settings, sample…)."""
     checks: dict[type[Component], Callable[..., Any]] = {
         ScoringVariant: check_scoring_variant, ClassificationScheme: check_classification_scheme,
         BonusScheme: check_bonus_scheme, ImportConnector: check_import_connector,
+        LiveConnector: check_live_connector,
     }
     for base, check in checks.items():
         if isinstance(component, base):
             return check(component, **samples)
-    raise ConformanceError(f"{component!r} is not one of the four component kinds")
+    raise ConformanceError(f"{component!r} is not one of the five component kinds")

@@ -23,6 +23,8 @@ from core.plugins.components import (
     IMPORT_TARGETS,
     KINDS,
     LEVELS,
+    PROTECTION_FIELDS,
+    REGIMES,
     TARGET_FIELDS,
     TASK_SCORE_MAX,
     Allocation,
@@ -31,12 +33,15 @@ from core.plugins.components import (
     ClassificationScheme,
     Component,
     ImportConnector,
+    LiveConnector,
+    LivePage,
     NoSettings,
     ParsedRow,
     ParseResult,
     PeriodScore,
     RowError,
     ScoringVariant,
+    protection_date_errors,
 )
 from core.plugins.hookspecs import hookimpl
 
@@ -44,6 +49,8 @@ __all__ = [
     "IMPORT_TARGETS",
     "KINDS",
     "LEVELS",
+    "PROTECTION_FIELDS",
+    "REGIMES",
     "TARGET_FIELDS",
     "TASK_SCORE_MAX",
     "Allocation",
@@ -52,6 +59,8 @@ __all__ = [
     "ClassificationScheme",
     "Component",
     "ImportConnector",
+    "LiveConnector",
+    "LivePage",
     "NoSettings",
     "ParseResult",
     "ParsedRow",
@@ -71,6 +80,7 @@ __all__ = [
     "round_money",
     "validate",
     "working_days",
+    "protection_date_errors",
 ]
 
 K = TypeVar("K", bound=Hashable)

@@ -25,6 +25,7 @@ from core.scoring import engine
 from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
+from core.webhooks import outbox as webhooks
 from core.work import calendar as cal
 from core.work.models import CalendarDay, ClosedPeriod, LeaveRecord, WorkItem
 from core.work.services import _EVENTS_KEY as WORK_EVENTS_KEY
@@ -685,7 +686,9 @@ def _bands(task_scores: list) -> dict:
 def recalculation_task(progress, period: str) -> dict:
     """Idempotent: replaces the month's item and period scores in one transaction."""
     result = engine.recalculate(period, progress)
-    record("scores.recalculate", "period", period, after={k: v for k, v in result.items() if k != "variant"})
+    summary = {k: v for k, v in result.items() if k != "variant"}
+    record("scores.recalculate", "period", period, after=summary)
+    webhooks.publish("month.scored", {"period": period, **summary})
     db.session.commit()
     return result
 

@@ -38,6 +38,7 @@ from core.org import services as org
 from core.org.models import Employee
 from core.plugins.events import emit
 from core.tenants.models import Tenant
+from core.webhooks import outbox as webhooks
 from core.work import calendar as cal
 from core.work.models import (
     OPEN_STATUSES,
@@ -529,6 +530,8 @@ def update_item(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
     db.session.flush()
     action = {"updated": "update", "completed": "complete", "cancelled": "cancel"}[change]
     record(f"work_item.{action}", "work_item", item.id, before=before, after=_audit_view(item))
+    if change == "completed":
+        webhooks.publish("work_item.completed", {"id": item.id, **_audit_view(item)})
     _queue_event(item, change)
     return item
 

@@ -63,6 +63,14 @@ class PointsPerProduct(ScoringVariant):
     description_en = "Scores finished converted products against a daily target."
     settings_schema = PointsSettings
     item_components = ("points", "completed", "late")
+    # How the pages name what this variant returns (Vietnamese, English).
+    labels = {
+        "points": ("điểm sản phẩm quy đổi", "converted-product points"),
+        "completed": ("số việc hoàn thành", "items completed"),
+        "late": ("số việc trễ hạn", "items late"),
+        "target_points": ("chỉ tiêu điểm của kỳ", "target points of the period"),
+        "attainment_pct": ("tỷ lệ đạt chỉ tiêu", "target attained %"),
+    }
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         return [self._score(item, settings) for item in items]
