@@ -82,6 +82,67 @@ def num(value, places: int = 2) -> str:
     return _grouped(text, _vi())
 
 
+def decimal_input(text: str) -> str:
+    """A typed number with the reader's decimal mark as the schemas read it (a point):
+    "0,5" and "0.5" are one half, "1.234,5" and "1,234.5" the same number — the mark that
+    comes last is the decimal one. Anything else comes back as typed (minus spaces) for
+    the schema to refuse beside its field."""
+    value = text.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in value and "." in value:
+        mark, thousands = (",", ".") if value.rfind(",") > value.rfind(".") else (".", ",")
+        value = value.replace(thousands, "")
+        return value.replace(",", ".") if mark == "," else value
+    if value.count(",") == 1:
+        return value.replace(",", ".")  # Vietnamese writes 0,5 for one half
+    return value
+
+
+def decimal_text(value) -> str:
+    """A number inside an input box: every decimal kept (a setting of 0.125 stays exact),
+    no thousands mark (the box is typed back), a decimal comma in Vietnamese."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value is None else str(value)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
+    return text.replace(".", ",") if _vi() else text
+
+
+def month_input(text: str | None) -> str | None:
+    """A month as people type it — "12/2026", "tháng 12/2026", "12-2026" or "2026-12" —
+    as YYYY-MM; None when it is none of these (the caller answers with a field error)."""
+    import re
+
+    value = (text or "").strip().lower()
+    for word in ("tháng", "thang", "month"):
+        value = value.removeprefix(word).strip()
+    found = re.fullmatch(r"(\d{4})-(\d{1,2})", value)
+    if found:
+        year, month = int(found[1]), int(found[2])
+    else:
+        found = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{4})", value)
+        if not found:
+            return None
+        month, year = int(found[1]), int(found[2])
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        return None
+    return f"{year:04d}-{month:02d}"
+
+
+def month_value(period) -> str:
+    """What a month box shows: "12/2026" (its label reads "tháng"), from "2026-12"."""
+    text = str(period or "")
+    if len(text) == 7 and text[4] == "-" and (text[:4] + text[5:]).isdigit():
+        return f"{text[5:]}/{text[:4]}"
+    return text
+
+
 def money(value) -> str:
     """Whole đồng: 45.995.040."""
     return _grouped(str(int(value or 0)), _vi())
@@ -193,3 +254,5 @@ def register_filters(app) -> None:
     app.add_template_filter(localise, "msg")
     app.add_template_filter(scope_label, "scope_label")
     app.add_template_filter(column_label, "column_label")
+    app.add_template_filter(decimal_text, "decimal_text")
+    app.add_template_filter(month_value, "month_value")

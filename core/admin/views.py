@@ -26,6 +26,7 @@ from core.catalogue.models import TASK_GROUPS, Competency, TaskType
 from core.catalogue.schemas import CompetencySchema, TaskTypeSchema
 from core.errors import ServiceError
 from core.extensions import db
+from core.i18n import decimal_input
 from core.mergers import units as unit_merges
 from core.mergers.models import UnitMerge
 from core.mergers.schemas import UnitMergeIn
@@ -416,8 +417,7 @@ def _levels_from_form(form: MultiDict) -> list[dict[str, str]]:
     rows = []
     for i in range(LEVEL_ROWS):
         level, coefficient = form.get(f"level_{i}", "").strip(), form.get(f"coefficient_{i}", "").strip()
-        if "," in coefficient and "." not in coefficient:
-            coefficient = coefficient.replace(",", ".")
+        coefficient = decimal_input(coefficient)
         if level or coefficient:
             rows.append({"level": level, "coefficient": coefficient})
     return rows
