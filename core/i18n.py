@@ -143,6 +143,34 @@ def month_value(period) -> str:
     return text
 
 
+MONTHS_BACK, MONTHS_AHEAD = 36, 12
+
+
+def month_options(selected: str | None = None, back: int = MONTHS_BACK, ahead: int = MONTHS_AHEAD
+                  ) -> list[tuple[str, str]]:
+    """The months a month picker offers, newest first, each (YYYY-MM, "tháng 12/2026"):
+    a native select reads the same on every phone, whatever the browser's language (an
+    <input type=month> shows the browser's own format). The selected month is offered even
+    when it lies outside the window."""
+    from datetime import date
+
+    from flask import g, has_request_context
+
+    from core.work.calendar import local_today
+
+    tenant = g.get("tenant") if has_request_context() else None
+    today = local_today(tenant) if tenant is not None else date.today()
+    now = today.year * 12 + today.month - 1
+    indices = list(range(now + ahead, now - back - 1, -1))
+    chosen = month_input(selected) if selected else None
+    if chosen is not None:
+        index = int(chosen[:4]) * 12 + int(chosen[5:]) - 1
+        if index not in indices:
+            indices = sorted([*indices, index], reverse=True)
+    periods = [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in indices]
+    return [(p, month_label(p)) for p in periods]
+
+
 def money(value) -> str:
     """Whole đồng: 45.995.040."""
     return _grouped(str(int(value or 0)), _vi())
@@ -242,6 +270,7 @@ def register_filters(app) -> None:
 
     labels = _labels()
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["month_options"] = month_options
     app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
     app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
     app.add_template_filter(num, "num")

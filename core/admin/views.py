@@ -26,7 +26,7 @@ from core.catalogue.models import TASK_GROUPS, Competency, TaskType
 from core.catalogue.schemas import CompetencySchema, TaskTypeSchema
 from core.errors import ServiceError
 from core.extensions import db
-from core.i18n import decimal_input
+from core.i18n import decimal_input, month_input
 from core.mergers import units as unit_merges
 from core.mergers.models import UnitMerge
 from core.mergers.schemas import UnitMergeIn
@@ -664,7 +664,9 @@ def what_if(t):
     component, fields_, key = _what_if_form(source.get("key"))
     in_force = tenant_services.choice_in_force(VARIANT)
     stored = in_force.settings if in_force and in_force.key == key else None
-    values: dict[str, Any] = {"period": source.get("period") or _recent_months(cal.local_today(g.tenant), 2)[1],
+    typed = (source.get("period") or "").strip()[:16]
+    values: dict[str, Any] = {"period": (month_input(typed) or typed) if typed else
+                              _recent_months(cal.local_today(g.tenant), 2)[1],
                               "unit_id": source.get("unit_id", ""), "key": key}
     errors: dict[str, list[str]] = {}
     result = None
