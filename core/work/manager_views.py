@@ -243,6 +243,35 @@ def bulk(t):
     return _render("queue", _queue_context(message=message[action]))
 
 
+@work_pages.post("/t/<t>/unit/queue/<int:item_id>/accept")
+@login_required
+def accept_one(t, item_id):
+    """One-click accept of one declaration: the same service and audit event as the bulk
+    form (a list of one, so an item already decided is refused the same way). With htmx
+    only that row is replaced (and the counts beside it), so the manager keeps their place."""
+    _judge()
+    try:
+        done = manager.bulk_verify(current_user, [item_id], True, None)
+        services.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        errors = _translated(exc)
+        if not _htmx():
+            return _render("queue", _queue_context(errors), 422)
+        item = services.views([services.get_item(current_user, item_id)])[0]
+        return render_template("work/manager/_queue_row.html", tenant=g.tenant, i=item, state="declarations",
+                               names=_names({item["employee_id"]}), error=" ".join(
+                                   m for ms in errors.values() for m in ms), counts=None), 422
+    message = _("Accepted: %(title)s", title=done[0].title)
+    if not _htmx():
+        return _render("queue", _queue_context(message=message))
+    counts = manager.queue_counts(current_user, _queue_filter())
+    return render_template("work/manager/_queue_row.html", tenant=g.tenant, i=None, accepted=done[0].title,
+                           item_id=item_id, counts=counts)
+
+
 # ---------------------------------------------------------------- assigning
 
 
