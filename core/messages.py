@@ -79,7 +79,7 @@ def _shown(value: str, locale: str) -> str:
 
 # A range's limits are numbers to read ("Phải từ 0,1 đến 1.000."), unlike the other
 # values a message carries (codes, which keep their digits as written).
-_BOUNDS = ("min", "max")
+_BOUNDS = ("min", "max", "hours")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
