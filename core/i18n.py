@@ -122,7 +122,7 @@ def month_input(text: str | None) -> str | None:
     value = (text or "").strip().lower()
     for word in ("tháng", "thang", "month"):
         value = value.removeprefix(word).strip()
-    found = re.fullmatch(r"(\d{4})-(\d{1,2})", value)
+    found = re.fullmatch(r"(\d{4})-(\d{2})", value)  # ISO as the API writes it: 2026-1 is not one
     if found:
         year, month = int(found[1]), int(found[2])
     else:
