@@ -168,6 +168,36 @@ def test_one_click_accept_replaces_only_that_row_and_is_audited(client, clean_ap
     assert by_id(clean_app, world)[ids[2]].verification == "verified"
 
 
+def test_one_click_pass_of_a_finished_item_with_its_rows_stars(client, clean_app, world):
+    ids = seed(clean_app, world, "staff", 3)
+    finish(clean_app, world, "staff", ids)
+    sign_in(client, world, "manager")
+    page = client.get(f"/t/{world.slug}/unit?state=reviews").get_data(as_text=True)
+    assert f'<select id="stars-{ids[0]}" name="stars_{ids[0]}">' in page
+    token = csrf(page)
+    hx = {"HX-Request": "true"}
+    r = client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/pass", headers=hx, data={
+        "csrf_token": token, "state": "reviews", f"stars_{ids[0]}": "4", f"stars_{ids[1]}": "2", "stars": "1"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Đã đạt (4★): Hồ sơ staff 1" in html
+    assert '<span class="badge" id="badge-reviews" hx-swap-oob="true">2</span>' in html
+    bad = client.post(f"/t/{world.slug}/unit/queue/{ids[1]}/pass", headers=hx,
+                      data={"csrf_token": token, f"stars_{ids[1]}": "9"})
+    assert bad.status_code == 422 and f'id="q-{ids[1]}"' in bad.get_data(as_text=True)
+    rows = by_id(clean_app, world)
+    assert [(rows[i].stars, rows[i].status) for i in ids] == [(4, "done"), (None, "done"), (None, "done")]
+    assert audit_actions(clean_app, world, "work_item.review") == [str(ids[0])]
+    # No stars on the row: five, as the row's select starts.
+    assert client.post(f"/t/{world.slug}/unit/queue/{ids[2]}/pass", headers=hx,
+                       data={"csrf_token": token}).status_code == 200
+    assert by_id(clean_app, world)[ids[2]].stars == 5
+    # Passed already: not waiting any more, said in its row, nothing changes.
+    again = client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/pass", headers=hx,
+                        data={"csrf_token": token, f"stars_{ids[0]}": "1"})
+    assert again.status_code == 422 and "không còn chờ" in again.get_data(as_text=True)
+    assert by_id(clean_app, world)[ids[0]].stars == 4
+
+
 def test_one_click_accept_is_a_managers_of_their_people(client, clean_app, world):
     ids = seed(clean_app, world, "staff", 1)
     add_manager_of_other_unit(clean_app, world)
