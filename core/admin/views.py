@@ -576,8 +576,12 @@ def _render_periods(errors: dict, values: dict, status: int = 200):
     months = _recent_months(cal.local_today(g.tenant))
     closed = set(db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(months))))
     scored = {s.period: s for s in db.session.scalars(select(ScoredPeriod).where(ScoredPeriod.period.in_(months)))}
+    # The month in progress is offered no close button: its people still declare and report
+    # in it, and one mistaken tap would freeze their work (the API can still close it).
+    after = date(int(months[0][:4]) + (months[0][5:] == "12"), int(months[0][5:]) % 12 + 1, 1)
     rows = [{"period": m, "closed": m in closed, "stale": bool(scored.get(m) and scored[m].stale),
-             "scored_at": scored[m].scored_at if m in scored else None} for m in months]
+             "scored_at": scored[m].scored_at if m in scored else None,
+             "in_progress": m == months[0] and m not in closed, "closable_from": after} for m in months]
     return render_template("admin/periods.html", tenant=g.tenant, rows=rows, errors=errors, values=values,
                            saved=request.args.get("saved")), status
 

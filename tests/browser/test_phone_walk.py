@@ -66,3 +66,16 @@ def test_an_admins_home_on_a_phone_is_a_few_screens(phone, live_server):
     assert phone.scroll_width() <= PHONE["width"]
     phone.screenshot("walk-admin-home-390")
     phone.assert_clean()
+
+
+def test_an_admin_cannot_close_the_month_in_progress_by_a_mistaken_tap(phone, live_server):
+    page = phone.page
+    page.set_viewport_size(PHONE)
+    phone.login("admin")
+    phone.goto(f"{T}/admin/periods")
+    current, last = page.locator("li.month-row").nth(0), page.locator("li.month-row").nth(1)
+    assert current.locator("button").count() == 0
+    assert "Tháng chưa kết thúc: có thể khóa sổ từ ngày 01/" in current.inner_text()
+    expect(last.get_by_role("button", name="Khóa sổ tháng", exact=False)).to_be_visible()
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
