@@ -82,6 +82,95 @@ def num(value, places: int = 2) -> str:
     return _grouped(text, _vi())
 
 
+def decimal_input(text: str) -> str:
+    """A typed number with the reader's decimal mark as the schemas read it (a point):
+    "0,5" and "0.5" are one half, "1.234,5" and "1,234.5" the same number — the mark that
+    comes last is the decimal one. Anything else comes back as typed (minus spaces) for
+    the schema to refuse beside its field."""
+    value = text.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in value and "." in value:
+        mark, thousands = (",", ".") if value.rfind(",") > value.rfind(".") else (".", ",")
+        value = value.replace(thousands, "")
+        return value.replace(",", ".") if mark == "," else value
+    if value.count(",") == 1:
+        return value.replace(",", ".")  # Vietnamese writes 0,5 for one half
+    return value
+
+
+def decimal_text(value) -> str:
+    """A number inside an input box: every decimal kept (a setting of 0.125 stays exact),
+    no thousands mark (the box is typed back), a decimal comma in Vietnamese."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value is None else str(value)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
+    return text.replace(".", ",") if _vi() else text
+
+
+def month_input(text: str | None) -> str | None:
+    """A month as people type it — "12/2026", "tháng 12/2026", "12-2026" or "2026-12" —
+    as YYYY-MM; None when it is none of these (the caller answers with a field error)."""
+    import re
+
+    value = (text or "").strip().lower()
+    for word in ("tháng", "thang", "month"):
+        value = value.removeprefix(word).strip()
+    found = re.fullmatch(r"(\d{4})-(\d{2})", value)  # ISO as the API writes it: 2026-1 is not one
+    if found:
+        year, month = int(found[1]), int(found[2])
+    else:
+        found = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{4})", value)
+        if not found:
+            return None
+        month, year = int(found[1]), int(found[2])
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        return None
+    return f"{year:04d}-{month:02d}"
+
+
+def month_value(period) -> str:
+    """What a month box shows: "12/2026" (its label reads "tháng"), from "2026-12"."""
+    text = str(period or "")
+    if len(text) == 7 and text[4] == "-" and (text[:4] + text[5:]).isdigit():
+        return f"{text[5:]}/{text[:4]}"
+    return text
+
+
+MONTHS_BACK, MONTHS_AHEAD = 36, 12
+
+
+def month_options(selected: str | None = None, back: int = MONTHS_BACK, ahead: int = MONTHS_AHEAD
+                  ) -> list[tuple[str, str]]:
+    """The months a month picker offers, newest first, each (YYYY-MM, "tháng 12/2026"):
+    a native select reads the same on every phone, whatever the browser's language (an
+    <input type=month> shows the browser's own format). The selected month is offered even
+    when it lies outside the window."""
+    from datetime import date
+
+    from flask import g, has_request_context
+
+    from core.work.calendar import local_today
+
+    tenant = g.get("tenant") if has_request_context() else None
+    today = local_today(tenant) if tenant is not None else date.today()
+    now = today.year * 12 + today.month - 1
+    indices = list(range(now + ahead, now - back - 1, -1))
+    chosen = month_input(selected) if selected else None
+    if chosen is not None:
+        index = int(chosen[:4]) * 12 + int(chosen[5:]) - 1
+        if index not in indices:
+            indices = sorted([*indices, index], reverse=True)
+    periods = [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in indices]
+    return [(p, month_label(p)) for p in periods]
+
+
 def money(value) -> str:
     """Whole đồng: 45.995.040."""
     return _grouped(str(int(value or 0)), _vi())
@@ -181,6 +270,7 @@ def register_filters(app) -> None:
 
     labels = _labels()
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["month_options"] = month_options
     app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
     app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
     app.add_template_filter(num, "num")
@@ -193,3 +283,5 @@ def register_filters(app) -> None:
     app.add_template_filter(localise, "msg")
     app.add_template_filter(scope_label, "scope_label")
     app.add_template_filter(column_label, "column_label")
+    app.add_template_filter(decimal_text, "decimal_text")
+    app.add_template_filter(month_value, "month_value")

@@ -77,6 +77,20 @@ def _shown(value: str, locale: str) -> str:
     return value
 
 
+# A range's limits are numbers to read ("Phải từ 0,1 đến 1.000."), unlike the other
+# values a message carries (codes, which keep their digits as written).
+_BOUNDS = ("min", "max", "hours")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def bound_text(value: str, locale: str) -> str:
+    if locale.startswith("en") or not _NUMBER.fullmatch(value):
+        return value
+    from core.i18n import _grouped
+
+    return _grouped(value.rstrip("0").rstrip(".") if "." in value else value, vi=True)
+
+
 def _inner(value: str, translations: Any, catalog: dict, locale: str) -> str:
     shown = _shown(value, locale)
     if shown != value:
@@ -95,6 +109,7 @@ def _match(text: str, translations: Any, catalog: dict, locale: str, depth: int 
             values = {k: translations.gettext(v) if v in catalog else
                       _inner(v, translations, catalog, locale) if depth == 0 else _shown(v, locale)
                       for k, v in found.groupdict().items()}
+            values.update({k: bound_text(values[k], locale) for k in _BOUNDS if k in values})
             try:
                 return translations.gettext(msgid) % values
             except (KeyError, ValueError, TypeError):

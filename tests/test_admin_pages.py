@@ -417,7 +417,8 @@ def test_competencies_create_and_refuse(clean_app, client, world, token):
 def test_admin_closes_and_reopens_a_month_with_confirmation(clean_app, client, world, token, clock):
     clock.set(2026, 12, 6, 9, 0)
     page = client.get(f"/t/{world.slug}/admin/periods").get_data(as_text=True)
-    assert "tháng 12/2026" in page and "tháng 12/2025" in page and "Khóa sổ tháng 11/2026" in page
+    assert "Tháng 12/2026" in page and "tháng 12/2025" in page and "Khóa sổ tháng 11/2026" in page
+    assert "Khóa sổ tháng 12/2026" not in page  # the month in progress: no close button
     url = f"/t/{world.slug}/admin/periods/2026-11"
     unconfirmed = client.post(url + "/close", data={"csrf_token": token})
     assert unconfirmed.status_code == 422
@@ -427,7 +428,7 @@ def test_admin_closes_and_reopens_a_month_with_confirmation(clean_app, client, w
     assert count(clean_app, world, ClosedPeriod, ClosedPeriod.period == "2026-11") == 1
     short = client.post(url + "/reopen", data={"csrf_token": token, "reason": "x"})
     assert short.status_code == 422 and error_of(short.get_data(as_text=True), "reason-2026-11") == \
-        "Độ dài phải từ 3 đến 2000."
+        "Độ dài phải từ 3 đến 2.000."
     assert count(clean_app, world, ClosedPeriod) == 1
     assert client.post(url + "/reopen", data={"csrf_token": token, "reason": "Bổ sung kê khai"}).status_code == 302
     assert count(clean_app, world, ClosedPeriod) == 0
@@ -453,7 +454,7 @@ def test_what_if_page_previews_a_month_and_saves_nothing(clean_app, client, cloc
     before = _snapshot(clean_app, w), len(actions(clean_app, w))
     url = f"/t/{w.slug}/admin/what-if"
     page = client.get(url + "?key=hours-ledger").get_data(as_text=True)
-    assert 'name="s.hours_per_day" value="8.0"' in page and 'name="s.star_factors.5"' in page
+    assert 'name="s.hours_per_day" value="8"' in page and 'name="s.star_factors.5"' in page
     token = csrf(page)
     form = {"csrf_token": token, "key": "hours-ledger", "period": PERIOD, "s.hours_per_day": "8",
             "s.daily_cap_hours": "abc"}
@@ -543,3 +544,13 @@ def test_admin_puts_a_deputy_in_charge_of_a_unit_or_a_person(clean_app, client, 
     assert count(clean_app, world, DeputyField) == 0
     assert [a for a in actions(clean_app, world) if a.startswith("deputy_field.")] == [
         "deputy_field.create", "deputy_field.delete"]
+
+
+def test_the_month_in_progress_offers_no_close_button(client, world, clock):
+    """Clock: 14 Oct 2026. October is still being worked: no close form, the day it can be
+    closed instead; September can be closed."""
+    html = client.get(f"/t/{world.slug}/admin/periods").get_data(as_text=True)
+    october = html[html.index('id="m-2026-10"'):html.index('id="m-2026-09"')]
+    assert "Tháng chưa kết thúc: có thể khóa sổ từ ngày 01/11/2026." in october
+    assert "period_close" not in october and "/admin/periods/2026-10/close" not in october
+    assert 'action="/t/tinh-a/admin/periods/2026-09/close#m-2026-09"' in html

@@ -532,10 +532,62 @@ def test_templates_have_the_connectors_header(clean_app, client, world, connecto
     columns = list(next(c for c in BUILT_IN if c.key == connector).columns)
     # Vietnamese headers, as the exports have; the guide names each column both ways.
     assert header == [HEADERS_VI[c] for c in columns]
-    assert workbook.worksheets[1].title == "Hướng dẫn"
-    guide = [(r[0], r[1]) for r in workbook.worksheets[1].iter_rows(min_row=2, max_row=len(columns) + 1, values_only=True)]
+    assert workbook.worksheets[-1].title == "Hướng dẫn"
+    guide = [(r[0], r[1]) for r in workbook["Hướng dẫn"].iter_rows(min_row=2, max_row=len(columns) + 1, values_only=True)]
     assert guide == [(HEADERS_VI[c], c) for c in columns]
     assert client.get(world.url("/imports/templates/nope"), headers=world.h("admin")).status_code == 404
+
+
+def _block(sheet, title: str) -> list[tuple]:
+    """The rows under the list titled `title` on the codes sheet (its header included)."""
+    for cell in sheet[1]:
+        if cell.value == title:
+            width = 1
+            while sheet.cell(row=2, column=cell.column + width).value is not None:
+                width += 1
+            rows = []
+            for r in range(2, sheet.max_row + 1):
+                values = tuple(sheet.cell(row=r, column=cell.column + k).value for k in range(width))
+                if values[0] is None:
+                    break
+                rows.append(values)
+            return rows
+    raise AssertionError(f"no list {title}")
+
+
+def test_templates_list_the_valid_codes_on_their_second_sheet(clean_app, client, world):
+    """Staff fill the staff template from the codes sheet (units, positions, regimes and
+    roles as they are in the tenant now); the work-items template lists the task types."""
+    response = client.get(world.url("/imports/templates/staff-xlsx"), headers=world.h("admin"))
+    workbook = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames == ["Dữ liệu", "Mã hợp lệ", "Hướng dẫn"]
+    codes = workbook.worksheets[1]
+    assert [c.value for c in codes[1] if c.value] == ["Đơn vị (Mã đơn vị)", "Vị trí việc làm (Mã vị trí)", "Chế độ",
+                                                      "Vai trò đăng nhập"]
+    assert _block(codes, "Đơn vị (Mã đơn vị)") == [("Mã", "Tên đơn vị"), ("AG", "Sở Nội vụ"), ("AG-P1", "Phòng Một"),
+                                                    ("AG-P2", "Phòng Hai")]
+    assert _block(codes, "Vị trí việc làm (Mã vị trí)") == [("Mã", "Tên vị trí"), ("CV", "Chuyên viên"),
+                                                           ("KT", "Kế toán")]
+    assert [r[0] for r in _block(codes, "Chế độ")] == ["Mã", "cong_chuc", "vien_chuc", "can_bo", "nguoi_lao_dong"]
+    assert [r[0] for r in _block(codes, "Vai trò đăng nhập")] == ["Mã", "employee", "manager", "tenant_admin",
+                                                                  "auditor"]
+    # A code added later is in the next download.
+    assert client.post(world.url("/positions"), json={"code": "001", "name": "Văn thư", "group": "support"},
+                       headers=world.h("admin")).status_code == 201
+    again = openpyxl.load_workbook(io.BytesIO(client.get(world.url("/imports/templates/staff-xlsx"),
+                                                         headers=world.h("admin")).data))
+    positions = _block(again["Mã hợp lệ"], "Vị trí việc làm (Mã vị trí)")
+    assert positions[1] == ("001", "Văn thư")
+
+    work = openpyxl.load_workbook(io.BytesIO(client.get(world.url("/imports/templates/work-items-csv"),
+                                                        headers=world.h("admin")).data))
+    assert _block(work["Mã hợp lệ"], "Loại công việc (Mã loại công việc)") == [
+        ("Mã", "Tên loại công việc", "Đơn vị tính"), ("HT01", "Giải quyết hồ sơ hộ tịch", "hồ sơ"),
+        ("KT01", "Lập báo cáo tài chính", "báo cáo"), ("VB01", "Soạn thảo văn bản hành chính", "văn bản")]
+    # A connector that names none of these codes has no such sheet.
+    dossiers = openpyxl.load_workbook(io.BytesIO(client.get(world.url("/imports/templates/one-stop-dossiers"),
+                                                            headers=world.h("admin")).data))
+    assert dossiers.sheetnames == ["Dữ liệu", "Hướng dẫn"]
 
 
 def test_the_template_filled_in_imports_and_english_headers_still_do(clean_app, client, world):

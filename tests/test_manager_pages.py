@@ -133,6 +133,88 @@ def test_bulk_accept_of_ten_changes_exactly_those(client, clean_app, world):
     assert sorted(map(int, audit_actions(clean_app, world, "work_item.verify"))) == sorted(chosen)
 
 
+def test_one_click_accept_replaces_only_that_row_and_is_audited(client, clean_app, world):
+    ids = seed(clean_app, world, "staff", 3)
+    sign_in(client, world, "manager")
+    page = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
+    url = f"/t/{world.slug}/unit/queue/{ids[1]}/accept"
+    assert f'formaction="{url}" hx-post="{url}" hx-target="#q-{ids[1]}"' in page
+    token = csrf(page)
+    r = client.post(url, headers={"HX-Request": "true", "HX-Target": f"q-{ids[1]}"},
+                    data={"csrf_token": token, "state": "declarations", "ids": [ids[0]]})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" not in html
+    assert f'<li class="item item-done" id="q-{ids[1]}" role="status">' in html
+    assert "Đã chấp nhận: Hồ sơ staff 2" in html
+    # The tabs' counts, out of band: two declarations wait, no finished item.
+    assert '<span class="badge" id="badge-declarations" hx-swap-oob="true">2</span>' in html
+    assert '<span class="badge" id="badge-reviews" hx-swap-oob="true">0</span>' in html
+    rows = by_id(clean_app, world)  # the ticked box of the bulk form is not what was clicked
+    assert [rows[i].verification for i in ids] == ["pending", "verified", "pending"]
+    assert rows[ids[1]].verified_by_id == world.ids["manager"]
+    assert audit_actions(clean_app, world, "work_item.verify") == [str(ids[1])]
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        actor = db.session.scalar(select(AuditEvent.actor).where(AuditEvent.action == "work_item.verify"))
+    assert actor.startswith(f"user:{_user_of_id(clean_app, world, 'manager')}:")
+    # Twice: no longer waiting, said in the row, nothing changes.
+    again = client.post(url, headers={"HX-Request": "true"}, data={"csrf_token": token})
+    assert again.status_code == 422 and "không còn chờ" in again.get_data(as_text=True)
+    assert f'id="q-{ids[1]}"' in again.get_data(as_text=True)
+    assert audit_actions(clean_app, world, "work_item.verify") == [str(ids[1])]
+    # Without JavaScript the button posts the bulk form to the same address: the whole page.
+    plain = client.post(f"/t/{world.slug}/unit/queue/{ids[2]}/accept", data={"csrf_token": token})
+    assert plain.status_code == 200 and "<html" in plain.get_data(as_text=True)
+    assert "Đã chấp nhận: Hồ sơ staff 3" in plain.get_data(as_text=True)
+    assert by_id(clean_app, world)[ids[2]].verification == "verified"
+
+
+def test_one_click_pass_of_a_finished_item_with_its_rows_stars(client, clean_app, world):
+    ids = seed(clean_app, world, "staff", 3)
+    finish(clean_app, world, "staff", ids)
+    sign_in(client, world, "manager")
+    page = client.get(f"/t/{world.slug}/unit?state=reviews").get_data(as_text=True)
+    assert f'<select id="stars-{ids[0]}" name="stars_{ids[0]}">' in page
+    token = csrf(page)
+    hx = {"HX-Request": "true"}
+    r = client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/pass", headers=hx, data={
+        "csrf_token": token, "state": "reviews", f"stars_{ids[0]}": "4", f"stars_{ids[1]}": "2", "stars": "1"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Đã đạt (4★): Hồ sơ staff 1" in html
+    assert '<span class="badge" id="badge-reviews" hx-swap-oob="true">2</span>' in html
+    bad = client.post(f"/t/{world.slug}/unit/queue/{ids[1]}/pass", headers=hx,
+                      data={"csrf_token": token, f"stars_{ids[1]}": "9"})
+    assert bad.status_code == 422 and f'id="q-{ids[1]}"' in bad.get_data(as_text=True)
+    rows = by_id(clean_app, world)
+    assert [(rows[i].stars, rows[i].status) for i in ids] == [(4, "done"), (None, "done"), (None, "done")]
+    assert audit_actions(clean_app, world, "work_item.review") == [str(ids[0])]
+    # No stars on the row: five, as the row's select starts.
+    assert client.post(f"/t/{world.slug}/unit/queue/{ids[2]}/pass", headers=hx,
+                       data={"csrf_token": token}).status_code == 200
+    assert by_id(clean_app, world)[ids[2]].stars == 5
+    # Passed already: not waiting any more, said in its row, nothing changes.
+    again = client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/pass", headers=hx,
+                        data={"csrf_token": token, f"stars_{ids[0]}": "1"})
+    assert again.status_code == 422 and "không còn chờ" in again.get_data(as_text=True)
+    assert by_id(clean_app, world)[ids[0]].stars == 4
+
+
+def test_one_click_accept_is_a_managers_of_their_people(client, clean_app, world):
+    ids = seed(clean_app, world, "staff", 1)
+    add_manager_of_other_unit(clean_app, world)
+    sign_in(client, world, "manager2")
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    assert client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/accept", data={"csrf_token": token}).status_code == 404
+    sign_in(client, world, "staff")
+    assert client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/accept", data={"csrf_token": token}).status_code == 403
+    assert by_id(clean_app, world)[ids[0]].verification == "pending"
+    assert audit_actions(clean_app, world, "work_item.verify") == []
+
+
+def _user_of_id(app, w: World, who: str) -> int:
+    with app.app_context(), tenant_context(w.tenant_id):
+        return _user_of(w, who)
+
+
 def test_refuse_without_a_reason_is_a_field_error_and_changes_nothing(client, clean_app, world):
     ids = seed(clean_app, world, "staff", 3)
     sign_in(client, world, "manager")

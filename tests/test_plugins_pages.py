@@ -62,7 +62,7 @@ def test_form_is_generated_from_the_schema(pclient, admin):
     html = page.get_data(as_text=True)
     for name in ("target_points_per_day", "late_penalty", "rework_penalty", "support_share"):
         assert f'name="s.{name}"' in html
-    assert "Chỉ tiêu điểm mỗi ngày làm việc" in html and 'value="8.0"' in html
+    assert "Chỉ tiêu điểm mỗi ngày làm việc" in html and 'value="8"' in html
     assert "Mặc định: 8" in html and "từ 0,1 đến 1.000" in html
 
 
@@ -74,7 +74,7 @@ def test_invalid_form_shows_vietnamese_messages_and_saves_nothing(pclient, admin
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Chưa lưu gì" in html
-    assert "Phải từ 0.1 đến 1000." in html and "Phải là số." in html
+    assert "Phải từ 0,1 đến 1.000." in html and "Phải là số." in html
     assert "Nhập ngày dạng 2026-01-01." in html
     assert 'value="nhiều"' in html  # what was typed comes back to be corrected
     assert settings(pclient, admin)["scoring_variant"] == NEW_TENANT_DEFAULT
@@ -169,7 +169,7 @@ def test_a_mapping_setting_is_one_input_per_key(pclient, admin):
     url = "/t/tinh-a/admin/components/scoring_variant/hours-ledger"
     html = pclient.get(url).get_data(as_text=True)
     assert "<textarea" not in html
-    for star, factor in (("5", "1.0"), ("4", "0.9"), ("3", "0.75"), ("2", "0.5"), ("1", "0.0")):
+    for star, factor in (("5", "1"), ("4", "0,9"), ("3", "0,75"), ("2", "0,5"), ("1", "0")):
         assert f'<label for="s-star_factors-{star}">{star} sao</label>' in html
         assert f'name="s.star_factors.{star}" value="{factor}"' in html
     form = {"csrf_token": csrf(html), "s.hours_per_day": "8", "s.star_factors.5": "1", "s.star_factors.4": "0,8",
@@ -178,7 +178,7 @@ def test_a_mapping_setting_is_one_input_per_key(pclient, admin):
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422
     error = re.search(r'<p class="error" id="s-star_factors-err">([^<]*)</p>', page).group(1)
-    assert error == "2: Phải từ 0 đến 1.5."
+    assert error == "2: Phải từ 0 đến 1,5."
     assert 'name="s.star_factors.4" value="0,8"' in page  # what was typed stays
     form["s.star_factors.2"] = "0,4"
     assert pclient.post(url, data=form).status_code == 302
@@ -186,3 +186,24 @@ def test_a_mapping_setting_is_one_input_per_key(pclient, admin):
     assert "Hệ số chất lượng theo số sao: <strong>5 sao: 1; 4 sao: 0,8; 3 sao: 0,6; 2 sao: 0,4; 1 sao: 0</strong>" \
         in overview
     assert "Số giờ chuẩn mỗi ngày: <strong>8</strong>" in overview
+
+
+def test_decimals_read_with_a_comma_and_typed_either_way(pclient, admin):
+    """A Vietnamese admin reads 0,25 in the box, may type 0,4 or 0.4, and a number that is
+    not one is refused in Vietnamese beside its field, what was typed kept."""
+    url = "/t/tinh-a/admin/components/scoring_variant/points-per-product"
+    html = pclient.get(url).get_data(as_text=True)
+    assert 'name="s.late_penalty" value="0,25"' in html and 'name="s.target_points_per_day" value="8"' in html
+    token = csrf(html)
+    assert pclient.post(url, data={"csrf_token": token, "s.late_penalty": "0.3", "s.support_share": "0,45",
+                                   "s.target_points_per_day": "1.000,0"}).status_code == 302
+    stored = settings(pclient, admin)["scoring_variant"]["settings"]
+    assert (stored["late_penalty"], stored["support_share"], stored["target_points_per_day"]) == (0.3, 0.45, 1000.0)
+    html = pclient.get(url).get_data(as_text=True)
+    assert 'name="s.late_penalty" value="0,3"' in html and 'name="s.support_share" value="0,45"' in html
+    bad = pclient.post(url, data={"csrf_token": token, "s.late_penalty": "0,2,5"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert re.search(r'<p class="error" id="s-late_penalty-err">([^<]*)</p>', page).group(1) == "Phải là số."
+    assert 'name="s.late_penalty" value="0,2,5"' in page
+    assert settings(pclient, admin)["scoring_variant"]["settings"]["late_penalty"] == 0.3

@@ -81,7 +81,9 @@ def test_more_than_fifty_or_none_is_refused(client, clean_app, world):
     assert r.status_code == 422 and "items" in r.get_json()["errors"]
     assert batch(client, world, []).status_code == 422
     assert counts(clean_app, world) == before
-    r = batch(client, world, [one] * 50)
+    # Fifty half-hour items plan 25 hours: confirmed, as the 12-hour rule asks.
+    r = client.post(world.url("/work-items"), json={"items": [one] * 50, "confirm_long_day": True},
+                    headers=world.h("staff"))
     assert r.status_code == 201 and len(r.get_json()["items"]) == 50
     assert counts(clean_app, world)[0] == before[0] + 50
 
@@ -144,7 +146,7 @@ def test_quantity_above_the_task_types_maximum_is_refused(client, clean_app, wor
     assert r.status_code == 422
     assert r.get_json()["errors"] == {"quantity": ["At most 100 per item for this task type."]}
     assert counts(clean_app, world) == before
-    assert declare(client, world, quantity=100)["quantity"] == 100.0
+    assert declare(client, world, quantity=100, confirm_long_day=True)["quantity"] == 100.0
 
 
 def test_the_maximum_is_a_catalogue_setting(client, clean_app, world):
@@ -194,3 +196,65 @@ def test_a_batch_looks_each_task_type_up_once(client, clean_app, world):
         return sum(1 for s in statements if "FROM task_types" in s and "norm_versions" in s)
 
     assert catalogue_lookups(1) == catalogue_lookups(10) == 1
+
+
+# ---------------------------------------------------------------- the 12-hour rule (docs/daily-work.md)
+
+
+def test_a_plan_above_twelve_hours_needs_confirm_long_day_as_on_the_page(client, clean_app, world):
+    url = world.url("/work-items")
+    assert client.post(url, json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 10},
+                       headers=world.h("staff")).status_code == 201  # 5 h planned
+    before = counts(clean_app, world)
+    # One item: + 7 h 30 makes 12 h 30.
+    r = client.post(url, json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 15},
+                    headers=world.h("staff"))
+    assert r.status_code == 422
+    body = r.get_json()
+    message = ("The plan of 2026-10-14 adds up to 12.5 hours, more than 12: send confirm_long_day to "
+               "declare it.")
+    assert body == {"code": "long_day", "message": message, "errors": {"confirm_long_day": [message]}}
+    # A batch: all refused together, nothing written (no item, no audit event).
+    r = batch(client, world, [{"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 5},
+                              {"task_type_code": "VB01", "work_date": "2026-10-14", "quantity": 5}])
+    assert r.status_code == 422 and r.get_json()["code"] == "long_day"
+    assert counts(clean_app, world) == before
+    # Vietnamese when asked.
+    vi = client.post(url, json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 15},
+                     headers={**world.h("staff"), "Accept-Language": "vi"})
+    assert vi.status_code == 422 and vi.get_json()["errors"]["confirm_long_day"] == [
+        "Kế hoạch ngày 14/10/2026 cộng lại 12,5 giờ, quá 12 giờ: gửi confirm_long_day để vẫn khai báo."]
+    # Confirmed: declared.
+    r = client.post(url, json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 15,
+                               "confirm_long_day": True}, headers=world.h("staff"))
+    assert r.status_code == 201 and "confirm_long_day" not in r.get_json()
+    r = client.post(url, json={"confirm_long_day": True, "items": [
+        {"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 1}]}, headers=world.h("staff"))
+    assert r.status_code == 201
+    assert counts(clean_app, world)[0] == before[0] + 2
+
+
+def test_exactly_twelve_hours_and_a_managers_assignment_are_not_asked(client, clean_app, world):
+    url = world.url("/work-items")
+    r = client.post(url, json={"task_type_code": "HT01", "work_date": "2026-10-15", "quantity": 24},
+                    headers=world.h("staff"))
+    assert r.status_code == 201  # 12 h exactly
+    r = client.post(url, json={"employee_id": world.ids["staff"], "task_type_code": "HT01",
+                               "work_date": "2026-10-15", "quantity": 4}, headers=world.h("manager"))
+    assert r.status_code == 201  # the manager's assignment is not the person's own plan
+
+
+def test_raising_a_quantity_above_twelve_hours_needs_the_same_confirmation(client, clean_app, world):
+    url = world.url("/work-items")
+    item = client.post(url, json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 20},
+                       headers=world.h("staff")).get_json()  # 10 h
+    r = client.patch(world.url(f"/work-items/{item['id']}"), json={"quantity": 30}, headers=world.h("staff"))
+    assert r.status_code == 422 and r.get_json()["code"] == "long_day"
+    assert client.get(world.url(f"/work-items/{item['id']}"), headers=world.h("staff")).get_json()["quantity"] == 20
+    r = client.patch(world.url(f"/work-items/{item['id']}"), json={"quantity": 30, "confirm_long_day": True},
+                     headers=world.h("staff"))
+    assert r.status_code == 200 and r.get_json()["quantity"] == 30
+    # Lowering it, or a progress report, on a long day asks nothing.
+    r = client.patch(world.url(f"/work-items/{item['id']}"), json={"quantity": 28, "progress": 40},
+                     headers=world.h("staff"))
+    assert r.status_code == 200

@@ -14,7 +14,8 @@ from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from core.errors import ServiceError
-from core.messages import localise
+from core.i18n import decimal_input
+from core.messages import bound_text, localise
 
 # What the services and schemas answer, so pages can show them translated (and
 # extraction keeps them); marshmallow's generic messages are in core.messages.
@@ -51,7 +52,8 @@ def message(text: str) -> str:
     locale = str(get_locale() or "vi")
     bounds = _OPEN_CLOSED.match(text)
     if bounds:
-        return gettext("Must be greater than %(min)s and at most %(max)s.", min=bounds[1], max=bounds[2])
+        return gettext("Must be greater than %(min)s and at most %(max)s.", min=bound_text(bounds[1], locale),
+                       max=bound_text(bounds[2], locale))
     for pattern, translated in _WITH_VALUE:
         found = pattern.match(text)
         if found:
@@ -110,8 +112,8 @@ def raw_input(schema: Schema, form: MultiDict, only: Iterable[str] | None = None
                 if field.allow_none:
                     data[name] = None
             else:
-                if isinstance(field, fields.Number) and "," in value and "." not in value:
-                    value = value.replace(",", ".")  # Vietnamese writes 1,5 for one and a half
+                if isinstance(field, fields.Number):
+                    value = decimal_input(value)  # Vietnamese writes 1,5 for one and a half
                 data[name] = value
     return data
 

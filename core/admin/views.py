@@ -26,6 +26,7 @@ from core.catalogue.models import TASK_GROUPS, Competency, TaskType
 from core.catalogue.schemas import CompetencySchema, TaskTypeSchema
 from core.errors import ServiceError
 from core.extensions import db
+from core.i18n import decimal_input, month_input
 from core.mergers import units as unit_merges
 from core.mergers.models import UnitMerge
 from core.mergers.schemas import UnitMergeIn
@@ -419,8 +420,7 @@ def _levels_from_form(form: MultiDict) -> list[dict[str, str]]:
     rows = []
     for i in range(LEVEL_ROWS):
         level, coefficient = form.get(f"level_{i}", "").strip(), form.get(f"coefficient_{i}", "").strip()
-        if "," in coefficient and "." not in coefficient:
-            coefficient = coefficient.replace(",", ".")
+        coefficient = decimal_input(coefficient)
         if level or coefficient:
             rows.append({"level": level, "coefficient": coefficient})
     return rows
@@ -579,8 +579,12 @@ def _render_periods(errors: dict, values: dict, status: int = 200):
     months = _recent_months(cal.local_today(g.tenant))
     closed = set(db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(months))))
     scored = {s.period: s for s in db.session.scalars(select(ScoredPeriod).where(ScoredPeriod.period.in_(months)))}
+    # The month in progress is offered no close button: its people still declare and report
+    # in it, and one mistaken tap would freeze their work (the API can still close it).
+    after = date(int(months[0][:4]) + (months[0][5:] == "12"), int(months[0][5:]) % 12 + 1, 1)
     rows = [{"period": m, "closed": m in closed, "stale": bool(scored.get(m) and scored[m].stale),
-             "scored_at": scored[m].scored_at if m in scored else None} for m in months]
+             "scored_at": scored[m].scored_at if m in scored else None,
+             "in_progress": m == months[0] and m not in closed, "closable_from": after} for m in months]
     return render_template("admin/periods.html", tenant=g.tenant, rows=rows, errors=errors, values=values,
                            saved=request.args.get("saved")), status
 
@@ -667,7 +671,9 @@ def what_if(t):
     component, fields_, key = _what_if_form(source.get("key"))
     in_force = tenant_services.choice_in_force(VARIANT)
     stored = in_force.settings if in_force and in_force.key == key else None
-    values: dict[str, Any] = {"period": source.get("period") or _recent_months(cal.local_today(g.tenant), 2)[1],
+    typed = (source.get("period") or "").strip()[:16]
+    values: dict[str, Any] = {"period": (month_input(typed) or typed) if typed else
+                              _recent_months(cal.local_today(g.tenant), 2)[1],
                               "unit_id": source.get("unit_id", ""), "key": key}
     errors: dict[str, list[str]] = {}
     result = None

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from core.dashboards import services
 from core.errors import ServiceError
 from core.extensions import db
-from core.i18n import day_label, month_label, num
+from core.i18n import day_label, month_input, month_label, num
 from core.jobs.models import JobRun
 from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
 from core.messages import error_text
@@ -50,7 +50,8 @@ def _require(*roles: str) -> None:
 
 
 def _period() -> str:
-    value = request.args.get("period", "").strip()[:10] or None
+    value = request.args.get("period", "").strip()[:16] or None
+    value = (month_input(value) or value[:10]) if value else None  # "12/2026" as typed, or a link's 2026-12
     try:
         return services.check_month(value, cal.local_today(g.tenant))
     except ServiceError as exc:
@@ -116,7 +117,8 @@ def propose_general(t):
 
 
 def _period_form() -> str:
-    value = request.form.get("period", "").strip()[:10]
+    value = request.form.get("period", "").strip()[:16]
+    value = month_input(value) or value[:10]
     try:
         return services.check_month(value or None, cal.local_today(g.tenant))
     except ServiceError as exc:

@@ -123,6 +123,68 @@ HELP: dict[str, tuple[str, str]] = {
 }
 
 
+CODES_SHEET = "Mã hợp lệ"
+REGIME_NAMES = {"cong_chuc": "Công chức", "vien_chuc": "Viên chức", "can_bo": "Cán bộ",
+                "nguoi_lao_dong": "Người lao động (hợp đồng)"}
+ROLE_NAMES = {"employee": "Cán bộ, công chức (khai báo công việc)", "manager": "Lãnh đạo, quản lý (duyệt, giao việc)",
+              "tenant_admin": "Quản trị (Sở Nội vụ)", "auditor": "Thanh tra, kiểm tra (chỉ xem)"}
+
+
+def _code_lists(columns) -> list[tuple[str, list[str], list[tuple]]]:
+    """The codes the connector's columns must name, read from the tenant's data now, as
+    (title, headers, rows): units, positions, task types, regimes and roles — so staff fill
+    a template without guessing a code no page shows them. One query per list."""
+    from sqlalchemy import select
+
+    from core.catalogue.models import TaskType
+    from core.extensions import db
+    from core.org.models import JobPosition, OrgUnit
+
+    wanted = set(columns)
+    lists = []
+    if "unit_code" in wanted:
+        rows = db.session.execute(select(OrgUnit.code, OrgUnit.name).order_by(OrgUnit.code)).all()
+        lists.append(("Đơn vị (Mã đơn vị)", ["Mã", "Tên đơn vị"], [tuple(r) for r in rows]))
+    if wanted & {"position_code", "position_codes"}:
+        rows = db.session.execute(select(JobPosition.code, JobPosition.name).order_by(JobPosition.code)).all()
+        lists.append(("Vị trí việc làm (Mã vị trí)", ["Mã", "Tên vị trí"], [tuple(r) for r in rows]))
+    if "task_type_code" in wanted:
+        rows = db.session.execute(select(TaskType.code, TaskType.name, TaskType.unit_of_measure)
+                                  .order_by(TaskType.code)).all()
+        lists.append(("Loại công việc (Mã loại công việc)", ["Mã", "Tên loại công việc", "Đơn vị tính"],
+                      [tuple(r) for r in rows]))
+    if "regime" in wanted:
+        lists.append(("Chế độ", ["Mã", "Tên"], list(REGIME_NAMES.items())))
+    if "roles" in wanted:
+        lists.append(("Vai trò đăng nhập", ["Mã", "Ý nghĩa"], list(ROLE_NAMES.items())))
+    return lists
+
+
+def _codes_sheet(workbook, columns) -> None:
+    """The second sheet: each list of valid codes side by side (a title, a header, the
+    codes as text), or no sheet when the connector names no code of these."""
+    from openpyxl.styles import Font
+
+    lists = _code_lists(columns)
+    if not lists:
+        return
+    sheet = workbook.create_sheet(CODES_SHEET)
+    column = 1
+    for title, headers, rows in lists:
+        sheet.cell(row=1, column=column, value=title).font = Font(bold=True)
+        for offset, header in enumerate(headers):
+            sheet.cell(row=2, column=column + offset, value=header).font = Font(bold=True)
+            letter = sheet.cell(row=2, column=column + offset).column_letter
+            sheet.column_dimensions[letter].width = 16 if offset == 0 else 40
+        for r, values in enumerate(rows, start=3):
+            for offset, value in enumerate(values):
+                cell = sheet.cell(row=r, column=column + offset, value=value)
+                if offset == 0:
+                    cell.number_format = "@"  # a code such as 001 stays text
+        column += len(headers) + 1
+    sheet.freeze_panes = "A3"
+
+
 def template_xlsx(connector) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -136,6 +198,7 @@ def template_xlsx(connector) -> bytes:
         cell.font = Font(bold=True, color="C00000" if column in required else None)
         sheet.column_dimensions[cell.column_letter].width = max(14, len(str(cell.value)) + 4)
         cell.number_format = "@"
+    _codes_sheet(workbook, connector.columns)
     guide = workbook.create_sheet("Hướng dẫn")
     guide.append(["Cột", "Column (also accepted)", "Bắt buộc / Required", "Ý nghĩa", "Meaning"])
     for cell in guide[1]:
@@ -147,6 +210,9 @@ def template_xlsx(connector) -> bytes:
     guide.append(["Chỉ đọc trang tính đầu tiên; mỗi dòng một bản ghi; không gộp ô; công thức được đọc theo giá trị đã lưu.",
                   "", "", "", "Only the first sheet is read; one record per row; no merged cells; formulas are read as "
                   "their saved values."])
+    if CODES_SHEET in workbook.sheetnames:
+        guide.append([f"Các mã hợp lệ (đơn vị, vị trí, loại công việc, chế độ, vai trò) ở trang tính "
+                      f"\"{CODES_SHEET}\".", "", "", "", f"The valid codes are on the \"{CODES_SHEET}\" sheet."])
     for letter, width in (("A", 24), ("B", 22), ("C", 12), ("D", 60), ("E", 60)):
         guide.column_dimensions[letter].width = width
     out = io.BytesIO()

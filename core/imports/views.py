@@ -12,11 +12,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import ServiceError
 from core.extensions import db
+from core.i18n import month_input
 from core.imports.api import export_response, start_import
 from core.jobs.models import JobRun
 from core.messages import localise
 from core.plugins.manager import current_manager, current_tenant_slug
 from core.tenants import services as tenant_services
+from core.work import calendar as cal
 
 import_pages = Blueprint("import_pages", __name__, template_folder="templates")
 
@@ -71,7 +73,13 @@ def imports_page(t):
     recent = db.session.query(JobRun).filter(JobRun.kind == "import").order_by(JobRun.created_at.desc()).limit(10)
     return render_template("imports/admin.html", tenant=g.tenant, connectors=_connectors(), run=run,
                            result=result, error=error, field_errors=field_errors, chosen=chosen, dry_run=dry_run,
-                           recent=list(recent)), status
+                           recent=list(recent), default_period=_last_month()), status
+
+
+def _last_month() -> str:
+    """The export's month picker starts on last month: the one whose scores are complete."""
+    today = cal.local_today(g.tenant)
+    return f"{today.year - (today.month == 1):04d}-{(today.month - 2) % 12 + 1:02d}"
 
 
 def _too_large() -> str:
@@ -96,7 +104,8 @@ def _upload_too_large(error: RequestEntityTooLarge):
 def export_page(t, kind):
     _admin()
     try:
-        return export_response(kind, request.args.get("period") or None, request.args.get("year") or None,
+        period = request.args.get("period") or None
+        return export_response(kind, (month_input(period) or period) if period else None, request.args.get("year") or None,
                                "csv" if request.args.get("format") == "csv" else "xlsx")
     except ServiceError as exc:
         abort(exc.status if exc.status in (404, 422) else 400, localise(exc.message))

@@ -12,7 +12,7 @@ from core.org import services
 from core.org.models import Employee, OrgUnit
 
 org_pages = Blueprint("org_pages", __name__, template_folder="templates")
-PAGE_SIZE = 100
+PAGE_SIZE = 25  # a phone's few screens; the search (and the admin's paged screen) finds the rest
 
 
 @org_pages.get("/t/<t>/")

@@ -153,13 +153,16 @@ def settings_from_form(component: Component, form: Mapping[str, str], prefix: st
 
 
 def _decimal_point(value: str, kind: str | None) -> str:
-    if kind in ("number", "integer") and "," in value and "." not in value:
-        return value.replace(",", ".")  # Vietnamese writes 0,5 for one half
-    return value
+    from core.i18n import decimal_input
+
+    return decimal_input(value) if kind in ("number", "integer") else value
 
 
 def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[str, str]:
-    """What each field of the form shows: the stored value, else the default, as text."""
+    """What each field of the form shows: the stored value, else the default, as text —
+    numbers with the reader's decimal mark (0,5 in Vietnamese), as they type them back."""
+    from core.i18n import decimal_text
+
     values = {}
     for spec in describe_settings(component):
         value = (stored or {}).get(spec["name"], spec["default"])
@@ -168,6 +171,8 @@ def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[
                 item = (value or {}).get(k["key"]) if isinstance(value, Mapping) else None
                 if spec["value_type"] == "boolean":
                     values[f"{spec['name']}.{k['key']}"] = "on" if item else ""
+                elif spec["value_type"] in ("number", "integer"):
+                    values[f"{spec['name']}.{k['key']}"] = decimal_text(item)
                 else:
                     values[f"{spec['name']}.{k['key']}"] = "" if item is None else str(item)
             values[spec["name"]] = ""
@@ -175,6 +180,8 @@ def form_values(component: Component, stored: Mapping[str, Any] | None) -> dict[
             values[spec["name"]] = "" if value is None else json.dumps(value, ensure_ascii=False)
         elif spec["type"] == "boolean":
             values[spec["name"]] = "on" if value else ""
+        elif spec["type"] in ("number", "integer"):
+            values[spec["name"]] = decimal_text(value)
         else:
             values[spec["name"]] = "" if value is None else str(value)
     return values

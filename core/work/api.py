@@ -97,8 +97,12 @@ class WorkItems(MethodView):
         `{"items": [...]}` (1–50 items, each as the single form) declares them all or
         none: 422 with `errors.items` keyed by index when any is invalid."""
         principal = api_member()
+        confirmed = bool(data.pop("confirm_long_day", False))
         if "items" in data:
+            for each in data["items"]:
+                each.pop("confirm_long_day", None)  # a batch is confirmed as a whole
             declared = services.declare_batch(principal, data["items"])
+            _long_days([item for item, _ in declared], confirmed)
             out_items = services.views([item for item, _ in declared])
             for out_item, (_, warnings) in zip(out_items, declared, strict=True):
                 out_item["warnings"] = warnings
@@ -108,6 +112,7 @@ class WorkItems(MethodView):
             response.status_code = 201
             return response
         item, warnings = services.declare(principal, data)
+        _long_days([item], confirmed)
         out = services.view(item)
         services.commit()
         out["warnings"] = warnings
@@ -130,10 +135,23 @@ class WorkItemById(MethodView):
     def patch(self, data, t, item_id):
         """Update progress and results; complete (status done) or cancel."""
         principal = api_member()
+        confirmed = bool(data.pop("confirm_long_day", False))
+        before = g.work_item.quantity
         item = services.update_item(principal, g.work_item, data)
+        if "quantity" in data and item.quantity > before:  # only a larger plan is asked about
+            _long_days([item], confirmed)
         out = services.view(item)
         services.commit()
         return out
+
+
+def _long_days(items: list, confirmed: bool) -> None:
+    """The page's 12-hour rule (services.check_long_days); refused, nothing is written."""
+    try:
+        services.check_long_days(items, confirmed)
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def _action(item_id: int, fn) -> dict:

@@ -243,6 +243,46 @@ def bulk(t):
     return _render("queue", _queue_context(message=message[action]))
 
 
+@work_pages.post("/t/<t>/unit/queue/<int:item_id>/<any(accept, pass):action>")
+@login_required
+def decide_one(t, item_id, action):
+    """One click for one item: accept a declaration, or pass a finished item with the
+    stars chosen on its row (`stars_<id>`, default 5). The same services and audit events
+    as the bulk form (a list of one, so an item already decided is refused the same way).
+    With htmx only that row is replaced (and the counts of the tabs), so the manager keeps
+    their place in the list."""
+    _judge()
+    state = "declarations" if action == "accept" else "reviews"
+    try:
+        if action == "accept":
+            done = manager.bulk_verify(current_user, [item_id], True, None)
+        else:
+            stars = _parse_number(request.form.get(f"stars_{item_id}") or "5", "stars")
+            if stars is None or not stars.is_integer() or not 1 <= stars <= 5:
+                raise ServiceError("Invalid rating.", {"stars": ["Between 1 and 5."]})
+            done = manager.bulk_review(current_user, [item_id], True, int(stars), None)
+        services.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        errors = _translated(exc)
+        if not _htmx():
+            return _render("queue", _queue_context(errors), 422)
+        item = services.views([services.get_item(current_user, item_id)])[0]
+        return render_template("work/manager/_queue_row.html", tenant=g.tenant, i=item, state=state,
+                               names=_names({item["employee_id"]}), error=" ".join(
+                                   m for ms in errors.values() for m in ms), counts=None), 422
+    title = done[0].title
+    message = _("Accepted: %(title)s", title=title) if action == "accept" else \
+        _("Passed (%(stars)s★): %(title)s", stars=done[0].stars, title=title)
+    if not _htmx():
+        return _render("queue", _queue_context(message=message))
+    counts = manager.queue_counts(current_user, _queue_filter())
+    return render_template("work/manager/_queue_row.html", tenant=g.tenant, i=None, done_message=message,
+                           item_id=item_id, counts=counts)
+
+
 # ---------------------------------------------------------------- assigning
 
 

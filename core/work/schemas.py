@@ -29,6 +29,9 @@ class WorkItemCreateSchema(Schema):
     priority = fields.Integer(load_default=1, validate=validate.OneOf(PRIORITIES))
     role = fields.String(load_default="lead", validate=validate.OneOf(ROLES))
     external_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    confirm_long_day = fields.Boolean(load_default=False, metadata={
+        "description": "Declare even though the owner's plan for that day goes above 12 hours "
+                       "(without it such a declaration is a 422 on this field)."})
 
 
 BATCH_MAX = 50
@@ -39,6 +42,9 @@ class WorkItemBatchSchema(Schema):
                         validate=validate.Length(min=1, max=BATCH_MAX),
                         metadata={"description": f"1–{BATCH_MAX} items, declared all or nothing; errors are "
                                                  "keyed by the item's index."})
+    confirm_long_day = fields.Boolean(load_default=False, metadata={
+        "description": "Declare even though the owner's plan for that day goes above 12 hours "
+                       "(without it such a declaration is a 422 on this field)."})
 
 
 class WorkItemPostSchema(Schema):
@@ -68,6 +74,8 @@ class WorkItemPatchSchema(Schema):
     result_note = fields.String(allow_none=True, validate=TEXT)
     quantity = fields.Float(allow_nan=False, validate=QUANTITY)
     title = fields.String(validate=validate.Length(min=1, max=300))
+    confirm_long_day = fields.Boolean(load_default=False, metadata={
+        "description": "Raise the quantity even though the owner's plan for the day goes above 12 hours."})
 
 
 class ExtendSchema(Schema):

@@ -34,8 +34,6 @@ work_pages = Blueprint("work_pages", __name__, template_folder="templates")
 CATALOGUE_LIMIT = 30
 # Every type of one position fits a phone's native picker; more is a catalogue to search.
 CHOICES_LIMIT = 500
-# Above this many planned minutes in one day the form asks "are you sure?" before saving.
-LONG_DAY_MINUTES = 12 * 60
 CARRIED_LIMIT = 50
 
 
@@ -150,7 +148,7 @@ def _render_today(day: date, me: Employee | None, *, rows: list[dict] | None = N
         "tenant": g.tenant, "day": day, "me": me, "q": q,
         "before_cutoff": cal.now() < cal.cutoff_moment(day, g.tenant), "cutoff": g.tenant.morning_cutoff,
         "rows": rows or _blank_rows(), "form": form or {"work_date": day.isoformat()}, "batch_max": BATCH_MAX,
-        "long_day_hours": LONG_DAY_MINUTES // 60,
+        "long_day_hours": services.LONG_DAY_MINUTES // 60,
     }
     if me is not None:
         context.update(_day_view(me, day))
@@ -192,13 +190,6 @@ def _rows_from_form() -> list[dict]:
         if row["task_type_code"] or (row["title"] and count > 1):
             rows.append(row)
     return rows
-
-
-def _planned_minutes(employee_id: int, day: date) -> float:
-    total = db.session.scalar(select(func.coalesce(func.sum(
-        WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient), 0)).where(
-        WorkItem.employee_id == employee_id, WorkItem.work_date == day, WorkItem.status != "cancelled"))
-    return float(total or 0)
 
 
 @work_pages.post("/t/<t>/today/declare")
@@ -247,11 +238,17 @@ def declare(t):
     else:
         try:
             declared = services.declare_batch(current_user, items)
-            minutes = _planned_minutes(current_user.employee_id, work_date)
-            if minutes > LONG_DAY_MINUTES and not form["confirm_long"]:
+            try:
+                services.check_long_days([item for item, _ in declared], form["confirm_long"])
+                long_day = False
+            except Invalid as exc:
+                if exc.code != "long_day":
+                    raise
+                long_day = True
+            if long_day:
+                form["planned_minutes"] = services.planned_minutes(current_user.employee_id, work_date)
                 db.session.rollback()
                 form["needs_confirm"] = True
-                form["planned_minutes"] = minutes
                 status = 422
             else:
                 services.commit()

@@ -188,7 +188,7 @@ def test_the_province_dashboard_heat_map_and_a_recalculation(desktop, month):
     assert "Sở Nội vụ" not in page.locator("table.units-table").inner_text()
 
     desktop.goto(f"{T}/jobs")
-    page.fill("#recalc-period", PERIOD)
+    page.select_option("#recalc-period", PERIOD)
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="Tính lại", exact=True).click()
     assert "Đã bắt đầu tính lại điểm tháng 2026-10." in page.locator(".flashes").inner_text()

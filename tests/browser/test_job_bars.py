@@ -33,7 +33,7 @@ def test_a_recalculation_started_from_the_jobs_page_shows_its_bar_done(desktop):
     page = desktop.page
     desktop.login("admin")
     desktop.goto(f"{T}/jobs")
-    page.fill("#recalc-period", PERIOD)
+    page.select_option("#recalc-period", PERIOD)
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="Tính lại", exact=True).click()
     bar = page.locator("div.job-inline")

@@ -135,3 +135,77 @@ def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, m
         assert browsing.scroll_width() <= size["width"]
         browsing.screenshot(f"manager-unit-{size['width']}", full_page=True)
         browsing.assert_clean()
+
+
+def test_manager_accepts_one_declaration_in_one_click_on_a_phone(phone, live_server, monkeypatch):
+    """At 390×844 the head accepts the third declaration with the button beside it: only
+    that row changes (the page neither reloads nor jumps), the tab's count drops by one,
+    and the audit log names the head."""
+    from core.audit.models import AuditEvent
+
+    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 9, 0)))
+    in_tenant(live_server, add_catalogue, commit=True)
+    ids = in_tenant(live_server, lambda: seed_declarations(3), commit=True)  # three by each of two people
+    page = phone.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone.login(MANAGER)
+    phone.goto(f"/t/{SLUG}/unit?state=declarations")
+    badge = page.locator("#badge-declarations")
+    waiting = int(badge.inner_text())
+    target = ids[2]
+    row = page.locator(f"#q-{target}")
+    row.scroll_into_view_if_needed()
+    page.evaluate("window.__sameDocument = true")
+    before = page.evaluate("window.scrollY")
+    row.get_by_role("button", name="Chấp nhận", exact=False).click()
+    expect(page.locator(f"#q-{target}")).to_have_text(f"✓ Đã chấp nhận: {'Hồ sơ 02-3'}")
+    expect(badge).to_have_text(str(waiting - 1))
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.evaluate("window.scrollY") == before
+    expect(page.locator(f"#q-{ids[1]} button.one")).to_be_visible()  # its neighbours are untouched
+    assert in_tenant(live_server, lambda: verification_of(ids)) == {
+        **dict.fromkeys(ids, "pending"), target: "verified"}
+    head_user = in_tenant(live_server, lambda: db.session.scalar(
+        select(Employee).where(Employee.code == "SNV-P1-TP")).user_id)
+    actors = in_tenant(live_server, lambda: list(db.session.scalars(select(AuditEvent.actor).where(
+        AuditEvent.action == "work_item.verify", AuditEvent.object_id == str(target)))))
+    assert len(actors) == 1 and actors[0].startswith(f"user:{head_user}:")
+    assert phone.scroll_width() <= 390
+    phone.screenshot("manager-one-click-390")
+    phone.assert_clean()
+
+
+def test_manager_passes_one_finished_item_with_its_stars_on_a_phone(phone, live_server, monkeypatch):
+    """The demo's queue opens on finished items (nothing left to accept): each row has its
+    own stars and "Đạt", so the head rates one item without the bulk form at the bottom."""
+    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 9, 0)))
+    in_tenant(live_server, add_catalogue, commit=True)
+    ids = in_tenant(live_server, lambda: seed_declarations(2), commit=True)
+
+    def finish_all() -> None:
+        for item_id in ids:
+            item = db.session.get(WorkItem, item_id)
+            owner = db.session.get(Employee, item.employee_id)
+            work.update_item(principal_for_user(owner.user), item, {"status": "done", "result_note": "Xong"})
+
+    in_tenant(live_server, finish_all, commit=True)
+    page = phone.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone.login(MANAGER)
+    phone.goto(f"/t/{SLUG}/unit?state=reviews")
+    badge = page.locator("#badge-reviews")
+    waiting = int(badge.inner_text())
+    target = ids[1]
+    row = page.locator(f"#q-{target}")
+    row.scroll_into_view_if_needed()
+    page.evaluate("window.__sameDocument = true")
+    row.locator(f"#stars-{target}").select_option("3")
+    row.get_by_role("button", name="Đạt").click()
+    expect(page.locator(f"#q-{target}")).to_have_text("✓ Đã đạt (3★): Hồ sơ 02-2")
+    expect(badge).to_have_text(str(waiting - 1))
+    assert page.evaluate("window.__sameDocument") is True
+    stars = in_tenant(live_server, lambda: {i: db.session.get(WorkItem, i).stars for i in ids})
+    assert stars == {**dict.fromkeys(ids), target: 3}
+    assert phone.scroll_width() <= 390
+    phone.screenshot("manager-one-click-pass-390")
+    phone.assert_clean()
