@@ -1,0 +1,113 @@
+"""row-level security trusts only settings signed with a key the app role cannot read
+
+Before, the policies trusted `app.tenant_id` and `app.unscoped` as set, and any role may
+set them: SQL run as the app role could read every tenant. Now each transaction's
+settings carry `app.rls_sig`, HMAC-SHA256 of (tenant, unscoped, database session) under a
+key in `congvu_rls.keys`, readable by the owner and the ops role only; the policies
+accept the settings only when the signature checks. docs/security.md has the reasons.
+
+Revision ID: 0020
+Revises: 0015
+Create Date: 2026-12-06 19:00:00
+
+"""
+import os
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+from core.tenancy.rls import _PREDICATE, KEY_SCHEMA, KEY_TABLE, LEGACY_PREDICATE, POLICY, enable_statements
+
+revision = '0020'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+# HMAC's two hashes (RFC 2104) with the key's pads stored beside it, because PostgreSQL has
+# sha256() but no XOR on bytea; Python signs with hmac.new(key, …) and gets the same digest.
+# The message: tenant id, unscoped flag and this database session (pid and start time, to
+# the microsecond), so a signature is worth nothing in any other session. Every function
+# pins search_path (and is called schema-qualified) so no object the app role creates can
+# stand in for one they call. PARALLEL RESTRICTED: the session differs in a parallel worker;
+# the policies call them in InitPlans, run once per statement by the leader.
+FUNCTIONS = f"""
+CREATE FUNCTION public.congvu_rls_session() RETURNS text
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+  SELECT pg_backend_pid()::text || ':' || (extract(epoch FROM backend_start) * 1000000)::bigint::text
+  FROM pg_stat_get_activity(pg_backend_pid())
+$$;
+
+CREATE FUNCTION public.congvu_rls_signed(msg text, sig text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(encode(sha256(k.okey || sha256(k.ikey || convert_to(msg, 'UTF8'))), 'hex') = sig, false)
+  FROM {KEY_TABLE} k WHERE k.id = 1
+$$;
+
+CREATE FUNCTION public.congvu_rls_message() RETURNS text
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(current_setting('app.tenant_id', true), '') || '|'
+      || coalesce(current_setting('app.unscoped', true), '') || '|' || public.congvu_rls_session()
+$$;
+
+CREATE FUNCTION public.congvu_rls_tenant() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN coalesce(public.congvu_rls_signed(public.congvu_rls_message(),
+                                                     current_setting('app.rls_sig', true)), false)
+              THEN nullif(current_setting('app.tenant_id', true), '')::bigint END
+$$;
+
+CREATE FUNCTION public.congvu_rls_unscoped() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(current_setting('app.unscoped', true) = 'on'
+                  AND public.congvu_rls_signed(public.congvu_rls_message(), current_setting('app.rls_sig', true)),
+                  false)
+$$;
+"""
+FUNCTION_NAMES = ["congvu_rls_unscoped()", "congvu_rls_tenant()", "congvu_rls_message()",
+                  "congvu_rls_signed(text, text)", "congvu_rls_session()"]
+
+
+def _policy_tables() -> list[str]:
+    rows = op.get_bind().exec_driver_sql(
+        f"SELECT tablename FROM pg_policies WHERE policyname = '{POLICY}' AND schemaname = 'public'")
+    return sorted(r[0] for r in rows)
+
+
+def _recreate(predicate: str) -> None:
+    for table in _policy_tables():
+        for stmt in enable_statements(table, predicate):
+            op.execute(stmt)
+
+
+def upgrade():
+    conn = op.get_bind()
+    if conn.dialect.name != "postgresql":
+        return  # SQLite has no row-level security; the ORM filter keeps tenants apart there
+    # Nobody but the owner creates objects in public (PostgreSQL 15's default; older
+    # versions let every role), so no role can plant a function the policies would find.
+    op.execute("DO $$ BEGIN REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
+               "EXCEPTION WHEN insufficient_privilege THEN RAISE WARNING 'could not revoke CREATE on public'; END $$")
+    op.execute(f"CREATE SCHEMA {KEY_SCHEMA}")
+    op.execute(f"REVOKE ALL ON SCHEMA {KEY_SCHEMA} FROM PUBLIC")
+    op.execute(f"CREATE TABLE {KEY_TABLE} (id integer PRIMARY KEY CHECK (id = 1), key bytea NOT NULL, "
+               "ikey bytea NOT NULL, okey bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())")
+    key = secrets.token_bytes(32)
+    padded = key.ljust(64, b"\0")
+    conn.execute(sa.text(f"INSERT INTO {KEY_TABLE} (id, key, ikey, okey) VALUES (1, :k, :i, :o)"),
+                 {"k": key, "i": bytes(b ^ 0x36 for b in padded), "o": bytes(b ^ 0x5C for b in padded)})
+    conn.exec_driver_sql(FUNCTIONS)
+    ops_role = os.environ.get("CONGVU_DB_OPS_ROLE", "congvu_ops")
+    op.execute(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ops_role}') THEN "
+               f"GRANT USAGE ON SCHEMA {KEY_SCHEMA} TO {ops_role}; GRANT SELECT ON {KEY_TABLE} TO {ops_role}; "
+               "END IF; END $$")
+    _recreate(_PREDICATE)
+
+
+def downgrade():
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    _recreate(LEGACY_PREDICATE)
+    for name in FUNCTION_NAMES:
+        op.execute(f"DROP FUNCTION IF EXISTS public.{name}")
+    op.execute(f"DROP SCHEMA IF EXISTS {KEY_SCHEMA} CASCADE")
