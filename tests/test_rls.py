@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from core.extensions import db
 from core.tenancy import rls, tenant_tables
+from tests.conftest import OPS_ROLE
 from tests.factories import build_world
 
 
@@ -133,29 +134,20 @@ def test_a_signature_is_worth_nothing_in_another_session(clean_app, pg):
             assert _rows_of(conn, b.tenant_id) == 0, (tid, uns)
 
 
-OPS_ROLE = "congvu_ops_test"
-
-
-def _ops_role(backend) -> bytes:
-    """A role like deploy's congvu_ops (it may read the key, nothing else); returns the key."""
+def _key(backend) -> bytes:
     owner = create_engine(backend.owner_url)
-    with owner.begin() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OPS_ROLE}).scalar():
-            conn.execute(text(f"CREATE ROLE {OPS_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
-        conn.execute(text(f"GRANT USAGE ON SCHEMA congvu_rls TO {OPS_ROLE}"))
-        conn.execute(text(f"GRANT SELECT ON congvu_rls.keys TO {OPS_ROLE}"))
+    with owner.connect() as conn:
         key = bytes(conn.execute(text("SELECT key FROM congvu_rls.keys")).scalar())
     owner.dispose()
     return key
 
 
-def test_the_app_role_cannot_reach_the_key_become_another_role_or_change_the_rules(clean_app, backend, pg):
+def test_the_app_role_cannot_reach_the_key_become_another_role_or_change_the_rules(clean_app, pg):
     engine, a, _ = pg
-    _ops_role(backend)
     refused = [
         "SELECT key FROM congvu_rls.keys",
         "SET ROLE postgres",
-        f"SET ROLE {OPS_ROLE}",
+        f"SET ROLE {OPS_ROLE}",  # the role that may read the key
         "SET SESSION AUTHORIZATION postgres",
         "ALTER TABLE employees DISABLE ROW LEVEL SECURITY",
         "ALTER TABLE employees NO FORCE ROW LEVEL SECURITY",
@@ -193,7 +185,11 @@ def test_the_key_is_read_through_the_ops_url_only(clean_app, backend, pg):
                       "CONGVU_INSTANCE_PATH": clean_app.config["CONGVU_INSTANCE_PATH"]})
     with app.app_context(), pytest.raises(RuntimeError, match="CONGVU_DATABASE_OPS_URL"):
         rls.signing_key()
-    key = _ops_role(backend)
-    app.config["CONGVU_DATABASE_OPS_URL"] = backend.app_url.replace("congvu_app@", f"{OPS_ROLE}@")
+    key = _key(backend)
+    app.config["CONGVU_DATABASE_OPS_URL"] = backend.ops_url  # congvu_ops: may read the key, nothing else
     with app.app_context():
         assert rls.signing_key() == key and len(key) == 32
+    ops = create_engine(backend.ops_url)
+    with ops.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+        conn.execute(text("SELECT count(*) FROM employees"))  # the key is all the ops role may read
+    ops.dispose()
