@@ -193,3 +193,28 @@ def test_the_key_is_read_through_the_ops_url_only(clean_app, backend, pg):
     with ops.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
         conn.execute(text("SELECT count(*) FROM employees"))  # the key is all the ops role may read
     ops.dispose()
+
+
+def test_signatures_unbound_from_the_session_for_pgbouncer(clean_app, backend, pg):
+    """With bind_session false (PgBouncer in transaction mode, set by the owner) the app's
+    signatures still hold on any session, and settings without one still reveal nothing."""
+    engine, a, b = pg
+    owner = create_engine(backend.owner_url)
+    with owner.begin() as conn:
+        conn.execute(text("UPDATE congvu_rls.keys SET bind_session = false"))
+    clean_app.extensions["congvu_rls"].pop("key", None)
+    try:
+        with engine.connect() as one, engine.connect() as two:
+            sig = _own_signature(clean_app, one, a.tenant_id)
+            assert _rows_of(one, a.tenant_id) > 0
+            two.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.unscoped', 'off', true), "
+                             "set_config('app.rls_sig', :s, true)"), {"t": str(a.tenant_id), "s": sig})
+            assert _rows_of(two, a.tenant_id) == _rows_of(one, a.tenant_id)  # the same signature, another session
+            two.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('app.unscoped', 'on', true)"),
+                        {"t": str(b.tenant_id)})
+            assert _rows_of(two, b.tenant_id) == 0
+    finally:
+        with owner.begin() as conn:
+            conn.execute(text("UPDATE congvu_rls.keys SET bind_session = true"))
+        owner.dispose()
+        clean_app.extensions["congvu_rls"].pop("key", None)

@@ -247,7 +247,7 @@ def write(month: Month, people: Sequence[tuple[int, int, int]], choices: dict[in
                 progress(written, total)
         return total
 
-    key = rls.signing_key()  # the pool's threads have no app context to read it in
+    key = rls.key_for_threads()  # the pool's threads have no app context to read it in
 
     def one(block: Sequence[tuple[int, int, int]]) -> int:
         with engine.begin() as conn:

@@ -39,8 +39,8 @@ def unscoped_in_migration() -> None:
     if not signed_predicate_ready():
         conn.exec_driver_sql("SELECT set_config('app.unscoped', 'on', true)")
         return
-    key = conn.execute(sa.text(f"SELECT key FROM {KEY_TABLE} WHERE id = 1")).scalar()
-    session = conn.execute(sa.text("SELECT public.congvu_rls_session()")).scalar()
+    key, bind_session = conn.execute(sa.text(f"SELECT key, bind_session FROM {KEY_TABLE} WHERE id = 1")).one()
+    session = conn.execute(sa.text("SELECT public.congvu_rls_session()")).scalar() if bind_session else ""
     sig = hmac.new(bytes(key), f"|on|{session}".encode(), hashlib.sha256).hexdigest()
     conn.execute(sa.text("SELECT set_config('app.tenant_id', '', true), set_config('app.unscoped', 'on', true), "
                          "set_config('app.rls_sig', :sig, true)"), {"sig": sig})

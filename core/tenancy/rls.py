@@ -77,6 +77,17 @@ def signing_key() -> bytes | None:
     """The key the policies check signatures with, read once per process through the ops
     URL (CONGVU_DATABASE_OPS_URL, else the owner's, else the app's own); None while the
     database has no key yet (before migration 0020), when nothing checks signatures."""
+    found = _key_row()
+    return None if found is None else found[0]
+
+
+def key_for_threads() -> tuple[bytes, bool] | None:
+    """What `apply(…, key=…)` takes in a thread that has no app context."""
+    return _key_row()
+
+
+def _key_row() -> tuple[bytes, bool] | None:
+    """(key, bind_session) from the database, cached per app."""
     if not has_app_context():
         return None
     cache = current_app.extensions.setdefault("congvu_rls", {})
@@ -97,39 +108,43 @@ def signing_key() -> bytes | None:
                 if conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": KEY_SCHEMA}).scalar() is None:
                     return None  # not migrated yet: not cached, so the key is read once it exists
                 try:
-                    key = conn.execute(text(f"SELECT key FROM {KEY_TABLE} WHERE id = 1")).scalar()
+                    row = conn.execute(text(f"SELECT key, bind_session FROM {KEY_TABLE} WHERE id = 1")).first()
                 except DBAPIError as exc:
                     raise RuntimeError(
                         "The row-level security key cannot be read: set CONGVU_DATABASE_OPS_URL to the ops role "
                         "(or the owner), not the app role (docs/operations.md §1).") from exc
         finally:
             engine.dispose()
-        if key is None:
+        if row is None:
             return None
-        cache["key"] = bytes(key)
+        cache["key"] = (bytes(row.key), bool(row.bind_session))
         return cache["key"]
 
 
-def sign(tid: str, uns: str, session: str | None, key: bytes | None = None) -> str:
+def sign(tid: str, uns: str, session: str | None, key: tuple[bytes, bool] | None = None) -> str:
     """The `app.rls_sig` for these settings in this database session ('' without a key:
-    the database checks no signature then)."""
-    key = key or signing_key()
-    if key is None or session is None:
+    the database checks no signature then). The session is left out of the message when
+    the database says signatures are not bound to one (PgBouncer in transaction mode)."""
+    found = key or _key_row()
+    if found is None or session is None:
         return ""
-    return hmac.new(key, f"{tid}|{uns}|{session}".encode(), hashlib.sha256).hexdigest()
+    secret, bind_session = found
+    message = f"{tid}|{uns}|{session if bind_session else ''}"
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 
-def _execute_set(connection, settings: dict[str, str], key: bytes | None = None) -> None:
+def _execute_set(connection, settings: dict[str, str], key: tuple[bytes, bool] | None = None) -> None:
     session = connection.info.get(_SESSION)
     if session is None:  # a connection made before this module's connect hook (or another engine's)
         session = connection.info[_SESSION] = connection.execute(text(SESSION_SQL)).scalar()
     connection.execute(_SET, {**settings, "sig": sign(settings["tid"], settings["uns"], session, key)})
 
 
-def apply(connection, tenant_id: int | None = None, unscoped: bool = False, key: bytes | None = None) -> None:
+def apply(connection, tenant_id: int | None = None, unscoped: bool = False,
+          key: tuple[bytes, bool] | None = None) -> None:
     """Set the signed settings on a connection outside the ORM session (a second
     connection of a job, an export or the demo generator); PostgreSQL only. A thread
-    without the app's context passes the `key` its caller read with `signing_key()`."""
+    without the app's context passes the `key` its caller got from `key_for_threads()`."""
     settings = {"tid": "" if tenant_id is None else str(tenant_id), "uns": "on" if unscoped else "off"}
     _execute_set(connection, settings, key)
 

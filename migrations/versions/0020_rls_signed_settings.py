@@ -27,7 +27,10 @@ depends_on = None
 # HMAC's two hashes (RFC 2104) with the key's pads stored beside it, because PostgreSQL has
 # sha256() but no XOR on bytea; Python signs with hmac.new(key, …) and gets the same digest.
 # The message: tenant id, unscoped flag and this database session (pid and start time, to
-# the microsecond), so a signature is worth nothing in any other session. Every function
+# the microsecond), so a signature is worth nothing in any other session — unless the owner
+# set bind_session false, for PgBouncer in transaction mode, where a client's transactions
+# land on any server session (docs/operations.md). The session is computed by the caller's
+# role: the owner may not read another role's backend_start. Every function
 # pins search_path (and is called schema-qualified) so no object the app role creates can
 # stand in for one they call. PARALLEL RESTRICTED: the session differs in a parallel worker;
 # the policies call them in InitPlans, run once per statement by the leader.
@@ -38,34 +41,33 @@ LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS
   FROM pg_stat_get_activity(pg_backend_pid())
 $$;
 
-CREATE FUNCTION public.congvu_rls_signed(msg text, sig text) RETURNS boolean
+CREATE FUNCTION public.congvu_rls_signed(tid text, uns text, session text, sig text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(encode(sha256(k.okey || sha256(k.ikey || convert_to(msg, 'UTF8'))), 'hex') = sig, false)
+  SELECT coalesce(encode(sha256(k.okey || sha256(k.ikey || convert_to(
+           tid || '|' || uns || '|' || CASE WHEN k.bind_session THEN session ELSE '' END, 'UTF8'))), 'hex') = sig,
+         false)
   FROM {KEY_TABLE} k WHERE k.id = 1
 $$;
 
-CREATE FUNCTION public.congvu_rls_message() RETURNS text
+CREATE FUNCTION public.congvu_rls_valid() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(current_setting('app.tenant_id', true), '') || '|'
-      || coalesce(current_setting('app.unscoped', true), '') || '|' || public.congvu_rls_session()
+  SELECT coalesce(public.congvu_rls_signed(coalesce(current_setting('app.tenant_id', true), ''),
+                                           coalesce(current_setting('app.unscoped', true), ''),
+                                           public.congvu_rls_session(), current_setting('app.rls_sig', true)), false)
 $$;
 
 CREATE FUNCTION public.congvu_rls_tenant() RETURNS bigint
 LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT CASE WHEN coalesce(public.congvu_rls_signed(public.congvu_rls_message(),
-                                                     current_setting('app.rls_sig', true)), false)
-              THEN nullif(current_setting('app.tenant_id', true), '')::bigint END
+  SELECT CASE WHEN public.congvu_rls_valid() THEN nullif(current_setting('app.tenant_id', true), '')::bigint END
 $$;
 
 CREATE FUNCTION public.congvu_rls_unscoped() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(current_setting('app.unscoped', true) = 'on'
-                  AND public.congvu_rls_signed(public.congvu_rls_message(), current_setting('app.rls_sig', true)),
-                  false)
+  SELECT coalesce(current_setting('app.unscoped', true) = 'on' AND public.congvu_rls_valid(), false)
 $$;
 """
-FUNCTION_NAMES = ["congvu_rls_unscoped()", "congvu_rls_tenant()", "congvu_rls_message()",
-                  "congvu_rls_signed(text, text)", "congvu_rls_session()"]
+FUNCTION_NAMES = ["congvu_rls_unscoped()", "congvu_rls_tenant()", "congvu_rls_valid()",
+                  "congvu_rls_signed(text, text, text, text)", "congvu_rls_session()"]
 
 
 def _policy_tables() -> list[str]:
@@ -91,7 +93,8 @@ def upgrade():
     op.execute(f"CREATE SCHEMA {KEY_SCHEMA}")
     op.execute(f"REVOKE ALL ON SCHEMA {KEY_SCHEMA} FROM PUBLIC")
     op.execute(f"CREATE TABLE {KEY_TABLE} (id integer PRIMARY KEY CHECK (id = 1), key bytea NOT NULL, "
-               "ikey bytea NOT NULL, okey bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())")
+               "ikey bytea NOT NULL, okey bytea NOT NULL, bind_session boolean NOT NULL DEFAULT true, "
+               "created_at timestamptz NOT NULL DEFAULT now())")
     key = secrets.token_bytes(32)
     padded = key.ljust(64, b"\0")
     conn.execute(sa.text(f"INSERT INTO {KEY_TABLE} (id, key, ikey, okey) VALUES (1, :k, :i, :o)"),
