@@ -5,7 +5,7 @@ Each transaction starts with one statement, `set_config` of `app.tenant_id`,
 transaction and never leak through the pool. No setting means no rows.
 
 The settings are signed: `app.rls_sig` is HMAC-SHA256, under a key kept in `congvu_rls.keys`,
-of the tenant, the unscoped flag and this database session (backend pid and start time).
+of the tenant, the unscoped flag and this database session (backend pid, client port, server start).
 The policies accept the settings only when the signature checks (migration 0020's
 functions). The app role may change any setting but cannot read the key (only the
 schema owner and the ops role can, `CONGVU_DATABASE_OPS_URL`), so SQL run as the app
@@ -50,8 +50,8 @@ _SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.uns
             "set_config('app.rls_sig', :sig, true)")
 # Names this database session: the same expression as migration 0020's
 # congvu_rls_session(), read once per new connection.
-SESSION_SQL = ("SELECT pg_backend_pid()::text || ':' || (extract(epoch FROM backend_start) * 1000000)::bigint::text "
-               "FROM pg_stat_get_activity(pg_backend_pid())")
+SESSION_SQL = ("SELECT pg_backend_pid()::text || ':' || coalesce(inet_client_port(), 0)::text || ':' || "
+               "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text")
 _SESSION = "congvu_rls_session"
 _KEY_LOCK = threading.Lock()
 

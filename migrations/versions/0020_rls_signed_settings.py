@@ -24,49 +24,64 @@ down_revision = '0015'
 branch_labels = None
 depends_on = None
 
+# This database session: backend pid, client port and server start. Cheap (no
+# pg_stat_activity snapshot, which cost ~40 µs a call), and the same value for the
+# invoker and the definer functions; a pid comes back only after its backend ended, and
+# then rarely with the same client port.
+SESSION_EXPR = ("pg_backend_pid()::text || ':' || coalesce(inet_client_port(), 0)::text || ':' || "
+                "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text")
+
 # HMAC's two hashes (RFC 2104) with the key's pads stored beside it, because PostgreSQL has
 # sha256() but no XOR on bytea; Python signs with hmac.new(key, …) and gets the same digest.
-# The message: tenant id, unscoped flag and this database session (pid and start time, to
-# the microsecond), so a signature is worth nothing in any other session — unless the owner
+# The message: tenant id, unscoped flag and this database session (pid,
+# client port and server start), so a signature is worth nothing in any other session — unless the owner
 # set bind_session false, for PgBouncer in transaction mode, where a client's transactions
-# land on any server session (docs/operations.md). The session is computed by the caller's
-# role: the owner may not read another role's backend_start. Every function
+# land on any server session (docs/operations.md). PL/pgSQL, whose plans are kept per
+# session: SQL functions that cannot be inlined are planned at every call (~100 µs). Every function
 # pins search_path (and is called schema-qualified) so no object the app role creates can
 # stand in for one they call. PARALLEL RESTRICTED: the session differs in a parallel worker;
 # the policies call them in InitPlans, run once per statement by the leader.
 FUNCTIONS = f"""
 CREATE FUNCTION public.congvu_rls_session() RETURNS text
 LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT pg_backend_pid()::text || ':' || (extract(epoch FROM backend_start) * 1000000)::bigint::text
-  FROM pg_stat_get_activity(pg_backend_pid())
+  SELECT {SESSION_EXPR}
 $$;
 
 CREATE FUNCTION public.congvu_rls_signed(tid text, uns text, session text, sig text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(encode(sha256(k.okey || sha256(k.ikey || convert_to(
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  k record;
+BEGIN
+  SELECT ikey, okey, bind_session INTO k FROM {KEY_TABLE} WHERE id = 1;
+  RETURN coalesce(encode(sha256(k.okey || sha256(k.ikey || convert_to(
            tid || '|' || uns || '|' || CASE WHEN k.bind_session THEN session ELSE '' END, 'UTF8'))), 'hex') = sig,
-         false)
-  FROM {KEY_TABLE} k WHERE k.id = 1
-$$;
-
-CREATE FUNCTION public.congvu_rls_valid() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(public.congvu_rls_signed(coalesce(current_setting('app.tenant_id', true), ''),
-                                           coalesce(current_setting('app.unscoped', true), ''),
-                                           public.congvu_rls_session(), current_setting('app.rls_sig', true)), false)
+         false);
+END
 $$;
 
 CREATE FUNCTION public.congvu_rls_tenant() RETURNS bigint
-LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT CASE WHEN public.congvu_rls_valid() THEN nullif(current_setting('app.tenant_id', true), '')::bigint END
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  tid text := coalesce(current_setting('app.tenant_id', true), '');
+BEGIN
+  IF tid <> '' AND public.congvu_rls_signed(tid, coalesce(current_setting('app.unscoped', true), ''),
+                                            {SESSION_EXPR}, current_setting('app.rls_sig', true)) THEN
+    RETURN tid::bigint;
+  END IF;
+  RETURN NULL;
+END
 $$;
 
 CREATE FUNCTION public.congvu_rls_unscoped() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(current_setting('app.unscoped', true) = 'on' AND public.congvu_rls_valid(), false)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN coalesce(current_setting('app.unscoped', true), '') = 'on'
+     AND public.congvu_rls_signed(coalesce(current_setting('app.tenant_id', true), ''), 'on',
+                                  {SESSION_EXPR}, current_setting('app.rls_sig', true));
+END
 $$;
 """
-FUNCTION_NAMES = ["congvu_rls_unscoped()", "congvu_rls_tenant()", "congvu_rls_valid()",
+FUNCTION_NAMES = ["congvu_rls_unscoped()", "congvu_rls_tenant()",
                   "congvu_rls_signed(text, text, text, text)", "congvu_rls_session()"]
 
 
