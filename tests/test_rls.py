@@ -218,3 +218,22 @@ def test_signatures_unbound_from_the_session_for_pgbouncer(clean_app, backend, p
             conn.execute(text("UPDATE congvu_rls.keys SET bind_session = true"))
         owner.dispose()
         clean_app.extensions["congvu_rls"].pop("key", None)
+
+
+def test_a_data_migration_after_0020_can_still_go_unscoped(clean_app, backend, pg):
+    """`unscoped_in_migration()` signs "unscoped" as the owner (whom FORCE RLS binds too);
+    the raw set_config that migrations 0011–0014 used would no longer be accepted."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from core.tenancy.migration import unscoped_in_migration
+
+    owner = create_engine(backend.owner_url)
+    with owner.connect() as conn:
+        conn.execute(text("SELECT set_config('app.unscoped', 'on', true)"))
+        assert conn.execute(text("SELECT public.congvu_rls_unscoped()")).scalar() is False
+        with Operations.context(MigrationContext.configure(conn)):
+            unscoped_in_migration()
+        assert conn.execute(text("SELECT public.congvu_rls_unscoped()")).scalar() is True
+        conn.rollback()
+    owner.dispose()

@@ -4,14 +4,14 @@ Each transaction starts with one statement, `set_config` of `app.tenant_id`,
 `app.unscoped` and `app.rls_sig`, all LOCAL (`true`), so the values die with the
 transaction and never leak through the pool. No setting means no rows.
 
-The settings are signed: `app.rls_sig` is HMAC-SHA256, under a key kept in `congvu_rls.keys`,
-of the tenant, the unscoped flag and this database session (backend pid, client port, server start).
-The policies accept the settings only when the signature checks (migration 0020's
-functions). The app role may change any setting but cannot read the key (only the
-schema owner and the ops role can, `CONGVU_DATABASE_OPS_URL`), so SQL run as the app
-role — an injection — cannot name another tenant or turn the filter off, and a signature
-seen elsewhere (pg_stat_activity shows other sessions' statements) is worthless in any
-other session. docs/security.md explains the choice.
+The settings are signed: `app.rls_sig` is HMAC-SHA256, under a key kept in
+`congvu_rls.keys`, of the tenant, the unscoped flag and this database session (backend
+pid, client port, server start). The policies accept the settings only when the
+signature checks (migration 0020's functions). The app role may change any setting but
+cannot read the key (only the schema owner and the ops role can, through
+`CONGVU_DATABASE_OPS_URL`), so SQL run as the app role — an injection — cannot name
+another tenant or turn the filter off, and a signature were it seen elsewhere is
+worthless in any other session. docs/security.md explains the choice.
 """
 
 from __future__ import annotations
