@@ -86,6 +86,8 @@ def main() -> None:
     recreate_database(args.pg, args.database, args.app_role)
     usernames = seed(f"{args.pg}/{args.database}", args.users)
     app_url = f"postgresql+psycopg://{args.app_role}@{host}/{args.database}"
+    # The app role cannot read the row-level security key; the processes read it as the owner here.
+    os.environ.setdefault("CONGVU_DATABASE_OPS_URL", f"{args.pg}/{args.database}")
     if args.without_scoring_refresh:
         from bench.diagnostic import remove_scoring_refresh
 

@@ -256,6 +256,8 @@ def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT))
     app_url = prepare(args.pg, args.db)
+    # The app role cannot read the row-level security key; the processes read it as the owner here.
+    os.environ.setdefault("CONGVU_DATABASE_OPS_URL", f"{args.pg}/{args.db}")
     with tempfile.TemporaryDirectory() as tmp:
         staff_path, items_path = Path(tmp) / "staff.xlsx", Path(tmp) / "items.csv"
         staff_file(staff_path, args.staff)

@@ -190,6 +190,8 @@ def main() -> None:
         app_url = f"postgresql+psycopg://congvu_app@{base}/{DB}"
     else:
         app_url, built = prepare(args, instance)
+    # The app role cannot read the row-level security key; the processes read it as the owner here.
+    os.environ.setdefault("CONGVU_DATABASE_OPS_URL", f"{args.pg}/{DB}")
     mapping = instance / "mapping.json"
     mapping_for(app_url, instance, mapping)
     merge = ["tenant", "merge", "--source", "bench-source", "--into", "bench-target", "--effective", "2025-07-01",

@@ -268,4 +268,4 @@ def _postgres_rls_defaults(app: Flask) -> None:
     with app.app_context():
         @event.listens_for(db.engine, "connect")
         def _on_connect(dbapi_connection, record) -> None:
-            check_no_defaults(dbapi_connection)
+            check_no_defaults(dbapi_connection, record)

@@ -19,7 +19,12 @@ class Defaults:
     # Migrations run as the schema owner; the app connects as a role without
     # ownership so PostgreSQL's row-level security applies to it.
     DATABASE_OWNER_URL: str | None = None
+    # The role that may read the row-level security key (docs/security.md): the web,
+    # worker and scheduler read it once per process and sign their tenant settings with
+    # it. Unset: the owner's URL, else DATABASE_URL (embedded/SQLite, where nothing signs).
+    DATABASE_OPS_URL: str | None = None
     DB_APP_ROLE = "congvu_app"
+    DB_OPS_ROLE = "congvu_ops"
     REDIS_URL: str | None = None
     QUEUE_PREFIX = ""  # several installations (or test runs) sharing one Redis
     SECRET_KEY: str | None = None

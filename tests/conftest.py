@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core import create_app
 from core.audit import checkpoints
@@ -26,6 +27,8 @@ from core.extensions import db, limiter
 PG_HOST = os.environ.get("CONGVU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("CONGVU_TEST_REDIS", "redis://127.0.0.1:6379/15")
 APP_ROLE = "congvu_app"
+# Reads the row-level security key (docs/security.md), as deploy's congvu_ops does.
+OPS_ROLE = "congvu_ops"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = [b for b in os.environ.get("CONGVU_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 # The suite passes on any date: CONGVU_TEST_TODAY=YYYY-MM-DD runs it as if it were that day,
@@ -75,6 +78,7 @@ class Backend:
     owner_url: str
     dbname: str | None = None
     cleanup: list = field(default_factory=list)
+    ops_url: str | None = None  # PostgreSQL: the ops role; None: the app's own URL (SQLite)
 
 
 def _make_postgres() -> Backend:
@@ -84,14 +88,18 @@ def _make_postgres() -> Backend:
     dbname = f"congvu_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_HOST + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}).scalar()
-        if not exists:
-            conn.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        for role in (APP_ROLE, OPS_ROLE):
+            exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
+            if not exists:
+                try:
+                    conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
+                except DBAPIError:  # another run made it in the meantime
+                    pass
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     admin.dispose()
     base = PG_HOST.split("://", 1)[1].split("@", 1)[1]
     return Backend("postgresql", f"postgresql+psycopg://{APP_ROLE}@{base}/{dbname}",
-                   f"{PG_HOST}/{dbname}", dbname)
+                   f"{PG_HOST}/{dbname}", dbname, ops_url=f"postgresql+psycopg://{OPS_ROLE}@{base}/{dbname}")
 
 
 def _drop_postgres(backend: Backend) -> None:
@@ -118,6 +126,7 @@ def make_app(backend: Backend, tmp_path_factory, **extra):
         "TESTING": True,
         "CONGVU_DATABASE_URL": backend.app_url,
         "CONGVU_DATABASE_OWNER_URL": backend.owner_url,
+        "CONGVU_DATABASE_OPS_URL": backend.ops_url,
         "CONGVU_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "WTF_CSRF_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",

@@ -42,6 +42,7 @@ def installation(redis_url, tmp_path) -> Iterator[dict[str, str]]:
         CONGVU_ENV="production",
         CONGVU_DATABASE_URL=backend.app_url,
         CONGVU_DATABASE_OWNER_URL=backend.owner_url,
+        CONGVU_DATABASE_OPS_URL=backend.ops_url,
         CONGVU_REDIS_URL=redis_url,
         CONGVU_QUEUE_PREFIX=prefix,
         CONGVU_SECRET_KEY="e2e-" + uuid.uuid4().hex * 2,

@@ -37,6 +37,7 @@ def rq_setup(clean_app, backend, redis_url, tmp_path, tmp_path_factory, monkeypa
     shutil.copy(ROOT / "tests" / "jobs_plugins" / "slow_plugin.py", tenants / "tinh-slow" / "plugin.py")
     hang = tmp_path / "hang"
     env = {**os.environ, "CONGVU_DATABASE_URL": backend.app_url, "CONGVU_REDIS_URL": redis_url,
+           "CONGVU_DATABASE_OPS_URL": backend.ops_url or backend.app_url,
            "CONGVU_TENANTS_DIR": str(tenants), "CONGVU_SECRET_KEY": "x" * 64, "CONGVU_TEST_HANG": str(hang),
            "CONGVU_INSTANCE_PATH": str(tmp_path / "instance"), "CONGVU_QUEUE_PREFIX": prefix}
     monkeypatch.setenv("CONGVU_TEST_HANG", str(hang))

@@ -33,6 +33,7 @@ def rq_app(clean_app, backend, redis_url, tmp_path, tmp_path_factory):
 
     prefix = f"test-{uuid.uuid4().hex[:8]}-"  # queues of our own: other runs may share this Redis
     env = {**os.environ, "CONGVU_DATABASE_URL": backend.app_url, "CONGVU_REDIS_URL": redis_url,
+           "CONGVU_DATABASE_OPS_URL": backend.ops_url or backend.app_url,
            "CONGVU_SECRET_KEY": "x" * 64, "CONGVU_INSTANCE_PATH": str(tmp_path / "instance"),
            "CONGVU_QUEUE_PREFIX": prefix}
     app = make_app(backend, tmp_path_factory, CONGVU_REDIS_URL=redis_url, CONGVU_QUEUE_PREFIX=prefix)

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, text
 
 from core.bulk import copy_rows
 from core.extensions import db
+from core.tenancy import rls
 from core.work.models import WorkItem
 
 ITEMS_PER_DAY = 8
@@ -246,9 +247,11 @@ def write(month: Month, people: Sequence[tuple[int, int, int]], choices: dict[in
                 progress(written, total)
         return total
 
+    key = rls.key_for_threads()  # the pool's threads have no app context to read it in
+
     def one(block: Sequence[tuple[int, int, int]]) -> int:
         with engine.begin() as conn:
-            conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(month.tenant_id)})
+            rls.apply(conn, month.tenant_id, key=key)
             conn.execute(text(INSERT_SQL), _block_params(month, block, choices, catalogue))
         return len(block) * per_person
 

@@ -24,7 +24,7 @@ from core.audit.services import acting_as, job_actor
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.observability import observe_job
-from core.tenancy import current_tenant_id, tenant_context
+from core.tenancy import current_tenant_id, rls, tenant_context
 from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Progress:
             return
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)})
+                rls.apply(conn, self.tenant_id)
             conn.execute(text("UPDATE job_runs SET done = :d, total = :n, stage = :s WHERE id = :i"),
                          {"d": done, "n": total, "s": stage, "i": self.run_id})
         try:

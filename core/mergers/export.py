@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from core.extensions import db
+from core.tenancy import rls
 from core.tenants import backup
 from core.timeutil import utcnow
 
@@ -63,7 +64,7 @@ class BackgroundExport:
         try:
             with app.app_context(), db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
                 conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-                conn.execute(text("SELECT set_config('app.unscoped', 'on', true)"))
+                rls.apply(conn, unscoped=True)
                 revision = backup.schema_revision(conn)
                 files = backup.write_tables(conn, tenant_id, self.directory)
                 checkpoint = backup.audit_checkpoint(conn, tenant_id)

@@ -1,29 +1,59 @@
 """PostgreSQL row-level security: the policies, and the per-transaction settings.
 
-Each transaction starts with `set_config('app.tenant_id', …, true)` — the `true` makes
-it LOCAL, so the value dies with the transaction and never leaks through the pool.
-No setting means no rows. The app must connect as a role that neither owns the tables
-nor is a superuser (superusers bypass RLS); docs/operations.md shows the set-up.
+Each transaction starts with one statement, `set_config` of `app.tenant_id`,
+`app.unscoped` and `app.rls_sig`, all LOCAL (`true`), so the values die with the
+transaction and never leak through the pool. No setting means no rows.
+
+The settings are signed: `app.rls_sig` is HMAC-SHA256, under a key kept in
+`congvu_rls.keys`, of the tenant, the unscoped flag and this database session (backend
+pid, client port, server start). The policies accept the settings only when the
+signature checks (migration 0020's functions). The app role may change any setting but
+cannot read the key (only the schema owner and the ops role can, through
+`CONGVU_DATABASE_OPS_URL`), so SQL run as the app role — an injection — cannot name
+another tenant or turn the filter off, and a signature were it seen elsewhere is
+worthless in any other session. docs/security.md explains the choice.
 """
 
 from __future__ import annotations
 
-from flask import has_app_context
-from sqlalchemy import event, text
+import hashlib
+import hmac
+import threading
+
+from flask import current_app, has_app_context
+from sqlalchemy import create_engine, event, pool, text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, SessionTransactionOrigin
 
 from core.tenancy.context import current_tenant_id, is_unscoped
 
 POLICY = "tenant_isolation"
-# Each setting is read in a sub-select, which PostgreSQL evaluates once per statement (an
-# InitPlan) instead of once per row: a scan of a province's 8.5 million item scores took
-# 6.7 s with the per-row form, 4.4 s with this one, 4.0 s as the owner (migration 0010).
-_PREDICATE = (
+# The table that holds the signing key, in a schema of its own: the app role has no USAGE
+# on it, and the grants on "ALL TABLES IN SCHEMA public" every migration repeats never
+# reach it. Only the owner and the ops role read it. Not a model, so wiping the models'
+# tables leaves it.
+KEY_SCHEMA = "congvu_rls"
+KEY_TABLE = f"{KEY_SCHEMA}.keys"
+# The predicate before migration 0020: trusted any setting. Migrations 0001–0019 create
+# their policies with it, because the signature's functions do not exist yet then.
+LEGACY_PREDICATE = (
     "((SELECT current_setting('app.unscoped', true)) = 'on' OR "
     "tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint))"
 )
-_SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.unscoped', :uns, true)")
+# Each function is called in a sub-select, which PostgreSQL evaluates once per statement
+# (an InitPlan) instead of once per row (migration 0010 measured why that matters).
+_PREDICATE = (
+    "((SELECT public.congvu_rls_unscoped()) OR "
+    "tenant_id = (SELECT public.congvu_rls_tenant()))"
+)
+_SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.unscoped', :uns, true), "
+            "set_config('app.rls_sig', :sig, true)")
+# Names this database session: the same expression as migration 0020's
+# congvu_rls_session(), read once per new connection.
+SESSION_SQL = ("SELECT pg_backend_pid()::text || ':' || coalesce(inet_client_port(), 0)::text || ':' || "
+               "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text")
+_SESSION = "congvu_rls_session"
+_KEY_LOCK = threading.Lock()
 
 
 # What a transaction sees before any set_config: no tenant, not unscoped (LOCAL values die
@@ -43,13 +73,89 @@ def _settings() -> dict[str, str]:
     return {"tid": "" if tid is None else str(tid), "uns": "on" if is_unscoped() else "off"}
 
 
+def signing_key() -> bytes | None:
+    """The key the policies check signatures with, read once per process through the ops
+    URL (CONGVU_DATABASE_OPS_URL, else the owner's, else the app's own); None while the
+    database has no key yet (before migration 0020), when nothing checks signatures."""
+    found = _key_row()
+    return None if found is None else found[0]
+
+
+def key_for_threads() -> tuple[bytes, bool] | None:
+    """What `apply(…, key=…)` takes in a thread that has no app context."""
+    return _key_row()
+
+
+def _key_row() -> tuple[bytes, bool] | None:
+    """(key, bind_session) from the database, cached per app."""
+    if not has_app_context():
+        return None
+    cache = current_app.extensions.setdefault("congvu_rls", {})
+    if "key" in cache:
+        return cache["key"]
+    with _KEY_LOCK:
+        if "key" in cache:
+            return cache["key"]
+        config = current_app.config
+        url = (config.get("CONGVU_DATABASE_OPS_URL") or config.get("CONGVU_DATABASE_OWNER_URL")
+               or config["SQLALCHEMY_DATABASE_URI"])
+        engine = create_engine(url, poolclass=pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                if conn.dialect.name != "postgresql":
+                    return None
+                # The catalogue, not to_regclass: the app role may not even look into the schema.
+                if conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": KEY_SCHEMA}).scalar() is None:
+                    return None  # not migrated yet: not cached, so the key is read once it exists
+                try:
+                    row = conn.execute(text(f"SELECT key, bind_session FROM {KEY_TABLE} WHERE id = 1")).first()
+                except DBAPIError as exc:
+                    raise RuntimeError(
+                        "The row-level security key cannot be read: set CONGVU_DATABASE_OPS_URL to the ops role "
+                        "(or the owner), not the app role (docs/operations.md §1).") from exc
+        finally:
+            engine.dispose()
+        if row is None:
+            return None
+        cache["key"] = (bytes(row.key), bool(row.bind_session))
+        return cache["key"]
+
+
+def sign(tid: str, uns: str, session: str | None, key: tuple[bytes, bool] | None = None) -> str:
+    """The `app.rls_sig` for these settings in this database session ('' without a key:
+    the database checks no signature then). The session is left out of the message when
+    the database says signatures are not bound to one (PgBouncer in transaction mode)."""
+    found = key or _key_row()
+    if found is None or session is None:
+        return ""
+    secret, bind_session = found
+    message = f"{tid}|{uns}|{session if bind_session else ''}"
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _execute_set(connection, settings: dict[str, str], key: tuple[bytes, bool] | None = None) -> None:
+    session = connection.info.get(_SESSION)
+    if session is None:  # a connection made before this module's connect hook (or another engine's)
+        session = connection.info[_SESSION] = connection.execute(text(SESSION_SQL)).scalar()
+    connection.execute(_SET, {**settings, "sig": sign(settings["tid"], settings["uns"], session, key)})
+
+
+def apply(connection, tenant_id: int | None = None, unscoped: bool = False,
+          key: tuple[bytes, bool] | None = None) -> None:
+    """Set the signed settings on a connection outside the ORM session (a second
+    connection of a job, an export or the demo generator); PostgreSQL only. A thread
+    without the app's context passes the `key` its caller got from `key_for_threads()`."""
+    settings = {"tid": "" if tenant_id is None else str(tenant_id), "uns": "on" if unscoped else "off"}
+    _execute_set(connection, settings, key)
+
+
 @event.listens_for(Session, "after_begin")
 def _set_local(session: Session, transaction, connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     settings = _settings()
     if settings != _NONE:
-        connection.execute(_SET, settings)
+        _execute_set(connection, settings)
     session.info[_APPLIED] = settings
 
 
@@ -75,24 +181,28 @@ def sync_open_transaction() -> None:
         settings = _settings()
         if session.info.get(_APPLIED) == settings:
             return
-        conn.execute(_SET, settings)
+        _execute_set(conn, settings)
         session.info[_APPLIED] = settings
     except (PendingRollbackError, DBAPIError):
         # A failed transaction is about to be rolled back; it will read nothing more.
         pass
 
 
-def check_no_defaults(dbapi_connection) -> None:
+def check_no_defaults(dbapi_connection, record=None) -> None:
     """Refuse a connection whose role or database sets app.tenant_id or app.unscoped by
     default (ALTER ROLE … SET): a transaction begun outside every tenant would inherit it,
-    since `_set_local` sends nothing for that case."""
+    since `_set_local` sends nothing for that case. The same round trip names the database
+    session the signatures are bound to (kept with the pooled connection)."""
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("SELECT current_setting('app.tenant_id', true), current_setting('app.unscoped', true)")
-        tid, uns = cursor.fetchone()
+        cursor.execute("SELECT current_setting('app.tenant_id', true), current_setting('app.unscoped', true), "
+                       f"({SESSION_SQL})")
+        tid, uns, session = cursor.fetchone()
     finally:
         cursor.close()
         dbapi_connection.rollback()  # leave no transaction open behind the pool's back
+    if record is not None:
+        record.info[_SESSION] = session
     if tid not in (None, "") or uns not in (None, "", "off"):
         raise RuntimeError(f"The database role or database sets app.tenant_id={tid!r} app.unscoped={uns!r} "
                            "by default; row-level security needs them unset (docs/operations.md).")

@@ -12,7 +12,7 @@ Create Date: 2026-11-27 18:00:00
 """
 from alembic import op
 
-from core.tenancy.rls import POLICY, enable_statements
+from core.tenancy.rls import LEGACY_PREDICATE, POLICY, enable_statements
 
 revision = '0010'
 down_revision = '0009'
@@ -29,17 +29,18 @@ def _tables() -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def _recreate(predicate: str | None) -> None:
+def _recreate(predicate: str) -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in _tables():
-        statements = enable_statements(table) if predicate is None else enable_statements(table, predicate)
+        statements = enable_statements(table, predicate)
         for stmt in statements:
             op.execute(stmt)
 
 
 def upgrade():
-    _recreate(None)
+    # The predicate as it stood then (0020 replaced it with the signed one).
+    _recreate(LEGACY_PREDICATE)
 
 
 def downgrade():
