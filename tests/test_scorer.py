@@ -196,3 +196,40 @@ def test_classification_reads_a_year_with_no_mark_left(deferred, client, world):
         scorer.drain_year("2026")
         assert not scorer.pending_year("2026")
     assert world.ids["staff"] in month_rows(app, world)
+
+
+def test_with_redis_the_commit_wakes_one_scorer_job_per_tenant(clean_app, client, world, redis_url, monkeypatch):
+    """Redis configured (and CONGVU_SCORING unset): deferred. Three declarations queue one
+    job (coalesced until it starts); the job drains all three marks."""
+    import uuid
+
+    from redis import Redis
+    from rq import Queue
+
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    monkeypatch.setitem(clean_app.config, "CONGVU_REDIS_URL", redis_url)
+    monkeypatch.setitem(clean_app.config, "CONGVU_QUEUE_PREFIX", prefix)
+    queue = Queue(f"{prefix}scoring", connection=Redis.from_url(redis_url))
+    try:
+        for quantity in (1, 2, 3):
+            declare(client, world, quantity=quantity)
+        assert len(marks(clean_app, world)) == 3
+        assert [job.func_name for job in queue.jobs] == ["core.scoring.scorer.scorer_job"]
+        assert queue.jobs[0].args == (world.tenant_id,)
+        with clean_app.app_context():
+            assert scorer.scorer_job(world.tenant_id) == 3
+        assert marks(clean_app, world) == []
+        assert month_rows(clean_app, world)[world.ids["staff"]][2] == 3
+        declare(client, world)  # the job started: the next write wakes another
+        assert len(queue.jobs) == 2
+    finally:
+        queue.empty()
+
+
+def test_with_redis_down_the_declaration_succeeds_and_its_mark_waits(clean_app, client, world, monkeypatch, caplog):
+    monkeypatch.setitem(clean_app.config, "CONGVU_REDIS_URL", "redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.WARNING, logger="core.scoring.scorer"):
+        declare(client, world)
+    assert marks(clean_app, world) == [(world.ids["staff"], PERIOD)]
+    assert any("could not wake the scorer" in r.getMessage() for r in caplog.records)
+    assert drain(clean_app, world) == 1  # `congvu scorer`, or the sweeper's wake once Redis is back
