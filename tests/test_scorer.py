@@ -233,3 +233,34 @@ def test_with_redis_down_the_declaration_succeeds_and_its_mark_waits(clean_app, 
     assert marks(clean_app, world) == [(world.ids["staff"], PERIOD)]
     assert any("could not wake the scorer" in r.getMessage() for r in caplog.records)
     assert drain(clean_app, world) == 1  # `congvu scorer`, or the sweeper's wake once Redis is back
+
+
+def test_pages_say_updating_with_the_last_refresh_while_marks_wait(deferred, client, world, clock):
+    """"Tháng của tôi", the unit and the province dashboards: "Đang cập nhật" while the
+    month has marks, with the time of the last refresh once there was one."""
+    from tests.test_dashboards import page, sign_in
+
+    app = deferred
+    declare(client, world)
+    pages = {"staff": f"/t/{world.slug}/me?period={PERIOD}",
+             "manager": f"/t/{world.slug}/dashboard/unit?period={PERIOD}",
+             "admin": f"/t/{world.slug}/dashboard/province?period={PERIOD}"}
+    for who, url in pages.items():
+        sign_in(client, world, who)
+        html = page(client, url)
+        assert "Đang cập nhật." in html and "số liệu sẽ có trong giây lát" in html, who
+    drain(app, world)
+    with app.app_context(), tenant_context(world.tenant_id):
+        refreshed = db.session.scalar(select(PeriodScore.computed_at).where(
+            PeriodScore.employee_id == world.ids["staff"], PeriodScore.period == PERIOD))
+    for who, url in pages.items():
+        sign_in(client, world, who)
+        assert 'data-freshness="pending"' not in page(client, url), who
+    declare(client, world, quantity=5)
+    from zoneinfo import ZoneInfo
+
+    when = refreshed.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+    for who, url in pages.items():
+        sign_in(client, world, who)
+        html = page(client, url)
+        assert f"số liệu này là của lần cập nhật gần nhất, lúc {when}." in html, who
