@@ -70,7 +70,7 @@ def start_scorers(args, app_url: str) -> list[subprocess.Popen]:
     if args.scoring != "deferred":
         return []
     env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
-               CONGVU_ENV="production", CONGVU_SCORING="deferred")
+               CONGVU_AUDIT_KEY=secrets.token_hex(32), CONGVU_ENV="production", CONGVU_SCORING="deferred")
     command = [str(Path(sys.executable).parent / "congvu"), "scorer", "--interval", "0.2"]
     log = open("/tmp/congvu-bench-scorer.log", "w")  # noqa: SIM115 - lives as long as the scorers
     return [subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
