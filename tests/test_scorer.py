@@ -264,3 +264,42 @@ def test_pages_say_updating_with_the_last_refresh_while_marks_wait(deferred, cli
         sign_in(client, world, who)
         html = page(client, url)
         assert f"số liệu này là của lần cập nhật gần nhất, lúc {when}." in html, who
+
+
+def test_a_congvu_worker_runs_the_scorer_job_and_the_sweeper_wakes_waiting_marks(clean_app, backend, client, world,
+                                                                                redis_url, monkeypatch, tmp_path):
+    """The production path: the job runs in an RQ work horse (`congvu worker`, forked) and
+    drains the marks; marks left while Redis was down are woken by the sweeper."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from redis import Redis
+    from rq import Queue
+
+    from core.jobs.schedule import sweep_abandoned
+
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    monkeypatch.setitem(clean_app.config, "CONGVU_REDIS_URL", redis_url)
+    monkeypatch.setitem(clean_app.config, "CONGVU_QUEUE_PREFIX", prefix)
+    queue = Queue(f"{prefix}scoring", connection=Redis.from_url(redis_url))
+    try:
+        declare(client, world, quantity=2)
+        queue.empty()  # as if Redis had lost the wake: the mark waits in the database
+        with clean_app.app_context():
+            Redis.from_url(redis_url).delete(scorer._wake_key(world.tenant_id))
+            assert sweep_abandoned() == {"sent": 0, "scorers_woken": 1}
+        assert queue.count == 1
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "CONGVU_DATABASE_URL": backend.app_url, "CONGVU_REDIS_URL": redis_url,
+               "CONGVU_SECRET_KEY": "x" * 64, "CONGVU_QUEUE_PREFIX": prefix,
+               "CONGVU_INSTANCE_PATH": str(tmp_path / "instance")}
+        done = subprocess.run([str(Path(sys.executable).parent / "congvu"), "worker", "--queues", "scoring",
+                               "--burst"], env=env, cwd=root, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert marks(clean_app, world) == []
+        assert month_rows(clean_app, world)[world.ids["staff"]][2] == 1
+    finally:
+        queue.empty()

@@ -27,6 +27,7 @@ items before that write never deletes the mark that write made.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -125,18 +126,25 @@ def _wake_key(tid: int) -> str:
     return queue_name(f"congvu:scorer-queued:{tid}")
 
 
-def wake(redis_url: str, tenants: Iterable[int]) -> None:
-    """Enqueue one scorer job per tenant unless one is already queued and not started
-    (a key set when it is queued, deleted when it starts): a burst of 300 declarations
-    a second is then a handful of jobs, each draining everything marked so far."""
+def _redis(redis_url: str):
+    """One client per URL and process (short timeouts: a write never waits long on Redis)."""
     from redis import Redis
-    from rq import Queue
-
-    from core.jobs.runner import queue_name
 
     conn = _redis_clients.get(redis_url)
     if conn is None:
         conn = _redis_clients[redis_url] = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return conn
+
+
+def wake(redis_url: str, tenants: Iterable[int]) -> None:
+    """Enqueue one scorer job per tenant unless one is already queued and not started
+    (a key set when it is queued, deleted when it starts): a burst of 300 declarations
+    a second is then a handful of jobs, each draining everything marked so far."""
+    from rq import Queue
+
+    from core.jobs.runner import queue_name
+
+    conn = _redis(redis_url)
     queue = Queue(queue_name("scoring"), connection=conn)
     for tid in sorted(set(tenants)):
         if conn.set(_wake_key(tid), "1", nx=True, ex=120):
@@ -161,11 +169,14 @@ def wake_waiting(redis_url: str) -> int:
 def scorer_job(tenant_id: int) -> int:
     """The RQ job: drain the tenant's marks. The queued key goes first, so a mark made
     while this job runs wakes another job rather than waiting for a later write."""
-    from core.jobs.runner import _app
+    from core.jobs import runner
 
-    app = _app()
+    app = runner._app()
     if app is None:
         return _scorer_job(tenant_id)
+    if runner._parent_pid is not None and os.getpid() != runner._parent_pid:
+        with app.app_context():
+            db.engine.dispose(close=False)  # a work horse never shares the parent's pooled connections
     with app.app_context():
         try:
             return _scorer_job(tenant_id)
@@ -176,9 +187,10 @@ def scorer_job(tenant_id: int) -> int:
 def _scorer_job(tenant_id: int) -> int:
     redis_url = current_app.config.get("CONGVU_REDIS_URL")
     if redis_url:
-        conn = _redis_clients.get(redis_url)
-        if conn is not None:
-            conn.delete(_wake_key(tenant_id))
+        try:
+            _redis(redis_url).delete(_wake_key(tenant_id))
+        except Exception:  # noqa: BLE001 - the key expires by itself; the marks are what matter
+            log.warning("scorer: could not clear the wake key of tenant %s", tenant_id, exc_info=True)
     return drain_tenant(tenant_id)
 
 
