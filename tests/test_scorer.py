@@ -189,13 +189,16 @@ def test_batches_take_the_oldest_marks_first_and_drain_everything(deferred, clie
     assert {world.ids[w] for w in ("staff", "staff2", "outsider", "manager")} == set(rows)
 
 
-def test_classification_reads_a_year_with_no_mark_left(deferred, client, world):
+def test_the_classification_run_drains_its_year_first(deferred, client, world):
     app = deferred
     declare(client, world)
-    with app.app_context(), tenant_context(world.tenant_id):
-        scorer.drain_year("2026")
-        assert not scorer.pending_year("2026")
-    assert world.ids["staff"] in month_rows(app, world)
+    declare(client, world, work_date="2025-12-30")  # another year's mark is left for the scorer
+    r = client.post(world.url("/classifications/2026/run"), headers=world.h("admin"))
+    assert r.status_code == 202, r.get_json()
+    job = client.get(world.url(f"/jobs/{r.get_json()['job_id']}"), headers=world.h("admin")).get_json()
+    assert job["status"] == "finished", job
+    assert marks(app, world) == [(world.ids["staff"], "2025-12")]
+    assert month_rows(app, world)[world.ids["staff"]][2] == 1
 
 
 def test_with_redis_the_commit_wakes_one_scorer_job_per_tenant(clean_app, client, world, redis_url, monkeypatch):
