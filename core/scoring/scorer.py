@@ -320,7 +320,10 @@ def freshness(period: str, employee_ids: Iterable[int] | None = None) -> dict:
     of the tenant if None) has pending changes, and when their month rows were last
     computed."""
     ids = None if employee_ids is None else list(employee_ids)
-    pending = bool(pending_people(period, ids))
+    if ids is None:  # the whole tenant: whether any mark exists, not who has one
+        pending = db.session.scalar(select(ScoringMark.id).where(ScoringMark.period == period).limit(1)) is not None
+    else:
+        pending = bool(pending_people(period, ids))
     stmt = select(func.max(PeriodScore.computed_at)).where(PeriodScore.period == period)
     if ids is not None:
         stmt = stmt.where(PeriodScore.employee_id.in_(ids))
