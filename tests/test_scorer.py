@@ -7,6 +7,7 @@ says `pending` until the scorer has run. Both databases."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -306,3 +307,37 @@ def test_a_congvu_worker_runs_the_scorer_job_and_the_sweeper_wakes_waiting_marks
         assert month_rows(clean_app, world)[world.ids["staff"]][2] == 1
     finally:
         queue.empty()
+
+
+def test_a_scorer_whose_connection_dies_mid_batch_leaves_its_marks_to_the_next(deferred, backend, client, world):
+    """SKIP LOCKED and a killed scorer, on PostgreSQL: while one scorer holds a batch, a
+    second one takes nothing (it skips, it does not wait); when the first one's backend is
+    killed (as SIGKILL of its process would end it), its marks are taken again."""
+    if backend.name != "postgresql":
+        pytest.skip("one process on SQLite: no second scorer to skip")
+    from sqlalchemy import create_engine, text
+
+    app = deferred
+    for who in ("staff", "staff2"):
+        declare(client, world, who=who)
+    owner = create_engine(backend.owner_url)
+    try:
+        with app.app_context(), tenant_context(world.tenant_id):
+            assert scorer.drain_batch() == 2  # re-scored, not committed: the marks stay locked
+            pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+            took: list[int] = []
+            # Another scorer (its own app context, so its own connection) skips the locked marks.
+            thread = threading.Thread(target=lambda: took.append(drain(app, world)))
+            thread.start()
+            thread.join(30)
+            assert took == [0]
+            with owner.begin() as conn:
+                assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+            db.session().invalidate()  # the dead connection goes; nothing of the batch was committed
+        assert len(marks(app, world)) == 2 and month_rows(app, world) == {}
+        assert drain(app, world) == 2
+        incremental = month_rows(app, world)
+        full = full_recalculation(app, world)
+        assert incremental and {pid: full[pid] for pid in incremental} == incremental
+    finally:
+        owner.dispose()
