@@ -26,6 +26,8 @@ import platform
 import random
 import secrets
 import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -56,7 +58,40 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     p.add_argument("--without-scoring-refresh", action="store_true",
                    help="diagnostic: serve the app without the scoring engine's before-commit refresh")
+    p.add_argument("--scoring", choices=("inline", "deferred"), default="inline",
+                   help="where scores are refreshed (CONGVU_SCORING): in the write's commit, or by "
+                        "`congvu scorer` processes beside gunicorn (core/scoring/scorer.py)")
+    p.add_argument("--scorers", type=int, default=1, help="`congvu scorer` processes with --scoring deferred")
     return p.parse_args()
+
+
+def start_scorers(args, app_url: str) -> list[subprocess.Popen]:
+    """`congvu scorer` loops draining the marks the declarations commit (--scoring deferred)."""
+    if args.scoring != "deferred":
+        return []
+    env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
+               CONGVU_AUDIT_KEY=secrets.token_hex(32), CONGVU_ENV="production", CONGVU_SCORING="deferred")
+    command = [str(Path(sys.executable).parent / "congvu"), "scorer", "--interval", "0.2"]
+    log = open("/tmp/congvu-bench-scorer.log", "w")  # noqa: SIM115 - lives as long as the scorers
+    return [subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True) for _ in range(args.scorers)]
+
+
+def wait_drained(owner_url: str, timeout: float = 120.0) -> float | None:
+    """Seconds from the end of the load until no scoring mark is left (None: not within timeout)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(owner_url)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout:
+            with engine.connect() as conn:
+                if not conn.execute(text("SELECT count(*) FROM scoring_marks")).scalar():
+                    return round(time.perf_counter() - started, 2)
+            time.sleep(0.1)
+        return None
+    finally:
+        engine.dispose()
 
 
 def start_server(args, app_url: str) -> subprocess.Popen:
@@ -88,6 +123,8 @@ def main() -> None:
     app_url = f"postgresql+psycopg://{args.app_role}@{host}/{args.database}"
     # The app role cannot read the row-level security key; the processes read it as the owner here.
     os.environ.setdefault("CONGVU_DATABASE_OPS_URL", f"{args.pg}/{args.database}")
+    if args.scoring == "deferred":
+        os.environ["CONGVU_SCORING"] = "deferred"  # the in-process costs and gunicorn alike
     if args.without_scoring_refresh:
         from bench.diagnostic import remove_scoring_refresh
 
@@ -97,7 +134,9 @@ def main() -> None:
         print(json.dumps(row, ensure_ascii=False), flush=True)
     load_before = os.getloadavg()
     server = start_server(args, app_url)
+    scorers = start_scorers(args, app_url)
     phases = []
+    drained = None
     try:
         def login(i):
             return "POST", "/api/v1/auth/token", {"tenant": SLUG, "username": usernames[i], "password": PASSWORD}, None
@@ -142,8 +181,13 @@ def main() -> None:
 
         r = load.run(base, listing, len(users), args.rate, args.client_processes, args.client_threads)
         phases.append(phase("list my day", r, args.rate) | {"bare": "GET"})
+        if scorers:
+            drained = wait_drained(f"{args.pg}/{args.database}")
+            print(json.dumps({"marks_drained_after_s": drained}), flush=True)
     finally:
         load_after = os.getloadavg()
+        for scorer in scorers:
+            stop_server(scorer)
         stop_server(server)
     bare = baselines(args, total, len(users))
     for p in phases:
@@ -151,7 +195,7 @@ def main() -> None:
         rps = p["throughput_rps"] / b["throughput_rps"] if b["throughput_rps"] else None
         p["ratio"] = {"p50": ratio(p["p50_ms"], b["p50_ms"]), "p99": ratio(p["p99_ms"], b["p99_ms"]),
                       "rps": None if rps is None else round(rps, 1) if rps >= 1 else round(rps, 3)}
-    write_report(args, phases, declared, costs, (load_before, load_after), bare)
+    write_report(args, phases, declared, costs, (load_before, load_after), bare, drained)
 
 
 def baselines(args, writes: int, reads: int) -> dict[str, dict]:
@@ -169,7 +213,7 @@ def baselines(args, writes: int, reads: int) -> dict[str, dict]:
 
 
 def write_report(args, phases: list[dict], declared: dict, costs: list[dict], loads: tuple,
-                 bare: dict[str, dict]) -> None:
+                 bare: dict[str, dict], drained: float | None = None) -> None:
     met = declared["failed"] == 0 and declared["errors"] == 0 and declared["p99_ms"] <= TARGET_P99_MS and (
         declared["throughput_rps"] >= 0.97 * TARGET_RPS)
     cores = len(os.sched_getaffinity(0))
@@ -179,7 +223,9 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
         "## Morning spike (issue 4)", "",
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with "
         f"`python -m bench --users {args.users} --items {args.items} --rate {args.rate:g}"
-        f"{' --without-scoring-refresh' if args.without_scoring_refresh else ''}` (`make bench` runs the defaults)."
+        f"{' --without-scoring-refresh' if args.without_scoring_refresh else ''}"
+        f"{f' --scoring deferred --scorers {args.scorers}' if args.scoring == 'deferred' else ''}`"
+        " (`make bench` runs the defaults)."
         + (" **Diagnostic run: the scoring engine's before-commit refresh removed.**"
            if args.without_scoring_refresh else ""), "",
         f"- Machine: {cores} cores, {platform.python_implementation()} {platform.python_version()}, "
@@ -211,7 +257,14 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
                      "| 1× | 1× | 1× |")
     lines += ["", "Load average of the host (1, 5, 15 min) before and after the load phases: "
               f"{' / '.join(f'{x:.1f}' for x in loads[0])} → {' / '.join(f'{x:.1f}' for x in loads[1])} "
-              f"(on {cores} cores; other processes on the host count too).", "",
+              f"(on {cores} cores; other processes on the host count too).", ""]
+    if args.scoring == "deferred":
+        lines += [f"Scores refreshed beside the requests by {args.scorers} `congvu scorer` process(es) "
+                  "(CONGVU_SCORING=deferred): every mark drained "
+                  + (f"{drained} s after the load stopped." if drained is not None else "— **not** within 120 s."),
+                  ""]
+    lines += [
+
               "### Cost per request (in-process, one thread, same database)", "",
               "Measured before the load phases through the WSGI test client: no network, no concurrency. "
               "The statement counts do not depend on the host; the times do (taken under the load above).", "",

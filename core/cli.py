@@ -560,6 +560,28 @@ def worker(queues: str, burst: bool, metrics_port: int | None) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Drain what is marked now, then exit.")
+@click.option("--interval", type=float, default=0.5, show_default=True,
+              help="Seconds to wait after a pass that found nothing.")
+@with_appcontext
+def scorer(once: bool, interval: float) -> None:
+    """Drain every tenant's scoring marks (CONGVU_SCORING=deferred) in a loop: the scorer
+    without RQ, or beside RQ's scorer jobs after Redis was down (docs/scaling.md)."""
+    import time
+
+    from core.scoring import scorer as scoring
+
+    while True:
+        taken = scoring.drain_all()
+        db.session.remove()
+        if once:
+            click.echo(f"{taken} marks taken")
+            return
+        if not taken:
+            time.sleep(interval)
+
+
+@main.command()
 @click.option("--now", "now_", is_flag=True, help="Enqueue every scheduled job once, now, and exit.")
 @with_appcontext
 def schedule(now_: bool) -> None:

@@ -26,6 +26,10 @@ class Defaults:
     DB_APP_ROLE = "congvu_app"
     DB_OPS_ROLE = "congvu_ops"
     REDIS_URL: str | None = None
+    # Where a change's scores are refreshed (core/scoring/scorer.py): "inline" in the
+    # change's own commit, "deferred" by a scorer beside the request. Unset: deferred
+    # when Redis is configured (an RQ job is woken), inline otherwise (`make run`).
+    SCORING: str | None = None
     QUEUE_PREFIX = ""  # several installations (or test runs) sharing one Redis
     SECRET_KEY: str | None = None
     ENV = "development"  # "production" refuses to start without a secret key

@@ -35,8 +35,11 @@ def rq_app(clean_app, backend, redis_url, tmp_path, tmp_path_factory):
     env = {**os.environ, "CONGVU_DATABASE_URL": backend.app_url, "CONGVU_REDIS_URL": redis_url,
            "CONGVU_DATABASE_OPS_URL": backend.ops_url or backend.app_url,
            "CONGVU_SECRET_KEY": "x" * 64, "CONGVU_INSTANCE_PATH": str(tmp_path / "instance"),
-           "CONGVU_QUEUE_PREFIX": prefix}
-    app = make_app(backend, tmp_path_factory, CONGVU_REDIS_URL=redis_url, CONGVU_QUEUE_PREFIX=prefix)
+           "CONGVU_QUEUE_PREFIX": prefix, "CONGVU_SCORING": "inline"}
+    # Scores refreshed in the commit, as before Redis made scoring deferred by default: these
+    # tests count the runs on the queues (the scorer's own jobs: tests/test_scorer.py).
+    app = make_app(backend, tmp_path_factory, CONGVU_REDIS_URL=redis_url, CONGVU_QUEUE_PREFIX=prefix,
+                   CONGVU_SCORING="inline")
     yield app, env
     conn = Redis.from_url(redis_url)
     for workload in ("default", "scoring", "imports"):

@@ -248,3 +248,81 @@ def test_a_refresh_reads_untouched_members_from_their_rows(clean_app, w):
         engine.recalculate(PERIOD)
         assert incremental == snapshot()
         db.session.rollback()
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(item_strategy, min_size=4, max_size=20), variant=st.sampled_from(VARIANTS),
+       changes=st.lists(st.tuples(st.integers(min_value=0, max_value=19), change_strategy), min_size=2, max_size=8),
+       batch=st.integers(min_value=1, max_value=3), seed=st.integers(min_value=0, max_value=10_000))
+def test_concurrent_scorers_with_marks_arriving_mid_batch_equal_a_full_run(clean_app, backend, w, specs, variant,
+                                                                           changes, batch, seed):
+    """Scoring beside the request (core/scoring/scorer.py): changes commit with their marks
+    while scorers drain batches. On PostgreSQL two scorer threads run side by side with a
+    writer (SKIP LOCKED, leaders locked in one ascending statement); on SQLite, one
+    process, batches and writes interleave in a random order. Whatever the interleaving,
+    once the marks are drained the month equals a full recalculation."""
+    import threading
+
+    from core.scoring import scorer
+    from core.scoring.models import ScoringMark
+
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        for model in (ScoringMark, ItemScore, PeriodScore, WorkItem, GeneralScore):
+            db.session.execute(delete(model))
+        use_variant(w.tenant_id, variant)
+        ids = add_items(w, specs)
+        engine.recalculate(PERIOD)
+        db.session.commit()
+
+    def write(index: int, change: dict) -> None:
+        """One request's change: the item and its person's mark, one commit."""
+        with clean_app.app_context(), tenant_context(w.tenant_id):
+            item = db.session.get(WorkItem, ids[index % len(ids)])
+            item.quantity = Decimal(change["quantity"])
+            item.status, item.failed_reviews = change["status"], change["failed_reviews"]
+            db.session.add(ScoringMark(employee_id=item.employee_id, period=PERIOD))
+            db.session.commit()
+            db.session.remove()
+
+    def score_once() -> int:
+        with clean_app.app_context():
+            try:
+                return scorer.drain_tenant(w.tenant_id, limit=batch)
+            finally:
+                db.session.remove()
+
+    if backend.name == "postgresql":
+        done, failures = threading.Event(), []
+
+        def scorer_loop() -> None:
+            try:
+                while not done.is_set():
+                    score_once()
+                score_once()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=scorer_loop) for _ in range(2)]
+        for t in threads:
+            t.start()
+        try:
+            for index, change in changes:
+                write(index, change)
+        finally:
+            done.set()
+            for t in threads:
+                t.join(60)
+        assert not failures, failures
+    else:
+        rng = random.Random(seed)
+        for index, change in changes:
+            write(index, change)
+            if rng.random() < 0.5:
+                score_once()
+    score_once()
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(ScoringMark.id).limit(1)) is None
+        incremental = snapshot()
+        engine.recalculate(PERIOD)
+        assert incremental == snapshot()
+        db.session.rollback()

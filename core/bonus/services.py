@@ -154,7 +154,12 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
 
 @task("bonus", queue="default", timeout=1800)
 def bonus_task(progress, bonus_run_id: int) -> dict:
+    from core.scoring import scorer
+
     try:
+        run = db.session.get(BonusRun, int(bonus_run_id))
+        if run is not None and scorer.deferred():
+            scorer.drain_year(str(run.year))  # the year's months with changes not scored yet, first
         result = compute(int(bonus_run_id), progress)
     except Exception as exc:
         # The run records why it failed, in its own transaction, so GET …/bonus-runs/{id} says it.

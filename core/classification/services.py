@@ -341,6 +341,10 @@ def run_year(year: int, progress: Callable[..., None] | None = None) -> dict:
 @task("classification", queue="default", timeout=1800)
 def classification_task(progress, year: int) -> dict:
     """Idempotent: replaces the year's draft in one transaction."""
+    from core.scoring import scorer
+
+    if scorer.deferred():
+        scorer.drain_year(str(year))  # months with changes not scored yet are scored first
     result = run_year(int(year), progress)
     db.session.commit()
     return result

@@ -28,6 +28,7 @@ from core.messages import error_text
 from core.org import services as org
 from core.org.models import Employee
 from core.plugins.manager import ComponentMissing
+from core.scoring import scorer
 from core.scoring import services as scoring
 from core.scoring.models import GENERAL_FIELDS
 from core.work import calendar as cal
@@ -88,6 +89,7 @@ def _month_page(employee_id: int, period: str, template_args: dict) -> str:
     employee = db.session.get(Employee, employee_id)
     return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
                            missing=missing, employee=employee, fields=GENERAL_FIELDS,
+                           fresh=scorer.freshness(period, [employee_id]),
                            prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
                            **template_args)
 
@@ -222,6 +224,14 @@ def _unit_scope() -> tuple[str, int | None, date, list]:
     return period, unit_id, day, units
 
 
+def _unit_freshness(period: str, unit_id: int | None) -> dict:
+    """Whether anyone of the unit (and the units under it) has changes not scored yet."""
+    if unit_id is None:
+        return {"pending": False, "refreshed_at": None}
+    ids = db.session.scalars(select(Employee.id).where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id))))
+    return scorer.freshness(period, list(ids))
+
+
 @dashboard_pages.get("/t/<t>/dashboard/unit")
 @login_required
 def unit(t):
@@ -231,7 +241,7 @@ def unit(t):
     hist = data["histogram"]
     return render_template(
         "dashboards/unit.html", tenant=g.tenant, period=period, units=units, unit_id=unit_id, day=day, data=data,
-        state=scoring.period_state(period),
+        state=scoring.period_state(period), fresh=_unit_freshness(period, unit_id),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in hist],
                          [{"label": _("People"), "data": [b["count"] for b in hist]}], integer=True),
         prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
@@ -312,7 +322,7 @@ def province(t):
     top = data["units"][:40]  # the chart stays readable; the table lists them all
     return render_template(
         "dashboards/province.html", tenant=g.tenant, period=period, kind=kind, data=data,
-        state=scoring.period_state(period), year=int(period[:4]),
+        state=scoring.period_state(period), fresh=scorer.freshness(period), year=int(period[:4]),
         classification_url=url_for("classification_pages.province", t=t, year=int(period[:4]))
         if "classification_pages.province" in current_app.view_functions else None,
         rank_chart=chart("bar", [u["name"] for u in top],

@@ -176,7 +176,11 @@ def sweep_abandoned() -> dict[str, Any]:
         url = current_app.config.get("CONGVU_REDIS_URL")
         sent = runner.requeue_abandoned(url) if url else 0
         db.session.commit()
-        return {"sent": sent}
+        from core.scoring import scorer
+
+        # Marks left waiting while Redis was down (their writes could not wake a scorer).
+        woken = scorer.wake_waiting(url) if url and scorer.deferred() else 0
+        return {"sent": sent} | ({"scorers_woken": woken} if woken else {})
 
     return _in_app(sweep)
 

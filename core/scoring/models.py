@@ -121,3 +121,24 @@ class GeneralScore(TenantScoped, db.Model):
     def total(self) -> Decimal | None:
         values = [self.politics_ethics, self.competence_attitude, self.innovation]
         return None if any(v is None for v in values) else sum(values, Decimal(0))
+
+
+class ScoringMark(TenantScoped, db.Model):
+    """A person's month has changes its stored scores do not reflect yet (docs/scoring.md).
+
+    Written in the transaction of the change, taken and deleted by the scorer
+    (core/scoring/scorer.py) in the transaction that re-scores the month. Rows are only
+    ever inserted by writers, never updated: a unique (tenant, person, month) row updated
+    by each writer would make a declaration wait on the row lock of a scorer's batch, so
+    writers coalesce within their transaction and the scorer coalesces across them.
+    """
+
+    __tablename__ = "scoring_marks"
+    # No foreign key: a mark is a note to the scorer, written on the hot path.
+    __table_args__ = (Index("ix_scoring_marks_tenant_period_employee", "tenant_id", "period", "employee_id"),
+                      {"info": {"references": {"employee_id": "employees"}}})
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    employee_id: Mapped[int] = mapped_column(BigId)
+    period: Mapped[str] = mapped_column(String(7))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), default=utcnow)

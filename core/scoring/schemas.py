@@ -38,8 +38,9 @@ class ScoreSchema(Schema):
     item_count = fields.Integer()
     working_days = fields.Integer()
     pending = fields.Boolean(dump_default=False, metadata={
-        "description": "Changes to this person's month not scored yet. Always false while scoring runs in the "
-                       "writing request's transaction (docs/scoring.md)."})
+        "description": "Changes to this person's month (a year: any of its months) that a scorer has not "
+                       "taken yet; the numbers are those of `refreshed_at`. Always false where scoring runs "
+                       "in the writing request's commit (CONGVU_SCORING=inline; docs/scoring.md)."})
     refreshed_at = fields.DateTime(allow_none=True, dump_default=None, metadata={
         "description": "When the stored month row was last computed (null for a range computed on reading)."})
 

@@ -21,7 +21,7 @@ from core.org import services as org
 from core.org.models import DeputyField, Employee
 from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
 from core.plugins.toolkit import period_bounds
-from core.scoring import engine
+from core.scoring import engine, scorer
 from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
@@ -159,6 +159,11 @@ def _refresh_changed_items(session: Session) -> None:
     events = session.info.get(WORK_EVENTS_KEY)
     if not events:
         return
+    if scorer.deferred():
+        # Beside the request: a mark per (person, month) commits with the items, and a
+        # scorer re-scores them and their leaders after the commit (core/scoring/scorer.py).
+        scorer.mark_items(session, events)
+        return
     session.info["congvu_scoring_busy"] = True
     try:
         # Locks: engine.refresh_items takes the person-level ones (see engine.SCORING_LOCK),
@@ -171,6 +176,16 @@ def _refresh_changed_items(session: Session) -> None:
         mark_stale(months or {engine.month_of(date.today())}, exc.message)
     finally:
         session.info.pop("congvu_scoring_busy", None)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_scorer(session: Session) -> None:
+    scorer.wake_after_commit(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_wake(session: Session, _previous_transaction) -> None:
+    scorer.forget_wake(session)
 
 
 def mark_stale(periods: Iterable[str], reason: str) -> int:
@@ -197,13 +212,15 @@ def mark_stale_from(day: date, reason: str) -> int:
 # ---------------------------------------------------------------- reading scores
 
 
-def period_view(row: PeriodScore) -> dict:
+def period_view(row: PeriodScore, pending: bool = False) -> dict:
+    """A stored month row; `pending`: the person's month has changes a scorer has not
+    taken yet (core/scoring/scorer.py), so the numbers are the last refresh's."""
     return {"employee_id": row.employee_id, "period": row.period, "task_score": float(row.task_score),
             "general_score": None if row.general_score is None else float(row.general_score),
             "total": float(row.total), "components": row.components,
             "variant": {"key": row.variant_key, "version": row.variant_version, "settings_hash": row.settings_hash},
             "provisional": row.provisional, "item_count": row.item_count, "working_days": row.working_days,
-            "pending": False, "refreshed_at": row.computed_at}
+            "pending": pending, "refreshed_at": row.computed_at}
 
 
 def _visible_ids_clause(principal: Principal, employee_id: int | None, unit_id: int | None,
@@ -243,7 +260,8 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
         rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period == period,
                                                             PeriodScore.employee_id.in_(ids))
                                   .order_by(PeriodScore.employee_id))
-        return [period_view(r) for r in rows], total
+        pending = scorer.pending_people(period, ids)  # one read for the page of people
+        return [period_view(r, r.employee_id in pending) for r in rows], total
     if len(period) == 4:
         return year_scores(period, ids, quarterly=_quarterly(ids)), total
     if len(period) == 7 and period[5] == "Q":
@@ -329,6 +347,7 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
         stmt = stmt.where(PeriodScore.period.in_(periods))
     rows = db.session.scalars(stmt)
     by_person: dict[int, list[PeriodScore]] = {}
+    pending = scorer.pending_people(year, ids)
     for row in rows:
         by_person.setdefault(row.employee_id, []).append(row)
     out = []
@@ -356,7 +375,8 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
                                 "settings_hash": months[-1].settings_hash},
                     "provisional": any(m.provisional for m in months), "item_count": sum(m.item_count for m in months),
                     "working_days": sum(m.working_days for m in months),
-                    "pending": False, "refreshed_at": max((m.computed_at for m in months if m.computed_at), default=None)})
+                    "pending": pid in pending,
+                    "refreshed_at": max((m.computed_at for m in months if m.computed_at), default=None)})
     from core.mergers.scoring import combine_years
 
     return combine_years(year, out, by_person)  # people a tenant merger moved: both sides weighted by months
