@@ -18,8 +18,8 @@ from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.imports import values as v
+from core.imports.headers import column_for_header
 from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
-from core.imports.templates import column_for_header
 from core.plugins.toolkit import (
     PROTECTION_FIELDS,
     REGIMES,
