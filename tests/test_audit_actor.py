@@ -651,6 +651,9 @@ PAGE_WRITES = {
     "merger_pages.wizard": test_a_merger_from_the_wizard_and_the_api_names_the_operator,
     "auth_pages.login": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     "auth_pages.logout": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
+    # One-click decisions run the bulk service on a list of one (the bulk pair above checks
+    # the API twin); their own page test checks the manager as the event's actor.
+    "work_pages.decide_one": "tests/test_manager_pages.py::test_one_click_accept_replaces_only_that_row_and_is_audited",
     # The evaluation procedure's own pairs (their page tests check the actor of the audited write).
     "evaluation_pages.late": procedure_deadline.test_the_page_counts_the_days_left_then_offers_the_override,
     "evaluation_pages.settings": procedure_deadline.test_the_tenant_admin_sets_the_deadline_and_period_on_the_page,
