@@ -55,6 +55,7 @@ def test_plugin_list_has_the_contract_shape(client):
     assert {(c["kind"], c["key"], c["version"], c["title"]) for c in vendor["components"]} == {
         ("scoring_variant", "points-per-product", "1.0.0", "Điểm theo sản phẩm quy đổi"),
         ("import_connector", "products-csv", "1.0.0", "Nhật ký sản phẩm (CSV)"),
+        ("live_connector", "products-api", "1.0.0", "Nhật ký sản phẩm (API)"),
     }
     english = client.get("/api/v1/plugins?lang=en", headers={"Authorization": f"Bearer {token}"}).get_json()
     titles = {c["title"] for p in english for c in p["components"]}

@@ -34,6 +34,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.plan: list[int] = []
         self.delay = 0.0
+        self.judge = lambda request: 200  # the answer when nothing is planned
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,7 +42,7 @@ class Receiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append({"headers": dict(self.headers), "raw": raw})
                 time.sleep(receiver.delay)
-                status = receiver.plan.pop(0) if receiver.plan else 200
+                status = receiver.plan.pop(0) if receiver.plan else receiver.judge(receiver.requests[-1])
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -162,6 +163,27 @@ def test_a_failing_receiver_is_retried_with_back_off_then_failed_and_replayed(cl
     log = client.get(world.url(f"/webhooks/{old.subscription_id}/deliveries"), headers=world.h("auditor"))
     assert log.status_code == 200 and log.headers["X-Total-Count"] == "2"
     assert [d["id"] for d in log.get_json()] == [new.id, old.id]
+
+
+def test_a_receiver_that_checks_the_signature_refuses_a_wrong_secret(clean_app, client, world, receiver):
+    """The receiver does what docs/webhooks.md tells it to: it checks the signature with the
+    secret it holds and answers 401 when it does not match; congvu counts that as a failure
+    and tries again later. With the right secret the same bytes are taken."""
+    sub = subscribe(client, world, receiver.url)
+    holds = {"secret": "whsec_" + "0" * 48}  # a receiver configured with the wrong secret
+
+    def check(request: dict) -> int:
+        ok = signing.verify(holds["secret"], request["headers"][signing.HEADER], request["raw"], now=int(time.time()))
+        return 200 if ok else 401
+
+    receiver.judge = check
+    complete(client, world)
+    assert deliver(clean_app, world) == {"delivered": 0, "retry": 1, "failed": 0}
+    [row] = rows(clean_app, world)
+    assert (row.status, row.last_status) == ("pending", 401)
+    holds["secret"] = sub["secret"]
+    make_due(clean_app, world)
+    assert deliver(clean_app, world) == {"delivered": 1, "retry": 0, "failed": 0}
 
 
 def test_a_slow_receiver_times_out_and_is_tried_again(clean_app, client, world, receiver, monkeypatch):

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from congvu_vendor_example.plugin import PointsPerProduct, ProductsCsv
+from congvu_vendor_example.plugin import PointsPerProduct, ProductsApi, ProductsCsv
 
 from core.plugins.testing import SAMPLE_FACTS, ConformanceError, check_component, sample_item
 
@@ -86,3 +86,15 @@ def test_the_kit_catches_a_broken_variant():
 
     with pytest.raises(ConformanceError, match="changed its input"):
         check_component(Impure())
+
+
+def test_products_api_conforms_and_gives_products_csv_rows():
+    pages = {None: {"logs": [{"id": "P-1", "staff": "NV01", "product": "HS-01", "day": "2026-10-05", "count": 3}],
+                    "next": "P-1"},
+             "P-1": {"logs": [{"id": "P-2", "staff": "NV02", "product": "HS-02", "day": "2026-10-06", "count": 1.5,
+                               "note": "Hồ sơ cấp phép", "done_at": "2026-10-06T16:30:00+07:00"}], "next": None}}
+    records = check_component(ProductsApi(), pages=pages, settings={"url": "https://vendor.example/logs"})
+    assert [r["external_id"] for r in records] == ["P-1", "P-2"]
+    assert set(records[0]) <= set(ProductsCsv.columns)
+    assert ProductsApi().settings_errors(ProductsApi().load_settings()) == {"url": ["Required."]}
+

@@ -1,4 +1,5 @@
-"""congvu plugin ``vendor-example``: scoring by converted products, and a CSV of product logs.
+"""congvu plugin ``vendor-example``: scoring by converted products, a CSV of product logs,
+and the same logs pulled live from the vendor's API.
 
 Everything comes from ``core.plugins.toolkit``, congvu's stable surface for plugins.
 The components are pure: plain data in, plain data out.
@@ -14,6 +15,8 @@ from typing import Any
 from core.plugins.toolkit import (
     TASK_SCORE_MAX,
     ImportConnector,
+    LiveConnector,
+    LivePage,
     ParseResult,
     PeriodScore,
     RowError,
@@ -188,6 +191,37 @@ class ProductsCsv(ImportConnector):
         return values, errors
 
 
+# ---------------------------------------------------------------- live connector
+
+
+class ProductsApiSettings(Schema):
+    url = fields.String(load_default="", validate=validate.Length(max=500), metadata={
+        "label_vi": "Địa chỉ API nhật ký sản phẩm", "label_en": "Product-log API address"})
+
+
+class ProductsApi(LiveConnector):
+    """The product logs of ``products-csv``, pulled from the vendor's API instead of a file:
+    ``GET url?after=<cursor>`` answers ``{"logs": [...], "next": "<cursor>" | null}``. The
+    records go through ``products-csv``'s checks and writer, so a wrong row writes nothing."""
+
+    key = "products-api"
+    version = VERSION
+    title_vi = "Nhật ký sản phẩm (API)"
+    title_en = "Product logs (API)"
+    settings_schema = ProductsApiSettings
+    import_connector = "products-csv"
+
+    def settings_errors(self, settings: Mapping[str, Any]) -> dict[str, list[str]]:
+        return {} if settings["url"] else {"url": ["Required."]}
+
+    def fetch_page(self, get: Any, settings: Mapping[str, Any], cursor: str | None) -> LivePage:
+        body = get(settings["url"], {"after": cursor} if cursor else {}, {})
+        records = [{"external_id": log["id"], "employee_code": log["staff"], "product_code": log["product"],
+                    "title": log.get("note") or "", "work_date": log["day"], "quantity": log["count"],
+                    "completed_at": log.get("done_at") or ""} for log in body["logs"]]
+        return {"records": records, "cursor": body.get("next") or cursor, "more": bool(body.get("next"))}
+
+
 # ---------------------------------------------------------------- hooks
 
 
@@ -199,3 +233,8 @@ def congvu_scoring_variants():
 @hookimpl
 def congvu_import_connectors():
     return [ProductsCsv()]
+
+
+@hookimpl
+def congvu_live_connectors():
+    return [ProductsApi()]
