@@ -234,6 +234,7 @@ def test_the_page_sets_up_a_source_pulls_and_names_the_admin(clean_app, client, 
     page = client.get(f"/t/{world.slug}/admin/live-sources?connector=one-stop-api")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Địa chỉ API hồ sơ đã giải quyết" in html
+    assert 'name="every_minutes" type="text" value="60"' in html  # the default interval, filled in
     token = csrf(html)
     bad = client.post(f"/t/{world.slug}/admin/live-sources", data={"csrf_token": token, "connector": "one-stop-api",
                                                                     "name": "", "s.url": ""})

@@ -41,7 +41,7 @@ def _index(status: int = 200, chosen=None, values: dict | None = None, errors: d
     return render_template(
         "imports/live_sources.html", tenant=g.tenant, sources=live.sources(), connectors=_connectors(),
         chosen=chosen, fields=describe_settings(chosen, locale) if chosen else [],
-        values=values or (form_values(chosen, {}) if chosen else {}), errors=errors or {},
+        values=values or ({**form_values(chosen, {}), "every_minutes": "60"} if chosen else {}), errors=errors or {},
         may_write=current_user.has_role("tenant_admin"), locale=locale), status
 
 
