@@ -39,10 +39,13 @@ def rq_setup(clean_app, backend, redis_url, tmp_path, tmp_path_factory, monkeypa
     env = {**os.environ, "CONGVU_DATABASE_URL": backend.app_url, "CONGVU_REDIS_URL": redis_url,
            "CONGVU_DATABASE_OPS_URL": backend.ops_url or backend.app_url,
            "CONGVU_TENANTS_DIR": str(tenants), "CONGVU_SECRET_KEY": "x" * 64, "CONGVU_TEST_HANG": str(hang),
-           "CONGVU_INSTANCE_PATH": str(tmp_path / "instance"), "CONGVU_QUEUE_PREFIX": prefix}
+           "CONGVU_INSTANCE_PATH": str(tmp_path / "instance"), "CONGVU_QUEUE_PREFIX": prefix,
+           # These tests follow one recalculation job through a worker; with Redis, scoring
+           # would otherwise be deferred and a scorer job would run the hang hook first.
+           "CONGVU_SCORING": "inline"}
     monkeypatch.setenv("CONGVU_TEST_HANG", str(hang))
     app = make_app(backend, tmp_path_factory, CONGVU_REDIS_URL=redis_url, CONGVU_TENANTS_DIR=str(tenants),
-                   CONGVU_QUEUE_PREFIX=prefix)
+                   CONGVU_QUEUE_PREFIX=prefix, CONGVU_SCORING="inline")
     return app, env, hang
 
 

@@ -233,7 +233,8 @@ def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w
         client = clean_app.test_client()
         for n in range(6):
             r = client.post(w.url("/work-items"), headers=w.h(who),
-                            json={"task_type_code": "VB01", "work_date": "2026-10-14", "quantity": n + 1})
+                            json={"task_type_code": "VB01", "work_date": "2026-10-14", "quantity": n + 1,
+                                  "confirm_long_day": True})  # 21 documents plan over 12 hours
             if r.status_code != 201:
                 errors.append((who, r.status_code, r.get_json()))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -30,8 +32,9 @@ class BonusRuns(MethodView):
         """Share a final year's bonus fund (a job): one paying unit's, or the whole tenant's; without a
         fund, the scheme's default (10 % of the salary fund, month by month on the base salary in force)."""
         principal = api_member(ADMIN)
+        adhoc = data.get("adhoc_percent")
         run = services.start_run(principal, data["year"], data.get("fund"), data.get("paying_unit_id"),
-                                 data.get("adhoc_percent"))
+                                 None if adhoc is None else Decimal(str(adhoc)).quantize(Decimal("0.01")))
         return {"job_id": run.job_id, "id": run.id}
 
 

@@ -13,8 +13,9 @@ class BonusRunIn(Schema):
                                     validate=validate.Range(min=1, max=2**63 - 1), metadata={
                                         "description": "The paying unit (đơn vị dự toán) whose fund this is; "
                                                        "default: one fund for the whole tenant"})
-    adhoc_percent = fields.Decimal(load_default=None, allow_none=True, places=2, as_string=True,
-                                   validate=validate.Range(min=0, max=100), metadata={
+    # A float in the document (a Decimal field would publish its limits as strings, which
+    # OpenAPI refuses); the API turns it into an exact Decimal of two places.
+    adhoc_percent = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100), metadata={
                                        "description": "Share of the fund kept for ad-hoc bonuses; "
                                                       "default: the scheme's setting (0)"})
 
