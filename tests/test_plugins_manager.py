@@ -51,7 +51,8 @@ def test_vendor_example_is_installed_and_found_by_its_entry_point():
     record = m.plugins[VENDOR]
     assert record.loaded and record.origin == "installed" and record.version == "1.0.0"
     assert {(c.kind, c.key) for c in record.components} == {
-        ("scoring_variant", "points-per-product"), ("import_connector", "products-csv")}
+        ("scoring_variant", "points-per-product"), ("import_connector", "products-csv"),
+        ("live_connector", "products-api")}
     assert m.registered("scoring_variant", "points-per-product", "any-tenant").plugin == VENDOR
 
 
