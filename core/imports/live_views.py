@@ -7,7 +7,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from core.auth.guards import request_principal
+from core.auth.guards import request_principal, tenant_member
 from core.errors import Invalid, ServiceError
 from core.extensions import db
 from core.imports import live
@@ -21,11 +21,11 @@ from core.plugins.manager import current_manager, current_tenant_slug
 live_pages = Blueprint("live_pages", __name__, template_folder="templates")
 
 
+READ, WRITE = ("tenant_admin", "auditor"), ("tenant_admin",)
+
+
 def _reader(write: bool = False) -> None:
-    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
-        abort(404)
-    if not current_user.has_role(*(("tenant_admin",) if write else ("tenant_admin", "auditor"))):
-        abort(403)
+    tenant_member(current_user, *(WRITE if write else READ))
 
 
 def _locale() -> str:

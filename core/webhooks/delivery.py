@@ -11,6 +11,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -58,18 +59,43 @@ def _claim() -> list[int]:
     return [r.id for r in rows]
 
 
-def _send(sub: WebhookSubscription, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
-    """(HTTP status, error) of one attempt; 2xx is success."""
+@dataclass(frozen=True)
+class _Target:
+    """What sending needs of a subscription, read before the transaction ends: no ORM
+    object is touched (and reloaded, a query each) while waiting on receivers."""
+
+    url: str
+    secret: str
+    refused: str | None  # why the address may not be called now, checked once a batch
+
+
+@dataclass(frozen=True)
+class _Message:
+    id: int
+    event: str
+    raw: bytes
+
+
+def _target(sub: WebhookSubscription | None) -> _Target | None:
+    if sub is None or not sub.active:
+        return None
     try:
         urls.check(sub.url)
+        refused = None
     except urls.UnsafeUrl as exc:
-        return None, f"refused: {exc}"
-    raw = signing.body(delivery.payload)
+        refused = f"refused: {exc}"
+    return _Target(sub.url, sub.secret, refused)
+
+
+def _send(target: _Target, message: _Message) -> tuple[int | None, str | None]:
+    """(HTTP status, error) of one attempt; 2xx is success."""
+    if target.refused:
+        return None, target.refused
     stamp = int(time.time())
-    request = urllib.request.Request(sub.url, data=raw, method="POST", headers={
+    request = urllib.request.Request(target.url, data=message.raw, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "User-Agent": "congvu-webhooks/1",
-        signing.HEADER: signing.signature(sub.secret, stamp, raw),
-        "X-Congvu-Event": delivery.event, "X-Congvu-Delivery": str(delivery.id)})
+        signing.HEADER: signing.signature(target.secret, stamp, message.raw),
+        "X-Congvu-Event": message.event, "X-Congvu-Delivery": str(message.id)})
     timeout = float(current_app.config.get("CONGVU_WEBHOOKS_TIMEOUT", 5))
     try:
         with _OPENER.open(request, timeout=timeout) as response:
@@ -80,6 +106,11 @@ def _send(sub: WebhookSubscription, delivery: WebhookDelivery) -> tuple[int | No
         return None, str(getattr(exc, "reason", exc))[:500]
 
 
+def _rows(ids: list[int]) -> list[WebhookDelivery]:
+    return list(db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+                                   .order_by(WebhookDelivery.id)))
+
+
 def deliver_due() -> dict[str, int]:
     """Send the current tenant's due deliveries; returns counts by outcome."""
     counts = {"delivered": 0, "retry": 0, "failed": 0}
@@ -87,21 +118,16 @@ def deliver_due() -> dict[str, int]:
         ids = _claim()
         if not ids:
             return counts
-        rows = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
-                                  .order_by(WebhookDelivery.id)).all()
-        subs = {s.id: s for s in db.session.scalars(select(WebhookSubscription).where(
-            WebhookSubscription.id.in_({r.subscription_id for r in rows})))}
-        jobs = [(r.id, subs.get(r.subscription_id), r) for r in rows]
+        rows = _rows(ids)
+        subs = db.session.scalars(select(WebhookSubscription).where(
+            WebhookSubscription.id.in_({r.subscription_id for r in rows})))
+        targets = {s.id: _target(s) for s in subs}
+        jobs = [(targets.get(r.subscription_id), _Message(r.id, r.event, signing.body(r.payload))) for r in rows]
         db.session.commit()  # no transaction stays open while we wait on receivers
-        outcomes = []
-        for delivery_id, sub, row in jobs:
-            if sub is None or not sub.active:
-                outcomes.append((delivery_id, None, "subscription removed or paused", True))
-                continue
-            status, error = _send(sub, row)
-            outcomes.append((delivery_id, status, error, False))
-        for delivery_id, status, error, drop in outcomes:
-            row = db.session.get(WebhookDelivery, delivery_id)
+        outcomes = {message.id: ((None, "subscription removed or paused", True) if target is None
+                                 else (*_send(target, message), False)) for target, message in jobs}
+        for row in _rows(list(outcomes)):  # one read for the batch's outcomes
+            status, error, drop = outcomes[row.id]
             row.attempts += 1
             row.last_status, row.last_error = status, error
             if status is not None and 200 <= status < 300:
@@ -110,7 +136,7 @@ def deliver_due() -> dict[str, int]:
             elif drop or row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
                 counts["failed"] += 1
-                log.warning("webhook delivery %s failed for good: %s", delivery_id, error)
+                log.warning("webhook delivery %s failed for good: %s", row.id, error)
             else:
                 row.next_attempt_at = utcnow() + backoff(row.attempts)
                 counts["retry"] += 1

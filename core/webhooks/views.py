@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from core.admin.forms import service_errors
-from core.auth.guards import request_principal
+from core.auth.guards import request_principal, tenant_member
 from core.errors import ServiceError
 from core.extensions import db
 from core.webhooks import EVENTS, services
@@ -26,11 +26,11 @@ EVENT_LABELS = {
 STATUS_LABELS = {"pending": _l("waiting"), "delivered": _l("delivered"), "failed": _l("gave up")}
 
 
+READ, WRITE = ("tenant_admin", "auditor"), ("tenant_admin",)
+
+
 def _reader(write: bool = False) -> None:
-    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
-        abort(404)
-    if not current_user.has_role(*(("tenant_admin",) if write else ("tenant_admin", "auditor"))):
-        abort(403)
+    tenant_member(current_user, *(WRITE if write else READ))
 
 
 def _get(model: type, object_id: int):
