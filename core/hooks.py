@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, select
 from core.auth.guards import OPERATOR_ENDPOINTS, api_principal, check_path_objects, tenant_member
 from core.errors import abort
 from core.extensions import db, login_manager
+from core.ids import MAX_ID
 from core.tenancy.context import reset_tenant, set_tenant
 from core.tenants.models import Tenant
 
@@ -16,9 +17,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # The interactive API docs are a third-party page that needs an inline start-up script.
 DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
     "style-src 'self'", "style-src 'self' 'unsafe-inline'")
-
-
-MAX_ID = 2**63 - 1  # ids are BIGINT; a larger number names nothing
 
 
 def ids_in_range() -> None:

@@ -39,7 +39,6 @@ JOB_SECONDS = Histogram(
     "congvu_job_duration_seconds", "Time a job took in the worker, by kind and outcome.",
     ["kind", "status"], buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600))
 
-WORKLOADS = ("scoring", "imports", "default")  # the queues `congvu worker` serves by default
 REQUEST_ID_HEADER = "X-Request-Id"
 # An id from nginx ($request_id, 32 hex digits) or a client is kept when it is short and
 # plain, so it can go into logs and headers as is; anything else is replaced.
@@ -70,7 +69,7 @@ def redis_connection(url: str):
 def queue_depths(conn) -> dict[str, int]:
     from rq import Queue
 
-    from core.jobs.runner import queue_name
+    from core.jobs.queues import WORKLOADS, queue_name
 
     return {workload: Queue(queue_name(workload), connection=conn).count for workload in WORKLOADS}
 

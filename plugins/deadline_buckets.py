@@ -24,9 +24,8 @@ from plugins._scoring import (
     with_satisfaction,
 )
 
-# 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
-# (item_components_sql) gives the same doubles as this Python, bit for bit.
-# 1.2.0: the satisfaction_weight setting.
+# The version stamped on every score it produces: bump it whenever a number can change
+# (docs/plugins.md, "Versions of the built-in components", says what each version scores).
 VERSION = "1.2.0"
 
 

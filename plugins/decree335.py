@@ -29,11 +29,8 @@ from plugins._scoring import (
     with_satisfaction,
 )
 
-# 1.1.0: item components are no longer rounded to 6 decimals, so the SQL path
-# (item_components_sql) gives the same doubles as this Python, bit for bit.
-# 1.2.0: the satisfaction_weight setting (0 by default, so scores are unchanged).
-# 1.3.0: the leader formula as settings (criteria weights, source of the leadership
-# criterion); the defaults give 1.2.0's numbers when no evaluator score is set.
+# The version stamped on every score it produces: bump it whenever a number can change
+# (docs/plugins.md, "Versions of the built-in components", says what each version scores).
 VERSION = "1.3.0"
 LEADERSHIP_SOURCES = ("evaluator_else_on_time", "evaluator", "on_time")
 

@@ -19,8 +19,8 @@ from typing import Any
 from core.plugins.toolkit import Classification, ClassificationScheme, fields, hookimpl, validate
 from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
 
-# 1.1.0: sick and maternity leave no longer take people under the minimum months; a
-# head's level is capped by their unit's result.
+# The version stamped on every classification it decides: bump it whenever a level can
+# change (docs/plugins.md, "Versions of the built-in components", says what each decides).
 VERSION = "1.1.0"
 ORDER = ("KHT", "HT", "HTT", "HTXS")
 

@@ -33,9 +33,8 @@ from typing import Any
 from core.plugins.toolkit import Classification, ClassificationScheme, fields, hookimpl, validate
 from plugins._classification import CommonSettings, answers, apply_quota, exact_ratio, not_classified
 
-# 1.1.0: people between HT's and KHT's conditions are no longer classed KHT.
-# 1.2.0: the "at most HT" cap ends at 6 months away (the text's "3 to under 6"), and sick
-# and maternity leave no longer take people under the minimum months.
+# The version stamped on every classification it decides: bump it whenever a level can
+# change (docs/plugins.md, "Versions of the built-in components", says what each decides).
 VERSION = "1.2.0"
 BETWEEN_CHOICES = ("HT", "evaluator")
 

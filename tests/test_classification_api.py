@@ -476,8 +476,10 @@ def test_workload_per_unit_and_position(clean_app, world, client):
     # dept/CV: manager, staff, staff2; October 2026 has 22 working days → 66 person-days.
     assert row["headcount"] == 3 and row["working_days"] == 66
     assert row["credited_hours"] == 2.0 and row["hours_per_working_day"] == 0.03  # 2 ÷ 66
-    # 1,900 h × 22 ÷ 248 working days of 2026 = 168.55 h; need = 2.5 ÷ 168.55 = 0.0148 → 0.01.
-    assert report["full_time_hours"] == 168.55 and row["norm_hours"] == 2.5 and row["staffing_need"] == 0.01
+    # 1,900 h × 22 ÷ 249 working days of 2026 (the tenant's calendar: 248 weekdays that are
+    # not public holidays + the make-up Saturday 22/08) = 167.87 h; need = 2.5 ÷ 167.87 =
+    # 0.0149 → 0.01.
+    assert report["full_time_hours"] == 167.87 and row["norm_hours"] == 2.5 and row["staffing_need"] == 0.01
     assert client.get(world.url("/reports/workload"), query_string={"period": "nope"},
                       headers=world.h("admin")).status_code == 422
 

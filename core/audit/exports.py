@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from core.audit import names
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.imports.exports import Export
+from core.work.calendar import local_today
 
 HEADERS = ["Số thứ tự (seq)", "Thời điểm (at, UTC)", "Người thực hiện (actor)", "Hành động (action)",
            "Loại đối tượng (object_type)", "Mã đối tượng (object_id)", "Trước khi đổi (before, JSON)",
@@ -120,5 +121,5 @@ def _named(chunk: list, known: dict[str, str]) -> Iterator[list[Any]]:
 
 
 def build(args: dict, slug: str) -> Export:
-    name = f"nhat-ky-kiem-tra-{slug}-{date.today().isoformat()}"
+    name = f"nhat-ky-kiem-tra-{slug}-{local_today().isoformat()}"  # the tenant's day, as the rows' times are
     return Export(name, HEADERS, _rows(events_query(args)))

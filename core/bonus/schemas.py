@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.bonus.services import MAX_FUND
+from core.ids import MAX_ID
 
 
 class BonusRunIn(Schema):
@@ -10,7 +11,7 @@ class BonusRunIn(Schema):
     fund = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=MAX_FUND),
                           metadata={"description": "Whole đồng; default: the bonus scheme's fund"})
     paying_unit_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                    validate=validate.Range(min=1, max=2**63 - 1), metadata={
+                                    validate=validate.Range(min=1, max=MAX_ID), metadata={
                                         "description": "The paying unit (đơn vị dự toán) whose fund this is; "
                                                        "default: one fund for the whole tenant"})
     # A float in the document (a Decimal field would publish its limits as strings, which
@@ -54,4 +55,4 @@ class BonusRunSchema(Schema):
 
 class BonusRunArgs(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    paying_unit_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    paying_unit_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))

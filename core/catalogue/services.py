@@ -59,16 +59,6 @@ def norm_in_force(task_type_id: int, on: date) -> NormVersion | None:
     return norms_in_force([task_type_id], on).get(task_type_id)
 
 
-def resolve_for_declaration(code: str, on: date, employee_id: int
-                            ) -> tuple[TaskType | None, NormVersion | None, bool]:
-    """The task type of `code`, its norm in force on `on`, and whether it applies to the
-    position of employee `employee_id` — one query (the employee's position read inside
-    it), since this runs on every declaration of the morning spike."""
-    row = db.session.execute(declaration_statement(),
-                             {"code": code, "on": on, "employee_id": employee_id}).first()
-    return declaration_of(row)
-
-
 def declaration_of(row) -> tuple[TaskType | None, NormVersion | None, bool]:
     """(task type, norm, applies) from a row of `declaration_statement` (None: no such code)."""
     if row is None:
@@ -78,7 +68,7 @@ def declaration_of(row) -> tuple[TaskType | None, NormVersion | None, bool]:
 
 @lru_cache(maxsize=1)
 def declaration_statement() -> Select:
-    """The statement of resolve_for_declaration (parameters code, on, employee_id), built
+    """The statement that resolves a declared task code (parameters code, on, employee_id), built
     once: constructing it cost more than running it. Tenant-scoped like any ORM statement
     (the filter is added at execution); a caller may add columns of its own."""
     restricted = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id).exists()
@@ -267,10 +257,6 @@ def task_types_query(position_id: int | None = None, q: str | None = None, group
     if group:
         stmt = stmt.where(TaskType.group == group)
     return stmt
-
-
-def applies_to_position(tt: TaskType, position_id: int | None) -> bool:
-    return not tt.positions or any(p.position_id == position_id for p in tt.positions)
 
 
 # ---------------------------------------------------------------- competencies

@@ -15,14 +15,14 @@ from flask.cli import with_appcontext
 def classify(tenant_slug: str, year: int) -> None:
     """Classify a year (the draft managers then review; a job on RQ when Redis is set)."""
     from core.classification import services
-    from core.cli import _tenant_or_fail, fail, one_line
+    from core.cli.base import fail, one_line, tenant_or_fail
     from core.errors import ServiceError
     from core.extensions import db
     from core.jobs.models import JobRun
     from core.jobs.runner import submit
     from core.tenancy import tenant_context
 
-    tenant_row = _tenant_or_fail(tenant_slug)
+    tenant_row = tenant_or_fail(tenant_slug)
     with tenant_context(tenant_row.id):
         try:
             services.check_runnable(year)

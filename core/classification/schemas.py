@@ -3,12 +3,13 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.classification.models import APPEAL_STATUSES, DISCIPLINE_KINDS
+from core.ids import MAX_ID
 from core.pagination import PageArgs
 from core.plugins.toolkit import LEVELS
 
 YEAR = validate.Range(min=2000, max=2100)
 REASON = validate.Length(max=2000)
-ID = validate.Range(min=1, max=2**63 - 1, error="No such object.")  # ids are BIGINT
+ID = validate.Range(min=1, max=MAX_ID, error="No such object.")  # ids are BIGINT
 
 
 class ClassificationArgs(PageArgs):

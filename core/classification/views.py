@@ -29,6 +29,7 @@ from core.pagination import MAX_PER_PAGE
 from core.plugins.toolkit import LEVELS
 from core.reports import services as reports
 from core.tenants.services import component_for
+from core.work.calendar import local_today
 
 classification_pages = Blueprint("classification_pages", __name__, template_folder="templates")
 # Position groups as the quota table names them.
@@ -53,7 +54,7 @@ def _member() -> None:
 
 def _year() -> int:
     try:
-        year = int(request.values.get("year") or date.today().year)
+        year = int(request.values.get("year") or local_today().year)
     except ValueError:
         abort(400)
     if not services.FIRST_YEAR <= year <= services.LAST_YEAR:

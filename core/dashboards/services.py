@@ -356,10 +356,6 @@ def unit_work(principal: Principal, ids: list[int], start: date, end: date,
     return hours, queues, {k: v for k, v in overdue.items() if v}
 
 
-def person_summary(employee_id: int) -> Employee:
-    return db.session.get(Employee, employee_id)
-
-
 # ---------------------------------------------------------------- the province
 
 

@@ -22,6 +22,7 @@ from core.dashboards import services
 from core.errors import ServiceError
 from core.extensions import db
 from core.i18n import day_label, month_input, month_label, num
+from core.ids import MAX_ID
 from core.jobs.models import JobRun
 from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
 from core.messages import error_text
@@ -36,7 +37,6 @@ from core.work import calendar as cal
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
 JOBS_SHOWN = 50
 TREND_KINDS = ("day", "week", "month", "quarter")
-MAX_ID = 2**63 - 1  # beyond BIGINT PostgreSQL raises instead of finding no one: answer 404 first
 
 
 def _member() -> None:
@@ -273,7 +273,7 @@ def unit_work(t):
 def person(t, employee_id):
     _require("manager", "tenant_admin", "auditor")
     period = _period()
-    if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
+    if not org.can_see_employee(current_user, employee_id):
         abort(404)
     may_set = org.manages(current_user, employee_id) or current_user.has_role("tenant_admin")
     return _month_page(employee_id, period, {"mine": employee_id == current_user.employee_id,
@@ -285,7 +285,7 @@ def person(t, employee_id):
 def set_general(t, employee_id):
     _require("manager", "tenant_admin")
     period = _period_form()
-    if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
+    if not org.can_see_employee(current_user, employee_id):
         abort(404)
     if employee_id == current_user.employee_id:
         abort(403)  # nobody scores themselves (scoring.set_general refuses it too)

@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from core.audit.services import acting_as, job_actor
 from core.extensions import db
 from core.jobs.models import JobRun
+from core.jobs.queues import queue_name
 from core.observability import observe_job
 from core.tenancy import current_tenant_id, rls, tenant_context
 from core.timeutil import utcnow
@@ -112,12 +113,6 @@ def submit(kind: str, scope: str, params: dict[str, Any], actor: str,
         execute(tenant_id, run.id, listener)
         db.session.expire_all()
     return db.session.get(JobRun, run.id)
-
-
-def queue_name(workload: str) -> str:
-    """Queues are named by workload; a prefix lets several installations share a Redis."""
-    prefix = current_app.config.get("CONGVU_QUEUE_PREFIX") or "" if has_app_context() else ""
-    return f"{prefix}{workload}"
 
 
 def _enqueue(redis_url: str, run: JobRun, tenant_id: int) -> None:

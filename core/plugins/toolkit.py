@@ -14,11 +14,11 @@ from collections.abc import Hashable, Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 from typing import TypeVar
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from core import workdays
 from core.plugins.components import (
     IMPORT_TARGETS,
     KINDS,
@@ -44,6 +44,7 @@ from core.plugins.components import (
     protection_date_errors,
 )
 from core.plugins.hookspecs import hookimpl
+from core.workdays import public_holidays
 
 __all__ = [
     "IMPORT_TARGETS",
@@ -141,40 +142,19 @@ def clamp(value: float, low: float, high: float) -> float:
 # ---------------------------------------------------------------- calendar
 
 
-@lru_cache(maxsize=64)
-def _vn_holidays(year: int) -> frozenset[date]:
-    import holidays
-
-    return frozenset(holidays.country_holidays("VN", years=year))
-
-
-def public_holidays(start: date, end: date) -> set[date]:
-    """Vietnam's public holidays (with observed and substituted days) from ``start`` to ``end`` inclusive."""
-    days: set[date] = set()
-    for year in range(start.year, end.year + 1):
-        days.update(d for d in _vn_holidays(year) if start <= d <= end)
-    return days
+def is_working_day(day: date, extra_days_off: Iterable[date] = (),
+                   overrides: Mapping[date, str] | None = None) -> bool:
+    """The platform's working-day rule (core/workdays.py): Monday to Friday and the national
+    make-up Saturdays, less public holidays; ``overrides`` are the tenant's calendar rows
+    (day → ``"working_day"`` or ``"day_off"``); ``extra_days_off`` never count (leave)."""
+    return workdays.is_working_day(day, overrides, extra_days_off)
 
 
-def is_working_day(day: date, extra_days_off: Iterable[date] = ()) -> bool:
-    """Monday to Friday, not a public holiday, not one of ``extra_days_off`` (the tenant's own)."""
-    return day.weekday() < 5 and day not in _vn_holidays(day.year) and day not in set(extra_days_off)
-
-
-def working_days(start: date, end: date, extra_days_off: Iterable[date] = ()) -> int:
-    """The number of working days from ``start`` to ``end`` inclusive (0 when end < start).
-
-    ``extra_days_off``: the tenant's own holidays and the employee's approved leave.
-    """
-    if end < start:
-        return 0
-    off = set(extra_days_off) | public_holidays(start, end)
-    count, day = 0, start
-    while day <= end:
-        if day.weekday() < 5 and day not in off:
-            count += 1
-        day += timedelta(days=1)
-    return count
+def working_days(start: date, end: date, extra_days_off: Iterable[date] = (),
+                 overrides: Mapping[date, str] | None = None) -> int:
+    """The number of working days from ``start`` to ``end`` inclusive (0 when end < start),
+    by the same rule as `is_working_day`."""
+    return len(workdays.working_days_between(start, end, overrides, extra_days_off))
 
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])(?:-(\d{2}))?|Q([1-4])|W(\d{2})))?$")

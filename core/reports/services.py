@@ -26,8 +26,9 @@ from core.errors import Invalid
 from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.services import visible_employees_filter
-from core.plugins.toolkit import period_bounds, working_days
+from core.plugins.toolkit import period_bounds
 from core.scoring import engine
+from core.work.calendar import WorkCalendar
 from core.work.models import WorkItem
 
 FULL_TIME_HOURS_A_YEAR = Decimal(1900)  # 8 h × (≈250 − 12) days (our rule)
@@ -191,9 +192,13 @@ def workload(principal: Principal, period: str) -> dict:
 
 
 def _fte_hours(start: date, end: date) -> Decimal:
-    """One full-time person's hours in [start, end]: 1,900 h a year in proportion of its working days."""
-    year_days = working_days(date(start.year, 1, 1), date(start.year, 12, 31))
-    return FULL_TIME_HOURS_A_YEAR * working_days(start, end) / year_days if year_days else Decimal(0)
+    """One full-time person's hours in [start, end]: 1,900 h a year in proportion of its
+    working days, counted on the tenant's calendar (its days off and make-up days), as the
+    people's own working days are."""
+    year_start, year_end = date(start.year, 1, 1), date(start.year, 12, 31)
+    calendar = WorkCalendar.load(year_start, max(end, year_end))
+    year_days = len(calendar.working_days(year_start, year_end))
+    return FULL_TIME_HOURS_A_YEAR * len(calendar.working_days(start, end)) / year_days if year_days else Decimal(0)
 
 
 def _workload(principal: Principal, start: date, end: date) -> tuple[list[dict], dict[tuple[int, int | None], list[int]]]:

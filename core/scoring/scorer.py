@@ -121,7 +121,7 @@ def wake_after_commit(session: Session) -> None:
 
 
 def _wake_key(tid: int) -> str:
-    from core.jobs.runner import queue_name
+    from core.jobs.queues import queue_name
 
     return queue_name(f"congvu:scorer-queued:{tid}")
 
@@ -142,7 +142,7 @@ def wake(redis_url: str, tenants: Iterable[int]) -> None:
     a second is then a handful of jobs, each draining everything marked so far."""
     from rq import Queue
 
-    from core.jobs.runner import queue_name
+    from core.jobs.queues import queue_name
 
     conn = _redis(redis_url)
     queue = Queue(queue_name("scoring"), connection=conn)

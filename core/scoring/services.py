@@ -713,8 +713,3 @@ def recalculation_task(progress, period: str) -> dict:
     return result
 
 
-def known_employee(employee_id: int) -> Employee:
-    employee = db.session.get(Employee, employee_id)
-    if employee is None:
-        raise NotFound("Employee not found.")
-    return employee

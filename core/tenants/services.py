@@ -21,6 +21,7 @@ from core.tenants.models import (
     ComponentChoice,
     Tenant,
 )
+from core.work.calendar import local_today
 
 DEFAULT_SCORING_VARIANT = "decree335"
 # The built-in connectors (plugins/imports.py) a new tenant may use from the start.
@@ -103,8 +104,8 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
 
 
 def choice_in_force(kind: str, on: date | None = None) -> ComponentChoice | None:
-    """The tenant's component of `kind` in force on `on` (today by default)."""
-    on = on or date.today()
+    """The tenant's component of `kind` in force on `on` (the tenant's today by default)."""
+    on = on or local_today()
     return db.session.scalar(_CHOICE_IN_FORCE, {"kind": kind, "on": on})
 
 
@@ -221,7 +222,7 @@ def component_for(kind: str, on: date | None = None):
     choice = choice_in_force(kind, on)
     if choice is None:
         raise ComponentMissing(
-            f"No {KIND_LABEL[kind]} is chosen for {on or date.today()}; choose one in the tenant's settings.",
+            f"No {KIND_LABEL[kind]} is chosen for {on or local_today()}; choose one in the tenant's settings.",
             {kind: {"key": ["Not chosen."]}}, code="component_not_chosen")
     effective = None if choice.effective_from == BEGINNING else choice.effective_from
     return current_manager().choose(kind, choice.key, choice.settings, current_tenant_slug(), effective)

@@ -82,7 +82,7 @@ def wake() -> None:
             from redis import Redis
             from rq import Queue
 
-            from core.jobs.runner import queue_name
+            from core.jobs.queues import queue_name
 
             Queue(queue_name("default"), connection=Redis.from_url(redis_url)).enqueue(
                 delivery.deliver_all, job_timeout=600, result_ttl=3600)

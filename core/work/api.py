@@ -15,7 +15,6 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from core.auth.guards import api_member
-from core.errors import NotFound
 from core.extensions import db
 from core.pagination import paginate
 from core.work import calendar as cal
@@ -47,7 +46,6 @@ from core.work.schemas import (
 
 blp = Blueprint("work", __name__, url_prefix="/api/v1/tenants/<t>", description="Daily work items")
 ADMIN = "tenant_admin"
-MAX_ID = 2**63 - 1
 
 
 @blp.before_request
@@ -55,8 +53,6 @@ def _resolve_path_objects() -> None:
     """Find the item (or leave record, calendar day) of the path before the body is
     validated, so an object the caller may not see is a 404 whatever they send."""
     view_args = request.view_args or {}
-    if any(isinstance(v, int) and v > MAX_ID for v in view_args.values()):
-        raise NotFound("Not found.")  # beyond BIGINT: cannot exist, and must not reach PostgreSQL
     if "item_id" in view_args:
         g.work_item = services.get_item(api_member(), view_args["item_id"])
     elif "leave_id" in view_args:

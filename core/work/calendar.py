@@ -13,16 +13,17 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
+from core import workdays
 from core.extensions import db
 from core.tenancy import current_tenant_id
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
 from core.txcache import forget, transaction_cache
 from core.work.models import CalendarDay, LeaveRecord
+from core.workdays import national_holiday  # noqa: F401 - re-exported: the calendar's public API
 
 # Far enough ahead for any deadline; bounds the search for the next working day.
 _MAX_GAP_DAYS = 60
@@ -65,22 +66,6 @@ def cutoff_moment(work_date: date, tenant: Tenant) -> datetime:
     return datetime.combine(work_date, time(hours, minutes), tzinfo=zone(tenant.timezone))
 
 
-def end_of_day(day: date, tenant: Tenant) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone(tenant.timezone))
-
-
-@lru_cache(maxsize=32)
-def _national(year: int) -> tuple[frozenset[date], frozenset[date]]:
-    """(public holidays, make-up Saturdays) of one year."""
-    vn = holidays.country_holidays("VN", years=[year])
-    workdays = frozenset(d for d in getattr(vn, "weekend_workdays", ()) if d.year == year)
-    return frozenset(vn.keys()), workdays
-
-
-def national_holiday(day: date) -> bool:
-    return day in _national(day.year)[0]
-
-
 # Built once (tenant-scoped at execution like any ORM statement): every scoring refresh reads both.
 _DAYS = select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.day >= bindparam("start"),
                                                         CalendarDay.day <= bindparam("end"))
@@ -109,15 +94,7 @@ class WorkCalendar:
         return cls(start, end, dict(loaded[key]))
 
     def is_working_day(self, day: date) -> bool:
-        kind = self.overrides.get(day)
-        if kind == "working_day":
-            return True
-        if kind == "day_off":
-            return False
-        holidays_, makeup = _national(day.year)
-        if day in makeup:
-            return True
-        return day.weekday() < 5 and day not in holidays_
+        return workdays.is_working_day(day, self.overrides)
 
     def next_working_day(self, day: date) -> date:
         candidate = day + timedelta(days=1)
@@ -133,13 +110,7 @@ class WorkCalendar:
         return day
 
     def working_days(self, start: date, end: date, leave: Iterable[date] = ()) -> list[date]:
-        off = set(leave)
-        days, day = [], start
-        while day <= end:
-            if day not in off and self.is_working_day(day):
-                days.append(day)
-            day += timedelta(days=1)
-        return days
+        return workdays.working_days_between(start, end, self.overrides, leave)
 
 
 def approved_leave(employee_ids: Iterable[int], start: date, end: date) -> dict[int, set[date]]:

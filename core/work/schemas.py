@@ -5,12 +5,13 @@ from datetime import UTC, date, datetime
 from marshmallow import INCLUDE, Schema, fields, validate
 from webargs.fields import DelimitedList
 
+from core.ids import MAX_ID
 from core.pagination import PageArgs
 from core.work.models import CALENDAR_KINDS, POSITION_CHECKS, PRIORITIES, ROLES, STATUSES, VERIFICATION
 
 TEXT = validate.Length(max=5000)
 # Ids beyond BIGINT would reach PostgreSQL as an error; dates far off would overflow the calendar.
-ID = validate.Range(min=1, max=2**63 - 1, error="No such object.")
+ID = validate.Range(min=1, max=MAX_ID, error="No such object.")
 DAY = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31), error="Use a date between 2000 and 2099.")
 QUANTITY = validate.Range(min=0, min_inclusive=False, max=1_000_000, error="Must be greater than 0.")
 

@@ -736,14 +736,6 @@ def items_query(principal: Principal, args: dict):
     return stmt
 
 
-def overdue_items(employee_ids_clause, today: date, limit: int = 200) -> list[WorkItem]:
-    stmt = (select(WorkItem).where(WorkItem.status.in_(OPEN_STATUSES), WorkItem.deadline < today)
-            .order_by(WorkItem.deadline, WorkItem.id).limit(limit))
-    if employee_ids_clause is not None:
-        stmt = stmt.where(employee_ids_clause)
-    return list(db.session.scalars(stmt))
-
-
 def unit_day(principal: Principal, day: date, unit_id: int | None = None) -> list[dict]:
     """Per person a manager sees: items declared for `day`, planned minutes, open and
     overdue items. Two grouped queries, whatever the size of the unit."""

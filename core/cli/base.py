@@ -1,0 +1,92 @@
+"""The `congvu` command group and what every command shares: a one-line failure, one
+transaction per command, the tenant named by a slug."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+import click
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import create_app
+from core.errors import ServiceError
+from core.extensions import db
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def one_line(exc: ServiceError) -> str:
+    details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.errors.items())
+    return f"{exc.message} ({details})" if details else exc.message
+
+
+def transactional(fn: Callable) -> Callable:
+    """Run a command in one transaction: all of it, or nothing and a one-line reason."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+            db.session.commit()
+            return result
+        except ServiceError as exc:
+            db.session.rollback()
+            fail(one_line(exc))
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            fail(f"database error: {str(exc).splitlines()[0]}")
+
+    return wrapper
+
+
+class CongvuGroup(FlaskGroup):
+    """The command group, with the commands plugins add through `congvu_register_commands`."""
+
+    def _plugin_commands(self) -> None:
+        if getattr(self, "_plugins_added", False):
+            return
+        self._plugins_added = True
+        from core.plugins.manager import PluginManager
+
+        # Lenient: a broken plugin must not take `congvu --help` or `congvu plugins list`
+        # (which reports it) down with it; whatever still fails is said on stderr and the
+        # core's commands stay usable.
+        try:
+            PluginManager.from_config({"CONGVU_PLUGINS": os.environ.get("CONGVU_PLUGINS") or None}).load(
+                strict=False).register_commands(self)
+        except Exception as exc:  # noqa: BLE001 - any plugin's failure; the core's commands go on
+            problems = getattr(exc, "problems", None)  # PluginLoadError: each plugin at fault
+            first = "; ".join(problems) if problems else (str(exc).splitlines() or [type(exc).__name__])[0]
+            click.echo(f"warning: plugin commands left out: {first} (see `congvu plugins list`)", err=True)
+
+    def get_command(self, ctx, name):
+        self._plugin_commands()
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx):
+        self._plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=CongvuGroup, create_app=create_app, add_version_option=False)
+def main() -> None:
+    """congvu — KPI Công vụ."""
+
+
+def tenant_or_fail(slug: str):
+    from core.tenants.models import Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        fail(f"no tenant '{slug}'")
+    return tenant
+
+
