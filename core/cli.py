@@ -496,6 +496,15 @@ def plugins_list() -> None:
         fail(f"{len(manager.problems)} plugin problem(s) would stop the server: {manager.problems[0]}")
 
 
+def _plugins_new() -> click.Command:
+    from core.plugins.scaffold import new_command
+
+    return new_command()
+
+
+plugins.add_command(_plugins_new())
+
+
 # ---------------------------------------------------------------- scores and jobs
 
 

@@ -13,8 +13,19 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_
 
-from core.plugins.sql import SqlItem, int_or, num, when
-from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
+from core.plugins.toolkit import (
+    TASK_SCORE_MAX,
+    PeriodScore,
+    Schema,
+    ScoringVariant,
+    SqlItem,
+    fields,
+    hookimpl,
+    int_or,
+    num,
+    validate,
+    when,
+)
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,
     round_score,

@@ -26,7 +26,7 @@ from core.errors import Invalid
 from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.services import visible_employees_filter
-from core.plugins.toolkit import period_bounds, working_days
+from core.periods import period_bounds, working_days
 from core.scoring import engine
 from core.work.models import WorkItem
 
