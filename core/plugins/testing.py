@@ -267,16 +267,37 @@ def check_bonus_scheme(scheme: BonusScheme, people: Sequence[Mapping[str, Any]] 
     results = []
     for amount in (fund if fund is not None else default, 0, 1, 1_000_000_007):
         result = _pure(scheme, lambda a=amount: scheme.allocate(a, people, loaded), [*people, loaded], "allocate")
-        _require(isinstance(result, list) and len(result) == len(people), scheme,
-                 "allocate must answer once per person")
-        _require([r.get("employee_id") for r in result] == [p["employee_id"] for p in people], scheme,
-                 "allocations must be in the people's order with their employee_id")
-        _require(all(isinstance(r.get("amount"), int) and not isinstance(r["amount"], bool) and r["amount"] >= 0
-                     for r in result), scheme, "amounts must be non-negative ints (whole đồng)")
-        _require(sum(r["amount"] for r in result) == amount, scheme,
-                 f"amounts sum to {sum(r['amount'] for r in result)}, not to the fund {amount}")
+        _check_allocation(scheme, result, people, amount)
         results.append(result)
     return results
+
+
+def _check_allocation(scheme: BonusScheme, result: Any, people: Sequence[Mapping[str, Any]], amount: int) -> None:
+    _require(isinstance(result, list) and len(result) == len(people), scheme, "allocate must answer once per person")
+    _require([r.get("employee_id") for r in result] == [p["employee_id"] for p in people], scheme,
+             "allocations must be in the people's order with their employee_id")
+    _require(all(isinstance(r.get("amount"), int) and not isinstance(r["amount"], bool) and r["amount"] >= 0
+                 for r in result), scheme, "amounts must be non-negative ints (whole đồng)")
+    _require(sum(r["amount"] for r in result) == amount, scheme,
+             f"amounts sum to {sum(r['amount'] for r in result)}, not to the fund {amount}")
+
+
+def _probe_bonus(scheme: BonusScheme, stored: Mapping[str, Any], people: list[dict[str, Any]], fund: int) -> None:
+    loaded = scheme.load_settings(scheme.normalise_settings(stored))
+    default = _call(scheme, lambda: scheme.default_fund(people, loaded), f"default_fund (settings {dict(stored)})")
+    _require(isinstance(default, int) and not isinstance(default, bool) and default >= 0, scheme,
+             f"default_fund must be a non-negative int (đồng), got {default!r} (settings {dict(stored)})")
+    for amount in (fund, default):
+        try:
+            result = scheme.allocate(amount, people, loaded)
+        except ValueError:
+            continue  # a documented refusal: the core answers 422 "The fund cannot be shared"
+        except Exception as exc:
+            raise ConformanceError(f"{type(scheme).__name__} ({scheme.kind} '{scheme.key}'): allocate({amount}) with "
+                                   f"settings {dict(stored)} raised {type(exc).__name__}: {exc}; refuse such "
+                                   f"settings in the schema, or raise ValueError for a fund that cannot be "
+                                   f"shared") from exc
+        _check_allocation(scheme, result, people, amount)
 
 
 def check_import_connector(connector: ImportConnector, sample: bytes | None = None,
@@ -561,7 +582,7 @@ def probe_component(component: Component, max_examples: int = 150) -> None:
         @given(stored=strategy, people=_people_strategy(), fund=st.integers(0, 10**12))
         def bonus(stored: dict[str, Any], people: list[dict[str, Any]], fund: int) -> None:
             if accepted(stored):
-                check_bonus_scheme(component, people=people, settings=stored, fund=fund)
+                _probe_bonus(component, stored, people, fund)
 
         bonus()
     elif isinstance(component, ClassificationScheme):
@@ -610,7 +631,7 @@ def _people_strategy() -> Any:
         "forced_kht": st.booleans(), "is_leader": st.booleans(),
         "quota_group": st.sampled_from([("AG", "professional"), ("AG", "leadership")]),
         "salary_coefficient": st.decimals(Decimal("1.0"), Decimal("10.0"), places=2),
-        "base_salary": st.integers(0, 10_000_000)})
+        "base_salary": st.integers(1, 10_000_000)})
 
     def complete(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [dict(p, employee_id=i + 1, criteria={}, unit_total=None,
