@@ -1,10 +1,14 @@
 """The conformance kit: checks a plugin author runs on each component in their own tests.
 
-    from core.plugins.testing import check_component
+    from core.plugins.testing import check_component, check_plugin, probe_component
 
     def test_my_variant_conforms():
         check_component(MyVariant())                        # the kit's sample data
         check_component(MyVariant(), settings={"target": 5}, items=[sample_item(quantity=3)])
+
+    def test_my_plugin_loads_and_holds_at_the_extremes():
+        check_plugin(my_plugin_module)                      # as the server loads it
+        probe_component(MyVariant())                        # hypothesis: every accepted setting
 
 Each check raises ``ConformanceError`` (an AssertionError, so pytest shows it) saying
 what is wrong. What is checked, for every kind: the component is well formed (what the
@@ -13,7 +17,11 @@ dumps them to JSON and loads them back unchanged, and normalising is idempotent;
 component answers the same on the same input, does not change its input, and handles
 empty input; its answers have the documented shape and ranges. Scoring variants are
 also checked to give the same item scores whether items come one at a time or in a
-batch (the core scores in batches of any size).
+batch (the core scores in batches of any size). ``check_plugin`` loads a plugin module
+through the server's own loader (hook names, hookimpl signatures, what registration
+hooks return); ``probe_component`` searches with hypothesis over every settings value
+the schema accepts and extreme items or people (docs/writing-a-plugin.md, section 7).
+Part of the SDK's stability promise (CHANGELOG.md).
 """
 
 from __future__ import annotations
