@@ -10,7 +10,7 @@ an integer literal cannot carry anything but digits (the Integer type's literal
 renderer is `str(int(value))`). Bulk INSERTs are batched by SQLAlchemy under the limit
 (`insertmanyvalues_max_parameters`) and COPY has none (core/bulk.py).
 
-Importing this module installs the rule, for every dialect; `core/__init__.py` does."""
+Importing this module installs the rule, for every dialect; `core/app.py` does."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def satisfaction_item(item: Any) -> dict[str, float]:
 
 
 def satisfaction_item_sql(item: Any) -> dict[str, Any]:
-    from core.plugins.sql import num, when
+    from core.plugins.toolkit import num, when
     rated = item.is_done() & item.satisfaction.is_not(None)
     return {"satisfaction_items": when(rated, 1),
             "satisfaction_points": when(rated, num(SATISFACTION_POINTS_PER_STEP) * item.satisfaction)}

@@ -13,8 +13,19 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_
 
-from core.plugins.sql import SqlItem, int_or, num, when
-from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
+from core.plugins.toolkit import (
+    TASK_SCORE_MAX,
+    PeriodScore,
+    Schema,
+    ScoringVariant,
+    SqlItem,
+    fields,
+    hookimpl,
+    int_or,
+    num,
+    validate,
+    when,
+)
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,
     round_score,
@@ -29,6 +40,10 @@ from plugins._scoring import (
 VERSION = "1.2.0"
 
 
+# Points of a bucket: a negative one would make a negative task score, which the core refuses.
+POINTS = validate.Range(min=0, max=1000)
+
+
 class DeadlineBucketsSettings(Schema):
     lead_weight = fields.Float(load_default=1.0, validate=validate.Range(min=0, max=10), metadata={
         "label_vi": "Trọng số người chủ trì", "label_en": "Weight of the lead"})
@@ -36,13 +51,14 @@ class DeadlineBucketsSettings(Schema):
         "label_vi": "Trọng số người phối hợp", "label_en": "Weight of a supporting role"})
     # Points by days early (positive) or late (negative); beyond the table: early → the
     # first entry, late → 0.
-    early_3 = fields.Float(load_default=115.0, metadata={"label_vi": "Sớm ≥ 3 ngày", "label_en": "≥ 3 days early"})
-    early_2 = fields.Float(load_default=110.0, metadata={"label_vi": "Sớm 2 ngày", "label_en": "2 days early"})
-    early_1 = fields.Float(load_default=105.0, metadata={"label_vi": "Sớm 1 ngày", "label_en": "1 day early"})
-    on_time = fields.Float(load_default=100.0, metadata={"label_vi": "Đúng hạn", "label_en": "On the day"})
-    late_1 = fields.Float(load_default=90.0, metadata={"label_vi": "Trễ 1 ngày", "label_en": "1 day late"})
-    late_2 = fields.Float(load_default=75.0, metadata={"label_vi": "Trễ 2 ngày", "label_en": "2 days late"})
-    late_3 = fields.Float(load_default=50.0, metadata={"label_vi": "Trễ 3 ngày", "label_en": "3 days late"})
+    early_3 = fields.Float(load_default=115.0, validate=POINTS,
+                           metadata={"label_vi": "Sớm ≥ 3 ngày", "label_en": "≥ 3 days early"})
+    early_2 = fields.Float(load_default=110.0, validate=POINTS, metadata={"label_vi": "Sớm 2 ngày", "label_en": "2 days early"})
+    early_1 = fields.Float(load_default=105.0, validate=POINTS, metadata={"label_vi": "Sớm 1 ngày", "label_en": "1 day early"})
+    on_time = fields.Float(load_default=100.0, validate=POINTS, metadata={"label_vi": "Đúng hạn", "label_en": "On the day"})
+    late_1 = fields.Float(load_default=90.0, validate=POINTS, metadata={"label_vi": "Trễ 1 ngày", "label_en": "1 day late"})
+    late_2 = fields.Float(load_default=75.0, validate=POINTS, metadata={"label_vi": "Trễ 2 ngày", "label_en": "2 days late"})
+    late_3 = fields.Float(load_default=50.0, validate=POINTS, metadata={"label_vi": "Trễ 3 ngày", "label_en": "3 days late"})
     # 0.2: one-stop counters serve citizens directly and are judged on their satisfaction
     # (the citizen's rating of each dossier); a fifth of the task score (product rule).
     satisfaction_weight = satisfaction_field(0.2, "Counters serve citizens, who rate each dossier")

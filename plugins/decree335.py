@@ -18,8 +18,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.plugins.sql import SqlItem, greatest, num, when
-from core.plugins.toolkit import TASK_SCORE_MAX, PeriodScore, Schema, ScoringVariant, fields, hookimpl, validate
+from core.plugins.toolkit import (
+    TASK_SCORE_MAX,
+    PeriodScore,
+    Schema,
+    ScoringVariant,
+    SqlItem,
+    fields,
+    greatest,
+    hookimpl,
+    num,
+    validate,
+    when,
+)
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,
     round_score,

@@ -129,7 +129,7 @@ def _share(fund: int, people: Sequence[Mapping[str, Any]], weights: list[Fractio
 
 
 class PoolSettings(Schema):
-    base_salary = fields.Integer(load_default=BASE_SALARY, validate=validate.Range(min=0, max=10**9), metadata={
+    base_salary = fields.Integer(load_default=BASE_SALARY, validate=validate.Range(min=1, max=10**9), metadata={
         "label_vi": "Mức lương cơ sở (đồng/tháng)", "label_en": "Base salary (đồng a month)"})
     base_salary_schedule = fields.String(load_default="", validate=_check_schedule, metadata=_SCHEDULE_META)
     adhoc_percent = _adhoc_field()

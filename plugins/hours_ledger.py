@@ -15,17 +15,20 @@ from typing import Any
 from marshmallow import validates_schema
 from sqlalchemy import case
 
-from core.plugins.sql import SqlItem, greatest, num, when
 from core.plugins.toolkit import (
     TASK_SCORE_MAX,
     PeriodScore,
     Schema,
     ScoringVariant,
+    SqlItem,
     ValidationError,
     clamp,
     fields,
+    greatest,
     hookimpl,
+    num,
     validate,
+    when,
 )
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,

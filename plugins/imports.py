@@ -17,19 +17,23 @@ from functools import partial
 from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.imports import values as v
-from core.imports.headers import column_for_header
-from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
+from core.plugins import toolkit as v
 from core.plugins.toolkit import (
     PROTECTION_FIELDS,
     REGIMES,
+    FileRejected,
     ImportConnector,
     ParseResult,
     RowError,
     Schema,
+    cell_text,
+    column_for_header,
     fields,
     hookimpl,
+    iter_jsonl,
+    iter_table,
     protection_date_errors,
+    sniff,
     validate,
 )
 

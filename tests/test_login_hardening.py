@@ -203,7 +203,7 @@ def test_logins_work_while_redis_is_down_and_still_count_failures(clean_app, bac
     codes = [api_login(client, "staff2", "Wrong-Password-0").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
     # Changing a password works too (its Flask-Limiter limit is one limiter object shared by
-    # every app of the test run, kept on memory storage here; core/__init__.py enables its
+    # every app of the test run, kept on memory storage here; core/app.py enables its
     # in-memory fallback for production).
     token = login(client, SLUG, "staff")
     auth = {"Authorization": f"Bearer {token}"}

@@ -41,7 +41,7 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.notifications.services import notify
 from core.org.models import Employee, JobPosition, OrgUnit
-from core.plugins.toolkit import LEVELS
+from core.plugins.components import LEVELS
 from core.tenants.models import BEGINNING, ComponentChoice
 from core.webhooks import outbox as webhooks
 from core.work import calendar as cal

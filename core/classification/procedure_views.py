@@ -17,7 +17,7 @@ from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
 from core.errors import Invalid, ServiceError
 from core.extensions import db
 from core.org.models import Employee, OrgUnit
-from core.plugins.toolkit import LEVELS
+from core.plugins.components import LEVELS
 from core.work import calendar as cal
 
 evaluation_pages = Blueprint("evaluation_pages", __name__, template_folder="templates")

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from core.classification.models import APPEAL_STATUSES, DISCIPLINE_KINDS
 from core.ids import MAX_ID
 from core.pagination import PageArgs
-from core.plugins.toolkit import LEVELS
+from core.plugins.components import LEVELS
 
 YEAR = validate.Range(min=2000, max=2100)
 REASON = validate.Length(max=2000)

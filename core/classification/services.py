@@ -37,7 +37,7 @@ from core.notifications.services import notify
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.services import manages, visible_employees_filter
 from core.pagination import paginate
-from core.plugins.toolkit import LEVELS
+from core.plugins.components import LEVELS
 from core.scoring.services import year_scores
 from core.tenants.services import component_for
 from core.timeutil import utcnow

@@ -26,7 +26,7 @@ from core.messages import error_text
 from core.notifications import services as notifications
 from core.org.models import Employee, OrgUnit
 from core.pagination import MAX_PER_PAGE
-from core.plugins.toolkit import LEVELS
+from core.plugins.components import LEVELS
 from core.reports import services as reports
 from core.tenants.services import component_for
 from core.work.calendar import local_today

@@ -33,3 +33,12 @@ def plugins_list() -> None:
             click.echo(f"    {c['kind']}\t{c['key']}\t{c['version']}\t{c['title_vi']} / {c['title_en']}")
     if manager.problems:
         fail(f"{len(manager.problems)} plugin problem(s) would stop the server: {manager.problems[0]}")
+
+
+def _plugins_new() -> click.Command:
+    from core.plugins.scaffold import new_command
+
+    return new_command()
+
+
+plugins.add_command(_plugins_new())

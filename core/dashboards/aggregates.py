@@ -45,7 +45,7 @@ from core.dashboards.models import UnitWeekHours, WeekHours
 from core.extensions import db
 from core.mergers.models import UnitAssignment
 from core.org.models import Employee
-from core.plugins.toolkit import period_bounds
+from core.periods import period_bounds
 from core.tenancy import current_tenant_id
 from core.work.models import WorkItem
 

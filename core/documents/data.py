@@ -31,7 +31,7 @@ from core.documents.models import IssuedDecision
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
-from core.plugins.toolkit import LEVELS
+from core.plugins.components import LEVELS
 from core.scoring.models import GeneralScore, PeriodScore
 from core.work import calendar as cal
 

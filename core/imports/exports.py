@@ -22,7 +22,7 @@ from sqlalchemy import select
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from core.org.models import Employee, OrgUnit
-from core.plugins.toolkit import period_bounds
+from core.periods import period_bounds
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 

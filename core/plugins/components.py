@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NotRequired, TypedDict
 
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 
 KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connector", "live_connector")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -135,12 +135,16 @@ class ScoringVariant(Component):
     2. The core sums each component per employee and period (``GROUP BY``).
     3. ``period_score`` turns one employee's sums into the task score.
 
-    **Items** are dicts with the common fields (domain.md): ``id``, ``task_type_code``,
-    ``group`` (A–D), ``norm_minutes``, ``product_weight``, ``quantity``,
-    ``complexity_coefficient``, ``work_date`` (date), ``deadline`` (date or None),
+    **Items** are dicts with these fields (docs/writing-a-plugin.md, "Item fields", says
+    what each means): ``id``, ``employee_id``, ``task_type_code``, ``group`` (A–D),
+    ``norm_minutes``, ``product_weight``, ``quantity``, ``complexity_coefficient``,
+    ``complexity_level`` (int or None), ``work_date`` (date), ``deadline`` (date or None),
     ``declared_at``, ``completed_at``, ``reported_at`` (aware datetimes or None),
-    ``planned`` (declared before the morning cut-off), ``status`` (``planned``,
-    ``in_progress`` or ``done``; cancelled items never reach a variant),
+    ``completed_on`` (the completion date in the tenant's time zone, or None), ``as_of``
+    (the date unfinished items are judged on), ``planned`` (declared before the morning
+    cut-off), ``status`` (``planned``, ``in_progress`` or ``done``; cancelled items never
+    reach a variant), ``not_reported`` (the result was not entered by the reporting
+    deadline), ``report_late`` (done, but reported after that deadline),
     ``failed_reviews`` and ``missed_deadlines`` (ints), ``stars`` and ``satisfaction``
     (1–5 or None), ``role`` (``lead``/``support``), ``priority`` (1–3), ``exempt``
     (bool). Numbers may be int, float or Decimal. A variant ignores fields it does not
@@ -159,6 +163,9 @@ class ScoringVariant(Component):
     # The names of the numeric components score_items returns for every item; the
     # core keeps one summable column per name.
     item_components: ClassVar[tuple[str, ...]] = ()
+    # True: the core sums the item components per employee and day first and passes each
+    # day's sums through adjust_day before adding the days up (daily caps, flags).
+    per_day: ClassVar[bool] = False
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         """One dict per item, in the same order, mapping each of ``item_components`` to a finite number."""
@@ -171,6 +178,11 @@ class ScoringVariant(Component):
         how to stay bit-identical). ``None`` (the default) keeps the Python path.
         """
         return None
+
+    def adjust_day(self, sums: Mapping[str, float], settings: Mapping[str, Any]) -> Mapping[str, float]:
+        """Only with ``per_day``: one employee's sums of one day, adjusted (e.g. capped).
+        Returns the same keys; a key left out counts 0. The default keeps the sums."""
+        return sums
 
     def period_score(self, sums: Mapping[str, float], settings: Mapping[str, Any],
                      facts: Mapping[str, Any]) -> PeriodScore:
@@ -341,3 +353,46 @@ HOOK_FOR_KIND = {
     "import_connector": "congvu_import_connectors",
     "live_connector": "congvu_live_connectors",
 }
+
+
+def check_component(component: Any, kind: str) -> str | None:
+    """What is wrong with a component a registration hook returned, or None."""
+    base = BASE_FOR_KIND[kind]
+    if isinstance(component, type) and issubclass(component, base):
+        return f"a class, not an instance (return [{component.__name__}()])"
+    if not isinstance(component, base):
+        return f"not a {base.__name__} instance"
+    if not isinstance(component.key, str) or not KEY_PATTERN.match(component.key):
+        return "key must be 1–100 lower-case letters, digits, '.', '_' or '-'"
+    for attr in ("version", "title_vi", "title_en"):
+        if not isinstance(getattr(component, attr), str) or not getattr(component, attr).strip():
+            return f"{attr} must be a non-empty string"
+    if not (isinstance(component.settings_schema, type) and issubclass(component.settings_schema, Schema)):
+        return "settings_schema must be a marshmallow Schema class"
+    labels = component.labels
+    if not isinstance(labels, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, tuple | list) and len(v) == 2
+            and all(isinstance(t, str) and t.strip() for t in v) for k, v in labels.items()):
+        return 'labels must map each key to a (Vietnamese, English) pair of texts, e.g. {"points": ("điểm", "points")}'
+    allowed = component.allowed_tenants
+    if allowed is not None and not (isinstance(allowed, frozenset | set | tuple | list)
+                                    and all(isinstance(s, str) for s in allowed)):
+        return "allowed_tenants must be None or a set of tenant slugs"
+    try:
+        json.dumps(component.default_settings())
+    except (ValidationError, TypeError, ValueError) as exc:
+        return f"its settings schema does not load its own defaults into JSON: {exc}"
+    if kind == "scoring_variant":
+        names = component.item_components
+        if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            return "item_components must name at least one component (identifiers)"
+    if kind == "import_connector":
+        if component.target not in IMPORT_TARGETS:
+            return f"target must be one of {', '.join(IMPORT_TARGETS)}"
+        if not component.columns:
+            return "columns must list the file's columns"
+    if kind == "live_connector":
+        target = component.import_connector_for(component.load_settings())
+        if not isinstance(target, str) or not KEY_PATTERN.match(target):
+            return "import_connector must name the import connector its records go through"
+    return None

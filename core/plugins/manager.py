@@ -25,18 +25,18 @@ import os
 import pkgutil
 import sys
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pluggy
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 
 from core.errors import Conflict, Invalid
 from core.plugins import hookspecs
-from core.plugins.components import BASE_FOR_KIND, HOOK_FOR_KIND, KEY_PATTERN, KINDS, TASK_SCORE_MAX, Component
+from core.plugins.components import HOOK_FOR_KIND, KINDS, TASK_SCORE_MAX, Component, check_component
 
 log = logging.getLogger(__name__)
 
@@ -513,51 +513,6 @@ def _instance_hint(value: Any) -> str:
     cls = value if isinstance(value, type) else type(value)
     return f"{cls.__name__}()" if isinstance(value, Component) or (isinstance(value, type)
                                                                    and issubclass(value, Component)) else "..."
-
-
-def check_component(component: Any, kind: str) -> str | None:
-    """What is wrong with a component a registration hook returned, or None."""
-    base = BASE_FOR_KIND[kind]
-    if isinstance(component, type) and issubclass(component, base):
-        return f"a class, not an instance (return [{component.__name__}()])"
-    if not isinstance(component, base):
-        return f"not a {base.__name__} instance"
-    if not isinstance(component.key, str) or not KEY_PATTERN.match(component.key):
-        return "key must be 1–100 lower-case letters, digits, '.', '_' or '-'"
-    for attr in ("version", "title_vi", "title_en"):
-        if not isinstance(getattr(component, attr), str) or not getattr(component, attr).strip():
-            return f"{attr} must be a non-empty string"
-    if not (isinstance(component.settings_schema, type) and issubclass(component.settings_schema, Schema)):
-        return "settings_schema must be a marshmallow Schema class"
-    labels = component.labels
-    if not isinstance(labels, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, tuple | list) and len(v) == 2
-            and all(isinstance(t, str) and t.strip() for t in v) for k, v in labels.items()):
-        return 'labels must map each key to a (Vietnamese, English) pair of texts, e.g. {"points": ("điểm", "points")}'
-    allowed = component.allowed_tenants
-    if allowed is not None and not (isinstance(allowed, frozenset | set | tuple | list)
-                                    and all(isinstance(s, str) for s in allowed)):
-        return "allowed_tenants must be None or a set of tenant slugs"
-    try:
-        json.dumps(component.default_settings())
-    except (ValidationError, TypeError, ValueError) as exc:
-        return f"its settings schema does not load its own defaults into JSON: {exc}"
-    if kind == "scoring_variant":
-        names = component.item_components
-        if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
-            return "item_components must name at least one component (identifiers)"
-    if kind == "import_connector":
-        from core.plugins.components import IMPORT_TARGETS
-
-        if component.target not in IMPORT_TARGETS:
-            return f"target must be one of {', '.join(IMPORT_TARGETS)}"
-        if not component.columns:
-            return "columns must list the file's columns"
-    if kind == "live_connector":
-        target = component.import_connector_for(component.load_settings())
-        if not isinstance(target, str) or not KEY_PATTERN.match(target):
-            return "import_connector must name the import connector its records go through"
-    return None
 
 
 def current_tenant_slug() -> str | None:

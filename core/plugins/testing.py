@@ -1,10 +1,14 @@
 """The conformance kit: checks a plugin author runs on each component in their own tests.
 
-    from core.plugins.testing import check_component
+    from core.plugins.testing import check_component, check_plugin, probe_component
 
     def test_my_variant_conforms():
         check_component(MyVariant())                        # the kit's sample data
         check_component(MyVariant(), settings={"target": 5}, items=[sample_item(quantity=3)])
+
+    def test_my_plugin_loads_and_holds_at_the_extremes():
+        check_plugin(my_plugin_module)                      # as the server loads it
+        probe_component(MyVariant())                        # hypothesis: every accepted setting
 
 Each check raises ``ConformanceError`` (an AssertionError, so pytest shows it) saying
 what is wrong. What is checked, for every kind: the component is well formed (what the
@@ -13,7 +17,11 @@ dumps them to JSON and loads them back unchanged, and normalising is idempotent;
 component answers the same on the same input, does not change its input, and handles
 empty input; its answers have the documented shape and ranges. Scoring variants are
 also checked to give the same item scores whether items come one at a time or in a
-batch (the core scores in batches of any size).
+batch (the core scores in batches of any size). ``check_plugin`` loads a plugin module
+through the server's own loader (hook names, hookimpl signatures, what registration
+hooks return); ``probe_component`` searches with hypothesis over every settings value
+the schema accepts and extreme items or people (docs/writing-a-plugin.md, section 7).
+Part of the SDK's stability promise (CHANGELOG.md).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import copy
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from numbers import Number
 from typing import Any
@@ -39,21 +47,30 @@ from core.plugins.components import (
     LiveConnector,
     ScoringVariant,
 )
-from core.plugins.manager import check_component as _well_formed
+from core.plugins.components import check_component as _well_formed
 
 __all__ = [
+    "PROBE_PERIODS",
     "SAMPLE_FACTS",
     "ConformanceError",
     "check_bonus_scheme",
     "check_classification_scheme",
     "check_component",
     "check_import_connector",
+    "check_live_connector",
+    "check_plugin",
     "check_scoring_variant",
     "check_settings",
+    "items_strategy",
+    "probe_component",
     "sample_items",
     "sample_item",
     "sample_people",
+    "settings_strategy",
 ]
+
+
+_VIETNAM = timezone(timedelta(hours=7))
 
 
 class ConformanceError(AssertionError):
@@ -69,27 +86,37 @@ def _require(condition: bool, component: Component, message: str) -> None:
 
 
 def sample_item(**overrides: Any) -> dict[str, Any]:
-    """A work item as the core hands it to a scoring variant (fields: see ``ScoringVariant``)."""
+    """A work item as the core hands it to a scoring variant, with every field the core
+    gives (docs/writing-a-plugin.md, "Item fields"). Overrides are applied as given; a
+    derived field (``completed_on``, ``report_late``) is derived again from the overrides
+    unless it is overridden itself."""
     item: dict[str, Any] = {
-        "id": 1, "task_type_code": "B-01", "group": "B", "norm_minutes": 30, "product_weight": Decimal("1.0"),
-        "quantity": Decimal("2"), "complexity_coefficient": Decimal("1.0"), "work_date": date(2026, 10, 5),
-        "deadline": date(2026, 10, 6), "declared_at": datetime(2026, 10, 5, 0, 45, tzinfo=UTC),
-        "completed_at": datetime(2026, 10, 5, 9, 0, tzinfo=UTC),
+        "id": 1, "employee_id": 1, "task_type_code": "B-01", "group": "B", "norm_minutes": 30,
+        "product_weight": Decimal("1.0"), "quantity": Decimal("2"), "complexity_coefficient": Decimal("1.0"),
+        "complexity_level": 1, "work_date": date(2026, 10, 5), "deadline": date(2026, 10, 6),
+        "declared_at": datetime(2026, 10, 5, 0, 45, tzinfo=UTC), "completed_at": datetime(2026, 10, 5, 9, 0, tzinfo=UTC),
         "reported_at": datetime(2026, 10, 5, 9, 5, tzinfo=UTC), "planned": True, "status": "done",
-        "failed_reviews": 0, "missed_deadlines": 0, "stars": 4, "satisfaction": 5, "role": "lead",
-        "priority": 1, "exempt": False,
+        "not_reported": False, "failed_reviews": 0, "missed_deadlines": 0, "stars": 4, "satisfaction": 5,
+        "role": "lead", "priority": 1, "exempt": False, "as_of": date(2026, 10, 31),
     }
     item.update(overrides)
+    completed = item["completed_at"]
+    # As the core derives them (core/scoring/engine.py, item_facts); the sample's zone is Vietnam's, UTC+7.
+    if "completed_on" not in overrides:
+        item["completed_on"] = completed.astimezone(_VIETNAM).date() if completed else None
+    if "report_late" not in overrides:
+        item["report_late"] = bool(item["not_reported"]) and item["status"] == "done"
     return item
 
 
 def sample_items() -> list[dict[str, Any]]:
-    """A varied handful: done and open, late, reworked, exempt, unrated, support, urgent, zero quantity."""
+    """A varied handful: done and open, late (and reported late), reworked, exempt, unrated, support,
+    urgent, zero quantity."""
     return [
         sample_item(id=1),
         sample_item(id=2, quantity=Decimal("0.5"), complexity_coefficient=Decimal("1.2"), stars=5, priority=3),
         sample_item(id=3, status="in_progress", completed_at=None, reported_at=None, stars=None, satisfaction=None),
-        sample_item(id=4, missed_deadlines=2, failed_reviews=1, stars=3),
+        sample_item(id=4, missed_deadlines=2, failed_reviews=1, stars=3, not_reported=True),
         sample_item(id=5, missed_deadlines=1, exempt=True, stars=None, satisfaction=None),
         sample_item(id=6, role="support", group="A", norm_minutes=120, product_weight=Decimal("2.5")),
         sample_item(id=7, status="planned", completed_at=None, reported_at=None, deadline=None, planned=False,
@@ -248,16 +275,37 @@ def check_bonus_scheme(scheme: BonusScheme, people: Sequence[Mapping[str, Any]] 
     results = []
     for amount in (fund if fund is not None else default, 0, 1, 1_000_000_007):
         result = _pure(scheme, lambda a=amount: scheme.allocate(a, people, loaded), [*people, loaded], "allocate")
-        _require(isinstance(result, list) and len(result) == len(people), scheme,
-                 "allocate must answer once per person")
-        _require([r.get("employee_id") for r in result] == [p["employee_id"] for p in people], scheme,
-                 "allocations must be in the people's order with their employee_id")
-        _require(all(isinstance(r.get("amount"), int) and not isinstance(r["amount"], bool) and r["amount"] >= 0
-                     for r in result), scheme, "amounts must be non-negative ints (whole đồng)")
-        _require(sum(r["amount"] for r in result) == amount, scheme,
-                 f"amounts sum to {sum(r['amount'] for r in result)}, not to the fund {amount}")
+        _check_allocation(scheme, result, people, amount)
         results.append(result)
     return results
+
+
+def _check_allocation(scheme: BonusScheme, result: Any, people: Sequence[Mapping[str, Any]], amount: int) -> None:
+    _require(isinstance(result, list) and len(result) == len(people), scheme, "allocate must answer once per person")
+    _require([r.get("employee_id") for r in result] == [p["employee_id"] for p in people], scheme,
+             "allocations must be in the people's order with their employee_id")
+    _require(all(isinstance(r.get("amount"), int) and not isinstance(r["amount"], bool) and r["amount"] >= 0
+                 for r in result), scheme, "amounts must be non-negative ints (whole đồng)")
+    _require(sum(r["amount"] for r in result) == amount, scheme,
+             f"amounts sum to {sum(r['amount'] for r in result)}, not to the fund {amount}")
+
+
+def _probe_bonus(scheme: BonusScheme, stored: Mapping[str, Any], people: list[dict[str, Any]], fund: int) -> None:
+    loaded = scheme.load_settings(scheme.normalise_settings(stored))
+    default = _call(scheme, lambda: scheme.default_fund(people, loaded), f"default_fund (settings {dict(stored)})")
+    _require(isinstance(default, int) and not isinstance(default, bool) and default >= 0, scheme,
+             f"default_fund must be a non-negative int (đồng), got {default!r} (settings {dict(stored)})")
+    for amount in (fund, default):
+        try:
+            result = scheme.allocate(amount, people, loaded)
+        except ValueError:
+            continue  # a documented refusal: the core answers 422 "The fund cannot be shared"
+        except Exception as exc:
+            raise ConformanceError(f"{type(scheme).__name__} ({scheme.kind} '{scheme.key}'): allocate({amount}) with "
+                                   f"settings {dict(stored)} raised {type(exc).__name__}: {exc}; refuse such "
+                                   f"settings in the schema, or raise ValueError for a fund that cannot be "
+                                   f"shared") from exc
+        _check_allocation(scheme, result, people, amount)
 
 
 def check_import_connector(connector: ImportConnector, sample: bytes | None = None,
@@ -357,3 +405,246 @@ def check_component(component: Component, **samples: Any) -> Any:
         if isinstance(component, base):
             return check(component, **samples)
     raise ConformanceError(f"{component!r} is not one of the five component kinds")
+
+
+# ---------------------------------------------------------------- the plugin as congvu loads it
+
+
+def check_plugin(plugin: Any, name: str = "plugin-under-test") -> list[Component]:
+    """Load ``plugin`` (the module or object an entry point names) exactly as the server
+    does at start-up: hookimpl names and signatures (no misspelled hook, no parameter the
+    hook does not give, no default values), each registration hook returning a list of
+    well-formed component instances, no key used twice. Returns its components."""
+    from core.plugins.manager import PluginManager, PluginRecord
+
+    manager = PluginManager(allow_list="none", tenants_dir=None, builtin_package=None)
+    record = PluginRecord(name, "installed", None, repr(plugin))
+    manager._register(record, lambda: plugin)
+    manager._check_pending()
+    if record.loaded:
+        manager._collect_components(record)
+    if manager.problems:
+        raise ConformanceError("the plugin would stop congvu's start-up:\n" + "\n".join(manager.problems))
+    return list(record.components)
+
+
+# ---------------------------------------------------------------- extremes (hypothesis)
+
+
+def _number_bounds(component: Component, name: str, field: Any) -> tuple[Any, Any, Any]:
+    from marshmallow import validate as v
+
+    ranges = [r for r in field.validators if isinstance(r, v.Range)]
+    low = max((r.min for r in ranges if r.min is not None), default=None)
+    high = min((r.max for r in ranges if r.max is not None), default=None)
+    _require(low is not None and high is not None, component,
+             f"setting '{name}' accepts any number (even negative or huge ones the component cannot use); "
+             f"bound it with validate.Range(min=..., max=...)")
+    return low, high, ranges
+
+
+def settings_strategy(component: Component) -> Any:
+    """A hypothesis strategy of stored settings: every number setting anywhere in its
+    accepted range (the bounds included), every choice, both booleans; other settings
+    keep their defaults. A number setting without both bounds is a ConformanceError."""
+    from hypothesis import strategies as st
+    from marshmallow import fields as f
+    from marshmallow import validate as v
+
+    parts: dict[str, Any] = {}
+    for name, field in component.settings_schema().fields.items():
+        key = field.data_key or name
+        choices = [c for r in field.validators if isinstance(r, v.OneOf) for c in r.choices]
+        if choices:
+            parts[key] = st.sampled_from(choices)
+        elif isinstance(field, f.Boolean):
+            parts[key] = st.booleans()
+        elif isinstance(field, f.Integer):
+            low, high, _ = _number_bounds(component, name, field)
+            parts[key] = st.integers(int(low), int(high))
+        elif isinstance(field, f.Decimal):
+            low, high, _ = _number_bounds(component, name, field)
+            parts[key] = st.decimals(Decimal(str(low)), Decimal(str(high)), places=3, allow_nan=False).map(str)
+        elif isinstance(field, f.Number):
+            low, high, _ = _number_bounds(component, name, field)
+            parts[key] = st.floats(float(low), float(high), allow_nan=False, allow_infinity=False)
+    return st.fixed_dictionaries({}, optional=parts) if parts else st.just({})
+
+
+def items_strategy(max_items: int = 40) -> Any:
+    """Hypothesis lists of work items with every field (see ``sample_item``), numbers and
+    counts from zero to well past what a real day holds."""
+    from hypothesis import strategies as st
+
+    def build(status: str, day: int, late: bool, **rest: Any) -> dict[str, Any]:
+        done = status == "done"
+        at = datetime(2026, 10, day, 2, 0, tzinfo=UTC)
+        return sample_item(status=status, work_date=date(2026, 10, day), completed_at=at if done else None,
+                           reported_at=at if done else None, not_reported=late, **rest)
+
+    item = st.builds(
+        build, status=st.sampled_from(["done", "done", "in_progress", "planned"]), day=st.integers(1, 31),
+        late=st.booleans(),
+        quantity=st.decimals(0, 10_000, places=2), product_weight=st.decimals(0, 100, places=3),
+        norm_minutes=st.integers(0, 10_000), complexity_coefficient=st.decimals(Decimal("0.1"), 10, places=3),
+        complexity_level=st.one_of(st.none(), st.integers(1, 5)), failed_reviews=st.integers(0, 20),
+        missed_deadlines=st.integers(0, 20), stars=st.one_of(st.none(), st.integers(1, 5)),
+        satisfaction=st.one_of(st.none(), st.integers(1, 5)), role=st.sampled_from(["lead", "support"]),
+        priority=st.integers(1, 3), exempt=st.booleans(), planned=st.booleans(),
+        group=st.sampled_from(["A", "B", "C", "D"]),
+        deadline=st.one_of(st.none(), st.dates(date(2026, 10, 1), date(2026, 11, 30))))
+    return st.lists(item, max_size=max_items).map(lambda xs: [dict(x, id=i + 1) for i, x in enumerate(xs)])
+
+
+# Periods of every kind the core scores, with the working days each can have.
+PROBE_PERIODS = (("2026-10-05", 1), ("2026-W41", 5), ("2026-10", 21), ("2026-Q4", 62), ("2026-10", 0))
+
+
+def _period_sums(variant: ScoringVariant, scores: Sequence[Mapping[str, Any]], items: Sequence[Mapping[str, Any]],
+                 settings: Mapping[str, Any]) -> dict[str, float]:
+    names = list(variant.item_components)
+    if not variant.per_day:
+        return {n: sum((float(s[n]) for s in scores), 0.0) for n in names}
+    days: dict[Any, dict[str, float]] = {}
+    for item, score in zip(items, scores, strict=True):
+        day = days.setdefault(item["work_date"], dict.fromkeys(names, 0.0))
+        for n in names:
+            day[n] += float(score[n])
+    total = dict.fromkeys(names, 0.0)
+    for day_sums in days.values():
+        adjusted = _call(variant, lambda d=day_sums: variant.adjust_day(dict(d), settings), "adjust_day")
+        for n in names:
+            value = adjusted.get(n, 0)
+            _require(_finite(value), variant, f"adjust_day gave {n} = {value!r}, not a finite number")
+            total[n] += float(value)
+    return total
+
+
+def _probe_variant(variant: ScoringVariant, stored: Mapping[str, Any], items: list[dict[str, Any]]) -> None:
+    settings = variant.load_settings(variant.normalise_settings(stored))
+    scores = _call(variant, lambda: variant.score_items(items, settings), f"score_items (settings {dict(stored)})")
+    _require(isinstance(scores, list) and len(scores) == len(items), variant, "score_items must answer once per item")
+    for item, score in zip(items, scores, strict=True):
+        _require(isinstance(score, dict) and set(score) == set(variant.item_components)
+                 and all(_finite(x) for x in score.values()), variant,
+                 f"item {item}: with settings {dict(stored)} the components are {score!r}")
+    sums = _period_sums(variant, scores, items, settings)
+    for period, days in PROBE_PERIODS:
+        for leader in (False, True):
+            facts = {**SAMPLE_FACTS, "period": period, "working_days": days, "is_leader": leader}
+            result = _call(variant, lambda f=facts: variant.period_score(sums, settings, f), f"period_score ({period})")
+            task = result.get("task_score") if isinstance(result, dict) else result
+            _require(_finite(task) and 0 <= float(task) <= TASK_SCORE_MAX, variant,
+                     f"period_score gave a task score of {task!r} for {period} ({days} working days, "
+                     f"{len(items)} items, settings {dict(stored)}): outside 0–{TASK_SCORE_MAX:g}; the core refuses "
+                     f"the run. Cap it in the formula, or refuse such settings in the schema.")
+
+
+def _heavy_month() -> list[dict[str, Any]]:
+    """A month far busier than any person's: 31 days of 30 large, complex, done items."""
+    return [sample_item(id=d * 100 + i, work_date=date(2026, 10, d), quantity=Decimal("100"),
+                        complexity_coefficient=Decimal("5"), norm_minutes=600, product_weight=Decimal("10"),
+                        completed_at=datetime(2026, 10, d, 2, 0, tzinfo=UTC),
+                        reported_at=datetime(2026, 10, d, 2, 0, tzinfo=UTC), stars=5, satisfaction=5)
+            for d in range(1, 32) for i in range(30)]
+
+
+def probe_component(component: Component, max_examples: int = 150, shrink: bool = True) -> None:
+    """Search with hypothesis for input the core will give that breaks the component:
+    every settings value the schema accepts (number settings must be bounded), extreme
+    items and a month far busier than real ones (scoring variants: every task score of a
+    day, week, month and quarter within 0–70), random people and funds (bonus: whole đồng
+    summing to the fund; classification: a valid level). Raises ConformanceError with a
+    falsifying example, made as small as hypothesis can unless ``shrink`` is false (faster
+    when a failure is expected)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    check_settings(component)
+    strategy = settings_strategy(component)
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+    run = settings(max_examples=max_examples, deadline=None, database=None, phases=phases,
+                   suppress_health_check=list(HealthCheck))
+
+    def accepted(stored: Mapping[str, Any]) -> bool:
+        from marshmallow import ValidationError
+
+        try:
+            component.normalise_settings(stored)
+            return True
+        except ValidationError:
+            return False  # a cross-field rule refused it: the tenant cannot store it either
+
+    if isinstance(component, ScoringVariant):
+        for stored in ({}, *_bound_settings(component)):
+            if accepted(stored):
+                _probe_variant(component, stored, _heavy_month())
+
+        @run
+        @given(stored=strategy, items=items_strategy())
+        def scoring(stored: dict[str, Any], items: list[dict[str, Any]]) -> None:
+            if accepted(stored):
+                _probe_variant(component, stored, items)
+
+        scoring()
+    elif isinstance(component, BonusScheme):
+        @run
+        @given(stored=strategy, people=_people_strategy(), fund=st.integers(0, 10**12))
+        def bonus(stored: dict[str, Any], people: list[dict[str, Any]], fund: int) -> None:
+            if accepted(stored):
+                _probe_bonus(component, stored, people, fund)
+
+        bonus()
+    elif isinstance(component, ClassificationScheme):
+        @run
+        @given(stored=strategy, people=_people_strategy())
+        def classification(stored: dict[str, Any], people: list[dict[str, Any]]) -> None:
+            if accepted(stored):
+                check_classification_scheme(component, people=people, settings=stored)
+
+        classification()
+    else:
+        @run
+        @given(stored=strategy)
+        def any_settings(stored: dict[str, Any]) -> None:
+            if accepted(stored):
+                check_settings(component, stored)
+
+        any_settings()
+
+
+def _bound_settings(component: Component) -> list[dict[str, Any]]:
+    """Every number setting at its lowest and at its highest accepted value, one at a time."""
+    from marshmallow import fields as f
+    from marshmallow import validate as v
+
+    out: list[dict[str, Any]] = []
+    for name, field in component.settings_schema().fields.items():
+        if not isinstance(field, f.Number) or any(isinstance(r, v.OneOf) for r in field.validators):
+            continue
+        low, high, ranges = _number_bounds(component, name, field)
+        inclusive_low = all(r.min_inclusive for r in ranges if r.min is not None)
+        inclusive_high = all(r.max_inclusive for r in ranges if r.max is not None)
+        for value, ok in ((low, inclusive_low), (high, inclusive_high)):
+            if ok:
+                out.append({field.data_key or name: str(value) if isinstance(field, f.Decimal) else value})
+    return out
+
+
+def _people_strategy() -> Any:
+    from hypothesis import strategies as st
+
+    person = st.fixed_dictionaries({
+        "total": st.one_of(st.none(), st.floats(0, 100, allow_nan=False)),
+        "level": st.one_of(st.none(), st.sampled_from(LEVELS)),
+        "months_worked": st.integers(0, 12), "months_on_kept_leave": st.integers(0, 12),
+        "forced_kht": st.booleans(), "is_leader": st.booleans(),
+        "quota_group": st.sampled_from([("AG", "professional"), ("AG", "leadership")]),
+        "salary_coefficient": st.decimals(Decimal("1.0"), Decimal("10.0"), places=2),
+        "base_salary": st.integers(1, 10_000_000)})
+
+    def complete(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [dict(p, employee_id=i + 1, criteria={}, unit_total=None,
+                     task_score=None if p["total"] is None else p["total"] * 0.7) for i, p in enumerate(people)]
+
+    return st.lists(person, min_size=1, max_size=30).map(complete)  # the core shares no fund among nobody

@@ -1,24 +1,39 @@
 """The one import surface for plugin authors: ``from core.plugins.toolkit import ...``.
 
-Everything named in ``__all__`` is kept stable: it changes only with a deprecation
-period announced in docs/plugins.md. Anything else in ``core`` may change at any time,
-so a plugin imports nothing else from the core.
+A façade: it defines nothing and only re-exports the plugin-facing API from the core
+modules that implement it — the component base classes and constants
+(core/plugins/components.py), the hook marker (core/plugins/hookspecs.py), settings
+schemas (marshmallow), exact money (core/money.py), periods and the national calendar
+(core/periods.py), the SQL item helpers (core/plugins/sql.py) and the import readers
+and cell converters (core/imports/). Importing it imports no web framework and no
+database session.
+
+Everything named in ``__all__`` is kept stable: it changes only as CHANGELOG.md and
+docs/plugins.md ("Stability") promise. Anything else in ``core`` may change at any
+time, so a plugin imports nothing else from the core (tests may also use the
+conformance kit, core/plugins/testing.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Hashable, Iterable, Mapping
-from datetime import date, timedelta
-from decimal import Decimal
-from fractions import Fraction
-from typing import TypeVar
-
 from marshmallow import Schema, ValidationError, fields, validate
 
-from core import workdays
+from core.imports.csvrows import read_csv
+from core.imports.headers import column_for_header
+from core.imports.readers import FileRejected, cell_text, iter_jsonl, iter_table, sniff
+from core.imports.values import (
+    to_bool,
+    to_code,
+    to_date,
+    to_datetime,
+    to_decimal,
+    to_int,
+    to_levels,
+    to_list,
+    to_text,
+)
+from core.money import allocate_exact, clamp, round_money
+from core.periods import is_working_day, period_bounds, public_holidays, working_days
 from core.plugins.components import (
     IMPORT_TARGETS,
     KINDS,
@@ -44,7 +59,7 @@ from core.plugins.components import (
     protection_date_errors,
 )
 from core.plugins.hookspecs import hookimpl
-from core.workdays import public_holidays
+from core.plugins.sql import SqlItem, greatest, int_or, least, num, when
 
 __all__ = [
     "IMPORT_TARGETS",
@@ -59,6 +74,7 @@ __all__ = [
     "Classification",
     "ClassificationScheme",
     "Component",
+    "FileRejected",
     "ImportConnector",
     "LiveConnector",
     "LivePage",
@@ -69,166 +85,37 @@ __all__ = [
     "RowError",
     "Schema",
     "ScoringVariant",
+    "SqlItem",
     "ValidationError",
     "allocate_exact",
+    "cell_text",
     "clamp",
+    "column_for_header",
     "fields",
+    "greatest",
     "hookimpl",
+    "int_or",
     "is_working_day",
+    "iter_jsonl",
+    "iter_table",
+    "least",
+    "num",
     "period_bounds",
+    "protection_date_errors",
     "public_holidays",
     "read_csv",
     "round_money",
+    "sniff",
+    "to_bool",
+    "to_code",
+    "to_date",
+    "to_datetime",
+    "to_decimal",
+    "to_int",
+    "to_levels",
+    "to_list",
+    "to_text",
     "validate",
+    "when",
     "working_days",
-    "protection_date_errors",
 ]
-
-K = TypeVar("K", bound=Hashable)
-Number = int | float | Decimal | Fraction | str
-
-
-# ---------------------------------------------------------------- numbers and money
-
-
-def _exact(value: Number) -> Fraction:
-    # Fractions make shares exact: floats would lose a đồng here and there.
-    if isinstance(value, float):
-        return Fraction(Decimal(repr(value)))
-    return Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value)
-
-
-def round_money(value: Number) -> int:
-    """Round an amount of đồng to a whole đồng, halves away from zero (as people do by hand)."""
-    exact = _exact(value)
-    sign = -1 if exact < 0 else 1
-    whole, rest = divmod(abs(exact), 1)
-    return sign * (int(whole) + (1 if rest >= Fraction(1, 2) else 0))
-
-
-def allocate_exact(total: int, weights: Mapping[K, Number]) -> dict[K, int]:
-    """Share ``total`` whole units (đồng) in proportion to ``weights`` so the shares sum
-    exactly to ``total`` (largest remainder method).
-
-    Each share is the floor of its exact quota; the units left over go one each to the
-    largest remainders, ties to the earlier key in ``weights``' order, so the answer is
-    deterministic. All weights zero (or no weights) with a positive total is an error,
-    since nobody could receive the money.
-    """
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-        raise ValueError("total must be a non-negative int")
-    exact = {key: _exact(w) for key, w in weights.items()}
-    if any(w < 0 for w in exact.values()):
-        raise ValueError("weights must not be negative")
-    weight_sum = sum(exact.values(), Fraction(0))
-    if weight_sum == 0:
-        if total == 0:
-            return dict.fromkeys(exact, 0)
-        raise ValueError("cannot share a positive total among zero weights")
-    quotas = {key: total * w / weight_sum for key, w in exact.items()}
-    shares = {key: int(q) for key, q in quotas.items()}  # floor: quotas are non-negative
-    left = total - sum(shares.values())
-    # sorted() is stable, so equal remainders keep the weights' order.
-    for key in sorted(quotas, key=lambda k: quotas[k] % 1, reverse=True)[:left]:
-        shares[key] += 1
-    return shares
-
-
-def clamp(value: float, low: float, high: float) -> float:
-    """``value`` limited to ``[low, high]``."""
-    return max(low, min(high, value))
-
-
-# ---------------------------------------------------------------- calendar
-
-
-def is_working_day(day: date, extra_days_off: Iterable[date] = (),
-                   overrides: Mapping[date, str] | None = None) -> bool:
-    """The platform's working-day rule (core/workdays.py): Monday to Friday and the national
-    make-up Saturdays, less public holidays; ``overrides`` are the tenant's calendar rows
-    (day → ``"working_day"`` or ``"day_off"``); ``extra_days_off`` never count (leave)."""
-    return workdays.is_working_day(day, overrides, extra_days_off)
-
-
-def working_days(start: date, end: date, extra_days_off: Iterable[date] = (),
-                 overrides: Mapping[date, str] | None = None) -> int:
-    """The number of working days from ``start`` to ``end`` inclusive (0 when end < start),
-    by the same rule as `is_working_day`."""
-    return len(workdays.working_days_between(start, end, overrides, extra_days_off))
-
-
-_PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])(?:-(\d{2}))?|Q([1-4])|W(\d{2})))?$")
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """The first and last day of an API period: ``2026-10``, ``2026-Q4``, ``2026``,
-    ``2026-W43`` (ISO week) or ``2026-10-27``. Raises ValueError for anything else."""
-    match = _PERIOD.match(period or "")
-    if not match:
-        raise ValueError(f"not a period: {period!r}")
-    year, month, day, quarter, week = match.groups()
-    y = int(year)
-    if day:
-        d = date(y, int(month), int(day))  # ValueError for 2026-02-30
-        return d, d
-    if month:
-        m = int(month)
-        return date(y, m, 1), date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)
-    if quarter:
-        first = 3 * int(quarter) - 2
-        return date(y, first, 1), date(y + (first + 2) // 12, (first + 2) % 12 + 1, 1) - timedelta(days=1)
-    if week:
-        start = date.fromisocalendar(y, int(week), 1)  # ValueError for week 54
-        return start, start + timedelta(days=6)
-    return date(y, 1, 1), date(y, 12, 31)
-
-
-# ---------------------------------------------------------------- files
-
-
-def read_csv(data: bytes, columns: Iterable[str] = ()) -> tuple[list[dict[str, str]], list[RowError], list[str]]:
-    """Read a UTF-8 CSV (a spreadsheet's byte-order mark allowed, comma or semicolon
-    separated) with a header row in any column order.
-
-    Returns the rows as dicts (row numbers as a spreadsheet shows them in ``"_row"``),
-    the errors, and the header's columns that are not in ``columns`` (reported, not
-    fatal). Header names are trimmed and lower-cased. Rows that are entirely empty are
-    skipped.
-    """
-    errors: list[RowError] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [], [{"row": None, "column": None, "message": f"The file is not UTF-8 text (byte {exc.start})."}], []
-    if not text.strip():
-        return [], [], []
-    try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except csv.Error as exc:
-        return [], [{"row": 1, "column": None, "message": f"Unreadable header: {exc}."}], []
-    known = set(columns)
-    extra = [h for h in header if known and h not in known]
-    duplicates = sorted({h for h in header if header.count(h) > 1 and h})
-    for name in duplicates:
-        errors.append({"row": 1, "column": name, "message": "The column appears more than once."})
-    rows: list[dict[str, str]] = []
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(header):
-                errors.append({"row": number, "column": None,
-                               "message": f"The row has {len(cells)} cells but the header has {len(header)}."})
-                continue
-            row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header) if name}
-            row["_row"] = number  # type: ignore[assignment]
-            rows.append(row)
-    except csv.Error as exc:
-        errors.append({"row": reader.line_num, "column": None, "message": f"Unreadable CSV: {exc}."})
-    return rows, errors, extra

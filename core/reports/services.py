@@ -26,7 +26,7 @@ from core.errors import Invalid
 from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.services import visible_employees_filter
-from core.plugins.toolkit import period_bounds
+from core.periods import period_bounds
 from core.scoring import engine
 from core.work.calendar import WorkCalendar
 from core.work.models import WorkItem

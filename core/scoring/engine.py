@@ -29,10 +29,10 @@ from core.catalogue.models import TaskType
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.org.models import DeputyField, Employee, OrgUnit
+from core.periods import period_bounds
 from core.plugins.components import TASK_SCORE_MAX
 from core.plugins.manager import TaskScoreOutOfBounds
 from core.plugins.sql import SqlItem
-from core.plugins.toolkit import period_bounds
 from core.scoring.models import COMPONENT_COLUMNS, MAX_COMPONENTS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.tenancy import current_tenant_id
 from core.tenants.services import component_for

@@ -19,8 +19,8 @@ from core.extensions import db
 from core.jobs.runner import task
 from core.org import services as org
 from core.org.models import DeputyField, Employee
+from core.periods import period_bounds
 from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
-from core.plugins.toolkit import period_bounds
 from core.scoring import engine, scorer
 from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.tenancy import current_tenant_id, tenant_context

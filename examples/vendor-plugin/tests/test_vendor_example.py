@@ -98,3 +98,18 @@ def test_products_api_conforms_and_gives_products_csv_rows():
     assert set(records[0]) <= set(ProductsCsv.columns)
     assert ProductsApi().settings_errors(ProductsApi().load_settings()) == {"url": ["Required."]}
 
+
+
+def test_the_plugin_loads_as_congvu_loads_it():
+    from congvu_vendor_example import plugin
+
+    from core.plugins.testing import check_plugin
+
+    assert {c.key for c in check_plugin(plugin)} == {"points-per-product", "products-csv", "products-api"}
+
+
+def test_extremes_stay_within_the_bounds():
+    from core.plugins.testing import probe_component
+
+    probe_component(PointsPerProduct(), max_examples=60)
+    probe_component(ProductsCsv(), max_examples=20)
