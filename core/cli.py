@@ -25,6 +25,17 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def require_rls_key() -> None:
+    """A process that serves tenants on PostgreSQL starts only if it can sign its RLS
+    settings (core/tenancy/rls.py); otherwise one line and exit 1."""
+    from core.tenancy import rls
+
+    try:
+        rls.require_key()
+    except rls.KeyUnavailable as exc:
+        fail(f"congvu cannot start: {exc}")
+
+
 def one_line(exc: ServiceError) -> str:
     details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.errors.items())
     return f"{exc.message} ({details})" if details else exc.message
@@ -555,6 +566,7 @@ def worker(queues: str, burst: bool, metrics_port: int | None) -> None:
 
     if not current_app.config.get("CONGVU_REDIS_URL"):
         fail("CONGVU_REDIS_URL is not set: without Redis, jobs run inline and no worker is needed")
+    require_rls_key()
     start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst,
                  metrics_port)
 
@@ -571,6 +583,7 @@ def scorer(once: bool, interval: float) -> None:
 
     from core.scoring import scorer as scoring
 
+    require_rls_key()
     while True:
         taken = scoring.drain_all()
         db.session.remove()
@@ -595,12 +608,81 @@ def schedule(now_: bool) -> None:
     url = current_app.config.get("CONGVU_REDIS_URL")
     if not url:
         fail("CONGVU_REDIS_URL is not set: scheduled jobs run on RQ workers")
+    require_rls_key()
     app, conn = current_app._get_current_object(), Redis.from_url(url)
     if now_:
         for job_id in enqueue_now(app, conn):
             click.echo(f"enqueued {job_id}")
         return
     build_scheduler(app, conn).start()
+
+
+@main.group()
+def rls() -> None:
+    """PostgreSQL row-level security's signing key (docs/security.md): run as the owner
+    (CONGVU_DATABASE_OWNER_URL)."""
+
+
+def _owner_url() -> str:
+    from flask import current_app
+
+    url = current_app.config.get("CONGVU_DATABASE_OWNER_URL") or current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        fail("row-level security and its key exist on PostgreSQL only")
+    return url
+
+
+def _key_command(action: Callable[[], dict]) -> dict:
+    from core.tenancy import rls as tenancy_rls
+
+    try:
+        return action()
+    except tenancy_rls.RotationRefused as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"database error (run as the owner, CONGVU_DATABASE_OWNER_URL): {str(exc).splitlines()[0]}")
+    raise AssertionError("unreachable")
+
+
+def _actor(actor: str | None) -> str:
+    import getpass
+
+    return f"cli:{actor or getpass.getuser()}"
+
+
+@rls.command("rotate-key")
+@click.option("--actor", default=None, help="Who rotates (recorded); the login of this shell by default.")
+@with_appcontext
+def rls_rotate_key(actor: str | None) -> None:
+    """A new signing key; the current one stays accepted until `retire-previous-key`."""
+    from core.tenancy import rls as tenancy_rls
+
+    done = _key_command(lambda: tenancy_rls.rotate_key(_owner_url(), _actor(actor)))
+    click.echo(f"rotated: key {done['fingerprint']} is current, {done['previous']} still accepted; restart every "
+               "web, worker, scheduler and scorer process, then run `congvu rls retire-previous-key`")
+
+
+@rls.command("retire-previous-key")
+@click.option("--actor", default=None, help="Who retires it (recorded); the login of this shell by default.")
+@with_appcontext
+def rls_retire_previous_key(actor: str | None) -> None:
+    """Stop accepting the key before the last rotation (every process restarted since)."""
+    from core.tenancy import rls as tenancy_rls
+
+    done = _key_command(lambda: tenancy_rls.rotate_key(_owner_url(), _actor(actor), retire=True))
+    click.echo(f"retired: key {done['fingerprint']} is no longer accepted")
+
+
+@rls.command("status")
+@with_appcontext
+def rls_status() -> None:
+    """The current key's fingerprint, a previous key still accepted, the last rotations."""
+    from core.tenancy import rls as tenancy_rls
+
+    status = _key_command(lambda: tenancy_rls.key_status(_owner_url()))
+    click.echo(f"current key {status['current']}; previous key accepted: {status['previous'] or 'none'}")
+    for at, action, who, named in status["log"]:
+        click.echo(f"{at:%Y-%m-%d %H:%M:%S%z} {action} {named} by {who}")
 
 
 @main.command("import")
