@@ -79,6 +79,27 @@ def _time(app, app_url: str, tenant_id: int, employee_id: int, rounds: int) -> d
     return out
 
 
+CHECKS = {"0020": "PERFORM public.bench_rls_unscoped_0020(); PERFORM public.bench_rls_tenant_0020();",
+          "0036": "PERFORM public.congvu_rls_scope();",
+          "unsigned (before 0020)": "PERFORM nullif(current_setting('app.tenant_id', true), '')::bigint;"}
+
+
+def _per_check(app, app_url: str, tenant_id: int, calls: int) -> dict[str, float]:
+    """The check alone, as one table of a statement pays it: `calls` evaluations in a DO
+    loop inside one signed transaction (no driver, no statement around it), µs each."""
+    engine = create_engine(app_url)
+    out = {}
+    with app.app_context(), engine.connect() as conn:
+        rls.apply(conn, tenant_id)
+        for label, body in CHECKS.items():
+            start = time.perf_counter()
+            conn.exec_driver_sql(f"DO $$ BEGIN FOR i IN 1..{calls} LOOP {body} END LOOP; END $$")
+            out[label] = (time.perf_counter() - start) / calls * 1e6
+        conn.rollback()
+    engine.dispose()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3000)
@@ -112,6 +133,12 @@ def main() -> None:
         for name in STATEMENTS:
             before, old, new = (statistics.median(results[label][name]) for label in predicates)
             print(f"{name:<20} {before:>12.1f} {old:>8.1f} {new:>8.1f} {old - before:>11.1f} {new - before:>11.1f}")
+        checks: dict[str, list[float]] = {}
+        for _ in range(3):
+            for label, micros in _per_check(app, backend.app_url, a.tenant_id, args.rounds * 5).items():
+                checks.setdefault(label, []).append(micros)
+        print("one table's check, µs (median of 3 DO loops of", args.rounds * 5, "calls): "
+              + ", ".join(f"{label} {statistics.median(v):.1f}" for label, v in checks.items()))
     finally:
         _drop_postgres(backend)
 
