@@ -238,11 +238,11 @@ def main() -> None:
             print(json.dumps({"marks_drained_after_s": drained}), flush=True)
     finally:
         load_after = os.getloadavg()
-        if poller is not None:
-            poller.stop()
         for scorer in scorers:
             stop_server(scorer)
         stop_server(server)
+        if poller is not None:
+            poller.stop()
     fresh = freshness(commits, poller.polls if poller else [])
     print(json.dumps({"freshness": fresh}), flush=True)
     check = equal_to_full_recalculation(f"{args.pg}/{args.database}", SLUG, today[:7])

@@ -31,18 +31,18 @@ class MonthPoller(threading.Thread):
         self.engine = create_engine(owner_url)
         self.period = period
         self.polls: list[tuple[float, dict[int, int]]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         with self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 rows = dict(conn.execute(_ROWS, {"p": self.period}).all())
                 self.polls.append((time.time(), rows))
-                self._stop.wait(POLL_S)
+                self._halt.wait(POLL_S)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(10)
         self.engine.dispose()
 
