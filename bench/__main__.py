@@ -79,6 +79,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--units-declaring", type=int, default=0,
                    help="only the people of the first K of the 20 units declare (1: one department under "
                         "one leader); 0: everyone (default)")
+    p.add_argument("--declarers", type=int, default=0,
+                   help="only the first D of those people log in and declare (0: all of them)")
     p.add_argument("--batch", type=int, default=1, help="items per declaration request (`{\"items\": [...]}`)")
     args = p.parse_args()
     if not 1 <= args.batch <= 50 or args.items % args.batch:
@@ -169,12 +171,18 @@ def main() -> None:
     drained = None
     poller: MonthPoller | None = None
     try:
-        def login(i):
-            return "POST", "/api/v1/auth/token", {"tenant": SLUG, "username": usernames[i], "password": PASSWORD}, None
+        # Seeded person n is in unit n % 20 (bench/seed.py), so this list goes round the
+        # first K units: the first D of it are D people of one unit (K=1) or one per unit.
+        chosen = [n for n in range(len(usernames)) if not args.units_declaring or n % 20 < args.units_declaring]
+        chosen = chosen[:args.declarers] if args.declarers else chosen
 
-        r = load.run(base, login, len(usernames), 0, args.client_processes, 8, keep_bodies=True)
+        def login(i):
+            who = usernames[chosen[i]]
+            return "POST", "/api/v1/auth/token", {"tenant": SLUG, "username": who, "password": PASSWORD}, None
+
+        r = load.run(base, login, len(chosen), 0, args.client_processes, 8, keep_bodies=True)
         phases.append(phase("log in (argon2id)", r, None) | {"bare": "GET max"})
-        tokens = {i: json.loads(body)["access_token"] for i, status, body in r.bodies if status == 200}
+        tokens = {chosen[i]: json.loads(body)["access_token"] for i, status, body in r.bodies if status == 200}
         users = sorted(tokens)
 
         def catalogue(n):
@@ -186,8 +194,7 @@ def main() -> None:
         # The tenant's today (the seeded tenant keeps the default zone): the host's date is
         # yesterday there from 17:00 UTC on, and declaring for yesterday costs reads the spike has not.
         today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
-        # Seeded person n is in unit n % 20 (bench/seed.py): the first K units' people.
-        declarers = [u for u in users if not args.units_declaring or u % 20 < args.units_declaring]
+        declarers = users
         total = len(declarers) * args.items // args.batch
 
         def one_item(rng: random.Random, user: int) -> dict:
@@ -280,11 +287,12 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
               "one-department": "One department under one leader (issue 16)",
               f"batch-{args.batch}": f"Batch declaration, {args.batch} items a request (issue 16)"}
     scenario = ("" if not args.units_declaring else f" --units-declaring {args.units_declaring}") + (
+        f" --declarers {args.declarers}" if args.declarers else "") + (
         f" --batch {args.batch}" if args.batch > 1 else "") + (
         f" --client-processes {args.client_processes} --client-threads {args.client_threads}"
         if (args.client_processes, args.client_threads) != (2, 48) else "")
-    declaring = (f"the people of {args.units_declaring} unit(s) declare"
-                 if args.units_declaring else "everyone declares")
+    declaring = (f"{args.declarers or 'all the'} people of {args.units_declaring} unit(s) log in and declare"
+                 if args.units_declaring else f"{args.declarers or 'all the'} people log in and declare")
     cores = len(os.sched_getaffinity(0))
     workers = args.workers or 2 * cores + 1
     lines = [
@@ -302,9 +310,9 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
         f"{args.threads or 4} threads (deploy/gunicorn.conf.py); the app connects as the non-owner role "
         f"with row-level security in force; the load client runs on the same cores "
         f"({args.client_processes} processes).",
-        f"- Data: one tenant, {args.users} employees with logins, 40 task types; each user logs in, loads the "
-        "catalogue of their position; {who}, {n} items each{b}, then completes them.".format(
-            n=args.items, who=declaring,
+        f"- Data: one tenant, {args.users} employees with logins in 20 units under one agency, 40 task types; "
+        "{who}: each loads the catalogue of their position, declares {n} items{b}, then completes them.".format(
+            n=args.items, who=declaring[0].upper() + declaring[1:],
             b=f" in requests of {args.batch}" if args.batch > 1 else ""),
         "- Latency is measured open-loop from the moment each request was due, so queueing is included.",
         "- Baseline, measured in the same run once the app's server had stopped: a bare Flask JSON endpoint "
@@ -326,6 +334,10 @@ def write_report(args, phases: list[dict], declared: dict, costs: list[dict], lo
         lines.append(f"| {b['phase']} (the baseline) | {b['offered_rps']} | {b['throughput_rps']} | {b['requests']} "
                      f"| {b['failed'] + b['errors']} | {b['p50_ms']} | {b['p95_ms']} | {b['p99_ms']} | {b['max_ms']} "
                      "| 1× | 1× | 1× |")
+    if loads[0][0] > cores:
+        lines += ["", f"**Loaded host**: a load average of {loads[0][0]:.1f} on {cores} cores before the run (other "
+                  "work shared the host). Compare the ratios to the bare endpoint of this run, not the absolute "
+                  "figures."]
     lines += ["", "Load average of the host (1, 5, 15 min) before and after the load phases: "
               f"{' / '.join(f'{x:.1f}' for x in loads[0])} → {' / '.join(f'{x:.1f}' for x in loads[1])} "
               f"(on {cores} cores; other processes on the host count too).", ""]
