@@ -1,12 +1,23 @@
 """Entry point for gunicorn: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`."""
 
 import os
+import sys
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import create_app
 
 app = create_app()
+
+# On PostgreSQL a worker that cannot read the row-level security key would sign nothing
+# and find no row: it refuses to boot, with one line (gunicorn then stops).
+with app.app_context():
+    from core.tenancy import rls
+
+    try:
+        rls.require_key()
+    except rls.KeyUnavailable as exc:
+        sys.exit(f"congvu cannot start: {exc}")
 
 # Behind nginx the peer of every request is nginx. CONGVU_PROXY_HOPS=1 (set in
 # deploy/congvu-web.service) trusts one proxy's X-Forwarded-For/-Proto/-Host, so the

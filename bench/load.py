@@ -25,6 +25,9 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     bodies: list = field(default_factory=list)
+    # (request number, wall-clock time its response was read), with keep_bodies: when
+    # the request's transaction had certainly committed (the freshness measure needs it).
+    finished: dict[int, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     def merge(self, other: Result) -> None:
@@ -33,6 +36,7 @@ class Result:
             self.statuses[k] = self.statuses.get(k, 0) + v
         self.errors += other.errors
         self.bodies += other.bodies
+        self.finished.update(other.finished)
         self.elapsed_s = max(self.elapsed_s, other.elapsed_s)
 
     def summary(self) -> dict:
@@ -101,11 +105,13 @@ def _run_share(url: str, factory: RequestFactory, indices: list[int], rate: floa
                     result.statuses[0] = result.statuses.get(0, 0) + 1
                 continue
             latency = (time.perf_counter() - due) * 1000
+            finished = time.time()
             with lock:
                 result.latencies_ms.append(latency)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if keep_bodies:
                     result.bodies.append((i, status, data.decode() if status < 300 else data.decode()[:300]))
+                    result.finished[i] = finished
 
     pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
     for t in pool:

@@ -153,6 +153,9 @@ def test_the_app_role_cannot_reach_the_key_become_another_role_or_change_the_rul
         "ALTER TABLE employees NO FORCE ROW LEVEL SECURITY",
         "DROP POLICY tenant_isolation ON employees",
         "CREATE OR REPLACE FUNCTION public.congvu_rls_tenant() RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint'",
+        "CREATE OR REPLACE FUNCTION public.congvu_rls_scope() RETURNS int8range LANGUAGE sql "
+        "AS 'SELECT int8range(NULL, NULL)'",
+        "UPDATE congvu_rls.keys SET previous_key = key",
         "CREATE FUNCTION public.sha256(bytea) RETURNS bytea LANGUAGE sql AS 'SELECT $1'",
         "ALTER ROLE congvu_app BYPASSRLS",
     ]
@@ -161,6 +164,22 @@ def test_the_app_role_cannot_reach_the_key_become_another_role_or_change_the_rul
             with pytest.raises(DBAPIError, match="permission denied|must be owner|must be superuser"):
                 conn.execute(text(statement))
             conn.rollback()
+
+
+def test_every_policy_checks_the_signature_with_one_call(clean_app, pg):
+    """Migration 0036: one InitPlan per tenant table, the same predicate for reading and
+    writing, on every tenant table."""
+    engine, a, _ = pg
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT tablename, qual, with_check FROM pg_policies WHERE policyname = :p"),
+                            {"p": rls.POLICY}).all()
+        assert {r.tablename for r in rows} == set(tenant_tables(db.metadata))
+        assert {(r.qual, r.with_check) for r in rows} == {
+            ("(tenant_id <@ ( SELECT congvu_rls_scope() AS congvu_rls_scope))",) * 2}
+        _own_signature(clean_app, conn, a.tenant_id)
+        assert conn.execute(text("SELECT public.congvu_rls_scope()")).scalar().lower == a.tenant_id
+        plan = "\n".join(conn.execute(text("EXPLAIN SELECT count(*) FROM employees")).scalars())
+        assert plan.count("InitPlan") == 1, plan
 
 
 def test_signatures_hold_in_the_database_and_the_unscoped_one_crosses_tenants(clean_app, pg):

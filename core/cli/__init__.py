@@ -4,7 +4,7 @@ core/cli/base.py, each command family in its own module, registered by importing
 from __future__ import annotations
 
 from core.classification.cli import classify
-from core.cli import audit, demo, jobs, plugins, scoring, tenants, users, webhooks  # noqa: F401 - registers the commands
+from core.cli import audit, demo, jobs, plugins, rls, scoring, tenants, users, webhooks  # noqa: F401 - registers the commands
 from core.cli.base import main
 
 main.add_command(classify)

@@ -23,6 +23,17 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def require_rls_key() -> None:
+    """A process that serves tenants on PostgreSQL starts only if it can sign its RLS
+    settings (core/tenancy/rls.py); otherwise one line and exit 1."""
+    from core.tenancy import rls
+
+    try:
+        rls.require_key()
+    except rls.KeyUnavailable as exc:
+        fail(f"congvu cannot start: {exc}")
+
+
 def one_line(exc: ServiceError) -> str:
     details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.errors.items())
     return f"{exc.message} ({details})" if details else exc.message

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from core.cli.base import fail, main, one_line, tenant_or_fail
+from core.cli.base import fail, main, one_line, require_rls_key, tenant_or_fail
 from core.errors import ServiceError
 from core.extensions import db
 
@@ -27,6 +27,7 @@ def worker(queues: str, burst: bool, metrics_port: int | None) -> None:
 
     if not current_app.config.get("CONGVU_REDIS_URL"):
         fail("CONGVU_REDIS_URL is not set: without Redis, jobs run inline and no worker is needed")
+    require_rls_key()
     start_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], burst,
                  metrics_port)
 
@@ -45,6 +46,7 @@ def schedule(now_: bool) -> None:
     url = current_app.config.get("CONGVU_REDIS_URL")
     if not url:
         fail("CONGVU_REDIS_URL is not set: scheduled jobs run on RQ workers")
+    require_rls_key()
     app, conn = current_app._get_current_object(), Redis.from_url(url)
     if now_:
         for job_id in enqueue_now(app, conn):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from core.cli.base import fail, main, one_line, tenant_or_fail
+from core.cli.base import fail, main, one_line, require_rls_key, tenant_or_fail
 from core.errors import ServiceError
 from core.extensions import db
 
@@ -63,6 +63,7 @@ def scorer(once: bool, interval: float) -> None:
 
     from core.scoring import scorer as scoring
 
+    require_rls_key()
     while True:
         taken = scoring.drain_all()
         db.session.remove()

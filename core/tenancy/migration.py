@@ -11,7 +11,15 @@ import os
 import sqlalchemy as sa
 from alembic import op
 
-from core.tenancy.rls import _PREDICATE, KEY_TABLE, LEGACY_PREDICATE, enable_statements, grant_statements
+from core.tenancy.rls import (
+    _PREDICATE,
+    KEY_TABLE,
+    LEGACY_PREDICATE,
+    SCOPE_FUNCTION,
+    SIGNED_0020_PREDICATE,
+    enable_statements,
+    grant_statements,
+)
 
 
 def signed_predicate_ready() -> bool:
@@ -19,12 +27,18 @@ def signed_predicate_ready() -> bool:
     return op.get_bind().exec_driver_sql("SELECT to_regprocedure('public.congvu_rls_tenant()')").scalar() is not None
 
 
+def current_predicate() -> str:
+    """The newest predicate whose functions this database has: a revision runs before
+    0020 (no signature), between 0020 and 0036 (0020's functions) or after 0036."""
+    if op.get_bind().exec_driver_sql(f"SELECT to_regprocedure('{SCOPE_FUNCTION}')").scalar() is not None:
+        return _PREDICATE
+    return SIGNED_0020_PREDICATE if signed_predicate_ready() else LEGACY_PREDICATE
+
+
 def apply_rls(tables: list[str]) -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    # Revisions before 0020 run before the signature's functions exist; a table added
-    # after it gets the signed predicate like every other.
-    predicate = _PREDICATE if signed_predicate_ready() else LEGACY_PREDICATE
+    predicate = current_predicate()
     for table in tables:
         for stmt in enable_statements(table, predicate):
             op.execute(stmt)

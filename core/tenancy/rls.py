@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import secrets
 import threading
 
 from flask import current_app, has_app_context
@@ -40,12 +42,22 @@ LEGACY_PREDICATE = (
     "((SELECT current_setting('app.unscoped', true)) = 'on' OR "
     "tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint))"
 )
-# Each function is called in a sub-select, which PostgreSQL evaluates once per statement
-# (an InitPlan) instead of once per row (migration 0010 measured why that matters).
-_PREDICATE = (
+# Migration 0020's predicate: two functions, so two InitPlans, three PL/pgSQL calls and
+# two search_path switches for every tenant table a statement reads. Migrations between
+# 0020 and 0036 create their policies with it (its functions exist then; 0036's do not).
+SIGNED_0020_PREDICATE = (
     "((SELECT public.congvu_rls_unscoped()) OR "
     "tenant_id = (SELECT public.congvu_rls_tenant()))"
 )
+# Since migration 0036: one SECURITY DEFINER function checks the signature and returns the
+# tenants this transaction may see as a range — [t,t] for one tenant, (,) when unscoped,
+# NULL for nothing (`x <@ NULL` is NULL: no row, and no row may be written). Called in a
+# sub-select, which PostgreSQL evaluates once per statement (an InitPlan) instead of once
+# per row (migration 0010 measured why that matters): one call per tenant table a statement
+# reads, not three.
+_PREDICATE = "(tenant_id <@ (SELECT public.congvu_rls_scope()))"
+# The function the predicate above needs: a migration that adds a table checks for it.
+SCOPE_FUNCTION = "public.congvu_rls_scope()"
 _SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.unscoped', :uns, true), "
             "set_config('app.rls_sig', :sig, true)")
 # Names this database session: the same expression as migration 0020's
@@ -54,6 +66,7 @@ SESSION_SQL = ("SELECT pg_backend_pid()::text || ':' || coalesce(inet_client_por
                "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text")
 _SESSION = "congvu_rls_session"
 _KEY_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 # What a transaction sees before any set_config: no tenant, not unscoped (LOCAL values die
@@ -119,6 +132,31 @@ def _key_row() -> tuple[bytes, bool] | None:
             return None
         cache["key"] = (bytes(row.key), bool(row.bind_session))
         return cache["key"]
+
+
+class KeyUnavailable(RuntimeError):
+    """A process that serves tenants on PostgreSQL cannot get the key it signs with."""
+
+
+def require_key() -> None:
+    """Read the key now, at the start of a web, worker, scheduler or scorer process, so a
+    process that could not sign (every tenant query would find no row) refuses to start
+    with one line saying why instead of serving empty pages. SQLite: nothing to check."""
+    config = current_app.config
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    if not config.get("CONGVU_DATABASE_OPS_URL"):
+        raise KeyUnavailable("CONGVU_DATABASE_OPS_URL is not set: on PostgreSQL every process reads the "
+                             "row-level security key through the ops role (docs/operations.md §1)")
+    try:
+        found = _key_row()
+    except RuntimeError as exc:
+        raise KeyUnavailable("CONGVU_DATABASE_OPS_URL cannot read the row-level security key: give it the ops "
+                             "role (docs/operations.md §1)") from exc
+    except DBAPIError as exc:
+        raise KeyUnavailable(f"CONGVU_DATABASE_OPS_URL cannot connect: {str(exc.orig).strip().splitlines()[0]}") from exc
+    if found is None:
+        raise KeyUnavailable("the database has no row-level security key yet: run `congvu db upgrade` first")
 
 
 def sign(tid: str, uns: str, session: str | None, key: tuple[bytes, bool] | None = None) -> str:
@@ -229,3 +267,78 @@ def grant_statements(role: str, append_only: tuple[str, ...] = ("audit_events",)
     # Only run when the role exists, so a development database without it still upgrades.
     body = "; ".join(stmts)
     return [f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN {body}; END IF; END $$"]
+
+
+# ---------------------------------------------------------------- key rotation
+
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer pads (RFC 2104), stored beside the key for the policies."""
+    padded = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
+
+
+def fingerprint(key: bytes) -> str:
+    """What logs and the rotation log name a key by: not the key, not enough to sign."""
+    return hashlib.sha256(b"congvu-rls-fingerprint|" + key).hexdigest()[:16]
+
+
+class RotationRefused(RuntimeError):
+    pass
+
+
+def rotate_key(owner_url: str, actor: str, retire: bool = False) -> dict[str, str | None]:
+    """Rotate the signing key, as the owner, in one transaction: the current key becomes
+    the previous one, still accepted by the policies, so processes that read it before
+    keep working until they restart; a new random key becomes current. Refused while a
+    previous key is still accepted (retire it first, once every process restarted, or a
+    process still on it would find no row). `retire=True` instead stops accepting the
+    previous key. Each step is written to `congvu_rls.rotations` with its actor."""
+    engine = create_engine(owner_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(text(f"SELECT key, previous_key FROM {KEY_TABLE} WHERE id = 1 FOR UPDATE")).first()
+            if row is None:
+                raise RotationRefused("the database has no row-level security key yet: run `congvu db upgrade` first")
+            current = bytes(row.key)
+            previous = None if row.previous_key is None else bytes(row.previous_key)
+            if retire:
+                if previous is None:
+                    raise RotationRefused("no previous key is accepted: nothing to retire")
+                conn.execute(text(f"UPDATE {KEY_TABLE} SET previous_key = NULL, previous_ikey = NULL, "
+                                  "previous_okey = NULL WHERE id = 1"))
+                action, named = "retire-previous", fingerprint(previous)
+            else:
+                if previous is not None:
+                    raise RotationRefused(
+                        f"the previous key {fingerprint(previous)} is still accepted: restart every web, worker, "
+                        "scheduler and scorer process, then run `congvu rls retire-previous-key`, then rotate")
+                new = secrets.token_bytes(32)
+                ikey, okey = _pads(new)
+                old_ikey, old_okey = _pads(current)
+                conn.execute(text(
+                    f"UPDATE {KEY_TABLE} SET previous_key = key, previous_ikey = :pi, previous_okey = :po, "
+                    "key = :k, ikey = :i, okey = :o, rotated_at = now() WHERE id = 1"),
+                    {"k": new, "i": ikey, "o": okey, "pi": old_ikey, "po": old_okey})
+                action, named = "rotate", fingerprint(new)
+            conn.execute(text(f"INSERT INTO {KEY_SCHEMA}.rotations (action, actor, fingerprint) "
+                              "VALUES (:a, :who, :f)"), {"a": action, "who": actor, "f": named})
+    finally:
+        engine.dispose()
+    log.warning("row-level security key: %s by %s (key %s)", action, actor, named)
+    return {"action": action, "fingerprint": named, "previous": None if retire else fingerprint(current)}
+
+
+def key_status(owner_url: str) -> dict:
+    """The current key's fingerprint, whether a previous one is still accepted, and the
+    rotation log, newest first (the owner's view; nothing here can sign)."""
+    engine = create_engine(owner_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text(f"SELECT key, previous_key, rotated_at FROM {KEY_TABLE} WHERE id = 1")).one()
+            log_rows = conn.execute(text(f"SELECT at, action, actor, fingerprint FROM {KEY_SCHEMA}.rotations "
+                                         "ORDER BY id DESC LIMIT 20")).all()
+    finally:
+        engine.dispose()
+    return {"current": fingerprint(bytes(row.key)),
+            "previous": None if row.previous_key is None else fingerprint(bytes(row.previous_key)),
+            "rotated_at": row.rotated_at, "log": [tuple(r) for r in log_rows]}

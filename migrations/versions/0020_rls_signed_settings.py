@@ -17,7 +17,7 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-from core.tenancy.rls import _PREDICATE, KEY_SCHEMA, KEY_TABLE, LEGACY_PREDICATE, POLICY, enable_statements
+from core.tenancy.rls import KEY_SCHEMA, KEY_TABLE, LEGACY_PREDICATE, POLICY, SIGNED_0020_PREDICATE, enable_statements
 
 revision = '0020'
 down_revision = '0029'
@@ -119,7 +119,7 @@ def upgrade():
     op.execute(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ops_role}') THEN "
                f"GRANT USAGE ON SCHEMA {KEY_SCHEMA} TO {ops_role}; GRANT SELECT ON {KEY_TABLE} TO {ops_role}; "
                "END IF; END $$")
-    _recreate(_PREDICATE)
+    _recreate(SIGNED_0020_PREDICATE)
 
 
 def downgrade():
