@@ -371,10 +371,10 @@ def procedure_rows(d: EvaluationDecision) -> list[dict[str, Any]]:
 
 
 def procedure_decider(d: EvaluationDecision) -> Employee | None:
-    """The person who took the decision step (decisions made before it was recorded on the
-    decision: the step's actor)."""
+    """The staff record of the person who took the decision step (decisions made before it
+    was recorded on the decision: the step's actor); none for a configured signatory."""
     decider_id = d.decider_id
-    if decider_id is None:
+    if decider_id is None and d.decider_name is None:
         decider_id = db.session.scalar(select(EvaluationStep.actor_employee_id).where(
             EvaluationStep.year == d.year, EvaluationStep.agency_id == d.agency_id,
             EvaluationStep.step == "decision", EvaluationStep.at == d.decided_at).limit(1))
@@ -416,14 +416,15 @@ def _procedure_decision_ctx(tenant_name: str, agency: OrgUnit, d: EvaluationDeci
     decider = procedure_decider(d)
     counts = {level: sum(1 for r in rows if r["level"] == level) for level in LEVELS}
     whom = "người đứng đầu, cấp phó của người đứng đầu" if d.scope == "leaders" else "công chức, viên chức"
-    title = (decider.position.name if decider and decider.position else
-             ("Chủ tịch Ủy ban nhân dân" if d.scope == "leaders" else "Thủ trưởng cơ quan"))
+    title = d.decider_title or (decider.position.name if decider and decider.position else
+                                ("Chủ tịch Ủy ban nhân dân" if d.scope == "leaders" else "Thủ trưởng cơ quan"))
+    name = d.decider_name or (decider.full_name if decider else "")
     ctx = {**header(tenant_name, agency, cal.local_date(d.decided_at, cal.current_tenant()), number, "QĐ"),
            "title": "QUYẾT ĐỊNH",
            "subject": f"Về việc phê duyệt kết quả đánh giá, xếp loại chất lượng {whom} năm {d.year}",
            "year": str(d.year), "rows": rows, "count": str(len(rows)),
            "counts": [{"level": lv, "label": LEVEL_LABELS[lv], "count": str(counts[lv])} for lv in LEVELS],
-           "decider_name": decider.full_name if decider else "", "decider_title": title.upper(),
+           "decider_name": name, "decider_title": title.upper(),
            "decider_id": decider.id if decider else None, "content_hash": content_hash(rows), "decision_id": d.id}
     ctx.update(extra or {})
     return ctx

@@ -379,7 +379,9 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
                     "refreshed_at": max((m.computed_at for m in months if m.computed_at), default=None)})
     from core.mergers.scoring import combine_years
 
-    return combine_years(year, out, by_person)  # people a tenant merger moved: both sides weighted by months
+    # People a tenant merger moved: both sides weighted by months (by quarters within a side
+    # for a quarterly person).
+    return combine_years(year, out, by_person, quarterly)
 
 
 def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[dict]:
