@@ -116,3 +116,54 @@ def test_the_trend_page_opens_by_quarter_for_a_quarterly_person(clean_app, proc,
         assert label in html, label
         row = html[html.index(f'<th scope="row">{label}</th>'):]
         assert row[:row.index("</tr>")].count(total) >= 1, (label, row[:200])
+
+
+def test_the_unit_and_province_dashboards_follow_the_quarter(clean_app, proc, client):
+    """Quarter views (docs/procedure.md): each person's quarter is the mean of their months
+    with items. Q2 2026: staff (April 40, June 95) 67.50; staff2 80; manager 75; head 88;
+    deputy 72; far (April 95, June 65) 80.
+    - Phòng Một (staff, staff2, manager): median 75, mean (67.5 + 80 + 75) ÷ 3 = 74.17
+      (June alone: 95, 80, 75 → median 80).
+    - Sở Nội vụ (AG, with its department): 67.5, 72, 75, 80, 88 → median 75, mean 382.5 ÷ 5 = 76.50;
+      Sở Tài chính: 80. The province: 67.5, 72, 75, 80, 80, 88 → median (75 + 80) ÷ 2 = 77.50;
+      bands HT 1 (67.5), HTT 5.
+    - The trend: Q1 2026 far alone (60, 60, 60) → 60.00, 1 person; Q2 462.5 ÷ 6 = 77.08, 6 people."""
+    from core.dashboards import services as dashboards
+
+    w = proc
+    more_months(clean_app, w)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        scores(w, {"staff": 40}, "2026-04")
+        db.session.commit()
+        province = dashboards.province_dashboard("2026-Q2", None)
+        units = {u["code"]: (u["scored"], u["median"], u["mean"]) for u in province["units"] if u["scored"]}
+        assert units == {"AG": (5, 75.0, 76.5), "AG2": (1, 80.0, 80.0)}
+        assert (province["people"], province["median"]) == (6, 77.5)
+        assert province["bands"] == {"HTXS": 0, "HTT": 5, "HT": 1, "KHT": 0}
+        trend = dashboards.province_trend_quarters("2026-Q2", None)
+        assert [p["period"] for p in trend] == ["2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4",
+                                                "2026-Q1", "2026-Q2"]
+        assert [(p["mean"], p["people"]) for p in trend[-2:]] == [(60.0, 1), (77.08, 6)]
+        assert trend[0] == {"period": "2024-Q3", "mean": None, "people": 0}
+        assert dashboards.shift_period("2026-Q1", -1) == "2025-Q4" and dashboards.shift_period("2026-Q4", 1) == "2027-Q1"
+    sign_in(client, w, "admin")
+    # A monthly tenant opens on the month; a quarter is shown when asked for.
+    html = client.get(f"/t/{w.slug}/dashboard/unit?unit_id={w.ids['dept']}&period=2026-Q2").get_data(as_text=True)
+    assert "Quý II/2026" in html and "Phân bố tổng điểm quý" in html and "Cán bộ: hôm nay và từ đầu quý" in html
+    assert "74,17" in html and "Theo tháng" in html
+    assert "Quý I/2026" in html and "Quý III/2026" in html  # previous and next quarter
+    html = client.get(f"/t/{w.slug}/dashboard/unit?unit_id={w.ids['dept']}&period=2026-06").get_data(as_text=True)
+    assert "tháng 06/2026" in html and "Phân bố tổng điểm tháng" in html and "Theo quý" in html
+    assert client.get(f"/t/{w.slug}/dashboard/unit/work?unit_id={w.ids['dept']}&period=2026-Q2").status_code == 200
+    # A quarterly tenant opens both dashboards on this quarter (3 December 2026: Q4).
+    assert set_periods(client, w, period="quarter").status_code == 200
+    for path in ("unit", "province"):
+        r = client.get(f"/t/{w.slug}/dashboard/{path}")
+        assert r.status_code == 200 and "Quý IV/2026" in r.get_data(as_text=True), path
+    html = client.get(f"/t/{w.slug}/dashboard/province?period=2026-Q2").get_data(as_text=True)
+    assert "77,5" in html and "Tổng điểm quý trung bình của tám quý gần nhất" in html and "77,08" in html
+    assert client.get(f"/t/{w.slug}/dashboard/province/heatmap?period=2026-Q2").status_code == 200
+    # A quarter that does not exist is refused, never a 500.
+    for bad in ("2026-Q5", "2026-Q", "1999-Q1"):
+        r = client.get(f"/t/{w.slug}/dashboard/province?period={bad}")
+        assert 400 <= r.status_code < 500, (bad, r.status_code)
