@@ -167,3 +167,46 @@ def test_the_unit_and_province_dashboards_follow_the_quarter(clean_app, proc, cl
     for bad in ("2026-Q5", "2026-Q", "1999-Q1"):
         r = client.get(f"/t/{w.slug}/dashboard/province?period={bad}")
         assert 400 <= r.status_code < 500, (bad, r.status_code)
+
+
+def test_general_criteria_set_for_a_quarter_make_its_general_score(clean_app, proc, client):
+    """far (Sở Tài chính, by quarters): Q2's months April 95 (task 70 + general 25) and June 65
+    (40 + 25). Before the quarter's criteria: Q2 = 80.00 (the months' means). head2 sets
+    politics 9, competence 8, innovation 7 = 24 for Q2: Q2 = task (70 + 40) ÷ 2 = 55.00 + 24 =
+    79.00, and the year (Q1 60.00) = (60 + 79) ÷ 2 = 69.50 → HT, where it was 70.00 (HTT)."""
+    w = proc
+    more_months(clean_app, w)
+    assert set_periods(client, w, agency_periods={str(w.ids["agency2"]): "quarter"}).status_code == 200
+    quarter = w.url(f"/employees/{w.ids['far']}/general-scores/2026-Q2")
+    criteria = {"politics_ethics": 9, "competence_attitude": 8, "innovation": 7}
+
+    def q2() -> tuple:
+        [s] = client.get(w.url("/scores"), query_string={"period": "2026-Q2", "employee_id": w.ids["far"]},
+                         headers=w.h("admin")).get_json()
+        return s["task_score"], s["general_score"], s["total"]
+
+    # far's own proposal for the quarter is only a proposal: the quarter is unchanged.
+    r = client.put(f"{quarter}/self", json={**criteria, "innovation": 10}, headers=w.h("far"))
+    assert r.status_code == 200 and r.get_json()["proposal"]["innovation"] == 10.0
+    assert q2() == (55.0, 25.0, 80.0)
+    assert client.put(quarter, json=criteria, headers=w.h("manager")).status_code in (403, 404)  # not far's manager
+    r = client.put(quarter, json=criteria, headers=w.h("head2"))
+    assert r.status_code == 200 and (r.get_json()["period"], r.get_json()["total"]) == ("2026-Q2", 24.0)
+    assert q2() == (55.0, 24.0, 79.0)
+    year = client.get(w.url("/scores"), query_string={"period": "2026", "employee_id": w.ids["far"]},
+                      headers=w.h("admin")).get_json()[0]
+    assert year["total"] == 69.5 and year["components"]["quarters"] == {"2026-Q1": 60.0, "2026-Q2": 79.0}
+    assert open_agency(client, w, "agency2").status_code == 200
+    assert classified(clean_app, w, "far") == (69.5, "HT")
+    with clean_app.app_context(), tenant_context(w.tenant_id):  # no month row changed
+        from core.scoring.models import PeriodScore
+
+        assert [float(t) for t in db.session.scalars(select(PeriodScore.total).where(
+            PeriodScore.employee_id == w.ids["far"], PeriodScore.period.in_(["2026-04", "2026-06"]))
+            .order_by(PeriodScore.period))] == [95.0, 65.0]
+    # A person evaluated by months has no quarter criteria; a quarter that does not exist is refused.
+    r = client.put(w.url(f"/employees/{w.ids['staff']}/general-scores/2026-Q2"), json=criteria,
+                   headers=w.h("manager"))
+    assert r.status_code == 422 and "period" in r.get_json()["errors"]
+    assert client.put(w.url(f"/employees/{w.ids['far']}/general-scores/2026-Q5"), json=criteria,
+                      headers=w.h("head2")).status_code == 422
