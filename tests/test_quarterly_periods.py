@@ -210,3 +210,29 @@ def test_general_criteria_set_for_a_quarter_make_its_general_score(clean_app, pr
     assert r.status_code == 422 and "period" in r.get_json()["errors"]
     assert client.put(w.url(f"/employees/{w.ids['far']}/general-scores/2026-Q5"), json=criteria,
                       headers=w.h("head2")).status_code == 422
+
+
+def test_the_month_page_sets_the_quarters_general_criteria_for_a_quarterly_person(clean_app, proc, client):
+    from tests.test_work_pages import csrf
+
+    w = proc
+    more_months(clean_app, w)
+    assert set_periods(client, w, agency_periods={str(w.ids["agency2"]): "quarter"}).status_code == 200
+    sign_in(client, w, "head2")
+    page = f"/t/{w.slug}/dashboard/person/{w.ids['far']}"
+    html = client.get(f"{page}?period=2026-06").get_data(as_text=True)
+    assert "Đánh giá theo quý: tiêu chí chung được chấm một lần cho cả quý" in html
+    assert 'name="period" value="2026-Q2"' in html and 'name="month" value="2026-06"' in html
+    form = {"csrf_token": csrf(html), "period": "2026-Q2", "month": "2026-06", "politics_ethics": "9",
+            "competence_attitude": "8", "innovation": "11", "comment": "Quý II"}
+    r = client.post(f"{page}/general", data=form)
+    assert r.status_code == 422 and "aria-invalid" in r.get_data(as_text=True)  # 11 is over 10: nothing saved
+    r = client.post(f"{page}/general", data={**form, "innovation": "7"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"{page}?period=2026-06#general")
+    [q2] = client.get(w.url("/scores"), query_string={"period": "2026-Q2", "employee_id": w.ids["far"]},
+                      headers=w.h("admin")).get_json()
+    assert (q2["general_score"], q2["total"]) == (24.0, 79.0)  # 55.00 + 24, as worked above
+    # The other agency's person stays monthly: the month's own criteria on the same page.
+    sign_in(client, w, "manager")
+    html = client.get(f"/t/{w.slug}/dashboard/person/{w.ids['staff']}?period=2026-06").get_data(as_text=True)
+    assert 'name="period" value="2026-06"' in html and "Đánh giá theo quý" not in html

@@ -30,7 +30,7 @@ from core.org.models import Employee
 from core.plugins.manager import ComponentMissing
 from core.scoring import scorer
 from core.scoring import services as scoring
-from core.scoring.models import GENERAL_FIELDS
+from core.scoring.models import GENERAL_FIELDS, GeneralScore
 from core.work import calendar as cal
 
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
@@ -125,8 +125,17 @@ def _month_page(employee_id: int, period: str, template_args: dict) -> str:
     except ComponentMissing as exc:
         month, missing = None, exc.message
     employee = db.session.get(Employee, employee_id)
+    # A person evaluated by quarters has the general criteria of the month's quarter.
+    general_period, general_closed = period, bool(month and month["closed"])
+    if month is not None and scoring.by_quarters([employee_id]):
+        general_period = scoring.quarter_of(period)
+        row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
+                                                           GeneralScore.period == general_period))
+        month = {**month, "general": scoring.general_view(row) if row is not None else None}
+        general_closed = all(services.engine.is_closed(m) for m in scoring.quarter_months(general_period))
     return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
                            missing=missing, employee=employee, fields=GENERAL_FIELDS,
+                           general_period=general_period, general_closed=general_closed,
                            fresh=scorer.freshness(period, [employee_id]),
                            prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
                            **template_args)
@@ -146,23 +155,32 @@ def my_month(t):
 @login_required
 def propose_general(t):
     _member()
-    period = _period_form()
+    period, page = _period_form()
     if current_user.employee_id is None:
         abort(403)
     form = _save_general(current_user.employee_id, period, own=True)
     if form is not None:  # the page again, the form as typed, each error beside its field
-        return _month_page(current_user.employee_id, period, {"mine": True, "may_set": False,
-                                                               "general_form": form}), 422
-    return redirect(url_for("dashboard_pages.my_month", t=t, period=period) + "#general")
+        return _month_page(current_user.employee_id, page, {"mine": True, "may_set": False,
+                                                             "general_form": form}), 422
+    return redirect(url_for("dashboard_pages.my_month", t=t, period=page) + "#general")
 
 
-def _period_form() -> str:
+def _period_form() -> tuple[str, str]:
+    """The period the criteria are for (a month, or a quarterly person's quarter) and the
+    month of the page they were set on."""
     value = request.form.get("period", "").strip()[:16]
+    today = cal.local_today(g.tenant)
+    month = request.form.get("month", "").strip()[:7]
+    if services.is_quarter(value[:7]) and len(value) == 7:
+        page = month if services.engine.is_month(month) and scoring.quarter_of(month) == value else \
+            scoring.quarter_months(value)[-1]
+        return services.check_period(value, today), page
     value = month_input(value) or value[:10]
     try:
-        return services.check_month(value or None, cal.local_today(g.tenant))
+        period = services.check_month(value or None, today)
     except ServiceError as exc:
         raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
+    return period, period
 
 
 def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
@@ -325,7 +343,7 @@ def person(t, employee_id):
 @login_required
 def set_general(t, employee_id):
     _require("manager", "tenant_admin")
-    period = _period_form()
+    period, page = _period_form()
     if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
         abort(404)
     if employee_id == current_user.employee_id:
@@ -333,10 +351,10 @@ def set_general(t, employee_id):
     form = _save_general(employee_id, period, own=False)
     if form is not None:
         may_set = org.manages(current_user, employee_id) or current_user.has_role("tenant_admin")
-        return _month_page(employee_id, period, {"mine": employee_id == current_user.employee_id,
-                                                  "may_set": may_set and employee_id != current_user.employee_id,
-                                                  "general_form": form}), 422
-    return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=period) + "#general")
+        return _month_page(employee_id, page, {"mine": employee_id == current_user.employee_id,
+                                                "may_set": may_set and employee_id != current_user.employee_id,
+                                                "general_form": form}), 422
+    return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=page) + "#general")
 
 
 # ---------------------------------------------------------------- the province

@@ -276,6 +276,11 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
     return range_scores(period, start, end, ids), total
 
 
+def by_quarters(ids: list[int]) -> set[int]:
+    """Of ``ids``, the people whose agency evaluates by quarters (none by default, no query)."""
+    return _quarterly(ids)
+
+
 def _quarterly(ids: list[int]) -> set[int]:
     from core.classification.procedure import period_kinds, quarterly_people
 
