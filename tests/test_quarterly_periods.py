@@ -193,6 +193,14 @@ def test_general_criteria_set_for_a_quarter_make_its_general_score(clean_app, pr
     r = client.put(quarter, json=criteria, headers=w.h("head2"))
     assert r.status_code == 200 and (r.get_json()["period"], r.get_json()["total"]) == ("2026-Q2", 24.0)
     assert q2() == (55.0, 24.0, 79.0)
+    # The quarter's evaluation form prints the quarter's criteria and its total.
+    from tests.test_documents_support import flat, pdf_text
+
+    r = client.get(w.url(f"/employees/{w.ids['far']}/evaluation-form"), query_string={"period": "2026-Q2"},
+                   headers=w.h("head2"))
+    assert r.status_code == 200
+    text = flat(pdf_text(r.data))
+    assert "QUÝ II NĂM 2026" in text and "79,00" in text and "80,00" not in text
     year = client.get(w.url("/scores"), query_string={"period": "2026", "employee_id": w.ids["far"]},
                       headers=w.h("admin")).get_json()[0]
     assert year["total"] == 69.5 and year["components"]["quarters"] == {"2026-Q1": 60.0, "2026-Q2": 79.0}

@@ -180,7 +180,9 @@ def evaluation_form(tenant_name: str, employee_id: int, period: str, day: date,
     scores = {r.period: r for r in db.session.scalars(
         select(PeriodScore).where(PeriodScore.employee_id == employee_id, PeriodScore.period.in_(months)))}
     general = {r.period: r for r in db.session.scalars(
-        select(GeneralScore).where(GeneralScore.employee_id == employee_id, GeneralScore.period.in_(months)))}
+        select(GeneralScore).where(GeneralScore.employee_id == employee_id, GeneralScore.period.in_([*months, period])))}
+    # Criteria set for the whole quarter (a person evaluated by quarters) stand for its months'.
+    whole = general.pop(period, None) if len(months) > 1 else None
     rows = []
     for month in months:
         s = scores.get(month)
@@ -193,16 +195,25 @@ def evaluation_form(tenant_name: str, employee_id: int, period: str, day: date,
     def criteria(prefix: str) -> list[dict[str, str]]:
         out = []
         for field, title in GENERAL:
+            if whole is not None and getattr(whole, prefix + field) is not None:
+                out.append({"title": title, "score": _num(getattr(whole, prefix + field)), "max": "10"})
+                continue
             values = [getattr(general[m], prefix + field) for m in months
                       if m in general and getattr(general[m], prefix + field) is not None]
             out.append({"title": title, "score": _num(_mean(values)), "max": "10"})
         return out
 
     def comments(field: str) -> str:
+        if whole is not None and getattr(whole, field):
+            return getattr(whole, field)
         return "\n".join(getattr(general[m], field) for m in months if m in general and getattr(general[m], field))
 
     self_part, manager_part = criteria("self_"), criteria("")
     totals = [s.total for m in months if (s := scores.get(m)) is not None and s.item_count > 0]
+    if whole is not None and whole.set_at is not None and whole.total is not None and totals:
+        # The quarter's own criteria make its general score: the months' task mean plus them.
+        task = _mean([s.task_score for m in months if (s := scores.get(m)) is not None and s.item_count > 0])
+        totals = [task + whole.total]
     manager = db.session.get(Employee, employee.manager_id) if employee.manager_id else None
     agency = agency_unit(employee.unit_id)
     ctx = {**header(tenant_name, agency, day, None, None), **_person(employee),
