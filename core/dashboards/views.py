@@ -155,7 +155,7 @@ def my_month(t):
 @login_required
 def propose_general(t):
     _member()
-    period, page = _period_form()
+    period, page = _criteria_period()
     if current_user.employee_id is None:
         abort(403)
     form = _save_general(current_user.employee_id, period, own=True)
@@ -165,21 +165,25 @@ def propose_general(t):
     return redirect(url_for("dashboard_pages.my_month", t=t, period=page) + "#general")
 
 
-def _period_form() -> tuple[str, str]:
-    """The period the criteria are for (a month, or a quarterly person's quarter) and the
-    month of the page they were set on."""
+def _period_form() -> str:
     value = request.form.get("period", "").strip()[:16]
-    today = cal.local_today(g.tenant)
-    month = request.form.get("month", "").strip()[:7]
-    if services.is_quarter(value[:7]) and len(value) == 7:
-        page = month if services.engine.is_month(month) and scoring.quarter_of(month) == value else \
-            scoring.quarter_months(value)[-1]
-        return services.check_period(value, today), page
     value = month_input(value) or value[:10]
     try:
-        period = services.check_month(value or None, today)
+        return services.check_month(value or None, cal.local_today(g.tenant))
     except ServiceError as exc:
         raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
+
+
+def _criteria_period() -> tuple[str, str]:
+    """The period general criteria are set for (a month, or a quarterly person's quarter)
+    and the month of the page they were set on."""
+    value = request.form.get("period", "").strip()[:16]
+    if services.is_quarter(value[:7]) and len(value) == 7:
+        month = request.form.get("month", "").strip()[:7]
+        page = month if services.engine.is_month(month) and scoring.quarter_of(month) == value else \
+            scoring.quarter_months(value)[-1]
+        return services.check_period(value, cal.local_today(g.tenant)), page
+    period = _period_form()
     return period, period
 
 
@@ -343,7 +347,7 @@ def person(t, employee_id):
 @login_required
 def set_general(t, employee_id):
     _require("manager", "tenant_admin")
-    period, page = _period_form()
+    period, page = _criteria_period()
     if employee_id > MAX_ID or not org.can_see_employee(current_user, employee_id):
         abort(404)
     if employee_id == current_user.employee_id:
