@@ -196,13 +196,18 @@ def month_label(period, locale: str | None = None) -> str:
     if not period:
         return ""
     text = str(period)
-    if len(text) < 7 or text[4] != "-" or not (text[:4] + text[5:7]).isdigit():
+    if len(text) == 7 and text[4:6] == "-Q" and text[6] in "1234" and text[:4].isdigit():
+        # A quarter (2026-Q4): "Quý IV/2026", Roman numerals as Vietnamese write quarters.
+        msgid, values = "Quarter %(roman)s/%(year)s", {"roman": ("I", "II", "III", "IV")[int(text[6]) - 1],
+                                                        "year": text[:4]}
+    elif len(text) < 7 or text[4] != "-" or not (text[:4] + text[5:7]).isdigit():
         return text
-    values = {"month": text[5:7], "year": text[:4]}
+    else:
+        msgid, values = "%(month)s/%(year)s", {"month": text[5:7], "year": text[:4]}
     if locale is not None:
         with force_locale(locale):
-            return gettext("%(month)s/%(year)s", **values)
-    return gettext("%(month)s/%(year)s", **values)
+            return gettext(msgid, **values)
+    return gettext(msgid, **values)
 
 
 def moment_label(value) -> str:

@@ -251,6 +251,40 @@ def test_competence_matrix(clean_app, proc, client, kind):
             "Bước này nằm ngoài thẩm quyền của bạn (thẩm quyền)."
 
 
+# The other agency's staff (far, AG2) and AG's own leaders (the deputy): role × step again.
+TARGETS = {
+    "far": ("agency2", "staff", "AG2 2026",
+            {"self": {"far"}, "manager": {"head2"}, "meeting": {"head2"}, "decision": {"head2"}}),
+    "deputy": ("agency", "leaders", "AG 2026",
+               {"self": {"deputy"}, "manager": {"head"}, "meeting": {"head"}, "decision": {"admin"}}),
+}
+
+
+@pytest.mark.parametrize("kind", list(MATRIX))
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_competence_matrix_other_agency_and_leaders(clean_app, proc, client, target, kind):
+    w = proc
+    agency, scope, confirmation, competent = TARGETS[target]
+    open_agency(client, w)
+    open_agency(client, w, "agency2")
+    before = ("self", "manager", "meeting")[:("self", "manager", "meeting", "decision").index(kind)]
+    for earlier in before:  # by the competent people: the target, and the head beside the deputy
+        [who] = competent[earlier]
+        assert step(client, w, who, target, earlier).status_code == 200
+        if target == "deputy" and kind == "decision":
+            assert step(client, w, {"self": "head"}.get(earlier, "admin"), "head", earlier).status_code == 200
+    answers = {}
+    for who in ROLES:
+        if kind == "decision":
+            r = client.post(url(w, f"/agencies/{w.ids[agency]}/decision"),
+                            json={"scope": scope, "confirmation": confirmation}, headers=w.h(who))
+        else:
+            r = step(client, w, who, target, kind)
+        answers[who] = r.status_code
+    assert answers == {who: (201 if kind == "decision" else 200) if who in competent[kind] else 403
+                       for who in ROLES}
+
+
 def test_timing_guards_and_bad_input_change_nothing(clean_app, proc, client, clock):
     w = proc
     clock.set(2026, 11, 30, 9, 0)

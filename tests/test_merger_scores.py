@@ -203,6 +203,32 @@ def test_a_moved_persons_year_weights_each_side_by_months(clean_app, merged):
         assert k["total"] == 35.0 and "merger" not in k["components"]
 
 
+def test_a_moved_persons_year_under_quarters_averages_quarters_within_each_side(clean_app, merged):
+    """docs/mergers.md with docs/procedure.md: where the target evaluates by quarters, a
+    side's mean is the mean of its quarters, not of its months."""
+    kh, _, ids = merged
+    with clean_app.app_context(), tenant_context(kh.tenant_id):
+        vb, norm = db.session.execute(select(TaskType.id, NormVersion.id).join(
+            NormVersion, NormVersion.task_type_id == TaskType.id).where(TaskType.code == "VB")).one()
+        _item(ids["P"], (vb, norm), "2025-10-07", failed=1)  # October: as August, 70.00
+        db.session.add(ComponentChoice(kind="evaluation_procedure", key="-", effective_from=date(1970, 1, 1),
+                                       settings={"period": "quarter"}))
+        for period in ("2025-07", "2025-08", "2025-10"):
+            engine.recalculate(period)
+        db.session.commit()
+        assert float(_row(ids["P"], "2025-10").total) == 70.0
+        [year] = year_scores("2025", [ids["P"]], quarterly={ids["P"]})
+        # Before 16 July, as by months: Q2 = June 64.17, Q3 = July's first part 56.08 → 60.125
+        # over 201/31 months. From it: Q3 = (July's second part 70.67 + August 70.00) ÷ 2 = 70.335,
+        # Q4 = October 70.00 → (70.335 + 70.00) ÷ 2 = 70.1675 over 171/31 months.
+        # (60.125 × 201 + 70.1675 × 171) ÷ 372 = (12,085.125 + 11,998.6425) ÷ 372 = 24,083.7675 ÷ 372 = 64.74
+        # (by months the side would be (70.67 + 70 + 70) ÷ 3 = 70.2233 and the year 64.77).
+        assert year["total"] == 64.74
+        assert year["components"]["merger"]["rule"].startswith("total = Σ (mean of a side's quarters")
+        [by_months] = year_scores("2025", [ids["P"]])
+        assert by_months["total"] == 64.77
+
+
 def test_a_quarter_spanning_the_date_has_the_same_parts(clean_app, merged):
     kh, _, ids = merged
     with clean_app.app_context(), tenant_context(kh.tenant_id):

@@ -16,6 +16,8 @@ from io import BytesIO
 from sqlalchemy import select
 
 from core.audit.models import AuditEvent
+from core.auth.models import User
+from core.auth.services import issue_token, principal_for_user
 from core.classification.models import EvaluationDecision
 from core.documents.models import IssuedDecision
 from core.extensions import db
@@ -25,7 +27,7 @@ from tests.test_documents_support import flat, pdf_text, sign
 from tests.test_evaluation_pages import page
 from tests.test_evaluation_procedure import open_agency, step, url
 from tests.test_work_pages import csrf
-from tests.test_work_support import World
+from tests.test_work_support import World, _password_hash
 
 pytest_plugins = ("tests.test_work_support", "tests.test_documents_support", "tests.test_evaluation_procedure")
 HEAD = "Người head"
@@ -172,3 +174,85 @@ def test_uploading_on_the_evaluation_page_names_the_decider(clean_app, proc, cli
     with clean_app.app_context(), tenant_context(w.tenant_id):
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.sign")).one()
         assert event.actor.endswith(":head") and event.object_id == str(decided["id"])
+
+
+def test_the_leaders_decision_names_a_real_signatory_when_the_admin_login_has_no_staff_record(
+        clean_app, proc, client, trusting):
+    """The Sở Nội vụ decides an agency's head and deputies for the provincial people's
+    committee through a login of its own, with no staff record: the decision then names the
+    procedure's configured signatory, its PDF prints them and only their certificate signs it."""
+    w = proc
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        user = User(username="snv", password_hash=_password_hash())
+        user.roles = ["tenant_admin"]
+        db.session.add(user)
+        db.session.commit()
+        w.principals["snv"] = principal_for_user(user)
+        w.tokens["snv"] = issue_token(w.principals["snv"], 3600)[0]
+        db.session.commit()
+    assert open_agency(client, w, who="head").status_code == 200
+    for kind in ("self", "manager", "meeting"):
+        assert step(client, w, {"self": "head"}.get(kind, "admin"), "head", kind).status_code == 200
+        assert step(client, w, {"self": "deputy"}.get(kind, "head"), "deputy", kind, level="HT").status_code == 200
+    decision = url(w, f"/agencies/{w.ids['agency']}/decision")
+    body = {"scope": "leaders", "confirmation": "AG 2026"}
+    # No staff record and no signatory configured: nobody to name in the signature block, 409.
+    r = client.post(decision, json=body, headers=w.h("snv"))
+    assert r.status_code == 409 and r.get_json()["code"] == "no_signatory"
+    assert r.get_json()["message"].startswith("Quyết định phải ghi rõ người ký")
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalars(select(EvaluationDecision)).all() == []
+    # A signatory is a named person with a title: a name alone is 422 and nothing is stored.
+    settings = w.url("/evaluation-procedure")
+    r = client.put(settings, json={"leaders_signatory": {"full_name": "Nguyễn Tấn Tuân"}}, headers=w.h("snv"))
+    assert r.status_code == 422 and "leaders_signatory.title" in r.get_json()["errors"]
+    assert client.get(settings, headers=w.h("snv")).get_json()["leaders_signatory"] is None
+    signatory = {"full_name": "Nguyễn  Tấn Tuân", "title": "Chủ tịch Ủy ban nhân dân tỉnh",
+                 "email": "Tuan.NT@khanhhoa.gov.vn"}
+    r = client.put(settings, json={"leaders_signatory": signatory}, headers=w.h("snv"))
+    assert r.status_code == 200 and r.get_json()["leaders_signatory"] == {
+        "full_name": "Nguyễn Tấn Tuân", "title": "Chủ tịch Ủy ban nhân dân tỉnh", "email": "tuan.nt@khanhhoa.gov.vn"}
+    r = client.post(decision, json=body, headers=w.h("snv"))
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert (made["decider_id"], made["decider_name"], made["decider_title"]) == (
+        None, "Nguyễn Tấn Tuân", "Chủ tịch Ủy ban nhân dân tỉnh")
+    issued = decision_pdf(client, w, who="snv", scope="leaders", number="3")
+    assert issued.status_code == 200
+    text = flat(pdf_text(issued.data))
+    assert "CHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH" in text and "Nguyễn Tấn Tuân" in text
+    # The clerk who keyed the decision in, or the committee's chairman with another e-mail: refused.
+    for p12 in (trusting.person("Người admin"), trusting.person("Nguyễn Tấn Tuân", "tuan@other.example.vn")):
+        r = upload(client, w, sign(issued.data, p12), who="snv")
+        assert r.status_code == 422 and r.get_json()["errors"]["file"][0] == \
+            "The signer is not the agency's deciding person."
+    # The signatory's certificate, written without diacritics as some CAs do: accepted.
+    r = upload(client, w, sign(issued.data, trusting.person("NGUYEN TAN TUAN", "tuan.nt@khanhhoa.gov.vn")),
+               who="snv")
+    assert r.status_code == 201, r.get_json()
+    assert (r.get_json()["decision_id"], r.get_json()["signer_id"]) == (made["id"], None)
+    leaders = [d for d in agency_decisions(client, w) if d["scope"] == "leaders"][0]
+    assert leaders["signed"] and "NGUYEN TAN TUAN" in leaders["signer_subject"]
+    assert "Đã ký số: Nguyễn Tấn Tuân" in page(client, w, "snv")
+    assert "Đã ký số: Nguyễn Tấn Tuân" in page(client, w, "head")  # under the head's own evaluation
+
+
+def test_the_signatory_is_set_on_the_evaluation_page_with_errors_beside_the_fields(clean_app, proc, client):
+    w = proc
+    html = page(client, w, "admin")
+    form = {"csrf_token": csrf(html), "deadline_day": "15", "appeal_days": "15", "period": "month"}
+    r = client.post(f"/t/{w.slug}/evaluation/settings?year=2026",
+                    data={**form, "signatory_name": "Nguyễn Tấn Tuân", "signatory_email": "khong-phai-thu"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Cần có chức vụ của người ký" in html and "Không phải địa chỉ e-mail." in html
+    assert client.get(w.url("/evaluation-procedure"), headers=w.h("admin")).get_json()["leaders_signatory"] is None
+    r = client.post(f"/t/{w.slug}/evaluation/settings?year=2026",
+                    data={**form, "signatory_name": "Nguyễn Tấn Tuân", "signatory_title": "Chủ tịch UBND tỉnh"})
+    assert r.status_code == 302
+    assert client.get(w.url("/evaluation-procedure"), headers=w.h("admin")).get_json()["leaders_signatory"] == {
+        "full_name": "Nguyễn Tấn Tuân", "title": "Chủ tịch UBND tỉnh", "email": None}
+    assert 'value="Nguyễn Tấn Tuân"' in page(client, w, "admin")
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.procedure")).one()
+        assert event.actor.endswith(":admin") and event.after["leaders_signatory"]["full_name"] == "Nguyễn Tấn Tuân"

@@ -203,6 +203,12 @@ class EvaluationDecision(TenantScoped, db.Model):
     reopen_reason: Mapped[str | None] = mapped_column(Text)
     # The person who took the decision step: the document names them and only they may sign it.
     decider_id: Mapped[int | None] = mapped_column(BigId)
+    # The signatory named in the signature block, as at the decision: the decider's staff
+    # record, or for the leaders the procedure's configured signatory (the level above's
+    # chairman, who need not be on the staff). Uploads are verified against this name.
+    decider_name: Mapped[str | None] = mapped_column(String(200))
+    decider_title: Mapped[str | None] = mapped_column(String(200))
+    decider_email: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by: Mapped[str | None] = mapped_column(String(200))  # who uploaded the signed PDF
     signer_id: Mapped[int | None] = mapped_column(BigId)

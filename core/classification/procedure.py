@@ -60,6 +60,10 @@ DEFAULTS: dict[str, Any] = {
     # an agency's own choice keyed by its id.
     "period": "month",
     "agency_periods": {},
+    # Who signs the leaders' decision for the level above (the provincial people's committee's
+    # chairman or the person authorised): {"full_name", "title", "email"?}. None: the deciding
+    # login's own staff record, and a login without one cannot decide the leaders.
+    "leaders_signatory": None,
 }
 PERIOD_KINDS = ("month", "quarter")
 MAX_APPEAL_DAYS = 90
@@ -111,6 +115,8 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
         else:
             agency_periods[str(int(key))] = kind
     new["agency_periods"] = agency_periods
+    if new.get("leaders_signatory") is not None:
+        new["leaders_signatory"] = _check_signatory(new["leaders_signatory"], errors)
     if not 1 <= int(new["appeal_days"]) <= MAX_APPEAL_DAYS:
         errors["appeal_days"] = [_("From 1 to %(max)s days.", max=MAX_APPEAL_DAYS)]
     schemes = {}
@@ -142,6 +148,44 @@ def update_procedure(principal: Principal, data: dict[str, Any]) -> dict[str, An
     db.session.flush()
     record("evaluation.procedure", "tenant", principal.tenant_id, before=before, after=new)
     return new
+
+
+def _check_signatory(value: Any, errors: dict[str, list[str]]) -> dict[str, str | None] | None:
+    """A signatory is a real, named person: a full name and a title (their e-mail, when the
+    certificate carries one, must then agree). Empty name and title: none configured."""
+    if not isinstance(value, dict):
+        errors["leaders_signatory"] = [_("Give the signatory's full name and title.")]
+        return None
+    name, title = " ".join(str(value.get("full_name") or "").split()), " ".join(str(value.get("title") or "").split())
+    email = str(value.get("email") or "").strip().lower() or None
+    if not name and not title and not email:
+        return None
+    if not name or len(name) > 200:
+        errors.setdefault("leaders_signatory.full_name", []).append(_("The signatory's full name is required."))
+    if not title or len(title) > 200:
+        errors.setdefault("leaders_signatory.title", []).append(
+            _("The signatory's title is required (e.g. Chủ tịch Ủy ban nhân dân tỉnh)."))
+    if email is not None and (len(email) > 200 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+        errors.setdefault("leaders_signatory.email", []).append(_("Not an e-mail address."))
+    return {"full_name": name, "title": title, "email": email}
+
+
+def signatory_for(principal: Principal, scope: str) -> dict[str, Any]:
+    """Who signs a decision taken by ``principal`` for ``scope``: for the leaders, the level
+    above's configured signatory when there is one (the decision is the committee's, whoever
+    keys it in); otherwise the decider's staff record. 409 when neither names a person."""
+    configured = procedure_settings().get("leaders_signatory") if scope == "leaders" else None
+    if configured:
+        return {"employee_id": None, "full_name": configured["full_name"], "title": configured["title"],
+                "email": configured.get("email")}
+    person = db.session.get(Employee, principal.employee_id) if principal.employee_id is not None else None
+    if person is None:
+        raise Conflict(_("The decision must name the person who signs it: set the signatory of the leaders' "
+                         "decision in the tenant's procedure (full name and title), or decide with a login "
+                         "linked to a staff record."), code="no_signatory")
+    default_title = "Chủ tịch Ủy ban nhân dân" if scope == "leaders" else "Thủ trưởng cơ quan"
+    return {"employee_id": person.id, "full_name": person.full_name,
+            "title": person.position.name if person.position else default_title, "email": person.email}
 
 
 def period_kinds() -> tuple[str, dict[int, str]]:
@@ -636,6 +680,7 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     if scope in _active_decisions(year, agency_id):
         raise Conflict(_("%(agency)s has already decided %(year)s; reopen it first.", agency=unit.name, year=year),
                        code="decided")
+    signatory = signatory_for(principal, scope)
     if view["missing"]:
         names = ", ".join(m["full_name"] for m in view["missing"][:5])
         raise Conflict(_("Earlier steps are not done for %(count)s person(s): %(names)s.",
@@ -652,7 +697,9 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
     moment = cal.now()
     decision = EvaluationDecision(year=year, agency_id=agency_id, scope=scope, status="decided",
                                   confirmation=view["confirmation"], levels={str(k): v for k, v in levels.items()},
-                                  decided_by=principal.actor, decided_at=moment, decider_id=principal.employee_id,
+                                  decided_by=principal.actor, decided_at=moment, decider_id=signatory["employee_id"],
+                                  decider_name=signatory["full_name"], decider_title=signatory["title"],
+                                  decider_email=signatory["email"],
                                   appeal_until=moment + timedelta(days=int(procedure_settings()["appeal_days"])))
     db.session.add(decision)
     db.session.flush()
@@ -697,6 +744,7 @@ def decision_view(d: EvaluationDecision) -> dict:
             "levels": {int(k): v for k, v in (d.levels or {}).items()}, "decided_by": d.decided_by,
             "decided_at": d.decided_at, "appeal_until": d.appeal_until, "reopened_by": d.reopened_by,
             "reopened_at": d.reopened_at, "reopen_reason": d.reopen_reason, "decider_id": d.decider_id,
+            "decider_name": d.decider_name, "decider_title": d.decider_title,
             "signed": d.signed_at is not None, "signed_at": d.signed_at, "signed_by": d.signed_by,
             "signer_id": d.signer_id, "signer_subject": d.signer_subject}
 

@@ -26,6 +26,13 @@ class SchemeRef(Schema):
     settings = fields.Dict(load_default=dict)
 
 
+class SignatoryIn(Schema):
+    # The service checks that name and title are given, so bad input is one 422 in Vietnamese.
+    full_name = fields.String(load_default="", validate=validate.Length(max=300))
+    title = fields.String(load_default="", validate=validate.Length(max=300))
+    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+
+
 class ProcedureSchema(Schema):
     steps = fields.List(fields.String(validate=validate.OneOf(STEPS)))
     deadline = fields.String(metadata={"description": "12-DD: the day of December decisions are due"})
@@ -38,6 +45,8 @@ class ProcedureSchema(Schema):
     agency_periods = fields.Dict(keys=fields.String(validate=validate.Length(max=20)),
                                  values=fields.String(validate=validate.OneOf(procedure.PERIOD_KINDS)),
                                  metadata={"description": "an agency's own choice, keyed by its unit id"})
+    leaders_signatory = fields.Nested(SignatoryIn, allow_none=True, metadata={
+        "description": "who signs the leaders' decision for the level above: full_name, title, email"})
 
 
 class RegimeIn(Schema):
@@ -86,7 +95,10 @@ class DecisionSchema(Schema):
     reopened_by = fields.String(allow_none=True)
     reopened_at = fields.DateTime(allow_none=True)
     reopen_reason = fields.String(allow_none=True)
-    decider_id = fields.Integer(allow_none=True, metadata={"description": "who took the decision step"})
+    decider_id = fields.Integer(allow_none=True, metadata={
+        "description": "the staff record of the signatory (none for a configured signatory of the level above)"})
+    decider_name = fields.String(allow_none=True, metadata={"description": "the signatory named on the decision"})
+    decider_title = fields.String(allow_none=True)
     signed = fields.Boolean(metadata={"description": "its PDF came back signed by the decider (PAdES)"})
     signed_at = fields.DateTime(allow_none=True)
     signed_by = fields.String(allow_none=True)

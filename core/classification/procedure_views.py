@@ -74,8 +74,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     if mine and mine["decision"]:
         d = mine["decision"]
         names = _names((d["decider_id"], d["signer_id"]))
-        mine["decision"] = {**d, "decider_name": names.get(d["decider_id"], ""),
-                            "signer_name": names.get(d["signer_id"], "")}
+        mine["decision"] = {**d, "decider_name": d["decider_name"] or names.get(d["decider_id"], ""),
+                            "signer_name": names.get(d["signer_id"]) or d["decider_name"] or ""}
     org = procedure.Org(year)
     openable = []
     if current_user.has_role("tenant_admin") or current_user.employee_id in {
@@ -89,8 +89,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         names = _names({i for d in made for i in (d.decider_id, d.signer_id)})
         for d in made:
             decided.setdefault(d.agency_id, []).append({
-                **procedure.decision_view(d), "decider_name": names.get(d.decider_id, ""),
-                "signer_name": names.get(d.signer_id, ""),
+                **procedure.decision_view(d), "decider_name": d.decider_name or names.get(d.decider_id, ""),
+                "signer_name": names.get(d.signer_id) or d.decider_name or "",
                 "may_sign": current_user.has_role("tenant_admin") or current_user.employee_id == d.decider_id})
         for unit in units:
             if current_user.has_role("tenant_admin") or current_user.employee_id in org.heads(unit.id):
@@ -185,6 +185,10 @@ def settings(t):
     data["deadline"] = f"12-{int(day):02d}" if day.isdigit() else f"12-{day}"
     days = _int("appeal_days")
     data["appeal_days"] = days if days is not None else 0
+    # Empty name, title and e-mail: no configured signatory (update_procedure clears it).
+    data["leaders_signatory"] = {"full_name": request.form.get("signatory_name", ""),
+                                 "title": request.form.get("signatory_title", ""),
+                                 "email": request.form.get("signatory_email", "")}
     try:
         procedure.update_procedure(current_user, data)
         return _done(year, _("Saved."))

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, String, and_, case, cast, func, or_, select
 
 from core.auth.principal import Principal
 from core.dashboards import aggregates, to_date
@@ -59,6 +59,56 @@ def check_month(period: str | None, today: date) -> str:
     if not 2000 <= year <= 2100:
         raise Invalid("Not a period.", {"period": ["Use YYYY-MM for a month."]})
     return period
+
+
+def is_quarter(period: str) -> bool:
+    """2026-Q4: a quarter (the dashboards of a tenant or agency evaluating by quarters)."""
+    return len(period) == 7 and period[4:6] == "-Q" and period[6] in "1234" and period[:4].isdigit()
+
+
+def quarterly_by_default(unit_id: int | None = None) -> bool:
+    """Whether the dashboards open on the quarter: the tenant evaluates by quarters, or the
+    unit's agency chose so (docs/procedure.md "Monthly or quarterly periods")."""
+    try:
+        from core.classification.procedure import period_kinds
+        from core.classification.services import agency_of
+    except ImportError:  # the classification package is optional to the dashboards
+        return False
+    default, own = period_kinds()
+    if unit_id is None or not own:
+        return default == "quarter"
+    units = {u.id: (u.parent_id, u.kind) for u in db.session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind))}
+    return own.get(agency_of(unit_id, units), default) == "quarter"
+
+
+def check_period(period: str | None, today: date, quarterly: bool = False) -> str:
+    """A month (YYYY-MM) or a quarter (YYYY-Qn); with none given, this month, or this
+    quarter for a quarterly tenant or agency. A bad one is a 400/422, never a 500."""
+    if period and is_quarter(period):
+        if not 2000 <= int(period[:4]) <= 2100:
+            raise Invalid("Not a period.", {"period": ["Use YYYY-MM for a month or YYYY-Qn for a quarter."]})
+        return period
+    if not period and quarterly:
+        return scoring.quarter_of(engine.month_of(today))
+    return check_month(period, today)
+
+
+def period_months(period: str) -> list[str]:
+    return scoring.quarter_months(period) if is_quarter(period) else [period]
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """First and last day of a month or a quarter."""
+    months = period_months(period)
+    return engine.parse_month(months[0])[0], engine.parse_month(months[-1])[1]
+
+
+def shift_period(period: str, steps: int) -> str:
+    """The month or quarter ``steps`` away."""
+    if not is_quarter(period):
+        return shift_month(period, steps)
+    index = int(period[:4]) * 4 + int(period[6]) - 1 + steps
+    return f"{index // 4:04d}-Q{index % 4 + 1}"
 
 
 def shift_month(period: str, months: int) -> str:
@@ -265,16 +315,22 @@ def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: 
     by the page after it is shown, so the first screen costs no scan of items."""
     people = unit_people(principal, day, unit_id)
     ids = [p["employee_id"] for p in people]
-    cols = (PeriodScore.employee_id, PeriodScore.task_score, PeriodScore.general_score, PeriodScore.total,
-            PeriodScore.item_count, PeriodScore.provisional)
-    rows = {r.employee_id: r for r in db.session.execute(
-        select(*cols).where(PeriodScore.period == period, PeriodScore.employee_id.in_(ids)))} if ids else {}
+    if is_quarter(period):
+        # A quarter is rolled up from each person's months with items (scoring.quarter_scores,
+        # one read): the mean of their task, general and total scores, as the procedure does.
+        rows: dict[int, Any] = {r["employee_id"]: r for r in scoring.quarter_scores(period, ids)}
+    else:
+        cols = (PeriodScore.employee_id, PeriodScore.task_score, PeriodScore.general_score, PeriodScore.total,
+                PeriodScore.item_count, PeriodScore.provisional)
+        rows = {r.employee_id: r._asdict() for r in db.session.execute(
+            select(*cols).where(PeriodScore.period == period, PeriodScore.employee_id.in_(ids)))} if ids else {}
     for p in people:
         r = rows.get(p["employee_id"])
         p["score"] = None if r is None else {
-            "task_score": _round(r.task_score), "general_score": _round(r.general_score), "total": _round(r.total),
-            "items": r.item_count, "provisional": r.provisional, "band": band_of(float(r.total))}
-    totals = [float(r.total) for r in rows.values() if r.item_count]
+            "task_score": _round(r["task_score"]), "general_score": _round(r["general_score"]),
+            "total": _round(r["total"]), "items": r["item_count"], "provisional": r["provisional"],
+            "band": band_of(float(r["total"]))}
+    totals = [float(r["total"]) for r in rows.values() if r["item_count"]]
     return {"people": people, "ids": ids, "totals": totals,
             "histogram": histogram(totals), "bands": bands(totals),
             "median": _round(statistics.median(totals)) if totals else None,
@@ -390,10 +446,7 @@ def province_dashboard(period: str, kind: str | None) -> dict:
     # A row per unit with its people's totals joined as text, not a row per person: at
     # 50,000 people the row objects (and the garbage collections they set off) cost
     # about 100 ms, the text 15 ms. Medians need every total, so no sum would do.
-    for unit_id, joined, prov in db.session.execute(
-            select(PeriodScore.unit_id, func.aggregate_strings(cast(PeriodScore.total, String), ","),
-                   func.sum(case((PeriodScore.provisional, 1), else_=0)))
-            .where(PeriodScore.period == period, PeriodScore.item_count > 0).group_by(PeriodScore.unit_id)):
+    for unit_id, joined, prov in db.session.execute(_unit_totals(period)):
         root = roots.get(unit_id)
         if root is None:
             continue
@@ -421,6 +474,57 @@ def province_dashboard(period: str, kind: str | None) -> dict:
             "median": _round(statistics.median(every)) if every else None,
             "bands": bands(every), "histogram": histogram(every),
             "classified": any(u["classification"] for u in ranked)}
+
+
+def _unit_totals(period: str):
+    """Per unit: its people's totals joined as text, and how many are provisional. A quarter
+    gives each person the mean of their months with items in it, counted in the unit of
+    those months (a person who changed unit within the quarter counts in each, with the
+    months spent there): still one grouped read."""
+    provisional = case((PeriodScore.provisional, 1), else_=0)
+    if not is_quarter(period):
+        return (select(PeriodScore.unit_id, func.aggregate_strings(cast(PeriodScore.total, String), ","),
+                       func.sum(provisional))
+                .where(PeriodScore.period == period, PeriodScore.item_count > 0).group_by(PeriodScore.unit_id))
+    person = (select(PeriodScore.unit_id, func.avg(PeriodScore.total).label("total"),
+                     func.max(provisional).label("provisional"))
+              .where(PeriodScore.period.in_(period_months(period)), PeriodScore.item_count > 0)
+              .group_by(PeriodScore.employee_id, PeriodScore.unit_id).subquery())
+    return (select(person.c.unit_id, func.aggregate_strings(cast(person.c.total, String), ","),
+                   func.sum(person.c.provisional)).group_by(person.c.unit_id))
+
+
+TREND_QUARTERS = 8
+
+
+def _quarter_of_column(column):
+    """2026-11 → 2026-Q4 in SQL, on both databases."""
+    month = cast(func.substr(column, 6, 2), Integer)
+    return func.substr(column, 1, 4).concat("-Q").concat(cast((month + 2) // 3, String))
+
+
+def province_trend_quarters(period: str, kind: str | None) -> list[dict]:
+    """Mean quarter total and people scored for the eight quarters up to ``period``: each
+    person's quarter is the mean of their months with items; one grouped read."""
+    first = shift_period(period, -(TREND_QUARTERS - 1))
+    quarter = _quarter_of_column(PeriodScore.period).label("quarter")
+    inner = (select(PeriodScore.employee_id, quarter, func.avg(PeriodScore.total).label("total"))
+             .where(PeriodScore.period >= period_months(first)[0], PeriodScore.period <= period_months(period)[-1],
+                    func.substr(PeriodScore.period, 6, 1) != "Q", PeriodScore.item_count > 0))
+    wanted = KIND_FILTERS.get(kind or "")
+    if wanted:
+        units = _units()
+        roots = _roots(units)
+        inner = inner.where(PeriodScore.unit_id.in_([u.id for u in units if roots[u.id].kind in wanted]))
+    person = inner.group_by(PeriodScore.employee_id, quarter).subquery()
+    found = {q: (float(mean), n) for q, mean, n in db.session.execute(
+        select(person.c.quarter, func.avg(person.c.total), func.count()).group_by(person.c.quarter))}
+    out = []
+    for i in range(TREND_QUARTERS):
+        q = shift_period(first, i)
+        mean, n = found.get(q, (None, 0))
+        out.append({"period": q, "mean": _round(mean), "people": n})
+    return out
 
 
 def province_trend(period: str, kind: str | None) -> list[dict]:

@@ -31,7 +31,7 @@ from core.org.models import Employee
 from core.plugins.manager import ComponentMissing
 from core.scoring import scorer
 from core.scoring import services as scoring
-from core.scoring.models import GENERAL_FIELDS
+from core.scoring.models import GENERAL_FIELDS, GeneralScore
 from core.work import calendar as cal
 
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
@@ -57,6 +57,44 @@ def _period() -> str:
         return services.check_month(value, cal.local_today(g.tenant))
     except ServiceError as exc:
         raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
+
+
+def _period_or_quarter(unit_id: int | None = None) -> str:
+    """A month or, on the unit and province dashboards, a quarter (2026-Q4); none given opens
+    the quarter where the tenant (or the unit's agency) evaluates by quarters."""
+    value = request.args.get("period", "").strip()[:16] or None
+    if value and services.is_quarter(value[:7]) and len(value) == 7:
+        return services.check_period(value, cal.local_today(g.tenant))
+    if value is None and services.quarterly_by_default(unit_id):
+        return services.check_period(None, cal.local_today(g.tenant), quarterly=True)
+    return _period()
+
+
+def _state(period: str) -> dict:
+    """A quarter's state from its months: stale when one is, closed when all are."""
+    months = [scoring.period_state(m) for m in services.period_months(period)]
+    if len(months) == 1:
+        return months[0]
+    stale = next((m for m in months if m["stale"]), None)
+    return {"period": period, "closed": all(m["closed"] for m in months), "stale": stale is not None,
+            "stale_reason": stale["stale_reason"] if stale else None}
+
+
+def _fresh(period: str, ids: list[int] | None = None) -> dict:
+    """Pending changes in any month of the period; the latest refresh of them."""
+    parts = [scorer.freshness(m, ids) for m in services.period_months(period)]
+    moments = [p["refreshed_at"] for p in parts if p["refreshed_at"]]
+    return {"pending": any(p["pending"] for p in parts), "refreshed_at": max(moments) if moments else None}
+
+
+def _toggle(period: str) -> str:
+    """The same page by quarter (from a month) or by month (from a quarter: its last month
+    up to this one)."""
+    if not services.is_quarter(period):
+        return services.scoring.quarter_of(period)
+    this = services.engine.month_of(cal.local_today(g.tenant))
+    months = services.period_months(period)
+    return this if this in months else months[-1]
 
 
 def _int_arg(name: str) -> int | None:
@@ -87,8 +125,17 @@ def _month_page(employee_id: int, period: str, template_args: dict) -> str:
     except ComponentMissing as exc:
         month, missing = None, exc.message
     employee = db.session.get(Employee, employee_id)
+    # A person evaluated by quarters has the general criteria of the month's quarter.
+    general_period, general_closed = period, bool(month and month["closed"])
+    if month is not None and scoring.by_quarters([employee_id]):
+        general_period = scoring.quarter_of(period)
+        row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
+                                                           GeneralScore.period == general_period))
+        month = {**month, "general": scoring.general_view(row) if row is not None else None}
+        general_closed = all(services.engine.is_closed(m) for m in scoring.quarter_months(general_period))
     return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
                            missing=missing, employee=employee, fields=GENERAL_FIELDS,
+                           general_period=general_period, general_closed=general_closed,
                            fresh=scorer.freshness(period, [employee_id]),
                            prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
                            **template_args)
@@ -108,14 +155,14 @@ def my_month(t):
 @login_required
 def propose_general(t):
     _member()
-    period = _period_form()
+    period, page = _criteria_period()
     if current_user.employee_id is None:
         abort(403)
     form = _save_general(current_user.employee_id, period, own=True)
     if form is not None:  # the page again, the form as typed, each error beside its field
-        return _month_page(current_user.employee_id, period, {"mine": True, "may_set": False,
-                                                               "general_form": form}), 422
-    return redirect(url_for("dashboard_pages.my_month", t=t, period=period) + "#general")
+        return _month_page(current_user.employee_id, page, {"mine": True, "may_set": False,
+                                                             "general_form": form}), 422
+    return redirect(url_for("dashboard_pages.my_month", t=t, period=page) + "#general")
 
 
 def _period_form() -> str:
@@ -125,6 +172,19 @@ def _period_form() -> str:
         return services.check_month(value or None, cal.local_today(g.tenant))
     except ServiceError as exc:
         raise ServiceError(_("Not a month: use YYYY-MM, for example 2026-10."), exc.errors) from exc
+
+
+def _criteria_period() -> tuple[str, str]:
+    """The period general criteria are set for (a month, or a quarterly person's quarter)
+    and the month of the page they were set on."""
+    value = request.form.get("period", "").strip()[:16]
+    if services.is_quarter(value[:7]) and len(value) == 7:
+        month = request.form.get("month", "").strip()[:7]
+        page = month if services.engine.is_month(month) and scoring.quarter_of(month) == value else \
+            scoring.quarter_months(value)[-1]
+        return services.check_period(value, cal.local_today(g.tenant)), page
+    period = _period_form()
+    return period, period
 
 
 def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
@@ -207,8 +267,7 @@ def my_trend(t):
 
 
 def _unit_scope() -> tuple[str, int | None, date, list]:
-    """The month, the unit (one the caller may look at: 404 otherwise) and the day."""
-    period = _period()
+    """The month or quarter, the unit (one the caller may look at: 404 otherwise) and the day."""
     units = services.managed_units(current_user)
     unit_id = _int_arg("unit_id")
     allowed = {u.id for u in units}
@@ -218,8 +277,9 @@ def _unit_scope() -> tuple[str, int | None, date, list]:
         own = db.session.scalar(select(Employee.unit_id).where(Employee.id == current_user.employee_id)) \
             if current_user.employee_id else None
         unit_id = own if own in allowed else units[0].id
+    period = _period_or_quarter(unit_id)
     today = cal.local_today(g.tenant)
-    start, end = services.engine.parse_month(period)
+    start, end = services.period_bounds(period)
     day = min(today, end) if start <= today else end
     return period, unit_id, day, units
 
@@ -229,7 +289,7 @@ def _unit_freshness(period: str, unit_id: int | None) -> dict:
     if unit_id is None:
         return {"pending": False, "refreshed_at": None}
     ids = db.session.scalars(select(Employee.id).where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id))))
-    return scorer.freshness(period, list(ids))
+    return _fresh(period, list(ids))
 
 
 @dashboard_pages.get("/t/<t>/dashboard/unit")
@@ -241,11 +301,14 @@ def unit(t):
     hist = data["histogram"]
     return render_template(
         "dashboards/unit.html", tenant=g.tenant, period=period, units=units, unit_id=unit_id, day=day, data=data,
-        state=scoring.period_state(period), fresh=_unit_freshness(period, unit_id),
+        state=_state(period), fresh=_unit_freshness(period, unit_id),
         hist_chart=chart("bar", [f"{b['from']}–{b['to']}" for b in hist],
                          [{"label": _("People"), "data": [b["count"] for b in hist]}], integer=True),
-        prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
-        person_url=url_for("dashboard_pages.person", t=t, employee_id=0, period=period).replace("/0?", "/{}?"),
+        prev_period=services.shift_period(period, -1), next_period=services.shift_period(period, 1),
+        quarter=services.is_quarter(period), toggle_period=_toggle(period),
+        # A person's page is a month's: from a quarter, its month to date.
+        person_url=url_for("dashboard_pages.person", t=t, employee_id=0,
+                           period=_toggle(period) if services.is_quarter(period) else period).replace("/0?", "/{}?"),
         may_judge=current_user.has_role("manager"))
 
 
@@ -257,7 +320,7 @@ def unit_work(t):
     _require("manager", "tenant_admin", "auditor")
     period, unit_id, day, _units = _unit_scope()
     ids = services.unit_ids(current_user, unit_id) if unit_id else []
-    start, end = services.engine.parse_month(period)
+    start, end = services.period_bounds(period)
     hours, queues, overdue = services.unit_work(current_user, ids, start, min(end, max(start, day)), day)
     names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(list(overdue))))
                  .all()) if overdue else {}
@@ -284,7 +347,7 @@ def person(t, employee_id):
 @login_required
 def set_general(t, employee_id):
     _require("manager", "tenant_admin")
-    period = _period_form()
+    period, page = _criteria_period()
     if not org.can_see_employee(current_user, employee_id):
         abort(404)
     if employee_id == current_user.employee_id:
@@ -292,10 +355,10 @@ def set_general(t, employee_id):
     form = _save_general(employee_id, period, own=False)
     if form is not None:
         may_set = org.manages(current_user, employee_id) or current_user.has_role("tenant_admin")
-        return _month_page(employee_id, period, {"mine": employee_id == current_user.employee_id,
-                                                  "may_set": may_set and employee_id != current_user.employee_id,
-                                                  "general_form": form}), 422
-    return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=period) + "#general")
+        return _month_page(employee_id, page, {"mine": employee_id == current_user.employee_id,
+                                                "may_set": may_set and employee_id != current_user.employee_id,
+                                                "general_form": form}), 422
+    return redirect(url_for("dashboard_pages.person", t=t, employee_id=employee_id, period=page) + "#general")
 
 
 # ---------------------------------------------------------------- the province
@@ -316,13 +379,15 @@ def _kind() -> str | None:
 @login_required
 def province(t):
     _province_viewer()
-    period, kind = _period(), _kind()
+    period, kind = _period_or_quarter(), _kind()
+    quarter = services.is_quarter(period)
     data = services.province_dashboard(period, kind)
-    trend = services.province_trend(period, kind)
+    trend = services.province_trend_quarters(period, kind) if quarter else services.province_trend(period, kind)
     top = data["units"][:40]  # the chart stays readable; the table lists them all
     return render_template(
         "dashboards/province.html", tenant=g.tenant, period=period, kind=kind, data=data,
-        state=scoring.period_state(period), fresh=scorer.freshness(period), year=int(period[:4]),
+        state=_state(period), fresh=_fresh(period), year=int(period[:4]), quarter=quarter,
+        toggle_period=_toggle(period),
         classification_url=url_for("classification_pages.province", t=t, year=int(period[:4]))
         if "classification_pages.province" in current_app.view_functions else None,
         rank_chart=chart("bar", [u["name"] for u in top],
@@ -332,14 +397,16 @@ def province(t):
                          [{"label": _("People"), "data": [b["count"] for b in data["histogram"]]}], integer=True),
         trend=trend, trend_chart=chart("line", [month_label(p["period"]) for p in trend],
                                        [{"label": _("Mean total"), "data": [p["mean"] for p in trend]}], max=100),
-        prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1))
+        prev_period=services.shift_period(period, -1), next_period=services.shift_period(period, 1))
 
 
 @dashboard_pages.get("/t/<t>/dashboard/province/heatmap")
 @login_required
 def heatmap(t):
     _province_viewer()
-    period, kind = _period(), _kind()
+    period, kind = _period_or_quarter(), _kind()
+    if services.is_quarter(period):  # the weeks of the quarter's month to date (its last one once over)
+        period = _toggle(period)
     return render_template("dashboards/_heatmap.html", data=services.workload_heatmap(period, kind))
 
 

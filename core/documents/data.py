@@ -180,7 +180,9 @@ def evaluation_form(tenant_name: str, employee_id: int, period: str, day: date,
     scores = {r.period: r for r in db.session.scalars(
         select(PeriodScore).where(PeriodScore.employee_id == employee_id, PeriodScore.period.in_(months)))}
     general = {r.period: r for r in db.session.scalars(
-        select(GeneralScore).where(GeneralScore.employee_id == employee_id, GeneralScore.period.in_(months)))}
+        select(GeneralScore).where(GeneralScore.employee_id == employee_id, GeneralScore.period.in_([*months, period])))}
+    # Criteria set for the whole quarter (a person evaluated by quarters) stand for its months'.
+    whole = general.pop(period, None) if len(months) > 1 else None
     rows = []
     for month in months:
         s = scores.get(month)
@@ -193,16 +195,25 @@ def evaluation_form(tenant_name: str, employee_id: int, period: str, day: date,
     def criteria(prefix: str) -> list[dict[str, str]]:
         out = []
         for field, title in GENERAL:
+            if whole is not None and getattr(whole, prefix + field) is not None:
+                out.append({"title": title, "score": _num(getattr(whole, prefix + field)), "max": "10"})
+                continue
             values = [getattr(general[m], prefix + field) for m in months
                       if m in general and getattr(general[m], prefix + field) is not None]
             out.append({"title": title, "score": _num(_mean(values)), "max": "10"})
         return out
 
     def comments(field: str) -> str:
+        if whole is not None and getattr(whole, field):
+            return getattr(whole, field)
         return "\n".join(getattr(general[m], field) for m in months if m in general and getattr(general[m], field))
 
     self_part, manager_part = criteria("self_"), criteria("")
     totals = [s.total for m in months if (s := scores.get(m)) is not None and s.item_count > 0]
+    if whole is not None and whole.set_at is not None and whole.total is not None and totals:
+        # The quarter's own criteria make its general score: the months' task mean plus them.
+        task = _mean([s.task_score for m in months if (s := scores.get(m)) is not None and s.item_count > 0])
+        totals = [task + whole.total]
     manager = db.session.get(Employee, employee.manager_id) if employee.manager_id else None
     agency = agency_unit(employee.unit_id)
     ctx = {**header(tenant_name, agency, day, None, None), **_person(employee),
@@ -371,10 +382,10 @@ def procedure_rows(d: EvaluationDecision) -> list[dict[str, Any]]:
 
 
 def procedure_decider(d: EvaluationDecision) -> Employee | None:
-    """The person who took the decision step (decisions made before it was recorded on the
-    decision: the step's actor)."""
+    """The staff record of the person who took the decision step (decisions made before it
+    was recorded on the decision: the step's actor); none for a configured signatory."""
     decider_id = d.decider_id
-    if decider_id is None:
+    if decider_id is None and d.decider_name is None:
         decider_id = db.session.scalar(select(EvaluationStep.actor_employee_id).where(
             EvaluationStep.year == d.year, EvaluationStep.agency_id == d.agency_id,
             EvaluationStep.step == "decision", EvaluationStep.at == d.decided_at).limit(1))
@@ -416,14 +427,15 @@ def _procedure_decision_ctx(tenant_name: str, agency: OrgUnit, d: EvaluationDeci
     decider = procedure_decider(d)
     counts = {level: sum(1 for r in rows if r["level"] == level) for level in LEVELS}
     whom = "người đứng đầu, cấp phó của người đứng đầu" if d.scope == "leaders" else "công chức, viên chức"
-    title = (decider.position.name if decider and decider.position else
-             ("Chủ tịch Ủy ban nhân dân" if d.scope == "leaders" else "Thủ trưởng cơ quan"))
+    title = d.decider_title or (decider.position.name if decider and decider.position else
+                                ("Chủ tịch Ủy ban nhân dân" if d.scope == "leaders" else "Thủ trưởng cơ quan"))
+    name = d.decider_name or (decider.full_name if decider else "")
     ctx = {**header(tenant_name, agency, cal.local_date(d.decided_at, cal.current_tenant()), number, "QĐ"),
            "title": "QUYẾT ĐỊNH",
            "subject": f"Về việc phê duyệt kết quả đánh giá, xếp loại chất lượng {whom} năm {d.year}",
            "year": str(d.year), "rows": rows, "count": str(len(rows)),
            "counts": [{"level": lv, "label": LEVEL_LABELS[lv], "count": str(counts[lv])} for lv in LEVELS],
-           "decider_name": decider.full_name if decider else "", "decider_title": title.upper(),
+           "decider_name": name, "decider_title": title.upper(),
            "decider_id": decider.id if decider else None, "content_hash": content_hash(rows), "decision_id": d.id}
     ctx.update(extra or {})
     return ctx

@@ -191,17 +191,17 @@ def _unaccented(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def signer_matches(signature: signing.Signature, person: Employee) -> bool:
+def signer_matches(signature: signing.Signature, full_name: str, email: str | None) -> bool:
     """The certificate names the deciding person: its common name is their full name —
     with diacritics, or without them as some certification authorities write it ("TRAN
-    THI HUONG") — and when both the certificate and the staff record have an e-mail
-    address, they agree too."""
+    THI HUONG") — and when both the certificate and the record (staff, or the configured
+    signatory) have an e-mail address, they agree too."""
     cn = signature.common_name
-    if _normal(cn) != _normal(person.full_name) and not (
-            _unaccented(cn) == _normal(cn) and _unaccented(cn) == _unaccented(person.full_name)):
+    if not full_name or (_normal(cn) != _normal(full_name) and not (
+            _unaccented(cn) == _normal(cn) and _unaccented(cn) == _unaccented(full_name))):
         return False
-    if signature.emails and person.email:
-        return person.email.lower() in signature.emails
+    if signature.emails and email:
+        return email.lower() in signature.emails
     return True
 
 
@@ -230,12 +230,19 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
     cfg = current_app.config
     signature = signing.verify(content, signing.trust_roots(cfg.get("CONGVU_SIGNING_TRUST_ROOTS")),
                                bool(int(cfg.get("CONGVU_SIGNING_FETCH_REVOCATION") or 0)))
-    # The person the issued document names in its signature block must be the one who signed.
+    # The person the issued document names in its signature block must be the one who signed:
+    # the procedure's decision names its signatory (a staff record, or for the leaders the
+    # configured signatory of the level above); otherwise the head the PDF was issued for.
+    made = db.session.get(EvaluationDecision, match.decision_id) if match.decision_id is not None else None
     named = db.session.get(Employee, match.decider_id) if match.decider_id is not None else None
-    if named is None or not signer_matches(signature, named):
+    if made is not None and made.decider_name:
+        full_name, email = made.decider_name, made.decider_email
+        named = db.session.get(Employee, made.decider_id) if made.decider_id is not None else None
+    else:
+        full_name, email = (named.full_name, named.email) if named is not None else ("", None)
+    if not signer_matches(signature, full_name, email):
         raise Invalid("The signed document is not accepted.",
                       {"file": ["The signer is not the agency's deciding person.", signature.subject]})
-    made = db.session.get(EvaluationDecision, match.decision_id) if match.decision_id is not None else None
     if made is not None and made.status != "decided":
         raise Conflict("This decision was reopened; sign the decision taken again.",
                        {"file": ["The decision this PDF was printed from is no longer in force."]})
@@ -248,7 +255,7 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
     before = issued_view(match)
     moment = cal.now()  # the tenant's clock, as the procedure's steps read it
     match.status, match.signed_at, match.signed_by = "signed", moment, principal.actor
-    match.signer_subject, match.signer_id = signature.subject, named.id
+    match.signer_subject, match.signer_id = signature.subject, named.id if named is not None else None
     match.signed_pdf_b64 = base64.b64encode(content).decode()
     db.session.flush()
     record("decision.sign", "issued_decision", match.id, before=before, after=issued_view(match),
@@ -258,7 +265,8 @@ def upload_signed(principal: Principal, unit_id: int, year: int, content: bytes)
         from core.classification.procedure import decision_view
 
         before_decision = decision_view(made)
-        made.signed_at, made.signed_by, made.signer_id = moment, principal.actor, named.id
+        made.signed_at, made.signed_by = moment, principal.actor
+        made.signer_id = named.id if named is not None else None
         made.signer_subject = signature.subject
         db.session.flush()
         record("evaluation.sign", "evaluation_decision", made.id, before=before_decision,

@@ -52,6 +52,8 @@ MONTH_RULE = ("task score = Σ (task score of a part × its working days) ÷ Σ 
               "with items; total = that + general criteria (once)")
 YEAR_RULE = ("total = Σ (mean of a side's months × that side's months) ÷ all months, each mean over the "
              "months (or parts of the month of a merger's date) with items")
+QUARTER_YEAR_RULE = ("total = Σ (mean of a side's quarters × that side's months) ÷ all months, a quarter's value "
+                     "being the mean of its months (or parts of the month of a merger's date) with items on that side")
 
 
 # ---------------------------------------------------------------- the merger records
@@ -480,10 +482,13 @@ def _months_between(first: date, last: date) -> Decimal:
     return total
 
 
-def combine_years(year: str, rows: list[dict], months: dict[int, list]) -> list[dict]:
+def combine_years(year: str, rows: list[dict], months: dict[int, list],
+                  quarterly: frozenset[int] | set[int] = frozenset()) -> list[dict]:
     """Year rows of moved people whose route cuts `year` (a merger's date after 1 January),
     recombined: Σ (mean of a side × its months) ÷ all months. `months` holds each
-    person's month rows (PeriodScore) with items."""
+    person's month rows (PeriodScore) with items. For the people in `quarterly` (their
+    agency evaluates by quarters) a side's mean is the mean of its quarters, each the mean
+    of its months (or parts of a month) on that side."""
     first, last = date(int(year), 1, 1), date(int(year), 12, 31)
     found = records()
     if not any(first < r.effective <= last for r in found):
@@ -500,12 +505,12 @@ def combine_years(year: str, rows: list[dict], months: dict[int, list]) -> list[
     for row in rows:
         if row["employee_id"] in cut:
             _recombine(row, cut[row["employee_id"]], months.get(row["employee_id"], []),
-                       employment[row["employee_id"]], first, last, current)
+                       employment[row["employee_id"]], first, last, current, row["employee_id"] in quarterly)
     return rows
 
 
 def _recombine(row: dict, cut: list[Span], months: list, employment: tuple, first: date, last: date,
-               current: str) -> None:
+               current: str, by_quarter: bool = False) -> None:
     def side_of(day: date) -> int:
         return next((i for i, (_, lo, hi) in enumerate(cut) if lo <= day <= hi), len(cut) - 1)
 
@@ -528,9 +533,16 @@ def _recombine(row: dict, cut: list[Span], months: list, employment: tuple, firs
         return
     whole = sum(weights[i] for i in counted)
 
-    def mean(i: int, index: int) -> Decimal:
-        values = [x[index] for x in sides[i]]
+    def plain(values: list[Decimal]) -> Decimal:
         return sum(values, Decimal(0)) / len(values)
+
+    def mean(i: int, index: int) -> Decimal:
+        if not by_quarter:
+            return plain([x[index] for x in sides[i]])
+        quarters: dict[str, list[Decimal]] = {}
+        for x in sides[i]:  # "2025-07" or "2025-07 (2025-07-16–2025-07-31)": the quarter of its month
+            quarters.setdefault(f"{x[0][:4]}-Q{(int(x[0][5:7]) - 1) // 3 + 1}", []).append(x[index])
+        return plain([plain(values) for values in quarters.values()])
 
     def weighted(index: int) -> float:
         value = sum((mean(i, index) * weights[i] for i in counted), Decimal(0)) / whole
@@ -544,7 +556,7 @@ def _recombine(row: dict, cut: list[Span], months: list, employment: tuple, firs
     row["components"] = {**row["components"], "merger": {
         "source": records_cut[0].source_slug, "effective_date": cut[1][1].isoformat(),
         "mergers": [{"source": r.source_slug, "effective_date": r.effective.isoformat()} for r in records_cut],
-        "rule": YEAR_RULE,
+        "rule": QUARTER_YEAR_RULE if by_quarter else YEAR_RULE,
         "sides": [{"tenant": current if record is None else record.source_slug, "from": lo.isoformat(),
                    "to": hi.isoformat(), "months": float(round(weights[i], 4)), "periods": [p for p, _, _ in sides[i]],
                    "mean_total": float((mean(i, 1) + mean(i, 2)).quantize(CENT, rounding=ROUND_HALF_UP))

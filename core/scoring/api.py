@@ -69,7 +69,8 @@ class GeneralScores(MethodView):
     @blp.arguments(GeneralScoreIn)
     @blp.response(200, GeneralScoreOut)
     def put(self, data, t, employee_id, period):
-        """The manager sets the general criteria of a month (three groups, 0–10 each)."""
+        """The manager sets the general criteria of a month (three groups, 0–10 each), or of a
+        quarter (2026-Q2) for a person whose agency evaluates by quarters."""
         principal = api_member("manager", ADMIN)
         row = services.set_general(principal, employee_id, period, data, own_proposal=False)
         db.session.commit()
@@ -81,7 +82,7 @@ class GeneralScoreProposal(MethodView):
     @blp.arguments(GeneralScoreIn)
     @blp.response(200, GeneralScoreOut)
     def put(self, data, t, employee_id, period):
-        """The employee proposes their own general criteria for the month."""
+        """The employee proposes their own general criteria for the month (or the quarter)."""
         principal = api_member("employee")
         row = services.set_general(principal, employee_id, period, data, own_proposal=True)
         db.session.commit()

@@ -276,6 +276,11 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
     return range_scores(period, start, end, ids), total
 
 
+def by_quarters(ids: list[int]) -> set[int]:
+    """Of ``ids``, the people whose agency evaluates by quarters (none by default, no query)."""
+    return _quarterly(ids)
+
+
 def _quarterly(ids: list[int]) -> set[int]:
     from core.classification.procedure import period_kinds, quarterly_people
 
@@ -284,6 +289,22 @@ def _quarterly(ids: list[int]) -> set[int]:
         return set()  # the default: no query
     return quarterly_people(dict(db.session.execute(select(Employee.id, Employee.unit_id).where(
         Employee.id.in_(ids))).all())) if ids else set()
+
+
+def is_quarter(period: str) -> bool:
+    """2026-Q2 (a quarter), as opposed to a month or a year."""
+    return len(period) == 7 and period[4:6] == "-Q" and period[6] in "1234" and period[:4].isdigit() \
+        and 2000 <= int(period[:4]) <= 2100
+
+
+def quarter_generals(quarters: list[str], ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
+    """The general criteria a manager set for whole quarters: {(person, quarter): total}, one read."""
+    ids = list(ids)
+    if not ids or not quarters:
+        return {}
+    return {(g.employee_id, g.period): g.total for g in db.session.scalars(select(GeneralScore).where(
+        GeneralScore.period.in_(quarters), GeneralScore.employee_id.in_(ids), GeneralScore.set_at.is_not(None)))
+        if g.total is not None}
 
 
 def quarter_of(month: str) -> str:
@@ -301,10 +322,18 @@ def _mean2(values: list) -> float:
     return float(engine._round2(sum(float(x) for x in values) / len(values)))
 
 
-def rollup(rows: list[Any]) -> dict[str, Any]:
+def rollup(rows: list[Any], general: Decimal | None = None) -> dict[str, Any]:
     """A period made of months (a quarter, or a year): the mean of the months' task, general
     and total scores over the months with items (our rule, as the year's); provisional when
-    any of them is."""
+    any of them is. With ``general`` — the criteria a manager set for the whole quarter — the
+    quarter's general score is that, its total the task mean plus it, and a month is no
+    longer provisional for lacking criteria of its own."""
+    if general is not None:
+        task = _mean2([m.task_score for m in rows])
+        return {"task_score": task, "general_score": float(general),
+                "total": float((Decimal(str(task)) + general).quantize(Decimal("0.01"))),  # exact: 2 decimals each
+                "provisional": any(m.provisional and m.general_score is not None for m in rows),
+                "item_count": sum(m.item_count for m in rows), "working_days": sum(m.working_days for m in rows)}
     return {"task_score": _mean2([m.task_score for m in rows]),
             "general_score": _mean2([m.general_score or 0 for m in rows]), "total": _mean2([m.total for m in rows]),
             "provisional": any(m.provisional for m in rows), "item_count": sum(m.item_count for m in rows),
@@ -322,12 +351,13 @@ def quarter_scores(quarter: str, ids: list[int], periods: list[str] | None = Non
                 PeriodScore.period.in_(months), PeriodScore.employee_id.in_(ids), PeriodScore.item_count > 0)
                 .order_by(PeriodScore.employee_id, PeriodScore.period)):
             by_person.setdefault(row.employee_id, []).append(row)
+    generals = quarter_generals([quarter], by_person)
     out = []
     for pid in ids:
         rows = by_person.get(pid)
         if not rows:
             continue
-        out.append({"employee_id": pid, "period": quarter, **rollup(rows),
+        out.append({"employee_id": pid, "period": quarter, **rollup(rows, generals.get((pid, quarter))),
                     "components": {"months": {m.period: float(m.total) for m in rows}},
                     "variant": {"key": rows[-1].variant_key, "version": rows[-1].variant_version,
                                 "settings_hash": rows[-1].settings_hash},
@@ -350,6 +380,7 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
     pending = scorer.pending_people(year, ids)
     for row in rows:
         by_person.setdefault(row.employee_id, []).append(row)
+    generals = quarter_generals([f"{year}-Q{n}" for n in range(1, 5)], [i for i in by_person if i in quarterly])
     out = []
     for pid in ids:
         months = sorted(by_person.get(pid, []), key=lambda r: r.period)
@@ -361,25 +392,29 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
             quarters: dict[str, list[PeriodScore]] = {}
             for m in months:
                 quarters.setdefault(quarter_of(m.period), []).append(m)
-            parts = {q: rollup(rows) for q, rows in quarters.items()}
+            parts = {q: rollup(rows, generals.get((pid, q))) for q, rows in quarters.items()}
             components["quarters"] = {q: part["total"] for q, part in parts.items()}
             task = mean([p["task_score"] for p in parts.values()])
             general = mean([p["general_score"] for p in parts.values()])
             total = mean([p["total"] for p in parts.values()])
+            provisional = any(p["provisional"] for p in parts.values())
         else:
             task, general = mean([m.task_score for m in months]), mean([m.general_score or 0 for m in months])
             total = mean([m.total for m in months])
+            provisional = any(m.provisional for m in months)
         out.append({"employee_id": pid, "period": year, "task_score": task, "general_score": general, "total": total,
                     "components": components,
                     "variant": {"key": months[-1].variant_key, "version": months[-1].variant_version,
                                 "settings_hash": months[-1].settings_hash},
-                    "provisional": any(m.provisional for m in months), "item_count": sum(m.item_count for m in months),
+                    "provisional": provisional, "item_count": sum(m.item_count for m in months),
                     "working_days": sum(m.working_days for m in months),
                     "pending": pid in pending,
                     "refreshed_at": max((m.computed_at for m in months if m.computed_at), default=None)})
     from core.mergers.scoring import combine_years
 
-    return combine_years(year, out, by_person)  # people a tenant merger moved: both sides weighted by months
+    # People a tenant merger moved: both sides weighted by months (by quarters within a side
+    # for a quarterly person).
+    return combine_years(year, out, by_person, quarterly)
 
 
 def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[dict]:
@@ -515,8 +550,12 @@ def _general_row(employee_id: int, period: str) -> GeneralScore:
 
 def set_general(principal: Principal, employee_id: int, period: str, data: dict, own_proposal: bool) -> GeneralScore:
     """The manager sets the general criteria (or the employee proposes them for themself);
-    the month's total is provisional until the manager has set them."""
-    engine.parse_month(period)
+    the month's total is provisional until the manager has set them. For a person whose
+    agency evaluates by quarters, ``period`` may be a quarter (2026-Q2): its criteria then
+    make the quarter's general score (``rollup``), whatever its months hold."""
+    quarter = is_quarter(period)
+    if not quarter:
+        engine.parse_month(period)
     if not org.can_see_employee(principal, employee_id):
         raise NotFound("Employee not found.")
     if own_proposal:
@@ -529,7 +568,13 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
         raise Forbidden("Nobody sets their own general criteria; propose them instead.", code="self_review")
     elif not org.manages(principal, employee_id) and not principal.has_role("tenant_admin"):
         raise Forbidden("Only the employee's manager sets the general criteria.")
-    if engine.is_closed(period):
+    if quarter:
+        if employee_id not in _quarterly([employee_id]):
+            raise Invalid("This person is evaluated by months: set the general criteria of each month.",
+                          {"period": ["Use YYYY-MM: the person's agency evaluates by months."]})
+        if all(engine.is_closed(m) for m in quarter_months(period)):
+            raise Conflict(f"The period {period} is closed.", {"period": ["Closed."]}, code="period_closed")
+    elif engine.is_closed(period):
         raise Conflict(f"The period {period} is closed.", {"period": ["Closed."]}, code="period_closed")
     row = _general_row(employee_id, period)
     before = general_view(row) if row.id else None
@@ -548,7 +593,7 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
     db.session.flush()
     record("general_score.propose" if own_proposal else "general_score.set", "general_score", row.id,
            before=before, after=general_view(row))
-    if not own_proposal:
+    if not own_proposal and not quarter:  # a quarter's criteria change no month row
         # The person's lock and their leaders', as a refresh takes them: a refresh of their
         # items under way would otherwise be overwritten by this month, summed from before
         # its items (and a leader's row by one that read this person's old row).
