@@ -30,8 +30,6 @@ from core.scoring import engine
 from core.scoring.models import ItemScore
 from core.work.models import WorkItem
 
-TASK_MAX = 70.0
-
 
 def in_progress(period: str, today: date) -> bool:
     start, end = engine.parse_month(period)
@@ -66,7 +64,7 @@ def _row(scheme: engine.Scheme, sums: dict[str, float], days: int, facts: dict, 
     clean = {n: sums.get(n, 0.0) for n in scheme.names}
     result = scheme.variant.period_score(clean, scheme.chosen.settings,
                                          {"working_days": days, "period": scheme.period, **facts})
-    task = round(min(TASK_MAX, max(0.0, float(result["task_score"]))), 2)
+    task = round(min(scheme.variant.task_score_max, max(0.0, float(result["task_score"]))), 2)
     general_total = float(general.total) if general is not None and general.total is not None else None
     return {"task_score": task, "general_score": general_total,
             "total": round(task + (general_total or 0.0), 2), "components": result.get("components", {}),
@@ -75,16 +73,12 @@ def _row(scheme: engine.Scheme, sums: dict[str, float], days: int, facts: dict, 
             "provisional": bool(result.get("provisional")) or general_total is None}
 
 
-def _leader_facts(members: list[engine.Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
-    """As the month row judges a leader's unit (engine: anyone KHT? share of items on time),
-    on the members' rows to date."""
-    if not members:
-        return {"is_leader": True, "unit_people": 0}
-    any_kht = any(Decimal(str(own[m.id]["total"])) < engine.KHT_BELOW for m in members)
-    items = sum(round(sums.get(m.id, {}).get("items", 0.0), 6) for m in members)
-    on_time = sum(round(sums.get(m.id, {}).get("on_time_items", 0.0), 6) for m in members)
-    return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
-            "organising_pct": 100.0 * on_time / items if items else 100.0}
+def _leader_facts(scheme: engine.Scheme, members: list[engine.Person], own: dict[int, dict],
+                  sums: dict[int, dict]) -> dict:
+    """As the month row judges a leader's unit (engine.leader_facts), on the members'
+    rows to date (their totals as the stored rows' decimals)."""
+    rows = {m.id: {"total": Decimal(str(own[m.id]["total"]))} for m in members}
+    return engine.leader_facts(scheme, members, rows, sums)
 
 
 def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] | None:
@@ -125,7 +119,7 @@ def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] 
     own |= {m.id: _row(scheme, sums.get(m.id, empty), days[m.id], {"is_leader": False}, generals.get(m.id))
             for m in members if m.is_leader}
     leads = person.is_leader or field is not None
-    facts = (_leader_facts(members, own, sums) | engine.leadership_fact(generals.get(person.id))
+    facts = (_leader_facts(scheme, members, own, sums) | engine.leadership_fact(generals.get(person.id))
              if leads else {"is_leader": False})
     row = _row(scheme, sums.get(person.id, empty), days[person.id], facts, generals.get(person.id))
     return {**row, "as_of": today}

@@ -19,12 +19,15 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar, NotRequired, TypedDict
 
 from marshmallow import Schema
 
 KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connector", "live_connector")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+# The task score's ceiling when a variant names none (ScoringVariant.task_score_max): the
+# rest of a month's total, up to 100, is the general criteria.
 TASK_SCORE_MAX = 70.0
 LEVELS = ("HTXS", "HTT", "HT", "KHT")
 # A person's legal regime (cán bộ, công chức, viên chức, người lao động): which law
@@ -61,6 +64,13 @@ TARGET_FIELDS: dict[str, tuple[str, ...]] = {
                    "failed_reviews", "missed_deadlines", "stars", "satisfaction", "role", "priority", "exempt"),
 }
 IMPORT_TARGETS = tuple(TARGET_FIELDS)
+
+
+def round_score(value: float, places: int = 2) -> float:
+    """Round half up, as a person checking by hand would (Python's round() goes to even).
+    The core stores every task score rounded so; a variant that rounds its own uses this."""
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 class NoSettings(Schema):
@@ -149,16 +159,65 @@ class ScoringVariant(Component):
     **Facts** given to ``period_score``: ``period`` (e.g. ``2026-10``), ``working_days``
     (the employee's working days in the period, less public holidays and approved
     leave), ``is_leader`` (bool: a head, or a deputy with a field in charge); for those,
-    ``unit_people`` (how many they lead), ``unit_any_kht`` (bool), ``organising_pct``
-    (share of the led people's items done on time), ``leadership_pct`` (the evaluator's
-    leadership score, 0–100, when set) and ``deputy`` (True for a deputy's field). The
-    core may add more, and variants that need them document which.
+    ``unit_people`` (how many they lead), what the variant's own ``leader_facts`` gives
+    when they lead anyone (by default ``unit_any_kht``, bool, and ``organising_pct``,
+    the share of the led people's items done on time), ``leadership_pct`` (the
+    evaluator's leadership score, 0–100, when set) and ``deputy`` (True for a deputy's
+    field). The core may add more, and variants that need them document which.
     """
 
     kind = "scoring_variant"
     # The names of the numeric components score_items returns for every item; the
     # core keeps one summable column per name.
     item_components: ClassVar[tuple[str, ...]] = ()
+
+    # ------------------------------------------------------------ the rule's policy
+    # What the core reads of the rule besides the methods. The defaults are Decree
+    # 335/2025's; a variant for another decree overrides them.
+
+    # The highest task score period_score may return; a result above it (or below 0) is
+    # refused as the plugin's fault, never clamped. The general criteria make up the rest
+    # of a month's total, to 100.
+    task_score_max: ClassVar[float] = TASK_SCORE_MAX
+    # The bands of a month's total (task score + general criteria), highest first, each
+    # (name, lowest total in it); the last band's edge is 0. The unit summary counts people
+    # per band, and ``leader_facts`` asks whether anyone led is in the last band.
+    total_bands: ClassVar[tuple[tuple[str, float], ...]] = (("HTXS", 90), ("HTT", 70), ("HT", 50), ("KHT", 0))
+    # The edges of the what-if preview's task-score histogram, ascending from 0 to
+    # ``task_score_max``: each bin holds the scores from its edge up to the next, the last
+    # bin its top edge too.
+    task_histogram_edges: ClassVar[tuple[float, ...]] = (0, 35, 49, 56, 63, 70)
+    # Two of ``item_components`` whose sums over the people a leader leads give the
+    # leader's ``organising_pct`` fact: (items, items done on time). None: the variant
+    # measures no organising, and leaders get no ``organising_pct``.
+    organising_components: ClassVar[tuple[str, str] | None] = None
+
+    def band(self, total: Any) -> str:
+        """The band (``total_bands``) of a month's total."""
+        for name, edge in self.total_bands:
+            if total >= edge:
+                return name
+        return self.total_bands[-1][0]
+
+    def leader_facts(self, members: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts of a leader's unit that ``period_score`` receives beside ``is_leader``
+        and ``unit_people``, from the people they lead (never empty). Each member is
+        ``{"total": Decimal (task score + general criteria), "sums": {component: Σ}}``,
+        the sums as the member's month row stores them (6 decimals), so a refresh and a
+        full run agree.
+
+        The default gives ``unit_any_kht`` (anyone led is in the last of ``total_bands``)
+        and, when ``organising_components`` names them, ``organising_pct``: the share of
+        the members' items done on time (100 when they have no items).
+        """
+        lowest = self.total_bands[-1][0]
+        facts: dict[str, Any] = {"unit_any_kht": any(self.band(m["total"]) == lowest for m in members)}
+        if self.organising_components is not None:
+            all_items, on_time_items = self.organising_components
+            items = sum(round(m["sums"].get(all_items, 0.0), 6) for m in members)
+            on_time = sum(round(m["sums"].get(on_time_items, 0.0), 6) for m in members)
+            facts["organising_pct"] = 100.0 * on_time / items if items else 100.0
+        return facts
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         """One dict per item, in the same order, mapping each of ``item_components`` to a finite number."""

@@ -21,6 +21,7 @@ import importlib.util
 import inspect
 import json
 import logging
+import math
 import os
 import pkgutil
 import sys
@@ -73,18 +74,18 @@ class ComponentMissing(Conflict):
 
 
 class TaskScoreOutOfBounds(ComponentMissing):
-    """A scoring variant returned a task score outside 0–70 (or no number at all): a bug
+    """A scoring variant returned a task score outside 0 to its task_score_max (or no number at all): a bug
     of the plugin. The run is refused rather than clamped, so the vendor hears of it
     and no tenant is shown a number the rule did not produce. A ComponentMissing, so
     every path that already copes with an unusable component (a refresh marks the
     month stale, pages show the reason, the API answers 409) copes with this one too."""
 
-    def __init__(self, stamp: dict, value: Any, period: str):
+    def __init__(self, stamp: dict, value: Any, period: str, ceiling: float = TASK_SCORE_MAX):
         self.stamp, self.value, self.period = dict(stamp), value, period
         message = (f"The scoring variant '{stamp.get('key')}' version {stamp.get('version')} returned a task score "
-                   f"of {value!r} for {period}, outside 0–{TASK_SCORE_MAX:g}: a fault of that plugin; nothing was "
+                   f"of {value!r} for {period}, outside 0–{ceiling:g}: a fault of that plugin; nothing was "
                    f"scored. Ask its vendor for a fix, or choose another scoring variant.")
-        super().__init__(message, {"task_score": [f"{value!r} is not a number from 0 to {TASK_SCORE_MAX:g}."]},
+        super().__init__(message, {"task_score": [f"{value!r} is not a number from 0 to {ceiling:g}."]},
                          code="task_score_out_of_bounds")
 
 
@@ -546,6 +547,9 @@ def check_component(component: Any, kind: str) -> str | None:
         names = component.item_components
         if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
             return "item_components must name at least one component (identifiers)"
+        problem = scoring_policy_problem(component)
+        if problem is not None:
+            return problem
     if kind == "import_connector":
         from core.plugins.components import IMPORT_TARGETS
 
@@ -557,6 +561,33 @@ def check_component(component: Any, kind: str) -> str | None:
         target = component.import_connector_for(component.load_settings())
         if not isinstance(target, str) or not KEY_PATTERN.match(target):
             return "import_connector must name the import connector its records go through"
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def scoring_policy_problem(variant: Any) -> str | None:
+    """What is wrong with a scoring variant's policy attributes (ScoringVariant), or None."""
+    ceiling = variant.task_score_max
+    if not _number(ceiling) or not 0 < ceiling <= 100:
+        return "task_score_max must be a number above 0 and at most 100"
+    bands = variant.total_bands
+    if not (isinstance(bands, tuple) and bands and all(
+            isinstance(b, tuple) and len(b) == 2 and isinstance(b[0], str) and b[0] and _number(b[1]) for b in bands)):
+        return 'total_bands must be a tuple of (name, lowest total) pairs, e.g. (("HT", 50), ("KHT", 0))'
+    edges = [edge for _, edge in bands]
+    if edges != sorted(edges, reverse=True) or len(set(edges)) != len(edges) or edges[-1] != 0:
+        return "total_bands must go from the highest edge down, each edge once, the last one 0"
+    bins = variant.task_histogram_edges
+    if not (isinstance(bins, tuple) and len(bins) >= 2 and all(_number(e) for e in bins)
+            and list(bins) == sorted(set(bins)) and bins[0] == 0 and bins[-1] == ceiling):
+        return "task_histogram_edges must rise from 0 to task_score_max, each edge once"
+    organising = variant.organising_components
+    if organising is not None and not (isinstance(organising, tuple) and len(organising) == 2
+                                       and all(n in variant.item_components for n in organising)):
+        return "organising_components must be None or two of item_components: (items, items done on time)"
     return None
 
 

@@ -42,6 +42,7 @@ from core.plugins.components import (
     RowError,
     ScoringVariant,
     protection_date_errors,
+    round_score,
 )
 from core.plugins.hookspecs import hookimpl
 
@@ -78,6 +79,7 @@ __all__ = [
     "public_holidays",
     "read_csv",
     "round_money",
+    "round_score",
     "validate",
     "working_days",
     "protection_date_errors",

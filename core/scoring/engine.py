@@ -29,7 +29,7 @@ from core.catalogue.models import TaskType
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.org.models import DeputyField, Employee, OrgUnit
-from core.plugins.components import TASK_SCORE_MAX
+from core.plugins.components import round_score
 from core.plugins.manager import TaskScoreOutOfBounds
 from core.plugins.sql import SqlItem
 from core.plugins.toolkit import period_bounds
@@ -41,7 +41,6 @@ from core.work import calendar as cal
 from core.work.models import ClosedPeriod, WorkItem
 
 BATCH = 5000
-KHT_BELOW = Decimal("50")  # Decree 335 bands: a total under 50 is KHT
 
 
 @dataclass
@@ -381,22 +380,23 @@ def subtree(children: dict[int, list[int]], root: int) -> set[int]:
     return seen
 
 
-def _round2(value: float) -> Decimal:
-    from plugins._scoring import round_score
-
+def round2(value: float) -> Decimal:
+    """A task score as stored: rounded half up to 2 places."""
     return Decimal(str(round_score(value)))
 
 
 def checked_task_score(chosen: Any, result: Any, period: str) -> float:
-    """The task score a variant's period_score returned, if it is a number from 0 to 70.
+    """The task score a variant's period_score returned, if it is a number from 0 to the
+    variant's ``task_score_max``.
     Every path that scores a period (month, week, day, quarter, what-if, explain) goes
     through here: a value outside is a bug of the plugin, refused (TaskScoreOutOfBounds,
     409) with the component and the value named, never clamped into range, which would
     hide the bug behind a plausible 70 or 0."""
     value = result.get("task_score") if isinstance(result, dict) else result
     number = not isinstance(value, bool) and isinstance(value, (int, float, Decimal))
-    if not number or not math.isfinite(float(value)) or not 0.0 <= float(value) <= TASK_SCORE_MAX:
-        raise TaskScoreOutOfBounds(chosen.stamp(), value, period)
+    ceiling = chosen.component.task_score_max
+    if not number or not math.isfinite(float(value)) or not 0.0 <= float(value) <= ceiling:
+        raise TaskScoreOutOfBounds(chosen.stamp(), value, period, ceiling)
     return float(value)
 
 
@@ -418,7 +418,7 @@ def _period_row(scheme: Scheme, person: Person, sums: dict[str, float], days: in
     clean = {n: sums.get(n, 0.0) for n in scheme.names}
     result = scheme.variant.period_score(clean, scheme.chosen.settings, {"working_days": days,
                                                                          "period": scheme.period, **facts})
-    task = _round2(checked_task_score(scheme.chosen, result, scheme.period))
+    task = round2(checked_task_score(scheme.chosen, result, scheme.period))
     general_total = general.total if general is not None else None
     total = task + (general_total or Decimal(0))
     stamp = scheme.stamp()
@@ -480,7 +480,7 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
             members = field_members(fields[leader.id], by_unit, everyone, leader.id)
         else:
             members = [m for uid in led_units[leader.id] for m in by_unit.get(uid, ()) if m.id != leader.id]
-        facts = _leader_facts(members, own, sums) | leadership_fact(generals.get(leader.id))
+        facts = leader_facts(scheme, members, own, sums) | leadership_fact(generals.get(leader.id))
         if leader.id in fields:
             facts["deputy"] = True
         rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
@@ -689,18 +689,17 @@ def _month_scope(scope: Scope, scheme: Scheme, fields: dict[int, Field],
     return ids, people, led_units, [p for p in employed.values() if p.unit_id in members or p.id in in_fields]
 
 
-def _leader_facts(members: list[Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
-    """Unit results (anyone KHT?) and organising (share of the unit's items done on time),
-    judged on the members' own-work totals (our rule; domain.md, Art. 15)."""
+def leader_facts(scheme: Scheme, members: list[Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
+    """A leader's facts from the people they lead, judged on the members' own-work rows
+    (our rule; domain.md, Art. 15): how many, and what the variant's leader_facts reads
+    of their totals and sums."""
     if not members:
         return {"is_leader": True, "unit_people": 0}
-    any_kht = any(own[m.id]["total"] < KHT_BELOW for m in members)
     # Each member's sums as their month row stores them (6 decimals), whether they were
     # just computed or read back from the row: a refresh and a full run then agree.
-    items = sum(round(sums.get(m.id, {}).get("items", 0.0), 6) for m in members)
-    on_time = sum(round(sums.get(m.id, {}).get("on_time_items", 0.0), 6) for m in members)
-    return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
-            "organising_pct": 100.0 * on_time / items if items else 100.0}
+    led = [{"total": own[m.id]["total"], "sums": sums.get(m.id, {})} for m in members]
+    return {"is_leader": True, "unit_people": len(members),
+            **scheme.variant.leader_facts(led, scheme.chosen.settings)}
 
 
 def leadership_fact(general: GeneralScore | None) -> dict:

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -298,7 +299,7 @@ def quarter_months(quarter: str) -> list[str]:
 
 
 def _mean2(values: list) -> float:
-    return float(engine._round2(sum(float(x) for x in values) / len(values)))
+    return float(engine.round2(sum(float(x) for x in values) / len(values)))
 
 
 def rollup(rows: list[Any]) -> dict[str, Any]:
@@ -355,7 +356,7 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
         months = sorted(by_person.get(pid, []), key=lambda r: r.period)
         if not months:
             continue
-        mean = lambda xs: float(engine._round2(sum(float(x) for x in xs) / len(xs)))  # noqa: E731
+        mean = lambda xs: float(engine.round2(sum(float(x) for x in xs) / len(xs)))  # noqa: E731
         components: dict[str, Any] = {"months": {m.period: float(m.total) for m in months}}
         if pid in quarterly:
             quarters: dict[str, list[PeriodScore]] = {}
@@ -395,7 +396,7 @@ def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[di
         s = sums.get(p.id, empty)
         result = scheme.variant.period_score({n: s.get(n, 0.0) for n in scheme.names}, scheme.chosen.settings,
                                              {"working_days": days[p.id], "period": period, "is_leader": False})
-        task = float(engine._round2(engine.checked_task_score(scheme.chosen, result, period)))
+        task = float(engine.round2(engine.checked_task_score(scheme.chosen, result, period)))
         out.append({"employee_id": p.id, "period": period, "task_score": task, "general_score": None,
                     "total": task, "components": result.get("components", {}),
                     "variant": {"key": scheme.stamp()["key"], "version": scheme.stamp()["version"],
@@ -411,9 +412,10 @@ def unit_summary(principal: Principal, period: str, unit_id: int | None) -> dict
     """Mean, median and count per band of the month's totals (a unit or the tenant)."""
     rows, _ = scores(principal, period, unit_id=unit_id, per_page=10**7)
     totals = [r["total"] for r in rows if r["item_count"]]
-    bands = {"HTXS": 0, "HTT": 0, "HT": 0, "KHT": 0}
+    variant = engine.scheme_for(period).variant  # the bands are the rule's (its total_bands)
+    bands = {name: 0 for name, _ in variant.total_bands}
     for t in totals:
-        bands["HTXS" if t >= 90 else "HTT" if t >= 70 else "HT" if t >= 50 else "KHT"] += 1
+        bands[variant.band(t)] += 1
     return {"period": period, "unit_id": unit_id, "people": len(totals),
             "mean": round(statistics.fmean(totals), 2) if totals else None,
             "median": round(statistics.median(totals), 2) if totals else None, "bands": bands}
@@ -473,7 +475,8 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
         "general": general_view(general) if general else None,
         "general_score": float(stored.general_score) if stored and stored.general_score is not None else None,
         "total": float(stored.total) if stored else None,
-        "total_rule": "total = general criteria (≤ 30) + task score (≤ 70)",
+        "total_rule": f"total = general criteria (≤ {100 - scheme.variant.task_score_max:g}) + task score "
+                      f"(≤ {scheme.variant.task_score_max:g})",
         "provisional": stored.provisional if stored else True,
         "merger": merger,
     }
@@ -653,15 +656,18 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
         now = current.get(pid)
         rows.append({"employee_id": pid, "item_count": int(s.get("_items", 0)),
                      "current_task_score": float(now.task_score) if now else None,
-                     "preview_task_score": float(engine._round2(engine.checked_task_score(chosen, preview, period))),
+                     "preview_task_score": float(engine.round2(engine.checked_task_score(chosen, preview, period))),
                      "preview_components": preview.get("components", {})})
     note = "Task scores only (general criteria unchanged); nothing was saved."
     if _mark_moved(rows, current, start, end):
         note += (" For people a tenant merger moved (see 'merger'), the current score is the stored one, by each "
                  "tenant's rule on its side of the date; the preview applies the previewed variant to the whole month.")
     return {"period": period, "variant": chosen.stamp(), "people": rows,
-            "distribution": {"current": _bands([r["current_task_score"] for r in rows if r["item_count"]]),
-                             "preview": _bands([r["preview_task_score"] for r in rows if r["item_count"]])},
+            # Both sides binned by the previewed rule's edges, so they compare bin by bin.
+            "distribution": {"current": _bands(chosen.component, [r["current_task_score"] for r in rows
+                                                                  if r["item_count"]]),
+                             "preview": _bands(chosen.component, [r["preview_task_score"] for r in rows
+                                                                  if r["item_count"]])},
             "note": note}
 
 
@@ -690,13 +696,17 @@ def _mark_moved(rows: list[dict], current: dict[int, PeriodScore], start: date, 
     return marked
 
 
-def _bands(task_scores: list) -> dict:
+def _bands(variant: Any, task_scores: list) -> dict:
+    """Mean, median and the histogram of task scores, binned by the variant's
+    task_histogram_edges (each bin [edge, next edge), the last one closed)."""
     values = [v for v in task_scores if v is not None]
-    edges = [(0, 35), (35, 49), (49, 56), (56, 63), (63, 70.01)]
+    edges = variant.task_histogram_edges
+    last = len(edges) - 2
     return {"count": len(values), "mean": round(statistics.fmean(values), 2) if values else None,
             "median": round(statistics.median(values), 2) if values else None,
-            "histogram": [{"from": lo, "to": min(hi, 70), "count": sum(1 for v in values if lo <= v < hi)}
-                          for lo, hi in edges]}
+            "histogram": [{"from": lo, "to": hi,
+                           "count": sum(1 for v in values if lo <= v < hi or (i == last and v == hi))}
+                          for i, (lo, hi) in enumerate(pairwise(edges))]}
 
 
 # ---------------------------------------------------------------- the job

@@ -13,6 +13,7 @@ from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.org.models import OrgUnit
 from core.tenancy import tenant_context
+from core.tenants.defaults import defaults
 from core.tenants.models import (
     BEGINNING,
     COMPONENT_KINDS,
@@ -21,14 +22,6 @@ from core.tenants.models import (
     ComponentChoice,
     Tenant,
 )
-
-DEFAULT_SCORING_VARIANT = "decree335"
-# The built-in connectors (plugins/imports.py) a new tenant may use from the start.
-DEFAULT_IMPORT_CONNECTORS = ["staff-xlsx", "staff-csv", "catalogue-xlsx", "work-items-csv", "one-stop-dossiers"]
-# Classification follows the law in force for the year classified: Decree 90/2020 before
-# 2026, Decree 335/2025 from 1 January 2026 (domain.md, "Classification").
-DEFAULT_CLASSIFICATION_SCHEMES = (("decree90", BEGINNING), ("decree335", date(2026, 1, 1)))
-DEFAULT_BONUS_SCHEME = "decree73-pool"
 
 _UNIT_KIND = {
     VietNamDivisionType.XA: "commune",
@@ -78,24 +71,26 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
                     official_code=int(w.code))
             for w in communes
         )
-        # A new tenant starts on the national rule; the choice is recorded like any other
-        # and shown in its settings, so nothing is applied behind anyone's back.
-        db.session.add(ComponentChoice(kind="scoring_variant", key=DEFAULT_SCORING_VARIANT, settings={},
-                                       effective_from=BEGINNING))
-        # Likewise the built-in import connectors: enabled and listed in the settings,
-        # where an admin can take any of them away.
+        # A new tenant starts on the national rules of the packs' defaults file; the
+        # choices are recorded like any other and shown in its settings, so nothing is
+        # applied behind anyone's back (and an admin can take any connector away).
+        start = defaults()
+
+        def choices(*kinds: str) -> list[ComponentChoice]:
+            return [ComponentChoice(kind=c.kind, key=c.key, settings=dict(c.settings), effective_from=c.effective_from)
+                    for kind in kinds for c in start.keys(kind)]
+
+        db.session.add_all(choices("scoring_variant"))
         db.session.add(ComponentChoice(kind="import_connectors", key="-",
-                                       settings={"keys": list(DEFAULT_IMPORT_CONNECTORS)}, effective_from=BEGINNING))
-        db.session.add_all(ComponentChoice(kind="classification_scheme", key=key, settings={}, effective_from=start)
-                           for key, start in DEFAULT_CLASSIFICATION_SCHEMES)
-        db.session.add(ComponentChoice(kind="bonus_scheme", key=DEFAULT_BONUS_SCHEME, settings={},
-                                       effective_from=BEGINNING))
+                                       settings={"keys": list(start.import_connectors)}, effective_from=BEGINNING))
+        db.session.add_all(choices("classification_scheme", "bonus_scheme"))
         db.session.flush()
         record("tenant.create", "tenant", tenant.id,
                after={"slug": slug, "name": name, "province_code": province_code, "units": len(communes),
-                      "scoring_variant": DEFAULT_SCORING_VARIANT,
-                      "classification_scheme": [[k, str(d)] for k, d in DEFAULT_CLASSIFICATION_SCHEMES],
-                      "bonus_scheme": DEFAULT_BONUS_SCHEME})
+                      "scoring_variant": start.keys("scoring_variant")[-1].key,
+                      "classification_scheme": [[c.key, str(c.effective_from)]
+                                                for c in start.keys("classification_scheme")],
+                      "bonus_scheme": start.keys("bonus_scheme")[-1].key})
     return tenant, len(communes)
 
 
