@@ -17,7 +17,7 @@ import pytest
 from core.extensions import db
 from core.plugins.components import ScoringVariant
 from core.plugins.manager import TaskScoreOutOfBounds
-from core.scoring.engine import checked_task_score
+from core.scoring.kernel import checked_task_score
 from tests.conftest import make_app
 from tests.test_dashboards import sign_in
 from tests.test_work_support import build, declare

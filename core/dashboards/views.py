@@ -28,7 +28,7 @@ from core.messages import error_text
 from core.org import services as org
 from core.org.models import Employee
 from core.plugins.manager import ComponentMissing
-from core.scoring import scorer
+from core.scoring import kernel, scorer
 from core.scoring import services as scoring
 from core.scoring.models import GENERAL_FIELDS
 from core.work import calendar as cal
@@ -219,7 +219,7 @@ def _unit_scope() -> tuple[str, int | None, date, list]:
             if current_user.employee_id else None
         unit_id = own if own in allowed else units[0].id
     today = cal.local_today(g.tenant)
-    start, end = services.engine.parse_month(period)
+    start, end = kernel.parse_month(period)
     day = min(today, end) if start <= today else end
     return period, unit_id, day, units
 
@@ -257,7 +257,7 @@ def unit_work(t):
     _require("manager", "tenant_admin", "auditor")
     period, unit_id, day, _units = _unit_scope()
     ids = services.unit_ids(current_user, unit_id) if unit_id else []
-    start, end = services.engine.parse_month(period)
+    start, end = kernel.parse_month(period)
     hours, queues, overdue = services.unit_work(current_user, ids, start, min(end, max(start, day)), day)
     names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(list(overdue))))
                  .all()) if overdue else {}
@@ -359,7 +359,7 @@ def jobs(t):
             and started.requested_by != current_user.actor:
         started = None
     return render_template("dashboards/jobs.html", tenant=g.tenant, runs=runs,
-                           period=services.engine.month_of(cal.local_today(g.tenant)),
+                           period=kernel.month_of(cal.local_today(g.tenant)),
                            may_start=current_user.has_role("tenant_admin"), started=inline_job(started))
 
 
@@ -590,11 +590,6 @@ def _dashboard_context() -> dict:
 
 
 # num, vn_datetime and the other display filters are core/i18n.py's, one set for every page.
-
-
-@dashboard_pages.app_template_filter("band")
-def band(total) -> str:
-    return services.band_of(float(total))
 
 
 @dashboard_pages.app_template_filter("factor_label")
