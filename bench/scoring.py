@@ -102,7 +102,7 @@ def _aggregate_only(env: dict) -> float:
             "from core.scoring import engine\nfrom core.tenancy import tenant_context\n"
             "app = create_app()\nwith app.app_context():\n"
             "    tid = db.session.execute(db.text(\"SELECT id FROM tenants WHERE slug='bench'\")).scalar()\n"
-            f"    with tenant_context(tid):\n        scheme = engine.scheme_for('{PERIOD}')\n"
+            f"    with tenant_context(tid):\n        scheme = kernel.scheme_for('{PERIOD}')\n"
             "        t = time.perf_counter(); engine.aggregate(scheme); db.session.commit()\n"
             "        print(time.perf_counter() - t)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)

@@ -66,6 +66,9 @@ def _init_extensions(app: Flask) -> None:
     init_login_throttle(app)
     api.init_app(app)
     _import_models()
+    # Receivers of the tenants' settings signal (core/tenants/signals.py): connected before
+    # any request or command can change a tenant's settings.
+    import core.scoring.stale  # noqa: F401
 
 
 def _import_models() -> None:

@@ -140,7 +140,7 @@ def _work(tenant) -> int:
     from core.catalogue.models import NormVersion, TaskType, TaskTypePosition
     from core.generate import month_of_work
     from core.generate.items import Choice
-    from core.scoring import engine
+    from core.scoring import engine, kernel
     from core.scoring import services as scoring
     from core.work import calendar as cal
 
@@ -162,8 +162,8 @@ def _work(tenant) -> int:
     count += month_of_work(tenant, people, choices, this_month, 2025, until=today)
     _settle_work(today, last_month)
     for month in (last_month, this_month):
-        engine.recalculate(engine.month_of(month))
-    scoring.close_period(engine.month_of(last_month), actor="cli", why={"demo": True})
+        engine.recalculate(kernel.month_of(month))
+    scoring.close_period(kernel.month_of(last_month), actor="cli", why={"demo": True})
     return count
 
 

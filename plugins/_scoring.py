@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-
-def round_score(value: float, places: int = 2) -> float:
-    """Round half up, as a person checking by hand would (Python's round() goes to even)."""
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
-
+# The core's rounding of task scores (half up), re-exported for the built-in variants.
+from core.plugins.toolkit import round_score as round_score
 
 # Satisfaction (1–5, the citizen's or the assigner's rating) as points out of 100, like stars.
 SATISFACTION_POINTS_PER_STEP = 20.0

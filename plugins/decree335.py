@@ -97,9 +97,11 @@ class Decree335(ScoringVariant):
     description_vi = "Tỷ lệ khối lượng, chất lượng và tiến độ của công việc được giao; trừ 25% mỗi lần trả lại hoặc trễ hạn."
     description_en = "Shares of assigned work completed, of quality and on time; −25% per failed review or delay."
     settings_schema = Decree335Settings
-    # items and on_time_items feed a leader's organising % (share of the unit's items done on time).
     item_components = ("assigned", "quantity", "quality", "progress", "items", "on_time_items",
                        *SATISFACTION_COMPONENTS)
+    # A leader's organising % is the share of the unit's items done on time. The task cap,
+    # the bands and the histogram are ScoringVariant's defaults, which are this decree's.
+    organising_components = ("items", "on_time_items")
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         return [self._item(item, settings) for item in items]

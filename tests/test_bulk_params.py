@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, func, select
 from core.extensions import db
 from core.generate import generate
 from core.org.models import Employee
-from core.scoring import engine
+from core.scoring import engine, kernel, scope
 from core.scoring.models import PeriodScore
 from core.tenancy import tenant_context
 from tests.factories import build_world
@@ -48,13 +48,13 @@ def test_recalculating_a_province_of_70000_people(clean_app, backend):
             assert len(whole) == 70_000
             db.session.execute(delete(PeriodScore).where(PeriodScore.period == "2026-10"))
             ids = sorted(db.session.scalars(select(Employee.id)))
-            scheme = engine.scheme_for("2026-10")
+            scheme = kernel.scheme_for("2026-10")
             db.session.commit()
             for start in range(0, len(ids), 5_000):
                 # A transaction each, as refreshes are: each person's lock is a slot of the
                 # server's lock table (max_locks_per_transaction), which 70,000 would overflow.
                 chunk = ids[start:start + 5_000]
-                engine.aggregate(scheme, chunk, engine.lock_people(chunk))
+                engine.aggregate(scheme, chunk, scope.lock_people(chunk))
                 db.session.commit()
             assert _scores() == whole
 

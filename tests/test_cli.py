@@ -83,7 +83,7 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
     assert 280 <= people <= 340 and units["agency"] == 10 and units["commune"] + units["ward"] + units["special_zone"] == 65
     assert managers > people * 0.8
     with clean_app.app_context(), tenant_context(tenant.id):
-        from core.scoring.engine import is_closed, month_of
+        from core.scoring.kernel import is_closed, month_of
         from core.scoring.models import PeriodScore, ScoredPeriod
         from core.work.calendar import local_today
         from core.work.models import WorkItem

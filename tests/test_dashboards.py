@@ -298,7 +298,7 @@ def test_dashboards_use_a_bounded_number_of_queries(client, clean_app, scored):
 
 
 def test_a_stale_month_says_so_and_english_works(client, clean_app, scored):
-    from core.scoring.services import mark_stale
+    from core.scoring.stale import mark_stale
 
     w = scored
     with clean_app.app_context(), tenant_context(w.tenant_id):
@@ -351,8 +351,14 @@ def test_the_head_of_an_agency_sees_the_province_and_its_trend(client, clean_app
 
 def test_bands_and_bins_at_their_edges():
     from core.dashboards.services import bands, histogram
+    from core.plugins.components import ScoringVariant
 
-    assert bands([49.99, 50, 69.99, 70, 89.99, 90, 100]) == {"HTXS": 2, "HTT": 2, "HT": 2, "KHT": 1}
+    assert bands([49.99, 50, 69.99, 70, 89.99, 90, 100], ScoringVariant()) == {"HTXS": 2, "HTT": 2, "HT": 2, "KHT": 1}
+
+    class ThreeBands(ScoringVariant):  # another rule's bands: A from 80, B from 40, C below
+        total_bands = (("A", 80), ("B", 40), ("C", 0))
+
+    assert bands([0, 39.99, 40, 79.99, 80, 100], ThreeBands()) == {"A": 2, "B": 2, "C": 2}
     counts = [b["count"] for b in histogram([0, 9.99, 10, 49.58, 90, 100])]
     assert counts == [2, 1, 0, 0, 1, 0, 0, 0, 0, 2]  # 100 falls in the last bin, not past it
 

@@ -1,4 +1,4 @@
-"""Chained tenant mergers (core/mergers/scoring.py): A into B from 16 July 2025, then B
+"""Chained tenant mergers (core/scoring/sides.py): A into B from 16 July 2025, then B
 into C from 18 August 2025. Each tenant scores by another variant — A by decree335
 (weights 1/1/1), B by hours-ledger, C by deadline-buckets (domain.md) — so a person who
 moved twice has each day scored by the rule of the tenant they were in then. Numbers
@@ -195,7 +195,7 @@ def test_the_target_holds_every_merger_of_its_people_and_the_migration_fills_the
     from sqlalchemy import delete
 
     from core.mergers.models import TenantMerge
-    from core.mergers.scoring import records
+    from core.scoring.sides import records
     from core.tenancy import unscoped
 
     tenants, ids = chain

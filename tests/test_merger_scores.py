@@ -1,4 +1,4 @@
-"""Scores across a tenant merger's date (core/mergers/scoring.py), and unit history on
+"""Scores across a tenant merger's date (core/scoring/sides.py), and unit history on
 every writer of month rows — numbers worked out by hand, on SQLite and PostgreSQL.
 
 Ninh Thuận scores by decree335 with its default weights (quantity, quality, progress
@@ -20,7 +20,7 @@ from core.catalogue.models import NormVersion, TaskType
 from core.extensions import db
 from core.mergers.services import commit_merge
 from core.org import services as org
-from core.scoring import engine
+from core.scoring import engine, kernel
 from core.scoring.models import GeneralScore, ItemScore, PeriodScore
 from core.scoring.services import range_scores, year_scores
 from core.tenancy import tenant_context
@@ -270,7 +270,7 @@ def test_a_per_item_refresh_keeps_the_unit_of_the_months_first_day(clean_app, cl
         engine.refresh_items([item_id])  # June, after the unit merge: still the old unit
         assert _row(world.ids["staff"], "2025-06").unit_id == world.ids["dept"]
         assert _row(world.ids["manager"], "2025-06").unit_id == world.ids["dept"]  # the leader above, too
-        engine.aggregate(engine.scheme_for("2025-07"), [world.ids["staff"]])  # July: the new unit
+        engine.aggregate(kernel.scheme_for("2025-07"), [world.ids["staff"]])  # July: the new unit
         assert _row(world.ids["staff"], "2025-07").unit_id == world.ids["other"]
         db.session.rollback()
 

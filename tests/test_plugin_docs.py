@@ -35,7 +35,7 @@ def _named(text: str) -> set[str]:
 def item_fields() -> set[str]:
     """The keys of the dict the core scores, from the core's own code (the columns it reads
     and what item_facts derives from them)."""
-    from core.scoring.engine import ITEM_COLUMNS, item_facts
+    from core.scoring.kernel import ITEM_COLUMNS, item_facts
 
     row = {column.key: None for column in ITEM_COLUMNS}
     row.update(status="done", not_reported=True, completed_at=datetime(2026, 10, 5, 9, tzinfo=UTC))

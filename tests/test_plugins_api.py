@@ -16,6 +16,7 @@ from core.plugins.components import Component
 from core.plugins.manager import ComponentMissing, PluginLoadError
 from core.plugins.testing import SAMPLE_FACTS, sample_item
 from core.tenancy import tenant_context
+from core.tenants import choices as tenant_choices
 from core.tenants import services as tenant_services
 from core.tenants.models import ComponentChoice
 from tests.conftest import make_app
@@ -115,7 +116,7 @@ def test_tenant_selects_vendor_variant_and_its_scores_use_it(client, clean_app):
     assert client.get(settings_url(world), headers=world.headers("admin")).get_json()["scoring_variant"] == chosen
 
     with clean_app.app_context(), tenant_context(world.tenant_id):
-        used = tenant_services.component_for("scoring_variant", date(2026, 10, 31))
+        used = tenant_choices.component_for("scoring_variant", date(2026, 10, 31))
         assert used.component.key == "points-per-product" and used.settings["target_points_per_day"] == 2.0
         items = [sample_item(id=1, quantity=3), sample_item(id=2, missed_deadlines=1),
                  sample_item(id=3, status="in_progress", completed_at=None)]
@@ -193,9 +194,9 @@ def test_import_connectors_are_chosen_by_key(client, clean_app):
     response = patch(client, world, {"import_connectors": ["products-csv", "products-csv"]})
     assert response.status_code == 200 and response.get_json()["import_connectors"] == ["products-csv"]
     with clean_app.app_context(), tenant_context(world.tenant_id):
-        assert tenant_services.connector_for("products-csv").component.target == "work_items"
+        assert tenant_choices.connector_for("products-csv").component.target == "work_items"
         with pytest.raises(tenant_services.Invalid, match="not enabled"):
-            tenant_services.connector_for("staff-csv")
+            tenant_choices.connector_for("staff-csv")
 
 
 # ---------------------------------------------------------------- effective dating
@@ -213,7 +214,7 @@ def test_a_change_is_scheduled_from_a_date_and_each_period_uses_the_one_in_force
 
     with plugin_app.app_context(), tenant_context(world.tenant_id):
         def in_force(kind, day):
-            return tenant_services.component_for(kind, day)
+            return tenant_choices.component_for(kind, day)
 
         assert in_force("classification_scheme", date(2025, 12, 31)).settings["htxs_from"] == 95
         assert in_force("classification_scheme", date(2026, 1, 1)).settings["htxs_from"] == 90
@@ -237,7 +238,7 @@ def test_missing_component_is_a_clear_error_when_scoring_and_a_warning_for_the_a
         # A new tenant starts on decree335; take that choice away to see "none chosen".
         db.session.execute(sa_delete(ComponentChoice).where(ComponentChoice.kind == "scoring_variant"))
         with pytest.raises(ComponentMissing) as none_chosen:
-            tenant_services.component_for("scoring_variant", date(2026, 10, 1))
+            tenant_choices.component_for("scoring_variant", date(2026, 10, 1))
         assert none_chosen.value.code == "component_not_chosen"
         # As if the vendor's package had been uninstalled after the tenant chose it.
         db.session.add(ComponentChoice(kind="scoring_variant", key="uninstalled-variant", settings={"x": 1}))
@@ -247,7 +248,7 @@ def test_missing_component_is_a_clear_error_when_scoring_and_a_warning_for_the_a
     with clean_app.app_context(), tenant_context(world.tenant_id):
         with pytest.raises(ComponentMissing, match="scoring variant 'uninstalled-variant' chosen by tenant "
                                                    "'tinh-a' is not installed") as missing:
-            tenant_services.component_for("scoring_variant", date(2026, 10, 1))
+            tenant_choices.component_for("scoring_variant", date(2026, 10, 1))
         assert missing.value.status == 409 and missing.value.code == "component_missing"
 
     view = client.get("/api/v1/tenants/tinh-a/components", headers=world.headers("admin")).get_json()
@@ -268,7 +269,7 @@ def test_stored_settings_a_component_no_longer_accepts_are_reported(client, clea
                                        settings={"target_points_per_day": -3}))
         db.session.commit()
         with pytest.raises(ComponentMissing) as exc:
-            tenant_services.component_for("scoring_variant", date(2026, 10, 1))
+            tenant_choices.component_for("scoring_variant", date(2026, 10, 1))
         assert exc.value.code == "component_settings_invalid"
         assert "target_points_per_day" in exc.value.errors["scoring_variant"]["settings"]
 

@@ -151,11 +151,52 @@ def test_kit_accepts_a_good_variant():
     ({"period_score": lambda self, sums, s, f: {"task_score": 70 / f["working_days"], "components": {}}},
      r"period_score \(no working days\) raised ZeroDivisionError"),
     ({"key": "Not A Key"}, "not well formed"),
+    ({"task_score_max": 0}, "task_score_max must be a number above 0"),
+    ({"total_bands": (("HT", 50), ("HTXS", 90), ("KHT", 0))}, "from the highest edge down"),
+    ({"total_bands": (("HT", 50), ("KHT", 10))}, "the last one 0"),
+    ({"task_histogram_edges": (0, 35, 63)}, "rise from 0 to task_score_max"),
+    ({"organising_components": ("done", "on_time")}, "two of item_components"),
+    ({"band": lambda self, total: "A+"}, r"band\(95.5\) is 'A\+', not one of total_bands"),
+    ({"leader_facts": lambda self, members, s: {"unit_people": 99}}, "must not replace the core's facts"),
+    ({"leader_facts": lambda self, members, s: {"when": date(2026, 1, 1)}}, "JSON-able dict"),
 ])
 def test_kit_catches_broken_variants(override, message):
     broken = type("Broken", (Good,), override)
     with pytest.raises(ConformanceError, match=message):
         check_component(broken())
+
+
+def test_default_leader_facts_and_bands_are_decree_335s():
+    """Members' totals 95.5, 70, 55.25, 49.99 (the last under HT's edge, 50): anyone KHT.
+    Organising over sums items 3 + 1 + 0 + 4 = 8, on time 2 + 1 + 0 + 3 = 6: 6 / 8 = 75 %."""
+    class Organised(Good):
+        item_components = ("done", "items", "on_time")
+        organising_components = ("items", "on_time")
+
+    sums = [{"items": 3, "on_time": 2}, {"items": 1, "on_time": 1}, {}, {"items": 4, "on_time": 3}]
+    totals = [Decimal("95.5"), Decimal("70"), Decimal("55.25"), Decimal("49.99")]
+    members = [{"total": t, "sums": s} for t, s in zip(totals, sums, strict=True)]
+    assert Organised().leader_facts(members, {}) == {"unit_any_kht": True, "organising_pct": 75.0}
+    # Without 49.99 nobody is KHT (50 is HT: an edge belongs to the band above it); no items: 100 %.
+    assert Organised().leader_facts(members[:3], {}) == {"unit_any_kht": False, "organising_pct": 75.0}
+    assert Organised().leader_facts([{"total": Decimal(50), "sums": {}}], {}) == \
+        {"unit_any_kht": False, "organising_pct": 100.0}
+    # A variant that names no organising components gives no organising fact.
+    assert Good().leader_facts(members, {}) == {"unit_any_kht": True}
+    assert [Good().band(t) for t in (*totals, Decimal(90), 0)] == ["HTXS", "HTT", "HT", "KHT", "HTXS", "KHT"]
+
+
+def test_another_rules_bands_and_cap_reach_the_leader_facts():
+    """A rule with three bands, failing under 40, and a task cap of 60 (and so general criteria to 40)."""
+    class Other(Good):
+        task_score_max = 60.0
+        total_bands = (("A", 80), ("B", 40), ("C", 0))
+        task_histogram_edges = (0, 30, 60)
+
+    check_component(Other())
+    members = [{"total": Decimal("45"), "sums": {}}, {"total": Decimal("39.99"), "sums": {}}]
+    assert Other().leader_facts(members[:1], {}) == {"unit_any_kht": False}
+    assert Other().leader_facts(members, {}) == {"unit_any_kht": True}
 
 
 def test_kit_catches_impure_and_nondeterministic_variants():

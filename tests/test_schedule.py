@@ -81,7 +81,7 @@ def test_the_scheduler_registers_the_nightly_jobs_on_rq_cron(rq_app, redis_url):
 
 
 def _overdue_world(app, client, slug: str):
-    from core.scoring.services import mark_stale
+    from core.scoring.stale import mark_stale
 
     w = build(app, slug)
     late = declare(client, w, work_date="2026-10-05", deadline="2026-10-06")
@@ -362,7 +362,7 @@ def test_a_month_reopened_by_hand_is_not_closed_again(client, clean_app, night):
 
 def test_a_stale_month_is_recalculated_before_it_closes(client, clean_app, night):
     """No Redis: the recalculation runs inline, so the month is fresh and closes the same night."""
-    from core.scoring.services import mark_stale
+    from core.scoring.stale import mark_stale
 
     w = build(clean_app, "tinh-close-f")
     declare(client, w, work_date="2026-10-14")
@@ -382,7 +382,7 @@ def test_a_stale_month_is_recalculated_before_it_closes(client, clean_app, night
 def test_on_rq_a_stale_month_waits_for_its_recalculation(rq_app, night):
     """With Redis the recalculation goes to a worker: the month is left open until a later
     run finds it fresh; a second run meanwhile sends nothing more."""
-    from core.scoring.services import mark_stale
+    from core.scoring.stale import mark_stale
 
     app, env = rq_app
     client = app.test_client()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.scoring import engine, scorer
+from core.scoring import engine, locks, scorer
 from core.scoring.models import PeriodScore, ScoringMark
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
@@ -112,7 +112,7 @@ def test_the_declaration_takes_no_scoring_statement(deferred, client, world):
     with count_queries(deferred) as statements:
         declare(client, world)
     touched = [s for s in statements if "item_scores" in s or "period_scores" in s or "week_hours" in s
-               or str(engine.SCORING_LOCK) in s or str(engine.PERSON_LOCK) in s]
+               or str(locks.SCORING_LOCK) in s or str(locks.PERSON_LOCK) in s]
     assert touched == []
     assert sum("scoring_marks" in s for s in statements) == 1
     assert len(statements) <= STATEMENTS_PER_DECLARATION, statements

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.scoring.engine import SCORING_LOCK
+from core.scoring.locks import SCORING_LOCK
 from tests.test_scorer import PERIOD, deferred, full_recalculation, marks, month_rows  # noqa: F401 - fixture
 from tests.test_work_support import declare
 

@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Numeric, SmallInteger, St
 
 from core.extensions import db
 from core.plugins.sql import SqlItem
-from core.scoring import engine
+from core.scoring import kernel
 from plugins.deadline_buckets import DeadlineBuckets
 from plugins.decree335 import Decree335
 from plugins.hours_ledger import HoursLedger
@@ -84,7 +84,7 @@ setting_strategies = {
 
 def python_components(variant, items: list[dict], cfg: dict) -> list[tuple[float, ...]]:
     tenant = SimpleNamespace(timezone=ZONE)
-    facts = [engine.item_facts(SimpleNamespace(_mapping={"id": n, "employee_id": 1, **item}), tenant, AS_OF)
+    facts = [kernel.item_facts(SimpleNamespace(_mapping={"id": n, "employee_id": 1, **item}), tenant, AS_OF)
              for n, item in enumerate(items)]
     return [tuple(float(c[name]) for name in variant.item_components)
             for c in variant.score_items(facts, cfg)]

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from core.extensions import db
+from core.plugins.components import ScoringVariant
 from core.plugins.manager import TaskScoreOutOfBounds
-from core.scoring.engine import checked_task_score
+from core.scoring.kernel import checked_task_score
 from tests.conftest import make_app
 from tests.test_dashboards import sign_in
 from tests.test_work_support import build, declare
@@ -107,6 +108,8 @@ def test_a_task_score_out_of_bounds_is_refused_on_every_period_kind(buggy):
 @pytest.mark.parametrize("value", [70.0001, -0.01, 325, math.nan, math.inf, None, "50", True])
 def test_only_numbers_from_0_to_70_pass(value):
     class Chosen:
+        component = ScoringVariant()  # the default ceiling, task_score_max = 70
+
         @staticmethod
         def stamp():
             return {"key": "k", "version": "1.2.3", "settings_hash": "h"}
@@ -118,3 +121,23 @@ def test_only_numbers_from_0_to_70_pass(value):
     assert checked_task_score(Chosen, {"task_score": 70}, "2026-10") == 70.0
     assert checked_task_score(Chosen, {"task_score": Decimal("0")}, "2026-10") == 0.0
     assert checked_task_score(Chosen, {"task_score": 58.25}, "2026-W42") == 58.25
+
+
+def test_the_ceiling_is_the_variants_own():
+    """A variant for a rule with another split of the 100 points names its ceiling
+    (task_score_max): 60 passes, 60.01 is refused with 60 in the message."""
+    class Sixty(ScoringVariant):
+        task_score_max = 60.0
+
+    class Chosen:
+        component = Sixty()
+
+        @staticmethod
+        def stamp():
+            return {"key": "k60", "version": "1.0.0", "settings_hash": "h"}
+
+    assert checked_task_score(Chosen, {"task_score": 60}, "2026-10") == 60.0
+    with pytest.raises(TaskScoreOutOfBounds) as caught:
+        checked_task_score(Chosen, {"task_score": 60.01}, "2026-10")
+    assert "returned a task score of 60.01 for 2026-10, outside 0–60:" in caught.value.message
+    assert caught.value.errors == {"task_score": ["60.01 is not a number from 0 to 60."]}

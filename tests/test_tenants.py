@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
 from core.org.models import OrgUnit
 from core.tenancy import tenant_context, unscoped
-from core.tenants.models import Tenant
+from core.tenants.defaults import DefaultsError, read_defaults
+from core.tenants.models import BEGINNING, ComponentChoice, Tenant
 from tests.factories import make_operator
 
 
@@ -59,3 +63,36 @@ def test_every_current_province_code_is_accepted(clean_app):
     with clean_app.app_context():
         total = sum(len(province_communes(int(p.code))) for p in Province.iter_all())
     assert total == 3321
+
+
+def test_a_new_tenant_starts_with_the_packs_default_components(clean_app, client):
+    """The choices come from tenants/defaults.toml, in the order and with the dates it gives."""
+    token = make_operator(clean_app, client)
+    response = client.post("/api/v1/tenants", headers={"Authorization": f"Bearer {token}"},
+                           json={"slug": "tinh-moi", "name": "Tỉnh Mới"})
+    assert response.status_code == 201, response.get_json()
+    with clean_app.app_context(), tenant_context(response.get_json()["id"]):
+        rows = db.session.execute(select(ComponentChoice.kind, ComponentChoice.key, ComponentChoice.effective_from,
+                                         ComponentChoice.settings).order_by(ComponentChoice.id)).all()
+    assert [tuple(r) for r in rows] == [
+        ("scoring_variant", "decree335", BEGINNING, {}),
+        ("import_connectors", "-", BEGINNING,
+         {"keys": ["staff-xlsx", "staff-csv", "catalogue-xlsx", "work-items-csv", "one-stop-dossiers"]}),
+        ("classification_scheme", "decree90", BEGINNING, {}),
+        ("classification_scheme", "decree335", date(2026, 1, 1), {}),
+        ("bonus_scheme", "decree73-pool", BEGINNING, {}),
+    ]
+    assert [c.key for c in read_defaults().keys("classification_scheme")] == ["decree90", "decree335"]
+
+
+def test_a_malformed_defaults_file_is_named_with_its_fault(tmp_path):
+    with pytest.raises(DefaultsError, match="cannot be read"):
+        read_defaults(tmp_path / "missing.toml")
+    bad = tmp_path / "defaults.toml"
+    bad.write_text('[components]\nscoring_variant = { key = "a" }\nbonus_scheme = { key = "b" }\n')
+    with pytest.raises(DefaultsError, match="components.classification_scheme must be"):
+        read_defaults(bad)
+    bad.write_text('[components]\nscoring_variant = [{ key = "a", effective_from = 2026-01-01 }]\n'
+                   'classification_scheme = { key = "c" }\nbonus_scheme = { key = "b" }\n')
+    with pytest.raises(DefaultsError, match="the first choice holds from the beginning"):
+        read_defaults(bad)

@@ -36,10 +36,11 @@ from core.org.models import POSITION_GROUPS, PROTECTION_FIELDS, UNIT_KINDS, Depu
 from core.org.schemas import DeputyFieldSchema, EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
 from core.plugins.forms import describe_settings, flat_errors, form_values, localise_errors, settings_from_form
 from core.plugins.manager import current_manager, current_tenant_slug
+from core.scoring import kernel
 from core.scoring import services as scoring
 from core.scoring.models import ScoredPeriod
 from core.scoring.schemas import ReopenIn, WhatIfIn
-from core.tenants import services as tenant_services
+from core.tenants import choices as tenant_choices
 from core.work import calendar as cal
 from core.work import services as work
 from core.work.models import CalendarDay, ClosedPeriod
@@ -599,7 +600,7 @@ def periods(t):
 
 def _month_or_404(period: str) -> None:
     try:
-        scoring.engine.parse_month(period)
+        kernel.parse_month(period)
     except ServiceError:
         abort(404)
     except ValueError:
@@ -646,7 +647,7 @@ def _what_if_form(key: str | None) -> tuple[Any, list[dict], str]:
     """The variant to preview (default: the one in force today), its settings fields, its key."""
     manager, slug = current_manager(), current_tenant_slug()
     if not key:
-        in_force = tenant_services.choice_in_force(VARIANT)
+        in_force = tenant_choices.choice_in_force(VARIANT)
         key = in_force.key if in_force else ""
     registered = manager.registered(VARIANT, key, slug) if key else None
     if registered is None:
@@ -669,7 +670,7 @@ def what_if(t):
     _admin()
     source = request.form if request.method == "POST" else request.args
     component, fields_, key = _what_if_form(source.get("key"))
-    in_force = tenant_services.choice_in_force(VARIANT)
+    in_force = tenant_choices.choice_in_force(VARIANT)
     stored = in_force.settings if in_force and in_force.key == key else None
     typed = (source.get("period") or "").strip()[:16]
     values: dict[str, Any] = {"period": (month_input(typed) or typed) if typed else

@@ -19,7 +19,7 @@ from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.jobs.runner import submit, task
 from core.org.models import Employee, OrgUnit
-from core.tenants.services import component_for
+from core.tenants.choices import component_for
 from core.timeutil import utcnow
 from core.webhooks import outbox as webhooks
 from core.work.models import LeaveRecord

@@ -259,7 +259,7 @@ def set_regime(principal: Principal, employee_id: int, regime: str, valid_from: 
 def scheme_for_regime(regime: str, year: int):
     """The classification scheme for a regime's people in ``year`` (a ChosenComponent)."""
     from core.plugins.manager import current_manager, current_tenant_slug
-    from core.tenants.services import component_for
+    from core.tenants.choices import component_for
 
     ref = procedure_settings()["schemes"].get(regime) if regime != DEFAULT_REGIME else None
     if not ref:

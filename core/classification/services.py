@@ -39,7 +39,7 @@ from core.org.services import manages, visible_employees_filter
 from core.pagination import paginate
 from core.plugins.components import LEVELS
 from core.scoring.services import year_scores
-from core.tenants.services import component_for
+from core.tenants.choices import component_for
 from core.timeutil import utcnow
 from core.webhooks import outbox as webhooks
 from core.work.models import LeaveRecord, WorkItem

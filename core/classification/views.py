@@ -28,7 +28,7 @@ from core.org.models import Employee, OrgUnit
 from core.pagination import MAX_PER_PAGE
 from core.plugins.components import LEVELS
 from core.reports import services as reports
-from core.tenants.services import component_for
+from core.tenants.choices import component_for
 from core.work.calendar import local_today
 
 classification_pages = Blueprint("classification_pages", __name__, template_folder="templates")

@@ -22,13 +22,13 @@ def recalc(tenant_slug: str, period: str) -> None:
 
     from core.jobs.models import JobRun
     from core.jobs.runner import submit
-    from core.scoring import engine
+    from core.scoring import kernel
     from core.tenancy import tenant_context
 
     tenant_row = tenant_or_fail(tenant_slug)
     with tenant_context(tenant_row.id):
         try:
-            engine.parse_month(period)
+            kernel.parse_month(period)
         except ServiceError as exc:
             fail(one_line(exc))
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -24,15 +24,15 @@ from core.errors import Invalid
 from core.extensions import db
 from core.org import services as org
 from core.org.models import Employee, OrgUnit
+from core.plugins.components import LEVELS, ScoringVariant
 from core.plugins.manager import ComponentMissing
-from core.scoring import engine
+from core.scoring import kernel
 from core.scoring import services as scoring
 from core.scoring.models import ItemScore, PeriodScore
 from core.work import calendar as cal
 from core.work import services as work
 from core.work.models import OPEN_STATUSES, WorkItem
 
-BANDS = ("HTXS", "HTT", "HT", "KHT")
 # Histogram bins of the month total (0–100), 10 points wide: finer than the four bands,
 # so a manager sees whether the unit clusters just under a band edge.
 BIN_WIDTH = 10
@@ -42,17 +42,23 @@ COMMUNE_KINDS = ("commune", "ward", "special_zone")
 KIND_FILTERS = {"agency": ("agency", "department"), "commune": COMMUNE_KINDS}
 
 
-def band_of(total: float) -> str:
-    """Decree 335 thresholds (domain.md): ≥ 90 HTXS, 70–<90 HTT, 50–<70 HT, < 50 KHT."""
-    return "HTXS" if total >= 90 else "HTT" if total >= 70 else "HT" if total >= 50 else "KHT"
+def rule_of(period: str) -> ScoringVariant:
+    """The scoring variant whose bands a month's stored totals are shown in: the one in
+    force on the month's first day. A tenant with none usable (the pages say why) sees
+    its stored totals in the bands of ScoringVariant's defaults. A quarter is shown in the
+    bands of its first month's variant."""
+    try:
+        return kernel.scheme_for(period_months(period)[0]).variant
+    except ComponentMissing:
+        return ScoringVariant()
 
 
 def check_month(period: str | None, today: date) -> str:
     """A YYYY-MM from a query string, or this month; a bad one is a 400, never a 500."""
     if not period:
-        return engine.month_of(today)
+        return kernel.month_of(today)
     try:
-        engine.parse_month(period)
+        kernel.parse_month(period)
     except Invalid:
         raise
     year = int(period[:4])
@@ -89,7 +95,7 @@ def check_period(period: str | None, today: date, quarterly: bool = False) -> st
             raise Invalid("Not a period.", {"period": ["Use YYYY-MM for a month or YYYY-Qn for a quarter."]})
         return period
     if not period and quarterly:
-        return scoring.quarter_of(engine.month_of(today))
+        return scoring.quarter_of(kernel.month_of(today))
     return check_month(period, today)
 
 
@@ -100,7 +106,7 @@ def period_months(period: str) -> list[str]:
 def period_bounds(period: str) -> tuple[date, date]:
     """First and last day of a month or a quarter."""
     months = period_months(period)
-    return engine.parse_month(months[0])[0], engine.parse_month(months[-1])[1]
+    return kernel.parse_month(months[0])[0], kernel.parse_month(months[-1])[1]
 
 
 def shift_period(period: str, steps: int) -> str:
@@ -129,10 +135,14 @@ def histogram(totals: list[float]) -> list[dict]:
             for i, lo in enumerate(range(0, 100, BIN_WIDTH))]
 
 
-def bands(totals: list[float], ordered: bool = False) -> dict[str, int]:
+def bands(totals: list[float], rule: ScoringVariant, ordered: bool = False) -> dict[str, int]:
+    """People per band of the rule's total_bands (highest first), by bisecting the sorted totals."""
     values = totals if ordered else sorted(totals)
-    ht, htt, htxs = (bisect_left(values, edge) for edge in (50, 70, 90))
-    return {"HTXS": len(values) - htxs, "HTT": htxs - htt, "HT": htt - ht, "KHT": ht}
+    out, above = {}, len(values)
+    for i, (name, edge) in enumerate(rule.total_bands):
+        lowest = 0 if i == len(rule.total_bands) - 1 else bisect_left(values, edge)
+        out[name], above = above - lowest, lowest
+    return out
 
 
 # ---------------------------------------------------------------- the employee
@@ -151,11 +161,13 @@ def my_month(principal: Principal, employee_id: int, period: str) -> dict:
     if current is not None:
         explained["formula"] = {**explained["formula"], **{key: current[key] for key in (
             "working_days", "sums", "components", "task_score", "general_score", "total", "provisional")}}
+    total = explained["formula"].get("total")
     return {"explain": explained, "state": state, "general": general,
+            "band": None if total is None else rule_of(period).band(total),
             "provisional": bool(explained["formula"].get("provisional")),
             "stale": bool(state["stale"]), "closed": bool(state["closed"]),
             "to_date": current["as_of"] if current else None,
-            "ended": engine.parse_month(period)[1] < today}
+            "ended": kernel.parse_month(period)[1] < today}
 
 
 TREND_QUARTERS = 4
@@ -209,13 +221,13 @@ def trend(employee_id: int, by: str, anchor: str) -> list[dict]:
                         "total": _round(r.total) if r else None, "items": r.item_count if r else 0,
                         "provisional": r.provisional if r else None})
         return out
-    scheme = engine.scheme_for(anchor)
-    start, end = engine.parse_month(anchor)
+    scheme = kernel.scheme_for(anchor)
+    start, end = kernel.parse_month(anchor)
     if by == "week":
         # The weeks that end in the anchor month and the eleven before them.
         last_monday = end - timedelta(days=end.weekday())
         start = last_monday - timedelta(weeks=TREND_WEEKS - 1)
-    from core.mergers.scoring import sides_of
+    from core.scoring.sides import sides_of
 
     # A person a tenant merger moved: the days before its date by the rule of the tenant
     # they were in (its components are what item_scores holds for those days), a day or
@@ -259,7 +271,7 @@ def trend(employee_id: int, by: str, anchor: str) -> list[dict]:
 def _task_of(parts: list[dict], sides: list, label: str) -> float | None:
     """A day's or week's task score: its side's rule, or (a week a merger's date cuts)
     each side's by its rule, weighted by working days over the parts with items."""
-    from core.mergers.scoring import weighted_task
+    from core.scoring.sides import weighted_task
 
     scored = []
     for part in parts:
@@ -267,17 +279,17 @@ def _task_of(parts: list[dict], sides: list, label: str) -> float | None:
         result = scheme.variant.period_score(dict(part["sums"]), scheme.chosen.settings,
                                              {"working_days": max(1, part["working_days"]), "period": label,
                                               "is_leader": False})
-        scored.append((engine.checked_task_score(scheme.chosen, result, label), part["working_days"], part["items"]))
+        scored.append((kernel.checked_task_score(scheme.chosen, result, label), part["working_days"], part["items"]))
     if len(scored) == 1:
         return _round(scored[0][0])
     task, _ = weighted_task([(Decimal(str(round(float(t), 2))), d, n) for t, d, n in scored])
     return float(task)
 
 
-def _day_sums(scheme: engine.Scheme, employee_id: int, start: date, end: date) -> dict[date, dict[str, float]]:
+def _day_sums(scheme: kernel.Scheme, employee_id: int, start: date, end: date) -> dict[date, dict[str, float]]:
     cols = [func.coalesce(func.sum(col), 0.0) for col in scheme.columns]
     stmt = (select(ItemScore.work_date, func.count(), *cols)
-            .where(engine.of_people([employee_id], start, end), ItemScore.work_date >= start,
+            .where(kernel.of_people([employee_id], start, end), ItemScore.work_date >= start,
                    ItemScore.work_date <= end)
             .group_by(ItemScore.work_date))
     out = {}
@@ -315,6 +327,7 @@ def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: 
     by the page after it is shown, so the first screen costs no scan of items."""
     people = unit_people(principal, day, unit_id)
     ids = [p["employee_id"] for p in people]
+    rule = rule_of(period)
     if is_quarter(period):
         # A quarter is rolled up from each person's months with items (scoring.quarter_scores,
         # one read): the mean of their task, general and total scores, as the procedure does.
@@ -329,10 +342,10 @@ def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: 
         p["score"] = None if r is None else {
             "task_score": _round(r["task_score"]), "general_score": _round(r["general_score"]),
             "total": _round(r["total"]), "items": r["item_count"], "provisional": r["provisional"],
-            "band": band_of(float(r["total"]))}
+            "band": rule.band(float(r["total"]))}
     totals = [float(r["total"]) for r in rows.values() if r["item_count"]]
     return {"people": people, "ids": ids, "totals": totals,
-            "histogram": histogram(totals), "bands": bands(totals),
+            "histogram": histogram(totals), "bands": bands(totals, rule),
             "median": _round(statistics.median(totals)) if totals else None,
             "mean": _round(statistics.fmean(totals)) if totals else None,
             "declared": sum(1 for p in people if p["declared"])}
@@ -441,6 +454,7 @@ def province_dashboard(period: str, kind: str | None) -> dict:
     units = _units()
     roots = _roots(units)
     wanted = KIND_FILTERS.get(kind or "")
+    rule = rule_of(period)
     totals: dict[int, list[float]] = defaultdict(list)
     provisional: dict[int, int] = defaultdict(int)
     # A row per unit with its people's totals joined as text, not a row per person: at
@@ -466,13 +480,13 @@ def province_dashboard(period: str, kind: str | None) -> dict:
                        "headcount": headcount.get(root.id, 0), "scored": len(values),
                        "median": _round(statistics.median(values)) if values else None,
                        "mean": _round(statistics.fmean(values)) if values else None,
-                       "provisional": provisional.get(root.id, 0), "bands": bands(values, ordered=True),
+                       "provisional": provisional.get(root.id, 0), "bands": bands(values, rule, ordered=True),
                        "classification": classes.get(root.id)})
     ranked.sort(key=lambda u: (u["median"] is None, -(u["median"] or 0), u["name"]))
     every = [t for u in ranked for t in totals.get(u["unit_id"], [])]
     return {"period": period, "kind": kind, "units": ranked, "people": len(every),
             "median": _round(statistics.median(every)) if every else None,
-            "bands": bands(every), "histogram": histogram(every),
+            "bands": bands(every, rule), "histogram": histogram(every),
             "classified": any(u["classification"] for u in ranked)}
 
 
@@ -575,8 +589,8 @@ def _classification_by_root(year: int, roots: dict[int, OrgUnit]) -> dict[int, d
         root = roots.get(unit_id)
         if root is None:
             continue
-        counts = out.setdefault(root.id, {**dict.fromkeys(BANDS, 0), "none": 0})
-        counts[lvl if lvl in BANDS else "none"] += n
+        counts = out.setdefault(root.id, {**dict.fromkeys(LEVELS, 0), "none": 0})
+        counts[lvl if lvl in LEVELS else "none"] += n
     return out
 
 
@@ -590,7 +604,7 @@ def workload_heatmap(period: str, kind: str | None) -> dict:
     day, as the month scores the ranking reads are: a month before a unit merge keeps
     its old units. The working days are the tenant calendar's in the part of the week
     inside the month."""
-    start, end = engine.parse_month(period)
+    start, end = kernel.parse_month(period)
     units = _units()
     roots = _roots(units)
     wanted = KIND_FILTERS.get(kind or "")
@@ -637,7 +651,7 @@ def _week(day: date) -> str:
 def scheme_missing(period: str) -> str | None:
     """The reason a month cannot be scored, to show instead of a trend."""
     try:
-        engine.scheme_for(period)
+        kernel.scheme_for(period)
     except ComponentMissing as exc:
         return exc.message
     return None

@@ -26,19 +26,17 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from core.extensions import db
-from core.scoring import engine
+from core.scoring import kernel
 from core.scoring.models import ItemScore
 from core.work.models import WorkItem
 
-TASK_MAX = 70.0
-
 
 def in_progress(period: str, today: date) -> bool:
-    start, end = engine.parse_month(period)
+    start, end = kernel.parse_month(period)
     return start <= today <= end
 
 
-def _sums(scheme: engine.Scheme, ids: list[int], start: date, today: date) -> dict[int, dict[str, float]]:
+def _sums(scheme: kernel.Scheme, ids: list[int], start: date, today: date) -> dict[int, dict[str, float]]:
     """Σ of each component per person over the items counted to date (one grouped query)."""
     names = scheme.names
     per_day = bool(getattr(scheme.variant, "per_day", False))
@@ -62,11 +60,11 @@ def _sums(scheme: engine.Scheme, ids: list[int], start: date, today: date) -> di
     return out
 
 
-def _row(scheme: engine.Scheme, sums: dict[str, float], days: int, facts: dict, general) -> dict[str, Any]:
+def _row(scheme: kernel.Scheme, sums: dict[str, float], days: int, facts: dict, general) -> dict[str, Any]:
     clean = {n: sums.get(n, 0.0) for n in scheme.names}
     result = scheme.variant.period_score(clean, scheme.chosen.settings,
                                          {"working_days": days, "period": scheme.period, **facts})
-    task = round(min(TASK_MAX, max(0.0, float(result["task_score"]))), 2)
+    task = round(min(scheme.variant.task_score_max, max(0.0, float(result["task_score"]))), 2)
     general_total = float(general.total) if general is not None and general.total is not None else None
     return {"task_score": task, "general_score": general_total,
             "total": round(task + (general_total or 0.0), 2), "components": result.get("components", {}),
@@ -75,16 +73,12 @@ def _row(scheme: engine.Scheme, sums: dict[str, float], days: int, facts: dict, 
             "provisional": bool(result.get("provisional")) or general_total is None}
 
 
-def _leader_facts(members: list[engine.Person], own: dict[int, dict], sums: dict[int, dict]) -> dict:
-    """As the month row judges a leader's unit (engine: anyone KHT? share of items on time),
-    on the members' rows to date."""
-    if not members:
-        return {"is_leader": True, "unit_people": 0}
-    any_kht = any(Decimal(str(own[m.id]["total"])) < engine.KHT_BELOW for m in members)
-    items = sum(round(sums.get(m.id, {}).get("items", 0.0), 6) for m in members)
-    on_time = sum(round(sums.get(m.id, {}).get("on_time_items", 0.0), 6) for m in members)
-    return {"is_leader": True, "unit_people": len(members), "unit_any_kht": any_kht,
-            "organising_pct": 100.0 * on_time / items if items else 100.0}
+def _leader_facts(scheme: kernel.Scheme, members: list[kernel.Person], own: dict[int, dict],
+                  sums: dict[int, dict]) -> dict:
+    """As the month row judges a leader's unit (kernel.leader_facts), on the members'
+    rows to date (their totals as the stored rows' decimals)."""
+    rows = {m.id: {"total": Decimal(str(own[m.id]["total"]))} for m in members}
+    return kernel.leader_facts(scheme, members, rows, sums)
 
 
 def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] | None:
@@ -93,31 +87,31 @@ def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] 
     (its parts are weighted by the stored row's own rules)."""
     if not in_progress(period, today):
         return None
-    from core.mergers.scoring import sides_of
+    from core.scoring.sides import sides_of
 
-    scheme = engine.scheme_for(period)
+    scheme = kernel.scheme_for(period)
     if len(sides_of(scheme, employee_id)) > 1:
         return None
     start = scheme.start
-    person = next(iter(engine.people_in(start, today, [employee_id])), None)
+    person = next(iter(kernel.people_in(start, today, [employee_id])), None)
     if person is None:
         return None
-    members: list[engine.Person] = []
-    field = engine.deputy_fields(start, today, [person.id]).get(person.id)
+    members: list[kernel.Person] = []
+    field = kernel.deputy_fields(start, today, [person.id]).get(person.id)
     if field is not None:
         # A deputy: the people of their field, as the month row takes them.
-        found = {p.id: p for p in engine.people_in(start, today, unit_ids=field.units)}
-        found |= {p.id: p for p in engine.people_in(start, today, field.people)} if field.people else {}
+        found = {p.id: p for p in kernel.people_in(start, today, unit_ids=field.units)}
+        found |= {p.id: p for p in kernel.people_in(start, today, field.people)} if field.people else {}
         found.pop(person.id, None)
         members = [found[pid] for pid in sorted(found)]
     elif person.is_leader:
-        units = engine.subtree(engine.unit_tree(), person.unit_id)
-        members = [p for p in engine.people_in(start, today, unit_ids=units) if p.id != person.id]
+        units = kernel.subtree(kernel.unit_tree(), person.unit_id)
+        members = [p for p in kernel.people_in(start, today, unit_ids=units) if p.id != person.id]
     everyone = [person, *members]
     ids = [p.id for p in everyone]
     sums = _sums(scheme, ids, start, today)
-    days = engine.working_days(everyone, start, today)
-    generals = engine.general_scores(period, ids)
+    days = kernel.working_days(everyone, start, today)
+    generals = kernel.general_scores(period, ids)
     empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
     own = {m.id: _row(scheme, sums.get(m.id, empty), days[m.id], {"is_leader": False}, generals.get(m.id))
            for m in members if not m.is_leader}
@@ -125,7 +119,7 @@ def month_to_date(employee_id: int, period: str, today: date) -> dict[str, Any] 
     own |= {m.id: _row(scheme, sums.get(m.id, empty), days[m.id], {"is_leader": False}, generals.get(m.id))
             for m in members if m.is_leader}
     leads = person.is_leader or field is not None
-    facts = (_leader_facts(members, own, sums) | engine.leadership_fact(generals.get(person.id))
+    facts = (_leader_facts(scheme, members, own, sums) | kernel.leadership_fact(generals.get(person.id))
              if leads else {"is_leader": False})
     row = _row(scheme, sums.get(person.id, empty), days[person.id], facts, generals.get(person.id))
     return {**row, "as_of": today}

@@ -29,7 +29,7 @@ from core.messages import error_text
 from core.org import services as org
 from core.org.models import Employee
 from core.plugins.manager import ComponentMissing
-from core.scoring import scorer
+from core.scoring import kernel, scorer
 from core.scoring import services as scoring
 from core.scoring.models import GENERAL_FIELDS, GeneralScore
 from core.work import calendar as cal
@@ -92,7 +92,7 @@ def _toggle(period: str) -> str:
     up to this one)."""
     if not services.is_quarter(period):
         return services.scoring.quarter_of(period)
-    this = services.engine.month_of(cal.local_today(g.tenant))
+    this = kernel.month_of(cal.local_today(g.tenant))
     months = services.period_months(period)
     return this if this in months else months[-1]
 
@@ -132,7 +132,7 @@ def _month_page(employee_id: int, period: str, template_args: dict) -> str:
         row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
                                                            GeneralScore.period == general_period))
         month = {**month, "general": scoring.general_view(row) if row is not None else None}
-        general_closed = all(services.engine.is_closed(m) for m in scoring.quarter_months(general_period))
+        general_closed = all(kernel.is_closed(m) for m in scoring.quarter_months(general_period))
     return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
                            missing=missing, employee=employee, fields=GENERAL_FIELDS,
                            general_period=general_period, general_closed=general_closed,
@@ -180,7 +180,7 @@ def _criteria_period() -> tuple[str, str]:
     value = request.form.get("period", "").strip()[:16]
     if services.is_quarter(value[:7]) and len(value) == 7:
         month = request.form.get("month", "").strip()[:7]
-        page = month if services.engine.is_month(month) and scoring.quarter_of(month) == value else \
+        page = month if kernel.is_month(month) and scoring.quarter_of(month) == value else \
             scoring.quarter_months(value)[-1]
         return services.check_period(value, cal.local_today(g.tenant)), page
     period = _period_form()
@@ -426,7 +426,7 @@ def jobs(t):
             and started.requested_by != current_user.actor:
         started = None
     return render_template("dashboards/jobs.html", tenant=g.tenant, runs=runs,
-                           period=services.engine.month_of(cal.local_today(g.tenant)),
+                           period=kernel.month_of(cal.local_today(g.tenant)),
                            may_start=current_user.has_role("tenant_admin"), started=inline_job(started))
 
 
@@ -657,11 +657,6 @@ def _dashboard_context() -> dict:
 
 
 # num, vn_datetime and the other display filters are core/i18n.py's, one set for every page.
-
-
-@dashboard_pages.app_template_filter("band")
-def band(total) -> str:
-    return services.band_of(float(total))
 
 
 @dashboard_pages.app_template_filter("factor_label")

@@ -35,7 +35,7 @@ class ExportArgs(Schema):
 
 
 def enabled_connector(key: str):
-    from core.tenants.services import connector_for
+    from core.tenants.choices import connector_for
 
     return connector_for(key).component
 

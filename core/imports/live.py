@@ -50,7 +50,7 @@ def _component(key: str):
 
 def _checked(key: str, settings: dict | None) -> dict:
     """The stored form of `settings` for connector `key`, or Invalid with field errors."""
-    from core.tenants.services import connector_for
+    from core.tenants.choices import connector_for
 
     component = _component(key)
     try:
@@ -147,7 +147,7 @@ def _csv(records: list[dict[str, Any]], columns: tuple[str, ...]) -> Path:
 @task(KIND, queue="imports", timeout=3600)
 def pull(progress, source_id: int) -> dict:
     from core.imports.services import run_import
-    from core.tenants.services import connector_for
+    from core.tenants.choices import connector_for
 
     source = db.session.get(LiveSource, source_id)
     if source is None:

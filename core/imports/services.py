@@ -130,7 +130,7 @@ def run_import(connector_key: str, path: str | Path, dry_run: bool = False, acto
     """Import the file at ``path`` with the tenant's connector ``connector_key``, in the
     caller's tenant context. Commits only when every row is valid and it is not a dry
     run; returns the contract's result (plus the change counts and warnings)."""
-    from core.tenants.services import connector_for
+    from core.tenants.choices import connector_for
 
     chosen = connector_for(connector_key)
     connector = chosen.component
@@ -974,7 +974,7 @@ class WorkItemWriter(Writer):
             if self.merge_error is not None:
                 raise self.merge_error
         if not self.failed and not self.dry_run and (self.new or self.updated):
-            from core.scoring.services import mark_stale
+            from core.scoring.stale import mark_stale
 
             # Imported items are not scored one by one: their months are recalculated.
             mark_stale(self.months, "Work items were imported; recalculate to score them.")

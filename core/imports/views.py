@@ -17,7 +17,7 @@ from core.imports.api import export_response, start_import
 from core.jobs.models import JobRun
 from core.messages import localise
 from core.plugins.manager import current_manager, current_tenant_slug
-from core.tenants import services as tenant_services
+from core.tenants import choices as tenant_choices
 from core.work import calendar as cal
 
 import_pages = Blueprint("import_pages", __name__, template_folder="templates")
@@ -31,7 +31,7 @@ def _admin() -> None:
 
 
 def _connectors() -> list[dict]:
-    choice = tenant_services.choice_in_force("import_connectors")
+    choice = tenant_choices.choice_in_force("import_connectors")
     keys = choice.settings.get("keys", []) if choice else []
     manager, slug, locale = current_manager(), current_tenant_slug(), str(get_locale() or "vi")
     out = []

@@ -83,7 +83,7 @@ def mark_overdue() -> dict[str, Any]:
 
 
 def _submit_stale() -> list[str]:
-    from core.scoring.engine import is_closed
+    from core.scoring.kernel import is_closed
     from core.scoring.models import ScoredPeriod
 
     periods = db.session.scalars(select(ScoredPeriod.period).where(ScoredPeriod.stale.is_(True))
@@ -119,7 +119,7 @@ def _close_due_month() -> dict[str, Any]:
     """
     from core.audit.models import AuditEvent
     from core.scoring import services as scoring
-    from core.scoring.engine import is_closed, month_of
+    from core.scoring.kernel import is_closed, month_of
     from core.scoring.models import ScoredPeriod
     from core.tenants.services import close_months_after_days
     from core.work import calendar as cal

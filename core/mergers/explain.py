@@ -1,4 +1,4 @@
-"""What explain shows of a month that a tenant merger's date cuts (core/mergers/scoring.py):
+"""What explain shows of a month that a tenant merger's date cuts (core/scoring/sides.py):
 each part with the rule that scored it — the tenant, its variant, version, settings and
 settings hash, its sums, components, working days and task score — and the weighting
 by working days that made the stored number, written out so that a person can redo it
@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.mergers.scoring import MONTH_RULE, Side, weighted_task
+from core.scoring.sides import MONTH_RULE, Side, weighted_task
 
 
 def _num(value: Decimal | float) -> str:

@@ -50,7 +50,7 @@ class TenantMerge(TenantScoped, db.Model):
     into, the effective date and who moved (`[first, last]` id ranges). Written with the
     merger in the target; it moves like every tenant row when that tenant merges on, so
     after A into B and B into C, C holds both and scoring reads them in one query
-    (core/mergers/scoring.py). The source's audit chain keeps the hashed original (its
+    (core/scoring/sides.py). The source's audit chain keeps the hashed original (its
     closing `tenant.merged` event); migration 0012 filled this table from those events."""
 
     __tablename__ = "tenant_merges"

@@ -38,7 +38,7 @@ from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.mergers.export import start_export
 from core.mergers.models import TenantMerge
-from core.mergers.scoring import id_ranges
+from core.scoring.sides import id_ranges
 from core.tenancy import tenant_context, tenant_tables, unscoped
 from core.tenants.models import Tenant
 
@@ -315,7 +315,7 @@ def merge(source_slug: str, target_slug: str, effective: date, mapping_data: dic
             return view
         if plan.conflicts:
             raise MergeBlocked(view)
-        from core.scoring.engine import lock_tenants_scoring
+        from core.scoring.locks import lock_tenants_scoring
 
         lock_tenants_scoring([source.id, target.id])  # no refresh of either tenant beside the move
         progress(1, 3, "export and move")
@@ -431,7 +431,7 @@ def _who_moved(plan: Plan) -> tuple[list[list[int]], list[str]]:
 def _mark_stale(plan: Plan, months: list[str]) -> None:
     if not months:
         return
-    from core.scoring.services import mark_stale
+    from core.scoring.stale import mark_stale
 
     with tenant_context(plan.target.id):
         mark_stale(months, f"Tenant merger of {plan.source.slug} effective {plan.effective.isoformat()}: "
@@ -441,7 +441,7 @@ def _mark_stale(plan: Plan, months: list[str]) -> None:
 def _close_chains(plan: Plan, export_path: str, moved: list[list[int]]) -> None:
     """Close the source's audit chain and anchor its last hash in the target's. The
     closing event is the merger's hashed record (its date and who moved); scoring reads
-    the same in the target's `tenant_merges` row (core/mergers/scoring.py)."""
+    the same in the target's `tenant_merges` row (core/scoring/sides.py)."""
     summary = {"source": plan.source.slug, "into": plan.target.slug, "effective_date": plan.effective.isoformat(),
                "moved": plan.counts, "export": export_path,
                "mapping": {k: plan.mapping.of(k) for k in CATALOGUE} | {"prefix": plan.mapping.prefix}}

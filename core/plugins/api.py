@@ -13,7 +13,7 @@ from core.pagination import PageArgs
 from core.plugins.components import KINDS
 from core.plugins.forms import describe_settings
 from core.plugins.manager import current_manager, describe_component
-from core.tenants import services as tenant_services
+from core.tenants import choices as tenant_choices
 from core.tenants.models import BEGINNING
 
 blp = Blueprint("plugins", __name__, url_prefix="/api/v1", description="Plugins and their components")
@@ -126,12 +126,12 @@ def tenant_components_view(slug: str, locale: str) -> dict:
              "settings_fields": describe_settings(reg.component, locale)}
             for reg in manager.available(kind, slug)
         ]
-    warnings = tenant_services.component_warnings()
+    warnings = tenant_choices.component_warnings()
     unusable = {(w["kind"], w["key"], w["effective_from"]) for w in warnings}
     schedule = {}
     for kind in ("scoring_variant", "classification_scheme", "bonus_scheme"):
         schedule[kind] = []
-        for choice in tenant_services.schedule(kind):
+        for choice in tenant_choices.schedule(kind):
             effective = None if choice.effective_from == BEGINNING else choice.effective_from
             schedule[kind].append({"key": choice.key, "settings": choice.settings, "effective_from": effective,
                                    "usable": (kind, choice.key, effective) not in unusable})

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar, NotRequired, TypedDict
 
 from marshmallow import Schema, ValidationError
 
 KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connector", "live_connector")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+# The task score's ceiling when a variant names none (ScoringVariant.task_score_max): the
+# rest of a month's total, up to 100, is the general criteria.
 TASK_SCORE_MAX = 70.0
 LEVELS = ("HTXS", "HTT", "HT", "KHT")
 # A person's legal regime (cán bộ, công chức, viên chức, người lao động): which law
@@ -61,6 +65,13 @@ TARGET_FIELDS: dict[str, tuple[str, ...]] = {
                    "failed_reviews", "missed_deadlines", "stars", "satisfaction", "role", "priority", "exempt"),
 }
 IMPORT_TARGETS = tuple(TARGET_FIELDS)
+
+
+def round_score(value: float, places: int = 2) -> float:
+    """Round half up, as a person checking by hand would (Python's round() goes to even).
+    The core stores every task score rounded so; a variant that rounds its own uses this."""
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 class NoSettings(Schema):
@@ -153,10 +164,11 @@ class ScoringVariant(Component):
     **Facts** given to ``period_score``: ``period`` (e.g. ``2026-10``), ``working_days``
     (the employee's working days in the period, less public holidays and approved
     leave), ``is_leader`` (bool: a head, or a deputy with a field in charge); for those,
-    ``unit_people`` (how many they lead), ``unit_any_kht`` (bool), ``organising_pct``
-    (share of the led people's items done on time), ``leadership_pct`` (the evaluator's
-    leadership score, 0–100, when set) and ``deputy`` (True for a deputy's field). The
-    core may add more, and variants that need them document which.
+    ``unit_people`` (how many they lead), what the variant's own ``leader_facts`` gives
+    when they lead anyone (by default ``unit_any_kht``, bool, and ``organising_pct``,
+    the share of the led people's items done on time), ``leadership_pct`` (the
+    evaluator's leadership score, 0–100, when set) and ``deputy`` (True for a deputy's
+    field). The core may add more, and variants that need them document which.
     """
 
     kind = "scoring_variant"
@@ -166,6 +178,54 @@ class ScoringVariant(Component):
     # True: the core sums the item components per employee and day first and passes each
     # day's sums through adjust_day before adding the days up (daily caps, flags).
     per_day: ClassVar[bool] = False
+
+    # ------------------------------------------------------------ the rule's policy
+    # What the core reads of the rule besides the methods. The defaults are Decree
+    # 335/2025's; a variant for another decree overrides them.
+
+    # The highest task score period_score may return; a result above it (or below 0) is
+    # refused as the plugin's fault, never clamped. The general criteria make up the rest
+    # of a month's total, to 100.
+    task_score_max: ClassVar[float] = TASK_SCORE_MAX
+    # The bands of a month's total (task score + general criteria), highest first, each
+    # (name, lowest total in it); the last band's edge is 0. The unit summary counts people
+    # per band, and ``leader_facts`` asks whether anyone led is in the last band.
+    total_bands: ClassVar[tuple[tuple[str, float], ...]] = (("HTXS", 90), ("HTT", 70), ("HT", 50), ("KHT", 0))
+    # The edges of the what-if preview's task-score histogram, ascending from 0 to
+    # ``task_score_max``: each bin holds the scores from its edge up to the next, the last
+    # bin its top edge too.
+    task_histogram_edges: ClassVar[tuple[float, ...]] = (0, 35, 49, 56, 63, 70)
+    # Two of ``item_components`` whose sums over the people a leader leads give the
+    # leader's ``organising_pct`` fact: (items, items done on time). None: the variant
+    # measures no organising, and leaders get no ``organising_pct``.
+    organising_components: ClassVar[tuple[str, str] | None] = None
+
+    def band(self, total: Any) -> str:
+        """The band (``total_bands``) of a month's total."""
+        for name, edge in self.total_bands:
+            if total >= edge:
+                return name
+        return self.total_bands[-1][0]
+
+    def leader_facts(self, members: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts of a leader's unit that ``period_score`` receives beside ``is_leader``
+        and ``unit_people``, from the people they lead (never empty). Each member is
+        ``{"total": Decimal (task score + general criteria), "sums": {component: Σ}}``,
+        the sums as the member's month row stores them (6 decimals), so a refresh and a
+        full run agree.
+
+        The default gives ``unit_any_kht`` (anyone led is in the last of ``total_bands``)
+        and, when ``organising_components`` names them, ``organising_pct``: the share of
+        the members' items done on time (100 when they have no items).
+        """
+        lowest = self.total_bands[-1][0]
+        facts: dict[str, Any] = {"unit_any_kht": any(self.band(m["total"]) == lowest for m in members)}
+        if self.organising_components is not None:
+            all_items, on_time_items = self.organising_components
+            items = sum(round(m["sums"].get(all_items, 0.0), 6) for m in members)
+            on_time = sum(round(m["sums"].get(on_time_items, 0.0), 6) for m in members)
+            facts["organising_pct"] = 100.0 * on_time / items if items else 100.0
+        return facts
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         """One dict per item, in the same order, mapping each of ``item_components`` to a finite number."""
@@ -386,6 +446,9 @@ def check_component(component: Any, kind: str) -> str | None:
         names = component.item_components
         if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
             return "item_components must name at least one component (identifiers)"
+        problem = scoring_policy_problem(component)
+        if problem is not None:
+            return problem
     if kind == "import_connector":
         if component.target not in IMPORT_TARGETS:
             return f"target must be one of {', '.join(IMPORT_TARGETS)}"
@@ -395,4 +458,31 @@ def check_component(component: Any, kind: str) -> str | None:
         target = component.import_connector_for(component.load_settings())
         if not isinstance(target, str) or not KEY_PATTERN.match(target):
             return "import_connector must name the import connector its records go through"
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def scoring_policy_problem(variant: Any) -> str | None:
+    """What is wrong with a scoring variant's policy attributes (ScoringVariant), or None."""
+    ceiling = variant.task_score_max
+    if not _number(ceiling) or not 0 < ceiling <= 100:
+        return "task_score_max must be a number above 0 and at most 100"
+    bands = variant.total_bands
+    if not (isinstance(bands, tuple) and bands and all(
+            isinstance(b, tuple) and len(b) == 2 and isinstance(b[0], str) and b[0] and _number(b[1]) for b in bands)):
+        return 'total_bands must be a tuple of (name, lowest total) pairs, e.g. (("HT", 50), ("KHT", 0))'
+    edges = [edge for _, edge in bands]
+    if edges != sorted(edges, reverse=True) or len(set(edges)) != len(edges) or edges[-1] != 0:
+        return "total_bands must go from the highest edge down, each edge once, the last one 0"
+    bins = variant.task_histogram_edges
+    if not (isinstance(bins, tuple) and len(bins) >= 2 and all(_number(e) for e in bins)
+            and list(bins) == sorted(set(bins)) and bins[0] == 0 and bins[-1] == ceiling):
+        return "task_histogram_edges must rise from 0 to task_score_max, each edge once"
+    organising = variant.organising_components
+    if organising is not None and not (isinstance(organising, tuple) and len(organising) == 2
+                                       and all(n in variant.item_components for n in organising)):
+        return "organising_components must be None or two of item_components: (items, items done on time)"
     return None

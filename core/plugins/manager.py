@@ -73,18 +73,18 @@ class ComponentMissing(Conflict):
 
 
 class TaskScoreOutOfBounds(ComponentMissing):
-    """A scoring variant returned a task score outside 0–70 (or no number at all): a bug
+    """A scoring variant returned a task score outside 0 to its task_score_max (or no number at all): a bug
     of the plugin. The run is refused rather than clamped, so the vendor hears of it
     and no tenant is shown a number the rule did not produce. A ComponentMissing, so
     every path that already copes with an unusable component (a refresh marks the
     month stale, pages show the reason, the API answers 409) copes with this one too."""
 
-    def __init__(self, stamp: dict, value: Any, period: str):
+    def __init__(self, stamp: dict, value: Any, period: str, ceiling: float = TASK_SCORE_MAX):
         self.stamp, self.value, self.period = dict(stamp), value, period
         message = (f"The scoring variant '{stamp.get('key')}' version {stamp.get('version')} returned a task score "
-                   f"of {value!r} for {period}, outside 0–{TASK_SCORE_MAX:g}: a fault of that plugin; nothing was "
+                   f"of {value!r} for {period}, outside 0–{ceiling:g}: a fault of that plugin; nothing was "
                    f"scored. Ask its vendor for a fix, or choose another scoring variant.")
-        super().__init__(message, {"task_score": [f"{value!r} is not a number from 0 to {TASK_SCORE_MAX:g}."]},
+        super().__init__(message, {"task_score": [f"{value!r} is not a number from 0 to {ceiling:g}."]},
                          code="task_score_out_of_bounds")
 
 

@@ -39,7 +39,6 @@ from core.plugins.components import (
     IMPORT_TARGETS,
     LEVELS,
     TARGET_FIELDS,
-    TASK_SCORE_MAX,
     BonusScheme,
     ClassificationScheme,
     Component,
@@ -52,11 +51,13 @@ from core.plugins.components import check_component as _well_formed
 __all__ = [
     "PROBE_PERIODS",
     "SAMPLE_FACTS",
+    "SAMPLE_MEMBER_TOTALS",
     "ConformanceError",
     "check_bonus_scheme",
     "check_classification_scheme",
     "check_component",
     "check_import_connector",
+    "check_leader_facts",
     "check_live_connector",
     "check_plugin",
     "check_scoring_variant",
@@ -222,18 +223,21 @@ def check_scoring_variant(variant: ScoringVariant, items: Sequence[Mapping[str, 
     results = []
     empty = {name: 0 for name in names}
     sums = {name: sum((float(s[name]) for s in scores), 0.0) for name in names}
+    leader = {**facts, "is_leader": True, "unit_people": len(SAMPLE_MEMBER_TOTALS),
+              **check_leader_facts(variant, loaded, sums)}
     for label, period_sums, period_facts in (
         ("no items", empty, facts),
         ("the sample items", sums, facts),
         ("no working days", sums, {**facts, "working_days": 0}),
-        ("a leader", sums, {**facts, "is_leader": True}),
+        ("a leader", sums, leader),
     ):
         result = _pure(variant, lambda s=period_sums, f=period_facts: variant.period_score(s, loaded, f),
                        [period_sums, period_facts, loaded], f"period_score ({label})")
         _require(isinstance(result, dict), variant, f"period_score ({label}) must return a dict")
         task = result.get("task_score")
-        _require(_finite(task) and 0 <= float(task) <= TASK_SCORE_MAX, variant,
-                 f"period_score ({label}): task_score must be a number from 0 to {TASK_SCORE_MAX:g}, got {task!r}")
+        ceiling = variant.task_score_max
+        _require(_finite(task) and 0 <= float(task) <= ceiling, variant,
+                 f"period_score ({label}): task_score must be a number from 0 to {ceiling:g}, got {task!r}")
         components = result.get("components")
         _require(isinstance(components, dict) and all(isinstance(k, str) and _finite(v)
                                                       for k, v in components.items()),
@@ -244,6 +248,28 @@ def check_scoring_variant(variant: ScoringVariant, items: Sequence[Mapping[str, 
                  variant, f"period_score ({label}) is not JSON-able")
         results.append(result)
     return results
+
+
+# The totals (task score + general criteria) of the people a sample leader leads: one in
+# each of the default bands and one on an edge.
+SAMPLE_MEMBER_TOTALS = (Decimal("95.5"), Decimal("70"), Decimal("55.25"), Decimal("42"))
+
+
+def check_leader_facts(variant: ScoringVariant, settings: Mapping[str, Any],
+                       sums: Mapping[str, float]) -> dict[str, Any]:
+    """``band`` places every total in one of ``total_bands`` and ``leader_facts`` answers
+    a JSON-able dict of facts, purely, for members with the given sums; returns the facts."""
+    for total in (*SAMPLE_MEMBER_TOTALS, Decimal(0), Decimal(100), 0.0, 100.0):
+        band = _call(variant, lambda t=total: variant.band(t), "band")
+        _require(band in {name for name, _ in variant.total_bands}, variant,
+                 f"band({total}) is {band!r}, not one of total_bands")
+    members = [{"total": total, "sums": dict(sums)} for total in SAMPLE_MEMBER_TOTALS]
+    facts = _pure(variant, lambda: variant.leader_facts(members, settings), [*members, settings], "leader_facts")
+    _require(isinstance(facts, dict) and all(isinstance(k, str) for k in facts) and _jsonable(facts), variant,
+             f"leader_facts must return a JSON-able dict of named facts, got {facts!r}")
+    _require(not {"is_leader", "unit_people", "period", "working_days"} & set(facts), variant,
+             "leader_facts must not replace the core's facts (is_leader, unit_people, period, working_days)")
+    return facts
 
 
 def check_classification_scheme(scheme: ClassificationScheme, people: Sequence[Mapping[str, Any]] | None = None,
@@ -534,9 +560,9 @@ def _probe_variant(variant: ScoringVariant, stored: Mapping[str, Any], items: li
             facts = {**SAMPLE_FACTS, "period": period, "working_days": days, "is_leader": leader}
             result = _call(variant, lambda f=facts: variant.period_score(sums, settings, f), f"period_score ({period})")
             task = result.get("task_score") if isinstance(result, dict) else result
-            _require(_finite(task) and 0 <= float(task) <= TASK_SCORE_MAX, variant,
+            _require(_finite(task) and 0 <= float(task) <= variant.task_score_max, variant,
                      f"period_score gave a task score of {task!r} for {period} ({days} working days, "
-                     f"{len(items)} items, settings {dict(stored)}): outside 0–{TASK_SCORE_MAX:g}; the core refuses "
+                     f"{len(items)} items, settings {dict(stored)}): outside 0–{variant.task_score_max:g}; the core refuses "
                      f"the run. Cap it in the formula, or refuse such settings in the schema.")
 
 

@@ -57,6 +57,7 @@ from core.plugins.components import (
     RowError,
     ScoringVariant,
     protection_date_errors,
+    round_score,
 )
 from core.plugins.hookspecs import hookimpl
 from core.plugins.sql import SqlItem, greatest, int_or, least, num, when
@@ -115,6 +116,7 @@ __all__ = [
     "to_levels",
     "to_list",
     "to_text",
+    "round_score",
     "validate",
     "when",
     "working_days",

@@ -26,6 +26,7 @@ from core.plugins.forms import (
     settings_lines,
 )
 from core.plugins.manager import current_manager, current_tenant_slug, describe_component
+from core.tenants import choices as tenant_choices
 from core.tenants import services as tenant_services
 from core.tenants.models import BEGINNING
 
@@ -78,20 +79,20 @@ def overview(t):
               for reg in manager.available(k, slug)}
     kinds = []
     for kind in SINGLE_KINDS:
-        in_force = tenant_services.choice_in_force(kind)
+        in_force = tenant_choices.choice_in_force(kind)
         kinds.append({
             "kind": kind, "title": _kind_titles()[kind],
             "in_force": in_force.key if in_force else None,
             "schedule": [{"key": c.key, "title": titles.get((kind, c.key)),
                           "effective_from": None if c.effective_from == BEGINNING else c.effective_from,
                           "settings": _shown_settings(manager, kind, c.key, c.settings, slug)}
-                         for c in tenant_services.schedule(kind)],
+                         for c in tenant_choices.schedule(kind)],
             "available": [describe_component(r.component, locale) for r in manager.available(kind, slug)],
         })
-    connectors = tenant_services.choice_in_force("import_connectors")
+    connectors = tenant_choices.choice_in_force("import_connectors")
     return render_template(
         "plugins/components.html", t=_t, tenant=g.tenant, kinds=kinds,
-        warnings=tenant_services.component_warnings(),
+        warnings=tenant_choices.component_warnings(),
         connectors=[describe_component(r.component, locale) for r in manager.available("import_connector", slug)],
         enabled_connectors=set(connectors.settings.get("keys", [])) if connectors else set(),
         can_edit=current_user.has_role("tenant_admin"), saved=request.args.get("saved"),
@@ -147,7 +148,7 @@ def edit(t, kind, key):
         values.update({f["name"]: request.form.get("s." + f["name"], "") for f in describe_settings(component)
                        if f["type"] == "boolean"})
     else:
-        current = tenant_services.choice_in_force(kind)
+        current = tenant_choices.choice_in_force(kind)
         values = form_values(component, current.settings if current and current.key == key else None)
     return render_template(
         "plugins/component_form.html", t=_t, tenant=g.tenant, kind=kind, kind_title=_kind_titles()[kind],

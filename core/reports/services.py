@@ -27,7 +27,7 @@ from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.services import visible_employees_filter
 from core.periods import period_bounds
-from core.scoring import engine
+from core.scoring import kernel
 from core.work.calendar import WorkCalendar
 from core.work.models import WorkItem
 
@@ -203,12 +203,12 @@ def _fte_hours(start: date, end: date) -> Decimal:
 
 def _workload(principal: Principal, start: date, end: date) -> tuple[list[dict], dict[tuple[int, int | None], list[int]]]:
     """The rows of the workload report and the people of each (unit, position)."""
-    people = engine.people_in(start, end)
+    people = kernel.people_in(start, end)
     clause = visible_employees_filter(principal)
     if clause is not None:
         visible = set(db.session.scalars(select(Employee.id).where(clause)))
         people = [p for p in people if p.id in visible]
-    days = engine.working_days(people, start, end)
+    days = kernel.working_days(people, start, end)
     positions = dict(db.session.execute(select(Employee.id, Employee.position_id).where(
         Employee.id.in_([p.id for p in people]))).all()) if people else {}
     hours = func.sum(WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient) / 60

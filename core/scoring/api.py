@@ -11,7 +11,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.jobs.runner import run_view, submit
-from core.scoring import services
+from core.scoring import kernel, services
 from core.scoring.schemas import (
     ExplainSchema,
     GeneralScoreIn,
@@ -118,7 +118,7 @@ class Periods(MethodView):
     def get(self, t, period):
         """Whether a month is closed or stale, and how it was last scored."""
         api_member()
-        services.engine.parse_month(period)
+        kernel.parse_month(period)
         return services.period_state(period)
 
 

@@ -18,7 +18,7 @@ Where it runs (`CONGVU_SCORING`, docs/scaling.md):
 Why several scorers never conflict: a batch takes its marks with `FOR UPDATE SKIP
 LOCKED` (another scorer's marks are skipped, not waited for) and then locks its people
 and every leader above them with advisory locks, all in one statement in ascending
-order (engine.lock_people) — two batches that share a leader take turns on it and can
+order (scope.lock_people) — two batches that share a leader take turns on it and can
 never deadlock. A mark inserted while a batch runs is not among the rows it took, so it
 stays and the next batch re-scores from the committed items: a batch that read the
 items before that write never deletes the mark that write made.
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from core.extensions import db
 from core.plugins.manager import ComponentMissing
-from core.scoring import engine
+from core.scoring import engine, kernel, scope
 from core.scoring.models import PeriodScore, ScoringMark
 from core.tenancy import current_tenant_id, tenant_context
 from core.tenants.models import Tenant
@@ -80,7 +80,7 @@ def mark_items(session: Session, events: Iterable[tuple[int, int, str]]) -> None
         if item is None:
             missing[tid].add(item_id)
         else:
-            wanted[tid].add((item.employee_id, engine.month_of(item.work_date)))
+            wanted[tid].add((item.employee_id, kernel.month_of(item.work_date)))
     for tid in sorted(set(wanted) | set(missing)):
         if tid == current_tenant_id():
             _insert_marks(session, wanted[tid], missing[tid])
@@ -92,7 +92,7 @@ def mark_items(session: Session, events: Iterable[tuple[int, int, str]]) -> None
 
 def _insert_marks(session: Session, wanted: set[tuple[int, str]], missing: set[int]) -> None:
     if missing:  # items no longer in the session (a caller that expired it): one read
-        wanted |= {(r.employee_id, engine.month_of(r.work_date)) for r in session.execute(
+        wanted |= {(r.employee_id, kernel.month_of(r.work_date)) for r in session.execute(
             select(WorkItem.employee_id, WorkItem.work_date).where(WorkItem.id.in_(sorted(missing))))}
     if not wanted:
         return
@@ -227,7 +227,7 @@ def drain_batch(limit: int = BATCH_MARKS, year: str | None = None) -> int:
     live = {p: ids for p, ids in by_period.items() if p not in closed}
     if live:
         # Everyone of the batch and every leader above them, in one statement, ascending.
-        engine.lock_people(set().union(*live.values()))
+        scope.lock_people(set().union(*live.values()))
     for period in sorted(live):
         _rescore(period, live[period])
     _delete_marks([r.id for r in taken])
@@ -236,10 +236,10 @@ def drain_batch(limit: int = BATCH_MARKS, year: str | None = None) -> int:
 
 def _rescore(period: str, people: set[int]) -> None:
     from core.dashboards.aggregates import write_week_hours
-    from core.scoring.services import mark_stale
+    from core.scoring.stale import mark_stale
 
     try:
-        scheme = engine.scheme_for(period)
+        scheme = kernel.scheme_for(period)
     except ComponentMissing as exc:
         mark_stale([period], exc.message)
         return
@@ -249,7 +249,7 @@ def _rescore(period: str, people: set[int]) -> None:
         return
     ids = sorted(people)
     engine.score_items(scheme, employee_ids=ids)
-    engine.aggregate(scheme, ids, engine.read_scope(ids))
+    engine.aggregate(scheme, ids, scope.read_scope(ids))
     write_week_hours(period, ids)
 
 
@@ -304,7 +304,7 @@ def drain_year(year: str, wait_seconds: float = 60.0) -> None:
 def pending_people(period: str, employee_ids: Iterable[int] | None = None) -> set[int]:
     """People of the current tenant whose `period` (a month, or a year: any of its months)
     has changes not scored yet."""
-    cond = ScoringMark.period == period if engine.is_month(period) else ScoringMark.period.like(f"{period}-%")
+    cond = ScoringMark.period == period if kernel.is_month(period) else ScoringMark.period.like(f"{period}-%")
     stmt = select(ScoringMark.employee_id).where(cond).distinct()
     if employee_ids is not None:
         stmt = stmt.where(ScoringMark.employee_id.in_(list(employee_ids)))

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -21,14 +22,16 @@ from core.org import services as org
 from core.org.models import DeputyField, Employee
 from core.periods import period_bounds
 from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
-from core.scoring import engine, scorer
+from core.scoring import engine, kernel, scorer
 from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
+from core.scoring.scope import lock_people
+from core.scoring.stale import mark_stale
 from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
 from core.webhooks import outbox as webhooks
 from core.work import calendar as cal
 from core.work.models import CalendarDay, ClosedPeriod, LeaveRecord, WorkItem
-from core.work.services import _EVENTS_KEY as WORK_EVENTS_KEY
+from core.work.services import EVENTS_KEY as WORK_EVENTS_KEY
 
 # ---------------------------------------------------------------- incremental updates
 
@@ -54,7 +57,7 @@ def _note_changed_facts(session: Session, _flush_context) -> None:
             starts = [obj.start_date, *state.attrs.start_date.history.deleted]
             ends = [obj.end_date, *state.attrs.end_date.history.deleted]
             people = {obj.employee_id, *state.attrs.employee_id.history.deleted}
-            for month in engine.month_range(min(starts), max(ends)):
+            for month in kernel.month_range(min(starts), max(ends)):
                 facts["leave"].update((pid, month) for pid in people)
         elif isinstance(obj, DeputyField):
             # A deputy's field changed: their months re-score like a leave's (the field's
@@ -64,10 +67,10 @@ def _note_changed_facts(session: Session, _flush_context) -> None:
             ends = [obj.end_date or max(obj.start_date, cal.now().date()),
                     *(d for d in state.attrs.end_date.history.deleted if d is not None)]
             people = {obj.deputy_id, *state.attrs.deputy_id.history.deleted}
-            for month in engine.month_range(min(starts), max(ends)):
+            for month in kernel.month_range(min(starts), max(ends)):
                 facts["leave"].update((pid, month) for pid in people)
         elif isinstance(obj, CalendarDay):
-            facts["days"].update(engine.month_of(d) for d in (obj.day, *inspect(obj).attrs.day.history.deleted))
+            facts["days"].update(kernel.month_of(d) for d in (obj.day, *inspect(obj).attrs.day.history.deleted))
         elif isinstance(obj, Employee) and (gone or obj in session.new or any(
                 inspect(obj).attrs[name].history.has_changes() for name in EMPLOYEE_FIELDS)):
             facts["people"] = True
@@ -117,7 +120,7 @@ def _settle_tenant_facts(facts: dict) -> None:
     if facts["people"]:
         today = cal.local_today(cal.current_tenant())
         candidates |= set(db.session.scalars(select(ScoredPeriod.period)))
-        candidates |= {engine.month_of(today), engine.month_of(today.replace(day=1) - timedelta(days=1))}
+        candidates |= {kernel.month_of(today), kernel.month_of(today.replace(day=1) - timedelta(days=1))}
     # Only months that have scores to go stale (a refresh writes rows before any full run).
     stale = set(db.session.scalars(select(PeriodScore.period).where(
         PeriodScore.period.in_(sorted(candidates - closed))).distinct())) if candidates - closed else set()
@@ -130,7 +133,7 @@ def _settle_tenant_facts(facts: dict) -> None:
             by_month.setdefault(month, set()).add(pid)
     for month, people in sorted(by_month.items()):
         try:
-            scheme = engine.scheme_for(month)
+            scheme = kernel.scheme_for(month)
         except ComponentMissing as exc:
             mark_stale([month], exc.message)
             continue
@@ -138,7 +141,7 @@ def _settle_tenant_facts(facts: dict) -> None:
         if moved is not None:
             mark_stale([month], moved)
             continue
-        engine.aggregate(scheme, people, engine.lock_people(people))
+        engine.aggregate(scheme, people, lock_people(people))
 
 
 @event.listens_for(Session, "before_commit", insert=True)  # before the audit chain's lock is taken
@@ -166,14 +169,14 @@ def _refresh_changed_items(session: Session) -> None:
         return
     session.info["congvu_scoring_busy"] = True
     try:
-        # Locks: engine.refresh_items takes the person-level ones (see engine.SCORING_LOCK),
+        # Locks: engine.refresh_items takes the person-level ones (see locks.SCORING_LOCK),
         # so declarations of different people no longer wait for each other here.
         engine.refresh_items(sorted({item_id for _, item_id, _ in events}))
     except ComponentMissing as exc:
         # Work goes on; the month is marked stale so admins see why it has no scores.
-        months = {engine.month_of(d) for d in db.session.scalars(
+        months = {kernel.month_of(d) for d in db.session.scalars(
             select(ItemScore.work_date).where(ItemScore.work_item_id.in_([i for _, i, _ in events])))}
-        mark_stale(months or {engine.month_of(date.today())}, exc.message)
+        mark_stale(months or {kernel.month_of(date.today())}, exc.message)
     finally:
         session.info.pop("congvu_scoring_busy", None)
 
@@ -186,27 +189,6 @@ def _wake_scorer(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_wake(session: Session, _previous_transaction) -> None:
     scorer.forget_wake(session)
-
-
-def mark_stale(periods: Iterable[str], reason: str) -> int:
-    """Flag months whose scores no longer match the tenant's settings (closed ones stay frozen)."""
-    closed = set(db.session.scalars(select(ClosedPeriod.period)))
-    count = 0
-    for period in set(periods) - closed:
-        row = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
-        if row is None:
-            row = ScoredPeriod(period=period)
-            db.session.add(row)
-        row.stale, row.stale_reason = True, reason[:500]
-        count += 1
-    db.session.flush()
-    return count
-
-
-def mark_stale_from(day: date, reason: str) -> int:
-    """After a settings change effective from `day`: every scored month from then on."""
-    scored = db.session.scalars(select(ScoredPeriod.period).where(ScoredPeriod.period >= engine.month_of(day)))
-    return mark_stale(scored, reason)
 
 
 # ---------------------------------------------------------------- reading scores
@@ -256,7 +238,7 @@ def scores(principal: Principal, period: str, employee_id: int | None = None, un
     ids = ids[(page - 1) * per_page: page * per_page]
     if not ids:
         return [], total
-    if engine.is_month(period):
+    if kernel.is_month(period):
         rows = db.session.scalars(select(PeriodScore).where(PeriodScore.period == period,
                                                             PeriodScore.employee_id.in_(ids))
                                   .order_by(PeriodScore.employee_id))
@@ -319,7 +301,7 @@ def quarter_months(quarter: str) -> list[str]:
 
 
 def _mean2(values: list) -> float:
-    return float(engine._round2(sum(float(x) for x in values) / len(values)))
+    return float(kernel.round2(sum(float(x) for x in values) / len(values)))
 
 
 def rollup(rows: list[Any], general: Decimal | None = None) -> dict[str, Any]:
@@ -386,7 +368,7 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
         months = sorted(by_person.get(pid, []), key=lambda r: r.period)
         if not months:
             continue
-        mean = lambda xs: float(engine._round2(sum(float(x) for x in xs) / len(xs)))  # noqa: E731
+        mean = lambda xs: float(kernel.round2(sum(float(x) for x in xs) / len(xs)))  # noqa: E731
         components: dict[str, Any] = {"months": {m.period: float(m.total) for m in months}}
         if pid in quarterly:
             quarters: dict[str, list[PeriodScore]] = {}
@@ -410,7 +392,7 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
                     "working_days": sum(m.working_days for m in months),
                     "pending": pid in pending,
                     "refreshed_at": max((m.computed_at for m in months if m.computed_at), default=None)})
-    from core.mergers.scoring import combine_years
+    from core.scoring.sides import combine_years
 
     # People a tenant merger moved: both sides weighted by months (by quarters within a side
     # for a quarterly person).
@@ -420,23 +402,23 @@ def year_scores(year: str, ids: list[int], periods: list[str] | None = None,
 def range_scores(period: str, start: date, end: date, ids: list[int]) -> list[dict]:
     """A day, ISO week or quarter, from the stored item components (SQL sums), scored by
     the variant in force at its start; general criteria belong to months, so none here."""
-    scheme = engine.scheme_for(engine.month_of(start))
-    sums = engine.component_sums(scheme, ids, start, end)
-    people = engine.people_in(start, end, ids)
-    days = engine.working_days(people, start, end)
+    scheme = kernel.scheme_for(kernel.month_of(start))
+    sums = kernel.component_sums(scheme, ids, start, end)
+    people = kernel.people_in(start, end, ids)
+    days = kernel.working_days(people, start, end)
     out = []
     empty = {n: 0.0 for n in scheme.names} | {"_items": 0}
     for p in people:
         s = sums.get(p.id, empty)
         result = scheme.variant.period_score({n: s.get(n, 0.0) for n in scheme.names}, scheme.chosen.settings,
                                              {"working_days": days[p.id], "period": period, "is_leader": False})
-        task = float(engine._round2(engine.checked_task_score(scheme.chosen, result, period)))
+        task = float(kernel.round2(kernel.checked_task_score(scheme.chosen, result, period)))
         out.append({"employee_id": p.id, "period": period, "task_score": task, "general_score": None,
                     "total": task, "components": result.get("components", {}),
                     "variant": {"key": scheme.stamp()["key"], "version": scheme.stamp()["version"],
                                 "settings_hash": scheme.stamp()["settings_hash"]},
                     "provisional": True, "item_count": int(s.get("_items", 0)), "working_days": days[p.id]})
-    from core.mergers.scoring import combine_range
+    from core.scoring.sides import combine_range
 
     out = combine_range(period, start, end, scheme, people, out)  # a tenant merger's date inside the range
     return sorted(out, key=lambda r: r["employee_id"])
@@ -446,9 +428,10 @@ def unit_summary(principal: Principal, period: str, unit_id: int | None) -> dict
     """Mean, median and count per band of the month's totals (a unit or the tenant)."""
     rows, _ = scores(principal, period, unit_id=unit_id, per_page=10**7)
     totals = [r["total"] for r in rows if r["item_count"]]
-    bands = {"HTXS": 0, "HTT": 0, "HT": 0, "KHT": 0}
+    variant = kernel.scheme_for(period).variant  # the bands are the rule's (its total_bands)
+    bands = {name: 0 for name, _ in variant.total_bands}
     for t in totals:
-        bands["HTXS" if t >= 90 else "HTT" if t >= 70 else "HT" if t >= 50 else "KHT"] += 1
+        bands[variant.band(t)] += 1
     return {"period": period, "unit_id": unit_id, "people": len(totals),
             "mean": round(statistics.fmean(totals), 2) if totals else None,
             "median": round(statistics.median(totals), 2) if totals else None, "bands": bands}
@@ -465,26 +448,26 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     if not org.can_see_employee(principal, employee_id):
         raise NotFound("Employee not found.")
     from core.mergers.explain import merger_formula
-    from core.mergers.scoring import sides_of
+    from core.scoring.sides import sides_of
 
-    start, end = engine.parse_month(period)
+    start, end = kernel.parse_month(period)
     stored = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == employee_id,
                                                          PeriodScore.period == period))
-    sides = sides_of(engine.scheme_for(period), employee_id)
+    sides = sides_of(kernel.scheme_for(period), employee_id)
     scheme = sides[-1][0].scheme  # the last side's rule: the month's, unless the month is all before a merger
-    as_of = engine.as_of_for(scheme, cal.current_tenant())
-    if len(sides) == 1 and not engine.is_closed(period):
+    as_of = kernel.as_of_for(scheme, cal.current_tenant())
+    if len(sides) == 1 and not kernel.is_closed(period):
         # An open month is explained by the rule in force: one that gives this person's
         # sums a task score out of bounds is refused here too, not shown beside old numbers.
-        engine.person_task_score(scheme, employee_id)
-    rows = db.session.execute(engine.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
+        kernel.person_task_score(scheme, employee_id)
+    rows = db.session.execute(kernel.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
     item_scores = {s.work_item_id: s for s in db.session.scalars(
         select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
     items = []
     for row in rows:
         side = next(side for side, lo, hi in sides if lo <= row.work_date <= hi)
         by = side.scheme  # the item's rule: the tenant its person was in on its date
-        facts = engine.item_facts(row, side.tenant, as_of)
+        facts = kernel.item_facts(row, side.tenant, as_of)
         stored_item = item_scores.get(row.id)
         score = ({name: getattr(stored_item, f"c{i}") for i, name in enumerate(by.names)}
                  if stored_item else by.variant.score_items([facts], by.chosen.settings)[0])
@@ -508,7 +491,8 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
         "general": general_view(general) if general else None,
         "general_score": float(stored.general_score) if stored and stored.general_score is not None else None,
         "total": float(stored.total) if stored else None,
-        "total_rule": "total = general criteria (≤ 30) + task score (≤ 70)",
+        "total_rule": f"total = general criteria (≤ {100 - scheme.variant.task_score_max:g}) + task score "
+                      f"(≤ {scheme.variant.task_score_max:g})",
         "provisional": stored.provisional if stored else True,
         "merger": merger,
     }
@@ -555,7 +539,7 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
     make the quarter's general score (``rollup``), whatever its months hold."""
     quarter = is_quarter(period)
     if not quarter:
-        engine.parse_month(period)
+        kernel.parse_month(period)
     if not org.can_see_employee(principal, employee_id):
         raise NotFound("Employee not found.")
     if own_proposal:
@@ -572,9 +556,9 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
         if employee_id not in _quarterly([employee_id]):
             raise Invalid("This person is evaluated by months: set the general criteria of each month.",
                           {"period": ["Use YYYY-MM: the person's agency evaluates by months."]})
-        if all(engine.is_closed(m) for m in quarter_months(period)):
+        if all(kernel.is_closed(m) for m in quarter_months(period)):
             raise Conflict(f"The period {period} is closed.", {"period": ["Closed."]}, code="period_closed")
-    elif engine.is_closed(period):
+    elif kernel.is_closed(period):
         raise Conflict(f"The period {period} is closed.", {"period": ["Closed."]}, code="period_closed")
     row = _general_row(employee_id, period)
     before = general_view(row) if row.id else None
@@ -597,9 +581,9 @@ def set_general(principal: Principal, employee_id: int, period: str, data: dict,
         # The person's lock and their leaders', as a refresh takes them: a refresh of their
         # items under way would otherwise be overwritten by this month, summed from before
         # its items (and a leader's row by one that read this person's old row).
-        scope = engine.lock_people([employee_id])
+        scope = lock_people([employee_id])
         try:
-            scheme = engine.scheme_for(period)
+            scheme = kernel.scheme_for(period)
             moved = engine.moved_version(scheme, [employee_id])
             if moved is not None:
                 mark_stale([period], moved)
@@ -617,8 +601,8 @@ def close_period(period: str, actor: str | None = None, why: dict | None = None)
     """Close a month: its items refuse changes and its scores are frozen. `actor` is who
     the audit event names (default: the request's user, else "system"); `why` adds to
     the event what made a non-person close it (the scheduler: its job and rule)."""
-    engine.parse_month(period)
-    if engine.is_closed(period):
+    kernel.parse_month(period)
+    if kernel.is_closed(period):
         raise Conflict(f"The period {period} is already closed.", {"period": ["Already closed."]})
     db.session.add(ClosedPeriod(period=period))
     db.session.flush()
@@ -633,7 +617,7 @@ def close_period(period: str, actor: str | None = None, why: dict | None = None)
 
 
 def reopen_period(period: str, reason: str) -> dict:
-    engine.parse_month(period)
+    kernel.parse_month(period)
     row = db.session.scalar(select(ClosedPeriod).where(ClosedPeriod.period == period))
     if row is None:
         raise Conflict(f"The period {period} is not closed.", {"period": ["Not closed."]})
@@ -645,7 +629,7 @@ def reopen_period(period: str, reason: str) -> dict:
 
 def period_state(period: str) -> dict:
     scored = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
-    return {"period": period, "closed": engine.is_closed(period),
+    return {"period": period, "closed": kernel.is_closed(period),
             "stale": bool(scored and scored.stale), "stale_reason": scored.stale_reason if scored else None,
             "scored_at": scored.scored_at if scored else None,
             "variant": {"key": scored.variant_key, "version": scored.variant_version} if scored and scored.variant_key
@@ -661,20 +645,20 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
     manager = current_manager()
     chosen = manager.choose("scoring_variant", key, manager.validate_component("scoring_variant", key, settings),
                             current_tenant_slug())
-    start, end = engine.parse_month(period)
-    scheme = engine.Scheme(chosen, period, start, end)
+    start, end = kernel.parse_month(period)
+    scheme = kernel.Scheme(chosen, period, start, end)
     tenant = cal.current_tenant()
-    as_of = engine.as_of_for(scheme, tenant)
+    as_of = kernel.as_of_for(scheme, tenant)
     visible = _visible_ids_clause(principal, None, unit_id)
     ids = list(db.session.scalars(select(Employee.id).where(*visible)))
-    people = {p.id: p for p in engine.people_in(start, end, ids)}
+    people = {p.id: p for p in kernel.people_in(start, end, ids)}
     sums: dict[int, dict[str, float]] = {}
     per_day = bool(getattr(scheme.variant, "per_day", False))
     daily: dict[tuple[int, date], dict[str, float]] = {}
-    result = db.session.execute(engine.items_select(start, end, list(people)).execution_options(yield_per=engine.BATCH))
-    for batch in result.partitions(engine.BATCH):
+    result = db.session.execute(kernel.items_select(start, end, list(people)).execution_options(yield_per=kernel.BATCH))
+    for batch in result.partitions(kernel.BATCH):
         batch = list(batch)
-        scored = scheme.variant.score_items([engine.item_facts(r, tenant, as_of) for r in batch], chosen.settings)
+        scored = scheme.variant.score_items([kernel.item_facts(r, tenant, as_of) for r in batch], chosen.settings)
         for row, comps in zip(batch, scored, strict=True):
             target = daily.setdefault((row.employee_id, row.work_date), {}) if per_day else \
                 sums.setdefault(row.employee_id, {"_items": 0})
@@ -687,7 +671,7 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
         for name in scheme.names:
             acc[name] = acc.get(name, 0.0) + float(adjusted.get(name, 0))
         acc["_items"] += day_sums["_items"]
-    days = engine.working_days(list(people.values()), start, end)
+    days = kernel.working_days(list(people.values()), start, end)
     current = {r.employee_id: r for r in db.session.scalars(
         select(PeriodScore).where(PeriodScore.period == period, PeriodScore.employee_id.in_(list(people))))}
     rows = []
@@ -698,22 +682,25 @@ def what_if(principal: Principal, period: str, key: str, settings: dict, unit_id
         now = current.get(pid)
         rows.append({"employee_id": pid, "item_count": int(s.get("_items", 0)),
                      "current_task_score": float(now.task_score) if now else None,
-                     "preview_task_score": float(engine._round2(engine.checked_task_score(chosen, preview, period))),
+                     "preview_task_score": float(kernel.round2(kernel.checked_task_score(chosen, preview, period))),
                      "preview_components": preview.get("components", {})})
     note = "Task scores only (general criteria unchanged); nothing was saved."
     if _mark_moved(rows, current, start, end):
         note += (" For people a tenant merger moved (see 'merger'), the current score is the stored one, by each "
                  "tenant's rule on its side of the date; the preview applies the previewed variant to the whole month.")
     return {"period": period, "variant": chosen.stamp(), "people": rows,
-            "distribution": {"current": _bands([r["current_task_score"] for r in rows if r["item_count"]]),
-                             "preview": _bands([r["preview_task_score"] for r in rows if r["item_count"]])},
+            # Both sides binned by the previewed rule's edges, so they compare bin by bin.
+            "distribution": {"current": _bands(chosen.component, [r["current_task_score"] for r in rows
+                                                                  if r["item_count"]]),
+                             "preview": _bands(chosen.component, [r["preview_task_score"] for r in rows
+                                                                  if r["item_count"]])},
             "note": note}
 
 
 def _mark_moved(rows: list[dict], current: dict[int, PeriodScore], start: date, end: date) -> bool:
     """Rows of people a tenant merger moved whose month (some of it, or all) was in
     another tenant: `merger` says whose rule scored which days of the current score."""
-    from core.mergers.scoring import Routes, records, spans
+    from core.scoring.sides import Routes, records, spans
 
     found = records()
     if not any(r.effective > start for r in found):
@@ -735,13 +722,17 @@ def _mark_moved(rows: list[dict], current: dict[int, PeriodScore], start: date, 
     return marked
 
 
-def _bands(task_scores: list) -> dict:
+def _bands(variant: Any, task_scores: list) -> dict:
+    """Mean, median and the histogram of task scores, binned by the variant's
+    task_histogram_edges (each bin [edge, next edge), the last one closed)."""
     values = [v for v in task_scores if v is not None]
-    edges = [(0, 35), (35, 49), (49, 56), (56, 63), (63, 70.01)]
+    edges = variant.task_histogram_edges
+    last = len(edges) - 2
     return {"count": len(values), "mean": round(statistics.fmean(values), 2) if values else None,
             "median": round(statistics.median(values), 2) if values else None,
-            "histogram": [{"from": lo, "to": min(hi, 70), "count": sum(1 for v in values if lo <= v < hi)}
-                          for lo, hi in edges]}
+            "histogram": [{"from": lo, "to": hi,
+                           "count": sum(1 for v in values if lo <= v < hi or (i == last and v == hi))}
+                          for i, (lo, hi) in enumerate(pairwise(edges))]}
 
 
 # ---------------------------------------------------------------- the job

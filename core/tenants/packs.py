@@ -33,6 +33,7 @@ from core.extensions import db
 from core.org import services as org
 from core.org.models import POSITION_GROUPS, UNIT_KINDS, JobPosition, OrgUnit
 from core.tenancy import tenant_context
+from core.tenants import choices
 from core.tenants import services as tenants
 from core.tenants.models import Tenant
 from core.work.models import CALENDAR_KINDS, CalendarDay
@@ -153,7 +154,7 @@ def _apply_settings(tenant: Tenant, pack: dict, result: ApplyResult) -> None:
         ref = dict(components[kind])
         ref.setdefault("settings", {})
         ref["effective_from"] = ref.get("effective_from")
-        in_force = tenants.choice_in_force(kind, ref["effective_from"] or BEGINNING)
+        in_force = choices.choice_in_force(kind, ref["effective_from"] or BEGINNING)
         same_start = in_force is not None and (in_force.effective_from == (ref["effective_from"] or BEGINNING))
         # Compare settings after normalising them as the component would store them,
         # else defaults filled in on the first apply look like a change on the second.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from vietnam_provinces import Province, VietNamDivisionType, Ward
 
 from core.audit.services import record
@@ -13,6 +13,8 @@ from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.org.models import OrgUnit
 from core.tenancy import tenant_context
+from core.tenants.choices import choice_in_force
+from core.tenants.defaults import defaults
 from core.tenants.models import (
     BEGINNING,
     COMPONENT_KINDS,
@@ -21,15 +23,7 @@ from core.tenants.models import (
     ComponentChoice,
     Tenant,
 )
-from core.work.calendar import local_today
-
-DEFAULT_SCORING_VARIANT = "decree335"
-# The built-in connectors (plugins/imports.py) a new tenant may use from the start.
-DEFAULT_IMPORT_CONNECTORS = ["staff-xlsx", "staff-csv", "catalogue-xlsx", "work-items-csv", "one-stop-dossiers"]
-# Classification follows the law in force for the year classified: Decree 90/2020 before
-# 2026, Decree 335/2025 from 1 January 2026 (domain.md, "Classification").
-DEFAULT_CLASSIFICATION_SCHEMES = (("decree90", BEGINNING), ("decree335", date(2026, 1, 1)))
-DEFAULT_BONUS_SCHEME = "decree73-pool"
+from core.tenants.signals import component_scheduled
 
 _UNIT_KIND = {
     VietNamDivisionType.XA: "commune",
@@ -79,40 +73,30 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
                     official_code=int(w.code))
             for w in communes
         )
-        # A new tenant starts on the national rule; the choice is recorded like any other
-        # and shown in its settings, so nothing is applied behind anyone's back.
-        db.session.add(ComponentChoice(kind="scoring_variant", key=DEFAULT_SCORING_VARIANT, settings={},
-                                       effective_from=BEGINNING))
-        # Likewise the built-in import connectors: enabled and listed in the settings,
-        # where an admin can take any of them away.
+        # A new tenant starts on the national rules of the packs' defaults file; the
+        # choices are recorded like any other and shown in its settings, so nothing is
+        # applied behind anyone's back (and an admin can take any connector away).
+        start = defaults()
+
+        def choices(*kinds: str) -> list[ComponentChoice]:
+            return [ComponentChoice(kind=c.kind, key=c.key, settings=dict(c.settings), effective_from=c.effective_from)
+                    for kind in kinds for c in start.keys(kind)]
+
+        db.session.add_all(choices("scoring_variant"))
         db.session.add(ComponentChoice(kind="import_connectors", key="-",
-                                       settings={"keys": list(DEFAULT_IMPORT_CONNECTORS)}, effective_from=BEGINNING))
-        db.session.add_all(ComponentChoice(kind="classification_scheme", key=key, settings={}, effective_from=start)
-                           for key, start in DEFAULT_CLASSIFICATION_SCHEMES)
-        db.session.add(ComponentChoice(kind="bonus_scheme", key=DEFAULT_BONUS_SCHEME, settings={},
-                                       effective_from=BEGINNING))
+                                       settings={"keys": list(start.import_connectors)}, effective_from=BEGINNING))
+        db.session.add_all(choices("classification_scheme", "bonus_scheme"))
         db.session.flush()
         record("tenant.create", "tenant", tenant.id,
                after={"slug": slug, "name": name, "province_code": province_code, "units": len(communes),
-                      "scoring_variant": DEFAULT_SCORING_VARIANT,
-                      "classification_scheme": [[k, str(d)] for k, d in DEFAULT_CLASSIFICATION_SCHEMES],
-                      "bonus_scheme": DEFAULT_BONUS_SCHEME})
+                      "scoring_variant": start.keys("scoring_variant")[-1].key,
+                      "classification_scheme": [[c.key, str(c.effective_from)]
+                                                for c in start.keys("classification_scheme")],
+                      "bonus_scheme": start.keys("bonus_scheme")[-1].key})
     return tenant, len(communes)
 
 
 # ---------------------------------------------------------------- settings
-
-
-def choice_in_force(kind: str, on: date | None = None) -> ComponentChoice | None:
-    """The tenant's component of `kind` in force on `on` (the tenant's today by default)."""
-    on = on or local_today()
-    return db.session.scalar(_CHOICE_IN_FORCE, {"kind": kind, "on": on})
-
-
-# Built once: every write that scores asks it (tenant-scoped at execution like any ORM statement).
-_CHOICE_IN_FORCE = (select(ComponentChoice)
-                    .where(ComponentChoice.kind == bindparam("kind"), ComponentChoice.effective_from <= bindparam("on"))
-                    .order_by(ComponentChoice.effective_from.desc()).limit(1))
 
 
 def settings_view(tenant: Tenant, on: date | None = None) -> dict:
@@ -167,12 +151,9 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
         settings = ref.get("settings") or {}
         if validate_component is not None:
             settings = validate_component(kind, ref["key"], settings)
-        _schedule(kind, ref["key"], settings, ref.get("effective_from") or BEGINNING)
-        if kind == "scoring_variant":
-            from core.scoring.services import mark_stale_from
-
-            mark_stale_from(ref.get("effective_from") or BEGINNING,
-                            f"Scoring settings changed ({ref['key']}); recalculate to apply them.")
+        effective_from = ref.get("effective_from") or BEGINNING
+        _schedule(kind, ref["key"], settings, effective_from)
+        component_scheduled.send(tenant, kind=kind, key=ref["key"], settings=settings, effective_from=effective_from)
     if "import_connectors" in data:
         keys = list(dict.fromkeys(data["import_connectors"]))
         if validate_component is not None:
@@ -194,70 +175,3 @@ def _schedule(kind: str, key: str, settings: dict, effective_from: date) -> None
         choice = ComponentChoice(kind=kind, effective_from=effective_from)
         db.session.add(choice)
     choice.key, choice.settings = key, settings
-
-
-# ---------------------------------------------------------------- components in force
-# The plugin manager knows what is installed; these say what the current tenant chose.
-
-
-def schedule(kind: str) -> list[ComponentChoice]:
-    """Every choice of `kind` the current tenant made, oldest first (the effective-dated plan)."""
-    return list(db.session.scalars(
-        select(ComponentChoice).where(ComponentChoice.kind == kind).order_by(ComponentChoice.effective_from)))
-
-
-def component_for(kind: str, on: date | None = None):
-    """The component of `kind` ("scoring_variant", "classification_scheme" or
-    "bonus_scheme") the current tenant uses on `on` (today by default), with its settings
-    loaded: a `core.plugins.manager.ChosenComponent`.
-
-    Raises ComponentMissing (409) when the tenant chose none for that day or chose one
-    that is not installed, not enabled or no longer accepts its stored settings — never
-    a silent default, which would change the tenant's results without anyone noticing.
-    """
-    from core.plugins.manager import KIND_LABEL, ComponentMissing, current_manager, current_tenant_slug
-
-    if kind not in ("scoring_variant", "classification_scheme", "bonus_scheme"):
-        raise ValueError(f"not a single-choice component kind: {kind}")
-    choice = choice_in_force(kind, on)
-    if choice is None:
-        raise ComponentMissing(
-            f"No {KIND_LABEL[kind]} is chosen for {on or local_today()}; choose one in the tenant's settings.",
-            {kind: {"key": ["Not chosen."]}}, code="component_not_chosen")
-    effective = None if choice.effective_from == BEGINNING else choice.effective_from
-    return current_manager().choose(kind, choice.key, choice.settings, current_tenant_slug(), effective)
-
-
-def connector_for(key: str):
-    """The import connector `key` with its default settings, if the current tenant enabled it
-    (else Invalid) and it is installed (else ComponentMissing)."""
-    from core.plugins.manager import current_manager, current_tenant_slug
-
-    choice = choice_in_force("import_connectors")
-    if key not in (choice.settings.get("keys", []) if choice else []):
-        raise Invalid(f"The import connector '{key}' is not enabled for this tenant.",
-                      {"connector": [f"'{key}' is not one of the tenant's import connectors."]})
-    return current_manager().choose("import_connector", key, {}, current_tenant_slug())
-
-
-def component_warnings() -> list[dict]:
-    """What an admin must fix: every scheduled choice whose component cannot be used
-    (not installed, not enabled, or stored settings it no longer accepts)."""
-    from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
-
-    manager, slug, warnings = current_manager(), current_tenant_slug(), []
-    for kind in ("scoring_variant", "classification_scheme", "bonus_scheme"):
-        for choice in schedule(kind):
-            effective = None if choice.effective_from == BEGINNING else choice.effective_from
-            try:
-                manager.choose(kind, choice.key, choice.settings, slug, effective)
-            except ComponentMissing as exc:
-                warnings.append({"kind": kind, "key": choice.key, "effective_from": effective,
-                                 "code": exc.code, "message": exc.message})
-    choice = choice_in_force("import_connectors")
-    for key in choice.settings.get("keys", []) if choice else []:
-        if manager.registered("import_connector", key, slug) is None:
-            warnings.append({"kind": "import_connector", "key": key, "effective_from": None,
-                             "code": "component_missing",
-                             "message": f"The import connector '{key}' is not installed or not enabled."})
-    return warnings

@@ -25,7 +25,7 @@ from core.dashboards import services as dashboards
 from core.errors import ServiceError
 from core.extensions import db
 from core.org.models import Employee
-from core.scoring import engine
+from core.scoring import kernel
 from core.work import calendar as cal
 from core.work import manager, services
 from core.work.views import _manager, _parse_date, _parse_number, work_pages
@@ -379,7 +379,7 @@ def unit_heatmap(t):
     _manager()
     period = request.args.get("period", "").strip()[:7] or cal.local_today(g.tenant).strftime("%Y-%m")
     try:
-        start, end = engine.parse_month(period)
+        start, end = kernel.parse_month(period)
     except (ServiceError, ValueError):
         abort(400)
     units = dashboards.managed_units(current_user)

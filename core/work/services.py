@@ -53,7 +53,9 @@ from core.work.models import (
 
 # Clock skew allowed between a phone and the server for "completed at".
 _SKEW = timedelta(minutes=5)
-_EVENTS_KEY = "congvu_work_events"
+# The session key under which a transaction's work events wait for its commit (scoring
+# reads them in the commit to re-score the items).
+EVENTS_KEY = "congvu_work_events"
 TRANSITIONS = {
     "planned": {"planned", "in_progress", "done", "cancelled"},
     "in_progress": {"in_progress", "done", "cancelled"},
@@ -64,7 +66,7 @@ TRANSITIONS = {
 
 # ---------------------------------------------------------------- events after commit
 
-_PENDING, _COMMITTED = "congvu_work_events", "congvu_work_events_committed"
+_PENDING, _COMMITTED = EVENTS_KEY, "congvu_work_events_committed"
 
 
 def _queue_event(item: WorkItem, change: str) -> None:

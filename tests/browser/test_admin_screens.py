@@ -18,7 +18,7 @@ from core.demo import SLUG
 from core.extensions import db
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.tenancy import tenant_context
-from core.tenants import services as tenant_services
+from core.tenants import choices as tenant_choices
 from core.tenants.models import Tenant
 from core.work.models import ClosedPeriod
 from tests.browser.conftest import Browsing, _browsing
@@ -174,7 +174,7 @@ def test_admin_sets_up_and_runs_the_province_on_a_phone(phone390, live_server):
             "norm": (float(norm.norm_minutes), norm.complexity_levels, [p.position.code for p in tt.positions]),
             "person": (person.unit_id == unit.id, person.position.code, person.user.username),
             "closed": db.session.scalar(select(ClosedPeriod.period).where(ClosedPeriod.period == period)),
-            "setting": tenant_services.choice_in_force("scoring_variant").settings.get(name),
+            "setting": tenant_choices.choice_in_force("scoring_variant").settings.get(name),
         }
 
     assert in_tenant(live_server, stored) == {

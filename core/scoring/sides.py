@@ -40,6 +40,7 @@ from sqlalchemy import bindparam, or_, select
 
 from core.extensions import db
 from core.mergers.models import TenantMerge, UnitAssignment
+from core.scoring import kernel
 from core.tenancy import current_tenant_id, unscoped
 from core.tenants.models import ComponentChoice, Tenant
 from core.txcache import transaction_cache
@@ -174,9 +175,8 @@ def _any_after(found: list[MergerRecord], day: date) -> bool:
 
 
 def _source_scheme(record: MergerRecord, scheme):
-    """The source's variant in force on the month's first day, as an engine Scheme."""
+    """The source's variant in force on the month's first day, as a kernel Scheme."""
     from core.plugins.manager import KIND_LABEL, ComponentMissing, current_manager
-    from core.scoring import engine
     from core.tenants.models import BEGINNING
 
     with unscoped():
@@ -191,7 +191,7 @@ def _source_scheme(record: MergerRecord, scheme):
                                {"scoring_variant": {"key": ["Not chosen."]}}, code="component_not_chosen")
     effective = None if choice.effective_from == BEGINNING else choice.effective_from
     chosen = current_manager().choose("scoring_variant", choice.key, choice.settings, record.source_slug, effective)
-    return engine.Scheme(chosen, scheme.period, scheme.start, scheme.end)
+    return kernel.Scheme(chosen, scheme.period, scheme.start, scheme.end)
 
 
 def _source_calendar(record: MergerRecord, start: date, end: date) -> cal.WorkCalendar:
@@ -207,7 +207,7 @@ class Side:
     `record` None is the current tenant (the month's own scheme)."""
 
     record: MergerRecord | None
-    month: Any  # the engine.Scheme of the current tenant's month (or range)
+    month: Any  # the kernel.Scheme of the current tenant's month (or range)
 
     @cached_property
     def scheme(self):
@@ -260,13 +260,11 @@ def sides_of(scheme, person_id: int, start: date | None = None, end: date | None
 
 def item_scorer(scheme) -> Callable[[list, Any, date], list[tuple]] | None:
     """None for a month no merger's date comes after the start of (the usual case); else
-    a function that scores a batch of item rows as engine._score_rows does, each item by
+    a function that scores a batch of item rows as kernel.score_rows does, each item by
     the variant of the tenant its person was in on its date."""
     found = records()
     if not _any_after(found, scheme.start):
         return None
-    from core.scoring import engine
-
     routes, make = Routes(found), Sides(scheme)
 
     def score(batch: list, tenant, as_of: date) -> list[tuple]:
@@ -280,9 +278,9 @@ def item_scorer(scheme) -> Callable[[list, Any, date], list[tuple]] | None:
                 rest.append(row)
             else:
                 theirs.setdefault(record.source_id, (make(record), []))[1].append(row)
-        out = list(engine._score_rows(scheme, rest, tenant, as_of)) if rest else []
+        out = list(kernel.score_rows(scheme, rest, tenant, as_of)) if rest else []
         for side, rows in theirs.values():
-            out += engine._score_rows(side.scheme, rows, side.tenant, as_of)
+            out += kernel.score_rows(side.scheme, rows, side.tenant, as_of)
         return out
 
     return score
@@ -315,12 +313,10 @@ class MonthRules:
     splits: dict[int, _Split] = field(default_factory=dict)
 
     def period_row(self, scheme, person, sums: dict, days: int, facts: dict, general) -> dict:
-        from core.scoring import engine
-
         split = self.splits.get(person.id)
         if split is None:
-            return engine._period_row(scheme, person, sums, days, facts, general)
-        rows = [engine._period_row(p.side.scheme, person, p.sums, p.days, facts, general) for p in split.pieces]
+            return kernel.period_row(scheme, person, sums, days, facts, general)
+        rows = [kernel.period_row(p.side.scheme, person, p.sums, p.days, facts, general) for p in split.pieces]
         if len(rows) == 1:
             return rows[0]  # a month wholly on an earlier side: that tenant's rule, as it scored it
         return _combine(split, rows)
@@ -356,8 +352,6 @@ def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, floa
     side's calendar); `sums` (read by leaders' facts, in the current tenant's component
     names) keeps only the current tenant's part of a moved person when another side's
     variant names other components."""
-    from core.scoring import engine
-
     rules = MonthRules(scheme)
     found = records()
     if not _any_after(found, scheme.start):
@@ -373,8 +367,8 @@ def month_rules(scheme, everyone: dict[int, Any], sums: dict[int, dict[str, floa
         measured = []
         for record, lo, hi in cut:
             side = make(record)
-            measured.append((side, lo, hi, engine.component_sums(side.scheme, ids, lo, hi),
-                             engine.working_days(people, lo, hi, side.calendar(lo, hi))))
+            measured.append((side, lo, hi, kernel.component_sums(side.scheme, ids, lo, hi),
+                             kernel.working_days(people, lo, hi, side.calendar(lo, hi))))
         renamed = any(side.scheme.names != scheme.names for side, *_ in measured)
         for pid in ids:
             pieces = [Piece(side, lo, hi, found_sums.get(pid, _empty(side.scheme)), days[pid])
@@ -451,9 +445,7 @@ def combine_range(period: str, start: date, end: date, scheme, people: list, row
     when the range starts before a merger's date: the same parts as a month — each side
     by its variant, weighted by working days — and no general criteria (they belong to
     months)."""
-    from core.scoring import engine
-
-    window = engine.Scheme(scheme.chosen, period, start, end)
+    window = kernel.Scheme(scheme.chosen, period, start, end)
     rules = month_rules(window, {p.id: p for p in people}, {})
     if not rules.splits:
         return rows
