@@ -798,7 +798,7 @@ def test_bad_audit_filters_show_their_error_beside_the_field(clean_app, client, 
     assert '<span class="count">(0)</span>' in html and "Xuất tệp" not in html
     r = client.get(base, query_string={"from": "nope"})
     assert r.status_code == 422
-    assert '<p class="error" id="from-err">Ngày không hợp lệ (dạng YYYY-MM-DD).</p>' in r.get_data(as_text=True)
+    assert '<p class="error" id="from-err">Nhập ngày theo dạng dd/mm/yyyy.</p>' in r.get_data(as_text=True)
     assert client.get(f"{base}/export", query_string={"from": "2026-10-15", "to": "2026-10-14"}).status_code == 422
     r = client.get(world.url("/audit-events"), query_string={"from": "2026-10-15", "to": "2026-10-14"},
                    headers=world.h("auditor"))
