@@ -20,7 +20,7 @@ from core.extensions import db
 from core.i18n import iso_day
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 # The filters' labels, for the fields and for the summary of the invalid ones.
 LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
           "format": _l("Format")}
