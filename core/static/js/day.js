@@ -74,10 +74,19 @@
   }
 
   function scan(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll("input[data-day]").forEach(enhance);
+    if (root.matches && root.matches("input[data-day]")) {
+      enhance(root);
+    }
+    if (root.querySelectorAll) {
+      root.querySelectorAll("input[data-day]").forEach(enhance);
+    }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { scan(document); });
-  // Forms swapped in by htmx get their buttons too.
-  document.addEventListener("htmx:load", function (event) { scan(event.target); });
+  document.addEventListener("DOMContentLoaded", function () {
+    scan(document);
+    // Boxes added later — an htmx swap, a declare row from its template — get theirs too.
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) { change.addedNodes.forEach(scan); });
+    }).observe(document.body, {childList: true, subtree: true});
+  });
 }());
