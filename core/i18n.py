@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import request, session
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from datetime import date
 
 LANGUAGES = ("vi", "en")
 
@@ -142,7 +146,7 @@ DAY_INPUT = Markup('type="text" inputmode="numeric" autocomplete="off" placehold
                    'maxlength="10" data-day')
 
 
-def day_input(text: str | None):
+def day_input(text: str | None) -> date | None:
     """A day as people type it — "06/12/2026", "6/12/2026", "06-12-2026", "06.12.2026", "06122026" —
     or as the API and older forms write it ("2026-12-06"), as a date; None when it is none
     of these or no such day (the caller answers with a field error)."""
@@ -160,6 +164,8 @@ def day_input(text: str | None):
         if not found:
             return None
         day, month, year = int(found[1]), int(found[2]), int(found[3])
+    if not 1900 <= year <= 2199:  # a slip of the keyboard, not a day anyone plans
+        return None
     try:
         return date(year, month, day)
     except ValueError:
