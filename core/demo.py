@@ -55,6 +55,11 @@ COMMUNE_OFFICES = [
 KEEP_OVERDUE_ONE_IN = 15
 # The last working days whose finished items the managers have not reviewed yet.
 UNREVIEWED_DAYS = 2
+# A generated day's plan stays within this (norm × quantity × complexity), well under
+# the 12-hour rule of docs/daily-work.md; the highest complexity coefficient is 1.3.
+DAY_PLAN_MINUTES = 9 * 60
+MAX_COEFFICIENT = Decimal("1.3")
+SHORT_WEIGHT_MINUTES = 240
 
 AGENCIES = [
     ("SNV", "Sở Nội vụ", ["Phòng Tổ chức – Biên chế", "Phòng Công chức – Viên chức", "Văn phòng Sở"]),
@@ -148,10 +153,18 @@ def _work(tenant) -> int:
     # scored below as out of date.
     scoring.settle_changed_facts()
     open_to_all = select(TaskType.id).where(~TaskType.id.in_(select(TaskTypePosition.task_type_id)))
-    types = [Choice(version.task_type_id, version.id, version.norm_minutes, version.product_weight, name)
+    # A day's plan is a few long tasks or several short ones: short tasks are drawn more
+    # often (a task of `m` minutes appears about SHORT_WEIGHT_MINUTES / m times in the
+    # list the generator draws from), and a task longer than a day's plan is left out.
+    types = [choice
              for version, name in db.session.execute(
                  select(NormVersion, TaskType.name).join(TaskType, TaskType.id == NormVersion.task_type_id)
-                 .where(NormVersion.task_type_id.in_(open_to_all)).order_by(NormVersion.id))]
+                 .where(NormVersion.task_type_id.in_(open_to_all),
+                        NormVersion.norm_minutes * MAX_COEFFICIENT <= DAY_PLAN_MINUTES)
+                 .order_by(NormVersion.id))
+             for choice in [Choice(version.task_type_id, version.id, version.norm_minutes,
+                                   version.product_weight, name)]
+             * max(1, round(SHORT_WEIGHT_MINUTES / float(version.norm_minutes)))]
     people = [(i, *row) for i, row in enumerate(db.session.execute(
         select(Employee.id, Employee.position_id).order_by(Employee.id)))]
     choices = {position: types for _, _, position in people}
@@ -160,11 +173,31 @@ def _work(tenant) -> int:
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     count = month_of_work(tenant, people, choices, last_month, 2025)
     count += month_of_work(tenant, people, choices, this_month, 2025, until=today)
+    count -= _fit_days(last_month)
     _settle_work(today, last_month)
     for month in (last_month, this_month):
         engine.recalculate(kernel.month_of(month))
     scoring.close_period(kernel.month_of(last_month), actor="cli", why={"demo": True})
     return count
+
+
+def _fit_days(first_day: date) -> int:
+    """The generator makes eight items a person a day whatever their length; a day's plan
+    keeps its items in the order they were made while they fit in DAY_PLAN_MINUTES (the
+    first always fits: longer task types are not drawn), so no one's plan goes above the
+    12-hour rule (docs/daily-work.md). One statement; returns how many items went."""
+    from sqlalchemy import delete, func
+
+    from core.work.models import WorkItem
+
+    planned = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+    running = (select(WorkItem.id.label("id"), func.sum(planned).over(
+        partition_by=(WorkItem.employee_id, WorkItem.work_date), order_by=WorkItem.id).label("minutes"))
+        .where(WorkItem.work_date >= first_day).subquery())
+    over = select(running.c.id).where(running.c.minutes > DAY_PLAN_MINUTES)
+    result = db.session.execute(delete(WorkItem).where(WorkItem.id.in_(over))
+                                .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
 
 
 def _settle_work(today: date, first_day: date) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import request, session
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from datetime import date
 
 LANGUAGES = ("vi", "en")
 
@@ -133,6 +138,61 @@ def month_input(text: str | None) -> str | None:
     if not 1 <= month <= 12 or not 2000 <= year <= 2100:
         return None
     return f"{year:04d}-{month:02d}"
+
+
+# A day box: text read as dd/mm/yyyy whatever the browser's language (an <input
+# type=date> shows the browser's own format), with a picker button added by day.js.
+DAY_INPUT = Markup('type="text" inputmode="numeric" autocomplete="off" placeholder="dd/mm/yyyy" '
+                   'maxlength="10" data-day')
+
+
+def day_input(text: str | None) -> date | None:
+    """A day as people type it — "06/12/2026", "6/12/2026", "06-12-2026", "06.12.2026", "06122026" —
+    or as the API and older forms write it ("2026-12-06"), as a date; None when it is none
+    of these or no such day (the caller answers with a field error)."""
+    import re
+    from datetime import date
+
+    value = (text or "").strip()
+    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if found:
+        year, month, day = int(found[1]), int(found[2]), int(found[3])
+    else:
+        # 06122026 too: a phone's number pad may have no slash.
+        found = (re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})", value)
+                 or re.fullmatch(r"(\d{2})(\d{2})(\d{4})", value))
+        if not found:
+            return None
+        day, month, year = int(found[1]), int(found[2]), int(found[3])
+    if not 1900 <= year <= 2199:  # a slip of the keyboard, not a day anyone plans
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def day_value(value) -> str:
+    """What a day box shows: "06/12/2026", from a date or "2026-12-06"; what someone typed
+    that is not a day is shown back unchanged (beside its error)."""
+    from datetime import date
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    day = day_input(str(value))
+    return day.strftime("%d/%m/%Y") if day is not None else str(value)
+
+
+def iso_day(text: str | None) -> str | None:
+    """A typed day as the API's YYYY-MM-DD (for a schema that reads ISO dates); the text
+    unchanged when it is not a day, so the schema reports it; None for an empty box."""
+    value = (text or "").strip()
+    if not value:
+        return None
+    day = day_input(value)
+    return day.isoformat() if day is not None else value
 
 
 def month_value(period) -> str:
@@ -276,6 +336,7 @@ def register_filters(app) -> None:
     labels = _labels()
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["month_options"] = month_options
+    app.jinja_env.globals["DAY_INPUT"] = DAY_INPUT
     app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
     app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
     app.add_template_filter(num, "num")
@@ -290,3 +351,4 @@ def register_filters(app) -> None:
     app.add_template_filter(column_label, "column_label")
     app.add_template_filter(decimal_text, "decimal_text")
     app.add_template_filter(month_value, "month_value")
+    app.add_template_filter(day_value, "day_value")

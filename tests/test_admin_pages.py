@@ -170,11 +170,11 @@ def test_bad_edit_changes_nothing(clean_app, client, world, token):
     url = f"/t/{world.slug}/admin/employees/{world.ids['staff']}"
     before = len(actions(clean_app, world))
     response = client.post(url, data={"csrf_token": token, "code": "STAFF", "full_name": "Đổi tên",
-                                      "unit_id": str(world.ids["dept"]), "start_date": "2026-05-01",
-                                      "end_date": "2026-04-30", "roles": ["employee"]})
+                                      "unit_id": str(world.ids["dept"]), "start_date": "01/05/2026",
+                                      "end_date": "30/04/2026", "roles": ["employee"]})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and error_of(html, "end_date") == "Ngày kết thúc trước ngày bắt đầu."
-    assert value_of(html, "full_name") == "Đổi tên" and value_of(html, "end_date") == "2026-04-30"
+    assert value_of(html, "full_name") == "Đổi tên" and value_of(html, "end_date") == "30/04/2026"
     # A manager of one's own report would be a cycle: the service says so beside the field.
     cycle = client.post(f"/t/{world.slug}/admin/employees/{world.ids['manager']}", data={
         "csrf_token": token, "code": "MANAGER", "full_name": "Người manager", "unit_id": str(world.ids["dept"]),
@@ -282,7 +282,8 @@ def test_admin_records_the_streamlining_protections_on_the_employee_form(clean_a
     with clean_app.app_context(), tenant_context(world.tenant_id):
         e = db.session.get(Employee, world.ids["staff"])
         assert (e.youngest_child_born_on, e.discipline_review_from) == (date(2025, 2, 3), date(2025, 12, 1))
-    assert value_of(client.get(url).get_data(as_text=True), "youngest_child_born_on") == "2025-02-03"
+    # A day box shows dd/mm/yyyy.
+    assert value_of(client.get(url).get_data(as_text=True), "youngest_child_born_on") == "03/02/2025"
 
 
 def test_bad_unit_input_changes_nothing(clean_app, client, world, token):
@@ -477,13 +478,15 @@ def test_admin_sets_calendar_days_and_records_leave(clean_app, client, world, to
     from core.work.models import CalendarDay, LeaveRecord
 
     url = f"/t/{world.slug}/admin/calendar"
-    assert client.post(url, data={"csrf_token": token, "day": "2026-11-02", "kind": "day_off",
+    # The day box is typed dd/mm/yyyy, whatever the browser's language.
+    assert client.post(url, data={"csrf_token": token, "day": "02/11/2026", "kind": "day_off",
                                   "name": "Nghỉ bù Quốc khánh"}).status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "02/11/2026" in page and "Ngày nghỉ (lễ, tết)" in page and "Nghỉ bù Quốc khánh" in page
-    bad_day = client.post(url, data={"csrf_token": token, "day": "2026-11-31", "kind": "holiday", "name": "X"})
+    bad_day = client.post(url, data={"csrf_token": token, "day": "31/11/2026", "kind": "holiday", "name": "X"})
     html = bad_day.get_data(as_text=True)
-    assert bad_day.status_code == 422 and error_of(html, "day") == "Ngày không hợp lệ (dạng YYYY-MM-DD)."
+    assert bad_day.status_code == 422 and error_of(html, "day") == "Nhập ngày theo dạng dd/mm/yyyy."
+    assert value_of(html, "day") == "31/11/2026"  # kept as typed, to be corrected
     assert error_of(html, "kind").startswith("Phải là một trong:") and value_of(html, "name") == "X"
     assert count(clean_app, world, CalendarDay) == 1
 

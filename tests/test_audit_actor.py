@@ -798,7 +798,7 @@ def test_bad_audit_filters_show_their_error_beside_the_field(clean_app, client, 
     assert '<span class="count">(0)</span>' in html and "Xuất tệp" not in html
     r = client.get(base, query_string={"from": "nope"})
     assert r.status_code == 422
-    assert '<p class="error" id="from-err">Ngày không hợp lệ (dạng YYYY-MM-DD).</p>' in r.get_data(as_text=True)
+    assert '<p class="error" id="from-err">Nhập ngày theo dạng dd/mm/yyyy.</p>' in r.get_data(as_text=True)
     assert client.get(f"{base}/export", query_string={"from": "2026-10-15", "to": "2026-10-14"}).status_code == 422
     r = client.get(world.url("/audit-events"), query_string={"from": "2026-10-15", "to": "2026-10-14"},
                    headers=world.h("auditor"))
@@ -819,12 +819,13 @@ def test_the_audit_page_pages_and_keeps_the_filter(clean_app, client, world, clo
         db.session.commit()
     sign_in(client, world, "auditor")
     html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff"}).get_data(as_text=True)
-    assert "<span class=\"count\">(130)</span>" in html and "Trang 1/2" in html
+    # 50 events a page: 130 = 50 + 50 + 30.
+    assert "<span class=\"count\">(130)</span>" in html and "Trang 1/3" in html
     older = f'href="/t/{world.slug}/admin/audit?page=2&amp;actor=staff"'
-    assert older in html and ">Cũ hơn</a>" in html
-    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff", "page": 2}).get_data(as_text=True)
-    assert "Trang 2/2" in html and len(re.findall(r'<td class="seq"', html)) == 30
-    assert f'href="/t/{world.slug}/admin/audit?page=1&amp;actor=staff"' in html and "Cũ hơn" not in html
+    assert older in html and ">Cũ hơn</a>" in html and len(re.findall(r'<td class="seq"', html)) == 50
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff", "page": 3}).get_data(as_text=True)
+    assert "Trang 3/3" in html and len(re.findall(r'<td class="seq"', html)) == 30
+    assert f'href="/t/{world.slug}/admin/audit?page=2&amp;actor=staff"' in html and "Cũ hơn" not in html
 
 
 def test_the_audit_page_shows_and_filters_the_tenants_local_days(clean_app, client, world, clock, monkeypatch):

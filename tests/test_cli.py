@@ -111,9 +111,17 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
         communes = select(OrgUnit.id).where(OrgUnit.kind.in_(("commune", "ward", "special_zone")))
         offices = db.session.scalars(select(OrgUnit.name).where(OrgUnit.parent_id.in_(communes))).all()
         closed = is_closed(last_month), is_closed(this_month)
+        planned = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+        days = select(func.sum(planned).label("minutes"), func.count().label("n")).where(
+            WorkItem.status != "cancelled").group_by(WorkItem.employee_id, WorkItem.work_date).subquery()
+        longest_day, fewest_items = db.session.execute(select(func.max(days.c.minutes), func.min(days.c.n))).one()
     # Last month complete, scored for everyone, reviewed and closed; this month up to today,
     # scored, none of it in the future; both fresh (no "out of date" on first login).
-    assert items > people * 100 and scored[last_month] == people and latest <= today
+    # A day's plan is kept within 9 hours (core.demo.DAY_PLAN_MINUTES), under the 12-hour
+    # rule a person is asked to confirm: about four items a day, so a 20-working-day month
+    # holds some 80 a person.
+    assert 0 < float(longest_day) <= 9 * 60 and fewest_items >= 1
+    assert items > people * 60 and scored[last_month] == people and latest <= today
     this_items = db_count_this_month
     assert scored.get(this_month, 0) == (people if this_items else 0)
     assert stale == [] and closed == (True, False) and in_future == 0 and last_open == 0

@@ -84,6 +84,23 @@ def test_numbers_days_months_and_actors_are_written_the_readers_way(clean_app):
         assert localise("The period 2026-11 is closed.") == "The period 2026-11 is closed."
 
 
+def test_day_boxes_read_a_typed_day_as_dd_mm_yyyy():
+    """A day box on a page is text: what people type (with any usual separator, or a
+    phone's number pad without one) and the API's ISO both read as the same day; what
+    is not a day is None (the page answers with a field error); a box shows dd/mm/yyyy."""
+    from datetime import date
+
+    from core.i18n import day_input, day_value, iso_day
+
+    for typed in ("06/12/2026", "6/12/2026", " 06-12-2026 ", "06.12.2026", "06122026", "2026-12-06"):
+        assert day_input(typed) == date(2026, 12, 6), typed
+    for wrong in ("31/02/2026", "12/2026", "2026-12-6", "6/12/26", "hôm nay", "", None, "0612202", "06/12/0026"):
+        assert day_input(wrong) is None, wrong
+    assert (day_value(date(2026, 1, 9)), day_value("2026-01-09"), day_value("9/1/2026")) == ("09/01/2026",) * 3
+    assert (day_value(None), day_value("ngày mai")) == ("", "ngày mai")
+    assert (iso_day("09/01/2026"), iso_day(""), iso_day("31/02/2026")) == ("2026-01-09", None, "31/02/2026")
+
+
 def _sign_in(client, w, who: str) -> str:
     import re
 

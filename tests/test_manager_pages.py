@@ -96,7 +96,10 @@ def test_queue_says_how_many_are_shown_filters_and_pages(client, clean_app, worl
     assert "<strong>25/30</strong>" in html
     html = client.get(f"/t/{world.slug}/unit?state=reviews", headers=HX).get_data(as_text=True)
     assert "<strong>0/0</strong>" in html
-    assert client.get(f"/t/{world.slug}/unit?date=14-10-2026").status_code == 400
+    # The day box is typed dd/mm/yyyy: the same filter; a day that does not exist is refused.
+    html = client.get(f"/t/{world.slug}/unit?date=14/10/2026", headers=HX).get_data(as_text=True)
+    assert "<strong>25/30</strong>" in html and 'value="14/10/2026"' in html
+    assert client.get(f"/t/{world.slug}/unit?date=31-02-2026").status_code == 400
     assert client.get(f"/t/{world.slug}/unit?person=abc").status_code == 400
 
 
@@ -350,10 +353,10 @@ def test_overdue_items_extend_exempt_and_remind(client, clean_app, world):
     token = csrf(html)
     url = f"/t/{world.slug}/unit/overdue"
     hx = {"HX-Request": "true"}
-    r = client.post(f"{url}/{ids[0]}/extend", headers=hx, data={"csrf_token": token, "deadline": "2026-10-20"})
+    r = client.post(f"{url}/{ids[0]}/extend", headers=hx, data={"csrf_token": token, "deadline": "20/10/2026"})
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and f'id="ext-{ids[0]}-reason-error">Hãy nêu lý do.</span>' in html
-    assert 'value="2026-10-20"' in html
+    assert 'value="20/10/2026"' in html  # the day box keeps what was typed, as dd/mm/yyyy
     assert by_id(clean_app, world)[ids[0]].deadline == date(2026, 10, 13)
     r = client.post(f"{url}/{ids[0]}/extend", headers=hx,
                     data={"csrf_token": token, "deadline": "2026-10-20", "reason": "Chờ hồ sơ bổ sung"})

@@ -75,7 +75,7 @@ def test_invalid_form_shows_vietnamese_messages_and_saves_nothing(pclient, admin
     html = response.get_data(as_text=True)
     assert "Chưa lưu gì" in html
     assert "Phải từ 0,1 đến 1.000." in html and "Phải là số." in html
-    assert "Nhập ngày dạng 2026-01-01." in html
+    assert "Nhập ngày theo dạng dd/mm/yyyy." in html
     assert 'value="nhiều"' in html  # what was typed comes back to be corrected
     assert settings(pclient, admin)["scoring_variant"] == NEW_TENANT_DEFAULT
 

@@ -10,15 +10,19 @@ import re
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import func, select
 
 from core import PROJECT_ROOT
+from core.catalogue.models import Competency, TaskType
 from core.demo import DEMO_PASSWORD, SLUG, build_demo
 from core.extensions import db
-from core.org.models import Employee
+from core.org.models import Employee, JobPosition, OrgUnit
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
 
 VI_PO = PROJECT_ROOT / "core" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
+# The plugin pages' own catalogue (domain "plugins"): its English shows on the same pages.
+PLUGINS_PO = PROJECT_ROOT / "core" / "plugins" / "translations" / "vi" / "LC_MESSAGES" / "plugins.po"
 # Pages that are not HTML for a person to read, or need an object the demo lacks.
 SKIPPED = {"static", "plugin_pages.static", "pages.favicon", "observability.healthz", "observability.metrics",
            "api-docs.openapi_json", "import_pages.export_page", "import_pages.template_page",
@@ -33,10 +37,12 @@ ACTOR_KEY = re.compile(r"\buser:\d+:")
 def english_phrases() -> list[str]:
     """The catalogue's msgids that read as English sentences or phrases (two words or more
     of literal text) and whose Vietnamese differs: seeing one on a vi page is a miss."""
-    with VI_PO.open("rb") as handle:
-        catalog = read_po(handle)
+    messages = []
+    for po in (VI_PO, PLUGINS_PO):
+        with po.open("rb") as handle:
+            messages += list(read_po(handle))
     phrases = set()
-    for message in catalog:
+    for message in messages:
         if not message.id or not isinstance(message.id, str) or not message.string or message.string == message.id:
             continue
         for fragment in re.split(r"%\(\w+\)[sd]|%[sd]", message.id):
@@ -54,8 +60,10 @@ def visible_text(page: str, attributes: bool = True) -> str:
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
     extra = " ".join(m.group(2) for m in re.finditer(r'\b(placeholder|aria-label|title|alt)="([^"]*)"', page)) \
         if attributes else ""
+    # A day box shows its value as text: it must read dd/mm/yyyy like the page around it.
+    days = " ".join(m.group(1) for m in re.finditer(r'<input\b[^>]*\bdata-day\b[^>]*\bvalue="([^"]*)"', page))
     text = re.sub(r"<[^>]+>", " ", page)
-    return " ".join(html.unescape(text + " " + extra).split())
+    return " ".join(html.unescape(text + " " + extra + " " + days).split())
 
 
 def _login(app, username: str, tenant: str | None = SLUG, password: str = DEMO_PASSWORD):
@@ -77,6 +85,10 @@ def demo(clean_app):
         with tenant_context(tenant.id):
             ids = {e.user.username: e.id for e in db.session.query(Employee).join(Employee.user)
                    .filter(Employee.user.has()).all() if e.user.username in ROLES.values()}
+            # One real object of each kind, so their edit pages are walked (not their 404s).
+            for param, model in (("unit_id", OrgUnit), ("position_id", JobPosition), ("task_type_id", TaskType),
+                                 ("competency_id", Competency)):
+                ids[param] = db.session.scalar(select(func.min(model.id)))
     return ids
 
 
@@ -127,12 +139,14 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
         db.session.commit()
     phrases = english_phrases()
     assert "Some fields are invalid" in phrases and "Give a reason for refusing" in phrases
+    assert "Periods before this date keep the component that was in force then" in phrases  # plugins.po
     failures, seen = [], 0
     logins = [(role, _login(clean_app, username)[0], demo[username]) for role, username in ROLES.items()]
     logins.append(("operator", _login(clean_app, "root", None, "Vinh-Nha-Trang-xanh-42")[0], 0))
     for role, browser, employee_id in logins:
         params = {"t": SLUG, "employee_id": str(employee_id), "job_id": job, "run_id": "1", "kind": "scoring_variant",
-                  "key": "decree335", "target": SLUG}
+                  "key": "decree335", "target": SLUG,
+                  **{k: str(v) for k, v in demo.items() if k.endswith("_id") and v is not None}}
         for _endpoint, path in _urls(clean_app, params):
             response = browser.get(path)
             if response.status_code in (301, 302, 303) or response.mimetype != "text/html":
@@ -150,9 +164,11 @@ def test_the_walk_sees_what_it_looks_for():
     """The checks themselves: each kind of miss is found, Vietnamese text passes."""
     phrases = ["Give a reason for refusing", "Some fields are invalid"]
     page = ('<p>Give a reason for refusing.</p><p title="Some fields are invalid.">x</p><p>2026-11 · 40.29</p>'
-            '<p>user:28:admin</p><script>var a = "2026-12 Give a reason for refusing";</script>')
+            '<p>user:28:admin</p><script>var a = "2026-12 Give a reason for refusing";</script>'
+            '<input id="d" name="d" type="text" data-day value="2026-12-06">')
     assert _problems("/x", page, phrases) == [
         "/x: English 'Give a reason for refusing'", "/x: English 'Some fields are invalid'",
-        "/x: ISO date '2026-11'", "/x: decimal point '40.29'", "/x: actor key 'user:28:'"]
+        "/x: ISO date '2026-11'", "/x: ISO date '2026-12-06'", "/x: decimal point '40.29'",
+        "/x: actor key 'user:28:'"]
     fine = "<p>Hãy nêu lý do không xác nhận. tháng 11/2026 · 40,29 · 1.234 · 06/12/2026 · phiên bản 1.1.0</p>"
     assert _problems("/x", fine, phrases) == []

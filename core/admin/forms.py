@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from core.errors import ServiceError
-from core.i18n import decimal_input
+from core.i18n import decimal_input, iso_day
 from core.messages import bound_text, localise
 
 # What the services and schemas answer, so pages can show them translated (and
@@ -50,6 +50,8 @@ _WITH_VALUE = (
 def message(text: str) -> str:
     """One message in the reader's language: marshmallow's by pattern, the services' by the catalogue."""
     locale = str(get_locale() or "vi")
+    if text == "Not a valid date.":  # a page's day box is typed dd/mm/yyyy (the API's is ISO)
+        return gettext("Use the format dd/mm/yyyy.")
     bounds = _OPEN_CLOSED.match(text)
     if bounds:
         return gettext("Must be greater than %(min)s and at most %(max)s.", min=bound_text(bounds[1], locale),
@@ -114,6 +116,8 @@ def raw_input(schema: Schema, form: MultiDict, only: Iterable[str] | None = None
             else:
                 if isinstance(field, fields.Number):
                     value = decimal_input(value)  # Vietnamese writes 1,5 for one and a half
+                elif isinstance(field, fields.Date):
+                    value = iso_day(value) or value  # typed dd/mm/yyyy; the schema reads ISO
                 data[name] = value
     return data
 

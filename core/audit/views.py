@@ -17,9 +17,10 @@ from core.audit import names
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
 from core.extensions import db
+from core.i18n import iso_day
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 # The filters' labels, for the fields and for the summary of the invalid ones.
 LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
           "format": _l("Format")}
@@ -37,7 +38,9 @@ def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
     (translated, shown beside their fields)."""
     raw = {k: request.args.get(k, "").strip() for k in ("from", "to", "actor", "action", "format")}
     try:
-        args = AuditExportQuery().load({k: v for k, v in raw.items() if v})
+        # Days are typed dd/mm/yyyy; the schema (the API's) reads YYYY-MM-DD.
+        args = AuditExportQuery().load({k: iso_day(v) if k in ("from", "to") else v
+                                        for k, v in raw.items() if v})
         # The page and its export read dates as the tenant's days, as it shows times.
         return {**args, "tz": g.tenant.timezone}, raw, {}
     except ValidationError as exc:

@@ -173,7 +173,7 @@ def change_password():
 
 # ---------------------------------------------------------------- logins (tenant admin)
 
-LOGINS_PAGE_SIZE = 100
+LOGINS_PAGE_SIZE = 25
 
 
 def _tenant_admin() -> None:
@@ -183,7 +183,7 @@ def _tenant_admin() -> None:
         abort(403)
 
 
-def _logins(q: str) -> tuple[list, int]:
+def _logins(q: str, page: int = 1) -> tuple[list, int]:
     from sqlalchemy import func
 
     stmt = (select(User.id, User.username, User.roles_csv, User.active, User.must_change_password,
@@ -193,7 +193,7 @@ def _logins(q: str) -> tuple[list, int]:
         like = f"%{q}%"
         stmt = stmt.where(or_(User.username.ilike(like), Employee.full_name.ilike(like), Employee.code.ilike(like)))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    return list(db.session.execute(stmt.limit(LOGINS_PAGE_SIZE))), total
+    return list(db.session.execute(stmt.limit(LOGINS_PAGE_SIZE).offset((page - 1) * LOGINS_PAGE_SIZE))), total
 
 
 @auth_pages.get("/t/<t>/admin/users")
@@ -202,9 +202,14 @@ def logins(t):
     """"Tài khoản đăng nhập": every login of the tenant, with a password reset button."""
     _tenant_admin()
     q = nfc(request.args.get("q", "")).strip()[:100]
-    rows, total = _logins(q)
-    return render_template("auth/users.html", tenant=g.tenant, rows=rows, total=total, q=q,
-                           page_size=LOGINS_PAGE_SIZE)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    rows, total = _logins(q, page)
+    pages = max(1, -(-total // LOGINS_PAGE_SIZE))
+    if page > pages:  # past the last page (the list shrank): show the last one
+        page = pages
+        rows, total = _logins(q, page)
+    return render_template("auth/users.html", tenant=g.tenant, rows=rows, total=total, q=q, page=page,
+                           pages=pages, page_size=LOGINS_PAGE_SIZE)
 
 
 @auth_pages.post("/t/<t>/admin/users/<int:user_id>/password-reset")
@@ -224,6 +229,7 @@ def reset_password_page(t, user_id):
     else:
         rows, total = _logins("")
         response = make_response(render_template("auth/users.html", tenant=g.tenant, rows=rows, total=total, q="",
+                                                 page=1, pages=max(1, -(-total // LOGINS_PAGE_SIZE)),
                                                  page_size=LOGINS_PAGE_SIZE, result=result))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -153,8 +153,10 @@ def settings_from_form(component: Component, form: Mapping[str, str], prefix: st
 
 
 def _decimal_point(value: str, kind: str | None) -> str:
-    from core.i18n import decimal_input
+    from core.i18n import decimal_input, iso_day
 
+    if kind == "date":
+        return iso_day(value) or value
     return decimal_input(value) if kind in ("number", "integer") else value
 
 

@@ -8,7 +8,6 @@ page needs nothing from the core's catalogue.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
@@ -17,6 +16,7 @@ from flask_login import current_user, login_required
 
 from core.errors import Invalid, ServiceError
 from core.extensions import db
+from core.i18n import day_input
 from core.plugins.forms import (
     describe_settings,
     flat_errors,
@@ -132,10 +132,9 @@ def edit(t, kind, key):
                 errors.setdefault(name, messages)
         day = None
         if effective_from:
-            try:
-                day = date.fromisoformat(effective_from)
-            except ValueError:
-                errors["effective_from"] = [_t("Use a date like 2026-01-01.")]
+            day = day_input(effective_from)
+            if day is None:
+                errors["effective_from"] = [_t("Use the format dd/mm/yyyy.")]
         if not errors:
             tenant_services.update_settings(
                 g.tenant, {kind: {"key": key, "settings": settings, "effective_from": day}},

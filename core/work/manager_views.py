@@ -24,6 +24,7 @@ from core.catalogue import services as catalogue
 from core.dashboards import services as dashboards
 from core.errors import ServiceError
 from core.extensions import db
+from core.i18n import day_input
 from core.org.models import Employee
 from core.scoring import kernel
 from core.work import calendar as cal
@@ -56,10 +57,10 @@ def _day_arg(name: str) -> date | None:
     value = request.values.get(name, "").strip()
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
+    day = day_input(value)
+    if day is None:
         abort(400)
+    return day
 
 
 def _page(total: int, per_page: int, name: str = "page") -> tuple[int, int]:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from core.catalogue import services as catalogue
 from core.errors import Invalid, ServiceError
 from core.extensions import db
+from core.i18n import day_input
 from core.messages import error_text
 from core.org.models import Employee
 from core.work import calendar as cal
@@ -49,10 +50,10 @@ def _form_errors(exc: ServiceError) -> None:
 def _parse_date(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ServiceError(_("Invalid date."), {field: [_("Use the format YYYY-MM-DD.")]}) from exc
+    day = day_input(value)
+    if day is None:
+        raise ServiceError(_("Invalid date."), {field: [_("Use the format dd/mm/yyyy.")]})
+    return day
 
 
 def _parse_number(value: str | None, field: str) -> float | None:

@@ -115,7 +115,7 @@ def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, m
         expect(page.locator("#as-type option[value=DD01]")).to_have_count(0)  # another position's work
         page.select_option("#as-type", value="HT01")
         page.fill("#as-qty", "2")
-        page.fill("#as-deadline", "2026-10-20")
+        page.fill("#as-deadline", "20/10/2026")  # typed as people write a day
         page.fill("#as-title", f"Hồ sơ giao {run + 1}")
         page.get_by_role("button", name="Giao việc", exact=True).click()
         expect(page.locator("#assign .flash")).to_contain_text(f"Hồ sơ giao {run + 1}")

@@ -38,7 +38,14 @@ def test_three_items_in_one_submit_and_one_completed_without_jumping(phone, live
     rows.nth(1).locator("input[name=title]").fill("Tờ trình xin ý kiến")
     form.get_by_role("button", name="Thêm dòng").click()
     rows.nth(2).locator("select[name=task_type_code]").select_option("HT01")
-    rows.nth(2).locator("input[name=deadline]").fill("2026-10-16")
+    # The deadline box reads dd/mm/yyyy whatever the browser's language; its calendar
+    # button opens the browser's picker, whose choice is written back as dd/mm/yyyy.
+    deadline = rows.nth(2).locator("input[name=deadline]")
+    expect(deadline).to_have_attribute("placeholder", "dd/mm/yyyy")
+    rows.nth(2).get_by_role("button", name="Chọn ngày").click()
+    rows.nth(2).locator("input.day-native").evaluate(
+        "el => { el.value = '2026-10-16'; el.dispatchEvent(new Event('change')); }")
+    expect(deadline).to_have_value("16/10/2026")
     expect(rows).to_have_count(3)
     phone.screenshot("today-three-rows-390")
     form.get_by_role("button", name="Khai báo", exact=True).click()
