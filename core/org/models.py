@@ -14,6 +14,9 @@ from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
 
 UNIT_KINDS = ("agency", "department", "commune", "ward", "special_zone")
+# Kinds that are paying units (đơn vị dự toán) unless said otherwise: each commune-level
+# unit is a level of the state budget, so its bonus fund is its own (Decree 73/2024).
+PAYING_KINDS = ("commune", "ward", "special_zone")
 POSITION_GROUPS = ("leadership", "professional", "support")
 # The dated facts that keep a person out of streamlining (Decree 154/2025, Art. 3): pregnant,
 # on maternity leave, raising a child under 36 months, under a discipline review not yet

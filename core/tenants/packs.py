@@ -11,6 +11,11 @@ the scheduler closes a month; absent: closed by hand), [components] (scoring_var
 bonus_scheme as {key, settings, effective_from}; import_connectors as a list),
 [catalogue] file names (units, positions, competencies, task_types) and [[calendar]]
 days (day, kind day_off|working_day, name).
+
+A unit entry's `paying_unit` marks a paying unit (đơn vị dự toán, Decree 73/2024: the
+bonus fund is its own); absent, a commune, ward or special zone is one (each is a level
+of the state budget under the Law on the State Budget 2015 as amended) and other units
+are not.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from core.catalogue.models import BEGINNING, TASK_GROUPS, Competency, NormVersio
 from core.errors import Invalid
 from core.extensions import db
 from core.org import services as org
-from core.org.models import POSITION_GROUPS, UNIT_KINDS, JobPosition, OrgUnit
+from core.org.models import PAYING_KINDS, POSITION_GROUPS, UNIT_KINDS, JobPosition, OrgUnit
 from core.tenancy import tenant_context
 from core.tenants import services as tenants
 from core.tenants.models import Tenant
@@ -95,6 +100,8 @@ def _check(pack: dict) -> None:
         _require(u, ("code", "name", "kind"), f"units[{i}]")
         if u["kind"] not in UNIT_KINDS:
             raise Invalid(f"units[{i}]: unknown kind {u['kind']}.", {f"units[{i}]": ["Unknown kind."]})
+        if not isinstance(u.get("paying_unit", False), bool):
+            raise Invalid(f"units[{i}]: paying_unit is true or false.", {f"units[{i}]": ["paying_unit: true or false."]})
     for i, p in enumerate(pack["positions"]):
         _require(p, ("code", "name", "group"), f"positions[{i}]")
         if p["group"] not in POSITION_GROUPS:
@@ -185,7 +192,8 @@ def _apply_units(units: list[dict], result: ApplyResult) -> None:
             raise Invalid(f"Unit {entry['code']}: parent {parent_code} is not defined before it.",
                           {"units": [f"Unknown parent {parent_code}."]})
         data = {"code": entry["code"], "name": entry["name"], "kind": entry["kind"],
-                "parent_id": existing[parent_code].id if parent_code else None}
+                "parent_id": existing[parent_code].id if parent_code else None,
+                "is_paying_unit": entry.get("paying_unit", entry["kind"] in PAYING_KINDS)}
         unit = existing.get(entry["code"])
         if unit is None:
             existing[entry["code"]] = org.create_unit(data)
