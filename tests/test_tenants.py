@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from core.extensions import db
@@ -29,6 +31,33 @@ def test_operator_creates_khanh_hoa_with_its_65_units(clean_app, client):
         nha_trang = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "Phường Nha Trang"))
     assert kinds == {"commune": 48, "ward": 16, "special_zone": 1}
     assert nha_trang.official_code == 22366 and nha_trang.code == "22366"
+    # Each commune-level unit is a budget level of its own: all 65 are paying units.
+    with clean_app.app_context(), tenant_context(body["id"]):
+        assert db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.is_paying_unit)) == 65
+
+
+def test_ninh_thuan_pack_flags_its_paying_units(clean_app):
+    """The pack's units: the province, its department, the city and six districts carry
+    paying_unit = true (9 agencies); its communes and wards are paying units by their
+    kind. Applying it again changes nothing."""
+    from core.tenants.packs import apply_pack
+
+    pack = Path(__file__).resolve().parents[1] / "tenants" / "ninh-thuan"
+    with clean_app.app_context():
+        first = apply_pack(pack)
+        db.session.commit()
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "ninh-thuan"))
+    with clean_app.app_context(), tenant_context(tenant.id):
+        rows = db.session.execute(select(OrgUnit.kind, OrgUnit.is_paying_unit, func.count())
+                                  .group_by(OrgUnit.kind, OrgUnit.is_paying_unit)).all()
+    counts = {(kind, paying): n for kind, paying, n in rows}
+    assert counts[("agency", True)] == 9 and ("agency", False) not in counts
+    assert all(paying for kind, paying in counts if kind in ("commune", "ward"))
+    assert first.changes
+    with clean_app.app_context():
+        again = apply_pack(pack)
+        db.session.rollback()
+    assert again.changes == []
 
 
 def test_unknown_province_creates_nothing(clean_app, client):
