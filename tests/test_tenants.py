@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.org.models import OrgUnit
+from core.org.models import JobPosition, OrgUnit
 from core.tenancy import tenant_context, unscoped
 from core.tenants.models import Tenant
 from tests.factories import make_operator
@@ -54,6 +55,25 @@ def test_ninh_thuan_pack_flags_its_paying_units(clean_app):
     assert counts[("agency", True)] == 9 and ("agency", False) not in counts
     assert all(paying for kind, paying in counts if kind in ("commune", "ward"))
     assert first.changes
+    # Elected office-holders are cán bộ: a commune chair with no regime recorded is one; a
+    # recorded regime still wins; a Chánh Văn phòng (CV 7415's post) is công chức.
+    from core.classification.models import EmployeeRegime
+    from core.classification.procedure import regimes_on
+    from core.org import services as org
+
+    with clean_app.app_context(), tenant_context(tenant.id):
+        positions = dict(db.session.execute(select(JobPosition.code, JobPosition.regime)).all())
+        assert [positions[c] for c in ("LD01", "LD02", "LD03", "LD04", "LD05", "LD12")] == [
+            "can_bo", "can_bo", "can_bo", "can_bo", None, None]
+        unit = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "NT-SNV"))
+        chair, other_chair, chief = (org.create_employee({"code": code, "full_name": code, "unit_id": unit,
+                                                          "position_code": position})
+                                     for code, position in (("E1", "LD01"), ("E2", "LD01"), ("E3", "LD05")))
+        db.session.add(EmployeeRegime(employee_id=other_chair.id, regime="cong_chuc", valid_from=date(2026, 1, 1)))
+        db.session.flush()
+        assert regimes_on([chair.id, other_chair.id, chief.id], date(2026, 6, 30)) == {
+            chair.id: "can_bo", other_chair.id: "cong_chuc", chief.id: "cong_chuc"}
+        db.session.rollback()
     with clean_app.app_context():
         again = apply_pack(pack)
         db.session.rollback()

@@ -51,6 +51,9 @@ class JobPosition(TenantScoped, db.Model):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     group: Mapped[str] = mapped_column(String(16))
+    # The legal regime of whoever holds the post when none is recorded for the person
+    # (an elected office such as a commune chair is held by cán bộ); None: công chức.
+    regime: Mapped[str | None] = mapped_column(String(16))
 
 
 class Employee(TenantScoped, db.Model):

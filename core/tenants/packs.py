@@ -15,7 +15,9 @@ days (day, kind day_off|working_day, name).
 A unit entry's `paying_unit` marks a paying unit (đơn vị dự toán, Decree 73/2024: the
 bonus fund is its own); absent, a commune, ward or special zone is one (each is a level
 of the state budget under the Law on the State Budget 2015 as amended) and other units
-are not.
+are not. A position entry's `regime` (cong_chuc, vien_chuc, can_bo, nguoi_lao_dong) is
+the regime of whoever holds it when none is recorded for the person: `can_bo` for an
+elected office.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from core.errors import Invalid
 from core.extensions import db
 from core.org import services as org
 from core.org.models import PAYING_KINDS, POSITION_GROUPS, UNIT_KINDS, JobPosition, OrgUnit
+from core.plugins.components import REGIMES
 from core.tenancy import tenant_context
 from core.tenants import services as tenants
 from core.tenants.models import Tenant
@@ -106,6 +109,8 @@ def _check(pack: dict) -> None:
         _require(p, ("code", "name", "group"), f"positions[{i}]")
         if p["group"] not in POSITION_GROUPS:
             raise Invalid(f"positions[{i}]: unknown group {p['group']}.", {f"positions[{i}]": ["Unknown group."]})
+        if p.get("regime") is not None and p["regime"] not in REGIMES:
+            raise Invalid(f"positions[{i}]: unknown regime {p['regime']}.", {f"positions[{i}]": ["Unknown regime."]})
     for i, c in enumerate(pack["competencies"]):
         _require(c, ("code", "name"), f"competencies[{i}]")
     for i, t in enumerate(pack["task_types"]):
@@ -208,7 +213,7 @@ def _apply_units(units: list[dict], result: ApplyResult) -> None:
 def _apply_positions(positions: list[dict], result: ApplyResult) -> None:
     existing = {p.code: p for p in db.session.scalars(select(JobPosition))}
     for entry in positions:
-        data = {"code": entry["code"], "name": entry["name"], "group": entry["group"]}
+        data = {"code": entry["code"], "name": entry["name"], "group": entry["group"], "regime": entry.get("regime")}
         position = existing.get(entry["code"])
         if position is None:
             org.create_position(data)
