@@ -252,7 +252,9 @@ def _settle_work(today: date, first_day: date) -> None:
 def _agencies(b: _Builder) -> list[tuple[str, str]]:
     logins: list[tuple[str, str]] = []
     for code, name, departments in AGENCIES:
-        agency = OrgUnit(code=code, name=name, kind="agency")
+        # Each department of the province is its own paying unit (đơn vị dự toán), so a
+        # bonus run per paying unit works on the demo as made.
+        agency = OrgUnit(code=code, name=name, kind="agency", is_paying_unit=True)
         db.session.add(agency)
         db.session.flush()
         director = b.person(f"{code}-GD", agency, "GD", None, leader=True, roles=("employee", "manager"))

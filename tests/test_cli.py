@@ -80,8 +80,10 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
             people = db.session.scalar(select(func.count()).select_from(Employee))
             units = dict(db.session.execute(select(OrgUnit.kind, func.count()).group_by(OrgUnit.kind)).all())
             managers = db.session.scalar(select(func.count()).select_from(Employee).where(Employee.manager_id.is_not(None)))
+            paying = db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.is_paying_unit))
     assert 280 <= people <= 340 and units["agency"] == 10 and units["commune"] + units["ward"] + units["special_zone"] == 65
     assert managers > people * 0.8
+    assert paying == 10 + 65  # each provincial department and each commune-level unit owns its bonus fund
     with clean_app.app_context(), tenant_context(tenant.id):
         from core.scoring.kernel import is_closed, month_of
         from core.scoring.models import PeriodScore, ScoredPeriod

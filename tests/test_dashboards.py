@@ -73,7 +73,9 @@ def test_my_month_explains_each_item_and_the_formula(client, scored):
     assert "Đề xuất của tôi" in html  # the proposal form
     # The rule's settings include the satisfaction weight (decree335: 0), and the month's
     # parts the mean satisfaction of the reviewed items (all rated 5 → 100 %).
-    assert re.search(r"<code>satisfaction_weight</code>: 0(,0+)?</li>", html)
+    # Each setting is named by its label in the page's language, its key beside it.
+    assert re.search(r"Tỷ trọng mức độ hài lòng trong điểm nhiệm vụ \(0–1\) \(<code>satisfaction_weight</code>\): "
+                     r"0(,0+)?</li>", html)
     assert "Tỷ lệ hài lòng (%)" in html
 
 

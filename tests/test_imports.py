@@ -353,24 +353,33 @@ def test_imported_results_reported_late_are_flagged_as_on_the_api_path(clean_app
     on Monday 12 Oct 2026: reported Tuesday 13 Oct 16:00 is in time; reported Thursday
     15 Oct 09:00 is after Tuesday's end, so the result was not reported in time (under
     hours-ledger it earns 0). An open item of 5 Oct with no deadline is past its window
-    on 14 Oct (due Tuesday 6 Oct). The API path's rule (Measure) agrees on each."""
-    from core.work.services import Measure
+    on 14 Oct (due Tuesday 6 Oct). An open item of 5 Oct with its deadline on Wednesday
+    7 Oct, the file giving no count of missed deadlines, has missed that one deadline by
+    14 Oct (the nightly sweep's rule for open items) and is not reported either. The API
+    path's rules (Measure) agree on each, and the sweep changes none of them."""
+    from core.work.services import Measure, sweep
 
-    def row(key, completed, reported, status="done"):
-        return [key, "STAFF", "HT01", "", "2026-10-12" if completed else "2026-10-05", "1", "", "", "2026-10-12 07:45",
-                completed, reported, status, "0", "", "5", "", "lead", "1", "0"]
+    def row(key, completed, reported, status="done", deadline=""):
+        return [key, "STAFF", "HT01", "", "2026-10-12" if completed else "2026-10-05", "1", "", deadline,
+                "2026-10-12 07:45" if completed else "2026-10-05 07:45", completed, reported, status, "0", "", "5", "",
+                "lead", "1", "0"]
 
     rows = [WORK_HEADER, row("R-ON-TIME", "2026-10-12 10:00", "2026-10-13 16:00"),
-            row("R-LATE", "2026-10-12 10:00", "2026-10-15 09:00"), row("R-OPEN", "", "", "planned")]
+            row("R-LATE", "2026-10-12 10:00", "2026-10-15 09:00"), row("R-OPEN", "", "", "planned"),
+            row("R-OPEN-DUE", "", "", "planned", "2026-10-07")]
     result = result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
-    assert result["errors"] == [] and result["rows_written"] == 3
+    assert result["errors"] == [] and result["rows_written"] == 4
     with clean_app.app_context(), tenant_context(world.tenant_id):
         items = {i.external_id: i for i in db.session.scalars(select(WorkItem))}
-        assert {k: i.not_reported for k, i in items.items()} == {"R-ON-TIME": False, "R-LATE": True, "R-OPEN": True}
+        assert {k: (i.not_reported, i.missed_deadlines) for k, i in items.items()} == {
+            "R-ON-TIME": (False, 0), "R-LATE": (True, 0), "R-OPEN": (True, 0), "R-OPEN-DUE": (True, 1)}
         measure = Measure.for_dates([i.work_date for i in items.values()])
         assert all(measure.not_reported(i) == i.not_reported for i in items.values())
+        assert all(measure.missed_deadlines(i) == i.missed_deadlines for i in items.values())
+        sweep()
+        db.session.commit()
     again = result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
-    assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 3}
+    assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 4}
 
 
 def test_work_items_csv_import_reimport_and_scores_export(clean_app, client, world):

@@ -270,3 +270,13 @@ def test_builtins_pass_the_conformance_kit(variant):
     from core.plugins.testing import check_scoring_variant
 
     check_scoring_variant(variant)
+
+
+@pytest.mark.parametrize("variant", [Decree335(), HoursLedger(), DeadlineBuckets()], ids=lambda v: v.key)
+def test_every_setting_of_a_built_in_variant_has_its_labels(variant):
+    """The explain page names each setting in Vietnamese or English: none may fall back to its key."""
+    labels = variant.setting_labels()
+    assert set(labels) == set(variant.default_settings())
+    for key, label in labels.items():
+        assert label["vi"] != key.replace("_", " ") and label["en"] != key.replace("_", " "), key
+        assert label["vi"] != label["en"], key

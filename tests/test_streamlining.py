@@ -126,3 +126,24 @@ def test_protection_dates_through_the_api_are_checked_and_audited(clean_app, wor
             Employee.discipline_review_to.is_not(None))) == 0
     assert client.get(world.url("/reports/streamlining"), query_string={"year": 2026, "as_of": "nope"},
                       headers=world.h("admin")).status_code == 422
+
+
+def test_maternity_leave_recorded_as_leave_protects_like_the_employee_dates(clean_app, world, client):
+    """The auditor (KHT in 2026) has no maternity dates on the employee, only leave records:
+    maternity leave 1 Sep 2026 – 28 Feb 2027 (six months, Social Insurance Law art. 139),
+    and a sick leave holding 4 Jan 2027 for staff, who stays a candidate (sick leave is
+    no protection of Decree 154/2025). On 4 Jan 2027 the auditor is excluded with the
+    leave's first day; on 1 Mar 2027, the day after it ends, the auditor is a candidate."""
+    surplus_world(clean_app, client, world)
+    for who, kind, start, end in (("auditor", "maternity", "2026-09-01", "2027-02-28"),
+                                  ("staff", "sick", "2027-01-04", "2027-01-08")):
+        r = client.post(world.url("/leave-records"), headers=world.h("admin"), json={
+            "employee_id": world.ids[who], "kind": kind, "start_date": start, "end_date": end})
+        assert r.status_code == 201, r.get_json()
+    on_4 = report(client, world, as_of="2027-01-04")
+    assert {c["employee_id"]: c["protections"] for c in on_4["excluded"]} == {
+        world.ids["auditor"]: [{"kind": "maternity_leave", "from": "2026-09-01"}]}
+    assert world.ids["staff"] in {c["employee_id"] for c in on_4["candidates"]}
+    after = report(client, world, as_of="2027-03-01")
+    assert after["excluded"] == []
+    assert world.ids["auditor"] in {c["employee_id"] for c in after["candidates"]}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
-from core.org.models import OrgUnit
+from core.org.models import JobPosition, OrgUnit
 from core.tenancy import tenant_context, unscoped
 from core.tenants.defaults import DefaultsError, read_defaults
 from core.tenants.models import BEGINNING, ComponentChoice, Tenant
@@ -33,6 +34,52 @@ def test_operator_creates_khanh_hoa_with_its_65_units(clean_app, client):
         nha_trang = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "Phường Nha Trang"))
     assert kinds == {"commune": 48, "ward": 16, "special_zone": 1}
     assert nha_trang.official_code == 22366 and nha_trang.code == "22366"
+    # Each commune-level unit is a budget level of its own: all 65 are paying units.
+    with clean_app.app_context(), tenant_context(body["id"]):
+        assert db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.is_paying_unit)) == 65
+
+
+def test_ninh_thuan_pack_flags_its_paying_units(clean_app):
+    """The pack's units: the province, its department, the city and six districts carry
+    paying_unit = true (9 agencies); its communes and wards are paying units by their
+    kind. Applying it again changes nothing."""
+    from core.tenants.packs import apply_pack
+
+    pack = Path(__file__).resolve().parents[1] / "tenants" / "ninh-thuan"
+    with clean_app.app_context():
+        first = apply_pack(pack)
+        db.session.commit()
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "ninh-thuan"))
+    with clean_app.app_context(), tenant_context(tenant.id):
+        rows = db.session.execute(select(OrgUnit.kind, OrgUnit.is_paying_unit, func.count())
+                                  .group_by(OrgUnit.kind, OrgUnit.is_paying_unit)).all()
+    counts = {(kind, paying): n for kind, paying, n in rows}
+    assert counts[("agency", True)] == 9 and ("agency", False) not in counts
+    assert all(paying for kind, paying in counts if kind in ("commune", "ward"))
+    assert first.changes
+    # Elected office-holders are cán bộ: a commune chair with no regime recorded is one; a
+    # recorded regime still wins; a Chánh Văn phòng (CV 7415's post) is công chức.
+    from core.classification.models import EmployeeRegime
+    from core.classification.procedure import regimes_on
+    from core.org import services as org
+
+    with clean_app.app_context(), tenant_context(tenant.id):
+        positions = dict(db.session.execute(select(JobPosition.code, JobPosition.regime)).all())
+        assert [positions[c] for c in ("LD01", "LD02", "LD03", "LD04", "LD05", "LD12")] == [
+            "can_bo", "can_bo", "can_bo", "can_bo", None, None]
+        unit = db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "NT-SNV"))
+        chair, other_chair, chief = (org.create_employee({"code": code, "full_name": code, "unit_id": unit,
+                                                          "position_code": position})
+                                     for code, position in (("E1", "LD01"), ("E2", "LD01"), ("E3", "LD05")))
+        db.session.add(EmployeeRegime(employee_id=other_chair.id, regime="cong_chuc", valid_from=date(2026, 1, 1)))
+        db.session.flush()
+        assert regimes_on([chair.id, other_chair.id, chief.id], date(2026, 6, 30)) == {
+            chair.id: "can_bo", other_chair.id: "cong_chuc", chief.id: "cong_chuc"}
+        db.session.rollback()
+    with clean_app.app_context():
+        again = apply_pack(pack)
+        db.session.rollback()
+    assert again.changes == []
 
 
 def test_unknown_province_creates_nothing(clean_app, client):

@@ -212,10 +212,14 @@ def quarterly_people(people: dict[int, int | None], units: dict | None = None) -
 
 
 def regimes_on(ids: Iterable[int], on: date) -> dict[int, str]:
-    """Each person's regime in force on ``on`` (công chức when none is recorded): one query."""
+    """Each person's regime in force on ``on``: the latest recorded from on or before it,
+    else their position's (cán bộ for an elected office), else công chức. Two queries."""
     ids = list(ids)
     out = dict.fromkeys(ids, DEFAULT_REGIME)
     if ids:
+        out.update(db.session.execute(
+            select(Employee.id, JobPosition.regime).join(JobPosition, JobPosition.id == Employee.position_id)
+            .where(Employee.id.in_(ids), JobPosition.regime.is_not(None))).all())
         for employee_id, regime in db.session.execute(
                 select(EmployeeRegime.employee_id, EmployeeRegime.regime)
                 .where(EmployeeRegime.employee_id.in_(ids), EmployeeRegime.valid_from <= on)

@@ -669,6 +669,15 @@ def factor_label(key: str) -> str:
     return declared or key.replace("_", " ")
 
 
+@dashboard_pages.app_template_filter("setting_label")
+def setting_label(labels: dict | None, key: str) -> str:
+    """A rule setting's label in the page's language (the variant's field labels)."""
+    label = (labels or {}).get(key)
+    if not label:
+        return key.replace("_", " ")
+    return label["en"] if str(get_locale() or "vi").startswith("en") else label["vi"]
+
+
 @dashboard_pages.app_template_filter("factor_value")
 def factor_value(value) -> str:
     if isinstance(value, bool):

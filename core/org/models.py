@@ -14,6 +14,9 @@ from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
 
 UNIT_KINDS = ("agency", "department", "commune", "ward", "special_zone")
+# Kinds that are paying units (đơn vị dự toán) unless said otherwise: each commune-level
+# unit is a level of the state budget, so its bonus fund is its own (Decree 73/2024).
+PAYING_KINDS = ("commune", "ward", "special_zone")
 POSITION_GROUPS = ("leadership", "professional", "support")
 # The dated facts that keep a person out of streamlining (Decree 154/2025, Art. 3): pregnant,
 # on maternity leave, raising a child under 36 months, under a discipline review not yet
@@ -48,6 +51,9 @@ class JobPosition(TenantScoped, db.Model):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     group: Mapped[str] = mapped_column(String(16))
+    # The legal regime of whoever holds the post when none is recorded for the person
+    # (an elected office such as a commune chair is held by cán bộ); None: công chức.
+    regime: Mapped[str | None] = mapped_column(String(16))
 
 
 class Employee(TenantScoped, db.Model):

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.auth.models import ROLES
 from core.org.models import POSITION_GROUPS, UNIT_KINDS
 from core.pagination import PageArgs
-from core.plugins.components import PROTECTION_PAIRS, protection_date_errors  # noqa: F401 - re-exported
+from core.plugins.components import PROTECTION_PAIRS, REGIMES, protection_date_errors  # noqa: F401 - re-exported
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Use 1–64 letters, digits, '.', '_' or '-'.")
 NAME = validate.Length(min=1, max=200)
@@ -40,12 +40,16 @@ class PositionSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=NAME)
     group = fields.String(required=True, validate=validate.OneOf(POSITION_GROUPS))
+    regime = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(REGIMES), metadata={
+        "description": "The regime of whoever holds the post when none is recorded for the person "
+                       "(can_bo for an elected office); null: cong_chuc"})
 
 
 class PositionPatchSchema(Schema):
     code = fields.String(validate=CODE)
     name = fields.String(validate=NAME)
     group = fields.String(validate=validate.OneOf(POSITION_GROUPS))
+    regime = fields.String(allow_none=True, validate=validate.OneOf(REGIMES))
 
 
 class _EmployeeFields(Schema):

@@ -95,7 +95,7 @@ def delete_unit(unit: OrgUnit) -> None:
 
 
 def position_view(p: JobPosition) -> dict:
-    return {"id": p.id, "code": p.code, "name": p.name, "group": p.group}
+    return {"id": p.id, "code": p.code, "name": p.name, "group": p.group, "regime": p.regime}
 
 
 def get_position(position_id: int) -> JobPosition:

@@ -29,7 +29,7 @@ from core.org.services import visible_employees_filter
 from core.periods import period_bounds
 from core.scoring import kernel
 from core.work.calendar import WorkCalendar
-from core.work.models import WorkItem
+from core.work.models import LeaveRecord, WorkItem
 
 FULL_TIME_HOURS_A_YEAR = Decimal(1900)  # 8 h × (≈250 − 12) days (our rule)
 
@@ -66,14 +66,18 @@ def _holds(start: date | None, end: date | None, day: date) -> bool:
     return start is not None and start <= day and (end is None or day <= end)
 
 
-def protections(e: Employee, day: date) -> list[dict]:
+def protections(e: Employee, day: date, maternity_leave: date | None = None) -> list[dict]:
     """What keeps ``e`` out of streamlining on ``day`` (Decree 154/2025): pregnant, on
-    maternity leave, raising a child under 36 months, under a discipline review not closed."""
+    maternity leave, raising a child under 36 months, under a discipline review not closed.
+    Maternity leave is read from the employee's dates and from an approved leave record
+    of kind maternity holding ``day`` (``maternity_leave``: its first day)."""
     out = []
     if _holds(e.pregnant_from, e.pregnant_to, day):
         out.append({"kind": "pregnant", "from": e.pregnant_from.isoformat()})
     if _holds(e.maternity_leave_from, e.maternity_leave_to, day):
         out.append({"kind": "maternity_leave", "from": e.maternity_leave_from.isoformat()})
+    elif maternity_leave is not None:
+        out.append({"kind": "maternity_leave", "from": maternity_leave.isoformat()})
     born = e.youngest_child_born_on
     if born is not None and born <= day < _third_birthday(born):
         out.append({"kind": "child_under_36_months", "until": _third_birthday(born).isoformat()})
@@ -137,6 +141,11 @@ def streamlining(principal: Principal, year: int, as_of: date | None = None, ran
                                                                DisciplineRecord.employee_id.in_(ids))):
         discipline.setdefault(d.employee_id, []).append({"kind": d.kind, "decided_on": d.decided_on.isoformat(),
                                                          "reason": d.reason})
+    on_leave = dict(db.session.execute(
+        select(LeaveRecord.employee_id, func.min(LeaveRecord.start_date))
+        .where(LeaveRecord.employee_id.in_(ids), LeaveRecord.kind == "maternity", LeaveRecord.approved.is_(True),
+               LeaveRecord.start_date <= as_of, LeaveRecord.end_date >= as_of)
+        .group_by(LeaveRecord.employee_id)).all()) if ids else {}
     candidates, excluded = [], []
     for employee_id in ids:
         e = people[employee_id]
@@ -154,7 +163,7 @@ def streamlining(principal: Principal, year: int, as_of: date | None = None, ran
                          "months_worked": c.months_worked if c is not None else None,
                          "criteria": (c.criteria or {}) if c is not None else {}},
         }
-        protected = protections(e, as_of)
+        protected = protections(e, as_of, on_leave.get(employee_id))
         if protected:
             excluded.append({**entry, "protections": protected})
         else:

@@ -483,6 +483,7 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     formula = {
         "variant": scheme.stamp(), "title": scheme.variant.title(), "description": scheme.variant.description_vi,
         "settings": scheme.chosen.stored,
+        "setting_labels": scheme.variant.setting_labels(),
         # A month cut by a merger has sums and components per part (merger.parts), not for the whole.
         "sums": stored.sums if stored and merger is None else None,
         "working_days": stored.working_days if stored else None,

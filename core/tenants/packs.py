@@ -11,6 +11,13 @@ the scheduler closes a month; absent: closed by hand), [components] (scoring_var
 bonus_scheme as {key, settings, effective_from}; import_connectors as a list),
 [catalogue] file names (units, positions, competencies, task_types) and [[calendar]]
 days (day, kind day_off|working_day, name).
+
+A unit entry's `paying_unit` marks a paying unit (đơn vị dự toán, Decree 73/2024: the
+bonus fund is its own); absent, a commune, ward or special zone is one (each is a level
+of the state budget under the Law on the State Budget 2015 as amended) and other units
+are not. A position entry's `regime` (cong_chuc, vien_chuc, can_bo, nguoi_lao_dong) is
+the regime of whoever holds it when none is recorded for the person: `can_bo` for an
+elected office.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ from core.catalogue.models import BEGINNING, TASK_GROUPS, Competency, NormVersio
 from core.errors import Invalid
 from core.extensions import db
 from core.org import services as org
-from core.org.models import POSITION_GROUPS, UNIT_KINDS, JobPosition, OrgUnit
+from core.org.models import PAYING_KINDS, POSITION_GROUPS, UNIT_KINDS, JobPosition, OrgUnit
+from core.plugins.components import REGIMES
 from core.tenancy import tenant_context
 from core.tenants import choices
 from core.tenants import services as tenants
@@ -96,10 +104,14 @@ def _check(pack: dict) -> None:
         _require(u, ("code", "name", "kind"), f"units[{i}]")
         if u["kind"] not in UNIT_KINDS:
             raise Invalid(f"units[{i}]: unknown kind {u['kind']}.", {f"units[{i}]": ["Unknown kind."]})
+        if not isinstance(u.get("paying_unit", False), bool):
+            raise Invalid(f"units[{i}]: paying_unit is true or false.", {f"units[{i}]": ["paying_unit: true or false."]})
     for i, p in enumerate(pack["positions"]):
         _require(p, ("code", "name", "group"), f"positions[{i}]")
         if p["group"] not in POSITION_GROUPS:
             raise Invalid(f"positions[{i}]: unknown group {p['group']}.", {f"positions[{i}]": ["Unknown group."]})
+        if p.get("regime") is not None and p["regime"] not in REGIMES:
+            raise Invalid(f"positions[{i}]: unknown regime {p['regime']}.", {f"positions[{i}]": ["Unknown regime."]})
     for i, c in enumerate(pack["competencies"]):
         _require(c, ("code", "name"), f"competencies[{i}]")
     for i, t in enumerate(pack["task_types"]):
@@ -186,7 +198,8 @@ def _apply_units(units: list[dict], result: ApplyResult) -> None:
             raise Invalid(f"Unit {entry['code']}: parent {parent_code} is not defined before it.",
                           {"units": [f"Unknown parent {parent_code}."]})
         data = {"code": entry["code"], "name": entry["name"], "kind": entry["kind"],
-                "parent_id": existing[parent_code].id if parent_code else None}
+                "parent_id": existing[parent_code].id if parent_code else None,
+                "is_paying_unit": entry.get("paying_unit", entry["kind"] in PAYING_KINDS)}
         unit = existing.get(entry["code"])
         if unit is None:
             existing[entry["code"]] = org.create_unit(data)
@@ -201,7 +214,7 @@ def _apply_units(units: list[dict], result: ApplyResult) -> None:
 def _apply_positions(positions: list[dict], result: ApplyResult) -> None:
     existing = {p.code: p for p in db.session.scalars(select(JobPosition))}
     for entry in positions:
-        data = {"code": entry["code"], "name": entry["name"], "group": entry["group"]}
+        data = {"code": entry["code"], "name": entry["name"], "group": entry["group"], "regime": entry.get("regime")}
         position = existing.get(entry["code"])
         if position is None:
             org.create_position(data)

@@ -11,7 +11,7 @@ from vietnam_provinces import Province, VietNamDivisionType, Ward
 from core.audit.services import record
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from core.org.models import OrgUnit
+from core.org.models import PAYING_KINDS, OrgUnit
 from core.tenancy import tenant_context
 from core.tenants.choices import choice_in_force
 from core.tenants.defaults import defaults
@@ -70,7 +70,7 @@ def create_tenant(slug: str, name: str, province_code: int | None = None) -> tup
     with tenant_context(tenant.id):
         db.session.add_all(
             OrgUnit(code=str(int(w.code)), name=w.name, kind=_UNIT_KIND[w.division_type],
-                    official_code=int(w.code))
+                    official_code=int(w.code), is_paying_unit=_UNIT_KIND[w.division_type] in PAYING_KINDS)
             for w in communes
         )
         # A new tenant starts on the national rules of the packs' defaults file; the

@@ -39,6 +39,7 @@ from core.org.models import Employee
 from core.plugins.events import emit
 from core.tenants.models import Tenant
 from core.webhooks import outbox as webhooks
+from core.work import building
 from core.work import calendar as cal
 from core.work.models import (
     OPEN_STATUSES,
@@ -414,17 +415,13 @@ def declare(principal: Principal, data: dict, resolved: dict | None = None) -> t
         warnings.append("The task type is not in the catalogue of the employee's position.")
     tenant = cal.current_tenant()
     declared_at = cal.now()
+    norm = building.Norm(tt.id, tt.name, version.id, version.norm_minutes, version.product_weight, level, coefficient)
+    given = {key: data.get(key) for key in ("title", "quantity", "role", "priority", "deadline")}
     item = WorkItem(
-        employee_id=employee_id, task_type_id=tt.id, task_type=tt, norm_version_id=version.id,
-        title=data.get("title") or tt.name, work_date=work_date,
-        quantity=Decimal(str(data["quantity"] if data.get("quantity") is not None else 1)),
-        complexity_level=level,
-        complexity_coefficient=coefficient, norm_minutes=version.norm_minutes,
-        product_weight=version.product_weight, status="planned", progress=0,
-        planned=declared_at < cal.cutoff_moment(work_date, tenant), role=data.get("role") or "lead",
-        priority=data.get("priority") or 1, assigned_by_id=assigned_by, outside_position=outside,
-        deadline=data.get("deadline"), original_deadline=data.get("deadline"), missed_before=0,
-        missed_deadlines=0, declared_at=declared_at, not_reported=False, failed_reviews=0, exempt=False,
+        **building.item_fields({**given, "work_date": work_date}, employee_id, norm,
+                               cal.cutoff_moment(work_date, tenant), declared_at,
+                               Measure(tenant, cal.local_date(declared_at, tenant), [work_date])),
+        task_type=tt, assigned_by_id=assigned_by, outside_position=outside, missed_before=0,
         # The manager made the assignment, so there is no declaration left for them to check.
         verification="verified" if assigned_by else "pending",
         verified_by_id=assigned_by, verified_at=declared_at if assigned_by else None,
