@@ -63,6 +63,24 @@ TARGET_FIELDS: dict[str, tuple[str, ...]] = {
 IMPORT_TARGETS = tuple(TARGET_FIELDS)
 
 
+# How pages name the item fields the core gives every variant (ScoringVariant's docstring),
+# Vietnamese then English; a component's own `labels` name what it computes.
+ITEM_FIELD_LABELS: Mapping[str, tuple[str, str]] = {
+    "task_type_code": ("loại công việc", "task type"), "group": ("nhóm", "group"),
+    "quantity": ("số lượng", "quantity"), "product_weight": ("hệ số sản phẩm quy đổi", "converted-product weight"),
+    "norm_minutes": ("định mức phút mỗi đơn vị", "norm minutes per unit"),
+    "complexity_coefficient": ("hệ số phức tạp", "complexity coefficient"),
+    "complexity_level": ("mức độ phức tạp", "complexity level"), "deadline": ("hạn hoàn thành", "deadline"),
+    "completed_at": ("hoàn thành lúc", "completed at"), "reported_at": ("báo cáo lúc", "reported at"),
+    "failed_reviews": ("số lần phải làm lại", "failed reviews"),
+    "missed_deadlines": ("số lần trễ hạn", "missed deadlines"), "stars": ("số sao chất lượng", "quality stars"),
+    "satisfaction": ("mức độ hài lòng", "satisfaction"),
+    "exempt": ("miễn trừ (nguyên nhân khách quan)", "exempted (objective cause)"),
+    "planned": ("đã lên kế hoạch", "planned"), "role": ("vai trò", "role"), "priority": ("mức ưu tiên", "priority"),
+    "not_reported": ("không báo cáo", "not reported"),
+}
+
+
 class NoSettings(Schema):
     """The settings schema of a component that has no settings."""
 
@@ -82,8 +100,9 @@ class Component:
     allowed_tenants: ClassVar[frozenset[str] | None] = None
     # How pages name the keys this component puts in its results (item and period
     # components, sums): {"points": ("điểm quy đổi", "converted points")}, Vietnamese then
-    # English. A key the core already names keeps the core's label; an unnamed key is shown
-    # as it is, underscores as spaces.
+    # English. They are kept with each month's stamp, so a month keeps its words after an
+    # upgrade; an unnamed key is shown as it is, underscores as spaces. A description
+    # may show settings as {name}, filled in with the tenant's values on the pages.
     labels: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ settings

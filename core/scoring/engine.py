@@ -33,6 +33,7 @@ from core.plugins.components import TASK_SCORE_MAX
 from core.plugins.manager import TaskScoreOutOfBounds
 from core.plugins.sql import SqlItem
 from core.plugins.toolkit import period_bounds
+from core.scoring import stamps
 from core.scoring.models import COMPONENT_COLUMNS, MAX_COMPONENTS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
 from core.tenancy import current_tenant_id
 from core.tenants.services import component_for
@@ -508,6 +509,7 @@ def _upsert_period_rows(scheme: Scheme, rows: list[dict], ids: set[int]) -> None
                            execution_options={"synchronize_session": False})
     if not rows:
         return
+    stamps.record(scheme.chosen)  # the words of this version, for explaining the month later
     stmt = _period_upsert(db.session.get_bind().dialect.name, tuple(rows[0]))
     db.session.execute(stmt, sorted(rows, key=lambda r: r["employee_id"]))
 

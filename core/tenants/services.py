@@ -121,7 +121,7 @@ def settings_view(tenant: Tenant, on: date | None = None) -> dict:
         if kind == "import_connectors":
             view[kind] = list(choice.settings.get("keys", [])) if choice else []
         else:
-            view[kind] = ({"key": choice.key, "settings": choice.settings,
+            view[kind] = ({"key": choice.key, "version": choice.version, "settings": choice.settings,
                            "effective_from": None if choice.effective_from == BEGINNING else choice.effective_from}
                           if choice else None)
     view["close_months_after_days"] = close_months_after_days()
@@ -147,8 +147,9 @@ def _check_close_after(value) -> int | None:
 
 
 def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict:
-    """Apply a settings change; `validate_component(kind, key, settings)` returns the
-    normalised settings or raises Invalid (the plugin manager provides it)."""
+    """Apply a settings change; `validate_component(kind, key, settings, version=None)`
+    returns the normalised settings or raises Invalid (the plugin manager provides it).
+    A component's `version` pins the one the tenant adopts (null: the newest installed)."""
     before = settings_view(tenant)
     close_after = _check_close_after(data["close_months_after_days"]) if "close_months_after_days" in data else None
     if "timezone" in data:
@@ -163,15 +164,17 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
         ref = data.get(kind)
         if ref is None:
             continue
-        settings = ref.get("settings") or {}
+        settings, version = ref.get("settings") or {}, ref.get("version") or None
         if validate_component is not None:
-            settings = validate_component(kind, ref["key"], settings)
-        _schedule(kind, ref["key"], settings, ref.get("effective_from") or BEGINNING)
+            settings = (validate_component(kind, ref["key"], settings, version=version) if version
+                        else validate_component(kind, ref["key"], settings))
+        _schedule(kind, ref["key"], settings, ref.get("effective_from") or BEGINNING, version)
         if kind == "scoring_variant":
             from core.scoring.services import mark_stale_from
 
+            adopted = f" {version}" if version else ""
             mark_stale_from(ref.get("effective_from") or BEGINNING,
-                            f"Scoring settings changed ({ref['key']}); recalculate to apply them.")
+                            f"Scoring settings changed ({ref['key']}{adopted}); recalculate to apply them.")
     if "import_connectors" in data:
         keys = list(dict.fromkeys(data["import_connectors"]))
         if validate_component is not None:
@@ -186,13 +189,13 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
     return after
 
 
-def _schedule(kind: str, key: str, settings: dict, effective_from: date) -> None:
+def _schedule(kind: str, key: str, settings: dict, effective_from: date, version: str | None = None) -> None:
     choice = db.session.scalar(select(ComponentChoice).where(
         ComponentChoice.kind == kind, ComponentChoice.effective_from == effective_from))
     if choice is None:
         choice = ComponentChoice(kind=kind, effective_from=effective_from)
         db.session.add(choice)
-    choice.key, choice.settings = key, settings
+    choice.key, choice.settings, choice.version = key, settings, version
 
 
 # ---------------------------------------------------------------- components in force
@@ -224,7 +227,8 @@ def component_for(kind: str, on: date | None = None):
             f"No {KIND_LABEL[kind]} is chosen for {on or date.today()}; choose one in the tenant's settings.",
             {kind: {"key": ["Not chosen."]}}, code="component_not_chosen")
     effective = None if choice.effective_from == BEGINNING else choice.effective_from
-    return current_manager().choose(kind, choice.key, choice.settings, current_tenant_slug(), effective)
+    return current_manager().choose(kind, choice.key, choice.settings, current_tenant_slug(), effective,
+                                    choice.version)
 
 
 def connector_for(key: str):
@@ -241,18 +245,28 @@ def connector_for(key: str):
 
 def component_warnings() -> list[dict]:
     """What an admin must fix: every scheduled choice whose component cannot be used
-    (not installed, not enabled, or stored settings it no longer accepts)."""
-    from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
+    (not installed, not enabled, or stored settings it no longer accepts), and every
+    adopted version no longer installed (the newest is used meanwhile)."""
+    from core.plugins.manager import KIND_LABEL, ComponentMissing, current_manager, current_tenant_slug
 
     manager, slug, warnings = current_manager(), current_tenant_slug(), []
     for kind in ("scoring_variant", "classification_scheme", "bonus_scheme"):
         for choice in schedule(kind):
             effective = None if choice.effective_from == BEGINNING else choice.effective_from
             try:
-                manager.choose(kind, choice.key, choice.settings, slug, effective)
+                chosen = manager.choose(kind, choice.key, choice.settings, slug, effective, choice.version)
             except ComponentMissing as exc:
                 warnings.append({"kind": kind, "key": choice.key, "effective_from": effective,
                                  "code": exc.code, "message": exc.message})
+                continue
+            if choice.version and chosen.component.version != choice.version:
+                warnings.append({
+                    "kind": kind, "key": choice.key, "effective_from": effective, "code": "component_version_missing",
+                    "adopted": choice.version,
+                    "message": f"Version {choice.version} of the {KIND_LABEL[kind]} '{choice.key}' adopted by "
+                               f"this tenant is no longer installed; version {chosen.component.version} is used "
+                               f"instead (open months are recalculated with it). Adopt an installed version to "
+                               f"confirm."})
     choice = choice_in_force("import_connectors")
     for key in choice.settings.get("keys", []) if choice else []:
         if manager.registered("import_connector", key, slug) is None:
