@@ -487,6 +487,8 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
         rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
                                      facts, generals.get(leader.id)))
     rules.settle(rows)  # each row's unit as of the month's first day (unit merges)
+    if rows:
+        stamps.record(scheme.chosen)  # the words of this version, for explaining the month later
     if ids is None:
         db.session.execute(delete(PeriodScore).where(PeriodScore.period == scheme.period),
                            execution_options={"synchronize_session": False})
@@ -509,7 +511,6 @@ def _upsert_period_rows(scheme: Scheme, rows: list[dict], ids: set[int]) -> None
                            execution_options={"synchronize_session": False})
     if not rows:
         return
-    stamps.record(scheme.chosen)  # the words of this version, for explaining the month later
     stmt = _period_upsert(db.session.get_bind().dialect.name, tuple(rows[0]))
     db.session.execute(stmt, sorted(rows, key=lambda r: r["employee_id"]))
 
