@@ -199,23 +199,31 @@ def test_labels_must_be_pairs_of_texts(installed):
 
 
 def test_a_vendors_result_keys_are_named_in_the_readers_language():
-    """The example vendor's variant names its keys; pages show them through factor_label,
-    the core's own labels first."""
+    """The example vendor's variant names its keys and settings; a month keeps them with its
+    stamp and pages show them through rule_words and factor_label: the month's words for
+    what its rule computed, the core's for the item fields, the key itself otherwise."""
     from core import create_app
-    from core.dashboards.views import factor_label
+    from core.dashboards.views import factor_label, rule_words
+    from core.scoring.stamps import snapshot
 
-    m = load()
-    assert m.label("attainment_pct", "vi") == "tỷ lệ đạt chỉ tiêu" and m.label("attainment_pct", "en") == \
-        "target attained %"
-    assert m.label("no_such_key", "vi") is None
+    variant = load().registered("scoring_variant", "points-per-product", None).component
+    words = snapshot(variant, variant.default_settings())
+    assert words["labels"]["results"]["attainment_pct"] == ["tỷ lệ đạt chỉ tiêu", "target attained %"]
+    assert words["labels"]["settings"]["late_penalty"] == {
+        "label": ["Mức trừ mỗi lần trễ hạn", "Deduction per missed deadline"]}
+    formula = {"title": words["title_vi"], "title_en": words["title_en"], "labels": words["labels"],
+               "settings": {"late_penalty": 0.25}, "description": "", "description_en": ""}
     app = create_app({"TESTING": True, "CONGVU_DATABASE_URL": "sqlite://"})
-    for lang, expected in (("vi", "tỷ lệ đạt chỉ tiêu"), ("en", "target attained %")):
+    for lang, expected, setting in (("vi", "tỷ lệ đạt chỉ tiêu", ("Mức trừ mỗi lần trễ hạn", "0,25")),
+                                    ("en", "target attained %", ("Deduction per missed deadline", "0.25"))):
         with app.test_request_context(f"/?lang={lang}", headers={"Accept-Language": lang}):
             from flask import session
 
             session["lang"] = lang
-            assert factor_label("attainment_pct") == expected
-            assert factor_label("made_up_key") == "made up key"
+            rule = rule_words(formula, lang)
+            assert rule["settings"] == [setting]
+            assert factor_label("attainment_pct", rule["labels"]) == expected
+            assert factor_label("made_up_key", rule["labels"]) == "made up key"
             assert factor_label("quantity") == ("số lượng" if lang == "vi" else "quantity")  # the core's label
 
 
