@@ -309,3 +309,39 @@ def test_help_works_when_a_plugin_command_hook_raises(installed):
     assert "tenant" in result.output
     assert ("warning: plugin commands left out: plugin 'bad-commands' failed in congvu_register_commands: "
             "RuntimeError: no commands today") in result.output
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("unknown", "description_vi shows {diem}, which is not one of its settings (points)"),
+    ("formatted", "description_en formats {points}; write {points} alone"),
+    ("twice", "scoring variant 'test-bad-versions' is registered twice with version 1.0.0"),
+])
+def test_descriptions_show_settings_and_versions_are_registered_once(installed, monkeypatch, problem, message):
+    import tests.plugins.bad_versions as plugin
+
+    monkeypatch.setattr(plugin, "PROBLEM", problem)
+    installed(**{"bad-versions": "tests.plugins.bad_versions"})
+    with pytest.raises(PluginLoadError) as exc:
+        load()
+    assert len(exc.value.problems) == 1 and "plugin 'bad-versions'" in exc.value.problems[0]
+    assert message in exc.value.problems[0]
+
+
+def test_several_versions_of_a_component_side_by_side_newest_first(tmp_path):
+    """tests/plugins/upgradable.py registers 1.0.0 and 1.1.0 of one variant: the newest is
+    what a tenant gets by default, the other is there for a tenant that adopted it."""
+    import shutil
+
+    from core.plugins.manager import version_order
+
+    (tmp_path / "tinh-up").mkdir()
+    shutil.copy(Path(__file__).parent / "plugins" / "upgradable.py", tmp_path / "tinh-up" / "plugin.py")
+    m = PluginManager(allow_list="none", tenants_dir=tmp_path).load()
+    assert m.versions("scoring_variant", "test-upgradable", "tinh-up") == ["1.1.0", "1.0.0"]
+    assert m.registered("scoring_variant", "test-upgradable", "tinh-up").component.version == "1.1.0"
+    assert m.registered("scoring_variant", "test-upgradable", "tinh-up", "1.0.0").component.version == "1.0.0"
+    assert m.registered("scoring_variant", "test-upgradable", "tinh-up", "0.9") is None
+    assert m.versions("scoring_variant", "test-upgradable", "tinh-b") == []  # a tenant-local plugin
+    chosen = m.choose("scoring_variant", "test-upgradable", {}, "tinh-up", None, "2.0.0")
+    assert chosen.component.version == "1.1.0"  # an adopted version gone: the newest scores
+    assert sorted(["1.10.0", "2", "1.9.0", "1.9.1"], key=version_order) == ["1.9.0", "1.9.1", "1.10.0", "2"]
