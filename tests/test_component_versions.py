@@ -218,3 +218,32 @@ def test_a_tenant_adopts_a_version_from_a_date_and_keeps_the_old_one_while_insta
         "1.0.0", "2026-11-01", {"points_per_item": 3.0})
     overview = text_of(page(client, f"/t/{SLUG}/admin/components"))
     assert "phiên bản 1.0.0" in overview and "phiên bản 1.1.0" in overview
+
+
+def test_the_vendor_examples_labels_and_description_on_the_explain_page(clean_app, clock):
+    """The example vendor's variant (examples/vendor-plugin) names its numbers and settings
+    and shows its settings in its description: the month page uses them, in each language."""
+    client = clean_app.test_client()
+    w = build(clean_app, "tinh-vendor")
+    r = client.patch(w.url("/settings"), json={"scoring_variant": {
+        "key": "points-per-product", "settings": {"target_points_per_day": 2, "late_penalty": 0.5}}},
+        headers=w.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    done_item(client, w, "2026-10-05", 2)
+    recalculate(client, w, "2026-10")
+    sign_in(client, w, "staff", "vi")
+    vi = text_of(page(client, "/t/tinh-vendor/me?period=2026-10"))
+    assert ("Đủ 70 điểm khi đạt 2 điểm sản phẩm quy đổi mỗi ngày làm việc; trừ 0,5 mỗi lần trễ hạn, 0,25 mỗi lần "
+            "phải làm lại.") in vi
+    assert "Mức trừ mỗi lần trễ hạn: 0,5" in vi and "Chỉ tiêu điểm mỗi ngày làm việc: 2" in vi
+    for label in ("điểm sản phẩm quy đổi", "chỉ tiêu điểm của kỳ", "tỷ lệ đạt chỉ tiêu", "số việc hoàn thành"):
+        assert label in vi
+    assert "attainment_pct" not in vi and "target_points" not in vi and "late_penalty" not in vi
+    sign_in(client, w, "staff", "en")
+    en = text_of(page(client, "/t/tinh-vendor/me?period=2026-10"))
+    assert ("The full 70 points at 2 converted-product points per working day; less 0.5 per missed deadline, "
+            "0.25 per failed review.") in en
+    assert "Deduction per missed deadline: 0.5" in en
+    for label in ("converted-product points", "target points of the period", "target attained %", "items completed"):
+        assert label in en
+    assert "tỷ lệ đạt chỉ tiêu" not in en
