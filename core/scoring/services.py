@@ -536,6 +536,11 @@ def _words(kept: dict, stored: PeriodScore | None, scheme: engine.Scheme | None)
             return kept[stamp]
         if scheme is not None and tuple(scheme.stamp().values()) == stamp:
             return stamps.live_view(scheme.chosen)
+        if scheme is not None and tuple(scheme.stamp().values())[:2] == stamp[:2]:
+            # The same code with other settings: its words, not today's settings.
+            return {**stamps.live_view(scheme.chosen), "variant": dict(zip(("key", "version", "settings_hash"), stamp,
+                                                                           strict=True)),
+                    "settings": {}, "description_vi": "", "description_en": ""}
         return {"variant": dict(zip(("key", "version", "settings_hash"), stamp, strict=True)), "settings": {},
                 "item_components": [], "title_vi": stored.variant_key, "title_en": stored.variant_key,
                 "description_vi": "", "description_en": "", "labels": {"results": {}, "settings": {}}}
