@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from core.audit.models import AuditEvent
+from core.auth.models import User
 from core.extensions import db
+from core.org.models import Employee
 from core.plugins.manager import current_manager
 from core.scoring.models import ItemScore, ScoringStamp
 from core.tenancy import tenant_context
@@ -247,3 +250,42 @@ def test_the_vendor_examples_labels_and_description_on_the_explain_page(clean_ap
     for label in ("converted-product points", "target points of the period", "target attained %", "items completed"):
         assert label in en
     assert "tỷ lệ đạt chỉ tiêu" not in en
+
+
+def test_a_tenant_merger_keeps_one_stamp_per_key_in_the_target(clean_app, clock):
+    """Both tenants scored October by decree335 with the default settings: the same stamp.
+    The merger moves the source's stamps the target lacks and leaves the duplicate with
+    the source (a second row of one stamp in the target would break its unique key)."""
+    from core.mergers.services import commit_merge
+
+    client = clean_app.test_client()
+    source, target = build(clean_app, "tinh-nguon"), build(clean_app, "tinh-dich")
+    for w in (source, target):
+        done_item(client, w, "2026-10-05", 2)
+        recalculate(client, w, "2026-10")
+    r = client.patch(source.url("/settings"), json={"scoring_variant": {
+        "key": "decree335", "settings": {"review_penalty": 0.5}, "effective_from": "2026-09-01"}},
+        headers=source.h("admin"))
+    assert r.status_code == 200, r.get_json()
+    recalculate(client, source, "2026-09")  # nobody worked in September: a stamp with no rows writes nothing
+    recalculate(client, source, "2026-10")  # the source's own settings: a second stamp only it has
+    with clean_app.app_context():
+        def stamps_of(tenant_id: int) -> list[str]:
+            with tenant_context(tenant_id):
+                return sorted(f"{s.variant_key} {s.settings['review_penalty']}"
+                              for s in db.session.scalars(select(ScoringStamp)))
+
+        assert stamps_of(source.tenant_id) == ["decree335 0.25", "decree335 0.5"]
+        assert stamps_of(target.tenant_id) == ["decree335 0.25"]
+        with tenant_context(source.tenant_id):
+            for person in db.session.scalars(select(Employee)):  # the same codes and names in both worlds
+                person.code = "N-" + person.code
+            for user in db.session.scalars(select(User)):
+                user.username = "n-" + user.username
+            db.session.commit()
+        plan = commit_merge("tinh-nguon", "tinh-dich", date(2026, 11, 1), {}, dry_run=True)
+        result = commit_merge("tinh-nguon", "tinh-dich", date(2026, 11, 1), plan["suggested_mapping"])
+        assert result["blocked"] is False, result["conflicts"]
+        db.session.commit()
+        assert stamps_of(target.tenant_id) == ["decree335 0.25", "decree335 0.5"]
+        assert stamps_of(source.tenant_id) == ["decree335 0.25"]
