@@ -488,7 +488,8 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
                                      facts, generals.get(leader.id)))
     rules.settle(rows)  # each row's unit as of the month's first day (unit merges)
     if rows:
-        stamps.record(scheme.chosen)  # the words of this version, for explaining the month later
+        # The words of this version, for explaining the month later (a whole month always writes them).
+        stamps.record(scheme.chosen, cached=ids is not None)
     if ids is None:
         db.session.execute(delete(PeriodScore).where(PeriodScore.period == scheme.period),
                            execution_options={"synchronize_session": False})

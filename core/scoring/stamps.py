@@ -24,8 +24,10 @@ from core.scoring.models import ScoringStamp
 from core.tenancy import current_tenant_id
 
 # Stamps known to be committed, per database and tenant: the hot path (a declaration
-# re-scoring a month) then writes nothing more. Filled only after the commit that wrote
-# or found them, so a rolled-back write is written again next time.
+# re-scoring a person's month) then writes nothing more. Filled only after the commit
+# that wrote or found them, so a rolled-back write is written again next time. A whole
+# month's scoring writes regardless (one statement a month), so data restored or
+# truncated under a running process gets its words back at the next recalculation.
 _known: set[tuple] = set()
 _PENDING = "congvu_stamps_pending"
 
@@ -49,16 +51,17 @@ def snapshot(component: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def record(chosen: Any) -> None:
+def record(chosen: Any, cached: bool = True) -> None:
     """Keep the words of the current tenant's stamp `chosen` (a ChosenComponent), once:
-    an insert that does nothing when another transaction already wrote the same stamp."""
+    an insert that does nothing when another transaction already wrote the same stamp.
+    With `cached`, nothing is sent for a stamp this process already saw committed."""
     tid = current_tenant_id()
     if tid is None:
         return
     bind = db.session.get_bind()
     stamp = chosen.stamp()
     known = (str(bind.url), tid, stamp["key"], stamp["version"], stamp["settings_hash"])
-    if known in _known:
+    if cached and known in _known:
         return
     row = {"tenant_id": tid, "variant_key": stamp["key"], "variant_version": stamp["version"],
            "settings_hash": stamp["settings_hash"], **snapshot(chosen.component, chosen.stored)}
