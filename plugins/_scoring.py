@@ -10,6 +10,12 @@ from core.plugins.toolkit import round_score as round_score
 # Satisfaction (1–5, the citizen's or the assigner's rating) as points out of 100, like stars.
 SATISFACTION_POINTS_PER_STEP = 20.0
 SATISFACTION_COMPONENTS = ("satisfaction_items", "satisfaction_points")
+# How the pages name the satisfaction numbers (each variant's `labels` include these).
+SATISFACTION_LABELS = {
+    "satisfaction_items": ("số việc được đánh giá mức độ hài lòng", "rated items (satisfaction)"),
+    "satisfaction_points": ("điểm hài lòng", "satisfaction points"),
+    "satisfaction_pct": ("Tỷ lệ hài lòng (%)", "Satisfaction %"),
+}
 
 
 def satisfaction_field(default: float, reason_en: str):

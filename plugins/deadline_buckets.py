@@ -28,6 +28,7 @@ from core.plugins.toolkit import (
 )
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,
+    SATISFACTION_LABELS,
     round_score,
     satisfaction_field,
     satisfaction_item,
@@ -82,6 +83,15 @@ class DeadlineBuckets(ScoringVariant):
     description_en = "Completion points by days early or late, and quality points by stars."
     settings_schema = DeadlineBucketsSettings
     item_components = ("weight", "weighted_score", "unrated_weight", "counted_items", *SATISFACTION_COMPONENTS)
+    labels = {
+        "weight": ("trọng số", "weight"),
+        "weighted_score": ("điểm theo trọng số", "weighted score"),
+        "unrated_weight": ("trọng số chưa chấm sao", "unrated weight"),
+        "counted_items": ("số việc được tính", "items counted"),
+        "task_pct": ("tỷ lệ nhiệm vụ %", "task %"),
+        "score_pct": ("tỷ lệ nhiệm vụ tính cả mức độ hài lòng (%)", "task % with satisfaction"),
+        **SATISFACTION_LABELS,
+    }
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         return [self._item(item, settings) for item in items]

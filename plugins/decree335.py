@@ -33,6 +33,7 @@ from core.plugins.toolkit import (
 )
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,
+    SATISFACTION_LABELS,
     round_score,
     satisfaction_field,
     satisfaction_item,
@@ -102,6 +103,23 @@ class Decree335(ScoringVariant):
     # A leader's organising % is the share of the unit's items done on time. The task cap,
     # the bands and the histogram are ScoringVariant's defaults, which are this decree's.
     organising_components = ("items", "on_time_items")
+    labels = {
+        "assigned": ("khối lượng được giao", "assigned weight"),
+        "quantity": ("khối lượng hoàn thành", "completed weight"),
+        "quality": ("điểm chất lượng", "quality points"),
+        "progress": ("điểm tiến độ", "progress points"),
+        "items": ("đầu việc", "items"),
+        "on_time_items": ("đầu việc đúng hạn", "items on time"),
+        "quantity_pct": ("Tỷ lệ số lượng %", "Quantity %"),
+        "quality_pct": ("Tỷ lệ chất lượng %", "Quality %"),
+        "progress_pct": ("Tỷ lệ tiến độ %", "Progress %"),
+        "own_pct": ("tỷ lệ đầu việc của bản thân %", "own items %"),
+        "unit_results_pct": ("kết quả đơn vị %", "unit results %"),
+        "organising_pct": ("tổ chức thực hiện %", "organising %"),
+        "leader_pct": ("tỷ lệ nhiệm vụ lãnh đạo %", "leader task %"),
+        "leadership_pct": ("năng lực lãnh đạo, tổ chức thực hiện %", "leadership and organisation %"),
+        **SATISFACTION_LABELS,
+    }
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:
         return [self._item(item, settings) for item in items]

@@ -32,6 +32,7 @@ from core.plugins.toolkit import (
 )
 from plugins._scoring import (
     SATISFACTION_COMPONENTS,
+    SATISFACTION_LABELS,
     round_score,
     satisfaction_field,
     satisfaction_item,
@@ -86,6 +87,21 @@ class HoursLedger(ScoringVariant):
     settings_schema = HoursLedgerSettings
     item_components = ("credited_minutes", "unplanned_minutes", "unrated_items", "late_reports",
                        "capped_minutes", "days_over_flag", *SATISFACTION_COMPONENTS)
+    labels = {
+        "credited_minutes": ("số phút được ghi nhận", "credited minutes"),
+        "unplanned_minutes": ("số phút ngoài kế hoạch", "unplanned minutes"),
+        "unrated_items": ("đầu việc chưa đánh giá", "unrated items"),
+        "late_reports": ("báo cáo muộn", "late reports"),
+        "capped_minutes": ("số phút bị cắt trần", "capped minutes"),
+        "days_over_flag": ("số ngày trên 8 giờ", "days over 8 h"),
+        "credited_hours": ("số giờ được ghi nhận", "credited hours"),
+        "expected_hours": ("số giờ chuẩn", "expected hours"),
+        "utilisation_pct": ("tỷ lệ sử dụng thời gian %", "utilisation %"),
+        "hours_per_working_day": ("số giờ mỗi ngày làm việc", "hours per working day"),
+        "unplanned_hours": ("số giờ ngoài kế hoạch", "unplanned hours"),
+        "capped_hours": ("số giờ bị cắt trần", "capped hours"),
+        **SATISFACTION_LABELS,
+    }
     per_day = True  # the core sums items per day and calls adjust_day before the period sums
 
     def score_items(self, items: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[dict[str, float]]:

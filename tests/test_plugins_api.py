@@ -27,7 +27,7 @@ pytest_plugins = ("tests.plugins.support",)
 VARIANT = {"key": "points-per-product", "settings": {"target_points_per_day": 2}}
 
 # What create_tenant chooses for a new tenant (the national rule).
-NEW_TENANT_DEFAULT = {"key": "decree335", "settings": {}, "effective_from": None}
+NEW_TENANT_DEFAULT = {"key": "decree335", "version": None, "settings": {}, "effective_from": None}
 
 
 def settings_url(world) -> str:
@@ -258,7 +258,8 @@ def test_missing_component_is_a_clear_error_when_scoring_and_a_warning_for_the_a
     assert [c["usable"] for c in view["schedule"]["scoring_variant"]] == [False]
     # Nothing is lost: the choice and its settings are still there to be fixed or restored.
     settings = client.get(settings_url(world), headers=world.headers("admin")).get_json()
-    assert settings["scoring_variant"] == {"key": "uninstalled-variant", "settings": {"x": 1}, "effective_from": None}
+    assert settings["scoring_variant"] == {"key": "uninstalled-variant", "version": None, "settings": {"x": 1},
+                                         "effective_from": None}
 
 
 def test_stored_settings_a_component_no_longer_accepts_are_reported(client, clean_app):

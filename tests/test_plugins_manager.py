@@ -199,23 +199,31 @@ def test_labels_must_be_pairs_of_texts(installed):
 
 
 def test_a_vendors_result_keys_are_named_in_the_readers_language():
-    """The example vendor's variant names its keys; pages show them through factor_label,
-    the core's own labels first."""
+    """The example vendor's variant names its keys and settings; a month keeps them with its
+    stamp and pages show them through rule_words and factor_label: the month's words for
+    what its rule computed, the core's for the item fields, the key itself otherwise."""
     from core import create_app
-    from core.dashboards.views import factor_label
+    from core.dashboards.views import factor_label, rule_words
+    from core.scoring.stamps import snapshot
 
-    m = load()
-    assert m.label("attainment_pct", "vi") == "tỷ lệ đạt chỉ tiêu" and m.label("attainment_pct", "en") == \
-        "target attained %"
-    assert m.label("no_such_key", "vi") is None
+    variant = load().registered("scoring_variant", "points-per-product", None).component
+    words = snapshot(variant, variant.default_settings())
+    assert words["labels"]["results"]["attainment_pct"] == ["tỷ lệ đạt chỉ tiêu", "target attained %"]
+    assert words["labels"]["settings"]["late_penalty"] == {
+        "label": ["Mức trừ mỗi lần trễ hạn", "Deduction per missed deadline"]}
+    formula = {"title": words["title_vi"], "title_en": words["title_en"], "labels": words["labels"],
+               "settings": {"late_penalty": 0.25}, "description": "", "description_en": ""}
     app = create_app({"TESTING": True, "CONGVU_DATABASE_URL": "sqlite://"})
-    for lang, expected in (("vi", "tỷ lệ đạt chỉ tiêu"), ("en", "target attained %")):
+    for lang, expected, setting in (("vi", "tỷ lệ đạt chỉ tiêu", ("Mức trừ mỗi lần trễ hạn", "0,25")),
+                                    ("en", "target attained %", ("Deduction per missed deadline", "0.25"))):
         with app.test_request_context(f"/?lang={lang}", headers={"Accept-Language": lang}):
             from flask import session
 
             session["lang"] = lang
-            assert factor_label("attainment_pct") == expected
-            assert factor_label("made_up_key") == "made up key"
+            rule = rule_words(formula, lang)
+            assert rule["settings"] == [setting]
+            assert factor_label("attainment_pct", rule["labels"]) == expected
+            assert factor_label("made_up_key", rule["labels"]) == "made up key"
             assert factor_label("quantity") == ("số lượng" if lang == "vi" else "quantity")  # the core's label
 
 
@@ -301,3 +309,39 @@ def test_help_works_when_a_plugin_command_hook_raises(installed):
     assert "tenant" in result.output
     assert ("warning: plugin commands left out: plugin 'bad-commands' failed in congvu_register_commands: "
             "RuntimeError: no commands today") in result.output
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("unknown", "description_vi shows {diem}, which is not one of its settings (points)"),
+    ("formatted", "description_en formats {points}; write {points} alone"),
+    ("twice", "scoring variant 'test-bad-versions' is registered twice with version 1.0.0"),
+])
+def test_descriptions_show_settings_and_versions_are_registered_once(installed, monkeypatch, problem, message):
+    import tests.plugins.bad_versions as plugin
+
+    monkeypatch.setattr(plugin, "PROBLEM", problem)
+    installed(**{"bad-versions": "tests.plugins.bad_versions"})
+    with pytest.raises(PluginLoadError) as exc:
+        load()
+    assert len(exc.value.problems) == 1 and "plugin 'bad-versions'" in exc.value.problems[0]
+    assert message in exc.value.problems[0]
+
+
+def test_several_versions_of_a_component_side_by_side_newest_first(tmp_path):
+    """tests/plugins/upgradable.py registers 1.0.0 and 1.1.0 of one variant: the newest is
+    what a tenant gets by default, the other is there for a tenant that adopted it."""
+    import shutil
+
+    from core.plugins.manager import version_order
+
+    (tmp_path / "tinh-up").mkdir()
+    shutil.copy(Path(__file__).parent / "plugins" / "upgradable.py", tmp_path / "tinh-up" / "plugin.py")
+    m = PluginManager(allow_list="none", tenants_dir=tmp_path).load()
+    assert m.versions("scoring_variant", "test-upgradable", "tinh-up") == ["1.1.0", "1.0.0"]
+    assert m.registered("scoring_variant", "test-upgradable", "tinh-up").component.version == "1.1.0"
+    assert m.registered("scoring_variant", "test-upgradable", "tinh-up", "1.0.0").component.version == "1.0.0"
+    assert m.registered("scoring_variant", "test-upgradable", "tinh-up", "0.9") is None
+    assert m.versions("scoring_variant", "test-upgradable", "tinh-b") == []  # a tenant-local plugin
+    chosen = m.choose("scoring_variant", "test-upgradable", {}, "tinh-up", None, "2.0.0")
+    assert chosen.component.version == "1.1.0"  # an adopted version gone: the newest scores
+    assert sorted(["1.10.0", "2", "1.9.0", "1.9.1"], key=version_order) == ["1.9.0", "1.9.1", "1.10.0", "2"]

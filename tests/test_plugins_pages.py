@@ -20,7 +20,7 @@ pytest_plugins = ("tests.plugins.support",)
 PLUGINS = Path(__file__).resolve().parent.parent / "core" / "plugins"
 
 # What create_tenant chooses for a new tenant (the national rule).
-NEW_TENANT_DEFAULT = {"key": "decree335", "settings": {}, "effective_from": None}
+NEW_TENANT_DEFAULT = {"key": "decree335", "version": None, "settings": {}, "effective_from": None}
 
 
 def sign_in(app, client, world, username: str) -> None:

@@ -157,7 +157,9 @@ def my_month(principal: Principal, employee_id: int, period: str) -> dict:
     today = cal.local_today(cal.current_tenant())
     # A month in progress is shown scored to date (core/dashboards/to_date.py); the stored
     # row, which measures the whole month, is what it becomes once the month has ended.
-    current = to_date.month_to_date(employee_id, period, today)
+    # Only by the rule the month was scored with: a month still stored under an older
+    # version (stale, or its plugin gone) is shown as stored until it is recalculated.
+    current = to_date.month_to_date(employee_id, period, today) if explained["formula"]["current"] else None
     if current is not None:
         explained["formula"] = {**explained["formula"], **{key: current[key] for key in (
             "working_days", "sums", "components", "task_score", "general_score", "total", "provisional")}}

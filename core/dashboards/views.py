@@ -28,10 +28,12 @@ from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
 from core.messages import error_text
 from core.org import services as org
 from core.org.models import Employee
+from core.plugins.components import ITEM_FIELD_LABELS
+from core.plugins.forms import stored_settings_lines
 from core.plugins.manager import ComponentMissing
 from core.scoring import kernel, scorer
 from core.scoring import services as scoring
-from core.scoring.models import GENERAL_FIELDS, GeneralScore
+from core.scoring.models import GENERAL_FIELDS, GENERAL_LABELS, GeneralScore
 from core.work import calendar as cal
 
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
@@ -133,8 +135,9 @@ def _month_page(employee_id: int, period: str, template_args: dict) -> str:
                                                            GeneralScore.period == general_period))
         month = {**month, "general": scoring.general_view(row) if row is not None else None}
         general_closed = all(kernel.is_closed(m) for m in scoring.quarter_months(general_period))
+    rule = rule_words(month["explain"]["formula"], _locale()) if month else None
     return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
-                           missing=missing, employee=employee, fields=GENERAL_FIELDS,
+                           missing=missing, employee=employee, fields=GENERAL_FIELDS, rule=rule,
                            general_period=general_period, general_closed=general_closed,
                            fresh=scorer.freshness(period, [employee_id]),
                            prev_period=services.shift_month(period, -1), next_period=services.shift_month(period, 1),
@@ -578,7 +581,6 @@ def operator():
 
 
 def _locale() -> str:
-    from flask_babel import get_locale
 
     return str(get_locale() or "vi")
 
@@ -613,32 +615,6 @@ def _queue_depths(health: dict) -> list[dict]:
 
 # ---------------------------------------------------------------- template filters
 
-_FACTOR_LABELS = {
-    "task_type_code": _l("task type"), "group": _l("group"), "quantity": _l("quantity"),
-    "product_weight": _l("converted-product weight"), "norm_minutes": _l("norm minutes per unit"),
-    "complexity_coefficient": _l("complexity coefficient"), "complexity_level": _l("complexity level"),
-    "deadline": _l("deadline"), "completed_at": _l("completed at"), "reported_at": _l("reported at"),
-    "failed_reviews": _l("failed reviews"), "missed_deadlines": _l("missed deadlines"), "stars": _l("quality stars"),
-    "satisfaction": _l("satisfaction"), "exempt": _l("exempted (objective cause)"), "planned": _l("planned"),
-    "role": _l("role"), "priority": _l("priority"), "not_reported": _l("not reported"),
-    "assigned": _l("assigned weight"), "quality": _l("quality points"), "progress": _l("progress points"),
-    "items": _l("items"), "on_time_items": _l("items on time"),
-    "quantity_pct": _l("Quantity %"), "quality_pct": _l("Quality %"), "progress_pct": _l("Progress %"),
-    "own_pct": _l("own items %"), "unit_results_pct": _l("unit results %"), "organising_pct": _l("organising %"),
-    "leader_pct": _l("leader task %"), "leadership_pct": _l("leadership and organisation %"),
-    "leadership": _l("Leadership and organisation (heads and deputies)"),
-    "credited_minutes": _l("credited minutes"), "unplanned_minutes": _l("unplanned minutes"),
-    "unrated_items": _l("unrated items"), "late_reports": _l("late reports"), "capped_minutes": _l("capped minutes"),
-    "days_over_flag": _l("days over 8 h"), "credited_hours": _l("credited hours"),
-    "expected_hours": _l("expected hours"), "utilisation_pct": _l("utilisation %"),
-    "hours_per_working_day": _l("hours per working day"), "unplanned_hours": _l("unplanned hours"),
-    "capped_hours": _l("capped hours"),
-    "satisfaction_items": _l("rated items (satisfaction)"), "satisfaction_points": _l("satisfaction points"),
-    "satisfaction_pct": _l("Satisfaction %"), "score_pct": _l("task % with satisfaction"),
-    "politics_ethics": _l("Politics, ethics, culture, discipline"),
-    "competence_attitude": _l("Competence, responsibility, service attitude"),
-    "innovation": _l("Innovation and daring"),
-}
 SHOWN_FACTORS = ("task_type_code", "group", "quantity", "product_weight", "norm_minutes", "complexity_coefficient",
                  "deadline", "completed_at", "failed_reviews", "missed_deadlines", "stars", "satisfaction",
                  "exempt", "planned", "role", "priority")
@@ -660,22 +636,32 @@ def _dashboard_context() -> dict:
 
 
 @dashboard_pages.app_template_filter("factor_label")
-def factor_label(key: str) -> str:
-    label = _FACTOR_LABELS.get(key)
-    if label is not None:
-        return str(label)
-    manager = current_app.extensions.get("congvu_plugins")
-    declared = manager.label(key, str(get_locale() or "vi")[:2]) if manager is not None else None
-    return declared or key.replace("_", " ")
+def factor_label(key: str, labels: dict[str, str] | None = None) -> str:
+    """A number's label: the month's rule names what it computed (`labels`, from its
+    stamp); the core names the item fields and the general criteria; anything else is
+    shown by its key."""
+    if labels and key in labels:
+        return labels[key]
+    pair = ITEM_FIELD_LABELS.get(key) or GENERAL_LABELS.get(key)
+    if pair is not None:
+        return pair[1] if _locale().startswith("en") else pair[0]
+    return key.replace("_", " ")
 
 
-@dashboard_pages.app_template_filter("setting_label")
-def setting_label(labels: dict | None, key: str) -> str:
-    """A rule setting's label in the page's language (the variant's field labels)."""
-    label = (labels or {}).get(key)
-    if not label:
-        return key.replace("_", " ")
-    return label["en"] if str(get_locale() or "vi").startswith("en") else label["vi"]
+def rule_words(formula: dict, locale: str) -> dict:
+    """The month's rule in the reader's language, from the words kept with its stamp:
+    title, description with the tenant's settings filled in, settings as labelled lines,
+    and the labels of the numbers it computed."""
+    english = locale.startswith("en")
+    pick = 1 if english else 0
+    labels = formula.get("labels") or {}
+    settings = formula.get("settings") or {}
+    yes, no = _("yes"), _("no")
+    description = formula.get("description_en") if english else formula.get("description")
+    return {"title": (formula.get("title_en") if english else None) or formula.get("title"),
+            "description": description or "",
+            "settings": stored_settings_lines(labels.get("settings") or {}, settings, locale, yes, no),
+            "labels": {k: v[pick] for k, v in (labels.get("results") or {}).items()}}
 
 
 @dashboard_pages.app_template_filter("factor_value")

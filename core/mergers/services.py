@@ -30,7 +30,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import BigInteger, Table, and_, case, delete, func, literal, not_, select, update
+from sqlalchemy import BigInteger, Table, and_, case, delete, exists, func, literal, not_, select, update
 
 from core.audit.models import AuditEvent
 from core.audit.services import record
@@ -51,6 +51,8 @@ STAYS = ("audit_events", "component_choices", "work_settings", "calendar_days", 
          "sso_configs")
 # One row per period or year: moved unless the target has the same one.
 PER_PERIOD = {"closed_periods": "period", "scored_periods": "period", "classification_years": "year"}
+# One row per key: moved unless the target has the same one (a scoring stamp's words).
+PER_KEY = {"scoring_stamps": ("variant_key", "variant_version", "settings_hash")}
 # Catalogue kinds the mapping names: table, and the prefix rule for entries that move.
 CATALOGUE = {"units": "org_units", "positions": "job_positions", "task_types": "task_types"}
 # Rows that belong to a catalogue entry and stay with it when it is mapped away.
@@ -272,6 +274,10 @@ def _moving(plan: Plan, table: Table):
     if table.name in PER_PERIOD:
         key = table.c[PER_PERIOD[table.name]]
         clause = and_(clause, not_(key.in_(select(key).where(table.c.tenant_id == plan.target.id).scalar_subquery())))
+    if table.name in PER_KEY:
+        theirs = table.alias("target_rows")
+        clause = and_(clause, not_(exists().where(theirs.c.tenant_id == plan.target.id,
+                                                  *(theirs.c[c] == table.c[c] for c in PER_KEY[table.name]))))
     return clause
 
 

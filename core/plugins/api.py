@@ -56,12 +56,15 @@ class SettingFieldSchema(Schema):
 
 class AvailableComponentSchema(ComponentSchema):
     plugin = fields.String()
+    versions = fields.List(fields.String(), metadata={
+        "description": "Every installed version, newest first; a tenant may adopt any of them (settings' `version`)."})
     defaults = fields.Dict()
     settings_fields = fields.List(fields.Nested(SettingFieldSchema))
 
 
 class ScheduledChoiceSchema(Schema):
     key = fields.String()
+    version = fields.String(allow_none=True, metadata={"description": "The adopted version; null: the newest."})
     settings = fields.Dict()
     effective_from = fields.Date(allow_none=True)
     usable = fields.Boolean()
@@ -72,6 +75,7 @@ class WarningSchema(Schema):
     key = fields.String()
     effective_from = fields.Date(allow_none=True)
     code = fields.String()
+    adopted = fields.String(metadata={"description": "For `component_version_missing`: the version adopted."})
     message = fields.String()
 
 
@@ -122,17 +126,20 @@ def tenant_components_view(slug: str, locale: str) -> dict:
     for kind in KINDS:
         available[kind] = [
             {**describe_component(reg.component, locale), "plugin": reg.plugin,
+             "versions": manager.versions(kind, reg.component.key, slug),
              "defaults": reg.component.default_settings(),
              "settings_fields": describe_settings(reg.component, locale)}
             for reg in manager.available(kind, slug)
         ]
     warnings = tenant_choices.component_warnings()
-    unusable = {(w["kind"], w["key"], w["effective_from"]) for w in warnings}
+    unusable = {(w["kind"], w["key"], w["effective_from"]) for w in warnings
+                if w["code"] != "component_version_missing"}
     schedule = {}
     for kind in ("scoring_variant", "classification_scheme", "bonus_scheme"):
         schedule[kind] = []
         for choice in tenant_choices.schedule(kind):
             effective = None if choice.effective_from == BEGINNING else choice.effective_from
-            schedule[kind].append({"key": choice.key, "settings": choice.settings, "effective_from": effective,
+            schedule[kind].append({"key": choice.key, "version": choice.version, "settings": choice.settings,
+                                   "effective_from": effective,
                                    "usable": (kind, choice.key, effective) not in unusable})
     return {"available": available, "schedule": schedule, "warnings": warnings}

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import re
+import string
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar, NotRequired, TypedDict
@@ -74,6 +75,24 @@ def round_score(value: float, places: int = 2) -> float:
     return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
+# How pages name the item fields the core gives every variant (ScoringVariant's docstring),
+# Vietnamese then English; a component's own `labels` name what it computes.
+ITEM_FIELD_LABELS: Mapping[str, tuple[str, str]] = {
+    "task_type_code": ("loại công việc", "task type"), "group": ("nhóm", "group"),
+    "quantity": ("số lượng", "quantity"), "product_weight": ("hệ số sản phẩm quy đổi", "converted-product weight"),
+    "norm_minutes": ("định mức phút mỗi đơn vị", "norm minutes per unit"),
+    "complexity_coefficient": ("hệ số phức tạp", "complexity coefficient"),
+    "complexity_level": ("mức độ phức tạp", "complexity level"), "deadline": ("hạn hoàn thành", "deadline"),
+    "completed_at": ("hoàn thành lúc", "completed at"), "reported_at": ("báo cáo lúc", "reported at"),
+    "failed_reviews": ("số lần phải làm lại", "failed reviews"),
+    "missed_deadlines": ("số lần trễ hạn", "missed deadlines"), "stars": ("số sao chất lượng", "quality stars"),
+    "satisfaction": ("mức độ hài lòng", "satisfaction"),
+    "exempt": ("miễn trừ (nguyên nhân khách quan)", "exempted (objective cause)"),
+    "planned": ("đã lên kế hoạch", "planned"), "role": ("vai trò", "role"), "priority": ("mức ưu tiên", "priority"),
+    "not_reported": ("không báo cáo", "not reported"),
+}
+
+
 class NoSettings(Schema):
     """The settings schema of a component that has no settings."""
 
@@ -93,8 +112,9 @@ class Component:
     allowed_tenants: ClassVar[frozenset[str] | None] = None
     # How pages name the keys this component puts in its results (item and period
     # components, sums): {"points": ("điểm quy đổi", "converted points")}, Vietnamese then
-    # English. A key the core already names keeps the core's label; an unnamed key is shown
-    # as it is, underscores as spaces.
+    # English. They are kept with each month's stamp, so a month keeps its words after an
+    # upgrade; an unnamed key is shown as it is, underscores as spaces. A description
+    # may show settings as {name}, filled in with the tenant's values on the pages.
     labels: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     # ------------------------------------------------------------ settings
@@ -425,6 +445,26 @@ HOOK_FOR_KIND = {
 }
 
 
+def _description_problem(component: Component) -> str | None:
+    """A description may show settings as ``{name}``: each must name one of the settings."""
+    names = {f.data_key or n for n, f in component.settings_schema().fields.items()}
+    for attr in ("description_vi", "description_en"):
+        text = getattr(component, attr)
+        if not isinstance(text, str):
+            return f"{attr} must be a string"
+        try:
+            parsed = [(name, spec, conv) for _lit, name, spec, conv in string.Formatter().parse(text)
+                      if name is not None]
+        except ValueError as exc:
+            return f"{attr} has a stray brace ({exc}); write {{{{ or }}}} for a brace itself"
+        for name, spec, conv in parsed:
+            if name not in names:
+                return f"{attr} shows {{{name}}}, which is not one of its settings ({', '.join(sorted(names)) or 'none'})"
+            if spec or conv:
+                return f"{attr} formats {{{name}}}; write {{{name}}} alone (the page formats numbers per language)"
+    return None
+
+
 def check_component(component: Any, kind: str) -> str | None:
     """What is wrong with a component a registration hook returned, or None."""
     base = BASE_FOR_KIND[kind]
@@ -444,6 +484,9 @@ def check_component(component: Any, kind: str) -> str | None:
             isinstance(k, str) and isinstance(v, tuple | list) and len(v) == 2
             and all(isinstance(t, str) and t.strip() for t in v) for k, v in labels.items()):
         return 'labels must map each key to a (Vietnamese, English) pair of texts, e.g. {"points": ("điểm", "points")}'
+    problem = _description_problem(component)
+    if problem:
+        return problem
     allowed = component.allowed_tenants
     if allowed is not None and not (isinstance(allowed, frozenset | set | tuple | list)
                                     and all(isinstance(s, str) for s in allowed)):

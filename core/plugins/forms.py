@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -216,27 +217,29 @@ def flat_errors(errors: Any) -> list[str]:
 _DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
 
 
+def setting_text(value: Any, vi: bool, yes: str, no: str) -> str:
+    """One setting's value as the reader reads it: decimal commas in Vietnamese, yes/no,
+    a mapping as "key: value; …"."""
+    if isinstance(value, bool):
+        return yes if value else no
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        value = Decimal(value)  # schemas store decimals as text ("90.00"): read as a number
+    if isinstance(value, int | float | Decimal):
+        number = round(float(value), 4)
+        shown = str(int(number)) if number.is_integer() else repr(number)
+        return shown.replace(".", ",") if vi else shown
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {setting_text(v, vi, yes, no)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(setting_text(v, vi, yes, no) for v in value)
+    return "" if value is None else str(value)
+
+
 def settings_lines(component: Component, settings: Mapping[str, Any], locale: str,
                    yes: str, no: str) -> list[tuple[str, str]]:
     """Settings as the reader reads them: (label, value) with decimal commas in Vietnamese,
     a mapping as "key label: value; …"; keys the schema does not know are shown by name."""
     vi = not str(locale).startswith("en")
-
-    def text(value: Any) -> str:
-        if isinstance(value, bool):
-            return yes if value else no
-        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
-            value = Decimal(value)  # schemas store decimals as text ("90.00"): read as a number
-        if isinstance(value, int | float | Decimal):
-            number = round(float(value), 4)
-            shown = str(int(number)) if number.is_integer() else repr(number)
-            return shown.replace(".", ",") if vi else shown
-        if isinstance(value, Mapping):
-            return "; ".join(f"{k}: {text(v)}" for k, v in value.items())
-        if isinstance(value, list | tuple):
-            return ", ".join(text(v) for v in value)
-        return "" if value is None else str(value)
-
     specs = {spec["name"]: spec for spec in describe_settings(component, locale)}
     lines = []
     for name, value in settings.items():
@@ -244,5 +247,41 @@ def settings_lines(component: Component, settings: Mapping[str, Any], locale: st
         if spec and spec["type"] == "mapping" and isinstance(value, Mapping):
             labels = {k["key"]: k["label"] for k in spec["mapping_keys"]}
             value = {labels.get(str(k), k): v for k, v in value.items()}
-        lines.append((spec["label"] if spec else name, text(value)))
+        lines.append((spec["label"] if spec else name, setting_text(value, vi, yes, no)))
     return lines
+
+
+def stored_settings_lines(labels: Mapping[str, Any], settings: Mapping[str, Any], locale: str,
+                          yes: str, no: str) -> list[tuple[str, str]]:
+    """settings_lines from the labels a scoring stamp kept ({name: {"label": [vi, en],
+    "keys": {key: [vi, en]}}}), for a component that may no longer be installed."""
+    vi = not str(locale).startswith("en")
+    lines = []
+    for name, value in settings.items():
+        spec = labels.get(name) or {}
+        keys = spec.get("keys") or {}
+        if keys and isinstance(value, Mapping):
+            value = {(keys[str(k)][0 if vi else 1] if str(k) in keys else k): v for k, v in value.items()}
+        label = spec.get("label")
+        lines.append((label[0 if vi else 1] if label else name, setting_text(value, vi, yes, no)))
+    return lines
+
+
+def fill_description(text: str, settings: Mapping[str, Any], locale: str, yes: str, no: str) -> str:
+    """A component's description with its ``{setting}`` placeholders filled in with the
+    tenant's values ("{points_per_item} điểm mỗi việc" → "0,5 điểm mỗi việc"). The
+    manager checked at load that every placeholder names a setting; one that does not
+    (a stamp from before the check) is left as written."""
+    vi = not str(locale).startswith("en")
+    out = []
+    for literal, name, _spec, _conversion in string.Formatter().parse(text):
+        out.append(literal)
+        if name is None:
+            continue
+        out.append(setting_text(settings[name], vi, yes, no) if name in settings else "{" + name + "}")
+    return "".join(out)
+
+
+def description_placeholders(text: str) -> list[str]:
+    """The ``{name}`` placeholders of a description (ValueError when its braces are unbalanced)."""
+    return [name for _literal, name, _spec, _conversion in string.Formatter().parse(text) if name is not None]

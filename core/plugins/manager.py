@@ -195,7 +195,10 @@ class PluginManager:
         self.pm = _PluggyManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginRecord] = {}
-        self.components: dict[tuple[str, str], Registered] = {}
+        self.components: dict[tuple[str, str], Registered] = {}  # the newest version of each
+        # Older versions a plugin keeps installed beside the newest, by (kind, key, version):
+        # a tenant that adopted one keeps scoring with it (docs/writing-a-plugin.md).
+        self.older: dict[tuple[str, str, str], Registered] = {}
         self.problems: list[str] = []
         self._commands_registered: set[int] = set()
         self._chosen: dict[tuple, ChosenComponent] = {}  # choose(): settings loaded once per stored value
@@ -340,25 +343,34 @@ class PluginManager:
                     return
                 found.append(component)
         tenants = frozenset({record.tenant}) if record.tenant else None
+        # One plugin may register several versions of a component (the same kind and key):
+        # the newest is what a tenant gets unless it adopted another one.
+        by_key: dict[tuple[str, str], list[Component]] = {}
         for component in found:
-            existing = self.components.get((component.kind, component.key))
-            if existing is not None:
-                self._fail(record, f"{KIND_LABEL[component.kind]} '{component.key}' is also provided by plugin "
-                                   f"'{existing.plugin}'; keys must be unique per kind")
-                for key in [k for k, reg in self.components.items() if reg.plugin == record.name]:
-                    del self.components[key]
+            by_key.setdefault((component.kind, component.key), []).append(component)
+        for (kind, key), versions in by_key.items():
+            existing = self.components.get((kind, key))
+            problem = (f"{KIND_LABEL[kind]} '{key}' is also provided by plugin '{existing.plugin}'; keys must be "
+                       f"unique per kind") if existing is not None else None
+            numbers = [c.version for c in versions]
+            if problem is None and len(set(numbers)) < len(numbers):
+                problem = f"{KIND_LABEL[kind]} '{key}' is registered twice with version {_twice(numbers)}"
+            if problem is not None:
+                self._fail(record, problem)
+                for k in [k for k, reg in self.components.items() if reg.plugin == record.name]:
+                    del self.components[k]
+                for k in [k for k, reg in self.older.items() if reg.plugin == record.name]:
+                    del self.older[k]
                 return
-            allowed = tenants if tenants is not None else component.allowed_tenants
-            self.components[(component.kind, component.key)] = Registered(component, record.name, allowed)
+            versions.sort(key=lambda c: version_order(c.version), reverse=True)
+            for n, component in enumerate(versions):
+                allowed = tenants if tenants is not None else component.allowed_tenants
+                registered = Registered(component, record.name, allowed)
+                if n == 0:
+                    self.components[(kind, key)] = registered
+                else:
+                    self.older[(kind, key, component.version)] = registered
         record.components = found
-
-    def label(self, key: str, language: str) -> str | None:
-        """A loaded component's label of a result key in `language` ("vi" or "en"), or None."""
-        for registered in self.components.values():
-            pair = registered.component.labels.get(key)
-            if pair:
-                return pair[0] if language == "vi" else pair[1]
-        return None
 
     # ------------------------------------------------------------ app integration
 
@@ -382,19 +394,34 @@ class PluginManager:
 
     # ------------------------------------------------------------ components
 
-    def registered(self, kind: str, key: str, tenant_slug: str | None) -> Registered | None:
-        """The component of ``kind`` and ``key`` if it is loaded and this tenant may select it."""
+    def registered(self, kind: str, key: str, tenant_slug: str | None,
+                   version: str | None = None) -> Registered | None:
+        """The component of ``kind`` and ``key`` if it is loaded and this tenant may select
+        it: the newest version, or exactly ``version`` when one is given."""
         found = self.components.get((kind, key))
+        if found is not None and version is not None and found.component.version != version:
+            found = self.older.get((kind, key, version))
         return found if found is not None and found.allows(tenant_slug) else None
+
+    def versions(self, kind: str, key: str, tenant_slug: str | None) -> list[str]:
+        """The installed versions of a component this tenant may select, newest first."""
+        newest = self.registered(kind, key, tenant_slug)
+        if newest is None:
+            return []
+        older = [v for (k, c, v), reg in self.older.items() if (k, c) == (kind, key) and reg.allows(tenant_slug)]
+        return [newest.component.version, *sorted(older, key=version_order, reverse=True)]
 
     def available(self, kind: str, tenant_slug: str | None) -> list[Registered]:
         """The components of ``kind`` this tenant may select, by key."""
         return sorted((reg for (k, _), reg in self.components.items() if k == kind and reg.allows(tenant_slug)),
                       key=lambda reg: reg.component.key)
 
-    def component(self, kind: str, key: str, tenant_slug: str | None) -> Component:
-        """The component, or ComponentMissing with a message saying what to do."""
-        found = self.registered(kind, key, tenant_slug)
+    def component(self, kind: str, key: str, tenant_slug: str | None, version: str | None = None) -> Component:
+        """The component, or ComponentMissing with a message saying what to do. With
+        ``version``: that version while it is installed, else the newest (the tenant's
+        admin pages warn that the adopted version is gone, component_warnings)."""
+        found = (version is not None and self.registered(kind, key, tenant_slug, version)) or \
+            self.registered(kind, key, tenant_slug)
         if found is None:
             raise ComponentMissing(
                 f"The {KIND_LABEL[kind]} '{key}' chosen by tenant '{tenant_slug}' is not installed or not "
@@ -403,10 +430,10 @@ class PluginManager:
                 {_field(kind): {"key": [f"'{key}' is not available."]}})
         return found.component
 
-    def validate_component(self, kind: str, key: str, settings: dict | None) -> dict:
-        """The stored (JSON) form of ``settings`` for the component, defaults filled in, or
-        Invalid (422) with field errors. Knows the current tenant: a component of another
-        tenant is answered exactly like one that does not exist."""
+    def validate_component(self, kind: str, key: str, settings: dict | None, version: str | None = None) -> dict:
+        """The stored (JSON) form of ``settings`` for the component (``version`` of it when
+        given), defaults filled in, or Invalid (422) with field errors. Knows the current
+        tenant: a component of another tenant is answered exactly like one that does not exist."""
         if kind not in KIND_LABEL:
             raise Invalid(f"Unknown component kind '{kind}'.", {"kind": [f"Not one of {', '.join(KINDS)}."]})
         slug = current_tenant_slug()
@@ -416,6 +443,12 @@ class PluginManager:
             message = f"No {KIND_LABEL[kind]} '{key}' is available to this tenant."
             errors: dict = {field_name: [message]} if kind == "import_connector" else {field_name: {"key": [message]}}
             raise Invalid(message, errors)
+        if version is not None:
+            found = self.registered(kind, key, slug, version)
+            if found is None:
+                installed = ", ".join(self.versions(kind, key, slug))
+                message = f"Version {version} of {KIND_LABEL[kind]} '{key}' is not installed (installed: {installed})."
+                raise Invalid(message, {field_name: {"version": [message]}})
         try:
             return found.component.normalise_settings(settings or {})
         except ValidationError as exc:
@@ -427,10 +460,11 @@ class PluginManager:
                           {field_name: {"settings": ["The component could not check these settings."]}}) from exc
 
     def choose(self, kind: str, key: str, stored: dict | None, tenant_slug: str | None,
-               effective_from: date | None = None) -> ChosenComponent:
-        """The component with its settings loaded, for computing; ComponentMissing when the
-        component is gone or its stored settings no longer fit its schema."""
-        component = self.component(kind, key, tenant_slug)  # installed and enabled: asked every time
+               effective_from: date | None = None, version: str | None = None) -> ChosenComponent:
+        """The component (the adopted ``version`` while it is installed, else the newest)
+        with its settings loaded, for computing; ComponentMissing when the component is
+        gone or its stored settings no longer fit its schema."""
+        component = self.component(kind, key, tenant_slug, version)  # installed and enabled: asked every time
         # Loading settings through the component's schema and hashing them cost about a
         # millisecond, on every write that re-scores an item: done once per stored value.
         memo_key = (id(component), json.dumps(stored or {}, sort_keys=True, default=str), effective_from)
@@ -475,6 +509,19 @@ _ORIGIN_ORDER = {"builtin": 0, "installed": 1, "tenant": 2}
 def describe_component(component: Component, locale: str = "vi") -> dict[str, Any]:
     return {"kind": component.kind, "key": component.key, "version": component.version,
             "title": component.title(locale), "title_vi": component.title_vi, "title_en": component.title_en}
+
+
+def version_order(version: str) -> tuple:
+    """A sort key for version strings: numeric parts as numbers (1.10.0 after 1.9.0), any
+    other part as text after the numbers of its position."""
+    parts = []
+    for part in version.replace("-", ".").replace("+", ".").split("."):
+        parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
+    return tuple(parts)
+
+
+def _twice(numbers: list[str]) -> str:
+    return next(n for n in numbers if numbers.count(n) > 1)
 
 
 def _field(kind: str) -> str:

@@ -83,7 +83,7 @@ def overview(t):
         kinds.append({
             "kind": kind, "title": _kind_titles()[kind],
             "in_force": in_force.key if in_force else None,
-            "schedule": [{"key": c.key, "title": titles.get((kind, c.key)),
+            "schedule": [{"key": c.key, "title": titles.get((kind, c.key)), "version": c.version,
                           "effective_from": None if c.effective_from == BEGINNING else c.effective_from,
                           "settings": _shown_settings(manager, kind, c.key, c.settings, slug)}
                          for c in tenant_choices.schedule(kind)],
@@ -116,9 +116,12 @@ def edit(t, kind, key):
     _member("tenant_admin")
     if kind not in SINGLE_KINDS:
         abort(404)
-    registered = current_manager().registered(kind, key, current_tenant_slug())
+    manager, slug = current_manager(), current_tenant_slug()
+    # The version to adopt ("" follows the newest installed); its schema draws the form.
+    version = request.values.get("version", "").strip()[:40] or None
+    registered = manager.registered(kind, key, slug, version)
     if registered is None:
-        abort(404)  # another tenant's component looks exactly like a missing one
+        abort(404)  # another tenant's component (or a version not installed) looks exactly like a missing one
     component, locale = registered.component, _locale()
     errors: dict = {}
     effective_from = request.values.get("effective_from", "").strip()
@@ -126,7 +129,7 @@ def edit(t, kind, key):
         settings, errors = settings_from_form(component, request.form)
         # Every problem at once: the schema's verdict too, even when the date is wrong.
         try:
-            current_manager().validate_component(kind, key, settings)
+            manager.validate_component(kind, key, settings, version)
         except Invalid as exc:
             for name, messages in (exc.errors.get(kind, {}).get("settings") or {"key": [exc.message]}).items():
                 errors.setdefault(name, messages)
@@ -137,8 +140,8 @@ def edit(t, kind, key):
                 errors["effective_from"] = [_t("Use the format dd/mm/yyyy.")]
         if not errors:
             tenant_services.update_settings(
-                g.tenant, {kind: {"key": key, "settings": settings, "effective_from": day}},
-                current_manager().validate_component)
+                g.tenant, {kind: {"key": key, "version": version, "settings": settings, "effective_from": day}},
+                manager.validate_component)
             db.session.commit()
             return redirect(url_for("plugin_pages.overview", t=t, saved=kind))
         values = {**form_values(component, {}), **{name[2:]: v for name, v in request.form.items()
@@ -151,7 +154,8 @@ def edit(t, kind, key):
         values = form_values(component, current.settings if current and current.key == key else None)
     return render_template(
         "plugins/component_form.html", t=_t, tenant=g.tenant, kind=kind, kind_title=_kind_titles()[kind],
-        component=describe_component(component, locale),
+        component=describe_component(component, locale), version=version,
+        versions=manager.versions(kind, key, slug),
         description=component.description_en if locale.startswith("en") else component.description_vi,
         fields=describe_settings(component, locale), values=values, effective_from=effective_from,
         errors={name: flat_errors(messages) for name, messages in localise_errors(errors, locale).items()}), \

@@ -28,6 +28,7 @@ from core.errors import Conflict
 from core.extensions import db
 from core.mergers.units import restore_period_units
 from core.plugins.sql import SqlItem
+from core.scoring import stamps
 from core.scoring.kernel import (
     BATCH,
     ITEM_SCORE_COLUMNS,
@@ -209,6 +210,9 @@ def aggregate(scheme: Scheme, employee_ids: Iterable[int] | None = None, scope: 
         rows.append(rules.period_row(scheme, leader, sums.get(leader.id, empty), days[leader.id],
                                      facts, generals.get(leader.id)))
     rules.settle(rows)  # each row's unit as of the month's first day (unit merges)
+    if rows:
+        # The words of this version, for explaining the month later (a whole month always writes them).
+        stamps.record(scheme.chosen, cached=ids is not None)
     if ids is None:
         db.session.execute(delete(PeriodScore).where(PeriodScore.period == scheme.period),
                            execution_options={"synchronize_session": False})

@@ -89,7 +89,42 @@ class ScoredPeriod(TenantScoped, db.Model):
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ScoringStamp(TenantScoped, db.Model):
+    """What a month's stamp (variant key, version, settings hash) meant when it was scored:
+    the settings, titles, descriptions, labels and item component names of that version.
+
+    A closed month is explained from it with its own numbers and words, also once the
+    plugin is upgraded or gone. Written once per stamp (insert-or-ignore), never updated.
+    """
+
+    __tablename__ = "scoring_stamps"
+    __table_args__ = (UniqueConstraint("tenant_id", "variant_key", "variant_version", "settings_hash",
+                                       name="uq_scoring_stamps_stamp"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    variant_key: Mapped[str] = mapped_column(String(100))
+    variant_version: Mapped[str] = mapped_column(String(40))
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    item_components: Mapped[list] = mapped_column(JSON, default=list)
+    title_vi: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    # {key: [Vietnamese, English]}: the component's labels, its settings' labels included.
+    labels: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 GENERAL_FIELDS = ("politics_ethics", "competence_attitude", "innovation")
+# How pages name the general criteria (Vietnamese, English).
+GENERAL_LABELS = {
+    "politics_ethics": ("Chính trị, đạo đức, văn hóa, kỷ luật", "Politics, ethics, culture, discipline"),
+    "competence_attitude": ("Năng lực, trách nhiệm, thái độ phục vụ", "Competence, responsibility, service attitude"),
+    "innovation": ("Đổi mới, sáng tạo, dám nghĩ dám làm", "Innovation and daring"),
+    "leadership": ("Năng lực lãnh đạo, quản lý, tổ chức thực hiện (cấp trưởng, cấp phó)",
+                   "Leadership and organisation (heads and deputies)"),
+}
 
 
 class GeneralScore(TenantScoped, db.Model):

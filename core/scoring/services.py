@@ -22,8 +22,15 @@ from core.org import services as org
 from core.org.models import DeputyField, Employee
 from core.periods import period_bounds
 from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
-from core.scoring import engine, kernel, scorer
-from core.scoring.models import GENERAL_FIELDS, GeneralScore, ItemScore, PeriodScore, ScoredPeriod
+from core.scoring import engine, kernel, scorer, stamps
+from core.scoring.models import (
+    GENERAL_FIELDS,
+    GeneralScore,
+    ItemScore,
+    PeriodScore,
+    ScoredPeriod,
+    ScoringStamp,
+)
 from core.scoring.scope import lock_people
 from core.scoring.stale import mark_stale
 from core.tenancy import current_tenant_id, tenant_context
@@ -444,7 +451,11 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     """Every item of the month with each factor that produced its score, and the period
     formula with its numbers, so the employee can check the score by hand. A person a
     tenant merger moved is explained by the rule of the tenant they were in: each item
-    by its date, the month by its parts and their weighting (core/mergers/explain.py)."""
+    by its date, the month by its parts and their weighting (core/mergers/explain.py).
+
+    A scored month is explained from its own stamp: the words kept with it when it was
+    scored (core/scoring/stamps.py) name its rule, settings and numbers, so a closed month
+    reads as it was decided after an upgrade, and still reads when the plugin is gone."""
     if not org.can_see_employee(principal, employee_id):
         raise NotFound("Employee not found.")
     from core.mergers.explain import merger_formula
@@ -453,9 +464,14 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     start, end = kernel.parse_month(period)
     stored = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == employee_id,
                                                          PeriodScore.period == period))
-    sides = sides_of(kernel.scheme_for(period), employee_id)
-    scheme = sides[-1][0].scheme  # the last side's rule: the month's, unless the month is all before a merger
-    as_of = kernel.as_of_for(scheme, cal.current_tenant())
+    try:
+        current = kernel.scheme_for(period)
+    except ComponentMissing:
+        if stored is None:
+            raise  # nothing scored to explain, and no rule to explain it by
+        current = None  # the plugin is gone: the stored month speaks for itself
+    sides = sides_of(current, employee_id) if current is not None else []
+    scheme = sides[-1][0].scheme if sides else None  # the last side's rule: the month's, unless all before a merger
     if len(sides) == 1 and not kernel.is_closed(period):
         # An open month is explained by the rule in force: one that gives this person's
         # sums a task score out of bounds is refused here too, not shown beside old numbers.
@@ -463,27 +479,42 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     rows = db.session.execute(kernel.items_select(start, end, [employee_id], extra=(WorkItem.title,))).all()
     item_scores = {s.work_item_id: s for s in db.session.scalars(
         select(ItemScore).where(ItemScore.work_item_id.in_([r.id for r in rows])))}
+    kept = _kept_stamps({(s.variant_key, s.variant_version, s.settings_hash) for s in item_scores.values()}
+                        | ({(stored.variant_key, stored.variant_version, stored.settings_hash)} if stored else set()))
+    month_words = _words(kept, stored, scheme)
+    tenant = cal.current_tenant()
+    as_of = min(cal.local_today(tenant), end)
     items = []
     for row in rows:
-        side = next(side for side, lo, hi in sides if lo <= row.work_date <= hi)
-        by = side.scheme  # the item's rule: the tenant its person was in on its date
-        facts = kernel.item_facts(row, side.tenant, as_of)
+        side = next((side for side, lo, hi in sides if lo <= row.work_date <= hi), None)
+        by = side.scheme if side is not None else None  # the item's rule: the tenant its person was in on its date
+        facts = kernel.item_facts(row, side.tenant if side is not None else tenant, as_of)
         stored_item = item_scores.get(row.id)
-        score = ({name: getattr(stored_item, f"c{i}") for i, name in enumerate(by.names)}
-                 if stored_item else by.variant.score_items([facts], by.chosen.settings)[0])
+        if stored_item is not None:
+            stamp = (stored_item.variant_key, stored_item.variant_version, stored_item.settings_hash)
+            names = _item_names(kept.get(stamp), by, stamp, month_words)
+            score = {name: getattr(stored_item, f"c{i}") for i, name in enumerate(names)}
+            rule = dict(zip(("key", "version", "settings_hash"), stamp, strict=True))
+        elif by is not None:
+            score, rule = by.variant.score_items([facts], by.chosen.settings)[0], by.stamp()
+        else:
+            score, rule = {}, None  # an item added after the month was scored, its rule gone
         items.append({"id": row.id, "title": row.title, "work_date": row.work_date,
                       "factors": {k: _plain(v) for k, v in facts.items() if k not in ("id", "title")},
-                      "score": score,
-                      "rule": {"key": stored_item.variant_key, "version": stored_item.variant_version,
-                               "settings_hash": stored_item.settings_hash} if stored_item else by.stamp()})
+                      "score": score, "rule": rule})
     general = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
                                                            GeneralScore.period == period))
     merger = merger_formula(sides, stored) if len(sides) > 1 else None
     components = stored.components if stored else None
     formula = {
-        "variant": scheme.stamp(), "title": scheme.variant.title(), "description": scheme.variant.description_vi,
-        "settings": scheme.chosen.stored,
-        "setting_labels": scheme.variant.setting_labels(),
+        "variant": month_words["variant"], "title": month_words["title_vi"],
+        "title_en": month_words["title_en"], "settings": month_words["settings"],
+        "description": _fill(month_words["description_vi"], month_words["settings"], "vi"),
+        "description_en": _fill(month_words["description_en"], month_words["settings"], "en"),
+        "labels": month_words["labels"],
+        # Whether the month was scored by the version in force today (its settings may differ).
+        "current": current is not None and all(current.stamp()[k] == month_words["variant"][k]
+                                               for k in ("key", "version")),
         # A month cut by a merger has sums and components per part (merger.parts), not for the whole.
         "sums": stored.sums if stored and merger is None else None,
         "working_days": stored.working_days if stored else None,
@@ -500,6 +531,57 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
     if len(sides) == 1 and sides[0][0].record is not None:
         formula["tenant"] = sides[0][0].slug  # a month wholly before the merger: the source's rule
     return {"employee_id": employee_id, "period": period, "items": items, "formula": formula}
+
+
+def _kept_stamps(wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
+    """The words kept for these stamps (one query), by (key, version, settings hash)."""
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(ScoringStamp).where(
+        ScoringStamp.variant_key.in_({w[0] for w in wanted}),
+        ScoringStamp.variant_version.in_({w[1] for w in wanted}),
+        ScoringStamp.settings_hash.in_({w[2] for w in wanted})))
+    return {(r.variant_key, r.variant_version, r.settings_hash): stamps.view(r) for r in rows
+            if (r.variant_key, r.variant_version, r.settings_hash) in wanted}
+
+
+def _words(kept: dict, stored: PeriodScore | None, scheme: engine.Scheme | None) -> dict:
+    """The words of the month's rule: its stored stamp's when it has one, else the rule in
+    force (a month not scored yet). A month scored before words were kept, by a version
+    no longer installed, is named by its stamp alone."""
+    if stored is not None:
+        stamp = (stored.variant_key, stored.variant_version, stored.settings_hash)
+        if stamp in kept:
+            return kept[stamp]
+        if scheme is not None and tuple(scheme.stamp().values()) == stamp:
+            return stamps.live_view(scheme.chosen)
+        if scheme is not None and tuple(scheme.stamp().values())[:2] == stamp[:2]:
+            # The same code with other settings: its words, not today's settings.
+            return {**stamps.live_view(scheme.chosen), "variant": dict(zip(("key", "version", "settings_hash"), stamp,
+                                                                           strict=True)),
+                    "settings": {}, "description_vi": "", "description_en": ""}
+        return {"variant": dict(zip(("key", "version", "settings_hash"), stamp, strict=True)), "settings": {},
+                "item_components": [], "title_vi": stored.variant_key, "title_en": stored.variant_key,
+                "description_vi": "", "description_en": "", "labels": {"results": {}, "settings": {}}}
+    assert scheme is not None  # scheme_for raised when neither exists
+    return stamps.live_view(scheme.chosen)
+
+
+def _item_names(words: dict | None, by: engine.Scheme | None, stamp: tuple, month: dict) -> list[str]:
+    """The names of a stored item's c0, c1 …: from its stamp's words, else from the rule in
+    force when that is the same version, else the month's."""
+    if words is not None and words["item_components"]:
+        return list(words["item_components"])
+    if by is not None and (by.stamp()["key"], by.stamp()["version"]) == stamp[:2]:
+        return list(by.names)
+    return list(month["item_components"])
+
+
+def _fill(text: str, settings: dict, locale: str) -> str:
+    from core.plugins.forms import fill_description
+
+    yes, no = ("có", "không") if locale == "vi" else ("yes", "no")
+    return fill_description(text, settings, locale, yes, no)
 
 
 def _plain(value):

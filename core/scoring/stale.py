@@ -40,8 +40,10 @@ def mark_stale_from(day: date, reason: str) -> int:
 
 
 @component_scheduled.connect
-def scoring_settings_changed(_sender: Any, kind: str, key: str, effective_from: date, **_: Any) -> None:
-    """A scoring variant chosen (or its settings changed) from `effective_from`: every
-    scored month from then on is stale."""
+def scoring_settings_changed(_sender: Any, kind: str, key: str, effective_from: date,
+                             version: str | None = None, **_: Any) -> None:
+    """A scoring variant chosen (or its settings changed, or a version adopted) from
+    `effective_from`: every scored month from then on is stale."""
     if kind == "scoring_variant":
-        mark_stale_from(effective_from, f"Scoring settings changed ({key}); recalculate to apply them.")
+        adopted = f" {version}" if version else ""
+        mark_stale_from(effective_from, f"Scoring settings changed ({key}{adopted}); recalculate to apply them.")

@@ -55,7 +55,8 @@ def component_for(kind: str, on: date | None = None):
             f"No {KIND_LABEL[kind]} is chosen for {on or local_today()}; choose one in the tenant's settings.",
             {kind: {"key": ["Not chosen."]}}, code="component_not_chosen")
     effective = None if choice.effective_from == BEGINNING else choice.effective_from
-    return current_manager().choose(kind, choice.key, choice.settings, current_tenant_slug(), effective)
+    return current_manager().choose(kind, choice.key, choice.settings, current_tenant_slug(), effective,
+                                    choice.version)
 
 
 def connector_for(key: str):
@@ -72,18 +73,28 @@ def connector_for(key: str):
 
 def component_warnings() -> list[dict]:
     """What an admin must fix: every scheduled choice whose component cannot be used
-    (not installed, not enabled, or stored settings it no longer accepts)."""
-    from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
+    (not installed, not enabled, or stored settings it no longer accepts), and every
+    adopted version no longer installed (the newest is used meanwhile)."""
+    from core.plugins.manager import KIND_LABEL, ComponentMissing, current_manager, current_tenant_slug
 
     manager, slug, warnings = current_manager(), current_tenant_slug(), []
     for kind in ("scoring_variant", "classification_scheme", "bonus_scheme"):
         for choice in schedule(kind):
             effective = None if choice.effective_from == BEGINNING else choice.effective_from
             try:
-                manager.choose(kind, choice.key, choice.settings, slug, effective)
+                chosen = manager.choose(kind, choice.key, choice.settings, slug, effective, choice.version)
             except ComponentMissing as exc:
                 warnings.append({"kind": kind, "key": choice.key, "effective_from": effective,
                                  "code": exc.code, "message": exc.message})
+                continue
+            if choice.version and chosen.component.version != choice.version:
+                warnings.append({
+                    "kind": kind, "key": choice.key, "effective_from": effective, "code": "component_version_missing",
+                    "adopted": choice.version,
+                    "message": f"Version {choice.version} of the {KIND_LABEL[kind]} '{choice.key}' adopted by "
+                               f"this tenant is no longer installed; version {chosen.component.version} is used "
+                               f"instead (open months are recalculated with it). Adopt an installed version to "
+                               f"confirm."})
     choice = choice_in_force("import_connectors")
     for key in choice.settings.get("keys", []) if choice else []:
         if manager.registered("import_connector", key, slug) is None:

@@ -47,6 +47,11 @@ class ComponentChoice(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(100))
+    # The version the tenant adopted; null follows whatever version is installed. A
+    # plugin may keep an older version installed beside a newer one: the tenant scores
+    # with the version it adopted while that is installed (docs/writing-a-plugin.md,
+    # "Versions and upgrades").
+    version: Mapped[str | None] = mapped_column(String(40))
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     effective_from: Mapped[date] = mapped_column(Date, default=BEGINNING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

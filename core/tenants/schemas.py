@@ -24,6 +24,8 @@ class TenantListArgs(PageArgs):
 
 class ComponentRef(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    # The version the tenant adopts; omitted or null: the newest installed, upgrades followed.
+    version = fields.String(allow_none=True, validate=validate.Length(min=1, max=40))
     settings = fields.Dict(load_default=dict)
     effective_from = fields.Date(allow_none=True)
 

@@ -106,7 +106,7 @@ def settings_view(tenant: Tenant, on: date | None = None) -> dict:
         if kind == "import_connectors":
             view[kind] = list(choice.settings.get("keys", [])) if choice else []
         else:
-            view[kind] = ({"key": choice.key, "settings": choice.settings,
+            view[kind] = ({"key": choice.key, "version": choice.version, "settings": choice.settings,
                            "effective_from": None if choice.effective_from == BEGINNING else choice.effective_from}
                           if choice else None)
     view["close_months_after_days"] = close_months_after_days()
@@ -132,8 +132,9 @@ def _check_close_after(value) -> int | None:
 
 
 def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict:
-    """Apply a settings change; `validate_component(kind, key, settings)` returns the
-    normalised settings or raises Invalid (the plugin manager provides it)."""
+    """Apply a settings change; `validate_component(kind, key, settings, version=None)`
+    returns the normalised settings or raises Invalid (the plugin manager provides it).
+    A component's `version` pins the one the tenant adopts (null: the newest installed)."""
     before = settings_view(tenant)
     close_after = _check_close_after(data["close_months_after_days"]) if "close_months_after_days" in data else None
     if "timezone" in data:
@@ -148,12 +149,14 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
         ref = data.get(kind)
         if ref is None:
             continue
-        settings = ref.get("settings") or {}
+        settings, version = ref.get("settings") or {}, ref.get("version") or None
         if validate_component is not None:
-            settings = validate_component(kind, ref["key"], settings)
+            settings = (validate_component(kind, ref["key"], settings, version=version) if version
+                        else validate_component(kind, ref["key"], settings))
         effective_from = ref.get("effective_from") or BEGINNING
-        _schedule(kind, ref["key"], settings, effective_from)
-        component_scheduled.send(tenant, kind=kind, key=ref["key"], settings=settings, effective_from=effective_from)
+        _schedule(kind, ref["key"], settings, effective_from, version)
+        component_scheduled.send(tenant, kind=kind, key=ref["key"], settings=settings, effective_from=effective_from,
+                                 version=version)
     if "import_connectors" in data:
         keys = list(dict.fromkeys(data["import_connectors"]))
         if validate_component is not None:
@@ -168,10 +171,10 @@ def update_settings(tenant: Tenant, data: dict, validate_component=None) -> dict
     return after
 
 
-def _schedule(kind: str, key: str, settings: dict, effective_from: date) -> None:
+def _schedule(kind: str, key: str, settings: dict, effective_from: date, version: str | None = None) -> None:
     choice = db.session.scalar(select(ComponentChoice).where(
         ComponentChoice.kind == kind, ComponentChoice.effective_from == effective_from))
     if choice is None:
         choice = ComponentChoice(kind=kind, effective_from=effective_from)
         db.session.add(choice)
-    choice.key, choice.settings = key, settings
+    choice.key, choice.settings, choice.version = key, settings, version

@@ -29,7 +29,9 @@ from core.plugins.toolkit import (
     validate,
 )
 
-VERSION = "1.0.0"
+# Each component carries its own version: bump one only when its own results change (a
+# new formula, a new default), so a tenant's months scored by an unchanged component are
+# left alone by an upgrade of the package (docs/writing-a-plugin.md, "Versions and upgrades").
 
 
 # ---------------------------------------------------------------- scoring variant
@@ -59,11 +61,14 @@ class PointsPerProduct(ScoringVariant):
     day × working days))."""
 
     key = "points-per-product"
-    version = VERSION
+    version = "1.0.0"
     title_vi = "Điểm theo sản phẩm quy đổi"
     title_en = "Points per converted product"
-    description_vi = "Chấm điểm theo số sản phẩm quy đổi hoàn thành so với chỉ tiêu ngày."
-    description_en = "Scores finished converted products against a daily target."
+    # {name} shows the tenant's setting (the explain page fills it in, in its language).
+    description_vi = ("Đủ 70 điểm khi đạt {target_points_per_day} điểm sản phẩm quy đổi mỗi ngày làm việc; "
+                      "trừ {late_penalty} mỗi lần trễ hạn, {rework_penalty} mỗi lần phải làm lại.")
+    description_en = ("The full 70 points at {target_points_per_day} converted-product points per working day; "
+                      "less {late_penalty} per missed deadline, {rework_penalty} per failed review.")
     settings_schema = PointsSettings
     item_components = ("points", "completed", "late")
     # How the pages name what this variant returns (Vietnamese, English).
@@ -134,7 +139,7 @@ class ProductsCsv(ImportConnector):
     """A CSV log of finished products: one row per product batch becomes a done work item."""
 
     key = "products-csv"
-    version = VERSION
+    version = "1.0.0"
     title_vi = "Nhật ký sản phẩm (CSV)"
     title_en = "Product log (CSV)"
     target = "work_items"
@@ -205,7 +210,7 @@ class ProductsApi(LiveConnector):
     records go through ``products-csv``'s checks and writer, so a wrong row writes nothing."""
 
     key = "products-api"
-    version = VERSION
+    version = "1.0.0"
     title_vi = "Nhật ký sản phẩm (API)"
     title_en = "Product logs (API)"
     settings_schema = ProductsApiSettings
