@@ -57,11 +57,11 @@ def test_a_meeting_with_more_votes_than_people_keeps_the_numbers(clean_app, proc
     html = page(client, w, "manager")
     r = client.post(f"/t/{w.slug}/evaluation/step?year=2026",
                     data={"csrf_token": csrf(html), "employee_id": w.ids["staff"], "step": "meeting", "level": "HTT",
-                          "comment": "Họp đơn vị", "meeting_date": "2026-12-08", "attendees": "3", "votes_for": "3",
+                          "comment": "Họp đơn vị", "meeting_date": "08/12/2026", "attendees": "3", "votes_for": "3",
                           "votes_against": "2"})
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "Số phiếu nhiều hơn số người dự họp." in html and 'value="2026-12-08"' in html and 'value="3"' in html
+    assert "Số phiếu nhiều hơn số người dự họp." in html and 'value="08/12/2026"' in html and 'value="3"' in html
 
 
 def test_the_decision_form_and_another_tenants_page(clean_app, proc, client):

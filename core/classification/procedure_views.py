@@ -4,8 +4,6 @@ shows beside its field with what was typed kept (422), success redirects."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,6 +14,7 @@ from core.classification.models import AgencyEvaluation, EvaluationDecision
 from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
 from core.errors import Invalid, ServiceError
 from core.extensions import db
+from core.i18n import day_input
 from core.org.models import Employee, OrgUnit
 from core.plugins.components import LEVELS
 from core.work import calendar as cal
@@ -125,10 +124,7 @@ def step(t):
     form = f"step-{employee_id}-{kind}"
     data = {k: request.form.get(k) for k in ("level", "comment")}
     if kind == "meeting":
-        try:
-            data["meeting_date"] = date.fromisoformat(request.form.get("meeting_date", ""))
-        except ValueError:
-            data["meeting_date"] = None
+        data["meeting_date"] = day_input(request.form.get("meeting_date"))  # dd/mm/yyyy as typed
         for k in ("attendees", "votes_for", "votes_against"):
             data[k] = _int(k)
     try:

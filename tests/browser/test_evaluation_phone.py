@@ -85,7 +85,7 @@ def test_manager_proposes_and_the_director_decides_on_a_phone(browser, live_serv
             todo.get_by_role("button", name="Gửi đề xuất").click()
         assert "Đã lưu." in page.locator(".flashes").inner_text()
         todo = page.locator("section[aria-labelledby=todo-h] li.item")  # now the unit's meeting
-        todo.locator("input[name=meeting_date]").fill("2026-12-08")
+        todo.locator("input[name=meeting_date]").fill("08/12/2026")
         todo.locator("input[name=attendees]").fill("8")
         todo.locator("input[name=votes_for]").fill("7")
         todo.locator("input[name=votes_against]").fill("1")
