@@ -141,16 +141,6 @@ class Component:
         canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def setting_labels(self) -> dict[str, dict[str, str]]:
-        """Each setting's label in Vietnamese and English (its field's ``label_vi`` and
-        ``label_en``), keyed as stored: the explain page names every setting with them."""
-        out = {}
-        for name, field in self.settings_schema().fields.items():
-            vi, en = field.metadata.get("label_vi"), field.metadata.get("label_en")
-            fallback = name.replace("_", " ")
-            out[field.data_key or name] = {"vi": vi or en or fallback, "en": en or vi or fallback}
-        return out
-
     # ------------------------------------------------------------ description
 
     def title(self, locale: str = "vi") -> str:

@@ -523,8 +523,10 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
         "general": general_view(general) if general else None,
         "general_score": float(stored.general_score) if stored and stored.general_score is not None else None,
         "total": float(stored.total) if stored else None,
-        "total_rule": f"total = general criteria (≤ {100 - scheme.variant.task_score_max:g}) + task score "
-                      f"(≤ {scheme.variant.task_score_max:g})",
+        # The bounds come from the rule in force; a month whose plugin is gone states the sum alone.
+        "total_rule": (f"total = general criteria (≤ {100 - scheme.variant.task_score_max:g}) + task score "
+                       f"(≤ {scheme.variant.task_score_max:g})") if scheme is not None
+                      else "total = general criteria + task score",
         "provisional": stored.provisional if stored else True,
         "merger": merger,
     }
