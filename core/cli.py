@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import create_app
+from core import create_app, unit_of_work
 from core.errors import ServiceError
 from core.extensions import db
 
@@ -37,13 +37,13 @@ def transactional(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             result = fn(*args, **kwargs)
-            db.session.commit()
+            unit_of_work.commit()
             return result
         except ServiceError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             fail(one_line(exc))
         except SQLAlchemyError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             fail(f"database error: {str(exc).splitlines()[0]}")
 
     return wrapper
@@ -173,10 +173,10 @@ def tenant_merge(source: str, into: str, effective, mapping_file: str, dry_run: 
     try:
         result = commit_merge(source, into, effective.date(), mapping, dry_run)
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         fail(one_line(exc))
     except SQLAlchemyError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         fail(f"database error: {str(exc).splitlines()[0]}")
     if result.get("already_merged"):
         click.echo(f"{source} is already merged into {into}: nothing to do")
@@ -258,7 +258,7 @@ def tenant_export(tenant_slug: str, out: str) -> None:
 
     tenant_row = _tenant_or_fail(tenant_slug)
     tenant_id = tenant_row.id
-    db.session.rollback()  # the export's own transaction: every table from one snapshot
+    unit_of_work.rollback()  # the export's own transaction: every table from one snapshot
     if db.engine.dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     began = time.perf_counter()

@@ -15,6 +15,7 @@ from io import BytesIO
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.classification.models import EvaluationDecision
 from core.documents.models import IssuedDecision
@@ -145,7 +146,7 @@ def test_the_signed_decision_must_be_signed_by_the_decider_and_marks_the_step_si
     assert r.status_code == 200
     with clean_app.app_context(), tenant_context(w.tenant_id):
         db.session.execute(IssuedDecision.__table__.update().values(status="issued"))
-        db.session.commit()
+        unit_of_work.commit()
     r = upload(client, w, sign(second, trusting.person(HEAD)))
     assert r.status_code == 409 and "reopened" in r.get_json()["message"]
     assert decision_pdf(client, w).status_code == 409

@@ -19,6 +19,7 @@ import io
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.classification.models import EmployeeClassification
 from core.extensions import db
 from core.tenancy import tenant_context
@@ -34,7 +35,7 @@ def more_months(app, w: World) -> None:
         for month in ("2026-01", "2026-02", "2026-03"):
             scores(w, {"far": 60}, month)
         scores(w, {"far": 95}, "2026-04")
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def classified(app, w: World, name: str) -> tuple[float, str | None]:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.models import User
 from core.catalogue.models import BEGINNING, NormVersion, TaskType, TaskTypePosition
@@ -181,7 +182,7 @@ def _run(connector_key, connector, settings, writer, path: Path, dry_run, actor,
             "connector": connector_key, "version": connector.version, "file": filename or path.name,
             "sha256": digest.hexdigest(), "rows": report.rows_total,
             "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
-        db.session.commit()
+        unit_of_work.commit()
     else:
         db.session.rollback()
     if report.errors_total:

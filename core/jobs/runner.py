@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import select, text
 
+from core import unit_of_work
 from core.audit.services import acting_as, job_actor
 from core.extensions import db
 from core.jobs.models import JobRun
@@ -103,7 +104,7 @@ def submit(kind: str, scope: str, params: dict[str, Any], actor: str,
     run = JobRun(id=str(uuid.uuid4()), key=f"{kind}:{scope}", kind=kind, scope=scope, params=params,
                  requested_by=actor)
     db.session.add(run)
-    db.session.commit()
+    unit_of_work.commit()
     tenant_id = current_tenant_id()
     redis_url = current_app.config.get("CONGVU_REDIS_URL")
     if redis_url:
@@ -201,7 +202,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
             return run.result  # a duplicate delivery: the work is done
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
         params, kind, requested_by = dict(run.params or {}), run.kind, run.requested_by
-        db.session.commit()
+        unit_of_work.commit()
         started = time.perf_counter()
         try:
             progress = Progress(run_id, tenant_id, listener)
@@ -215,7 +216,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
             run = db.session.get(JobRun, run_id)
             run.status, run.finished_at = "failed", utcnow()
             run.error = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
-            db.session.commit()
+            unit_of_work.commit()
             log.exception("job %s (%s) failed", run_id, kind)
             if has_rq_job():
                 raise  # let RQ retry it
@@ -224,7 +225,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at, run.result = "finished", utcnow(), result
         run.done, run.total, run.stage = progress.last
-        db.session.commit()
+        unit_of_work.commit()
         return result
 
 
