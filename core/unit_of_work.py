@@ -48,7 +48,7 @@ def changed(obj: LeaveRecord | DeputyField | CalendarDay | Employee, gone: bool 
     commit re-scores the months it touches. Earlier values of its dates and people count
     too (a leave moved from one month to another re-scores both)."""
     tid = current_tenant_id()
-    if tid is None or getattr(obj, "tenant_id", tid) != tid:
+    if tid is None or obj.tenant_id not in (None, tid):  # None: stamped with `tid` at the flush
         return  # an operator's or a merger's bulk work: it re-scores by itself
     facts = pending().setdefault("facts", {}).setdefault(tid, {"spans": [], "days": set(), "people": False})
     state = inspect(obj)
