@@ -131,12 +131,14 @@ _HELD = "congvu_audit_sqlite_lock"
 _events = AuditEvent.__table__
 _LAST_EVENT = (select(_events.c.seq, _events.c.hash).where(_events.c.tenant_id == bindparam("tid"))
                .order_by(_events.c.seq.desc()).limit(1))
+_LOCKED_HEAD = text("SELECT seq, hash FROM public.congvu_audit_head(CAST(:tid AS bigint))")
 
 
 def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends per tenant so two transactions never fork the chain.
-        session.execute(text("SELECT pg_advisory_xact_lock(7350, CAST(:t AS integer))"), {"t": tid})
+        # Serialise appends per tenant so two transactions never fork the chain: the
+        # function takes the tenant's lock, then reads the head (migration 0035).
+        last = session.connection().execute(_LOCKED_HEAD, {"tid": tid}).first()
     else:
         held = session.info.get(_HELD)
         if held is not None and held[0] is not session.get_transaction():
@@ -144,8 +146,8 @@ def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
         _SQLITE_CHAIN.acquire()
         count = session.info[_HELD][1] if _HELD in session.info else 0
         session.info[_HELD] = (session.get_transaction(), count + 1)
-    # On the connection: the statement names its tenant itself (and RLS checks it again).
-    last = session.connection().execute(_LAST_EVENT, {"tid": tid}).first()
+        # On the connection: the statement names its tenant itself.
+        last = session.connection().execute(_LAST_EVENT, {"tid": tid}).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     for item in events:
         seq += 1
