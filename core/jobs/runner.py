@@ -212,7 +212,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
                 result = TASKS[kind](progress, **params)
         except Exception as exc:
             observe_job(kind, "failed", time.perf_counter() - started)
-            db.session.rollback()
+            unit_of_work.rollback()
             run = db.session.get(JobRun, run_id)
             run.status, run.finished_at = "failed", utcnow()
             run.error = (str(exc).splitlines() or [type(exc).__name__])[0][:500]

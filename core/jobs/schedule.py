@@ -70,7 +70,7 @@ def _per_tenant(action: Callable[[], Any], what: str) -> dict[str, Any]:
                 done[str(tenant_id)] = action()
                 unit_of_work.commit()
             except Exception:  # noqa: BLE001 - logged with its tenant; the next tenant still runs
-                db.session.rollback()
+                unit_of_work.rollback()
                 failed.append(tenant_id)
                 log.exception("%s failed for tenant %s", what, tenant_id)
     return {"tenants": done, "failed": failed}
