@@ -70,6 +70,7 @@ def changed(obj: LeaveRecord | DeputyField | CalendarDay | Employee, gone: bool 
 
 def commit(session: Session | None = None) -> None:
     """Finish the transaction's write: the steps above, in order."""
+    # Imported here: those services (and the jobs they use) commit through this module.
     from core.audit import services as audit
     from core.scoring import scorer
     from core.scoring import services as scoring
