@@ -45,6 +45,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, func, insert, literal, select, text, update
 
 from bench.common import replace_section
+from core import unit_of_work
 
 PERIOD = "2026-10"
 TARGET_UNIT_MS, TARGET_PROVINCE_MS = 300, 1000
@@ -197,14 +198,14 @@ def _unit_tenant(unit_size: int) -> tuple[int, int]:
     from core.tenancy import tenant_context
 
     made = generate("bench-unit", unit_size, 1, date(2026, 10, 1))
-    db.session.commit()
+    unit_of_work.commit()
     with tenant_context(made.tenant_id):
         head = db.session.scalar(select(Employee).where(Employee.code == "NV000001"))
         db.session.execute(update(Employee).where(Employee.id != head.id)
                            .values(unit_id=head.unit_id, manager_id=head.id))
         engine.recalculate(PERIOD)
         user_id = db.session.scalar(select(User.id).where(User.id == head.user_id))
-        db.session.commit()
+        unit_of_work.commit()
     return made.tenant_id, user_id
 
 
@@ -218,7 +219,7 @@ def _province_tenant(employees: int) -> tuple[int, int]:
     from core.tenancy import tenant_context
 
     made = generate("bench-province", employees, 0, date(2026, 10, 1))
-    db.session.commit()
+    unit_of_work.commit()
     rng = random.Random(9)
     with tenant_context(made.tenant_id):
         people = db.session.execute(select(Employee.id, Employee.unit_id)).all()
@@ -237,7 +238,7 @@ def _province_tenant(employees: int) -> tuple[int, int]:
         _week_hours(made.tenant_id, people, rng)
         admin = db.session.scalar(select(User).where(User.username == "nv000001"))
         admin.roles = ["employee", "manager", "tenant_admin"]
-        db.session.commit()
+        unit_of_work.commit()
         return made.tenant_id, admin.id
 
 
@@ -296,7 +297,7 @@ def _measure(app, client, login: tuple[int, int], path: str, repeat: int, admin:
         with app.app_context(), tenant_context(tenant_id):
             user = db.session.get(User, user_id)
             user.roles = ["employee", "manager", "tenant_admin"]
-            db.session.commit()
+            unit_of_work.commit()
             db.session.remove()
     from core.auth.models import User
     from core.auth.services import principal_for_user

@@ -1,17 +1,16 @@
-"""Diagnostic only (`python -m bench --without-scoring-refresh`): take the scoring
-engine's before-commit refresh out, to measure how much of a write's time and
-serialisation it accounts for. Never used by the application."""
-
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+"""Diagnostic only (`python -m bench --without-scoring-refresh`): take the scoring step
+of the commit (core/unit_of_work.py, step 2) out, to measure how much of a write's time
+and serialisation it accounts for. Never used by the application."""
 
 
 def remove_scoring_refresh() -> bool:
     try:
         from core.scoring import services as scoring
 
-        event.remove(Session, "before_commit", scoring._refresh_changed_items)
+        if not callable(scoring.score_items):
+            raise AttributeError("score_items")
+        scoring.score_items = lambda session, events: set()
         return True
-    except (ImportError, AttributeError, LookupError) as exc:  # the engine changed: say so, run as is
+    except (ImportError, AttributeError) as exc:  # the engine changed: say so, run as is
         print(f"bench diagnostic: scoring refresh not removed ({exc})", flush=True)
         return False

@@ -86,7 +86,7 @@ def equal_to_full_recalculation(owner_url: str, slug: str, period: str) -> dict:
     """Compare every month row the scorers left with a full recalculation of the month.
     Rows only the full run writes are people with no item (item count 0); any other
     difference is a row the incremental path got wrong."""
-    from core import create_app
+    from core import create_app, unit_of_work
     from core.extensions import db
     from core.scoring import engine as scoring
     from core.tenancy import tenant_context
@@ -101,7 +101,7 @@ def equal_to_full_recalculation(owner_url: str, slug: str, period: str) -> dict:
             tenant_id = db.session.query(Tenant.id).filter_by(slug=slug).scalar()
             with tenant_context(tenant_id):
                 scoring.recalculate(period)
-                db.session.commit()
+                unit_of_work.commit()
             db.engine.dispose()
         after = _snapshot(engine, period)
     finally:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench.baselines import bare_copy_csv, ratio
 from bench.common import replace_section
+from core import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "congvu_bench_imports"
@@ -85,7 +86,7 @@ def prepare(pg: str, name: str = DB) -> str:
                     "norm_minutes": 30 + i, "product_weight": 1.0,
                     "complexity_levels": [{"level": 1, "coefficient": 0.8}, {"level": 2, "coefficient": 1.0}],
                     "position_codes": []})
-        db.session.commit()
+        unit_of_work.commit()
         db.engine.dispose()
     engine = create_engine(owner)
     with engine.begin() as conn:

@@ -30,6 +30,7 @@ from datetime import date
 from pathlib import Path
 
 from bench.common import replace_section
+from core import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "congvu_bench_merge"
@@ -92,7 +93,7 @@ def prepare(args: argparse.Namespace, instance: Path) -> tuple[str, dict]:
         upgrade()
         started = time.perf_counter()
         target = generate("bench-target", args.target_employees, 1, date(2025, 6, 1), seed=1)
-        db.session.commit()
+        unit_of_work.commit()
         source = generate("bench-source", args.employees, args.months, date(2025, 7 - args.months, 1), seed=2)
         with tenant_context(source.tenant_id):
             # Both were generated with the same codes and usernames; an operator renames
@@ -101,7 +102,7 @@ def prepare(args: argparse.Namespace, instance: Path) -> tuple[str, dict]:
             for sql in ("UPDATE users SET username = 'src.' || username WHERE tenant_id = :t",
                         "UPDATE employees SET code = 'SRC' || code WHERE tenant_id = :t"):
                 db.session.execute(text(sql), {"t": source.tenant_id})
-        db.session.commit()
+        unit_of_work.commit()
         built["generate_s"] = round(time.perf_counter() - started, 1)
         built["source_items"], built["target_items"] = source.items, target.items
         if args.score:
@@ -109,7 +110,7 @@ def prepare(args: argparse.Namespace, instance: Path) -> tuple[str, dict]:
             with tenant_context(source.tenant_id):
                 for m in range(args.months):
                     engine.recalculate(f"2025-{7 - args.months + m:02d}")
-                    db.session.commit()
+                    unit_of_work.commit()
             built["score_s"] = round(time.perf_counter() - started, 1)
         db.engine.dispose()
     engine_ = create_engine(owner)

@@ -59,7 +59,7 @@ def prepare(pg: str, database: str, role: str, employees: int, reuse: bool) -> d
 
 
 def measure(env: dict, samples: int, seed: int = 5) -> dict:
-    from core import create_app
+    from core import create_app, unit_of_work
     from core.auth.principal import Principal
     from core.catalogue.models import TaskType
     from core.extensions import db
@@ -112,12 +112,12 @@ def measure(env: dict, samples: int, seed: int = 5) -> dict:
                     day = date(int(PERIOD[:4]), int(PERIOD[5:]), 15)
                     began = time.perf_counter()
                     item, _ = work.declare(principal, {"task_type_code": code, "work_date": day, "quantity": 2})
-                    work.commit()
+                    unit_of_work.commit()
                     times.append((time.perf_counter() - began) * 1000)
                     item = db.session.get(WorkItem, item.id)
                     began = time.perf_counter()
                     work.update_item(principal, item, {"status": "done"})
-                    work.commit()
+                    unit_of_work.commit()
                     times.append((time.perf_counter() - began) * 1000)
 
                 leaders = 0

@@ -103,7 +103,7 @@ def _aggregate_only(env: dict) -> float:
             "app = create_app()\nwith app.app_context():\n"
             "    tid = db.session.execute(db.text(\"SELECT id FROM tenants WHERE slug='bench'\")).scalar()\n"
             f"    with tenant_context(tid):\n        scheme = kernel.scheme_for('{PERIOD}')\n"
-            "        t = time.perf_counter(); engine.aggregate(scheme); db.session.commit()\n"
+            "        t = time.perf_counter(); engine.aggregate(scheme); unit_of_work.commit()\n"
             "        print(time.perf_counter() - t)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])

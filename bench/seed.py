@@ -7,7 +7,7 @@ import random
 
 from sqlalchemy import create_engine, text
 
-from core import create_app
+from core import create_app, unit_of_work
 from core.auth.models import User
 from core.auth.passwords import hash_password
 from core.catalogue import services as catalogue
@@ -75,8 +75,8 @@ def seed(owner_url: str, employees: int, units: int = 20, task_types: int = 40) 
                 heads.setdefault(unit_id, employee.id)
                 usernames.append(username)
                 if n % 200 == 199:
-                    db.session.commit()
-        db.session.commit()
+                    unit_of_work.commit()
+        unit_of_work.commit()
         with db.engine.connect() as conn:  # statistics, as any production database has them
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
         db.engine.dispose()

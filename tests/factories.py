@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.extensions import db
+from core import unit_of_work
 from core.org import services as org
 from core.tenancy import tenant_context
 from core.tenants.services import create_tenant
@@ -57,7 +57,7 @@ def build_world(app, slug: str, client=None) -> World:
                     "username": name, "password": PASSWORD, "roles": roles,
                 })
                 world.ids[name] = employee.id
-        db.session.commit()
+        unit_of_work.commit()
     if client is not None:
         for name in PEOPLE:
             world.tokens[name] = login(client, slug, name)
@@ -75,5 +75,5 @@ def make_operator(app, client, username: str = "root") -> str:
 
     with app.app_context():
         create_operator(username, PASSWORD)
-        db.session.commit()
+        unit_of_work.commit()
     return login(client, None, username)

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.catalogue.models import Competency, NormVersion, TaskType
@@ -104,7 +105,7 @@ def test_employee_list_is_paged_and_searched(clean_app, client, world):
 
         for i in range(50):
             org.create_employee({"code": f"E{i:03d}", "full_name": f"Zz {i:03d}", "unit_id": world.ids["dept"]})
-        db.session.commit()
+        unit_of_work.commit()
     first = client.get(f"/t/{world.slug}/admin/employees").get_data(as_text=True)
     assert "50/56" in first and "Trang 1/2" in first and "Zz 043" in first and "Zz 044" not in first
     second = client.get(f"/t/{world.slug}/admin/employees?page=2").get_data(as_text=True)

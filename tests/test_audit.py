@@ -7,6 +7,7 @@ import threading
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.audit.services import record, verify_chain
 from core.extensions import db
@@ -21,13 +22,13 @@ def test_events_are_chained_at_commit_and_dropped_on_rollback(clean_app):
         pending = record("test.one", "thing", 1)
         assert pending.seq is None  # not chained until the commit
         record("test.two", "thing", 2)
-        db.session.commit()
+        unit_of_work.commit()
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("test.%"))
                                   .order_by(AuditEvent.seq)).all()
         assert [(r.action, r.seq) for r in rows] == [("test.one", before + 1), ("test.two", before + 2)]
         record("test.lost", "thing", 3)
         db.session.rollback()
-        db.session.commit()
+        unit_of_work.commit()
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "test.lost")) is None
         assert verify_chain(w.tenant_id).ok
 
@@ -41,7 +42,7 @@ def test_concurrent_writers_keep_one_chain(clean_app):
             with clean_app.app_context(), tenant_context(w.tenant_id):
                 for i in range(10):
                     record("test.concurrent", "writer", f"{n}-{i}")
-                    db.session.commit()
+                    unit_of_work.commit()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

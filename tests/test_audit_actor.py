@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.jobs.models import JobRun
@@ -536,7 +537,7 @@ def test_a_merger_from_the_wizard_and_the_api_names_the_operator(clean_app, clie
     khanh_hoa, binh_dinh, nt_id, root = _provinces(clean_app, client, ("2025-06",))
     with clean_app.app_context():
         second_id = generate("quang-tri", 6, 1, date(2025, 6, 1)).tenant_id
-        db.session.commit()
+        unit_of_work.commit()
     _operator_session(clean_app, client)
     page = client.get("/operator/merges")
     form = {"csrf_token": _csrf(page.get_data(as_text=True)), "source": "ninh-thuan", "into": "khanh-hoa",
@@ -698,7 +699,7 @@ def test_the_audit_page_and_export_name_the_person(clean_app, client, world, clo
         record("test.cli", "thing", 1, actor="cli")
         record("test.operator", "thing", 2, actor="operator:root")
         record("test.gone", "thing", 3, actor="user:999999:da-nghi")  # a login no longer in this tenant
-        db.session.commit()
+        unit_of_work.commit()
         assert resolve(["user:999999:da-nghi"])["user:999999:da-nghi"].name == "da-nghi"
     sign_in(client, world, "auditor")
     html = client.get(f"/t/{world.slug}/admin/audit").get_data(as_text=True)
@@ -816,7 +817,7 @@ def test_the_audit_page_pages_and_keeps_the_filter(clean_app, client, world, clo
     with clean_app.app_context(), tenant_context(world.tenant_id):
         for i in range(130):
             record("test.bulk", "thing", i, actor=f"user:{world.principals['staff'].id}:staff")
-        db.session.commit()
+        unit_of_work.commit()
     sign_in(client, world, "auditor")
     html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff"}).get_data(as_text=True)
     # 50 events a page: 130 = 50 + 50 + 30.
@@ -841,7 +842,7 @@ def test_the_audit_page_shows_and_filters_the_tenants_local_days(clean_app, clie
     monkeypatch.setattr(audit_services, "utcnow", lambda: datetime(2026, 10, 14, 23, 30, 5, tzinfo=UTC))
     with clean_app.app_context(), tenant_context(world.tenant_id):
         audit_services.record("test.early", "thing", 1, actor="cli")
-        db.session.commit()
+        unit_of_work.commit()
     monkeypatch.undo()
     sign_in(client, world, "auditor")
     base = f"/t/{world.slug}/admin/audit"

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from core import create_app
+from core import create_app, unit_of_work
 from core.audit import checkpoints
 from core.audit.models import AuditEvent
 from core.audit.services import event_hash, record, verify_chain
@@ -31,7 +31,7 @@ def forty(clean_app):
         have = db.session.scalar(select(func.count()).select_from(AuditEvent))
         for i in range(40 - have):
             record("test.event", "thing", i)
-            db.session.commit()
+            unit_of_work.commit()
         assert db.session.scalar(select(func.max(AuditEvent.seq))) == 40
     return w
 
@@ -72,7 +72,7 @@ def test_a_rolled_back_transaction_writes_no_checkpoint(clean_app, forty):
         before = len(checkpoints.of_tenant(forty.tenant_id))
         record("test.lost", "thing", 1, seal=True)  # chained at once, then rolled back
         db.session.rollback()
-        db.session.commit()
+        unit_of_work.commit()
         assert len(checkpoints.of_tenant(forty.tenant_id)) == before
 
 
@@ -184,7 +184,7 @@ def test_the_log_line_is_a_checkpoint_too(clean_app, backend, forty, tmp_path, c
     with caplog.at_level(logging.INFO, logger="congvu.audit"), clean_app.app_context(), \
             tenant_context(forty.tenant_id):
         record("test.logged", "thing", 1)
-        db.session.commit()
+        unit_of_work.commit()
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(checkpoints.MARKER)]
     assert len(lines) == 1 and json.loads(lines[0].removeprefix(checkpoints.MARKER))["seq"] == 41
     # As the text and the JSON log formats write it.

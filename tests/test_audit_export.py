@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.exports import HEADERS
 from core.audit.models import AuditEvent
 from core.audit.services import GENESIS, record, verify_chain
@@ -30,7 +31,7 @@ def world(clean_app, client):
         record("test.formula", "=HYPERLINK(\"http://x\")", "-5", before={"tên": "Nguyễn Văn Ă", "n": 1.5},
                after={"list": [1, None, "=1+1"], "nested": {"b": True}}, actor="user:1:kiểm tra")
         record("test.plain", None, None, actor="system")
-        db.session.commit()
+        unit_of_work.commit()
     return w
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from core import unit_of_work
 from core.auth.models import ApiToken, User
 from core.auth.passwords import password_problems
 from core.extensions import db
@@ -33,7 +34,7 @@ def test_tokens_are_stored_hashed_and_expire(clean_app, client):
         stored = db.session.scalars(select(ApiToken.token_hash)).all()
         assert token not in stored and len(stored) == 1 and len(stored[0]) == 64
         db.session.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+        unit_of_work.commit()
     assert client.get("/api/v1/tenants/tinh-a/units", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 

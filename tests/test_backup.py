@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from core import unit_of_work
 from core.audit import checkpoints
 from core.extensions import db
 from core.org import services as org
@@ -162,7 +163,7 @@ def test_export_import_round_trips_every_row(clean_app, source, target, tmp_path
     # New rows on the target take ids after the imported ones (the sequences moved).
     with target.app_context(), tenant_context(source):
         unit = org.create_unit({"code": "AG-P9", "name": "Phòng Chín", "kind": "department"})
-        db.session.commit()
+        unit_of_work.commit()
         assert unit.id > max(r[0] for r in before["org_units"])
 
 
@@ -223,7 +224,7 @@ def test_a_taken_row_id_is_refused(clean_app, source, target, tmp_path):
     out = _export(clean_app, tmp_path)
     with target.app_context():  # another tenant (id 1) whose 65 communes take the unit ids of tinh-w
         create_tenant("khanh-hoa", "Tỉnh Khánh Hòa", 56)
-        db.session.commit()
+        unit_of_work.commit()
     assert source != 1
     reason = _refused(target, out)
     assert "Ids of org_units are taken" in reason, reason

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import bindparam, delete, func, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.generate import generate
 from core.org.models import Employee
@@ -39,23 +40,23 @@ def test_recalculating_a_province_of_70000_people(clean_app, backend):
         pytest.skip("70,000 people are generated with COPY (PostgreSQL); the SQLite path is the test above")
     with clean_app.app_context():
         made = generate("tinh-lon", 70_000, 0, date(2026, 10, 1))
-        db.session.commit()
+        unit_of_work.commit()
         with tenant_context(made.tenant_id):
             result = engine.recalculate("2026-10")
-            db.session.commit()
+            unit_of_work.commit()
             assert result["employees"] == 70_000 and result["items"] == 0
             whole = _scores()
             assert len(whole) == 70_000
             db.session.execute(delete(PeriodScore).where(PeriodScore.period == "2026-10"))
             ids = sorted(db.session.scalars(select(Employee.id)))
             scheme = kernel.scheme_for("2026-10")
-            db.session.commit()
+            unit_of_work.commit()
             for start in range(0, len(ids), 5_000):
                 # A transaction each, as refreshes are: each person's lock is a slot of the
                 # server's lock table (max_locks_per_transaction), which 70,000 would overflow.
                 chunk = ids[start:start + 5_000]
                 engine.aggregate(scheme, chunk, scope.lock_people(chunk))
-                db.session.commit()
+                unit_of_work.commit()
             assert _scores() == whole
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.catalogue.models import NormVersion
 from core.classification import services
@@ -40,7 +41,7 @@ def set_totals(app, w: World, totals: dict[str, float], period: str = "2026-06")
                 task_score=Decimal(str(total)) - 25, general_score=Decimal(25), total=Decimal(str(total)),
                 components={}, sums={}, variant_key="decree335", variant_version="1.0.0", settings_hash="x",
                 provisional=False))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def run(client, w: World, year: int = 2026, who: str = "admin") -> dict:
@@ -113,7 +114,7 @@ def test_run_without_a_scheme_is_refused_before_any_job(clean_app, world, client
 
     with clean_app.app_context(), tenant_context(world.tenant_id):
         db.session.execute(sa_delete(ComponentChoice).where(ComponentChoice.kind == "classification_scheme"))
-        db.session.commit()
+        unit_of_work.commit()
     r = client.post(world.url("/classifications/2026/run"), headers=world.h("admin"))
     assert r.status_code == 409 and r.get_json()["code"] == "component_not_chosen"
     with clean_app.app_context(), tenant_context(world.tenant_id):
@@ -290,7 +291,7 @@ def test_under_six_months_worked_is_not_classified(clean_app, world, client):
         db.session.get(Employee, world.ids["staff"]).start_date = date(2026, 8, 1)
         db.session.add(LeaveRecord(employee_id=world.ids["staff2"], start_date=date(2026, 3, 1),
                                    end_date=date(2026, 5, 1), kind="maternity"))
-        db.session.commit()
+        unit_of_work.commit()
     set_totals(clean_app, world, TOTALS_2026)
     run(client, world)
     rows = listing(client, world)
@@ -318,7 +319,7 @@ def test_maternity_leave_of_eight_months_keeps_a_person_classified(clean_app, wo
         # The same 8 months as unpaid leave: 4 < 6, not classified.
         db.session.add(LeaveRecord(employee_id=world.ids["accountant"], start_date=date(2026, 2, 1),
                                    end_date=date(2026, 9, 30), kind="unpaid"))
-        db.session.commit()
+        unit_of_work.commit()
     set_totals(clean_app, world, TOTALS_2026, period="2026-01")  # a month they worked
     run(client, world)
     rows = listing(client, world)
@@ -370,7 +371,7 @@ def add_items(app, w: World, name: str, specs: list[dict]) -> None:
                                     norm_minutes=30, product_weight=1, complexity_coefficient=1,
                                     status=spec.get("status", "done"), missed_deadlines=spec.get("missed", 0),
                                     failed_reviews=spec.get("failed", 0), stars=spec.get("stars")))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def test_decree90_for_2025_and_decree335_for_2026_in_one_tenant(clean_app, world, client):
@@ -504,7 +505,7 @@ def _foreign(kind: str):
                     "bonus_run_id": lambda: BonusRun(year=2026, requested_by="t"),
                 }[kind]()
                 db.session.add(row)
-                db.session.commit()
+                unit_of_work.commit()
                 w.ids[key] = row.id
         return w.ids[key]
     return make
@@ -585,7 +586,7 @@ def test_people_are_emailed_when_smtp_is_configured_and_a_mail_failure_changes_n
     monkeypatch.setitem(clean_app.config, "CONGVU_SMTP_HOST", "mail.example.vn")
     with clean_app.app_context(), tenant_context(classified.tenant_id):
         db.session.get(Employee, classified.ids["staff2"]).email = "staff2@example.vn"
-        db.session.commit()
+        unit_of_work.commit()
     assert override(client, classified, "staff2", level="HT", reason="Chậm báo cáo").status_code == 200
     assert sent[0]["host"] == "mail.example.vn" and sent[0]["port"] == 25
     assert sent[0]["msg"]["Bcc"] == "staff2@example.vn" and "Chậm báo cáo" in sent[0]["msg"].get_content()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.cli import main
 from core.extensions import db
@@ -171,7 +172,7 @@ def test_audit_verify_detects_removed_events(clean_app, backend):
 
             for i in range(3):
                 record("test.event", "thing", i)
-            db.session.commit()
+            unit_of_work.commit()
             assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 5
     from sqlalchemy import create_engine
 

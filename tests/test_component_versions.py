@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.extensions import db
@@ -282,10 +283,10 @@ def test_a_tenant_merger_keeps_one_stamp_per_key_in_the_target(clean_app, clock)
                 person.code = "N-" + person.code
             for user in db.session.scalars(select(User)):
                 user.username = "n-" + user.username
-            db.session.commit()
+            unit_of_work.commit()
         plan = commit_merge("tinh-nguon", "tinh-dich", date(2026, 11, 1), {}, dry_run=True)
         result = commit_merge("tinh-nguon", "tinh-dich", date(2026, 11, 1), plan["suggested_mapping"])
         assert result["blocked"] is False, result["conflicts"]
-        db.session.commit()
+        unit_of_work.commit()
         assert stamps_of(target.tenant_id) == ["decree335 0.25", "decree335 0.5"]
         assert stamps_of(source.tenant_id) == ["decree335 0.25"]

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, func, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.org.models import OrgUnit
 from core.scoring.models import GeneralScore, PeriodScore
@@ -251,7 +252,7 @@ def test_the_operator_overview(client, clean_app, scored):
 
     with clean_app.app_context():
         session_id = principal_for_operator(create_operator("root", "Operator-Passw0rd-2026")).get_id()
-        db.session.commit()
+        unit_of_work.commit()
     with client.session_transaction() as session:
         session["_user_id"], session["_fresh"], session["lang"] = session_id, True, "vi"
     html = page(client, "/operator/dashboard")
@@ -291,7 +292,7 @@ def test_dashboards_use_a_bounded_number_of_queries(client, clean_app, scored):
         for i in range(15):
             org.create_employee({"code": f"NEW{i}", "full_name": f"Người mới {i}", "unit_id": w.ids["dept"],
                                  "position_code": "CV", "manager_id": w.ids["manager"]})
-        db.session.commit()
+        unit_of_work.commit()
     for _ in range(3):
         declare(client, w, who="staff2", quantity=1)
     after = [count(p) for p in paths]
@@ -304,7 +305,7 @@ def test_a_stale_month_says_so_and_english_works(client, clean_app, scored):
     w = scored
     with clean_app.app_context(), tenant_context(w.tenant_id):
         mark_stale([PERIOD], "Scoring settings changed on 2026-10-20.")
-        db.session.commit()
+        unit_of_work.commit()
     sign_in(client, w, "staff")
     html = page(client, f"/t/{w.slug}/me?period={PERIOD}")
     assert "Điểm này đã lỗi thời." in html and "Scoring settings changed on 2026-10-20." in html
@@ -324,7 +325,7 @@ def test_the_province_shows_the_years_classification_by_unit(client, clean_app, 
             db.session.add(EmployeeClassification(year=2026, employee_id=w.ids[who], unit_id=w.ids["dept"],
                                                   quota_group=f"{w.ids['agency']}:professional",
                                                   computed_level=level, override_level=override, criteria={}))
-        db.session.commit()
+        unit_of_work.commit()
     sign_in(client, w, "admin")
     html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
     row = html.split('id="units-h"')[1].split("</tr>", 2)[1]
@@ -341,7 +342,7 @@ def test_the_head_of_an_agency_sees_the_province_and_its_trend(client, clean_app
     page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}", 403)  # heads a department only
     with clean_app.app_context(), tenant_context(w.tenant_id):
         db.session.get(Employee, w.ids["manager"]).unit_id = w.ids["agency"]
-        db.session.commit()
+        unit_of_work.commit()
     html = page(client, f"/t/{w.slug}/dashboard/province?period={PERIOD}")
     assert "Tổng điểm tháng trung bình" in html
     trend = html.split('id="trend-h"')[1].split("</table>")[0]
@@ -460,13 +461,13 @@ def test_heat_map_hours_stay_with_the_unit_they_were_worked_in(client, clean_app
 
     with clean_app.app_context(), tenant_context(w.tenant_id):
         org.create_unit({"code": "XA", "name": "Xã An Bình", "kind": "commune"})
-        db.session.commit()
+        unit_of_work.commit()
     a = declare(client, w, who="staff", task_type_code="HT01", quantity=12, complexity_level=2)["id"]
     finish(client, w, a)  # 360 min in week 42
     clock.set(2026, 11, 2, 9, 0)
     with clean_app.app_context(), tenant_context(w.tenant_id):
         merge_units(["AG-P1"], "XA", date(2026, 11, 1), "test")  # manager, staff, staff2, accountant move
-        db.session.commit()
+        unit_of_work.commit()
     b = declare(client, w, who="staff", task_type_code="HT01", quantity=12, complexity_level=2,
                 work_date="2026-11-02")["id"]
     finish(client, w, b)  # 360 min in week 45
@@ -523,7 +524,7 @@ def test_a_running_job_polls_every_second_until_it_is_done(client, clean_app, sc
         db.session.add(JobRun(id=run_id, key="recalculation:2026-09", kind="recalculation", scope="2026-09",
                               params={"period": "2026-09"}, requested_by="user:admin", status="running",
                               done=3, total=4, stage="scoring"))
-        db.session.commit()
+        unit_of_work.commit()
     sign_in(client, w, "admin")
     fragment = page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1")
     assert 'hx-trigger="every 1s"' in fragment and 'value="75"' in fragment and "3/4 · đang chấm điểm" in fragment
@@ -533,7 +534,7 @@ def test_a_running_job_polls_every_second_until_it_is_done(client, clean_app, sc
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.get(JobRun, run_id)
         row.status, row.done, row.result = "finished", 4, {"period": "2026-09", "items": 4, "employees": 2}
-        db.session.commit()
+        unit_of_work.commit()
     fragment = page(client, f"/t/{w.slug}/jobs/{run_id}/bar?inline=1")
     assert "hx-trigger" not in fragment and 'value="100"' in fragment and "Đã chấm 4 việc của 2 người." in fragment
     # A manager sees only the runs they started; no one sees another tenant's.
@@ -597,10 +598,10 @@ def test_the_operators_merger_bar(client, clean_app, scored):
                              ("00000000-0000-4000-8000-00000000000b", "recalculation")):
             db.session.add(JobRun(id=run_id, key=f"{kind}:x", kind=kind, scope="tinh-cu:dry", params={},
                                   requested_by="operator:root", status="running", done=1, total=2))
-        db.session.commit()
+        unit_of_work.commit()
     with clean_app.app_context():
         session_id = principal_for_operator(create_operator("root", "Operator-Passw0rd-2026")).get_id()
-        db.session.commit()
+        unit_of_work.commit()
     with client.session_transaction() as session:
         session["_user_id"], session["_fresh"], session["lang"] = session_id, True, "vi"
     fragment = page(client, f"/operator/merges/{w.slug}/00000000-0000-4000-8000-00000000000a/bar")
@@ -636,7 +637,7 @@ def test_two_refreshes_that_cross_weeks_of_one_unit_do_not_deadlock(clean_app, w
                                                spec | {"who": "admin", "day": 12, "status": "in_progress"},
                                                spec | {"who": "auditor", "day": 5, "status": "in_progress"}])
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
         bind = db.engine
 
     # Both refreshes hold their old cells before either puts its new rows in (or, when
@@ -660,7 +661,7 @@ def test_two_refreshes_that_cross_weeks_of_one_unit_do_not_deadlock(clean_app, w
                 item.status, item.completed_at = "done", item.declared_at
                 db.session.flush()
                 engine.refresh_items([item_id])
-                db.session.commit()
+                unit_of_work.commit()
         except Exception as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 

@@ -18,6 +18,7 @@ from docx import Document
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.documents import docx as docx_templates
 from core.documents import signing
@@ -86,7 +87,7 @@ def test_evaluation_form_has_the_self_part_and_the_managers_part(clean_app, docs
                                     self_innovation=Decimal("8"), self_comment="Hoàn thành đúng hạn mọi hồ sơ",
                                     politics_ethics=Decimal("9"), competence_attitude=Decimal("8.5"),
                                     innovation=Decimal("7.5"), comment="Cần chủ động hơn"))
-        db.session.commit()
+        unit_of_work.commit()
     r = client.get(docs.url(f"/employees/{docs.ids['staff']}/evaluation-form"), query_string={"period": "2026-06"},
                    headers=docs.h("manager"))
     assert r.status_code == 200

@@ -17,6 +17,7 @@ from docx import Document
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.auth.models import User
 from core.auth.services import issue_token, principal_for_user
 from core.documents import docx as docx_templates
@@ -38,7 +39,7 @@ HEAD_EMAIL = "huong.tt@snv.example.vn"
 def docs(clean_app, world, client) -> World:
     with clean_app.app_context(), tenant_context(world.tenant_id):
         db.session.get(Employee, world.ids["staff"]).full_name = STAFF_NAME
-        db.session.commit()
+        unit_of_work.commit()
     set_totals(clean_app, world, TOTALS_2026)
     run(client, world)
     with clean_app.app_context(), tenant_context(world.tenant_id):
@@ -51,7 +52,7 @@ def docs(clean_app, world, client) -> World:
         world.ids["head"] = head.id
         world.principals["head"] = principal_for_user(user)
         world.tokens["head"] = issue_token(world.principals["head"], 3600)[0]
-        db.session.commit()
+        unit_of_work.commit()
     return world
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.auth.services import issue_token, principal_for_user
@@ -65,7 +66,7 @@ def proc(clean_app, world, clock) -> World:
         db.session.get(Employee, w.ids["manager"]).manager_id = w.ids["head"]
         scores(w, {"staff": 95, "staff2": 80, "manager": 75, "head": 88, "deputy": 72, "far": 65}, "2026-06")
         scores(w, {"staff": 40}, "2026-12", provisional=True)
-        db.session.commit()
+        unit_of_work.commit()
     clock.set(2026, 12, 3, 9, 0)
     return w
 
@@ -232,7 +233,7 @@ def test_competence_matrix(clean_app, proc, client, kind):
     if kind == "decision":
         with clean_app.app_context(), tenant_context(w.tenant_id):  # the one person left in scope
             db.session.get(Employee, w.ids["manager"]).unit_id = w.ids["agency2"]
-            db.session.commit()
+            unit_of_work.commit()
     answers = {}
     for who in ROLES:
         if kind == "decision":

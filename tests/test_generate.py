@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.catalogue.models import NormVersion, TaskType, TaskTypePosition
 from core.extensions import db
 from core.generate import generate
@@ -37,7 +38,7 @@ def hue(clean_app):
     """30 people, October 2026, on two connections where the database allows it."""
     with clean_app.app_context():
         made = generate("hue-gen", 30, 1, date(2026, 10, 1), seed=7, workers=2)
-        db.session.commit()
+        unit_of_work.commit()
     return made
 
 
@@ -105,7 +106,7 @@ def test_spreads_are_those_of_a_working_province(clean_app, hue):
 def test_the_same_seed_gives_the_same_items(clean_app, hue):
     with clean_app.app_context():
         again = generate("hue-gen-2", 30, 1, date(2026, 10, 1), seed=7, workers=1)
-        db.session.commit()
+        unit_of_work.commit()
 
     def shape(tenant_id: int) -> Counter:
         with clean_app.app_context(), tenant_context(tenant_id):

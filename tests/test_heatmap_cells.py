@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from core import unit_of_work
 from core.dashboards.models import UnitWeekHours
 from core.dashboards.services import workload_heatmap
 from core.extensions import db
@@ -31,7 +32,7 @@ def test_an_emptied_cell_shows_no_hours_whatever_rounding_is_left(clean_app, w):
         db.session.add_all([
             UnitWeekHours(unit_id=dept, period=PERIOD, week_start=date(2026, 10, 12), minutes=-1e-9, items=0),
             UnitWeekHours(unit_id=dept, period=PERIOD, week_start=date(2026, 10, 19), minutes=420.0, items=1)])
-        db.session.commit()
+        unit_of_work.commit()
         data = workload_heatmap(PERIOD, None)
     cells = {c["week"][5:]: (c["hours"], c["level"]) for r in data["rows"] if r["name"] == "Sở Nội vụ"
              for c in r["cells"]}

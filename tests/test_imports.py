@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.catalogue.models import NormVersion, TaskType
@@ -148,7 +149,7 @@ def test_a_staff_import_that_changes_people_marks_scored_months_stale(clean_app,
     assert stale()
     with clean_app.app_context(), tenant_context(world.tenant_id):
         db.session.execute(db.update(ScoredPeriod).values(stale=False))
-        db.session.commit()
+        unit_of_work.commit()
     assert result_of(client, world, upload(client, world, "staff-xlsx", data))["rows_written"] == 0
     assert not stale()
 
@@ -377,7 +378,7 @@ def test_imported_results_reported_late_are_flagged_as_on_the_api_path(clean_app
         assert all(measure.not_reported(i) == i.not_reported for i in items.values())
         assert all(measure.missed_deadlines(i) == i.missed_deadlines for i in items.values())
         sweep()
-        db.session.commit()
+        unit_of_work.commit()
     again = result_of(client, world, upload(client, world, "work-items-csv", csv_bytes(rows), "w.csv"))
     assert again["changes"] == {"new": 0, "updated": 0, "unchanged": 4}
 
@@ -401,7 +402,7 @@ def test_work_items_csv_import_reimport_and_scores_export(clean_app, client, wor
         assert submit("recalculation", "2026-10", {"period": "2026-10"}, "test").status == "finished"
         staff = db.session.get(Employee, world.ids["staff"])
         staff.full_name = "=cmd|' /C calc'!A0"
-        db.session.commit()
+        unit_of_work.commit()
     response = client.get(world.url("/exports/scores?period=2026-10&format=csv"), headers=world.h("admin"))
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
@@ -455,7 +456,7 @@ def test_classification_and_bonus_exports(clean_app, client, world):
         db.session.flush()
         db.session.add(BonusAllocation(bonus_run_id=run.id, employee_id=world.ids["staff"], level="HTT",
                                        months_worked=12, amount=10_000_000))
-        db.session.commit()
+        unit_of_work.commit()
     response = client.get(world.url("/exports/classifications?year=2026&format=csv"), headers=world.h("auditor"))
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][12] == "Xếp loại" and rows[1][0] == "STAFF"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from core import unit_of_work
 from tests.factories import World, build_world, make_operator
 from tests.test_classification_api import FOREIGN_CLASSIFICATION_IDS
 from tests.test_live_sources import FOREIGN_LIVE_IDS
@@ -41,13 +42,12 @@ PLAIN_PARAMS = {"period": "2026-10", "year": "2026", "connector": "staff-xlsx", 
 def _job_of(app, w: World) -> str:
     """A finished recalculation job of w's tenant (made once per world)."""
     if "job" not in w.ids:
-        from core.extensions import db
         from core.jobs.runner import submit
         from core.tenancy import tenant_context
 
         with app.app_context(), tenant_context(w.tenant_id):
             w.ids["job"] = submit("recalculation", "2026-10", {"period": "2026-10"}, "test").id
-            db.session.commit()
+            unit_of_work.commit()
     return w.ids["job"]
 
 
@@ -63,7 +63,7 @@ def _deputy_field_of(app, w: World) -> int:
         with app.app_context(), tenant_context(w.tenant_id):
             row = DeputyField(deputy_id=w.ids["staff2"], unit_id=w.ids["other"], start_date=date(2026, 10, 1))
             db.session.add(row)
-            db.session.commit()
+            unit_of_work.commit()
             w.ids["deputy_field"] = row.id
     return w.ids["deputy_field"]
 

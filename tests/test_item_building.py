@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.org.models import Employee
 from core.plugins.manager import current_manager
@@ -125,12 +126,12 @@ def test_api_and_import_build_and_score_the_same_items_identically(clean_app, cl
         db.session.execute(delete(ItemScore))
         db.session.execute(delete(PeriodScore))
         db.session.execute(delete(WorkItem))
-        db.session.commit()
+        unit_of_work.commit()
     enter_through_api(client, w, clock, specs)
     clock.set(*FINAL)
     with clean_app.app_context(), tenant_context(w.tenant_id):
         work.sweep()
-        db.session.commit()
+        unit_of_work.commit()
     import_file(client, w, specs)
     variants = builtin_variants(clean_app)
     assert {"decree335", "hours-ledger", "deadline-buckets"} <= set(variants)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.scoring.models import ItemScore, PeriodScore
@@ -142,7 +143,7 @@ def test_worker_killed_mid_job_is_retried_and_ends_equal(rq_setup, backend):
         from core.scoring import engine
 
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
     assert _snapshot(app, w) == interrupted
     assert interrupted[1] == interrupted[2] == 6
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.scoring.models import PeriodScore
@@ -78,7 +79,7 @@ def test_a_deputy_is_scored_on_the_field_assigned(clean_app, client, w):
         from core.scoring import engine
 
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
     assert [r for r in snapshot(clean_app, w) if r[0] in {i[0] for i in incremental}] == incremental
 
 
@@ -181,5 +182,5 @@ def test_a_head_counts_a_deputy_among_their_people_by_the_deputys_own_work(clean
         from core.scoring import engine
 
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
     assert [r for r in snapshot(clean_app, w) if r[0] in {i[0] for i in incremental}] == incremental

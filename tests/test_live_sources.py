@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.imports.models import LiveSource
@@ -224,7 +225,7 @@ def test_the_scheduler_pulls_what_is_due(clean_app, client, world, remote):
     client.patch(world.url(f"/live-sources/{source['id']}"), json={"enabled": False}, headers=world.h("admin"))
     with clean_app.app_context(), tenant_context(world.tenant_id):
         db.session.get(LiveSource, source["id"]).next_run_at = None
-        db.session.commit()
+        unit_of_work.commit()
         assert pull_due("scheduler") == []  # paused
 
 
@@ -270,7 +271,7 @@ def _source(app, w) -> int:
             row = LiveSource(name="x", connector="one-stop-api", settings={"url": "https://example.org"},
                              created_by="test")
             db.session.add(row)
-            db.session.commit()
+            unit_of_work.commit()
             w.ids["live_source"] = row.id
     return w.ids["live_source"]
 

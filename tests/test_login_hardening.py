@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
+from core import unit_of_work
 from core.auth.models import User
 from core.auth.throttle import FALLBACKS
 from core.extensions import db
@@ -89,7 +90,7 @@ def _set(app, world, username: str, **values) -> None:
             db.session.execute(update(Employee).where(Employee.user_id == user_id).values(**values))
         else:
             db.session.execute(update(User).where(User.username == username).values(**values))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @pytest.mark.parametrize("change, code", [({"active": False}, "account_deactivated"),

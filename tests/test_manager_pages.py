@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.auth.services import principal_for_user
@@ -34,7 +35,7 @@ def seed(app, w: World, who: str, n: int, **data) -> list[int]:
                     "title": f"Hồ sơ {who} {k + 1}", **data}
             item, _ = work.declare(principal, body)
             ids.append(item.id)
-        db.session.commit()
+        unit_of_work.commit()
     return ids
 
 
@@ -43,7 +44,7 @@ def finish(app, w: World, who: str, ids: list[int]) -> None:
         principal = principal_for_user(db.session.get(User, _user_of(w, who)))
         for item_id in ids:
             work.update_item(principal, db.session.get(WorkItem, item_id), {"status": "done", "result_note": "Xong"})
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def _user_of(w: World, who: str) -> int:
@@ -63,7 +64,7 @@ def add_manager_of_other_unit(app, w: World) -> None:
         db.session.flush()
         w.ids["manager2"] = employee.id
         w.principals["manager2"] = principal_for_user(user)
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def audit_actions(app, w: World, action: str) -> list[str]:

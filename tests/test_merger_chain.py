@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.catalogue import services as catalogue
 from core.catalogue.models import NormVersion, TaskType
 from core.extensions import db
@@ -78,13 +79,13 @@ def chain(clean_app):
                 ids[name] = org.create_employee({"code": code, "full_name": f"Người {name}", "unit_id": unit.id,
                                                  "position_code": "CV"}).id
                 _task_type()
-            db.session.commit()
+            unit_of_work.commit()
         x, y = ids["A"], ids["B"]
         with tenant_context(tenants["A"]):
             ids["jun10"] = _item(x, "2025-06-10", failed=1)
             ids["jul3"] = _item(x, "2025-07-03", failed=1)
             engine.recalculate("2025-06")
-            db.session.commit()
+            unit_of_work.commit()
     with app.app_context():
         _merge("tinh-a", "tinh-b", date(2025, 7, 16))
     with app.app_context(), tenant_context(tenants["B"]):
@@ -93,7 +94,7 @@ def chain(clean_app):
             _item(x, day, quantity=8, stars=5)
         ids["aug5"] = _item(x, "2025-08-05", quantity=8, stars=5)
         _item(y, "2025-07-21", quantity=8, stars=5)
-        db.session.commit()
+        unit_of_work.commit()
     with app.app_context():
         _merge("tinh-b", "tinh-c", date(2025, 8, 18))
     with app.app_context(), tenant_context(tenants["C"]):
@@ -102,7 +103,7 @@ def chain(clean_app):
         _item(y, "2025-08-20", stars=4, deadline="2025-08-22")
         for period in ("2025-06", "2025-07", "2025-08"):
             engine.recalculate(period)
-        db.session.commit()
+        unit_of_work.commit()
     return tenants, ids
 
 

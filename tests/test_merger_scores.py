@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.catalogue import services as catalogue
 from core.catalogue.models import NormVersion, TaskType
 from core.extensions import db
@@ -87,14 +88,14 @@ def _merged(app):
                                         set_at=datetime(2025, 7, 31, tzinfo=UTC)))
             db.session.flush()
             engine.recalculate("2025-06")
-            db.session.commit()
+            unit_of_work.commit()
         with tenant_context(kh.tenant_id):
             db.session.add(ComponentChoice(kind="scoring_variant", key="decree335", settings=QUANTITY_ONLY,
                                            effective_from=date(2025, 1, 1)))
             task = _task_type()
             _item(kh.ids["staff"], task, "2025-07-05")
             _item(kh.ids["staff"], task, "2025-07-20", done=False)
-            db.session.commit()
+            unit_of_work.commit()
     with app.app_context():
         plan = commit_merge("ninh-thuan", "khanh-hoa", EFFECTIVE, {}, dry_run=True)
         result = commit_merge("ninh-thuan", "khanh-hoa", EFFECTIVE, plan["suggested_mapping"])
@@ -103,7 +104,7 @@ def _merged(app):
         vb, norm = db.session.execute(select(TaskType.id, NormVersion.id).join(
             NormVersion, NormVersion.task_type_id == TaskType.id).where(TaskType.code == "VB")).one()
         ids["aug"] = _item(ids["P"], (vb, norm), "2025-08-05", failed=1).id
-        db.session.commit()
+        unit_of_work.commit()
     return kh, nt_id, ids
 
 
@@ -132,7 +133,7 @@ def test_the_month_of_the_date_is_scored_by_each_side_and_weighted_by_working_da
         # The merger marked July stale in the target: its parts need each side's variant.
         assert db.session.scalar(select(ScoredPeriod.stale).where(ScoredPeriod.period == "2025-07")) is True
         engine.recalculate("2025-07")
-        db.session.commit()
+        unit_of_work.commit()
         source_hash = _stamps([ids["june"]])[ids["june"]]  # June was scored by the source before the merger
         stamps = _stamps([ids["jul3"], ids["jul10"], ids["jul20"], ids["jul25"]])
         assert stamps[ids["jul3"]] == stamps[ids["jul10"]] == source_hash
@@ -184,7 +185,7 @@ def test_a_moved_persons_year_weights_each_side_by_months(clean_app, merged):
     with clean_app.app_context(), tenant_context(kh.tenant_id):
         for period in ("2025-07", "2025-08"):
             engine.recalculate(period)
-        db.session.commit()
+        unit_of_work.commit()
         [year] = year_scores("2025", [ids["P"]])
         # Before 16 July: June 64.17, July's first part 32.08 + 24 = 56.08 → mean 60.125,
         # over 6 + 15/31 = 201/31 months. From it: July's second part 46.67 + 24 = 70.67,
@@ -215,7 +216,7 @@ def test_a_moved_persons_year_under_quarters_averages_quarters_within_each_side(
                                        settings={"period": "quarter"}))
         for period in ("2025-07", "2025-08", "2025-10"):
             engine.recalculate(period)
-        db.session.commit()
+        unit_of_work.commit()
         assert float(_row(ids["P"], "2025-10").total) == 70.0
         [year] = year_scores("2025", [ids["P"]], quarterly={ids["P"]})
         # Before 16 July, as by months: Q2 = June 64.17, Q3 = July's first part 56.08 → 60.125
@@ -234,7 +235,7 @@ def test_a_quarter_spanning_the_date_has_the_same_parts(clean_app, merged):
     with clean_app.app_context(), tenant_context(kh.tenant_id):
         for period in ("2025-07", "2025-08"):
             engine.recalculate(period)
-        db.session.commit()
+        unit_of_work.commit()
         rows = {r["employee_id"]: r for r in range_scores("2025-Q3", date(2025, 7, 1), date(2025, 9, 30),
                                                              [ids["P"], kh.ids["staff"]])}
         before, after = rows[ids["P"]]["components"]["merger"]["parts"]
@@ -260,7 +261,7 @@ def test_a_per_item_refresh_keeps_the_unit_of_the_months_first_day(clean_app, cl
         db.session.flush()
         item_id = item.id
         engine.recalculate("2025-06")
-        db.session.commit()
+        unit_of_work.commit()
     response = client.post("/api/v1/tenants/khanh-hoa/unit-merges", headers=world.headers("admin"),
                            json={"sources": ["AG-P1"], "into": "AG-P2", "effective_date": "2025-07-01"})
     assert response.status_code == 200, response.get_json()
@@ -282,7 +283,7 @@ def test_explain_shows_each_part_and_the_weighting_that_made_the_stored_score(cl
     kh, _, ids = merged
     with clean_app.app_context(), tenant_context(kh.tenant_id):
         engine.recalculate("2025-07")
-        db.session.commit()
+        unit_of_work.commit()
         source_hash = _stamps([ids["june"]])[ids["june"]]
     headers = {"Authorization": f"Bearer {login(client, 'khanh-hoa', 'admin')}"}
     r = client.get(f"/api/v1/tenants/khanh-hoa/employees/{ids['P']}/scores/2025-07/explain", headers=headers)
@@ -342,7 +343,7 @@ def test_what_if_keeps_the_stored_score_as_current_and_says_the_preview_covers_t
     kh, _, ids = merged
     with clean_app.app_context(), tenant_context(kh.tenant_id):
         engine.recalculate("2025-07")
-        db.session.commit()
+        unit_of_work.commit()
     headers = {"Authorization": f"Bearer {login(client, 'khanh-hoa', 'admin')}"}
     r = client.post("/api/v1/tenants/khanh-hoa/what-if", headers=headers,
                     json={"period": "2025-07", "key": "decree335", "settings": {}})
@@ -371,7 +372,7 @@ def test_the_trend_scores_days_and_weeks_before_the_date_by_the_sources_rule(cle
             NormVersion, NormVersion.task_type_id == TaskType.id).where(TaskType.code == "VB")).one()
         _item(ids["P"], (vb, norm), "2025-07-15", failed=2)  # entered after the merger, dated before it
         engine.recalculate("2025-07")
-        db.session.commit()
+        unit_of_work.commit()
         weeks = {p["label"]: p["task_score"] for p in trend(ids["P"], "week", "2025-07")}
         # W24 (10 June, one review failed), source 1/1/1: 70 × (100 + 75 + 100) ÷ 300 = 64.17
         # (the target's quantity-only rule on the same item would say 70.00).

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, or_, select, text
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.audit.services import verify_chain
 from core.auth.models import User
@@ -88,11 +89,11 @@ def _ninh_thuan(app, employees: int = 12, months: tuple[str, ...] = MONTHS) -> i
     """A Ninh Thuận with months of work before the merger, scored."""
     with app.app_context():
         made = generate("ninh-thuan", employees, len(months), date.fromisoformat(months[0] + "-01"))
-        db.session.commit()
+        unit_of_work.commit()
         with tenant_context(made.tenant_id):
             for period in months:
                 engine.recalculate(period)
-            db.session.commit()
+            unit_of_work.commit()
         return made.tenant_id
 
 
@@ -134,7 +135,7 @@ def provinces_with_a_year(clean_app, client):
                                     "unit_of_measure": "văn bản", "norm_minutes": 50, "product_weight": 1,
                                     "complexity_levels": [], "position_codes": [],
                                     "effective_from": date(2024, 1, 1)})
-        db.session.commit()
+        unit_of_work.commit()
     return worlds
 
 
@@ -254,7 +255,7 @@ def test_a_mapped_unit_carries_the_rows_that_name_it_without_a_foreign_key(clean
                                  period=first.period, week_start=first.week_start, minutes=90.0, items=2))
         db.session.flush()
         rebuild_unit_week_hours(khanh_hoa.tenant_id)
-        db.session.commit()
+        unit_of_work.commit()
         before += 1
         cells = dict(_unit_sums(hours_unit))
         cells[(first.period, first.week_start)] += 90.0
@@ -319,7 +320,7 @@ def test_conflicting_username_blocks_the_commit_with_a_clear_report(clean_app, c
     khanh_hoa, _, _, operator = provinces
     with clean_app.app_context(), tenant_context(khanh_hoa.tenant_id):
         db.session.add(User(username="nv000003", password_hash="x"))
-        db.session.commit()
+        unit_of_work.commit()
     mapping = _suggested(client, operator)
     before = _fingerprint(clean_app)
     result = _merge(client, operator, {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping})
@@ -396,7 +397,7 @@ def test_the_export_restores_the_tenant_exactly(clean_app, backend):
     _wipe(backend)
     with clean_app.app_context():
         result = restore_tenant(manifest["path"])
-        db.session.commit()
+        unit_of_work.commit()
     assert result["counts"] == manifest["counts"]
     assert _fingerprint(clean_app) == before
     with clean_app.app_context(), pytest.raises(Exception, match="already holds"):
@@ -410,7 +411,7 @@ def test_unit_merge_moves_people_and_earlier_months_keep_old_units(clean_app, cl
     world = build_world(clean_app, "khanh-hoa", client)
     with clean_app.app_context(), tenant_context(world.tenant_id):
         engine.recalculate("2025-06")
-        db.session.commit()
+        unit_of_work.commit()
     body = {"sources": ["AG-P1"], "into": "AG-P2", "effective_date": "2025-07-01"}
     response = client.post("/api/v1/tenants/khanh-hoa/unit-merges", json=body, headers=world.headers("admin"))
     assert response.status_code == 200, response.get_json()
@@ -440,7 +441,7 @@ def test_unit_merge_moves_people_and_earlier_months_keep_old_units(clean_app, cl
     assert world.ids["staff"] in people("2025-06", "dept") and world.ids["staff"] not in people("2025-06", "other")
     with clean_app.app_context(), tenant_context(world.tenant_id):
         engine.recalculate("2025-07")
-        db.session.commit()
+        unit_of_work.commit()
     assert world.ids["staff"] in people("2025-07", "other") and world.ids["staff"] not in people("2025-07", "dept")
 
 

@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.audit.services import verify_chain
 from core.auth.models import ApiToken, User
@@ -148,7 +149,7 @@ def test_a_person_without_a_login_is_409(clean_app, client, world):
     with clean_app.app_context(), tenant_context(world.tenant_id):
         nobody = org.create_employee({"code": "NL", "full_name": "Người không đăng nhập",
                                       "unit_id": world.ids["dept"], "position_code": "CV"})
-        db.session.commit()
+        unit_of_work.commit()
         nobody_id = nobody.id
     response = client.post(f"/api/v1/tenants/{world.slug}/employees/{nobody_id}/password-reset",
                            headers=world.headers("admin"), json={})

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.plugins import manager as manager_module
 from core.plugins.components import Component
@@ -244,7 +245,7 @@ def test_missing_component_is_a_clear_error_when_scoring_and_a_warning_for_the_a
         db.session.add(ComponentChoice(kind="scoring_variant", key="uninstalled-variant", settings={"x": 1}))
         db.session.add(ComponentChoice(kind="bonus_scheme", key="uninstalled-bonus", settings={},
                                        effective_from=date(2027, 1, 1)))
-        db.session.commit()
+        unit_of_work.commit()
     with clean_app.app_context(), tenant_context(world.tenant_id):
         with pytest.raises(ComponentMissing, match="scoring variant 'uninstalled-variant' chosen by tenant "
                                                    "'tinh-a' is not installed") as missing:
@@ -268,7 +269,7 @@ def test_stored_settings_a_component_no_longer_accepts_are_reported(client, clea
         db.session.execute(sa_delete(ComponentChoice).where(ComponentChoice.kind == "scoring_variant"))
         db.session.add(ComponentChoice(kind="scoring_variant", key="points-per-product",
                                        settings={"target_points_per_day": -3}))
-        db.session.commit()
+        unit_of_work.commit()
         with pytest.raises(ComponentMissing) as exc:
             tenant_choices.component_for("scoring_variant", date(2026, 10, 1))
         assert exc.value.code == "component_settings_invalid"

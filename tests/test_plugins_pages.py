@@ -9,6 +9,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from sqlalchemy import delete, select
 
+from core import unit_of_work
 from core.auth.models import User
 from core.auth.services import principal_for_user
 from core.extensions import db
@@ -128,7 +129,7 @@ def test_missing_component_is_a_warning_on_the_page(pclient, plugin_app, admin):
         # A new tenant starts on decree73-pool; replace that choice with one not installed.
         db.session.execute(delete(ComponentChoice).where(ComponentChoice.kind == "bonus_scheme"))
         db.session.add(ComponentChoice(kind="bonus_scheme", key="uninstalled-bonus", settings={}))
-        db.session.commit()
+        unit_of_work.commit()
     html = pclient.get("/t/tinh-a/admin/components").get_data(as_text=True)
     assert "Thành phần không dùng được" in html and "uninstalled-bonus" in html
     assert "chưa được cài đặt hoặc chưa được bật" in html

@@ -15,6 +15,7 @@ from io import BytesIO
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.auth.services import issue_token, principal_for_user
@@ -147,7 +148,7 @@ def test_the_signed_decision_must_be_signed_by_the_decider_and_marks_the_step_si
     assert r.status_code == 200
     with clean_app.app_context(), tenant_context(w.tenant_id):
         db.session.execute(IssuedDecision.__table__.update().values(status="issued"))
-        db.session.commit()
+        unit_of_work.commit()
     r = upload(client, w, sign(second, trusting.person(HEAD)))
     assert r.status_code == 409 and "reopened" in r.get_json()["message"]
     assert decision_pdf(client, w).status_code == 409
@@ -186,10 +187,10 @@ def test_the_leaders_decision_names_a_real_signatory_when_the_admin_login_has_no
         user = User(username="snv", password_hash=_password_hash())
         user.roles = ["tenant_admin"]
         db.session.add(user)
-        db.session.commit()
+        unit_of_work.commit()
         w.principals["snv"] = principal_for_user(user)
         w.tokens["snv"] = issue_token(w.principals["snv"], 3600)[0]
-        db.session.commit()
+        unit_of_work.commit()
     assert open_agency(client, w, who="head").status_code == 200
     for kind in ("self", "manager", "meeting"):
         assert step(client, w, {"self": "head"}.get(kind, "admin"), "head", kind).status_code == 200

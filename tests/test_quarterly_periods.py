@@ -19,6 +19,7 @@ import io
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.classification.models import EmployeeClassification
 from core.extensions import db
 from core.tenancy import tenant_context
@@ -34,7 +35,7 @@ def more_months(app, w: World) -> None:
         for month in ("2026-01", "2026-02", "2026-03"):
             scores(w, {"far": 60}, month)
         scores(w, {"far": 95}, "2026-04")
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def classified(app, w: World, name: str) -> tuple[float, str | None]:
@@ -134,7 +135,7 @@ def test_the_unit_and_province_dashboards_follow_the_quarter(clean_app, proc, cl
     more_months(clean_app, w)
     with clean_app.app_context(), tenant_context(w.tenant_id):
         scores(w, {"staff": 40}, "2026-04")
-        db.session.commit()
+        unit_of_work.commit()
         province = dashboards.province_dashboard("2026-Q2", None)
         units = {u["code"]: (u["scored"], u["median"], u["mean"]) for u in province["units"] if u["scored"]}
         assert units == {"AG": (5, 75.0, 76.5), "AG2": (1, 80.0, 80.0)}

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import select, text, update
 
+from core import unit_of_work
 from core.auth.models import ApiToken, User
 from core.errors import Conflict
 from core.extensions import db
@@ -38,7 +39,7 @@ def _set_user(app, w, name, **values):
     with app.app_context(), tenant_context(w.tenant_id):
         user_id = db.session.get(Employee, w.ids[name]).user_id
         db.session.execute(update(User).where(User.id == user_id).values(**values))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def test_token_login_and_employee_are_one_statement(clean_app, client, world):
@@ -65,7 +66,7 @@ def test_every_change_to_a_token_or_login_counts_on_the_very_next_request(clean_
     assert _get(client, world).status_code == 200
     with clean_app.app_context():
         db.session.execute(update(ApiToken).values(expires_at=utcnow() + timedelta(hours=1), revoked_at=utcnow()))
-        db.session.commit()
+        unit_of_work.commit()
     assert _get(client, world).status_code == 401
     assert _get(client, world, "manager").status_code == 401  # every token was revoked above
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.scoring.models import ScoredPeriod
@@ -87,7 +88,7 @@ def _overdue_world(app, client, slug: str):
     late = declare(client, w, work_date="2026-10-05", deadline="2026-10-06")
     with app.app_context(), tenant_context(w.tenant_id):
         mark_stale({"2026-10"}, "test: settings changed")
-        db.session.commit()
+        unit_of_work.commit()
     return w, late["id"]
 
 
@@ -119,7 +120,7 @@ def test_closed_and_fresh_months_are_left_alone(rq_app):
             from core.work.models import ClosedPeriod
 
             db.session.add(ClosedPeriod(period="2026-10"))
-            db.session.commit()
+            unit_of_work.commit()
         result = recalculate_stale()
     assert result == {"tenants": {str(w.tenant_id): []}, "failed": []}
 
@@ -136,7 +137,7 @@ def test_the_sweeper_sends_a_run_redis_never_got(rq_app, redis_url):
         # As if Redis was down at submit time: recorded in the database, unknown to RQ.
         db.session.add(JobRun(id=str(uuid.uuid4()), key="recalculation:2026-10", kind="recalculation",
                               scope="2026-10", params={"period": "2026-10"}, requested_by="test"))
-        db.session.commit()
+        unit_of_work.commit()
     with app.app_context():
         assert sweep_abandoned() == {"sent": 1}
         assert sweep_abandoned() == {"sent": 0}  # now RQ has it: not sent twice
@@ -251,9 +252,9 @@ def test_a_pack_sets_close_months_after_days_once(clean_app, tmp_path):
                                           encoding="utf-8")
     with clean_app.app_context():
         first = apply_pack(tmp_path)
-        db.session.commit()
+        unit_of_work.commit()
         again = apply_pack(tmp_path)
-        db.session.commit()
+        unit_of_work.commit()
     assert first.created and again.changes == []
     (tmp_path / "tenant.toml").write_text('slug = "tinh-pack"\nname = "Tỉnh Gói"\nclose_months_after_days = 40\n',
                                           encoding="utf-8")
@@ -369,7 +370,7 @@ def test_a_stale_month_is_recalculated_before_it_closes(client, clean_app, night
     assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
     with clean_app.app_context(), tenant_context(w.tenant_id):
         mark_stale({"2026-10"}, "test: settings changed")
-        db.session.commit()
+        unit_of_work.commit()
     night.set(2026, 11, 4, 3, 0)
     assert _close_months(clean_app, w) == {"closed": "2026-10"}
     with clean_app.app_context(), tenant_context(w.tenant_id):
@@ -391,7 +392,7 @@ def test_on_rq_a_stale_month_waits_for_its_recalculation(rq_app, night):
     assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
     with app.app_context(), tenant_context(w.tenant_id):
         mark_stale({"2026-10"}, "test: settings changed")
-        db.session.commit()
+        unit_of_work.commit()
     night.set(2026, 11, 4, 3, 0)
     assert _close_months(app, w) == {"closed": None, "period": "2026-10", "reason": "stale: recalculation sent"}
     assert _close_months(app, w) == {"closed": None, "period": "2026-10", "reason": "recalculation running"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.scoring.models import GeneralScore, ItemScore, PeriodScore
 from core.tenancy import tenant_context
@@ -249,7 +250,7 @@ def test_concurrent_declarations_in_one_unit_keep_every_score_right(clean_app, w
         from core.scoring import engine
 
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
     recalculated = [r for r in _snapshot(clean_app, w) if r[0] in {i[0] for i in incremental}]
     assert recalculated == incremental
     # 18 items of 1..6 × weight 1.5, none done: everyone's items counted, leaders included.
@@ -267,7 +268,7 @@ def _finish_and_refresh(app, w, item_id: int, before_commit=lambda: None) -> Non
         db.session.flush()
         engine.refresh_items([item_id])
         before_commit()
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def _while_a_refresh_holds_its_commit(app, w, backend, item_id: int, second, failure: str) -> list:
@@ -351,7 +352,7 @@ def test_two_refreshes_under_one_leader_leave_the_leader_as_a_full_run_would(cle
             db.session.add(GeneralScore(employee_id=w.ids[who], period=PERIOD, politics_ethics=Decimal(10),
                                         competence_attitude=Decimal(10), innovation=Decimal(10)))
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
 
     errors = _while_a_refresh_holds_its_commit(clean_app, w, backend, a, lambda: _finish_and_refresh(clean_app, w, b),
                                                "the second refresh never waited for the first")
@@ -382,7 +383,7 @@ def test_general_criteria_set_during_a_refresh_of_the_same_person_keep_both(clea
         use_variant(w.tenant_id, "decree335")
         (item_id,) = add_items(w, [spec])
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
 
     def set_general() -> None:
         r = clean_app.test_client().put(w.url(f"/employees/{w.ids['staff']}/general-scores/{PERIOD}"),
@@ -414,7 +415,7 @@ def test_leave_re_scores_the_month_and_calendar_or_people_changes_mark_it_stale(
 
     with clean_app.app_context(), tenant_context(w.tenant_id):
         use_variant(w.tenant_id, "hours-ledger")
-        db.session.commit()
+        unit_of_work.commit()
     item = declare(client, w, quantity=20, complexity_level=2)["id"]
     finish(client, w, item)
     s = score_of(client, w)

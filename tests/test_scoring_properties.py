@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, select, text
 
+from core import unit_of_work
 from core.catalogue.models import NormVersion, TaskType
 from core.extensions import db
 from core.org.models import Employee
@@ -167,7 +168,7 @@ def test_sqlite_and_postgresql_give_the_same_numbers(tmp_path_factory, clock, va
                 use_variant(world.tenant_id, variant)
                 add_items(world, specs)
                 engine.recalculate(PERIOD)
-                db.session.commit()
+                unit_of_work.commit()
                 results[kind] = snapshot()
             with app.app_context():
                 db.engine.dispose()
@@ -272,7 +273,7 @@ def test_concurrent_scorers_with_marks_arriving_mid_batch_equal_a_full_run(clean
         use_variant(w.tenant_id, variant)
         ids = add_items(w, specs)
         engine.recalculate(PERIOD)
-        db.session.commit()
+        unit_of_work.commit()
 
     def write(index: int, change: dict) -> None:
         """One request's change: the item and its person's mark, one commit."""
@@ -281,7 +282,7 @@ def test_concurrent_scorers_with_marks_arriving_mid_batch_equal_a_full_run(clean
             item.quantity = Decimal(change["quantity"])
             item.status, item.failed_reviews = change["status"], change["failed_reviews"]
             db.session.add(ScoringMark(employee_id=item.employee_id, period=PERIOD))
-            db.session.commit()
+            unit_of_work.commit()
             db.session.remove()
 
     def score_once() -> int:

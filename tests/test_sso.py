@@ -12,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.extensions import db
@@ -222,7 +223,7 @@ def test_just_in_time_creation_makes_a_login_for_a_roster_employee_only(clean_ap
     with clean_app.app_context(), tenant_context(world.tenant_id):
         newbie = org.create_employee({"code": "NEWBIE", "full_name": "Người Mới", "unit_id": world.ids["dept"],
                                       "position_code": "CV"}).id
-        db.session.commit()
+        unit_of_work.commit()
     configure(client, world, idp, claim="employee_code", maps_to="employee_code", jit_create=True)
     users, linked = counts(clean_app, world)
     refused = sso_login(client, world, idp, employee_code="GHOST")
@@ -333,7 +334,7 @@ def test_a_deactivated_login_or_a_missing_claim_is_refused(clean_app, client, wo
     configure(client, world, idp)
     with clean_app.app_context(), tenant_context(world.tenant_id):
         db.session.scalar(select(User).where(User.username == "staff2")).active = False
-        db.session.commit()
+        unit_of_work.commit()
     r = sso_login(client, world, idp, preferred_username="staff2")
     assert r.status_code == 403 and "Tài khoản này đã bị khóa" in r.get_data(as_text=True)
     r = sso_login(client, world, idp, email="staff@example.vn")  # no preferred_username in the token

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from core import unit_of_work
 from core.extensions import db
 from core.org.models import Employee, OrgUnit
 from core.tenancy import TenantContextError, tenant_context, unscoped
@@ -71,7 +72,7 @@ def test_bulk_update_and_delete_are_scoped(clean_app, two):
         with tenant_context(a.tenant_id):
             db.session.execute(update(Employee).values(email="x@a.vn"))
             db.session.execute(delete(Employee).where(Employee.code == "AUDITOR"))
-            db.session.commit()
+            unit_of_work.commit()
         with tenant_context(b.tenant_id):
             assert db.session.scalar(select(func.count()).where(Employee.email.is_not(None))) == 0
             assert db.session.scalar(select(Employee.id).where(Employee.code == "AUDITOR")) == b.ids["auditor"]

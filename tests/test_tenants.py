@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.extensions import db
 from core.org.models import JobPosition, OrgUnit
 from core.tenancy import tenant_context, unscoped
@@ -48,7 +49,7 @@ def test_ninh_thuan_pack_flags_its_paying_units(clean_app):
     pack = Path(__file__).resolve().parents[1] / "tenants" / "ninh-thuan"
     with clean_app.app_context():
         first = apply_pack(pack)
-        db.session.commit()
+        unit_of_work.commit()
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "ninh-thuan"))
     with clean_app.app_context(), tenant_context(tenant.id):
         rows = db.session.execute(select(OrgUnit.kind, OrgUnit.is_paying_unit, func.count())

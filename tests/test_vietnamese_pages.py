@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
-from core import PROJECT_ROOT
+from core import PROJECT_ROOT, unit_of_work
 from core.catalogue.models import Competency, TaskType
 from core.demo import DEMO_PASSWORD, SLUG, build_demo
 from core.extensions import db
@@ -80,7 +80,7 @@ def _login(app, username: str, tenant: str | None = SLUG, password: str = DEMO_P
 def demo(clean_app):
     with clean_app.app_context():
         build_demo(with_work=True)
-        db.session.commit()
+        unit_of_work.commit()
         tenant = db.session.query(Tenant).filter_by(slug=SLUG).one()
         with tenant_context(tenant.id):
             ids = {e.user.username: e.id for e in db.session.query(Employee).join(Employee.user)
@@ -136,7 +136,7 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
     job = _import_report(clean_app)
     with clean_app.app_context():
         create_operator("root", "Vinh-Nha-Trang-xanh-42")
-        db.session.commit()
+        unit_of_work.commit()
     phrases = english_phrases()
     assert "Some fields are invalid" in phrases and "Give a reason for refusing" in phrases
     assert "Periods before this date keep the component that was in force then" in phrases  # plugins.po

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.tenancy import tenant_context
@@ -99,7 +100,7 @@ def rows(app, w) -> list[WebhookDelivery]:
 def make_due(app, w) -> None:
     with app.app_context(), tenant_context(w.tenant_id):
         db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def test_a_completed_item_reaches_the_receiver_signed(clean_app, client, world, receiver):
@@ -354,7 +355,7 @@ def _subscription(app, w) -> int:
             db.session.flush()
             db.session.add(WebhookDelivery(subscription_id=sub.id, event="month.scored", payload={},
                                            status="failed"))
-            db.session.commit()
+            unit_of_work.commit()
             w.ids[key] = sub.id
     return w.ids[key]
 

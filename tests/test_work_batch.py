@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.tenancy import tenant_context
@@ -93,7 +94,7 @@ def test_a_batch_in_a_closed_month_writes_nothing(client, clean_app, world):
 
     with clean_app.app_context(), tenant_context(world.tenant_id):
         services.close_period("2026-09")
-        db.session.commit()
+        unit_of_work.commit()
     before = counts(clean_app, world)
     r = batch(client, world, [{"task_type_code": "HT01", "work_date": "2026-10-14"},
                               {"task_type_code": "HT01", "work_date": "2026-09-30"}])

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.extensions import db
 from core.tenancy import tenant_context
 from core.work import services
@@ -101,7 +102,7 @@ def test_leave_kinds_are_the_six_the_rules_distinguish(client, world):
 def test_closed_period_refuses_calendar_and_leave_changes(client, clean_app, world):
     with clean_app.app_context(), tenant_context(world.tenant_id):
         services.close_period("2026-09")
-        db.session.commit()
+        unit_of_work.commit()
     r = client.post(world.url("/calendar-days"), json={"day": "2026-09-10", "kind": "day_off"},
                     headers=world.h("admin"))
     assert r.status_code == 409 and "day" in r.get_json()["errors"]
@@ -120,7 +121,7 @@ def test_sweep_stores_missed_deadlines_and_not_reported_in_bulk(client, clean_ap
                  headers=world.h("staff"))
     with clean_app.app_context(), tenant_context(world.tenant_id):
         services.sweep()
-        db.session.commit()
+        unit_of_work.commit()
         rows = {i.id: (i.missed_deadlines, i.not_reported) for i in db.session.scalars(select(WorkItem))}
     assert rows[late] == (1, False)  # due 13th: may still be reported until the end of the 14th
     assert rows[fresh] == (0, False)

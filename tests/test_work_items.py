@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
-from core.extensions import db
+from core.extensions import UnitOfWorkBypassed, db
 from core.tenancy import tenant_context
 from core.work import services
 from core.work.models import WorkItem
@@ -79,7 +80,7 @@ def test_cutoff_and_time_zone_are_the_tenants(client, clean_app, world, clock):
     with clean_app.app_context():
         tenant = db.session.get(Tenant, world.tenant_id)
         tenant.morning_cutoff, tenant.timezone = "08:00", "Asia/Tokyo"  # UTC+9: 09:30 in Tokyo at 07:30 HCM
-        db.session.commit()
+        unit_of_work.commit()
     assert declare(client, world)["planned"] is False
     clock.set(2026, 10, 14, 5, 59)  # 07:59 in Tokyo
     assert declare(client, world)["planned"] is True
@@ -125,7 +126,7 @@ def test_closed_period_refuses_changes(client, clean_app, world):
     item = declare(client, world, deadline="2026-10-20")
     with clean_app.app_context(), tenant_context(world.tenant_id):
         services.close_period("2026-10")
-        db.session.commit()
+        unit_of_work.commit()
     before = counts(clean_app, world)
     body = declare(client, world, expect=409)
     assert body["code"] == "period_closed" and "work_date" in body["errors"]
@@ -499,12 +500,16 @@ def test_events_follow_commits_only(clean_app, world, events):
     with clean_app.app_context(), tenant_context(world.tenant_id):
         services.declare(principal, body)
         db.session.rollback()
-        services.notify()
+        unit_of_work.commit()
         assert events == []  # a change that was rolled back never happened
         item, _ = services.declare(principal, body)
         assert events == []  # not before the commit
-        db.session.commit()  # a caller committing by itself (an import job) …
-        services.notify()  # … then notifies
+        with pytest.raises(UnitOfWorkBypassed):
+            db.session.commit()  # a plain commit would drop the audit event and the plugin event
+        assert events == []
+        unit_of_work.commit()  # the refused commit left the transaction as it was
         assert [(e["item_id"], e["change"]) for e in events] == [(item.id, "created")]
-        services.notify()
+        unit_of_work.commit()
         assert len(events) == 1  # each change once
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "work_item.create")) == 1

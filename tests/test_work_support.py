@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
+from core import unit_of_work
 from core.auth.models import User
 from core.auth.passwords import hash_password
 from core.auth.services import issue_token, principal_for_user
@@ -103,7 +104,7 @@ def build(app, slug: str = "tinh-w", catalogue_too: bool = True) -> World:
                 for data in TASK_TYPES:
                     tt, _ = catalogue.create_task_type(dict(data))
                     world.ids[data["code"]] = tt.id
-        db.session.commit()
+        unit_of_work.commit()
     return world
 
 
@@ -173,7 +174,7 @@ def _in_tenant(app, w, key: str, make) -> int:
     if cache_key not in w.ids:
         with app.app_context(), tenant_context(w.tenant_id):
             w.ids[cache_key] = make()
-            db.session.commit()
+            unit_of_work.commit()
     return w.ids[cache_key]
 
 

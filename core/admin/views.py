@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
+from core import unit_of_work
 from core.admin.forms import load, message, raw_input, service_errors
 from core.auth.models import ROLES
 from core.catalogue import services as catalogue
@@ -106,7 +107,7 @@ def _save(write, redirect_to: str):
     except ServiceError as exc:
         db.session.rollback()
         return service_errors(exc)
-    db.session.commit()
+    unit_of_work.commit()
     return redirect(redirect_to)
 
 

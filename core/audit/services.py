@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import has_request_context
 from sqlalchemy import bindparam, func, select, text
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from core.audit import checkpoints
@@ -25,6 +24,7 @@ from core.audit.models import AuditEvent
 from core.extensions import db
 from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
+from core.txcache import pending
 
 GENESIS = "0" * 64
 
@@ -84,18 +84,15 @@ def current_actor() -> str:
     return "system"
 
 
-_PENDING = "congvu_audit_pending"
-
-
 def record(action: str, object_type: str | None = None, object_id: Any = None,
            before: dict | None = None, after: dict | None = None, actor: str | None = None,
            tenant_id: int | None = None, seal: bool = False) -> AuditEvent:
     """Add an event to the tenant's chain, in the caller's transaction.
 
-    The event is chained (numbered and hashed) when the transaction commits, after every
-    other piece of work of that commit: chaining takes a per-tenant lock until the commit
-    ends, and holding it any longer would make one tenant's writes wait for each other.
-    `seal=True` chains it at once (for a caller that needs its seq and hash now).
+    The event is chained (numbered and hashed) by `core.unit_of_work.commit()`, after
+    every other piece of work of that commit: chaining takes a per-tenant lock until the
+    commit ends, and holding it any longer would make one tenant's writes wait for each
+    other. `seal=True` chains it at once (for a caller that needs its seq and hash now).
     """
     tid = tenant_id if tenant_id is not None else current_tenant_id()
     event = AuditEvent(
@@ -111,7 +108,7 @@ def record(action: str, object_type: str | None = None, object_id: Any = None,
     if seal:
         _chain(db.session(), [event])
     else:
-        db.session.info.setdefault(_PENDING, []).append(event)
+        pending().setdefault("audit_events", []).append(event)
     return event
 
 
@@ -128,24 +125,29 @@ def _chain(session, events: list[AuditEvent]) -> None:
 # from chaining until the commit ends does the same for the threads of the dev server.
 _SQLITE_CHAIN = threading.RLock()
 _HELD = "congvu_audit_sqlite_lock"
-_HEADS = "congvu_audit_heads"
 
 
 # Built once: every audited write of every request reads it.
 _events = AuditEvent.__table__
 _LAST_EVENT = (select(_events.c.seq, _events.c.hash).where(_events.c.tenant_id == bindparam("tid"))
                .order_by(_events.c.seq.desc()).limit(1))
+_LOCKED_HEAD = text("SELECT seq, hash FROM public.congvu_audit_head(CAST(:tid AS bigint))")
 
 
 def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends per tenant so two transactions never fork the chain.
-        session.execute(text("SELECT pg_advisory_xact_lock(7350, CAST(:t AS integer))"), {"t": tid})
+        # Serialise appends per tenant so two transactions never fork the chain: the
+        # function takes the tenant's lock, then reads the head (migration 0035).
+        last = session.connection().execute(_LOCKED_HEAD, {"tid": tid}).first()
     else:
+        held = session.info.get(_HELD)
+        if held is not None and held[0] is not session.get_transaction():
+            release_chain_lock(session)  # left by a transaction that ended without its commit
         _SQLITE_CHAIN.acquire()
-        session.info[_HELD] = session.info.get(_HELD, 0) + 1
-    # On the connection: the statement names its tenant itself (and RLS checks it again).
-    last = session.connection().execute(_LAST_EVENT, {"tid": tid}).first()
+        count = session.info[_HELD][1] if _HELD in session.info else 0
+        session.info[_HELD] = (session.get_transaction(), count + 1)
+        # On the connection: the statement names its tenant itself.
+        last = session.connection().execute(_LAST_EVENT, {"tid": tid}).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     for item in events:
         seq += 1
@@ -154,49 +156,28 @@ def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
         session.add(item)
     session.flush()
     # The new head, signed into a checkpoint once the commit has succeeded.
-    session.info.setdefault(_HEADS, {})[tid] = (seq, prev)
+    pending(session).setdefault("audit_heads", {})[tid] = (seq, prev)
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _chain_pending(session) -> None:
-    """Last step before a commit (the scoring refresh and the like run before this)."""
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        _chain(session, pending)
+def chain_pending(session: Session) -> None:
+    """A step of the commit (core/unit_of_work.py), the last before it: chain the events
+    this transaction recorded. The chain's lock is held from here to the commit's end."""
+    events = pending(session).pop("audit_events", None)
+    if events:
+        _chain(session, events)
 
 
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session, previous_transaction) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_HEADS, None)
-    _release(session)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _committed(session) -> None:
-    heads = session.info.pop(_HEADS, None)
-    _release(session)
+def write_checkpoints(heads: dict[int, tuple[int, str]]) -> None:
+    """After the commit: sign each tenant's new head into a checkpoint."""
     if heads:
         checkpoints.write_after_commit((tid, seq, head) for tid, (seq, head) in heads.items())
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _rolled_back(session) -> None:
-    session.info.pop(_HEADS, None)
-    _release(session)
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _transaction_ended(session, transaction) -> None:
-    # However the outermost transaction ends — commit, rollback, or a session closed with
-    # it still open (no commit or rollback event then) — the SQLite chain lock goes with it:
-    # a thread that ended holding it would stop every later write of the process.
-    if transaction.parent is None:
-        _release(session)
-
-
-def _release(session) -> None:
-    for _ in range(session.info.pop(_HELD, 0)):
+def release_chain_lock(session: Session) -> None:
+    """However the transaction ended, the SQLite chain lock goes with it: a thread that
+    kept it would stop every later write of the process."""
+    held = session.info.pop(_HELD, None)
+    for _ in range(held[1] if held else 0):
         _SQLITE_CHAIN.release()
 
 

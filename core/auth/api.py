@@ -7,6 +7,7 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth import services
 from core.auth.guards import api_member, api_principal, bearer_token
@@ -65,7 +66,7 @@ def issue(data):
                 record("auth.login_failed", "user", None, after={"username": username,
                                                                  "address": request.remote_addr},
                        actor=f"anonymous@{request.remote_addr}")
-            db.session.commit()
+            unit_of_work.commit()
         abort(401, "Wrong tenant, username or password.", code="invalid_credentials")
     gate.succeeded(data["tenant"], username, address)
     token, ttl = services.issue_token(principal, current_app.config["CONGVU_TOKEN_TTL_SECONDS"])
@@ -74,7 +75,7 @@ def issue(data):
         # lands in the tenant the person now belongs to.
         with tenant_context(principal.tenant_id or tenant.id):
             record("auth.login", "user", principal.id, after={"via": "api"}, actor=principal.actor)
-    db.session.commit()
+    unit_of_work.commit()
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 
@@ -89,7 +90,7 @@ def revoke():
     if services.revoke_token(bearer_token() or "") and not principal.is_operator:
         with tenant_context(principal.tenant_id):
             record("auth.logout", "user", principal.id, after={"via": "api"}, actor=principal.actor)
-    db.session.commit()
+    unit_of_work.commit()
 
 
 def _changer_key() -> str:
@@ -120,7 +121,7 @@ def change_password(data):
     Every other token and session of mine ends; this token stays valid."""
     principal = api_principal()
     services.change_password(principal, data["current_password"], data["new_password"], keep_token=bearer_token())
-    db.session.commit()
+    unit_of_work.commit()
 
 
 @blp.route("/tenants/<t>/employees/<int:employee_id>/password-reset", methods=["POST"])
@@ -138,7 +139,7 @@ def reset_password(data, t, employee_id):
         raise Conflict("This person has no login.", {"employee_id": ["No login to reset."]}, code="no_login")
     user = employee.user
     password, revoked = services.reset_password(user, data["password"], principal.actor)
-    db.session.commit()
+    unit_of_work.commit()
     throttle().forget_account(t, user.username)
     result = {"employee_id": employee_id, "username": user.username, "temporary_password": password,
               "must_change_password": True, "tokens_revoked": revoked}

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import or_, select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth import services
 from core.auth.forms import LoginForm, PasswordChangeForm
@@ -69,7 +70,7 @@ def login():
                 record("auth.login_failed", "user", None,
                        after={"username": username, "address": request.remote_addr},
                        actor=f"anonymous@{request.remote_addr}")
-        db.session.commit()
+        unit_of_work.commit()
         return render_template("auth/login.html", form=form, failed=True, sso=_sso_choices(form.tenant.data)), 401
     gate.succeeded(slug, username, address)
     if tenant is not None:
@@ -77,7 +78,7 @@ def login():
         # lands in the tenant the person now belongs to.
         with tenant_context(principal.tenant_id or tenant.id):
             record("auth.login", "user", principal.id, after={"via": "page"}, actor=principal.actor)
-    db.session.commit()
+    unit_of_work.commit()
     login_user(principal)
     return redirect(url_for("pages.index"))
 
@@ -99,7 +100,7 @@ def logout():
     # this login ends on the server side (services.end_sessions), not just this cookie.
     if getattr(current_user, "is_authenticated", False):
         services.end_sessions(current_user._get_current_object())
-        db.session.commit()
+        unit_of_work.commit()
     logout_user()
     return redirect(url_for("auth_pages.login"))
 
@@ -164,7 +165,7 @@ def change_password():
                     if field is not None:
                         field.errors = [localise(m) for m in messages]
             else:
-                db.session.commit()
+                unit_of_work.commit()
                 login_user(principal)  # this session carries the new password's stamp; the others end
                 return redirect(url_for("pages.index"))
         return render_template("auth/password.html", form=form, forced=forced), 422
@@ -221,7 +222,7 @@ def reset_password_page(t, user_id):
     if user is None:
         abort(404)
     password, revoked = services.reset_password(user, None, current_user.actor)
-    db.session.commit()
+    unit_of_work.commit()
     throttle().forget_account(g.tenant.slug, user.username)
     result = {"user_id": user.id, "username": user.username, "password": password, "tokens_revoked": revoked}
     if request.headers.get("HX-Request"):

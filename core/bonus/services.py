@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from sqlalchemy import delete, select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.bonus.models import BonusAllocation, BonusRun
@@ -57,11 +58,11 @@ def start_run(principal: Principal, year: int, fund: int | None, paying_unit_id:
     record("bonus.request", "bonus_run", run.id, after={
         "year": year, "fund": fund, "paying_unit_id": paying_unit_id,
         "adhoc_percent": None if adhoc_percent is None else str(adhoc_percent)})
-    db.session.commit()
+    unit_of_work.commit()
     job = submit("bonus", f"{year}:{run.id}", {"bonus_run_id": run.id}, principal.actor)
     run = db.session.get(BonusRun, run.id)
     run.job_id = job.id
-    db.session.commit()
+    unit_of_work.commit()
     return run
 
 
@@ -167,9 +168,9 @@ def bonus_task(progress, bonus_run_id: int) -> dict:
         run = db.session.get(BonusRun, int(bonus_run_id))
         if run is not None:
             run.status, run.error, run.finished_at = "failed", str(exc)[:500], utcnow()
-            db.session.commit()
+            unit_of_work.commit()
         raise
-    db.session.commit()
+    unit_of_work.commit()
     return result
 
 

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.auth.guards import api_member
 from core.catalogue import services
 from core.catalogue.models import Competency, PositionCompetency, TaskType
@@ -78,7 +79,7 @@ class TaskTypes(MethodView):
         """Create a task type and its first norm (tenant admin)."""
         api_member(ADMIN)
         tt, version = services.create_task_type(data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.task_type_view(tt, version)
 
 
@@ -100,7 +101,7 @@ class TaskTypeById(MethodView):
         api_member(ADMIN)
         tt, version = services.update_task_type(g.task_type, data,
                                                 cal.local_today(g.tenant))
-        db.session.commit()
+        unit_of_work.commit()
         return services.task_type_view(tt, version)
 
     @blp.response(204)
@@ -108,7 +109,7 @@ class TaskTypeById(MethodView):
         """Delete a task type (tenant admin); 409 while work items use it."""
         api_member(ADMIN)
         services.delete_task_type(g.task_type)
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/task-types/<int:task_type_id>/versions")
@@ -136,7 +137,7 @@ class Competencies(MethodView):
         """Create a competency (tenant admin)."""
         api_member(ADMIN)
         c = services.create_competency(data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.competency_view(c)
 
 
@@ -154,7 +155,7 @@ class CompetencyById(MethodView):
         """Change a competency (tenant admin)."""
         api_member(ADMIN)
         c = services.update_competency(g.competency, data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.competency_view(c)
 
     @blp.response(204)
@@ -162,7 +163,7 @@ class CompetencyById(MethodView):
         """Delete a competency (tenant admin); 409 while a position requires it."""
         api_member(ADMIN)
         services.delete_competency(g.competency)
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/positions/<int:position_id>/competencies")
@@ -179,7 +180,7 @@ class PositionCompetencies(MethodView):
         """Replace what a position requires (tenant admin)."""
         api_member(ADMIN)
         after = services.set_position_requirements(g.position, data["requirements"])
-        db.session.commit()
+        unit_of_work.commit()
         return {"requirements": after}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.classification import services
 from core.classification.models import ClassificationAppeal, DisciplineRecord
@@ -25,7 +26,6 @@ from core.classification.schemas import (
     ResolveIn,
     YearSchema,
 )
-from core.extensions import db
 from core.jobs.runner import submit
 from core.notifications import services as notifications
 from core.notifications.models import Notification
@@ -74,7 +74,7 @@ class ClassificationFinalize(MethodView):
         """Lock the year: no run, override or appeal changes it afterwards."""
         principal = api_member(ADMIN)
         services.finalize(principal, year)
-        db.session.commit()
+        unit_of_work.commit()
         return services.year_view(year)
 
 
@@ -86,7 +86,7 @@ class ClassificationOverride(MethodView):
         """The manager (or tenant admin) sets a person's level, with a reason (422 without one)."""
         principal = api_member("manager", ADMIN)
         row = services.override(principal, year, employee_id, data["level"], data.get("reason"))
-        db.session.commit()
+        unit_of_work.commit()
         return services.view(row, services.year_state(year))
 
 
@@ -98,7 +98,7 @@ class ClassificationAppeals(MethodView):
         """The person classified appeals, within the tenant's window after the run."""
         principal = api_member()
         appeal = services.file_appeal(principal, year, employee_id, data.get("reason"))
-        db.session.commit()
+        unit_of_work.commit()
         return services.appeal_view(appeal)
 
 
@@ -120,7 +120,7 @@ class AppealResolve(MethodView):
         """Uphold (optionally with a new level) or reject an appeal, with a reason."""
         principal = api_member("manager", ADMIN)
         appeal = services.resolve_appeal(principal, appeal_id, data["decision"], data.get("reason"), data.get("level"))
-        db.session.commit()
+        unit_of_work.commit()
         return services.appeal_view(appeal)
 
 
@@ -139,7 +139,7 @@ class DisciplineRecords(MethodView):
         """Record a discipline decision: reprimand or higher makes the year KHT at the next run."""
         principal = api_member(ADMIN)
         record = services.add_discipline(principal, data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.discipline_view(record)
 
 
@@ -150,7 +150,7 @@ class DisciplineRecordOne(MethodView):
         """Remove a discipline record entered by mistake (not once its year is final)."""
         principal = api_member(ADMIN)
         services.delete_discipline(principal, discipline_id)
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/notifications")
@@ -169,7 +169,7 @@ class NotificationRead(MethodView):
     def post(self, t, notification_id):
         """Mark one of the caller's notifications read."""
         n = notifications.mark_read(api_member(), notification_id)
-        db.session.commit()
+        unit_of_work.commit()
         return notifications.view(n)
 
 

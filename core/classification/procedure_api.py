@@ -8,11 +8,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.classification import procedure
 from core.classification.models import DECISION_SCOPES, REGIMES, STEPS
 from core.classification.schemas import REASON, AppealIn, AppealSchema
-from core.extensions import db
 from core.org.models import OrgUnit
 
 blp = Blueprint("evaluation", __name__, url_prefix="/api/v1/tenants/<t>",
@@ -166,7 +166,7 @@ class Procedure(MethodView):
     def put(self, data, t):
         """Change the procedure (tenant admin); 422 with field errors when it is not valid."""
         result = procedure.update_procedure(api_member(ADMIN), data)
-        db.session.commit()
+        unit_of_work.commit()
         return result
 
 
@@ -183,7 +183,7 @@ class Regimes(MethodView):
     def post(self, data, t, employee_id):
         """Record a person's regime from a date on (tenant admin)."""
         row = procedure.set_regime(api_member(ADMIN), employee_id, data["regime"], data["valid_from"])
-        db.session.commit()
+        unit_of_work.commit()
         return procedure.regime_view(row)
 
 
@@ -217,7 +217,7 @@ class AgencyOpen(MethodView):
         """Open the agency's evaluation (from 1 December; the tenant admin or the agency head);
         after the deadline only with a `late_reason` (409 `deadline_passed` without)."""
         state = procedure.open_agency(api_member(), year, agency_id, data.get("late_reason"))
-        db.session.commit()
+        unit_of_work.commit()
         return procedure.agency_view(state)
 
 
@@ -229,7 +229,7 @@ class AgencyLate(MethodView):
         """After the deadline: the agency's head or the tenant admin lets its steps and decision
         go on, with a reason (audited `evaluation.late_override`)."""
         state = procedure.allow_late(api_member(), year, agency_id, data.get("reason"))
-        db.session.commit()
+        unit_of_work.commit()
         return procedure.agency_view(state)
 
 
@@ -250,7 +250,7 @@ class Decide(MethodView):
         """Decide: staff by the agency's head, leaders by the tenant admin; the typed confirmation is required."""
         decision = procedure.decide(api_member(), year, agency_id, data["scope"], data["confirmation"],
                                     data["changes"])
-        db.session.commit()
+        unit_of_work.commit()
         return procedure.decision_view(decision)
 
 
@@ -261,7 +261,7 @@ class Reopen(MethodView):
     def post(self, data, t, year, agency_id):
         """Reopen a decision, with a reason, by the competence that decided it."""
         decision = procedure.reopen(api_member(), year, agency_id, data["scope"], data["reason"])
-        db.session.commit()
+        unit_of_work.commit()
         return procedure.decision_view(decision)
 
 
@@ -298,7 +298,7 @@ class Step(MethodView):
     def post(self, data, t, year, employee_id, step):
         """Take a step (self, manager, meeting) for a person: in order, within competence."""
         row = procedure.record_step(api_member(), year, employee_id, step, data)
-        db.session.commit()
+        unit_of_work.commit()
         return procedure.step_view(row)
 
 
@@ -309,7 +309,7 @@ class Appeal(MethodView):
     def post(self, data, t, year, employee_id):
         """The person appeals the decision, within the configured days after it."""
         appeal = procedure.file_appeal(api_member(), year, employee_id, data.get("reason"))
-        db.session.commit()
+        unit_of_work.commit()
         from core.classification.services import appeal_view
 
         return appeal_view(appeal)

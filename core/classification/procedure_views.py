@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.classification import procedure
 from core.classification.models import AgencyEvaluation, EvaluationDecision
 from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
@@ -111,7 +112,7 @@ def page(t):
 
 
 def _done(year: int, message: str):
-    db.session.commit()
+    unit_of_work.commit()
     flash(message, "ok")
     return redirect(url_for("evaluation_pages.page", t=g.tenant.slug, year=year))
 

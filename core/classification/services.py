@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.classification.models import (
@@ -346,7 +347,7 @@ def classification_task(progress, year: int) -> dict:
     if scorer.deferred():
         scorer.drain_year(str(year))  # months with changes not scored yet are scored first
     result = run_year(int(year), progress)
-    db.session.commit()
+    unit_of_work.commit()
     return result
 
 

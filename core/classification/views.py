@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.bonus import services as bonus
 from core.classification import services
 from core.classification.models import DisciplineRecord, EmployeeClassification
@@ -120,7 +121,7 @@ def appeal(t, year):
     _member()
     try:
         services.file_appeal(current_user, year, current_user.employee_id or 0, request.form.get("reason", ""))
-        db.session.commit()
+        unit_of_work.commit()
         flash(_("Your appeal was sent."), "ok")
     except ServiceError as exc:
         db.session.rollback()
@@ -153,7 +154,7 @@ def override(t, year, employee_id):
     _member()
     try:
         services.override(current_user, year, employee_id, request.form.get("level", ""), request.form.get("reason", ""))
-        db.session.commit()
+        unit_of_work.commit()
         flash(_("Saved."), "ok")
     except ServiceError as exc:
         db.session.rollback()
@@ -169,7 +170,7 @@ def resolve(t, appeal_id):
     try:
         services.resolve_appeal(current_user, appeal_id, request.form.get("decision", ""), request.form.get("reason", ""),
                                 request.form.get("level") or None)
-        db.session.commit()
+        unit_of_work.commit()
         flash(_("Saved."), "ok")
     except ServiceError as exc:
         db.session.rollback()
@@ -242,7 +243,7 @@ def _admin_action(t: str, year: int, action) -> object:
     try:
         started = action()
         job = started if isinstance(started, str) else None
-        db.session.commit()
+        unit_of_work.commit()
         run = db.session.get(JobRun, job) if job else None
         if run is None or run.status == "finished":
             flash(_("Done."), "ok")

@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import create_app
+from core import create_app, unit_of_work
 from core.errors import ServiceError
 from core.extensions import db
 
@@ -46,13 +46,13 @@ def transactional(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             result = fn(*args, **kwargs)
-            db.session.commit()
+            unit_of_work.commit()
             return result
         except ServiceError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             fail(one_line(exc))
         except SQLAlchemyError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             fail(f"database error: {str(exc).splitlines()[0]}")
 
     return wrapper

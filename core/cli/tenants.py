@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from core import unit_of_work
 from core.cli.base import fail, main, one_line, tenant_or_fail, transactional
 from core.errors import ServiceError
 from core.extensions import db
@@ -93,10 +94,10 @@ def tenant_merge(source: str, into: str, effective, mapping_file: str, dry_run: 
     try:
         result = commit_merge(source, into, effective.date(), mapping, dry_run)
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         fail(one_line(exc))
     except SQLAlchemyError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         fail(f"database error: {str(exc).splitlines()[0]}")
     if result.get("already_merged"):
         click.echo(f"{source} is already merged into {into}: nothing to do")
@@ -177,7 +178,7 @@ def tenant_export(tenant_slug: str, out: str) -> None:
 
     tenant_row = tenant_or_fail(tenant_slug)
     tenant_id = tenant_row.id
-    db.session.rollback()  # the export's own transaction: every table from one snapshot
+    unit_of_work.rollback()  # the export's own transaction: every table from one snapshot
     if db.engine.dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     began = time.perf_counter()

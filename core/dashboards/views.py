@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.dashboards import services
 from core.errors import ServiceError
 from core.extensions import db
@@ -224,7 +225,7 @@ def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
         data["comment"] = typed["comment"] or None
         try:
             scoring.set_general(current_user, employee_id, period, data, own_proposal=own)
-            db.session.commit()
+            unit_of_work.commit()
             flash(_("Proposal saved.") if own else _("General criteria saved."), "ok")
             return None
         except ServiceError as exc:

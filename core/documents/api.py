@@ -10,6 +10,7 @@ from flask import request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import unit_of_work
 from core.auth.guards import api_member
 from core.documents import services
 from core.documents.schemas import (
@@ -21,7 +22,6 @@ from core.documents.schemas import (
     YearFormArgs,
 )
 from core.errors import Invalid
-from core.extensions import db
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1/tenants/<t>",
                 description="Official documents: forms, decisions, signatures, templates")
@@ -78,7 +78,7 @@ class Decision(MethodView):
         principal = api_member()
         rendered = services.decision(principal, unit_id, args["year"], args["format"], args.get("number"),
                                      scope=args["scope"])
-        db.session.commit()
+        unit_of_work.commit()
         return send(rendered)
 
 
@@ -114,7 +114,7 @@ class SignedDecision(MethodView):
         principal = api_member()  # the service lets in the deciding person, whatever their roles, and the admin
         _, content = uploaded()
         issued = services.upload_signed(principal, unit_id, args["year"], content)
-        db.session.commit()
+        unit_of_work.commit()
         return services.issued_view(issued)
 
 
@@ -145,7 +145,7 @@ class Template(MethodView):
         principal = api_member("tenant_admin")
         filename, content = uploaded()
         view = services.upload_template(principal, kind, filename, content)
-        db.session.commit()
+        unit_of_work.commit()
         return view
 
     @blp.response(204)
@@ -153,4 +153,4 @@ class Template(MethodView):
         """Go back to the built-in template."""
         principal = api_member("tenant_admin")
         services.reset_template(principal, kind)
-        db.session.commit()
+        unit_of_work.commit()

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.classification.services import AGENCY_KINDS
 from core.documents import services
 from core.documents.api import send
@@ -125,7 +126,7 @@ def decision(t):
         rendered = services.decision(current_user, _agency_or_404(_unit_id()), _year_value(),
                                      request.args.get("format"), request.args.get("number", "").strip() or None,
                                      scope=request.args.get("scope") or "staff")
-        db.session.commit()
+        unit_of_work.commit()
         return rendered
 
     return _download("decision", make)
@@ -146,7 +147,7 @@ def upload_signed(t):
         if upload is None or not upload.filename:
             raise Invalid("No file.", {"file": ["Choose the signed PDF."]})
         services.upload_signed(current_user, _agency_or_404(_unit_id()), _year_value(), upload.read())
-        db.session.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _page(exc.status, _messages(exc), "upload", _(exc.message))
@@ -181,7 +182,7 @@ def upload_template(t, kind):
         if upload is None or not upload.filename:
             raise Invalid("No file.", {"file": ["Choose a .docx template."]})
         services.upload_template(current_user, kind, upload.filename, upload.read())
-        db.session.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _page(exc.status, _messages(exc), f"template-{kind}", _(exc.message))
@@ -195,7 +196,7 @@ def reset_template(t, kind):
     _admin()
     try:
         services.reset_template(current_user, kind)
-        db.session.commit()
+        unit_of_work.commit()
     except NotFound:
         abort(404)
     flash(_("The built-in template is in use again."), "success")

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import insert, select, text
 
+from core import unit_of_work
 from core.auth.models import User
 from core.auth.passwords import hash_password
 from core.bulk import copy_rows
@@ -74,7 +75,7 @@ def generate(slug: str, employees: int, months: int, first_month: date, seed: in
         people = _people(rng, employees, units, positions, progress)
         parallel = workers > 1 and db.session.get_bind().dialect.name == "postgresql"
         if parallel:
-            db.session.commit()  # the other connections must see the people their items point at
+            unit_of_work.commit()  # the other connections must see the people their items point at
         total = 0
         for m in range(months):
             month = date(first_month.year + (first_month.month - 1 + m) // 12, (first_month.month - 1 + m) % 12 + 1, 1)

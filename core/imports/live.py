@@ -21,7 +21,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from core import outbound
+from core import outbound, unit_of_work
 from core.audit.services import record
 from core.errors import Invalid, NotFound
 from core.extensions import db
@@ -127,7 +127,7 @@ def pull_due(actor: str) -> list[str]:
     for source_id in due():
         source = db.session.get(LiveSource, source_id)
         source.next_run_at = utcnow() + timedelta(minutes=source.every_minutes)
-        db.session.commit()
+        unit_of_work.commit()
         started.append(start(source, actor).id)
     return started
 
@@ -186,7 +186,7 @@ def pull(progress, source_id: int) -> dict:
         source.cursor, source.last_error = cursor, None
     else:
         source.last_error = "Rows with errors: nothing was written; the next pull starts from the same place."
-    db.session.commit()
+    unit_of_work.commit()
     result.update(cursor=source.cursor, cursor_advanced=written and cursor != start_cursor)
     return result
 
@@ -195,4 +195,4 @@ def _remember_error(source_id: int, message: str) -> None:
     db.session.rollback()
     source = db.session.get(LiveSource, source_id)
     source.last_error = message[:500]
-    db.session.commit()
+    unit_of_work.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.extensions import db
 from core.imports import live
@@ -41,7 +42,7 @@ class LiveSources(MethodView):
         """Point a live connector at another system's API; the scheduler pulls it every `every_minutes`."""
         principal = api_member(ADMIN)
         source = live.create(data, principal.actor)
-        db.session.commit()
+        unit_of_work.commit()
         return public(source)
 
 
@@ -58,7 +59,7 @@ class LiveSourceOne(MethodView):
         """Rename, pause (`enabled: false`), change how often, or change settings."""
         api_member(ADMIN)
         source = live.update(db.session.get(LiveSource, live_source_id), data)
-        db.session.commit()
+        unit_of_work.commit()
         return public(source)
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
+from core import unit_of_work
 from core.auth.guards import request_principal, tenant_member
 from core.errors import Invalid, ServiceError
 from core.extensions import db
@@ -80,7 +81,7 @@ def create(t):
             raise Invalid("Some fields are invalid.", {})
         source = live.create({"name": values["name"], "connector": chosen.key, "settings": settings,
                               "every_minutes": every}, request_principal().actor)
-        db.session.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         nested = (exc.errors or {}).get("settings") or {}
@@ -126,5 +127,5 @@ def set_active(t, live_source_id):
     _reader(write=True)
     source = db.session.get(LiveSource, live_source_id) or abort(404)
     live.update(source, {"enabled": request.form.get("enabled") == "1"})
-    db.session.commit()
+    unit_of_work.commit()
     return redirect(url_for("live_pages.detail", t=t, live_source_id=live_source_id))

@@ -26,6 +26,7 @@ from pathlib import Path
 from time import monotonic
 from typing import IO, Any
 
+from core import unit_of_work
 from core.audit.services import record
 from core.extensions import db
 from core.imports.readers import FileRejected
@@ -168,7 +169,7 @@ def _run(connector_key, connector, settings, writer, path: Path, dry_run, actor,
             "connector": connector_key, "version": connector.version, "file": filename or path.name,
             "sha256": digest.hexdigest(), "rows": report.rows_total,
             "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
-        db.session.commit()
+        unit_of_work.commit()
     else:
         db.session.rollback()
     if report.errors_total:

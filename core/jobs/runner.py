@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import select, text
 
+from core import unit_of_work
 from core.audit.services import acting_as, job_actor
 from core.extensions import db
 from core.jobs.models import JobRun
@@ -104,7 +105,7 @@ def submit(kind: str, scope: str, params: dict[str, Any], actor: str,
     run = JobRun(id=str(uuid.uuid4()), key=f"{kind}:{scope}", kind=kind, scope=scope, params=params,
                  requested_by=actor)
     db.session.add(run)
-    db.session.commit()
+    unit_of_work.commit()
     tenant_id = current_tenant_id()
     redis_url = current_app.config.get("CONGVU_REDIS_URL")
     if redis_url:
@@ -196,7 +197,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
             return run.result  # a duplicate delivery: the work is done
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
         params, kind, requested_by = dict(run.params or {}), run.kind, run.requested_by
-        db.session.commit()
+        unit_of_work.commit()
         started = time.perf_counter()
         try:
             progress = Progress(run_id, tenant_id, listener)
@@ -206,11 +207,11 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
                 result = TASKS[kind](progress, **params)
         except Exception as exc:
             observe_job(kind, "failed", time.perf_counter() - started)
-            db.session.rollback()
+            unit_of_work.rollback()
             run = db.session.get(JobRun, run_id)
             run.status, run.finished_at = "failed", utcnow()
             run.error = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
-            db.session.commit()
+            unit_of_work.commit()
             log.exception("job %s (%s) failed", run_id, kind)
             if has_rq_job():
                 raise  # let RQ retry it
@@ -219,7 +220,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at, run.result = "finished", utcnow(), result
         run.done, run.total, run.stage = progress.last
-        db.session.commit()
+        unit_of_work.commit()
         return result
 
 

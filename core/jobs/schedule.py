@@ -33,6 +33,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.extensions import db
 from core.jobs import runner
 from core.tenancy import tenant_context, unscoped
@@ -67,9 +68,9 @@ def _per_tenant(action: Callable[[], Any], what: str) -> dict[str, Any]:
         with tenant_context(tenant_id):
             try:
                 done[str(tenant_id)] = action()
-                db.session.commit()
+                unit_of_work.commit()
             except Exception:  # noqa: BLE001 - logged with its tenant; the next tenant still runs
-                db.session.rollback()
+                unit_of_work.rollback()
                 failed.append(tenant_id)
                 log.exception("%s failed for tenant %s", what, tenant_id)
     return {"tenants": done, "failed": failed}
@@ -175,7 +176,7 @@ def sweep_abandoned() -> dict[str, Any]:
     def sweep() -> dict[str, Any]:
         url = current_app.config.get("CONGVU_REDIS_URL")
         sent = runner.requeue_abandoned(url) if url else 0
-        db.session.commit()
+        unit_of_work.commit()
         from core.scoring import scorer
 
         # Marks left waiting while Redis was down (their writes could not wake a scorer).

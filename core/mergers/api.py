@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.auth.guards import allow_operator, api_member, api_principal, operator_only
 from core.errors import Invalid, NotFound
 from core.extensions import db
@@ -63,7 +64,7 @@ class UnitMerges(MethodView):
         the old units."""
         principal = api_member("tenant_admin")
         result = unit_merges.merge_units(data["sources"], data["into"], data["effective_date"], principal.actor)
-        db.session.commit()
+        unit_of_work.commit()
         return result
 
 

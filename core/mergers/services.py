@@ -32,6 +32,7 @@ from datetime import date
 
 from sqlalchemy import BigInteger, Table, and_, case, delete, exists, func, literal, not_, select, update
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.audit.services import record
 from core.errors import Conflict, Invalid, NotFound
@@ -483,12 +484,12 @@ def commit_merge(source_slug: str, target_slug: str, effective: date, mapping_da
     try:
         result = merge(source_slug, target_slug, effective, mapping_data, dry_run, progress)
     except MergeBlocked as blocked:
-        db.session.rollback()
+        unit_of_work.rollback()
         return {**blocked.report, "blocked": True}
     if dry_run or result.get("already_merged"):
-        db.session.rollback()  # a dry run writes nothing, not even by accident
+        unit_of_work.rollback()  # a dry run writes nothing, not even by accident
         return {**result, "blocked": False}
-    db.session.commit()
+    unit_of_work.commit()
     with unscoped():
         source, target = _tenant(source_slug, "source"), _tenant(target_slug, "into")
     emit("congvu_tenants_merged", source_tenant_id=source.id, target_tenant_id=target.id, effective_date=effective)

@@ -6,10 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
+from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.auth.normalize import nfc
 from core.errors import NotFound
-from core.extensions import db
 from core.org import deputies, services
 from core.org.models import DeputyField, Employee, JobPosition, OrgUnit
 from core.org.schemas import (
@@ -53,7 +53,7 @@ class Units(MethodView):
         """Create a unit (tenant admin)."""
         api_member(ADMIN)
         unit = services.create_unit(data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.unit_view(unit)
 
 
@@ -71,7 +71,7 @@ class UnitById(MethodView):
         """Change a unit (tenant admin). A unit cannot become its own ancestor."""
         api_member(ADMIN)
         unit = services.update_unit(services.get_unit(unit_id), data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.unit_view(unit)
 
     @blp.response(204)
@@ -79,7 +79,7 @@ class UnitById(MethodView):
         """Delete a unit (tenant admin); 409 while it has people or sub-units."""
         api_member(ADMIN)
         services.delete_unit(services.get_unit(unit_id))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/positions")
@@ -98,7 +98,7 @@ class Positions(MethodView):
         """Create a job position (tenant admin)."""
         api_member(ADMIN)
         position = services.create_position(data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.position_view(position)
 
 
@@ -116,7 +116,7 @@ class PositionById(MethodView):
         """Change a job position (tenant admin)."""
         api_member(ADMIN)
         position = services.update_position(services.get_position(position_id), data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.position_view(position)
 
     @blp.response(204)
@@ -124,7 +124,7 @@ class PositionById(MethodView):
         """Delete a job position (tenant admin); 409 while held."""
         api_member(ADMIN)
         services.delete_position(services.get_position(position_id))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def _visible_employee(principal, employee_id: int) -> Employee:
@@ -159,7 +159,7 @@ class Employees(MethodView):
         """Create an employee (tenant admin); with `username` and `password`, also a login."""
         api_member(ADMIN)
         employee = services.create_employee(data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.employee_view(employee)
 
 
@@ -177,7 +177,7 @@ class EmployeeById(MethodView):
         """Change an employee (tenant admin)."""
         principal = api_member(ADMIN)
         employee = services.update_employee(_visible_employee(principal, employee_id), data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.employee_view(employee)
 
     @blp.response(204)
@@ -185,7 +185,7 @@ class EmployeeById(MethodView):
         """Delete an employee and their login (tenant admin); 409 while they manage others."""
         principal = api_member(ADMIN)
         services.delete_employee(_visible_employee(principal, employee_id))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/deputy-fields")
@@ -204,7 +204,7 @@ class DeputyFields(MethodView):
         """Put a deputy in charge of a unit or a person from a date (tenant admin)."""
         api_member(ADMIN)
         row = deputies.create_field(data)
-        db.session.commit()
+        unit_of_work.commit()
         return deputies.field_view(row)
 
 
@@ -216,7 +216,7 @@ class DeputyFieldById(MethodView):
         """End (or reopen) a field assignment (tenant admin)."""
         api_member(ADMIN)
         row = deputies.end_field(deputies.get_field(field_id), data["end_date"])
-        db.session.commit()
+        unit_of_work.commit()
         return deputies.field_view(row)
 
     @blp.response(204)
@@ -224,7 +224,7 @@ class DeputyFieldById(MethodView):
         """Delete a field assignment entered by mistake (tenant admin)."""
         api_member(ADMIN)
         deputies.delete_field(deputies.get_field(field_id))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 path_object("field_id", DeputyField)

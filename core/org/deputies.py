@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.errors import Invalid, NotFound
 from core.extensions import db
@@ -49,6 +50,7 @@ def create_field(data: dict) -> DeputyField:
     row = DeputyField(deputy_id=data["deputy_id"], unit_id=data.get("unit_id"), member_id=data.get("member_id"),
                       start_date=data["start_date"], end_date=data.get("end_date"))
     db.session.add(row)
+    unit_of_work.changed(row)
     db.session.flush()
     record("deputy_field.create", "deputy_field", row.id, after=field_view(row))
     return row
@@ -59,6 +61,7 @@ def end_field(row: DeputyField, end_date: date | None) -> DeputyField:
         raise Invalid("The end date is before the start date.", {"end_date": ["Before the start date."]})
     before = field_view(row)
     row.end_date = end_date
+    unit_of_work.changed(row)
     db.session.flush()
     record("deputy_field.update", "deputy_field", row.id, before=before, after=field_view(row))
     return row
@@ -66,6 +69,7 @@ def end_field(row: DeputyField, end_date: date | None) -> DeputyField:
 
 def delete_field(row: DeputyField) -> None:
     before = field_view(row)
+    unit_of_work.changed(row, gone=True)
     db.session.delete(row)
     db.session.flush()
     record("deputy_field.delete", "deputy_field", before["id"], before=before)

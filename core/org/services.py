@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.models import User
 from core.auth.normalize import nfc
@@ -197,6 +198,7 @@ def create_employee(data: dict) -> Employee:
     elif password:
         raise Invalid("A password needs a username.", {"username": ["Required with a password."]})
     db.session.add(employee)
+    unit_of_work.changed(employee)
     db.session.flush()
     record("employee.create", "employee", employee.id, after=employee_view(employee))
     return employee
@@ -232,6 +234,7 @@ def update_employee(employee: Employee, data: dict) -> Employee:
         raise Invalid("Some dates are inconsistent.", dates)
     for key, value in fields.items():
         setattr(employee, key, value)
+    unit_of_work.changed(employee)
     if roles is not None:
         if employee.user is None:
             raise Invalid("The employee has no login.", {"roles": ["Create a login first."]})
@@ -273,6 +276,7 @@ def delete_employee(employee: Employee) -> None:
     before = employee_view(employee)
     user = employee.user
     _delete_unreferenced("employee", employee, *([user] if user is not None else []))
+    unit_of_work.changed(employee, gone=True)
     record("employee.delete", "employee", before["id"], before=before)
 
 

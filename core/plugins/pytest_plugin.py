@@ -39,7 +39,7 @@ def score_month(plugin: str, workdir: Path, scoring_variant: str | None = None,
     it with ``scoring_variant`` (the plugin's first variant by default) and return the results."""
     from sqlalchemy import select
 
-    from core import create_app
+    from core import create_app, unit_of_work
     from core.extensions import db
     from core.generate import generate
     from core.plugins.manager import PluginLoadError, current_manager
@@ -68,7 +68,7 @@ def score_month(plugin: str, workdir: Path, scoring_variant: str | None = None,
         if key is None:
             pytest.fail(f"plugin '{plugin}' provides no scoring variant to score a month with", pytrace=False)
         made = generate("plugin-test", employees, 1, month, seed=seed)
-        db.session.commit()
+        unit_of_work.commit()
         with tenant_context(made.tenant_id):
             tenant = db.session.get(Tenant, made.tenant_id)
             update_settings(tenant, {"scoring_variant": {"key": key, "settings": dict(settings or {})}},
@@ -79,7 +79,7 @@ def score_month(plugin: str, workdir: Path, scoring_variant: str | None = None,
             scores = [{"employee_id": r.employee_id, "task_score": float(r.task_score), "total": float(r.total),
                        "working_days": r.working_days, "item_count": r.item_count, "components": r.components,
                        "sums": r.sums, "provisional": r.provisional} for r in rows]
-            db.session.commit()
+            unit_of_work.commit()
         db.engine.dispose()
     return ScoredMonth(period, result["variant"], result["items"], scores, listed)
 

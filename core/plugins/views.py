@@ -14,6 +14,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import Domain, get_locale
 from flask_login import current_user, login_required
 
+from core import unit_of_work
 from core.errors import Invalid, ServiceError
 from core.extensions import db
 from core.i18n import day_input
@@ -142,7 +143,7 @@ def edit(t, kind, key):
             tenant_services.update_settings(
                 g.tenant, {kind: {"key": key, "version": version, "settings": settings, "effective_from": day}},
                 manager.validate_component)
-            db.session.commit()
+            unit_of_work.commit()
             return redirect(url_for("plugin_pages.overview", t=t, saved=kind))
         values = {**form_values(component, {}), **{name[2:]: v for name, v in request.form.items()
                                                    if name.startswith("s.")}}
@@ -172,5 +173,5 @@ def connectors(t):
     except Invalid:
         db.session.rollback()
         abort(422)  # only a forged form names a connector the page did not offer
-    db.session.commit()
+    unit_of_work.commit()
     return redirect(url_for("plugin_pages.overview", t=t, saved="import_connector"))

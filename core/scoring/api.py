@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.errors import NotFound
 from core.extensions import db
@@ -73,7 +74,7 @@ class GeneralScores(MethodView):
         quarter (2026-Q2) for a person whose agency evaluates by quarters."""
         principal = api_member("manager", ADMIN)
         row = services.set_general(principal, employee_id, period, data, own_proposal=False)
-        db.session.commit()
+        unit_of_work.commit()
         return services.general_view(row)
 
 
@@ -85,7 +86,7 @@ class GeneralScoreProposal(MethodView):
         """The employee proposes their own general criteria for the month (or the quarter)."""
         principal = api_member("employee")
         row = services.set_general(principal, employee_id, period, data, own_proposal=True)
-        db.session.commit()
+        unit_of_work.commit()
         return services.general_view(row)
 
 
@@ -129,7 +130,7 @@ class ClosePeriod(MethodView):
         """Close a month: its items refuse changes and its scores are frozen (tenant admin)."""
         api_member(ADMIN)
         state = services.close_period(period)
-        db.session.commit()
+        unit_of_work.commit()
         return state
 
 
@@ -141,7 +142,7 @@ class ReopenPeriod(MethodView):
         """Reopen a closed month; the reason goes to the audit log (tenant admin)."""
         api_member(ADMIN)
         state = services.reopen_period(period, data["reason"])
-        db.session.commit()
+        unit_of_work.commit()
         return state
 
 

@@ -37,6 +37,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from core import unit_of_work
 from core.extensions import db
 from core.plugins.manager import ComponentMissing
 from core.scoring import engine, kernel, scope
@@ -51,8 +52,6 @@ log = logging.getLogger(__name__)
 # Marks of one batch: big enough that a morning's burst is a few batches, small enough
 # that one batch's transaction (and its leaders' locks) stays short.
 BATCH_MARKS = 500
-# Tenants whose marks this session committed: woken after the commit (Redis only).
-_WAKE_KEY = "congvu_scoring_wake"
 _redis_clients: dict[str, object] = {}
 
 
@@ -69,10 +68,11 @@ def deferred() -> bool:
 # ---------------------------------------------------------------- writing marks
 
 
-def mark_items(session: Session, events: Iterable[tuple[int, int, str]]) -> None:
+def mark_items(session: Session, events: Iterable[tuple[int, int, str]]) -> set[int]:
     """Marks for the items of this transaction's work events (tenant, item id, change):
     one per (tenant, person, month), in one INSERT per tenant. The items were flushed in
-    this transaction, so their person and date are read from the session, not the database."""
+    this transaction, so their person and date are read from the session, not the database.
+    Returns the tenants marked, to wake a scorer for after the commit."""
     wanted: dict[int, set[tuple[int, str]]] = defaultdict(set)
     missing: dict[int, set[int]] = defaultdict(set)
     for tid, item_id, _ in events:
@@ -87,7 +87,7 @@ def mark_items(session: Session, events: Iterable[tuple[int, int, str]]) -> None
         else:
             with tenant_context(tid):  # the commit may come after the block that set the tenant
                 _insert_marks(session, wanted[tid], missing[tid])
-        session.info.setdefault(_WAKE_KEY, set()).add(tid)
+    return set(wanted) | set(missing)
 
 
 def _insert_marks(session: Session, wanted: set[tuple[int, str]], missing: set[int]) -> None:
@@ -101,14 +101,9 @@ def _insert_marks(session: Session, wanted: set[tuple[int, str]], missing: set[i
         {"tenant_id": tid, "employee_id": pid, "period": period, "marked_at": now} for pid, period in sorted(wanted)])
 
 
-def forget_wake(session: Session) -> None:
-    session.info.pop(_WAKE_KEY, None)
-
-
-def wake_after_commit(session: Session) -> None:
+def wake_after_commit(tenants: set[int]) -> None:
     """After the commit: wake a scorer for each tenant this transaction marked. Redis down
     is no failure of the write — its marks wait in the database for the next scorer."""
-    tenants = session.info.pop(_WAKE_KEY, None)
     if not tenants or not has_app_context():
         return
     redis_url = current_app.config.get("CONGVU_REDIS_URL")
@@ -160,7 +155,7 @@ def wake_waiting(redis_url: str) -> int:
         with tenant_context(tid):
             if db.session.scalar(select(ScoringMark.id).limit(1)) is not None:
                 waiting.append(tid)
-    db.session.commit()
+    unit_of_work.commit()
     if waiting:
         wake(redis_url, waiting)
     return len(waiting)
@@ -265,7 +260,7 @@ def drain(year: str | None = None, limit: int = BATCH_MARKS) -> int:
     while True:
         try:
             taken = drain_batch(limit, year)
-            db.session.commit()
+            unit_of_work.commit()
         except Exception:
             db.session.rollback()
             raise

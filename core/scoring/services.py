@@ -10,16 +10,17 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.jobs.runner import task
 from core.org import services as org
-from core.org.models import DeputyField, Employee
+from core.org.models import Employee
 from core.periods import period_bounds
 from core.plugins.manager import ComponentMissing, current_manager, current_tenant_slug
 from core.scoring import engine, kernel, scorer, stamps
@@ -35,89 +36,54 @@ from core.scoring.scope import lock_people
 from core.scoring.stale import mark_stale
 from core.tenancy import current_tenant_id, tenant_context
 from core.timeutil import utcnow
+from core.txcache import pending
 from core.webhooks import outbox as webhooks
 from core.work import calendar as cal
-from core.work.models import CalendarDay, ClosedPeriod, LeaveRecord, WorkItem
-from core.work.services import EVENTS_KEY as WORK_EVENTS_KEY
+from core.work.models import ClosedPeriod, WorkItem
 
 # ---------------------------------------------------------------- incremental updates
 
 
-# What else a month's scores are computed from, besides items and settings: approved
-# leave (a person's working days), the tenant's calendar (everyone's), and the people
-# themselves (who leads, who is in which unit, who is employed — leaders' unit results).
-_FACTS_KEY = "congvu_scoring_facts"
-EMPLOYEE_FIELDS = ("is_leader", "unit_id", "start_date", "end_date")
+def _months_of(facts: dict) -> dict:
+    """The months a tenant's noted changes (core/unit_of_work.py `changed`) touch: (person,
+    month) pairs of leave and deputies' fields, months of calendar days, people changed."""
+    leave: set[tuple[int, str]] = set()
+    for people, starts, ends in facts["spans"]:
+        # An open field (no end) runs to this month.
+        known = [max(starts[0], cal.now().date()) if ends[0] is None else ends[0],
+                 *(e for e in ends[1:] if e is not None)]
+        for month in kernel.month_range(min(starts), max(known)):
+            leave.update((pid, month) for pid in people)
+    return {"leave": leave, "days": {kernel.month_of(d) for d in facts["days"]}, "people": facts["people"]}
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changed_facts(session: Session, _flush_context) -> None:
-    tid = current_tenant_id()
-    if tid is None:
-        return  # an operator's or a merger's bulk work: it re-scores by itself
-    facts = {"leave": set(), "days": set(), "people": False}
-    for obj, gone in [(o, False) for o in (*session.new, *session.dirty)] + [(o, True) for o in session.deleted]:
-        if getattr(obj, "tenant_id", None) != tid:
+def settle_facts(session: Session, noted: dict[int, dict]) -> None:
+    """Step 1 of the commit (core/unit_of_work.py). Months whose facts changed in this
+    transaction: a person's leave re-scores their month (and their leaders') now; a
+    calendar day or a change of people marks the scored months stale, to be recalculated
+    (they move everyone's numbers)."""
+    for tid, facts in noted.items():
+        if not (facts["spans"] or facts["days"] or facts["people"]):
             continue
-        if isinstance(obj, LeaveRecord):
-            state = inspect(obj)
-            starts = [obj.start_date, *state.attrs.start_date.history.deleted]
-            ends = [obj.end_date, *state.attrs.end_date.history.deleted]
-            people = {obj.employee_id, *state.attrs.employee_id.history.deleted}
-            for month in kernel.month_range(min(starts), max(ends)):
-                facts["leave"].update((pid, month) for pid in people)
-        elif isinstance(obj, DeputyField):
-            # A deputy's field changed: their months re-score like a leave's (the field's
-            # people are read by the refresh). An open field runs to this month.
-            state = inspect(obj)
-            starts = [obj.start_date, *state.attrs.start_date.history.deleted]
-            ends = [obj.end_date or max(obj.start_date, cal.now().date()),
-                    *(d for d in state.attrs.end_date.history.deleted if d is not None)]
-            people = {obj.deputy_id, *state.attrs.deputy_id.history.deleted}
-            for month in kernel.month_range(min(starts), max(ends)):
-                facts["leave"].update((pid, month) for pid in people)
-        elif isinstance(obj, CalendarDay):
-            facts["days"].update(kernel.month_of(d) for d in (obj.day, *inspect(obj).attrs.day.history.deleted))
-        elif isinstance(obj, Employee) and (gone or obj in session.new or any(
-                inspect(obj).attrs[name].history.has_changes() for name in EMPLOYEE_FIELDS)):
-            facts["people"] = True
-    if facts["leave"] or facts["days"] or facts["people"]:
+        session.flush()
         # Per tenant: the commit may come after the block that set the tenant has ended.
-        noted = session.info.setdefault(_FACTS_KEY, {}).setdefault(tid, {"leave": set(), "days": set(),
-                                                                         "people": False})
-        noted["leave"] |= facts["leave"]
-        noted["days"] |= facts["days"]
-        noted["people"] = noted["people"] or facts["people"]
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_changed_facts(session: Session, _previous_transaction) -> None:
-    session.info.pop(_FACTS_KEY, None)
-
-
-def _settle_changed_facts(session: Session) -> None:
-    """Months whose facts changed in this transaction: a person's leave re-scores their
-    month (and their leaders') now; a calendar day or a change of people marks the scored
-    months stale, to be recalculated (they move everyone's numbers)."""
-    for tid, facts in (session.info.pop(_FACTS_KEY, None) or {}).items():
         if tid == current_tenant_id():
-            _settle_tenant_facts(facts)
+            _settle_tenant_facts(_months_of(facts))
         else:
             with tenant_context(tid):
-                _settle_tenant_facts(facts)
+                _settle_tenant_facts(_months_of(facts))
 
 
 def settle_changed_facts() -> None:
     """Settle now what this transaction changed among people, leave and calendar days
     (the commit would): for a writer that adds people, then scores every month itself
     (the demo), so its fresh scores are not marked stale by its own earlier writes."""
-    db.session.flush()
-    _settle_changed_facts(db.session)
+    settle_facts(db.session(), pending().pop("facts", None) or {})
 
 
 def people_changed() -> None:
     """The tenant's people changed outside the ORM (a staff import writes in bulk): the
-    months with scores go stale, as _note_changed_facts would have marked them."""
+    months with scores go stale, as a noted change of people would (core/unit_of_work.py)."""
     _settle_tenant_facts({"leave": set(), "days": set(), "people": True})
 
 
@@ -151,51 +117,24 @@ def _settle_tenant_facts(facts: dict) -> None:
         engine.aggregate(scheme, people, lock_people(people))
 
 
-@event.listens_for(Session, "before_commit", insert=True)  # before the audit chain's lock is taken
-def _refresh_changed_items(session: Session) -> None:
-    """Work items changed in this transaction: re-score them and their employees' month
-    before the commit, so scores are never behind the work they measure. Likewise the
-    months whose other facts changed (_settle_changed_facts)."""
-    if session.info.get("congvu_scoring_busy"):
-        return
-    if _FACTS_KEY in session.info or any(isinstance(o, (LeaveRecord, CalendarDay, Employee, DeputyField))
-                                         for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info["congvu_scoring_busy"] = True
-        try:
-            session.flush()  # what is still pending reaches _note_changed_facts
-            _settle_changed_facts(session)
-        finally:
-            session.info.pop("congvu_scoring_busy", None)
-    events = session.info.get(WORK_EVENTS_KEY)
-    if not events:
-        return
+def score_items(session: Session, events: list[tuple[int, int, str]]) -> set[int]:
+    """Step 2 of the commit (core/unit_of_work.py): the work items this transaction
+    changed (tenant, item id, change). Deferred: a mark per (person, month) commits with
+    the items, and a scorer re-scores them and their leaders after the commit
+    (core/scoring/scorer.py); returns the tenants to wake. Embedded: the items and their
+    employees' months are re-scored now, so scores are never behind the work they measure."""
     if scorer.deferred():
-        # Beside the request: a mark per (person, month) commits with the items, and a
-        # scorer re-scores them and their leaders after the commit (core/scoring/scorer.py).
-        scorer.mark_items(session, events)
-        return
-    session.info["congvu_scoring_busy"] = True
+        return scorer.mark_items(session, events)
     try:
         # Locks: engine.refresh_items takes the person-level ones (see locks.SCORING_LOCK),
-        # so declarations of different people no longer wait for each other here.
+        # so declarations of different people do not wait for each other here.
         engine.refresh_items(sorted({item_id for _, item_id, _ in events}))
     except ComponentMissing as exc:
         # Work goes on; the month is marked stale so admins see why it has no scores.
         months = {kernel.month_of(d) for d in db.session.scalars(
             select(ItemScore.work_date).where(ItemScore.work_item_id.in_([i for _, i, _ in events])))}
-        mark_stale(months or {kernel.month_of(date.today())}, exc.message)
-    finally:
-        session.info.pop("congvu_scoring_busy", None)
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_scorer(session: Session) -> None:
-    scorer.wake_after_commit(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_wake(session: Session, _previous_transaction) -> None:
-    scorer.forget_wake(session)
+        mark_stale(months or {kernel.month_of(cal.local_today())}, exc.message)
+    return set()
 
 
 # ---------------------------------------------------------------- reading scores
@@ -830,7 +769,7 @@ def recalculation_task(progress, period: str) -> dict:
     summary = {k: v for k, v in result.items() if k != "variant"}
     record("scores.recalculate", "period", period, after=summary)
     webhooks.publish("month.scored", {"period": period, **summary})
-    db.session.commit()
+    unit_of_work.commit()
     return result
 
 

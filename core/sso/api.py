@@ -6,8 +6,8 @@ from flask import current_app, g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import unit_of_work
 from core.auth.guards import api_member
-from core.extensions import db
 from core.sso import services
 from core.sso.schemas import SsoSettingsIn, SsoSettingsOut
 
@@ -38,7 +38,7 @@ class SsoSettings(MethodView):
         """Set single sign-on (tenant admin). Audited, without the secret."""
         principal = api_member("tenant_admin")
         cfg = services.save(data, principal.actor, development())
-        db.session.commit()
+        unit_of_work.commit()
         return services.view(cfg, callback_url(g.tenant.slug))
 
     @blp.response(204)
@@ -46,4 +46,4 @@ class SsoSettings(MethodView):
         """Remove single sign-on: the login page loses its button and passwords work again."""
         principal = api_member("tenant_admin")
         services.remove(principal.actor)
-        db.session.commit()
+        unit_of_work.commit()

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 
+from core import unit_of_work
 from core.admin.forms import load, raw_input, service_errors
 from core.admin.views import admin_pages
 from core.audit.services import record
@@ -106,17 +107,17 @@ def callback(t):
         db.session.rollback()  # a login half-made for an unknown person is not kept
         log.info("single sign-on of tenant %s refused: %s", g.tenant.slug, exc)
         services.record_failure(g.tenant.id, exc.reason, address, value)
-        db.session.commit()
+        unit_of_work.commit()
         return _failure(exc.reason, value)
     except LoginRefused as exc:
         db.session.rollback()
         services.record_failure(g.tenant.id, exc.code, address, value)
-        db.session.commit()
+        unit_of_work.commit()
         return _refused(_("This login is deactivated; ask your tenant administrator.")
                         if exc.code == "account_deactivated" else _("This login is closed: your employment has ended."),
                         403)
     record("auth.login", "user", principal.id, after={"via": "sso", "issuer": cfg.issuer}, actor=principal.actor)
-    db.session.commit()
+    unit_of_work.commit()
     login_user(principal)
     return redirect(url_for("pages.index"))
 
@@ -168,7 +169,7 @@ def sso(t):
         return _render(values, {}, saved=request.args.get("saved") == "1")
     if request.form.get("remove"):
         services.remove(current_user.actor)
-        db.session.commit()
+        unit_of_work.commit()
         return redirect(url_for("admin_pages.sso", t=t, saved="1"))
     schema = SsoSettingsIn()
     data, errors = load(schema, raw_input(schema, request.form))
@@ -179,7 +180,7 @@ def sso(t):
             db.session.rollback()
             errors = service_errors(exc)
         else:
-            db.session.commit()
+            unit_of_work.commit()
             return redirect(url_for("admin_pages.sso", t=t, saved="1"))
     values = {k: v for k, v in request.form.items() if k not in ("client_secret", "csrf_token")}
     for name in ("enabled", "sso_only", "jit_create"):

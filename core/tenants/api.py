@@ -7,8 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.auth.guards import api_member, api_principal, operator_only
-from core.extensions import db
 from core.pagination import paginate
 from core.tenants import services
 from core.tenants.models import Tenant
@@ -38,7 +38,7 @@ class Tenants(MethodView):
         """Create a tenant (operator); a `province_code` also creates its commune-level units."""
         operator_only(api_principal())
         tenant, units = services.create_tenant(data["slug"], data["name"], data.get("province_code"))
-        db.session.commit()
+        unit_of_work.commit()
         return services.tenant_view(tenant, units)
 
 
@@ -61,5 +61,5 @@ class Settings(MethodView):
         """Change settings (tenant admin); each component's settings are validated by its schema."""
         api_member("tenant_admin")
         view = services.update_settings(g.tenant, data, _validator())
-        db.session.commit()
+        unit_of_work.commit()
         return view

@@ -32,6 +32,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.catalogue import services as catalogue
 from core.catalogue.models import BEGINNING, TASK_GROUPS, Competency, NormVersion, TaskType
@@ -290,6 +291,7 @@ def _apply_calendar(days: list[dict], result: ApplyResult) -> None:
             row = CalendarDay(day=entry["day"])
             db.session.add(row)
         row.kind, row.name = entry["kind"], name
+        unit_of_work.changed(row)
         db.session.flush()
         record("calendar_day.set", "calendar_day", entry["day"].isoformat(), before=before,
                after={"kind": row.kind, "name": name})

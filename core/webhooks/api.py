@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.extensions import db
 from core.webhooks import services
@@ -37,7 +38,7 @@ class Webhooks(MethodView):
         """Subscribe a URL to events; the answer holds the signing secret, once."""
         principal = api_member(ADMIN)
         sub = services.create(data["url"], data["events"], data.get("description"), principal.actor)
-        db.session.commit()
+        unit_of_work.commit()
         return sub
 
 
@@ -54,7 +55,7 @@ class WebhookOne(MethodView):
         """Change the URL or events, pause (`active: false`) or resume."""
         api_member(ADMIN)
         sub = services.update(db.session.get(WebhookSubscription, webhook_id), data)
-        db.session.commit()
+        unit_of_work.commit()
         return sub
 
     @blp.response(204)
@@ -62,7 +63,7 @@ class WebhookOne(MethodView):
         """Remove a subscription and its delivery log (the audit trail keeps the removal)."""
         api_member(ADMIN)
         services.delete(db.session.get(WebhookSubscription, webhook_id))
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/webhooks/<int:webhook_id>/deliveries")
@@ -83,7 +84,7 @@ class WebhookReplay(MethodView):
         """Send a delivery again (a new delivery; the old one keeps its log)."""
         api_member(ADMIN)
         again = services.replay(db.session.get(WebhookDelivery, delivery_id))
-        db.session.commit()
+        unit_of_work.commit()
         wake()
         return again
 

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from core import outbound as urls
+from core import unit_of_work
 from core.extensions import db
 from core.tenancy import tenant_context, unscoped
 from core.timeutil import utcnow
@@ -55,7 +56,7 @@ def _claim() -> list[int]:
     rows = db.session.scalars(stmt).all()
     for row in rows:
         row.next_attempt_at = now + LEASE
-    db.session.commit()
+    unit_of_work.commit()
     return [r.id for r in rows]
 
 
@@ -123,7 +124,7 @@ def deliver_due() -> dict[str, int]:
             WebhookSubscription.id.in_({r.subscription_id for r in rows})))
         targets = {s.id: _target(s) for s in subs}
         jobs = [(targets.get(r.subscription_id), _Message(r.id, r.event, signing.body(r.payload))) for r in rows]
-        db.session.commit()  # no transaction stays open while we wait on receivers
+        unit_of_work.commit()  # no transaction stays open while we wait on receivers
         outcomes = {message.id: ((None, "subscription removed or paused", True) if target is None
                                  else (*_send(target, message), False)) for target, message in jobs}
         for row in _rows(list(outcomes)):  # one read for the batch's outcomes
@@ -140,7 +141,7 @@ def deliver_due() -> dict[str, int]:
             else:
                 row.next_attempt_at = utcnow() + backoff(row.attempts)
                 counts["retry"] += 1
-        db.session.commit()
+        unit_of_work.commit()
 
 
 def deliver_all() -> dict[str, Any]:

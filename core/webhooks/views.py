@@ -7,6 +7,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from core import unit_of_work
 from core.admin.forms import service_errors
 from core.auth.guards import request_principal, tenant_member
 from core.errors import ServiceError
@@ -62,7 +63,7 @@ def create(t):
     try:
         sub = services.create(values["url"], values["events"], values["description"][:200] or None,
                               request_principal().actor)
-        db.session.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _index(exc.status, values, service_errors(exc))
@@ -90,7 +91,7 @@ def detail(t, webhook_id):
 def set_active(t, webhook_id):
     _reader(write=True)
     services.update(_get(WebhookSubscription, webhook_id), {"active": request.form.get("active") == "1"})
-    db.session.commit()
+    unit_of_work.commit()
     return redirect(url_for("webhook_pages.detail", t=t, webhook_id=webhook_id))
 
 
@@ -101,7 +102,7 @@ def delete(t, webhook_id):
     if request.form.get("confirm") != "1":
         abort(400, _l("Tick the box to confirm the removal."))
     services.delete(_get(WebhookSubscription, webhook_id))
-    db.session.commit()
+    unit_of_work.commit()
     return redirect(url_for("webhook_pages.index", t=t))
 
 
@@ -112,7 +113,7 @@ def replay(t, delivery_id):
     delivery = _get(WebhookDelivery, delivery_id)
     try:
         again = services.replay(delivery)
-        db.session.commit()
+        unit_of_work.commit()
     except ServiceError:
         db.session.rollback()
         abort(409, _l("The subscription is paused; resume it first."))

@@ -14,6 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.auth.guards import api_member
 from core.extensions import db
 from core.pagination import paginate
@@ -102,7 +103,7 @@ class WorkItems(MethodView):
             out_items = services.views([item for item, _ in declared])
             for out_item, (_, warnings) in zip(out_items, declared, strict=True):
                 out_item["warnings"] = warnings
-            services.commit()
+            unit_of_work.commit()
             # A response object passes the single item's schema by (flask-smorest leaves it as is).
             response = jsonify(WorkItemBatchResultSchema().dump({"items": out_items}))
             response.status_code = 201
@@ -110,7 +111,7 @@ class WorkItems(MethodView):
         item, warnings = services.declare(principal, data)
         _long_days([item], confirmed)
         out = services.view(item)
-        services.commit()
+        unit_of_work.commit()
         out["warnings"] = warnings
         return out
 
@@ -137,7 +138,7 @@ class WorkItemById(MethodView):
         if "quantity" in data and item.quantity > before:  # only a larger plan is asked about
             _long_days([item], confirmed)
         out = services.view(item)
-        services.commit()
+        unit_of_work.commit()
         return out
 
 
@@ -154,7 +155,7 @@ def _action(item_id: int, fn) -> dict:
     principal = api_member()
     item = fn(principal, g.work_item)
     out = services.view(item)
-    services.commit()
+    unit_of_work.commit()
     return out
 
 
@@ -234,7 +235,7 @@ class LeaveRecords(MethodView):
         """Record leave (a manager of the employee, or a tenant admin)."""
         principal = api_member()
         row = services.create_leave(principal, data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.leave_view(row)
 
 
@@ -251,7 +252,7 @@ class LeaveById(MethodView):
         """Remove a leave record (a manager of the employee, or a tenant admin)."""
         principal = api_member()
         services.delete_leave(principal, g.leave)
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/calendar-days")
@@ -275,7 +276,7 @@ class CalendarDays(MethodView):
         """Set a day off or a make-up working day (tenant admin); a day already set is replaced."""
         api_member(ADMIN)
         row = services.set_calendar_day(data)
-        db.session.commit()
+        unit_of_work.commit()
         return services.calendar_day_view(row)
 
 
@@ -286,7 +287,7 @@ class CalendarDayById(MethodView):
         """Remove a tenant calendar day (tenant admin)."""
         api_member(ADMIN)
         services.delete_calendar_day(g.calendar_day)
-        db.session.commit()
+        unit_of_work.commit()
 
 
 @blp.route("/working-days")
@@ -316,5 +317,5 @@ class WorkSettingsView(MethodView):
         """Change how declarations are checked (tenant admin)."""
         api_member(ADMIN)
         out = services.update_work_settings(data)
-        db.session.commit()
+        unit_of_work.commit()
         return out

@@ -13,8 +13,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
 
 from core import workdays
 from core.extensions import db
@@ -28,14 +27,14 @@ from core.workdays import national_holiday  # noqa: F401 - re-exported: the cale
 # Far enough ahead for any deadline; bounds the search for the next working day.
 _MAX_GAP_DAYS = 60
 # Calendars read in the session's transaction, by (tenant, start, end) (core/txcache.py):
-# forgotten when the transaction ends and whenever a flush writes a calendar day.
+# forgotten when the transaction ends and when a writer notes a changed calendar day
+# (core/unit_of_work.py `changed`).
 _LOADED = "calendars"
 
 
-@event.listens_for(Session, "before_flush")
-def _calendar_written(session: Session, flush_context, instances) -> None:
-    if any(isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
-        forget(_LOADED, session)
+def forget_loaded() -> None:
+    """A calendar day changed in this transaction: calendars read before no longer hold."""
+    forget(_LOADED)
 
 
 def now() -> datetime:

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.catalogue import services as catalogue
 from core.dashboards import services as dashboards
 from core.errors import ServiceError
@@ -232,7 +233,7 @@ def bulk(t):
                 raise ServiceError("Invalid rating.", {"stars": ["Between 1 and 5."]})
             done = manager.bulk_review(current_user, ids, yes, int(stars) if stars is not None else None,
                                        (request.form.get("comment") or "")[:5000])
-        services.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -262,7 +263,7 @@ def decide_one(t, item_id, action):
             if stars is None or not stars.is_integer() or not 1 <= stars <= 5:
                 raise ServiceError("Invalid rating.", {"stars": ["Between 1 and 5."]})
             done = manager.bulk_review(current_user, [item_id], True, int(stars), None)
-        services.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -329,7 +330,7 @@ def assign(t):
         return _render("assign", _assign_context(errors, keep=True), 422)
     try:
         item, _warnings = services.declare(current_user, data)
-        services.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _render("assign", _assign_context(_translated(exc), keep=True), 422)
@@ -360,7 +361,7 @@ def overdue_action(t, item_id, action):
         else:
             manager.remind(current_user, item, link=url_for("work_pages.today", t=t))
             message = _("Reminder sent: %(title)s", title=item.title)
-        services.commit()
+        unit_of_work.commit()
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 404:

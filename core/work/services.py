@@ -15,7 +15,8 @@ Rules (domain.md; "our rule" where the text leaves a choice):
 
 Services raise `core.errors` exceptions before writing anything. Each change writes
 an audit event in the same transaction and queues `congvu_work_item_changed`, which
-`commit()` emits after the commit (hookspecs.py says "called after the commit").
+`core.unit_of_work.commit()` emits after the commit (hookspecs.py says "called after the
+commit").
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from decimal import Decimal
 from functools import lru_cache
 
 from flask import g, has_request_context
-from sqlalchemy import and_, bindparam, case, event, func, select, update
-from sqlalchemy.orm import Session, defaultload
+from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy.orm import defaultload
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.catalogue import services as catalogue
@@ -38,6 +40,7 @@ from core.org import services as org
 from core.org.models import Employee
 from core.plugins.events import emit
 from core.tenants.models import Tenant
+from core.txcache import pending
 from core.webhooks import outbox as webhooks
 from core.work import building
 from core.work import calendar as cal
@@ -54,9 +57,6 @@ from core.work.models import (
 
 # Clock skew allowed between a phone and the server for "completed at".
 _SKEW = timedelta(minutes=5)
-# The session key under which a transaction's work events wait for its commit (scoring
-# reads them in the commit to re-score the items).
-EVENTS_KEY = "congvu_work_events"
 TRANSITIONS = {
     "planned": {"planned", "in_progress", "done", "cancelled"},
     "in_progress": {"in_progress", "done", "cancelled"},
@@ -67,38 +67,17 @@ TRANSITIONS = {
 
 # ---------------------------------------------------------------- events after commit
 
-_PENDING, _COMMITTED = EVENTS_KEY, "congvu_work_events_committed"
-
 
 def _queue_event(item: WorkItem, change: str) -> None:
-    db.session.info.setdefault(_PENDING, []).append((item.tenant_id, item.id, change))
+    """For the commit (core/unit_of_work.py): the item is re-scored (or marked for the
+    scorer) before it, and `congvu_work_item_changed` is emitted after it."""
+    pending().setdefault("work_events", []).append((item.tenant_id, item.id, change))
 
 
-@event.listens_for(Session, "after_commit")
-def _events_committed(session: Session) -> None:
-    # Whoever commits (a request, a job, the CLI), the events of that transaction are now true.
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.info.setdefault(_COMMITTED, []).extend(pending)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_events(session: Session, previous_transaction) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def notify() -> None:
-    """Emit `congvu_work_item_changed` for every change committed so far in this session.
-    `commit()` calls it; a caller that commits by itself (an import job) calls it after."""
-    events = db.session.info.pop(_COMMITTED, [])
+def emit_events(events: list[tuple[int, int, str]]) -> None:
+    """After the commit: tell plugins what changed (they may read the committed rows)."""
     for tenant_id, item_id, change in events:
         emit("congvu_work_item_changed", tenant_id=tenant_id, item_id=item_id, change=change)
-
-
-def commit() -> None:
-    """Commit, then tell plugins what changed (they may read the committed rows)."""
-    db.session.commit()
-    notify()
 
 
 # ---------------------------------------------------------------- settings, periods
@@ -826,6 +805,7 @@ def create_leave(principal: Principal, data: dict) -> LeaveRecord:
     ensure_open(data["end_date"], "end_date")
     row = LeaveRecord(**data)
     db.session.add(row)
+    unit_of_work.changed(row)
     db.session.flush()
     record("leave.create", "leave", row.id, after=leave_view(row))
     return row
@@ -847,6 +827,7 @@ def delete_leave(principal: Principal, row: LeaveRecord) -> None:
     ensure_open(row.start_date, "start_date")
     ensure_open(row.end_date, "end_date")
     record("leave.delete", "leave", row.id, before=leave_view(row))
+    unit_of_work.changed(row, gone=True)
     db.session.delete(row)
     db.session.flush()
 
@@ -877,6 +858,7 @@ def set_calendar_day(data: dict) -> CalendarDay:
         row = CalendarDay(day=data["day"])
         db.session.add(row)
     row.kind, row.name = data["kind"], data.get("name")
+    unit_of_work.changed(row)
     db.session.flush()
     record("calendar_day.set", "calendar_day", row.id, before=before, after=calendar_day_view(row))
     return row
@@ -892,6 +874,7 @@ def get_calendar_day(day_id: int) -> CalendarDay:
 def delete_calendar_day(row: CalendarDay) -> None:
     ensure_open(row.day, "day")
     record("calendar_day.delete", "calendar_day", row.id, before=calendar_day_view(row))
+    unit_of_work.changed(row, gone=True)
     db.session.delete(row)
     db.session.flush()
 

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.catalogue import services as catalogue
 from core.errors import Invalid, ServiceError
 from core.extensions import db
@@ -252,7 +253,7 @@ def declare(t):
                 form["needs_confirm"] = True
                 status = 422
             else:
-                services.commit()
+                unit_of_work.commit()
                 flash(ngettext_declared(len(declared)), "ok")
                 if any(w for _, w in declared):
                     flash(_("Warning: this task type is not in your position's catalogue."), "warning")
@@ -314,7 +315,7 @@ def update(t, item_id):
                     data["progress"] = int(progress)
         if data:
             services.update_item(current_user, item, data)
-            services.commit()
+            unit_of_work.commit()
         if not _htmx():
             flash(_("Saved."), "ok")
     except ServiceError as exc:
@@ -370,7 +371,7 @@ def verify(t, item_id):
     try:
         item = services.get_item(current_user, item_id)
         services.verify(current_user, item, accepted, request.form.get("reason"))
-        services.commit()
+        unit_of_work.commit()
         flash(_("Declaration accepted.") if accepted else _("Declaration refused."), "ok")
     except ServiceError as exc:
         db.session.rollback()
@@ -390,7 +391,7 @@ def review(t, item_id):
         if data["stars"] is not None and not 1 <= data["stars"] <= 5:
             raise ServiceError(_("Invalid rating."), {"stars": [_("Between 1 and 5.")]})
         services.review(current_user, services.get_item(current_user, item_id), data)
-        services.commit()
+        unit_of_work.commit()
         flash(_("Review saved.") if passed else _("Sent back for rework."), "ok")
     except ServiceError as exc:
         db.session.rollback()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from core import PROJECT_ROOT
+from core import PROJECT_ROOT, unit_of_work
 from core.demo import DEMO_PASSWORD, SLUG, build_demo
 from core.extensions import db
 
@@ -52,7 +52,7 @@ def live_server(clean_app, backend) -> Iterator[LiveServer]:
     """The app, seeded with the demo province, served on 127.0.0.1:<free port>."""
     with clean_app.app_context():
         build_demo()
-        db.session.commit()
+        unit_of_work.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, clean_app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.services import record
 from core.auth.models import User
 from core.demo import SLUG
@@ -27,7 +28,7 @@ def _long_events(app) -> str:
             record("settings.update", "tenant", tid, before={"note": "x" * 300},
                    after={"import_connectors": ["csv-nhan-su", "excel-cong-viec"] * 8},
                    actor=f"user:{admin.id}:admin via job 0b5e9c1e-8f0a-4c59-9d77-2f0f1f3a9c11")
-            db.session.commit()
+            unit_of_work.commit()
     return name
 
 
@@ -66,7 +67,7 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
                 record("test.bulk", "thing", i, after={"i": i}, actor=f"user:{admin.id}:admin")
             record("scores.recalculate", "period", "2026-10",
                    actor=f"user:{admin.id}:admin via job 3f2a0c1e-8f0a-4c59-9d77-2f0f1f3a9c11")
-            db.session.commit()
+            unit_of_work.commit()
             job_at = db.session.scalar(select(AuditEvent.at).where(AuditEvent.actor.like("% via job 3f2a0c1e-%")))
             expected = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
                 AuditEvent.actor.startswith(f"user:{admin.id}:")))

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.auth.models import User
 from core.auth.services import principal_for_user
 from core.catalogue import services as catalogue
@@ -212,7 +213,7 @@ def test_the_auditor_and_the_operator(desktop, month):
 
     with month.app.app_context():
         create_operator("root", "Operator-Passw0rd-2026")
-        db.session.commit()
+        unit_of_work.commit()
     page.context.clear_cookies()
     desktop.goto("/login")
     page.select_option("#tenant", label="Quản trị nền tảng")

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from core import unit_of_work
 from core.auth.models import User
 from core.demo import SLUG, build_demo
 from core.extensions import db
@@ -45,7 +46,7 @@ PHONE_HEIGHT = {"/admin/users": 4_500, "/admin/audit": 6_500}
 def lived_in(clean_app, backend) -> Iterator[LiveServer]:
     with clean_app.app_context():
         build_demo(with_work=True)
-        db.session.commit()
+        unit_of_work.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, clean_app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

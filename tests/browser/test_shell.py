@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.demo import SLUG
 from core.extensions import db
 from core.org.models import Employee, OrgUnit
@@ -258,7 +259,7 @@ def test_the_platform_operator_sees_tenants_and_no_people(desktop):
 
     with desktop.server.app.app_context():
         create_operator("root", "Operator-Passw0rd-2026")
-        db.session.commit()
+        unit_of_work.commit()
     page = desktop.page
     desktop.goto("/login")
     page.select_option("#tenant", label="Quản trị nền tảng")

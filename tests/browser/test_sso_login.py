@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.auth.models import User
 from core.demo import SLUG
 from core.extensions import db
@@ -34,7 +35,7 @@ def _configure(server, idp: Provider) -> str:
         services.save({"enabled": True, "issuer": idp.issuer, "client_id": idp.client_id,
                        "client_secret": idp.client_secret, "claim": "preferred_username", "maps_to": "username",
                        "sso_only": False, "break_glass_username": None, "jit_create": False}, "test", True)
-        db.session.commit()
+        unit_of_work.commit()
         user_id = db.session.scalar(select(User.id).where(User.username == "snv-p1-cv-02"))
         return db.session.scalar(select(Employee.full_name).where(Employee.user_id == user_id))
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from core import unit_of_work
 from core.catalogue import services as catalogue
 from core.demo import SLUG
 from core.extensions import db
@@ -31,7 +32,7 @@ def in_tenant(server, fn, commit: bool = False):
             try:
                 result = fn()
                 if commit:
-                    db.session.commit()
+                    unit_of_work.commit()
                 return result
             finally:
                 db.session.rollback()
