@@ -72,7 +72,7 @@ def commit(session: Session | None = None) -> None:
     """Finish the transaction's write: the steps above, in order."""
     # Imported here: those services (and the jobs they use) commit through this module.
     from core.audit import services as audit
-    from core.scoring import scorer
+    from core.scoring import scorer, stamps
     from core.scoring import services as scoring
     from core.work import services as work
 
@@ -90,10 +90,12 @@ def commit(session: Session | None = None) -> None:
         if any(left.values()):
             raise UnitOfWorkBypassed(f"work left after the commit's steps: {sorted(k for k, v in left.items() if v)}")
         # 4. the commit.
+        written_stamps = stamps.written(session)
         session.commit()
     finally:
         audit.release_chain_lock(session)
     # 5. after it: what the committed rows make true.
+    stamps.remember(written_stamps)
     audit.write_checkpoints(heads)
     scorer.wake_after_commit(woken)
     work.emit_events(events)

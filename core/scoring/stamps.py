@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,17 +71,22 @@ def record(chosen: Any, cached: bool = True) -> None:
     insert = (pg_insert if bind.dialect.name == "postgresql" else sqlite_insert)(ScoringStamp.__table__)
     db.session.execute(insert.values(**row).on_conflict_do_nothing(
         index_elements=["tenant_id", "variant_key", "variant_version", "settings_hash"]))
-    db.session.info.setdefault(_PENDING, set()).add(known)
+    session = db.session()
+    held = session.info.get(_PENDING)
+    if held is None or held[0] is not session.get_transaction():
+        held = session.info[_PENDING] = (session.get_transaction(), set())
+    held[1].add(known)
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    _known.update(session.info.pop(_PENDING, ()))
+def written(session: Session) -> set[tuple]:
+    """The stamps the open transaction wrote (taken: the unit of work is committing it)."""
+    held = session.info.pop(_PENDING, None)
+    return held[1] if held is not None and held[0] is session.get_transaction() else set()
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def remember(known: set[tuple]) -> None:
+    """After the commit: those stamps are in the database, the hot path need not send them."""
+    _known.update(known)
 
 
 def find(key: str, version: str, settings_hash: str) -> ScoringStamp | None:
