@@ -55,18 +55,18 @@ def seed_month(clock: Clock) -> None:
                 item, _ = work.declare(person, {"task_type_code": code, "work_date": day, "quantity": qty,
                                                 "deadline": day + timedelta(days=k % 2)})
                 items.append((person, item))
-        work.commit()
+        unit_of_work.commit()
         clock.moment = local(day.year, day.month, day.day, 16, 40)
         for m, (person, item) in enumerate(items):
             if (m + n) % 7 == 6:
                 continue  # left open: overdue later
             work.update_item(person, item, {"status": "done", "result_note": "Đã xong"})
-        work.commit()
+        unit_of_work.commit()
         for m, (_person, item) in enumerate(items):
             if item.status == "done" and (m + n) % 5:
                 passed = (m + n) % 11 != 3
                 work.review(head, item, {"passed": passed, "stars": 3 + (m % 3) if passed else None, "comment": None})
-        work.commit()
+        unit_of_work.commit()
 
 
 @pytest.fixture
