@@ -307,7 +307,7 @@ dist/
 
 
 def new_command() -> Any:
-    """The click command `congvu plugins new NAME [--dir D]` (registered by core/cli.py)."""
+    """The click command `congvu plugins new NAME [--dir D]` (registered by core/cli/plugins.py)."""
     import click
 
     @click.command("new")
