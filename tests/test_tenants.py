@@ -114,7 +114,7 @@ def test_every_current_province_code_is_accepted(clean_app):
 
 
 def test_a_new_tenant_starts_with_the_packs_default_components(clean_app, client):
-    """The choices come from tenants/defaults.toml, in the order and with the dates it gives."""
+    """The choices come from core/tenants/defaults.toml, in the order and with the dates it gives."""
     token = make_operator(clean_app, client)
     response = client.post("/api/v1/tenants", headers={"Authorization": f"Bearer {token}"},
                            json={"slug": "tinh-moi", "name": "Tỉnh Mới"})

@@ -58,14 +58,15 @@ def _kind_titles() -> dict[str, str]:
             "bonus_scheme": _t("Bonus scheme"), "import_connector": _t("Import connectors")}
 
 
-def _shown_settings(manager, kind: str, key: str, stored: dict, slug: str | None) -> list[tuple[str, str]]:
-    """What the component computes with (defaults filled in; as stored when it cannot be
-    used), as labelled lines in the reader's language."""
+def _shown_settings(manager, kind: str, key: str, stored: dict, slug: str | None,
+                    version: str | None = None) -> list[tuple[str, str]]:
+    """What the component computes with (the adopted version's defaults filled in; as
+    stored when it cannot be used), as labelled lines in the reader's language."""
     try:
-        settings = manager.choose(kind, key, stored, slug).stored
+        settings = manager.choose(kind, key, stored, slug, version=version).stored
     except ServiceError:
         settings = stored
-    registered = manager.registered(kind, key, slug)
+    registered = manager.registered(kind, key, slug, version) or manager.registered(kind, key, slug)
     if registered is None:
         return [(name, str(value)) for name, value in settings.items()]
     return settings_lines(registered.component, settings, _locale(), _t("yes"), _t("no"))
@@ -86,7 +87,7 @@ def overview(t):
             "in_force": in_force.key if in_force else None,
             "schedule": [{"key": c.key, "title": titles.get((kind, c.key)), "version": c.version,
                           "effective_from": None if c.effective_from == BEGINNING else c.effective_from,
-                          "settings": _shown_settings(manager, kind, c.key, c.settings, slug)}
+                          "settings": _shown_settings(manager, kind, c.key, c.settings, slug, c.version)}
                          for c in tenant_choices.schedule(kind)],
             "available": [describe_component(r.component, locale) for r in manager.available(kind, slug)],
         })

@@ -49,9 +49,11 @@ def _months_of(facts: dict) -> dict:
     month) pairs of leave and deputies' fields, months of calendar days, people changed."""
     leave: set[tuple[int, str]] = set()
     for people, starts, ends in facts["spans"]:
-        # An open field (no end) runs to this month.
-        known = [max(starts[0], cal.now().date()) if ends[0] is None else ends[0],
-                 *(e for e in ends[1:] if e is not None)]
+        # An open field (no end) runs to this month, the tenant's: so does one that was open
+        # before this change closed it (its months up to today change too).
+        today = cal.local_today()
+        known = [max(starts[0], today) if ends[0] is None else ends[0],
+                 *(today if e is None else e for e in ends[1:])]
         for month in kernel.month_range(min(starts), max(known)):
             leave.update((pid, month) for pid in people)
     return {"leave": leave, "days": {kernel.month_of(d) for d in facts["days"]}, "people": facts["people"]}
@@ -463,6 +465,7 @@ def explain(principal: Principal, employee_id: int, period: str) -> dict:
         "general_score": float(stored.general_score) if stored and stored.general_score is not None else None,
         "total": float(stored.total) if stored else None,
         # The bounds come from the rule in force; a month whose plugin is gone states the sum alone.
+        "task_score_max": scheme.variant.task_score_max if scheme is not None else None,
         "total_rule": (f"total = general criteria (≤ {100 - scheme.variant.task_score_max:g}) + task score "
                        f"(≤ {scheme.variant.task_score_max:g})") if scheme is not None
                       else "total = general criteria + task score",

@@ -181,7 +181,7 @@ def _source_scheme(record: MergerRecord, scheme):
 
     with unscoped():
         choice = db.session.execute(
-            select(ComponentChoice.key, ComponentChoice.settings, ComponentChoice.effective_from)
+            select(ComponentChoice.key, ComponentChoice.settings, ComponentChoice.effective_from, ComponentChoice.version)
             .where(ComponentChoice.tenant_id == record.source_id, ComponentChoice.kind == "scoring_variant",
                    ComponentChoice.effective_from <= scheme.start)
             .order_by(ComponentChoice.effective_from.desc()).limit(1)).first()
@@ -190,7 +190,8 @@ def _source_scheme(record: MergerRecord, scheme):
                                "its people's work before the merger cannot be scored.",
                                {"scoring_variant": {"key": ["Not chosen."]}}, code="component_not_chosen")
     effective = None if choice.effective_from == BEGINNING else choice.effective_from
-    chosen = current_manager().choose("scoring_variant", choice.key, choice.settings, record.source_slug, effective)
+    chosen = current_manager().choose("scoring_variant", choice.key, choice.settings, record.source_slug, effective,
+                                     choice.version)  # the version the source tenant adopted
     return kernel.Scheme(chosen, scheme.period, scheme.start, scheme.end)
 
 

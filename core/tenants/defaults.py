@@ -1,5 +1,5 @@
 """The components a new tenant starts with, read from the tenant packs' defaults file
-(tenants/defaults.toml), so the national rules are chosen in data, not in the core."""
+(core/tenants/defaults.toml), so the national rules are chosen in data, not in the core."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 from core.tenants.models import BEGINNING
 
 SINGLE_KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme")
-DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "tenants" / "defaults.toml"
+# Package data beside this module: an installed wheel creates tenants too (the packs are optional).
+DEFAULTS_FILE = Path(__file__).resolve().parent / "defaults.toml"
 
 
 @dataclass(frozen=True)

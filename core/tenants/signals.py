@@ -3,7 +3,7 @@
 A receiver connects at import (``@component_scheduled.connect``) and runs in the
 sender's call and transaction, in the order connected; an exception in it propagates to
 the sender, so the settings change is not committed without its consequences. The app
-imports every receiver's module when it starts (core/__init__.py).
+imports every receiver's module when it starts (core/app.py).
 """
 
 from __future__ import annotations

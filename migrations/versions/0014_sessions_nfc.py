@@ -8,7 +8,7 @@ logins and searches typed either way find them. A username whose NFC form anothe
 of the tenant already has is left as it is and reported (the two need a person).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 16:30:00
 
 """

@@ -5,7 +5,7 @@ work) because nothing bounded it but the API's technical ceiling. Each task type
 carries its own ceiling, editable through the catalogue; existing types get the default.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0019
 Create Date: 2026-12-06 16:00:00
 
 """

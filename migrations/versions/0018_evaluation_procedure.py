@@ -1,7 +1,7 @@
 """evaluation procedure: legal regimes, the steps of a person's evaluation, agencies' runs and decisions
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 16:00:00
 
 """

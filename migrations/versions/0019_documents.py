@@ -1,7 +1,7 @@
 """documents: a tenant's own DOCX templates and the classification decisions issued for signing
 
 Revision ID: 0019
-Revises: 0012
+Revises: 0018
 Create Date: 2026-12-06 16:00:00
 
 """
