@@ -18,7 +18,6 @@ A leader's unit part (Art. 15) is judged on their members scored the same way, t
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -38,8 +37,7 @@ def in_progress(period: str, today: date) -> bool:
 
 def _sums(scheme: kernel.Scheme, ids: list[int], start: date, today: date) -> dict[int, dict[str, float]]:
     """Σ of each component per person over the items counted to date (one grouped query)."""
-    names = scheme.names
-    per_day = bool(getattr(scheme.variant, "per_day", False))
+    per_day = kernel.per_day(scheme)
     group = [ItemScore.employee_id] + ([ItemScore.work_date] if per_day else [])
     due = func.coalesce(WorkItem.deadline, WorkItem.work_date)
     stmt = (select(*group, func.count(), *[func.coalesce(func.sum(c), 0.0) for c in scheme.columns])
@@ -48,16 +46,7 @@ def _sums(scheme: kernel.Scheme, ids: list[int], start: date, today: date) -> di
                    WorkItem.employee_id.in_(ids), WorkItem.work_date >= start, WorkItem.work_date <= today,
                    or_(WorkItem.status == "done", due < today))
             .group_by(*group))
-    out: dict[int, dict[str, float]] = defaultdict(lambda: {n: 0.0 for n in names} | {"_items": 0})
-    for row in db.session.execute(stmt):
-        values = dict(zip(names, (float(v) for v in row[len(group) + 1:]), strict=True))
-        if per_day:
-            values = scheme.variant.adjust_day(values, scheme.chosen.settings)
-        acc = out[row[0]]
-        for name in names:
-            acc[name] += float(values.get(name, 0))
-        acc["_items"] += row[len(group)]
-    return out
+    return kernel.add_up(scheme, db.session.execute(stmt), per_day)
 
 
 def _row(scheme: kernel.Scheme, sums: dict[str, float], days: int, facts: dict, general) -> dict[str, Any]:

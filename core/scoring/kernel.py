@@ -192,7 +192,6 @@ def component_sums(scheme: Scheme, employee_ids: Iterable[int] | None = None,
     A variant with `per_day` sees each day's sums first (`adjust_day`: caps, flags)."""
     whole_month = start in (None, scheme.start) and end in (None, scheme.end)
     start, end = start or scheme.start, end or scheme.end
-    names = scheme.names
     sums_cols = [func.coalesce(func.sum(col), 0.0) for col in scheme.columns]
     daily = per_day(scheme)
     group = [ItemScore.employee_id] + ([ItemScore.work_date] if daily else [])
@@ -202,15 +201,23 @@ def component_sums(scheme: Scheme, employee_ids: Iterable[int] | None = None,
         stmt = stmt.where(of_people(employee_ids, start, end))
     rows = scheme.fresh_sums if employee_ids is None and whole_month and scheme.fresh_sums is not None \
         else db.session.execute(stmt)
+    return add_up(scheme, rows, daily)
+
+
+def add_up(scheme: Scheme, rows: Iterable, daily: bool) -> dict[int, dict[str, float]]:
+    """Each person's component sums (and `_items`) from grouped rows `(employee_id[, work_date],
+    count, Σ component…)`; with `daily`, each day's sums pass the variant's `adjust_day` first."""
+    names = scheme.names
+    width = 2 if daily else 1
     out: dict[int, dict[str, float]] = defaultdict(lambda: {n: 0.0 for n in names} | {"_items": 0})
     for row in rows:
-        values = dict(zip(names, (float(v) for v in row[len(group) + 1:]), strict=True))
+        values = dict(zip(names, (float(v) for v in row[width + 1:]), strict=True))
         if daily:
             values = scheme.variant.adjust_day(values, scheme.chosen.settings)
         acc = out[row[0]]
         for name in names:
             acc[name] += float(values.get(name, 0))
-        acc["_items"] += row[len(group)]
+        acc["_items"] += row[width]
     return dict(out)
 
 
