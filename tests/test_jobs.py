@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,32 @@ def test_runs_stay_queued_when_redis_is_down_and_are_sent_later(clean_app, backe
         assert requeue_abandoned(redis_url) == 1
         with tenant_context(w.tenant_id):
             assert db.session.get(JobRun, job_id).status == "queued"
+
+
+def test_the_worker_stops_listening_within_seconds_once_unsubscribed(redis_url):
+    """`congvu worker` on SIGTERM unsubscribes and then stops its pub/sub thread. With
+    redis-py ≥ 8.2 that stop waits for the thread, and a thread that already read the
+    unsubscription waits out its whole `sleep_time` (RQ's own: 60 s) before it looks
+    again — the deployed worker outlived systemd's stop timeout and was killed. Here
+    that order is forced: the thread reads the unsubscription first, then is stopped."""
+    from redis import Redis
+    from rq import Queue
+
+    from core.jobs.worker import CongvuWorker
+
+    conn = Redis.from_url(redis_url)
+    worker = CongvuWorker([Queue(f"shutdown-{uuid.uuid4().hex[:8]}", connection=conn)], connection=conn)
+    worker.subscribe()
+    try:
+        worker.pubsub.unsubscribe()
+        deadline = time.monotonic() + 5
+        while worker.pubsub.subscribed and time.monotonic() < deadline:
+            time.sleep(0.05)  # the listening thread reads the confirmation
+        assert not worker.pubsub.subscribed
+        time.sleep(0.2)  # …and is back waiting for a subscription
+        started = time.monotonic()
+        worker.pubsub_thread.stop()
+        assert time.monotonic() - started < 3
+        assert not worker.pubsub_thread.is_alive()
+    finally:
+        worker.pubsub.close()

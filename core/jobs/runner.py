@@ -238,7 +238,9 @@ def start_worker(app, queues: list[str], burst: bool = False, metrics_port: int 
     it serves Prometheus metrics (job durations) on that port."""
     global _worker_app, _parent_pid
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue
+
+    from core.jobs.worker import CongvuWorker
 
     _worker_app, _parent_pid = app, os.getpid()
     if metrics_port:
@@ -247,5 +249,5 @@ def start_worker(app, queues: list[str], burst: bool = False, metrics_port: int 
         serve_worker_metrics(app, metrics_port)
     conn = Redis.from_url(app.config["CONGVU_REDIS_URL"])
     prefix = app.config.get("CONGVU_QUEUE_PREFIX") or ""
-    worker = Worker([Queue(prefix + name, connection=conn) for name in queues], connection=conn)
+    worker = CongvuWorker([Queue(prefix + name, connection=conn) for name in queues], connection=conn)
     worker.work(burst=burst, with_scheduler=True)
