@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import select
 
 from core import unit_of_work
@@ -57,6 +58,56 @@ def test_concurrent_writers_keep_one_chain(clean_app):
         count = len(db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "test.concurrent")).all())
     assert result.ok, result.problems
     assert count == 40
+
+
+def test_postgresql_chains_at_commit_without_holding_the_tenant_between_round_trips(clean_app, backend):
+    """On PostgreSQL the database numbers and hashes an event as its transaction commits:
+    a transaction whose event is already written (flushed) holds no lock, so another
+    writer of the same tenant commits past it; the first then takes the next number.
+    Each committed event's hash links its content hash to the event before it, and the
+    head the database reported is signed into a checkpoint after each commit."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite chains in the app, one writer at a time")
+    from core.audit import checkpoints
+    from core.audit.services import content_hash, link_hash
+
+    w = build_world(clean_app, "tinh-a")
+    first_written, second_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            with clean_app.app_context(), tenant_context(w.tenant_id):
+                db.session.add(record("test.slow", "thing", 1))
+                db.session.flush()  # the event's row is written; the commit has not come
+                first_written.set()
+                assert second_done.wait(10), "the other writer waited for this transaction"
+                unit_of_work.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            first_written.set()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    assert first_written.wait(10)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        record("test.fast", "thing", 2)
+        unit_of_work.commit()
+        second_done.set()
+    thread.join(15)
+    assert errors == []
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        fast, slow_row = (next(r for r in rows if r.action == a) for a in ("test.fast", "test.slow"))
+        assert slow_row.seq == fast.seq + 1 == rows[-1].seq
+        assert slow_row.prev_hash == fast.hash
+        for row in rows[-2:]:
+            assert row.content_hash == content_hash(row)
+            assert row.hash == link_hash(row.prev_hash, row.seq, row.content_hash)
+        assert verify_chain(w.tenant_id).ok
+        signed = checkpoints.of_tenant(w.tenant_id)
+        assert (signed[-1].seq, signed[-1].head) == (slow_row.seq, slow_row.hash)
+        assert any((c.seq, c.head) == (fast.seq, fast.hash) for c in signed)
 
 
 def test_audit_events_api_for_admins_and_auditors(clean_app, client):

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select, text
 from core import create_app, unit_of_work
 from core.audit import checkpoints
 from core.audit.models import AuditEvent
-from core.audit.services import event_hash, record, verify_chain
+from core.audit.services import content_hash, event_hash, record, verify_chain
 from core.config import ConfigError
 from core.extensions import db
 from core.tenancy import tenant_context
@@ -125,11 +125,13 @@ def _rewrite(backend, app, w, seq: int) -> None:
         for e in events[1:]:
             if e.seq == seq:
                 e.actor = "user:999:someone-else"
+                e.content_hash = content_hash(e)
             e.prev_hash = prev
             e.hash = prev = event_hash(e)
-            conn.execute(text("UPDATE audit_events SET actor = :a, prev_hash = :p, hash = :h "
+            conn.execute(text("UPDATE audit_events SET actor = :a, content_hash = :c, prev_hash = :p, hash = :h "
                               "WHERE tenant_id = :t AND seq = :s"),
-                         {"a": e.actor, "p": e.prev_hash, "h": e.hash, "t": w.tenant_id, "s": e.seq})
+                         {"a": e.actor, "c": e.content_hash, "p": e.prev_hash, "h": e.hash, "t": w.tenant_id,
+                          "s": e.seq})
     engine.dispose()
 
 

@@ -76,14 +76,21 @@ def recheck(rows: list[list]) -> list[str]:
             problems.append(f"{seq}: gap")
         if expected is not None and prev_hash != prev:
             problems.append(f"{seq}: previous hash")
-        payload = {"tenant_id": tenant_id, "seq": seq, "at": at, "actor": actor, "action": action,
+        content = unescape(row[12]) if len(row) > 12 else None
+        payload = {"tenant_id": tenant_id, "at": at, "actor": actor, "action": action,
                    "object_type": otype, "object_id": oid,
                    "before": None if before is None else json.loads(before),
-                   "after": None if after is None else json.loads(after), "prev_hash": prev_hash}
-        computed = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+                   "after": None if after is None else json.loads(after)}
+        if content is None:  # written before content hashes: one document with its place
+            payload |= {"seq": seq, "prev_hash": prev_hash}
+            computed = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        else:
+            if hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest() != content:
+                digest = None  # what the row says no longer hashes to its content hash
+            computed = hashlib.sha256(f"{prev_hash}:{seq}:{content}".encode()).hexdigest()
         if computed != digest:
             problems.append(f"{seq}: content")
-        prev, expected = digest, seq + 1
+        prev, expected = unescape(row[9]), seq + 1
     return problems
 
 
