@@ -55,7 +55,8 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     _sqlite_foreign_keys(app)
     _postgres_rls_defaults(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    # Inside the package: an installed wheel migrates its database without the source tree.
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"), compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth_pages.login"
     csrf.init_app(app)

@@ -179,7 +179,7 @@ def test_migration_0014_rewrites_stored_names_as_nfc(clean_app, backend):
         conn.execute(text("UPDATE users SET username = :u WHERE username = 'outsider'"), {"u": nfd("trần")})
         conn.execute(text("UPDATE employees SET full_name = :n WHERE code = 'STAFF'"), {"n": nfd("Nguyễn Thị Ả")})
         conn.execute(text("UPDATE org_units SET name = :n WHERE code = 'AG-P1'"), {"n": nfd("Phòng Một")})
-    path = Path(__file__).resolve().parents[2] / "migrations/versions/0014_sessions_nfc.py"
+    path = Path(__file__).resolve().parents[2] / "core/migrations/versions/0014_sessions_nfc.py"
     spec = importlib.util.spec_from_file_location("migration_0014", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

@@ -217,7 +217,7 @@ def test_the_target_holds_every_merger_of_its_people_and_the_migration_fills_the
         with tenant_context(tenants["B"]):
             assert records() == []  # B merged on: its people are scored in C
         # Migration 0012 fills the table from the audit chains' closing events, as written.
-        path = Path(__file__).resolve().parents[2] / "migrations/versions/0012_tenant_merges.py"
+        path = Path(__file__).resolve().parents[2] / "core/migrations/versions/0012_tenant_merges.py"
         spec = importlib.util.spec_from_file_location("migration_0012", path)
         migration = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(migration)

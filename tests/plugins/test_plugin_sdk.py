@@ -256,3 +256,30 @@ def test_the_core_builds_as_a_wheel_with_types_the_kit_and_its_pytest_plugin(tmp
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[pytest11]\ncongvu = core.plugins.pytest_plugin" in text
     assert "[console_scripts]\ncongvu = core.cli:main" in text
+    # The migrations ship inside the package: an installed wheel migrates a database
+    # with no source tree anywhere near it.
+    assert {"core/migrations/env.py", "core/migrations/alembic.ini",
+            "core/migrations/versions/0001_foundation.py"} <= names
+    site = tmp_path / "site"
+    done = _run([PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = ("import sys, core; from core.cli import main; print(core.__file__, flush=True); "
+              "sys.argv = ['congvu', 'db', 'upgrade']; main()")
+    done = _run([PYTHON, "-c", script], cwd=elsewhere, timeout=300,
+                env={"PYTHONPATH": str(site), "CONGVU_PLUGINS": "none",
+                     "CONGVU_DATABASE_URL": f"sqlite:///{tmp_path / 'installed.db'}"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.startswith(str(site / "core" / "__init__.py")), done.stdout[:500]
+    import sqlite3
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    with sqlite3.connect(tmp_path / "installed.db") as conn:
+        versions = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    config = Config()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "core" / "migrations"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert versions == [(head,)]
