@@ -237,13 +237,14 @@ def money(value) -> str:
 
 
 def day_label(value) -> str:
-    """A day as dd/mm/yyyy (a date, or an ISO string)."""
-    from datetime import date, datetime
+    """A day as dd/mm/yyyy (a date, or text as an ISO string or as someone typed it —
+    a form shown back carries the box's text). Text that is no day is shown as it is."""
+    from datetime import datetime
 
     if not value:
         return ""
     if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+        return day_value(value)
     if isinstance(value, datetime):
         value = value.date()
     return value.strftime("%d/%m/%Y")

@@ -211,6 +211,21 @@ def test_more_than_twelve_hours_in_a_day_asks_for_confirmation(client, clean_app
     assert r.status_code == 200 and len(items_of(clean_app, world)) == 3
 
 
+def test_the_long_day_question_names_the_day_as_the_box_typed_it(client, clean_app, world):
+    """The page's day box sends dd/mm/yyyy: the question about a long day is asked about
+    that day (it was a 500 with no message while the day was read as an ISO date)."""
+    sign_in(client, world, "staff")
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    data = {"csrf_token": token, "work_date": "15/10/2026", **rows({"task_type_code": "HT01", "quantity": "25"})}
+    r = client.post(f"/t/{world.slug}/today/declare", headers=HX, data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'name="confirm_long"' in html
+    assert "12 h 30" in html and "15/10/2026" in html
+    assert items_of(clean_app, world) == []
+    r = client.post(f"/t/{world.slug}/today/declare", headers=HX, data={**data, "confirm_long": "1"})
+    assert r.status_code == 200 and [i.work_date.isoformat() for i in items_of(clean_app, world)] == ["2026-10-15"]
+
+
 def test_progress_keeps_the_stored_value_and_a_note_alone_keeps_it(client, clean_app, world):
     item = declare(client, world, quantity=1)
     client.patch(world.url(f"/work-items/{item['id']}"), json={"progress": 80}, headers=world.h("staff"))
