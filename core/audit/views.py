@@ -13,8 +13,8 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from core.admin.forms import field_errors
+from core.audit import actions, names, objects
 from core.audit import exports as audit_exports
-from core.audit import names, objects
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
 from core.extensions import db
@@ -77,7 +77,8 @@ def audit_log(t):
     found = objects.Objects((e.object_type, e.object_id) for e in events)  # one query per object type
     what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
-    return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what, total=total, page=page,
+    return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what,
+                           action_label=actions.label, total=total, page=page,
                            pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
                            labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone),
