@@ -107,6 +107,22 @@ def test_the_page_names_each_object(clean_app, client, named):
     assert '<span class="what">Kê khai công việc</span> <code>work_item.create</code>' in page
     assert '<span class="what">Xóa nhân sự</span> <code>employee.delete</code>' in page
     assert '<td class="action" data-label="Hành động"><code>plugin.thing</code></td>' in page
+    # The details say what changed, field by field, Vietnamese letters as written.
+    assert ('<dt><code>roles</code></dt><dd><ins>[&#34;employee&#34;]</ins></dd>' in page
+            or '<dt><code>roles</code></dt><dd><ins>[&quot;employee&quot;]</ins></dd>' in page)
+    deleted = page.split(f"employee #{named.ids['gone']}</span>", 1)[1].split("</tr>", 1)[0]
+    assert '<dt><code>full_name</code></dt><dd><del>Trần Thị Tạm</del></dd>' in deleted
+    assert "\\u" not in page
+
+
+def test_an_update_shows_only_what_changed():
+    from core.audit.views import changes
+
+    assert changes({"a": 1, "b": "Hà", "c": None}, {"a": 2, "b": "Hà", "d": [1]}) == \
+        [("a", "1", "2"), ("d", None, "[1]")]
+    assert changes(None, {"title": "Báo cáo", "note": None}) == [("title", None, "Báo cáo")]
+    assert changes({"x": {"y": "ễ"}}, None) == [("x", '{"y": "ễ"}', None)]
+    assert changes([1], {"a": 1}) == []
 
 
 def test_every_action_the_code_records_has_a_name():

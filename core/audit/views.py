@@ -3,6 +3,8 @@ the inspector's export (the same query and files as the API)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, g, render_template, request
@@ -26,6 +28,28 @@ PAGE_SIZE = 50
 LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
           "employee": _l("Person (done to or by)"), "format": _l("Format")}
 FILTERS = ("from", "to", "actor", "action", "employee", "format")
+
+
+def _text(value: Any) -> str:
+    """A stored value as an inspector reads it: text as is, anything else as JSON with its
+    Vietnamese letters kept (`tojson` would write "B\\u00e1o c\\u00e1o")."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def changes(before: Any, after: Any) -> list[tuple[str, str | None, str | None]]:
+    """What an event changed, field by field: (field, before, after), None for a side that
+    has no such field. An update lists only the fields that differ; a creation or a
+    deletion every field it carried with a value. Empty when either side is not an object (the
+    raw JSON below says it all)."""
+    if not isinstance(before or {}, dict) or not isinstance(after or {}, dict):
+        return []
+    old, new = before or {}, after or {}
+    rows = []
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key) == new.get(key) if before is not None and after is not None else (old | new)[key] is None:
+            continue  # unchanged; of a creation or a deletion, an empty field
+        rows.append((key, _text(old[key]) if key in old else None, _text(new[key]) if key in new else None))
+    return rows
 
 
 def _inspector() -> None:
@@ -78,7 +102,7 @@ def audit_log(t):
     what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what,
-                           action_label=actions.label, total=total, page=page,
+                           action_label=actions.label, changes=changes, as_text=_text, total=total, page=page,
                            pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
                            labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone),

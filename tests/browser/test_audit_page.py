@@ -40,7 +40,9 @@ def test_the_audit_log_names_people_and_fits_a_phone(phone, live_server):
         phone.goto(f"/t/{SLUG}/admin/audit")
         first = phone.page.locator("tbody tr", has_text="settings.update").first
         assert first.locator("td.actor").inner_text() == f"{name} (admin) qua tác vụ 0b5e9c1e"
-        first.locator("details summary").click()
+        # The change field by field, then the stored JSON with its long unbroken value.
+        first.locator("td.details > details > summary").click()
+        first.locator("details.stored > summary").click()
         assert phone.scroll_width() <= width
         phone.screenshot(f"audit-log-phone-{width}", full_page=False)
     phone.assert_clean()
