@@ -176,6 +176,9 @@ def test_the_inspector_reads_whom_and_what_each_event_touched_on_a_phone(phone, 
     phone.screenshot("audit-log-objects-390", full_page=True)
 
     page.click(".audit .filters summary")
+    # The day boxes keep the width of the row (their picker button beside them, not over them).
+    assert page.locator("#from").bounding_box()["width"] >= 250
+    assert page.locator(".day-box:has(#from) .day-pick").bounding_box()["width"] <= 60
     page.fill("#employee", code)
     with page.expect_navigation(wait_until="load"):
         page.click(".audit form button[type=submit]")
