@@ -47,8 +47,8 @@ test: install browser-deps
 # The tests whose answers depend on "today" (the day's work, reminders and overdue marks,
 # dashboards, imports, the nightly jobs, the demo), run as if today were a month's last
 # day, 1 January and a Vietnamese public holiday (30 April): the suite passes on any date.
-DATE_TESTS ?= tests/test_work_items.py tests/test_work_pages.py tests/test_work_calendar.py tests/test_dashboards.py \
-	tests/test_imports.py tests/test_schedule.py tests/test_classification_api.py tests/test_cli.py
+DATE_TESTS ?= tests/work/test_work_items.py tests/work/test_work_pages.py tests/work/test_work_calendar.py tests/dashboards/test_dashboards.py \
+	tests/imports/test_imports.py tests/jobs/test_schedule.py tests/classification/test_classification_api.py tests/cli/test_cli.py
 DATES ?= 2026-12-31 2027-01-01 2027-04-30
 test-dates: install
 	@for day in $(DATES); do echo "== the date-sensitive tests as if today were $$day (SQLite)"; \
@@ -76,4 +76,4 @@ clean:
 
 # Thousands of generated requests per API operation (the suite runs 50 each).
 fuzz: install
-	CONGVU_FUZZ_EXAMPLES=$${CONGVU_FUZZ_EXAMPLES:-2000} $(BIN)/python -m pytest tests/test_fuzz_api.py -q
+	CONGVU_FUZZ_EXAMPLES=$${CONGVU_FUZZ_EXAMPLES:-2000} $(BIN)/python -m pytest tests/app/test_fuzz_api.py -q

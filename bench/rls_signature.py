@@ -49,7 +49,7 @@ def _functions_0020(owner_url: str) -> str:
     """Migration 0020's functions, as it created them, under names of this bench's own;
     returns the predicate that calls them."""
     spec = importlib.util.spec_from_file_location(
-        "rls_0020", Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0020_rls_signed_settings.py")
+        "rls_0020", Path(__file__).resolve().parent.parent / "core" / "migrations" / "versions" / "0020_rls_signed_settings.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sql = module.FUNCTIONS

@@ -154,7 +154,7 @@ def write_section(figures: dict, command: str, out: Path) -> None:
         f"{f['reaggregation_vs_group_by']}× |",
         f"| bare SQL GROUP BY (the baseline) | {f['bare_group_by_s']} s | — | 1× |", "",
         "The built-in variants give their item components as SQL expressions too (core/plugins/sql.py; "
-        "tests/test_scoring_sql.py checks them against the Python definition bit for bit), so on PostgreSQL a "
+        "tests/scoring/test_scoring_sql.py checks them against the Python definition bit for bit), so on PostgreSQL a "
         "full recalculation is one `INSERT … SELECT` from work_items into item_scores whose `RETURNING` rows "
         "are summed per employee (per day for hours-ledger) in the same statement: the month is read once and "
         "written once, and Python only sees one row of sums per person. What remains is PostgreSQL's cost of "

@@ -55,7 +55,8 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     _sqlite_foreign_keys(app)
     _postgres_rls_defaults(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    # Inside the package: an installed wheel migrates its database without the source tree.
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"), compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth_pages.login"
     csrf.init_app(app)
@@ -260,11 +261,13 @@ def _sqlite_foreign_keys(app: Flask) -> None:
 
 def _postgres_rls_defaults(app: Flask) -> None:
     """Each new PostgreSQL connection is checked once for role or database defaults of the
-    RLS settings (core/tenancy/rls.py sends none to a transaction outside every tenant)."""
+    RLS settings (core/tenancy/rls.py sends none to a transaction outside every tenant),
+    and listens for the audit chain's heads the database reports as it commits."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         return
     from sqlalchemy import event
 
+    from core.audit.services import hear_heads
     from core.extensions import db
     from core.tenancy.rls import check_no_defaults
 
@@ -272,3 +275,4 @@ def _postgres_rls_defaults(app: Flask) -> None:
         @event.listens_for(db.engine, "connect")
         def _on_connect(dbapi_connection, record) -> None:
             check_no_defaults(dbapi_connection, record)
+            hear_heads(dbapi_connection, record)  # the audit chain's heads, reported at commit

@@ -83,8 +83,9 @@ def commit(session: Session | None = None) -> None:
         # 2. work items → scoring marks, or their scores refreshed inline.
         events = pending(session).pop("work_events", None) or []
         woken = scoring.score_items(session, events) if events else set()
-        # 3. the audit chain (its lock is held from here to the commit's end).
-        audit.chain_pending(session)
+        # 3. the audit chain (its lock is held from here, or from inside the database's
+        #    commit, to the commit's end).
+        heard = audit.chain_pending(session)
         left = take_pending(session)
         heads = left.pop("audit_heads", None) or {}
         if any(left.values()):
@@ -96,7 +97,7 @@ def commit(session: Session | None = None) -> None:
         audit.release_chain_lock(session)
     # 5. after it: what the committed rows make true.
     stamps.remember(written_stamps)
-    audit.write_checkpoints(heads)
+    audit.write_checkpoints(heads | audit.heads_heard(heard))
     scorer.wake_after_commit(woken)
     work.emit_events(events)
 

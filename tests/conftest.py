@@ -195,7 +195,7 @@ def clock(monkeypatch):
     """The services' clock, fixed at Wednesday 14 Oct 2026 07:30 in Hồ Chí Minh; a test
     that depends on "today" takes this fixture and moves it with clock.set(...)."""
     from core.work import calendar as cal
-    from tests.test_work_support import Clock, local
+    from tests.work.test_work_support import Clock, local
 
     c = Clock(local(2026, 10, 14, 7, 30))
     monkeypatch.setattr(cal, "now", c)

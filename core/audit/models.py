@@ -12,13 +12,16 @@ from core.timeutil import UTCDateTime, utcnow
 
 
 class AuditEvent(TenantScoped, db.Model):
-    """One thing someone did. `seq` numbers a tenant's events; `hash` chains them."""
+    """One thing someone did. `seq` numbers a tenant's events; `hash` chains them.
+
+    `content_hash` is written with the event; seq, prev_hash and hash are filled in as
+    the transaction commits (core/audit/services.py): a committed event always has them."""
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))  # "user:N:login via job <uuid>"
     action: Mapped[str] = mapped_column(String(64), index=True)
@@ -26,5 +29,6 @@ class AuditEvent(TenantScoped, db.Model):
     object_id: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # NULL: an event chained before migration 0038

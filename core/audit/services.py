@@ -29,10 +29,9 @@ from core.txcache import pending
 GENESIS = "0" * 64
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    payload = {
+def _content(event: AuditEvent) -> dict:
+    return {
         "tenant_id": event.tenant_id,
-        "seq": event.seq,
         "at": event.at.isoformat(),
         "actor": event.actor,
         "action": event.action,
@@ -40,13 +39,30 @@ def _canonical(event: AuditEvent) -> bytes:
         "object_id": event.object_id,
         "before": event.before,
         "after": event.after,
-        "prev_hash": event.prev_hash,
     }
+
+
+def _json(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
 
 
+def content_hash(event: AuditEvent) -> str:
+    """SHA-256 of what the event says (not where it stands in the chain)."""
+    return hashlib.sha256(_json(_content(event))).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, content: str) -> str:
+    """An event's hash: its place in the chain and its content hash. The database
+    computes the same expression when it chains an event at commit (migration 0038)."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{content}".encode()).hexdigest()
+
+
 def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+    """The hash the event must carry. An event chained before content hashes existed
+    (content_hash NULL) hashed its content and place in one document."""
+    if event.content_hash is None:
+        return hashlib.sha256(_json(_content(event) | {"seq": event.seq, "prev_hash": event.prev_hash})).hexdigest()
+    return link_hash(event.prev_hash, event.seq, event.content_hash)
 
 
 # Set while a job runs (core/jobs/runner.py): the job's events name who asked for it,
@@ -89,10 +105,11 @@ def record(action: str, object_type: str | None = None, object_id: Any = None,
            tenant_id: int | None = None, seal: bool = False) -> AuditEvent:
     """Add an event to the tenant's chain, in the caller's transaction.
 
-    The event is chained (numbered and hashed) by `core.unit_of_work.commit()`, after
-    every other piece of work of that commit: chaining takes a per-tenant lock until the
-    commit ends, and holding it any longer would make one tenant's writes wait for each
-    other. `seal=True` chains it at once (for a caller that needs its seq and hash now).
+    The event is chained (numbered and hashed) as its transaction commits, after every
+    other piece of work of it: chaining takes the tenant's lock until the commit ends,
+    and holding it any longer would make one tenant's writes wait for each other
+    (`chain_pending`). `seal=True` chains it at once (for a caller that needs its seq
+    and hash now).
     """
     tid = tenant_id if tenant_id is not None else current_tenant_id()
     event = AuditEvent(
@@ -105,6 +122,7 @@ def record(action: str, object_type: str | None = None, object_id: Any = None,
         before=_jsonable(before),
         after=_jsonable(after),
     )
+    event.content_hash = content_hash(event)
     if seal:
         _chain(db.session(), [event])
     else:
@@ -152,19 +170,59 @@ def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     for item in events:
         seq += 1
         item.seq, item.prev_hash = seq, prev
-        item.hash = prev = event_hash(item)
+        item.hash = prev = link_hash(prev, seq, item.content_hash)
         session.add(item)
     session.flush()
     # The new head, signed into a checkpoint once the commit has succeeded.
     pending(session).setdefault("audit_heads", {})[tid] = (seq, prev)
 
 
-def chain_pending(session: Session) -> None:
+def chain_pending(session: Session) -> dict | None:
     """A step of the commit (core/unit_of_work.py), the last before it: chain the events
-    this transaction recorded. The chain's lock is held from here to the commit's end."""
+    this transaction recorded.
+
+    On PostgreSQL, when they all belong to the transaction's tenant, the database chains
+    them itself as it commits (a deferred trigger, migration 0038): the tenant's lock is
+    then held only inside the server's commit, not across the round trips and Python
+    between here and the commit's end, so one tenant's writes do not wait on each other.
+    The trigger reports each new head as a notice: the dictionary returned is where
+    `heads_heard` finds them after the commit. Otherwise (SQLite; events of another
+    tenant) they are chained here, under the lock, held to the commit's end."""
     events = pending(session).pop("audit_events", None)
-    if events:
-        _chain(session, events)
+    if not events:
+        return None
+    tid = current_tenant_id()
+    if (tid is not None and session.get_bind().dialect.name == "postgresql"
+            and all(e.tenant_id == tid for e in events)):
+        session.add_all(events)
+        info = session.connection().info  # the pooled connection's: its notice handler writes there
+        info.pop(HEARD, None)
+        return info
+    _chain(session, events)
+    return None
+
+
+# Where a connection's notice handler keeps the heads the chain trigger reported.
+HEARD = "congvu_audit_heads"
+_HEAD_NOTICE = "congvu-audit-head "
+
+
+def hear_heads(dbapi_connection, record) -> None:
+    """For each new PostgreSQL connection: keep the heads the chain trigger reports."""
+    info = record.info
+
+    def heard(diagnostic) -> None:
+        message = diagnostic.message_primary or ""
+        if message.startswith(_HEAD_NOTICE):
+            tid, seq, head = message[len(_HEAD_NOTICE):].split()
+            info.setdefault(HEARD, {})[int(tid)] = (int(seq), head)
+
+    dbapi_connection.add_notice_handler(heard)
+
+
+def heads_heard(info: dict | None) -> dict[int, tuple[int, str]]:
+    """After the commit: the heads the database reported while chaining at commit."""
+    return info.pop(HEARD, None) or {} if info is not None else {}
 
 
 def write_checkpoints(heads: dict[int, tuple[int, str]]) -> None:
@@ -211,7 +269,8 @@ def verify_chain(tenant_id: int) -> VerifyResult:
             expected_seq = event.seq
         if event.prev_hash != prev:
             problems.append(f"event seq {event.seq}: previous hash does not match")
-        if event_hash(event) != event.hash:
+        if event_hash(event) != event.hash or (
+                event.content_hash is not None and content_hash(event) != event.content_hash):
             problems.append(f"event seq {event.seq}: content was changed")
         prev = event.hash
         expected_seq += 1

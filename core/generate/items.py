@@ -12,7 +12,7 @@ On PostgreSQL the rows are made where they are written — `INSERT … SELECT` o
 people × working days × 8, one statement per block of people, on several connections
 at once — because making 8.8 million rows in Python and copying them took minutes
 before the database had written one (docs/benchmarks.md). SQLite (and any other
-database) gets the same rows from Python in batches. tests/test_generate.py checks that
+database) gets the same rows from Python in batches. tests/generate/test_generate.py checks that
 the SQL gives exactly the rows of the Python definition.
 """
 

@@ -168,7 +168,7 @@ def iter_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
     try:
         merged = [m for m in merged_ranges(archive, part) if (m[0], m[1]) != (m[2], m[3])]
     except Exception as exc:  # noqa: BLE001 - a corrupt part (bad header, checksum, deflate data): found by
-        # tests/test_import_fuzz.py, it escaped as zipfile's own error
+        # tests/imports/test_import_fuzz.py, it escaped as zipfile's own error
         raise FileRejected(f"The sheet cannot be read safely ({_reason(exc)}).") from exc
     if merged:
         raise FileRejected(f"The sheet has {len(merged)} merged cell range(s), the first at row {merged[0][0]}; "
@@ -393,7 +393,7 @@ def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | str]]:
             except ValueError as exc:
                 yield number, f"Not valid JSON: {exc.msg} (column {exc.colno})."
                 continue
-            except RecursionError:  # brackets nested thousands deep (found by tests/test_import_fuzz.py)
+            except RecursionError:  # brackets nested thousands deep (found by tests/imports/test_import_fuzz.py)
                 yield number, "Not valid JSON: nested too deeply."
                 continue
             yield number, value if isinstance(value, dict) else "Each line must be a JSON object."

@@ -24,7 +24,7 @@ from core.org.models import Employee
 from core.work import calendar as cal
 from core.work import services as work
 from tests.browser.test_work_day import add_catalogue, in_tenant
-from tests.test_work_support import Clock, local
+from tests.work.test_work_support import Clock, local
 
 pytestmark = pytest.mark.browser
 

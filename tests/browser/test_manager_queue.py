@@ -21,7 +21,7 @@ from core.work import calendar as cal
 from core.work import services as work
 from core.work.models import WorkItem
 from tests.browser.test_work_day import MANAGER, add_catalogue, in_tenant
-from tests.test_work_support import Clock, local
+from tests.work.test_work_support import Clock, local
 
 pytestmark = pytest.mark.browser
 

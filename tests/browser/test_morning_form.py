@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from core.demo import SLUG
 from core.work import calendar as cal
 from tests.browser.test_work_day import EMPLOYEE, add_catalogue, employee_items, in_tenant
-from tests.test_work_support import Clock, local
+from tests.work.test_work_support import Clock, local
 
 pytestmark = pytest.mark.browser
 PHONE_390 = {"width": 390, "height": 844}

@@ -21,7 +21,7 @@ from core.org.models import Employee
 from tests.browser.conftest import _browsing
 from tests.browser.test_evaluation_phone import PHONE_390, _principal, seed
 from tests.browser.test_work_day import EMPLOYEE, in_tenant
-from tests.test_documents_support import ThrowawayCA, sign
+from tests.documents.test_documents_support import ThrowawayCA, sign
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from core.tenancy import tenant_context
 from core.tenants.models import Tenant
 from core.work import calendar as cal
 from core.work.models import WorkItem
-from tests.test_work_support import Clock, local
+from tests.work.test_work_support import Clock, local
 
 pytestmark = pytest.mark.browser
 

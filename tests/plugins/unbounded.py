@@ -1,4 +1,4 @@
-"""A scoring variant with a bug, for tests/test_task_score_bounds.py: its task score is
+"""A scoring variant with a bug, for tests/scoring/test_task_score_bounds.py: its task score is
 325 for an ISO week and -1 for any other period. The engine must refuse it on every
 period kind, naming the component and the value, rather than clamp it into 0–70."""
 

@@ -1,5 +1,5 @@
 """Two versions of one scoring variant installed side by side, for
-tests/test_component_versions.py: 1.0.0 gives `points_per_item` per done item, 1.1.0
+tests/plugins/test_component_versions.py: 1.0.0 gives `points_per_item` per done item, 1.1.0
 (a formula change) `points_per_item` per unit of a done item's quantity. Each names its
 numbers and shows its setting in its description; the task score is the points, up to 70."""
 

@@ -1,5 +1,5 @@
 """A scoring variant whose version and formula a test changes (an upgrade of the
-plugin, 1.0.0 → 1.1.0), for tests/test_scoring_versions.py: 10 points per done item
+plugin, 1.0.0 → 1.1.0), for tests/scoring/test_scoring_versions.py: 10 points per done item
 under 1.0.0, then `points_per_item` as the test sets it; the task score is the points,
 up to 70."""
 

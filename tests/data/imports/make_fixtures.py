@@ -1,4 +1,4 @@
-"""Makes the LibreOffice-saved fixtures of tests/test_import_readers.py (run it by hand;
+"""Makes the LibreOffice-saved fixtures of tests/imports/test_import_readers.py (run it by hand;
 the outputs are committed so the tests need no LibreOffice):
 
     python tests/data/imports/make_fixtures.py   # needs soffice (Debian libreoffice-calc-nogui)

@@ -1,0 +1,74 @@
+"""The evaluation procedure's page (both databases), in Vietnamese: what waits for me first,
+a refused step shows its error beside the field and keeps what was typed (422, nothing
+written), another tenant's page is 404."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.classification.models import EvaluationStep
+from core.extensions import db
+from core.tenancy import tenant_context
+from tests.classification.test_evaluation_procedure import open_agency, step
+from tests.work.test_work_pages import csrf, sign_in
+from tests.work.test_work_support import build
+
+pytest_plugins = ("tests.work.test_work_support", "tests.classification.test_evaluation_procedure")
+
+
+def page(client, w, who: str) -> str:
+    sign_in(client, w, who)
+    r = client.get(f"/t/{w.slug}/evaluation?year=2026")
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    return r.get_data(as_text=True)
+
+
+def test_waiting_steps_first_and_errors_beside_the_field(clean_app, proc, client):
+    w = proc
+    open_agency(client, w)
+    html = page(client, w, "staff")
+    assert "Việc chờ tôi" in html and html.index("Việc chờ tôi") < html.index("Đánh giá của tôi")
+    assert "tự đánh giá" in html and "Gợi ý theo điểm" in html
+    r = client.post(f"/t/{w.slug}/evaluation/step?year=2026",
+                    data={"csrf_token": csrf(html), "employee_id": w.ids["staff"], "step": "self", "level": "HTXS",
+                          "comment": "   "})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    form = html[html.index(f'id="step-{w.ids["staff"]}-self"'):]
+    assert '<span class="error" role="alert">Bắt buộc.</span>' in form[:form.index("</form>")]
+    assert "<option selected>HTXS</option>" in form[:form.index("</form>")]  # what was chosen is kept
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(EvaluationStep)) == 0
+    r = client.post(f"/t/{w.slug}/evaluation/step?year=2026",
+                    data={"csrf_token": csrf(html), "employee_id": w.ids["staff"], "step": "self", "level": "HTXS",
+                          "comment": "Vượt khối lượng"})
+    assert r.status_code == 302
+    # The manager now sees the proposal to make, with the self-assessment beside it.
+    html = page(client, w, "manager")
+    assert "nhận xét, đề xuất của người quản lý" in html and "HTXS · Vượt khối lượng" in html
+    assert "Gửi đề xuất" in html
+
+
+def test_a_meeting_with_more_votes_than_people_keeps_the_numbers(clean_app, proc, client):
+    w = proc
+    open_agency(client, w)
+    step(client, w, "staff", "staff", "self")
+    step(client, w, "manager", "staff", "manager")
+    html = page(client, w, "manager")
+    r = client.post(f"/t/{w.slug}/evaluation/step?year=2026",
+                    data={"csrf_token": csrf(html), "employee_id": w.ids["staff"], "step": "meeting", "level": "HTT",
+                          "comment": "Họp đơn vị", "meeting_date": "08/12/2026", "attendees": "3", "votes_for": "3",
+                          "votes_against": "2"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Số phiếu nhiều hơn số người dự họp." in html and 'value="08/12/2026"' in html and 'value="3"' in html
+
+
+def test_the_decision_form_and_another_tenants_page(clean_app, proc, client):
+    w = proc
+    open_agency(client, w)
+    html = page(client, w, "head")
+    assert "Để xác nhận, gõ AG 2026" in html and "Các mức xếp loại sau sẽ được chốt:" in html
+    other = build(clean_app, "tinh-khac")
+    sign_in(client, other, "staff")
+    assert client.get(f"/t/{w.slug}/evaluation?year=2026").status_code == 404
