@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core.audit import exports as audit_exports
+from core.audit import objects
 from core.audit.schemas import AuditEventSchema, AuditExportQuery, AuditQuery
 from core.auth.guards import api_member
 from core.imports import exports
@@ -24,7 +25,21 @@ class AuditEvents(MethodView):
         """The audit log in chain order (tenant admin, auditor); filter by dates, actor, action."""
         api_member("tenant_admin", "auditor")
         items, headers = paginate(audit_exports.events_query(args), args)
-        return items, 200, headers
+        return named(items), 200, headers
+
+
+STORED = ("id", "seq", "at", "actor", "action", "object_type", "object_id", "before", "after", "hash", "prev_hash")
+
+
+def named(events: list) -> list[dict]:
+    """The page's events with their objects named (one query per object type)."""
+    found = objects.Objects((e.object_type, e.object_id) for e in events)
+    out = []
+    for e in events:
+        obj = found.of(e.object_type, e.object_id, e.before, e.after)
+        out.append({**{k: getattr(e, k) for k in STORED}, "object_kind": obj.kind or None,
+                    "object_label": obj.label or None})
+    return out
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

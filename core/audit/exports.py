@@ -2,7 +2,7 @@
 each hash covers, so the chain can be re-checked offline.
 
 Rows come in chain order (seq). Each row's previous hash is the hash of the row before
-(seq - 1), or 64 zeros for seq 1. A row's content hash (the last column) is SHA-256 of
+(seq - 1), or 64 zeros for seq 1. A row's content hash (column 13) is SHA-256 of
 the JSON object {"tenant_id", "at", "actor", "action", "object_type", "object_id",
 "before", "after"} written with sorted keys, no ASCII escaping and ", "/": " separators
 (Python's json.dumps defaults), where "before"/"after" are the cells' JSON and an empty
@@ -10,8 +10,11 @@ cell is null; its hash is SHA-256 of the text "<prev_hash>:<seq>:<content hash>"
 without a content hash (an event written before content hashes existed) hashes instead
 the JSON object of those fields plus "seq" and "prev_hash", written the same way. Text
 that a spreadsheet would take for a formula carries a leading apostrophe
-(core.imports.exports.escape): drop it before hashing. The column of the actor's full
-name and login as they are today is for reading only: no hash covers it.
+(core.imports.exports.escape): drop it before hashing. Three columns are for reading
+only, no hash covers them: the actor's full name and login as they are today (column
+12), then, after the content hash, the object's kind and its name today (columns 14 and
+15, "Nhân sự", "Nguyễn Văn A (NV208)"; a deleted object reads "đã xóa"). Columns are
+only ever added at the end, so a column's position never changes.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
-from core.audit import names
+from core.audit import names, objects
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.imports.exports import Export
@@ -34,7 +38,8 @@ from core.work.calendar import local_today
 HEADERS = ["Số thứ tự (seq)", "Thời điểm (at, UTC)", "Người thực hiện (actor)", "Hành động (action)",
            "Loại đối tượng (object_type)", "Mã đối tượng (object_id)", "Trước khi đổi (before, JSON)",
            "Sau khi đổi (after, JSON)", "Mã băm sự kiện trước (prev_hash)", "Mã băm (hash)",
-           "Mã tổ chức (tenant_id)", "Họ tên người thực hiện", "Mã băm nội dung (content_hash)"]
+           "Mã tổ chức (tenant_id)", "Họ tên người thực hiện", "Mã băm nội dung (content_hash)",
+           "Loại đối tượng", "Đối tượng"]
 
 
 def events_query(args: dict) -> Select:
@@ -52,6 +57,9 @@ def events_query(args: dict) -> Select:
         stmt = stmt.where(actor_clause(args["actor"]))
     if args.get("action"):
         stmt = stmt.where(AuditEvent.action == args["action"])
+    if args.get("employee"):
+        people = args["people"] if "people" in args else employees(args["employee"])
+        stmt = stmt.where(person_clause(people))
     return stmt
 
 
@@ -75,6 +83,57 @@ def person_ids(value: str) -> list[int]:
         select(User.id).outerjoin(Employee, Employee.user_id == User.id)
         .where(or_(func.lower(User.username) == value.lower(), Employee.full_name.ilike(like, escape="\\")))
         .order_by(User.id).limit(PEOPLE_PER_FILTER)))
+
+
+def employees(value: str) -> list[tuple[int, int | None]]:
+    """The people of this tenant an inspector may mean by `value` (their employee id and
+    login id): `employee:<id>`, an employee code (any case), or part of a full name (as
+    person_ids reads it). Empty when nobody matches."""
+    from core.auth.normalize import nfc
+    from core.org.models import Employee
+
+    value = nfc(value.strip()) or ""
+    match = re.fullmatch(r"employee:(\d{1,18})", value)
+    if match:
+        where = Employee.id == int(match.group(1))
+    else:
+        like = "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = or_(func.lower(Employee.code) == value.lower(), Employee.full_name.ilike(like, escape="\\"))
+    return [(r.id, r.user_id) for r in db.session.execute(
+        select(Employee.id, Employee.user_id).where(where).order_by(Employee.id).limit(PEOPLE_PER_FILTER))]
+
+
+def person_clause(people: list[tuple[int, int | None]]) -> ColumnElement[bool]:
+    """Everything done to or by these people: what their logins did (their jobs too), the
+    events on them and on their login, and on what is theirs — their work items, leave,
+    general criteria scores, appeals, discipline records, fields in charge. A deleted
+    work item's events are no longer traced to its owner (only its id is left)."""
+    from sqlalchemy import String, and_, cast
+
+    from core.classification.models import ClassificationAppeal, DisciplineRecord
+    from core.org.models import DeputyField
+    from core.scoring.models import GeneralScore
+    from core.work.models import LeaveRecord, WorkItem
+
+    ids = [e for e, _ in people]
+    logins = [u for _, u in people if u is not None]
+    if not ids:
+        return AuditEvent.id.is_(None)  # nobody: nothing (the page refuses it first)
+    clauses = [and_(AuditEvent.object_type == "employee", AuditEvent.object_id.in_([str(i) for i in ids]))]
+    if logins:
+        clauses.append(and_(AuditEvent.object_type == "user", AuditEvent.object_id.in_([str(u) for u in logins])))
+        clauses += [AuditEvent.actor.startswith(f"user:{u}:", autoescape=True) for u in logins]
+    owned = [("work_item", WorkItem, WorkItem.employee_id), ("leave", LeaveRecord, LeaveRecord.employee_id),
+             ("general_score", GeneralScore, GeneralScore.employee_id),
+             ("classification_appeal", ClassificationAppeal, ClassificationAppeal.employee_id),
+             ("discipline_record", DisciplineRecord, DisciplineRecord.employee_id)]
+    for object_type, model, owner in owned:
+        clauses.append(and_(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(
+            select(cast(model.id, String)).where(owner.in_(ids)).scalar_subquery())))
+    clauses.append(and_(AuditEvent.object_type == "deputy_field", AuditEvent.object_id.in_(
+        select(cast(DeputyField.id, String)).where(or_(DeputyField.deputy_id.in_(ids),
+                                                       DeputyField.member_id.in_(ids))).scalar_subquery())))
+    return or_(*clauses)
 
 
 def actor_clause(value: str) -> ColumnElement[bool]:
@@ -117,9 +176,13 @@ def _named(chunk: list, known: dict[str, str]) -> Iterator[list[Any]]:
     unseen = {r[2] for r in chunk} - known.keys()
     if unseen:
         known.update({actor: names.label(who) for actor, who in names.resolve(unseen).items()})
-    for r in chunk:
+    # The file is Vietnamese whatever the page's language, as its headers are.
+    with force_locale("vi"):
+        found = objects.Objects((r[4], r[5]) for r in chunk)  # one query per object type in the chunk
+        named = [found.of(r[4], r[5], r[6], r[7]) for r in chunk]
+    for r, obj in zip(chunk, named, strict=True):
         yield [r[0], r[1].isoformat(), r[2], r[3], r[4], r[5], _json(r[6]), _json(r[7]), r[8], r[9], r[10],
-               known[r[2]], r[11]]
+               known[r[2]], r[11], obj.kind, obj.label]
 
 
 def build(args: dict, slug: str) -> Export:

@@ -14,10 +14,13 @@ def _range(data: dict) -> None:
 class AuditQuery(PageArgs):
     # Dates as the contract's YYYY-MM-DD; `to` is inclusive. `actor`: a person's login,
     # part of their name or `user:<id>`, for all they did (their jobs too); else exact.
+    # `employee`: a person's code, part of their name or `employee:<id>`, for everything
+    # done to or by them.
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     actor = fields.String(validate=validate.Length(max=200))
     action = fields.String(validate=validate.Length(max=64))
+    employee = fields.String(validate=validate.Length(min=1, max=200))
 
     @validates_schema
     def _dates(self, data, **kwargs) -> None:
@@ -29,6 +32,7 @@ class AuditExportQuery(Schema):
     to = fields.Date()
     actor = fields.String(validate=validate.Length(max=200))
     action = fields.String(validate=validate.Length(max=64))
+    employee = fields.String(validate=validate.Length(min=1, max=200))
     format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")))
 
     @validates_schema
@@ -48,3 +52,6 @@ class AuditEventSchema(Schema):
     after = fields.Raw(allow_none=True)
     hash = fields.String()
     prev_hash = fields.String()
+    # For reading, covered by no hash: the object's kind and its name today (core/audit/objects.py).
+    object_kind = fields.String(dump_only=True)
+    object_label = fields.String(dump_only=True)

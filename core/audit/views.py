@@ -3,17 +3,20 @@ the inspector's export (the same query and files as the API)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, g, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from core.admin.forms import field_errors
+from core.audit import actions, names, objects
 from core.audit import exports as audit_exports
-from core.audit import names
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
 from core.extensions import db
@@ -23,7 +26,30 @@ audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
 PAGE_SIZE = 50
 # The filters' labels, for the fields and for the summary of the invalid ones.
 LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
-          "format": _l("Format")}
+          "employee": _l("Person (done to or by)"), "format": _l("Format")}
+FILTERS = ("from", "to", "actor", "action", "employee", "format")
+
+
+def _text(value: Any) -> str:
+    """A stored value as an inspector reads it: text as is, anything else as JSON with its
+    Vietnamese letters kept (`tojson` would write "B\\u00e1o c\\u00e1o")."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def changes(before: Any, after: Any) -> list[tuple[str, str | None, str | None]]:
+    """What an event changed, field by field: (field, before, after), None for a side that
+    has no such field. An update lists only the fields that differ; a creation or a
+    deletion every field it carried with a value. Empty when either side is not an object (the
+    raw JSON below says it all)."""
+    if not isinstance(before or {}, dict) or not isinstance(after or {}, dict):
+        return []
+    old, new = before or {}, after or {}
+    rows = []
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key) == new.get(key) if before is not None and after is not None else (old | new)[key] is None:
+            continue  # unchanged; of a creation or a deletion, an empty field
+        rows.append((key, _text(old[key]) if key in old else None, _text(new[key]) if key in new else None))
+    return rows
 
 
 def _inspector() -> None:
@@ -36,16 +62,23 @@ def _inspector() -> None:
 def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
     """The query's filters (blank fields ignored), the raw values, and field errors
     (translated, shown beside their fields)."""
-    raw = {k: request.args.get(k, "").strip() for k in ("from", "to", "actor", "action", "format")}
+    raw = {k: request.args.get(k, "").strip() for k in FILTERS}
     try:
         # Days are typed dd/mm/yyyy; the schema (the API's) reads YYYY-MM-DD.
         args = AuditExportQuery().load({k: iso_day(v) if k in ("from", "to") else v
                                         for k, v in raw.items() if v})
-        # The page and its export read dates as the tenant's days, as it shows times.
-        return {**args, "tz": g.tenant.timezone}, raw, {}
     except ValidationError as exc:
         return {"format": "xlsx"}, raw, field_errors(exc.messages if isinstance(exc.messages, dict)
                                                      else {"_": exc.messages})
+    if args.get("employee"):
+        # Looked up once here: a name nobody has is said beside the field, not shown as
+        # an empty log the inspector would read as "nothing was done to them".
+        args["people"] = audit_exports.employees(args["employee"])
+        if not args["people"]:
+            return {"format": "xlsx"}, raw, {"employee": [_("No person of this province matches “%(value)s”.",
+                                                            value=args["employee"])]}
+    # The page and its export read dates as the tenant's days, as it shows times.
+    return {**args, "tz": g.tenant.timezone}, raw, {}
 
 
 @audit_pages.get("/t/<t>/admin/audit")
@@ -65,12 +98,15 @@ def audit_log(t):
                                     .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     export_args = {k: v for k, v in raw.items() if v and k != "format"}
     who = names.resolve(e.actor for e in events)  # one query for the page's people
+    found = objects.Objects((e.object_type, e.object_id) for e in events)  # one query per object type
+    what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
-    return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, total=total, page=page,
+    return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what,
+                           action_label=actions.label, changes=changes, as_text=_text, total=total, page=page,
                            pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
                            labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone),
-                           active=[(LABELS[k], raw[k]) for k in ("from", "to", "actor", "action") if raw[k]]), \
+                           active=[(LABELS[k], raw[k]) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200
 
 

@@ -12,10 +12,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import DateField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, StopValidation
 
 from core.extensions import db
+from core.i18n import day_input
 from core.jobs.models import JobRun
 from core.jobs.runner import run_view, submit
 from core.mergers import tasks  # noqa: F401 - registers the merger job
@@ -26,10 +27,30 @@ merger_pages = Blueprint("merger_pages", __name__, template_folder="templates")
 MAX_MAPPING_BYTES = 2_000_000
 
 
+class DayField(StringField):
+    """A day typed dd/mm/yyyy in a text box (the app's day box, {{ DAY_INPUT }}), not the
+    browser's date input whose format follows the browser's language: `data` is the date,
+    `raw` what was typed (shown back beside its error)."""
+
+    raw = ""
+
+    def process_formdata(self, valuelist: list) -> None:
+        self.raw = (valuelist[0] if valuelist else "") or ""
+        self.data = day_input(self.raw)
+        if self.raw.strip() and self.data is None:
+            raise ValueError(_("Use the format dd/mm/yyyy."))
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        # An empty box (blanks too) is said here: DataRequired would replace the format
+        # error of a mistyped day with its own.
+        if self.data is None and not self.process_errors:
+            raise StopValidation(_("Type the day the merger takes effect (dd/mm/yyyy)."))
+
+
 class MergeForm(FlaskForm):
     source = SelectField(_l("Merging tenant"), validators=[DataRequired()])
     into = SelectField(_l("Into"), validators=[DataRequired()])
-    effective_date = DateField(_l("From"), validators=[DataRequired()])
+    effective_date = DayField(_l("From"))
     mapping_file = FileField(_l("Mapping file (JSON)"))
     mapping = TextAreaField(_l("Mapping"))
     dry_run = SubmitField(_l("Dry run"))
@@ -76,12 +97,13 @@ def wizard():
     _operator()
     form = _form()
     if not form.validate_on_submit():
-        return render_template("mergers/wizard.html", form=form, run=None)
+        # A refused form is a 422 with its errors beside the fields; the first visit a 200.
+        return render_template("mergers/wizard.html", form=form, run=None), 422 if form.is_submitted() else 200
     mapping = _mapping(form)
     if mapping is None or form.source.data == form.into.data:
         if form.source.data == form.into.data:
             form.into.errors = [_("Choose another tenant than the merging one.")]
-        return render_template("mergers/wizard.html", form=form, run=None)
+        return render_template("mergers/wizard.html", form=form, run=None), 422
     target = db.session.scalar(select(Tenant).where(Tenant.slug == form.into.data))
     dry_run = bool(form.dry_run.data)
     params = {"source": form.source.data, "into": target.slug, "effective_date": form.effective_date.data.isoformat(),

@@ -40,7 +40,9 @@ def test_the_audit_log_names_people_and_fits_a_phone(phone, live_server):
         phone.goto(f"/t/{SLUG}/admin/audit")
         first = phone.page.locator("tbody tr", has_text="settings.update").first
         assert first.locator("td.actor").inner_text() == f"{name} (admin) qua tác vụ 0b5e9c1e"
-        first.locator("details summary").click()
+        # The change field by field, then the stored JSON with its long unbroken value.
+        first.locator("td.details > details > summary").click()
+        first.locator("details.stored > summary").click()
         assert phone.scroll_width() <= width
         phone.screenshot(f"audit-log-phone-{width}", full_page=False)
     phone.assert_clean()
@@ -121,4 +123,77 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     assert page.locator("h1 .count").inner_text() == "(0)" and page.locator("a.button").count() == 0
     assert phone.scroll_width() <= 390
     phone.screenshot("audit-log-bad-range-390")
+    phone.assert_clean(allow=[re.compile(r"422")])
+
+
+def test_the_inspector_reads_whom_and_what_each_event_touched_on_a_phone(phone, live_server):
+    """At 390×844, as the inspector "thanhtra": an event on a person reads "Nhân sự" and
+    their name and code, one on a work item its title, owner and day, one on a person
+    deleted since the name the event kept — the stored type and id beneath each; the
+    person filter (by code) lists what was done to or by that person; nothing wider than
+    the phone."""
+    from core.auth.services import principal_for_user
+    from core.work import services as work
+    from core.work.calendar import local_today
+    from tests.browser.test_work_day import add_catalogue
+
+    app = live_server.app
+    with app.app_context():
+        tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == SLUG))
+        with tenant_context(tid):
+            admin = db.session.scalar(select(User).where(User.username == "admin"))
+            add_catalogue()
+            owner = principal_for_user(db.session.scalar(select(User).where(User.username == "snv-p1-cv-02")))
+            item, _ = work.declare(owner, {"task_type_code": "VB01", "title": "Soạn công văn trả lời Sở Tài chính",
+                                           "work_date": local_today(), "quantity": 1})
+            person = db.session.get(Employee, item.employee_id)
+            name, code, title, day = person.full_name, person.code, item.title, item.work_date
+            person_id, item_id = person.id, item.id
+            actor = f"user:{admin.id}:admin"
+            record("employee.update", "employee", person_id, before={"is_leader": False},
+                   after={"is_leader": True}, actor=actor)
+            record("work_item.review", "work_item", item_id, after={"passed": False}, actor=actor)
+            record("employee.delete", "employee", 987654321,
+                   before={"full_name": "Phạm Thị Nghỉ Hưu Với Một Cái Tên Rất Dài", "code": "NV-NGHI-HUU"}, actor=actor)
+            unit_of_work.commit()
+    phone.login("thanhtra")
+    page = phone.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(f"/t/{SLUG}/admin/audit")
+
+    def cell(action: str):
+        return page.locator("tbody tr", has_text=action).first.locator("td.object")
+
+    assert cell("employee.update").locator(".kind").inner_text() == "Nhân sự"
+    assert cell("employee.update").locator(".name").inner_text() == f"{name} ({code})"
+    assert cell("employee.update").locator(".raw").inner_text() == f"employee #{person_id}"
+    assert cell("work_item.review").locator(".kind").inner_text() == "Công việc"
+    assert cell("work_item.review").locator(".name").inner_text() == \
+        f"“{title}” của {name}, ngày {day.strftime('%d/%m/%Y')}"
+    assert cell("employee.delete").locator(".name").inner_text() == \
+        "Phạm Thị Nghỉ Hưu Với Một Cái Tên Rất Dài (NV-NGHI-HUU) (đã xóa)"
+    assert phone.scroll_width() <= 390
+    phone.screenshot("audit-log-objects-390", full_page=True)
+
+    page.click(".audit .filters summary")
+    # The day boxes keep the width of the row (their picker button beside them, not over them).
+    assert page.locator("#from").bounding_box()["width"] >= 250
+    assert page.locator(".day-box:has(#from) .day-pick").bounding_box()["width"] <= 60
+    page.fill("#employee", code)
+    with page.expect_navigation(wait_until="load"):
+        page.click(".audit form button[type=submit]")
+    assert page.locator(".audit .filters summary").inner_text() == f"Lọc · Nhân sự (bị tác động hoặc thực hiện): {code}"
+    raws = page.locator("tbody td.object .raw").all_inner_texts()
+    assert f"employee #{person_id}" in raws and f"work_item #{item_id}" in raws
+    assert "employee #987654321" not in raws
+    assert phone.scroll_width() <= 390
+    phone.screenshot("audit-log-person-filter-390", full_page=True)
+
+    page.click(".audit .filters summary")
+    page.fill("#employee", "Không Ai Cả")
+    with page.expect_navigation(wait_until="load"):
+        page.click(".audit form button[type=submit]")
+    assert page.locator("#employee-err").inner_text() == "Không có nhân sự nào của tỉnh khớp với “Không Ai Cả”."
+    assert page.locator("#employee").get_attribute("aria-invalid") == "true"
+    assert phone.scroll_width() <= 390
     phone.assert_clean(allow=[re.compile(r"422")])

@@ -551,7 +551,7 @@ def test_wizard_dry_run_suggests_a_mapping_then_merges(clean_app, client, provin
     form = {"csrf_token": _csrf(page.get_data(as_text=True)), "source": "ninh-thuan", "into": "khanh-hoa",
             "effective_date": EFFECTIVE, "mapping": "{not json"}
     bad = client.post("/operator/merges", data={**form, "dry_run": "1"})
-    assert bad.status_code == 200 and "JSON" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "JSON" in bad.get_data(as_text=True)
     dry = client.post("/operator/merges", data={**form, "mapping": "", "dry_run": "1"})
     html = dry.get_data(as_text=True)
     assert dry.status_code == 200 and "is not in the mapping" in html
@@ -562,6 +562,40 @@ def test_wizard_dry_run_suggests_a_mapping_then_merges(clean_app, client, provin
     assert done.status_code == 200 and "/exports/ninh-thuan-" in done.get_data(as_text=True)
     with clean_app.app_context():
         assert db.session.get(Tenant, nt_id).status == "merged"
+
+
+def test_wizard_reads_the_day_as_dd_mm_yyyy_and_says_when_it_is_not_one(clean_app, client, provinces):
+    """The day box is the app's dd/mm/yyyy text box (not the browser's date input): a typed
+    01/07/2025 is the merger's 1 July 2025; a day that does not exist or no day at all is
+    an error beside the box (422), nothing submitted."""
+    from core.jobs.models import JobRun
+
+    khanh_hoa = provinces[0]
+    _operator_session(clean_app, client)
+    html = client.get("/operator/merges").get_data(as_text=True)
+    box = re.search(r'<input id="effective_date"[^>]*>', html).group(0)
+    assert 'type="text"' in box and 'placeholder="dd/mm/yyyy"' in box and "data-day" in box
+    form = {"csrf_token": _csrf(html), "source": "ninh-thuan", "into": "khanh-hoa", "mapping": "", "dry_run": "1"}
+
+    def runs() -> list[dict]:
+        with clean_app.app_context(), tenant_context(khanh_hoa.tenant_id):
+            return [r.params for r in db.session.scalars(select(JobRun).where(JobRun.kind == "tenant_merge"))]
+
+    for typed, error in (("31/02/2025", "Nhập ngày theo dạng dd/mm/yyyy."), ("July", "Nhập ngày theo dạng dd/mm/yyyy."),
+                         ("", "Nhập ngày sáp nhập có hiệu lực (dd/mm/yyyy)."),
+                         ("  ", "Nhập ngày sáp nhập có hiệu lực (dd/mm/yyyy).")):
+        bad = client.post("/operator/merges", data={**form, "effective_date": typed})
+        page = bad.get_data(as_text=True)
+        assert bad.status_code == 422, typed
+        assert re.search(r'<p class="error" id="effective_date-err">([^<]*)</p>', page).group(1) == error
+        assert re.search(r'<input id="effective_date"[^>]*value="([^"]*)"', page).group(1) == typed
+    assert runs() == []
+
+    dry = client.post("/operator/merges", data={**form, "effective_date": "01/07/2025"})
+    assert dry.status_code == 200 and "is not in the mapping" in dry.get_data(as_text=True)
+    assert [p["effective_date"] for p in runs()] == ["2025-07-01"]
+    # The box shows the day back as typed, dd/mm/yyyy.
+    assert 'value="01/07/2025"' in dry.get_data(as_text=True)
 
 
 def test_wizard_is_for_operators_only(clean_app, client):
