@@ -1,0 +1,31 @@
+"""The reads behind the jobs pages: a tenant's latest runs, one run by id, and the
+tenant an operator's merger bar names by its slug."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.extensions import db
+from core.jobs.models import JobRun
+from core.tenants.models import Tenant
+
+
+def latest_runs(limit: int, requested_by: str | None = None) -> list[JobRun]:
+    """The tenant's latest runs, newest first; only those `requested_by` started when given
+    (a manager sees the runs they started)."""
+    stmt = select(JobRun).order_by(JobRun.created_at.desc()).limit(limit)
+    if requested_by is not None:
+        stmt = stmt.where(JobRun.requested_by == requested_by)
+    return list(db.session.scalars(stmt))
+
+
+def run_of(job_id: str | None) -> JobRun | None:
+    """A run of the current tenant by id (the ORM's tenant filter applies), or None; an id
+    longer than a UUID's is no run's and is not looked up."""
+    if not job_id or len(job_id) > 36:
+        return None
+    return db.session.get(JobRun, job_id)
+
+
+def tenant_by_slug(slug: str) -> Tenant | None:
+    return db.session.scalar(select(Tenant).where(Tenant.slug == slug[:100]))
