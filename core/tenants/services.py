@@ -48,6 +48,11 @@ def get_tenant(slug: str) -> Tenant:
     return tenant
 
 
+def slug_of(tenant_id: int) -> str:
+    """The slug of a tenant known to exist (the caller's own)."""
+    return db.session.get(Tenant, tenant_id).slug
+
+
 def province_communes(province_code: int) -> list[Ward]:
     """The commune-level units of a current province; Invalid for an unknown code."""
     try:
