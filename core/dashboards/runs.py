@@ -1,5 +1,5 @@
-"""The reads behind the jobs pages: a tenant's latest runs, one run by id, and the
-tenant an operator's merger bar names by its slug."""
+"""The reads behind the jobs pages: a tenant's latest runs and one run by an id from the
+request."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.jobs.models import JobRun
-from core.tenants.models import Tenant
+from core.jobs.runner import get_run
 
 
 def latest_runs(limit: int, requested_by: str | None = None) -> list[JobRun]:
@@ -24,8 +24,4 @@ def run_of(job_id: str | None) -> JobRun | None:
     longer than a UUID's is no run's and is not looked up."""
     if not job_id or len(job_id) > 36:
         return None
-    return db.session.get(JobRun, job_id)
-
-
-def tenant_by_slug(slug: str) -> Tenant | None:
-    return db.session.scalar(select(Tenant).where(Tenant.slug == slug[:100]))
+    return get_run(job_id)

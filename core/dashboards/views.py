@@ -499,8 +499,9 @@ def merge_bar(target: str, job_id: str):
     if not current_user.is_operator:
         abort(403)
     from core.tenancy import tenant_context
+    from core.tenants.services import find_tenant
 
-    tenant = runs.tenant_by_slug(target)
+    tenant = find_tenant(target[:100])
     if tenant is None:
         abort(404)
     with tenant_context(tenant.id):

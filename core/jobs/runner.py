@@ -91,6 +91,11 @@ def run_view(run: JobRun) -> dict:
             "requested_by": run.requested_by, "created_at": run.created_at, "finished_at": run.finished_at}
 
 
+def get_run(job_id: str) -> JobRun | None:
+    """A run of the current tenant by id (the ORM's tenant filter applies), or None."""
+    return db.session.get(JobRun, job_id)
+
+
 def active_run(kind: str, scope: str) -> JobRun | None:
     return db.session.scalar(select(JobRun).where(JobRun.key == f"{kind}:{scope}", JobRun.status.in_(ACTIVE)))
 

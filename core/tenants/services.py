@@ -41,8 +41,12 @@ def tenant_view(tenant: Tenant, units_created: int | None = None) -> dict:
     return view
 
 
+def find_tenant(slug: str) -> Tenant | None:
+    return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
 def get_tenant(slug: str) -> Tenant:
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    tenant = find_tenant(slug)
     if tenant is None:
         raise NotFound("Tenant not found.")
     return tenant
