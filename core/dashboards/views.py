@@ -18,12 +18,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from core import unit_of_work
-from core.dashboards import overview, runs, services
+from core.dashboards import overview, services
 from core.errors import ServiceError
 from core.i18n import day_label, month_input, month_label, num
 from core.ids import MAX_ID
 from core.jobs.models import JobRun
-from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
+from core.jobs.runner import ACTIVE, QUEUE_FOR, get_run, latest_runs, queue_name, run_view, submit
 from core.messages import error_text
 from core.org import services as org
 from core.plugins.components import ITEM_FIELD_LABELS
@@ -410,8 +410,8 @@ def jobs(t):
     _require("tenant_admin", "auditor", "manager")
     # A manager sees the runs they started.
     mine = None if current_user.has_role("tenant_admin", "auditor") else current_user.actor
-    shown = [run_view(r) for r in runs.latest_runs(JOBS_SHOWN, requested_by=mine)]
-    started = runs.run_of(request.args.get("job"))
+    shown = [run_view(r) for r in latest_runs(JOBS_SHOWN, requested_by=mine)]
+    started = _job_of(request.args.get("job"))
     if started is not None and not current_user.has_role("tenant_admin", "auditor") \
             and started.requested_by != current_user.actor:
         started = None
@@ -427,7 +427,7 @@ def job_bar(t, job_id):
     the jobs page's list, every second as the inline bar (?inline=1) of the page that
     started it, which links to the result once the run has finished."""
     _require("tenant_admin", "auditor", "manager")
-    run = runs.run_of(job_id)
+    run = _job_of(job_id)
     if run is None or (not current_user.has_role("tenant_admin", "auditor")
                        and run.requested_by != current_user.actor):
         abort(404)
@@ -436,13 +436,21 @@ def job_bar(t, job_id):
     return render_template("dashboards/_job.html", tenant=g.tenant, run=run_view(run), active=ACTIVE)
 
 
+def _job_of(job_id: str | None) -> JobRun | None:
+    """A run of the current tenant by an id from the request, or None; an id longer than
+    a UUID's is no run's and is not looked up."""
+    if not job_id or len(job_id) > 36:
+        return None
+    return get_run(job_id)
+
+
 def inline_job(run: JobRun | dict | str | None, target: str | None = None) -> dict | None:
     """What `_job_inline.html` shows for a run a page has just started: the run, the URL
     its bar polls and, once finished, a one-line summary and a link to the result.
     `run` may be an id (a run of the current tenant, None if there is none), a JobRun or
     a run view; `target` is the tenant slug of an operator's merger run."""
     if isinstance(run, str):
-        run = runs.run_of(run)
+        run = _job_of(run)
     if isinstance(run, JobRun):
         run = run_view(run)
     if not run:
@@ -505,7 +513,7 @@ def merge_bar(target: str, job_id: str):
     if tenant is None:
         abort(404)
     with tenant_context(tenant.id):
-        run = runs.run_of(job_id)
+        run = _job_of(job_id)
         if run is None or run.kind != "tenant_merge":
             abort(404)
         view = run_view(run)
