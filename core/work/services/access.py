@@ -51,6 +51,7 @@ def get_item(principal: Principal, item_id: int) -> WorkItem:
 
 
 def require_writer(principal: Principal) -> None:
+    """Every change starts here: an auditor (without another role) reads only."""
     if principal.has_role("auditor") and not principal.has_role("employee", "manager", "tenant_admin"):
         raise Forbidden("Auditors read only.")
 
