@@ -45,6 +45,11 @@ def find_tenant(slug: str) -> Tenant | None:
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
 
 
+def active_tenants() -> list[Tenant]:
+    """The tenants in service, by name (what a form offers to choose from)."""
+    return list(db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)))
+
+
 def get_tenant(slug: str) -> Tenant:
     tenant = find_tenant(slug)
     if tenant is None:
