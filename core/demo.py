@@ -211,7 +211,7 @@ def _settle_work(today: date, first_day: date) -> None:
 
     from core.work import calendar as cal
     from core.work.models import WorkItem
-    from core.work.services import sweep
+    from core.work.services.measure import sweep
 
     def bulk(*where, **values) -> None:
         db.session.execute(update(WorkItem).where(*where).values(**values)

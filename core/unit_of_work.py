@@ -3,7 +3,7 @@
 A service changes rows and records what the commit has to finish, in the open
 transaction (core/txcache.py `pending`):
 
-- `core.work.services` queues a work event per changed item (`work_events`);
+- `core.work.services.events` queues a work event per changed item (`work_events`);
 - `changed(obj)` notes a change of what scores are computed from besides items: a
   person (leader, unit, employment), leave, a deputy's field, a calendar day (`facts`);
 - `core.audit.services.record` queues the audit event (`audit_events`).
@@ -74,7 +74,7 @@ def commit(session: Session | None = None) -> None:
     from core.audit import services as audit
     from core.scoring import scorer, stamps
     from core.scoring import services as scoring
-    from core.work import services as work
+    from core.work.services.events import emit_events
 
     session = session if session is not None else db.session()
     try:
@@ -99,7 +99,7 @@ def commit(session: Session | None = None) -> None:
     stamps.remember(written_stamps)
     audit.write_checkpoints(heads | audit.heads_heard(heard))
     scorer.wake_after_commit(woken)
-    work.emit_events(events)
+    emit_events(events)
 
 
 def rollback(session: Session | None = None) -> None:

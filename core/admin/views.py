@@ -43,9 +43,10 @@ from core.scoring.models import ScoredPeriod
 from core.scoring.schemas import ReopenIn, WhatIfIn
 from core.tenants import choices as tenant_choices
 from core.work import calendar as cal
-from core.work import services as work
 from core.work.models import CalendarDay, ClosedPeriod
 from core.work.schemas import CalendarDaySchema, LeaveSchema
+from core.work.services import calendar_days
+from core.work.services import leave as leaves
 
 admin_pages = Blueprint("admin_pages", __name__, template_folder="templates", static_folder="static",
                         static_url_path="/static/admin")
@@ -728,7 +729,7 @@ def _render_calendar(day_values: dict, day_errors: dict, leave_values: dict, lea
     days = list(db.session.scalars(select(CalendarDay).where(
         CalendarDay.day >= date(today.year - 1, 1, 1), CalendarDay.day <= date(today.year + 1, 12, 31))
         .order_by(CalendarDay.day)))
-    leave, total, page = _paged(work.leave_query(current_user._get_current_object(), {}))
+    leave, total, page = _paged(leaves.leave_query(current_user._get_current_object(), {}))
     people = dict(db.session.execute(select(Employee.id, Employee.full_name).where(
         Employee.id.in_({r.employee_id for r in leave}))).all())
     return render_template("admin/calendar.html", tenant=g.tenant, days=days, leave=leave, people=people,
@@ -749,7 +750,7 @@ def calendar(t):
         return _render_calendar({"kind": "day_off"}, {}, leave_defaults, {})
     data, errors = load(CalendarDaySchema(), raw_input(CalendarDaySchema(), request.form))
     if not errors:
-        result = _save(lambda: work.set_calendar_day(data), url_for("admin_pages.calendar", t=t, saved="day"))
+        result = _save(lambda: calendar_days.set_calendar_day(data), url_for("admin_pages.calendar", t=t, saved="day"))
         if not isinstance(result, dict):
             return result
         errors = result
@@ -761,7 +762,7 @@ def calendar(t):
 def calendar_day_delete(t, day_id):
     _admin()
     row = _get(CalendarDay, day_id)
-    result = _save(lambda: work.delete_calendar_day(row), url_for("admin_pages.calendar", t=t, saved="day"))
+    result = _save(lambda: calendar_days.delete_calendar_day(row), url_for("admin_pages.calendar", t=t, saved="day"))
     if isinstance(result, dict):
         return _render_calendar({"kind": "day_off"}, result, {"kind": "annual", "approved": True}, {}, 409)
     return result
@@ -784,7 +785,7 @@ def leave_create(t):
     schema_errors.pop("employee_id", None)
     errors.update(schema_errors)
     if not errors:
-        result = _save(lambda: work.create_leave(current_user._get_current_object(), data),
+        result = _save(lambda: leaves.create_leave(current_user._get_current_object(), data),
                        url_for("admin_pages.calendar", t=t, saved="leave") + "#leave")
         if not isinstance(result, dict):
             return result
@@ -801,10 +802,10 @@ def leave_delete(t, leave_id):
     _admin()
     principal = current_user._get_current_object()
     try:
-        row = work.get_leave(principal, leave_id)
+        row = leaves.get_leave(principal, leave_id)
     except ServiceError:
         abort(404)
-    result = _save(lambda: work.delete_leave(principal, row),
+    result = _save(lambda: leaves.delete_leave(principal, row),
                    url_for("admin_pages.calendar", t=t, saved="leave") + "#leave")
     if isinstance(result, dict):
         return _render_calendar({"kind": "day_off"}, {}, {"kind": "annual", "approved": True}, result, 409)

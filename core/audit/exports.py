@@ -63,6 +63,16 @@ def events_query(args: dict) -> Select:
     return stmt
 
 
+def events_page(args: dict, page: int, size: int) -> tuple[int, list[AuditEvent]]:
+    """How many events the filters keep, and the `page`th `size` of them, newest first
+    (the page shows the latest; the export keeps chain order)."""
+    stmt = events_query(args)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    events = db.session.scalars(stmt.order_by(None).order_by(AuditEvent.seq.desc())
+                                .limit(size).offset((page - 1) * size)).all()
+    return total, list(events)
+
+
 PEOPLE_PER_FILTER = 50  # a name shared by more people than this lists the first 50 (by id)
 
 

@@ -12,14 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, select
 
 from core.admin.forms import field_errors
 from core.audit import actions, names, objects
 from core.audit import exports as audit_exports
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
-from core.extensions import db
 from core.i18n import iso_day
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
@@ -91,11 +89,7 @@ def audit_log(t):
     # A refused filter lists nothing (and offers no export): the whole log under a filter
     # the inspector believes applied would be read as the filter's result.
     if not errors:
-        stmt = audit_exports.events_query(args)
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-        # Newest first on screen; the export keeps chain order.
-        events = db.session.scalars(stmt.order_by(None).order_by(audit_exports.AuditEvent.seq.desc())
-                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        total, events = audit_exports.events_page(args, page, PAGE_SIZE)
     export_args = {k: v for k, v in raw.items() if v and k != "format"}
     who = names.resolve(e.actor for e in events)  # one query for the page's people
     found = objects.Objects((e.object_type, e.object_id) for e in events)  # one query per object type

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from core import unit_of_work
 from core.audit.services import record
@@ -15,10 +14,10 @@ from core.auth.normalize import nfc
 from core.auth.schemas import PasswordChange, PasswordReset, PasswordResetResult, TokenRequest, TokenResponse
 from core.auth.throttle import throttle
 from core.errors import Conflict, abort
-from core.extensions import db, limiter
-from core.org.models import Employee
+from core.extensions import limiter
+from core.org.services import find_employee
 from core.tenancy import tenant_context
-from core.tenants.models import Tenant
+from core.tenants.services import find_tenant
 
 # One blueprint for /auth/… and the tenant admin's password reset under /tenants/<t>/…
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Logins, tokens and passwords")
@@ -50,7 +49,7 @@ def issue(data):
               headers={"Retry-After": str(refusal.retry_after)})
     tenant = None
     if data["tenant"] is not None:
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == data["tenant"]))
+        tenant = find_tenant(data["tenant"])
     principal = None
     try:
         if tenant is not None or data["tenant"] is None:
@@ -134,7 +133,7 @@ def reset_password(data, t, employee_id):
     change it at the next login, and their tokens and sessions end. Audited, without
     the password."""
     principal = api_member("tenant_admin")
-    employee = db.session.get(Employee, employee_id)
+    employee = find_employee(employee_id)
     if employee is None or employee.user is None:
         raise Conflict("This person has no login.", {"employee_id": ["No login to reset."]}, code="no_login")
     user = employee.user

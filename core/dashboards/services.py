@@ -28,10 +28,10 @@ from core.plugins.components import LEVELS, ScoringVariant
 from core.plugins.manager import ComponentMissing
 from core.scoring import kernel
 from core.scoring import services as scoring
-from core.scoring.models import ItemScore, PeriodScore
+from core.scoring.models import GeneralScore, ItemScore, PeriodScore
 from core.work import calendar as cal
-from core.work import services as work
 from core.work.models import OPEN_STATUSES, WorkItem
+from core.work.services.queues import managed_items_clause
 
 # Histogram bins of the month total (0–100), 10 points wide: finer than the four bands,
 # so a manager sees whether the unit clusters just under a band edge.
@@ -170,6 +170,26 @@ def my_month(principal: Principal, employee_id: int, period: str) -> dict:
             "stale": bool(state["stale"]), "closed": bool(state["closed"]),
             "to_date": current["as_of"] if current else None,
             "ended": kernel.parse_month(period)[1] < today}
+
+
+
+def page_employee(employee_id: int) -> Employee | None:
+    """The person a month page is about (None for an id of no one in this tenant)."""
+    return db.session.get(Employee, employee_id)
+
+
+def month_general(month: dict | None, employee_id: int, period: str) -> tuple[dict | None, str, bool]:
+    """The month with the general criteria its page shows, the period they are set for and
+    whether that period is closed: a person evaluated by quarters has the criteria of the
+    month's quarter, which stays open until all its months are closed."""
+    general_period, general_closed = period, bool(month and month["closed"])
+    if month is not None and scoring.by_quarters([employee_id]):
+        general_period = scoring.quarter_of(period)
+        row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
+                                                           GeneralScore.period == general_period))
+        month = {**month, "general": scoring.general_view(row) if row is not None else None}
+        general_closed = all(kernel.is_closed(m) for m in scoring.quarter_months(general_period))
+    return month, general_period, general_closed
 
 
 TREND_QUARTERS = 4
@@ -322,6 +342,27 @@ def managed_units(principal: Principal) -> list[OrgUnit]:
     return list(db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.name)))
 
 
+
+def own_unit_id(principal: Principal) -> int | None:
+    """The unit the caller works in (None without an employee record)."""
+    if principal.employee_id is None:
+        return None
+    return db.session.scalar(select(Employee.unit_id).where(Employee.id == principal.employee_id))
+
+
+def subtree_employee_ids(unit_id: int) -> list[int]:
+    """Everyone of the unit and the units under it, whoever is asking (freshness is about
+    the unit's scores, not about whom the caller may see)."""
+    return list(db.session.scalars(select(Employee.id).where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id)))))
+
+
+def employee_names(ids: list[int]) -> dict[int, str]:
+    """Full names by employee id (one query)."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(ids))).all())
+
+
 def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: date) -> dict:
     """A unit's month at a glance. `unit_day` gives the people the caller may see in the
     unit with today's declarations; the month rows are one query. The hours per day, the
@@ -355,7 +396,7 @@ def unit_dashboard(principal: Principal, period: str, unit_id: int | None, day: 
 
 def unit_people(principal: Principal, day: date, unit_id: int | None) -> list[dict]:
     """The people of the unit the caller may see with their declarations of `day`: what
-    work.unit_day gives minus its per-person overdue count, which scans every open item
+    core.work.services.queues.unit_day gives minus its per-person overdue count, which scans every open item
     of the unit and so moves to `unit_work`, loaded after the page."""
     stmt = select(Employee.id, Employee.full_name, Employee.code).order_by(Employee.full_name)
     if unit_id is not None:
@@ -400,7 +441,7 @@ def unit_work(principal: Principal, ids: list[int], start: date, end: date,
     if not ids:
         return [], empty, {}
     if principal.has_role("tenant_admin", "auditor"):
-        judged = work.managed_items_clause(principal)  # sees everyone, judges only their own people
+        judged = managed_items_clause(principal)  # sees everyone, judges only their own people
     else:
         # `ids` are already who this manager sees: themself and the people they manage.
         judged = WorkItem.employee_id != (principal.employee_id or 0)

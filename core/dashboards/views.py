@@ -16,25 +16,22 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from core import unit_of_work
-from core.dashboards import services
+from core.dashboards import overview, services
 from core.errors import ServiceError
-from core.extensions import db
 from core.i18n import day_label, month_input, month_label, num
 from core.ids import MAX_ID
 from core.jobs.models import JobRun
-from core.jobs.runner import ACTIVE, QUEUE_FOR, queue_name, run_view, submit
+from core.jobs.runner import ACTIVE, QUEUE_FOR, get_run, latest_runs, queue_name, run_view, submit
 from core.messages import error_text
 from core.org import services as org
-from core.org.models import Employee
 from core.plugins.components import ITEM_FIELD_LABELS
 from core.plugins.forms import stored_settings_lines
 from core.plugins.manager import ComponentMissing
 from core.scoring import kernel, scorer
 from core.scoring import services as scoring
-from core.scoring.models import GENERAL_FIELDS, GENERAL_LABELS, GeneralScore
+from core.scoring.models import GENERAL_FIELDS, GENERAL_LABELS
 from core.work import calendar as cal
 
 dashboard_pages = Blueprint("dashboard_pages", __name__, template_folder="templates")
@@ -127,15 +124,8 @@ def _month_page(employee_id: int, period: str, template_args: dict) -> str:
         missing = None
     except ComponentMissing as exc:
         month, missing = None, exc.message
-    employee = db.session.get(Employee, employee_id)
-    # A person evaluated by quarters has the general criteria of the month's quarter.
-    general_period, general_closed = period, bool(month and month["closed"])
-    if month is not None and scoring.by_quarters([employee_id]):
-        general_period = scoring.quarter_of(period)
-        row = db.session.scalar(select(GeneralScore).where(GeneralScore.employee_id == employee_id,
-                                                           GeneralScore.period == general_period))
-        month = {**month, "general": scoring.general_view(row) if row is not None else None}
-        general_closed = all(kernel.is_closed(m) for m in scoring.quarter_months(general_period))
+    employee = services.page_employee(employee_id)
+    month, general_period, general_closed = services.month_general(month, employee_id, period)
     rule = rule_words(month["explain"]["formula"], _locale()) if month else None
     return render_template("dashboards/month.html", tenant=g.tenant, period=period, month=month,
                            missing=missing, employee=employee, fields=GENERAL_FIELDS, rule=rule,
@@ -229,7 +219,7 @@ def _save_general(employee_id: int, period: str, own: bool) -> dict | None:
             flash(_("Proposal saved.") if own else _("General criteria saved."), "ok")
             return None
         except ServiceError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             errors["_form"] = _(exc.message) if exc.code != "period_closed" else _("This month is closed.")
     return {"values": typed, "errors": errors}
 
@@ -278,8 +268,7 @@ def _unit_scope() -> tuple[str, int | None, date, list]:
     if unit_id is not None and unit_id not in allowed:
         abort(404)
     if unit_id is None and units:
-        own = db.session.scalar(select(Employee.unit_id).where(Employee.id == current_user.employee_id)) \
-            if current_user.employee_id else None
+        own = services.own_unit_id(current_user)
         unit_id = own if own in allowed else units[0].id
     period = _period_or_quarter(unit_id)
     today = cal.local_today(g.tenant)
@@ -292,8 +281,7 @@ def _unit_freshness(period: str, unit_id: int | None) -> dict:
     """Whether anyone of the unit (and the units under it) has changes not scored yet."""
     if unit_id is None:
         return {"pending": False, "refreshed_at": None}
-    ids = db.session.scalars(select(Employee.id).where(Employee.unit_id.in_(org.unit_subtree_ids(unit_id))))
-    return _fresh(period, list(ids))
+    return _fresh(period, services.subtree_employee_ids(unit_id))
 
 
 @dashboard_pages.get("/t/<t>/dashboard/unit")
@@ -326,8 +314,7 @@ def unit_work(t):
     ids = services.unit_ids(current_user, unit_id) if unit_id else []
     start, end = services.period_bounds(period)
     hours, queues, overdue = services.unit_work(current_user, ids, start, min(end, max(start, day)), day)
-    names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(list(overdue))))
-                 .all()) if overdue else {}
+    names = services.employee_names(list(overdue))
     late = sorted(((names.get(i, ""), n) for i, n in overdue.items()), key=lambda x: (-x[1], x[0]))
     return render_template(
         "dashboards/_unit_work.html", tenant=g.tenant, hours=hours, queues=queues, late=late[:20],
@@ -421,15 +408,14 @@ def heatmap(t):
 @login_required
 def jobs(t):
     _require("tenant_admin", "auditor", "manager")
-    stmt = select(JobRun).order_by(JobRun.created_at.desc()).limit(JOBS_SHOWN)
-    if not current_user.has_role("tenant_admin", "auditor"):
-        stmt = stmt.where(JobRun.requested_by == current_user.actor)  # a manager sees the runs they started
-    runs = [run_view(r) for r in db.session.scalars(stmt)]
+    # A manager sees the runs they started.
+    mine = None if current_user.has_role("tenant_admin", "auditor") else current_user.actor
+    shown = [run_view(r) for r in latest_runs(JOBS_SHOWN, requested_by=mine)]
     started = _job_of(request.args.get("job"))
     if started is not None and not current_user.has_role("tenant_admin", "auditor") \
             and started.requested_by != current_user.actor:
         started = None
-    return render_template("dashboards/jobs.html", tenant=g.tenant, runs=runs,
+    return render_template("dashboards/jobs.html", tenant=g.tenant, runs=shown,
                            period=kernel.month_of(cal.local_today(g.tenant)),
                            may_start=current_user.has_role("tenant_admin"), started=inline_job(started))
 
@@ -451,10 +437,11 @@ def job_bar(t, job_id):
 
 
 def _job_of(job_id: str | None) -> JobRun | None:
-    """A run of the current tenant by id (the ORM's tenant filter applies), or None."""
+    """A run of the current tenant by an id from the request, or None; an id longer than
+    a UUID's is no run's and is not looked up."""
     if not job_id or len(job_id) > 36:
         return None
-    return db.session.get(JobRun, job_id)
+    return get_run(job_id)
 
 
 def inline_job(run: JobRun | dict | str | None, target: str | None = None) -> dict | None:
@@ -520,9 +507,9 @@ def merge_bar(target: str, job_id: str):
     if not current_user.is_operator:
         abort(403)
     from core.tenancy import tenant_context
-    from core.tenants.models import Tenant
+    from core.tenants.services import find_tenant
 
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == target[:100]))
+    tenant = find_tenant(target[:100])
     if tenant is None:
         abort(404)
     with tenant_context(tenant.id):
@@ -543,7 +530,7 @@ def recalculate(t):
         flash(_("Recalculation of %(period)s started.", period=period), "ok")
         return redirect(url_for("dashboard_pages.jobs", t=t, job=run.id) + f"#job-inline-{run.id}")
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         _flash_error(exc)
     return redirect(url_for("dashboard_pages.jobs", t=t))
 
@@ -557,42 +544,22 @@ def operator():
     if not current_user.is_operator:
         abort(403)
     from core.plugins.manager import current_manager
-    from core.tenancy import unscoped
-    from core.tenants.models import Tenant
 
-    health = {"database": _db_ok(), "redis": None}
-    with unscoped():
-        tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
-        people = dict(db.session.execute(select(Employee.tenant_id, func.count()).group_by(Employee.tenant_id)).all())
-        jobs_by = db.session.execute(select(JobRun.tenant_id, JobRun.status, func.count())
-                                     .group_by(JobRun.tenant_id, JobRun.status)).all()
-        recent = db.session.execute(select(JobRun, Tenant.slug).join(Tenant, Tenant.id == JobRun.tenant_id)
-                                    .order_by(JobRun.created_at.desc()).limit(20)).all()
-    job_counts: dict[int, dict[str, int]] = {}
-    for tenant_id, status, n in jobs_by:
-        job_counts.setdefault(tenant_id, {})[status] = n
+    health = {"database": overview.database_ok(), "redis": None}
+    seen = overview.across_tenants()
     queues = _queue_depths(health)
     try:
         plugins = current_manager().list_plugins(locale=str(_locale()))
     except Exception as exc:  # noqa: BLE001 - the overview shows what failed instead of failing itself
         plugins, health["plugins_error"] = [], str(exc)
-    return render_template("dashboards/operator.html", tenants=tenants, people=people, job_counts=job_counts,
-                           recent=[(run_view(r), slug) for r, slug in recent], queues=queues, plugins=plugins,
-                           health=health)
+    return render_template("dashboards/operator.html", tenants=seen["tenants"], people=seen["people"],
+                           job_counts=seen["job_counts"], recent=[(run_view(r), slug) for r, slug in seen["recent"]],
+                           queues=queues, plugins=plugins, health=health)
 
 
 def _locale() -> str:
 
     return str(get_locale() or "vi")
-
-
-def _db_ok() -> bool:
-    try:
-        db.session.execute(select(1))
-        return True
-    except Exception:  # noqa: BLE001 - a health check reports, it does not raise
-        db.session.rollback()
-        return False
 
 
 def _queue_depths(health: dict) -> list[dict]:

@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core import unit_of_work
 from core.errors import ServiceError
-from core.extensions import db
 from core.i18n import month_input
 from core.imports.api import export_response, start_import
-from core.jobs.models import JobRun
+from core.jobs.runner import get_run, latest_runs
 from core.messages import localise
 from core.plugins.manager import current_manager, current_tenant_slug
 from core.tenants import choices as tenant_choices
@@ -58,22 +58,22 @@ def imports_page(t):
         except RequestEntityTooLarge:
             field_errors, status = {"file": [_too_large()]}, 413
         except ServiceError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             status = exc.status
             field_errors = {k: [localise(m) for m in (v if isinstance(v, list) else [v])]
                             for k, v in (exc.errors or {}).items() if k in ("file", "connector")}
             error = None if field_errors else localise(exc.message)
-    run = db.session.get(JobRun, request.args["job"]) if request.args.get("job") else None
+    run = get_run(request.args["job"]) if request.args.get("job") else None
     if run is not None and run.kind != "import":
         run = None
     result = dict(run.result or {}) if run is not None else None
     if result:
         result["errors"] = [{**e, "message": localise(e["message"])} for e in result.get("errors", [])]
         result["warnings"] = [{**e, "message": localise(e["message"])} for e in result.get("warnings", [])]
-    recent = db.session.query(JobRun).filter(JobRun.kind == "import").order_by(JobRun.created_at.desc()).limit(10)
+    recent = latest_runs(10, kind="import")
     return render_template("imports/admin.html", tenant=g.tenant, connectors=_connectors(), run=run,
                            result=result, error=error, field_errors=field_errors, chosen=chosen, dry_run=dry_run,
-                           recent=list(recent), default_period=_last_month()), status
+                           recent=recent, default_period=_last_month()), status
 
 
 def _last_month() -> str:

@@ -91,6 +91,22 @@ def run_view(run: JobRun) -> dict:
             "requested_by": run.requested_by, "created_at": run.created_at, "finished_at": run.finished_at}
 
 
+def get_run(job_id: str) -> JobRun | None:
+    """A run of the current tenant by id (the ORM's tenant filter applies), or None."""
+    return db.session.get(JobRun, job_id)
+
+
+def latest_runs(limit: int, kind: str | None = None, requested_by: str | None = None) -> list[JobRun]:
+    """The current tenant's latest runs, newest first: of one kind, or only those
+    `requested_by` started, when given."""
+    stmt = select(JobRun).order_by(JobRun.created_at.desc()).limit(limit)
+    if kind is not None:
+        stmt = stmt.where(JobRun.kind == kind)
+    if requested_by is not None:
+        stmt = stmt.where(JobRun.requested_by == requested_by)
+    return list(db.session.scalars(stmt))
+
+
 def active_run(kind: str, scope: str) -> JobRun | None:
     return db.session.scalar(select(JobRun).where(JobRun.key == f"{kind}:{scope}", JobRun.status.in_(ACTIVE)))
 

@@ -2,7 +2,7 @@
 schedule` runs one scheduler process that, at the times below, puts a job on a queue;
 the workers run it like any other job.
 
-- every night, per tenant: mark overdue and unreported items (core/work/services.sweep);
+- every night, per tenant: mark overdue and unreported items (core/work/services/measure.py, sweep);
 - every night, per tenant: recalculate the months whose scores are stale (a
   "recalculation" run each, through core/jobs/runner.submit, so they are recorded,
   refused when already running, and retried like those a person starts);
@@ -78,7 +78,7 @@ def _per_tenant(action: Callable[[], Any], what: str) -> dict[str, Any]:
 
 def mark_overdue() -> dict[str, Any]:
     """Flag every tenant's open items whose deadline passed or whose report is overdue."""
-    from core.work.services import sweep
+    from core.work.services.measure import sweep
 
     return _in_app(lambda: _per_tenant(sweep, "marking overdue items"))
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from core import unit_of_work
 from core.auth.guards import allow_operator, api_member, api_principal, operator_only
 from core.errors import Invalid, NotFound
-from core.extensions import db
-from core.jobs.models import JobRun
-from core.jobs.runner import run_view, submit
+from core.jobs.runner import get_run, run_view, submit
 from core.mergers import tasks  # noqa: F401 - registers the merger job
 from core.mergers import units as unit_merges
 from core.mergers.schemas import MergeIn, UnitMergeIn, UnitMergeOut
 from core.scoring.schemas import JobAccepted, JobSchema
-from core.tenants.models import Tenant
+from core.tenants.services import find_tenant
 
 blp = Blueprint("mergers", __name__, url_prefix="/api/v1/tenants/<t>", description="Mergers")
 
@@ -31,7 +28,7 @@ class Merges(MethodView):
         (dry run), the conflicts that block it, or the counts moved."""
         principal = operator_only(api_principal())
         # Checked here so a wrong name is a 422 now, not a failed job later.
-        source = db.session.scalar(select(Tenant).where(Tenant.slug == data["source"]))
+        source = find_tenant(data["source"])
         if source is None or source.id == g.tenant.id:
             raise Invalid("The merging tenant is invalid.",
                           {"source": ["No such tenant." if source is None else "A tenant cannot merge into itself."]})
@@ -49,7 +46,7 @@ class MergeJob(MethodView):
     def get(self, t, job_id):
         """A merger job's status, progress and report (operator)."""
         operator_only(api_principal())
-        run = db.session.get(JobRun, job_id)
+        run = get_run(job_id)
         if run is None or run.kind != "tenant_merge":
             raise NotFound("Job not found.")
         return run_view(run)

@@ -11,17 +11,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, StopValidation
 
-from core.extensions import db
 from core.i18n import day_input
-from core.jobs.models import JobRun
-from core.jobs.runner import run_view, submit
+from core.jobs.runner import get_run, run_view, submit
 from core.mergers import tasks  # noqa: F401 - registers the merger job
 from core.tenancy import tenant_context
-from core.tenants.models import Tenant
+from core.tenants.services import active_tenants, find_tenant
 
 merger_pages = Blueprint("merger_pages", __name__, template_folder="templates")
 MAX_MAPPING_BYTES = 2_000_000
@@ -64,7 +61,7 @@ def _operator() -> None:
 
 def _form() -> MergeForm:
     form = MergeForm()
-    active = db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)).all()
+    active = active_tenants()
     form.source.choices = form.into.choices = [(t.slug, f"{t.name} ({t.slug})") for t in active]
     return form
 
@@ -104,7 +101,7 @@ def wizard():
         if form.source.data == form.into.data:
             form.into.errors = [_("Choose another tenant than the merging one.")]
         return render_template("mergers/wizard.html", form=form, run=None), 422
-    target = db.session.scalar(select(Tenant).where(Tenant.slug == form.into.data))
+    target = find_tenant(form.into.data)
     dry_run = bool(form.dry_run.data)
     params = {"source": form.source.data, "into": target.slug, "effective_date": form.effective_date.data.isoformat(),
               "mapping": mapping, "dry_run": dry_run}
@@ -122,11 +119,11 @@ def wizard():
 def progress(target: str, job_id: str):
     """A merger job's progress (when a worker runs it) and, once done, its report."""
     _operator()
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == target))
+    tenant = find_tenant(target)
     if tenant is None:
         abort(404)
     with tenant_context(tenant.id):
-        run = db.session.get(JobRun, job_id)
+        run = get_run(job_id)
         if run is None or run.kind != "tenant_merge":
             abort(404)
         view = run_view(run)

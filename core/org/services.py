@@ -153,8 +153,12 @@ def employee_view(e: Employee) -> dict:
     }
 
 
+def find_employee(employee_id: int) -> Employee | None:
+    return db.session.get(Employee, employee_id)
+
+
 def get_employee(employee_id: int) -> Employee:
-    employee = db.session.get(Employee, employee_id)
+    employee = find_employee(employee_id)
     if employee is None:
         raise NotFound("Employee not found.")
     return employee

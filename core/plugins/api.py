@@ -101,10 +101,9 @@ class Plugins(MethodView):
         principal = api_principal()
         slug = None
         if not principal.is_operator:
-            from core.extensions import db
-            from core.tenants.models import Tenant
+            from core.tenants.services import slug_of
 
-            slug = db.session.get(Tenant, principal.tenant_id).slug
+            slug = slug_of(principal.tenant_id)
         items = current_manager().list_plugins(_locale(), slug, everything=principal.is_operator)
         start = (args["page"] - 1) * args["per_page"]
         return items[start:start + args["per_page"]], 200, {"X-Total-Count": str(len(items))}

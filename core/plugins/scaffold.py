@@ -4,7 +4,7 @@ The package has a scoring variant and a bonus scheme, each with its own version,
 hookimpls, tests that use the conformance kit (core/plugins/testing.py) and the pytest
 fixture that scores a generated month through the plugin's entry point
 (core/plugins/pytest_plugin.py), and a CI workflow. The generated tests pass as they
-are: the scaffold's own test (tests/test_plugin_scaffold.py) installs a fresh package
+are: the scaffold's own test (tests/plugins/test_plugin_sdk.py) installs a fresh package
 and runs them.
 """
 

@@ -16,7 +16,6 @@ from flask_login import current_user, login_required
 
 from core import unit_of_work
 from core.errors import Invalid, ServiceError
-from core.extensions import db
 from core.i18n import day_input
 from core.plugins.forms import (
     describe_settings,
@@ -172,7 +171,7 @@ def connectors(t):
     try:
         tenant_services.update_settings(g.tenant, {"import_connectors": keys}, current_manager().validate_component)
     except Invalid:
-        db.session.rollback()
+        unit_of_work.rollback()
         abort(422)  # only a forged form names a connector the page did not offer
     unit_of_work.commit()
     return redirect(url_for("plugin_pages.overview", t=t, saved="import_connector"))

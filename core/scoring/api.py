@@ -9,9 +9,8 @@ from flask_smorest import Blueprint
 from core import unit_of_work
 from core.auth.guards import api_member, path_object
 from core.errors import NotFound
-from core.extensions import db
 from core.jobs.models import JobRun
-from core.jobs.runner import run_view, submit
+from core.jobs.runner import get_run, run_view, submit
 from core.scoring import kernel, services
 from core.scoring.schemas import (
     ExplainSchema,
@@ -107,7 +106,7 @@ class Jobs(MethodView):
     def get(self, t, job_id):
         """A job's status, progress, result or error."""
         api_member(ADMIN, "auditor", "manager")
-        run = db.session.get(JobRun, job_id)
+        run = get_run(job_id)
         if run is None:
             raise NotFound("Job not found.")
         return run_view(run)
@@ -154,7 +153,7 @@ class WhatIf(MethodView):
         """Preview a month under another variant or settings, beside the current scores; saves nothing."""
         principal = api_member(ADMIN, "auditor")
         result = services.what_if(principal, data["period"], data["key"], data["settings"], data.get("unit_id"))
-        db.session.rollback()
+        unit_of_work.rollback()
         return result
 
 

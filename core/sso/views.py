@@ -20,7 +20,6 @@ from core.admin.views import admin_pages
 from core.audit.services import record
 from core.auth.services import LoginRefused
 from core.errors import ServiceError
-from core.extensions import db
 from core.sso import crypto, oidc, services
 from core.sso.api import callback_url, development
 from core.sso.models import MAPS_TO
@@ -104,13 +103,13 @@ def callback(t):
     except crypto.SecretUnavailable:
         return _settings_broken()
     except oidc.SsoFailed as exc:
-        db.session.rollback()  # a login half-made for an unknown person is not kept
+        unit_of_work.rollback()  # a login half-made for an unknown person is not kept
         log.info("single sign-on of tenant %s refused: %s", g.tenant.slug, exc)
         services.record_failure(g.tenant.id, exc.reason, address, value)
         unit_of_work.commit()
         return _failure(exc.reason, value)
     except LoginRefused as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         services.record_failure(g.tenant.id, exc.code, address, value)
         unit_of_work.commit()
         return _refused(_("This login is deactivated; ask your tenant administrator.")
@@ -177,7 +176,7 @@ def sso(t):
         try:
             services.save(data, current_user.actor, development())
         except ServiceError as exc:
-            db.session.rollback()
+            unit_of_work.rollback()
             errors = service_errors(exc)
         else:
             unit_of_work.commit()

@@ -41,11 +41,25 @@ def tenant_view(tenant: Tenant, units_created: int | None = None) -> dict:
     return view
 
 
+def find_tenant(slug: str) -> Tenant | None:
+    return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def active_tenants() -> list[Tenant]:
+    """The tenants in service, by name (what a form offers to choose from)."""
+    return list(db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)))
+
+
 def get_tenant(slug: str) -> Tenant:
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    tenant = find_tenant(slug)
     if tenant is None:
         raise NotFound("Tenant not found.")
     return tenant
+
+
+def slug_of(tenant_id: int) -> str:
+    """The slug of a tenant known to exist (the caller's own)."""
+    return db.session.get(Tenant, tenant_id).slug
 
 
 def province_communes(province_code: int) -> list[Ward]:

@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 
 from core import unit_of_work
 from core.auth.guards import api_member, path_object
-from core.extensions import db
 from core.webhooks import services
 from core.webhooks.models import WebhookDelivery, WebhookSubscription
 from core.webhooks.outbox import wake
@@ -47,14 +46,14 @@ class WebhookOne(MethodView):
     @blp.response(200, SubscriptionSchema)
     def get(self, t, webhook_id):
         api_member(ADMIN, "auditor")
-        return db.session.get(WebhookSubscription, webhook_id)
+        return services.find_subscription(webhook_id)
 
     @blp.arguments(SubscriptionPatch)
     @blp.response(200, SubscriptionSchema)
     def patch(self, data, t, webhook_id):
         """Change the URL or events, pause (`active: false`) or resume."""
         api_member(ADMIN)
-        sub = services.update(db.session.get(WebhookSubscription, webhook_id), data)
+        sub = services.update(services.find_subscription(webhook_id), data)
         unit_of_work.commit()
         return sub
 
@@ -62,7 +61,7 @@ class WebhookOne(MethodView):
     def delete(self, t, webhook_id):
         """Remove a subscription and its delivery log (the audit trail keeps the removal)."""
         api_member(ADMIN)
-        services.delete(db.session.get(WebhookSubscription, webhook_id))
+        services.delete(services.find_subscription(webhook_id))
         unit_of_work.commit()
 
 
@@ -73,7 +72,7 @@ class WebhookDeliveries(MethodView):
     def get(self, args, t, webhook_id):
         """The delivery log, newest first, 50 a page (X-Total-Count)."""
         api_member(ADMIN, "auditor")
-        rows, total = services.deliveries(db.session.get(WebhookSubscription, webhook_id), args["page"])
+        rows, total = services.deliveries(services.find_subscription(webhook_id), args["page"])
         return rows, 200, {"X-Total-Count": str(total)}
 
 
@@ -83,7 +82,7 @@ class WebhookReplay(MethodView):
     def post(self, t, delivery_id):
         """Send a delivery again (a new delivery; the old one keeps its log)."""
         api_member(ADMIN)
-        again = services.replay(db.session.get(WebhookDelivery, delivery_id))
+        again = services.replay(services.find_delivery(delivery_id))
         unit_of_work.commit()
         wake()
         return again

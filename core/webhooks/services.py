@@ -47,6 +47,16 @@ def subscriptions() -> list[WebhookSubscription]:
     return list(db.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
 
 
+def find_subscription(webhook_id: int) -> WebhookSubscription | None:
+    """The tenant's subscription by id (the ORM's tenant filter applies), or None."""
+    return db.session.get(WebhookSubscription, webhook_id)
+
+
+def find_delivery(delivery_id: int) -> WebhookDelivery | None:
+    """The tenant's delivery by id (the ORM's tenant filter applies), or None."""
+    return db.session.get(WebhookDelivery, delivery_id)
+
+
 def create(url: str, events: list[str], description: str | None, actor: str) -> WebhookSubscription:
     errors = validate(url, events)
     if errors:

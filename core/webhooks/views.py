@@ -11,9 +11,7 @@ from core import unit_of_work
 from core.admin.forms import service_errors
 from core.auth.guards import request_principal, tenant_member
 from core.errors import ServiceError
-from core.extensions import db
 from core.webhooks import EVENTS, services
-from core.webhooks.models import WebhookDelivery, WebhookSubscription
 from core.webhooks.outbox import wake
 
 webhook_pages = Blueprint("webhook_pages", __name__, template_folder="templates")
@@ -34,8 +32,8 @@ def _reader(write: bool = False) -> None:
     tenant_member(current_user, *(WRITE if write else READ))
 
 
-def _get(model: type, object_id: int):
-    obj = db.session.get(model, object_id)
+def _found(obj):
+    """The row a URL names, or 404 (another tenant's row is not found either)."""
     if obj is None:
         abort(404)
     return obj
@@ -65,7 +63,7 @@ def create(t):
                               request_principal().actor)
         unit_of_work.commit()
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _index(exc.status, values, service_errors(exc))
     # The secret is shown on this answer only: no redirect, nothing to reload it from.
     return _index(201, created=sub)
@@ -75,7 +73,7 @@ def create(t):
 @login_required
 def detail(t, webhook_id):
     _reader()
-    sub = _get(WebhookSubscription, webhook_id)
+    sub = _found(services.find_subscription(webhook_id))
     try:
         page = max(1, min(int(request.args.get("page", "1")), 100_000))
     except ValueError:
@@ -90,7 +88,7 @@ def detail(t, webhook_id):
 @login_required
 def set_active(t, webhook_id):
     _reader(write=True)
-    services.update(_get(WebhookSubscription, webhook_id), {"active": request.form.get("active") == "1"})
+    services.update(_found(services.find_subscription(webhook_id)), {"active": request.form.get("active") == "1"})
     unit_of_work.commit()
     return redirect(url_for("webhook_pages.detail", t=t, webhook_id=webhook_id))
 
@@ -101,7 +99,7 @@ def delete(t, webhook_id):
     _reader(write=True)
     if request.form.get("confirm") != "1":
         abort(400, _l("Tick the box to confirm the removal."))
-    services.delete(_get(WebhookSubscription, webhook_id))
+    services.delete(_found(services.find_subscription(webhook_id)))
     unit_of_work.commit()
     return redirect(url_for("webhook_pages.index", t=t))
 
@@ -110,12 +108,12 @@ def delete(t, webhook_id):
 @login_required
 def replay(t, delivery_id):
     _reader(write=True)
-    delivery = _get(WebhookDelivery, delivery_id)
+    delivery = _found(services.find_delivery(delivery_id))
     try:
         again = services.replay(delivery)
         unit_of_work.commit()
     except ServiceError:
-        db.session.rollback()
+        unit_of_work.rollback()
         abort(409, _l("The subscription is paused; resume it first."))
     wake()
     return redirect(url_for("webhook_pages.detail", t=t, webhook_id=delivery.subscription_id, replayed=again.id))

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from core import unit_of_work
 from core.auth.guards import api_member
-from core.extensions import db
 from core.pagination import paginate
 from core.work import calendar as cal
 from core.work import services
@@ -147,7 +146,7 @@ def _long_days(items: list, confirmed: bool) -> None:
     try:
         services.check_long_days(items, confirmed)
     except Exception:
-        db.session.rollback()
+        unit_of_work.rollback()
         raise
 
 

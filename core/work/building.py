@@ -59,7 +59,7 @@ class Facts:
 
 
 class Rules(Protocol):
-    """The measuring rules at one moment (core.work.services.Measure)."""
+    """The measuring rules at one moment (core.work.services.measure.Measure)."""
 
     def missed_deadlines(self, item: Any) -> int: ...
 

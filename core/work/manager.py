@@ -28,6 +28,7 @@ from core.timeutil import utcnow
 from core.work import calendar as cal
 from core.work import services
 from core.work.models import OPEN_STATUSES, WorkItem
+from core.work.services.access import may_judge
 
 MAX_BULK = 100
 STATES = ("declarations", "reviews")
@@ -126,7 +127,7 @@ def remind(principal: Principal, item: WorkItem, link: str | None = None) -> int
     """An in-app notification (and an e-mail when configured) to the item's owner that
     its deadline has passed; by the assigner or a manager of the owner, as for extending;
     at most once a day per item (the audit log says when the last one went)."""
-    services._may_judge(principal, item, "remind")
+    may_judge(principal, item, "remind")
     if item.status not in OPEN_STATUSES or item.deadline is None or item.deadline >= cal.local_today():
         raise Invalid("Only an open item past its deadline can be reminded.",
                       {"status": ["Only an open item past its deadline can be reminded."]})

@@ -675,7 +675,7 @@ PAGE_WRITES = {
     "live_pages.set_active": "tests/imports/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
 }
 NOT_AUDITED_HERE = {
-    "work_pages.update": "an item's progress and completion are not audited events (core/work/services.update_item)",
+    "work_pages.update": "an item's progress and completion are not audited events (core/work/services/progress.py, update_item)",
     "admin_pages.what_if": "a preview: scoring.what_if only reads and the page rolls back; nothing is stored",
 }
 

@@ -358,7 +358,7 @@ def test_imported_results_reported_late_are_flagged_as_on_the_api_path(clean_app
     7 Oct, the file giving no count of missed deadlines, has missed that one deadline by
     14 Oct (the nightly sweep's rule for open items) and is not reported either. The API
     path's rules (Measure) agree on each, and the sweep changes none of them."""
-    from core.work.services import Measure, sweep
+    from core.work.services.measure import Measure, sweep
 
     def row(key, completed, reported, status="done", deadline=""):
         return [key, "STAFF", "HT01", "", "2026-10-12" if completed else "2026-10-05", "1", "", deadline,

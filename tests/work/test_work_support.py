@@ -138,7 +138,7 @@ def events(monkeypatch) -> list[dict]:
         calls.append({"hook": hook, **kwargs})
         return []
 
-    monkeypatch.setattr("core.work.services.emit", fake_emit)
+    monkeypatch.setattr("core.work.services.events.emit", fake_emit)
     return calls
 
 

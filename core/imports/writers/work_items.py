@@ -113,7 +113,8 @@ class WorkItemWriter(Writer):
         # A result reported late is flagged by the same rule as on the API path (Measure),
         # against the whole tenant calendar read once: it has a row per declared day only.
         from core.work.models import CalendarDay
-        from core.work.services import Measure, work_settings
+        from core.work.services.measure import Measure
+        from core.work.services.settings import work_settings
 
         days = dict(self.conn.execute(select(CalendarDay.day, CalendarDay.kind)
                                       .where(CalendarDay.tenant_id == self.tid)).all())

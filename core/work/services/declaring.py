@@ -1,0 +1,159 @@
+"""Declaring an item for oneself or assigning one to a person one manages, one at a time
+or as a batch, checked against the catalogue, the period and the position."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import bindparam, func, select
+
+from core.audit.services import record
+from core.auth.principal import Principal
+from core.catalogue import services as catalogue
+from core.catalogue.models import DEFAULT_MAX_QUANTITY, TaskType
+from core.errors import Conflict, Forbidden, Invalid, ServiceError
+from core.extensions import db
+from core.org import services as org
+from core.txcache import transaction_cache
+from core.work import building
+from core.work import calendar as cal
+from core.work.models import ClosedPeriod, WorkItem
+from core.work.services.access import require_writer
+from core.work.services.events import queue_event
+from core.work.services.item_views import audit_view
+from core.work.services.long_days import DAY_PLANS
+from core.work.services.measure import Measure
+from core.work.services.periods import period_closed, period_of
+from core.work.services.settings import work_settings
+
+
+def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int, int | None]:
+    """(employee id, who assigned it — None when declared for oneself)."""
+    require_writer(principal)
+    if employee_id is None or employee_id == principal.employee_id:
+        if principal.employee_id is None:
+            raise Invalid("You have no employee record; say whose item this is.",
+                          {"employee_id": ["Required: you have no employee record."]})
+        employee_id, assigned_by = principal.employee_id, None
+    else:
+        if not org.can_see_employee(principal, employee_id):
+            raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
+        if not org.manages(principal, employee_id):
+            raise Forbidden("Only a manager of this employee may assign them work.",
+                            {"employee_id": ["You do not manage this employee."]})
+        assigned_by = principal.employee_id
+    return employee_id, assigned_by
+
+
+def declare(principal: Principal, data: dict, resolved: dict | None = None) -> tuple[WorkItem, list[str]]:
+    """Declare an item for oneself, or assign one to a person one manages.
+    Returns the item and warnings (e.g. a task type outside the position, when the
+    tenant only warns). `resolved` (a batch's) keeps each (type, date, person) looked up
+    once, so a morning plan of six items of two types asks the catalogue twice."""
+    employee_id, assigned_by = _target_employee(principal, data.get("employee_id"))
+    work_date: date = data["work_date"]
+    key = (data["task_type_code"], work_date, employee_id)
+    if resolved is not None and key in resolved:
+        row = resolved[key]
+    else:
+        row = db.session.execute(_declaration_statement(), {
+            "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+            "period": period_of(work_date)}).first()
+        if resolved is not None:
+            resolved[key] = row
+    tt, version, applies = catalogue.declaration_of(row)
+    errors: dict[str, list[str]] = {}
+    if tt is None:
+        errors["task_type_code"] = ["No such task type."]
+    if data.get("deadline") is not None and data["deadline"] < work_date:
+        errors["deadline"] = ["The deadline is before the work date."]
+    if data.get("quantity") is not None and data["quantity"] <= 0:
+        errors["quantity"] = ["Must be greater than 0."]
+    elif tt is not None and data.get("quantity") is not None:
+        errors.update(quantity_ceiling(tt, data["quantity"]))
+    if errors:
+        raise Invalid("Some fields are invalid.", errors)
+    if row.closed:
+        raise period_closed(work_date)
+    if version is None:
+        raise Invalid("The task type has no norm on this date.", {"work_date": ["No norm in force on this date."]})
+    level, coefficient = catalogue.coefficient_for(version, data.get("complexity_level"))
+    warnings: list[str] = []
+    outside = not applies
+    if outside:
+        if work_settings().position_check == "refuse":
+            raise Invalid("The task type is not in the catalogue of this position.",
+                          {"task_type_code": ["Not in the catalogue of the employee's position."]})
+        warnings.append("The task type is not in the catalogue of the employee's position.")
+    tenant = cal.current_tenant()
+    declared_at = cal.now()
+    norm = building.Norm(tt.id, tt.name, version.id, version.norm_minutes, version.product_weight, level, coefficient)
+    given = {key: data.get(key) for key in ("title", "quantity", "role", "priority", "deadline")}
+    item = WorkItem(
+        **building.item_fields({**given, "work_date": work_date}, employee_id, norm,
+                               cal.cutoff_moment(work_date, tenant), declared_at,
+                               Measure(tenant, cal.local_date(declared_at, tenant), [work_date])),
+        task_type=tt, assigned_by_id=assigned_by, outside_position=outside, missed_before=0,
+        # The manager made the assignment, so there is no declaration left for them to check.
+        verification="verified" if assigned_by else "pending",
+        verified_by_id=assigned_by, verified_at=declared_at if assigned_by else None,
+        external_id=data.get("external_id"), updated_at=declared_at,
+    )
+    db.session.add(item)
+    db.session.flush()
+    if resolved is None:
+        # The day's plan with this item, from the statement above: the 12-hour rule then needs
+        # no read of its own. A batch (several items, one lookup per type) reads it once instead.
+        transaction_cache(DAY_PLANS)[(employee_id, work_date)] = float(row.day_minutes or 0) + float(
+            item.norm_minutes * item.quantity * item.complexity_coefficient)
+    record("work_item.create", "work_item", item.id, after=audit_view(item))
+    queue_event(item, "created")
+    return item, warnings
+
+
+def quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:
+    """The catalogue's ceiling on one item's quantity (a typo of 99999 is refused)."""
+    ceiling = tt.max_quantity if tt.max_quantity is not None else DEFAULT_MAX_QUANTITY
+    if Decimal(str(quantity)) > ceiling:
+        limit = f"{float(ceiling):g}"
+        return {"quantity": [f"At most {limit} per item for this task type."]}
+    return {}
+
+
+def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkItem, list[str]]]:
+    """Declare several items in one transaction, all or nothing: every item is checked
+    (each by `declare`, so one rule for one item and many); when any fails, the
+    transaction is rolled back (the items before the bad one were flushed, with their
+    audit events) and Invalid carries the field errors keyed by the item's index."""
+    done: list[tuple[WorkItem, list[str]]] = []
+    errors: dict[str, dict] = {}
+    resolved: dict = {}
+    try:
+        for index, data in enumerate(items):
+            try:
+                done.append(declare(principal, data, resolved))
+            except (Invalid, Conflict) as exc:
+                errors[str(index)] = exc.errors or {"_item": [exc.message]}
+    except ServiceError:  # Forbidden, say: the whole batch is refused
+        db.session.rollback()
+        raise
+    if errors:
+        db.session.rollback()
+        raise Invalid("Some items are invalid; none was declared.", {"items": errors})
+    return done
+
+
+@lru_cache(maxsize=1)
+def _declaration_statement():
+    """The catalogue's task type, norm and applicability, whether the work date's month is
+    closed, and what the person already planned that day (the 12-hour rule's figure), in
+    one statement (parameters code, on, employee_id, period): a declaration is the morning's
+    hot path, and each round trip is one more wait under load."""
+    closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period")).exists()
+    planned = (select(func.coalesce(func.sum(WorkItem.norm_minutes * WorkItem.quantity
+                                             * WorkItem.complexity_coefficient), 0))
+               .where(WorkItem.employee_id == bindparam("employee_id"), WorkItem.work_date == bindparam("on"),
+                      WorkItem.status != "cancelled").scalar_subquery())
+    return catalogue.declaration_statement().add_columns(closed.label("closed"), planned.label("day_minutes"))
