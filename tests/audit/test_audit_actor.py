@@ -823,13 +823,13 @@ def test_the_audit_page_pages_and_keeps_the_filter(clean_app, client, world, clo
         unit_of_work.commit()
     sign_in(client, world, "auditor")
     html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff"}).get_data(as_text=True)
-    # 50 events a page: 130 = 50 + 50 + 30.
-    assert "<span class=\"count\">(130)</span>" in html and "Trang 1/3" in html
+    # 30 events a page: 130 = 4 × 30 + 10.
+    assert "<span class=\"count\">(130)</span>" in html and "Trang 1/5" in html
     older = f'href="/t/{world.slug}/admin/audit?page=2&amp;actor=staff"'
-    assert older in html and ">Cũ hơn</a>" in html and len(re.findall(r'<td class="seq"', html)) == 50
-    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff", "page": 3}).get_data(as_text=True)
-    assert "Trang 3/3" in html and len(re.findall(r'<td class="seq"', html)) == 30
-    assert f'href="/t/{world.slug}/admin/audit?page=2&amp;actor=staff"' in html and "Cũ hơn" not in html
+    assert older in html and ">Cũ hơn</a>" in html and len(re.findall(r'<td class="seq"', html)) == 30
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"actor": "staff", "page": 5}).get_data(as_text=True)
+    assert "Trang 5/5" in html and len(re.findall(r'<td class="seq"', html)) == 10
+    assert f'href="/t/{world.slug}/admin/audit?page=4&amp;actor=staff"' in html and "Cũ hơn" not in html
 
 
 def test_the_audit_page_shows_and_filters_the_tenants_local_days(clean_app, client, world, clock, monkeypatch):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from core import unit_of_work
 from core.audit.services import record
+from core.audit.views import PAGE_SIZE
 from core.auth.models import User
 from core.demo import SLUG
 from core.extensions import db
@@ -50,7 +51,7 @@ def test_the_audit_log_names_people_and_fits_a_phone(phone, live_server):
 
 def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone, live_server):
     """At 390×844, as the inspector "thanhtra": the admin's full name typed in the actor
-    filter finds their 130 writes and the job they asked for, 50 a page; the pager keeps
+    filter finds their 130 writes and the job they asked for, a page of them at a time; the pager keeps
     the filter, the export link carries it, and a reversed date range is refused beside
     its field — nothing wider than the phone."""
     import csv
@@ -87,9 +88,9 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     assert page.locator("h1 .count").inner_text() == f"({expected})"
     assert page.locator(".audit .filters summary").inner_text() == f"Lọc · Người thực hiện: {name}"
     assert page.locator("tbody tr").first.bounding_box()["y"] < 844
-    assert page.locator("nav.pages span").inner_text() == f"Trang 1/{-(-expected // 50)}"
+    assert page.locator("nav.pages span").inner_text() == f"Trang 1/{-(-expected // PAGE_SIZE)}"
     actors = page.locator("tbody td.actor").all_inner_texts()
-    assert len(actors) == 50 and all(a.startswith(f"{name} (admin)") for a in actors)
+    assert len(actors) == PAGE_SIZE and all(a.startswith(f"{name} (admin)") for a in actors)
     assert actors[0] == f"{name} (admin) qua tác vụ 3f2a0c1e"  # newest first: the job
     # Times in the tenant's zone (Hồ Chí Minh), the UTC value in the tooltip.
     first_at = page.locator("tbody td.at").first
@@ -101,8 +102,8 @@ def test_an_inspector_finds_a_person_by_name_pages_and_exports_on_a_phone(phone,
     with page.expect_navigation(wait_until="load"):
         page.click("nav.pages a:has-text('Cũ hơn')")
     assert page.locator("#actor").input_value() == name
-    assert page.locator("nav.pages span").inner_text() == f"Trang 2/{-(-expected // 50)}"
-    assert page.locator("tbody td.actor").count() == min(50, expected - 50)
+    assert page.locator("nav.pages span").inner_text() == f"Trang 2/{-(-expected // PAGE_SIZE)}"
+    assert page.locator("tbody td.actor").count() == min(PAGE_SIZE, expected - PAGE_SIZE)
 
     href = page.locator("a.button:has-text('Xuất tệp CSV')").get_attribute("href")
     export = page.request.get(live_server.page_url(href))
