@@ -67,6 +67,9 @@ def test_run_read_appeal_reject_and_finalise(phone, desktop, live_server):
     desktop.login("admin")
     desktop.goto(f"/t/{SLUG}/classification/province?year=2026")
     with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Phê duyệt chính thức (khóa năm)").click()
+    page.get_by_role("checkbox").check()  # the confirmation step: the box says what locking ends
+    with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="Phê duyệt chính thức (khóa năm)").click()
     assert "Chính thức" in page.locator("main").inner_text()
     with page.expect_navigation(wait_until="load"):
