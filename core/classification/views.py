@@ -314,11 +314,11 @@ def finalize(t, year):
     _member()
     if not current_user.has_role("tenant_admin"):
         abort(403)
-    if request.form.get("confirm") != "yes":
+    if request.form.get("confirm") != "yes" and services.FIRST_YEAR <= year <= services.LAST_YEAR:
         state = services.year_state(year)
-        if state is None or state.status != "draft" or not services.FIRST_YEAR <= year <= services.LAST_YEAR:
-            abort(404)
-        return _confirm_page(year, state, _("Tick the box to confirm that the year is locked."), 422)
+        if state is not None and state.status == "draft":
+            return _confirm_page(year, state, _("Tick the box to confirm that the year is locked."), 422)
+    # Anything else the service refuses with its reason (not classified, already final, bad year).
     return _admin_action(t, year, lambda: services.finalize(current_user, year))
 
 
