@@ -20,6 +20,7 @@ from core.tenancy import tenant_context
 from tests.classification.test_classification_api import TOTALS_2026, run, set_totals
 from tests.classification.test_evaluation_procedure import open_agency
 from tests.work.test_work_pages import csrf, sign_in
+from tests.work.test_work_support import count_queries
 
 pytest_plugins = ("tests.work.test_work_support", "tests.classification.test_evaluation_procedure")
 
@@ -158,6 +159,19 @@ def test_a_unit_named_twice_shows_its_parent_and_cells_say_what_they_hold(clean_
         cells = re.findall(r"<td[^>]*>", body)
         assert cells and all("data-label=" in c for c in cells), name
     assert '<td data-label="không xếp loại">' in table and '<td data-label="HTXS">' in table
+    # The parents come with the names, in the same queries: a third "Phòng Một" costs no query.
+    with count_queries(clean_app) as before:
+        get(client, world, "auditor", "/classification/province?year=2026")
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        justice = org.create_unit({"code": "TP", "name": "Sở Tư pháp", "kind": "agency"})
+        third = org.create_unit({"code": "TP-P1", "name": "Phòng Một", "kind": "department", "parent_id": justice.id})
+        db.session.get(Employee, world.ids["accountant"]).unit_id = third.id
+        unit_of_work.commit()
+    run(client, world)
+    with count_queries(clean_app) as after:
+        html = get(client, world, "auditor", "/classification/province?year=2026")
+    assert "Phòng Một — Sở Tư pháp" in text(html)
+    assert sum("org_units" in q for q in after) == sum("org_units" in q for q in before)
 
 
 def test_statuses_and_the_scheme_by_their_names(clean_app, world, client):
