@@ -48,6 +48,9 @@ def _labels():
                  "auditor": _l("auditor")},
         "unit_kind": {"agency": _l("agency"), "department": _l("department"), "commune": _l("commune"),
                       "ward": _l("ward"), "special_zone": _l("special zone")},
+        # core/tenants/models.TENANT_STATUSES, as the operator reads them.
+        "tenant_status": {"active": _l("in use"), "merged": _l("merged into another province"),
+                          "archived": _l("archived")},
     }
 
 
@@ -340,6 +343,7 @@ def register_filters(app) -> None:
     app.jinja_env.globals["DAY_INPUT"] = DAY_INPUT
     app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
     app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
+    app.add_template_filter(lambda v: str(labels["tenant_status"].get(v, v)), "tenant_status")
     app.add_template_filter(num, "num")
     app.add_template_filter(num, "qty")
     app.add_template_filter(money, "money")

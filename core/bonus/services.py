@@ -29,6 +29,10 @@ DEFAULT_BASE_SALARY = 2_340_000  # đồng a month (Decree 73/2024), for schemes
 MAX_FUND = 10**15
 
 
+def N_(message: str) -> str:  # noqa: N802 - marks a msgid for pybabel; pages show it through the catalogue
+    return message
+
+
 def start_run(principal: Principal, year: int, fund: int | None, paying_unit_id: int | None = None,
               adhoc_percent: Decimal | None = None) -> BonusRun:
     """Record a run and start its job; money follows final levels only, so the year must be final.
@@ -38,17 +42,18 @@ def start_run(principal: Principal, year: int, fund: int | None, paying_unit_id:
     share set aside for ad-hoc bonuses (default: the scheme's ``adhoc_percent``, else 0)."""
     check_year(year)
     if fund is not None and not 0 <= fund <= MAX_FUND:
-        raise Invalid("The fund is out of range.", {"fund": [f"Whole đồng from 0 to {MAX_FUND}."]})
+        raise Invalid(N_("The fund is out of range."), {"fund": [N_("Whole đồng from 0 to %(max)s.") % {"max": MAX_FUND}]})
     if adhoc_percent is not None and not 0 <= adhoc_percent <= 100:
-        raise Invalid("The ad-hoc share is out of range.", {"adhoc_percent": ["From 0 to 100."]})
+        raise Invalid(N_("The ad-hoc share is out of range."), {"adhoc_percent": [
+            N_("A per cent from %(min)s to %(max)s.") % {"min": 0, "max": 100}]})
     if paying_unit_id is not None:
         unit = db.session.get(OrgUnit, paying_unit_id)
         if unit is None or not unit.is_paying_unit:
-            raise Invalid("Not a paying unit.", {"paying_unit_id": [
-                "No unit of this tenant with this id is marked as a paying unit (đơn vị dự toán)."]})
+            raise Invalid(N_("Not a paying unit."), {"paying_unit_id": [
+                N_("No unit of this tenant with this id is marked as a paying unit (đơn vị dự toán).")]})
     state = year_state(year)
     if state is None or state.status != "final":
-        raise Conflict(f"The classification of {year} is not final; finalise it before sharing a bonus.",
+        raise Conflict(N_("The classification of %(year)s is not final; finalise it before sharing a bonus.") % {"year": year},
                        code="year_not_final")
     component_for("bonus_scheme", date(year, 12, 31))  # a missing scheme is a 409 now, not a failed job later
     run = BonusRun(year=year, fund_requested=fund, requested_by=principal.actor, paying_unit_id=paying_unit_id,
@@ -115,7 +120,7 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
     """Idempotent: replaces the run's allocations."""
     run = db.session.get(BonusRun, run_id)
     if run is None:
-        raise NotFound("Bonus run not found.")
+        raise NotFound(N_("Bonus run not found."))
     chosen = component_for("bonus_scheme", date(run.year, 12, 31))
     people = people_of(run.year, int(chosen.settings.get("base_salary", DEFAULT_BASE_SALARY)), run.paying_unit_id)
     if progress:
@@ -130,9 +135,9 @@ def compute(run_id: int, progress: Callable[..., None] | None = None) -> dict:
     try:
         allocations = chosen.component.allocate(shared, people, chosen.settings)
     except ValueError as exc:
-        raise Invalid(f"The fund cannot be shared: {exc}.") from exc
+        raise Invalid(N_("The fund cannot be shared: %(reason)s.") % {"reason": exc}) from exc
     if sum(a["amount"] for a in allocations) != shared:  # a vendor's scheme must not lose a đồng
-        raise Invalid(f"The bonus scheme '{chosen.component.key}' did not share the fund exactly.")
+        raise Invalid(N_("The bonus scheme %(key)s did not share the fund exactly.") % {"key": chosen.component.key})
     db.session.execute(delete(BonusAllocation).where(BonusAllocation.bonus_run_id == run.id))
     db.session.add_all(BonusAllocation(bonus_run_id=run.id, employee_id=p["employee_id"], level=p["level"],
                                        months_worked=p["months_worked"], amount=int(a["amount"]),
@@ -193,7 +198,7 @@ def run_view(run: BonusRun, with_allocations: bool = True) -> dict:
 def get_run(run_id: int) -> BonusRun:
     run = db.session.get(BonusRun, run_id)
     if run is None:
-        raise NotFound("Bonus run not found.")
+        raise NotFound(N_("Bonus run not found."))
     return run
 
 

@@ -10,17 +10,22 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from core import unit_of_work
+from core.catalogue.services import fold
 from core.classification import procedure
 from core.classification.models import AgencyEvaluation, EvaluationDecision
-from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR
+from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR, year_state
 from core.errors import Invalid, ServiceError
 from core.extensions import db
 from core.i18n import day_input
+from core.messages import localise, localise_errors
 from core.org.models import Employee, OrgUnit
 from core.plugins.components import LEVELS
 from core.work import calendar as cal
 
 evaluation_pages = Blueprint("evaluation_pages", __name__, template_folder="templates")
+# A province has some 70–100 agencies and communes: a phone shows them a page at a time.
+AGENCIES_PER_PAGE = 20
+AGENCY_SHOWS = ("all", "not_opened", "open", "decided")
 
 
 def _member() -> None:
@@ -55,6 +60,31 @@ def _names(ids) -> dict[int, str]:
 def local_moment(moment) -> str:
     """A moment as the tenant's people read it: 09/12/2026 14:05."""
     return moment.astimezone(cal.zone(cal.current_tenant().timezone)).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def _agency_filter() -> tuple[str, str, int]:
+    """The agencies list's search text, what to show and page (GET, or the hidden fields a
+    form posts back so the admin stays where they were)."""
+    q = (request.values.get("q") or "").strip()[:100]
+    show = request.values.get("show") if request.values.get("show") in AGENCY_SHOWS else "all"
+    try:
+        page = max(int(request.values.get("page") or 1), 1)
+    except ValueError:
+        page = 1
+    return q, show, page
+
+
+def _filtered(openable: list[dict], q: str, show: str) -> list[dict]:
+    wanted = fold(q)
+    out = []
+    for o in openable:
+        if wanted and wanted not in fold(o["unit"].name) and wanted not in fold(o["unit"].code or ""):
+            continue
+        if show == "not_opened" and o["state"] is not None or show == "open" and (o["state"] is None or o["decided"]) \
+                or show == "decided" and not o["decided"]:
+            continue
+        out.append(o)
+    return out
 
 
 def _render(year: int, form: str | None = None, exc: ServiceError | None = None):
@@ -95,10 +125,19 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         for unit in units:
             if current_user.has_role("tenant_admin") or current_user.employee_id in org.heads(unit.id):
                 openable.append({"unit": unit, "state": states.get(unit.id), "decided": decided.get(unit.id, [])})
-    errors = ({**exc.errors, "_": [exc.message]} if exc is not None else {})
+    # The classification services write English (the API's language): shown through the catalogue.
+    errors = localise_errors({**exc.errors, "_": [localise(exc.message)]}) if exc is not None else {}
     status = exc.status if exc is not None else 200
+    q, show, page = _agency_filter()
+    found = _filtered(openable, q, show)
+    pages = max((len(found) - 1) // AGENCIES_PER_PAGE + 1, 1)
+    page = min(page, pages)
+    state = year_state(year)
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
-                           previews=previews, mine=mine, openable=openable, levels=LEVELS, form=form,
+                           previews=previews, mine=mine, levels=LEVELS, form=form,
+                           openable=found[(page - 1) * AGENCIES_PER_PAGE:page * AGENCIES_PER_PAGE],
+                           agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
+                           pages=pages, year_final=state is not None and state.status == "final",
                            errors=errors, values=request.form, labels=procedure.STEP_LABELS,
                            settings=procedure.procedure_settings(), deadline=procedure._deadline(year),
                            days_left=procedure.days_left(year)), status
@@ -114,7 +153,9 @@ def page(t):
 def _done(year: int, message: str):
     unit_of_work.commit()
     flash(message, "ok")
-    return redirect(url_for("evaluation_pages.page", t=g.tenant.slug, year=year))
+    q, show, page = _agency_filter()
+    return redirect(url_for("evaluation_pages.page", t=g.tenant.slug, year=year, q=q or None,
+                            show=None if show == "all" else show, page=page if page > 1 else None))
 
 
 @evaluation_pages.post("/t/<t>/evaluation/step")

@@ -75,7 +75,8 @@ def local_day(moment: datetime) -> str:
 
 def check_year(year: int) -> int:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise Invalid("Not a year to classify.", {"year": [f"Must be from {FIRST_YEAR} to {LAST_YEAR}."]})
+        raise Invalid(N_("Not a year to classify."), {"year": [
+            N_("Must be from %(first)s to %(last)s.") % {"first": FIRST_YEAR, "last": LAST_YEAR}]})
     return year
 
 
@@ -268,7 +269,8 @@ def year_state(year: int) -> ClassificationYear | None:
 def refuse_if_final(year: int) -> ClassificationYear | None:
     state = year_state(year)
     if state is not None and state.status == "final":
-        raise Conflict(f"The classification of {year} is final and cannot change.", code="year_final")
+        raise Conflict(N_("The classification of %(year)s is final and cannot change.") % {"year": year},
+                       code="year_final")
     return state
 
 
@@ -404,7 +406,7 @@ def _latest_appeals(year: int, ids: list[int]) -> dict[int, ClassificationAppeal
 def year_view(year: int) -> dict:
     state = year_state(check_year(year))
     if state is None:
-        raise NotFound(f"{year} has not been classified.")
+        raise NotFound(N_("%(year)s has not been classified.") % {"year": year})
     level = func.coalesce(EmployeeClassification.override_level, EmployeeClassification.computed_level)
     counts = dict(db.session.execute(
         select(level, func.count()).where(EmployeeClassification.year == year).group_by(level)).all())
@@ -420,7 +422,7 @@ def _row(year: int, employee_id: int) -> EmployeeClassification:
     row = db.session.scalar(select(EmployeeClassification).where(
         EmployeeClassification.year == year, EmployeeClassification.employee_id == employee_id))
     if row is None:
-        raise NotFound(f"No classification of {year} for this employee; run the year first.")
+        raise NotFound(N_("No classification of %(year)s for this employee; run the year first.") % {"year": year})
     return row
 
 
@@ -430,24 +432,25 @@ def _row(year: int, employee_id: int) -> EmployeeClassification:
 def _may_decide(principal: Principal, employee_id: int) -> None:
     """The tenant admin, or a manager of the person — never about oneself."""
     if principal.employee_id == employee_id:
-        raise Forbidden("Nobody decides their own classification.")
+        raise Forbidden(N_("Nobody decides their own classification."))
     if not (principal.has_role("tenant_admin") or manages(principal, employee_id)):
-        raise Forbidden("Only the person's manager or the tenant admin may change a classification.")
+        raise Forbidden(N_("Only the person's manager or the tenant admin may change a classification."))
 
 
 def override(principal: Principal, year: int, employee_id: int, level: str, reason: str) -> EmployeeClassification:
     check_year(year)
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("An override needs a reason.", {"reason": ["A reason is required."]})
+        raise Invalid(N_("An override needs a reason."), {"reason": [N_("A reason is required.")]})
     if level not in LEVELS:
-        raise Invalid("Unknown level.", {"level": [f"Must be one of {', '.join(LEVELS)}."]})
+        raise Invalid(N_("Unknown level."), {"level": [N_("Must be one of: %(choices)s.") % {"choices": ", ".join(LEVELS)}]})
     _may_decide(principal, employee_id)
     refuse_if_final(year)
     from core.classification.procedure import decision_for
 
     if decision_for(year, employee_id) is not None:
-        raise Conflict("This classification is decided; it changes only by an appeal or a reopening.", code="decided")
+        raise Conflict(N_("This classification is decided; it changes only by an appeal or a reopening."),
+                       code="decided")
     row = _row(year, employee_id)
     before = {"level": row.level, "override": row.override_level, "reason": row.override_reason}
     row.override_level, row.override_reason = level, reason
@@ -465,17 +468,18 @@ def finalize(principal: Principal, year: int) -> ClassificationYear:
     check_year(year)
     state = refuse_if_final(year)
     if state is None:
-        raise NotFound(f"{year} has not been classified.")
+        raise NotFound(N_("%(year)s has not been classified.") % {"year": year})
     pending = db.session.scalar(select(func.count()).select_from(ClassificationAppeal).where(
         ClassificationAppeal.year == year, ClassificationAppeal.status == "pending"))
     if pending:
-        raise Conflict(f"{pending} appeal(s) of {year} are not resolved yet.", code="appeals_pending")
+        raise Conflict(N_("%(count)s appeal(s) of %(year)s are not resolved yet.") % {"count": pending, "year": year},
+                       code="appeals_pending")
     from core.classification.procedure import undecided_agencies
 
     waiting = undecided_agencies(year)
     if waiting:
-        raise Conflict(f"Agencies whose evaluation is open have not decided yet: {', '.join(waiting)}.",
-                       code="agencies_undecided")
+        raise Conflict(N_("%(count)s agencies whose evaluation is open have not decided yet: %(names)s.")
+                       % {"count": len(waiting), "names": ", ".join(waiting)}, code="agencies_undecided")
     state.status, state.finalized_at, state.finalized_by = "final", now(), principal.actor
     ids = list(db.session.scalars(select(EmployeeClassification.employee_id).where(EmployeeClassification.year == year)))
     db.session.flush()
@@ -502,18 +506,19 @@ def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) 
     if procedure.under_procedure(year, employee_id):  # appeals come after the agency's decision
         return procedure.file_appeal(principal, year, employee_id, reason)
     if principal.employee_id != employee_id:
-        raise Forbidden("Only the person classified may appeal.")
+        raise Forbidden(N_("Only the person classified may appeal."))
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("An appeal needs a reason.", {"reason": ["A reason is required."]})
+        raise Invalid(N_("An appeal needs a reason."), {"reason": [N_("A reason is required.")]})
     state = refuse_if_final(year)
     row = _row(year, employee_id)
     if state is None or now() > state.appeal_until:
-        raise Conflict(f"The time to appeal the classification of {year} is over.", code="appeal_window_closed")
+        raise Conflict(N_("The time to appeal the classification of %(year)s is over.") % {"year": year},
+                       code="appeal_window_closed")
     if db.session.scalar(select(ClassificationAppeal.id).where(
             ClassificationAppeal.year == year, ClassificationAppeal.employee_id == employee_id,
             ClassificationAppeal.status == "pending")) is not None:
-        raise Conflict("An appeal of this classification is already pending.", code="appeal_pending")
+        raise Conflict(N_("An appeal of this classification is already pending."), code="appeal_pending")
     appeal = ClassificationAppeal(year=year, employee_id=employee_id, level_appealed=row.level, reason=reason,
                                   filed_at=now())
     db.session.add(appeal)
@@ -530,7 +535,7 @@ def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: 
                    level: str | None = None) -> ClassificationAppeal:
     appeal = db.session.get(ClassificationAppeal, appeal_id)
     if appeal is None:
-        raise NotFound("Appeal not found.")
+        raise NotFound(N_("Appeal not found."))
     from core.classification import procedure
 
     if procedure.under_procedure(appeal.year, appeal.employee_id):  # the decider's competence resolves it
@@ -538,14 +543,15 @@ def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: 
     _may_decide(principal, appeal.employee_id)
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("A decision on an appeal needs a reason.", {"reason": ["A reason is required."]})
+        raise Invalid(N_("A decision on an appeal needs a reason."), {"reason": [N_("A reason is required.")]})
     if decision not in ("upheld", "rejected"):
-        raise Invalid("Unknown decision.", {"decision": ["Must be upheld or rejected."]})
+        raise Invalid(N_("Unknown decision."), {"decision": [N_("Must be upheld or rejected.")]})
     if level is not None and (decision != "upheld" or level not in LEVELS):
-        raise Invalid("A new level goes with an upheld appeal.", {"level": [f"One of {', '.join(LEVELS)}, when upheld."]})
+        raise Invalid(N_("A new level goes with an upheld appeal."), {"level": [
+            N_("One of %(list)s, when upheld.") % {"list": ", ".join(LEVELS)}]})
     refuse_if_final(appeal.year)
     if appeal.status != "pending":
-        raise Conflict("This appeal is already resolved.", code="appeal_resolved")
+        raise Conflict(N_("This appeal is already resolved."), code="appeal_resolved")
     appeal.status, appeal.resolution, appeal.new_level = decision, reason, level
     appeal.resolved_by, appeal.resolved_at = principal.actor, now()
     if level is not None:
@@ -584,24 +590,24 @@ def _check_discipline_kind(employee_id: int, kind: str, decided_on: date) -> Non
     from core.classification.procedure import regimes_on
 
     if kind in FORMS_BEFORE_DECREE_172 and decided_on >= DECREE_172_IN_FORCE:
-        raise Invalid("This form of discipline no longer exists.", {"kind": [
+        raise Invalid(N_("This form of discipline no longer exists."), {"kind": [N_(
             "Decree 172/2025 abolished hạ bậc lương and giáng chức from 1 July 2025; "
-            "use reprimand, warning, removal, dismissal or recall."]})
+            "use reprimand, warning, removal, dismissal or recall.")]})
     if kind in ("recall", "dismissal"):
         regime = regimes_on([employee_id], decided_on)[employee_id]
         if kind == "recall" and regime != "can_bo":
-            raise Invalid("Recall applies to cán bộ only.", {"kind": [
-                "Bãi nhiệm is a form for cán bộ (elected office); this person is not one on that day."]})
+            raise Invalid(N_("Recall applies to cán bộ only."), {"kind": [
+                N_("Bãi nhiệm is a form for cán bộ (elected office); this person is not one on that day.")]})
         if kind == "dismissal" and regime == "can_bo":
-            raise Invalid("Dismissal is not a form for cán bộ.", {"kind": [
-                "Buộc thôi việc applies to công chức and viên chức; a cán bộ is recalled (bãi nhiệm)."]})
+            raise Invalid(N_("Dismissal is not a form for cán bộ."), {"kind": [
+                N_("Buộc thôi việc applies to công chức and viên chức; a cán bộ is recalled (bãi nhiệm).")]})
 
 
 def add_discipline(principal: Principal, data: dict) -> DisciplineRecord:
     # A decision early in a year may concern the year before: the year is given or the decision's.
     year = check_year(data.get("year") or data["decided_on"].year)
     if db.session.get(Employee, data["employee_id"]) is None:
-        raise Invalid("Unknown employee.", {"employee_id": ["No such employee."]})
+        raise Invalid(N_("Unknown employee."), {"employee_id": [N_("No such employee.")]})
     _check_discipline_kind(data["employee_id"], data["kind"], data["decided_on"])
     refuse_if_final(year)
     d = DisciplineRecord(employee_id=data["employee_id"], year=year, kind=data["kind"], decided_on=data["decided_on"],
@@ -615,7 +621,7 @@ def add_discipline(principal: Principal, data: dict) -> DisciplineRecord:
 def delete_discipline(principal: Principal, record_id: int) -> None:
     d = db.session.get(DisciplineRecord, record_id)
     if d is None:
-        raise NotFound("Discipline record not found.")
+        raise NotFound(N_("Discipline record not found."))
     refuse_if_final(d.year)
     before = discipline_view(d)
     db.session.delete(d)

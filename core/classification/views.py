@@ -13,12 +13,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import unit_of_work
 from core.bonus import services as bonus
 from core.classification import services
-from core.classification.models import DisciplineRecord, EmployeeClassification
+from core.classification.models import AgencyEvaluation, ClassificationAppeal, DisciplineRecord, EmployeeClassification
+from core.classification.services import AGENCY_KINDS
 from core.errors import ServiceError
 from core.extensions import db
 from core.jobs.models import JobRun
@@ -216,12 +217,16 @@ def province(t):
     year = _year()
     state = services.year_state(year)
     rows = _all_rows(year) if state is not None else []
-    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name)).all())
+    # One query for every unit's name and parent: many communes have a "Phòng Kinh tế", and
+    # the parent's name (the commune or agency) tells them apart.
+    tree = {i: (n, p) for i, n, p in db.session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id))}
+    units = {i: n for i, (n, _p) in tree.items()}
     by_unit: dict[int, Counter] = defaultdict(Counter)
     for r in rows:
         by_unit[r["unit_id"]][r["level"] or "none"] += 1
-    distribution = [{"unit": units.get(u, u), "counts": c, "total": sum(c.values())}
-                    for u, c in sorted(by_unit.items(), key=lambda kv: str(units.get(kv[0], kv[0])))]
+    distribution = sorted(({"unit": units.get(u, u), "parent": units.get(tree[u][1]) if u in tree else None,
+                            "counts": c, "total": sum(c.values())} for u, c in by_unit.items()),
+                          key=lambda d: (str(d["unit"]), d["parent"] or ""))
     totals = Counter(r["level"] or "none" for r in rows)
     streamlining = reports.streamlining(current_user, year)
     return render_template("classification/province.html", tenant=g.tenant, year=year, state=state,
@@ -231,6 +236,40 @@ def province(t):
                                OrgUnit.is_paying_unit.is_(True)).order_by(OrgUnit.name)).all(), unit_names=units,
                            names=_names(c["employee_id"] for c in streamlining["candidates"]),
                            may_act=current_user.has_role("tenant_admin"))
+
+
+def _finalize_blocks(year: int) -> dict:
+    """What finalising would refuse or end, said on the confirmation before the click: the
+    service's rules (pending appeals, opened agencies without a decision) and the agencies
+    that have not opened their evaluation — the locked year refuses their opening."""
+    from core.classification.procedure import _deadline, undecided_agencies
+
+    opened = set(db.session.scalars(select(AgencyEvaluation.agency_id).where(AgencyEvaluation.year == year)))
+    agencies = db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)))
+    return {"appeals": db.session.scalar(select(func.count()).select_from(ClassificationAppeal).where(
+                ClassificationAppeal.year == year, ClassificationAppeal.status == "pending")),
+            "undecided": undecided_agencies(year), "not_opened": max(agencies - len(opened), 0),
+            "deadline": _deadline(year)}
+
+
+@classification_pages.get("/t/<t>/classification/<int:year>/finalize")
+@login_required
+def finalize_confirm(t, year):
+    """The confirmation step of finalising: what locking the year does and what blocks it."""
+    _member()
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+    if not services.FIRST_YEAR <= year <= services.LAST_YEAR:
+        abort(404)
+    state = services.year_state(year)
+    if state is None or state.status != "draft":
+        return redirect(url_for("classification_pages.province", t=t, year=year))
+    return _confirm_page(year, state)
+
+
+def _confirm_page(year: int, state, error: str | None = None, status: int = 200):
+    return render_template("classification/finalize.html", tenant=g.tenant, year=year, state=state,
+                           blocks=_finalize_blocks(year), error=error), status
 
 
 def _admin_action(t: str, year: int, action) -> object:
@@ -270,6 +309,16 @@ def run(t, year):
 @classification_pages.post("/t/<t>/classification/<int:year>/finalize")
 @login_required
 def finalize(t, year):
+    """Locks the year only with the confirmation page's box ticked: one click on the
+    province page must not end every change of the year."""
+    _member()
+    if not current_user.has_role("tenant_admin"):
+        abort(403)
+    if request.form.get("confirm") != "yes" and services.FIRST_YEAR <= year <= services.LAST_YEAR:
+        state = services.year_state(year)
+        if state is not None and state.status == "draft":
+            return _confirm_page(year, state, _("Tick the box to confirm that the year is locked."), 422)
+    # Anything else the service refuses with its reason (not classified, already final, bad year).
     return _admin_action(t, year, lambda: services.finalize(current_user, year))
 
 
@@ -310,6 +359,21 @@ def bonus_run(t, run_id):
     return render_template("classification/bonus.html", tenant=g.tenant, run=view,
                            paying_unit=paying_unit.name if paying_unit else None,
                            names=_names(a["employee_id"] for a in view["allocations"]))
+
+
+@classification_pages.app_template_global("scheme_title")
+def scheme_title(kind: str, key: str | None, version: str | None = None) -> str:
+    """A scheme as people know it (its title, "Nghị định 335/2025 …"), not its key; the key
+    when the component is not installed any more."""
+    from flask_babel import get_locale
+
+    from core.plugins.manager import current_manager, current_tenant_slug
+
+    if not key:
+        return "—"
+    found = current_manager().registered(kind, key, current_tenant_slug(), version) or \
+        current_manager().registered(kind, key, current_tenant_slug())
+    return found.component.title(str(get_locale() or "vi")) if found is not None and found.component.title() else key
 
 
 @classification_pages.app_template_filter("local_day")

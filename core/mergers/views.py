@@ -78,8 +78,11 @@ def _mapping(form: MergeForm) -> dict | None:
         raw = data.decode("utf-8", errors="replace")
     try:
         value = json.loads(raw or "{}")
-    except ValueError as exc:
-        form.mapping.errors = [_("Not valid JSON: %(error)s", error=str(exc))]
+    except json.JSONDecodeError as exc:
+        # Python's own text ("Expecting property name enclosed in double quotes") is English:
+        # the operator gets where the mistake is, in words of the page's language.
+        form.mapping.errors = [_("Not valid JSON: the mistake is at line %(line)s, column %(column)s.",
+                                 line=exc.lineno, column=exc.colno)]
         return None
     if not isinstance(value, dict):
         form.mapping.errors = [_("The mapping must be a JSON object.")]

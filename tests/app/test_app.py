@@ -203,6 +203,20 @@ def test_every_message_in_the_code_has_its_vietnamese():
     assert len(found) > 400 and untranslated == {}
 
 
+def test_operator_pages_name_a_tenants_status_in_vietnamese(clean_app, client):
+    from core import unit_of_work
+    from core.tenants.services import create_tenant
+
+    with clean_app.app_context():
+        create_tenant("tinh-s", "Tỉnh S")
+        unit_of_work.commit()
+    make_operator(clean_app, client, "root")
+    browser = _page_login(clean_app, None, "root")
+    for path in ("/operator/", "/operator/dashboard"):
+        html = browser.get(path).get_data(as_text=True)
+        assert "<td>đang hoạt động</td>" in html and "<td>active</td>" not in html, path
+
+
 def test_operator_pages_are_linked_from_the_operator_home(clean_app, client):
     make_operator(clean_app, client, "root")
     browser = _page_login(clean_app, None, "root")

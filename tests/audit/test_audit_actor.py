@@ -157,7 +157,7 @@ def test_classification_override_appeal_run_finalize_and_bonus_name_the_person(c
     assert r.status_code == 200, r.get_json()
     assert actors(clean_app, world, "classification.appeal_resolve") == [me(world, "manager")] * 2
 
-    page_post(client, world, "admin", "/classification/2026/finalize")
+    page_post(client, world, "admin", "/classification/2026/finalize", {"confirm": "yes"})
     assert actors(clean_app, world, "classification.finalize") == [me(world, "admin")]
     page_post(client, world, "admin", "/classification/2026/bonus", {"fund": "1.000.001"})
     page_run = last_run(clean_app, world, "bonus")

@@ -67,6 +67,9 @@ def test_run_read_appeal_reject_and_finalise(phone, desktop, live_server):
     desktop.login("admin")
     desktop.goto(f"/t/{SLUG}/classification/province?year=2026")
     with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Phê duyệt chính thức (khóa năm)").click()
+    page.get_by_role("checkbox").check()  # the confirmation step: the box says what locking ends
+    with page.expect_navigation(wait_until="load"):
         page.get_by_role("button", name="Phê duyệt chính thức (khóa năm)").click()
     assert "Chính thức" in page.locator("main").inner_text()
     with page.expect_navigation(wait_until="load"):
@@ -79,3 +82,18 @@ def test_run_read_appeal_reject_and_finalise(phone, desktop, live_server):
     phone.goto(f"/t/{SLUG}/classification/province?year=2026")
     assert phone.scroll_width() <= 360
     phone.screenshot("classification-province-phone", full_page=True)
+    # The tables' headings are hidden on a phone: each count says which level (or column) it
+    # is, the unit's name comes first in bold.
+    assert phone.page.locator("section[aria-labelledby=dist-h] thead").is_hidden()
+    labels = phone.page.eval_on_selector_all(
+        "section[aria-labelledby=dist-h] tbody td:not(.name), section[aria-labelledby=quota-h] tbody td:not(.name)",
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    assert labels and all(label.startswith('"') and label.endswith(': "') for label in labels), labels[:5]
+    assert {'"HTXS: "', '"HTT: "', '"HT: "', '"KHT: "'} <= set(labels)
+    phone.goto(phone.page.locator("section[aria-labelledby=bonus-h] li.item a").first.get_attribute("href"))
+    labels = phone.page.eval_on_selector_all(
+        "tbody td:not(.name)", "cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    assert labels and set(labels) == {'"Mức xếp loại: "', '"Số tháng làm việc: "', '"Số tiền: "'}, set(labels)
+    assert "hoàn thành" in phone.page.locator("main").inner_text()  # the run's status, not "finished"
+    assert phone.scroll_width() <= 360
+    phone.screenshot("classification-bonus-phone", full_page=True)

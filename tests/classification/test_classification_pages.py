@@ -69,7 +69,7 @@ def test_province_view_runs_finalises_and_shares_the_bonus(clean_app, world, cli
     assert 'class="level-HTXS" x="0" y="0" width="14.286"' in html and 'width="71.429"' in html
     assert "style=" not in html
     assert "Chia thưởng" not in html  # not final yet
-    client.post(f"/t/{world.slug}/classification/2026/finalize", data={"csrf_token": csrf(html)})
+    client.post(f"/t/{world.slug}/classification/2026/finalize", data={"csrf_token": csrf(html), "confirm": "yes"})
     html = page(client, world, "/province?year=2026", "admin")
     assert "Chính thức" in html and "Chạy xếp loại" not in html
     client.post(f"/t/{world.slug}/classification/2026/bonus", data={"csrf_token": csrf(html), "fund": "1.000.001"})

@@ -579,7 +579,7 @@ def test_a_classification_run_shows_the_bar_on_the_province_page(client, clean_a
     bar = _inline(html, job_id)
     assert 'value="100"' in bar and "Xếp loại" in bar and "Đã xếp loại 7 người." in bar
     assert "Đã thực hiện." in html.split('class="flashes"', 1)[1].split("</div>", 1)[0]  # the flash, as before
-    r = client.post(f"/t/{w.slug}/classification/2026/finalize", data={"csrf_token": csrf(html)})
+    r = client.post(f"/t/{w.slug}/classification/2026/finalize", data={"csrf_token": csrf(html), "confirm": "yes"})
     assert r.status_code == 302 and "job=" not in r.headers["Location"]  # no job: no bar
     r = client.post(f"/t/{w.slug}/classification/2026/bonus", data={"csrf_token": csrf(html), "fund": "1.000.000"})
     job_id = re.search(r"job=([0-9a-f-]{36})", r.headers["Location"]).group(1)

@@ -552,6 +552,9 @@ def test_wizard_dry_run_suggests_a_mapping_then_merges(clean_app, client, provin
             "effective_date": EFFECTIVE, "mapping": "{not json"}
     bad = client.post("/operator/merges", data={**form, "dry_run": "1"})
     assert bad.status_code == 422 and "JSON" in bad.get_data(as_text=True)
+    # Where the mistake is, in Vietnamese words; not Python's English ("Expecting property name …").
+    said = unescape(bad.get_data(as_text=True))
+    assert "Không phải JSON hợp lệ: lỗi ở dòng 1, cột 2." in said and "Expecting" not in said
     dry = client.post("/operator/merges", data={**form, "mapping": "", "dry_run": "1"})
     html = dry.get_data(as_text=True)
     assert dry.status_code == 200 and "is not in the mapping" in html

@@ -359,3 +359,39 @@ def test_sso_settings_and_sign_on_stay_in_their_tenant(clean_app, client, worlds
         assert idp.token_requests == 0
     finally:
         idp.stop()
+
+
+def test_classification_and_evaluation_pages_of_another_tenant_are_404(clean_app, client, worlds):
+    """The year's pages (the province view, the finalising confirmation, the evaluation and its
+    agencies search): tenant A's admin, signed in, finds nothing at tenant B's addresses, for
+    every method, with a valid CSRF token; nothing of B is changed."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.auth.services import principal_for_user
+    from core.classification.models import ClassificationYear
+    from core.extensions import db
+    from core.tenancy import tenant_context
+
+    a, b = worlds
+    with clean_app.app_context(), tenant_context(a.tenant_id):
+        user_id = principal_for_user(db.session.scalar(select(User).where(User.username == "admin"))).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = user_id, True
+    own = client.get(f"/t/{a.slug}/classification/province?year=2026")
+    assert own.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', own.get_data(as_text=True)).group(1)
+    rules = [r for r in clean_app.url_map.iter_rules()
+             if r.rule.startswith(("/t/<t>/classification", "/t/<t>/evaluation"))]
+    assert "/t/<t>/classification/<int:year>/finalize" in {r.rule for r in rules} and len(rules) >= 15
+    failures = []
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = re.sub(r"<int:\w+>", "1", rule.rule.replace("<t>", b.slug).replace("<int:year>", "2026"))
+            response = client.open(url, method=method, query_string={"year": 2026, "q": "Sở"},
+                                   data={"csrf_token": token, "confirm": "yes", "agency_id": b.ids["agency"]})
+            if response.status_code != 404:
+                failures.append(f"{method} {url} -> {response.status_code}")
+    assert failures == []
+    with clean_app.app_context(), tenant_context(b.tenant_id):
+        assert db.session.scalar(select(ClassificationYear)) is None

@@ -1,0 +1,222 @@
+"""What the tenant admin (Sở Nội vụ) and the auditor read on the classification and
+evaluation pages (both databases), in Vietnamese: finalising the year asks first and says
+what it ends; the refusals read Vietnamese; numbers with a decimal comma; a unit named
+twice shows its parent; statuses and schemes by their names; the agencies list is searched
+and paged on the server."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlalchemy import select
+
+from core import unit_of_work
+from core.classification.models import ClassificationYear
+from core.extensions import db
+from core.org import services as org
+from core.org.models import Employee
+from core.tenancy import tenant_context
+from tests.classification.test_classification_api import TOTALS_2026, run, set_totals
+from tests.classification.test_evaluation_procedure import open_agency
+from tests.work.test_work_pages import csrf, sign_in
+from tests.work.test_work_support import count_queries
+
+pytest_plugins = ("tests.work.test_work_support", "tests.classification.test_evaluation_procedure")
+
+
+def get(client, w, who: str, path: str, status: int = 200) -> str:
+    sign_in(client, w, who)
+    r = client.get(f"/t/{w.slug}{path}")
+    assert r.status_code == status, r.get_data(as_text=True)[:500]
+    return unescape(r.get_data(as_text=True))
+
+
+def text(html: str) -> str:
+    """The page's words, tags removed and spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def year_status(app, w) -> str | None:
+    with app.app_context(), tenant_context(w.tenant_id):
+        return db.session.scalar(select(ClassificationYear.status).where(ClassificationYear.year == 2026))
+
+
+def test_finalising_asks_first_and_says_what_it_ends(clean_app, world, client):
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    html = get(client, world, "admin", "/classification/province?year=2026")
+    # No form locks the year from the province page: a link leads to the confirmation.
+    assert "/classification/2026/finalize" in html and 'action="/t/tinh-w/classification/2026/finalize"' not in html
+    confirm = get(client, world, "admin", "/classification/2026/finalize")
+    words = text(confirm)
+    assert "Phê duyệt chính thức sẽ làm gì" in words
+    assert "nút «Mở kỳ đánh giá» sẽ bị từ chối" in words
+    # The world's one agency (Sở Nội vụ) has not opened its evaluation; the deadline is 15 December.
+    assert "1 cơ quan chưa mở kỳ đánh giá năm 2026; hạn chót là 15/12/2026." in words
+    assert 'type="checkbox" name="confirm" value="yes" required' in confirm
+    # Without the ticked box nothing is locked: the confirmation again, with its reason (422).
+    r = client.post(f"/t/{world.slug}/classification/2026/finalize", data={"csrf_token": csrf(confirm)})
+    assert r.status_code == 422 and "Hãy đánh dấu ô xác nhận rằng năm sẽ bị khóa." in r.get_data(as_text=True)
+    assert year_status(clean_app, world) == "draft"
+    r = client.post(f"/t/{world.slug}/classification/2026/finalize",
+                    data={"csrf_token": csrf(confirm), "confirm": "yes"})
+    assert r.status_code == 302 and year_status(clean_app, world) == "final"
+    # A final year has nothing to confirm: back to the province page.
+    sign_in(client, world, "admin")
+    assert client.get(f"/t/{world.slug}/classification/2026/finalize").status_code == 302
+    get(client, world, "manager", "/classification/2026/finalize", status=403)
+    get(client, world, "auditor", "/classification/2026/finalize", status=403)
+
+
+def test_an_opened_agency_without_a_decision_blocks_the_lock_in_vietnamese(clean_app, proc, client):
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    assert client.post(w.url("/classifications/2026/run"), headers=w.h("admin")).status_code == 202
+    confirm = get(client, w, "admin", "/classification/2026/finalize")
+    words = text(confirm)
+    assert ("Còn 1 cơ quan đã mở kỳ đánh giá nhưng chưa có quyết định: chưa thể phê duyệt chính thức cho đến "
+            "khi các cơ quan này quyết định. Sở Nội vụ.") in words
+    assert "1 cơ quan chưa mở kỳ đánh giá năm 2026" in words  # Sở Tài chính
+    assert 'name="confirm"' not in confirm  # refused anyway: no box to tick
+    # Posted all the same (an old page): the service refuses it, said in Vietnamese with the count.
+    r = client.post(f"/t/{w.slug}/classification/2026/finalize",
+                    data={"csrf_token": csrf(confirm), "confirm": "yes"}, follow_redirects=True)
+    assert ("Chưa thể khóa năm: còn 1 cơ quan đã mở kỳ đánh giá nhưng chưa có quyết định: Sở Nội vụ."
+            in unescape(r.get_data(as_text=True)))
+    assert year_status(clean_app, w) == "draft"
+
+
+def test_a_locked_year_says_so_on_the_evaluation_page_and_its_refusal_reads_vietnamese(clean_app, proc, client):
+    w = proc
+    assert client.post(w.url("/classifications/2026/run"), headers=w.h("admin")).status_code == 202
+    assert client.post(w.url("/classifications/2026/finalize"), headers=w.h("admin")).status_code == 200
+    html = get(client, w, "admin", "/evaluation?year=2026")
+    assert "Kết quả xếp loại năm 2026 đã được phê duyệt chính thức (năm đã khóa)" in html
+    assert "Mở kỳ đánh giá" not in html  # no button that can only be refused
+    r = client.post(f"/t/{w.slug}/evaluation/open?year=2026",
+                    data={"csrf_token": csrf(html), "agency_id": w.ids["agency"]})
+    assert r.status_code == 409
+    page = unescape(r.get_data(as_text=True))
+    assert "Kết quả xếp loại năm 2026 đã chốt, không thể thay đổi." in page and "is final" not in page
+
+
+def test_service_refusals_are_catalogue_messages_with_their_values(clean_app):
+    """The classification and bonus services' messages carry their values as %(name)s
+    placeholders: each is a msgid, and a page reads it in Vietnamese."""
+    from core.messages import localise
+
+    with clean_app.test_request_context("/?lang=vi"):
+        assert localise("The classification of 2026 is final and cannot change.") == \
+            "Kết quả xếp loại năm 2026 đã chốt, không thể thay đổi."
+        assert localise("2 appeal(s) of 2026 are not resolved yet.") == \
+            "Còn 2 khiếu nại về xếp loại năm 2026 chưa được giải quyết."
+        assert localise("The time to appeal the classification of 2026 is over.") == \
+            "Đã hết thời hạn khiếu nại kết quả xếp loại năm 2026."
+        assert localise("A per cent from 0 to 100.") == "Một tỷ lệ phần trăm từ 0 đến 100."
+
+
+def test_bonus_share_out_of_range_reads_vietnamese(clean_app, world, client):
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    assert client.post(world.url("/classifications/2026/finalize"), headers=world.h("admin")).status_code == 200
+    html = get(client, world, "admin", "/classification/province?year=2026")
+    r = client.post(f"/t/{world.slug}/classification/2026/bonus",
+                    data={"csrf_token": csrf(html), "fund": "1.000.000", "adhoc_percent": "abc"}, follow_redirects=True)
+    page = unescape(r.get_data(as_text=True))
+    assert ("Tỷ lệ dành cho thưởng đột xuất nằm ngoài giới hạn. Một tỷ lệ phần trăm từ 0 đến 100." in page
+            and "out of range" not in page)
+
+
+def test_numbers_read_with_a_decimal_comma(clean_app, world, client):
+    set_totals(clean_app, world, {**TOTALS_2026, "staff": 69.64})
+    run(client, world)
+    mine = text(get(client, world, "staff", "/classification?year=2026"))
+    assert "Điểm cả năm 69,64" in mine and "69.64" not in mine
+    province = text(get(client, world, "admin", "/classification/province?year=2026"))
+    # KHT: the auditor alone, 1 of 7 people.
+    assert "KHT: 1 (14,3%)" in province and "14.3%" not in province
+
+
+def test_a_unit_named_twice_shows_its_parent_and_cells_say_what_they_hold(clean_app, world, client):
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        finance = org.create_unit({"code": "TC", "name": "Sở Tài chính", "kind": "agency"})
+        twin = org.create_unit({"code": "TC-P1", "name": "Phòng Một", "kind": "department", "parent_id": finance.id})
+        db.session.get(Employee, world.ids["outsider"]).unit_id = twin.id
+        unit_of_work.commit()
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    html = get(client, world, "auditor", "/classification/province?year=2026")
+    table = html.split('id="dist-h"', 1)[1].split("</table>", 1)[0]
+    rows = [text(row) for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)]
+    assert [r.split(" ", 4)[:4] for r in rows if r.startswith("Phòng Một")] == [
+        ["Phòng", "Một", "—", "Sở"], ["Phòng", "Một", "—", "Sở"]]
+    assert [r for r in rows if r.startswith("Phòng Một")][0].startswith("Phòng Một — Sở Nội vụ")
+    assert [r for r in rows if r.startswith("Phòng Một")][1].startswith("Phòng Một — Sở Tài chính")
+    # Every cell of the distribution and quota tables is labelled for the phone's one-column cards.
+    for name in ("dist-h", "quota-h"):
+        body = html.split(f'id="{name}"', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+        cells = re.findall(r"<td[^>]*>", body)
+        assert cells and all("data-label=" in c for c in cells), name
+    assert '<td data-label="không xếp loại">' in table and '<td data-label="HTXS">' in table
+    # The parents come with the names, in the same queries: a third "Phòng Một" costs no query.
+    with count_queries(clean_app) as before:
+        get(client, world, "auditor", "/classification/province?year=2026")
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        justice = org.create_unit({"code": "TP", "name": "Sở Tư pháp", "kind": "agency"})
+        third = org.create_unit({"code": "TP-P1", "name": "Phòng Một", "kind": "department", "parent_id": justice.id})
+        db.session.get(Employee, world.ids["accountant"]).unit_id = third.id
+        unit_of_work.commit()
+    run(client, world)
+    with count_queries(clean_app) as after:
+        html = get(client, world, "auditor", "/classification/province?year=2026")
+    assert "Phòng Một — Sở Tư pháp" in text(html)
+    assert sum("org_units" in q for q in after) == sum("org_units" in q for q in before)
+
+
+def test_statuses_and_the_scheme_by_their_names(clean_app, world, client):
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    html = text(get(client, world, "admin", "/classification/province?year=2026"))
+    assert "Cách xếp loại: decree335" not in html and re.search(r"Cách xếp loại: \S.*? 1\.\d+\.\d+ ·", html)
+    assert client.post(world.url("/classifications/2026/finalize"), headers=world.h("admin")).status_code == 200
+    page = get(client, world, "admin", "/classification/province?year=2026")
+    client.post(f"/t/{world.slug}/classification/2026/bonus", data={"csrf_token": csrf(page), "fund": "1.000.000"})
+    html = get(client, world, "admin", "/classification/province?year=2026")
+    item = text(html.split('id="bonus-h"', 1)[1].split("</ul>", 1)[0])
+    assert " · hoàn thành · 1.000.000 đ" in item and "finished" not in item
+    run_id = re.search(r"/classification/bonus/(\d+)", html).group(1)
+    bonus = get(client, world, "auditor", f"/classification/bonus/{run_id}")
+    assert "finished" not in text(bonus) and " · hoàn thành" in text(bonus)
+    cells = re.findall(r"<td[^>]*>", bonus.split("<tbody>", 1)[1])
+    assert len(cells) >= 4 and len(cells) % 4 == 0 and all("data-label=" in c for c in cells)
+
+
+def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc, client):
+    w = proc
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        for n in range(1, 24):  # 25 agencies in all: two pages of 20
+            org.create_unit({"code": f"XA{n:02d}", "name": f"Ủy ban nhân dân xã Số {n}", "kind": "commune"})
+        unit_of_work.commit()
+    html = get(client, w, "admin", "/evaluation?year=2026")
+    section = html.split('id="agencies-h"', 1)[1].split("</section>", 1)[0]
+    assert "(25/25)" in section and section.count('name="agency_id"') == 20 and "Trang 1/2" in text(section)
+    assert 'method="get" role="search"' in section and 'name="q"' in section
+    second = get(client, w, "admin", "/evaluation?year=2026&page=2").split('id="agencies-h"', 1)[1]
+    assert second.split("</section>", 1)[0].count('name="agency_id"') == 5
+    # Diacritics need not be typed: "tai chinh" finds Sở Tài chính, alone.
+    found = get(client, w, "admin", "/evaluation?year=2026&q=tai+chinh").split('id="agencies-h"', 1)[1]
+    found = found.split("</section>", 1)[0]
+    assert "(1/25)" in found and "Sở Tài chính" in found and "Sở Nội vụ" not in found
+    assert 'value="tai chinh"' in found
+    none = text(get(client, w, "admin", "/evaluation?year=2026&q=zzz"))
+    assert "(0/25)" in none and "Không có cơ quan nào phù hợp." in none
+    # Opened agencies only; the open form posts the search back, so the redirect keeps it.
+    assert open_agency(client, w).status_code == 200
+    opened = get(client, w, "admin", "/evaluation?year=2026&show=open").split('id="agencies-h"', 1)[1]
+    assert "(1/25)" in opened and "Sở Nội vụ" in opened.split("</section>", 1)[0]
+    r = client.post(f"/t/{w.slug}/evaluation/open?year=2026",
+                    data={"csrf_token": csrf(html), "agency_id": w.ids["agency2"], "q": "tai", "show": "all",
+                          "page": "1"})
+    assert r.status_code == 302 and "q=tai" in r.headers["Location"] and "page=" not in r.headers["Location"]
+    get(client, w, "admin", "/evaluation?year=2026&page=x")  # a bad page is the first, not a 500
