@@ -77,7 +77,7 @@ def _translated(exc: ServiceError) -> dict[str, list[str]]:
     for field, messages in (exc.errors or {}).items():
         if not isinstance(messages, list):
             messages = [messages]
-        out[field] = [_field_message(field, str(m)) for m in messages]
+        out[field] = [_field_message(str(m)) for m in messages]
     if not out:
         out["_"] = [_(exc.message)]
     return out

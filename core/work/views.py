@@ -102,7 +102,7 @@ _CEILING = re.compile(r"At most ([0-9.]+) per item for this task type\.")
 _FIRST_NORM = re.compile(r"Nothing of this task type can be declared before (\d{4}-\d{2}-\d{2})\.")
 
 
-def _field_message(field: str, message: str, row: dict | None = None) -> str:
+def _field_message(message: str) -> str:
     """A work service's English field message in the page's language; the numbers and days
     it names (the type's ceiling, the first day of its norms) are read back out of it."""
     known = _FIELD_MESSAGES.get(message)
@@ -123,11 +123,11 @@ def ceiling_message(ceiling: float) -> str:
     return _("At most %(max)s per item for this task type.", max=num(ceiling))
 
 
-def _field_errors(errors: dict, row: dict | None = None) -> dict[str, str]:
+def _field_errors(errors: dict) -> dict[str, str]:
     out = {}
     for field, messages in errors.items():
         messages = messages if isinstance(messages, list) else [str(messages)]
-        out[field] = " ".join(_field_message(field, str(m), row) for m in messages)
+        out[field] = " ".join(_field_message(str(m)) for m in messages)
     return out
 
 
@@ -297,7 +297,7 @@ def declare(t):
             if isinstance(by_index, dict):
                 for index, errors in by_index.items():
                     row = rows[int(index)]
-                    row_errors = _field_errors(errors, row)
+                    row_errors = _field_errors(errors)
                     # The work date is the form's, not the row's: its error stands beside its box.
                     if "work_date" in row_errors:
                         form["errors"]["work_date"] = row_errors.pop("work_date")
