@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
@@ -446,6 +446,51 @@ def past_deadline(year: int, today: date | None = None) -> bool:
 def days_left(year: int, today: date | None = None) -> int:
     """Days from today to the deadline, the deadline itself counting (0 once it has passed)."""
     return max(0, (_deadline(year) - (today or cal.local_today())).days + 1)
+
+
+def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
+    """The signed-in person's own self-assessment, while it is owed: their agency's
+    evaluation of this year is open, the tenant's procedure has the step, the deadline has
+    not passed (or the agency may go on late) and they have neither assessed themselves nor
+    been decided. {"year", "deadline", "days_left"}, else None.
+
+    One statement, since the home page and "Hôm nay" ask it on every visit: the person's
+    units up the tree (their agency is the top-most of an agency kind, as `Org` finds it),
+    each with its open evaluation of the year, whether the person has a self or decision
+    step, and the tenant's procedure settings."""
+    from core.classification.services import AGENCY_KINDS
+
+    if principal.employee_id is None or principal.is_operator:
+        return None
+    today = cal.local_today()
+    year = today.year
+    up = (select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind, literal(0).label("depth"))
+          .join(Employee, Employee.unit_id == OrgUnit.id).where(Employee.id == principal.employee_id)
+          .cte("up", recursive=True))
+    # The depth bound stops a (corrupt) cycle in the tree, as `agency_of`'s seen set does.
+    up = up.union_all(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.kind, up.c.depth + 1)
+                      .join(up, OrgUnit.id == up.c.parent_id).where(up.c.depth < 64))
+    done = select(EvaluationStep.id).where(EvaluationStep.year == year,
+                                           EvaluationStep.employee_id == principal.employee_id,
+                                           EvaluationStep.step.in_(("self", "decision"))).exists()
+    stored = (select(ComponentChoice.settings).where(ComponentChoice.kind == PROCEDURE_KIND)
+              .order_by(ComponentChoice.effective_from.desc()).limit(1).scalar_subquery())
+    rows = db.session.execute(
+        select(up.c.id, up.c.kind, up.c.depth, AgencyEvaluation.id.label("evaluation_id"),
+               AgencyEvaluation.late_reason, done.label("done"), stored.label("settings"))
+        .outerjoin(AgencyEvaluation, (AgencyEvaluation.agency_id == up.c.id) & (AgencyEvaluation.year == year))
+        .order_by(up.c.depth)).all()
+    if not rows:
+        return None
+    agencies = [r for r in rows if r.kind in AGENCY_KINDS]
+    agency = agencies[-1] if agencies else rows[0]
+    settings = {**DEFAULTS, **(rows[0].settings or {})}
+    if agency.evaluation_id is None or rows[0].done or "self" not in settings["steps"]:
+        return None
+    deadline = date(year, 12, int(str(settings["deadline"])[3:]))
+    if today > deadline and agency.late_reason is None:
+        return None  # the step is refused now (refuse_after_deadline): nothing to urge
+    return {"year": year, "deadline": deadline, "days_left": max(0, (deadline - today).days + 1)}
 
 
 def refuse_after_deadline(year: int, state: AgencyEvaluation | None) -> None:

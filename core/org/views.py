@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from core.auth.normalize import nfc
+from core.classification import procedure
 from core.extensions import db
 from core.org import services
 from core.org.models import Employee, OrgUnit
@@ -31,7 +32,8 @@ def home(t):
     people = db.session.scalars(stmt.limit(PAGE_SIZE)).unique().all()
     units = db.session.scalars(_units_shown().order_by(OrgUnit.kind, OrgUnit.name)).all()
     return render_template("org/home.html", tenant=g.tenant, units=units, people=people,
-                           people_total=people_total, q=q, page_size=PAGE_SIZE)
+                           people_total=people_total, q=q, page_size=PAGE_SIZE,
+                           self_assessment=procedure.self_assessment_due(current_user))
 
 
 def _units_shown():

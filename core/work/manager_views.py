@@ -30,12 +30,11 @@ from core.org.models import Employee
 from core.scoring import kernel
 from core.work import calendar as cal
 from core.work import manager, services
-from core.work.views import _manager, _parse_date, _parse_number, work_pages
+from core.work.views import _field_message, _manager, _parse_date, _parse_number, work_pages
 
 PER_PAGE = 25
 PEOPLE_PER_PAGE = 50
 HEAT_PER_PAGE = 25
-MAX_QUANTITY = 1000  # a sanity bound for one assignment; the catalogue has no per-type maximum yet
 
 
 # ---------------------------------------------------------------- small helpers
@@ -78,7 +77,7 @@ def _translated(exc: ServiceError) -> dict[str, list[str]]:
     for field, messages in (exc.errors or {}).items():
         if not isinstance(messages, list):
             messages = [messages]
-        out[field] = [_(str(m)) for m in messages]
+        out[field] = [_field_message(str(m)) for m in messages]
     if not out:
         out["_"] = [_(exc.message)]
     return out
@@ -155,7 +154,8 @@ def _task_types_for(employee_id: int | None, day: date) -> list[dict]:
         position_id = db.session.scalar(select(Employee.position_id).where(Employee.id == employee_id))
     types = db.session.scalars(catalogue.task_types_query(position_id).limit(500)).all()
     norms = catalogue.norms_in_force([t.id for t in types], day)
-    return [{"code": t.code, "name": t.name, "unit_of_measure": t.unit_of_measure} for t in types if t.id in norms]
+    return [{"code": t.code, "name": t.name, "unit_of_measure": t.unit_of_measure, "max_quantity": t.max_quantity}
+            for t in types if t.id in norms]
 
 
 def _overdue_context(errors: dict | None = None, message: str | None = None, item_id: int | None = None) -> dict:
@@ -319,8 +319,10 @@ def assign(t):
             errors.update(_translated(exc))
     if data.get("quantity") is None and "quantity" not in errors:
         errors["quantity"] = [_("Enter a quantity.")]
-    elif data.get("quantity") is not None and not 0 < data["quantity"] <= MAX_QUANTITY:
-        errors["quantity"] = [_("Between 0 and %(max)s.", max=MAX_QUANTITY)]
+    elif data.get("quantity") is not None and data["quantity"] <= 0:
+        errors["quantity"] = [_("Must be greater than 0.")]
+    # The ceiling is the task type's (the catalogue's max_quantity), the same one the
+    # employee's own declaration meets: the service applies it (below), with the type's figure.
     if data.get("deadline") is None and "deadline" not in errors:
         errors["deadline"] = [_("Choose a deadline.")]
     data["work_date"] = data.get("work_date") or day

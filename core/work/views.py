@@ -11,6 +11,7 @@ its field (422)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -22,9 +23,10 @@ from sqlalchemy import func, select
 
 from core import unit_of_work
 from core.catalogue import services as catalogue
+from core.classification import procedure
 from core.errors import Invalid, ServiceError
 from core.extensions import db
-from core.i18n import day_input
+from core.i18n import day_input, decimal_input, num
 from core.messages import error_text
 from core.org.models import Employee
 from core.work import calendar as cal
@@ -61,7 +63,8 @@ def _parse_number(value: str | None, field: str) -> float | None:
     if value in (None, ""):
         return None
     try:
-        number = float(value.replace(",", "."))
+        # The reader's decimal mark: "1,5" is one and a half, as the admin's number boxes read it.
+        number = float(decimal_input(value))
     except ValueError as exc:
         raise ServiceError(_("Invalid number."), {field: [_("Enter a number.")]}) from exc
     if number != number or number in (float("inf"), float("-inf")):
@@ -90,30 +93,41 @@ _FIELD_MESSAGES = {
     "The deadline is before the work date.": _l("The deadline is before the work date."),
     "Not in the catalogue of the employee's position.": _l("Not in the catalogue of your position."),
     "No norm in force on this date.": _l("This task type has no norm on this date."),
+    "Give a reason for sending it back.": _l("Give a reason for sending it back."),
     "Required: you have no employee record.": _l("Your login has no employee record."),
 }
 
 
-def _field_message(field: str, message: str, row: dict | None = None) -> str:
+_CEILING = re.compile(r"At most ([0-9.]+) per item for this task type\.")
+_FIRST_NORM = re.compile(r"Nothing of this task type can be declared before (\d{4}-\d{2}-\d{2})\.")
+
+
+def _field_message(message: str) -> str:
+    """A work service's English field message in the page's language; the numbers and days
+    it names (the type's ceiling, the first day of its norms) are read back out of it."""
     known = _FIELD_MESSAGES.get(message)
     if known is not None:
         return str(known)
-    if field == "quantity" and message.startswith("At most") and row and row.get("max_quantity") is not None:
-        return _("At most %(max)s per item for this task type.", max=_number(row["max_quantity"]))
+    if ceiling := _CEILING.fullmatch(message):
+        return ceiling_message(float(ceiling.group(1)))
+    if first := _FIRST_NORM.fullmatch(message):
+        return _("The work date must be %(day)s or later: nothing of this task type can be declared before it.",
+                 day=date.fromisoformat(first.group(1)).strftime("%d/%m/%Y"))
     if "closed" in message:
         return _("This month is closed: nothing can be declared in it.")
     return _(message)
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}".replace(".", ",")
+def ceiling_message(ceiling: float) -> str:
+    """The one wording of the catalogue's per-item ceiling, on every form that takes a quantity."""
+    return _("At most %(max)s per item for this task type.", max=num(ceiling))
 
 
-def _field_errors(errors: dict, row: dict | None = None) -> dict[str, str]:
+def _field_errors(errors: dict) -> dict[str, str]:
     out = {}
     for field, messages in errors.items():
         messages = messages if isinstance(messages, list) else [str(messages)]
-        out[field] = " ".join(_field_message(field, str(m), row) for m in messages)
+        out[field] = " ".join(_field_message(str(m)) for m in messages)
     return out
 
 
@@ -153,6 +167,7 @@ def _render_today(day: date, me: Employee | None, *, rows: list[dict] | None = N
         "long_day_hours": services.LONG_DAY_MINUTES // 60,
     }
     if me is not None:
+        context["self_assessment"] = procedure.self_assessment_due(current_user)
         context.update(_day_view(me, day))
         context["choices"] = _catalogue("", day, CHOICES_LIMIT)
         context["catalogue"] = _catalogue(q, day)
@@ -178,6 +193,10 @@ def today_catalogue(t):
     day = cal.local_today(g.tenant)
     return render_template("work/_catalogue.html", catalogue=_catalogue(q, day) if current_user.employee_id else [],
                            q=q, day=day)
+
+
+class _TypedWrong(Exception):
+    """The service took every row, but some field was typed wrong: nothing is kept."""
 
 
 def _rows_from_form() -> list[dict]:
@@ -225,6 +244,13 @@ def declare(t):
             data["quantity"] = 1 if quantity is None else quantity  # an empty box means one unit; 0 is an error
         except ServiceError as exc:
             row["errors"].update(_field_errors(exc.errors))
+        else:
+            # The service's own checks, made here too: when another field (the work date, say)
+            # stops the form before the service, every error of the row still shows at once.
+            if data["quantity"] <= 0:
+                row["errors"]["quantity"] = str(_FIELD_MESSAGES["Must be greater than 0."])
+            elif row["max_quantity"] is not None and data["quantity"] > float(row["max_quantity"]):
+                row["errors"]["quantity"] = ceiling_message(float(row["max_quantity"]))
         try:
             data["deadline"] = _parse_date(row["deadline"], "deadline")
         except ServiceError:
@@ -235,11 +261,18 @@ def declare(t):
             data["title"] = row["title"]
         items.append(data)
     status = 200
-    if form["errors"] or any(r["errors"] for r in rows):
+    typed_wrong = any(r["errors"] for r in rows)
+    if form["errors"]:
         status = 422
     else:
+        # Rows typed wrong still go to the service (a wrong field is left out, so it is not
+        # judged twice): what it says of their other fields — the work date outside the
+        # catalogue, say — shows with the typing errors, in one answer, and nothing is kept.
         try:
             declared = services.declare_batch(current_user, items)
+            if typed_wrong:
+                db.session.rollback()
+                raise _TypedWrong
             try:
                 services.check_long_days([item for item, _ in declared], form["confirm_long"])
                 long_day = False
@@ -263,9 +296,16 @@ def declare(t):
             by_index = (exc.errors or {}).get("items")
             if isinstance(by_index, dict):
                 for index, errors in by_index.items():
-                    rows[int(index)]["errors"].update(_field_errors(errors, rows[int(index)]))
+                    row = rows[int(index)]
+                    row_errors = _field_errors(errors)
+                    # The work date is the form's, not the row's: its error stands beside its box.
+                    if "work_date" in row_errors:
+                        form["errors"]["work_date"] = row_errors.pop("work_date")
+                    row["errors"] = {**row_errors, **row["errors"]}  # the page's own words first
             else:
                 form["errors"]["rows"] = _(exc.message)
+            status = 422
+        except _TypedWrong:
             status = 422
         except ServiceError as exc:
             db.session.rollback()

@@ -46,15 +46,6 @@
     }
   });
 
-  document.addEventListener("change", function (event) {
-    const el = event.target;
-    if (el.name === "task_type_code" && el.tagName === "SELECT") {
-      const option = el.selectedOptions[0];
-      const qty = el.closest("li.row").querySelector("input[name=quantity]");
-      if (qty && option && option.dataset.max) qty.max = option.dataset.max;
-    }
-  });
-
   // A 422 carries the form back with its errors: show it (htmx leaves 4xx unswapped).
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr.status === 422) {

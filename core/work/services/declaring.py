@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select
 from core.audit.services import record
 from core.auth.principal import Principal
 from core.catalogue import services as catalogue
-from core.catalogue.models import DEFAULT_MAX_QUANTITY, TaskType
+from core.catalogue.models import DEFAULT_MAX_QUANTITY, NormVersion, TaskType
 from core.errors import Conflict, Forbidden, Invalid, ServiceError
 from core.extensions import db
 from core.org import services as org
@@ -73,12 +73,12 @@ def declare(principal: Principal, data: dict, resolved: dict | None = None) -> t
         errors["quantity"] = ["Must be greater than 0."]
     elif tt is not None and data.get("quantity") is not None:
         errors.update(quantity_ceiling(tt, data["quantity"]))
+    if tt is not None and version is None and not row.closed:
+        errors["work_date"] = [_no_norm(tt, work_date)]  # with the other fields' errors, in one answer
     if errors:
         raise Invalid("Some fields are invalid.", errors)
     if row.closed:
         raise period_closed(work_date)
-    if version is None:
-        raise Invalid("The task type has no norm on this date.", {"work_date": ["No norm in force on this date."]})
     level, coefficient = catalogue.coefficient_for(version, data.get("complexity_level"))
     warnings: list[str] = []
     outside = not applies
@@ -111,6 +111,16 @@ def declare(principal: Principal, data: dict, resolved: dict | None = None) -> t
     record("work_item.create", "work_item", item.id, after=audit_view(item))
     queue_event(item, "created")
     return item, warnings
+
+
+def _no_norm(tt: TaskType, work_date: date) -> str:
+    """Why nothing of this type can be declared that day. A day before the type's first norm
+    is outside what may be declared at all, so the message names the first day; otherwise
+    (a type with no norm at all) the norm is what is missing."""
+    first = db.session.scalar(select(func.min(NormVersion.effective_from)).where(NormVersion.task_type_id == tt.id))
+    if first is not None and work_date < first:
+        return f"Nothing of this task type can be declared before {first.isoformat()}."
+    return "No norm in force on this date."
 
 
 def quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:

@@ -23,6 +23,9 @@ def review(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
     if item.status != "done":
         raise Conflict("Only a finished item can be reviewed.", {"status": ["Only a finished item can be reviewed."]})
     ensure_open(item.work_date)
+    if not data["passed"] and not (data.get("comment") or "").strip():
+        # A return costs the owner a failed review: they are owed the reason, as for a refusal.
+        raise Invalid("Give a reason for sending it back.", {"comment": ["Give a reason for sending it back."]})
     before = audit_view(item)
     now = cal.now()
     db.session.add(WorkReview(work_item_id=item.id, passed=data["passed"], stars=data.get("stars"),
