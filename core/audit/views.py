@@ -42,10 +42,13 @@ def changes(before: Any, after: Any) -> list[tuple[str, str | None, str | None]]
     if not isinstance(before or {}, dict) or not isinstance(after or {}, dict):
         return []
     old, new = before or {}, after or {}
+    update = before is not None and after is not None
     rows = []
     for key in sorted(old.keys() | new.keys()):
-        if old.get(key) == new.get(key) if before is not None and after is not None else (old | new)[key] is None:
-            continue  # unchanged; of a creation or a deletion, an empty field
+        # An update's unchanged field; a creation's or a deletion's empty one.
+        skip = old.get(key) == new.get(key) if update else (old | new)[key] is None
+        if skip:
+            continue
         rows.append((key, _text(old[key]) if key in old else None, _text(new[key]) if key in new else None))
     return rows
 

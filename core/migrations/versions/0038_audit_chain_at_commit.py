@@ -42,6 +42,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     head_seq bigint;
     head_hash varchar;
+    new_hash varchar;
     n integer;
 BEGIN
     IF NEW.seq IS NOT NULL THEN
@@ -53,16 +54,15 @@ BEGIN
     SELECT h.seq, h.hash INTO head_seq, head_hash FROM public.congvu_audit_head(NEW.tenant_id) h;
     head_seq := coalesce(head_seq, 0) + 1;
     head_hash := coalesce(head_hash, repeat('0', 64));
-    UPDATE audit_events SET seq = head_seq, prev_hash = head_hash,
-        hash = encode(sha256(convert_to(head_hash || ':' || head_seq::text || ':' || NEW.content_hash, 'UTF8')), 'hex')
+    new_hash := encode(sha256(convert_to(head_hash || ':' || head_seq::text || ':' || NEW.content_hash, 'UTF8')), 'hex');
+    UPDATE audit_events SET seq = head_seq, prev_hash = head_hash, hash = new_hash
         WHERE id = NEW.id AND seq IS NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n <> 1 THEN
         RAISE EXCEPTION 'audit event % of tenant % could not be chained (outside this transaction''s tenant)',
             NEW.id, NEW.tenant_id;
     END IF;
-    RAISE NOTICE 'congvu-audit-head % % %', NEW.tenant_id, head_seq,
-        encode(sha256(convert_to(head_hash || ':' || head_seq::text || ':' || NEW.content_hash, 'UTF8')), 'hex');
+    RAISE NOTICE 'congvu-audit-head % % %', NEW.tenant_id, head_seq, new_hash;
     RETURN NULL;
 END
 $$
