@@ -431,21 +431,31 @@ def open_agency(principal: Principal, year: int, agency_id: int, late_reason: st
         _allow_late(principal, state, late_reason)
     notify(list(data.employees), "evaluation.open",
            N_("The evaluation of %(year)s is open: make your self-assessment by %(deadline)s."),
-           {"year": year, "deadline": _deadline(year).strftime("%d/%m/%Y")}, link=f"/evaluation?year={year}")
+           {"year": year, "deadline": deadline(year).strftime("%d/%m/%Y")}, link=f"/evaluation?year={year}")
     return state
 
 
-def _deadline(year: int) -> date:
-    return date(year, 12, int(str(procedure_settings()["deadline"])[3:]))
+def deadline_in(year: int, settings: dict) -> date:
+    """The procedure's deadline ("12-DD" in its settings) in `year`."""
+    return date(year, 12, int(str(settings["deadline"])[3:]))
+
+
+def deadline(year: int) -> date:
+    """This tenant's deadline of the evaluation of `year`."""
+    return deadline_in(year, procedure_settings())
 
 
 def past_deadline(year: int, today: date | None = None) -> bool:
-    return (today or cal.local_today()) > _deadline(year)
+    return (today or cal.local_today()) > deadline(year)
+
+
+def days_until(deadline: date, today: date) -> int:
+    """Days from today to a deadline, the deadline itself counting (0 once it has passed)."""
+    return max(0, (deadline - today).days + 1)
 
 
 def days_left(year: int, today: date | None = None) -> int:
-    """Days from today to the deadline, the deadline itself counting (0 once it has passed)."""
-    return max(0, (_deadline(year) - (today or cal.local_today())).days + 1)
+    return days_until(deadline(year), today or cal.local_today())
 
 
 def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
@@ -487,10 +497,10 @@ def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
     settings = {**DEFAULTS, **(rows[0].settings or {})}
     if agency.evaluation_id is None or rows[0].done or "self" not in settings["steps"]:
         return None
-    deadline = date(year, 12, int(str(settings["deadline"])[3:]))
+    deadline = deadline_in(year, settings)
     if today > deadline and agency.late_reason is None:
         return None  # the step is refused now (refuse_after_deadline): nothing to urge
-    return {"year": year, "deadline": deadline, "days_left": max(0, (deadline - today).days + 1)}
+    return {"year": year, "deadline": deadline, "days_left": days_until(deadline, today)}
 
 
 def refuse_after_deadline(year: int, state: AgencyEvaluation | None) -> None:
@@ -499,7 +509,7 @@ def refuse_after_deadline(year: int, state: AgencyEvaluation | None) -> None:
     if past_deadline(year) and (state is None or state.late_reason is None):
         raise Conflict(_("The deadline of the evaluation of %(year)s was %(deadline)s and has passed: going on needs "
                          "the permission, with a reason, of the agency's head or the Department of Home Affairs.",
-                         year=year, deadline=_deadline(year).strftime("%d/%m/%Y")), code="deadline_passed")
+                         year=year, deadline=deadline(year).strftime("%d/%m/%Y")), code="deadline_passed")
 
 
 def _allow_late(principal: Principal, state: AgencyEvaluation, reason: str) -> None:
@@ -508,7 +518,7 @@ def _allow_late(principal: Principal, state: AgencyEvaluation, reason: str) -> N
     db.session.flush()
     record("evaluation.late_override", "agency_evaluation", f"{state.year}:{state.agency_id}", before=before,
            after={"late_reason": reason, "late_by": principal.actor, "late_at": state.late_at,
-                  "deadline": _deadline(state.year)}, actor=principal.actor)
+                  "deadline": deadline(state.year)}, actor=principal.actor)
 
 
 def allow_late(principal: Principal, year: int, agency_id: int, reason: str) -> AgencyEvaluation:
@@ -529,7 +539,7 @@ def allow_late(principal: Principal, year: int, agency_id: int, reason: str) -> 
         raise Conflict(_("The evaluation of %(year)s is not open for this agency yet.", year=year), code="not_open")
     if not past_deadline(year):
         raise Conflict(_("The deadline %(deadline)s has not passed; there is nothing to allow.",
-                         deadline=_deadline(year).strftime("%d/%m/%Y")), code="before_deadline")
+                         deadline=deadline(year).strftime("%d/%m/%Y")), code="before_deadline")
     if state.late_reason is not None:
         raise Conflict(_("Going on after the deadline is already allowed for this agency."), code="late_allowed")
     _allow_late(principal, state, reason)
@@ -557,7 +567,7 @@ def agency_view(state: AgencyEvaluation, unit: OrgUnit | None = None) -> dict:
     unit = unit or db.session.get(OrgUnit, state.agency_id)
     return {"year": state.year, "agency_id": state.agency_id, "agency": unit.name, "code": unit.code,
             "months": list(state.months), "counted_to": state.counted_to, "opened_at": state.opened_at,
-            "opened_by": state.opened_by, "deadline": _deadline(state.year),
+            "opened_by": state.opened_by, "deadline": deadline(state.year),
             "days_left": days_left(state.year), "late_reason": state.late_reason, "late_by": state.late_by,
             "late_at": state.late_at,
             "decisions": [decision_view(d) for d in db.session.scalars(

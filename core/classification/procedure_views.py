@@ -139,7 +139,7 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
                            agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
                            pages=pages, year_final=state is not None and state.status == "final",
                            errors=errors, values=request.form, labels=procedure.STEP_LABELS,
-                           settings=procedure.procedure_settings(), deadline=procedure._deadline(year),
+                           settings=procedure.procedure_settings(), deadline=procedure.deadline(year),
                            days_left=procedure.days_left(year)), status
 
 

@@ -242,14 +242,14 @@ def _finalize_blocks(year: int) -> dict:
     """What finalising would refuse or end, said on the confirmation before the click: the
     service's rules (pending appeals, opened agencies without a decision) and the agencies
     that have not opened their evaluation — the locked year refuses their opening."""
-    from core.classification.procedure import _deadline, undecided_agencies
+    from core.classification.procedure import deadline, undecided_agencies
 
     opened = set(db.session.scalars(select(AgencyEvaluation.agency_id).where(AgencyEvaluation.year == year)))
     agencies = db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)))
     return {"appeals": db.session.scalar(select(func.count()).select_from(ClassificationAppeal).where(
                 ClassificationAppeal.year == year, ClassificationAppeal.status == "pending")),
             "undecided": undecided_agencies(year), "not_opened": max(agencies - len(opened), 0),
-            "deadline": _deadline(year)}
+            "deadline": deadline(year)}
 
 
 @classification_pages.get("/t/<t>/classification/<int:year>/finalize")
