@@ -41,7 +41,7 @@ def bind_tenant() -> None:
         abort(404, "Tenant not found.")
     if tenant.status == "merged" and tenant.merged_into_id is not None:
         return _merged_tenant(tenant, slug)
-    g.tenant = tenant
+    g.tenant, g.tenant_slug = tenant, tenant.slug
     g.tenant_token = set_tenant(tenant.id)
     if request.path.startswith("/api/"):
         # Authenticate and check membership before the body is even validated, so a

@@ -194,8 +194,9 @@ class ContextFilter(logging.Filter):
         request_id = tenant = None
         if has_request_context():
             request_id = g.get("request_id")
-            tenant_row = g.get("tenant")
-            tenant = getattr(tenant_row, "slug", None)
+            # The slug bind_tenant kept as text: reading it off the tenant row would reload
+            # the row (a query) in every log line after a commit has expired it.
+            tenant = g.get("tenant_slug")
         if tenant is None:
             tenant_id = current_tenant_id()
             tenant = str(tenant_id) if tenant_id is not None else None

@@ -69,9 +69,11 @@ def _args(args: dict) -> dict:
     return out
 
 
+# The busiest endpoints take schema instances: given a class, webargs builds the schema
+# anew on every request.
 @blp.route("/work-items")
 class WorkItems(MethodView):
-    @blp.arguments(WorkItemListArgs, location="query")
+    @blp.arguments(WorkItemListArgs(), location="query")
     @blp.response(200, WorkItemSchema(many=True))
     def get(self, args, t):
         """Work items the caller may see: their own; a manager's, those of the people they
@@ -80,7 +82,7 @@ class WorkItems(MethodView):
         items, headers = paginate(services.items_query(principal, _args(args)), args)
         return services.views(list(items)), 200, headers
 
-    @blp.arguments(WorkItemPostSchema, example={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2})
+    @blp.arguments(WorkItemPostSchema(), example={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2})
     @blp.response(201, WorkItemSchema)
     # The body and the answer are one item or a batch; the docs say both.
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
@@ -126,7 +128,7 @@ class WorkItemById(MethodView):
         out["extensions"] = services.extensions(item)
         return out
 
-    @blp.arguments(WorkItemPatchSchema)
+    @blp.arguments(WorkItemPatchSchema())
     @blp.response(200, WorkItemSchema)
     def patch(self, data, t, item_id):
         """Update progress and results; complete (status done) or cancel."""

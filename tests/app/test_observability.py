@@ -124,3 +124,20 @@ def test_log_records_carry_tenant_and_request_id(clean_app):
     assert (records[1].request_id, records[1].tenant) == ("-", "7")
     line = json.loads(JsonFormatter().format(records[0]))
     assert line["message"] == "inside a request" and line["request_id"] == "req-42"
+
+
+def test_a_log_line_after_a_commit_names_the_tenant_without_a_query(clean_app):
+    """The audit checkpoint logs a line after every write's commit; naming the tenant from
+    the tenant row would reload the row the commit expired — a query per write."""
+    from core.extensions import db
+    from tests.work.test_work_support import build, count_queries
+
+    world = build(clean_app)
+    record = logging.LogRecord("congvu.audit", logging.INFO, __file__, 1, "after the commit", None, None)
+    with clean_app.test_request_context(world.url("/work-items"), headers=world.h("staff")):
+        clean_app.preprocess_request()  # binds the tenant of the URL, as a request does
+        db.session.commit()  # expires every row the request loaded, the tenant's among them
+        with count_queries(clean_app) as statements:
+            ContextFilter().filter(record)
+    assert record.tenant == world.slug
+    assert statements == []
