@@ -78,10 +78,18 @@ def test_postgresql_chains_at_commit_without_holding_the_tenant_between_round_tr
     def slow() -> None:
         try:
             with clean_app.app_context(), tenant_context(w.tenant_id):
-                db.session.add(record("test.slow", "thing", 1))
-                db.session.flush()  # the event's row is written; the commit has not come
-                first_written.set()
-                assert second_done.wait(10), "the other writer waited for this transaction"
+                session = db.session()
+                database_commit = session.commit
+
+                def commit_when_the_other_is_done():
+                    # The commit's steps have run: the event's row is written; the database's
+                    # commit (where it is chained) has not come.
+                    first_written.set()
+                    assert second_done.wait(10), "the other writer waited for this transaction"
+                    database_commit()
+
+                session.commit = commit_when_the_other_is_done
+                record("test.slow", "thing", 1)
                 unit_of_work.commit()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
