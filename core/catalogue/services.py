@@ -346,3 +346,7 @@ def set_position_requirements(position: JobPosition, requirements: list[dict]) -
     record("position.competencies", "position", position.id, before={"requirements": before},
            after={"requirements": after})
     return after
+
+
+def all_competencies() -> list[Competency]:
+    return list(db.session.scalars(select(Competency).order_by(Competency.code)))
