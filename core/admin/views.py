@@ -20,8 +20,9 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from core import unit_of_work
-from core.admin.forms import load, message, raw_input, service_errors
+from core.admin.forms import load, load_with_checks, message, raw_input, service_errors
 from core.auth.models import ROLES
+from core.catalogue import checks as catalogue_checks
 from core.catalogue import services as catalogue
 from core.catalogue.models import TASK_GROUPS, TaskType
 from core.catalogue.schemas import CompetencySchema, TaskTypeSchema
@@ -29,6 +30,7 @@ from core.errors import NotFound, ServiceError
 from core.i18n import decimal_input, month_input
 from core.mergers import units as unit_merges
 from core.mergers.schemas import UnitMergeIn
+from core.org import checks as org_checks
 from core.org import deputies, directory
 from core.org import services as org
 from core.org.models import POSITION_GROUPS, PROTECTION_FIELDS, UNIT_KINDS, Employee, OrgUnit
@@ -144,7 +146,10 @@ def hub(t):
 # ---------------------------------------------------------------- employees and logins
 
 
-def _employee_form_input(form: MultiDict, creating: bool) -> tuple[dict, dict[str, list[str]]]:
+def _employee_form_input(form: MultiDict, employee: Employee | None) -> tuple[dict, dict[str, list[str]]]:
+    """The employee form (a new one when `employee` is None), with the service's refusals
+    found in the same round as the form's own errors."""
+    creating = employee is None
     schema = EmployeeSchema()
     names = ["code", "full_name", "unit_id", "position_code", "is_leader", "salary_coefficient", "start_date",
              "end_date", "email", "roles", *PROTECTION_FIELDS] + (["username", "password"] if creating else [])
@@ -158,7 +163,8 @@ def _employee_form_input(form: MultiDict, creating: bool) -> tuple[dict, dict[st
             errors["manager_code"] = [_("No employee has this code.")]
         else:
             data["manager_id"] = manager_id
-    loaded, schema_errors = load(schema, data)
+    loaded, schema_errors = load_with_checks(schema, data,
+                                             lambda valid: org_checks.employee_errors(employee, valid, creating))
     if "manager_id" in schema_errors:
         errors.setdefault("manager_code", schema_errors.pop("manager_id"))
     errors.update(schema_errors)
@@ -216,7 +222,7 @@ def employee_new(t):
     _admin()
     if request.method == "GET":
         return _render_employee(None, {"roles": ["employee"], "salary_coefficient": _number(2.34)}, {})
-    data, errors = _employee_form_input(request.form, creating=True)
+    data, errors = _employee_form_input(request.form, None)
     if not errors:
         result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created"))
         if not isinstance(result, dict):
@@ -232,7 +238,7 @@ def employee_edit(t, employee_id):
     employee = _get(org.get_employee, employee_id)
     if request.method == "GET":
         return _render_employee(employee, _employee_values(employee), {})
-    data, errors = _employee_form_input(request.form, creating=False)
+    data, errors = _employee_form_input(request.form, employee)
     if not errors:
         allowed = set(EmployeePatchSchema().fields) - ({"roles"} if employee.user is None else set())
         changes = {k: v for k, v in data.items() if k in allowed}
@@ -278,7 +284,8 @@ def units(t):
     _admin()
     if request.method == "GET":
         return _render_units({"kind": "department"}, {})
-    data, errors = load(UnitSchema(), raw_input(UnitSchema(), request.form))
+    data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
+                                    lambda valid: org_checks.unit_errors(None, valid))
     if not errors:
         result = _save(lambda: org.create_unit(data), url_for("admin_pages.units", t=t, saved="created"))
         if not isinstance(result, dict):
@@ -309,7 +316,8 @@ def unit_edit(t, unit_id):
     if request.method == "GET":
         return _render_unit(unit, {"code": unit.code, "name": unit.name, "kind": unit.kind,
                                    "parent_id": str(unit.parent_id or ""), "is_paying_unit": unit.is_paying_unit}, {})
-    data, errors = load(UnitSchema(), raw_input(UnitSchema(), request.form))
+    data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
+                                    lambda valid: org_checks.unit_errors(unit, valid))
     if not errors:
         result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated"))
         if not isinstance(result, dict):
@@ -366,7 +374,8 @@ def positions(t):
     _admin()
     if request.method == "GET":
         return _render_positions({"group": "professional"}, {})
-    data, errors = load(PositionSchema(), raw_input(PositionSchema(), request.form))
+    data, errors = load_with_checks(PositionSchema(), raw_input(PositionSchema(), request.form),
+                                    lambda valid: org_checks.position_errors(None, valid))
     if not errors:
         result = _save(lambda: org.create_position(data), url_for("admin_pages.positions", t=t, saved="created"))
         if not isinstance(result, dict):
@@ -384,7 +393,8 @@ def position_edit(t, position_id):
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        data, errors = load(PositionSchema(), raw_input(PositionSchema(), request.form))
+        data, errors = load_with_checks(PositionSchema(), raw_input(PositionSchema(), request.form),
+                                        lambda valid: org_checks.position_errors(position, valid))
         if not errors:
             result = _save(lambda: org.update_position(position, data),
                            url_for("admin_pages.positions", t=t, saved="updated"))
@@ -410,12 +420,13 @@ def _levels_from_form(form: MultiDict) -> list[dict[str, str]]:
     return rows
 
 
-def _task_type_input(form: MultiDict) -> tuple[dict, dict[str, list[str]]]:
+def _task_type_input(form: MultiDict, tt: TaskType | None) -> tuple[dict, dict[str, list[str]]]:
+    """The task type form (a new one when `tt` is None) with the service's refusals in the same round."""
     schema = TaskTypeSchema()
     data = raw_input(schema, form, ["code", "name", "group", "unit_of_measure", "norm_minutes", "product_weight",
                                     "position_codes", "effective_from"])
     data["complexity_levels"] = _levels_from_form(form)
-    return load(schema, data)
+    return load_with_checks(schema, data, lambda valid: catalogue_checks.task_type_errors(tt, valid))
 
 
 def _task_type_values(tt: TaskType, view: dict) -> dict[str, Any]:
@@ -462,7 +473,7 @@ def task_type_new(t):
     _admin()
     if request.method == "GET":
         return _render_task_type(None, {"group": "B", "product_weight": "1", "position_codes": []}, {})
-    data, errors = _task_type_input(request.form)
+    data, errors = _task_type_input(request.form, None)
     if not errors:
         result = _save(lambda: catalogue.create_task_type(data),
                        url_for("admin_pages.task_types", t=t, saved="created"))
@@ -483,7 +494,7 @@ def task_type_edit(t, task_type_id):
     if request.method == "GET":
         return _render_task_type(tt, _task_type_values(tt, catalogue.task_type_view(
             tt, catalogue.norm_in_force(tt.id, today))), {})
-    data, errors = _task_type_input(request.form)
+    data, errors = _task_type_input(request.form, tt)
     if not errors:
         in_force = catalogue.task_type_view(tt, catalogue.norm_in_force(tt.id, data.get("effective_from") or today))
         norm_unchanged = all(data.get(k) == in_force[k] for k in catalogue.NORM_FIELDS) and \
@@ -514,7 +525,8 @@ def competencies(t):
     _admin()
     if request.method == "GET":
         return _render_competencies({"max_level": "5"}, {})
-    data, errors = load(CompetencySchema(), raw_input(CompetencySchema(), request.form))
+    data, errors = load_with_checks(CompetencySchema(), raw_input(CompetencySchema(), request.form),
+                                    lambda valid: catalogue_checks.competency_errors(None, valid))
     if not errors:
         result = _save(lambda: catalogue.create_competency(data),
                        url_for("admin_pages.competencies", t=t, saved="created"))
@@ -534,7 +546,8 @@ def competency_edit(t, competency_id):
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        data, errors = load(CompetencySchema(), raw_input(CompetencySchema(), request.form))
+        data, errors = load_with_checks(CompetencySchema(), raw_input(CompetencySchema(), request.form),
+                                        lambda valid: catalogue_checks.competency_errors(competency, valid))
         if not errors:
             result = _save(lambda: catalogue.update_competency(competency, data),
                            url_for("admin_pages.competencies", t=t, saved="updated"))
