@@ -24,12 +24,30 @@ def all_positions() -> list[JobPosition]:
     return list(db.session.scalars(select(JobPosition).order_by(JobPosition.code)))
 
 
+def units_of_kinds(kinds: Iterable[str]) -> list[OrgUnit]:
+    """Units of the given kinds (agencies, say), by name."""
+    return list(db.session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(list(kinds))).order_by(OrgUnit.name)))
+
+
+def unit_exists(unit_id: int) -> bool:
+    return db.session.get(OrgUnit, unit_id) is not None
+
+
 def employee_id_by_code(code: str) -> int | None:
     return db.session.scalar(select(Employee.id).where(Employee.code == code))
 
 
 def unit_id_by_code(code: str) -> int | None:
     return db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+
+
+def position_id_by_code(code: str) -> int | None:
+    return db.session.scalar(select(JobPosition.id).where(JobPosition.code == code))
+
+
+def position_id_of(employee_id: int) -> int | None:
+    """The employee's position, if any."""
+    return db.session.scalar(select(Employee.position_id).where(Employee.id == employee_id))
 
 
 def employee_code(employee_id: int) -> str | None:
