@@ -62,6 +62,26 @@ def employee_names(ids: Iterable[int]) -> dict[int, str]:
     return dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(wanted))).all())
 
 
+def employee_names_and_codes(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """{employee id: (full name, code)}; one query however many ids."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {i: (n, c) for i, n, c in db.session.execute(
+        select(Employee.id, Employee.full_name, Employee.code).where(Employee.id.in_(wanted)))}
+
+
+def unit_tree() -> dict[int, tuple[str, int | None]]:
+    """{unit id: (name, parent id)} of every unit, in one query."""
+    return {i: (n, p) for i, n, p in db.session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id))}
+
+
+def paying_units() -> list[tuple[int, str]]:
+    """(id, name) of the paying units (đơn vị dự toán), by name."""
+    return [(i, n) for i, n in db.session.execute(
+        select(OrgUnit.id, OrgUnit.name).where(OrgUnit.is_paying_unit.is_(True)).order_by(OrgUnit.name))]
+
+
 def unit_names(ids: Iterable[int]) -> dict[int, str]:
     wanted = set(ids)
     if not wanted:
