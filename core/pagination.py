@@ -22,3 +22,11 @@ def paginate(stmt: Select, args: dict) -> tuple[list, dict]:
     page, per_page = args.get("page", 1), args.get("per_page", DEFAULT_PER_PAGE)
     items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     return items, {"X-Total-Count": str(total)}
+
+
+def page_and_total(stmt: Select, page: int, per_page: int) -> tuple[list, int]:
+    """One page of `stmt` (1-based) and the number of rows in all pages — for pages that
+    show "n of total" rather than set a header."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
+    return rows, total

@@ -6,11 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from core.extensions import db
-from core.tenants.models import Tenant
-from core.tenants.services import tenant_view
+from core.tenants.services import all_tenants, slug_of, tenant_view
 
 pages = Blueprint("pages", __name__)
 
@@ -21,8 +18,7 @@ def index():
         return redirect(url_for("auth_pages.login"))
     if current_user.is_operator:
         return redirect(url_for("pages.operator_home"))
-    tenant = db.session.get(Tenant, current_user.tenant_id)
-    return redirect(url_for("org_pages.home", t=tenant.slug))
+    return redirect(url_for("org_pages.home", t=slug_of(current_user.tenant_id)))
 
 
 @pages.get("/operator/")
@@ -30,8 +26,7 @@ def index():
 def operator_home():
     if not current_user.is_operator:
         abort(403)
-    tenants = db.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
-    return render_template("operator_home.html", tenants=[tenant_view(t) for t in tenants])
+    return render_template("operator_home.html", tenants=[tenant_view(t) for t in all_tenants()])
 
 
 @pages.get("/favicon.ico")

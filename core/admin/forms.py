@@ -5,7 +5,7 @@ language, for the template to show beside each field."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import get_locale, gettext
@@ -127,6 +127,21 @@ def load(schema: Schema, data: Mapping[str, Any]) -> tuple[dict, dict[str, list[
         return schema.load(data), {}
     except ValidationError as exc:
         return {}, field_errors(exc.messages if isinstance(exc.messages, Mapping) else {"_": exc.messages})
+
+
+def load_with_checks(schema: Schema, data: Mapping[str, Any],
+                     checks: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> tuple[dict, dict[str, list[str]]]:
+    """The form through its schema and, on the fields that passed it, the service's own
+    checks (a code in use, an unknown reference…): every error of the form in one answer,
+    the schema's first where both speak of a field. The data is {} when anything is wrong."""
+    try:
+        loaded, errors = schema.load(data), {}
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, Mapping) else {"_": exc.messages}
+        loaded, errors = (exc.valid_data if isinstance(exc.valid_data, Mapping) else {}), field_errors(messages)
+    for name, messages in field_errors(checks(loaded)).items():
+        errors.setdefault(name, messages)
+    return ({} if errors else loaded), errors
 
 
 def service_errors(exc: ServiceError) -> dict[str, list[str]]:

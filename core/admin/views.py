@@ -8,6 +8,7 @@ answers 422 with each error beside its field and the typed values kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,34 +17,32 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
 from core import unit_of_work
-from core.admin.forms import load, message, raw_input, service_errors
+from core.admin.forms import load, load_with_checks, message, raw_input, service_errors
 from core.auth.models import ROLES
+from core.catalogue import checks as catalogue_checks
 from core.catalogue import services as catalogue
-from core.catalogue.models import TASK_GROUPS, Competency, TaskType
+from core.catalogue.models import TASK_GROUPS, TaskType
 from core.catalogue.schemas import CompetencySchema, TaskTypeSchema
-from core.errors import ServiceError
-from core.extensions import db
+from core.errors import NotFound, ServiceError
 from core.i18n import decimal_input, month_input
 from core.mergers import units as unit_merges
-from core.mergers.models import UnitMerge
 from core.mergers.schemas import UnitMergeIn
-from core.org import deputies
+from core.org import checks as org_checks
+from core.org import deputies, directory
 from core.org import services as org
-from core.org.models import POSITION_GROUPS, PROTECTION_FIELDS, UNIT_KINDS, DeputyField, Employee, JobPosition, OrgUnit
+from core.org.models import POSITION_GROUPS, PROTECTION_FIELDS, UNIT_KINDS, Employee, OrgUnit
 from core.org.schemas import DeputyFieldSchema, EmployeePatchSchema, EmployeeSchema, PositionSchema, UnitSchema
+from core.pagination import page_and_total
 from core.plugins.forms import describe_settings, flat_errors, form_values, localise_errors, settings_from_form
 from core.plugins.manager import current_manager, current_tenant_slug
 from core.scoring import kernel
 from core.scoring import services as scoring
-from core.scoring.models import ScoredPeriod
 from core.scoring.schemas import ReopenIn, WhatIfIn
 from core.tenants import choices as tenant_choices
 from core.work import calendar as cal
-from core.work.models import CalendarDay, ClosedPeriod
 from core.work.schemas import CalendarDaySchema, LeaveSchema
 from core.work.services import calendar_days
 from core.work.services import leave as leaves
@@ -79,12 +78,13 @@ def _admin() -> None:
         abort(403)
 
 
-def _get(model: type, object_id: int) -> Any:
-    # The tenant filter hides another tenant's rows: their ids are 404 like missing ones.
-    obj = db.session.get(model, object_id)
-    if obj is None:
+def _get(getter: Callable[[int], Any], object_id: int) -> Any:
+    """The object a service's getter finds, else 404 — another tenant's ids too, which the
+    tenant filter hides like missing ones."""
+    try:
+        return getter(object_id)
+    except NotFound:
         abort(404)
-    return obj
 
 
 def _page() -> int:
@@ -96,8 +96,7 @@ def _page() -> int:
 
 def _paged(stmt) -> tuple[list, int, int]:
     page = _page()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).unique())
+    rows, total = page_and_total(stmt, page, PAGE_SIZE)
     return rows, total, page
 
 
@@ -106,18 +105,10 @@ def _save(write, redirect_to: str):
     try:
         write()
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return service_errors(exc)
     unit_of_work.commit()
     return redirect(redirect_to)
-
-
-def _all_units() -> list[OrgUnit]:
-    return list(db.session.scalars(select(OrgUnit).order_by(OrgUnit.name)))
-
-
-def _all_positions() -> list[JobPosition]:
-    return list(db.session.scalars(select(JobPosition).order_by(JobPosition.code)))
 
 
 def _unit_tree(units: list[OrgUnit]) -> list[tuple[OrgUnit, int]]:
@@ -137,7 +128,7 @@ def _unit_tree(units: list[OrgUnit]) -> list[tuple[OrgUnit, int]]:
 
 def _unit_options(exclude: set[int] = frozenset()) -> list[tuple[int, str]]:
     """Units for a <select>, in tree order, indented by depth."""
-    return [(u.id, "\u2003" * depth + f"{u.name} ({u.code})") for u, depth in _unit_tree(_all_units())
+    return [(u.id, "\u2003" * depth + f"{u.name} ({u.code})") for u, depth in _unit_tree(directory.all_units())
             if u.id not in exclude]
 
 
@@ -155,7 +146,10 @@ def hub(t):
 # ---------------------------------------------------------------- employees and logins
 
 
-def _employee_form_input(form: MultiDict, creating: bool) -> tuple[dict, dict[str, list[str]]]:
+def _employee_form_input(form: MultiDict, employee: Employee | None) -> tuple[dict, dict[str, list[str]]]:
+    """The employee form (a new one when `employee` is None), with the service's refusals
+    found in the same round as the form's own errors."""
+    creating = employee is None
     schema = EmployeeSchema()
     names = ["code", "full_name", "unit_id", "position_code", "is_leader", "salary_coefficient", "start_date",
              "end_date", "email", "roles", *PROTECTION_FIELDS] + (["username", "password"] if creating else [])
@@ -164,12 +158,13 @@ def _employee_form_input(form: MultiDict, creating: bool) -> tuple[dict, dict[st
     manager_code = form.get("manager_code", "").strip()
     data["manager_id"] = None
     if manager_code:
-        manager_id = db.session.scalar(select(Employee.id).where(Employee.code == manager_code))
+        manager_id = directory.employee_id_by_code(manager_code)
         if manager_id is None:
             errors["manager_code"] = [_("No employee has this code.")]
         else:
             data["manager_id"] = manager_id
-    loaded, schema_errors = load(schema, data)
+    loaded, schema_errors = load_with_checks(schema, data,
+                                             lambda valid: org_checks.employee_errors(employee, valid, creating))
     if "manager_id" in schema_errors:
         errors.setdefault("manager_code", schema_errors.pop("manager_id"))
     errors.update(schema_errors)
@@ -179,8 +174,7 @@ def _employee_form_input(form: MultiDict, creating: bool) -> tuple[dict, dict[st
 def _employee_values(e: Employee) -> dict[str, Any]:
     return {"code": e.code, "full_name": e.full_name, "unit_id": str(e.unit_id),
             "position_code": e.position.code if e.position else "",
-            "manager_code": db.session.scalar(select(Employee.code).where(Employee.id == e.manager_id))
-            if e.manager_id else "",
+            "manager_code": (directory.employee_code(e.manager_id) or "") if e.manager_id else "",
             "is_leader": e.is_leader, "salary_coefficient": _number(float(e.salary_coefficient)),
             "start_date": e.start_date.isoformat() if e.start_date else "",
             "end_date": e.end_date.isoformat() if e.end_date else "", "email": e.email or "",
@@ -207,7 +201,7 @@ def _form_values(form: MultiDict) -> dict[str, Any]:
 def _render_employee(employee: Employee | None, values: dict, errors: dict, status: int = 200):
     return render_template("admin/employee_form.html", tenant=g.tenant, employee=employee, values=values,
                            errors=errors, unit_options=_unit_options(),
-                           position_options=[(p.code, f"{p.name} ({p.code})") for p in _all_positions()],
+                           position_options=[(p.code, f"{p.name} ({p.code})") for p in directory.all_positions()],
                            roles=ROLES), status
 
 
@@ -217,14 +211,7 @@ def employees(t):
     """Employees and their logins: paged, searched by name, code or username."""
     _admin()
     q = request.args.get("q", "").strip()[:100]
-    stmt = select(Employee).order_by(Employee.full_name, Employee.id)
-    if q:
-        from core.auth.models import User
-
-        like = f"%{q}%"
-        stmt = stmt.outerjoin(User, User.id == Employee.user_id).where(
-            or_(Employee.full_name.ilike(like), Employee.code.ilike(like), User.username.ilike(like)))
-    rows, total, page = _paged(stmt)
+    rows, total, page = _paged(directory.employees_search(q or None))
     return render_template("admin/employees.html", tenant=g.tenant, rows=rows, total=total, page=page,
                            page_size=PAGE_SIZE, q=q, saved=request.args.get("saved"))
 
@@ -235,7 +222,7 @@ def employee_new(t):
     _admin()
     if request.method == "GET":
         return _render_employee(None, {"roles": ["employee"], "salary_coefficient": _number(2.34)}, {})
-    data, errors = _employee_form_input(request.form, creating=True)
+    data, errors = _employee_form_input(request.form, None)
     if not errors:
         result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created"))
         if not isinstance(result, dict):
@@ -248,10 +235,10 @@ def employee_new(t):
 @login_required
 def employee_edit(t, employee_id):
     _admin()
-    employee = _get(Employee, employee_id)
+    employee = _get(org.get_employee, employee_id)
     if request.method == "GET":
         return _render_employee(employee, _employee_values(employee), {})
-    data, errors = _employee_form_input(request.form, creating=False)
+    data, errors = _employee_form_input(request.form, employee)
     if not errors:
         allowed = set(EmployeePatchSchema().fields) - ({"roles"} if employee.user is None else set())
         changes = {k: v for k, v in data.items() if k in allowed}
@@ -260,7 +247,7 @@ def employee_edit(t, employee_id):
         if not isinstance(result, dict):
             return result
         errors = _employee_errors(result)
-        employee = _get(Employee, employee_id)
+        employee = _get(org.get_employee, employee_id)
     return _render_employee(employee, _form_values(request.form), errors, 422)
 
 
@@ -269,13 +256,13 @@ def employee_edit(t, employee_id):
 def employee_login_active(t, employee_id):
     """Deactivate or reactivate an employee's login."""
     _admin()
-    employee = _get(Employee, employee_id)
+    employee = _get(org.get_employee, employee_id)
     active = request.form.get("active") == "1"
     result = _save(lambda: org.set_login_active(employee, active, current_user.id),
                    url_for("admin_pages.employee_edit", t=t, employee_id=employee_id))
     if not isinstance(result, dict):
         return result
-    employee = _get(Employee, employee_id)
+    employee = _get(org.get_employee, employee_id)
     return _render_employee(employee, _employee_values(employee), result, 409)
 
 
@@ -283,8 +270,8 @@ def employee_login_active(t, employee_id):
 
 
 def _render_units(values: dict, errors: dict, status: int = 200):
-    units = _all_units()
-    counts = dict(db.session.execute(select(Employee.unit_id, func.count()).group_by(Employee.unit_id)).all())
+    units = directory.all_units()
+    counts = directory.head_counts_by_unit()
     return render_template("admin/units.html", tenant=g.tenant, tree=_unit_tree(units),
                            unit_options=_unit_options(), counts=counts, kinds=UNIT_KINDS, values=values, errors=errors,
                            saved=request.args.get("saved")), status
@@ -297,7 +284,8 @@ def units(t):
     _admin()
     if request.method == "GET":
         return _render_units({"kind": "department"}, {})
-    data, errors = load(UnitSchema(), raw_input(UnitSchema(), request.form))
+    data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
+                                    lambda valid: org_checks.unit_errors(None, valid))
     if not errors:
         result = _save(lambda: org.create_unit(data), url_for("admin_pages.units", t=t, saved="created"))
         if not isinstance(result, dict):
@@ -311,8 +299,8 @@ def _render_unit(unit: OrgUnit, values: dict, errors: dict, status: int = 200,
     # Its own subtree is not offered as a parent (the service refuses a cycle anyway).
     subtree = org.unit_subtree_ids(unit.id)
     options = _unit_options(exclude=subtree)
-    merge_options = [(u.code, f"{u.name} ({u.code})") for u, _d in _unit_tree(_all_units()) if u.id not in subtree]
-    merged = db.session.scalar(select(UnitMerge).where(UnitMerge.source_unit_id == unit.id))
+    merge_options = [(u.code, f"{u.name} ({u.code})") for u, _d in _unit_tree(directory.all_units()) if u.id not in subtree]
+    merged = unit_merges.merge_of(unit.id)
     return render_template("admin/unit_form.html", tenant=g.tenant, unit=unit, values=values, errors=errors,
                            unit_options=options, kinds=UNIT_KINDS, merge_options=merge_options, merged=merged,
                            merge_values=merge_values or {"effective_date": cal.local_today(g.tenant).isoformat()},
@@ -324,17 +312,18 @@ def _render_unit(unit: OrgUnit, values: dict, errors: dict, status: int = 200,
 def unit_edit(t, unit_id):
     """Rename a unit, change its code or kind, or move it under another parent."""
     _admin()
-    unit = _get(OrgUnit, unit_id)
+    unit = _get(org.get_unit, unit_id)
     if request.method == "GET":
         return _render_unit(unit, {"code": unit.code, "name": unit.name, "kind": unit.kind,
                                    "parent_id": str(unit.parent_id or ""), "is_paying_unit": unit.is_paying_unit}, {})
-    data, errors = load(UnitSchema(), raw_input(UnitSchema(), request.form))
+    data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
+                                    lambda valid: org_checks.unit_errors(unit, valid))
     if not errors:
         result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated"))
         if not isinstance(result, dict):
             return result
         errors = result
-        unit = _get(OrgUnit, unit_id)
+        unit = _get(org.get_unit, unit_id)
     return _render_unit(unit, _form_values(request.form), errors, 422)
 
 
@@ -344,7 +333,7 @@ def unit_merge(t, unit_id):
     """Merge this unit into another from a date (core/mergers/units.py): its people and
     sub-units move; reports of earlier days keep the old unit."""
     _admin()
-    unit = _get(OrgUnit, unit_id)
+    unit = _get(org.get_unit, unit_id)
     values = {"into": request.form.get("into", ""), "effective_date": request.form.get("effective_date", ""),
               "merge_confirm": bool(request.form.get("merge_confirm"))}
     errors: dict[str, list[str]] = {}
@@ -359,7 +348,7 @@ def unit_merge(t, unit_id):
         if not isinstance(result, dict):
             return result
         errors = result
-        unit = _get(OrgUnit, unit_id)
+        unit = _get(org.get_unit, unit_id)
     if "sources" in errors:
         errors["_"] = errors.pop("sources")
     return _render_unit(unit, {"code": unit.code, "name": unit.name, "kind": unit.kind,
@@ -371,8 +360,8 @@ def unit_merge(t, unit_id):
 
 
 def _render_positions(values: dict, errors: dict, status: int = 200):
-    positions = _all_positions()
-    counts = dict(db.session.execute(select(Employee.position_id, func.count()).group_by(Employee.position_id)).all())
+    positions = directory.all_positions()
+    counts = directory.head_counts_by_position()
     return render_template("admin/positions.html", tenant=g.tenant, positions=positions, counts=counts,
                            groups=POSITION_GROUPS, values=values, errors=errors,
                            saved=request.args.get("saved")), status
@@ -385,7 +374,8 @@ def positions(t):
     _admin()
     if request.method == "GET":
         return _render_positions({"group": "professional"}, {})
-    data, errors = load(PositionSchema(), raw_input(PositionSchema(), request.form))
+    data, errors = load_with_checks(PositionSchema(), raw_input(PositionSchema(), request.form),
+                                    lambda valid: org_checks.position_errors(None, valid))
     if not errors:
         result = _save(lambda: org.create_position(data), url_for("admin_pages.positions", t=t, saved="created"))
         if not isinstance(result, dict):
@@ -398,19 +388,20 @@ def positions(t):
 @login_required
 def position_edit(t, position_id):
     _admin()
-    position = _get(JobPosition, position_id)
+    position = _get(org.get_position, position_id)
     values: dict[str, Any] = {"code": position.code, "name": position.name, "group": position.group}
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        data, errors = load(PositionSchema(), raw_input(PositionSchema(), request.form))
+        data, errors = load_with_checks(PositionSchema(), raw_input(PositionSchema(), request.form),
+                                        lambda valid: org_checks.position_errors(position, valid))
         if not errors:
             result = _save(lambda: org.update_position(position, data),
                            url_for("admin_pages.positions", t=t, saved="updated"))
             if not isinstance(result, dict):
                 return result
             errors = result
-            position = _get(JobPosition, position_id)
+            position = _get(org.get_position, position_id)
         values, status = _form_values(request.form), 422
     return render_template("admin/position_form.html", tenant=g.tenant, position=position, values=values,
                            errors=errors, groups=POSITION_GROUPS), status
@@ -429,12 +420,13 @@ def _levels_from_form(form: MultiDict) -> list[dict[str, str]]:
     return rows
 
 
-def _task_type_input(form: MultiDict) -> tuple[dict, dict[str, list[str]]]:
+def _task_type_input(form: MultiDict, tt: TaskType | None) -> tuple[dict, dict[str, list[str]]]:
+    """The task type form (a new one when `tt` is None) with the service's refusals in the same round."""
     schema = TaskTypeSchema()
     data = raw_input(schema, form, ["code", "name", "group", "unit_of_measure", "norm_minutes", "product_weight",
                                     "position_codes", "effective_from"])
     data["complexity_levels"] = _levels_from_form(form)
-    return load(schema, data)
+    return load_with_checks(schema, data, lambda valid: catalogue_checks.task_type_errors(tt, valid))
 
 
 def _task_type_values(tt: TaskType, view: dict) -> dict[str, Any]:
@@ -457,7 +449,7 @@ def _number(value: float | None) -> str:
 def _render_task_type(tt: TaskType | None, values: dict, errors: dict, status: int = 200):
     versions = catalogue.task_type_versions(tt) if tt is not None else []
     return render_template("admin/task_type_form.html", tenant=g.tenant, task_type=tt, values=values,
-                           errors=errors, groups=TASK_GROUPS, positions=_all_positions(),
+                           errors=errors, groups=TASK_GROUPS, positions=directory.all_positions(),
                            versions=[catalogue.version_view(v) for v in versions], level_rows=range(LEVEL_ROWS),
                            today=cal.local_today(g.tenant)), status
 
@@ -481,7 +473,7 @@ def task_type_new(t):
     _admin()
     if request.method == "GET":
         return _render_task_type(None, {"group": "B", "product_weight": "1", "position_codes": []}, {})
-    data, errors = _task_type_input(request.form)
+    data, errors = _task_type_input(request.form, None)
     if not errors:
         result = _save(lambda: catalogue.create_task_type(data),
                        url_for("admin_pages.task_types", t=t, saved="created"))
@@ -497,12 +489,12 @@ def task_type_edit(t, task_type_id):
     """Change a task type; a changed norm becomes a new version from the given day (default
     today), so items of earlier days keep the norm they were declared under."""
     _admin()
-    tt = _get(TaskType, task_type_id)
+    tt = _get(catalogue.get_task_type, task_type_id)
     today = cal.local_today(g.tenant)
     if request.method == "GET":
         return _render_task_type(tt, _task_type_values(tt, catalogue.task_type_view(
             tt, catalogue.norm_in_force(tt.id, today))), {})
-    data, errors = _task_type_input(request.form)
+    data, errors = _task_type_input(request.form, tt)
     if not errors:
         in_force = catalogue.task_type_view(tt, catalogue.norm_in_force(tt.id, data.get("effective_from") or today))
         norm_unchanged = all(data.get(k) == in_force[k] for k in catalogue.NORM_FIELDS) and \
@@ -514,7 +506,7 @@ def task_type_edit(t, task_type_id):
         if not isinstance(result, dict):
             return result
         errors = result
-        tt = _get(TaskType, task_type_id)
+        tt = _get(catalogue.get_task_type, task_type_id)
     return _render_task_type(tt, _form_values(request.form), errors, 422)
 
 
@@ -522,7 +514,7 @@ def task_type_edit(t, task_type_id):
 
 
 def _render_competencies(values: dict, errors: dict, status: int = 200):
-    rows = list(db.session.scalars(select(Competency).order_by(Competency.code)))
+    rows = catalogue.all_competencies()
     return render_template("admin/competencies.html", tenant=g.tenant, rows=rows, values=values, errors=errors,
                            saved=request.args.get("saved")), status
 
@@ -533,7 +525,8 @@ def competencies(t):
     _admin()
     if request.method == "GET":
         return _render_competencies({"max_level": "5"}, {})
-    data, errors = load(CompetencySchema(), raw_input(CompetencySchema(), request.form))
+    data, errors = load_with_checks(CompetencySchema(), raw_input(CompetencySchema(), request.form),
+                                    lambda valid: catalogue_checks.competency_errors(None, valid))
     if not errors:
         result = _save(lambda: catalogue.create_competency(data),
                        url_for("admin_pages.competencies", t=t, saved="created"))
@@ -547,20 +540,21 @@ def competencies(t):
 @login_required
 def competency_edit(t, competency_id):
     _admin()
-    competency = _get(Competency, competency_id)
+    competency = _get(catalogue.get_competency, competency_id)
     values: dict[str, Any] = {"code": competency.code, "name": competency.name,
                               "description": competency.description or "", "max_level": str(competency.max_level)}
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        data, errors = load(CompetencySchema(), raw_input(CompetencySchema(), request.form))
+        data, errors = load_with_checks(CompetencySchema(), raw_input(CompetencySchema(), request.form),
+                                        lambda valid: catalogue_checks.competency_errors(competency, valid))
         if not errors:
             result = _save(lambda: catalogue.update_competency(competency, data),
                            url_for("admin_pages.competencies", t=t, saved="updated"))
             if not isinstance(result, dict):
                 return result
             errors = result
-            competency = _get(Competency, competency_id)
+            competency = _get(catalogue.get_competency, competency_id)
         values, status = _form_values(request.form), 422
     return render_template("admin/competency_form.html", tenant=g.tenant, competency=competency, values=values,
                            errors=errors), status
@@ -580,14 +574,14 @@ def _recent_months(today: date, count: int = 13) -> list[str]:
 
 def _render_periods(errors: dict, values: dict, status: int = 200):
     months = _recent_months(cal.local_today(g.tenant))
-    closed = set(db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(months))))
-    scored = {s.period: s for s in db.session.scalars(select(ScoredPeriod).where(ScoredPeriod.period.in_(months)))}
+    # Thirteen months, two small reads each: the scoring service's one state of a month.
+    states = {m: scoring.period_state(m) for m in months}
     # The month in progress is offered no close button: its people still declare and report
     # in it, and one mistaken tap would freeze their work (the API can still close it).
     after = date(int(months[0][:4]) + (months[0][5:] == "12"), int(months[0][5:]) % 12 + 1, 1)
-    rows = [{"period": m, "closed": m in closed, "stale": bool(scored.get(m) and scored[m].stale),
-             "scored_at": scored[m].scored_at if m in scored else None,
-             "in_progress": m == months[0] and m not in closed, "closable_from": after} for m in months]
+    rows = [{"period": m, "closed": states[m]["closed"], "stale": states[m]["stale"],
+             "scored_at": states[m]["scored_at"], "in_progress": m == months[0] and not states[m]["closed"],
+             "closable_from": after} for m in months]
     return render_template("admin/periods.html", tenant=g.tenant, rows=rows, errors=errors, values=values,
                            saved=request.args.get("saved")), status
 
@@ -697,7 +691,7 @@ def what_if(t):
                 errors = ({f"s.{k}": flat_errors(localise_errors(v, _locale())) for k, v in nested.items()}
                           if isinstance(nested, dict) else service_errors(exc))
             finally:
-                db.session.rollback()  # a preview writes nothing
+                unit_of_work.rollback()  # a preview writes nothing
     else:
         setting_values = form_values(component, stored)
     rows, shown = [], []
@@ -705,8 +699,7 @@ def what_if(t):
         rows = result["people"]
         moved = sorted(rows, key=lambda r: -abs((r["preview_task_score"] or 0) - (r["current_task_score"] or 0)))
         shown = moved[:WHAT_IF_ROWS]
-        names = dict(db.session.execute(select(Employee.id, Employee.full_name).where(
-            Employee.id.in_([r["employee_id"] for r in shown]))).all())
+        names = directory.employee_names(r["employee_id"] for r in shown)
         shown = [{**r, "name": names.get(r["employee_id"], "")} for r in shown]
     variants = [(reg.component.key, reg.component.title(_locale())) for reg in
                 current_manager().available(VARIANT, current_tenant_slug())]
@@ -726,12 +719,9 @@ CALENDAR_LABELS = {"day_off": _l("Day off (holiday)"), "working_day": _l("Workin
 def _render_calendar(day_values: dict, day_errors: dict, leave_values: dict, leave_errors: dict,
                      status: int = 200):
     today = cal.local_today(g.tenant)
-    days = list(db.session.scalars(select(CalendarDay).where(
-        CalendarDay.day >= date(today.year - 1, 1, 1), CalendarDay.day <= date(today.year + 1, 12, 31))
-        .order_by(CalendarDay.day)))
+    days = cal.calendar_days_between(date(today.year - 1, 1, 1), date(today.year + 1, 12, 31))
     leave, total, page = _paged(leaves.leave_query(current_user._get_current_object(), {}))
-    people = dict(db.session.execute(select(Employee.id, Employee.full_name).where(
-        Employee.id.in_({r.employee_id for r in leave}))).all())
+    people = directory.employee_names(r.employee_id for r in leave)
     return render_template("admin/calendar.html", tenant=g.tenant, days=days, leave=leave, people=people,
                            total=total, page=page, page_size=PAGE_SIZE, day_values=day_values,
                            day_errors=day_errors, leave_values=leave_values, leave_errors=leave_errors,
@@ -761,7 +751,7 @@ def calendar(t):
 @login_required
 def calendar_day_delete(t, day_id):
     _admin()
-    row = _get(CalendarDay, day_id)
+    row = _get(calendar_days.get_calendar_day, day_id)
     result = _save(lambda: calendar_days.delete_calendar_day(row), url_for("admin_pages.calendar", t=t, saved="day"))
     if isinstance(result, dict):
         return _render_calendar({"kind": "day_off"}, result, {"kind": "annual", "approved": True}, {}, 409)
@@ -776,7 +766,7 @@ def leave_create(t):
     raw = raw_input(schema, request.form, ["start_date", "end_date", "kind", "approved", "reason"])
     code = request.form.get("employee_code", "").strip()
     errors: dict[str, list[str]] = {}
-    employee_id = db.session.scalar(select(Employee.id).where(Employee.code == code)) if code else None
+    employee_id = directory.employee_id_by_code(code) if code else None
     if employee_id is None:
         errors["employee_code"] = [_("No employee has this code.")]
     else:
@@ -817,10 +807,8 @@ def leave_delete(t, leave_id):
 
 def _render_deputies(values: dict, errors: dict, status: int = 200):
     rows, total, page = _paged(deputies.fields_stmt())
-    people = dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(
-        {r.deputy_id for r in rows} | {r.member_id for r in rows if r.member_id}))).all())
-    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(
-        OrgUnit.id.in_({r.unit_id for r in rows if r.unit_id}))).all())
+    people = directory.employee_names({r.deputy_id for r in rows} | {r.member_id for r in rows if r.member_id})
+    units = directory.unit_names(r.unit_id for r in rows if r.unit_id)
     return render_template("admin/deputies.html", tenant=g.tenant, rows=rows, people=people, units=units,
                            total=total, page=page, page_size=PAGE_SIZE, values=values, errors=errors,
                            saved=request.args.get("saved")), status
@@ -839,14 +827,14 @@ def deputy_fields(t):
     errors: dict[str, list[str]] = {}
     raw = raw_input(DeputyFieldSchema(), request.form, ["start_date", "end_date"])
     ids: dict[str, int | None] = {}
-    for name, model, key in (("deputy_code", Employee, "deputy_id"), ("unit_code", OrgUnit, "unit_id"),
-                             ("member_code", Employee, "member_id")):
+    for name, is_unit, key in (("deputy_code", False, "deputy_id"), ("unit_code", True, "unit_id"),
+                               ("member_code", False, "member_id")):
         if not codes[name]:
             ids[key] = None
             continue
-        ids[key] = db.session.scalar(select(model.id).where(model.code == codes[name]))
+        ids[key] = (directory.unit_id_by_code if is_unit else directory.employee_id_by_code)(codes[name])
         if ids[key] is None:
-            errors[name] = [_("No unit has this code.") if model is OrgUnit else _("No employee has this code.")]
+            errors[name] = [_("No unit has this code.") if is_unit else _("No employee has this code.")]
     if not codes["deputy_code"]:
         errors["deputy_code"] = [_("Required.")]
     if not codes["unit_code"] and not codes["member_code"]:
@@ -872,5 +860,5 @@ def deputy_fields(t):
 @login_required
 def deputy_field_delete(t, field_id):
     _admin()
-    row = _get(DeputyField, field_id)
+    row = _get(deputies.get_field, field_id)
     return _save(lambda: deputies.delete_field(row), url_for("admin_pages.deputy_fields", t=t, saved="1"))

@@ -6,12 +6,10 @@ from __future__ import annotations
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from core import unit_of_work
 from core.auth.guards import api_member
 from core.catalogue import services
-from core.catalogue.models import Competency, PositionCompetency, TaskType
 from core.catalogue.schemas import (
     CompetencyPatchSchema,
     CompetencySchema,
@@ -24,9 +22,8 @@ from core.catalogue.schemas import (
     ToolkitSchema,
 )
 from core.errors import Invalid
-from core.extensions import db
+from core.org import directory
 from core.org import services as org
-from core.org.models import Employee, JobPosition
 from core.pagination import PageArgs, paginate
 from core.tenants.services import settings_view
 from core.work import calendar as cal
@@ -64,11 +61,11 @@ class TaskTypes(MethodView):
         principal = api_member()
         position_id = None
         if args.get("position_code"):
-            position_id = db.session.scalar(select(JobPosition.id).where(JobPosition.code == args["position_code"]))
+            position_id = directory.position_id_by_code(args["position_code"])
             if position_id is None:
                 raise Invalid("Unknown position.", {"position_code": ["No such position."]})
         elif args.get("mine"):
-            position_id = db.session.scalar(select(Employee.position_id).where(Employee.id == principal.employee_id))
+            position_id = directory.position_id_of(principal.employee_id) if principal.employee_id else None
         stmt = services.task_types_query(position_id, args.get("q"), args.get("group"))
         items, headers = paginate(stmt, args)
         return _views(items, args.get("on") or cal.local_today(g.tenant)), 200, headers
@@ -128,7 +125,7 @@ class Competencies(MethodView):
     def get(self, args, t):
         """The competency framework (members)."""
         api_member()
-        items, headers = paginate(select(Competency).order_by(Competency.code), args)
+        items, headers = paginate(services.competencies_query(), args)
         return [services.competency_view(c) for c in items], 200, headers
 
     @blp.arguments(CompetencySchema)
@@ -191,21 +188,10 @@ class Toolkit(MethodView):
         """The four components at a glance: positions, the catalogue's size, the
         competency framework and the indicator set (the tenant's scoring settings)."""
         api_member()
-        positions = db.session.scalars(select(JobPosition).order_by(JobPosition.code)).all()
-        requirements: dict[str, list] = {}
-        rows = db.session.execute(
-            select(JobPosition.code, Competency.code, PositionCompetency.required_level)
-            .join(JobPosition, JobPosition.id == PositionCompetency.position_id)
-            .join(Competency, Competency.id == PositionCompetency.competency_id)
-            .order_by(JobPosition.code, Competency.code)).all()
-        for position_code, competency_code, level in rows:
-            requirements.setdefault(position_code, []).append(
-                {"competency_code": competency_code, "required_level": level})
         return {
-            "positions": [org.position_view(p) for p in positions],
-            "task_types": db.session.scalar(select(func.count()).select_from(TaskType)),
-            "competencies": [services.competency_view(c) for c in
-                             db.session.scalars(select(Competency).order_by(Competency.code))],
-            "requirements": requirements,
+            "positions": [org.position_view(p) for p in directory.all_positions()],
+            "task_types": services.task_type_count(),
+            "competencies": [services.competency_view(c) for c in services.all_competencies()],
+            "requirements": services.requirements_by_position(),
             "indicator_set": settings_view(g.tenant).get("scoring_variant"),
         }

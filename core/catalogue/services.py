@@ -346,3 +346,29 @@ def set_position_requirements(position: JobPosition, requirements: list[dict]) -
     record("position.competencies", "position", position.id, before={"requirements": before},
            after={"requirements": after})
     return after
+
+
+def competencies_query() -> Select:
+    return select(Competency).order_by(Competency.code)
+
+
+def all_competencies() -> list[Competency]:
+    return list(db.session.scalars(competencies_query()))
+
+
+def task_type_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(TaskType)) or 0
+
+
+def requirements_by_position() -> dict[str, list[dict]]:
+    """{position code: [{competency_code, required_level}, …]}, codes in order: the
+    competency framework at a glance."""
+    out: dict[str, list[dict]] = {}
+    rows = db.session.execute(
+        select(JobPosition.code, Competency.code, PositionCompetency.required_level)
+        .join(JobPosition, JobPosition.id == PositionCompetency.position_id)
+        .join(Competency, Competency.id == PositionCompetency.competency_id)
+        .order_by(JobPosition.code, Competency.code)).all()
+    for position_code, competency_code, level in rows:
+        out.setdefault(position_code, []).append({"competency_code": competency_code, "required_level": level})
+    return out

@@ -7,18 +7,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from core import unit_of_work
 from core.catalogue.services import fold
-from core.classification import procedure
-from core.classification.models import AgencyEvaluation, EvaluationDecision
-from core.classification.services import AGENCY_KINDS, FIRST_YEAR, LAST_YEAR, year_state
+from core.classification import evaluation_board, procedure
+from core.classification.services import FIRST_YEAR, LAST_YEAR, year_state
 from core.errors import Invalid, ServiceError
-from core.extensions import db
 from core.i18n import day_input
 from core.messages import localise, localise_errors
-from core.org.models import Employee, OrgUnit
+from core.org import directory
 from core.plugins.components import LEVELS
 from core.work import calendar as cal
 
@@ -51,9 +48,7 @@ def _int(name: str) -> int | None:
 
 
 def _names(ids) -> dict[int, str]:
-    ids = [i for i in ids if i is not None]
-    return dict(db.session.execute(select(Employee.id, Employee.full_name).where(Employee.id.in_(ids))).all()) \
-        if ids else {}
+    return directory.employee_names(i for i in ids if i is not None)
 
 
 @evaluation_pages.app_template_filter("local_moment")
@@ -110,12 +105,10 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     openable = []
     if current_user.has_role("tenant_admin") or current_user.employee_id in {
             h for a in set(org.agency.values()) for h in org.heads(a)}:
-        units = db.session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)).order_by(OrgUnit.code))
-        states = {a.agency_id: a for a in db.session.scalars(
-            select(AgencyEvaluation).where(AgencyEvaluation.year == year))}
+        units = evaluation_board.agency_units()
+        states = evaluation_board.agency_states(year)
         decided: dict[int, list[dict]] = {}
-        made = list(db.session.scalars(select(EvaluationDecision).where(
-            EvaluationDecision.year == year, EvaluationDecision.status == "decided").order_by(EvaluationDecision.scope)))
+        made = evaluation_board.decided(year)
         names = _names({i for d in made for i in (d.decider_id, d.signer_id)})
         for d in made:
             decided.setdefault(d.agency_id, []).append({
@@ -175,7 +168,7 @@ def step(t):
         procedure.record_step(current_user, year, employee_id, kind, data)
         return _done(year, _("Saved."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, form, exc)
 
 
@@ -190,7 +183,7 @@ def decide(t):
         procedure.decide(current_user, year, agency_id, scope, request.form.get("confirmation", ""))
         return _done(year, _("Decided. Each person is notified and may appeal."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, f"decide-{agency_id}-{scope}", exc)
 
 
@@ -205,7 +198,7 @@ def open_year(t):
         procedure.open_agency(current_user, year, agency_id, request.form.get("late_reason"))
         return _done(year, _("The evaluation is open."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, f"open-{agency_id}", exc)
 
 
@@ -231,7 +224,7 @@ def settings(t):
         procedure.update_procedure(current_user, data)
         return _done(year, _("Saved."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, "settings", exc)
 
 
@@ -246,7 +239,7 @@ def late(t):
         procedure.allow_late(current_user, year, agency_id, request.form.get("reason", ""))
         return _done(year, _("The agency may go on after the deadline."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, f"late-{agency_id}", exc)
 
 
@@ -261,7 +254,7 @@ def appeal(t):
         procedure.file_appeal(current_user, year, current_user.employee_id, request.form.get("reason", ""))
         return _done(year, _("Your appeal is filed."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, "appeal", exc)
 
 
@@ -275,7 +268,7 @@ def resolve(t, appeal_id):
                                  request.form.get("reason", ""), request.form.get("level") or None)
         return _done(year, _("Saved."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _render(year, f"resolve-{appeal_id}", exc)
 
 
@@ -297,7 +290,7 @@ def signed(t):
         documents.upload_signed(current_user, agency_id, year, upload.read())
         return _done(year, _("The signed decision was verified and recorded."))
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         # The documents' messages are catalogue msgids: shown in the reader's language.
         exc.message = _(exc.message)
         exc.errors = {k: [_(str(e)) for e in (v if isinstance(v, list) else [v])] for k, v in exc.errors.items()}

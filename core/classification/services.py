@@ -384,7 +384,7 @@ def classifications(principal: Principal, year: int, unit_id: int | None, page_a
     rows, headers = paginate(stmt, page_args)
     state = year_state(year)
     ids = [r.employee_id for r in rows]
-    appeals = _latest_appeals(year, ids)
+    appeals = latest_appeals(year, ids)
     from core.classification.models import EvaluationStep
 
     decided = set(db.session.scalars(select(EvaluationStep.employee_id).where(
@@ -393,7 +393,7 @@ def classifications(principal: Principal, year: int, unit_id: int | None, page_a
     return [view(r, state, appeals.get(r.employee_id), r.employee_id in decided) for r in rows], headers
 
 
-def _latest_appeals(year: int, ids: list[int]) -> dict[int, ClassificationAppeal]:
+def latest_appeals(year: int, ids: list[int]) -> dict[int, ClassificationAppeal]:
     latest: dict[int, ClassificationAppeal] = {}
     if ids:
         for a in db.session.scalars(select(ClassificationAppeal).where(

@@ -13,20 +13,16 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from core import unit_of_work
 from core.bonus import services as bonus
-from core.classification import services
-from core.classification.models import AgencyEvaluation, ClassificationAppeal, DisciplineRecord, EmployeeClassification
-from core.classification.services import AGENCY_KINDS
+from core.classification import own, services
+from core.classification.finalize_blocks import finalize_blocks
 from core.errors import ServiceError
-from core.extensions import db
-from core.jobs.models import JobRun
-from core.jobs.runner import submit
+from core.jobs.runner import get_run, submit
 from core.messages import error_text
 from core.notifications import services as notifications
-from core.org.models import Employee, OrgUnit
+from core.org import directory
 from core.pagination import MAX_PER_PAGE
 from core.plugins.components import LEVELS
 from core.reports import services as reports
@@ -80,11 +76,7 @@ def _all_rows(year: int, unit_id: int | None = None) -> list[dict]:
 
 
 def _names(ids) -> dict[int, tuple[str, str]]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    return {i: (n, c) for i, n, c in db.session.execute(
-        select(Employee.id, Employee.full_name, Employee.code).where(Employee.id.in_(ids)))}
+    return directory.employee_names_and_codes(ids)
 
 
 # ---------------------------------------------------------------- my classification
@@ -96,18 +88,11 @@ def mine(t):
     _member()
     year = _year()
     state = services.year_state(year)
-    row = None
-    if current_user.employee_id is not None:
-        row = db.session.scalar(select(EmployeeClassification).where(
-            EmployeeClassification.year == year, EmployeeClassification.employee_id == current_user.employee_id))
-    view = services.view(row, state, services._latest_appeals(year, [row.employee_id]).get(row.employee_id)) \
-        if row is not None else None
+    row = own.own_row(current_user.employee_id, year)
+    view = own.own_view(row, state) if row is not None else None
     may_appeal = (view is not None and state is not None and state.status == "draft"
                   and services.now() <= state.appeal_until and not (view["appeal"] and view["appeal"]["status"] == "pending"))
-    grounds = [KHT_GROUND_LABELS.get(kind, kind) for kind in db.session.scalars(
-        select(DisciplineRecord.kind).where(DisciplineRecord.year == year,
-                                            DisciplineRecord.employee_id == row.employee_id)
-        .order_by(DisciplineRecord.decided_on, DisciplineRecord.id))] if row is not None and row.forced_kht else []
+    grounds = [KHT_GROUND_LABELS.get(kind, kind) for kind in own.kht_grounds(row)] if row is not None else []
     inbox, unread = notifications.inbox(current_user)
     return render_template("classification/mine.html", tenant=g.tenant, year=year, state=state, row=view,
                            kht_grounds=grounds,
@@ -125,7 +110,7 @@ def appeal(t, year):
         unit_of_work.commit()
         flash(_("Your appeal was sent."), "ok")
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         _flash_error(exc)
     return redirect(url_for("classification_pages.mine", t=t, year=year))
 
@@ -158,7 +143,7 @@ def override(t, year, employee_id):
         unit_of_work.commit()
         flash(_("Saved."), "ok")
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         _flash_error(exc)
     return redirect(url_for("classification_pages.review", t=t, year=year))
 
@@ -174,7 +159,7 @@ def resolve(t, appeal_id):
         unit_of_work.commit()
         flash(_("Saved."), "ok")
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         _flash_error(exc)
     return redirect(url_for("classification_pages.review", t=t, year=year))
 
@@ -182,14 +167,13 @@ def resolve(t, appeal_id):
 # ---------------------------------------------------------------- the province view
 
 
-def _quota_status(rows: list[dict], ratio: Fraction) -> list[dict]:
+def _quota_status(rows: list[dict], ratio: Fraction, units: dict[int, str]) -> list[dict]:
     groups: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
         if r["level"] in ("HTXS", "HTT"):
             groups[r["quota_group"]][r["level"]] += 1
         if r["demoted_by_quota"]:
             groups[r["quota_group"]]["demoted"] += 1
-    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name)).all())
     out = []
     for key, c in sorted(groups.items()):
         agency, _sep, group = key.partition(":")
@@ -219,7 +203,7 @@ def province(t):
     rows = _all_rows(year) if state is not None else []
     # One query for every unit's name and parent: many communes have a "Phòng Kinh tế", and
     # the parent's name (the commune or agency) tells them apart.
-    tree = {i: (n, p) for i, n, p in db.session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id))}
+    tree = directory.unit_tree()
     units = {i: n for i, (n, _p) in tree.items()}
     by_unit: dict[int, Counter] = defaultdict(Counter)
     for r in rows:
@@ -231,25 +215,10 @@ def province(t):
     streamlining = reports.streamlining(current_user, year)
     return render_template("classification/province.html", tenant=g.tenant, year=year, state=state,
                            distribution=distribution, totals=totals, people=len(rows), levels=(*LEVELS, "none"),
-                           quota=_quota_status(rows, _quota_ratio(year)), runs=bonus.runs(year), streamlining=streamlining,
-                           paying_units=db.session.execute(select(OrgUnit.id, OrgUnit.name).where(
-                               OrgUnit.is_paying_unit.is_(True)).order_by(OrgUnit.name)).all(), unit_names=units,
+                           quota=_quota_status(rows, _quota_ratio(year), units), runs=bonus.runs(year), streamlining=streamlining,
+                           paying_units=directory.paying_units(), unit_names=units,
                            names=_names(c["employee_id"] for c in streamlining["candidates"]),
                            may_act=current_user.has_role("tenant_admin"))
-
-
-def _finalize_blocks(year: int) -> dict:
-    """What finalising would refuse or end, said on the confirmation before the click: the
-    service's rules (pending appeals, opened agencies without a decision) and the agencies
-    that have not opened their evaluation — the locked year refuses their opening."""
-    from core.classification.procedure import deadline, undecided_agencies
-
-    opened = set(db.session.scalars(select(AgencyEvaluation.agency_id).where(AgencyEvaluation.year == year)))
-    agencies = db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)))
-    return {"appeals": db.session.scalar(select(func.count()).select_from(ClassificationAppeal).where(
-                ClassificationAppeal.year == year, ClassificationAppeal.status == "pending")),
-            "undecided": undecided_agencies(year), "not_opened": max(agencies - len(opened), 0),
-            "deadline": deadline(year)}
 
 
 @classification_pages.get("/t/<t>/classification/<int:year>/finalize")
@@ -269,7 +238,7 @@ def finalize_confirm(t, year):
 
 def _confirm_page(year: int, state, error: str | None = None, status: int = 200):
     return render_template("classification/finalize.html", tenant=g.tenant, year=year, state=state,
-                           blocks=_finalize_blocks(year), error=error), status
+                           blocks=finalize_blocks(year), error=error), status
 
 
 def _admin_action(t: str, year: int, action) -> object:
@@ -283,13 +252,13 @@ def _admin_action(t: str, year: int, action) -> object:
         started = action()
         job = started if isinstance(started, str) else None
         unit_of_work.commit()
-        run = db.session.get(JobRun, job) if job else None
+        run = get_run(job) if job else None
         if run is None or run.status == "finished":
             flash(_("Done."), "ok")
         else:
             flash(_("Started: its progress is shown below."), "ok")
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         _flash_error(exc)
     return redirect(url_for("classification_pages.province", t=t, year=year, job=job))
 
@@ -355,9 +324,9 @@ def bonus_run(t, run_id):
     except ServiceError:
         abort(404)
     view = bonus.run_view(run_row)
-    paying_unit = db.session.get(OrgUnit, view["paying_unit_id"]) if view["paying_unit_id"] else None
-    return render_template("classification/bonus.html", tenant=g.tenant, run=view,
-                           paying_unit=paying_unit.name if paying_unit else None,
+    paying_unit = directory.unit_names([view["paying_unit_id"]]).get(view["paying_unit_id"]) \
+        if view["paying_unit_id"] else None
+    return render_template("classification/bonus.html", tenant=g.tenant, run=view, paying_unit=paying_unit,
                            names=_names(a["employee_id"] for a in view["allocations"]))
 
 

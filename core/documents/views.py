@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from core import unit_of_work
 from core.classification.services import AGENCY_KINDS
@@ -15,8 +14,8 @@ from core.documents import services
 from core.documents.api import send
 from core.documents.models import DOCUMENT_KINDS
 from core.errors import Invalid, NotFound, ServiceError
-from core.extensions import db
-from core.org.models import Employee, OrgUnit
+from core.org import directory
+from core.org.models import OrgUnit
 from core.org.services import can_see_employee
 
 document_pages = Blueprint("document_pages", __name__, template_folder="templates")
@@ -35,7 +34,7 @@ def _today_year() -> int:
 
 def _agencies() -> list[OrgUnit]:
     if current_user.has_role("tenant_admin", "auditor", "manager"):
-        return list(db.session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(AGENCY_KINDS)).order_by(OrgUnit.name)))
+        return directory.units_of_kinds(AGENCY_KINDS)
     return []
 
 
@@ -70,7 +69,7 @@ def _employee_id(form: str) -> int:
         if current_user.employee_id is None:
             raise Invalid("Enter a staff code.", {"code": ["Required."]})
         return current_user.employee_id
-    employee_id = db.session.scalar(select(Employee.id).where(Employee.code == code))
+    employee_id = directory.employee_id_by_code(code)
     if employee_id is None or not can_see_employee(current_user, employee_id):
         raise Invalid("No such person among those you may see.", {"code": ["No such person among those you may see."]})
     return employee_id
@@ -88,7 +87,7 @@ def _download(form: str, make):
     try:
         return send(make())
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _page(exc.status if exc.status != 403 else 403, _messages(exc), form, _(exc.message))
 
 
@@ -114,7 +113,7 @@ def _unit_id() -> int:
 
 
 def _agency_or_404(unit_id: int) -> int:
-    if db.session.get(OrgUnit, unit_id) is None:
+    if not directory.unit_exists(unit_id):
         raise NotFound("Unit not found.", {"unit_id": ["Choose an agency."]})
     return unit_id
 
@@ -149,7 +148,7 @@ def upload_signed(t):
         services.upload_signed(current_user, _agency_or_404(_unit_id()), _year_value(), upload.read())
         unit_of_work.commit()
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _page(exc.status, _messages(exc), "upload", _(exc.message))
     flash(_("The signed decision was verified and recorded."), "success")
     return redirect(url_for("document_pages.index", t=t))
@@ -184,7 +183,7 @@ def upload_template(t, kind):
         services.upload_template(current_user, kind, upload.filename, upload.read())
         unit_of_work.commit()
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         return _page(exc.status, _messages(exc), f"template-{kind}", _(exc.message))
     flash(_("The template was checked and saved."), "success")
     return redirect(url_for("document_pages.index", t=t) + "#templates")

@@ -77,6 +77,11 @@ def view(source: LiveSource) -> dict:
     return {k: getattr(source, k) for k in FIELDS}
 
 
+def find_source(live_source_id: int) -> LiveSource | None:
+    """A live source of the current tenant (the tenant filter hides the others), or None."""
+    return db.session.get(LiveSource, live_source_id)
+
+
 def sources() -> list[LiveSource]:
     return list(db.session.scalars(select(LiveSource).order_by(LiveSource.id)))
 

@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 
 from core import unit_of_work
 from core.auth.guards import api_member, path_object
-from core.extensions import db
 from core.imports import live
 from core.imports.live_schemas import LiveSourceIn, LiveSourcePatch, LiveSourceSchema, PullAccepted
 from core.imports.models import LiveSource
@@ -51,14 +50,14 @@ class LiveSourceOne(MethodView):
     @blp.response(200, LiveSourceSchema)
     def get(self, t, live_source_id):
         api_member(ADMIN, "auditor")
-        return public(db.session.get(LiveSource, live_source_id))
+        return public(live.find_source(live_source_id))
 
     @blp.arguments(LiveSourcePatch)
     @blp.response(200, LiveSourceSchema)
     def patch(self, data, t, live_source_id):
         """Rename, pause (`enabled: false`), change how often, or change settings."""
         api_member(ADMIN)
-        source = live.update(db.session.get(LiveSource, live_source_id), data)
+        source = live.update(live.find_source(live_source_id), data)
         unit_of_work.commit()
         return public(source)
 
@@ -69,7 +68,7 @@ class LiveSourcePull(MethodView):
     def post(self, t, live_source_id):
         """Pull now (a job; its result is the import's, with pages, records and the cursor)."""
         principal = api_member(ADMIN)
-        run = live.start(db.session.get(LiveSource, live_source_id), principal.actor)
+        run = live.start(live.find_source(live_source_id), principal.actor)
         return {"job_id": run.id}
 
 
@@ -79,7 +78,7 @@ class LiveSourceRuns(MethodView):
     def get(self, t, live_source_id):
         """The source's pulls, newest first (50)."""
         api_member(ADMIN, "auditor")
-        return [run_view(r) for r in live.runs(db.session.get(LiveSource, live_source_id))]
+        return [run_view(r) for r in live.runs(live.find_source(live_source_id))]
 
 
 path_object("live_source_id", LiveSource)

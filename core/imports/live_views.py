@@ -10,10 +10,8 @@ from flask_login import current_user, login_required
 from core import unit_of_work
 from core.auth.guards import request_principal, tenant_member
 from core.errors import Invalid, ServiceError
-from core.extensions import db
 from core.imports import live
 from core.imports.live_api import public
-from core.imports.models import LiveSource
 from core.jobs.runner import run_view
 from core.messages import localise
 from core.plugins.forms import describe_settings, flat_errors, form_values, localise_errors, settings_from_form
@@ -83,7 +81,7 @@ def create(t):
                               "every_minutes": every}, request_principal().actor)
         unit_of_work.commit()
     except ServiceError as exc:
-        db.session.rollback()
+        unit_of_work.rollback()
         nested = (exc.errors or {}).get("settings") or {}
         for key, messages in (exc.errors or {}).items():
             if key != "settings":
@@ -100,7 +98,7 @@ def create(t):
 @login_required
 def detail(t, live_source_id):
     _reader()
-    source = db.session.get(LiveSource, live_source_id) or abort(404)
+    source = live.find_source(live_source_id) or abort(404)
     component = _chosen(source.connector)
     runs = [run_view(r) for r in live.runs(source)]
     for run in runs:  # the job keeps its messages in English; the page speaks the reader's language
@@ -116,7 +114,7 @@ def detail(t, live_source_id):
 @login_required
 def pull_now(t, live_source_id):
     _reader(write=True)
-    source = db.session.get(LiveSource, live_source_id) or abort(404)
+    source = live.find_source(live_source_id) or abort(404)
     live.start(source, request_principal().actor)
     return redirect(url_for("live_pages.detail", t=t, live_source_id=live_source_id))
 
@@ -125,7 +123,7 @@ def pull_now(t, live_source_id):
 @login_required
 def set_active(t, live_source_id):
     _reader(write=True)
-    source = db.session.get(LiveSource, live_source_id) or abort(404)
+    source = live.find_source(live_source_id) or abort(404)
     live.update(source, {"enabled": request.form.get("enabled") == "1"})
     unit_of_work.commit()
     return redirect(url_for("live_pages.detail", t=t, live_source_id=live_source_id))

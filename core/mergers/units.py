@@ -103,6 +103,11 @@ def _move(source_ids: list[int], into_id: int, effective: date) -> tuple[int, in
     return people, sub_units
 
 
+def merge_of(unit_id: int) -> UnitMerge | None:
+    """The merge that folded this unit into another, if any (a unit merges once)."""
+    return db.session.scalar(select(UnitMerge).where(UnitMerge.source_unit_id == unit_id))
+
+
 def units_on(day: date, employee_ids: list[int] | None = None) -> dict[int, int]:
     """Each employee's unit on `day` (by their history, else their current unit)."""
     history = (select(UnitAssignment.employee_id, UnitAssignment.unit_id)

@@ -331,6 +331,31 @@ def visible_employees_filter(principal: Principal):
     return own
 
 
+def visible_people(principal: Principal, q: str | None = None) -> Select:
+    """The employees `principal` may see, by name; `q` matches a name or a code."""
+    stmt = select(Employee).order_by(Employee.full_name)
+    clause = visible_employees_filter(principal)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if q:
+        stmt = stmt.where(or_(Employee.full_name.ilike(f"%{q}%"), Employee.code.ilike(f"%{q}%")))
+    return stmt
+
+
+def home_units(principal: Principal) -> list[OrgUnit]:
+    """Tenant admins and auditors see every unit; anyone else their own unit (with the
+    units under it, for a manager): a province's hundred units are nobody's daily page."""
+    stmt = select(OrgUnit).order_by(OrgUnit.kind, OrgUnit.name)
+    if not principal.has_role("tenant_admin", "auditor"):
+        unit_id = db.session.scalar(select(Employee.unit_id).where(Employee.id == principal.employee_id)) \
+            if principal.employee_id else None
+        if unit_id is None:
+            return []
+        ids = unit_subtree_ids(unit_id) if principal.has_role("manager") else {unit_id}
+        stmt = stmt.where(OrgUnit.id.in_(sorted(ids)))
+    return list(db.session.scalars(stmt))
+
+
 def can_see_employee(principal: Principal, employee_id: int) -> bool:
     clause = visible_employees_filter(principal)
     stmt = select(Employee.id).where(Employee.id == employee_id)

@@ -50,6 +50,11 @@ def active_tenants() -> list[Tenant]:
     return list(db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)))
 
 
+def all_tenants() -> list[Tenant]:
+    """Every tenant, whatever its status, by slug (the platform operator's list)."""
+    return list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
+
+
 def get_tenant(slug: str) -> Tenant:
     tenant = find_tenant(slug)
     if tenant is None:

@@ -112,6 +112,12 @@ class WorkCalendar:
         return workdays.working_days_between(start, end, self.overrides, leave)
 
 
+def calendar_days_between(start: date, end: date) -> list[CalendarDay]:
+    """The tenant's own holidays and make-up working days in [start, end], by day."""
+    return list(db.session.scalars(select(CalendarDay).where(CalendarDay.day >= start, CalendarDay.day <= end)
+                                   .order_by(CalendarDay.day)))
+
+
 def approved_leave(employee_ids: Iterable[int], start: date, end: date) -> dict[int, set[date]]:
     """Approved leave days per employee within [start, end], one query for them all."""
     ids = list(set(employee_ids))

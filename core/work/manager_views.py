@@ -30,7 +30,9 @@ from core.org.models import Employee
 from core.scoring import kernel
 from core.work import calendar as cal
 from core.work import manager, services
-from core.work.views import _field_message, _manager, _parse_date, _parse_number, work_pages
+from core.work.form_input import field_message, parse_date, parse_number
+from core.work.page_access import require_manager
+from core.work.views import work_pages
 
 PER_PAGE = 25
 PEOPLE_PER_PAGE = 50
@@ -77,7 +79,7 @@ def _translated(exc: ServiceError) -> dict[str, list[str]]:
     for field, messages in (exc.errors or {}).items():
         if not isinstance(messages, list):
             messages = [messages]
-        out[field] = [_field_message(str(m)) for m in messages]
+        out[field] = [field_message(str(m)) for m in messages]
     if not out:
         out["_"] = [_(exc.message)]
     return out
@@ -98,7 +100,7 @@ def _render(section: str, context: dict[str, Any], status: int = 200):
 
 def _judge() -> None:
     """Decisions are a manager's: an admin or auditor without that role reads only."""
-    _manager()
+    require_manager()
     if not current_user.has_role("manager"):
         abort(403)
 
@@ -199,7 +201,7 @@ def _page_context(**sections: dict) -> dict:
 @work_pages.get("/t/<t>/unit")
 @login_required
 def unit(t):
-    _manager()
+    require_manager()
     target = request.headers.get("HX-Target") if _htmx() else None
     if target == "queue":
         return render_template("work/manager/_queue.html", tenant=g.tenant, **_queue_context())
@@ -228,7 +230,7 @@ def bulk(t):
         if kind == "verify":
             done = manager.bulk_verify(current_user, ids, yes, request.form.get("reason"))
         else:
-            stars = _parse_number(request.form.get("stars"), "stars") if yes else None
+            stars = parse_number(request.form.get("stars"), "stars") if yes else None
             if stars is not None and (not stars.is_integer() or not 1 <= stars <= 5):
                 raise ServiceError("Invalid rating.", {"stars": ["Between 1 and 5."]})
             done = manager.bulk_review(current_user, ids, yes, int(stars) if stars is not None else None,
@@ -259,7 +261,7 @@ def decide_one(t, item_id, action):
         if action == "accept":
             done = manager.bulk_verify(current_user, [item_id], True, None)
         else:
-            stars = _parse_number(request.form.get(f"stars_{item_id}") or "5", "stars")
+            stars = parse_number(request.form.get(f"stars_{item_id}") or "5", "stars")
             if stars is None or not stars.is_integer() or not 1 <= stars <= 5:
                 raise ServiceError("Invalid rating.", {"stars": ["Between 1 and 5."]})
             done = manager.bulk_review(current_user, [item_id], True, int(stars), None)
@@ -292,7 +294,7 @@ def decide_one(t, item_id, action):
 @login_required
 def assign_task_types(t):
     """The options of the task type list for the chosen person (htmx swaps them in)."""
-    _manager()
+    require_manager()
     employee_id = _positive_int(request.args.get("employee_id"))
     day = cal.local_today(g.tenant)
     return render_template("work/manager/_task_type_options.html",
@@ -312,7 +314,7 @@ def assign(t):
     if not form.get("task_type_code", "").strip():
         errors["task_type_code"] = [_("Choose a task type.")]
     data: dict[str, Any] = {"employee_id": employee_id, "task_type_code": form.get("task_type_code", "").strip()}
-    for field, parse in (("quantity", _parse_number), ("deadline", _parse_date), ("work_date", _parse_date)):
+    for field, parse in (("quantity", parse_number), ("deadline", parse_date), ("work_date", parse_date)):
         try:
             data[field] = parse(form.get(field), field)
         except ServiceError as exc:
@@ -352,7 +354,7 @@ def overdue_action(t, item_id, action):
         item = services.get_item(current_user, item_id)
         reason = (request.form.get("reason") or "").strip()[:2000]
         if action == "extend":
-            deadline = _parse_date(request.form.get("deadline"), "deadline")
+            deadline = parse_date(request.form.get("deadline"), "deadline")
             if deadline is None:
                 raise ServiceError("Choose the new deadline.", {"deadline": ["Choose the new deadline."]})
             services.extend_deadline(current_user, item, deadline, reason)
@@ -380,7 +382,7 @@ def overdue_action(t, item_id, action):
 def unit_heatmap(t):
     """Person × week of a month: credited hours per working day, for the unit the caller
     leads (a manager), or their own unit (an admin or auditor); people paged."""
-    _manager()
+    require_manager()
     period = request.args.get("period", "").strip()[:7] or cal.local_today(g.tenant).strftime("%Y-%m")
     try:
         start, end = kernel.parse_month(period)

@@ -11,11 +11,10 @@ its field (422)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,12 +25,13 @@ from core.catalogue import services as catalogue
 from core.classification import procedure
 from core.errors import Invalid, ServiceError
 from core.extensions import db
-from core.i18n import day_input, decimal_input, num
 from core.messages import error_text
 from core.org.models import Employee
 from core.work import calendar as cal
 from core.work import services
+from core.work.form_input import ceiling_message, field_message, parse_date, parse_number
 from core.work.models import OPEN_STATUSES, WorkItem
+from core.work.page_access import require_manager, require_member
 from core.work.schemas import BATCH_MAX
 
 work_pages = Blueprint("work_pages", __name__, template_folder="templates")
@@ -41,35 +41,8 @@ CHOICES_LIMIT = 500
 CARRIED_LIMIT = 50
 
 
-def _member() -> None:
-    if current_user.is_operator or current_user.tenant_id != g.tenant.id:
-        abort(404)
-
-
 def _form_errors(exc: ServiceError) -> None:
     flash(error_text(exc), "error")
-
-
-def _parse_date(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    day = day_input(value)
-    if day is None:
-        raise ServiceError(_("Invalid date."), {field: [_("Use the format dd/mm/yyyy.")]})
-    return day
-
-
-def _parse_number(value: str | None, field: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        # The reader's decimal mark: "1,5" is one and a half, as the admin's number boxes read it.
-        number = float(decimal_input(value))
-    except ValueError as exc:
-        raise ServiceError(_("Invalid number."), {field: [_("Enter a number.")]}) from exc
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ServiceError(_("Invalid number."), {field: [_("Enter a number.")]})
-    return number
 
 
 def _htmx() -> bool:
@@ -86,48 +59,11 @@ def _catalogue(q: str, today: date, limit: int = CATALOGUE_LIMIT) -> list[dict]:
     return [catalogue.task_type_view(t, norms.get(t.id)) for t in types if t.id in norms]
 
 
-# Messages of the work services (English, as the API answers them) shown beside a field.
-_FIELD_MESSAGES = {
-    "No such task type.": _l("No such task type."),
-    "Must be greater than 0.": _l("Must be greater than 0."),
-    "The deadline is before the work date.": _l("The deadline is before the work date."),
-    "Not in the catalogue of the employee's position.": _l("Not in the catalogue of your position."),
-    "No norm in force on this date.": _l("This task type has no norm on this date."),
-    "Give a reason for sending it back.": _l("Give a reason for sending it back."),
-    "Required: you have no employee record.": _l("Your login has no employee record."),
-}
-
-
-_CEILING = re.compile(r"At most ([0-9.]+) per item for this task type\.")
-_FIRST_NORM = re.compile(r"Nothing of this task type can be declared before (\d{4}-\d{2}-\d{2})\.")
-
-
-def _field_message(message: str) -> str:
-    """A work service's English field message in the page's language; the numbers and days
-    it names (the type's ceiling, the first day of its norms) are read back out of it."""
-    known = _FIELD_MESSAGES.get(message)
-    if known is not None:
-        return str(known)
-    if ceiling := _CEILING.fullmatch(message):
-        return ceiling_message(float(ceiling.group(1)))
-    if first := _FIRST_NORM.fullmatch(message):
-        return _("The work date must be %(day)s or later: nothing of this task type can be declared before it.",
-                 day=date.fromisoformat(first.group(1)).strftime("%d/%m/%Y"))
-    if "closed" in message:
-        return _("This month is closed: nothing can be declared in it.")
-    return _(message)
-
-
-def ceiling_message(ceiling: float) -> str:
-    """The one wording of the catalogue's per-item ceiling, on every form that takes a quantity."""
-    return _("At most %(max)s per item for this task type.", max=num(ceiling))
-
-
 def _field_errors(errors: dict) -> dict[str, str]:
     out = {}
     for field, messages in errors.items():
         messages = messages if isinstance(messages, list) else [str(messages)]
-        out[field] = " ".join(_field_message(str(m)) for m in messages)
+        out[field] = " ".join(field_message(str(m)) for m in messages)
     return out
 
 
@@ -178,7 +114,7 @@ def _render_today(day: date, me: Employee | None, *, rows: list[dict] | None = N
 @work_pages.get("/t/<t>/today")
 @login_required
 def today(t):
-    _member()
+    require_member()
     day = cal.local_today(g.tenant)
     me = db.session.get(Employee, current_user.employee_id) if current_user.employee_id else None
     return _render_today(day, me)
@@ -188,7 +124,7 @@ def today(t):
 @login_required
 def today_catalogue(t):
     """The catalogue list alone, for htmx to swap in while the user types."""
-    _member()
+    require_member()
     q = request.args.get("q", "").strip()[:100]
     day = cal.local_today(g.tenant)
     return render_template("work/_catalogue.html", catalogue=_catalogue(q, day) if current_user.employee_id else [],
@@ -218,7 +154,7 @@ def _rows_from_form() -> list[dict]:
 def declare(t):
     """Declare the form's rows in one batch (all or nothing). The single-row form of the
     catalogue list posts here too."""
-    _member()
+    require_member()
     day = cal.local_today(g.tenant)
     me = db.session.get(Employee, current_user.employee_id) if current_user.employee_id else None
     rows = _rows_from_form()
@@ -227,7 +163,7 @@ def declare(t):
     maxima = {c["code"]: c["max_quantity"] for c in (_catalogue("", day, CHOICES_LIMIT) if me else [])}
     items: list[dict] = []
     try:
-        work_date = _parse_date(form["work_date"], "work_date") or day
+        work_date = parse_date(form["work_date"], "work_date") or day
     except ServiceError as exc:
         form["errors"] = _field_errors(exc.errors)
         work_date = day
@@ -240,7 +176,7 @@ def declare(t):
         row["max_quantity"] = maxima.get(row["task_type_code"])
         data: dict[str, Any] = {"task_type_code": row["task_type_code"], "work_date": work_date}
         try:
-            quantity = _parse_number(row["quantity"], "quantity")
+            quantity = parse_number(row["quantity"], "quantity")
             data["quantity"] = 1 if quantity is None else quantity  # an empty box means one unit; 0 is an error
         except ServiceError as exc:
             row["errors"].update(_field_errors(exc.errors))
@@ -248,11 +184,11 @@ def declare(t):
             # The service's own checks, made here too: when another field (the work date, say)
             # stops the form before the service, every error of the row still shows at once.
             if data["quantity"] <= 0:
-                row["errors"]["quantity"] = str(_FIELD_MESSAGES["Must be greater than 0."])
+                row["errors"]["quantity"] = field_message("Must be greater than 0.")
             elif row["max_quantity"] is not None and data["quantity"] > float(row["max_quantity"]):
                 row["errors"]["quantity"] = ceiling_message(float(row["max_quantity"]))
         try:
-            data["deadline"] = _parse_date(row["deadline"], "deadline")
+            data["deadline"] = parse_date(row["deadline"], "deadline")
         except ServiceError:
             row["errors"]["deadline"] = _("Choose a date.")
         if not row["task_type_code"]:
@@ -330,7 +266,7 @@ def update(t, item_id):
     """Progress, result, done or cancel for one item. The progress box holds the stored
     value, so saving only a result note keeps the progress; an unchanged value is not
     sent to the service (it would otherwise start a planned item)."""
-    _member()
+    require_member()
     action = request.form.get("action", "progress")
     typed = {"progress": request.form.get("progress", ""), "result_note": request.form.get("result_note", "")}
     errors: dict[str, str] = {}
@@ -347,7 +283,7 @@ def update(t, item_id):
         elif action == "cancel":
             data["status"] = "cancelled"
         else:
-            progress = _parse_number(typed["progress"], "progress")
+            progress = parse_number(typed["progress"], "progress")
             if progress is not None:
                 if not 0 <= progress <= 100 or not float(progress).is_integer():
                     raise ServiceError(_("Invalid progress."), {"progress": [_("A whole number from 0 to 100.")]})
@@ -394,19 +330,13 @@ def _safe_next() -> bool:
 # ---------------------------------------------------------------- Đơn vị
 
 
-def _manager() -> None:
-    _member()
-    if not current_user.has_role("manager", "tenant_admin", "auditor"):
-        abort(403)
-
-
 # The unit page itself ("/t/<t>/unit") is in manager_views.py.
 
 
 @work_pages.post("/t/<t>/items/<int:item_id>/verify")
 @login_required
 def verify(t, item_id):
-    _manager()
+    require_manager()
     accepted = request.form.get("accepted") == "1"
     try:
         item = services.get_item(current_user, item_id)
@@ -422,10 +352,10 @@ def verify(t, item_id):
 @work_pages.post("/t/<t>/items/<int:item_id>/review")
 @login_required
 def review(t, item_id):
-    _manager()
+    require_manager()
     passed = request.form.get("passed") == "1"
     try:
-        stars = _parse_number(request.form.get("stars"), "stars")
+        stars = parse_number(request.form.get("stars"), "stars")
         data = {"passed": passed, "stars": int(stars) if stars and passed else None,
                 "comment": (request.form.get("comment") or "").strip()[:5000] or None}
         if data["stars"] is not None and not 1 <= data["stars"] <= 5:

@@ -15,6 +15,7 @@ from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.catalogue.models import Competency, NormVersion, TaskType
 from core.extensions import db
+from core.org import services as org
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.tenancy import tenant_context
 from core.work.models import ClosedPeriod
@@ -558,3 +559,105 @@ def test_the_month_in_progress_offers_no_close_button(client, world, clock):
     assert "Tháng chưa kết thúc: có thể khóa sổ từ ngày 01/11/2026." in october
     assert "period_close" not in october and "/admin/periods/2026-10/close" not in october
     assert 'action="/t/tinh-a/admin/periods/2026-09/close#m-2026-09"' in html
+
+
+# ---------------------------------------------------------------- one round: every error at once
+# A form whose own checks fail also shows what the service would refuse (a code in use, an
+# unknown reference, a cycle), so the admin fixes everything before submitting again.
+
+
+def test_new_employee_shows_the_forms_and_the_services_errors_at_once(clean_app, client, world, token):
+    before = count(clean_app, world, Employee), count(clean_app, world, User), len(actions(clean_app, world))
+    response = client.post(f"/t/{world.slug}/admin/employees/new", data={
+        "csrf_token": token, "code": "STAFF", "full_name": "Lê Văn Bình", "unit_id": str(world.ids["dept"]),
+        "email": "not-an-email", "username": "staff", "password": "Song-Huong-2026-x"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_of(html, "email") == "Địa chỉ email không hợp lệ."  # the form's
+    assert error_of(html, "code") == "Đã có cán bộ mang mã này."  # the service's
+    assert error_of(html, "username") == "Tên đăng nhập này đã được dùng."
+    assert value_of(html, "full_name") == "Lê Văn Bình"
+    assert (count(clean_app, world, Employee), count(clean_app, world, User), len(actions(clean_app, world))) == \
+        before
+
+
+def test_employee_edit_shows_a_management_cycle_beside_a_bad_email(clean_app, client, world, token):
+    before = len(actions(clean_app, world))
+    response = client.post(f"/t/{world.slug}/admin/employees/{world.ids['manager']}", data={
+        "csrf_token": token, "code": "MANAGER", "full_name": "Người manager", "unit_id": str(world.ids["dept"]),
+        "manager_code": "STAFF", "email": "not-an-email", "roles": ["employee", "manager"]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_of(html, "email") == "Địa chỉ email không hợp lệ."
+    assert error_of(html, "manager_code") == "Tạo thành vòng lặp quản lý."
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        manager = db.session.get(Employee, world.ids["manager"])
+        assert (manager.manager_id, manager.email) == (None, None)
+    assert len(actions(clean_app, world)) == before
+
+
+def test_units_show_a_taken_code_or_a_cycle_with_the_forms_errors(clean_app, client, world, token):
+    before = count(clean_app, world, OrgUnit), len(actions(clean_app, world))
+    new = client.post(f"/t/{world.slug}/admin/units", data={"csrf_token": token, "code": "AG-P1", "name": "",
+                                                           "kind": "department"})
+    html = new.get_data(as_text=True)
+    assert new.status_code == 422 and error_of(html, "code") == "Đã có đơn vị mang mã này."
+    assert error_of(html, "name") == "Bắt buộc nhập."
+    moved = client.post(f"/t/{world.slug}/admin/units/{world.ids['agency']}", data={
+        "csrf_token": token, "code": "AG", "name": "Sở Thử nghiệm", "kind": "nowhere",
+        "parent_id": str(world.ids["dept"])})
+    html = moved.get_data(as_text=True)
+    assert moved.status_code == 422 and error_of(html, "kind").startswith("Phải là một trong:")
+    assert error_of(html, "parent_id").startswith("Tạo thành vòng lặp")
+    assert (count(clean_app, world, OrgUnit), len(actions(clean_app, world))) == before
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(OrgUnit, world.ids["agency"]).parent_id is None
+
+
+def test_positions_show_a_taken_code_with_the_forms_errors(clean_app, client, world, token):
+    before = len(actions(clean_app, world))
+    new = client.post(f"/t/{world.slug}/admin/positions", data={"csrf_token": token, "code": "CV",
+                                                               "name": "Trùng mã", "group": "boss"})
+    html = new.get_data(as_text=True)
+    assert new.status_code == 422 and error_of(html, "group").startswith("Phải là một trong:")
+    assert error_of(html, "code") == "Đã có vị trí việc làm mang mã này."
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        position_id = db.session.scalar(select(JobPosition.id).where(JobPosition.code == "CV"))
+        other = org.create_position({"code": "KT", "name": "Kế toán", "group": "professional"})
+        other_id = other.id
+        unit_of_work.commit()
+    edit = client.post(f"/t/{world.slug}/admin/positions/{other_id}", data={"csrf_token": token, "code": "CV",
+                                                                           "name": "", "group": "support"})
+    html = edit.get_data(as_text=True)
+    assert edit.status_code == 422 and error_of(html, "code") == "Đã có vị trí việc làm mang mã này."
+    assert error_of(html, "name") == "Bắt buộc nhập."
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.get(JobPosition, other_id).code == "KT"
+        assert db.session.get(JobPosition, position_id).name != "Trùng mã"
+    assert len(actions(clean_app, world)) == before + 1  # the fixture's own position only
+
+
+def test_task_type_shows_a_taken_code_unknown_positions_and_the_forms_errors(clean_app, client, world, token):
+    assert client.post(f"/t/{world.slug}/admin/task-types/new", data=task_type_form(token)).status_code == 302
+    before = count(clean_app, world, TaskType), count(clean_app, world, NormVersion), len(actions(clean_app, world))
+    response = client.post(f"/t/{world.slug}/admin/task-types/new", data=task_type_form(
+        token, norm_minutes="abc", position_codes=["CV", "KHONG-CO"], level_1="1"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_of(html, "norm_minutes") == "Phải là số."
+    assert error_of(html, "code") == "Đã có loại công việc mang mã này."
+    assert error_of(html, "position_codes") == "Không có vị trí việc làm: KHONG-CO."
+    assert error_of(html, "complexity_levels") == "Mức 1 bị nhập hai lần."
+    assert (count(clean_app, world, TaskType), count(clean_app, world, NormVersion),
+            len(actions(clean_app, world))) == before
+
+
+def test_competency_shows_a_taken_code_with_the_forms_error(clean_app, client, world, token):
+    assert client.post(f"/t/{world.slug}/admin/competencies", data={
+        "csrf_token": token, "code": "NL-01", "name": "Soạn thảo văn bản", "max_level": "5"}).status_code == 302
+    bad = client.post(f"/t/{world.slug}/admin/competencies", data={
+        "csrf_token": token, "code": "NL-01", "name": "Trùng", "max_level": "11"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and error_of(html, "max_level") == "Phải từ 1 đến 10."
+    assert error_of(html, "code") == "Đã có năng lực với mã này."
+    assert count(clean_app, world, Competency) == 1
