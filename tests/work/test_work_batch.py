@@ -199,6 +199,23 @@ def test_a_batch_looks_each_task_type_up_once(client, clean_app, world):
     assert catalogue_lookups(1) == catalogue_lookups(10) == 1
 
 
+def test_a_batch_writes_its_items_together_not_a_round_trip_each(client, clean_app, world):
+    """Items built since the last catalogue read go in one INSERT: six items of two task
+    types are two (the second type's read writes the first three before it reads)."""
+    from tests.work.test_work_support import count_queries
+
+    plan = [{"task_type_code": code, "work_date": "2026-10-14", "quantity": 1}
+            for code in ("HT01",) * 3 + ("VB01",) * 3]
+    with count_queries(clean_app) as statements:
+        r = batch(client, world, plan)
+    assert r.status_code == 201, r.get_json()
+    assert [i["task_type_code"] for i in r.get_json()["items"]] == [p["task_type_code"] for p in plan]
+    inserts = sum(1 for s in statements if s.lstrip().startswith("INSERT INTO work_items"))
+    # SQLite cannot promise the order of a multi-row INSERT's RETURNING rows, so SQLAlchemy
+    # writes its rows one at a time there (the embedded mode: one office, not a province).
+    assert inserts == (2 if clean_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else 6)
+
+
 # ---------------------------------------------------------------- the 12-hour rule (docs/daily-work.md)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
@@ -47,11 +48,32 @@ def _target_employee(principal: Principal, employee_id: int | None) -> tuple[int
     return employee_id, assigned_by
 
 
-def declare(principal: Principal, data: dict, resolved: dict | None = None) -> tuple[WorkItem, list[str]]:
+def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     """Declare an item for oneself, or assign one to a person one manages.
     Returns the item and warnings (e.g. a task type outside the position, when the
-    tenant only warns). `resolved` (a batch's) keeps each (type, date, person) looked up
-    once, so a morning plan of six items of two types asks the catalogue twice."""
+    tenant only warns)."""
+    item, warnings, row = _build(principal, data)
+    db.session.add(item)
+    db.session.flush()
+    # The day's plan with this item, from the catalogue's statement: the 12-hour rule then
+    # needs no read of its own. (A batch reads it once for all its items instead.)
+    transaction_cache(DAY_PLANS)[(item.employee_id, item.work_date)] = float(row.day_minutes or 0) + float(
+        item.norm_minutes * item.quantity * item.complexity_coefficient)
+    _declared(item)
+    return item, warnings
+
+
+def _declared(item: WorkItem) -> None:
+    """What a declared (flushed) item leaves for the commit: its audit event and work event."""
+    record("work_item.create", "work_item", item.id, after=audit_view(item))
+    queue_event(item, "created")
+
+
+def _build(principal: Principal, data: dict, resolved: dict | None = None) -> tuple[WorkItem, list[str], Any]:
+    """The item `data` declares, checked (Invalid/Conflict/Forbidden when it may not be),
+    not yet in the session; its warnings; and the catalogue's row it was built from.
+    `resolved` (a batch's) keeps each (type, date, person) looked up once, so a morning
+    plan of six items of two types asks the catalogue twice."""
     employee_id, assigned_by = _target_employee(principal, data.get("employee_id"))
     work_date: date = data["work_date"]
     key = (data["task_type_code"], work_date, employee_id)
@@ -101,16 +123,7 @@ def declare(principal: Principal, data: dict, resolved: dict | None = None) -> t
         verified_by_id=assigned_by, verified_at=declared_at if assigned_by else None,
         external_id=data.get("external_id"), updated_at=declared_at,
     )
-    db.session.add(item)
-    db.session.flush()
-    if resolved is None:
-        # The day's plan with this item, from the statement above: the 12-hour rule then needs
-        # no read of its own. A batch (several items, one lookup per type) reads it once instead.
-        transaction_cache(DAY_PLANS)[(employee_id, work_date)] = float(row.day_minutes or 0) + float(
-            item.norm_minutes * item.quantity * item.complexity_coefficient)
-    record("work_item.create", "work_item", item.id, after=audit_view(item))
-    queue_event(item, "created")
-    return item, warnings
+    return item, warnings, row
 
 
 def _no_norm(tt: TaskType, work_date: date) -> str:
@@ -136,22 +149,30 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     """Declare several items in one transaction, all or nothing: every item is checked
     (each by `declare`, so one rule for one item and many); when any fails, the
     transaction is rolled back (the items before the bad one were flushed, with their
-    audit events) and Invalid carries the field errors keyed by the item's index."""
+    audit events) and Invalid carries the field errors keyed by the item's index.
+    The items are written together: one flush (one INSERT) for those built since the last
+    catalogue read, not a round trip per item."""
     done: list[tuple[WorkItem, list[str]]] = []
     errors: dict[str, dict] = {}
     resolved: dict = {}
     try:
         for index, data in enumerate(items):
             try:
-                done.append(declare(principal, data, resolved))
+                item, warnings, _row = _build(principal, data, resolved)
             except (Invalid, Conflict) as exc:
                 errors[str(index)] = exc.errors or {"_item": [exc.message]}
+                continue
+            db.session.add(item)
+            done.append((item, warnings))
     except ServiceError:  # Forbidden, say: the whole batch is refused
         db.session.rollback()
         raise
     if errors:
         db.session.rollback()
         raise Invalid("Some items are invalid; none was declared.", {"items": errors})
+    db.session.flush()
+    for item, _warnings in done:
+        _declared(item)
     return done
 
 
