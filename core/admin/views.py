@@ -574,8 +574,7 @@ def _recent_months(today: date, count: int = 13) -> list[str]:
 
 def _render_periods(errors: dict, values: dict, status: int = 200):
     months = _recent_months(cal.local_today(g.tenant))
-    # Thirteen months, two small reads each: the scoring service's one state of a month.
-    states = {m: scoring.period_state(m) for m in months}
+    states = scoring.period_states(months)  # two reads for the thirteen months
     # The month in progress is offered no close button: its people still declare and report
     # in it, and one mistaken tap would freeze their work (the API can still close it).
     after = date(int(months[0][:4]) + (months[0][5:] == "12"), int(months[0][5:]) % 12 + 1, 1)

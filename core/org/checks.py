@@ -18,6 +18,7 @@ from core.auth.models import User
 from core.auth.normalize import nfc
 from core.auth.passwords import password_problems
 from core.extensions import db
+from core.ids import MAX_ID
 from core.org.models import Employee, JobPosition, OrgUnit
 from core.org.schemas import PROTECTION_PAIRS, protection_date_errors
 from core.org.services import reports_of, unit_subtree_ids
@@ -30,6 +31,11 @@ def _taken(model: type, code: str, own_id: int | None) -> bool:
     return found is not None and found != own_id
 
 
+def _unit_exists(unit_id: int) -> bool:
+    # An id beyond BIGINT names nothing; asking the database would fail the whole form.
+    return 0 < unit_id <= MAX_ID and db.session.get(OrgUnit, unit_id) is not None
+
+
 def unit_errors(unit: OrgUnit | None, data: Mapping[str, Any]) -> Errors:
     """A new unit (`unit` None) or a change of `unit`: a code in use, an unknown parent, a cycle."""
     errors: Errors = {}
@@ -37,7 +43,7 @@ def unit_errors(unit: OrgUnit | None, data: Mapping[str, Any]) -> Errors:
         errors["code"] = ["A unit with this code exists."]
     parent_id = data.get("parent_id")
     if parent_id is not None:
-        if db.session.get(OrgUnit, parent_id) is None:
+        if not _unit_exists(parent_id):
             errors["parent_id"] = ["No such unit in this tenant."]
         elif unit is not None and parent_id in unit_subtree_ids(unit.id):
             errors["parent_id"] = ["This would make a cycle."]
@@ -55,7 +61,7 @@ def employee_errors(employee: Employee | None, data: Mapping[str, Any], creating
     errors: Errors = {}
     if data.get("code") and _taken(Employee, data["code"], employee.id if employee else None):
         errors["code"] = ["An employee with this code exists."]
-    if data.get("unit_id") is not None and db.session.get(OrgUnit, data["unit_id"]) is None:
+    if data.get("unit_id") is not None and not _unit_exists(data["unit_id"]):
         errors["unit_id"] = ["No such unit in this tenant."]
     code = data.get("position_code")
     if code and db.session.scalar(select(JobPosition.id).where(JobPosition.code == code)) is None:

@@ -566,9 +566,11 @@ def current_tenant_slug() -> str | None:
     """The slug of the tenant of the current request or job, or None outside any tenant."""
     from flask import g, has_app_context
 
-    tenant = g.get("tenant") if has_app_context() else None
-    if tenant is not None:
-        return tenant.slug
+    # The slug the request kept as text: the tenant row may have been expired by a commit
+    # (a plugin event comes after one), and reading it would reload the row.
+    slug = g.get("tenant_slug") if has_app_context() else None
+    if slug is not None:
+        return slug
     from core.tenancy import current_tenant_id
 
     tenant_id = current_tenant_id()

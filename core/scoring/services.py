@@ -655,8 +655,19 @@ def reopen_period(period: str, reason: str) -> dict:
 
 
 def period_state(period: str) -> dict:
-    scored = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
-    return {"period": period, "closed": kernel.is_closed(period),
+    return period_states([period])[period]
+
+
+def period_states(periods: list[str]) -> dict[str, dict]:
+    """Each month's state (closed, stale, when and by which variant it was scored): two
+    reads for any number of months, so a page listing a year asks twice, not per month."""
+    scored = {s.period: s for s in db.session.scalars(select(ScoredPeriod).where(ScoredPeriod.period.in_(periods)))}
+    closed = set(db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(periods))))
+    return {period: _state(period, period in closed, scored.get(period)) for period in periods}
+
+
+def _state(period: str, closed: bool, scored: ScoredPeriod | None) -> dict:
+    return {"period": period, "closed": closed,
             "stale": bool(scored and scored.stale), "stale_reason": scored.stale_reason if scored else None,
             "scored_at": scored.scored_at if scored else None,
             "variant": {"key": scored.variant_key, "version": scored.variant_version} if scored and scored.variant_key

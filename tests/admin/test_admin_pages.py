@@ -661,3 +661,25 @@ def test_competency_shows_a_taken_code_with_the_forms_error(clean_app, client, w
     assert bad.status_code == 422 and error_of(html, "max_level") == "Phải từ 1 đến 10."
     assert error_of(html, "code") == "Đã có năng lực với mã này."
     assert count(clean_app, world, Competency) == 1
+
+
+def test_an_id_beyond_bigint_is_a_field_error_beside_the_others(clean_app, client, world, token):
+    """A hand-made request naming a unit beyond BIGINT keeps the form and every error: the
+    check answers "no such unit" without asking the database, which would refuse the number."""
+    before = count(clean_app, world, OrgUnit), len(actions(clean_app, world))
+    response = client.post(f"/t/{world.slug}/admin/units", data={
+        "csrf_token": token, "code": "", "name": "Phòng mới", "parent_id": "99999999999999999999"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_of(html, "code") == "Bắt buộc nhập."
+    assert error_of(html, "parent_id") == "Không có đơn vị này."
+    assert (count(clean_app, world, OrgUnit), len(actions(clean_app, world))) == before
+
+
+def test_the_periods_page_reads_the_months_states_at_once(clean_app, client, world):
+    from tests.work.test_work_support import count_queries
+
+    with count_queries(clean_app) as statements:
+        assert client.get(f"/t/{world.slug}/admin/periods").status_code == 200
+    assert sum("FROM closed_periods" in s for s in statements) == 1
+    assert sum("FROM scored_periods" in s for s in statements) == 1
