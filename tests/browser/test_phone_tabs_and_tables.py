@@ -47,7 +47,7 @@ def test_the_operators_pages_fold_their_tables_into_labelled_cards(phone, live_s
     assert phone.scroll_width() <= PHONE["width"]
     row = page.locator("main table.stack tbody tr", has_text=SLUG)
     assert _fits(page, row)
-    assert page.locator("main table thead").evaluate("e => e.getBoundingClientRect().height") <= 1  # headings moved into the cells
+    assert page.locator("main table thead").evaluate("e => e.getBoundingClientRect().height") <= 1  # headings in the cells
     status = row.locator("td[data-label='Trạng thái']")
     assert _label_before(status) == '"Trạng thái: "' and status.inner_text() == "đang hoạt động"
     assert page.locator("nav.tabs a[aria-current=page]").inner_text() == "Các tỉnh (khách thuê)"
