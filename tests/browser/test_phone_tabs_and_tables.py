@@ -3,7 +3,7 @@ on both databases: the platform operator's tables fold into labelled cards inste
 running off the screen; the classification pages show the app's one tab bar (no private
 one), the current tab marked and in view, every tab a 44-px tap target; the auditor's
 export links and filters are thumb-sized; the province's heat map keeps its grid instead
-of one number a line."""
+of one number a line; a tick box stands before its words."""
 
 from __future__ import annotations
 
@@ -99,6 +99,11 @@ def test_the_classification_pages_share_the_one_tab_bar(phone, live_server):
         assert page.locator("input#year").input_value() == "2025"
         assert phone.scroll_width() <= PHONE["width"], path
     phone.screenshot("classification-province-tabs-390")
+    # A tick box stands before its words, not alone in a page-wide box above them.
+    phone.goto(f"{T}/admin/imports")
+    tick, label = page.locator("#dry_run"), page.locator("label[for=dry_run]")
+    assert tick.bounding_box()["width"] < 40
+    assert tick.bounding_box()["x"] < label.bounding_box()["x"] + 20 and label.bounding_box()["height"] >= 44
     phone.assert_clean()
 
 
