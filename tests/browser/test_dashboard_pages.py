@@ -225,8 +225,8 @@ def test_the_auditor_and_the_operator(desktop, month):
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("link", name="Tổng quan nền tảng").click()
     assert page.locator("h1").inner_text() == "Tổng quan nền tảng"
-    assert "decree335" in page.locator("#plugins-h + div table").inner_text()
-    assert SLUG in page.locator("#tenants-h + div table").inner_text()
+    assert "decree335" in page.locator("#plugins-h ~ table").inner_text()
+    assert SLUG in page.locator("#tenants-h ~ table").inner_text()
     desktop.screenshot("dash-operator-desktop", full_page=True)
     desktop.assert_clean()
 

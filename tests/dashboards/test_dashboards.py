@@ -115,6 +115,8 @@ def test_my_trend_has_a_chart_and_the_same_numbers_in_a_table(client, scored, by
     html = page(client, f"/t/{w.slug}/me/trend?by={by}&period={PERIOD}")
     assert "data-chart=" in html and "<table" in html
     assert "chart.umd.min.js" in html and "js/charts.js" in html
+    # The caption names the month once: the month's label already reads "tháng 10/2026".
+    assert "tháng tháng" not in html and ("tháng 10/2026 (thang điểm 70)" in html) == (by in ("day", "week"))
     if by == "month":
         assert "49,58" in html
     if by == "day":

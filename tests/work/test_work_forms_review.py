@@ -230,8 +230,9 @@ def _tabs(html: str) -> list[str]:
 
 def test_the_civil_servants_pages_share_one_set_of_tabs(client, world):
     sign_in(client, world, "staff")
-    expected = ["Hôm nay", "Tháng của tôi", "Xu hướng của tôi", "Xếp loại của tôi"]
-    for path in ("/today", "/me", "/me/trend"):
+    expected = ["Hôm nay", "Tháng của tôi", "Xu hướng của tôi", "Xếp loại của tôi", "Đánh giá, xếp loại cuối năm"]
+    # The classification pages show the same tab bar (no private one of their own).
+    for path in ("/today", "/me", "/me/trend", "/classification", "/evaluation"):
         html = client.get(f"/t/{world.slug}{path}").get_data(as_text=True)
         assert _tabs(html) == expected, path
         assert "Đơn vị (tỉnh)" not in html
@@ -239,5 +240,5 @@ def test_the_civil_servants_pages_share_one_set_of_tabs(client, world):
     pages = {path: client.get(f"/t/{world.slug}{path}").get_data(as_text=True) for path in ("/today", "/unit", "/me")}
     tabs = {path: _tabs(html) for path, html in pages.items()}
     assert tabs["/today"] == tabs["/unit"] == tabs["/me"]
-    assert tabs["/unit"][:6] == expected + ["Đơn vị của tôi", "Bảng điều khiển đơn vị"]
+    assert tabs["/unit"][:7] == expected + ["Đơn vị của tôi", "Bảng điều khiển đơn vị"]
     assert 'aria-current="page">Đơn vị của tôi</a>' in pages["/unit"]
