@@ -76,6 +76,9 @@ def parse_args() -> argparse.Namespace:
                    help="where scores are refreshed (CONGVU_SCORING): in the write's commit, or by "
                         "`congvu scorer` processes beside gunicorn (core/scoring/scorer.py)")
     p.add_argument("--scorers", type=int, default=1, help="`congvu scorer` processes with --scoring deferred")
+    p.add_argument("--scorer-settle", type=float, default=1.0,
+                   help="`congvu scorer --settle`: seconds the scorers wait after a pass that took marks "
+                        "(default 1.0, as CONGVU_SCORER_SETTLE_MS)")
     p.add_argument("--units-declaring", type=int, default=0,
                    help="only the people of the first K of the 20 units declare (1: one department under "
                         "one leader); 0: everyone (default)")
@@ -103,7 +106,8 @@ def start_scorers(args, app_url: str) -> list[subprocess.Popen]:
         return []
     env = dict(os.environ, CONGVU_DATABASE_URL=app_url, CONGVU_SECRET_KEY=secrets.token_hex(32),
                CONGVU_AUDIT_KEY=secrets.token_hex(32), CONGVU_ENV="production", CONGVU_SCORING="deferred")
-    command = [str(Path(sys.executable).parent / "congvu"), "scorer", "--interval", "0.2"]
+    command = [str(Path(sys.executable).parent / "congvu"), "scorer", "--interval", "0.2",
+               "--settle", str(args.scorer_settle)]
     log = open("/tmp/congvu-bench-scorer.log", "w")  # noqa: SIM115 - lives as long as the scorers
     return [subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True) for _ in range(args.scorers)]

@@ -30,6 +30,10 @@ class Defaults:
     # change's own commit, "deferred" by a scorer beside the request. Unset: deferred
     # when Redis is configured (an RQ job is woken), inline otherwise (`make run`).
     SCORING: str | None = None
+    # How long a scorer waits, once woken under load, before it takes the marks: writes made
+    # meanwhile join its batch, so a person declaring several items then is re-scored once
+    # (docs/scaling.md). 0: at once.
+    SCORER_SETTLE_MS = 1000
     QUEUE_PREFIX = ""  # several installations (or test runs) sharing one Redis
     SECRET_KEY: str | None = None
     ENV = "development"  # "production" refuses to start without a secret key

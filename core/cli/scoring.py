@@ -54,9 +54,13 @@ def recalc(tenant_slug: str, period: str) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Drain what is marked now, then exit.")
 @click.option("--interval", type=float, default=0.5, show_default=True,
-              help="Seconds to wait after a pass that found nothing.")
+              help="Seconds between passes (after one that found nothing).")
+@click.option("--settle", type=float, default=None,
+              help="Seconds to wait after a pass that took marks, so that marks made meanwhile "
+                   "coalesce: a person who declares several items in that time is re-scored once "
+                   "(default: CONGVU_SCORER_SETTLE_MS).")
 @with_appcontext
-def scorer(once: bool, interval: float) -> None:
+def scorer(once: bool, interval: float, settle: float | None) -> None:
     """Drain every tenant's scoring marks (CONGVU_SCORING=deferred) in a loop: the scorer
     without RQ, or beside RQ's scorer jobs after Redis was down (docs/scaling.md)."""
     import time
@@ -64,11 +68,11 @@ def scorer(once: bool, interval: float) -> None:
     from core.scoring import scorer as scoring
 
     require_rls_key()
+    settle = scoring.settle_seconds() if settle is None else settle
     while True:
         taken = scoring.drain_all()
         db.session.remove()
         if once:
             click.echo(f"{taken} marks taken")
             return
-        if not taken:
-            time.sleep(interval)
+        time.sleep(interval if not taken else settle)

@@ -179,8 +179,18 @@ def scorer_job(tenant_id: int) -> int:
             db.session.remove()
 
 
+def settle_seconds() -> float:
+    """CONGVU_SCORER_SETTLE_MS, in seconds."""
+    return int(current_app.config.get("CONGVU_SCORER_SETTLE_MS") or 0) / 1000
+
+
 def _scorer_job(tenant_id: int) -> int:
     redis_url = current_app.config.get("CONGVU_REDIS_URL")
+    # The job waits before it clears its wake key: writes meanwhile find the key set, queue
+    # nothing, and their marks join this job's batch — one re-score of a person for all the
+    # items they declared in that time, not one each (the scorer's cost grows with the
+    # person's month, so re-scoring it per item is what falls behind at 7:30).
+    time.sleep(settle_seconds())
     if redis_url:
         try:
             _redis(redis_url).delete(_wake_key(tenant_id))

@@ -208,7 +208,10 @@ def test_the_classification_run_drains_its_year_first(deferred, client, world):
 
 def test_with_redis_the_commit_wakes_one_scorer_job_per_tenant(clean_app, client, world, redis_url, monkeypatch):
     """Redis configured (and CONGVU_SCORING unset): deferred. Three declarations queue one
-    job (coalesced until it starts); the job drains all three marks."""
+    job (coalesced until it starts); a fourth made while the job settles queues nothing and
+    joins its batch; the job drains all four marks."""
+    import threading
+    import time
     import uuid
 
     from redis import Redis
@@ -217,6 +220,7 @@ def test_with_redis_the_commit_wakes_one_scorer_job_per_tenant(clean_app, client
     prefix = f"t{uuid.uuid4().hex[:8]}:"
     monkeypatch.setitem(clean_app.config, "CONGVU_REDIS_URL", redis_url)
     monkeypatch.setitem(clean_app.config, "CONGVU_QUEUE_PREFIX", prefix)
+    monkeypatch.setitem(clean_app.config, "CONGVU_SCORER_SETTLE_MS", 1500)
     queue = Queue(f"{prefix}scoring", connection=Redis.from_url(redis_url))
     try:
         for quantity in (1, 2, 3):
@@ -224,10 +228,21 @@ def test_with_redis_the_commit_wakes_one_scorer_job_per_tenant(clean_app, client
         assert len(marks(clean_app, world)) == 3
         assert [job.func_name for job in queue.jobs] == ["core.scoring.scorer.scorer_job"]
         assert queue.jobs[0].args == (world.tenant_id,)
-        with clean_app.app_context():
-            assert scorer.scorer_job(world.tenant_id) == 3
+        taken: list[int] = []
+
+        def run_the_job() -> None:
+            with clean_app.app_context():
+                taken.append(scorer.scorer_job(world.tenant_id))
+
+        job = threading.Thread(target=run_the_job)
+        job.start()
+        time.sleep(0.3)
+        declare(client, world, quantity=4)  # while the job settles: its wake key is still set
+        assert len(queue.jobs) == 1
+        job.join(15)
+        assert taken == [4]
         assert marks(clean_app, world) == []
-        assert month_rows(clean_app, world)[world.ids["staff"]][2] == 3
+        assert month_rows(clean_app, world)[world.ids["staff"]][2] == 4
         declare(client, world)  # the job started: the next write wakes another
         assert len(queue.jobs) == 2
     finally:
