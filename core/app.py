@@ -269,6 +269,7 @@ def _postgres_rls_defaults(app: Flask) -> None:
 
     from core.audit.services import hear_heads
     from core.extensions import db
+    from core.liveness import refuse_dead
     from core.tenancy.rls import check_no_defaults
 
     with app.app_context():
@@ -276,3 +277,6 @@ def _postgres_rls_defaults(app: Flask) -> None:
         def _on_connect(dbapi_connection, record) -> None:
             check_no_defaults(dbapi_connection, record)
             hear_heads(dbapi_connection, record)  # the audit chain's heads, reported at commit
+
+        # Instead of pool_pre_ping's round trip at every checkout (core/liveness.py).
+        event.listen(db.engine, "checkout", refuse_dead)

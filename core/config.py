@@ -160,7 +160,9 @@ def _absolute_sqlite(url: str, instance_path: Path) -> str:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # No pool_pre_ping: a dead connection is found at checkout without a round trip
+    # (core/liveness.py, registered in core/app.py).
+    return {"pool_size": 10, "max_overflow": 10}
 
 
 class ConfigError(RuntimeError):

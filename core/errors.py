@@ -202,7 +202,7 @@ def handle_database_unavailable(error: Exception):
     """The database stopped answering mid-request (restarted, failed over, our connections
     cut, the pool exhausted): 503 with Retry-After instead of a 500 page. The request's
     transaction is dropped, so nothing of it is written; the pool has discarded the dead
-    connection and checks the others before handing them out (pool_pre_ping), so the next
+    connection and checks the others before handing them out (core/liveness.py), so the next
     request gets a live one. The page is self-contained: rendering the site's layout could
     ask the database again."""
     from core.extensions import db

@@ -1,7 +1,7 @@
 """PostgreSQL going away under the app: its connections are cut the way a restart or a
 fail-over cuts them (`pg_terminate_backend`, as the superuser), and requests fail cleanly
 — a 503 with the contract's error body and Retry-After, never a 500 — with nothing half
-written, and the pool recovers by itself (pool_pre_ping) so the next requests succeed.
+written, and the pool recovers by itself (core/liveness.py) so the next requests succeed.
 
 PostgreSQL only (the shared server cannot be restarted, so the test database's backends
 are terminated instead). The other faults are tested where they live: Redis down
@@ -42,18 +42,34 @@ def admin_engine():
     engine.dispose()
 
 
-def _terminate(admin_engine, dbname: str, pid: int | None = None, wait: bool = True) -> int:
-    """Cut the app's connections to `dbname` (or one backend); with `wait`, until they are gone."""
+def _terminate(admin_engine, dbname: str, pid: int | None = None, wait: bool = True,
+               cut_pids: list[int] | None = None) -> int:
+    """Cut the app's connections to `dbname` (or one backend); with `wait`, until they are
+    gone. `cut_pids` collects the backends cut, for a caller that waits for them later."""
     where = "pid = :pid" if pid is not None else "datname = :d AND pid <> pg_backend_pid()"
     with admin_engine.connect() as conn:
-        cut = conn.execute(text(f"SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                f"WHERE {where}"), {"d": dbname, "pid": pid}).scalar()
+        # Materialized first: PostgreSQL may otherwise test pg_terminate_backend before `where`.
+        cut = conn.execute(text(f"WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE {where}) "
+                                "SELECT pid FROM chosen WHERE pg_terminate_backend(pid)"),
+                           {"d": dbname, "pid": pid}).scalars().all()
+        if cut_pids is not None:
+            cut_pids.extend(cut)
         deadline = time.time() + 10
         while wait and conn.execute(text(f"SELECT count(*) FROM pg_stat_activity WHERE {where}"),
                                     {"d": dbname, "pid": pid}).scalar():
             assert time.time() < deadline, "backends did not exit"
             time.sleep(0.02)
-    return cut
+    return len(cut)
+
+
+def _wait_gone(admin_engine, pids: list[int]) -> None:
+    """Until every backend in `pids` has exited: the outage is over only then."""
+    with admin_engine.connect() as conn:
+        deadline = time.time() + 10
+        while pids and conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+                                    {"p": pids}).scalar():
+            assert time.time() < deadline, "backends did not exit"
+            time.sleep(0.02)
 
 
 def _unit(client, w: World, code: str):
@@ -148,11 +164,11 @@ def test_connections_cut_under_load_give_503s_then_recover(clean_app, pg, admin_
             i += 1
 
     cuts: list[int] = []
+    cut_pids: list[int] = []
 
     def killer() -> None:
-        while not stop.is_set():
-            time.sleep(0.15)
-            cuts.append(_terminate(admin_engine, pg.dbname, wait=False))
+        while not stop.wait(0.15):
+            cuts.append(_terminate(admin_engine, pg.dbname, wait=False, cut_pids=cut_pids))
 
     workers = [threading.Thread(target=load, args=(n,)) for n in range(4)]
     cutter = threading.Thread(target=killer)
@@ -169,7 +185,8 @@ def test_connections_cut_under_load_give_503s_then_recover(clean_app, pg, admin_
     for _, _, response in answers:
         if response.status_code == 503:
             _assert_unavailable(response)
-    # After the outage every request succeeds at once.
+    # After the outage (the last cut backends have exited) every request succeeds at once.
+    _wait_gone(admin_engine, cut_pids)
     assert [client.get(w.url("/units"), headers=w.h("admin")).status_code for _ in range(5)] == [200] * 5
     # No partial write: each unit that exists has exactly its one audit event, each 201 is there,
     # and the audit chain is whole. (A 503 may still have committed: the connection can be cut
