@@ -10,6 +10,7 @@ from core.errors import abort
 from core.extensions import db, login_manager
 from core.ids import MAX_ID
 from core.tenancy.context import reset_tenant, set_tenant
+from core.tenants import config_cache
 from core.tenants.models import Tenant
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,6 +43,7 @@ def bind_tenant() -> None:
     if tenant.status == "merged" and tenant.merged_into_id is not None:
         return _merged_tenant(tenant, slug)
     g.tenant, g.tenant_slug = tenant, tenant.slug
+    config_cache.bind(tenant.id, tenant.config_stamp)
     g.tenant_token = set_tenant(tenant.id)
     if request.path.startswith("/api/"):
         # Authenticate and check membership before the body is even validated, so a

@@ -35,6 +35,7 @@ from core.scoring.models import (
 from core.scoring.scope import lock_people
 from core.scoring.stale import mark_stale
 from core.tenancy import current_tenant_id, tenant_context
+from core.tenants import config_cache
 from core.timeutil import utcnow
 from core.txcache import pending
 from core.webhooks import outbox as webhooks
@@ -631,6 +632,7 @@ def close_period(period: str, actor: str | None = None, why: dict | None = None)
     kernel.parse_month(period)
     if kernel.is_closed(period):
         raise Conflict(f"The period {period} is already closed.", {"period": ["Already closed."]})
+    config_cache.changed()
     db.session.add(ClosedPeriod(period=period))
     db.session.flush()
     frozen = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
@@ -648,6 +650,7 @@ def reopen_period(period: str, reason: str) -> dict:
     row = db.session.scalar(select(ClosedPeriod).where(ClosedPeriod.period == period))
     if row is None:
         raise Conflict(f"The period {period} is not closed.", {"period": ["Not closed."]})
+    config_cache.changed()
     db.session.delete(row)
     db.session.flush()
     record("period.reopen", "period", period, before={"closed": True}, after={"closed": False, "reason": reason})

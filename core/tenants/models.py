@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -36,6 +36,10 @@ class Tenant(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
     morning_cutoff: Mapped[str] = mapped_column(String(5), default="09:00")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by the database whenever the tenant's closed months, calendar, work settings or
+    # webhook subscriptions change (migration 0039's triggers): what a process read of
+    # them holds while the stamp does (core/tenants/config_cache.py). Never written here.
+    config_stamp: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ComponentChoice(TenantScoped, db.Model):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.tenancy import current_tenant_id
+from core.tenants import config_cache
 from core.timeutil import utcnow
 from core.webhooks import EVENTS
 from core.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -28,9 +29,9 @@ def _subscriptions(tenant_id: int) -> list[tuple[int, list]]:
     # One query per request for a tenant's subscriptions, however many items it completes.
     cache = g.setdefault("congvu_webhook_subs", {}) if has_request_context() else {}
     if tenant_id not in cache:
-        cache[tenant_id] = db.session.execute(
-            select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
-        ).all()
+        cache[tenant_id] = config_cache.kept("webhook_subscriptions", None, lambda: tuple(
+            (sid, tuple(events or ())) for sid, events in db.session.execute(
+                select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True)))))
     return cache[tenant_id]
 
 

@@ -9,6 +9,7 @@ from core import outbound as urls
 from core.audit.services import record
 from core.errors import Invalid
 from core.extensions import db
+from core.tenants import config_cache
 from core.timeutil import utcnow
 from core.webhooks import EVENTS, signing
 from core.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -63,6 +64,7 @@ def create(url: str, events: list[str], description: str | None, actor: str) -> 
         raise Invalid("Some fields are invalid.", errors)
     sub = WebhookSubscription(url=url.strip(), events=sorted(set(events)), description=description or None,
                               secret=signing.new_secret(), active=True, created_by=actor)
+    config_cache.changed()
     db.session.add(sub)
     db.session.flush()
     record("webhook.create", "webhook", sub.id, after=_view(sub))  # never the secret
@@ -74,6 +76,7 @@ def update(sub: WebhookSubscription, data: dict) -> WebhookSubscription:
     if errors:
         raise Invalid("Some fields are invalid.", errors)
     before = _view(sub)
+    config_cache.changed()
     if "url" in data:
         sub.url = data["url"].strip()
     if "events" in data:
@@ -88,6 +91,7 @@ def update(sub: WebhookSubscription, data: dict) -> WebhookSubscription:
 
 def delete(sub: WebhookSubscription) -> None:
     record("webhook.delete", "webhook", sub.id, before=_view(sub))
+    config_cache.changed()
     db.session.execute(WebhookDelivery.__table__.delete().where(
         WebhookDelivery.tenant_id == sub.tenant_id, WebhookDelivery.subscription_id == sub.id))
     db.session.delete(sub)

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from core import workdays
 from core.extensions import db
 from core.tenancy import current_tenant_id
+from core.tenants import config_cache
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
 from core.txcache import forget, transaction_cache
@@ -35,6 +36,7 @@ _LOADED = "calendars"
 def forget_loaded() -> None:
     """A calendar day changed in this transaction: calendars read before no longer hold."""
     forget(_LOADED)
+    config_cache.changed()
 
 
 def now() -> datetime:
@@ -88,8 +90,8 @@ class WorkCalendar:
         loaded = transaction_cache(_LOADED)
         key = (current_tenant_id(), start, end)
         if key not in loaded:
-            rows = db.session.execute(_DAYS, {"start": start, "end": end}).all()
-            loaded[key] = {row.day: row.kind for row in rows}
+            loaded[key] = dict(config_cache.kept("calendar", (start, end), lambda: tuple(
+                (row.day, row.kind) for row in db.session.execute(_DAYS, {"start": start, "end": end}))))
         return cls(start, end, dict(loaded[key]))
 
     def is_working_day(self, day: date) -> bool:

@@ -127,6 +127,26 @@ def test_the_declaration_takes_no_scoring_statement(deferred, client, world):
 STATEMENTS_PER_DECLARATION = 7
 
 
+def test_reporting_an_item_done_takes_no_scoring_and_no_configuration_statement(deferred, client, world):
+    """The evening's report (an item marked done): token to commit, the same budget as a
+    declaration. The month's closing, the calendar, the reporting window and the webhook
+    subscriptions come from what the process keeps under the tenant's config stamp."""
+    first, second = declare(client, world), declare(client, world)
+    warm = client.patch(world.url(f"/work-items/{first['id']}"), json={"status": "done"}, headers=world.h("staff"))
+    assert warm.status_code == 200, warm.get_json()
+    with count_queries(deferred) as statements:
+        r = client.patch(world.url(f"/work-items/{second['id']}"), json={"status": "done"}, headers=world.h("staff"))
+    assert r.status_code == 200, r.get_json()
+    assert sum("scoring_marks" in s for s in statements) == 1
+    assert not any("item_scores" in s or "period_scores" in s for s in statements), statements
+    assert len(statements) <= STATEMENTS_PER_UPDATE, statements
+
+
+# PostgreSQL: tenant, RLS setting, token, the item, its UPDATE, mark, audit event (was 11:
+# the closed months, calendar, work settings and webhook subscriptions read every time).
+STATEMENTS_PER_UPDATE = 7
+
+
 def test_a_scorer_killed_mid_batch_leaves_its_marks_and_the_next_one_ends_equal(deferred, client, world,
                                                                               monkeypatch):
     app = deferred

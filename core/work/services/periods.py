@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core.audit.services import record
 from core.errors import Conflict
 from core.extensions import db
+from core.tenants import config_cache
 from core.work.models import ClosedPeriod
 
 
@@ -18,10 +19,11 @@ def period_of(day: date) -> str:
 
 
 def closed_periods(days: list[date]) -> set[str]:
-    periods = {period_of(d) for d in days if d is not None}
+    periods = frozenset(period_of(d) for d in days if d is not None)
     if not periods:
         return set()
-    return set(db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(periods))))
+    return set(config_cache.kept("closed_periods", periods, lambda: frozenset(
+        db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(periods))))))
 
 
 def ensure_open(day: date, field: str = "work_date") -> None:
@@ -39,6 +41,7 @@ def close_period(period: str) -> ClosedPeriod:
     row = db.session.scalar(select(ClosedPeriod).where(ClosedPeriod.period == period))
     if row is None:
         row = ClosedPeriod(period=period)
+        config_cache.changed()
         db.session.add(row)
         db.session.flush()
         record("period.close", "period", period, after={"period": period})
