@@ -80,6 +80,22 @@ def acting_as(actor: str) -> Iterator[None]:
         _JOB_ACTOR.reset(token)
 
 
+# Who an event names when there is no job and no signed-in person: `system`, unless the
+# process says who it is (the `congvu` command line sets "cli").
+_FALLBACK_ACTOR: ContextVar[str] = ContextVar("congvu_fallback_actor", default="system")
+
+
+@contextmanager
+def acting_outside_requests(actor: str) -> Iterator[None]:
+    """Events recorded inside with no job and no request principal name `actor`. Unlike
+    `acting_as` it never overrides the person of a request or the requester of a job."""
+    token = _FALLBACK_ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _FALLBACK_ACTOR.reset(token)
+
+
 def job_actor(requested_by: str, run_id: str) -> str:
     return f"{requested_by} via job {run_id}"
 
@@ -87,7 +103,7 @@ def job_actor(requested_by: str, run_id: str) -> str:
 def current_actor() -> str:
     """Who the next event names: the person a running job was requested by, else the
     authenticated principal of the request (the same rule for pages and the API), else
-    `system` (no request and no job: migrations, shell)."""
+    who the process says it is (`cli` for a command), else `system`."""
     job = _JOB_ACTOR.get()
     if job:
         return job
@@ -97,7 +113,7 @@ def current_actor() -> str:
         principal = request_principal()
         if principal is not None:
             return principal.actor
-    return "system"
+    return _FALLBACK_ACTOR.get()
 
 
 def record(action: str, object_type: str | None = None, object_id: Any = None,

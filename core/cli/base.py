@@ -87,9 +87,23 @@ class CongvuGroup(FlaskGroup):
         return super().list_commands(ctx)
 
 
+# Long-running processes: what they write is done by requests, jobs and schedules that
+# name their own actor ("user:N:login", "… via job …", "scheduler"), never the command
+# that started them.
+DAEMONS = frozenset({"run", "worker", "schedule", "scorer", "webhooks"})
+
+
 @click.group(cls=CongvuGroup, create_app=create_app, add_version_option=False)
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """congvu — KPI Công vụ."""
+    # Whatever a command writes is audited as `cli` (a job it starts as "cli via job …"):
+    # outside a request and a job the log would otherwise say `system`, which tells an
+    # inspector nothing about who changed the data.
+    if ctx.invoked_subcommand not in DAEMONS:
+        from core.audit.services import acting_outside_requests
+
+        ctx.with_resource(acting_outside_requests("cli"))
 
 
 def tenant_or_fail(slug: str):

@@ -71,6 +71,20 @@ def test_declaring_on_the_page_and_the_api_names_the_person(clean_app, client, w
     assert actors(clean_app, world, "work_item.create") == [me(world, "staff"), me(world, "staff2")]
 
 
+def test_progress_completion_and_cancelling_on_the_page_and_the_api_name_the_person(clean_app, client, world, clock):
+    items = {who: [declare(client, world, who)["id"] for _ in range(2)] for who in ("staff", "staff2")}
+    first, cancelled = items["staff"]
+    page_post(client, world, "staff", f"/items/{first}/update", {"action": "progress", "progress": "40"})
+    page_post(client, world, "staff", f"/items/{first}/update", {"action": "done"})
+    page_post(client, world, "staff", f"/items/{cancelled}/update", {"action": "cancel"})
+    second, dropped = items["staff2"]
+    for item, body in ((second, {"progress": 40}), (second, {"status": "done"}), (dropped, {"status": "cancelled"})):
+        r = client.patch(world.url(f"/work-items/{item}"), json=body, headers=world.h("staff2"))
+        assert r.status_code == 200, r.get_json()
+    for action in ("work_item.update", "work_item.complete", "work_item.cancel"):
+        assert actors(clean_app, world, action) == [me(world, "staff"), me(world, "staff2")], action
+
+
 def test_review_on_the_page_and_the_api_names_the_manager(clean_app, client, world, clock):
     first, second = declare(client, world, "staff"), declare(client, world, "staff")
     for item in (first, second):
@@ -614,6 +628,7 @@ def test_sso_settings_on_the_page_and_the_api_name_the_admin(clean_app, client, 
 # and the API. A route without an audited write says why.
 PAGE_WRITES = {
     "work_pages.declare": test_declaring_on_the_page_and_the_api_names_the_person,
+    "work_pages.update": test_progress_completion_and_cancelling_on_the_page_and_the_api_name_the_person,
     "work_pages.review": test_review_on_the_page_and_the_api_names_the_manager,
     "work_pages.verify": test_verify_on_the_page_and_the_api_names_the_manager,
     "dashboard_pages.set_general": test_general_scores_on_the_page_and_the_api_name_the_manager,
@@ -675,7 +690,6 @@ PAGE_WRITES = {
     "live_pages.set_active": "tests/imports/test_live_sources.py::test_the_page_sets_up_a_source_pulls_and_names_the_admin",
 }
 NOT_AUDITED_HERE = {
-    "work_pages.update": "an item's progress and completion are not audited events (core/work/services/progress.py, update_item)",
     "admin_pages.what_if": "a preview: scoring.what_if only reads and the page rolls back; nothing is stored",
 }
 

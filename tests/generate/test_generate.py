@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core import unit_of_work
+from core.audit.models import AuditEvent
 from core.catalogue.models import NormVersion, TaskType, TaskTypePosition
 from core.extensions import db
 from core.generate import generate
 from core.generate import items as work
 from core.org.models import Employee, OrgUnit
-from core.tenancy import tenant_context
+from core.tenancy import tenant_context, unscoped
 from core.work.models import WorkItem
 from tests.cli.test_cli import run
 
@@ -157,3 +158,5 @@ def test_the_command_reports_where_the_time_went(clean_app):
     assert result.exit_code == 0, result.output
     assert "stages: people " in result.output and "; items 2026-10 " in result.output
     assert "5 employees in 1 units, 880 work items from 2026-10" in result.output
+    with clean_app.app_context(), unscoped():  # what the command wrote names the command line
+        assert set(db.session.scalars(select(AuditEvent.actor))) == {"cli"}

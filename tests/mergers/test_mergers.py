@@ -379,6 +379,9 @@ def test_cli_merge_dry_run_conflicts_and_commit(clean_app, client, provinces, tm
     assert dry.exit_code == 0 and "nothing was written" in dry.output
     done = run(clean_app, *args)
     assert done.exit_code == 0, done.stderr
+    with clean_app.app_context(), unscoped():  # both chains' events name the command line
+        assert set(db.session.execute(select(AuditEvent.action, AuditEvent.actor).where(
+            AuditEvent.action.like("tenant.merge%")))) == {("tenant.merge", "cli"), ("tenant.merged", "cli")}
     again = run(clean_app, *args)
     assert again.exit_code == 0 and "already merged" in again.output
     verify = run(clean_app, "audit", "verify", "--tenant", "khanh-hoa")
