@@ -47,7 +47,11 @@ def measure(app_url: str, usernames: list[str], repeat: int = 40) -> list[dict]:
             call(n)
             times.append((time.perf_counter() - start) * 1000)
             costs.append(statements[0])
-        rows.append({"request": name, "sql_statements": max(costs), "median_ms": round(statistics.median(times), 1)})
+        # The process's first request of a kind reads what later ones keep (the tenant's
+        # configuration under its stamp, core/tenants/config_cache.py): the steady cost is
+        # the most any later one took.
+        rows.append({"request": name, "sql_statements": max(costs[1:] or costs),
+                     "median_ms": round(statistics.median(times), 1)})
 
     def login(n):
         r = client.post("/api/v1/auth/token", json={"tenant": SLUG, "username": users[n], "password": PASSWORD})

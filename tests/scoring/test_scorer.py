@@ -10,7 +10,7 @@ import logging
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core import unit_of_work
 from core.extensions import db
@@ -145,6 +145,39 @@ def test_reporting_an_item_done_takes_no_scoring_and_no_configuration_statement(
 # PostgreSQL: tenant, RLS setting, token, the item, its UPDATE, mark, audit event (was 11:
 # the closed months, calendar, work settings and webhook subscriptions read every time).
 STATEMENTS_PER_UPDATE = 7
+
+
+def test_a_batch_rewrites_only_the_rows_that_changed(deferred, backend, client, world):
+    """PostgreSQL: re-scoring a person's month leaves the rows of untouched items as they
+    were (the same row version, xmin), inserts the new item's, rewrites the changed one's
+    and deletes the cancelled one's — and still ends equal to a full recalculation."""
+    if backend.name != "postgresql":
+        pytest.skip("the SQL path of the variant: PostgreSQL only")
+    app = deferred
+    items = [declare(client, world, quantity=q)["id"] for q in (1, 2, 3, 4)]
+    drain(app, world)
+
+    def versions() -> dict[int, tuple]:
+        with app.app_context(), tenant_context(world.tenant_id):
+            return {r.work_item_id: (r.xmin, r.c0) for r in db.session.execute(
+                text("SELECT work_item_id, xmin::text AS xmin, c0 FROM item_scores"))}
+
+    before = versions()
+    assert set(before) == set(items)
+    changed, cancelled, untouched = items[0], items[1], items[2:]
+    for item_id, body in ((changed, {"quantity": 5}), (cancelled, {"status": "cancelled"})):
+        r = client.patch(world.url(f"/work-items/{item_id}"), json=body, headers=world.h("staff"))
+        assert r.status_code == 200, r.get_json()
+    added = declare(client, world, quantity=2)["id"]
+    drain(app, world)
+    assert marks(app, world) == []
+    after = versions()
+    assert set(after) == {*items, added} - {cancelled}
+    assert {i: after[i] for i in untouched} == {i: before[i] for i in untouched}
+    assert after[changed][0] != before[changed][0]
+    incremental = month_rows(app, world)
+    full = full_recalculation(app, world)
+    assert {pid: full[pid] for pid in incremental} == incremental
 
 
 def test_a_scorer_killed_mid_batch_leaves_its_marks_and_the_next_one_ends_equal(deferred, client, world,
