@@ -483,11 +483,17 @@ def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
     done = select(EvaluationStep.id).where(EvaluationStep.year == year,
                                            EvaluationStep.employee_id == principal.employee_id,
                                            EvaluationStep.step.in_(("self", "decision"))).exists()
+    # Steps wait only for people the scheme classifies (pending, preview): a director with
+    # no scores of their own is not urged to a step the page does not offer them.
+    classified = select(EmployeeClassification.id).where(
+        EmployeeClassification.year == year, EmployeeClassification.employee_id == principal.employee_id,
+        EmployeeClassification.computed_level.is_not(None)).exists()
     stored = (select(ComponentChoice.settings).where(ComponentChoice.kind == PROCEDURE_KIND)
               .order_by(ComponentChoice.effective_from.desc()).limit(1).scalar_subquery())
     rows = db.session.execute(
         select(up.c.id, up.c.kind, up.c.depth, AgencyEvaluation.id.label("evaluation_id"),
-               AgencyEvaluation.late_reason, done.label("done"), stored.label("settings"))
+               AgencyEvaluation.late_reason, done.label("done"), classified.label("classified"),
+               stored.label("settings"))
         .outerjoin(AgencyEvaluation, (AgencyEvaluation.agency_id == up.c.id) & (AgencyEvaluation.year == year))
         .order_by(up.c.depth)).all()
     if not rows:
@@ -495,7 +501,7 @@ def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
     agencies = [r for r in rows if r.kind in AGENCY_KINDS]
     agency = agencies[-1] if agencies else rows[0]
     settings = {**DEFAULTS, **(rows[0].settings or {})}
-    if agency.evaluation_id is None or rows[0].done or "self" not in settings["steps"]:
+    if agency.evaluation_id is None or rows[0].done or not rows[0].classified or "self" not in settings["steps"]:
         return None
     deadline = deadline_in(year, settings)
     if today > deadline and agency.late_reason is None:
