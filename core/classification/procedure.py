@@ -1011,11 +1011,34 @@ def pending(principal: Principal, year: int) -> dict:
                                   "confirmation": confirmation_text(unit, year)})
     from core.classification.services import appeal_view
 
-    appeals = [appeal_view(a) for a in db.session.scalars(select(ClassificationAppeal).where(
+    # The decider sees who appeals, not only the reason.
+    appeals = [{**appeal_view(a), "full_name": org.people[a.employee_id].full_name}
+               for a in db.session.scalars(select(ClassificationAppeal).where(
         ClassificationAppeal.year == year, ClassificationAppeal.status == "pending",
         ClassificationAppeal.employee_id.in_(ids)).order_by(ClassificationAppeal.id))
         if may_do(principal, "decision", a.employee_id, org)] if ids else []
     return {"year": year, "steps": todo, "decisions": decisions, "appeals": appeals}
+
+
+def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dict[str, Any] | None:
+    """Who must act next on a person's evaluation, and by when: {"step", "by" (a full name,
+    or None for the level above — the tenant admin, i.e. the Sở Nội vụ), "deadline"}; None
+    before the agency opens or once the decision is taken."""
+    agency_id = org.agency.get(employee_id)
+    if agency_id is None or agency_state(year, agency_id) is None:
+        return None
+    step = next((s for s in procedure_settings()["steps"] if s not in set(done)), None)
+    if step is None:
+        return None
+    person = org.people[employee_id]
+    by: str | None = person.full_name
+    if step in ("manager", "meeting"):
+        boss = org.people.get(person.manager_id)
+        by = boss.full_name if boss is not None else None
+    elif step == "decision":
+        heads = sorted(org.heads(agency_id)) if org.scope_of(employee_id) == "staff" else []
+        by = ", ".join(org.people[h].full_name for h in heads) or None
+    return {"step": step, "by": by, "deadline": deadline(year)}
 
 
 def person(principal: Principal, year: int, employee_id: int) -> dict:

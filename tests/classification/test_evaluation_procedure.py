@@ -393,3 +393,33 @@ def test_schemes_per_regime_are_validated_and_can_fall_back_to_the_cong_chuc_sch
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.scalar(select(EmployeeClassification).where(EmployeeClassification.employee_id == w.ids["staff"]))
         assert (row.computed_level, row.demoted_by_quota) == ("HTT", True)
+
+
+def test_who_acts_next_on_a_persons_evaluation(clean_app, proc, client):
+    """The person's page says whose step is next: the direct manager for the proposal and the
+    minutes, the agency's head for the staff's decision, the level above (None: the Sở Nội vụ)
+    for a head's; nothing before the agency opens or once decided."""
+    from core.classification import procedure
+
+    w = proc
+
+    def following(name: str):
+        with clean_app.app_context(), tenant_context(w.tenant_id):
+            done = db.session.scalars(select(EvaluationStep.step).where(EvaluationStep.employee_id == w.ids[name]))
+            found = procedure.next_step(procedure.Org(YEAR), YEAR, w.ids[name], list(done))
+            return None if found is None else (found["step"], found["by"], found["deadline"].isoformat())
+
+    assert following("staff") is None  # not open yet
+    assert open_agency(client, w).status_code == 200
+    assert following("staff") == ("self", "Người staff", "2026-12-15")
+    assert step(client, w, "staff", "staff", "self").status_code == 200
+    assert following("staff") == ("manager", "Người manager", "2026-12-15")
+    assert step(client, w, "manager", "staff", "manager").status_code == 200
+    assert following("staff") == ("meeting", "Người manager", "2026-12-15")
+    assert step(client, w, "manager", "staff", "meeting").status_code == 200
+    assert following("staff") == ("decision", "Người head", "2026-12-15")
+    assert step(client, w, "head", "head", "self").status_code == 200
+    assert following("head")[:2] == ("manager", None)  # no superior inside the agency: the level above
+    for kind in ("manager", "meeting"):
+        assert step(client, w, "admin", "head", kind).status_code == 200
+    assert following("head")[:2] == ("decision", None)
