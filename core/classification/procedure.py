@@ -1041,6 +1041,37 @@ def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dic
     return {"step": step, "by": by, "deadline": deadline(year)}
 
 
+def waiting_for(principal: Principal) -> dict[str, Any] | None:
+    """What of this year's evaluation waits for the signed-in person beyond their own
+    self-assessment (which `self_assessment_due` announces): proposals and minutes for their
+    staff, decisions, appeals, and their own decided level while they may appeal it —
+    {"year", "steps", "decisions", "appeals", "deadline", "decided"} for the home page, or
+    None. Only while some agency's evaluation of the year is open, so the rest of the year
+    the home page pays one small query."""
+    if principal.is_operator:
+        return None
+    year = cal.local_today().year
+    if db.session.scalar(select(AgencyEvaluation.id).where(AgencyEvaluation.year == year).limit(1)) is None:
+        return None
+    work = pending(principal, year)
+    steps = [s for s in work["steps"] if s["step"] != "self"]
+    decided = None
+    if principal.employee_id is not None:
+        step = db.session.scalar(select(EvaluationStep).where(
+            EvaluationStep.year == year, EvaluationStep.employee_id == principal.employee_id,
+            EvaluationStep.step == "decision"))
+        decision = None if step is None else db.session.get(EvaluationDecision, step.data["decision_id"])
+        if decision is not None:  # the written notice's gist, while it matters: until the appeal window ends
+            decided = {"level": step.level or "—", "may_appeal": cal.now() <= decision.appeal_until,
+                       "appeal_until": cal.local_date(decision.appeal_until, cal.current_tenant())}
+            if not decided["may_appeal"]:
+                decided = None
+    if not (steps or work["decisions"] or work["appeals"] or decided):
+        return None
+    return {"year": year, "steps": len(steps), "decisions": len(work["decisions"]),
+            "appeals": len(work["appeals"]), "deadline": deadline(year), "decided": decided}
+
+
 def person(principal: Principal, year: int, employee_id: int) -> dict:
     """A person's evaluation: their steps so far, the decision and appeals (the person, those
     competent for a step, tenant admin and auditor)."""
