@@ -1053,7 +1053,13 @@ def waiting_for(principal: Principal) -> dict[str, Any] | None:
     year = cal.local_today().year
     if db.session.scalar(select(AgencyEvaluation.id).where(AgencyEvaluation.year == year).limit(1)) is None:
         return None
-    work = pending(principal, year)
+    # Steps for staff, decisions and appeals are for those whom someone reports to, leaders
+    # and the tenant admin: everyone else's home page skips the tenant-wide `pending`.
+    me = principal.employee_id
+    may_wait = principal.has_role("tenant_admin") or me is not None and db.session.scalar(
+        select(literal(True)).where((select(Employee.id).where(Employee.manager_id == me).exists())
+                                    | (select(Employee.id).where(Employee.id == me, Employee.is_leader).exists())))
+    work = pending(principal, year) if may_wait else {"steps": [], "decisions": [], "appeals": []}
     steps = [s for s in work["steps"] if s["step"] != "self"]
     decided = None
     if principal.employee_id is not None:
