@@ -209,6 +209,10 @@ def test_one_person_through_the_whole_procedure_on_a_phone(browser, live_server,
         assert "được chấp nhận" in outcome and "HTXS" in outcome
         assert "quyết định: HTXS" in page.locator("section[aria-labelledby=mine-h]").inner_text()
         on_phone("9-settled")
+        # 'Xếp loại của tôi' sends her to the evaluation, with no draft's appeal date or stored reason.
+        follow(page.locator("nav.tabs").get_by_role("link", name="Xếp loại của tôi"))
+        assert page.locator("#under-procedure").is_visible()
+        assert "Decision" not in page.locator("main").inner_text()
 
         # The audit log names who took each step.
         phone.login("admin")
