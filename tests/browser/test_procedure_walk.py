@@ -96,6 +96,8 @@ def test_one_person_through_the_whole_procedure_on_a_phone(browser, live_server,
         assert "Còn 15 ngày đến hạn" in page.locator("#deadline").inner_text()
         follow(page.locator("#agencies li.item", has_text="Sở Nội vụ").get_by_role("button", name="Mở kỳ đánh giá"))
         assert "Kỳ đánh giá đã mở." in page.locator(".flashes").inner_text()
+        # The months that count, as people write them (not 2026-01 – 2026-11).
+        assert "đang mở: tháng 01/2026 – tháng 11/2026" in page.locator("#agencies").inner_text()
         on_phone("1-opened")
 
         # 3 December: she is told on her home page, with the deadline, and self-assesses.
