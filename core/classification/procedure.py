@@ -483,11 +483,17 @@ def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
     done = select(EvaluationStep.id).where(EvaluationStep.year == year,
                                            EvaluationStep.employee_id == principal.employee_id,
                                            EvaluationStep.step.in_(("self", "decision"))).exists()
+    # Steps wait only for people the scheme classifies (pending, preview): a director with
+    # no scores of their own is not urged to a step the page does not offer them.
+    classified = select(EmployeeClassification.id).where(
+        EmployeeClassification.year == year, EmployeeClassification.employee_id == principal.employee_id,
+        EmployeeClassification.computed_level.is_not(None)).exists()
     stored = (select(ComponentChoice.settings).where(ComponentChoice.kind == PROCEDURE_KIND)
               .order_by(ComponentChoice.effective_from.desc()).limit(1).scalar_subquery())
     rows = db.session.execute(
         select(up.c.id, up.c.kind, up.c.depth, AgencyEvaluation.id.label("evaluation_id"),
-               AgencyEvaluation.late_reason, done.label("done"), stored.label("settings"))
+               AgencyEvaluation.late_reason, done.label("done"), classified.label("classified"),
+               stored.label("settings"))
         .outerjoin(AgencyEvaluation, (AgencyEvaluation.agency_id == up.c.id) & (AgencyEvaluation.year == year))
         .order_by(up.c.depth)).all()
     if not rows:
@@ -495,7 +501,7 @@ def self_assessment_due(principal: Principal) -> dict[str, Any] | None:
     agencies = [r for r in rows if r.kind in AGENCY_KINDS]
     agency = agencies[-1] if agencies else rows[0]
     settings = {**DEFAULTS, **(rows[0].settings or {})}
-    if agency.evaluation_id is None or rows[0].done or "self" not in settings["steps"]:
+    if agency.evaluation_id is None or rows[0].done or not rows[0].classified or "self" not in settings["steps"]:
         return None
     deadline = deadline_in(year, settings)
     if today > deadline and agency.late_reason is None:
@@ -1005,11 +1011,71 @@ def pending(principal: Principal, year: int) -> dict:
                                   "confirmation": confirmation_text(unit, year)})
     from core.classification.services import appeal_view
 
-    appeals = [appeal_view(a) for a in db.session.scalars(select(ClassificationAppeal).where(
+    # The decider sees who appeals, not only the reason.
+    appeals = [{**appeal_view(a), "full_name": org.people[a.employee_id].full_name}
+               for a in db.session.scalars(select(ClassificationAppeal).where(
         ClassificationAppeal.year == year, ClassificationAppeal.status == "pending",
         ClassificationAppeal.employee_id.in_(ids)).order_by(ClassificationAppeal.id))
         if may_do(principal, "decision", a.employee_id, org)] if ids else []
     return {"year": year, "steps": todo, "decisions": decisions, "appeals": appeals}
+
+
+def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dict[str, Any] | None:
+    """Who must act next on a person's evaluation, and by when: {"step", "by" (a full name,
+    or None for the level above — the tenant admin, i.e. the Sở Nội vụ), "deadline"}; None
+    before the agency opens or once the decision is taken."""
+    agency_id = org.agency.get(employee_id)
+    if agency_id is None or agency_state(year, agency_id) is None:
+        return None
+    step = next((s for s in procedure_settings()["steps"] if s not in set(done)), None)
+    if step is None:
+        return None
+    person = org.people[employee_id]
+    by: str | None = person.full_name
+    if step in ("manager", "meeting"):
+        boss = org.people.get(person.manager_id)
+        by = boss.full_name if boss is not None else None
+    elif step == "decision":
+        heads = sorted(org.heads(agency_id)) if org.scope_of(employee_id) == "staff" else []
+        by = ", ".join(org.people[h].full_name for h in heads) or None
+    return {"step": step, "by": by, "deadline": deadline(year)}
+
+
+def waiting_for(principal: Principal) -> dict[str, Any] | None:
+    """What of this year's evaluation waits for the signed-in person beyond their own
+    self-assessment (which `self_assessment_due` announces): proposals and minutes for their
+    staff, decisions, appeals, and their own decided level while they may appeal it —
+    {"year", "steps", "decisions", "appeals", "deadline", "decided"} for the home page, or
+    None. Only while some agency's evaluation of the year is open, so the rest of the year
+    the home page pays one small query."""
+    if principal.is_operator:
+        return None
+    year = cal.local_today().year
+    if db.session.scalar(select(AgencyEvaluation.id).where(AgencyEvaluation.year == year).limit(1)) is None:
+        return None
+    # Steps for staff, decisions and appeals are for those whom someone reports to, leaders
+    # and the tenant admin: everyone else's home page skips the tenant-wide `pending`.
+    me = principal.employee_id
+    may_wait = principal.has_role("tenant_admin") or me is not None and db.session.scalar(
+        select(literal(True)).where((select(Employee.id).where(Employee.manager_id == me).exists())
+                                    | (select(Employee.id).where(Employee.id == me, Employee.is_leader).exists())))
+    work = pending(principal, year) if may_wait else {"steps": [], "decisions": [], "appeals": []}
+    steps = [s for s in work["steps"] if s["step"] != "self"]
+    decided = None
+    if principal.employee_id is not None:
+        step = db.session.scalar(select(EvaluationStep).where(
+            EvaluationStep.year == year, EvaluationStep.employee_id == principal.employee_id,
+            EvaluationStep.step == "decision"))
+        decision = None if step is None else db.session.get(EvaluationDecision, step.data["decision_id"])
+        if decision is not None:  # the written notice's gist, while it matters: until the appeal window ends
+            decided = {"level": step.level or "—", "may_appeal": cal.now() <= decision.appeal_until,
+                       "appeal_until": cal.local_date(decision.appeal_until, cal.current_tenant())}
+            if not decided["may_appeal"]:
+                decided = None
+    if not (steps or work["decisions"] or work["appeals"] or decided):
+        return None
+    return {"year": year, "steps": len(steps), "decisions": len(work["decisions"]),
+            "appeals": len(work["appeals"]), "deadline": deadline(year), "decided": decided}
 
 
 def person(principal: Principal, year: int, employee_id: int) -> dict:

@@ -101,7 +101,13 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         names = _names((d["decider_id"], d["signer_id"]))
         mine["decision"] = {**d, "decider_name": d["decider_name"] or names.get(d["decider_id"], ""),
                             "signer_name": names.get(d["signer_id"]) or d["decider_name"] or ""}
+        # The appeal form only while an appeal can be filed: within the window, none pending.
+        mine["appeal_until"] = cal.local_date(d["appeal_until"], g.tenant)
+        mine["may_appeal"] = cal.now() <= d["appeal_until"] and not any(
+            a["status"] == "pending" for a in mine["appeals"])
     org = procedure.Org(year)
+    if mine is not None and mine["computed_level"] is not None and mine["decision"] is None:
+        mine["next"] = procedure.next_step(org, year, mine["employee_id"], (s["step"] for s in mine["steps"]))
     openable = []
     if current_user.has_role("tenant_admin") or current_user.employee_id in {
             h for a in set(org.agency.values()) for h in org.heads(a)}:

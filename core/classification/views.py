@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from core import unit_of_work
 from core.bonus import services as bonus
-from core.classification import own, services
+from core.classification import own, procedure, services
 from core.classification.finalize_blocks import finalize_blocks
 from core.errors import ServiceError
 from core.jobs.runner import get_run, submit
@@ -94,8 +94,11 @@ def mine(t):
                   and services.now() <= state.appeal_until and not (view["appeal"] and view["appeal"]["status"] == "pending"))
     grounds = [KHT_GROUND_LABELS.get(kind, kind) for kind in own.kht_grounds(row)] if row is not None else []
     inbox, unread = notifications.inbox(current_user)
+    # An agency under the procedure decides on the evaluation page: the draft's appeal date and
+    # the decision's stored reason ("Decision 7") would mislead here.
+    under_procedure = current_user.employee_id is not None and procedure.under_procedure(year, current_user.employee_id)
     return render_template("classification/mine.html", tenant=g.tenant, year=year, state=state, row=view,
-                           kht_grounds=grounds,
+                           kht_grounds=grounds, under_procedure=under_procedure,
                            may_appeal=may_appeal, inbox=inbox[:20], unread=unread,
                            is_manager=current_user.has_role("manager", "tenant_admin"),
                            is_admin=current_user.has_role("tenant_admin", "auditor"))

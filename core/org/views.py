@@ -24,5 +24,6 @@ def home(t):
     units = services.home_units(current_user)
     return render_template("org/home.html", tenant=g.tenant, units=units, people=people,
                            people_total=people_total, q=q, page_size=PAGE_SIZE,
-                           self_assessment=procedure.self_assessment_due(current_user))
+                           self_assessment=procedure.self_assessment_due(current_user),
+                           waiting=procedure.waiting_for(current_user))
 

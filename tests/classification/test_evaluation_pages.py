@@ -72,3 +72,23 @@ def test_the_decision_form_and_another_tenants_page(clean_app, proc, client):
     other = build(clean_app, "tinh-khac")
     sign_in(client, other, "staff")
     assert client.get(f"/t/{w.slug}/evaluation?year=2026").status_code == 404
+
+
+def test_my_classification_points_a_person_under_the_procedure_to_the_evaluation(clean_app, proc, client):
+    """'Xếp loại của tôi' of a decided person whose agency runs the procedure: no draft's appeal
+    date (the window is the decision's) and no stored 'Decision N' reason as a manager's change,
+    but the way to the evaluation page, where the decision and the appeal are."""
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    for name, boss in (("staff", "manager"), ("staff2", "manager"), ("manager", "head"), ("deputy", "head")):
+        for kind, who in (("self", name), ("manager", boss), ("meeting", boss)):
+            level = "HT" if (name, kind) == ("staff", "meeting") else "HTT"  # the decision differs from the scores'
+            assert step(client, w, who, name, kind, level=level).status_code == 200, (name, kind)
+    r = client.post(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision"),
+                    json={"scope": "staff", "confirmation": "AG 2026"}, headers=w.h("head"))
+    assert r.status_code == 201, r.get_json()
+    sign_in(client, w, "staff")
+    html = client.get(f"/t/{w.slug}/classification?year=2026").get_data(as_text=True)
+    assert 'id="under-procedure"' in html
+    assert f'href="/t/{w.slug}/evaluation?year=2026">Mở trang đánh giá cuối năm →</a>' in html
+    assert "Decision" not in html and "Hạn khiếu nại" not in html

@@ -393,3 +393,68 @@ def test_schemes_per_regime_are_validated_and_can_fall_back_to_the_cong_chuc_sch
     with clean_app.app_context(), tenant_context(w.tenant_id):
         row = db.session.scalar(select(EmployeeClassification).where(EmployeeClassification.employee_id == w.ids["staff"]))
         assert (row.computed_level, row.demoted_by_quota) == ("HTT", True)
+
+
+def test_who_acts_next_on_a_persons_evaluation(clean_app, proc, client):
+    """The person's page says whose step is next: the direct manager for the proposal and the
+    minutes, the agency's head for the staff's decision, the level above (None: the Sở Nội vụ)
+    for a head's; nothing before the agency opens or once decided."""
+    from core.classification import procedure
+
+    w = proc
+
+    def following(name: str):
+        with clean_app.app_context(), tenant_context(w.tenant_id):
+            done = db.session.scalars(select(EvaluationStep.step).where(EvaluationStep.employee_id == w.ids[name]))
+            found = procedure.next_step(procedure.Org(YEAR), YEAR, w.ids[name], list(done))
+            return None if found is None else (found["step"], found["by"], found["deadline"].isoformat())
+
+    assert following("staff") is None  # not open yet
+    assert open_agency(client, w).status_code == 200
+    assert following("staff") == ("self", "Người staff", "2026-12-15")
+    assert step(client, w, "staff", "staff", "self").status_code == 200
+    assert following("staff") == ("manager", "Người manager", "2026-12-15")
+    assert step(client, w, "manager", "staff", "manager").status_code == 200
+    assert following("staff") == ("meeting", "Người manager", "2026-12-15")
+    assert step(client, w, "manager", "staff", "meeting").status_code == 200
+    assert following("staff") == ("decision", "Người head", "2026-12-15")
+    assert step(client, w, "head", "head", "self").status_code == 200
+    assert following("head")[:2] == ("manager", None)  # no superior inside the agency: the level above
+    for kind in ("manager", "meeting"):
+        assert step(client, w, "admin", "head", kind).status_code == 200
+    assert following("head")[:2] == ("decision", None)
+
+
+def test_the_home_pages_summary_of_what_waits(clean_app, proc, client):
+    """procedure.waiting_for: nothing while no agency is open; a manager's proposals, the
+    head's decision; a person with nobody under them pays a few statements, not the
+    tenant-wide reading of who waits for whom."""
+    from core.classification import procedure
+    from tests.work.test_work_support import count_queries
+
+    w = proc
+
+    def waiting(name: str, counted: list | None = None):
+        with clean_app.app_context(), tenant_context(w.tenant_id):
+            if counted is None:
+                return procedure.waiting_for(w.principals[name])
+            with count_queries(clean_app) as statements:
+                found = procedure.waiting_for(w.principals[name])
+            counted.extend(s for s in statements if not s.startswith("SELECT tenants.") and "set_config(" not in s)
+            return found
+
+    assert waiting("manager") is None
+    assert open_agency(client, w).status_code == 200
+    assert waiting("manager") is None  # his staff have not self-assessed yet
+    assert step(client, w, "staff", "staff", "self").status_code == 200
+    assert waiting("manager")["steps"] == 1
+    statements: list[str] = []
+    assert waiting("staff2", statements) is None
+    assert len(statements) <= 3, statements
+    for name, boss in (("staff", "manager"), ("staff2", "manager"), ("manager", "head"), ("deputy", "head")):
+        for kind in ("self", "manager", "meeting"):
+            if (name, kind) != ("staff", "self"):
+                assert step(client, w, name if kind == "self" else boss, name, kind).status_code == 200
+    head = waiting("head")
+    assert (head["steps"], head["decisions"], head["appeals"]) == (0, 1, 0)
+    assert head["deadline"].isoformat() == "2026-12-15"

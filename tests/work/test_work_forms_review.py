@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from sqlalchemy import select
+
 from core import unit_of_work
 from core.catalogue import services as catalogue
 from core.catalogue.models import TaskType
 from core.classification import procedure
 from core.extensions import db
+from core.org.models import Employee
 from core.tenancy import tenant_context
 from tests.work.test_manager_pages import HX, by_id, finish, seed
 from tests.work.test_work_pages import csrf, items_of, rows, sign_in
@@ -188,8 +191,25 @@ def test_sending_back_needs_a_reason_in_bulk_on_one_item_and_through_the_api(cli
 NOTICE = 'data-testid="self-assessment"'
 
 
+def _scores(clean_app, world, *names: str) -> None:
+    """A month of scores for each named person, so the scheme classifies them."""
+    from decimal import Decimal
+
+    from core.scoring.models import PeriodScore
+
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        for name in names:
+            unit_id = db.session.scalar(select(Employee.unit_id).where(Employee.id == world.ids[name]))
+            db.session.add(PeriodScore(employee_id=world.ids[name], unit_id=unit_id, period="2026-06", item_count=3,
+                                       working_days=20, task_score=Decimal(55), general_score=Decimal(25),
+                                       total=Decimal(80), components={}, sums={}, variant_key="decree335",
+                                       variant_version="1.0.0", settings_hash="x", provisional=False))
+        unit_of_work.commit()
+
+
 def test_the_self_assessment_is_surfaced_while_it_is_owed(client, clean_app, world, clock):
     clock.set(2026, 12, 3, 9, 0)
+    _scores(clean_app, world, "staff", "staff2")
     sign_in(client, world, "staff")
     for path in ("/", "/today"):  # nothing open yet
         assert NOTICE not in client.get(f"/t/{world.slug}{path}").get_data(as_text=True)
@@ -213,6 +233,10 @@ def test_the_self_assessment_is_surfaced_while_it_is_owed(client, clean_app, wor
     assert r.status_code in (200, 201), r.get_json()
     for path in ("/", "/today"):
         assert NOTICE not in client.get(f"/t/{world.slug}{path}").get_data(as_text=True)
+    # Someone the scheme does not classify (no scores) has no step, so nothing urges one.
+    sign_in(client, world, "manager")
+    for path in ("/", "/today"):
+        assert NOTICE not in client.get(f"/t/{world.slug}{path}").get_data(as_text=True), path
     # After the deadline the step is refused, so nothing urges it.
     sign_in(client, world, "staff2")
     assert NOTICE in client.get(f"/t/{world.slug}/today").get_data(as_text=True)
