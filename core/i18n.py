@@ -206,7 +206,10 @@ def month_value(period) -> str:
     return text
 
 
-MONTHS_BACK, MONTHS_AHEAD = 36, 12
+# A picker ends at this month: every caller reads or recalculates months that have data
+# (dashboards, exports, what-if, recalculation); a future month there is an empty page.
+# A caller planning ahead passes `ahead`.
+MONTHS_BACK, MONTHS_AHEAD = 36, 0
 
 
 def month_options(selected: str | None = None, back: int = MONTHS_BACK, ahead: int = MONTHS_AHEAD
