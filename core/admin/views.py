@@ -317,7 +317,9 @@ def units(t):
     data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
                                     lambda valid: org_checks.unit_errors(None, valid))
     if not errors:
-        result = _save(lambda: org.create_unit(data), url_for("admin_pages.units", t=t, saved="created"))
+        # Back on the list, found by its code: a new unit would sit in a closed fold.
+        result = _save(lambda: org.create_unit(data), url_for("admin_pages.units", t=t, saved="created",
+                                                              q=data["code"]))
         if not isinstance(result, dict):
             return result
         errors = result
@@ -349,7 +351,8 @@ def unit_edit(t, unit_id):
     data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
                                     lambda valid: org_checks.unit_errors(unit, valid))
     if not errors:
-        result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated"))
+        result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated",
+                                                                    q=data.get("code", unit.code)))
         if not isinstance(result, dict):
             return result
         errors = result

@@ -64,3 +64,19 @@ def test_a_search_that_finds_nothing_says_so(clean_app, client, world):
     response = client.get(f"/t/{world.slug}/admin/units", query_string={"q": "<không có>" * 30})
     assert response.status_code == 200
     assert "Không có đơn vị nào có tên hoặc mã này." in response.get_data(as_text=True)
+
+
+def test_a_saved_unit_is_shown_found_by_its_code(clean_app, client, world):
+    """On a large tree a new or edited unit would sit in a closed fold: the list comes back
+    searched for it."""
+    from tests.admin.test_admin_pages import csrf
+
+    add_communes(clean_app, world, 15)
+    token = csrf(client.get(f"/t/{world.slug}/admin/units").get_data(as_text=True))
+    created = client.post(f"/t/{world.slug}/admin/units", data={
+        "csrf_token": token, "code": "XA-03-KT", "name": "Phòng Kinh tế xã 03", "kind": "department",
+        "parent_id": str(world.ids["agency"])}, follow_redirects=True)
+    html = created.get_data(as_text=True)
+    assert "Đã lưu." in html and 'value="XA-03-KT"' in html and 'class="unit-group"' not in html
+    found = re.search(r'<ul class="tree" aria-label="Đơn vị tìm thấy">(.*?)</ul>', html, re.S).group(1)
+    assert "Phòng Kinh tế xã 03" in found
