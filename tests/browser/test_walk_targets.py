@@ -51,6 +51,12 @@ def test_an_employees_taps_are_44_px(phone):
     # This month's page goes back, never on to a month that has not begun.
     assert arrows.count() == 1 and "Tháng trước" in arrows.inner_text()
     assert too_small(page, "form.periodnav > a") == []
+    # "← tháng 11/2026": the arrow and the month do not run together.
+    space = arrows.evaluate("""a => {
+        const texts = [...a.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim());
+        const box = t => { const r = document.createRange(); r.selectNodeContents(t); return r.getBoundingClientRect(); };
+        return box(texts[1]).left - box(texts[0]).right; }""")
+    assert space >= 3, space
     assert phone.scroll_width() <= PHONE["width"]
     phone.assert_clean()
 
