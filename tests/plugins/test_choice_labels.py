@@ -48,3 +48,14 @@ def test_the_forms_offer_words_and_submit_the_code(client, admin, path):
     assert not any(CODES.search(text) for _, text in options)
     # Nothing else on the page shows a code to the reader (the default, the label).
     assert not CODES.search(re.sub(r'value="[^"]*"', "", html))
+
+
+def test_an_auditor_reads_the_enabled_connectors_by_their_titles(clean_app, client, admin):
+    """An auditor cannot tick connectors; the list they read names them, not by key."""
+    r = client.patch(f"/api/v1/tenants/{admin.slug}/settings", json={"import_connectors": ["staff-csv"]},
+                     headers=admin.headers("admin"))
+    assert r.status_code == 200
+    sign_in(clean_app, client, admin, "auditor")
+    html = client.get(f"/t/{admin.slug}/admin/components").get_data(as_text=True)
+    section = re.search(r'<section aria-labelledby="h-connectors">(.*?)</section>', html, re.S).group(1)
+    assert re.findall(r"<li>([^<]*)</li>", section) == ["Danh sách cán bộ, công chức (CSV)"]
