@@ -67,6 +67,12 @@ def test_a_managers_day_arrows_are_44_px(phone):
     phone.goto(f"{T}/unit")
     assert page.locator(".day-nav a").count() == 2
     assert too_small(page, ".day-nav a, .topbar a:not(.skip)") == []
+    # "Hàng chờ duyệt 49": each count keeps its space from its words (not "duyệt49").
+    gaps = page.eval_on_selector_all(".jump a:has(.badge), .segmented a:has(.badge)", """els => els.map(a => {
+        const text = [...a.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());
+        const r = document.createRange(); r.selectNodeContents(text);
+        return a.querySelector('.badge').getBoundingClientRect().left - r.getBoundingClientRect().right; })""")
+    assert len(gaps) >= 4 and min(gaps) >= 3, gaps
     assert phone.scroll_width() <= PHONE["width"]
     phone.assert_clean()
 
