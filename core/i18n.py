@@ -206,7 +206,10 @@ def month_value(period) -> str:
     return text
 
 
-MONTHS_BACK, MONTHS_AHEAD = 36, 12
+# A picker ends at this month: every caller reads or recalculates months that have data
+# (dashboards, exports, what-if, recalculation); a future month there is an empty page.
+# A caller planning ahead passes `ahead`.
+MONTHS_BACK, MONTHS_AHEAD = 36, 0
 
 
 def month_options(selected: str | None = None, back: int = MONTHS_BACK, ahead: int = MONTHS_AHEAD
@@ -286,6 +289,31 @@ def moment_label(value) -> str:
     return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
 
 
+# Zones a Vietnamese reader knows by the country's name; any other by its offset and name.
+VIETNAM_ZONES = ("Asia/Ho_Chi_Minh", "Asia/Saigon")
+
+
+def zone_label(name) -> str:
+    """A tenant's time zone in words: "giờ Việt Nam, UTC+7", not "Asia/Ho_Chi_Minh" (it
+    reads inside the time column's brackets too)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from flask_babel import gettext
+
+    text = str(name or "")
+    try:
+        offset = datetime.now(ZoneInfo(text)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return text
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    utc = f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+    if text in VIETNAM_ZONES:
+        return gettext("Vietnam time, %(utc)s", utc=utc)
+    return f"{utc}, {text}"
+
+
 def actor_label(actor) -> str:
     """Who did something, by name: "user:28:admin" is the login admin, "cli" the command
     line, "system" the platform itself; anything else as written."""
@@ -351,6 +379,7 @@ def register_filters(app) -> None:
     app.add_template_filter(month_label, "month_label")
     app.add_template_filter(moment_label, "vn_datetime")
     app.add_template_filter(actor_label, "actor_label")
+    app.add_template_filter(zone_label, "zone_label")
     app.add_template_filter(localise, "msg")
     app.add_template_filter(scope_label, "scope_label")
     app.add_template_filter(column_label, "column_label")

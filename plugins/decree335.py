@@ -78,10 +78,16 @@ class Decree335Settings(Schema):
                                              "Leaders: weight of leadership and organisation")
     leader_leadership_source = fields.String(
         load_default="evaluator_else_on_time", validate=validate.OneOf(LEADERSHIP_SOURCES), metadata={
-            "label_vi": "Lãnh đạo: nguồn điểm tiêu chí lãnh đạo, tổ chức (evaluator_else_on_time: người đánh giá "
-                        "chấm, chưa chấm thì lấy tỷ lệ việc của đơn vị đúng hạn; evaluator: chỉ người đánh giá; "
-                        "on_time: chỉ tỷ lệ đúng hạn)",
-            "label_en": "Leaders: source of the leadership criterion (evaluator_else_on_time, evaluator, on_time)"})
+            "label_vi": "Lãnh đạo: nguồn điểm tiêu chí năng lực lãnh đạo, tổ chức thực hiện",
+            "label_en": "Leaders: source of the leadership criterion",
+            "choice_labels_vi": {
+                "evaluator_else_on_time": "Người đánh giá chấm; chưa chấm thì lấy tỷ lệ việc của đơn vị đúng hạn",
+                "evaluator": "Chỉ điểm của người đánh giá",
+                "on_time": "Chỉ tỷ lệ việc của đơn vị đúng hạn"},
+            "choice_labels_en": {
+                "evaluator_else_on_time": "The evaluator's score, else the unit's share of items on time",
+                "evaluator": "The evaluator's score only",
+                "on_time": "The unit's share of items on time only"}})
 
 
 def _pct(part: float, whole: float) -> float:

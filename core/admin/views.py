@@ -8,6 +8,7 @@ answers 422 with each error beside its field and the typed values kept.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -269,10 +270,39 @@ def employee_login_active(t, employee_id):
 # ---------------------------------------------------------------- units
 
 
+def _folded(text: str) -> str:
+    """Lower case without Vietnamese marks: "cam ranh" finds "Phường Cam Ranh"."""
+    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _unit_groups(tree: list[tuple[OrgUnit, int]]) -> list[tuple[str, list[tuple[OrgUnit, list[OrgUnit]]]]]:
+    """The tree as a phone can hold it: top-level units by kind (a province has seventy-odd
+    communes and wards), each with the units under it in tree order."""
+    groups: dict[str, list[tuple[OrgUnit, list[OrgUnit]]]] = {}
+    below: list[OrgUnit] = []
+    for unit, depth in tree:
+        if depth == 0:
+            below = []
+            groups.setdefault(unit.kind, []).append((unit, below))
+        else:
+            below.append(unit)
+    return sorted(groups.items(), key=lambda kv: UNIT_KINDS.index(kv[0]) if kv[0] in UNIT_KINDS else len(UNIT_KINDS))
+
+
 def _render_units(values: dict, errors: dict, status: int = 200):
     units = directory.all_units()
     counts = directory.head_counts_by_unit()
-    return render_template("admin/units.html", tenant=g.tenant, tree=_unit_tree(units),
+    tree = _unit_tree(units)
+    q = request.args.get("q", "").strip()[:100]
+    found = None
+    if q:
+        names = {u.id: u.name for u in units}
+        wanted = _folded(q)
+        found = [(u, names.get(u.parent_id)) for u, _d in tree if wanted in _folded(f"{u.name} {u.code}")]
+    depths = {u.id: d for u, d in tree}
+    return render_template("admin/units.html", tenant=g.tenant, groups=_unit_groups(tree), depths=depths,
+                           total=len(tree), q=q, found=found,
                            unit_options=_unit_options(), counts=counts, kinds=UNIT_KINDS, values=values, errors=errors,
                            saved=request.args.get("saved")), status
 
@@ -287,7 +317,9 @@ def units(t):
     data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
                                     lambda valid: org_checks.unit_errors(None, valid))
     if not errors:
-        result = _save(lambda: org.create_unit(data), url_for("admin_pages.units", t=t, saved="created"))
+        # Back on the list, found by its code: a new unit would sit in a closed fold.
+        result = _save(lambda: org.create_unit(data), url_for("admin_pages.units", t=t, saved="created",
+                                                              q=data["code"]))
         if not isinstance(result, dict):
             return result
         errors = result
@@ -319,7 +351,8 @@ def unit_edit(t, unit_id):
     data, errors = load_with_checks(UnitSchema(), raw_input(UnitSchema(), request.form),
                                     lambda valid: org_checks.unit_errors(unit, valid))
     if not errors:
-        result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated"))
+        result = _save(lambda: org.update_unit(unit, data), url_for("admin_pages.units", t=t, saved="updated",
+                                                                    q=data.get("code", unit.code)))
         if not isinstance(result, dict):
             return result
         errors = result

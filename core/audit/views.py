@@ -94,7 +94,10 @@ def audit_log(t):
     if not errors:
         total, events = audit_exports.events_page(args, page, PAGE_SIZE)
     export_args = {k: v for k, v in raw.items() if v and k != "format"}
-    who = names.resolve(e.actor for e in events)  # one query for the page's people
+    # One query for the page's people, the inspector among them: the filters' examples
+    # name a person as the reader knows one, not by an actor key.
+    who = names.resolve([*(e.actor for e in events), current_user.actor])
+    example = who[current_user.actor].name
     found = objects.Objects((e.object_type, e.object_id) for e in events)  # one query per object type
     what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
@@ -102,7 +105,7 @@ def audit_log(t):
                            action_label=actions.label, changes=changes, as_text=_text, total=total, page=page,
                            pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
                            labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
-                           zone=ZoneInfo(g.tenant.timezone),
+                           zone=ZoneInfo(g.tenant.timezone), example=example,
                            active=[(LABELS[k], raw[k]) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200
 

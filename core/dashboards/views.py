@@ -97,6 +97,14 @@ def _toggle(period: str) -> str:
     return this if this in months else months[-1]
 
 
+@dashboard_pages.app_template_global("period_started")
+def period_started(period: str) -> bool:
+    """Whether a month or quarter has begun: the period navigation offers no later one (a
+    month to come has nothing to show)."""
+    this = kernel.month_of(cal.local_today(g.tenant))
+    return services.period_months(period)[0] <= this
+
+
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "").strip()
     if not value:

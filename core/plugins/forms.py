@@ -6,7 +6,9 @@ A schema field may carry ``metadata={"label_vi", "label_en", "description_vi",
 are a fixed set (``fields.Dict(keys=fields.String(validate=OneOf(...)), values=<a
 number, text or yes/no>)``) is a "mapping": one input per key, labelled by
 ``metadata={"key_labels_vi": {key: label}, "key_labels_en": …}`` or by the key itself.
-Other lists and nested structures fall back to JSON text.
+A text field with a fixed set of values (``validate=OneOf(...)``) is a "choice", each
+value named by ``metadata={"choice_labels_vi": {value: label}, "choice_labels_en": …}``
+or by the value itself. Other lists and nested structures fall back to JSON text.
 """
 
 from __future__ import annotations
@@ -115,6 +117,10 @@ def describe_settings(component: Component, locale: str = "vi") -> list[dict[str
         if kind == "mapping":
             out[-1].update(mapping_keys=[{"key": k, "label": key_labels.get(k, k)} for k in keys],
                            value_type=_simple_type(value_field))
+        if kind == "choice":
+            words = (meta.get("choice_labels_en") if english else meta.get("choice_labels_vi")) or \
+                meta.get("choice_labels_vi") or {}
+            out[-1]["choice_labels"] = [{"value": c, "label": words.get(c, str(c))} for c in one_of.choices]
     return out
 
 
@@ -238,7 +244,8 @@ def setting_text(value: Any, vi: bool, yes: str, no: str) -> str:
 def settings_lines(component: Component, settings: Mapping[str, Any], locale: str,
                    yes: str, no: str) -> list[tuple[str, str]]:
     """Settings as the reader reads them: (label, value) with decimal commas in Vietnamese,
-    a mapping as "key label: value; …"; keys the schema does not know are shown by name."""
+    a mapping as "key label: value; …", a choice by its label; keys the schema does not
+    know are shown by name."""
     vi = not str(locale).startswith("en")
     specs = {spec["name"]: spec for spec in describe_settings(component, locale)}
     lines = []
@@ -247,6 +254,8 @@ def settings_lines(component: Component, settings: Mapping[str, Any], locale: st
         if spec and spec["type"] == "mapping" and isinstance(value, Mapping):
             labels = {k["key"]: k["label"] for k in spec["mapping_keys"]}
             value = {labels.get(str(k), k): v for k, v in value.items()}
+        elif spec and spec["type"] == "choice":
+            value = next((c["label"] for c in spec["choice_labels"] if c["value"] == value), value)
         lines.append((spec["label"] if spec else name, setting_text(value, vi, yes, no)))
     return lines
 

@@ -44,20 +44,37 @@ def test_each_month_picker_reads_thang_mm_yyyy(client, admin, path, id_, chosen)
     assert 'type="month"' not in html
     selected, labels = picker(html, id_)
     assert selected == chosen
-    # Newest first: a year ahead of the clock's month down to three years back.
-    assert labels[0] == "tháng 10/2027" and "tháng 10/2023" in labels and "tháng 09/2023" not in labels
+    # Newest first: the clock's month (none to come: they have nothing to show) down to
+    # three years back.
+    assert labels[0] == "tháng 10/2026" and "tháng 10/2023" in labels and "tháng 09/2023" not in labels
     assert all(re.fullmatch(r"tháng \d{2}/\d{4}", label) for label in labels)
 
 
 def test_a_month_outside_the_window_is_still_offered(client, admin):
     _, labels = picker(client.get("/t/tinh-m/me?period=2019-05").get_data(as_text=True), "period-input")
     assert "tháng 05/2019" in labels
+    selected, labels = picker(client.get("/t/tinh-m/me?period=2027-02").get_data(as_text=True), "period-input")
+    assert selected == "2027-02" and labels[:2] == ["tháng 02/2027", "tháng 10/2026"]
+
+
+@pytest.mark.parametrize(("page", "now", "later", "earlier", "its_next"), [
+    ("/t/tinh-m/me", "2026-10", "2026-11", "2026-09", "2026-10"),
+    ("/t/tinh-m/me/trend", "2026-10", "2026-11", "2026-09", "2026-10"),
+    ("/t/tinh-m/dashboard/unit", "2026-10", "2026-11", "2026-09", "2026-10"),
+    ("/t/tinh-m/dashboard/province", "2026-Q4", "2027-Q1", "2026-Q3", "2026-Q4"),
+])
+def test_the_period_navigation_stops_at_the_period_under_way(client, admin, page, now, later, earlier, its_next):
+    """No link or option leads past the month (or quarter) under way; an earlier one still
+    links to the next."""
+    html = client.get(f"{page}?period={now}").get_data(as_text=True)
+    assert f"period={later}" not in html and f'value="{later}"' not in html
+    assert f"period={its_next}" in client.get(f"{page}?period={earlier}").get_data(as_text=True)
 
 
 def test_english_reads_mm_yyyy_and_a_bad_month_is_a_vietnamese_400(client, admin):
     selected, labels = picker(client.get("/t/tinh-m/me?period=12/2025&lang=en").get_data(as_text=True),
                               "period-input")
-    assert selected == "2025-12" and labels[0] == "10/2027"
+    assert selected == "2025-12" and labels[0] == "10/2026"
     client.get("/t/tinh-m/me?lang=vi")
     bad = client.get("/t/tinh-m/me?period=13/2026")
     assert bad.status_code == 400 and "Không phải một tháng" in bad.get_data(as_text=True)

@@ -866,7 +866,7 @@ def test_the_audit_page_shows_and_filters_the_tenants_local_days(clean_app, clie
 
     def shown(**query) -> list[str]:
         html = client.get(base, query_string={"action": "test.early", **query}).get_data(as_text=True)
-        return re.findall(r'<td class="at" data-label="Thời điểm \(Asia/Ho_Chi_Minh\)" '
+        return re.findall(r'<td class="at" data-label="Thời điểm \(giờ Việt Nam, UTC\+7\)" '
                           r'title="([^"]+)">([^<]+)</td>', html)
 
     assert shown(**{"from": "2026-10-15", "to": "2026-10-15"}) == [("2026-10-14 23:30:05 UTC", "15/10/2026 06:30:05")]

@@ -73,7 +73,8 @@ def test_admin_sets_up_and_runs_the_province_on_a_phone(phone390, live_server):
     page.select_option("#parent_id", index=1)
     submit(b, "Tạo đơn vị")
     assert "Đã lưu." in page.locator(".saved").inner_text()
-    assert "Tổ Dữ liệu số" in page.locator(".tree").inner_text()
+    # Back on the list, which shows the new unit found by its code.
+    assert "Tổ Dữ liệu số" in page.locator("#unit-list .tree").inner_text()
 
     # A position: its code shows in the list (the staff import needs it).
     b.goto(f"/t/{SLUG}/admin/positions")

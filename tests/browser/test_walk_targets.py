@@ -1,0 +1,95 @@
+"""What each role taps at 390×844 on the demo, measured in chromium: the header's links,
+the day boxes' calendar buttons, the progress sliders, the period arrows and the manager's
+day arrows are 44-px targets; the period arrows stop at the month under way; the admin's
+units page is a few screens with a search that finds a ward. Both databases."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from core.demo import SLUG
+from tests.browser.test_role_walk import _open, lived_in  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.browser
+T = f"/t/{SLUG}"
+PHONE = {"width": 390, "height": 844}
+
+
+def too_small(page, selector: str) -> list[str]:
+    """The visible elements of `selector` less than 44 px tall or wide, described."""
+    return page.eval_on_selector_all(selector, """els => els.filter(e => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && r.height > 0 && (r.height < 43.5 || r.width < 43.5);
+    }).map(e => { const r = e.getBoundingClientRect();
+                  return `${e.tagName}.${e.className} "${(e.innerText || '').trim()}" ${r.width}x${r.height}`; })""")
+
+
+@pytest.fixture
+def phone(browser, lived_in):  # noqa: F811
+    """A phone on the lived-in demo (its work: the manager's days, the employee's items)."""
+    context, walk = _open(browser, lived_in, PHONE)
+    try:
+        yield walk
+    finally:
+        context.close()
+
+
+def test_an_employees_taps_are_44_px(phone):
+    page = phone.page
+    phone.login("snv-p1-cv-02")
+    phone.goto(f"{T}/today")
+    assert page.locator(".topbar a").count() >= 3 and page.locator(".day-box > .day-pick").count() > 0
+    # A progress slider as today's open items draw it (the demo has none on a weekend).
+    page.evaluate("""() => { const s = document.createElement('input'); s.type = 'range';
+        s.className = 'slider probe'; document.querySelector('main').append(s); }""")
+    assert too_small(page, ".topbar a:not(.skip), .day-box > .day-pick, input[type=range]") == []
+    phone.goto(f"{T}/me")
+    arrows = page.locator("form.periodnav > a")
+    # This month's page goes back, never on to a month that has not begun.
+    assert arrows.count() == 1 and "Tháng trước" in arrows.inner_text()
+    assert too_small(page, "form.periodnav > a") == []
+    # "← tháng 11/2026": the arrow and the month do not run together.
+    space = arrows.evaluate("""a => {
+        const texts = [...a.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim());
+        const box = t => { const r = document.createRange(); r.selectNodeContents(t); return r.getBoundingClientRect(); };
+        return box(texts[1]).left - box(texts[0]).right; }""")
+    assert space >= 3, space
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
+
+
+def test_a_managers_day_arrows_are_44_px(phone):
+    page = phone.page
+    phone.login("truongphong")
+    phone.goto(f"{T}/unit")
+    assert page.locator(".day-nav a").count() == 2
+    assert too_small(page, ".day-nav a, .topbar a:not(.skip)") == []
+    # "Hàng chờ duyệt 49": each count keeps its space from its words (not "duyệt49").
+    gaps = page.eval_on_selector_all(".jump a:has(.badge), .segmented a:has(.badge)", """els => els.map(a => {
+        const text = [...a.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());
+        const r = document.createRange(); r.selectNodeContents(text);
+        return a.querySelector('.badge').getBoundingClientRect().left - r.getBoundingClientRect().right; })""")
+    assert len(gaps) >= 4 and min(gaps) >= 3, gaps
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
+
+
+def test_the_admins_units_page_is_a_few_screens_with_a_search(phone):
+    page = phone.page
+    phone.login("admin")
+    phone.goto(f"{T}/admin/units")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 2 * PHONE["height"], height  # every unit in one list was 7,300 px
+    wards = page.locator("details.unit-group", has_text="Phường")
+    wards.locator("> summary").click()
+    expect(wards.locator("> ul > li").first).to_be_visible()
+    assert too_small(page, "details.unit-group > summary, details.unit-group[open] li a") == []
+    page.fill("#unit-q", "cam ranh")
+    expect(page).to_have_url(re.compile(r"q=cam(%20|\+)ranh"))
+    expect(page.locator("#unit-list li", has_text="Phường Cam Ranh").first).to_be_visible()
+    assert page.locator("details.unit-group").count() == 0
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
