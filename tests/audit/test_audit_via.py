@@ -25,6 +25,7 @@ from tests.audit.test_audit_actor import last, last_run, page_post
 from tests.audit.test_audit_checkpoints import owner_sql
 from tests.cli.test_cli import run
 from tests.work.test_work_pages import csrf, sign_in
+from tests.work.test_work_support import declare
 
 pytest_plugins = ("tests.work.test_work_support",)
 
@@ -172,3 +173,16 @@ def test_the_api_lists_and_the_export_ends_with_channel_address_and_request(clea
     assert header == HEADERS
     assert row[15:] == ["page", CLIENT, "req-page-1"]
 
+
+def test_the_audit_page_words_the_channel_beside_the_actor(clean_app, client, world, clock):
+    page_write(client, world)
+    declare(client, world, "staff2")
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"action": "work_item.create"}).get_data(as_text=True)
+    assert '<span class="via">qua trang web</span><small class="muted ip" title="request_id req-page-1">' \
+        f'IP {CLIENT}</small>' in html
+    assert f'<span class="via">qua API (token {token_id(clean_app, world, "staff2")})</span>' in html
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"action": "work_item.create"}).get_data(as_text=True)
+    assert '<span class="via">via the web page</span>' in html
