@@ -28,7 +28,8 @@ class AuditEvents(MethodView):
         return named(items), 200, headers
 
 
-STORED = ("id", "seq", "at", "actor", "action", "object_type", "object_id", "before", "after", "hash", "prev_hash")
+STORED = ("id", "seq", "at", "actor", "action", "object_type", "object_id", "before", "after", "hash", "prev_hash",
+          "via", "client_ip", "request_id")
 
 
 def named(events: list) -> list[dict]:

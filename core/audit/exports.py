@@ -6,15 +6,19 @@ Rows come in chain order (seq). Each row's previous hash is the hash of the row 
 the JSON object {"tenant_id", "at", "actor", "action", "object_type", "object_id",
 "before", "after"} written with sorted keys, no ASCII escaping and ", "/": " separators
 (Python's json.dumps defaults), where "before"/"after" are the cells' JSON and an empty
-cell is null; its hash is SHA-256 of the text "<prev_hash>:<seq>:<content hash>". A row
-without a content hash (an event written before content hashes existed) hashes instead
-the JSON object of those fields plus "seq" and "prev_hash", written the same way. Text
-that a spreadsheet would take for a formula carries a leading apostrophe
+cell is null, plus each of "via", "client_ip" and "request_id" whose cell (columns 16 to
+18) is not empty; its hash is SHA-256 of the text "<prev_hash>:<seq>:<content hash>". A
+row without a content hash (an event written before content hashes existed) hashes
+instead the JSON object of those fields plus "seq" and "prev_hash", written the same way.
+Text that a spreadsheet would take for a formula carries a leading apostrophe
 (core.imports.exports.escape): drop it before hashing. Three columns are for reading
 only, no hash covers them: the actor's full name and login as they are today (column
 12), then, after the content hash, the object's kind and its name today (columns 14 and
-15, "Nhân sự", "Nguyễn Văn A (NV208)"; a deleted object reads "đã xóa"). Columns are
-only ever added at the end, so a column's position never changes.
+15, "Nhân sự", "Nguyễn Văn A (NV208)"; a deleted object reads "đã xóa"). Columns 16 to
+18 say how and from where the event was made: the channel ("page", "api" or
+"api:token:<id>", "cli", "job", "system"), the client's address, the request's id (the
+one its log lines carry); they are empty for events written before they were kept.
+Columns are only ever added at the end, so a column's position never changes.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ HEADERS = ["Số thứ tự (seq)", "Thời điểm (at, UTC)", "Người thực
            "Loại đối tượng (object_type)", "Mã đối tượng (object_id)", "Trước khi đổi (before, JSON)",
            "Sau khi đổi (after, JSON)", "Mã băm sự kiện trước (prev_hash)", "Mã băm (hash)",
            "Mã tổ chức (tenant_id)", "Họ tên người thực hiện", "Mã băm nội dung (content_hash)",
-           "Loại đối tượng", "Đối tượng"]
+           "Loại đối tượng", "Đối tượng", "Kênh thực hiện (via)", "Địa chỉ IP (client_ip)",
+           "Mã yêu cầu (request_id)"]
 
 
 def events_query(args: dict) -> Select:
@@ -171,7 +176,8 @@ def _rows(stmt: Select) -> Iterator[list[Any]]:
     # Names are looked up once per chunk for the actors not seen before (one query).
     columns = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.object_type,
                AuditEvent.object_id, AuditEvent.before, AuditEvent.after, AuditEvent.prev_hash, AuditEvent.hash,
-               AuditEvent.tenant_id, AuditEvent.content_hash)
+               AuditEvent.tenant_id, AuditEvent.content_hash, AuditEvent.via, AuditEvent.client_ip,
+               AuditEvent.request_id)
     known: dict[str, str] = {}
     chunk: list = []
     for r in db.session.execute(stmt.with_only_columns(*columns).execution_options(yield_per=CHUNK)):
@@ -192,7 +198,7 @@ def _named(chunk: list, known: dict[str, str]) -> Iterator[list[Any]]:
         named = [found.of(r[4], r[5], r[6], r[7]) for r in chunk]
     for r, obj in zip(chunk, named, strict=True):
         yield [r[0], r[1].isoformat(), r[2], r[3], r[4], r[5], _json(r[6]), _json(r[7]), r[8], r[9], r[10],
-               known[r[2]], r[11], obj.kind, obj.label]
+               known[r[2]], r[11], obj.kind, obj.label, r[12], r[13], r[14]]
 
 
 def build(args: dict, slug: str) -> Export:

@@ -32,3 +32,9 @@ class AuditEvent(TenantScoped, db.Model):
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
     content_hash: Mapped[str | None] = mapped_column(String(64))  # NULL: an event chained before migration 0038
+    # How and from where (migration 0040; NULL before it): the channel — "page", "api" or
+    # "api:token:<id>", "cli", "job", "system" — the request's client address and the id its
+    # log lines carry. The content hash covers each one that is set.
+    via: Mapped[str | None] = mapped_column(String(64))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))

@@ -52,6 +52,11 @@ class AuditEventSchema(Schema):
     after = fields.Raw(allow_none=True)
     hash = fields.String()
     prev_hash = fields.String()
+    # How and from where (null for events written before they were kept): covered by the
+    # hash when set. via: "page", "api", "api:token:<id>", "cli", "job" or "system".
+    via = fields.String(allow_none=True)
+    client_ip = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
     # For reading, covered by no hash: the object's kind and its name today (core/audit/objects.py).
     object_kind = fields.String(dump_only=True)
     object_label = fields.String(dump_only=True)

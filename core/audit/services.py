@@ -29,8 +29,14 @@ from core.txcache import pending
 GENESIS = "0" * 64
 
 
+# How and from where an event was made (migration 0040). The content hash covers each
+# one only when it is set: an event without them hashes exactly as it did before they
+# existed, so the chains written then still verify.
+CHANNEL_FIELDS = ("via", "client_ip", "request_id")
+
+
 def _content(event: AuditEvent) -> dict:
-    return {
+    content = {
         "tenant_id": event.tenant_id,
         "at": event.at.isoformat(),
         "actor": event.actor,
@@ -40,6 +46,11 @@ def _content(event: AuditEvent) -> dict:
         "before": event.before,
         "after": event.after,
     }
+    for name in CHANNEL_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            content[name] = value
+    return content
 
 
 def _json(payload: dict) -> bytes:
@@ -116,6 +127,40 @@ def current_actor() -> str:
     return _FALLBACK_ACTOR.get()
 
 
+@dataclass(frozen=True)
+class Channel:
+    via: str
+    client_ip: str | None = None
+    request_id: str | None = None
+
+
+def current_channel() -> Channel:
+    """How the next event is being made: by a running job ("job"), a request to the API
+    ("api", "api:token:<id>" when a bearer token authenticated it) or to a page ("page"),
+    else the process's fallback actor ("cli" for a command) or "system". Inside a request
+    (a job run inline too) also the client's address — `remote_addr`, which the trusted
+    proxy setup of wsgi.py has already made the client's — and the request's id, the one
+    its log lines carry. A job run by a worker has neither."""
+    client_ip = request_id = None
+    via = None
+    if has_request_context():
+        from flask import g, request
+
+        client_ip = (request.remote_addr or "")[:64] or None
+        request_id = g.get("request_id")
+        if request.path.startswith("/api/"):
+            # The principal the request already resolved (the actor's): never a second lookup.
+            token_id = getattr(g.get("principal"), "token_id", None)
+            via = f"api:token:{token_id}" if token_id is not None else "api"
+        else:
+            via = "page"
+    if _JOB_ACTOR.get():
+        via = "job"
+    elif via is None:
+        via = "cli" if _FALLBACK_ACTOR.get() == "cli" else "system"
+    return Channel(via, client_ip, request_id)
+
+
 def record(action: str, object_type: str | None = None, object_id: Any = None,
            before: dict | None = None, after: dict | None = None, actor: str | None = None,
            tenant_id: int | None = None, seal: bool = False) -> AuditEvent:
@@ -138,6 +183,8 @@ def record(action: str, object_type: str | None = None, object_id: Any = None,
         before=_jsonable(before),
         after=_jsonable(after),
     )
+    channel = current_channel()
+    event.via, event.client_ip, event.request_id = channel.via, channel.client_ip, channel.request_id
     event.content_hash = content_hash(event)
     if seal:
         _chain(db.session(), [event])
@@ -222,7 +269,7 @@ def chain_pending(session: Session) -> dict | None:
 
 # What an event says when it is written for the database to chain (seq, prev_hash, hash: its trigger's).
 _UNCHAINED_FIELDS = ("tenant_id", "at", "actor", "action", "object_type", "object_id", "before", "after",
-                     "content_hash")
+                     "content_hash", *CHANNEL_FIELDS)
 _INSERT_UNCHAINED = insert(_events)
 
 

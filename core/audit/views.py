@@ -28,6 +28,28 @@ LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": 
 FILTERS = ("from", "to", "actor", "action", "employee", "format")
 
 
+# How an event was made, in words beside its actor (core.audit.services.current_channel).
+# "system" (no request, job or command: the scheduler, a daemon) is not worded: beside a
+# person's name it would read as if the system had acted for them, and it adds nothing
+# to "System".
+CHANNELS = {"page": _l("via the web page"), "api": _l("via the API"), "cli": _l("via the command line"),
+            "job": _l("via a background job")}
+
+
+def channel_label(via: str | None, actor: str = "") -> str:
+    """The channel in words; "" for an event written before channels were kept, for the
+    system's, and where the actor already says it ("Command line", "… through job …"). An
+    API token's id is named so the inspector can find the token."""
+    if not via:
+        return ""
+    kind, _sep, rest = via.partition(":")
+    if actor == kind or (kind == "job" and " via job " in actor):
+        return ""
+    if kind == "api" and rest.startswith("token:"):
+        return _("via the API (token %(id)s)", id=rest[len("token:"):])
+    return str(CHANNELS.get(kind, ""))
+
+
 def _text(value: Any) -> str:
     """A stored value as an inspector reads it: text as is, anything else as JSON with its
     Vietnamese letters kept (`tojson` would write "B\\u00e1o c\\u00e1o")."""
@@ -102,9 +124,9 @@ def audit_log(t):
     what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what,
-                           action_label=actions.label, changes=changes, as_text=_text, total=total, page=page,
-                           pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors, export_args=export_args,
-                           labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
+                           action_label=actions.label, channel=channel_label, changes=changes, as_text=_text,
+                           total=total, page=page, pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors,
+                           export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone), example=example,
                            active=[(LABELS[k], raw[k]) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200

@@ -15,6 +15,7 @@ class Principal:
     employee_id: int | None = None
     must_change_password: bool = False
     stamp: str = ""  # of the password and session generation (services.password_stamp): a new password or a logout ends sessions
+    token_id: int | None = None  # the API token that authenticated this request (its audit events say so)
 
     # Flask-Login's user interface.
     is_authenticated = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from datetime import date, timedelta
@@ -213,12 +214,16 @@ def resolve_token(token: str) -> Principal | None:
                 return None
             return Principal("user", row.uid, row.username, tid, tuple(r for r in row.roles.split(",") if r),
                              row.employee_id, row.must_change_password,
-                             password_stamp(row.password_hash, row.session_generation or 0))
-        return _principal_of(row.subject_tenant_id, row.user_id, row.operator_id)
+                             password_stamp(row.password_hash, row.session_generation or 0), row.token_id)
+        return _with_token(_principal_of(row.subject_tenant_id, row.user_id, row.operator_id), row.token_id)
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    return _principal_of(row.subject_tenant_id, row.user_id, row.operator_id)
+    return _with_token(_principal_of(row.subject_tenant_id, row.user_id, row.operator_id), row.id)
+
+
+def _with_token(principal: Principal | None, token_id: int) -> Principal | None:
+    return None if principal is None else dataclasses.replace(principal, token_id=token_id)
 
 
 def _principal_of(subject_tenant_id: int | None, user_id: int | None, operator_id: int | None) -> Principal | None:
@@ -241,7 +246,7 @@ def _token_of_tenant():
     tenant filter (row-level security checks it again on PostgreSQL)."""
     t, u, e = ApiToken.__table__, User.__table__, Employee.__table__
     tid = bindparam("tid", type_=t.c.subject_tenant_id.type)
-    return (select(t.c.subject_tenant_id, t.c.user_id, t.c.operator_id, t.c.expires_at, t.c.revoked_at,
+    return (select(t.c.id.label("token_id"), t.c.subject_tenant_id, t.c.user_id, t.c.operator_id, t.c.expires_at, t.c.revoked_at,
                    u.c.id.label("uid"), u.c.username, u.c.password_hash, u.c.roles, u.c.active,
                    u.c.must_change_password, u.c.session_generation, e.c.id.label("employee_id"),
                    e.c.end_date)

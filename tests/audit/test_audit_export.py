@@ -49,7 +49,11 @@ def export(client, w, who: str = "admin", **query):
 
 def xlsx_rows(response) -> list[list]:
     sheet = load_workbook(io.BytesIO(response.data), read_only=True).worksheets[0]
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    # A read-only sheet gives a row up to its last written cell: empty trailing cells (an
+    # event without a client address) are as the CSV has them, empty.
+    width = max(map(len, rows), default=0)
+    return [row + [None] * (width - len(row)) for row in rows]
 
 
 def csv_rows(response) -> list[list]:
@@ -81,6 +85,10 @@ def recheck(rows: list[list]) -> list[str]:
                    "object_type": otype, "object_id": oid,
                    "before": None if before is None else json.loads(before),
                    "after": None if after is None else json.loads(after)}
+        # How and from where (columns 16 to 18): covered only when the cell is not empty.
+        for name, cell in zip(("via", "client_ip", "request_id"), row[15:18], strict=False):
+            if unescape(cell) is not None:
+                payload[name] = unescape(cell)
         if content is None:  # written before content hashes: one document with its place
             payload |= {"seq": seq, "prev_hash": prev_hash}
             computed = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -198,3 +198,44 @@ def test_the_inspector_reads_whom_and_what_each_event_touched_on_a_phone(phone, 
     assert page.locator("#employee").get_attribute("aria-invalid") == "true"
     assert phone.scroll_width() <= 390
     phone.assert_clean(allow=[re.compile(r"422")])
+
+
+def test_how_and_from_where_read_beside_the_actor_on_a_phone(phone, live_server):
+    """At 390 and 360 px: a page write from a long IPv6 address and an API write with its
+    token say so beside the actor, the address on its own muted line, nothing wider than
+    the phone."""
+    import dataclasses
+
+    from flask import g
+
+    from core.auth.services import principal_for_user
+
+    app = live_server.app
+    address = "2001:db8:85a3:1234:5678:8a2e:370:7334"
+    with app.app_context():
+        tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == SLUG))
+        with tenant_context(tid):
+            admin = db.session.scalar(select(User).where(User.username == "admin"))
+            actor = f"user:{admin.id}:admin"
+            # Each committed inside its request: the request's end rolls back what is left.
+            with app.test_request_context(f"/t/{SLUG}/admin/people", environ_base={"REMOTE_ADDR": address}):
+                record("employee.update", "employee", 1, after={"is_leader": True}, actor=actor)
+                unit_of_work.commit()
+            with app.test_request_context(f"/api/v1/tenants/{SLUG}/employees", environ_base={"REMOTE_ADDR": address}):
+                g.principal = dataclasses.replace(principal_for_user(admin), token_id=4242)
+                record("employee.create", "employee", 2, after={"code": "NV-MOI"}, actor=actor)
+                unit_of_work.commit()
+    phone.login("thanhtra")
+    for width in (390, 360):
+        phone.page.set_viewport_size({"width": width, "height": 844})
+        phone.goto(f"/t/{SLUG}/admin/audit")
+        on_page = phone.page.locator("tbody tr", has_text="employee.update").first.locator("td.actor")
+        on_api = phone.page.locator("tbody tr", has_text="employee.create").first.locator("td.actor")
+        assert on_page.locator(".via").inner_text() == "qua trang web"
+        assert on_page.locator(".ip").inner_text() == f"IP {address}"
+        assert on_api.locator(".via").inner_text() == "qua API (token 4242)"
+        # The address is a line of its own, under the name, not beside it.
+        assert on_page.locator(".ip").bounding_box()["y"] > on_page.locator("strong").bounding_box()["y"]
+        assert phone.scroll_width() <= width
+        phone.screenshot(f"audit-log-via-{width}", full_page=False)
+    phone.assert_clean()

@@ -1,0 +1,188 @@
+"""How and from where (both databases): each event says through which channel it was made
+— a page, the API (with the token), a command, a job — the client's address and the
+request's id; the content hash covers them when they are set, and only then, so the
+chains written before they existed still verify, and changing them afterwards does not."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+from sqlalchemy import select
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import unit_of_work
+from core.audit import services
+from core.audit.exports import HEADERS
+from core.audit.models import AuditEvent
+from core.audit.services import content_hash, record, verify, verify_chain
+from core.auth.models import ApiToken
+from core.extensions import db
+from core.tenancy import tenant_context, unscoped
+from tests.audit.test_audit_actor import last, last_run, page_post
+from tests.audit.test_audit_checkpoints import owner_sql
+from tests.cli.test_cli import run
+from tests.work.test_work_pages import csrf, sign_in
+from tests.work.test_work_support import declare
+
+pytest_plugins = ("tests.work.test_work_support",)
+
+CLIENT = "203.0.113.7"
+
+
+def page_write(client, w, who: str = "staff", remote: str = CLIENT, headers: dict | None = None):
+    """Declare a work item on the page from `remote`, with a request id of our own."""
+    sign_in(client, w, who)
+    token = csrf(client.get(f"/t/{w.slug}/today").get_data(as_text=True))
+    r = client.post(f"/t/{w.slug}/today/declare", data={"csrf_token": token, "task_type_code": "HT01", "quantity": "3"},
+                    headers={"X-Request-Id": "req-page-1", **(headers or {})}, environ_base={"REMOTE_ADDR": remote})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    return r
+
+
+def token_id(app, w, who: str) -> int:
+    with app.app_context(), unscoped():
+        return db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hashlib.sha256(
+            w.tokens[who].encode()).hexdigest()))
+
+
+def test_a_page_write_says_page_and_the_clients_address(clean_app, client, world, clock):
+    page_write(client, world)
+    event = last(clean_app, world, "work_item.create")
+    assert (event.via, event.client_ip, event.request_id) == ("page", CLIENT, "req-page-1")
+    assert event.content_hash == content_hash(event)
+
+
+def test_an_api_write_says_api_and_its_token(clean_app, client, world, clock):
+    r = client.post(world.url("/work-items"), json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2},
+                    headers=world.h("staff2"), environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert r.status_code == 201, r.get_json()
+    event = last(clean_app, world, "work_item.create")
+    assert event.via == f"api:token:{token_id(clean_app, world, 'staff2')}"
+    assert event.client_ip == "198.51.100.4"
+    assert event.request_id == r.headers["X-Request-Id"] and event.request_id  # the id its log lines carry
+
+
+def test_an_address_is_the_trusted_proxys_client_and_a_forged_header_is_not_believed(clean_app, client, world,
+                                                                                      clock):
+    # No proxy trusted (CONGVU_PROXY_HOPS unset): X-Forwarded-For is anyone's to write.
+    page_write(client, world, remote="10.0.0.5", headers={"X-Forwarded-For": "192.0.2.66"})
+    assert last(clean_app, world, "work_item.create").client_ip == "10.0.0.5"
+    # Behind nginx, as wsgi.py sets it up: the address nginx appended is the client's.
+    plain = clean_app.wsgi_app
+    clean_app.wsgi_app = ProxyFix(plain, x_for=1, x_proto=1, x_host=1)
+    try:
+        page_write(client, world, remote="10.0.0.5", headers={"X-Forwarded-For": "192.0.2.66"})
+    finally:
+        clean_app.wsgi_app = plain
+    assert last(clean_app, world, "work_item.create").client_ip == "192.0.2.66"
+
+
+def test_a_job_says_job_with_the_request_that_ran_it(clean_app, client, world, clock):
+    r = page_post(client, world, "admin", "/jobs/recalculate", {"period": "2026-10"})
+    run_id = last_run(clean_app, world, "recalculation")
+    event = last(clean_app, world, "scores.recalculate")
+    assert event.actor.endswith(f" via job {run_id}")
+    assert event.via == "job"
+    # Run inline in the admin's request (as tests run jobs): that request's id and address.
+    assert (event.request_id, event.client_ip) == (r.headers["X-Request-Id"], "127.0.0.1")
+
+
+def test_a_command_says_cli_without_address(clean_app):
+    assert run(clean_app, "tenant", "create", "--slug", "hue", "--name", "Huế").exit_code == 0
+    with clean_app.app_context(), unscoped():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tenant.create",
+                                                           AuditEvent.actor == "cli"))
+        assert (event.via, event.client_ip, event.request_id) == ("cli", None, None)
+
+
+def test_outside_any_request_job_or_command_the_system(clean_app, world, clock):
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        event = record("test.system", "thing", 1)
+        unit_of_work.commit()
+        assert (event.via, event.client_ip, event.request_id) == ("system", None, None)
+
+
+def _old_hash(e: AuditEvent) -> str:
+    """The content hash as written before channels existed, computed here from scratch."""
+    payload = {"tenant_id": e.tenant_id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+               "object_type": e.object_type, "object_id": e.object_id, "before": e.before, "after": e.after}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _mixed_chain(app, w, monkeypatch) -> tuple[list[int], list[int]]:
+    """Events as written before channels (via NULL), then new ones, chained both ways: at
+    commit (the database's trigger on PostgreSQL) and sealed at once (in the app)."""
+    with app.app_context(), tenant_context(w.tenant_id):
+        with monkeypatch.context() as m:
+            m.setattr(services, "current_channel", lambda: services.Channel(None))
+            record("test.old", "thing", 1, after={"n": 1})
+            record("test.old", "thing", 2, seal=True)
+            unit_of_work.commit()
+        record("test.new", "thing", 3, after={"tên": "Nguyễn"})
+        record("test.new", "thing", 4, seal=True)
+        unit_of_work.commit()
+        seqs = {action: list(db.session.scalars(select(AuditEvent.seq).where(AuditEvent.action == action)
+                                                .order_by(AuditEvent.seq)))
+                for action in ("test.old", "test.new")}
+        assert len(seqs["test.old"]) == len(seqs["test.new"]) == 2
+        return seqs["test.old"], seqs["test.new"]
+
+
+def test_a_chain_of_old_and_new_events_verifies(clean_app, world, clock, monkeypatch):
+    old, new = _mixed_chain(clean_app, world, monkeypatch)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        events = {e.seq: e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.seq.in_(old + new)))}
+        for seq in old:  # byte for byte the hash an event had before channels existed
+            assert events[seq].via is None and events[seq].content_hash == _old_hash(events[seq])
+        for seq in new:  # the channel is covered: the old rule no longer gives its hash
+            assert events[seq].via == "system" and events[seq].content_hash != _old_hash(events[seq])
+            assert events[seq].content_hash == content_hash(events[seq])
+        result = verify(world.tenant_id)
+        assert result.ok, result.problems
+
+
+def test_changing_a_stored_channel_or_address_breaks_verification(clean_app, backend, world, clock, monkeypatch):
+    old, new = _mixed_chain(clean_app, world, monkeypatch)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert verify_chain(world.tenant_id).ok
+    cases = [("via", "api:token:1", new[0]), ("client_ip", "198.51.100.99", new[1]),
+             ("via", "page", old[0]), ("client_ip", "192.0.2.1", old[1])]  # a claim added to an old event
+    for column, value, seq in cases:
+        owner_sql(backend, f"UPDATE audit_events SET {column} = :v WHERE tenant_id = :t AND seq = :s",
+                  v=value, t=world.tenant_id, s=seq)
+        with clean_app.app_context(), tenant_context(world.tenant_id):
+            result = verify_chain(world.tenant_id)
+        assert f"event seq {seq}: content was changed" in result.problems, (column, seq)
+
+
+def test_the_api_lists_and_the_export_ends_with_channel_address_and_request(clean_app, client, world, clock):
+    page_write(client, world)
+    r = client.get(world.url("/audit-events"), headers=world.h("auditor"), query_string={"action": "work_item.create"})
+    assert r.status_code == 200
+    [item] = r.get_json()
+    assert (item["via"], item["client_ip"], item["request_id"]) == ("page", CLIENT, "req-page-1")
+    # The existing columns keep their places; the three come last.
+    assert HEADERS[12:15] == ["Mã băm nội dung (content_hash)", "Loại đối tượng", "Đối tượng"]
+    assert HEADERS[15:] == ["Kênh thực hiện (via)", "Địa chỉ IP (client_ip)", "Mã yêu cầu (request_id)"]
+    text = client.get(world.url("/audit-events/export"), headers=world.h("auditor"),
+                      query_string={"format": "csv", "action": "work_item.create"}).data.decode("utf-8-sig")
+    header, [row] = (lambda rows: (rows[0], rows[1:]))(list(csv.reader(io.StringIO(text))))
+    assert header == HEADERS
+    assert row[15:] == ["page", CLIENT, "req-page-1"]
+
+
+def test_the_audit_page_words_the_channel_beside_the_actor(clean_app, client, world, clock):
+    page_write(client, world)
+    declare(client, world, "staff2")
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"action": "work_item.create"}).get_data(as_text=True)
+    assert '<span class="via">qua trang web</span><small class="muted ip" title="request_id req-page-1">' \
+        f'IP {CLIENT}</small>' in html
+    assert f'<span class="via">qua API (token {token_id(clean_app, world, "staff2")})</span>' in html
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"action": "work_item.create"}).get_data(as_text=True)
+    assert '<span class="via">via the web page</span>' in html
