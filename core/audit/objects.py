@@ -138,6 +138,8 @@ def _when(value: Any) -> str:
 def _keyed_people(ids: set[str]) -> dict[str, str]:
     """`2026:12` (a person's classification) and `2026:12:step` (an evaluation step)."""
 
+    from core.classification.procedure import STEP_LABELS  # the procedure's words for its steps
+
     keys = _split(ids, 2)
     rows = db.session.execute(select(Employee.id, Employee.full_name, Employee.code)
                               .where(Employee.id.in_({k[1] for k in keys.values()})))
@@ -146,6 +148,7 @@ def _keyed_people(ids: set[str]) -> dict[str, str]:
     for raw, (year, employee_id) in keys.items():
         if employee_id in people:
             step = raw.split(":")[2] if raw.count(":") >= 2 else ""
+            step = _(STEP_LABELS[step]) if step in STEP_LABELS else step
             out[raw] = ", ".join(filter(None, [people[employee_id], _("year %(year)s", year=year), step]))
     return out
 

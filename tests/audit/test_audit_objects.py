@@ -64,6 +64,7 @@ def named(clean_app, client, world, clock):
         record("scores.recalculate", "period", "2026-10")
         record("plugin.thing", None, None)  # an action without a name, no object
         record("user.roles", "user", world.principals["staff"].id, after={"roles": ["employee"]})
+        record("evaluation.meeting", "evaluation_step", f"2026:{world.ids['staff']}:meeting")
         gone = org.create_employee({"code": "TAM", "full_name": "Trần Thị Tạm", "unit_id": world.ids["dept"],
                                     "position_code": "CV"})
         db.session.flush()
@@ -89,6 +90,7 @@ def expected(w) -> dict[str, tuple[str, str]]:
         f"bonus_run #{i['run']}": ("Đợt chia thưởng", f"Chia thưởng năm 2026 #{i['run']}"),
         "classification_year #2026": ("Xếp loại", "Xếp loại năm 2026"),
         "period #2026-10": ("Kỳ", "tháng 10/2026"),
+        f"evaluation_step #2026:{i['staff']}:meeting": ("Bước đánh giá", "Người staff (STAFF), năm 2026, họp tập thể"),
         f"employee #{i['gone']}": ("Nhân sự", "Trần Thị Tạm (TAM) (đã xóa)"),
         "employee #987654321": ("Nhân sự", "đã xóa, #987654321"),
     }
