@@ -263,7 +263,8 @@ def settings_lines(component: Component, settings: Mapping[str, Any], locale: st
 def stored_settings_lines(labels: Mapping[str, Any], settings: Mapping[str, Any], locale: str,
                           yes: str, no: str) -> list[tuple[str, str]]:
     """settings_lines from the labels a scoring stamp kept ({name: {"label": [vi, en],
-    "keys": {key: [vi, en]}}}), for a component that may no longer be installed."""
+    "keys": {key: [vi, en]}, "choices": {value: [vi, en]}}}), for a component that may no
+    longer be installed."""
     vi = not str(locale).startswith("en")
     lines = []
     for name, value in settings.items():
@@ -271,6 +272,9 @@ def stored_settings_lines(labels: Mapping[str, Any], settings: Mapping[str, Any]
         keys = spec.get("keys") or {}
         if keys and isinstance(value, Mapping):
             value = {(keys[str(k)][0 if vi else 1] if str(k) in keys else k): v for k, v in value.items()}
+        choices = spec.get("choices") or {}
+        if isinstance(value, str) and value in choices:  # a choice by its words, as the form named it
+            value = choices[value][0 if vi else 1]
         label = spec.get("label")
         lines.append((label[0 if vi else 1] if label else name, setting_text(value, vi, yes, no)))
     return lines

@@ -41,7 +41,10 @@ def snapshot(component: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
         en = described["en"][name]
         keys = {k["key"]: [k["label"], e["label"]] for k, e in zip(vi.get("mapping_keys") or [],
                                                                   en.get("mapping_keys") or [], strict=False)}
-        settings_labels[name] = {"label": [vi["label"], en["label"]], **({"keys": keys} if keys else {})}
+        choices = {c["value"]: [c["label"], e["label"]] for c, e in zip(vi.get("choice_labels") or [],
+                                                                      en.get("choice_labels") or [], strict=False)}
+        settings_labels[name] = {"label": [vi["label"], en["label"]], **({"keys": keys} if keys else {}),
+                                 **({"choices": choices} if choices else {})}
     return {
         "settings": dict(settings), "item_components": list(getattr(component, "item_components", ())),
         "title_vi": component.title_vi, "title_en": component.title_en or component.title_vi,

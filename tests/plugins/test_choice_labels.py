@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from core.plugins.forms import describe_settings, settings_lines
+from core.plugins.forms import describe_settings, settings_lines, stored_settings_lines
+from core.scoring.stamps import snapshot
 from plugins.decree335 import LEADERSHIP_SOURCES, Decree335
 from tests.admin.test_admin_pages import sign_in
 from tests.factories import build_world
@@ -30,6 +31,19 @@ def test_every_choice_of_decree335_has_words(lang):
 def test_the_settings_lines_read_a_choice_by_its_words():
     lines = dict(settings_lines(Decree335(), {"leader_leadership_source": "on_time"}, "vi", "có", "không"))
     assert list(lines.values()) == ["Chỉ tỷ lệ việc của đơn vị đúng hạn"]
+
+
+@pytest.mark.parametrize(("lang", "words"), [("vi", "Chỉ tỷ lệ việc của đơn vị đúng hạn"), ("en", None)])
+def test_a_months_stamp_keeps_a_choices_words(lang, words):
+    """The words a month's scores were made under are kept with its stamp ("Tháng của tôi"
+    reads them from there, even once the plugin is gone): a choice by its words too."""
+    kept = snapshot(Decree335(), {"leader_leadership_source": "on_time"})["labels"]["settings"]
+    lines = dict(stored_settings_lines(kept, {"leader_leadership_source": "on_time"}, lang, "có", "không"))
+    live = dict(settings_lines(Decree335(), {"leader_leadership_source": "on_time"}, lang, "có", "không"))
+    assert lines == live
+    assert not CODES.search(next(iter(lines.values())))
+    if words:
+        assert list(lines.values()) == [words]
 
 
 @pytest.fixture
