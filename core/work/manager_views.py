@@ -180,7 +180,8 @@ def _people_context() -> dict:
     page, pages = _page(len(people), PEOPLE_PER_PAGE, "ppage")
     shown = people[(page - 1) * PEOPLE_PER_PAGE: page * PEOPLE_PER_PAGE]
     return {"people": shown, "total": len(people), "declared_people": sum(1 for p in people if p["declared"]),
-            "day": day, "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
+            # No arrow on into days that have not come: nobody has declared for them yet.
+            "day": day, "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1) if day < today else None,
             "page": page, "pages": pages}
 
 
