@@ -92,3 +92,8 @@ def test_my_classification_points_a_person_under_the_procedure_to_the_evaluation
     assert 'id="under-procedure"' in html
     assert f'href="/t/{w.slug}/evaluation?year=2026">Mở trang đánh giá cuối năm →</a>' in html
     assert "Decision" not in html and "Hạn khiếu nại" not in html
+    # On the evaluation page the agency's deadline is for those who still act: a decided
+    # person reads their decision and appeal window, not "Còn N ngày đến hạn".
+    decided = page(client, w, "staff")
+    assert 'id="deadline"' not in decided and 'id="appeal-until"' in decided
+    assert 'id="deadline"' in page(client, w, "head")
