@@ -206,6 +206,13 @@ def month_value(period) -> str:
     return text
 
 
+def first_upper(text: object) -> str:
+    """A phrase that opens a line, its first letter a capital ("tự đánh giá" → "Tự đánh giá");
+    unlike Jinja's `capitalize`, the rest is left as written (names, acronyms)."""
+    value = str(text)
+    return value[:1].upper() + value[1:]
+
+
 # A picker ends at this month: every caller reads or recalculates months that have data
 # (dashboards, exports, what-if, recalculation); a future month there is an empty page.
 # A caller planning ahead passes `ahead`.
@@ -379,6 +386,7 @@ def register_filters(app) -> None:
     app.add_template_filter(month_label, "month_label")
     app.add_template_filter(moment_label, "vn_datetime")
     app.add_template_filter(actor_label, "actor_label")
+    app.add_template_filter(first_upper, "first_upper")
     app.add_template_filter(zone_label, "zone_label")
     app.add_template_filter(localise, "msg")
     app.add_template_filter(scope_label, "scope_label")

@@ -96,4 +96,5 @@ def test_my_classification_points_a_person_under_the_procedure_to_the_evaluation
     # person reads their decision and appeal window, not "Còn N ngày đến hạn".
     decided = page(client, w, "staff")
     assert 'id="deadline"' not in decided and 'id="appeal-until"' in decided
+    assert "<li>Tự đánh giá: <strong>HTT</strong>" in decided  # a line opens with a capital
     assert 'id="deadline"' in page(client, w, "head")
