@@ -79,16 +79,31 @@ def event_hash(event: AuditEvent) -> str:
 # Set while a job runs (core/jobs/runner.py): the job's events name who asked for it,
 # even when the job runs inline inside that person's request.
 _JOB_ACTOR: ContextVar[str | None] = ContextVar("congvu_job_actor", default=None)
+# The request that started the running job: (request id, client address).
+_JOB_ORIGIN: ContextVar[tuple[str | None, str | None]] = ContextVar("congvu_job_origin", default=(None, None))
 
 
 @contextmanager
-def acting_as(actor: str) -> Iterator[None]:
-    """Events recorded inside name `actor` (unless a caller names one itself)."""
+def acting_as(actor: str, request_id: str | None = None, client_ip: str | None = None) -> Iterator[None]:
+    """Events recorded inside name `actor` (unless a caller names one itself) and, for a
+    job, the request that started it (`request_id`, `client_ip`)."""
     token = _JOB_ACTOR.set(actor)
+    origin = _JOB_ORIGIN.set((request_id, client_ip))
     try:
         yield
     finally:
+        _JOB_ORIGIN.reset(origin)
         _JOB_ACTOR.reset(token)
+
+
+def request_origin() -> tuple[str | None, str | None]:
+    """The current request's id and client address (None, None outside a request): what a
+    job submitted now keeps, for its events to carry."""
+    if not has_request_context():
+        return None, None
+    from flask import g, request
+
+    return g.get("request_id"), (request.remote_addr or "")[:64] or None
 
 
 # Who an event names when there is no job and no signed-in person: `system`, unless the
@@ -156,6 +171,9 @@ def current_channel() -> Channel:
             via = "page"
     if _JOB_ACTOR.get():
         via = "job"
+        # A worker has no request: the one that started the job (kept on its run row).
+        started_by = _JOB_ORIGIN.get()
+        request_id, client_ip = request_id or started_by[0], client_ip or started_by[1]
     elif via is None:
         via = "cli" if _FALLBACK_ACTOR.get() == "cli" else "system"
     return Channel(via, client_ip, request_id)

@@ -21,7 +21,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select, text
 
 from core import unit_of_work
-from core.audit.services import acting_as, job_actor
+from core.audit.services import acting_as, job_actor, request_origin
 from core.extensions import db
 from core.jobs.models import JobRun
 from core.jobs.queues import queue_name
@@ -118,8 +118,9 @@ def submit(kind: str, scope: str, params: dict[str, Any], actor: str,
     existing = active_run(kind, scope)
     if existing is not None:
         return existing
+    request_id, client_ip = request_origin()
     run = JobRun(id=str(uuid.uuid4()), key=f"{kind}:{scope}", kind=kind, scope=scope, params=params,
-                 requested_by=actor)
+                 requested_by=actor, request_id=request_id, client_ip=client_ip)
     db.session.add(run)
     unit_of_work.commit()
     tenant_id = current_tenant_id()
@@ -213,13 +214,14 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
             return run.result  # a duplicate delivery: the work is done
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
         params, kind, requested_by = dict(run.params or {}), run.kind, run.requested_by
+        origin = (run.request_id, run.client_ip)
         unit_of_work.commit()
         started = time.perf_counter()
         try:
             progress = Progress(run_id, tenant_id, listener)
             # The job's events name the person who asked for it (kept on the run row),
             # whether a worker runs it later or it runs inline in their request.
-            with acting_as(job_actor(requested_by, run_id)):
+            with acting_as(job_actor(requested_by, run_id), *origin):
                 result = TASKS[kind](progress, **params)
         except Exception as exc:
             observe_job(kind, "failed", time.perf_counter() - started)

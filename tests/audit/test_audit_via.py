@@ -90,6 +90,27 @@ def test_a_job_says_job_with_the_request_that_ran_it(clean_app, client, world, c
     assert (event.request_id, event.client_ip) == (r.headers["X-Request-Id"], "127.0.0.1")
 
 
+def test_a_job_a_worker_runs_later_carries_the_request_that_started_it(clean_app, client, world, clock,
+                                                                      monkeypatch):
+    """With Redis a worker runs the job outside any request: its events still carry the id
+    and address of the request that submitted it (kept on the run), so an inspector follows
+    the job's writes back to the click and its log lines."""
+    from core.jobs import runner
+
+    held: list[tuple[int, str]] = []
+    monkeypatch.setattr(runner, "execute", lambda tenant_id, run_id, listener=None: held.append((tenant_id, run_id)))
+    r = page_post(client, world, "admin", "/jobs/recalculate", {"period": "2026-10"})
+    assert len(held) == 1  # queued, not run
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "scores.recalculate")) is None
+    monkeypatch.undo()
+    with clean_app.app_context():
+        runner.execute(*held[0])  # as the worker: no request, no tenant of its own
+    event = last(clean_app, world, "scores.recalculate")
+    assert event.actor.endswith(f" via job {held[0][1]}") and event.via == "job"
+    assert (event.request_id, event.client_ip) == (r.headers["X-Request-Id"], "127.0.0.1")
+
+
 def test_a_command_says_cli_without_address(clean_app):
     assert run(clean_app, "tenant", "create", "--slug", "hue", "--name", "Huế").exit_code == 0
     with clean_app.app_context(), unscoped():
