@@ -128,7 +128,8 @@ def _page_login(app, slug: str | None, username: str):
 TODAY, MONTH, TREND, MINE = ("today", "Hôm nay"), ("me", "Tháng của tôi"), ("me/trend", "Xu hướng của tôi"), \
     ("classification", "Xếp loại của tôi")
 DOCUMENTS = ("documents", "Văn bản, biểu mẫu")  # everyone: one's own forms at least
-OWN = {TODAY, MONTH, TREND, MINE, DOCUMENTS}
+EVALUATION = ("evaluation", "Đánh giá, xếp loại cuối năm")  # everyone evaluated, and the tenant admin
+OWN = {TODAY, MONTH, TREND, MINE, DOCUMENTS, EVALUATION}
 UNIT = {("unit", "Đơn vị của tôi"), ("dashboard/unit", "Bảng điều khiển đơn vị"), ("jobs", "Tác vụ")}
 REVIEW = ("classification/unit", "Xem xét xếp loại đơn vị")
 PROVINCE = {("dashboard/province", "Bảng điều khiển toàn tỉnh"),

@@ -287,6 +287,8 @@ def test_dashboards_use_a_bounded_number_of_queries(client, clean_app, scored):
     paths = [f"/t/{w.slug}/dashboard/unit?period={PERIOD}&unit_id={w.ids['dept']}",
              f"/t/{w.slug}/dashboard/unit/work?period={PERIOD}&unit_id={w.ids['dept']}",
              f"/t/{w.slug}/dashboard/province?period={PERIOD}"]
+    for p in paths:  # the process's first request reads what later ones keep (the tenant's calendar)
+        page(client, p)
     before = [count(p) for p in paths]
     with clean_app.app_context(), tenant_context(w.tenant_id):
         from core.org import services as org
