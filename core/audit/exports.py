@@ -65,6 +65,12 @@ def events_query(args: dict) -> Select:
     if args.get("employee"):
         people = args["people"] if "people" in args else employees(args["employee"])
         stmt = stmt.where(person_clause(people))
+    if args.get("via"):
+        # "api" is every API write, "api:token:<id>" each token's.
+        stmt = stmt.where(AuditEvent.via == args["via"] if args["via"] != "api"
+                          else (AuditEvent.via == "api") | AuditEvent.via.like("api:%"))
+    if args.get("client_ip"):
+        stmt = stmt.where(AuditEvent.client_ip == args["client_ip"])
     return stmt
 
 

@@ -11,6 +11,9 @@ def _range(data: dict) -> None:
         raise ValidationError({"to": ["Before the start date."]})
 
 
+VIA_FILTERS = ("page", "api", "cli", "job", "system")
+
+
 class AuditQuery(PageArgs):
     # Dates as the contract's YYYY-MM-DD; `to` is inclusive. `actor`: a person's login,
     # part of their name or `user:<id>`, for all they did (their jobs too); else exact.
@@ -21,6 +24,9 @@ class AuditQuery(PageArgs):
     actor = fields.String(validate=validate.Length(max=200))
     action = fields.String(validate=validate.Length(max=64))
     employee = fields.String(validate=validate.Length(min=1, max=200))
+    # How the events were made ("api" also finds "api:token:<id>"), and from which address.
+    via = fields.String(validate=validate.OneOf(VIA_FILTERS))
+    client_ip = fields.String(validate=validate.Length(min=1, max=64))
 
     @validates_schema
     def _dates(self, data, **kwargs) -> None:
@@ -33,6 +39,9 @@ class AuditExportQuery(Schema):
     actor = fields.String(validate=validate.Length(max=200))
     action = fields.String(validate=validate.Length(max=64))
     employee = fields.String(validate=validate.Length(min=1, max=200))
+    # How the events were made ("api" also finds "api:token:<id>"), and from which address.
+    via = fields.String(validate=validate.OneOf(VIA_FILTERS))
+    client_ip = fields.String(validate=validate.Length(min=1, max=64))
     format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")))
 
     @validates_schema

@@ -24,8 +24,9 @@ audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
 PAGE_SIZE = 30  # a page of events is a few screens on a phone; the export has them all
 # The filters' labels, for the fields and for the summary of the invalid ones.
 LABELS = {"from": _l("From (date)"), "to": _l("To (date, inclusive)"), "actor": _l("Actor"), "action": _l("Action"),
-          "employee": _l("Person (done to or by)"), "format": _l("Format")}
-FILTERS = ("from", "to", "actor", "action", "employee", "format")
+          "employee": _l("Person (done to or by)"), "via": _l("Made through"), "client_ip": _l("IP address"),
+          "format": _l("Format")}
+FILTERS = ("from", "to", "actor", "action", "employee", "via", "client_ip", "format")
 
 
 # How an event was made, in words beside its actor (core.audit.services.current_channel).
@@ -34,6 +35,9 @@ FILTERS = ("from", "to", "actor", "action", "employee", "format")
 # to "System".
 CHANNELS = {"page": _l("via the web page"), "api": _l("via the API"), "cli": _l("via the command line"),
             "job": _l("via a background job")}
+# The filter's choices, as the inspector reads them (core.audit.schemas.VIA_FILTERS).
+VIA_CHOICES = (("page", _l("the web pages")), ("api", _l("the API")), ("cli", _l("the command line")),
+               ("job", _l("background jobs")), ("system", _l("the system itself")))
 
 
 def channel_label(via: str | None, actor: str = "") -> str:
@@ -104,6 +108,11 @@ def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
     return {**args, "tz": g.tenant.timezone}, raw, {}
 
 
+def _shown(key: str, value: str) -> str:
+    """A filter's value in the summary as its field showed it (a channel in words)."""
+    return str(dict(VIA_CHOICES).get(value, value)) if key == "via" else value
+
+
 @audit_pages.get("/t/<t>/admin/audit")
 @login_required
 def audit_log(t):
@@ -128,7 +137,8 @@ def audit_log(t):
                            total=total, page=page, pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors,
                            export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone), example=example,
-                           active=[(LABELS[k], raw[k]) for k in FILTERS[:-1] if raw[k]]), \
+                           via_choices=VIA_CHOICES,
+                           active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200
 
 

@@ -207,3 +207,37 @@ def test_the_audit_page_words_the_channel_beside_the_actor(clean_app, client, wo
         session["lang"] = "en"
     html = client.get(f"/t/{world.slug}/admin/audit", query_string={"action": "work_item.create"}).get_data(as_text=True)
     assert '<span class="via">via the web page</span>' in html
+
+
+def test_an_inspector_filters_by_channel_and_address(clean_app, client, world, clock):
+    """Everything made through the API (any token), or from one address: on the API, the
+    page (the summary says the channel in words) and its export; a bad channel is a field
+    error, not the whole log."""
+    page_write(client, world)  # through the page, from CLIENT
+    r = client.post(world.url("/work-items"), json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2},
+                    headers=world.h("staff2"), environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert r.status_code == 201, r.get_json()
+
+    def listed(**query) -> set[tuple[str, str | None]]:
+        r = client.get(world.url("/audit-events"), headers=world.h("auditor"),
+                       query_string={"action": "work_item.create", **query})
+        assert r.status_code == 200, r.get_json()
+        return {(e["via"].split(":")[0], e["client_ip"]) for e in r.get_json()}
+
+    assert listed(via="api") == {("api", "198.51.100.4")}
+    assert listed(via="page") == {("page", CLIENT)}
+    assert listed(client_ip=CLIENT) == {("page", CLIENT)}
+    assert listed(via="api", client_ip=CLIENT) == set()
+    bad = client.get(world.url("/audit-events"), headers=world.h("auditor"), query_string={"via": "fax"})
+    assert bad.status_code == 422 and "via" in bad.get_json()["errors"]
+
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "api"}).get_data(as_text=True)
+    assert "Thực hiện qua: <strong>API</strong>" in html and '<option value="api" selected>API</option>' in html
+    assert "198.51.100.4" in html and CLIENT not in html
+    export = client.get(f"/t/{world.slug}/admin/audit/export",
+                        query_string={"via": "page", "format": "csv"}).data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(export)))[1:]
+    assert rows and {row[15] for row in rows} == {"page"}
+    refused = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "fax"})
+    assert refused.status_code == 422 and 'id="via-err"' in refused.get_data(as_text=True)
