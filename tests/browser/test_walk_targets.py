@@ -1,7 +1,8 @@
 """What each role taps at 390×844 on the demo, measured in chromium: the header's links,
 the day boxes' calendar buttons, the progress sliders, the period arrows and the manager's
 day arrows are 44-px targets; the period arrows stop at the month under way; the admin's
-units page is a few screens with a search that finds a ward. Both databases."""
+units and positions pages are a few screens with a search that finds a ward or a post. Both
+databases."""
 
 from __future__ import annotations
 
@@ -97,3 +98,25 @@ def test_the_admins_units_page_is_a_few_screens_with_a_search(phone):
     assert page.locator("details.unit-group").count() == 0
     assert phone.scroll_width() <= PHONE["width"]
     phone.assert_clean()
+
+
+def test_the_admins_positions_page_is_a_few_screens_with_a_search(phone):
+    page = phone.page
+    phone.login("admin")
+    phone.goto(f"{T}/admin/positions")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 2 * PHONE["height"], height  # sixty positions in one table were 5,700 px
+    leaders = page.locator("details.list-fold", has_text="Lãnh đạo")
+    leaders.locator("> summary").click()
+    expect(leaders.locator("tbody tr").first).to_be_visible()
+    assert too_small(page, "details.list-fold > summary, details.list-fold[open] tbody a") == []
+    assert phone.scroll_width() <= PHONE["width"]
+    page.fill("#position-q", "pho chu tich")
+    expect(page).to_have_url(re.compile(r"q=pho(%20|\+)chu(%20|\+)tich"))
+    found = page.locator("#position-list tbody tr")
+    expect(found.first).to_contain_text("Phó Chủ tịch")
+    assert page.locator("details.list-fold").count() == 0
+    assert all("chủ tịch" in text.lower() for text in found.all_inner_texts())
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
+
