@@ -53,6 +53,8 @@ admin_pages = Blueprint("admin_pages", __name__, template_folder="templates", st
 PAGE_SIZE = 50
 # A list longer than this shows its folds closed: a phone would scroll through all of it.
 FOLDS_OPEN_UP_TO = 20
+# A page of employees is a few phone screens: each one is a card of three or four lines.
+EMPLOYEES_PER_PAGE = 30
 _POSITION_GROUPS = {"leadership": _l("Leadership"), "professional": _l("Professional"), "support": _l("Support")}
 LEVEL_ROWS = 5  # complexity levels offered on the task type form (the schema allows 10)
 
@@ -214,9 +216,10 @@ def employees(t):
     """Employees and their logins: paged, searched by name, code or username."""
     _admin()
     q = request.args.get("q", "").strip()[:100]
-    rows, total, page = _paged(directory.employees_search(q or None))
+    page = _page()
+    rows, total = directory.employees_page(q or None, page, EMPLOYEES_PER_PAGE)
     return render_template("admin/employees.html", tenant=g.tenant, rows=rows, total=total, page=page,
-                           page_size=PAGE_SIZE, q=q, saved=request.args.get("saved"))
+                           page_size=EMPLOYEES_PER_PAGE, q=q, saved=request.args.get("saved"))
 
 
 @admin_pages.route("/t/<t>/admin/employees/new", methods=["GET", "POST"])
@@ -227,7 +230,9 @@ def employee_new(t):
         return _render_employee(None, {"roles": ["employee"], "salary_coefficient": _number(2.34)}, {})
     data, errors = _employee_form_input(request.form, None)
     if not errors:
-        result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created"))
+        # Back on the list, found by its code: a new name can sort onto any page.
+        result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created",
+                                                                  q=data["code"]))
         if not isinstance(result, dict):
             return result
         errors = _employee_errors(result)
@@ -246,7 +251,8 @@ def employee_edit(t, employee_id):
         allowed = set(EmployeePatchSchema().fields) - ({"roles"} if employee.user is None else set())
         changes = {k: v for k, v in data.items() if k in allowed}
         result = _save(lambda: org.update_employee(employee, changes),
-                       url_for("admin_pages.employees", t=t, saved="updated"))
+                       url_for("admin_pages.employees", t=t, saved="updated",
+                               q=changes.get("code", employee.code)))
         if not isinstance(result, dict):
             return result
         errors = _employee_errors(result)

@@ -1,8 +1,8 @@
 """What each role taps at 390×844 on the demo, measured in chromium: the header's links,
 the day boxes' calendar buttons, the progress sliders, the period arrows and the manager's
 day arrows are 44-px targets; the period arrows stop at the month under way; the admin's
-units and positions pages are a few screens with a search that finds a ward or a post. Both
-databases."""
+units and positions pages are a few screens with a search that finds a ward or a post, and
+the employees list is a page of thirty cards searched without marks. Both databases."""
 
 from __future__ import annotations
 
@@ -120,3 +120,25 @@ def test_the_admins_positions_page_is_a_few_screens_with_a_search(phone):
     assert phone.scroll_width() <= PHONE["width"]
     phone.assert_clean()
 
+
+
+def test_the_admins_employees_page_is_a_short_page_with_a_search(phone):
+    page = phone.page
+    phone.login("admin")
+    phone.goto(f"{T}/admin/employees")
+    # Thirty of the demo's 300-odd people a page: fifty cards were 6,400 px.
+    total = int(page.locator("#results p.muted").inner_text().split("/")[1])
+    assert total > 30 and page.locator("#results tbody tr").count() == 30
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 6 * PHONE["height"], height
+    assert phone.scroll_width() <= PHONE["width"]
+    # Each card's name is a 44-px target, and so are the pages' arrows.
+    assert too_small(page, ".pager a, #results tbody a") == []
+    # Typed without marks, as on a phone with no Vietnamese keyboard.
+    page.fill("#q", "nguyen van")
+    expect(page).to_have_url(re.compile(r"q=nguyen(%20|\+)van"))
+    rows = page.locator("#results tbody tr")
+    expect(rows.first).to_contain_text("Nguyễn Văn")
+    assert all("Nguyễn Văn" in text for text in rows.all_inner_texts())
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
