@@ -8,7 +8,6 @@ answers 422 with each error beside its field and the typed values kept.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -23,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from core import unit_of_work
 from core.admin.forms import load, load_with_checks, message, raw_input, service_errors
 from core.auth.models import ROLES
+from core.auth.normalize import unmarked
 from core.catalogue import checks as catalogue_checks
 from core.catalogue import services as catalogue
 from core.catalogue.models import TASK_GROUPS, TaskType
@@ -51,6 +51,10 @@ from core.work.services import leave as leaves
 admin_pages = Blueprint("admin_pages", __name__, template_folder="templates", static_folder="static",
                         static_url_path="/static/admin")
 PAGE_SIZE = 50
+# A list longer than this shows its folds closed: a phone would scroll through all of it.
+FOLDS_OPEN_UP_TO = 20
+# A page of employees is a few phone screens: each one is a card of three or four lines.
+EMPLOYEES_PER_PAGE = 30
 _POSITION_GROUPS = {"leadership": _l("Leadership"), "professional": _l("Professional"), "support": _l("Support")}
 LEVEL_ROWS = 5  # complexity levels offered on the task type form (the schema allows 10)
 
@@ -212,9 +216,10 @@ def employees(t):
     """Employees and their logins: paged, searched by name, code or username."""
     _admin()
     q = request.args.get("q", "").strip()[:100]
-    rows, total, page = _paged(directory.employees_search(q or None))
+    page = _page()
+    rows, total = directory.employees_page(q or None, page, EMPLOYEES_PER_PAGE)
     return render_template("admin/employees.html", tenant=g.tenant, rows=rows, total=total, page=page,
-                           page_size=PAGE_SIZE, q=q, saved=request.args.get("saved"))
+                           page_size=EMPLOYEES_PER_PAGE, q=q, saved=request.args.get("saved"))
 
 
 @admin_pages.route("/t/<t>/admin/employees/new", methods=["GET", "POST"])
@@ -225,7 +230,9 @@ def employee_new(t):
         return _render_employee(None, {"roles": ["employee"], "salary_coefficient": _number(2.34)}, {})
     data, errors = _employee_form_input(request.form, None)
     if not errors:
-        result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created"))
+        # Back on the list, found by its code: a new name can sort onto any page.
+        result = _save(lambda: org.create_employee(data), url_for("admin_pages.employees", t=t, saved="created",
+                                                                  q=data["code"]))
         if not isinstance(result, dict):
             return result
         errors = _employee_errors(result)
@@ -244,7 +251,8 @@ def employee_edit(t, employee_id):
         allowed = set(EmployeePatchSchema().fields) - ({"roles"} if employee.user is None else set())
         changes = {k: v for k, v in data.items() if k in allowed}
         result = _save(lambda: org.update_employee(employee, changes),
-                       url_for("admin_pages.employees", t=t, saved="updated"))
+                       url_for("admin_pages.employees", t=t, saved="updated",
+                               q=changes.get("code", employee.code)))
         if not isinstance(result, dict):
             return result
         errors = _employee_errors(result)
@@ -270,12 +278,6 @@ def employee_login_active(t, employee_id):
 # ---------------------------------------------------------------- units
 
 
-def _folded(text: str) -> str:
-    """Lower case without Vietnamese marks: "cam ranh" finds "Phường Cam Ranh"."""
-    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
 def _unit_groups(tree: list[tuple[OrgUnit, int]]) -> list[tuple[str, list[tuple[OrgUnit, list[OrgUnit]]]]]:
     """The tree as a phone can hold it: top-level units by kind (a province has seventy-odd
     communes and wards), each with the units under it in tree order."""
@@ -298,11 +300,11 @@ def _render_units(values: dict, errors: dict, status: int = 200):
     found = None
     if q:
         names = {u.id: u.name for u in units}
-        wanted = _folded(q)
-        found = [(u, names.get(u.parent_id)) for u, _d in tree if wanted in _folded(f"{u.name} {u.code}")]
+        wanted = unmarked(q)
+        found = [(u, names.get(u.parent_id)) for u, _d in tree if wanted in unmarked(f"{u.name} {u.code}")]
     depths = {u.id: d for u, d in tree}
     return render_template("admin/units.html", tenant=g.tenant, groups=_unit_groups(tree), depths=depths,
-                           total=len(tree), q=q, found=found,
+                           total=len(tree), q=q, found=found, folds_open=len(tree) <= FOLDS_OPEN_UP_TO,
                            unit_options=_unit_options(), counts=counts, kinds=UNIT_KINDS, values=values, errors=errors,
                            saved=request.args.get("saved")), status
 
@@ -394,10 +396,22 @@ def unit_merge(t, unit_id):
 
 def _render_positions(values: dict, errors: dict, status: int = 200):
     positions = directory.all_positions()
-    counts = directory.head_counts_by_position()
-    return render_template("admin/positions.html", tenant=g.tenant, positions=positions, counts=counts,
-                           groups=POSITION_GROUPS, values=values, errors=errors,
-                           saved=request.args.get("saved")), status
+    q = request.args.get("q", "").strip()[:100]
+    found = None
+    if q:
+        wanted = unmarked(q)
+        found = [p for p in positions if wanted in unmarked(p.name) or wanted in unmarked(p.code)]
+    # A fold per group (leadership, professional, support), in that order; a group the
+    # tenant's pack added beyond these comes last.
+    by_group: dict[str, list] = {}
+    for p in positions:
+        by_group.setdefault(p.group, []).append(p)
+    order = {g: i for i, g in enumerate(POSITION_GROUPS)}
+    folds = sorted(by_group.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    return render_template("admin/positions.html", tenant=g.tenant, folds=folds, total=len(positions), q=q,
+                           folds_open=len(positions) <= FOLDS_OPEN_UP_TO,
+                           found=found, counts=directory.head_counts_by_position(), groups=POSITION_GROUPS,
+                           values=values, errors=errors, saved=request.args.get("saved")), status
 
 
 @admin_pages.route("/t/<t>/admin/positions", methods=["GET", "POST"])
@@ -410,7 +424,9 @@ def positions(t):
     data, errors = load_with_checks(PositionSchema(), raw_input(PositionSchema(), request.form),
                                     lambda valid: org_checks.position_errors(None, valid))
     if not errors:
-        result = _save(lambda: org.create_position(data), url_for("admin_pages.positions", t=t, saved="created"))
+        # Back on the list, found by its code: a new position would sit in a closed fold.
+        result = _save(lambda: org.create_position(data), url_for("admin_pages.positions", t=t, saved="created",
+                                                                  q=data["code"]))
         if not isinstance(result, dict):
             return result
         errors = result
@@ -430,7 +446,8 @@ def position_edit(t, position_id):
                                         lambda valid: org_checks.position_errors(position, valid))
         if not errors:
             result = _save(lambda: org.update_position(position, data),
-                           url_for("admin_pages.positions", t=t, saved="updated"))
+                           url_for("admin_pages.positions", t=t, saved="updated",
+                                   q=data.get("code", position.code)))
             if not isinstance(result, dict):
                 return result
             errors = result

@@ -15,3 +15,10 @@ def nfc(text: str | None) -> str | None:
 def login_key(username: str) -> str:
     """The form one account's login attempts are counted under (case does not matter)."""
     return unicodedata.normalize("NFC", username or "").casefold()
+
+
+def unmarked(text: str) -> str:
+    """Lower case without Vietnamese marks (đ → d), for searches typed on a keyboard that
+    has none: "cam ranh" finds "Phường Cam Ranh", "nguyen" finds "Nguyễn"."""
+    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(c for c in text if not unicodedata.combining(c))

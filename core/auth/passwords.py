@@ -16,6 +16,8 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from core.auth.normalize import unmarked
+
 MIN_LENGTH = 12
 MAX_LENGTH = 128  # at least 64 must be accepted; longer only costs hashing time
 
@@ -69,9 +71,8 @@ _DECORATION = re.compile(r"[\d\W_]+")
 
 
 def _plain(text: str) -> str:
-    """Lower case without diacritics (đ → d): `Khánh Hòa` → `khánh hòa` → `khanh hoa`."""
-    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(c for c in text if not unicodedata.combining(c))
+    """`Khánh Hòa` → `khanh hoa`."""
+    return unmarked(text)
 
 
 def _guessable(password: str) -> bool:

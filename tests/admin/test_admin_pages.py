@@ -108,10 +108,11 @@ def test_employee_list_is_paged_and_searched(clean_app, client, world):
             org.create_employee({"code": f"E{i:03d}", "full_name": f"Zz {i:03d}", "unit_id": world.ids["dept"]})
         unit_of_work.commit()
     first = client.get(f"/t/{world.slug}/admin/employees").get_data(as_text=True)
-    assert "50/56" in first and "Trang 1/2" in first and "Zz 043" in first and "Zz 044" not in first
+    assert "30/56" in first and "Trang 1/2" in first and "Zz 023" in first and "Zz 024" not in first
     second = client.get(f"/t/{world.slug}/admin/employees?page=2").get_data(as_text=True)
-    # By name: the 6 "Người …" and Zz 000–043 fill page one; Zz 044–049 are page two.
-    assert "6/56" in second and "Zz 044" in second and "Zz 049" in second and "Zz 043" not in second
+    # By name: the 6 "Người …" and Zz 000–023 fill page one (thirty, a few phone screens);
+    # Zz 024–049 are page two.
+    assert "26/56" in second and "Zz 024" in second and "Zz 049" in second and "Zz 023" not in second
 
 
 def test_admin_creates_an_employee_with_a_login(clean_app, client, world, token):
@@ -120,7 +121,9 @@ def test_admin_creates_an_employee_with_a_login(clean_app, client, world, token)
         "position_code": "CV", "manager_code": "MANAGER", "salary_coefficient": "3,00",
         "start_date": "2026-01-05", "email": "mai@example.vn", "username": "mai",
         "password": "Song-Huong-2026-x", "roles": ["employee", "manager"]})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/employees?saved=created")
+    # Back on the list found by the new code (a name can sort onto any page).
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/admin/employees?saved=created&q=CV-09")
     with clean_app.app_context(), tenant_context(world.tenant_id):
         e = db.session.scalar(select(Employee).where(Employee.code == "CV-09"))
         assert (e.full_name, e.unit_id, e.position.code, e.manager_id, str(e.salary_coefficient), e.start_date,

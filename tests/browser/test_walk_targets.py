@@ -1,7 +1,8 @@
 """What each role taps at 390×844 on the demo, measured in chromium: the header's links,
 the day boxes' calendar buttons, the progress sliders, the period arrows and the manager's
 day arrows are 44-px targets; the period arrows stop at the month under way; the admin's
-units page is a few screens with a search that finds a ward. Both databases."""
+units and positions pages are a few screens with a search that finds a ward or a post, and
+the employees list is a page of thirty cards searched without marks. Both databases."""
 
 from __future__ import annotations
 
@@ -95,5 +96,49 @@ def test_the_admins_units_page_is_a_few_screens_with_a_search(phone):
     expect(page).to_have_url(re.compile(r"q=cam(%20|\+)ranh"))
     expect(page.locator("#unit-list li", has_text="Phường Cam Ranh").first).to_be_visible()
     assert page.locator("details.unit-group").count() == 0
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
+
+
+def test_the_admins_positions_page_is_a_few_screens_with_a_search(phone):
+    page = phone.page
+    phone.login("admin")
+    phone.goto(f"{T}/admin/positions")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 2 * PHONE["height"], height  # sixty positions in one table were 5,700 px
+    leaders = page.locator("details.list-fold", has_text="Lãnh đạo")
+    leaders.locator("> summary").click()
+    expect(leaders.locator("tbody tr").first).to_be_visible()
+    assert too_small(page, "details.list-fold > summary, details.list-fold[open] tbody a") == []
+    assert phone.scroll_width() <= PHONE["width"]
+    page.fill("#position-q", "pho chu tich")
+    expect(page).to_have_url(re.compile(r"q=pho(%20|\+)chu(%20|\+)tich"))
+    found = page.locator("#position-list tbody tr")
+    expect(found.first).to_contain_text("Phó Chủ tịch")
+    assert page.locator("details.list-fold").count() == 0
+    assert all("chủ tịch" in text.lower() for text in found.all_inner_texts())
+    assert phone.scroll_width() <= PHONE["width"]
+    phone.assert_clean()
+
+
+
+def test_the_admins_employees_page_is_a_short_page_with_a_search(phone):
+    page = phone.page
+    phone.login("admin")
+    phone.goto(f"{T}/admin/employees")
+    # Thirty of the demo's 300-odd people a page: fifty cards were 6,400 px.
+    total = int(page.locator("#results p.muted").inner_text().split("/")[1])
+    assert total > 30 and page.locator("#results tbody tr").count() == 30
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 6 * PHONE["height"], height
+    assert phone.scroll_width() <= PHONE["width"]
+    # Each card's name is a 44-px target, and so are the pages' arrows.
+    assert too_small(page, ".pager a, #results tbody a") == []
+    # Typed without marks, as on a phone with no Vietnamese keyboard.
+    page.fill("#q", "nguyen van")
+    expect(page).to_have_url(re.compile(r"q=nguyen(%20|\+)van"))
+    rows = page.locator("#results tbody tr")
+    expect(rows.first).to_contain_text("Nguyễn Văn")
+    assert all("Nguyễn Văn" in text for text in rows.all_inner_texts())
     assert phone.scroll_width() <= PHONE["width"]
     phone.assert_clean()
