@@ -24,6 +24,8 @@ def refuse_dead(dbapi_connection, record, proxy) -> None:
         fd = dbapi_connection.fileno()
     except Exception as exc:  # noqa: BLE001 - a closed connection has no socket
         raise DisconnectionError("the connection is closed") from exc
-    readable, _, _ = select.select([fd], [], [], 0)
-    if readable:
+    # poll, not select: a busy process's descriptors run past select's limit of 1024.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
         raise DisconnectionError("the server closed or spoke on an idle connection")

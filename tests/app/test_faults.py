@@ -209,3 +209,32 @@ def test_the_page_for_a_lost_database_needs_no_database(clean_app):
         body, status, headers = handle_database_unavailable(OperationalError("SELECT 1", {}, Exception("gone")))
     assert status == 503 and headers["Retry-After"] == str(DATABASE_RETRY_AFTER)
     assert "Cơ sở dữ liệu tạm thời không phản hồi" in body and 'lang="vi"' in body
+
+
+def test_the_liveness_check_reads_sockets_past_select_s_limit():
+    """A process with more than 1,024 descriptors open (a busy worker) still checks its
+    connections: the check polls rather than select()s (which refuses a descriptor ≥ 1024)."""
+    import os
+    import socket
+
+    from sqlalchemy.exc import DisconnectionError
+
+    from core.liveness import refuse_dead
+
+    class Raw:  # what the pool hands the hook: a DB-API connection with its socket's descriptor
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+        def fileno(self) -> int:
+            return self.fd
+
+    quiet, peer = socket.socketpair()
+    high = os.dup2(quiet.fileno(), 1500)  # the same socket, at a descriptor select() cannot take
+    try:
+        refuse_dead(Raw(high), None, None)  # idle: nothing to read, kept
+        peer.close()  # the other end goes away, as a terminated backend does
+        with pytest.raises(DisconnectionError):
+            refuse_dead(Raw(high), None, None)
+    finally:
+        os.close(high)
+        quiet.close()
