@@ -115,7 +115,7 @@ def test_one_person_through_the_whole_procedure_on_a_phone(browser, live_server,
         mine.locator("textarea[name=comment]").fill("Vượt 20% khối lượng; sáng kiến số hóa hồ sơ biên chế đã áp dụng")
         follow(mine.get_by_role("button", name="Lưu"))
         assert "Đã lưu." in page.locator(".flashes").inner_text()
-        assert "tự đánh giá: HTXS" in page.locator("section[aria-labelledby=mine-h]").inner_text()
+        assert "Tự đánh giá: HTXS" in page.locator("section[aria-labelledby=mine-h]").inner_text()
         # Who acts next, and by when.
         assert page.locator("#next-step").inner_text() == ("Bước tiếp theo: nhận xét, đề xuất của người quản lý, "
                                                           "do Nguyễn Hoài Lan thực hiện, hạn 15/12/2026.")
@@ -131,7 +131,7 @@ def test_one_person_through_the_whole_procedure_on_a_phone(browser, live_server,
         on_phone("3-head-of-dept-home")
         follow(waiting.get_by_role("link", name="Mở trang đánh giá cuối năm"))
         item = todo.filter(has_text=HER_NAME)
-        assert "tự đánh giá: HTXS" in item.inner_text()  # her self-assessment beside his form
+        assert "Tự đánh giá: HTXS" in item.inner_text()  # her self-assessment beside his form
         item.locator("select[name=level]").select_option("HTT")
         item.locator("textarea[name=comment]").fill("Hoàn thành tốt; sáng kiến chưa được Hội đồng công nhận")
         follow(item.get_by_role("button", name="Gửi đề xuất"))
@@ -209,7 +209,7 @@ def test_one_person_through_the_whole_procedure_on_a_phone(browser, live_server,
         phone.goto(f"/t/{SLUG}/evaluation?year=2026")
         outcome = page.locator("#my-appeals").inner_text()
         assert "được chấp nhận" in outcome and "HTXS" in outcome
-        assert "quyết định: HTXS" in page.locator("section[aria-labelledby=mine-h]").inner_text()
+        assert "Quyết định: HTXS" in page.locator("section[aria-labelledby=mine-h]").inner_text()
         on_phone("9-settled")
         # 'Xếp loại của tôi' sends her to the evaluation, with no draft's appeal date or stored reason.
         follow(page.locator("nav.tabs").get_by_role("link", name="Xếp loại của tôi"))
