@@ -161,8 +161,12 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
     # No pool_pre_ping: a dead connection is found at checkout without a round trip
-    # (core/liveness.py, registered in core/app.py).
-    return {"pool_size": 10, "max_overflow": 10}
+    # (core/liveness.py, registered in core/app.py). That check sees only a connection the
+    # server closed; one a NAT or load balancer drops in silence is kept alive by TCP
+    # keepalives (libpq's), and no connection outlives pool_recycle.
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 900,
+            "connect_args": {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+                             "keepalives_count": 5}}
 
 
 class ConfigError(RuntimeError):

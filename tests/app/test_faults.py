@@ -238,3 +238,22 @@ def test_the_liveness_check_reads_sockets_past_select_s_limit():
     finally:
         os.close(high)
         quiet.close()
+
+
+def test_pooled_connections_keep_their_tcp_path_alive(clean_app, pg):
+    """A connection a NAT or load balancer would drop after a quiet spell sends TCP
+    keepalives (libpq's, every minute), which the socket check at checkout cannot replace."""
+    import os
+    import socket
+
+    with clean_app.app_context():
+        with db.engine.connect() as conn:
+            fd = os.dup(conn.connection.dbapi_connection.fileno())
+            sock = socket.socket(fileno=fd)
+            try:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
+            finally:
+                sock.detach()
+                os.close(fd)
+        assert db.engine.pool._recycle == 900
