@@ -47,6 +47,8 @@ NAMED = ("Tiếng Việt", "Khánh Hòa", "đồng")
 ISO_DAY_OR_MONTH = re.compile(r"(?<![\d/.-])(19|20)\d\d-\d\d(-\d\d)?(?![\d-])")
 # "40,29" is a Vietnamese decimal; English groups thousands by three digits ("1,234").
 DECIMAL_COMMA = re.compile(r"(?<![\d.,])\d+,\d{1,2}(?![\d,])")
+# "2.340.000": thousands grouped the Vietnamese way (two groups at least: "1.125" may be a decimal).
+VI_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d.,])")
 OPERATOR = ("root", "Vinh-Nha-Trang-xanh-42")
 
 
@@ -124,7 +126,8 @@ def english_problems(path: str, page: str, phrases: list[str], data: re.Pattern[
             found.append(f"{path}: Vietnamese word {match.group(0)!r} in "
                          f"{text[max(0, match.start() - 50):match.end() + 50]!r}")
     shown = visible_text(page, attributes=False)
-    for pattern, what in ((ISO_DAY_OR_MONTH, "ISO date"), (DECIMAL_COMMA, "decimal comma")):
+    for pattern, what in ((ISO_DAY_OR_MONTH, "ISO date"), (DECIMAL_COMMA, "decimal comma"),
+                          (VI_THOUSANDS, "Vietnamese thousands")):
         found += [f"{path}: {what} {m.group(0)!r}" for m in pattern.finditer(shown)]
     return found
 
@@ -175,12 +178,13 @@ def test_the_english_walk_sees_what_it_looks_for():
     """The checks themselves: a translated phrase, a stray Vietnamese word, a Vietnamese
     date or decimal are found; data, glossed terms and English pass."""
     data = re.compile(re.escape("Nguyễn Văn An"))
-    page = ('<p>Hãy nêu lý do không xác nhận.</p><p title="Đã lưu">x</p><p>2026-11 · 40,29 · 1,234.5</p>'
+    page = ('<p>Hãy nêu lý do không xác nhận.</p><p title="Đã lưu">x</p><p>2026-11 · 40,29 · 1,234.5 · 2.340.000'
+            ' · 1.125 · 2,340,000</p>'
             '<p>Nguyễn Văn An · Paying unit (đơn vị dự toán) · Tiếng Việt</p>')
     found = english_problems("/x", page, ["Hãy nêu lý do không xác nhận"], data, {"đơn", "vị", "dự", "toán"})
     assert [problem.split(" in ")[0] for problem in found] == [
         "/x: Vietnamese 'Hãy nêu lý do không xác nhận'", "/x: Vietnamese word 'Đã'", "/x: Vietnamese word 'lưu'",
-        "/x: ISO date '2026-11'", "/x: decimal comma '40,29'"]
+        "/x: ISO date '2026-11'", "/x: decimal comma '40,29'", "/x: Vietnamese thousands '2.340.000'"]
 
 
 def _extracted(root, keywords: dict | None = None, mapping: list | None = None) -> set[str]:
@@ -333,6 +337,8 @@ FORMS = [
     # WTForms' own messages: the login and the operator's merger wizard.
     ("anonymous", "/login", "/login", {"tenant": "khong-co", "username": "x" * 101}, "This field is required."),
     ("operator", "/operator/merges", "/operator/merges", {"effective_date": "31/02/2026"}, "This field is required."),
+    # A form without its CSRF token (a page left open past the token's life): the 400 page.
+    ("employee", "/t/{t}/today", "/t/{t}/today/declare", {"csrf_token": ""}, "The CSRF token is missing."),
 ]
 
 
@@ -376,3 +382,61 @@ def test_form_errors_are_in_the_pages_language(clean_app, demo, lang):  # noqa: 
         else:
             failures += [f"{where}: {p}" for p in english_problems(target, page, vietnamese, data, glossed)]
     assert failures == []
+
+
+def component_text_problems(component) -> list[str]:
+    """What a component's pages would show in one language only: a title, description,
+    setting label or description, choice or key label, or result label given in Vietnamese
+    and not English (or the reverse), or the same text for both."""
+    pairs = [("title", component.title_vi, component.title_en),
+             ("description", component.description_vi, component.description_en)]
+    for name, field in component.settings_schema().fields.items():
+        meta = field.metadata
+        pairs += [(name, meta.get("label_vi"), meta.get("label_en")),
+                  (f"{name} description", meta.get("description_vi"), meta.get("description_en"))]
+        for words in ("choice_labels", "key_labels"):
+            vi, en = meta.get(f"{words}_vi") or {}, meta.get(f"{words}_en") or {}
+            pairs += [(f"{name} {words} {key}", vi.get(key), en.get(key)) for key in sorted(set(vi) | set(en), key=str)]
+    pairs += [(f"result label {key}", vi, en) for key, (vi, en) in (component.labels or {}).items()]
+    where = f"{component.kind}:{component.key} {component.version}"
+    problems = []
+    for name, vi, en in pairs:
+        if name != "description" and " description" not in name and not (vi and en):
+            problems.append(f"{where}: {name} lacks {'English' if vi else 'Vietnamese'}")
+        elif bool(vi) != bool(en):
+            problems.append(f"{where}: {name} lacks {'English' if vi else 'Vietnamese'}")
+        elif vi and vi == en:
+            problems.append(f"{where}: {name} is the same in both languages: {vi!r}")
+    return problems
+
+
+def test_every_built_in_component_speaks_both_languages():
+    """The components' own texts (plugins/, picked per language by core/plugins/forms.py):
+    a page shows the English one on an English page, falling back to Vietnamese."""
+    from core.plugins.manager import PluginManager
+
+    manager = PluginManager().load()
+    components = [r.component for kind in ("scoring_variant", "classification_scheme", "bonus_scheme",
+                                           "import_connector") for r in manager.available(kind, None)]
+    assert len(components) >= 14
+    assert [p for c in components for p in component_text_problems(c)] == []
+
+
+def test_the_component_check_sees_what_it_looks_for():
+    from marshmallow import Schema, fields
+
+    from core.plugins.components import ScoringVariant
+
+    class Settings(Schema):
+        weight = fields.Float(metadata={"label_vi": "Trọng số", "label_en": ""})
+        mode = fields.String(metadata={"label_vi": "Cách", "label_en": "Mode", "choice_labels_vi": {"a": "Một"},
+                                       "choice_labels_en": {"a": "Một"}})
+
+    class Half(ScoringVariant):
+        key, version, title_vi, title_en, description_vi = "half", "1.0.0", "Nửa", "Half", "Mô tả"
+        settings_schema = Settings
+
+    assert component_text_problems(Half()) == [
+        "scoring_variant:half 1.0.0: description lacks English",
+        "scoring_variant:half 1.0.0: weight lacks English",
+        "scoring_variant:half 1.0.0: mode choice_labels a is the same in both languages: 'Một'"]

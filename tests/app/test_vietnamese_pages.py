@@ -32,6 +32,8 @@ ROLES = {"tenant_admin": "admin", "manager": "truongphong", "employee": "snv-p1-
 ISO_DAY_OR_MONTH = re.compile(r"(?<![\d/.-])(19|20)\d\d-\d\d(-\d\d)?(?![\d-])")
 DECIMAL_POINT = re.compile(r"(?<![\d.,])\d+\.\d{1,2}(?![\d.])")
 ACTOR_KEY = re.compile(r"\buser:\d+:")
+# "2,340,000": thousands grouped the English way (two groups at least: "1,125" may be a decimal).
+EN_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3}){2,}(?![\d.,])")
 
 
 def english_phrases() -> list[str]:
@@ -125,7 +127,7 @@ def _problems(path: str, page: str, phrases: list[str]) -> list[str]:
     # Formats in what is shown, not in an input's format hint (placeholder="2026-10").
     shown = visible_text(page, attributes=False)
     for pattern, what in ((ISO_DAY_OR_MONTH, "ISO date"), (DECIMAL_POINT, "decimal point"),
-                          (ACTOR_KEY, "actor key")):
+                          (ACTOR_KEY, "actor key"), (EN_THOUSANDS, "English thousands")):
         found += [f"{path}: {what} {m.group(0)!r}" for m in pattern.finditer(shown)]
     return found
 
@@ -163,12 +165,12 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
 def test_the_walk_sees_what_it_looks_for():
     """The checks themselves: each kind of miss is found, Vietnamese text passes."""
     phrases = ["Give a reason for refusing", "Some fields are invalid"]
-    page = ('<p>Give a reason for refusing.</p><p title="Some fields are invalid.">x</p><p>2026-11 · 40.29</p>'
+    page = ('<p>Give a reason for refusing.</p><p title="Some fields are invalid.">x</p><p>2026-11 · 40.29 · 2,340,000</p>'
             '<p>user:28:admin</p><script>var a = "2026-12 Give a reason for refusing";</script>'
             '<input id="d" name="d" type="text" data-day value="2026-12-06">')
     assert _problems("/x", page, phrases) == [
         "/x: English 'Give a reason for refusing'", "/x: English 'Some fields are invalid'",
         "/x: ISO date '2026-11'", "/x: ISO date '2026-12-06'", "/x: decimal point '40.29'",
-        "/x: actor key 'user:28:'"]
-    fine = "<p>Hãy nêu lý do không xác nhận. tháng 11/2026 · 40,29 · 1.234 · 06/12/2026 · phiên bản 1.1.0</p>"
+        "/x: actor key 'user:28:'", "/x: English thousands '2,340,000'"]
+    fine = "<p>Hãy nêu lý do không xác nhận. tháng 11/2026 · 40,29 · 1.234 · 2.340.000 · 06/12/2026 · phiên bản 1.1.0</p>"
     assert _problems("/x", fine, phrases) == []
