@@ -34,6 +34,7 @@ from tests.app.test_vietnamese_pages import (
     _urls,
     demo,  # noqa: F401 - the fixture, shared with the Vietnamese walk
     english_phrases,
+    english_vocabulary,
     visible_text,
 )
 
@@ -347,6 +348,7 @@ def test_form_errors_are_in_the_pages_language(clean_app, demo, lang):  # noqa: 
     from flask_babel import force_locale, gettext
 
     english, vietnamese, defaults = english_phrases(), vietnamese_phrases(), raw_defaults()
+    vocabulary = english_vocabulary()
     assert "Missing data for required field" in defaults and "Not a valid integer" in defaults
     glossed, data = glossed_words(), _data_pattern(clean_app)
     from core.auth.services import create_operator
@@ -378,7 +380,7 @@ def test_form_errors_are_in_the_pages_language(clean_app, demo, lang):  # noqa: 
         if lang == "vi":
             text = visible_text(page)
             failures += [f"{where}: raw default {d!r}" for d in defaults if d in text]
-            failures += [f"{where}: {p}" for p in _problems(target, page, english) if " English " in p]
+            failures += [f"{where}: {p}" for p in _problems(target, page, english, vocabulary) if " English " in p]
         else:
             failures += [f"{where}: {p}" for p in english_problems(target, page, vietnamese, data, glossed)]
     assert failures == []
