@@ -129,12 +129,16 @@ def localise(message: Any, locale: str | None = None) -> str:
         with force_locale(locale):
             return localise(text, None)
     locale = str(get_locale() or "vi")
-    if locale.startswith("en") or not text:
+    if not text:
         return text
     translations = get_translations()
     catalog = _catalog(translations)
     if text in catalog:
+        # English too: its catalogue rewords a few library messages ("The CSRF token has
+        # expired.") in words a person can act on; every other msgid reads as it is.
         return translations.gettext(text)
+    if locale.startswith("en"):
+        return text
     return _match(text, translations, catalog, locale)
 
 

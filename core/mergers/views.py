@@ -14,6 +14,7 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, StopValidation
 
+from core.forms import Form
 from core.i18n import day_input
 from core.jobs.runner import get_run, run_view, submit
 from core.mergers import tasks  # noqa: F401 - registers the merger job
@@ -44,7 +45,7 @@ class DayField(StringField):
             raise StopValidation(_("Type the day the merger takes effect (dd/mm/yyyy)."))
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     source = SelectField(_l("Merging tenant"), validators=[DataRequired()])
     into = SelectField(_l("Into"), validators=[DataRequired()])
     effective_date = DayField(_l("From"))

@@ -223,6 +223,9 @@ def flat_errors(errors: Any) -> list[str]:
 _DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
 
 
+_VI_MARKS = str.maketrans(",.", ".,")
+
+
 def setting_text(value: Any, vi: bool, yes: str, no: str) -> str:
     """One setting's value as the reader reads it: decimal commas in Vietnamese, yes/no,
     a mapping as "key: value; …"."""
@@ -232,8 +235,10 @@ def setting_text(value: Any, vi: bool, yes: str, no: str) -> str:
         value = Decimal(value)  # schemas store decimals as text ("90.00"): read as a number
     if isinstance(value, int | float | Decimal):
         number = round(float(value), 4)
-        shown = str(int(number)) if number.is_integer() else repr(number)
-        return shown.replace(".", ",") if vi else shown
+        # Thousands grouped as the pages' numbers are (core.i18n.num): a base salary of
+        # 2340000 reads 2.340.000 in Vietnamese, 2,340,000 in English.
+        shown = f"{int(number):,}" if number.is_integer() else f"{number:,.4f}".rstrip("0")
+        return shown.translate(_VI_MARKS) if vi else shown
     if isinstance(value, Mapping):
         return "; ".join(f"{k}: {setting_text(v, vi, yes, no)}" for k, v in value.items())
     if isinstance(value, list | tuple):

@@ -32,6 +32,8 @@ ROLES = {"tenant_admin": "admin", "manager": "truongphong", "employee": "snv-p1-
 ISO_DAY_OR_MONTH = re.compile(r"(?<![\d/.-])(19|20)\d\d-\d\d(-\d\d)?(?![\d-])")
 DECIMAL_POINT = re.compile(r"(?<![\d.,])\d+\.\d{1,2}(?![\d.])")
 ACTOR_KEY = re.compile(r"\buser:\d+:")
+# "2,340,000": thousands grouped the English way (two groups at least: "1,125" may be a decimal).
+EN_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3}){2,}(?![\d.,])")
 
 
 def english_phrases() -> list[str]:
@@ -115,17 +117,47 @@ def _urls(app, params: dict[str, str]) -> list[tuple[str, str]]:
     return sorted(urls)
 
 
-def _problems(path: str, page: str, phrases: list[str]) -> list[str]:
+def english_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
+    """The words of the catalogue's English that Vietnamese never writes ("save", "review",
+    "the"), and those both write ("to", "an", "tin"): three of the first in a run of English
+    words on a Vietnamese page are English that was never wrapped in _(), which the msgids
+    alone cannot find."""
+    english, vietnamese = set(), set()
+    for po in (VI_PO, PLUGINS_PO):
+        with po.open("rb") as handle:
+            for message in read_po(handle):
+                ids = message.id if isinstance(message.id, list | tuple) else [message.id]
+                texts = message.string if isinstance(message.string, list | tuple) else [message.string]
+                for words, texts_of in ((english, ids), (vietnamese, texts)):
+                    for text in texts_of:
+                        words.update(w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"%\(\w+\)[sd]", " ", text or "")))
+    return frozenset(w for w in english - vietnamese if len(w) >= 2), frozenset(english & vietnamese)
+
+
+ASCII_RUN = re.compile(r"(?<![\w-])(?:[A-Za-z]+[,.:;]?\s+){2,}[A-Za-z]+(?![\w-])")
+
+
+def _problems(path: str, page: str, phrases: list[str],
+              vocabulary: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())) -> list[str]:
     text = visible_text(page)
     found = []
     for phrase in phrases:
         if re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", text):
             found.append(f"{path}: English {phrase!r}")
             text = text.replace(phrase, " ")
+    for run in ASCII_RUN.finditer(text):
+        english, shared = vocabulary
+        words, streak = re.findall(r"[A-Za-z]+", run.group(0)), 0
+        for word in (w.lower() for w in words):
+            # A word both languages write neither counts nor breaks the run; any other does.
+            streak = streak + 1 if word in english else streak if word in shared else 0
+            if streak == 3:
+                found.append(f"{path}: English (not wrapped) {run.group(0)!r}")
+                break
     # Formats in what is shown, not in an input's format hint (placeholder="2026-10").
     shown = visible_text(page, attributes=False)
     for pattern, what in ((ISO_DAY_OR_MONTH, "ISO date"), (DECIMAL_POINT, "decimal point"),
-                          (ACTOR_KEY, "actor key")):
+                          (ACTOR_KEY, "actor key"), (EN_THOUSANDS, "English thousands")):
         found += [f"{path}: {what} {m.group(0)!r}" for m in pattern.finditer(shown)]
     return found
 
@@ -137,7 +169,7 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
     with clean_app.app_context():
         create_operator("root", "Vinh-Nha-Trang-xanh-42")
         unit_of_work.commit()
-    phrases = english_phrases()
+    phrases, vocabulary = english_phrases(), english_vocabulary()
     assert "Some fields are invalid" in phrases and "Give a reason for refusing" in phrases
     assert "Periods before this date keep the component that was in force then" in phrases  # plugins.po
     failures, seen = [], 0
@@ -155,7 +187,7 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
             seen += 1
             page = response.get_data(as_text=True)
             assert 'lang="vi"' in page or "<html" not in page, (role, path)
-            failures += [f"{role} {problem}" for problem in _problems(path, page, phrases)]
+            failures += [f"{role} {problem}" for problem in _problems(path, page, phrases, vocabulary)]
     assert seen >= 60  # each role's pages, its 403/404 pages, and the fragments
     assert failures == []
 
@@ -163,12 +195,16 @@ def test_every_page_of_every_role_reads_vietnamese(clean_app, demo):
 def test_the_walk_sees_what_it_looks_for():
     """The checks themselves: each kind of miss is found, Vietnamese text passes."""
     phrases = ["Give a reason for refusing", "Some fields are invalid"]
-    page = ('<p>Give a reason for refusing.</p><p title="Some fields are invalid.">x</p><p>2026-11 · 40.29</p>'
+    page = ('<p>Give a reason for refusing.</p><p title="Some fields are invalid.">x</p><p>2026-11 · 40.29 · 2,340,000</p>'
             '<p>user:28:admin</p><script>var a = "2026-12 Give a reason for refusing";</script>'
             '<input id="d" name="d" type="text" data-day value="2026-12-06">')
     assert _problems("/x", page, phrases) == [
         "/x: English 'Give a reason for refusing'", "/x: English 'Some fields are invalid'",
         "/x: ISO date '2026-11'", "/x: ISO date '2026-12-06'", "/x: decimal point '40.29'",
-        "/x: actor key 'user:28:'"]
-    fine = "<p>Hãy nêu lý do không xác nhận. tháng 11/2026 · 40,29 · 1.234 · 06/12/2026 · phiên bản 1.1.0</p>"
+        "/x: actor key 'user:28:'", "/x: English thousands '2,340,000'"]
+    fine = "<p>Hãy nêu lý do không xác nhận. tháng 11/2026 · 40,29 · 1.234 · 2.340.000 · 06/12/2026 · phiên bản 1.1.0</p>"
     assert _problems("/x", fine, phrases) == []
+    vocabulary = english_vocabulary()
+    unwrapped = "<p>Nam Nha Trang · qua trang web IP · tin trong ID token</p><p>Nothing to review today.</p>"
+    assert _problems("/x", unwrapped, phrases, vocabulary) == [
+        "/x: English (not wrapped) 'tin trong ID token Nothing to review today'"]
