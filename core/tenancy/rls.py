@@ -178,6 +178,23 @@ def _execute_set(connection, settings: dict[str, str], key: tuple[bytes, bool] |
     connection.execute(_SET, {**settings, "sig": sign(settings["tid"], settings["uns"], session, key)})
 
 
+def signed_settings(connection, tenant_id: int) -> dict[str, str]:
+    """The settings of `tenant_id` (not unscoped) signed for `connection`'s database
+    session, for a statement that sets them itself (`applied_by_statement`)."""
+    session = connection.info.get(_SESSION)
+    if session is None:
+        session = connection.info[_SESSION] = connection.execute(text(SESSION_SQL)).scalar()
+    tid = str(tenant_id)
+    return {"tid": tid, "uns": "off", "sig": sign(tid, "off", session)}
+
+
+def applied_by_statement(session: Session, tenant_id: int) -> None:
+    """The open transaction was given `tenant_id`'s settings by a statement of the
+    caller's (the tenant row read that sets them in the same round trip,
+    core/hooks.py): entering that tenant's context sends nothing more."""
+    session.info[_APPLIED] = {"tid": str(tenant_id), "uns": "off"}
+
+
 def apply(connection, tenant_id: int | None = None, unscoped: bool = False,
           key: tuple[bytes, bool] | None = None) -> None:
     """Set the signed settings on a connection outside the ORM session (a second
