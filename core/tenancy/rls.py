@@ -2,7 +2,8 @@
 
 Each transaction starts with one statement, `set_config` of `app.tenant_id`,
 `app.unscoped` and `app.rls_sig`, all LOCAL (`true`), so the values die with the
-transaction and never leak through the pool. No setting means no rows.
+transaction and never leak through the pool (a tenant request may carry them on its
+tenant row's read instead: `signed_settings`, core/hooks.py). No setting means no rows.
 
 The settings are signed: `app.rls_sig` is HMAC-SHA256, under a key kept in
 `congvu_rls.keys`, of the tenant, the unscoped flag and this database session (backend
