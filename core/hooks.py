@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, g, redirect, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, literal_column, select, true
 
 from core.auth.guards import OPERATOR_ENDPOINTS, api_principal, check_path_objects, tenant_member
 from core.errors import abort
 from core.extensions import db, login_manager
 from core.ids import MAX_ID
-from core.tenancy.context import reset_tenant, set_tenant
+from core.tenancy import rls
+from core.tenancy.context import current_tenant_id, is_unscoped, reset_tenant, set_tenant
 from core.tenants import config_cache
 from core.tenants.models import Tenant
 
@@ -30,6 +31,43 @@ def ids_in_range() -> None:
 # Built once: this runs on every tenant request. `tenants` is a platform table, so the
 # ORM's tenant filter has nothing to add to it (congvu_unscoped skips building one).
 _TENANT_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug")).execution_options(congvu_unscoped=True)
+# On PostgreSQL, once a process has seen a slug: the tenant row and its RLS settings in
+# one round trip instead of two. The row must still carry both the slug and the id the
+# settings name, so the settings are exactly the tenant whose row the request uses, and
+# a renamed, deleted or re-used slug returns no row (set_config runs only for a row the
+# WHERE kept) and takes the path above. LOCAL settings: they die with the transaction.
+_TENANT_WITH_SETTINGS = select(
+    Tenant, *(func.set_config(literal_column(f"'{name}'"), bindparam(param), true())
+              for name, param in (("app.tenant_id", "s_tid"), ("app.unscoped", "s_uns"), ("app.rls_sig", "s_sig"))),
+).where(Tenant.slug == bindparam("slug"), Tenant.id == bindparam("tid")).execution_options(congvu_unscoped=True)
+# slug → tenant id, as last read in this process; only a guess, checked by the statement.
+_SLUG_IDS: dict[str, int] = {}
+MAX_SLUGS = 4096
+
+
+def _tenant_of(slug: str) -> Tenant | None:
+    """The tenant named `slug`; on PostgreSQL with its RLS settings already applied when
+    the slug is known to this process (saving the settings' own statement)."""
+    session = db.session()
+    tid = _SLUG_IDS.get(slug)
+    if tid is not None and current_tenant_id() is None and not is_unscoped():
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":
+            settings = rls.signed_settings(conn, tid)
+            row = session.execute(_TENANT_WITH_SETTINGS, {
+                "slug": slug, "tid": tid, "s_tid": settings["tid"], "s_uns": settings["uns"],
+                "s_sig": settings["sig"]}).first()
+            if row is not None:
+                rls.applied_by_statement(session, tid)
+                return row[0]
+            _SLUG_IDS.pop(slug, None)
+            session.rollback()  # no row, so nothing was set: still, start the read below afresh
+    tenant = session.scalar(_TENANT_BY_SLUG, {"slug": slug})
+    if tenant is not None:
+        if len(_SLUG_IDS) >= MAX_SLUGS:
+            _SLUG_IDS.clear()
+        _SLUG_IDS[slug] = tenant.id
+    return tenant
 
 
 def bind_tenant() -> None:
@@ -37,10 +75,11 @@ def bind_tenant() -> None:
     slug = (request.view_args or {}).get("t")
     if slug is None:
         return
-    tenant = db.session.scalar(_TENANT_BY_SLUG, {"slug": slug})
+    tenant = _tenant_of(slug)
     if tenant is None:
         abort(404, "Tenant not found.")
     if tenant.status == "merged" and tenant.merged_into_id is not None:
+        db.session.rollback()  # the settings the read may have applied are not this request's
         return _merged_tenant(tenant, slug)
     g.tenant, g.tenant_slug = tenant, tenant.slug
     config_cache.bind(tenant.id, tenant.config_stamp)

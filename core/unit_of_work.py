@@ -13,7 +13,8 @@ transaction (core/txcache.py `pending`):
 1. changed facts: the months they touch are re-scored, or marked stale to recalculate;
 2. work items: marks for the scorer (deferred scoring), or the items and their months
    re-scored inline (embedded mode);
-3. the audit chain: the transaction's events numbered and hashed after the tenant's last;
+3. the audit chain: the transaction's events numbered and hashed after the tenant's last
+   (on PostgreSQL the marks of step 2 are written in the events' INSERT, one round trip);
 4. the database commit;
 5. after it: audit checkpoints signed, the scorer woken for the tenants marked, and
    `congvu_work_item_changed` emitted to plugins (they may read the committed rows).
@@ -80,7 +81,8 @@ def commit(session: Session | None = None) -> None:
     try:
         # 1. facts other than items (people, leave, calendar) → their months.
         scoring.settle_facts(session, pending(session).pop("facts", None) or {})
-        # 2. work items → scoring marks, or their scores refreshed inline.
+        # 2. work items → scoring marks (on PostgreSQL written with step 3's statement),
+        #    or their scores refreshed inline.
         events = pending(session).pop("work_events", None) or []
         woken = scoring.score_items(session, events) if events else set()
         # 3. the audit chain (its lock is held from here, or from inside the database's

@@ -2,7 +2,8 @@
 
 Each transaction starts with one statement, `set_config` of `app.tenant_id`,
 `app.unscoped` and `app.rls_sig`, all LOCAL (`true`), so the values die with the
-transaction and never leak through the pool. No setting means no rows.
+transaction and never leak through the pool (a tenant request may carry them on its
+tenant row's read instead: `signed_settings`, core/hooks.py). No setting means no rows.
 
 The settings are signed: `app.rls_sig` is HMAC-SHA256, under a key kept in
 `congvu_rls.keys`, of the tenant, the unscoped flag and this database session (backend
@@ -176,6 +177,23 @@ def _execute_set(connection, settings: dict[str, str], key: tuple[bytes, bool] |
     if session is None:  # a connection made before this module's connect hook (or another engine's)
         session = connection.info[_SESSION] = connection.execute(text(SESSION_SQL)).scalar()
     connection.execute(_SET, {**settings, "sig": sign(settings["tid"], settings["uns"], session, key)})
+
+
+def signed_settings(connection, tenant_id: int) -> dict[str, str]:
+    """The settings of `tenant_id` (not unscoped) signed for `connection`'s database
+    session, for a statement that sets them itself (`applied_by_statement`)."""
+    session = connection.info.get(_SESSION)
+    if session is None:
+        session = connection.info[_SESSION] = connection.execute(text(SESSION_SQL)).scalar()
+    tid = str(tenant_id)
+    return {"tid": tid, "uns": "off", "sig": sign(tid, "off", session)}
+
+
+def applied_by_statement(session: Session, tenant_id: int) -> None:
+    """The open transaction was given `tenant_id`'s settings by a statement of the
+    caller's (the tenant row read that sets them in the same round trip,
+    core/hooks.py): entering that tenant's context sends nothing more."""
+    session.info[_APPLIED] = {"tid": str(tenant_id), "uns": "off"}
 
 
 def apply(connection, tenant_id: int | None = None, unscoped: bool = False,

@@ -15,14 +15,15 @@ import psycopg
 import pytest
 from sqlalchemy import select, text, update
 
-from core import unit_of_work
+from core import hooks, unit_of_work
 from core.auth.models import ApiToken, User
 from core.errors import Conflict
 from core.extensions import db
 from core.org.models import Employee
-from core.tenancy import tenant_context
+from core.tenancy import tenant_context, unscoped
 from core.tenancy.context import reset_tenant, set_tenant
 from core.tenancy.rls import check_no_defaults
+from core.tenants.models import Tenant
 from core.timeutil import utcnow
 from core.work import calendar as cal
 from core.work import services
@@ -48,7 +49,8 @@ def test_token_login_and_employee_are_one_statement(clean_app, client, world):
     auth = [s for s in statements if "api_tokens" in s or "FROM users" in s or "employees.user_id" in s]
     assert len(auth) == 1
     assert "JOIN users" in auth[0] and "JOIN employees" in auth[0]
-    assert not any("set_config" in s for s in statements[:1])  # nothing sent before the tenant is known
+    # Nothing sent before the tenant is known: its settings come with, or after, its row.
+    assert statements[0].startswith("SELECT tenants.")
     assert sum("set_config" in s for s in statements) == (1 if clean_app.config["SQLALCHEMY_DATABASE_URI"]
                                                           .startswith("postgresql") else 0)
 
@@ -176,3 +178,42 @@ def test_a_role_or_database_default_for_the_settings_is_refused(pg):
         check_no_defaults(conn)
     with psycopg.connect(url, options="-c app.unscoped=on") as conn, pytest.raises(RuntimeError, match="unscoped"):
         check_no_defaults(conn)
+
+
+def test_a_tenant_this_process_has_seen_is_read_with_its_settings_in_one_statement(clean_app, client, world, pg):
+    """The tenant row and the RLS settings of a tenant request: two statements the first
+    time a process meets the slug, then one (core/hooks.py)."""
+    hooks._SLUG_IDS.clear()  # a process that has not met the slug yet
+    with count_queries(clean_app) as first:
+        assert _get(client, world).status_code == 200
+    with count_queries(clean_app) as again:
+        assert _get(client, world).status_code == 200
+    assert first[0].startswith("SELECT tenants.") and "set_config" not in first[0]
+    assert sum("set_config" in s for s in first) == 1
+    assert again[0].startswith("SELECT tenants.") and "set_config(" in again[0]
+    assert sum("set_config" in s for s in again) == 1
+    assert len(again) == len(first) - 1
+
+
+def _rename(app, tenant_id: int, slug: str) -> None:
+    with app.app_context(), unscoped():
+        db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(slug=slug))
+        unit_of_work.commit()
+
+
+def test_a_renamed_or_reused_slug_is_never_served_as_the_tenant_it_named_before(clean_app, client, world, pg):
+    """The process remembers slug → tenant; a slug that moved to another tenant is served
+    as that tenant, with that tenant's settings, and the old tenant answers at its new slug."""
+    other = build(clean_app, "tinh-x")
+    assert declare(client, world)["employee_id"] == world.ids["staff"]
+    assert declare(client, other)["employee_id"] == other.ids["staff"]
+    _rename(clean_app, world.tenant_id, "tinh-w-cu")
+    _rename(clean_app, other.tenant_id, "tinh-w")  # the slug now names the other tenant
+    assert _get(client, world).status_code == 404  # world's login is no member of it
+    r = client.get(world.url("/work-items?work_date=2026-10-14"), headers=other.h("staff"))
+    assert r.status_code == 200
+    assert {i["employee_id"] for i in r.get_json()} == {other.ids["staff"]}
+    moved = client.get("/api/v1/tenants/tinh-w-cu/work-items?work_date=2026-10-14", headers=world.h("staff"))
+    assert moved.status_code == 200 and {i["employee_id"] for i in moved.get_json()} == {world.ids["staff"]}
+    _rename(clean_app, other.tenant_id, "tinh-x")
+    assert client.get(world.url("/work-items"), headers=other.h("staff")).status_code == 404  # no tenant now
