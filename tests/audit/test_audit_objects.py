@@ -277,7 +277,8 @@ def test_the_person_filter_finds_everything_done_to_or_by_them(clean_app, client
             return {(e.action, e.object_type, e.object_id) for e in db.session.scalars(select(AuditEvent))
                     if e.actor.startswith(f"user:{user}:") or (e.object_type == "employee" and e.object_id == employee)
                     or (e.object_type == "user" and e.object_id == str(user))
-                    or (e.object_type == "work_item" and e.object_id in items)}
+                    or (e.object_type == "work_item" and e.object_id in items)
+                    or (e.object_type == "evaluation_step" and e.object_id.split(":")[1] == employee)}
 
     def shown(page: str) -> set[tuple]:
         return set(re.findall(r'<td class="action" data-label="[^"]*">(?:<span class="what">[^<]*</span> )?'
@@ -289,6 +290,7 @@ def test_the_person_filter_finds_everything_done_to_or_by_them(clean_app, client
     assert ("work_item.create", "work_item", str(named.ids["item"])) in mine
     assert ("user.roles", "user", str(named.principals["staff"].id)) in mine
     assert ("employee.create", "employee", str(named.ids["staff"])) in mine
+    assert ("evaluation.meeting", "evaluation_step", f"2026:{named.ids['staff']}:meeting") in mine
     # By id, or by a code (any case) that is no part of anyone else's name: exactly theirs.
     for value, want in ((f"employee:{named.ids['staff']}", mine), ("staff2", theirs("staff2")),
                         ("STAFF2", theirs("staff2")),
@@ -307,6 +309,31 @@ def test_the_person_filter_finds_everything_done_to_or_by_them(clean_app, client
     api = client.get(f"/api/v1/tenants/{named.slug}/audit-events",
                      query_string={"employee": "Người staff2", "per_page": 500}, headers=named.h("auditor")).get_json()
     assert {(e["action"], e["object_type"], e["object_id"]) for e in api} == theirs("staff2")
+
+
+def test_the_person_filter_finds_who_changed_their_classification(clean_app, client, named):
+    """"Who changed this person's level, when and from where": a change of their year's
+    level (keyed "<year>:<employee id>") is theirs; another person's whose id merely ends
+    or begins with the same digits is not."""
+    staff = named.ids["staff"]
+    with clean_app.app_context(), tenant_context(named.tenant_id):
+        record("classification.override", "employee_classification", f"2026:{staff}",
+               before={"level": "HT"}, after={"level": "HTT", "reason": "Đề án chuyển đổi số"},
+               actor="user:1:admin")
+        record("classification.override", "employee_classification", f"2026:{staff}0", after={"level": "KHT"})
+        record("classification.override", "employee_classification", f"2026:1{staff}", after={"level": "KHT"})
+        record("evaluation.self", "evaluation_step", f"2026:{staff}0:self", after={"level": "HTXS"})
+        unit_of_work.commit()
+    sign_in(client, named, "auditor")
+    page = client.get(f"/t/{named.slug}/admin/audit",
+                      query_string={"employee": f"employee:{staff}", "action": "classification.override"}
+                      ).get_data(as_text=True)
+    assert re.findall(r'<code class="raw muted"[^>]*>([^<]*)</code>', page) == [
+        f"employee_classification #2026:{staff}"]
+    everything = client.get(f"/t/{named.slug}/admin/audit", query_string={"employee": f"employee:{staff}"}
+                            ).get_data(as_text=True)
+    assert f"#2026:{staff}0" not in everything and f"#2026:1{staff}<" not in everything
+    assert f"evaluation_step #2026:{staff}:meeting" in everything
 
 
 def test_a_person_nobody_is_is_a_field_error(clean_app, client, named):
