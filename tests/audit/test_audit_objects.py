@@ -111,9 +111,10 @@ def test_the_page_names_each_object(clean_app, client, named):
     assert '<span class="what">Xóa nhân sự</span> <code>employee.delete</code>' in page
     assert '<td class="action" data-label="Hành động"><code>plugin.thing</code></td>' in page
     # The details say what changed, field by field, Vietnamese letters as written.
-    assert '<dt><code>roles</code></dt><dd><ins><code>[&#34;employee&#34;]</code></ins></dd>' in page
+    assert ('<dt><span title="roles">Vai trò đăng nhập</span></dt><dd><ins><code>[&#34;employee&#34;]</code></ins></dd>'
+            in page)
     deleted = page.split(f"employee #{named.ids['gone']}</code>", 1)[1].split("</tr>", 1)[0]
-    assert '<dt><code>full_name</code></dt><dd><del><code>Trần Thị Tạm</code></del></dd>' in deleted
+    assert '<dt><span title="full_name">Họ và tên</span></dt><dd><del><code>Trần Thị Tạm</code></del></dd>' in deleted
     assert "\\u" not in page
 
 

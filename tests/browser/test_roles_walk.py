@@ -1,0 +1,90 @@
+"""The jobs of the roles beyond the civil servant and the manager, walked in a real browser
+at 390×844 and 1280×800 on the demo province.
+
+The inspector ("thanhtra") answers "who changed this person's classification, when and
+from where": the action is chosen in words, the change reads field by field in Vietnamese,
+the person's whole history and page are one tap away, and the chain is checked from the
+page — nothing wider than the screen."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core import unit_of_work
+from core.audit.services import record
+from core.auth.models import User
+from core.demo import SLUG
+from core.extensions import db
+from core.org.models import Employee
+from core.tenancy import tenant_context
+from core.tenants.models import Tenant
+from tests.browser.conftest import _browsing
+
+pytestmark = pytest.mark.browser
+SIZES = ({"width": 390, "height": 844}, {"width": 1280, "height": 800})
+T = f"/t/{SLUG}"
+
+
+def _an_override(app) -> tuple[int, str, str]:
+    """The manager "truongphong" raises a person's level of 2026 from HT to HTT (as the
+    review page records it); returns the person's id, their label and the manager's name."""
+    with app.app_context():
+        tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == SLUG))
+        with tenant_context(tid):
+            manager = db.session.scalar(select(User).where(User.username == "truongphong"))
+            name = db.session.scalar(select(Employee.full_name).where(Employee.user_id == manager.id))
+            person = db.session.scalar(select(Employee).where(Employee.code == "SNV-P1-CV-02"))
+            record("classification.override", "employee_classification", f"2026:{person.id}",
+                   before={"level": "HT", "computed_level": "HT", "reason": None},
+                   after={"level": "HTT", "computed_level": "HT", "reason": "Hoàn thành xuất sắc đề án"},
+                   actor=f"user:{manager.id}:truongphong")
+            unit_of_work.commit()
+            return person.id, f"{person.full_name} ({person.code})", name
+
+
+@pytest.mark.parametrize("size", SIZES, ids=("phone", "desktop"))
+def test_the_inspector_finds_who_changed_a_level_follows_it_and_checks_the_chain(browser, live_server, size):
+    person, label, manager = _an_override(live_server.app)
+    browsing = _browsing(browser, live_server, size)
+    walk = next(browsing)
+    try:
+        walk.login("thanhtra")
+        page = walk.page
+        walk.goto(f"{T}/admin/audit")
+        # The action in words, not "classification.override".
+        page.click(".filters > summary")
+        page.select_option("#action", label="Điều chỉnh mức xếp loại")
+        with page.expect_navigation():
+            page.click(".search button[type=submit]")
+        assert "Hành động: Điều chỉnh mức xếp loại" in page.inner_text(".filters > summary")
+        rows = page.locator("tbody tr")
+        assert rows.count() == 1
+        row = rows.first
+        assert row.locator("td.actor strong").inner_text() == manager
+        assert "năm 2026" in row.locator("td.object").inner_text() and label in row.locator("td.object").inner_text()
+        # The change field by field, in words: the level, the computed level unchanged is
+        # not listed, the reason that was empty.
+        row.locator("td.details > details > summary").click()
+        changes = row.locator("dl.changes").inner_text()
+        assert "Xếp loại" in changes and "HT → HTT" in changes.replace("\n", " ")
+        assert "(trống)" in changes and "computed_level" not in changes and "null" not in changes
+        assert walk.scroll_width() <= size["width"]
+        walk.screenshot(f"roles-inspector-override-{size['width']}")
+        # Everything about the person, then the person's own page.
+        with page.expect_navigation():
+            row.locator("a.history").click()
+        assert f"employee=employee%3A{person}" in page.url or f"employee=employee:{person}" in page.url
+        assert label in page.inner_text(".filters > summary")
+        with page.expect_navigation():
+            page.locator("tbody tr", has_text="Điều chỉnh mức xếp loại").locator("a.thing").click()
+        assert page.url.endswith(f"{T}/dashboard/person/{person}")
+        # The chain, checked from the page.
+        walk.goto(f"{T}/admin/audit")
+        with page.expect_navigation():
+            page.click("text=Kiểm tra tính toàn vẹn")
+        assert page.locator("h2", has_text="Nhật ký nguyên vẹn").is_visible()
+        assert walk.scroll_width() <= size["width"]
+        walk.assert_clean()
+    finally:
+        browsing.close()
