@@ -667,6 +667,8 @@ PAGE_WRITES = {
                      "document_pages.upload_signed"),
                     test_documents_on_their_page_and_the_api_name_the_person),
     "merger_pages.wizard": test_a_merger_from_the_wizard_and_the_api_names_the_operator,
+    "pages.operator_tenant_new":
+        "tests/tenants/test_operator_tenant_page.py::test_the_operator_adds_a_province_with_its_first_admin",
     "auth_pages.login": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     "auth_pages.logout": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     # One-click decisions run the bulk service on a list of one (the bulk pair above checks

@@ -8,6 +8,8 @@ page — nothing wider than the screen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +26,7 @@ from tests.browser.conftest import _browsing
 pytestmark = pytest.mark.browser
 SIZES = ({"width": 390, "height": 844}, {"width": 1280, "height": 800})
 T = f"/t/{SLUG}"
+OPERATOR_PASSWORD = "Vận-hành-nền-tảng-2026"
 
 
 def _an_override(app) -> tuple[int, str, str]:
@@ -86,5 +89,44 @@ def test_the_inspector_finds_who_changed_a_level_follows_it_and_checks_the_chain
         assert page.locator("h2", has_text="Nhật ký nguyên vẹn").is_visible()
         assert walk.scroll_width() <= size["width"]
         walk.assert_clean()
+    finally:
+        browsing.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=("phone", "desktop"))
+def test_the_operator_adds_a_province_from_the_tenants_page(browser, live_server, size):
+    """The operator ("root", signed in as "Quản trị nền tảng") adds a province with its
+    communes and first admin from the tenants page; a wrong slug is said beside its field."""
+    from core.auth.services import create_operator
+
+    with live_server.app.app_context():
+        create_operator("root", OPERATOR_PASSWORD)
+        unit_of_work.commit()
+    browsing = _browsing(browser, live_server, size)
+    walk = next(browsing)
+    try:
+        walk.login("root", OPERATOR_PASSWORD, tenant="__operator__")
+        page = walk.page
+        assert page.url.endswith("/operator/")
+        with page.expect_navigation():
+            page.click("text=Thêm tỉnh")
+        page.fill("#name", "Tỉnh Gia Lai")
+        page.fill("#slug", "Gia Lai")
+        page.fill("#province_code", "52")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        assert page.inner_text("#slug-err") == "Dùng 2–63 chữ thường không dấu, chữ số hoặc '-'."
+        assert page.input_value("#name") == "Tỉnh Gia Lai" and page.input_value("#province_code") == "52"
+        page.fill("#slug", "gia-lai")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        assert page.locator("h1").inner_text() == "Đã thêm tỉnh: Tỉnh Gia Lai"
+        assert page.locator("code.secret").inner_text()
+        assert walk.scroll_width() <= size["width"]
+        walk.screenshot(f"roles-operator-added-{size['width']}")
+        with page.expect_navigation():
+            page.click("text=Quay lại danh sách tỉnh")
+        assert "gia-lai" in page.inner_text("table")
+        walk.assert_clean(allow=[re.compile(r"422")])  # the refused slug's page, expected
     finally:
         browsing.close()
