@@ -130,3 +130,56 @@ def test_the_operator_adds_a_province_from_the_tenants_page(browser, live_server
         walk.assert_clean(allow=[re.compile(r"422")])  # the refused slug's page, expected
     finally:
         browsing.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=("phone", "desktop"))
+def test_the_admin_imports_a_catalogue_and_reads_its_errors_by_row_and_column(browser, live_server, size, tmp_path):
+    """The Sở Nội vụ admin downloads the catalogue template, fills it with openpyxl (one good
+    row, one with three mistakes, one without its code) and uploads it as a dry run: the
+    errors read by row and column on a phone too, the finished bar says 100% and nothing
+    else, and the result is not linked from itself."""
+    import openpyxl
+
+    browsing = _browsing(browser, live_server, size)
+    walk = next(browsing)
+    try:
+        walk.login("admin")
+        page = walk.page
+        walk.goto(f"{T}/admin/imports")
+        with page.expect_download() as download:
+            page.click(f"a[href='{T}/admin/imports/templates/catalogue-xlsx']")
+        template = tmp_path / "danh-muc.xlsx"
+        download.value.save_as(template)
+        book = openpyxl.load_workbook(template)
+        sheet = book[book.sheetnames[0]]
+        assert [c.value for c in sheet[1]][:5] == ["Mã", "Tên loại công việc", "Nhóm", "Đơn vị tính", "Định mức (phút)"]
+        sheet.delete_rows(2, sheet.max_row)
+        sheet.append(["T01", "Soạn thảo tờ trình", "A", "văn bản", 120, 1.0, "", "", ""])
+        sheet.append(["T02", "Thẩm định hồ sơ", "X", "hồ sơ", "-5", "abc", "", "", ""])
+        sheet.append(["", "Thiếu mã", "A", "hồ sơ", 30, 1, "", "", ""])
+        filled = tmp_path / "danh-muc-sai.xlsx"
+        book.save(filled)
+        page.select_option("#connector", "catalogue-xlsx")
+        page.set_input_files("#file", str(filled))
+        with page.expect_navigation():
+            page.click("form.card button[type=submit] >> nth=0")
+        page.wait_for_selector("#job .job-done", timeout=15_000)
+        page.reload()
+        job = page.locator("#job")
+        assert job.locator(".job-inline progress + span.muted").inner_text().strip() == "100%"
+        assert job.locator("a", has_text="Xem kết quả nhập").count() == 0
+        rows = job.locator("table.import-errors tbody tr")
+        assert [[c.inner_text() for c in r.locator("td").all()] for r in rows.all()] == [
+            ["3", "Nhóm", "Giá trị 'X' không hợp lệ: dùng A, B, C hoặc D."],
+            ["3", "Định mức (phút)", "Giá trị '-5' không hợp lệ: phải từ 0.01 trở lên."],
+            ["3", "Hệ số sản phẩm", "Giá trị 'abc' không hợp lệ: không phải số."],
+            ["4", "Mã", "Bắt buộc."]]
+        # Each fact after its label on a phone ("Dòng: 3"), the caption across the card.
+        assert rows.first.locator("td").first.get_attribute("data-label") == "Dòng"
+        caption = job.locator("caption").bounding_box()
+        assert caption["width"] > 250
+        assert walk.scroll_width() <= size["width"]
+        walk.screenshot(f"roles-admin-import-errors-{size['width']}", full_page=True)
+        walk.assert_clean()
+    finally:
+        browsing.close()
