@@ -190,6 +190,11 @@ def test_statuses_and_the_scheme_by_their_names(clean_app, world, client):
     assert "finished" not in text(bonus) and " · hoàn thành" in text(bonus)
     cells = re.findall(r"<td[^>]*>", bonus.split("<tbody>", 1)[1])
     assert len(cells) >= 4 and len(cells) % 4 == 0 and all("data-label=" in c for c in cells)
+    # Folded on a phone, each person with their code (two people may share a name), and the
+    # export a button in words, not a bare "xlsx".
+    assert '<table class="stack bonus-allocations">' in bonus
+    assert 'Người staff <span class="code">(STAFF)</span>' in bonus
+    assert re.search(r'<a class="button" href="[^"]+/xlsx">Xuất tệp Excel</a>', bonus) and ">xlsx<" not in bonus
 
 
 def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc, client):
