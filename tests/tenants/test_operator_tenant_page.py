@@ -35,6 +35,7 @@ def test_the_operator_adds_a_province_with_its_first_admin(clean_app, client):
     _operator_session(clean_app, client)
     home = client.get("/operator/").get_data(as_text=True)
     assert 'href="/operator/tenants/new"' in home and "Thêm tỉnh" in home
+    assert re.search(r'<nav class="tabs"[^>]*>\s*<a href="/operator/" aria-current="page">', home)
     form = client.get("/operator/tenants/new")
     assert form.status_code == 200 and 'value="admin"' in form.get_data(as_text=True)
     token = _csrf(form.get_data(as_text=True))
