@@ -185,6 +185,7 @@ def test_statuses_and_the_scheme_by_their_names(clean_app, world, client):
     html = get(client, world, "admin", "/classification/province?year=2026")
     item = text(html.split('id="bonus-h"', 1)[1].split("</ul>", 1)[0])
     assert " · hoàn thành · 1.000.000 đ" in item and "finished" not in item
+    assert re.search(r"Đợt chia thưởng #\d+ · hoàn thành", item)  # was a bare "#1"
     run_id = re.search(r"/classification/bonus/(\d+)", html).group(1)
     bonus = get(client, world, "auditor", f"/classification/bonus/{run_id}")
     assert "finished" not in text(bonus) and " · hoàn thành" in text(bonus)
