@@ -56,6 +56,14 @@ def channel_label(via: str | None, actor: str = "") -> str:
     return str(CHANNELS.get(kind, ""))
 
 
+def field_value(text: str | None, key: str = "") -> str:
+    """A changed value as read: a channel ("page", "api:token:3") as the log's actor column
+    words it, JSON's null/true/false in words, anything else as is."""
+    if key == "via" and text:
+        return channel_label(text) or text
+    return fields.value(text)
+
+
 def _text(value: Any) -> str:
     """A stored value as an inspector reads it: text as is, anything else as JSON with its
     Vietnamese letters kept (`tojson` would write "B\\u00e1o c\\u00e1o")."""
@@ -192,7 +200,7 @@ def audit_log(t):
                            export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone), example=example,
                            via_choices=VIA_CHOICES, action_choices=actions.choices(raw["action"]),
-                           field_label=fields.label, field_value=fields.value, links=links,
+                           field_label=fields.label, field_value=field_value, links=links,
                            active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200
 

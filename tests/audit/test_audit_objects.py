@@ -118,6 +118,17 @@ def test_the_page_names_each_object(clean_app, client, named):
     assert "\\u" not in page
 
 
+def test_a_sign_ins_channel_reads_in_words(clean_app, client, named):
+    """A sign-in's "via" was shown as the stored "page"; it reads as the actor column words it."""
+    with clean_app.app_context(), tenant_context(named.tenant_id):
+        record("auth.login", "user", named.principals["staff"].id, after={"via": "page"})
+        unit_of_work.commit()
+    sign_in(client, named, "auditor")
+    page = client.get(f"/t/{named.slug}/admin/audit", query_string={"action": "auth.login"}).get_data(as_text=True)
+    assert ('<dt><span title="via">Thực hiện qua</span></dt><dd><ins><span class="muted">qua trang web</span></ins></dd>'
+            in page)
+
+
 def test_an_update_shows_only_what_changed():
     from core.audit.views import changes
 
