@@ -129,6 +129,18 @@ def test_a_sign_ins_channel_reads_in_words(clean_app, client, named):
             in page)
 
 
+def test_switching_language_keeps_the_page_and_its_filters(clean_app, client, named):
+    """"English" on a filtered log (or an import's result, a month) was `?lang=en` alone:
+    the reader landed on the unfiltered log. The links keep the query, with the language."""
+    sign_in(client, named, "auditor")
+    page = client.get(f"/t/{named.slug}/admin/audit",
+                      query_string={"action": "auth.login", "employee": "staff", "lang": "vi"}).get_data(as_text=True)
+    assert re.search(r'<a href="\?action=auth.login&amp;employee=staff&amp;lang=en"\s+lang="en">English</a>', page)
+    assert re.search(r'<a href="\?action=auth.login&amp;employee=staff&amp;lang=vi"\s+aria-current="true"', page)
+    english = client.get(f"/t/{named.slug}/admin/audit?action=auth.login&employee=staff&lang=en").get_data(as_text=True)
+    assert "Action: <strong>Signed in</strong>" in english
+
+
 def test_an_update_shows_only_what_changed():
     from core.audit.views import changes
 
