@@ -55,6 +55,9 @@ def test_finalising_asks_first_and_says_what_it_ends(clean_app, world, client):
     # The world's one agency (Sở Nội vụ) has not opened its evaluation; the deadline is 15 December.
     assert "1 cơ quan chưa mở kỳ đánh giá năm 2026; hạn chót là 15/12/2026." in words
     assert 'type="checkbox" name="confirm" value="yes" required' in confirm
+    # "Hủy" is a button beside the one it is the alternative to (a 24-px link before).
+    assert re.search(r'<a class="button" id="finalize-cancel" href="/t/[^"]+/classification/province\?year=2026">Hủy</a>',
+                     confirm)
     # Without the ticked box nothing is locked: the confirmation again, with its reason (422).
     r = client.post(f"/t/{world.slug}/classification/2026/finalize", data={"csrf_token": csrf(confirm)})
     assert r.status_code == 422 and "Hãy đánh dấu ô xác nhận rằng năm sẽ bị khóa." in r.get_data(as_text=True)
