@@ -260,6 +260,12 @@ def test_the_operator_overview(client, clean_app, scored):
     html = page(client, "/operator/dashboard")
     assert scored.slug in html and "decree335" in html and "Cơ sở dữ liệu" in html
     assert "Người staff" not in html  # no personal data for the operator
+    # Which rules each province uses today, by title (one query for all of them).
+    row = html.split(f">{scored.slug}</th>", 1)[1].split("</tr>", 1)[0]
+    cell = re.search(r'<td class="wrap components"[^>]*>(.*?)</td>', row, re.S).group(1)
+    chosen = re.findall(r'<span class="chosen">([^:<]+): ([^<]+)</span>', cell)
+    assert [label for label, _title in chosen] == ["Cách chấm điểm", "Cách xếp loại", "Cách chia thưởng"]
+    assert all(title != "—" and not title.startswith("decree") for _label, title in chosen), chosen
     sign_in(client, scored, "admin")
     page(client, "/operator/dashboard", 403)
 
