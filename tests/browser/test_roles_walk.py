@@ -108,6 +108,9 @@ def test_the_operator_adds_a_province_from_the_tenants_page(browser, live_server
         walk.login("root", OPERATOR_PASSWORD, tenant="__operator__")
         page = walk.page
         assert page.url.endswith("/operator/")
+        # Its actions are a finger's height: "Thêm tỉnh" and "Sáp nhập tỉnh" (19 px before).
+        for name in ("Thêm tỉnh", "Sáp nhập tỉnh"):
+            assert page.get_by_role("link", name=name, exact=True).bounding_box()["height"] >= 44, name
         with page.expect_navigation():
             page.click("text=Thêm tỉnh")
         page.fill("#name", "Tỉnh Gia Lai")
