@@ -40,6 +40,15 @@ def select_locale() -> str:
     return session.get("lang") if session.get("lang") in LANGUAGES else "vi"
 
 
+def language_url(code: str) -> str:
+    """The page itself in another language, its query kept (a filtered log, an import's
+    result, a month): `?lang=en` alone dropped them, and the reader landed on another page."""
+    from urllib.parse import urlencode
+
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
+    return "?" + urlencode(pairs)
+
+
 def _labels():
     from flask_babel import lazy_gettext as _l
 
@@ -376,6 +385,7 @@ def register_filters(app) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["month_options"] = month_options
     app.jinja_env.globals["DAY_INPUT"] = DAY_INPUT
+    app.jinja_env.globals["language_url"] = language_url
     app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
     app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
     app.add_template_filter(lambda v: str(labels["tenant_status"].get(v, v)), "tenant_status")

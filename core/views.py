@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from marshmallow import ValidationError
 
-from core.tenants.services import all_tenants, slug_of, tenant_view
+from core import unit_of_work
+from core.admin.forms import field_errors
+from core.errors import ServiceError
+from core.messages import localise
+from core.tenants.schemas import TenantSchema
+from core.tenants.services import all_tenants, create_with_admin, slug_of, tenant_view
 
 pages = Blueprint("pages", __name__)
 
@@ -46,3 +55,40 @@ def register_swagger_assets(app: Flask) -> None:
     @app.get("/api/docs/static/<path:filename>")
     def swagger_asset(filename: str):
         return send_from_directory(folder, filename, max_age=86400)
+
+
+USERNAME = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+@pages.route("/operator/tenants/new", methods=["GET", "POST"])
+@login_required
+def operator_tenant_new():
+    """"Thêm tỉnh": a tenant, its communes (from a province code) and its first tenant
+    admin, whose temporary password is shown once, as after a password reset."""
+    if not current_user.is_operator:
+        abort(403)
+    raw = {k: request.form.get(k, "").strip() for k in ("slug", "name", "province_code", "username")}
+    raw["username"] = raw["username"] or ("admin" if request.method == "GET" else "")
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data = {k: raw[k] for k in ("slug", "name") if raw[k]}
+        if raw["province_code"]:
+            data["province_code"] = raw["province_code"]
+        try:
+            data = TenantSchema().load(data)
+        except ValidationError as exc:
+            errors = field_errors(exc.messages)
+        if not re.fullmatch(USERNAME, raw["username"]):
+            errors["username"] = [_("1–64 letters, digits, '.', '_' or '-'.")]
+        if not errors:
+            try:
+                tenant, units, password = create_with_admin(data["slug"], data["name"], data.get("province_code"),
+                                                            unicodedata.normalize("NFC", raw["username"]))
+                unit_of_work.commit()
+                return render_template("operator_tenant_created.html", tenant=tenant, units=units,
+                                       username=raw["username"], password=password)
+            except ServiceError as exc:
+                unit_of_work.rollback()
+                errors = {k: [localise(m) for m in (v if isinstance(v, list) else [v])]
+                          for k, v in (exc.errors or {}).items()} or {"_": [localise(exc.message)]}
+    return render_template("operator_tenant_new.html", raw=raw, errors=errors), 422 if errors else 200

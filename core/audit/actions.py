@@ -107,3 +107,13 @@ def label(action: str) -> str:
     """The action as read, or "" when it has no name (the stored one is shown alone)."""
     found = ACTIONS.get(action)
     return str(found) if found is not None else ""
+
+
+def choices(current: str = "") -> list[tuple[str, str]]:
+    """The action filter's options: every named action as read, in the reader's
+    alphabetical order, and an unnamed one (a plugin's) as stored when it is the one
+    filtered on, so a typed or linked filter stays shown."""
+    out = sorted(((key, str(words)) for key, words in ACTIONS.items()), key=lambda pair: pair[1].casefold())
+    if current and current not in ACTIONS:
+        out.append((current, current))
+    return out

@@ -154,6 +154,13 @@ def person_clause(people: list[tuple[int, int | None]]) -> ColumnElement[bool]:
     clauses.append(and_(AuditEvent.object_type == "deputy_field", AuditEvent.object_id.in_(
         select(cast(DeputyField.id, String)).where(or_(DeputyField.deputy_id.in_(ids),
                                                        DeputyField.member_id.in_(ids))).scalar_subquery())))
+    # A person's year is keyed "<year>:<employee id>" (a manager's change of their level)
+    # and a step of their evaluation "<year>:<employee id>:<step>": the events an inspector
+    # asking "who changed this person's classification" needs first.
+    clauses.append(and_(AuditEvent.object_type == "employee_classification",
+                        or_(*(AuditEvent.object_id.like(f"%:{i}") for i in ids))))
+    clauses.append(and_(AuditEvent.object_type == "evaluation_step",
+                        or_(*(AuditEvent.object_id.like(f"%:{i}:%") for i in ids))))
     return or_(*clauses)
 
 

@@ -22,12 +22,14 @@ _ACTOR = re.compile(r"^(?:user:(?P<uid>\d{1,18}):(?P<login>.*?)|operator:(?P<op>
 class Who:
     """`name` is a person's full name, else the login or the raw actor; `login` what they
     sign in with (None for a system actor); `kind` user | operator | system; `job` the job
-    that acted for them."""
+    that acted for them; `known` a login of this tenant today (one the log can be
+    filtered by)."""
 
     name: str
     login: str | None
     kind: str
     job: str | None = None
+    known: bool = False
 
 
 def _parse(actor: str) -> tuple[int | None, Who]:
@@ -56,7 +58,7 @@ def resolve(actors: Iterable[str]) -> dict[str, Who]:
     for actor, (uid, who) in parsed.items():
         if uid in names:
             login, full_name = names[uid]
-            who = Who(full_name or login, login, "user", who.job)
+            who = Who(full_name or login, login, "user", who.job, known=True)
         out[actor] = who
     return out
 

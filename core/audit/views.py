@@ -4,21 +4,23 @@ the inspector's export (the same query and files as the API)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from core.admin.forms import field_errors
-from core.audit import actions, names, objects
+from core.audit import actions, fields, names, objects, verifying
 from core.audit import exports as audit_exports
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
 from core.i18n import iso_day
+from core.timeutil import utcnow
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
 PAGE_SIZE = 30  # a page of events is a few screens on a phone; the export has them all
@@ -54,6 +56,14 @@ def channel_label(via: str | None, actor: str = "") -> str:
     return str(CHANNELS.get(kind, ""))
 
 
+def field_value(text: str | None, key: str = "") -> str:
+    """A changed value as read: a channel ("page", "api:token:3") as the log's actor column
+    words it, JSON's null/true/false in words, anything else as is."""
+    if key == "via" and text:
+        return channel_label(text) or text
+    return fields.value(text)
+
+
 def _text(value: Any) -> str:
     """A stored value as an inspector reads it: text as is, anything else as JSON with its
     Vietnamese letters kept (`tojson` would write "B\\u00e1o c\\u00e1o")."""
@@ -77,6 +87,50 @@ def changes(before: Any, after: Any) -> list[tuple[str, str | None, str | None]]
             continue
         rows.append((key, _text(old[key]) if key in old else None, _text(new[key]) if key in new else None))
     return rows
+
+
+def _person_of(object_type: str | None, object_id: str | None) -> int | None:
+    """The employee an event's object is keyed by: a person, their year's level
+    ("2026:<id>") or a step of their evaluation ("2026:<id>:<step>"); None otherwise."""
+    if not object_id:
+        return None
+    if object_type == "employee":
+        key = object_id
+    elif object_type in ("employee_classification", "evaluation_step"):
+        parts = object_id.split(":")
+        key = parts[1] if len(parts) >= 2 else ""
+    else:
+        return None
+    return int(key) if key.isdigit() and len(key) <= 18 else None
+
+
+def links(event: Any, named: objects.Named) -> dict[str, str]:
+    """Where an inspector follows an event: `thing` the page of what it changed (a person's
+    month, a year's classification, a bonus run; catalogue pages for the tenant admin, who
+    alone may open them), `history` everything done to or by the person it concerns. An
+    object deleted since has no page."""
+    t, out = g.tenant.slug, {}
+    person = _person_of(event.object_type, event.object_id)
+    if person is not None:
+        out["history"] = url_for("audit_pages.audit_log", t=t, employee=f"employee:{person}")
+    if named.deleted or not event.object_id:
+        return out
+    oid = event.object_id
+    if person is not None:
+        out["thing"] = url_for("dashboard_pages.person", t=t, employee_id=person)
+    elif event.object_type == "classification_year" and oid.isdigit():
+        out["thing"] = url_for("classification_pages.province", t=t, year=oid)
+    elif event.object_type == "bonus_run" and oid.isdigit():
+        out["thing"] = url_for("classification_pages.bonus_run", t=t, run_id=int(oid))
+    elif current_user.has_role("tenant_admin") and oid.isdigit():
+        admin_pages = {"task_type": ("admin_pages.task_type_edit", "task_type_id"),
+                       "unit": ("admin_pages.unit_edit", "unit_id"),
+                       "position": ("admin_pages.position_edit", "position_id"),
+                       "competency": ("admin_pages.competency_edit", "competency_id")}
+        if event.object_type in admin_pages:
+            endpoint, arg = admin_pages[event.object_type]
+            out["thing"] = url_for(endpoint, t=t, **{arg: int(oid)})
+    return out
 
 
 def _inspector() -> None:
@@ -109,8 +163,16 @@ def _filters() -> tuple[dict, dict, dict[str, list[str]]]:
 
 
 def _shown(key: str, value: str) -> str:
-    """A filter's value in the summary as its field showed it (a channel in words)."""
-    return str(dict(VIA_CHOICES).get(value, value)) if key == "via" else value
+    """A filter's value in the summary as its field showed it (a channel, an action in
+    words; a person a link named by key, "employee:5", by their name and code)."""
+    if key == "employee" and value.startswith("employee:"):
+        named = objects.Objects([("employee", value[len("employee:"):])]).of("employee", value[len("employee:"):])
+        return value if named.deleted or not named.label else named.label
+    if key == "via":
+        return str(dict(VIA_CHOICES).get(value, value))
+    if key == "action":
+        return actions.label(value) or value
+    return value
 
 
 @audit_pages.get("/t/<t>/admin/audit")
@@ -137,7 +199,8 @@ def audit_log(t):
                            total=total, page=page, pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors,
                            export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone), example=example,
-                           via_choices=VIA_CHOICES,
+                           via_choices=VIA_CHOICES, action_choices=actions.choices(raw["action"]),
+                           field_label=fields.label, field_value=field_value, links=links,
                            active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200
 
@@ -150,3 +213,16 @@ def audit_export(t):
     if errors:
         abort(422)
     return export_response(args, g.tenant.slug)
+
+
+@audit_pages.post("/t/<t>/admin/audit/verify")
+@login_required
+def audit_verify(t):
+    """"Kiểm tra tính toàn vẹn": the chain check of `congvu audit verify`, for an inspector
+    who has no command line. A POST (with the form's token): it reads the whole log, which
+    no link prefetch or crawler should start."""
+    _inspector()
+    verdict = verifying.check(g.tenant.id)
+    anchor_at = datetime.fromisoformat(verdict.anchor_at) if verdict.anchor_at else None
+    return render_template("audit/verify.html", tenant=g.tenant, verdict=verdict, anchor_at=anchor_at,
+                           checked_at=utcnow())

@@ -244,9 +244,10 @@ def _confirm_page(year: int, state, error: str | None = None, status: int = 200)
                            blocks=finalize_blocks(year), error=error), status
 
 
-def _admin_action(t: str, year: int, action) -> object:
+def _admin_action(t: str, year: int, action, done: str | None = None) -> object:
     """Run an admin action and go back to the province page; an action that starts a job
-    returns the job's id, and the page then shows its progress bar inline."""
+    returns the job's id, and the page then shows its progress bar inline. `done` says
+    what a finished action did (default "Done.")."""
     _member()
     if not current_user.has_role("tenant_admin"):
         abort(403)
@@ -257,7 +258,7 @@ def _admin_action(t: str, year: int, action) -> object:
         unit_of_work.commit()
         run = get_run(job) if job else None
         if run is None or run.status == "finished":
-            flash(_("Done."), "ok")
+            flash(done or _("Done."), "ok")
         else:
             flash(_("Started: its progress is shown below."), "ok")
     except ServiceError as exc:
@@ -291,7 +292,10 @@ def finalize(t, year):
         if state is not None and state.status == "draft":
             return _confirm_page(year, state, _("Tick the box to confirm that the year is locked."), 422)
     # Anything else the service refuses with its reason (not classified, already final, bad year).
-    return _admin_action(t, year, lambda: services.finalize(current_user, year))
+    # What locking did and what comes next, not a bare "Done." on a page of bars.
+    return _admin_action(t, year, lambda: services.finalize(current_user, year),
+                         done=_("The classification of %(year)s is final: the levels are locked and every person "
+                                "classified is notified. The bonus can now be shared below.", year=year))
 
 
 @classification_pages.post("/t/<t>/classification/<int:year>/bonus")

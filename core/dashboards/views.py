@@ -562,6 +562,7 @@ def operator():
         plugins, health["plugins_error"] = [], str(exc)
     return render_template("dashboards/operator.html", tenants=seen["tenants"], people=seen["people"],
                            job_counts=seen["job_counts"], recent=[(run_view(r), slug) for r, slug in seen["recent"]],
+                           components=seen["components"], chosen_kinds=overview.CHOSEN_KINDS,
                            queues=queues, plugins=plugins, health=health)
 
 

@@ -197,3 +197,20 @@ def _schedule(kind: str, key: str, settings: dict, effective_from: date, version
         choice = ComponentChoice(kind=kind, effective_from=effective_from)
         db.session.add(choice)
     choice.key, choice.settings, choice.version = key, settings, version
+
+
+def create_with_admin(slug: str, name: str, province_code: int | None, username: str) -> tuple[Tenant, int, str]:
+    """A tenant (create_tenant) and its first tenant admin, in the caller's transaction: a
+    province created without one would have nobody to sign in. The admin's temporary
+    password is generated, returned once for the operator to hand over, and must be changed
+    at the first sign-in. Returns the tenant, the units created and that password."""
+    from core.auth.services import create_user, generate_password
+
+    tenant, units = create_tenant(slug, name, province_code)
+    password = generate_password()
+    with tenant_context(tenant.id):
+        user = create_user(username, password, ["tenant_admin"])
+        user.must_change_password = True
+        record("user.create", "user", user.id, after={"username": username, "roles": user.roles,
+                                                      "must_change_password": True})
+    return tenant, units, password

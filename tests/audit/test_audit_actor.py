@@ -667,6 +667,8 @@ PAGE_WRITES = {
                      "document_pages.upload_signed"),
                     test_documents_on_their_page_and_the_api_name_the_person),
     "merger_pages.wizard": test_a_merger_from_the_wizard_and_the_api_names_the_operator,
+    "pages.operator_tenant_new":
+        "tests/tenants/test_operator_tenant_page.py::test_the_operator_adds_a_province_with_its_first_admin",
     "auth_pages.login": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     "auth_pages.logout": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     # One-click decisions run the bulk service on a list of one (the bulk pair above checks
@@ -691,6 +693,7 @@ PAGE_WRITES = {
 }
 NOT_AUDITED_HERE = {
     "admin_pages.what_if": "a preview: scoring.what_if only reads and the page rolls back; nothing is stored",
+    "audit_pages.audit_verify": "the inspector's chain check: it only reads the log (a POST for its cost, not a write)",
 }
 
 
@@ -723,11 +726,14 @@ def test_the_audit_page_and_export_name_the_person(clean_app, client, world, clo
     staff = world.principals["staff"].id
     # Beside the person, how they did it and, muted, from which address (the request's id on hover).
     page = re.search(f'<td class="actor" title="user:{staff}:staff">(.*?)</td>', html, re.S).group(1)
-    assert page.startswith('<strong>Người staff</strong> <span class="muted">(staff)</span> '
+    # The name opens everything the person did.
+    assert page.startswith(f'<a class="who" href="/t/{world.slug}/admin/audit?actor=staff" '
+                           'title="Mọi việc Người staff đã làm"><strong>Người staff</strong></a> '
+                           '<span class="muted">(staff)</span> '
                            '<span class="via">qua trang web</span><small class="muted ip" title="request_id ')
     assert page.endswith('">IP 127.0.0.1</small>')
     # A job is named by the actor already: no second "job" beside it, only the address it was asked from.
-    assert f'<strong>Người admin</strong> <span class="muted">(admin)</span> <span class="muted">qua tác vụ ' \
+    assert f'<strong>Người admin</strong></a> <span class="muted">(admin)</span> <span class="muted">qua tác vụ ' \
         f'{run[:8]}</span><small class="muted ip"' in html
     assert "Dòng lệnh" in html and "<strong>root</strong> <span class=\"kind\">quản trị nền tảng</span>" in html
     assert '<td class="actor" title="user:999999:da-nghi"><strong>da-nghi</strong></td>' in html

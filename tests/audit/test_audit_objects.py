@@ -111,10 +111,34 @@ def test_the_page_names_each_object(clean_app, client, named):
     assert '<span class="what">Xóa nhân sự</span> <code>employee.delete</code>' in page
     assert '<td class="action" data-label="Hành động"><code>plugin.thing</code></td>' in page
     # The details say what changed, field by field, Vietnamese letters as written.
-    assert '<dt><code>roles</code></dt><dd><ins><code>[&#34;employee&#34;]</code></ins></dd>' in page
+    assert ('<dt><span title="roles">Vai trò đăng nhập</span></dt><dd><ins><code>[&#34;employee&#34;]</code></ins></dd>'
+            in page)
     deleted = page.split(f"employee #{named.ids['gone']}</code>", 1)[1].split("</tr>", 1)[0]
-    assert '<dt><code>full_name</code></dt><dd><del><code>Trần Thị Tạm</code></del></dd>' in deleted
+    assert '<dt><span title="full_name">Họ và tên</span></dt><dd><del><code>Trần Thị Tạm</code></del></dd>' in deleted
     assert "\\u" not in page
+
+
+def test_a_sign_ins_channel_reads_in_words(clean_app, client, named):
+    """A sign-in's "via" was shown as the stored "page"; it reads as the actor column words it."""
+    with clean_app.app_context(), tenant_context(named.tenant_id):
+        record("auth.login", "user", named.principals["staff"].id, after={"via": "page"})
+        unit_of_work.commit()
+    sign_in(client, named, "auditor")
+    page = client.get(f"/t/{named.slug}/admin/audit", query_string={"action": "auth.login"}).get_data(as_text=True)
+    assert ('<dt><span title="via">Thực hiện qua</span></dt><dd><ins><span class="muted">qua trang web</span></ins></dd>'
+            in page)
+
+
+def test_switching_language_keeps_the_page_and_its_filters(clean_app, client, named):
+    """"English" on a filtered log (or an import's result, a month) was `?lang=en` alone:
+    the reader landed on the unfiltered log. The links keep the query, with the language."""
+    sign_in(client, named, "auditor")
+    page = client.get(f"/t/{named.slug}/admin/audit",
+                      query_string={"action": "auth.login", "employee": "staff", "lang": "vi"}).get_data(as_text=True)
+    assert re.search(r'<a href="\?action=auth.login&amp;employee=staff&amp;lang=en"\s+lang="en">English</a>', page)
+    assert re.search(r'<a href="\?action=auth.login&amp;employee=staff&amp;lang=vi"\s+aria-current="true"', page)
+    english = client.get(f"/t/{named.slug}/admin/audit?action=auth.login&employee=staff&lang=en").get_data(as_text=True)
+    assert "Action: <strong>Signed in</strong>" in english
 
 
 def test_an_update_shows_only_what_changed():
@@ -277,7 +301,8 @@ def test_the_person_filter_finds_everything_done_to_or_by_them(clean_app, client
             return {(e.action, e.object_type, e.object_id) for e in db.session.scalars(select(AuditEvent))
                     if e.actor.startswith(f"user:{user}:") or (e.object_type == "employee" and e.object_id == employee)
                     or (e.object_type == "user" and e.object_id == str(user))
-                    or (e.object_type == "work_item" and e.object_id in items)}
+                    or (e.object_type == "work_item" and e.object_id in items)
+                    or (e.object_type == "evaluation_step" and e.object_id.split(":")[1] == employee)}
 
     def shown(page: str) -> set[tuple]:
         return set(re.findall(r'<td class="action" data-label="[^"]*">(?:<span class="what">[^<]*</span> )?'
@@ -289,6 +314,7 @@ def test_the_person_filter_finds_everything_done_to_or_by_them(clean_app, client
     assert ("work_item.create", "work_item", str(named.ids["item"])) in mine
     assert ("user.roles", "user", str(named.principals["staff"].id)) in mine
     assert ("employee.create", "employee", str(named.ids["staff"])) in mine
+    assert ("evaluation.meeting", "evaluation_step", f"2026:{named.ids['staff']}:meeting") in mine
     # By id, or by a code (any case) that is no part of anyone else's name: exactly theirs.
     for value, want in ((f"employee:{named.ids['staff']}", mine), ("staff2", theirs("staff2")),
                         ("STAFF2", theirs("staff2")),
@@ -307,6 +333,31 @@ def test_the_person_filter_finds_everything_done_to_or_by_them(clean_app, client
     api = client.get(f"/api/v1/tenants/{named.slug}/audit-events",
                      query_string={"employee": "Người staff2", "per_page": 500}, headers=named.h("auditor")).get_json()
     assert {(e["action"], e["object_type"], e["object_id"]) for e in api} == theirs("staff2")
+
+
+def test_the_person_filter_finds_who_changed_their_classification(clean_app, client, named):
+    """"Who changed this person's level, when and from where": a change of their year's
+    level (keyed "<year>:<employee id>") is theirs; another person's whose id merely ends
+    or begins with the same digits is not."""
+    staff = named.ids["staff"]
+    with clean_app.app_context(), tenant_context(named.tenant_id):
+        record("classification.override", "employee_classification", f"2026:{staff}",
+               before={"level": "HT"}, after={"level": "HTT", "reason": "Đề án chuyển đổi số"},
+               actor="user:1:admin")
+        record("classification.override", "employee_classification", f"2026:{staff}0", after={"level": "KHT"})
+        record("classification.override", "employee_classification", f"2026:1{staff}", after={"level": "KHT"})
+        record("evaluation.self", "evaluation_step", f"2026:{staff}0:self", after={"level": "HTXS"})
+        unit_of_work.commit()
+    sign_in(client, named, "auditor")
+    page = client.get(f"/t/{named.slug}/admin/audit",
+                      query_string={"employee": f"employee:{staff}", "action": "classification.override"}
+                      ).get_data(as_text=True)
+    assert re.findall(r'<code class="raw muted"[^>]*>([^<]*)</code>', page) == [
+        f"employee_classification #2026:{staff}"]
+    everything = client.get(f"/t/{named.slug}/admin/audit", query_string={"employee": f"employee:{staff}"}
+                            ).get_data(as_text=True)
+    assert f"#2026:{staff}0" not in everything and f"#2026:1{staff}<" not in everything
+    assert f"evaluation_step #2026:{staff}:meeting" in everything
 
 
 def test_a_person_nobody_is_is_a_field_error(clean_app, client, named):

@@ -55,6 +55,9 @@ def test_finalising_asks_first_and_says_what_it_ends(clean_app, world, client):
     # The world's one agency (Sở Nội vụ) has not opened its evaluation; the deadline is 15 December.
     assert "1 cơ quan chưa mở kỳ đánh giá năm 2026; hạn chót là 15/12/2026." in words
     assert 'type="checkbox" name="confirm" value="yes" required' in confirm
+    # "Hủy" is a button beside the one it is the alternative to (a 24-px link before).
+    assert re.search(r'<a class="button" id="finalize-cancel" href="/t/[^"]+/classification/province\?year=2026">Hủy</a>',
+                     confirm)
     # Without the ticked box nothing is locked: the confirmation again, with its reason (422).
     r = client.post(f"/t/{world.slug}/classification/2026/finalize", data={"csrf_token": csrf(confirm)})
     assert r.status_code == 422 and "Hãy đánh dấu ô xác nhận rằng năm sẽ bị khóa." in r.get_data(as_text=True)
@@ -185,11 +188,17 @@ def test_statuses_and_the_scheme_by_their_names(clean_app, world, client):
     html = get(client, world, "admin", "/classification/province?year=2026")
     item = text(html.split('id="bonus-h"', 1)[1].split("</ul>", 1)[0])
     assert " · hoàn thành · 1.000.000 đ" in item and "finished" not in item
+    assert re.search(r"Đợt chia thưởng #\d+ · hoàn thành", item)  # was a bare "#1"
     run_id = re.search(r"/classification/bonus/(\d+)", html).group(1)
     bonus = get(client, world, "auditor", f"/classification/bonus/{run_id}")
     assert "finished" not in text(bonus) and " · hoàn thành" in text(bonus)
     cells = re.findall(r"<td[^>]*>", bonus.split("<tbody>", 1)[1])
     assert len(cells) >= 4 and len(cells) % 4 == 0 and all("data-label=" in c for c in cells)
+    # Folded on a phone, each person with their code (two people may share a name), and the
+    # export a button in words, not a bare "xlsx".
+    assert '<table class="stack bonus-allocations">' in bonus
+    assert 'Người staff <span class="code">(STAFF)</span>' in bonus
+    assert re.search(r'<a class="button" href="[^"]+/xlsx">Xuất tệp Excel</a>', bonus) and ">xlsx<" not in bonus
 
 
 def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc, client):

@@ -260,6 +260,12 @@ def test_the_operator_overview(client, clean_app, scored):
     html = page(client, "/operator/dashboard")
     assert scored.slug in html and "decree335" in html and "Cơ sở dữ liệu" in html
     assert "Người staff" not in html  # no personal data for the operator
+    # Which rules each province uses today, by title (one query for all of them).
+    row = html.split(f">{scored.slug}</th>", 1)[1].split("</tr>", 1)[0]
+    cell = re.search(r'<td class="wrap components"[^>]*>(.*?)</td>', row, re.S).group(1)
+    chosen = re.findall(r'<span class="chosen">([^:<]+): ([^<]+)</span>', cell)
+    assert [label for label, _title in chosen] == ["Cách chấm điểm", "Cách xếp loại", "Cách chia thưởng"]
+    assert all(title != "—" and not title.startswith("decree") for _label, title in chosen), chosen
     sign_in(client, scored, "admin")
     page(client, "/operator/dashboard", 403)
 
@@ -568,7 +574,11 @@ def test_an_import_started_from_its_page_shows_the_bar(client, clean_app, scored
     job_id = re.search(r"job=([0-9a-f-]{36})", r.headers["Location"]).group(1)
     bar = _inline(page(client, r.headers["Location"]), job_id)
     assert 'value="100"' in bar and "hx-trigger" not in bar and "Chạy thử: 2/3 dòng hợp lệ, chưa ghi gì." in bar
-    assert f'href="/t/{w.slug}/admin/imports?job={job_id}">Xem kết quả nhập</a>' in bar
+    # The page shows the result under its bar: the bar links to it only where the result is
+    # not on the page yet (the fragment polled while the import ran).
+    assert "Xem kết quả nhập" not in bar
+    polled = client.get(f"/t/{w.slug}/jobs/{job_id}/bar?inline=1").get_data(as_text=True)
+    assert f'href="/t/{w.slug}/admin/imports?job={job_id}">Xem kết quả nhập</a>' in polled
 
 
 def test_a_classification_run_shows_the_bar_on_the_province_page(client, clean_app, scored, clock):
@@ -585,6 +595,11 @@ def test_a_classification_run_shows_the_bar_on_the_province_page(client, clean_a
     assert "Đã thực hiện." in html.split('class="flashes"', 1)[1].split("</div>", 1)[0]  # the flash, as before
     r = client.post(f"/t/{w.slug}/classification/2026/finalize", data={"csrf_token": csrf(html), "confirm": "yes"})
     assert r.status_code == 302 and "job=" not in r.headers["Location"]  # no job: no bar
+    # Locking says what it did and what comes next, not a bare "Done.".
+    flashes = page(client, r.headers["Location"]).split('class="flashes"', 1)[1].split("</div>", 1)[0]
+    assert ("Kết quả xếp loại năm 2026 đã được phê duyệt chính thức: các mức xếp loại đã khóa và mọi người được "
+            "xếp loại đã nhận thông báo. Có thể chia thưởng ở phần bên dưới.") in flashes
+    assert "Đã thực hiện." not in flashes
     r = client.post(f"/t/{w.slug}/classification/2026/bonus", data={"csrf_token": csrf(html), "fund": "1.000.000"})
     job_id = re.search(r"job=([0-9a-f-]{36})", r.headers["Location"]).group(1)
     bar = _inline(page(client, r.headers["Location"]), job_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
@@ -652,6 +653,10 @@ def test_admin_page_uploads_and_shows_errors_in_vietnamese(clean_app, world):
                              follow_redirects=True)
         text = response.data.decode()
         assert response.status_code == 200 and "Không có đơn vị mã &#39;KHONG-CO&#39;." in text
+        # The finished run's bar says it is done, not its last report: a dry run that
+        # wrote nothing read "100% · <bytes>/<bytes> · đang ghi".
+        bar = re.search(r'<progress [^>]*>[^<]*</progress>\s*<span class="muted">([^<]*)</span>', text).group(1)
+        assert bar == "100%" and "đang ghi" not in text
         template = page.get(f"/t/{world.slug}/admin/imports/templates/staff-xlsx")
         assert template.status_code == 200 and template.data[:2] == b"PK"
     finally:

@@ -1,0 +1,54 @@
+"""The chain check an inspector runs from the audit page: what `congvu audit verify` does
+(the chain, then the table against its newest signed checkpoint, and the chains of the
+provinces merged into this one), for someone who has no command line.
+
+It reads, never writes: nothing of the log changes, so a check is not itself an event."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.audit.services import verify
+from core.tenancy import tenant_context, unscoped
+
+SEQ = re.compile(r"\bseq (\d+)")
+
+
+@dataclass
+class Verdict:
+    """`ok` when every chain holds; `count` events checked; `problems` as the check words
+    them (technical, for the record); `first_seq` the first broken event's number when a
+    problem names one; `anchored` whether a signed checkpoint vouched for the head (without
+    one a cut tail goes unseen); `anchor_at`/`anchor_seq` that checkpoint."""
+
+    ok: bool
+    count: int
+    problems: list[str] = field(default_factory=list)
+    first_seq: int | None = None
+    anchored: bool = False
+    anchor_at: str | None = None
+    anchor_seq: int | None = None
+
+
+def check(tenant_id: int) -> Verdict:
+    """The tenant's chain and those merged into it (docs/mergers.md)."""
+    from core.mergers.services import merged_sources
+
+    with tenant_context(tenant_id):
+        result = verify(tenant_id)
+    verdict = Verdict(ok=result.ok, count=result.count, problems=list(result.problems),
+                      anchored=result.anchor is not None,
+                      anchor_at=result.anchor.at if result.anchor else None,
+                      anchor_seq=result.anchor.seq if result.anchor else None)
+    with unscoped():
+        sources = merged_sources(tenant_id)
+    for merged in sources:
+        with tenant_context(merged.id):
+            part = verify(merged.id)
+        verdict.ok = verdict.ok and part.ok
+        verdict.count += part.count
+        verdict.problems += [f"{merged.slug}: {p}" for p in part.problems]
+    found = next((SEQ.search(p) for p in verdict.problems if SEQ.search(p)), None)
+    verdict.first_seq = int(found.group(1)) if found else None
+    return verdict
