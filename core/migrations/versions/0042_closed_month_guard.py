@@ -1,0 +1,129 @@
+"""The database refuses changes of work items, leave and calendar days in a closed month
+
+The app checks "is this month closed" once per request, from what it read under the
+tenant's config stamp (core/tenants/config_cache.py): a month closed while a request runs
+could still take that request's write. Triggers make the database the judge, whoever
+writes: an insert, update or delete of a `work_items` row (its `work_date`), a
+`leave_records` row (any month from `start_date` to `end_date`) or a `calendar_days` row
+(its `day`) whose month is in the tenant's `closed_periods` is refused. An update is
+checked on its old row and its new one (an item moved out of, or into, a closed month).
+
+The refusal's message starts with `congvu:period_closed` (PostgreSQL adds the month);
+core/work/closed_guard.py turns it into the same 409 `period_closed` the app's own check
+gives. Writers that must carry history into closed months (a tenant merger moves people's
+past months) take the sanctioned pass of core/work/closed_guard.py for their statements:
+on PostgreSQL the transaction-local setting `congvu.allow_closed = on`, on SQLite a row
+of `closed_month_passes` that lives only inside the writer's transaction.
+
+PostgreSQL: statement-level AFTER triggers with transition tables, so a bulk statement
+(an import's merge, a merger's move of a million items) is checked by one join, not a
+lookup per row; SECURITY DEFINER so the check reads `closed_periods` whatever the
+transaction's RLS scope. SQLite: row-level BEFORE triggers (it has no statement ones).
+
+A later migration that recreates one of these tables on SQLite (batch_alter_table) drops
+its triggers and must create them again (`create_sqlite_triggers`).
+
+Revision ID: 0042
+Revises: 0041
+Create Date: 2026-12-07 11:30:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from core.tenancy.migration import grant_app_role
+
+revision = '0042'
+down_revision = '0041'
+branch_labels = None
+depends_on = None
+
+MARKER = "congvu:period_closed"
+
+# table -> (PostgreSQL condition, SQLite condition) on a row `r` against a closed period `c`
+# of the same tenant (SQLite: `{r}` is OLD or NEW).
+GUARDED = {
+    "work_items": ("c.period = to_char(r.work_date, 'YYYY-MM')",
+                   "c.period = strftime('%Y-%m', {r}.work_date)"),
+    "leave_records": ("c.period BETWEEN to_char(r.start_date, 'YYYY-MM') AND to_char(r.end_date, 'YYYY-MM')",
+                      "c.period BETWEEN strftime('%Y-%m', {r}.start_date) AND strftime('%Y-%m', {r}.end_date)"),
+    "calendar_days": ("c.period = to_char(r.day, 'YYYY-MM')",
+                      "c.period = strftime('%Y-%m', {r}.day)"),
+}
+EVENTS = ("insert", "update", "delete")
+
+
+def _pg_function(table: str) -> str:
+    condition = GUARDED[table][0]
+
+    def check(rows: str) -> str:
+        return (f"SELECT c.period INTO closed FROM {rows} r JOIN closed_periods c "
+                f"ON c.tenant_id = r.tenant_id AND {condition} LIMIT 1;\n"
+                f"        IF FOUND THEN RAISE EXCEPTION '{MARKER} %', closed "
+                "USING HINT = 'Reopen the month first.'; END IF;")
+
+    return f"""
+CREATE FUNCTION public.congvu_closed_guard_{table}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    closed text;
+BEGIN
+    IF current_setting('congvu.allow_closed', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {check("old_rows")}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        {check("new_rows")}
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+
+def _pg_trigger(table: str, event: str) -> str:
+    referencing = {"insert": "NEW TABLE AS new_rows", "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                   "delete": "OLD TABLE AS old_rows"}[event]
+    return (f"CREATE TRIGGER {table}_closed_guard_{event} AFTER {event.upper()} ON {table} "
+            f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION public.congvu_closed_guard_{table}()")
+
+
+def create_sqlite_triggers(table: str) -> None:
+    condition = GUARDED[table][1]
+    for event in EVENTS:
+        rows = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}[event]
+        closed = " OR ".join(f"EXISTS (SELECT 1 FROM closed_periods c WHERE c.tenant_id = {r}.tenant_id "
+                             f"AND {condition.format(r=r)})" for r in rows)
+        op.execute(f"CREATE TRIGGER {table}_closed_guard_{event} BEFORE {event.upper()} ON {table} "
+                   f"WHEN NOT EXISTS (SELECT 1 FROM closed_month_passes) AND ({closed}) "
+                   f"BEGIN SELECT RAISE(ABORT, '{MARKER}'); END")
+
+
+def upgrade():
+    op.create_table(
+        'closed_month_passes',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('reason', sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        for table in GUARDED:
+            op.execute(_pg_function(table))
+            for event in EVENTS:
+                op.execute(_pg_trigger(table, event))
+        grant_app_role()  # the pass table is SQLite's, but the app reads every table (exports, counts)
+    else:
+        for table in GUARDED:
+            create_sqlite_triggers(table)
+
+
+def downgrade():
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in GUARDED:
+        for event in EVENTS:
+            op.execute(f"DROP TRIGGER {table}_closed_guard_{event}" + (f" ON {table}" if postgres else ""))
+        if postgres:
+            op.execute(f"DROP FUNCTION public.congvu_closed_guard_{table}()")
+    op.drop_table('closed_month_passes')
