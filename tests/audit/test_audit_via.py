@@ -277,3 +277,38 @@ def test_a_job_run_keeps_no_unsafe_request_id_and_a_safe_one_as_sent(clean_app, 
             stored = db.session.get(JobRun, last_run(clean_app, world, "recalculation")).request_id
         assert stored == r.headers["X-Request-Id"]
         assert stored == kept if sent == kept else SAFE_ID.fullmatch(stored)
+
+
+def test_events_before_channels_are_not_recorded_and_a_filter_of_their_own(clean_app, client, world, clock,
+                                                                          monkeypatch):
+    """An event written before migration 0040 (via NULL) is no "system" event: `via=system`
+    leaves it out, `via=unrecorded` finds it, on the API, the page and its export; the page
+    says its channel was not recorded."""
+    _mixed_chain(clean_app, world, monkeypatch)  # test.old: via NULL; test.new: "system"
+
+    def listed(**query) -> list[tuple[str, str | None]]:
+        r = client.get(world.url("/audit-events"), headers=world.h("auditor"), query_string=query)
+        assert r.status_code == 200, r.get_json()
+        return sorted((e["action"], e["via"]) for e in r.get_json() if e["action"].startswith("test."))
+
+    assert listed(via="system") == [("test.new", "system"), ("test.new", "system")]
+    assert listed(via="unrecorded") == [("test.old", None), ("test.old", None)]
+    r = client.get(world.url("/audit-events"), headers=world.h("auditor"), query_string={"via": "unrecorded"})
+    assert {e["action"] for e in r.get_json()} == {"test.old"}  # nothing else in the log is unrecorded
+    export = client.get(world.url("/audit-events/export"), headers=world.h("auditor"),
+                        query_string={"format": "csv", "via": "unrecorded"}).data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(export)))[1:]
+    assert len(rows) == 2 and {row[15] for row in rows} == {""}
+
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "unrecorded"}).get_data(as_text=True)
+    assert '<option value="unrecorded" selected>không ghi nhận (sự kiện ghi trước khi lưu kênh thực hiện)</option>' \
+        in html
+    assert html.count('<span class="via unrecorded" title="Sự kiện này được ghi trước khi hệ thống lưu kênh thực hiện, '
+                      'nên không rõ được thực hiện qua kênh nào.">kênh thực hiện: không ghi nhận</span>') == 2
+    system = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "system"}).get_data(as_text=True)
+    assert "không ghi nhận</span>" not in system
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "unrecorded"}).get_data(as_text=True)
+    assert html.count('">channel not recorded</span>') == 2
