@@ -22,7 +22,12 @@ from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from core.errors import Conflict
 
 MARKER = "congvu:period_closed"
-_PERIOD = re.compile(MARKER + r" (\d{4}-\d{2})")
+# "congvu:period_closed <table>[ <month>]": the month on PostgreSQL only (SQLite's RAISE
+# takes a fixed message).
+_REFUSAL = re.compile(MARKER + r" (\w+)(?: (\d{4}-\d{2}))?")
+# The field the app's own check names for each table (core/work/services/periods.py), so a
+# page's form puts the message where it puts the app's.
+FIELDS = {"work_items": "work_date", "leave_records": "start_date", "calendar_days": "day"}
 
 
 def refusal(error: BaseException | None) -> Conflict | None:
@@ -30,10 +35,10 @@ def refusal(error: BaseException | None) -> Conflict | None:
     text_ = str(error or "")
     if MARKER not in text_:
         return None
-    found = _PERIOD.search(text_)
-    # PostgreSQL names the month; SQLite's RAISE takes only a fixed message.
-    message = f"The period {found.group(1)} is closed." if found else "A month this change touches is closed."
-    conflict = Conflict(message, {"period": [message]}, code="period_closed")
+    found = _REFUSAL.search(text_)
+    table, month = (found.group(1), found.group(2)) if found else (None, None)
+    message = f"The period {month} is closed." if month else "A month this change touches is closed."
+    conflict = Conflict(message, {FIELDS.get(table, "period"): [message]}, code="period_closed")
     # The statement failed inside the transaction (PostgreSQL's is aborted): whoever
     # answers must roll it back before reading anything again (core/errors.py).
     conflict.needs_rollback = True

@@ -58,7 +58,9 @@ def test_a_month_closed_after_the_check_refuses_the_update_with_409(clean_app, c
     body = r.get_json()
     assert body["code"] == "period_closed"
     if backend.name == "postgresql":  # the database names the month
-        assert body["errors"]["period"] == ["The period 2026-10 is closed."]
+        assert body["errors"] == {"work_date": ["The period 2026-10 is closed."]}  # as the app's check says it
+    else:
+        assert body["errors"] == {"work_date": ["A month this change touches is closed."]}
     assert item_row(clean_app, world, item["id"]) == before
 
 
@@ -79,17 +81,29 @@ def test_a_month_closed_after_the_check_refuses_the_declaration_with_409(clean_a
         assert db.session.scalar(select(db.func.count()).select_from(WorkItem)) == 0
 
 
-def test_a_page_meets_the_same_refusal_as_a_clean_answer(clean_app, client, world, backend, monkeypatch):
-    """A page's form catches the service's Conflict: the database's refusal is one."""
-    item = declare(client, world)
-    with clean_app.app_context(), tenant_context(world.tenant_id):
+def test_a_page_meets_the_same_refusal_in_its_own_words(clean_app, client, world, backend, monkeypatch):
+    """The declaration form of "Hôm nay": the database's refusal is the service's Conflict,
+    so the form comes back 409 with the month's message in Vietnamese, not a 500."""
+    from core.work.services import declaring
+    from tests.work.test_work_pages import csrf, sign_in
+
+    sign_in(client, world, "staff")
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    read = declaring.catalogue.declaration_of
+
+    def read_then_closed_behind(row):
         close_by_hand(clean_app, backend, world)
-        # Written straight to the table, as the request would have: the refusal is the
-        # app's Conflict, raised where the statement ran, and the transaction is left to roll back.
-        with pytest.raises(Conflict) as refused:
-            db.session.execute(text("UPDATE work_items SET progress = 50 WHERE id = :id"), {"id": item["id"]})
-        assert refused.value.code == "period_closed" and refused.value.status == 409
-        db.session.rollback()
+        return read(row)
+
+    monkeypatch.setattr(declaring.catalogue, "declaration_of", read_then_closed_behind)
+    r = client.post(f"/t/{world.slug}/today/declare", data={"csrf_token": token, "task_type_code": "HT01",
+                                                            "quantity": "3", "work_date": "2026-10-14"})
+    assert r.status_code == 409, r.get_data(as_text=True)[:500]
+    html = r.get_data(as_text=True)
+    said = "Kỳ tháng 10/2026 đã khóa sổ." if backend.name == "postgresql" else "Thay đổi này chạm vào một tháng đã khóa sổ."
+    assert said in html
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(db.func.count()).select_from(WorkItem)) == 0
 
 
 def _writes(w, item_id: int) -> list:

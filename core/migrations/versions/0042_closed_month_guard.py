@@ -8,7 +8,7 @@ writes: an insert, update or delete of a `work_items` row (its `work_date`), a
 (its `day`) whose month is in the tenant's `closed_periods` is refused. An update is
 checked on its old row and its new one (an item moved out of, or into, a closed month).
 
-The refusal's message starts with `congvu:period_closed` (PostgreSQL adds the month);
+The refusal's message is `congvu:period_closed <table>` (PostgreSQL adds the month);
 core/work/closed_guard.py turns it into the same 409 `period_closed` the app's own check
 gives. Writers that must carry history into closed months (a tenant merger moves people's
 past months) take the sanctioned pass of core/work/closed_guard.py for their statements:
@@ -59,7 +59,7 @@ def _pg_function(table: str) -> str:
     def check(rows: str) -> str:
         return (f"SELECT c.period INTO closed FROM {rows} r JOIN closed_periods c "
                 f"ON c.tenant_id = r.tenant_id AND {condition} LIMIT 1;\n"
-                f"        IF FOUND THEN RAISE EXCEPTION '{MARKER} %', closed "
+                f"        IF FOUND THEN RAISE EXCEPTION '{MARKER} {table} %', closed "
                 "USING HINT = 'Reopen the month first.'; END IF;")
 
     return f"""
@@ -98,7 +98,7 @@ def create_sqlite_triggers(table: str) -> None:
                              f"AND {condition.format(r=r)})" for r in rows)
         op.execute(f"CREATE TRIGGER {table}_closed_guard_{event} BEFORE {event.upper()} ON {table} "
                    f"WHEN NOT EXISTS (SELECT 1 FROM closed_month_passes) AND ({closed}) "
-                   f"BEGIN SELECT RAISE(ABORT, '{MARKER}'); END")
+                   f"BEGIN SELECT RAISE(ABORT, '{MARKER} {table}'); END")
 
 
 def upgrade():
