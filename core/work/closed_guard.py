@@ -27,7 +27,8 @@ MARKER = "congvu:period_closed"
 _REFUSAL = re.compile(MARKER + r" (\w+)(?: (\d{4}-\d{2}))?")
 # The field the app's own check names for each table (core/work/services/periods.py), so a
 # page's form puts the message where it puts the app's.
-FIELDS = {"work_items": "work_date", "leave_records": "start_date", "calendar_days": "day"}
+FIELDS = {"work_items": "work_date", "leave_records": "start_date", "calendar_days": "day",
+          "general_scores": "period"}
 
 
 def refusal(error: BaseException | None) -> Conflict | None:

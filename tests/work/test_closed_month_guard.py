@@ -190,3 +190,50 @@ def test_the_nightly_sweep_leaves_a_closed_months_open_items_alone(clean_app, cl
         db.session.execute(text("DELETE FROM closed_periods"))
         assert sweep(date(2026, 11, 20)) == 2  # open: its deadline is missed and its report overdue
         db.session.rollback()
+
+
+def test_general_criteria_of_a_month_closed_after_the_check_are_refused(clean_app, client, world, backend,
+                                                                       monkeypatch):
+    from core.scoring import kernel
+    from core.scoring.models import GeneralScore
+
+    def checked_then_closed_behind(period):
+        close_by_hand(clean_app, backend, world)
+        return False
+
+    monkeypatch.setattr(kernel, "is_closed", checked_then_closed_behind)
+    r = client.put(world.url(f"/employees/{world.ids['staff']}/general-scores/2026-10"),
+                   json={"politics_ethics": 9, "competence_attitude": 9, "innovation": 9}, headers=world.h("manager"))
+    assert r.status_code == 409, r.get_json()
+    assert r.get_json()["code"] == "period_closed" and list(r.get_json()["errors"]) == ["period"]
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(db.func.count()).select_from(GeneralScore)) == 0
+
+
+def test_general_criteria_of_a_quarter_are_refused_once_its_three_months_are_closed(clean_app, world):
+    from core.scoring.models import GeneralScore
+
+    def write(period: str) -> None:
+        db.session.execute(insert(GeneralScore.__table__).values(
+            tenant_id=world.tenant_id, employee_id=world.ids["staff"], period=period, politics_ethics=8))
+
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        for month in ("2026-10", "2026-11"):
+            db.session.add(ClosedPeriod(period=month))
+        unit_of_work.commit()
+        write("2026-Q4")  # December is open: the quarter is too
+        write("2026-12")
+        write("2026-Q3")
+        unit_of_work.commit()
+        with pytest.raises(Conflict):
+            write("2026-10")
+        db.session.rollback()
+        db.session.add(ClosedPeriod(period="2026-12"))
+        unit_of_work.commit()
+        for statement in ("UPDATE general_scores SET politics_ethics = 9 WHERE period = '2026-Q4'",
+                          "DELETE FROM general_scores WHERE period = '2026-12'"):
+            with pytest.raises(Conflict):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        db.session.execute(text("UPDATE general_scores SET politics_ethics = 9 WHERE period = '2026-Q3'"))
+        unit_of_work.commit()

@@ -4,8 +4,9 @@ The app checks "is this month closed" once per request, from what it read under 
 tenant's config stamp (core/tenants/config_cache.py): a month closed while a request runs
 could still take that request's write. Triggers make the database the judge, whoever
 writes: an insert, update or delete of a `work_items` row (its `work_date`), a
-`leave_records` row (any month from `start_date` to `end_date`) or a `calendar_days` row
-(its `day`) whose month is in the tenant's `closed_periods` is refused. An update is
+`leave_records` row (any month from `start_date` to `end_date`), a `calendar_days` row
+(its `day`) or a `general_scores` row (its month; a quarter when all three of its months
+are) whose month is in the tenant's `closed_periods` is refused. An update is
 checked on its old row and its new one (an item moved out of, or into, a closed month).
 
 The refusal's message is `congvu:period_closed <table>` (PostgreSQL adds the month);
@@ -52,14 +53,25 @@ GUARDED = {
 }
 EVENTS = ("insert", "update", "delete")
 
+# A person's general criteria (general_scores.period): a month is closed when its row is;
+# a quarter (agencies that evaluate by quarters, "2026-Q4") when all three of its months
+# are, as the app's own check has it (core/scoring/services.py, set_general).
+_CLOSED_COUNT = ("(SELECT count(*) FROM closed_periods c WHERE c.tenant_id = {r}.tenant_id AND (c.period = {r}.period"
+                 " OR ({r}.period LIKE '____-Q_' AND substr(c.period, 1, 4) = substr({r}.period, 1, 4)"
+                 " AND (CAST(substr(c.period, 6, 2) AS INTEGER) + 2) / 3 = CAST(substr({r}.period, 7, 1) AS INTEGER))))"
+                 " = CASE WHEN {r}.period LIKE '____-Q_' THEN 3 ELSE 1 END")
+GENERAL = "general_scores"
+TABLES = (*GUARDED, GENERAL)
+
 
 def _pg_function(table: str) -> str:
-    condition = GUARDED[table][0]
-
     def check(rows: str) -> str:
-        return (f"SELECT c.period INTO closed FROM {rows} r JOIN closed_periods c "
-                f"ON c.tenant_id = r.tenant_id AND {condition} LIMIT 1;\n"
-                f"        IF FOUND THEN RAISE EXCEPTION '{MARKER} {table} %', closed "
+        if table == GENERAL:
+            found = f"SELECT r.period INTO closed FROM {rows} r WHERE {_CLOSED_COUNT.format(r='r')} LIMIT 1;"
+        else:
+            found = (f"SELECT c.period INTO closed FROM {rows} r JOIN closed_periods c "
+                     f"ON c.tenant_id = r.tenant_id AND {GUARDED[table][0]} LIMIT 1;")
+        return (found + f"\n        IF FOUND THEN RAISE EXCEPTION '{MARKER} {table} %', closed "
                 "USING HINT = 'Reopen the month first.'; END IF;")
 
     return f"""
@@ -90,12 +102,17 @@ def _pg_trigger(table: str, event: str) -> str:
             f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION public.congvu_closed_guard_{table}()")
 
 
+def _sqlite_closed(table: str, r: str) -> str:
+    if table == GENERAL:
+        return _CLOSED_COUNT.format(r=r)
+    return (f"EXISTS (SELECT 1 FROM closed_periods c WHERE c.tenant_id = {r}.tenant_id "
+            f"AND {GUARDED[table][1].format(r=r)})")
+
+
 def create_sqlite_triggers(table: str) -> None:
-    condition = GUARDED[table][1]
     for event in EVENTS:
         rows = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}[event]
-        closed = " OR ".join(f"EXISTS (SELECT 1 FROM closed_periods c WHERE c.tenant_id = {r}.tenant_id "
-                             f"AND {condition.format(r=r)})" for r in rows)
+        closed = " OR ".join(_sqlite_closed(table, r) for r in rows)
         op.execute(f"CREATE TRIGGER {table}_closed_guard_{event} BEFORE {event.upper()} ON {table} "
                    f"WHEN NOT EXISTS (SELECT 1 FROM closed_month_passes) AND ({closed}) "
                    f"BEGIN SELECT RAISE(ABORT, '{MARKER} {table}'); END")
@@ -109,19 +126,19 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'),
     )
     if op.get_bind().dialect.name == "postgresql":
-        for table in GUARDED:
+        for table in TABLES:
             op.execute(_pg_function(table))
             for event in EVENTS:
                 op.execute(_pg_trigger(table, event))
         grant_app_role()  # the pass table is SQLite's, but the app reads every table (exports, counts)
     else:
-        for table in GUARDED:
+        for table in TABLES:
             create_sqlite_triggers(table)
 
 
 def downgrade():
     postgres = op.get_bind().dialect.name == "postgresql"
-    for table in GUARDED:
+    for table in TABLES:
         for event in EVENTS:
             op.execute(f"DROP TRIGGER {table}_closed_guard_{event}" + (f" ON {table}" if postgres else ""))
         if postgres:
