@@ -41,14 +41,18 @@ depends_on = None
 
 MARKER = "congvu:period_closed"
 
-# table -> (PostgreSQL condition, SQLite condition) on a row `r` against a closed period `c`
-# of the same tenant (SQLite: `{r}` is OLD or NEW).
+# table -> (PostgreSQL: the months of the statement's rows, and the condition on them `r`
+# against a closed period `c` of the same tenant; SQLite: the condition on OLD or NEW `{r}`).
+# PostgreSQL reduces the rows to their distinct (tenant, months) first: a million-row
+# statement's check then formats a few months, not a million dates (measured: 0.8 s a
+# million rows formatting each, 0.3 s reducing first).
 GUARDED = {
-    "work_items": ("c.period = to_char(r.work_date, 'YYYY-MM')",
+    "work_items": ("date_trunc('month', r.work_date) AS m", "c.period = to_char(r.m, 'YYYY-MM')",
                    "c.period = strftime('%Y-%m', {r}.work_date)"),
-    "leave_records": ("c.period BETWEEN to_char(r.start_date, 'YYYY-MM') AND to_char(r.end_date, 'YYYY-MM')",
+    "leave_records": ("date_trunc('month', r.start_date) AS m1, date_trunc('month', r.end_date) AS m2",
+                      "c.period BETWEEN to_char(r.m1, 'YYYY-MM') AND to_char(r.m2, 'YYYY-MM')",
                       "c.period BETWEEN strftime('%Y-%m', {r}.start_date) AND strftime('%Y-%m', {r}.end_date)"),
-    "calendar_days": ("c.period = to_char(r.day, 'YYYY-MM')",
+    "calendar_days": ("date_trunc('month', r.day) AS m", "c.period = to_char(r.m, 'YYYY-MM')",
                       "c.period = strftime('%Y-%m', {r}.day)"),
 }
 EVENTS = ("insert", "update", "delete")
@@ -67,10 +71,12 @@ TABLES = (*GUARDED, GENERAL)
 def _pg_function(table: str) -> str:
     def check(rows: str) -> str:
         if table == GENERAL:
-            found = f"SELECT r.period INTO closed FROM {rows} r WHERE {_CLOSED_COUNT.format(r='r')} LIMIT 1;"
+            found = (f"SELECT r.period INTO closed FROM (SELECT DISTINCT r.tenant_id, r.period FROM {rows} r) r "
+                     f"WHERE {_CLOSED_COUNT.format(r='r')} LIMIT 1;")
         else:
-            found = (f"SELECT c.period INTO closed FROM {rows} r JOIN closed_periods c "
-                     f"ON c.tenant_id = r.tenant_id AND {GUARDED[table][0]} LIMIT 1;")
+            months, condition, _sqlite = GUARDED[table]
+            found = (f"SELECT c.period INTO closed FROM (SELECT DISTINCT r.tenant_id, {months} FROM {rows} r) r "
+                     f"JOIN closed_periods c ON c.tenant_id = r.tenant_id AND {condition} LIMIT 1;")
         return (found + f"\n        IF FOUND THEN RAISE EXCEPTION '{MARKER} {table} %', closed "
                 "USING HINT = 'Reopen the month first.'; END IF;")
 
@@ -106,7 +112,7 @@ def _sqlite_closed(table: str, r: str) -> str:
     if table == GENERAL:
         return _CLOSED_COUNT.format(r=r)
     return (f"EXISTS (SELECT 1 FROM closed_periods c WHERE c.tenant_id = {r}.tenant_id "
-            f"AND {GUARDED[table][1].format(r=r)})")
+            f"AND {GUARDED[table][2].format(r=r)})")
 
 
 def create_sqlite_triggers(table: str) -> None:
