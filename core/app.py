@@ -54,6 +54,7 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     _sqlite_foreign_keys(app)
+    _closed_month_refusals(app)
     _postgres_rls_defaults(app)
     # Inside the package: an installed wheel migrates its database without the source tree.
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"), compare_type=True)
@@ -257,6 +258,16 @@ def _sqlite_foreign_keys(app: Flask) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+
+def _closed_month_refusals(app: Flask) -> None:
+    """The database's refusal of a change in a closed month (migration 0042) is raised as
+    the app's own 409 `period_closed` (core/work/closed_guard.py)."""
+    from core.extensions import db
+    from core.work import closed_guard
+
+    with app.app_context():
+        closed_guard.install(db.engine)
 
 
 def _postgres_rls_defaults(app: Flask) -> None:

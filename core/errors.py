@@ -167,6 +167,12 @@ class Forbidden(ServiceError):
 
 
 def handle_service_error(error: ServiceError):
+    if getattr(error, "needs_rollback", False):
+        # A statement the database refused (core/work/closed_guard.py): the page's layout
+        # reads the database, which an aborted transaction would refuse with a 500.
+        from core.extensions import db
+
+        db.session.rollback()
     if request.path.startswith("/api/"):
         payload = {"code": error.code or CODES.get(error.status, "error"), "message": error.message}
         if error.errors:

@@ -40,9 +40,11 @@ JOB_SECONDS = Histogram(
     ["kind", "status"], buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600))
 
 REQUEST_ID_HEADER = "X-Request-Id"
-# An id from nginx ($request_id, 32 hex digits) or a client is kept when it is short and
-# plain, so it can go into logs and headers as is; anything else is replaced.
-_GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# An id from nginx ($request_id, 32 hex digits) or a client is kept when it is a short
+# plain token, so it can go into logs, headers, audit events and job runs as is; anything
+# else (long, HTML, a control character) is replaced by one of ours. Matched whole
+# (fullmatch): `$` would also match before a final newline, and "abc\n" would be kept.
+_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 bp = Blueprint("observability", __name__)
 
@@ -168,7 +170,7 @@ def observe_job(kind: str, status: str, seconds: float) -> None:
 def _start_timer() -> None:
     g.request_started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _GOOD_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if _GOOD_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def _finish(response: Response) -> Response:

@@ -155,7 +155,8 @@ def _wipe(backend: Backend) -> None:
         if backend.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
-            for table in tables:
+            # Closed months first: the database refuses to delete their items (migration 0042).
+            for table in sorted(tables, key=lambda t: t != "closed_periods"):
                 conn.execute(text(f'DELETE FROM "{table}"'))
     engine.dispose()
 

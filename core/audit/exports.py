@@ -66,12 +66,21 @@ def events_query(args: dict) -> Select:
         people = args["people"] if "people" in args else employees(args["employee"])
         stmt = stmt.where(person_clause(people))
     if args.get("via"):
-        # "api" is every API write, "api:token:<id>" each token's.
-        stmt = stmt.where(AuditEvent.via == args["via"] if args["via"] != "api"
-                          else (AuditEvent.via == "api") | AuditEvent.via.like("api:%"))
+        stmt = stmt.where(via_clause(args["via"]))
     if args.get("client_ip"):
         stmt = stmt.where(AuditEvent.client_ip == args["client_ip"])
     return stmt
+
+
+def via_clause(via: str):
+    """The events made through `via` (core.audit.schemas.VIA_FILTERS): "api" is every API
+    write, "api:token:<id>" each token's; "unrecorded" those written before the channel
+    was kept (NULL), which no channel may claim."""
+    if via == "unrecorded":
+        return AuditEvent.via.is_(None)
+    if via == "api":
+        return (AuditEvent.via == "api") | AuditEvent.via.like("api:%")
+    return AuditEvent.via == via
 
 
 def events_page(args: dict, page: int, size: int) -> tuple[int, list[AuditEvent]]:

@@ -39,15 +39,20 @@ CHANNELS = {"page": _l("via the web page"), "api": _l("via the API"), "cli": _l(
             "job": _l("via a background job")}
 # The filter's choices, as the inspector reads them (core.audit.schemas.VIA_FILTERS).
 VIA_CHOICES = (("page", _l("the web pages")), ("api", _l("the API")), ("cli", _l("the command line")),
-               ("job", _l("background jobs")), ("system", _l("the system itself")))
+               ("job", _l("background jobs")), ("system", _l("the system itself")),
+               ("unrecorded", _l("not recorded (events before channels were kept)")))
+# An event written before the channel was kept (via NULL): said so, never guessed.
+UNRECORDED = _l("channel not recorded")
+UNRECORDED_WHY = _l("This event was recorded before the channel it was made through was kept.")
 
 
 def channel_label(via: str | None, actor: str = "") -> str:
-    """The channel in words; "" for an event written before channels were kept, for the
-    system's, and where the actor already says it ("Command line", "… through job …"). An
-    API token's id is named so the inspector can find the token."""
+    """The channel in words; "" for the system's, and where the actor already says it
+    ("Command line", "… through job …"); "channel not recorded" for an event written
+    before channels were kept (its channel is unknown, not the system's). An API token's
+    id is named so the inspector can find the token."""
     if not via:
-        return ""
+        return str(UNRECORDED)
     kind, _sep, rest = via.partition(":")
     if actor == kind or (kind == "job" and " via job " in actor):
         return ""
@@ -201,6 +206,7 @@ def audit_log(t):
                            zone=ZoneInfo(g.tenant.timezone), example=example,
                            via_choices=VIA_CHOICES, action_choices=actions.choices(raw["action"]),
                            field_label=fields.label, field_value=field_value, links=links,
+                           unrecorded_why=UNRECORDED_WHY,
                            active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200
 

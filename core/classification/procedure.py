@@ -24,6 +24,7 @@ from sqlalchemy import delete, literal, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
+from core.classification import reasons as reasons_text
 from core.classification.models import (
     DECISION_SCOPES,
     DEFAULT_REGIME,
@@ -775,7 +776,7 @@ def decide(principal: Principal, year: int, agency_id: int, scope: str, confirma
                                       level=level, comment=reasons.get(employee_id),
                                       data={"decision_id": decision.id}, actor=principal.actor,
                                       actor_employee_id=principal.employee_id, at=moment))
-        _set_level(rows[employee_id], level, f"Decision {decision.id}", principal.actor, moment)
+        _set_level(rows[employee_id], level, reasons_text.decision_reason(decision.id), principal.actor, moment)
     db.session.flush()
     record("evaluation.decide", "evaluation_decision", decision.id, after=decision_view(decision),
            actor=principal.actor)
@@ -959,7 +960,7 @@ def resolve_appeal(principal: Principal, appeal_id: int, outcome: str, reason: s
         step.level, step.comment = level, reason
         row = db.session.scalar(select(EmployeeClassification).where(
             EmployeeClassification.year == appeal.year, EmployeeClassification.employee_id == appeal.employee_id))
-        _set_level(row, level, f"Appeal {appeal.id}: {reason}", principal.actor, moment)
+        _set_level(row, level, reasons_text.appeal_reason(appeal.id, reason), principal.actor, moment)
         db.session.flush()
         record("evaluation.level_changed", "evaluation_step", f"{appeal.year}:{appeal.employee_id}:decision",
                before=before, after=step_view(step), actor=principal.actor)

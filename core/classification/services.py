@@ -21,6 +21,7 @@ from sqlalchemy import case, delete, func, select
 from core import unit_of_work
 from core.audit.services import record
 from core.auth.principal import Principal
+from core.classification import reasons
 from core.classification.models import (
     DECREE_172_IN_FORCE,
     DISCIPLINE_KINDS,
@@ -363,7 +364,7 @@ def view(row: EmployeeClassification, state: ClassificationYear | None, appeal: 
         "total": None if row.total is None else float(row.total),
         "task_score": None if row.task_score is None else float(row.task_score),
         "level": row.level, "computed_level": row.computed_level, "demoted_by_quota": row.demoted_by_quota,
-        "override": ({"level": row.override_level, "reason": row.override_reason, "by": row.override_by,
+        "override": ({"level": row.override_level, "reason": reasons.shown(row.override_reason), "by": row.override_by,
                       "at": row.override_at} if row.override_level else None),
         "final": decided or (state is not None and state.status == "final"),
         "months_worked": row.months_worked, "forced_kht": row.forced_kht, "quota_group": row.quota_group,
@@ -556,7 +557,7 @@ def resolve_appeal(principal: Principal, appeal_id: int, decision: str, reason: 
     appeal.resolved_by, appeal.resolved_at = principal.actor, now()
     if level is not None:
         row = _row(appeal.year, appeal.employee_id)
-        row.override_level, row.override_reason = level, f"Appeal {appeal.id}: {reason}"
+        row.override_level, row.override_reason = level, reasons.appeal_reason(appeal.id, reason)
         row.override_by, row.override_at = principal.actor, now()
     db.session.flush()
     record("classification.appeal_resolve", "classification_appeal", appeal.id, after=appeal_view(appeal))

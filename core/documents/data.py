@@ -26,6 +26,7 @@ from core.classification.models import (
     EvaluationDecision,
     EvaluationStep,
 )
+from core.classification.reasons import shown as shown_reason
 from core.classification.services import AGENCY_KINDS, agency_of
 from core.documents.models import IssuedDecision
 from core.errors import Conflict, Invalid, NotFound
@@ -248,10 +249,10 @@ def classification_form(tenant_name: str, employee_id: int, year: int, day: date
            "title": f"PHIẾU ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC NĂM {year}",
            "year": str(year), "months_worked": str(row.months_worked), "task_score": _num(row.task_score),
            "total": _num(row.total), "computed_level": row.computed_level or "",
-           "override_reason": row.override_reason or "",
+           "override_reason": shown_reason(row.override_reason, "vi") or "",
            "status": "chính thức" if state is not None and state.status == "final" else "dự kiến",
            "manager_name": manager.full_name if manager else "",
-           "self_assessment": "", "manager_comment": row.override_reason or "", "notice": "",
+           "self_assessment": "", "manager_comment": shown_reason(row.override_reason, "vi") or "", "notice": "",
            **_level_fields(row.level)}
     ctx.update(procedure_form_fields(employee_id, year))
     ctx.update(extra or {})

@@ -42,6 +42,7 @@ from core.mergers.models import TenantMerge
 from core.scoring.sides import id_ranges
 from core.tenancy import tenant_context, tenant_tables, unscoped
 from core.tenants.models import Tenant
+from core.work.closed_guard import writing_closed_months
 
 # Clashes listed per kind: enough to act on, bounded so a report stays readable.
 DUPLICATES_LISTED = 200
@@ -364,6 +365,20 @@ def _move(plan: Plan) -> None:
 
     conn = db.session.connection()
     unit_sums = UnitWeekHours.__table__
+    # People's past months move whole, closed ones too: the database lets this
+    # transaction's statements through its closed-month guard (migration 0042).
+    with writing_closed_months(conn, "tenant merger"):
+        _move_tables(plan, conn, unit_sums)
+    # Derived from week_hours, which moved above: the source's sums go, the target's are
+    # summed again from its rows (a few thousand per month, one GROUP BY).
+    plan.counts[unit_sums.name] = conn.execute(delete(unit_sums).where(unit_sums.c.tenant_id == plan.source.id)).rowcount
+    rebuild_unit_week_hours(plan.target.id)
+    tokens = db.metadata.tables["api_tokens"]
+    conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
+                 .values(subject_tenant_id=plan.target.id))
+
+
+def _move_tables(plan: Plan, conn, unit_sums: Table) -> None:
     for table in _movable_tables():
         if table is unit_sums:
             continue  # a sum per unit and week: a mapped unit may meet the target's own cell
@@ -385,13 +400,6 @@ def _move(plan: Plan) -> None:
         if table.name == "work_items" and plan.id_maps.get("task_types"):
             values["norm_version_id"] = _norm_of_mapped_type(plan, table)
         plan.counts[table.name] = conn.execute(update(table).where(_moving(plan, table)).values(**values)).rowcount
-    # Derived from week_hours, which moved above: the source's sums go, the target's are
-    # summed again from its rows (a few thousand per month, one GROUP BY).
-    plan.counts[unit_sums.name] = conn.execute(delete(unit_sums).where(unit_sums.c.tenant_id == plan.source.id)).rowcount
-    rebuild_unit_week_hours(plan.target.id)
-    tokens = db.metadata.tables["api_tokens"]
-    conn.execute(update(tokens).where(tokens.c.subject_tenant_id == plan.source.id)
-                 .values(subject_tenant_id=plan.target.id))
 
 
 def _norm_of_mapped_type(plan: Plan, items: Table):

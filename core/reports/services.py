@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from core.auth.principal import Principal
 from core.classification.models import DisciplineRecord, EmployeeClassification
+from core.classification.reasons import shown as shown_reason
 from core.classification.services import check_year, year_state
 from core.errors import Invalid
 from core.extensions import db
@@ -156,7 +157,7 @@ def streamlining(principal: Principal, year: int, as_of: date | None = None, ran
             "grounds": grounds[employee_id], "reasons": [_reason(g) for g in grounds[employee_id]],
             "evidence": {"total": None if c is None or c.total is None else float(c.total),
                          "computed_level": c.computed_level if c is not None else None,
-                         "override": ({"level": c.override_level, "reason": c.override_reason, "by": c.override_by}
+                         "override": ({"level": c.override_level, "reason": shown_reason(c.override_reason), "by": c.override_by}
                                       if c is not None and c.override_level else None),
                          "forced_kht": bool(c is not None and c.forced_kht),
                          "discipline": discipline.get(employee_id, []),

@@ -41,6 +41,7 @@ from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.tenancy import tenant_tables, unscoped
 from core.timeutil import utcnow
+from core.work.closed_guard import writing_closed_months
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -271,12 +272,15 @@ def import_tenant(directory: str | Path, as_slug: str | None = None, standalone:
                                {"export": ["Import into a database whose rows do not use these ids."]})
         counts: dict[str, int] = {}
         every = tables()
-        for done, table in enumerate(every):
-            fields = {"slug": slug} if table.name == "tenants" else None
-            if table.name == "tenants" and standalone:
-                fields = {"slug": slug, "status": "active", "merged_into_id": None}
-            counts[table.name] = _insert(table, directory, fields)
-            progress(table.name, done + 1, len(every), counts[table.name])
+        # The tenant's history comes back whole, its closed months' items with it: the
+        # database lets this transaction through its closed-month guard (migration 0042).
+        with writing_closed_months(conn, "tenant import"):
+            for done, table in enumerate(every):
+                fields = {"slug": slug} if table.name == "tenants" else None
+                if table.name == "tenants" and standalone:
+                    fields = {"slug": slug, "status": "active", "merged_into_id": None}
+                counts[table.name] = _insert(table, directory, fields)
+                progress(table.name, done + 1, len(every), counts[table.name])
     if any(counts.get(name, 0) != n for name, n in manifest["counts"].items()) or \
             sum(counts.values()) != sum(manifest["counts"].values()):
         raise Invalid("The export's files do not match its manifest.", {"export": [f"Read {counts}."]})

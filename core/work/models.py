@@ -184,3 +184,18 @@ class WorkSettings(TenantScoped, db.Model):
     position_check: Mapped[str] = mapped_column(String(8), default="refuse")
     # Working days after the completion day within which a result must be reported.
     report_within_working_days: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class ClosedMonthPass(db.Model):
+    """SQLite's leave for a transaction to write into closed months (core/work/closed_guard.py).
+
+    The database refuses changes of items, leave and calendar days in a closed month
+    (migration 0042's triggers). The few writers that must carry history into closed
+    months (a tenant merger) insert a row here and delete it before their transaction
+    ends: SQLite has one writer at a time, so no other transaction ever sees the row.
+    PostgreSQL uses a transaction-local setting instead and leaves this table empty."""
+
+    __tablename__ = "closed_month_passes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64))

@@ -25,7 +25,7 @@ from core.catalogue import services as catalogue
 from core.classification import procedure
 from core.errors import Invalid, ServiceError
 from core.extensions import db
-from core.messages import error_text
+from core.messages import error_text, localise
 from core.org.models import Employee
 from core.work import calendar as cal
 from core.work import services
@@ -245,7 +245,9 @@ def declare(t):
             status = 422
         except ServiceError as exc:
             db.session.rollback()
-            form["errors"]["rows"] = _(exc.message)
+            # localise: a message with a value in it (a month the database found closed
+            # after the checks, core/work/closed_guard.py) is translated too.
+            form["errors"]["rows"] = localise(exc.message)
             status = exc.status
     if _htmx():
         return _render_today(day, me, rows=rows, form=form, status=status, fragment=True)

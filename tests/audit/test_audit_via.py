@@ -9,7 +9,9 @@ import csv
 import hashlib
 import io
 import json
+import re
 
+import pytest
 from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -241,3 +243,72 @@ def test_an_inspector_filters_by_channel_and_address(clean_app, client, world, c
     assert rows and {row[15] for row in rows} == {"page"}
     refused = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "fax"})
     assert refused.status_code == 422 and 'id="via-err"' in refused.get_data(as_text=True)
+
+
+SAFE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.mark.parametrize("sent", ["x" * 10_000, "req-1\n", "req-1\r\nSet-Cookie: a=b", "<script>alert(1)</script>",
+                                  "a" * 65, "req 1", "req-\x00-1"],
+                         ids=["10000-chars", "trailing-newline", "crlf", "html", "65-chars", "space", "nul"])
+def test_a_clients_request_id_is_taken_only_as_a_short_safe_token(clean_app, client, world, clock, sent):
+    """Anything else is replaced by a fresh id: in the answer's header, the audit event and
+    the job run alike, never echoed or stored as sent."""
+    # Through the WSGI environ: the test client refuses a header value with a newline.
+    r = client.post(world.url("/work-items"), json={"task_type_code": "HT01", "work_date": "2026-10-14", "quantity": 2},
+                    headers=world.h("staff2"), environ_base={"HTTP_X_REQUEST_ID": sent})
+    assert r.status_code == 201, r.get_json()
+    made = r.headers["X-Request-Id"]
+    assert SAFE_ID.fullmatch(made), made
+    assert last(clean_app, world, "work_item.create").request_id == made
+
+
+def test_a_job_run_keeps_no_unsafe_request_id_and_a_safe_one_as_sent(clean_app, client, world, clock):
+    from core.jobs.models import JobRun
+
+    sign_in(client, world, "admin")
+    token = csrf(client.get(f"/t/{world.slug}/today").get_data(as_text=True))
+    kept = "nginx-" + "a" * 58  # 64 characters: the longest kept
+    for sent in ("req-2\n", kept):
+        r = client.post(f"/t/{world.slug}/jobs/recalculate", data={"csrf_token": token, "period": "2026-10"},
+                        environ_base={"HTTP_X_REQUEST_ID": sent})
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        with clean_app.app_context(), tenant_context(world.tenant_id):
+            stored = db.session.get(JobRun, last_run(clean_app, world, "recalculation")).request_id
+        assert stored == r.headers["X-Request-Id"]
+        assert stored == kept if sent == kept else SAFE_ID.fullmatch(stored)
+
+
+def test_events_before_channels_are_not_recorded_and_a_filter_of_their_own(clean_app, client, world, clock,
+                                                                          monkeypatch):
+    """An event written before migration 0040 (via NULL) is no "system" event: `via=system`
+    leaves it out, `via=unrecorded` finds it, on the API, the page and its export; the page
+    says its channel was not recorded."""
+    _mixed_chain(clean_app, world, monkeypatch)  # test.old: via NULL; test.new: "system"
+
+    def listed(**query) -> list[tuple[str, str | None]]:
+        r = client.get(world.url("/audit-events"), headers=world.h("auditor"), query_string=query)
+        assert r.status_code == 200, r.get_json()
+        return sorted((e["action"], e["via"]) for e in r.get_json() if e["action"].startswith("test."))
+
+    assert listed(via="system") == [("test.new", "system"), ("test.new", "system")]
+    assert listed(via="unrecorded") == [("test.old", None), ("test.old", None)]
+    r = client.get(world.url("/audit-events"), headers=world.h("auditor"), query_string={"via": "unrecorded"})
+    assert {e["action"] for e in r.get_json()} == {"test.old"}  # nothing else in the log is unrecorded
+    export = client.get(world.url("/audit-events/export"), headers=world.h("auditor"),
+                        query_string={"format": "csv", "via": "unrecorded"}).data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(export)))[1:]
+    assert len(rows) == 2 and {row[15] for row in rows} == {""}
+
+    sign_in(client, world, "auditor")
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "unrecorded"}).get_data(as_text=True)
+    assert '<option value="unrecorded" selected>không ghi nhận (sự kiện ghi trước khi lưu kênh thực hiện)</option>' \
+        in html
+    assert html.count('<span class="via unrecorded" title="Sự kiện này được ghi trước khi hệ thống lưu kênh thực hiện, '
+                      'nên không rõ được thực hiện qua kênh nào.">kênh thực hiện: không ghi nhận</span>') == 2
+    system = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "system"}).get_data(as_text=True)
+    assert "không ghi nhận</span>" not in system
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    html = client.get(f"/t/{world.slug}/admin/audit", query_string={"via": "unrecorded"}).get_data(as_text=True)
+    assert html.count('">channel not recorded</span>') == 2

@@ -598,3 +598,42 @@ def test_people_are_emailed_when_smtp_is_configured_and_a_mail_failure_changes_n
     monkeypatch.setattr(smtplib, "SMTP", DownSMTP)
     assert override(client, classified, "staff2", level="HTT", reason="Đã bổ sung báo cáo").status_code == 200
     assert listing(client, classified)["staff2"]["level"] == "HTT"
+
+
+def test_an_appeals_reason_is_stored_in_vietnamese_and_shown_in_the_readers_language(clean_app, classified, client):
+    """The level an upheld appeal set keeps which appeal set it: stored Vietnamese-first
+    (a document, an export, a query read it as is), on the API in English unless asked
+    for Vietnamese (its contract's field and words unchanged), on the page in its language."""
+    from core.classification.models import EmployeeClassification
+    from tests.work.test_work_pages import sign_in
+
+    override(client, classified, "staff2", level="HT", reason="Chậm báo cáo")
+    appeal_id = appeal(client, classified).get_json()["id"]
+    done = client.post(classified.url(f"/appeals/{appeal_id}/resolve"),
+                       json={"decision": "upheld", "level": "HTT", "reason": "Có xác nhận đúng hạn"},
+                       headers=classified.h("manager"))
+    assert done.status_code == 200, done.get_json()
+    with clean_app.app_context(), tenant_context(classified.tenant_id):
+        stored = db.session.scalar(select(EmployeeClassification.override_reason).where(
+            EmployeeClassification.employee_id == classified.ids["staff2"], EmployeeClassification.year == 2026))
+    assert stored == f"Khiếu nại #{appeal_id}: Có xác nhận đúng hạn"
+    assert listing(client, classified)["staff2"]["override"]["reason"] == f"Appeal {appeal_id}: Có xác nhận đúng hạn"
+    assert listing(client, classified, lang="vi")["staff2"]["override"]["reason"] == stored
+    sign_in(client, classified, "manager")
+    html = client.get(f"/t/{classified.slug}/classification/unit?year=2026").get_data(as_text=True)
+    assert f"→ HTT: Khiếu nại #{appeal_id}: Có xác nhận đúng hạn</span>" in html
+    html = client.get(f"/t/{classified.slug}/classification/unit?year=2026&lang=en").get_data(as_text=True)
+    assert f"→ HTT: Appeal {appeal_id}: Có xác nhận đúng hạn</span>" in html
+
+
+def test_reasons_written_in_english_before_read_in_either_language(clean_app):
+    from core.classification import reasons
+
+    with clean_app.app_context():
+        assert reasons.shown("Decision 7", "vi") == "Quyết định #7"
+        assert reasons.shown(reasons.decision_reason(7), "en") == "Decision 7"
+        assert reasons.shown("Appeal 3: Đúng hạn\nđủ hồ sơ", "vi") == "Khiếu nại #3: Đúng hạn\nđủ hồ sơ"
+        assert reasons.shown("Chậm báo cáo", "en") == "Chậm báo cáo"  # typed by a person: as typed
+        assert reasons.shown("Decision 7 of the council", "vi") == "Decision 7 of the council"
+        assert reasons.shown(reasons.decision_reason(7)) == "Quyết định #7"  # outside a request: Vietnamese
+        assert reasons.shown("Quyết định số 7", "en") == "Quyết định số 7"  # a person's words, an official number

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.classification.models import EvaluationStep
+from core.classification.models import EmployeeClassification, EvaluationStep
 from core.extensions import db
 from core.tenancy import tenant_context
 from tests.classification.test_evaluation_procedure import open_agency, step
@@ -87,6 +87,9 @@ def test_my_classification_points_a_person_under_the_procedure_to_the_evaluation
     r = client.post(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision"),
                     json={"scope": "staff", "confirmation": "AG 2026"}, headers=w.h("head"))
     assert r.status_code == 201, r.get_json()
+    with clean_app.app_context(), tenant_context(w.tenant_id):  # stored in Vietnamese, the record's number
+        assert db.session.scalar(select(EmployeeClassification.override_reason).where(
+            EmployeeClassification.employee_id == w.ids["staff"])) == f"Quyết định #{r.get_json()['id']}"
     sign_in(client, w, "staff")
     html = client.get(f"/t/{w.slug}/classification?year=2026").get_data(as_text=True)
     assert 'id="under-procedure"' in html

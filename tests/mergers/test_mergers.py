@@ -350,6 +350,61 @@ def test_a_repeated_merge_changes_nothing(clean_app, client, provinces, monkeypa
     assert len(calls) == 1
 
 
+def _close(app, tenant_id: int, *periods: str) -> None:
+    from core.scoring import services as scoring
+
+    with app.app_context(), tenant_context(tenant_id):
+        for period in periods:
+            scoring.close_period(period, actor="cli")
+        unit_of_work.commit()
+
+
+def test_closed_months_move_with_their_people_through_the_database_guard(clean_app, client, provinces, monkeypatch):
+    """The database refuses changes of a closed month's items (migration 0042); a merger
+    carries them across by the sanctioned pass, and without it the move is refused whole."""
+    import contextlib
+
+    khanh_hoa, _, nt_id, operator = provinces
+    _close(clean_app, nt_id, *MONTHS)
+    _close(clean_app, khanh_hoa.tenant_id, MONTHS[0])  # the target's own row governs that month
+    mapping = _suggested(client, operator)
+    body = {"source": "ninh-thuan", "effective_date": EFFECTIVE, "mapping": mapping}
+    counts = _counts(clean_app)
+    with monkeypatch.context() as without_pass:
+        without_pass.setattr("core.mergers.services.writing_closed_months",
+                             lambda conn, reason: contextlib.nullcontext())
+        response = client.post("/api/v1/tenants/khanh-hoa/merges", json=body,
+                               headers={"Authorization": f"Bearer {operator}"})
+        run = client.get(f"/api/v1/tenants/khanh-hoa/merges/{response.get_json()['job_id']}",
+                         headers={"Authorization": f"Bearer {operator}"}).get_json()
+        assert run["status"] == "failed", run
+    assert _counts(clean_app)[("work_items", nt_id)] == counts[("work_items", nt_id)]
+    result = _merge(client, operator, body)
+    assert result["blocked"] is False
+    after = _counts(clean_app)
+    assert after.get(("work_items", nt_id), 0) == 0
+    assert after[("work_items", khanh_hoa.tenant_id)] == counts[("work_items", nt_id)] > 1000
+    assert after[("closed_periods", khanh_hoa.tenant_id)] == 2  # its own 2025-05 and the source's 2025-06
+
+
+def test_an_export_with_closed_months_restores_exactly(clean_app, backend):
+    from core.mergers.export import export_tenant, restore_tenant
+    from tests.conftest import _wipe
+
+    nt_id = _ninh_thuan(clean_app, employees=4)
+    _close(clean_app, nt_id, *MONTHS)
+    with clean_app.app_context():
+        manifest = export_tenant(nt_id, "ninh-thuan")
+        db.session.rollback()
+    before = _fingerprint(clean_app)
+    _wipe(backend)
+    with clean_app.app_context():
+        result = restore_tenant(manifest["path"])
+        unit_of_work.commit()
+    assert result["counts"]["closed_periods"] == 2 and result["counts"]["work_items"] > 0
+    assert _fingerprint(clean_app) == before
+
+
 def test_only_operators_merge_and_bad_bodies_are_422(clean_app, client, provinces):
     khanh_hoa, _, _, operator = provinces
     body = {"source": "ninh-thuan", "effective_date": EFFECTIVE}

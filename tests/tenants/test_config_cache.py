@@ -110,3 +110,51 @@ def test_a_reporting_window_changed_on_the_api_holds_at_the_next_request(clean_a
     assert r.get_json()["report_within_working_days"] == 4
     again = client.get(world.url("/work-settings"), headers=world.h("admin"))
     assert again.get_json()["report_within_working_days"] == 4
+
+
+# ---------------------------------------------------------------- round the row triggers (PostgreSQL)
+
+
+def _owner_sql(backend, *statements: str) -> None:
+    """Statements as the owner, on a connection of their own (a bulk load, an operator)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(backend.owner_url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("table", CONFIG_TABLES)
+def test_a_truncate_moves_every_tenants_stamp(clean_app, world, backend, table):
+    """TRUNCATE fires no row trigger; migration 0043's statement trigger moves every
+    tenant's stamp (a TRUNCATE does not say whose rows it removed)."""
+    if backend.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (its DELETE fires the row triggers)")
+    from tests.work.test_work_support import build
+
+    other = build(clean_app, "tinh-x", catalogue_too=False)
+    before = (stamp(clean_app, world), stamp(clean_app, other))
+    _owner_sql(backend, f"TRUNCATE {table} CASCADE")
+    after = (stamp(clean_app, world), stamp(clean_app, other))
+    assert None not in after and after[0] != before[0] and after[1] != before[1], (before, after)
+
+
+@pytest.mark.parametrize("table", CONFIG_TABLES)
+def test_a_replica_mode_load_moves_the_stamp(clean_app, world, backend, table):
+    """A bulk load under session_replication_role = replica fires only triggers enabled
+    ALWAYS (migration 0043): its insert, update and delete still move the stamp."""
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL's replication role")
+    from sqlalchemy import create_engine
+
+    seen = [stamp(clean_app, world)]
+    engine = create_engine(backend.owner_url)
+    for sql in WRITES[table]:
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text(sql) if isinstance(sql, str) else sql, {"tid": world.tenant_id})
+        seen.append(stamp(clean_app, world))
+    engine.dispose()
+    assert None not in seen and len(set(seen)) == len(seen), seen

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 
 from core.extensions import db
+from core.periods import period_bounds
 from core.tenants.models import Tenant
 from core.work import calendar as cal
-from core.work.models import OPEN_STATUSES, WorkItem
+from core.work.models import OPEN_STATUSES, ClosedPeriod, WorkItem
 from core.work.services.settings import work_settings
 
 
@@ -89,7 +90,9 @@ class Measure:
 def sweep(today: date | None = None) -> int:
     """Store the day's flags on open items in bulk (for scoring, which reads columns):
     a passed deadline counts as missed, a due day long past marks "not reported".
-    Two UPDATE statements for the whole tenant; returns the rows touched."""
+    Two UPDATE statements for the whole tenant; returns the rows touched. Items of a
+    closed month are left as they were closed: the month is frozen (and the database
+    refuses their change, migration 0042)."""
     tenant = cal.current_tenant()
     today = today or cal.local_today(tenant)
     n = work_settings().report_within_working_days
@@ -101,13 +104,15 @@ def sweep(today: date | None = None) -> int:
         if calendar.add_working_days(day, n) < today:
             last_due = day
             break
+    # A tenant closes a few months a year: one range each, read in one statement.
+    frozen = [~WorkItem.work_date.between(*period_bounds(p)) for p in db.session.scalars(select(ClosedPeriod.period))]
     touched = db.session.execute(
-        update(WorkItem).where(WorkItem.status.in_(OPEN_STATUSES), WorkItem.deadline < today)
+        update(WorkItem).where(WorkItem.status.in_(OPEN_STATUSES), WorkItem.deadline < today, *frozen)
         .values(missed_deadlines=WorkItem.missed_before + 1)
         .execution_options(synchronize_session=False)).rowcount
     if last_due is not None:
         touched += db.session.execute(
             update(WorkItem).where(WorkItem.status.in_(OPEN_STATUSES), WorkItem.not_reported.is_(False),
-                                   func.coalesce(WorkItem.deadline, WorkItem.work_date) <= last_due)
+                                   func.coalesce(WorkItem.deadline, WorkItem.work_date) <= last_due, *frozen)
             .values(not_reported=True).execution_options(synchronize_session=False)).rowcount
     return touched
