@@ -178,3 +178,21 @@ def test_the_migration_backfills_the_keys_the_app_writes(clean_app, world, monke
     with clean_app.app_context(), tenant_context(world.tenant_id):
         assert dict(db.session.execute(select(Employee.id, Employee.search_key)).all()) == expected
         assert dict(db.session.execute(select(User.id, User.search_key)).all()) == logins
+
+
+def test_the_task_types_page_matches_without_marks(clean_app, client, world):
+    """Task types kept their folded text (search_text) before people had keys: the admin's
+    catalogue page reads it too."""
+    from datetime import date
+
+    from core.catalogue import services as catalogue
+
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        for code, name in [("HT01", "Giải quyết hồ sơ hộ tịch"), ("DD01", "Đo đạc địa chính")]:
+            catalogue.create_task_type({"code": code, "name": name, "group": "B", "unit_of_measure": "hồ sơ",
+                                        "norm_minutes": 30, "product_weight": 1, "complexity_levels": [],
+                                        "position_codes": [], "effective_from": date(2026, 1, 1)})
+        unit_of_work.commit()
+    for typed, shown, hidden in [("ho tich", "HT01", "DD01"), ("do dac", "DD01", "HT01"), ("Địa chính", "DD01", "HT01")]:
+        html = client.get(f"/t/{SLUG}/admin/task-types", query_string={"q": typed}).get_data(as_text=True)
+        assert shown in html and hidden not in html, typed
