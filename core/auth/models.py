@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from core.auth.normalize import nfc
+from core.auth.normalize import nfc, search_key
 from core.extensions import db
 from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
@@ -30,6 +30,8 @@ class User(TenantScoped, db.Model):
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The username without marks, for the logins page's search (set with the username).
+    search_key: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     @property
     def roles(self) -> list[str]:
@@ -45,7 +47,9 @@ class User(TenantScoped, db.Model):
     @validates("username")
     def _nfc_username(self, key: str, value: str) -> str:
         # `nguyễn` typed with combining marks is the same login (core/auth/normalize.py).
-        return nfc(value)
+        value = nfc(value)
+        self.search_key = search_key(value)[:100]
+        return value
 
 
 class Operator(db.Model):

@@ -22,3 +22,22 @@ def unmarked(text: str) -> str:
     has none: "cam ranh" finds "Phường Cam Ranh", "nguyen" finds "Nguyễn"."""
     text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     return "".join(c for c in text if not unicodedata.combining(c))
+
+
+# A person's key holds their name and code (200 + 64 characters); the column is wider.
+SEARCH_KEY_LENGTH = 300
+# Between fields of one key: a search matches within a field, as it did before keys were
+# stored ("an nv" does not find "… An" with code "NV…"); nobody types a newline in a box.
+_FIELD_BREAK = "\n"
+
+
+def search_term(text: str | None) -> str:
+    """What a search box's text is matched as: unmarked, spaces run together, so "nguyen  van"
+    and "Nguyễn Văn" (either Unicode form) both look for "nguyen van"."""
+    return " ".join(unmarked(unicodedata.normalize("NFC", text or "")).split())
+
+
+def search_key(*fields: str | None) -> str:
+    """The stored form a row is searched by (its `search_key` column): each field as
+    `search_term` reads it, so a `LIKE '%term%'` in SQL matches what Python's folding would."""
+    return _FIELD_BREAK.join(search_term(f) for f in fields if f)[:SEARCH_KEY_LENGTH]

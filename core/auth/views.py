@@ -14,7 +14,7 @@ from core.audit.services import record
 from core.auth import services
 from core.auth.forms import LoginForm, PasswordChangeForm
 from core.auth.models import User
-from core.auth.normalize import nfc
+from core.auth.normalize import nfc, search_term
 from core.auth.services import authenticate
 from core.auth.throttle import throttle
 from core.errors import Invalid
@@ -190,9 +190,10 @@ def _logins(q: str, page: int = 1) -> tuple[list, int]:
     stmt = (select(User.id, User.username, User.roles_csv, User.active, User.must_change_password,
                    User.last_login_at, Employee.id.label("employee_id"), Employee.code, Employee.full_name)
             .outerjoin(Employee, Employee.user_id == User.id).order_by(User.username))
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(User.username.ilike(like), Employee.full_name.ilike(like), Employee.code.ilike(like)))
+    if q:  # marks or not: "nguyen" finds "Nguyễn", on the rows' stored keys
+        term = search_term(q)
+        stmt = stmt.where(or_(User.search_key.contains(term, autoescape=True),
+                              Employee.search_key.contains(term, autoescape=True)))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return list(db.session.execute(stmt.limit(LOGINS_PAGE_SIZE).offset((page - 1) * LOGINS_PAGE_SIZE))), total
 

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, text
 
 from core import unit_of_work
 from core.auth.models import User
+from core.auth.normalize import search_key
 from core.auth.passwords import hash_password
 from core.bulk import copy_rows
 from core.catalogue import services as catalogue
@@ -169,17 +170,18 @@ def _people(rng, employees: int, units: list[int], positions: dict[str, int], pr
         if leader:
             leader_of[unit] = employee_ids[i]
         position = positions["LD"] if leader else positions[rng.choice(["CV", "CV", "CV", "CVC", "VT"])]
-        users.append((user_ids[i], tid, f"nv{i + 1:06d}", password_hash, "employee,manager" if leader else "employee",
-                      True, False, datetime.now(UTC)))
-        people.append((employee_ids[i], tid, f"NV{i + 1:06d}",
-                       f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}", unit, position,
+        username, code = f"nv{i + 1:06d}", f"NV{i + 1:06d}"
+        users.append((user_ids[i], tid, username, search_key(username), password_hash,
+                      "employee,manager" if leader else "employee", True, False, datetime.now(UTC)))
+        name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+        people.append((employee_ids[i], tid, code, name, search_key(name, code), unit, position,
                        None if leader else leader_of[unit], leader, round(rng.uniform(2.34, 6.2), 2),
                        date(rng.randint(2000, 2024), rng.randint(1, 12), 1), user_ids[i]))
         out.append((i, employee_ids[i], position))
-    copy_rows(User.__table__, ("id", "tenant_id", "username", "password_hash", "roles", "active",
+    copy_rows(User.__table__, ("id", "tenant_id", "username", "search_key", "password_hash", "roles", "active",
                                "must_change_password", "created_at"), users)
-    copy_rows(Employee.__table__, ("id", "tenant_id", "code", "full_name", "unit_id", "position_id", "manager_id",
-                                   "is_leader", "salary_coefficient", "start_date", "user_id"), people)
+    copy_rows(Employee.__table__, ("id", "tenant_id", "code", "full_name", "search_key", "unit_id", "position_id",
+                                   "manager_id", "is_leader", "salary_coefficient", "start_date", "user_id"), people)
     if progress:
         progress("people", employees, employees)
     return out

@@ -397,9 +397,20 @@ def _move_tables(plan: Plan, conn, unit_sums: Table) -> None:
         renames = plan.renames.get(table.name)
         if renames:
             values["code"] = case(renames, value=table.c.id, else_=table.c.code)
+            if "search_text" in table.c:  # a task type is searched by its code too: the new one
+                values["search_text"] = case(_search_texts(table, renames), value=table.c.id,
+                                             else_=table.c.search_text)
         if table.name == "work_items" and plan.id_maps.get("task_types"):
             values["norm_version_id"] = _norm_of_mapped_type(plan, table)
         plan.counts[table.name] = conn.execute(update(table).where(_moving(plan, table)).values(**values)).rowcount
+
+
+def _search_texts(table: Table, renames: dict[int, str]) -> dict[int, str]:
+    """The folded search text of each renamed row under its new code (one read of the names)."""
+    from core.catalogue.services import fold
+
+    names = db.session.execute(select(table.c.id, table.c.name).where(table.c.id.in_(list(renames))))
+    return {i: fold(f"{renames[i]} {name}") for i, name in names}
 
 
 def _norm_of_mapped_type(plan: Plan, items: Table):

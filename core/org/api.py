@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from core import unit_of_work
 from core.auth.guards import api_member, path_object
-from core.auth.normalize import nfc
 from core.errors import NotFound
 from core.org import deputies, services
 from core.org.models import DeputyField, Employee, JobPosition, OrgUnit
@@ -148,8 +147,7 @@ class Employees(MethodView):
         if "unit_id" in args:
             stmt = stmt.where(Employee.unit_id == args["unit_id"])
         if args.get("q"):
-            like = f"%{nfc(args['q'])}%"  # names are stored NFC
-            stmt = stmt.where(or_(Employee.full_name.ilike(like), Employee.code.ilike(like)))
+            stmt = stmt.where(services.employee_matches(args["q"]))
         items, headers = paginate(stmt, args)
         return [services.employee_view(e) for e in items], 200, headers
 

@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Intege
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from core.auth.normalize import nfc
+from core.auth.normalize import SEARCH_KEY_LENGTH, nfc, search_key
 from core.extensions import db
 from core.plugins import components
 from core.tenancy import TenantScoped
@@ -79,15 +79,21 @@ class Employee(TenantScoped, db.Model):
     youngest_child_born_on: Mapped[date | None] = mapped_column(Date)
     discipline_review_from: Mapped[date | None] = mapped_column(Date)
     discipline_review_to: Mapped[date | None] = mapped_column(Date)
+    # Name and code without marks, for searches typed without them ("nguyen van" finds
+    # "Nguyễn Văn"): set with them here; bulk writers (imports, generate) write it too.
+    search_key: Mapped[str] = mapped_column(String(SEARCH_KEY_LENGTH), default="", server_default="")
 
     unit = relationship(OrgUnit, lazy="joined", innerjoin=True)
     position = relationship(JobPosition, lazy="joined")
     user = relationship("User", lazy="joined")
 
-    @validates("full_name")
+    @validates("full_name", "code")
     def _nfc_name(self, key: str, value: str) -> str:
         # Stored as NFC so a search typed either way finds it (core/auth/normalize.py).
-        return nfc(value)
+        value = nfc(value) if key == "full_name" else value
+        name, code = (value, self.code) if key == "full_name" else (self.full_name, value)
+        self.search_key = search_key(name, code)
+        return value
 
 
 class DeputyField(TenantScoped, db.Model):

@@ -97,7 +97,8 @@ class EmployeePatchSchema(_EmployeeFields):
 
 class EmployeeListArgs(PageArgs):
     unit_id = fields.Integer()
-    q = fields.String(validate=validate.Length(max=100))
+    q = fields.String(validate=validate.Length(max=100),
+                      metadata={"description": "Part of a name or code; matches with or without diacritics."})
 
 
 class EmployeeOutSchema(Schema):

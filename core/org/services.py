@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from core import unit_of_work
 from core.audit.services import record
 from core.auth.models import User
-from core.auth.normalize import nfc
+from core.auth.normalize import nfc, search_term
 from core.auth.principal import Principal
 from core.auth.services import PasswordRejected, create_user
 from core.errors import Conflict, Invalid, NotFound
@@ -332,14 +332,21 @@ def visible_employees_filter(principal: Principal):
 
 
 def visible_people(principal: Principal, q: str | None = None) -> Select:
-    """The employees `principal` may see, by name; `q` matches a name or a code."""
+    """The employees `principal` may see, by name; `q` matches a name or a code, with
+    Vietnamese marks or without."""
     stmt = select(Employee).order_by(Employee.full_name)
     clause = visible_employees_filter(principal)
     if clause is not None:
         stmt = stmt.where(clause)
     if q:
-        stmt = stmt.where(or_(Employee.full_name.ilike(f"%{q}%"), Employee.code.ilike(f"%{q}%")))
+        stmt = stmt.where(employee_matches(q))
     return stmt
+
+
+def employee_matches(q: str):
+    """A WHERE clause: the employee's name or code holds `q`, marks or not ("dang" finds
+    "Đặng"), read from the stored key (core/auth/normalize.py `search_key`)."""
+    return Employee.search_key.contains(search_term(q), autoescape=True)
 
 
 def home_units(principal: Principal) -> list[OrgUnit]:

@@ -129,6 +129,24 @@ def test_staff_xlsx_commit_then_reimport_changes_nothing(clean_app, client, worl
     assert not any((tmp_path / "uploads").rglob("*.xlsx")), "uploads are deleted after the job"
 
 
+def test_imported_people_and_logins_are_found_without_marks(clean_app, client, world):
+    """The writer stores the search key with the name (it writes rows in bulk, past the ORM)."""
+    def found(q: str) -> list[str]:
+        response = client.get(world.url("/employees"), query_string={"q": q}, headers=world.h("admin"))
+        return sorted(e["code"] for e in response.get_json())
+
+    rows = staff_rows(3)
+    rows[1][9] = "ánh.nguyễn"
+    result_of(client, world, upload(client, world, "staff-xlsx", xlsx(rows)))
+    assert found("nguyen thi anh") == ["NV001"] and found("tran van binh") == ["NV002", "NV003"]
+    rows[2][1] = "Đỗ Văn Đức"
+    changed = result_of(client, world, upload(client, world, "staff-xlsx", xlsx(rows)))
+    assert changed["changes"]["updated"] == 1
+    assert found("do van duc") == ["NV002"] and found("tran van binh") == ["NV003"]
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert db.session.scalar(select(User.search_key).where(User.username == "ánh.nguyễn")) == "anh.nguyen"
+
+
 def test_a_staff_import_that_changes_people_marks_scored_months_stale(clean_app, client, world, clock):
     """New people (or other leaders, units, dates) change leaders' unit results: a staff
     import that writes any marks the months that have scores stale — the nightly job

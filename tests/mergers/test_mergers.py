@@ -222,6 +222,17 @@ def test_merge_moves_everything_and_keeps_every_score(clean_app, client, provinc
         with tenant_context(khanh_hoa.tenant_id):
             cv = db.session.scalar(select(Employee).where(Employee.code == "NV000002"))
             assert cv.position.code in ("CV", "NINH-THUAN-CVC", "NINH-THUAN-VT")
+            # Searches find what moved: a person by their name without marks, a task type
+            # by its prefixed code (its search text was rewritten with the code).
+            from core.auth.normalize import search_term
+            from core.catalogue import services as catalogue
+            from core.org import services as org
+
+            assert cv.id in db.session.scalars(select(Employee.id).where(org.employee_matches(search_term(cv.full_name))))
+            moved = db.session.scalars(select(TaskType).where(TaskType.code.like("NINH-THUAN-%"))).all()
+            assert len(moved) == 47
+            found = db.session.scalars(catalogue.task_types_query(q=moved[0].code.lower())).all()
+            assert [t.id for t in found] == [moved[0].id]
             assert verify_chain(khanh_hoa.tenant_id).ok
         with tenant_context(nt_id):
             assert verify_chain(nt_id).ok

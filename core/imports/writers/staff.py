@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from core.auth.models import User
+from core.auth.normalize import search_key
 from core.catalogue.models import BEGINNING
 from core.classification.models import EmployeeRegime
 from core.imports.writers.base import BATCH, RowError, Writer, _err, _pg_bulk
@@ -116,7 +117,8 @@ class StaffWriter(Writer):
             full = {"is_leader": False, "salary_coefficient": Decimal("2.34"), "position_id": None,
                     "start_date": None, "end_date": None, "email": None,
                     **dict.fromkeys(PROTECTION_FIELDS), **desired}
-            new_row = {"tenant_id": self.tid, "code": code, **full}
+            # The key the ORM writes with a name (core/org/models.py), for searches without marks.
+            new_row = {"tenant_id": self.tid, "code": code, **full, "search_key": search_key(full["full_name"], code)}
             if self.ahead:
                 new_row["id"] = self.ids[code] = self._new_id()
                 new_row["manager_id"] = self.ids.get(manager_code) if manager_code else None
@@ -130,7 +132,8 @@ class StaffWriter(Writer):
         else:
             full = {name: desired.get(name, current[name]) for name in EMPLOYEE_FIELDS}
             if any(full[name] != current[name] for name in EMPLOYEE_FIELDS):
-                self._queue(self.updates, {"b_id": current["id"], **full})
+                self._queue(self.updates, {"b_id": current["id"], **full,
+                                           "search_key": search_key(full["full_name"], code)})
                 changed = True
             user_id = current["user_id"]
             if username and user_id is None:
@@ -182,7 +185,7 @@ class StaffWriter(Writer):
                 user_ids = self._insert_users(logins)
                 for row in self.inserts:
                     row["user_id"] = user_ids[row["login"][0]] if row["login"] else None
-                columns = ("id", "tenant_id", "code", *EMPLOYEE_FIELDS, "manager_id", "user_id")
+                columns = ("id", "tenant_id", "code", *EMPLOYEE_FIELDS, "search_key", "manager_id", "user_id")
                 # One statement per chunk: a manager later in the same chunk is there when
                 # the foreign key is checked, at the statement's end.
                 _pg_bulk(self.conn, "import_employees",
@@ -194,7 +197,7 @@ class StaffWriter(Writer):
                 self.conn.execute(insert(t), self.inserts)
             if self.updates:
                 self.conn.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.tenant_id == self.tid)
-                                  .values({n: bindparam(n) for n in EMPLOYEE_FIELDS}), self.updates)
+                                  .values({n: bindparam(n) for n in (*EMPLOYEE_FIELDS, "search_key")}), self.updates)
         self.inserts, self.updates = [], []
 
     def finish(self):
@@ -319,8 +322,9 @@ class StaffWriter(Writer):
         u = User.__table__
         now = utcnow()
         self.conn.execute(insert(u), [
-            {"tenant_id": self.tid, "username": name, "password_hash": UNUSABLE_PASSWORD, "roles": roles,
-             "active": True, "must_change_password": True, "created_at": now} for _, name, roles in logins])
+            {"tenant_id": self.tid, "username": name, "search_key": search_key(name)[:100],
+             "password_hash": UNUSABLE_PASSWORD, "roles": roles, "active": True, "must_change_password": True,
+             "created_at": now} for _, name, roles in logins])
         return dict(self.conn.execute(select(u.c.username, u.c.id).where(
             u.c.tenant_id == self.tid, u.c.username.in_([name for _, name, _ in logins]))).all())
 
