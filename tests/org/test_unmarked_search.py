@@ -145,8 +145,8 @@ def test_the_employees_search_reads_a_page_whatever_the_number_of_people(clean_a
 
 
 def _migration():
-    path = Path(__file__).parents[2] / "core/migrations/versions/0043_search_keys.py"
-    spec = importlib.util.spec_from_file_location("search_keys_0043", path)
+    path = Path(__file__).parents[2] / "core/migrations/versions/0044_search_keys.py"
+    spec = importlib.util.spec_from_file_location("search_keys_0044", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -12,8 +12,8 @@ map, and a key that differs from what the app computes for the same name would h
 row from searches. Task types already kept theirs (search_text); it is recomputed too, as
 a merger's prefixed codes had left it with the old code.
 
-Revision ID: 0043
-Revises: 0041
+Revision ID: 0044
+Revises: 0043
 Create Date: 2026-12-07 11:40:00
 
 """
@@ -22,8 +22,8 @@ import unicodedata
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0043'
-down_revision = '0041'
+revision = '0044'
+down_revision = '0043'
 branch_labels = None
 depends_on = None
 
