@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -398,8 +398,12 @@ class VerifyResult:
     anchor: checkpoints.Checkpoint | None = None  # the newest genuine checkpoint checked against
 
 
-def verify_chain(tenant_id: int) -> VerifyResult:
-    """Walk the tenant's chain in order; report each break."""
+PROGRESS_EVERY = 1000  # events between two progress reports of the chain's walk
+
+
+def verify_chain(tenant_id: int, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
+    """Walk the tenant's chain in order; report each break. `progress(done, total)` hears
+    every thousand events (a province's year is millions: the page's job shows a bar)."""
     problems: list[str] = []
     prev = GENESIS
     expected_seq = 1
@@ -408,7 +412,7 @@ def verify_chain(tenant_id: int) -> VerifyResult:
         select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.seq)
         .execution_options(yield_per=1000)
     ).scalars()
-    for event in rows:
+    for walked, event in enumerate(rows, 1):
         if event.seq != expected_seq:
             problems.append(f"event seq {event.seq}: expected seq {expected_seq} (removed or reordered)")
             expected_seq = event.seq
@@ -419,14 +423,17 @@ def verify_chain(tenant_id: int) -> VerifyResult:
             problems.append(f"event seq {event.seq}: content was changed")
         prev = event.hash
         expected_seq += 1
+        if progress is not None and walked % PROGRESS_EVERY == 0:
+            progress(walked, count or 0)
     return VerifyResult(ok=not problems, count=count or 0, problems=problems)
 
 
-def verify(tenant_id: int, extra_checkpoints: tuple = ()) -> VerifyResult:
+def verify(tenant_id: int, extra_checkpoints: tuple = (),
+           progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     """The chain, then the table against the newest checkpoint whose signature holds
     (from the checkpoint folder and `extra_checkpoints` files: a log, an export). Anchor
     problems come first: they are the ones the chain alone cannot see."""
-    result = verify_chain(tenant_id)
+    result = verify_chain(tenant_id, progress)
     found = checkpoints.of_tenant(tenant_id, extra_checkpoints)
     anchor_problems = [f"checkpoint of {c.at} (seq {c.seq}): bad signature (forged, or not signed with this "
                        "CONGVU_AUDIT_KEY)" for c in found if not checkpoints.genuine(c)]

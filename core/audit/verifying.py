@@ -7,7 +7,8 @@ It reads, never writes: nothing of the log changes, so a check is not itself an 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 from core.audit.services import verify
 from core.tenancy import tenant_context, unscoped
@@ -31,12 +32,16 @@ class Verdict:
     anchor_seq: int | None = None
 
 
-def check(tenant_id: int) -> Verdict:
-    """The tenant's chain and those merged into it (docs/mergers.md)."""
+def check(tenant_id: int, progress: Callable[[int, int, str | None], None] | None = None) -> Verdict:
+    """The tenant's chain and those merged into it (docs/mergers.md). `progress(done,
+    total, stage)` hears each chain's walk, the stage naming a merged province's chain."""
     from core.mergers.services import merged_sources
 
+    def heard(stage: str | None) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(done, total, stage))
+
     with tenant_context(tenant_id):
-        result = verify(tenant_id)
+        result = verify(tenant_id, progress=heard(None))
     verdict = Verdict(ok=result.ok, count=result.count, problems=list(result.problems),
                       anchored=result.anchor is not None,
                       anchor_at=result.anchor.at if result.anchor else None,
@@ -45,10 +50,28 @@ def check(tenant_id: int) -> Verdict:
         sources = merged_sources(tenant_id)
     for merged in sources:
         with tenant_context(merged.id):
-            part = verify(merged.id)
+            part = verify(merged.id, progress=heard(merged.slug))
         verdict.ok = verdict.ok and part.ok
         verdict.count += part.count
         verdict.problems += [f"{merged.slug}: {p}" for p in part.problems]
     found = next((SEQ.search(p) for p in verdict.problems if SEQ.search(p)), None)
     verdict.first_seq = int(found.group(1)) if found else None
     return verdict
+
+
+SHOWN_PROBLEMS = 200  # a chain cut at its start has one problem; a page shows 50, the CLI all
+
+
+def as_result(verdict: Verdict) -> dict:
+    """The verdict as a job's JSON result: its problems cut to the first SHOWN_PROBLEMS,
+    with how many there were (`congvu audit verify` lists every one)."""
+    out = asdict(verdict)
+    out["problem_count"] = len(verdict.problems)
+    out["problems"] = verdict.problems[:SHOWN_PROBLEMS]
+    return out
+
+
+def from_result(result: dict) -> Verdict:
+    """A verdict back from a job's stored result."""
+    known = {k: result[k] for k in Verdict.__dataclass_fields__ if k in result}
+    return Verdict(**known)

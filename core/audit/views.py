@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,10 +17,11 @@ from marshmallow import ValidationError
 from core.admin.forms import field_errors
 from core.audit import actions, fields, names, objects, verifying
 from core.audit import exports as audit_exports
+from core.audit import tasks as audit_tasks
 from core.audit.api import export_response
 from core.audit.schemas import AuditExportQuery
 from core.i18n import iso_day
-from core.timeutil import utcnow
+from core.jobs.runner import get_run, submit
 
 audit_pages = Blueprint("audit_pages", __name__, template_folder="templates")
 PAGE_SIZE = 30  # a page of events is a few screens on a phone; the export has them all
@@ -225,10 +226,25 @@ def audit_export(t):
 @login_required
 def audit_verify(t):
     """"Kiểm tra tính toàn vẹn": the chain check of `congvu audit verify`, for an inspector
-    who has no command line. A POST (with the form's token): it reads the whole log, which
-    no link prefetch or crawler should start."""
+    who has no command line. A POST (with the form's token), and a job: it reads the whole
+    log — millions of events in a province's year — so a worker walks it while the page
+    shows its bar (inline, embedded mode: done before the answer). Two inspectors pressing
+    at once share one run."""
     _inspector()
-    verdict = verifying.check(g.tenant.id)
-    anchor_at = datetime.fromisoformat(verdict.anchor_at) if verdict.anchor_at else None
-    return render_template("audit/verify.html", tenant=g.tenant, verdict=verdict, anchor_at=anchor_at,
-                           checked_at=utcnow())
+    run = submit(audit_tasks.KIND, "chain", {}, current_user.actor)
+    return redirect(url_for("audit_pages.audit_verify_result", t=t, job_id=run.id))
+
+
+@audit_pages.get("/t/<t>/admin/audit/verify/<job_id>")
+@login_required
+def audit_verify_result(t, job_id):
+    """A check's bar while it runs, its verdict once done; another tenant's or another
+    kind of run is no check of this log (404)."""
+    _inspector()
+    run = get_run(job_id) if len(job_id) <= 36 else None
+    if run is None or run.kind != audit_tasks.KIND:
+        abort(404)
+    verdict = verifying.from_result(run.result) if run.status == "finished" and run.result else None
+    anchor_at = datetime.fromisoformat(verdict.anchor_at) if verdict and verdict.anchor_at else None
+    return render_template("audit/verify.html", tenant=g.tenant, run=run, verdict=verdict, anchor_at=anchor_at,
+                           problem_count=(run.result or {}).get("problem_count", 0), checked_at=run.finished_at)

@@ -494,6 +494,11 @@ def inline_job(run: JobRun | dict | str | None, target: str | None = None) -> di
         out["summary"] = _("%(people)s people classified.", people=result.get("people", 0))
         out["result_label"], out["result_url"] = _("See the classification"), _endpoint(
             "classification_pages.province", t=t, year=result.get("year") or run["scope"])
+    elif kind == "audit_verify":
+        out["summary"] = (_("The log is intact: %(n)s events checked.", n=result.get("count", 0)) if result.get("ok")
+                          else _("The log is not intact.") if result else None)
+        out["result_label"], out["result_url"] = _("See the check's verdict"), _endpoint(
+            "audit_pages.audit_verify_result", t=t, job_id=run["id"])
     elif kind == "bonus":
         out["summary"] = _("%(people)s people share the fund.", people=result.get("people", 0))
         run_id = result.get("id") or run["scope"].partition(":")[2]  # the scope is "year:run id"
@@ -598,7 +603,7 @@ SHOWN_FACTORS = ("task_type_code", "group", "quantity", "product_weight", "norm_
 _FACTOR_VALUES = {"lead": _l("lead"), "support": _l("support")}
 _JOB_KINDS = {"recalculation": _l("Recalculation"), "classification": _l("Classification"),
               "bonus": _l("Bonus run"), "import": _l("Import"), "merge": _l("Merge"),
-              "tenant_merge": _l("Merge")}
+              "tenant_merge": _l("Merge"), "audit_verify": _l("Audit log check")}
 _JOB_STATUS = {"queued": _l("queued"), "running": _l("running"), "finished": _l("finished"), "failed": _l("failed")}
 
 

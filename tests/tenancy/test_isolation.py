@@ -361,6 +361,38 @@ def test_sso_settings_and_sign_on_stay_in_their_tenant(clean_app, client, worlds
         idp.stop()
 
 
+def test_audit_pages_of_another_tenant_are_404(clean_app, worlds):
+    """The inspector's pages (the log, its export, the chain check and its verdict): an
+    auditor of A finds nothing at B's addresses nor B's runs at A's, for every method;
+    B's log gains no check run."""
+    from sqlalchemy import func, select
+
+    from core.extensions import db
+    from core.jobs.models import JobRun
+    from core.tenancy import tenant_context
+
+    a, b = worlds
+    routes = [(method, rule.rule) for rule in clean_app.url_map.iter_rules()
+              if rule.endpoint.startswith("audit_pages.") and rule.rule.startswith("/t/<t>/")
+              for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert {("POST", "/t/<t>/admin/audit/verify"), ("GET", "/t/<t>/admin/audit/verify/<job_id>")} <= set(routes)
+    auditor, token = page_session(clean_app, a, "auditor")
+    _job_of(clean_app, b)  # B's run, whose id the addresses below carry
+    with clean_app.app_context(), tenant_context(b.tenant_id):
+        runs_of_b = db.session.scalar(select(func.count()).select_from(JobRun))
+    failures = []
+    for method, rule in routes:
+        for url in {fill(clean_app, rule, b.slug, b), fill(clean_app, rule, a.slug, b)}:
+            if url.startswith(f"/t/{a.slug}/") and "<job_id>" not in rule:
+                continue  # no object of B in this URL: it is A's own page
+            response = auditor.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            if response.status_code != 404:
+                failures.append(f"auditor of A: {method} {url} -> {response.status_code}")
+    assert failures == []
+    with clean_app.app_context(), tenant_context(b.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(JobRun)) == runs_of_b
+
+
 def test_classification_and_evaluation_pages_of_another_tenant_are_404(clean_app, client, worlds):
     """The year's pages (the province view, the finalising confirmation, the evaluation and its
     agencies search): tenant A's admin, signed in, finds nothing at tenant B's addresses, for
