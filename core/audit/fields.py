@@ -8,6 +8,9 @@ as stored."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -48,6 +51,25 @@ FIELDS = {
     "address": _l("Address"), "via": _l("Made through"), "file": _l("File"), "rows": _l("Rows"),
     "new": _l("New"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
 }
+
+
+# Fields whose value is another row's id, and the object type that names it
+# (core/audit/objects.py): "unit_id 42" reads as the unit's name and code, the id kept.
+ID_FIELDS = {"unit_id": "unit", "manager_id": "employee", "employee_id": "employee", "deputy_id": "employee",
+             "assigned_by_id": "employee", "task_type_id": "task_type", "position_id": "position",
+             "agency_id": "unit"}
+
+
+def referenced(sides: Iterable[Any]) -> set[tuple[str, str]]:
+    """The (object type, id) pairs the id fields of events' before/after sides name."""
+    out = set()
+    for side in sides:
+        if isinstance(side, dict):
+            for key, kind in ID_FIELDS.items():
+                value = side.get(key)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    out.add((kind, str(value)))
+    return out
 
 
 def label(key: str) -> str:

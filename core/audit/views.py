@@ -62,11 +62,17 @@ def channel_label(via: str | None, actor: str = "") -> str:
     return str(CHANNELS.get(kind, ""))
 
 
-def field_value(text: str | None, key: str = "") -> str:
+def field_value(text: str | None, key: str = "", found: objects.Objects | None = None) -> str:
     """A changed value as read: a channel ("page", "api:token:3") as the log's actor column
-    words it, JSON's null/true/false in words, anything else as is."""
+    words it, another row's id (`unit_id`) by that row's name with the id kept ("Phòng Kinh
+    tế (KT) · #42"; the id alone when the row is gone or another tenant's), JSON's
+    null/true/false in words, anything else as is."""
     if key == "via" and text:
         return channel_label(text) or text
+    if found is not None and text and key in fields.ID_FIELDS:
+        name = found.found.get((fields.ID_FIELDS[key], text))
+        if name:
+            return f"{name} · #{text}"
     return fields.value(text)
 
 
@@ -197,7 +203,9 @@ def audit_log(t):
     # name a person as the reader knows one, not by an actor key.
     who = names.resolve([*(e.actor for e in events), current_user.actor])
     example = who[current_user.actor].name
-    found = objects.Objects((e.object_type, e.object_id) for e in events)  # one query per object type
+    # One query per object type, for the events' objects and the rows their fields name.
+    found = objects.Objects([*((e.object_type, e.object_id) for e in events),
+                             *fields.referenced(side for e in events for side in (e.before, e.after))])
     what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what,
@@ -206,7 +214,7 @@ def audit_log(t):
                            export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=ZoneInfo(g.tenant.timezone), example=example,
                            via_choices=VIA_CHOICES, action_choices=actions.choices(raw["action"]),
-                           field_label=fields.label, field_value=field_value, links=links,
+                           field_label=fields.label, field_value=lambda text, key="": field_value(text, key, found), links=links,
                            unrecorded_why=UNRECORDED_WHY,
                            active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200

@@ -129,6 +129,32 @@ def test_a_sign_ins_channel_reads_in_words(clean_app, client, named):
             in page)
 
 
+def test_ids_in_a_change_read_as_the_rows_they_name(clean_app, client, named):
+    """A person moved between units read "unit_id 12 → 13": the inspector had to look the
+    numbers up. Each side reads by the unit's name and code, the id kept; an id no row of
+    this tenant has stays a number; the page still reads one query per object type."""
+    from core.org.models import OrgUnit
+
+    i = named.ids
+    with clean_app.app_context(), tenant_context(named.tenant_id):
+        other = db.session.get(OrgUnit, i["other"])
+        other_name = f"{other.name} ({other.code})"
+        record("employee.update", "employee", i["staff"],
+               before={"unit_id": i["dept"], "manager_id": None}, after={"unit_id": i["other"], "manager_id": 99999})
+        unit_of_work.commit()
+    sign_in(client, named, "auditor")
+    url = f"/t/{named.slug}/admin/audit"
+    with count_queries(clean_app) as counted:
+        page = client.get(url, query_string={"action": "employee.update"}).get_data(as_text=True)
+    row = page.split(f"employee #{i['staff']}</code>", 1)[1].split("</tr>", 1)[0]
+    assert (f'<dt><span title="unit_id">Đơn vị (mã số)</span></dt><dd><del><span class="muted">Phòng Một (AG-P1) · '
+            f'#{i["dept"]}</span></del> → <ins><span class="muted">{htmllib.escape(other_name, quote=False)} · '
+            f'#{i["other"]}</span></ins></dd>') in row
+    assert "<ins><code>99999</code></ins>" in row
+    unit_reads = [s for s in counted if "FROM org_units" in s]
+    assert len(unit_reads) == 1, unit_reads
+
+
 def test_switching_language_keeps_the_page_and_its_filters(clean_app, client, named):
     """"English" on a filtered log (or an import's result, a month) was `?lang=en` alone:
     the reader landed on the unfiltered log. The links keep the query, with the language."""
