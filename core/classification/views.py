@@ -330,11 +330,19 @@ def bonus_run(t, run_id):
         run_row = bonus.get_run(run_id)
     except ServiceError:
         abort(404)
-    view = bonus.run_view(run_row)
+    view = bonus.run_view(run_row, with_allocations=False)
     paying_unit = directory.unit_names([view["paying_unit_id"]]).get(view["paying_unit_id"]) \
         if view["paying_unit_id"] else None
+    # A province's run is thousands of people: a page of 50 by name, a search that reads
+    # names typed without marks, and the totals by level above them.
+    q = request.args.get("q", "").strip()[:100]
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 1_000_000))
+    allocations, matching = bonus.allocations_page(run_row.id, q, page, bonus.ALLOCATIONS_PAGE)
+    levels = bonus.allocation_levels(run_row.id)
     return render_template("classification/bonus.html", tenant=g.tenant, run=view, paying_unit=paying_unit,
-                           names=_names(a["employee_id"] for a in view["allocations"]))
+                           allocations=allocations, matching=matching, levels=levels, q=q, page=page,
+                           page_size=bonus.ALLOCATIONS_PAGE, people=sum(r["people"] for r in levels),
+                           total_amount=sum(r["amount"] for r in levels))
 
 
 @classification_pages.app_template_global("scheme_title")

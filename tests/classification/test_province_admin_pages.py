@@ -192,13 +192,55 @@ def test_statuses_and_the_scheme_by_their_names(clean_app, world, client):
     run_id = re.search(r"/classification/bonus/(\d+)", html).group(1)
     bonus = get(client, world, "auditor", f"/classification/bonus/{run_id}")
     assert "finished" not in text(bonus) and " · hoàn thành" in text(bonus)
-    cells = re.findall(r"<td[^>]*>", bonus.split("<tbody>", 1)[1])
+    cells = re.findall(r"<td[^>]*>", bonus.split('class="stack bonus-allocations"', 1)[1].split("<tbody>", 1)[1])
     assert len(cells) >= 4 and len(cells) % 4 == 0 and all("data-label=" in c for c in cells)
     # Folded on a phone, each person with their code (two people may share a name), and the
     # export a button in words, not a bare "xlsx".
     assert '<table class="stack bonus-allocations">' in bonus
     assert 'Người staff <span class="code">(STAFF)</span>' in bonus
     assert re.search(r'<a class="button" href="[^"]+/xlsx">Xuất tệp Excel</a>', bonus) and ">xlsx<" not in bonus
+
+
+def test_a_bonus_run_reads_by_level_then_a_page_of_people_found_without_marks(clean_app, world, client,
+                                                                               monkeypatch):
+    """A province's run is thousands of people on one page: the totals by level come first
+    (equal to the allocations' own sums), then the people by name a page at a time, and a
+    search that finds "Người staff" typed "nguoi staff"."""
+    from sqlalchemy import func, select
+
+    from core.bonus import services as bonus_services
+    from core.bonus.models import BonusAllocation
+
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    assert client.post(world.url("/classifications/2026/finalize"), headers=world.h("admin")).status_code == 200
+    page = get(client, world, "admin", "/classification/province?year=2026")
+    client.post(f"/t/{world.slug}/classification/2026/bonus", data={"csrf_token": csrf(page), "fund": "1.000.000"})
+    run_id = int(re.search(r"/classification/bonus/(\d+)", get(client, world, "admin",
+                                                                "/classification/province?year=2026")).group(1))
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        by_level = {level: (people, amount) for level, people, amount in db.session.execute(
+            select(BonusAllocation.level, func.count(), func.sum(BonusAllocation.amount))
+            .where(BonusAllocation.bonus_run_id == run_id).group_by(BonusAllocation.level))}
+    people = sum(n for n, _ in by_level.values())
+    assert people >= 3
+    monkeypatch.setattr(bonus_services, "ALLOCATIONS_PAGE", 2)
+    html = get(client, world, "auditor", f"/classification/bonus/{run_id}")
+    levels = text(html.split('class="stack bonus-levels"', 1)[1].split("</table>", 1)[0])
+    for level, (n, amount) in by_level.items():
+        assert f"{level or '—'} {n} {amount:,} đ".replace(",", ".") in levels, (level, levels)
+    total = sum(a for _, a in by_level.values())
+    assert f"Cộng các mức {people} {total:,} đ".replace(",", ".") in levels
+    allocations = html.split('class="stack bonus-allocations"', 1)[1].split("</table>", 1)[0]
+    assert allocations.count('<td class="name"') == 2
+    assert f"Trang 1/{-(-people // 2)}" in text(html) and f"{people} người." in text(html)
+    found = get(client, world, "auditor", f"/classification/bonus/{run_id}?q=nguoi+staff")
+    rows = found.split('class="stack bonus-allocations"', 1)[1].split("</table>", 1)[0]
+    names = re.findall(r'<td class="name"[^>]*>([^<]*) <span', rows)
+    assert "Người staff" in names and set(names) <= {"Người staff", "Người staff2"} and len(names) < people
+    assert f"{len(names)} trong {people} người khớp với “nguoi staff”." in text(found)
+    nobody = get(client, world, "auditor", f"/classification/bonus/{run_id}?q=zzz")
+    assert "Không có ai khớp." in text(nobody)
 
 
 def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc, client):
