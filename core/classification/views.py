@@ -75,6 +75,11 @@ def _all_rows(year: int, unit_id: int | None = None) -> list[dict]:
         page += 1
 
 
+# Streamlining candidates listed open on the province page; more fold under their counts
+# (a province's list is a hundred people and more, two lines of grounds each).
+STREAM_SHOWN = 10
+
+
 def _names(ids) -> dict[int, tuple[str, str]]:
     return directory.employee_names_and_codes(ids)
 
@@ -216,9 +221,13 @@ def province(t):
                           key=lambda d: (str(d["unit"]), d["parent"] or ""))
     totals = Counter(r["level"] or "none" for r in rows)
     streamlining = reports.streamlining(current_user, year)
+    # How many candidates stand on each ground (a person may stand on both).
+    stream_grounds = {kind: sum(any(g["kind"] == kind for g in c["grounds"]) for c in streamlining["candidates"])
+                      for kind in ("kht", "surplus")}
     return render_template("classification/province.html", tenant=g.tenant, year=year, state=state,
                            distribution=distribution, totals=totals, people=len(rows), levels=(*LEVELS, "none"),
                            quota=_quota_status(rows, _quota_ratio(year), units), runs=bonus.runs(year), streamlining=streamlining,
+                           stream_grounds=stream_grounds, stream_folded=len(streamlining["candidates"]) > STREAM_SHOWN,
                            paying_units=directory.paying_units(), unit_names=units,
                            names=_names(c["employee_id"] for c in streamlining["candidates"]),
                            may_act=current_user.has_role("tenant_admin"))

@@ -92,7 +92,7 @@ def test_run_read_appeal_reject_and_finalise(phone, desktop, live_server):
     assert {'"HTXS: "', '"HTT: "', '"HT: "', '"KHT: "'} <= set(labels)
     phone.goto(phone.page.locator("section[aria-labelledby=bonus-h] li.item a").first.get_attribute("href"))
     labels = phone.page.eval_on_selector_all(
-        "tbody td:not(.name)", "cells => cells.map(c => getComputedStyle(c, '::before').content)")
+        "table.bonus-allocations tbody td:not(.name)", "cells => cells.map(c => getComputedStyle(c, '::before').content)")
     assert labels and set(labels) == {'"Mức xếp loại: "', '"Số tháng làm việc: "', '"Số tiền: "'}, set(labels)
     assert "hoàn thành" in phone.page.locator("main").inner_text()  # the run's status, not "finished"
     assert phone.scroll_width() <= 360

@@ -243,6 +243,36 @@ def test_a_bonus_run_reads_by_level_then_a_page_of_people_found_without_marks(cl
     assert "Không có ai khớp." in text(nobody)
 
 
+def test_the_province_page_folds_a_long_streamlining_list_under_its_counts(clean_app, world, client, monkeypatch):
+    """A province's streamlining list is a hundred people and more, two lines each (20,000
+    px on a phone): past STREAM_SHOWN it folds under how many stand on each ground."""
+    from core.classification import views
+    from core.reports import services as reports
+
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        from core.auth.models import User
+        from core.auth.services import principal_for_user
+
+        admin = principal_for_user(db.session.scalar(select(User).where(User.username == "admin")))
+        candidates = reports.streamlining(admin, 2026)["candidates"]
+    kht = sum(any(g["kind"] == "kht" for g in c["grounds"]) for c in candidates)
+    surplus = sum(any(g["kind"] == "surplus" for g in c["grounds"]) for c in candidates)
+    assert candidates and kht >= 1
+    html = get(client, world, "admin", "/classification/province?year=2026")
+    section = html.split('id="stream-h"', 1)[1].split("</section>", 1)[0]
+    assert "<details" not in section  # a short list stays open
+    assert (f"{kht} người xếp loại KHT; {surplus} người ở vị trí có số người vượt nhu cầu đo được."
+            in text(section))
+    monkeypatch.setattr(views, "STREAM_SHOWN", len(candidates) - 1)
+    section = get(client, world, "admin", "/classification/province?year=2026").split('id="stream-h"', 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert '<details class="stream-list"><summary>' in section
+    assert f"Xem danh sách {len(candidates)} người" in text(section)
+    assert section.split("<details", 1)[1].count('<li class="item">') >= len(candidates)
+
+
 def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc, client):
     w = proc
     with clean_app.app_context(), tenant_context(w.tenant_id):
