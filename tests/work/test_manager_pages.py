@@ -340,6 +340,14 @@ def test_assign_work_from_the_page(client, clean_app, world):
     options = client.get(f"/t/{world.slug}/unit/assign/task-types?employee_id={world.ids['accountant']}")
     text = options.get_data(as_text=True)
     assert "KT01" in text and "VB01" in text and "HT01" not in text  # HT01 is the CV position's only
+    # The type chosen before the person stays chosen when the person's position has it,
+    # and is not invented when it does not.
+    kept = client.get(f"/t/{world.slug}/unit/assign/task-types?employee_id={world.ids['accountant']}"
+                      "&task_type_code=VB01").get_data(as_text=True)
+    assert '<option value="VB01" selected>' in kept and kept.count(" selected>") == 1
+    gone = client.get(f"/t/{world.slug}/unit/assign/task-types?employee_id={world.ids['accountant']}"
+                      "&task_type_code=HT01").get_data(as_text=True)
+    assert " selected>" not in gone and "HT01" not in gone
     r = client.post(f"/t/{world.slug}/unit/assign", headers={"HX-Request": "true"}, data={
         "csrf_token": token, "employee_id": world.ids["staff"], "task_type_code": "HT01", "quantity": "abc",
         "deadline": ""})
