@@ -298,8 +298,11 @@ def assign_task_types(t):
     require_manager()
     employee_id = _positive_int(request.args.get("employee_id"))
     day = cal.local_today(g.tenant)
+    # The type already chosen (sent along by the person list) stays chosen when the new
+    # person's position has it too: changing the person no longer silently empties it.
+    chosen = (request.args.get("task_type_code") or "").strip()
     return render_template("work/manager/_task_type_options.html",
-                           task_types=_task_types_for(employee_id, day), selected="")
+                           task_types=_task_types_for(employee_id, day), selected=chosen)
 
 
 @work_pages.post("/t/<t>/unit/assign")

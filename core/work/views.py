@@ -18,7 +18,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core import unit_of_work
 from core.catalogue import services as catalogue
@@ -72,19 +72,25 @@ def _field_errors(errors: dict) -> dict[str, str]:
 
 def _day_view(me: Employee, day: date) -> dict[str, Any]:
     """Today's items and the open ones carried over from earlier days (overdue first)."""
-    todays = db.session.scalars(select(WorkItem).where(
-        WorkItem.employee_id == me.id, WorkItem.work_date == day, WorkItem.status != "cancelled")
+    # A declaration the manager refused is cancelled, but its owner must still see it and
+    # why (nothing else tells them): it stays on its day, apart, and counts for nothing.
+    of_day = db.session.scalars(select(WorkItem).where(
+        WorkItem.employee_id == me.id, WorkItem.work_date == day,
+        or_(WorkItem.status != "cancelled", WorkItem.verification == "refused"))
         .order_by(WorkItem.id)).all()
+    todays = [i for i in of_day if i.status != "cancelled"]
+    refused = [i for i in of_day if i.status == "cancelled"]
     earlier = db.session.scalars(select(WorkItem).where(
         WorkItem.employee_id == me.id, WorkItem.work_date < day, WorkItem.status.in_(OPEN_STATUSES))
         .order_by(WorkItem.work_date, WorkItem.id).limit(CARRIED_LIMIT)).all()
     carried_total = len(earlier) if len(earlier) < CARRIED_LIMIT else db.session.scalar(
         select(func.count()).select_from(WorkItem).where(
             WorkItem.employee_id == me.id, WorkItem.work_date < day, WorkItem.status.in_(OPEN_STATUSES)))
-    every = services.views(list(todays) + list(earlier))
-    items, carried = every[:len(todays)], every[len(todays):]
+    every = services.views(list(todays) + list(earlier) + refused)
+    items, carried = every[:len(todays)], every[len(todays):len(todays) + len(earlier)]
+    refused_views = every[len(todays) + len(earlier):]
     carried.sort(key=lambda i: not i["overdue"])  # overdue first; stable, so by date within each
-    return {"items": items, "carried": carried, "carried_total": carried_total,
+    return {"items": items, "refused": refused_views, "carried": carried, "carried_total": carried_total,
             "overdue_count": sum(1 for i in carried if i["overdue"]),
             "planned_minutes": sum(i["planned_minutes"] for i in items)}
 

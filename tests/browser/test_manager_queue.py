@@ -7,6 +7,7 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -209,3 +210,31 @@ def test_manager_passes_one_finished_item_with_its_stars_on_a_phone(phone, live_
     assert phone.scroll_width() <= 390
     phone.screenshot("manager-one-click-pass-390")
     phone.assert_clean()
+
+
+def test_assigning_without_a_deadline_says_so_in_the_pages_language(phone, live_server, monkeypatch):
+    """The deadline left empty: the browser's own bubble ("Please fill out this field." on
+    an English-language phone, over a Vietnamese page) must not stop the form; the
+    server's answer stands beside the field, in Vietnamese, and nothing is assigned."""
+    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 9, 0)))
+    in_tenant(live_server, add_catalogue, commit=True)
+    page = phone.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone.login(MANAGER)
+    phone.goto(f"/t/{SLUG}/unit")
+    page.evaluate("window.__sameDocument = true")
+    page.locator("#assign").scroll_into_view_if_needed()
+    page.select_option("#as-person", value=str(in_tenant(live_server, lambda: db.session.scalar(
+        select(Employee.id).where(Employee.code == STAFF[1])))))
+    expect(page.locator("#as-type option[value=DD01]")).to_have_count(0)  # the person's list is in
+    page.select_option("#as-type", value="HT01")
+    page.get_by_role("button", name="Giao việc", exact=True).click()
+    expect(page.locator("#assign")).to_contain_text("Hãy chọn hạn hoàn thành.")
+    # Only the deadline is wrong: the person and the task type chosen stay chosen.
+    expect(page.locator("#as-type")).to_have_value("HT01")
+    assert page.locator("#assign .field-error").all_inner_texts() == ["Hãy chọn hạn hoàn thành."]
+    assert page.locator("#as-deadline").get_attribute("aria-invalid") == "true"
+    assert page.evaluate("window.__sameDocument") is True
+    assert in_tenant(live_server, assigned_items) == []
+    phone.screenshot("manager-assign-no-deadline-390")
+    phone.assert_clean(allow=[re.compile(r"\b422\b")])

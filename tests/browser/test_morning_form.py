@@ -86,3 +86,25 @@ def test_three_items_in_one_submit_and_one_completed_without_jumping(phone, live
     assert in_tenant(live_server, employee_items) == [
         ("Giải quyết hồ sơ hộ tịch", "planned", True, None), ("Tờ trình xin ý kiến", "planned", True, None),
         ("Giải quyết hồ sơ hộ tịch", "done", True, None)]
+
+
+def test_remove_shows_only_while_another_row_stays(phone, live_server, monkeypatch):
+    """A lone row's "✕ Bỏ" did nothing when tapped: it shows only once there are two rows,
+    and goes again when the second is removed."""
+    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 7, 40)))
+    in_tenant(live_server, add_catalogue, commit=True)
+    page = phone.page
+    page.set_viewport_size(PHONE_390)
+    phone.login(EMPLOYEE)
+    phone.goto(f"/t/{SLUG}/today")
+    form = page.locator("#declare-form")
+    remove = form.get_by_role("button", name="Bỏ dòng này")
+    expect(form.locator("#rows > li.row")).to_have_count(1)
+    expect(remove).to_have_count(0)
+    form.get_by_role("button", name="Thêm dòng").click()
+    expect(form.locator("#rows > li.row")).to_have_count(2)
+    expect(remove).to_have_count(2)
+    remove.nth(1).click()
+    expect(form.locator("#rows > li.row")).to_have_count(1)
+    expect(remove).to_have_count(0)
+    phone.assert_clean()

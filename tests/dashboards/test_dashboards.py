@@ -77,6 +77,12 @@ def test_my_month_explains_each_item_and_the_formula(client, scored):
     assert "<li>Tỷ trọng mức độ hài lòng trong điểm nhiệm vụ (0–1): <strong>0</strong></li>" in html
     assert "satisfaction_weight" not in html
     assert "Tỷ lệ hài lòng (%)" in html
+    # Each row of the formula opens with a capital, and the rated items behind the
+    # satisfaction % are one row (their Σ), not that row again without its Σ.
+    assert html.count("số việc được đánh giá mức độ hài lòng</th>") == 1
+    assert '<th scope="row">Σ số việc được đánh giá mức độ hài lòng</th>' in html
+    assert '<th scope="row">Tỷ lệ đầu việc của bản thân %</th>' in html
+    assert "tỷ lệ đầu việc của bản thân" not in html
 
 
 def test_the_employee_proposes_general_criteria(client, clean_app, scored):

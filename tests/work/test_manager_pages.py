@@ -172,6 +172,27 @@ def test_one_click_accept_replaces_only_that_row_and_is_audited(client, clean_ap
     assert by_id(clean_app, world)[ids[2]].verification == "verified"
 
 
+def test_the_jump_links_count_again_after_a_decision(client, clean_app, world):
+    """The page's jump link "Review queue 3" sits outside the parts htmx replaces: after a
+    one-click accept or a batch decision it must count again (a manager saw 53 after
+    accepting, the tabs beneath said 52). Each answer carries it out of band; the whole
+    page holds it once, never out of band."""
+    ids = seed(clean_app, world, "staff", 3)
+    sign_in(client, world, "manager")
+    page = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
+    assert page.count('id="badge-queue"') == 1 and '<span class="badge" id="badge-queue">3</span>' in page
+    assert page.count('id="badge-overdue"') == 1 and "hx-swap-oob" not in page
+    token = csrf(page)
+    one = client.post(f"/t/{world.slug}/unit/queue/{ids[0]}/accept", headers={"HX-Request": "true"},
+                      data={"csrf_token": token})
+    assert '<span class="badge" id="badge-queue" hx-swap-oob="true">2</span>' in one.get_data(as_text=True)
+    batch = client.post(f"/t/{world.slug}/unit/queue", headers=HX,
+                        data={"csrf_token": token, "action": "accept", "state": "declarations", "ids": [ids[1]]})
+    assert '<span class="badge" id="badge-queue" hx-swap-oob="true">1</span>' in batch.get_data(as_text=True)
+    overdue = client.get(f"/t/{world.slug}/unit", headers={"HX-Request": "true", "HX-Target": "overdue"})
+    assert '<span class="badge" id="badge-overdue" hx-swap-oob="true">0</span>' in overdue.get_data(as_text=True)
+
+
 def test_one_click_pass_of_a_finished_item_with_its_rows_stars(client, clean_app, world):
     ids = seed(clean_app, world, "staff", 3)
     finish(clean_app, world, "staff", ids)
@@ -319,6 +340,14 @@ def test_assign_work_from_the_page(client, clean_app, world):
     options = client.get(f"/t/{world.slug}/unit/assign/task-types?employee_id={world.ids['accountant']}")
     text = options.get_data(as_text=True)
     assert "KT01" in text and "VB01" in text and "HT01" not in text  # HT01 is the CV position's only
+    # The type chosen before the person stays chosen when the person's position has it,
+    # and is not invented when it does not.
+    kept = client.get(f"/t/{world.slug}/unit/assign/task-types?employee_id={world.ids['accountant']}"
+                      "&task_type_code=VB01").get_data(as_text=True)
+    assert '<option value="VB01" selected>' in kept and kept.count(" selected>") == 1
+    gone = client.get(f"/t/{world.slug}/unit/assign/task-types?employee_id={world.ids['accountant']}"
+                      "&task_type_code=HT01").get_data(as_text=True)
+    assert " selected>" not in gone and "HT01" not in gone
     r = client.post(f"/t/{world.slug}/unit/assign", headers={"HX-Request": "true"}, data={
         "csrf_token": token, "employee_id": world.ids["staff"], "task_type_code": "HT01", "quantity": "abc",
         "deadline": ""})

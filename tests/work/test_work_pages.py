@@ -123,6 +123,30 @@ def test_unit_page_overview_and_review_queue(client, clean_app, world, clock):
     assert "flash-error" in r.get_data(as_text=True)
 
 
+def test_a_refused_declaration_stays_on_its_owners_day_with_the_reason(client, clean_app, world, clock):
+    """Refused, a declaration is cancelled; it used to vanish from "Hôm nay" and nothing told
+    its owner why. It stays on its day, apart, with the manager's reason, and counts for
+    nothing in the day's summary."""
+    kept = declare(client, world, quantity=1)
+    refused = declare(client, world, quantity=2, title="Báo cáo tuần")
+    sign_in(client, world, "manager")
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    r = client.post(f"/t/{world.slug}/items/{refused['id']}/verify",
+                    data={"csrf_token": token, "accepted": "0", "reason": "Trùng việc đã khai báo"})
+    assert r.status_code == 302
+    sign_in(client, world, "staff")
+    html = client.get(f"/t/{world.slug}/today").get_data(as_text=True)
+    mine = html[html.index('id="mine-h"'):html.index('id="refused-h"')]
+    assert f'id="item-{kept["id"]}"' in mine and f'id="item-{refused["id"]}"' not in mine
+    apart = html[html.index('id="refused-h"'):]
+    assert "Quản lý đã từ chối <span class=\"count\">(1)</span>" in apart
+    assert f'id="item-{refused["id"]}"' in apart and "Báo cáo tuần" in apart
+    assert "Bị từ chối: Trùng việc đã khai báo" in apart
+    assert 'name="progress"' not in apart.split("</ul>")[0]  # nothing left to report on it
+    summary = html[html.index('id="summary"'):]
+    assert summary.split("</p>")[0].count("1 việc") == 1  # the refused one is not counted
+
+
 def test_unit_page_is_for_managers_and_pages_stay_in_their_tenant(client, clean_app, world):
     sign_in(client, world, "staff")
     assert client.get(f"/t/{world.slug}/unit").status_code == 403

@@ -8,11 +8,19 @@
   // CSP (style-src 'self') refuses; nothing here animates, so settle classes only.
   if (window.htmx) window.htmx.config.attributesToSettle = ["class"];
 
-  function reveal(root) {
-    root.querySelectorAll(".add-row, .remove-row").forEach(function (b) { b.hidden = false; });
+  function rowsOf(form) { return form.querySelectorAll("#rows > li.row"); }
+
+  // "Remove" shows only while there is another row to keep: on a lone row it did nothing.
+  function syncRemove(form) {
+    const lone = rowsOf(form).length < 2;
+    form.querySelectorAll("#rows > li.row .remove-row").forEach(function (b) { b.hidden = lone; });
   }
 
-  function rowsOf(form) { return form.querySelectorAll("#rows > li.row"); }
+  function reveal(root) {
+    root.querySelectorAll(".add-row").forEach(function (b) { b.hidden = false; });
+    const form = root.id === "declare-form" ? root : root.querySelector("#declare-form");
+    if (form) syncRemove(form);
+  }
 
   document.addEventListener("click", function (event) {
     const add = event.target.closest(".add-row");
@@ -24,7 +32,7 @@
       const html = template.innerHTML.replace(/__n__/g, String(counter++));
       form.querySelector("#rows").insertAdjacentHTML("beforeend", html);
       const row = form.querySelector("#rows > li.row:last-child");
-      reveal(row);
+      syncRemove(form);
       row.querySelector("select").focus();
       return;
     }
@@ -32,6 +40,7 @@
     if (remove) {
       const form = remove.closest("form");
       if (rowsOf(form).length > 1) remove.closest("li.row").remove();
+      syncRemove(form);
     }
   });
 
