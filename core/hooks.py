@@ -82,9 +82,7 @@ def bind_tenant() -> None:
         db.session.rollback()  # the settings the read may have applied are not this request's
         return _merged_tenant(tenant, slug)
     if tenant.status == "suspended":
-        answer = _suspended_tenant(tenant)
-        if answer is not None:
-            return answer
+        return _suspended_tenant(tenant)
     g.tenant, g.tenant_slug = tenant, tenant.slug
     config_cache.bind(tenant.id, tenant.config_stamp)
     g.tenant_token = set_tenant(tenant.id)
@@ -115,24 +113,17 @@ def _suspended_tenant(tenant: Tenant):
     """A suspended tenant answers 423 Locked to everyone: its data are there but locked
     by the operator's decision. Not 503: that says the server is failing for a while,
     which sets off uptime alarms and makes clients retry on their own; nothing here gets
-    better by retrying. The operator's own API calls (the tenant's export) still pass,
-    so a province whose contract ended can be handed its data."""
+    better by retrying. Its data are handed back, if need be, with `congvu tenant export`."""
     from flask import make_response, render_template
 
-    from core.auth.guards import request_principal
     from core.tenants.suspension import contact, since_text
 
-    since = since_text(tenant)
+    since, name, slug = since_text(tenant), tenant.name, tenant.slug
+    db.session.rollback()  # the settings the read may have applied are not this request's
     if request.path.startswith("/api/"):
-        principal = request_principal()
-        if principal is not None and principal.is_operator and request.endpoint in OPERATOR_ENDPOINTS:
-            return None
-        db.session.rollback()  # the settings the read may have applied are not this request's
-        abort(423, f"Tenant {tenant.slug} is suspended since {since}; contact the platform operator.",
+        abort(423, f"Tenant {slug} is suspended since {since}; contact the platform operator.",
               code="tenant_suspended")
-    db.session.rollback()
-    return make_response(render_template("tenant_suspended.html", name=tenant.name, since=since,
-                                         contact=contact()), 423)
+    return make_response(render_template("tenant_suspended.html", name=name, since=since, contact=contact()), 423)
 
 
 def release_tenant(exc: BaseException | None) -> None:

@@ -161,7 +161,7 @@ def test_only_the_operator_may_suspend(clean_app):
     assert _events(clean_app, a, "tenant.suspend") == []
 
 
-def test_the_commands_suspend_and_resume_and_a_wrong_slug_is_one_line(clean_app):
+def test_the_commands_suspend_and_resume_and_a_wrong_slug_is_one_line(clean_app, tmp_path):
     a = build_world(clean_app, "tinh-a")
     cli = clean_app.test_cli_runner()
     wrong = cli.invoke(main, ["tenant", "suspend", "khong-co", "--reason", "x"])
@@ -177,6 +177,9 @@ def test_the_commands_suspend_and_resume_and_a_wrong_slug_is_one_line(clean_app)
     assert again.exit_code == 1 and again.output.strip() == (
         "error: Only a tenant in use can be suspended; tinh-a is suspended.")
     assert cli.invoke(main, ["tenant", "list"]).output.splitlines()[0].endswith("\tsuspended")
+    # Its data can still be handed back.
+    export = cli.invoke(main, ["tenant", "export", "--tenant", "tinh-a", "--out", str(tmp_path / "out")])
+    assert export.exit_code == 0, export.output
     back = cli.invoke(main, ["tenant", "resume", "tinh-a"])
     assert back.exit_code == 0 and back.output.strip() == "resumed tenant tinh-a"
     assert cli.invoke(main, ["tenant", "resume", "khong-co"]).output.strip() == "error: no tenant 'khong-co'"
@@ -204,3 +207,20 @@ def test_a_job_queued_before_the_suspension_does_not_run(clean_app, client):
         with tenant_context(a.tenant_id):
             run = db.session.get(JobRun, "run-suspended")
             assert (run.status, run.error) == ("failed", "The tenant is suspended.")
+
+
+def test_the_page_says_whom_to_contact_when_the_operator_set_it(clean_app, client, monkeypatch):
+    from core import unit_of_work
+    from core.tenants import suspension
+
+    build_world(clean_app, "tinh-a")
+    with clean_app.app_context():
+        suspension.suspend("tinh-a", "Sự cố an ninh")
+        unit_of_work.commit()
+    monkeypatch.setitem(clean_app.config, "CONGVU_OPERATOR_CONTACT", "hotro@congvu.gov.vn, 024 1234 5678")
+    page = client.get("/t/tinh-a/today")
+    assert page.status_code == 423
+    words = _text(page.get_data(as_text=True))
+    assert f"Tỉnh thử tinh-a đang tạm ngừng sử dụng nền tảng từ ngày {_since(_tenant(clean_app, 'tinh-a'))}." in words
+    assert "Liên hệ đơn vị quản trị nền tảng: hotro@congvu.gov.vn, 024 1234 5678." in words
+    assert "Sự cố an ninh" not in words  # the reason is the operator's, not the province's people's

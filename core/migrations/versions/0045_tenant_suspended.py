@@ -29,6 +29,7 @@ def upgrade():
 def downgrade():
     # A province still suspended stays so (status is kept): the older code does not serve
     # it to anyone signing in, nor schedules it; only its date and reason are lost.
-    with op.batch_alter_table('tenants', schema=None) as batch_op:
-        batch_op.drop_column('suspended_reason')
-        batch_op.drop_column('suspended_at')
+    # Not a batch (a copy of the table) on SQLite: the config-stamp triggers of 0039 name
+    # `tenants` and would break on its rename; SQLite >= 3.35 drops a column in place.
+    op.drop_column('tenants', 'suspended_reason')
+    op.drop_column('tenants', 'suspended_at')
