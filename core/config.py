@@ -83,6 +83,9 @@ class Defaults:
     LIVE_TIMEOUT = 10
     LIVE_ATTEMPTS = 3
     LIVE_BACKOFF_SECONDS = 1
+    # Who a suspended province's users should contact (core/tenants/suspension.py): shown
+    # on the page they get instead of the province's; e.g. "hotro@congvu.gov.vn, 024 1234 5678".
+    OPERATOR_CONTACT: str | None = None
 
 
 def _env(name: str) -> str | None:

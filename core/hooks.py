@@ -81,6 +81,8 @@ def bind_tenant() -> None:
     if tenant.status == "merged" and tenant.merged_into_id is not None:
         db.session.rollback()  # the settings the read may have applied are not this request's
         return _merged_tenant(tenant, slug)
+    if tenant.status == "suspended":
+        return _suspended_tenant(tenant)
     g.tenant, g.tenant_slug = tenant, tenant.slug
     config_cache.bind(tenant.id, tenant.config_stamp)
     g.tenant_token = set_tenant(tenant.id)
@@ -105,6 +107,23 @@ def _merged_tenant(tenant: Tenant, slug: str):
     path = request.full_path if request.query_string else request.path
     return redirect(f"/t/{target.slug}" + path[len(prefix):] if path.startswith(prefix) else f"/t/{target.slug}/",
                     code=308)
+
+
+def _suspended_tenant(tenant: Tenant):
+    """A suspended tenant answers 423 Locked to everyone: its data are there but locked
+    by the operator's decision. Not 503: that says the server is failing for a while,
+    which sets off uptime alarms and makes clients retry on their own; nothing here gets
+    better by retrying. Its data are handed back, if need be, with `congvu tenant export`."""
+    from flask import make_response, render_template
+
+    from core.tenants.suspension import contact, since_text
+
+    since, name, slug = since_text(tenant), tenant.name, tenant.slug
+    db.session.rollback()  # the settings the read may have applied are not this request's
+    if request.path.startswith("/api/"):
+        abort(423, f"Tenant {slug} is suspended since {since}; contact the platform operator.",
+              code="tenant_suspended")
+    return make_response(render_template("tenant_suspended.html", name=name, since=since, contact=contact()), 423)
 
 
 def release_tenant(exc: BaseException | None) -> None:

@@ -59,7 +59,7 @@ def _labels():
                       "ward": _l("ward"), "special_zone": _l("special zone")},
         # core/tenants/models.TENANT_STATUSES, as the operator reads them.
         "tenant_status": {"active": _l("in use"), "merged": _l("merged into another province"),
-                          "archived": _l("archived")},
+                          "archived": _l("archived"), "suspended": _l("suspended")},
     }
 
 

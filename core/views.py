@@ -15,8 +15,9 @@ from core import unit_of_work
 from core.admin.forms import field_errors
 from core.errors import ServiceError
 from core.messages import localise
+from core.tenants import suspension
 from core.tenants.schemas import TenantSchema
-from core.tenants.services import all_tenants, create_with_admin, slug_of, tenant_view
+from core.tenants.services import all_tenants, create_with_admin, find_tenant, slug_of, tenant_view
 
 pages = Blueprint("pages", __name__)
 
@@ -35,7 +36,9 @@ def index():
 def operator_home():
     if not current_user.is_operator:
         abort(403)
-    return render_template("operator_home.html", tenants=[tenant_view(t) for t in all_tenants()])
+    tenants = [tenant_view(t) | ({"suspended_since": suspension.since_text(t), "suspended_reason": t.suspended_reason}
+                                 if t.status == "suspended" else {}) for t in all_tenants()]
+    return render_template("operator_home.html", tenants=tenants)
 
 
 @pages.get("/favicon.ico")
@@ -92,3 +95,50 @@ def operator_tenant_new():
                 errors = {k: [localise(m) for m in (v if isinstance(v, list) else [v])]
                           for k, v in (exc.errors or {}).items()} or {"_": [localise(exc.message)]}
     return render_template("operator_tenant_new.html", raw=raw, errors=errors), 422 if errors else 200
+
+
+@pages.route("/operator/tenants/<slug>/suspend", methods=["GET", "POST"])
+@login_required
+def operator_tenant_suspend(slug: str):
+    """"Tạm ngừng": the operator gives the reason and confirms; nothing of the tenant's
+    data is touched (core/tenants/suspension.py)."""
+    if not current_user.is_operator:
+        abort(403)
+    tenant = find_tenant(slug)
+    if tenant is None:
+        abort(404)
+    raw = {"reason": request.form.get("reason", "").strip(), "confirm": request.form.get("confirm", "")}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        if not raw["reason"]:
+            errors["reason"] = [_("Give the reason for the suspension.")]
+        if raw["confirm"] != "yes":
+            errors["confirm"] = [_("Tick the box to confirm the suspension.")]
+        status = 422
+        if not errors:
+            try:
+                suspension.suspend(slug, raw["reason"])
+                unit_of_work.commit()
+                return redirect(url_for("pages.operator_home"))
+            except ServiceError as exc:
+                unit_of_work.rollback()
+                errors = {k: [localise(m) for m in (v if isinstance(v, list) else [v])]
+                          for k, v in (exc.errors or {}).items()} or {"_": [localise(exc.message)]}
+                status = exc.status
+    return render_template("operator_tenant_suspend.html", tenant=tenant, raw=raw, errors=errors), status
+
+
+@pages.post("/operator/tenants/<slug>/resume")
+@login_required
+def operator_tenant_resume(slug: str):
+    """"Mở lại": the tenant is back as it was; a tenant not suspended is a 409."""
+    if not current_user.is_operator:
+        abort(403)
+    try:
+        suspension.resume(slug)
+        unit_of_work.commit()
+    except ServiceError as exc:
+        unit_of_work.rollback()
+        abort(exc.status, localise(exc.message))
+    return redirect(url_for("pages.operator_home"))

@@ -37,6 +37,7 @@ def _per_address() -> str:
 @blp.alt_response(401, description="Wrong credentials")
 @blp.alt_response(403, description="Right password, but the login is deactivated or the employment has ended; "
                                    "or the tenant signs in through single sign-on only (`sso_only`)")
+@blp.alt_response(423, description="The tenant is suspended by the platform operator (`tenant_suspended`)")
 @blp.alt_response(429, description="Too many failed attempts (Retry-After says how long to wait)")
 def issue(data):
     """Exchange a username and password for a bearer token (operators: `tenant` null).
@@ -55,6 +56,8 @@ def issue(data):
         if tenant is not None or data["tenant"] is None:
             principal = services.authenticate(tenant, username, data["password"])
     except services.LoginRefused as exc:
+        if exc.code == "tenant_suspended":  # no password was checked: nothing to clear
+            abort(423, exc.message, code=exc.code)
         if exc.code != "sso_only":  # no password was checked for sso_only: nothing to clear
             gate.succeeded(data["tenant"], username, address)  # the password was right: no guessing here
         abort(403, exc.message, code=exc.code)

@@ -103,6 +103,10 @@ def authenticate(tenant: Tenant | None, username: str, password: str) -> Princip
     if tenant.status == "merged" and tenant.merged_into_id is not None:
         # Logins moved with the merger; the old province's name still leads to them.
         tenant = db.session.get(Tenant, tenant.merged_into_id)
+    if tenant.status == "suspended":
+        # Said to anyone, before any password is checked: the province's page says so too,
+        # and nobody's password is worth trying (or counting) while it is suspended.
+        raise LoginRefused("tenant_suspended", f"{tenant.name} is suspended from the platform.")
     with tenant_context(tenant.id):
         from core.sso.services import passwords_off_for
 

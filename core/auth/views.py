@@ -23,6 +23,7 @@ from core.messages import localise
 from core.org.models import Employee
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
+from core.tenants.suspension import suspended_message
 
 auth_pages = Blueprint("auth_pages", __name__, template_folder="templates")
 
@@ -34,7 +35,10 @@ def login():
     """The login page; failed attempts are throttled together with the API's
     (core/auth/throttle.py): one count per account whichever way it is tried."""
     form = LoginForm()
-    tenants = db.session.scalars(select(Tenant).where(Tenant.status == "active").order_by(Tenant.name)).all()
+    # A suspended province stays in the list: its people choose it and are told why they
+    # cannot sign in (core/tenants/suspension.py), rather than not finding it.
+    tenants = db.session.scalars(select(Tenant).where(Tenant.status.in_(("active", "suspended")))
+                                 .order_by(Tenant.name)).all()
     form.tenant.choices = [(t.slug, t.name) for t in tenants] + [(OPERATOR, _("Platform operator"))]
     if request.method == "GET" and request.args.get("t"):
         form.tenant.data = request.args["t"]
@@ -55,6 +59,8 @@ def login():
     try:
         principal = authenticate(tenant, username, form.password.data)
     except services.LoginRefused as exc:
+        if exc.code == "tenant_suspended":
+            return render_template("auth/login.html", form=form, refused=suspended_message(tenant)), 423
         if exc.code == "sso_only":
             return render_template("auth/login.html", form=form, refused=_(
                 "%(tenant)s signs in through single sign-on only: use the button below.", tenant=tenant.name),

@@ -1,4 +1,4 @@
-"""`congvu tenant …`: create, list, apply a pack, merge, export, import, restore."""
+"""`congvu tenant …`: create, list, suspend, resume, apply a pack, merge, export, import, restore."""
 
 from __future__ import annotations
 
@@ -50,6 +50,33 @@ def tenant_list() -> None:
 
     for t in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
         click.echo(f"{t.slug}\t{t.name}\t{t.province_code or ''}\t{t.status}")
+
+
+@tenant.command("suspend")
+@click.argument("slug")
+@click.option("--reason", required=True, help="Why (kept in the tenant's audit log; its people see the date only).")
+@with_appcontext
+@transactional
+def tenant_suspend(slug: str, reason: str) -> None:
+    """Suspend a tenant: its pages, API and logins answer 423, its schedule stops; nothing is deleted."""
+    from core.tenants.suspension import suspend
+
+    tenant_or_fail(slug)
+    row = suspend(slug, reason)
+    click.echo(f"suspended tenant {row.slug} since {row.suspended_at.isoformat()}")
+
+
+@tenant.command("resume")
+@click.argument("slug")
+@with_appcontext
+@transactional
+def tenant_resume(slug: str) -> None:
+    """Give a suspended tenant back, as it was."""
+    from core.tenants.suspension import resume
+
+    tenant_or_fail(slug)
+    row = resume(slug)
+    click.echo(f"resumed tenant {row.slug}")
 
 
 @tenant.command("apply")

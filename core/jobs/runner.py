@@ -212,6 +212,12 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
             raise LookupError(f"job run {run_id} not found for tenant {tenant_id}")
         if run.status == "finished":
             return run.result  # a duplicate delivery: the work is done
+        if _suspended(tenant_id):
+            # Queued before the operator suspended the tenant: not run; started again
+            # by hand once it is resumed (the nightly schedule passes it by meanwhile).
+            run.status, run.finished_at, run.error = "failed", utcnow(), "The tenant is suspended."
+            unit_of_work.commit()
+            return None
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
         params, kind, requested_by = dict(run.params or {}), run.kind, run.requested_by
         origin = (run.request_id, run.client_ip)
@@ -240,6 +246,13 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
         run.done, run.total, run.stage = progress.last
         unit_of_work.commit()
         return result
+
+
+def _suspended(tenant_id: int) -> bool:
+    from core.tenants.models import Tenant
+
+    tenant = db.session.get(Tenant, tenant_id)
+    return tenant is not None and tenant.status == "suspended"
 
 
 def has_rq_job() -> bool:

@@ -10,7 +10,9 @@ from core.tenancy import TenantScoped
 from core.tenancy.mixin import BigId
 from core.timeutil import UTCDateTime, utcnow
 
-TENANT_STATUSES = ("active", "merged", "archived")
+# "suspended": the operator stopped the tenant's use of the platform (contract ended,
+# security incident) without touching its data; core/tenants/suspension.py.
+TENANT_STATUSES = ("active", "merged", "archived", "suspended")
 COMPONENT_KINDS = ("scoring_variant", "classification_scheme", "bonus_scheme", "import_connectors")
 # A component choice with no start date is in force from the beginning of time.
 BEGINNING = date(1970, 1, 1)
@@ -40,6 +42,10 @@ class Tenant(db.Model):
     # webhook subscriptions change (migration 0039's triggers): what a process read of
     # them holds while the stamp does (core/tenants/config_cache.py). Never written here.
     config_stamp: Mapped[int | None] = mapped_column(BigInteger)
+    # While status is "suspended": since when and why (the why is the operator's; its
+    # users see the date only). Both cleared when it is resumed; the audit log keeps them.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class ComponentChoice(TenantScoped, db.Model):

@@ -669,6 +669,9 @@ PAGE_WRITES = {
     "merger_pages.wizard": test_a_merger_from_the_wizard_and_the_api_names_the_operator,
     "pages.operator_tenant_new":
         "tests/tenants/test_operator_tenant_page.py::test_the_operator_adds_a_province_with_its_first_admin",
+    **dict.fromkeys(("pages.operator_tenant_suspend", "pages.operator_tenant_resume"),
+                    "tests/tenants/test_tenant_suspend.py::"
+                    "test_suspend_locks_the_province_keeps_its_data_and_reopening_gives_it_back"),
     "auth_pages.login": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     "auth_pages.logout": test_signing_in_and_out_on_the_page_and_the_api_names_the_person,
     # One-click decisions run the bulk service on a list of one (the bulk pair above checks

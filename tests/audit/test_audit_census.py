@@ -430,6 +430,9 @@ CLI_WRITES = {
     "import": test_commands_that_change_data_are_audited_as_cli,
     "demo": test_the_demo_is_audited_as_cli,
     "tenant merge": _in("tests/mergers/test_mergers.py", "test_cli_merge_dry_run_conflicts_and_commit"),
+    **dict.fromkeys(("tenant suspend", "tenant resume"),
+                    _in("tests/tenants/test_tenant_suspend.py",
+                        "test_the_commands_suspend_and_resume_and_a_wrong_slug_is_one_line")),
     "generate": _in("tests/generate/test_generate.py", "test_the_command_reports_where_the_time_went"),
 }
 CLI_NOT_AUDITED = {
