@@ -77,6 +77,8 @@ ACTIONS = {
     "tenant.merge": _l("Merged a province in"),
     "tenant.merged": _l("Merged into another province"),
     "tenant.update": _l("Renamed the province"),
+    "tenant.suspend": _l("Suspended the province"),
+    "tenant.resume": _l("Reopened the province"),
     "unit.create": _l("Added a unit"),
     "unit.delete": _l("Deleted a unit"),
     "unit.merge": _l("Merged units"),

@@ -241,7 +241,7 @@ def test_the_vendor_examples_labels_and_description_on_the_explain_page(clean_ap
             "phải làm lại.") in vi
     assert "Mức trừ mỗi lần trễ hạn: 0,5" in vi and "Chỉ tiêu điểm mỗi ngày làm việc: 2" in vi
     for label in ("điểm sản phẩm quy đổi", "chỉ tiêu điểm của kỳ", "tỷ lệ đạt chỉ tiêu", "số việc hoàn thành"):
-        assert label in vi
+        assert label in vi or label[0].upper() + label[1:] in vi, label  # a formula row opens with a capital
     assert "attainment_pct" not in vi and "target_points" not in vi and "late_penalty" not in vi
     sign_in(client, w, "staff", "en")
     en = text_of(page(client, "/t/tinh-vendor/me?period=2026-10"))
@@ -249,7 +249,7 @@ def test_the_vendor_examples_labels_and_description_on_the_explain_page(clean_ap
             "0.25 per failed review.") in en
     assert "Deduction per missed deadline: 0.5" in en
     for label in ("converted-product points", "target points of the period", "target attained %", "items completed"):
-        assert label in en
+        assert label in en or label[0].upper() + label[1:] in en, label
     assert "tỷ lệ đạt chỉ tiêu" not in en
 
 

@@ -157,7 +157,8 @@ def test_explain_shows_the_leader_settings_and_criteria(clean_app, client, w):
     sign_in(clean_app, client, w, "manager")
     page = client.get(f"/t/{w.slug}/dashboard/person/{w.ids['staff2']}?period={PERIOD}").get_data(as_text=True)
     # The variant's label of its number, and the setting by its label, not its key.
-    assert "năng lực lãnh đạo, tổ chức thực hiện %" in page and "leader_leadership_source" not in page
+    # (the formula's row opens with a capital)
+    assert "Năng lực lãnh đạo, tổ chức thực hiện %" in page and "leader_leadership_source" not in page
     assert "Lãnh đạo: nguồn điểm tiêu chí năng lực lãnh đạo, tổ chức thực hiện" in page
     # Its value in words, as the settings form names it, never the code.
     assert "Người đánh giá chấm; chưa chấm thì lấy tỷ lệ việc của đơn vị đúng hạn" in page
