@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -24,6 +23,7 @@ from core.demo import SLUG
 from core.extensions import db
 from core.tenancy import tenant_context
 from core.tenants.models import Tenant
+from core.timeutil import utcnow
 from tests.app.test_vietnamese_pages import (
     PLUGINS_PO,
     ROLES,
@@ -360,7 +360,7 @@ def test_form_errors_are_in_the_pages_language(clean_app, demo, lang):  # noqa: 
     browsers["operator"] = _login(clean_app, OPERATOR[0], None, OPERATOR[1])[0]
     browsers["anonymous"] = clean_app.test_client()
     me = demo[ROLES["employee"]]
-    values = {"t": SLUG, "item": _open_item(clean_app, me), "me": me, "year": date.today().year - 1,
+    values = {"t": SLUG, "item": _open_item(clean_app, me), "me": me, "year": utcnow().year - 1,
               "agency": _unit_id(clean_app, "SNV")}
     failures = []
     for role, form_page, target, sent, expected in FORMS:
