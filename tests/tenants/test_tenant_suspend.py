@@ -277,3 +277,48 @@ def test_people_signed_in_before_the_suspension_are_locked_out_of_the_pages_outs
     # Logging out always works.
     assert staff.post("/logout", data={"csrf_token": csrf}).status_code == 302
     assert staff.get("/").headers["Location"].endswith("/login")
+
+
+def test_commands_that_would_change_a_suspended_tenant_refuse_in_one_line_and_the_operators_still_work(
+        clean_app, tmp_path):
+    """One check at tenant_context refuses every command that enters a suspended tenant
+    (here a login, a recalculation, a classification, an import), before it reads or
+    writes anything; the operator's own commands (verify the audit log, export, resume)
+    go on, and another province is untouched."""
+    a = build_world(clean_app, "tinh-a")
+    b = build_world(clean_app, "tinh-b")
+    cli = clean_app.test_cli_runner()
+    assert cli.invoke(main, ["tenant", "suspend", "tinh-a", "--reason", "Sự cố an ninh"]).exit_code == 0
+    since = _since(_tenant(clean_app, "tinh-a"))
+    before = _counts(clean_app, a)
+    staff_file = tmp_path / "nhan-su.csv"
+    staff_file.write_text("employee_code,full_name\nX1,Người Mới\n", encoding="utf-8")
+
+    for args, words, stdin in (
+            (["user", "create", "--tenant", "tinh-a", "--username", "moi", "--password-stdin"], "user create",
+             "Mat-Khau-Rieng#2031\n"),
+            (["recalc", "--tenant", "tinh-a", "--period", "2026-10"], "recalc", None),
+            (["classify", "--tenant", "tinh-a", "--year", "2026"], "classify", None),
+            (["import", "--tenant", "tinh-a", "--connector", "staff-csv", str(staff_file)], "import", None)):
+        refused = cli.invoke(main, args, input=stdin)
+        assert refused.exit_code == 1, (args, refused.output)
+        assert refused.output.splitlines() == [
+            f"error: tenant tinh-a is suspended since {since}: `congvu {words}` changes nothing "
+            "until the operator resumes it (congvu tenant resume tinh-a)"], args
+    assert _counts(clean_app, a) == before
+    assert _events(clean_app, a, "user.create") == []
+
+    # The operator's commands on it go on.
+    verify = cli.invoke(main, ["audit", "verify", "--tenant", "tinh-a"])
+    assert verify.exit_code == 0, verify.output
+    assert cli.invoke(main, ["tenant", "export", "--tenant", "tinh-a", "--out", str(tmp_path / "out")]).exit_code == 0
+    # Another province is not concerned.
+    other = cli.invoke(main, ["user", "create", "--tenant", "tinh-b", "--username", "moi", "--password-stdin"],
+                       input="Mat-Khau-Rieng#2031\n")
+    assert other.exit_code == 0 and other.output.strip() == "created user moi in tinh-b with roles employee", other.output
+    # Resumed, the same command works.
+    assert cli.invoke(main, ["tenant", "resume", "tinh-a"]).exit_code == 0
+    again = cli.invoke(main, ["user", "create", "--tenant", "tinh-a", "--username", "moi", "--password-stdin"],
+                       input="Mat-Khau-Rieng#2031\n")
+    assert again.exit_code == 0 and again.output.strip() == "created user moi in tinh-a with roles employee"
+    assert _counts(clean_app, b)[2] == 7
