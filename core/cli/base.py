@@ -120,12 +120,19 @@ def refuse_suspended_tenant(tenant_id: int) -> None:
     path = command_path()
     if path in OPERATOR_COMMANDS:
         return
+    ctx = click.get_current_context(silent=True)
+    # A command enters its tenant many times (a generated province, a job run inline):
+    # one read per tenant and command is enough.
+    seen: set[int] = ctx.meta.setdefault("congvu.tenants_in_use", set()) if ctx is not None else set()
+    if tenant_id in seen:
+        return
     from core.tenants.models import Tenant
     from core.tenants.suspension import since_text
 
     with db.session.no_autoflush:
         tenant = db.session.get(Tenant, tenant_id, execution_options={"congvu_unscoped": True})
     if tenant is None or tenant.status != "suspended":
+        seen.add(tenant_id)
         return
     unit_of_work.rollback()
     fail(f"tenant {tenant.slug} is suspended since {since_text(tenant)}: `congvu {path}` changes nothing "
