@@ -14,6 +14,7 @@ tenant's slug, kind and month, never its error text, which may name a person).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -97,24 +98,27 @@ def marks_part(now: datetime) -> dict[str, Any]:
     return {"deferred": deferred(), "pending": pending, "oldest_age": age, "state": "warning" if late else "ok"}
 
 
-def schema_part() -> dict[str, Any]:
-    """The database's Alembic revision against the head(s) of the code's migrations."""
+@lru_cache(maxsize=1)
+def code_heads() -> tuple[str, ...]:
+    """The head revision(s) of the migrations this code carries: read once per process
+    (the files do not change under a running process; parsing them all costs a few ms)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    heads = sorted(ScriptDirectory.from_config(_alembic_config(Config)).get_heads())
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
+def schema_part() -> dict[str, Any]:
+    """The database's Alembic revision against the head(s) of the code's migrations."""
+    heads = list(code_heads())
     try:
         current = sorted(r for (r,) in db.session.execute(text("SELECT version_num FROM alembic_version")).all())
     except Exception:  # noqa: BLE001 - no table: the database was never upgraded
         db.session.rollback()
         current = []
     return {"database": current, "code": heads, "state": "ok" if current == heads else "warning"}
-
-
-def _alembic_config(config_class):
-    config = config_class()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
 
 
 def failed_runs_part(now: datetime) -> dict[str, Any]:
