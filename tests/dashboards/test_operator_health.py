@@ -60,7 +60,7 @@ def test_the_embedded_installation_says_jobs_run_inline_and_flags_the_backlog_an
                                           "lâu nhất đã chờ 10 phút (điểm được cập nhật ngay trong lần lưu của mỗi "
                                           "thay đổi)")
     assert _row(page, "health-schema") == "Phiên bản cấu trúc cơ sở dữ liệu Bình thường Phiên bản 0045, khớp với mã nguồn."
-    assert _row(page, "health-failed") == "Tác vụ lỗi trong 24 giờ qua Cần kiểm tra 1"
+    assert _row(page, "health-failed") == "Tác vụ lỗi trong 24 giờ qua Cần kiểm tra 1 tác vụ lỗi"
     assert "2 thành phần cần kiểm tra." in _text(page)
     failed = _text(page.split('<h3>Tác vụ lỗi trong 24 giờ qua</h3>', 1)[1].split("</table>", 1)[0])
     assert failed.startswith("Nội dung lỗi không hiển thị ở đây vì có thể nêu tên người.")
@@ -88,7 +88,7 @@ def test_a_database_behind_the_code_is_flagged_with_what_to_run(clean_app, clien
     assert _row(page, "health-schema") == ("Phiên bản cấu trúc cơ sở dữ liệu Cần kiểm tra Cơ sở dữ liệu ở phiên bản "
                                            "0044, mã nguồn cần 0045: chạy congvu db upgrade.")
     assert "1 thành phần cần kiểm tra." in _text(page)
-    assert _row(page, "health-failed") == "Tác vụ lỗi trong 24 giờ qua Bình thường 0"
+    assert _row(page, "health-failed") == "Tác vụ lỗi trong 24 giờ qua Bình thường 0 tác vụ lỗi"
     assert _row(page, "health-marks") == ("Tồn đọng chấm điểm Bình thường Không có gì chờ chấm lại điểm. (điểm được "
                                           "cập nhật ngay trong lần lưu của mỗi thay đổi)")
 
@@ -122,7 +122,7 @@ def test_with_redis_the_board_shows_each_worker_its_heartbeat_and_each_queue(cle
                         r"tín hiệu gần nhất [0-5] giây trước", _row(page, "health-workers")), _row(page, "health-workers")
     assert _row(page, "health-queues") == "Hàng đợi Cần kiểm tra 1 tác vụ đang chờ, 0 tác vụ lỗi trong RQ"
     queues = _text(page.split("<h3>Hàng đợi</h3>", 1)[1].split("</table>", 1)[0])
-    assert queues == (f"Hàng đợi Hàng đợi Đang chờ Lỗi trong RQ Có tiến trình xử lý Trạng thái "
-                      f"{prefix}default 0 0 không Bình thường {prefix}imports 1 0 không Cần kiểm tra "
-                      f"{prefix}scoring 0 0 có Bình thường")
+    assert queues == (f"Hàng đợi Hàng đợi Trạng thái Đang chờ Lỗi trong RQ Có tiến trình xử lý "
+                      f"{prefix}default Bình thường 0 0 không {prefix}imports Cần kiểm tra 1 0 không "
+                      f"{prefix}scoring Bình thường 0 0 có")
     assert _row(page, "health-marks") == "Tồn đọng chấm điểm Bình thường Không có gì chờ chấm lại điểm."
