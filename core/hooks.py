@@ -126,6 +126,40 @@ def _suspended_tenant(tenant: Tenant):
     return make_response(render_template("tenant_suspended.html", name=name, since=since, contact=contact()), 423)
 
 
+# Endpoints outside /t/<tenant>/ that anyone may reach whatever their province's state:
+# files, health and the API's description hold no tenant's data, and ending a session
+# (logging out) must always work; signing in again is refused by the login itself, with
+# the same words.
+_ANY_PRINCIPAL = frozenset({"static", "admin_pages.static", "plugin_pages.static", "pages.favicon", "swagger_asset",
+                            "observability.healthz", "observability.metrics", "api-docs.openapi_json",
+                            "api-docs.openapi_swagger_ui", "auth_pages.login", "auth_pages.logout"})
+
+
+def refuse_suspended_principal():
+    """A person of a suspended tenant who signed in (or got a token) before the
+    suspension: the pages and API outside /t/<tenant>/ (the front door, the change of
+    password, /api/v1/auth/password, …) answer 423 with the same words as the tenant's
+    own, instead of carrying on as if nothing happened. Under /t/<tenant>/ bind_tenant
+    has already answered. The operator has no tenant and passes."""
+    if request.endpoint is None or request.endpoint in _ANY_PRINCIPAL or "t" in (request.view_args or {}):
+        return None
+    from core.auth.guards import bearer_token, page_principal
+    from core.auth.services import live_token_tenant_id
+
+    if request.path.startswith("/api/"):
+        # A token of a suspended tenant resolves to no one (401): say why instead.
+        token = bearer_token()
+        tenant_id = live_token_tenant_id(token) if token else None
+    else:
+        tenant_id = getattr(page_principal(), "tenant_id", None)
+    if tenant_id is None:
+        return None
+    tenant = db.session.get(Tenant, tenant_id, execution_options={"congvu_unscoped": True})
+    if tenant is not None and tenant.status == "suspended":
+        return _suspended_tenant(tenant)
+    return None
+
+
 def release_tenant(exc: BaseException | None) -> None:
     token = g.pop("tenant_token", None)
     if token is not None:
@@ -155,6 +189,7 @@ def register(app: Flask) -> None:
 
     app.before_request(ids_in_range)
     app.before_request(bind_tenant)
+    app.before_request(refuse_suspended_principal)
     app.teardown_request(release_tenant)
     app.after_request(security_headers)
     login_manager.user_loader(load_principal)

@@ -91,6 +91,52 @@ class CongvuGroup(FlaskGroup):
 # name their own actor ("user:N:login", "… via job …", "scheduler"), never the command
 # that started them.
 DAEMONS = frozenset({"run", "worker", "schedule", "scorer", "webhooks"})
+# Not refused for a suspended tenant. The daemons pass it by themselves (they take
+# "active" tenants only, core/jobs/runner.py); `shell` and `db` are the operator at work
+# on the installation. Everything else that enters a suspended tenant's context is
+# refused (see refuse_suspended_tenant).
+UNGUARDED = DAEMONS | {"shell", "db", "routes"}
+# The operator's commands that a suspension must not stop: giving it back, handing its
+# data back, and checking (and sealing) its audit log.
+OPERATOR_COMMANDS = frozenset({"tenant suspend", "tenant resume", "tenant export", "tenant list",
+                               "audit verify", "audit checkpoint"})
+
+
+def command_path() -> str:
+    """The running subcommand's words after `congvu`, e.g. "tenant resume"."""
+    ctx = click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def refuse_suspended_tenant(tenant_id: int) -> None:
+    """Entering a suspended tenant's context from a command: one line and exit 1, before
+    anything is read or written for it. One check for every command — imports, logins,
+    recalculations, classification, packs, plugins' own commands — because each of them
+    reaches the tenant's data through tenant_context (row-level security needs it)."""
+    path = command_path()
+    if path in OPERATOR_COMMANDS:
+        return
+    ctx = click.get_current_context(silent=True)
+    # A command enters its tenant many times (a generated province, a job run inline):
+    # one read per tenant and command is enough.
+    seen: set[int] = ctx.meta.setdefault("congvu.tenants_in_use", set()) if ctx is not None else set()
+    if tenant_id in seen:
+        return
+    from core.tenants.models import Tenant
+    from core.tenants.suspension import since_text
+
+    with db.session.no_autoflush:
+        tenant = db.session.get(Tenant, tenant_id, execution_options={"congvu_unscoped": True})
+    if tenant is None or tenant.status != "suspended":
+        seen.add(tenant_id)
+        return
+    unit_of_work.rollback()
+    fail(f"tenant {tenant.slug} is suspended since {since_text(tenant)}: `congvu {path}` changes nothing "
+         f"until the operator resumes it (congvu tenant resume {tenant.slug})")
 
 
 @click.group(cls=CongvuGroup, create_app=create_app, add_version_option=False)
@@ -104,6 +150,10 @@ def main(ctx: click.Context) -> None:
         from core.audit.services import acting_outside_requests
 
         ctx.with_resource(acting_outside_requests("cli"))
+    if ctx.invoked_subcommand not in UNGUARDED:
+        from core.tenancy.context import checking_tenant_entry
+
+        ctx.with_resource(checking_tenant_entry(refuse_suspended_tenant))
 
 
 def tenant_or_fail(slug: str):

@@ -23,7 +23,7 @@ from core.errors import ServiceError
 from core.i18n import day_label, month_input, month_label, num
 from core.ids import MAX_ID
 from core.jobs.models import JobRun
-from core.jobs.runner import ACTIVE, QUEUE_FOR, get_run, latest_runs, queue_name, run_view, submit
+from core.jobs.runner import ACTIVE, get_run, latest_runs, run_view, submit
 from core.messages import error_text
 from core.org import services as org
 from core.plugins.components import ITEM_FIELD_LABELS
@@ -556,43 +556,25 @@ def recalculate(t):
 def operator():
     if not current_user.is_operator:
         abort(403)
+    from core.dashboards.platform_health import platform_health
     from core.plugins.manager import current_manager
 
-    health = {"database": overview.database_ok(), "redis": None}
+    health = platform_health()
     seen = overview.across_tenants()
-    queues = _queue_depths(health)
+    plugins_error = None
     try:
         plugins = current_manager().list_plugins(locale=str(_locale()))
     except Exception as exc:  # noqa: BLE001 - the overview shows what failed instead of failing itself
-        plugins, health["plugins_error"] = [], str(exc)
+        plugins, plugins_error = [], str(exc)
     return render_template("dashboards/operator.html", tenants=seen["tenants"], people=seen["people"],
                            job_counts=seen["job_counts"], recent=[(run_view(r), slug) for r, slug in seen["recent"]],
                            components=seen["components"], chosen_kinds=overview.CHOSEN_KINDS,
-                           queues=queues, plugins=plugins, health=health)
+                           plugins=plugins, plugins_error=plugins_error, health=health)
 
 
 def _locale() -> str:
 
     return str(get_locale() or "vi")
-
-
-def _queue_depths(health: dict) -> list[dict]:
-    """Jobs waiting in each RQ queue (named by workload); none without Redis (inline jobs)."""
-    url = current_app.config.get("CONGVU_REDIS_URL")
-    if not url:
-        return []
-    try:
-        from redis import Redis
-        from rq import Queue
-
-        conn = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-        conn.ping()
-        health["redis"] = True
-        return [{"name": queue_name(w), "waiting": Queue(queue_name(w), connection=conn).count}
-                for w in sorted(set(QUEUE_FOR.values()))]
-    except Exception:  # noqa: BLE001
-        health["redis"] = False
-        return []
 
 
 # ---------------------------------------------------------------- template filters

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _tenant: contextvars.ContextVar[int | None] = contextvars.ContextVar("congvu_tenant", default=None)
 _unscoped: contextvars.ContextVar[bool] = contextvars.ContextVar("congvu_unscoped", default=False)
+# Called with the tenant's id each time a block enters a tenant's context, when set: the
+# command line sets it (core/cli/base.py) so every command that would touch a suspended
+# tenant's data is refused at the one door they all go through, plugins' commands too.
+_entry_check: contextvars.ContextVar[Callable[[int], None] | None] = contextvars.ContextVar(
+    "congvu_tenant_entry_check", default=None)
 
 
 class TenantContextError(RuntimeError):
@@ -36,6 +41,9 @@ def reset_tenant(token: contextvars.Token) -> None:
 @contextmanager
 def tenant_context(tenant_id: int | None) -> Iterator[None]:
     """Run the block as `tenant_id` (None: as no tenant, which sees no tenant rows)."""
+    check = _entry_check.get()
+    if check is not None and tenant_id is not None:
+        check(tenant_id)
     token = _tenant.set(tenant_id)
     utoken = _unscoped.set(False)
     _sync_database()
@@ -45,6 +53,17 @@ def tenant_context(tenant_id: int | None) -> Iterator[None]:
         _unscoped.reset(utoken)
         _tenant.reset(token)
         _sync_database()
+
+
+@contextmanager
+def checking_tenant_entry(check: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, `check(tenant_id)` runs before any tenant_context is entered (it
+    refuses by raising)."""
+    token = _entry_check.set(check)
+    try:
+        yield
+    finally:
+        _entry_check.reset(token)
 
 
 @contextmanager

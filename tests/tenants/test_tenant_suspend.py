@@ -224,3 +224,101 @@ def test_the_page_says_whom_to_contact_when_the_operator_set_it(clean_app, clien
     assert f"Tỉnh thử tinh-a đang tạm ngừng sử dụng nền tảng từ ngày {_since(_tenant(clean_app, 'tinh-a'))}." in words
     assert "Liên hệ đơn vị quản trị nền tảng: hotro@congvu.gov.vn, 024 1234 5678." in words
     assert "Sự cố an ninh" not in words  # the reason is the operator's, not the province's people's
+
+
+def test_people_signed_in_before_the_suspension_are_locked_out_of_the_pages_outside_their_province(clean_app, client):
+    """Every route of the app outside /t/<tenant>/ that a tenant's person can reach (the
+    url_map, listed below) answers 423 with the province's words once it is suspended,
+    for a session opened before and for a token issued before; logging out and revoking
+    still work; the operator's pages are untouched."""
+    from core import unit_of_work
+    from core.tenants import suspension
+
+    a = build_world(clean_app, "tinh-a", client)
+    staff, csrf = page_session(clean_app, a, "staff")
+    assert staff.get("/account/password").status_code == 200
+    with clean_app.app_context():
+        suspension.suspend("tinh-a", "Sự cố an ninh")
+        unit_of_work.commit()
+    message = f"Tỉnh thử tinh-a đang tạm ngừng sử dụng nền tảng từ ngày {_since(_tenant(clean_app, 'tinh-a'))}."
+
+    # The app's routes outside a tenant's prefix, so a new one is not forgotten here.
+    outside = sorted(r.rule for r in clean_app.url_map.iter_rules()
+                     if "<t>" not in r.rule and not r.rule.startswith(("/static", "/operator", "/api/v1/tenants/<")))
+    assert outside == ["/", "/account/password", "/api/docs", "/api/docs/static/<path:filename>",
+                       "/api/v1/auth/password", "/api/v1/auth/revoke", "/api/v1/auth/token", "/api/v1/openapi.json",
+                       "/api/v1/plugins", "/api/v1/tenants", "/favicon.ico", "/healthz", "/login", "/logout",
+                       "/metrics"]
+    for path in ("/", "/account/password"):
+        page = staff.get(path)
+        assert page.status_code == 423, path
+        assert message in _text(page.get_data(as_text=True)), path
+    changed = staff.post("/account/password", data={"csrf_token": csrf, "current_password": PASSWORD,
+                                                    "new_password": "Moi@Matkhau2026", "confirm": "Moi@Matkhau2026"})
+    assert changed.status_code == 423
+    headers = a.headers("staff")
+    for method, path, body in (("post", "/api/v1/auth/password",
+                                {"current_password": PASSWORD, "new_password": "Moi@Matkhau2026"}),
+                               ("get", "/api/v1/plugins", None), ("get", "/api/v1/tenants", None),
+                               ("post", "/api/v1/auth/revoke", None)):
+        api = getattr(client, method)(path, json=body, headers=headers)
+        assert (api.status_code, api.get_json()["code"]) == (423, "tenant_suspended"), path
+    # The password did not change: the old one still opens the door once it is resumed.
+    with clean_app.app_context(), tenant_context(a.tenant_id):
+        from core.auth.passwords import verify_password
+        user = db.session.scalar(select(User).where(User.username == "staff"))
+        assert verify_password(user.password_hash, PASSWORD)
+    # The operator's own pages keep working.
+    operator = clean_app.test_client()
+    _operator_session(clean_app, operator)
+    for path in ("/operator/", "/operator/dashboard", "/operator/tenants/new", "/operator/merges"):
+        assert operator.get(path).status_code == 200, path
+    assert operator.get("/").status_code == 302
+    # Logging out always works.
+    assert staff.post("/logout", data={"csrf_token": csrf}).status_code == 302
+    assert staff.get("/").headers["Location"].endswith("/login")
+
+
+def test_commands_that_would_change_a_suspended_tenant_refuse_in_one_line_and_the_operators_still_work(
+        clean_app, tmp_path):
+    """One check at tenant_context refuses every command that enters a suspended tenant
+    (here a login, a recalculation, a classification, an import), before it reads or
+    writes anything; the operator's own commands (verify the audit log, export, resume)
+    go on, and another province is untouched."""
+    a = build_world(clean_app, "tinh-a")
+    b = build_world(clean_app, "tinh-b")
+    cli = clean_app.test_cli_runner()
+    assert cli.invoke(main, ["tenant", "suspend", "tinh-a", "--reason", "Sự cố an ninh"]).exit_code == 0
+    since = _since(_tenant(clean_app, "tinh-a"))
+    before = _counts(clean_app, a)
+    staff_file = tmp_path / "nhan-su.csv"
+    staff_file.write_text("employee_code,full_name\nX1,Người Mới\n", encoding="utf-8")
+
+    for args, words, stdin in (
+            (["user", "create", "--tenant", "tinh-a", "--username", "moi", "--password-stdin"], "user create",
+             "Mat-Khau-Rieng#2031\n"),
+            (["recalc", "--tenant", "tinh-a", "--period", "2026-10"], "recalc", None),
+            (["classify", "--tenant", "tinh-a", "--year", "2026"], "classify", None),
+            (["import", "--tenant", "tinh-a", "--connector", "staff-csv", str(staff_file)], "import", None)):
+        refused = cli.invoke(main, args, input=stdin)
+        assert refused.exit_code == 1, (args, refused.output)
+        assert refused.output.splitlines() == [
+            f"error: tenant tinh-a is suspended since {since}: `congvu {words}` changes nothing "
+            "until the operator resumes it (congvu tenant resume tinh-a)"], args
+    assert _counts(clean_app, a) == before
+    assert _events(clean_app, a, "user.create") == []
+
+    # The operator's commands on it go on.
+    verify = cli.invoke(main, ["audit", "verify", "--tenant", "tinh-a"])
+    assert verify.exit_code == 0, verify.output
+    assert cli.invoke(main, ["tenant", "export", "--tenant", "tinh-a", "--out", str(tmp_path / "out")]).exit_code == 0
+    # Another province is not concerned.
+    other = cli.invoke(main, ["user", "create", "--tenant", "tinh-b", "--username", "moi", "--password-stdin"],
+                       input="Mat-Khau-Rieng#2031\n")
+    assert other.exit_code == 0 and other.output.strip() == "created user moi in tinh-b with roles employee", other.output
+    # Resumed, the same command works.
+    assert cli.invoke(main, ["tenant", "resume", "tinh-a"]).exit_code == 0
+    again = cli.invoke(main, ["user", "create", "--tenant", "tinh-a", "--username", "moi", "--password-stdin"],
+                       input="Mat-Khau-Rieng#2031\n")
+    assert again.exit_code == 0 and again.output.strip() == "created user moi in tinh-a with roles employee"
+    assert _counts(clean_app, b)[2] == 7
