@@ -1091,9 +1091,12 @@ def person(principal: Principal, year: int, employee_id: int) -> dict:
     row = db.session.scalar(select(EmployeeClassification).where(EmployeeClassification.year == year,
                                                                  EmployeeClassification.employee_id == employee_id))
     decision = decision_for(year, employee_id)
+    from core.classification.basis import basis
     from core.classification.services import appeal_view
 
     return {"year": year, "employee_id": employee_id, "full_name": org.people[employee_id].full_name,
+            # Why the suggested level: the months counted, those without general criteria, the rules.
+            "basis": basis(year, {employee_id: org.agency[employee_id]}).get(employee_id),
             "agency_id": org.agency[employee_id], "scope": org.scope_of(employee_id),
             "computed_level": row.computed_level if row else None,
             "total": None if row is None or row.total is None else float(row.total),

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from core import unit_of_work
 from core.catalogue.services import fold
 from core.classification import evaluation_board, procedure
+from core.classification.basis import basis
 from core.classification.services import FIRST_YEAR, LAST_YEAR, year_state
 from core.errors import Invalid, ServiceError
 from core.i18n import day_input
@@ -106,6 +107,10 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         mine["may_appeal"] = cal.now() <= d["appeal_until"] and not any(
             a["status"] == "pending" for a in mine["appeals"])
     org = procedure.Org(year)
+    # The manager proposing a level sees the same basis as the person (one query for all).
+    step_basis = basis(year, {s["employee_id"]: org.agency[s["employee_id"]] for s in pending["steps"]
+                              if s["employee_id"] in org.agency}
+                       | {p["employee_id"]: v["agency_id"] for v in previews.values() for p in v["people"]})
     if mine is not None and mine["computed_level"] is not None and mine["decision"] is None:
         mine["next"] = procedure.next_step(org, year, mine["employee_id"], (s["step"] for s in mine["steps"]))
     openable = []
@@ -133,7 +138,7 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     page = min(page, pages)
     state = year_state(year)
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
-                           previews=previews, mine=mine, levels=LEVELS, form=form,
+                           previews=previews, mine=mine, step_basis=step_basis, levels=LEVELS, form=form,
                            openable=found[(page - 1) * AGENCIES_PER_PAGE:page * AGENCIES_PER_PAGE],
                            agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
                            pages=pages, year_final=state is not None and state.status == "final",

@@ -1,0 +1,103 @@
+"""Why a suggested level is what it is (both databases): the evaluation page shows the person
+— and the manager who proposes a level — the months the agency counts with their scores, the
+months still without general criteria (their totals are the task score alone, up to 30 points
+short), and the rules with their versions; the API's person view carries the same basis."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core import unit_of_work
+from core.extensions import db
+from core.org.models import Employee
+from core.scoring.models import PeriodScore
+from core.tenancy import tenant_context
+from core.work.models import ClosedPeriod
+from tests.classification.test_evaluation_pages import page
+from tests.classification.test_evaluation_procedure import open_agency, step
+
+pytest_plugins = ("tests.work.test_work_support", "tests.classification.test_evaluation_procedure")
+
+
+def _september_without_general(clean_app, w) -> None:
+    """staff2: June 80 (task 55 + general 25) and September 60, task score only."""
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        e = db.session.get(Employee, w.ids["staff2"])
+        db.session.add(PeriodScore(
+            employee_id=e.id, unit_id=e.unit_id, period="2026-09", item_count=4, working_days=21,
+            task_score=Decimal(60), general_score=None, total=Decimal(60), components={}, sums={},
+            variant_key="decree335", variant_version="1.3.0", settings_hash="x", provisional=True))
+        unit_of_work.commit()
+
+
+def test_the_person_sees_the_months_the_missing_criteria_and_the_rules(clean_app, proc, client):
+    w = proc
+    _september_without_general(clean_app, w)
+    assert open_agency(client, w).status_code == 200
+    html = page(client, w, "staff2")
+    why = html[html.index('id="why-level"'):]
+    why = why[:why.index("</div>")]
+    # (80 + 60) ÷ 2 = 70.00: HTT, with September's general criteria still to come.
+    assert "Gợi ý theo điểm: <strong>HTT</strong> (70)" in html
+    assert "(tháng 01/2026 – tháng 11/2026)" in why
+    assert f'<a href="/t/{w.slug}/me?period=2026-06">tháng 06/2026</a>' in why
+    assert f'<a href="/t/{w.slug}/me?period=2026-09">tháng 09/2026</a>' in why
+    assert '<td data-label="Tiêu chí chung"><span class="tag">chưa chấm</span></td>' in why
+    assert '<td data-label="Tổng điểm"><strong>60</strong> <span class="muted">(tạm tính)</span></td>' in why
+    assert "Tháng 09/2026 chưa có điểm tiêu chí chung (tối đa 30 điểm mỗi tháng)" in why
+    assert "(HTXS từ 90, HTT từ 70, HT từ 50)" in why and "phiên bản 1.1.0" in why
+    assert "điểm tính theo" in why and "phiên bản 1.3.0" in why
+    # The manager proposing staff2's level reads the same warning beside the form.
+    assert step(client, w, "staff2", "staff2", "self").status_code == 200
+    html = page(client, w, "manager")
+    item = html[html.index(f'id="step-{w.ids["staff2"]}-manager"'):]
+    item = item[:item.index("<form")]
+    assert "Điểm cả năm theo các tháng được tính: 70" in item
+    assert "Tháng 09/2026 chưa có điểm tiêu chí chung" in item
+
+
+def test_the_api_person_view_carries_the_basis(clean_app, proc, client):
+    w = proc
+    _september_without_general(clean_app, w)
+    assert open_agency(client, w).status_code == 200
+    r = client.get(w.url(f"/evaluations/2026/employees/{w.ids['staff2']}"), headers=w.h("staff2"))
+    assert r.status_code == 200, r.get_json()
+    basis = r.get_json()["basis"]
+    assert basis["counted"] == [f"2026-{m:02d}" for m in range(1, 12)]
+    assert basis["months"] == [
+        {"period": "2026-06", "task_score": 55.0, "general_score": 25.0, "total": 80.0, "provisional": False},
+        {"period": "2026-09", "task_score": 60.0, "general_score": None, "total": 60.0, "provisional": True}]
+    assert basis["mean"] == 70.0 and basis["no_general"] == basis["no_general_open"] == ["2026-09"]
+    assert basis["no_general_closed"] == []
+    assert basis["variant"] == {"key": "decree335", "version": "1.3.0"}
+    assert basis["scheme"] == {"key": "decree335", "version": "1.1.0", "bands": [
+        {"level": "HTXS", "from": 90.0}, {"level": "HTT", "from": 70.0}, {"level": "HT", "from": 50.0}]}
+
+
+def test_a_closed_month_without_criteria_says_it_must_be_reopened(clean_app, proc, client):
+    """A closed month refuses general criteria (409): the person is not told the manager will
+    set them, but that the month has to be reopened first."""
+    w = proc
+    _september_without_general(clean_app, w)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.add(ClosedPeriod(period="2026-09"))
+        unit_of_work.commit()
+    assert open_agency(client, w).status_code == 200
+    html = page(client, w, "staff2")
+    why = html[html.index('id="why-level"'):]
+    why = why[:why.index("</div>")]
+    assert ("Tháng 09/2026 đã khóa sổ mà chưa có điểm tiêu chí chung (tối đa 30 điểm mỗi tháng): tổng điểm chỉ là "
+            "điểm nhiệm vụ. Chỉ chấm được tiêu chí chung khi Sở Nội vụ mở lại tháng") in why
+    assert "chưa có điểm tiêu chí chung (tối đa" not in why.replace("khóa sổ mà chưa có điểm tiêu chí chung (tối đa", "")
+
+
+def test_the_decider_sees_who_lacks_general_criteria_before_freezing(clean_app, proc, client):
+    w = proc
+    _september_without_general(clean_app, w)
+    assert open_agency(client, w).status_code == 200
+    html = page(client, w, "head")
+    item = html[html.index(f'id="decide-{w.ids["agency"]}-staff"'):]
+    item = item[:item.index("<form")]
+    assert (f'<span class="tag" id="no-general-{w.ids["staff2"]}">chưa chấm tiêu chí chung: tháng 09/2026</span>'
+            in item)
+    assert f'id="no-general-{w.ids["staff"]}"' not in item  # June has its criteria; December is not counted
