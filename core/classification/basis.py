@@ -61,7 +61,9 @@ def basis(year: int, people: dict[int, int]) -> dict[int, dict[str, Any]]:
             chosen = scheme_for_regime(regime, year)
             bands = [{"level": level, "from": float(chosen.settings[key])} for level, key in BANDS
                      if key in chosen.settings]
-            schemes[regime] = {"key": chosen.component.key, "version": chosen.component.version, "bands": bands}
+            ratio = chosen.settings.get("quota_ratio")
+            schemes[regime] = {"key": chosen.component.key, "version": chosen.component.version, "bands": bands,
+                               "quota_percent": None if ratio is None else float(ratio) * 100}
         own = [r for r in rows.get(employee_id, []) if r.period in counted]
         months = [{"period": r.period, "task_score": float(r.task_score),
                    "general_score": None if r.general_score is None else float(r.general_score),

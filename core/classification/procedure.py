@@ -1100,6 +1100,9 @@ def person(principal: Principal, year: int, employee_id: int) -> dict:
             "agency_id": org.agency[employee_id], "scope": org.scope_of(employee_id),
             "computed_level": row.computed_level if row else None,
             "total": None if row is None or row.total is None else float(row.total),
+            # The scheme's reasons beside the bands: the HTXS quota, a discipline, too few months.
+            "demoted_by_quota": bool(row and row.demoted_by_quota), "forced_kht": bool(row and row.forced_kht),
+            "months_worked": None if row is None else row.months_worked,
             "steps": [step_view(s) for s in sorted(_steps(year, [employee_id]).get(employee_id, {}).values(),
                                                    key=lambda s: STEPS.index(s.step))],
             "decision": None if decision is None else decision_view(decision),

@@ -70,7 +70,7 @@ def test_the_api_person_view_carries_the_basis(clean_app, proc, client):
     assert basis["mean"] == 70.0 and basis["no_general"] == basis["no_general_open"] == ["2026-09"]
     assert basis["no_general_closed"] == []
     assert basis["variant"] == {"key": "decree335", "version": "1.3.0"}
-    assert basis["scheme"] == {"key": "decree335", "version": "1.1.0", "bands": [
+    assert basis["scheme"] == {"key": "decree335", "version": "1.1.0", "quota_percent": 20.0, "bands": [
         {"level": "HTXS", "from": 90.0}, {"level": "HTT", "from": 70.0}, {"level": "HT", "from": 50.0}]}
 
 
@@ -101,3 +101,15 @@ def test_the_decider_sees_who_lacks_general_criteria_before_freezing(clean_app, 
     assert (f'<span class="tag" id="no-general-{w.ids["staff2"]}">chưa chấm tiêu chí chung: tháng 09/2026</span>'
             in item)
     assert f'id="no-general-{w.ids["staff"]}"' not in item  # June has its criteria; December is not counted
+
+
+def test_a_level_the_quota_lowered_says_so(clean_app, proc, client):
+    """staff's 95 is above HTXS's 90, yet HTT: within AG's professional group the quota allows
+    no HTXS (x ≤ 0.2 × (5 − x) has no x ≥ 1), and the page says why, with the tenant's ratio."""
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    html = page(client, w, "staff")
+    assert "Gợi ý theo điểm: <strong>HTT</strong> (95)" in html
+    assert ('<p class="notice" id="quota">Chuyển từ HTXS xuống HTT theo tỷ lệ khống chế của cơ quan và nhóm vị trí '
+            'việc làm. Số HTXS không quá 20% số HTT; người có tổng điểm thấp hơn được chuyển trước.</p>') in html
+    assert 'id="quota"' not in page(client, w, "staff2")
