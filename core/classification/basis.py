@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.classification.models import AgencyEvaluation
+from core.classification.models import AgencyEvaluation, EmployeeClassification
 from core.extensions import db
 from core.scoring.models import PeriodScore
 from core.work.models import ClosedPeriod
@@ -49,6 +49,10 @@ def basis(year: int, people: dict[int, int]) -> dict[int, dict[str, Any]]:
     # that the month has to be reopened first, not that the manager will set them.
     closed = set(db.session.scalars(select(ClosedPeriod.period).where(ClosedPeriod.period.in_(wanted)))) \
         if wanted else set()
+    levels = {r.employee_id: r for r in db.session.execute(select(
+        EmployeeClassification.employee_id, EmployeeClassification.computed_level,
+        EmployeeClassification.demoted_by_quota).where(EmployeeClassification.year == year,
+                                                       EmployeeClassification.employee_id.in_(list(people))))}
     regimes = regimes_on(list(people), date(year, 12, 31))
     schemes: dict[str, dict[str, Any]] = {}
     out: dict[int, dict[str, Any]] = {}
@@ -68,8 +72,10 @@ def basis(year: int, people: dict[int, int]) -> dict[int, dict[str, Any]]:
         months = [{"period": r.period, "task_score": float(r.task_score),
                    "general_score": None if r.general_score is None else float(r.general_score),
                    "total": float(r.total), "provisional": bool(r.provisional)} for r in own]
+        row = levels.get(employee_id)
         out[employee_id] = {
             "counted": counted, "months": months,
+            "level": row.computed_level if row else None, "demoted_by_quota": bool(row and row.demoted_by_quota),
             "mean": _round2(sum(m["total"] for m in months) / len(months)) if months else None,
             "no_general": [m["period"] for m in months if m["general_score"] is None],
             "no_general_closed": [m["period"] for m in months if m["general_score"] is None and m["period"] in closed],

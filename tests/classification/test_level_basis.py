@@ -52,7 +52,7 @@ def test_the_person_sees_the_months_the_missing_criteria_and_the_rules(clean_app
     html = page(client, w, "manager")
     item = html[html.index(f'id="step-{w.ids["staff2"]}-manager"'):]
     item = item[:item.index("<form")]
-    assert "Điểm cả năm theo các tháng được tính: 70" in item
+    assert "Điểm cả năm theo các tháng được tính: 70 · Gợi ý theo điểm: <strong>HTT</strong></span>" in item
     assert "Tháng 09/2026 chưa có điểm tiêu chí chung" in item
 
 
@@ -67,6 +67,7 @@ def test_the_api_person_view_carries_the_basis(clean_app, proc, client):
     assert basis["months"] == [
         {"period": "2026-06", "task_score": 55.0, "general_score": 25.0, "total": 80.0, "provisional": False},
         {"period": "2026-09", "task_score": 60.0, "general_score": None, "total": 60.0, "provisional": True}]
+    assert basis["level"] == "HTT" and basis["demoted_by_quota"] is False
     assert basis["mean"] == 70.0 and basis["no_general"] == basis["no_general_open"] == ["2026-09"]
     assert basis["no_general_closed"] == []
     assert basis["variant"] == {"key": "decree335", "version": "1.3.0"}
@@ -113,3 +114,9 @@ def test_a_level_the_quota_lowered_says_so(clean_app, proc, client):
     assert ('<p class="notice" id="quota">Chuyển từ HTXS xuống HTT theo tỷ lệ khống chế của cơ quan và nhóm vị trí '
             'việc làm. Số HTXS không quá 20% số HTT; người có tổng điểm thấp hơn được chuyển trước.</p>') in html
     assert 'id="quota"' not in page(client, w, "staff2")
+    # The manager proposing staff's level reads the same reason beside the form.
+    assert step(client, w, "staff", "staff", "self").status_code == 200
+    html = page(client, w, "manager")
+    item = html[html.index(f'id="step-{w.ids["staff"]}-manager"'):]
+    assert ("Điểm cả năm theo các tháng được tính: 95 · Gợi ý theo điểm: <strong>HTT</strong> "
+            "(chuyển từ HTXS xuống HTT theo tỷ lệ khống chế)</span>") in item[:item.index("<form")]
