@@ -1028,7 +1028,8 @@ def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dic
     agency_id = org.agency.get(employee_id)
     if agency_id is None or agency_state(year, agency_id) is None:
         return None
-    step = next((s for s in procedure_settings()["steps"] if s not in set(done)), None)
+    done = set(done)  # once: a generator read inside the loop would be empty from the second step on
+    step = next((s for s in procedure_settings()["steps"] if s not in done), None)
     if step is None:
         return None
     person = org.people[employee_id]
