@@ -723,8 +723,12 @@ def preview(principal: Principal, year: int, agency_id: int, scope: str) -> dict
         people.append({"employee_id": i, "full_name": org.people[i].full_name, "code": org.people[i].code,
                        "level": proposed if rows[i].computed_level is not None or steps else None,
                        "computed_level": rows[i].computed_level})
+    from core.classification.quota_check import quota_breaches
+
     return {"year": year, "agency_id": agency_id, "agency": unit.name, "scope": scope,
-            "confirmation": confirmation_text(unit, year), "people": people, "missing": missing}
+            "confirmation": confirmation_text(unit, year), "people": people, "missing": missing,
+            # The meeting may have raised people back to HTXS: the decider sees a breach first.
+            "quota_breaches": quota_breaches(year, agency_id, {p["employee_id"]: p["level"] for p in people})}
 
 
 def decide(principal: Principal, year: int, agency_id: int, scope: str, confirmation: str,

@@ -26,6 +26,10 @@ AGENCIES_PER_PAGE = 20
 AGENCY_SHOWS = ("all", "not_opened", "open", "decided")
 
 
+# The position groups' names as the catalogue shows them (msgids of core/admin/views.py).
+POSITION_GROUPS = {"leadership": "Leadership", "professional": "Professional", "support": "Support"}
+
+
 def _member() -> None:
     if current_user.is_operator or current_user.tenant_id != g.tenant.id:
         abort(404)
@@ -138,7 +142,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     page = min(page, pages)
     state = year_state(year)
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
-                           previews=previews, mine=mine, step_basis=step_basis, levels=LEVELS, form=form,
+                           previews=previews, mine=mine, step_basis=step_basis, position_groups=POSITION_GROUPS,
+                           levels=LEVELS, form=form,
                            openable=found[(page - 1) * AGENCIES_PER_PAGE:page * AGENCIES_PER_PAGE],
                            agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
                            pages=pages, year_final=state is not None and state.status == "final",

@@ -120,3 +120,31 @@ def test_a_level_the_quota_lowered_says_so(clean_app, proc, client):
     item = html[html.index(f'id="step-{w.ids["staff"]}-manager"'):]
     assert ("Điểm cả năm theo các tháng được tính: 95 · Gợi ý theo điểm: <strong>HTT</strong> "
             "(chuyển từ HTXS xuống HTT theo tỷ lệ khống chế)</span>") in item[:item.index("<form")]
+
+
+def test_the_decider_sees_a_quota_the_meetings_broke(clean_app, proc, client):
+    """The scheme moved staff's 95 down to HTT (no HTXS fits AG's professional group), but the
+    meeting proposes HTXS again: the head's preview says the decision would breach the quota,
+    with the figures — 1 HTXS for staff2, manager, head and deputy's 4 HTT, at most 0."""
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    for name, boss in (("staff", "manager"), ("staff2", "manager"), ("manager", "head")):
+        for kind, who in (("self", name), ("manager", boss), ("meeting", boss)):
+            level = "HTXS" if name == "staff" else "HTT"
+            assert step(client, w, who, name, kind, level=level).status_code == 200, (name, kind)
+    r = client.get(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision-preview"),
+                   query_string={"scope": "staff"}, headers=w.h("head"))
+    assert r.get_json()["quota_breaches"] == [
+        {"group": "professional", "regime": "cong_chuc", "htxs": 1, "htt": 4, "allowed": 0, "percent": 20.0}]
+    html = page(client, w, "head")
+    assert (f'id="quota-breach-{w.ids["agency"]}-professional">Vượt tỷ lệ khống chế: trong nhóm Chuyên môn, nghiệp vụ, '
+            "quyết định này để 1 HTXS trên 4 HTT; HTXS không quá 20% số HTT, tức tối đa 0 HTXS.</p>") in html
+    # A warning, not a refusal: the head answers for the decision. Once it froze staff's HTXS,
+    # the leaders' decision (head and deputy, HTT as the scheme suggests) counts it too.
+    r = client.post(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision"),
+                    json={"scope": "staff", "confirmation": "AG 2026"}, headers=w.h("head"))
+    assert r.status_code == 201, r.get_json()
+    r = client.get(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision-preview"),
+                   query_string={"scope": "leaders"}, headers=w.h("admin"))
+    assert r.status_code == 200 and r.get_json()["quota_breaches"] == [
+        {"group": "professional", "regime": "cong_chuc", "htxs": 1, "htt": 4, "allowed": 0, "percent": 20.0}]
