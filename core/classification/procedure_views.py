@@ -195,12 +195,25 @@ def decide(t):
     year, agency_id, scope = _year(), _int("agency_id"), request.form.get("scope", "")
     if agency_id is None:
         abort(400)
+    # Each "level-<id>" chosen is a change of the proposed level, with its "reason-<id>".
+    changes = [{"employee_id": int(key[len("level-"):]), "level": value,
+                "reason": request.form.get(f"reason-{key[len('level-'):]}", "")}
+               for key, value in request.form.items() if key.startswith("level-") and key[6:].isdigit() and value]
     try:
-        procedure.decide(current_user, year, agency_id, scope, request.form.get("confirmation", ""))
+        procedure.decide(current_user, year, agency_id, scope, request.form.get("confirmation", ""), changes)
         return _done(year, _("Decided. Each person is notified and may appeal."))
     except ServiceError as exc:
         unit_of_work.rollback()
+        # The service names a change by its place in the list; the form by the person.
+        exc.errors = {_change_field(k, changes): v for k, v in exc.errors.items()}
         return _render(year, f"decide-{agency_id}-{scope}", exc)
+
+
+def _change_field(key: str, changes: list[dict]) -> str:
+    parts = key.split(".")
+    if parts[0] == "changes" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(changes):
+        return f"{parts[2]}-{changes[int(parts[1])]['employee_id']}"
+    return key
 
 
 @evaluation_pages.post("/t/<t>/evaluation/open")

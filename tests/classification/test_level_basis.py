@@ -148,3 +148,39 @@ def test_the_decider_sees_a_quota_the_meetings_broke(clean_app, proc, client):
                    query_string={"scope": "leaders"}, headers=w.h("admin"))
     assert r.status_code == 200 and r.get_json()["quota_breaches"] == [
         {"group": "professional", "regime": "cong_chuc", "htxs": 1, "htt": 4, "allowed": 0, "percent": 20.0}]
+
+
+def test_the_head_lowers_a_proposed_level_on_the_page_with_a_reason(clean_app, proc, client):
+    """The meeting proposes HTXS against the quota; the head decides HTT for staff on the
+    page: without a reason 422 with the error beside that person's field and nothing decided,
+    with one the decision freezes HTT and the step keeps the reason."""
+    from sqlalchemy import select
+
+    from core.classification.models import EvaluationDecision, EvaluationStep
+    from tests.work.test_work_pages import csrf
+
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    for name, boss in (("staff", "manager"), ("staff2", "manager"), ("manager", "head")):
+        for kind, who in (("self", name), ("manager", boss), ("meeting", boss)):
+            assert step(client, w, who, name, kind, level="HTXS" if name == "staff" else "HTT").status_code == 200
+    html = page(client, w, "head")
+    form = f"decide-{w.ids['agency']}-staff"
+    assert f'<details id="{form}-changes" open>' in html  # the quota is broken: the changes are shown
+    data = {"csrf_token": csrf(html), "agency_id": w.ids["agency"], "scope": "staff", "confirmation": "AG 2026",
+            f"level-{w.ids['staff']}": "HTT", f"reason-{w.ids['staff']}": " "}
+    r = client.post(f"/t/{w.slug}/evaluation/decide?year=2026", data=data)
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    field = body[body.index(f'id="{form}-reason-{w.ids["staff"]}"'):]
+    assert '<span class="error" role="alert">Bắt buộc.</span>' in field[:field.index("</fieldset>")]
+    assert '<option selected>HTT</option>' in body[body.index(f'id="{form}-level-{w.ids["staff"]}"'):][:300]
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(EvaluationDecision.id)) is None
+    data[f"reason-{w.ids['staff']}"] = "Giữ tỷ lệ HTXS của nhóm chuyên môn"
+    r = client.post(f"/t/{w.slug}/evaluation/decide?year=2026", data=data)
+    assert r.status_code == 302
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        decided = db.session.scalar(select(EvaluationStep).where(EvaluationStep.step == "decision",
+                                                                 EvaluationStep.employee_id == w.ids["staff"]))
+        assert (decided.level, decided.comment) == ("HTT", "Giữ tỷ lệ HTXS của nhóm chuyên môn")
