@@ -175,10 +175,27 @@ def _work(tenant) -> int:
     count += month_of_work(tenant, people, choices, this_month, 2025, until=today)
     count -= _fit_days(last_month)
     _settle_work(today, last_month)
+    _general_criteria(kernel.month_of(last_month))
     for month in (last_month, this_month):
         engine.recalculate(kernel.month_of(month))
     scoring.close_period(kernel.month_of(last_month), actor="cli", why={"demo": True})
     return count
+
+
+def _general_criteria(period: str) -> None:
+    """Each person's general criteria (Decree 335, Art. 12: three groups of 10) for the month
+    about to close, set by their manager: a closed month refuses them, and without them its
+    total is the task score alone (up to 30 points short), so every annual level the demo's
+    evaluation suggests would be one or two bands too low. 21 to 29 points, spread by id."""
+    from core.scoring.models import GeneralScore
+    from core.timeutil import utcnow
+
+    moment = utcnow()
+    db.session.add_all(GeneralScore(
+        employee_id=i, period=period, politics_ethics=Decimal(8 + i % 3), competence_attitude=Decimal(7 + i * 7 % 4),
+        innovation=Decimal(6 + i * 5 % 4), set_by_id=manager, set_at=moment)
+        for i, manager in db.session.execute(select(Employee.id, Employee.manager_id)))
+    db.session.flush()
 
 
 def _fit_days(first_day: date) -> int:

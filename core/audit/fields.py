@@ -28,6 +28,13 @@ FIELDS = {
     "resolved_by": _l("Resolved by"), "resolved_at": _l("Resolved at"), "comment": _l("Comment"),
     "people": _l("People"), "levels": _l("Levels"), "scheme": _l("Scheme"), "appeal_until": _l("Appeals until"),
     "demoted_by_quota": _l("Lowered by the quota"), "months": _l("Months"),
+    # An agency's decision (procedure.decision_view)
+    "agency_id": _l("Agency"), "scope": _l("Scope"), "decided_by": _l("Decided by (login)"),
+    "decided_at": _l("Decided at"),
+    "decider_id": _l("Signatory (person)"), "decider_name": _l("Signatory"), "decider_title": _l("Signatory's title"),
+    "signed": _l("Signed digitally"), "signed_at": _l("Signed at"), "signed_by": _l("Uploaded by"),
+    "signer_id": _l("Signer (person)"), "signer_subject": _l("Certificate's subject"),
+    "reopened_by": _l("Reopened by"), "reopened_at": _l("Reopened at"), "reopen_reason": _l("Reason for reopening"),
     # A work item
     "task_type_id": _l("Task type (id)"), "title": _l("Title"), "work_date": _l("Work day"),
     "quantity": _l("Quantity"), "complexity_level": _l("Complexity level"),
@@ -57,7 +64,14 @@ FIELDS = {
 # (core/audit/objects.py): "unit_id 42" reads as the unit's name and code, the id kept.
 ID_FIELDS = {"unit_id": "unit", "manager_id": "employee", "employee_id": "employee", "deputy_id": "employee",
              "assigned_by_id": "employee", "task_type_id": "task_type", "position_id": "position",
-             "agency_id": "unit"}
+             "agency_id": "unit", "decider_id": "employee", "signer_id": "employee"}
+
+# Stored words some fields take, as read (a decision's status "decided", its scope "staff").
+VALUE_WORDS = {
+    "status": {"decided": _l("decided"), "reopened": _l("reopened"), "pending": _l("pending"),
+               "upheld": _l("upheld"), "rejected": _l("rejected")},
+    "scope": {"staff": _l("staff"), "leaders": _l("head and deputies")},
+}
 
 
 def referenced(sides: Iterable[Any]) -> set[tuple[str, str]]:
@@ -69,6 +83,10 @@ def referenced(sides: Iterable[Any]) -> set[tuple[str, str]]:
                 value = side.get(key)
                 if isinstance(value, int) and not isinstance(value, bool):
                     out.add((kind, str(value)))
+            # A decision's levels are keyed by the people's ids: named like any other id.
+            levels = side.get("levels")
+            if isinstance(levels, dict):
+                out.update(("employee", str(k)) for k in levels)
     return out
 
 
@@ -76,6 +94,12 @@ def label(key: str) -> str:
     """The field as read, or "" when it has no name (the stored key is shown alone)."""
     found = FIELDS.get(key)
     return str(found) if found is not None else ""
+
+
+def keyed_value(key: str, text: str | None) -> str | None:
+    """A stored word of a field with words of its own (VALUE_WORDS), or None."""
+    found = VALUE_WORDS.get(key, {}).get(text or "")
+    return str(found) if found is not None else None
 
 
 def value(text: str | None) -> str:

@@ -69,11 +69,30 @@ def field_value(text: str | None, key: str = "", found: objects.Objects | None =
     null/true/false in words, anything else as is."""
     if key == "via" and text:
         return channel_label(text) or text
+    worded = fields.keyed_value(key, text)
+    if worded is not None:
+        return worded
+    if key == "levels" and text and found is not None:
+        return _levels(text, found)
     if found is not None and text and key in fields.ID_FIELDS:
         name = found.found.get((fields.ID_FIELDS[key], text))
         if name:
             return f"{name} · #{text}"
     return fields.value(text)
+
+
+def _levels(text: str, found: objects.Objects) -> str:
+    """A decision's levels ({"7": "HTT", …}, as stored) person by person: "Đỗ Ngọc Hiền
+    (SNV-P1-CV-02) · #7: HTT; …" — an inspector reads who got which level, not ids."""
+    try:
+        levels = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(levels, dict):
+        return text
+    named = sorted(((found.found.get(("employee", str(k))) or "", str(k), v) for k, v in levels.items()),
+                   key=lambda row: (row[0] == "", row[0], int(row[1]) if row[1].isdigit() else 0))
+    return "; ".join(f"{name + ' · ' if name else ''}#{k}: {v or '—'}" for name, k, v in named)
 
 
 def _text(value: Any) -> str:

@@ -723,8 +723,12 @@ def preview(principal: Principal, year: int, agency_id: int, scope: str) -> dict
         people.append({"employee_id": i, "full_name": org.people[i].full_name, "code": org.people[i].code,
                        "level": proposed if rows[i].computed_level is not None or steps else None,
                        "computed_level": rows[i].computed_level})
+    from core.classification.quota_check import quota_breaches
+
     return {"year": year, "agency_id": agency_id, "agency": unit.name, "scope": scope,
-            "confirmation": confirmation_text(unit, year), "people": people, "missing": missing}
+            "confirmation": confirmation_text(unit, year), "people": people, "missing": missing,
+            # The meeting may have raised people back to HTXS: the decider sees a breach first.
+            "quota_breaches": quota_breaches(year, agency_id, {p["employee_id"]: p["level"] for p in people})}
 
 
 def decide(principal: Principal, year: int, agency_id: int, scope: str, confirmation: str,
@@ -1028,7 +1032,8 @@ def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dic
     agency_id = org.agency.get(employee_id)
     if agency_id is None or agency_state(year, agency_id) is None:
         return None
-    step = next((s for s in procedure_settings()["steps"] if s not in set(done)), None)
+    done = set(done)  # once: a generator read inside the loop would be empty from the second step on
+    step = next((s for s in procedure_settings()["steps"] if s not in done), None)
     if step is None:
         return None
     person = org.people[employee_id]
@@ -1091,12 +1096,18 @@ def person(principal: Principal, year: int, employee_id: int) -> dict:
     row = db.session.scalar(select(EmployeeClassification).where(EmployeeClassification.year == year,
                                                                  EmployeeClassification.employee_id == employee_id))
     decision = decision_for(year, employee_id)
+    from core.classification.basis import basis
     from core.classification.services import appeal_view
 
     return {"year": year, "employee_id": employee_id, "full_name": org.people[employee_id].full_name,
+            # Why the suggested level: the months counted, those without general criteria, the rules.
+            "basis": basis(year, {employee_id: org.agency[employee_id]}).get(employee_id),
             "agency_id": org.agency[employee_id], "scope": org.scope_of(employee_id),
             "computed_level": row.computed_level if row else None,
             "total": None if row is None or row.total is None else float(row.total),
+            # The scheme's reasons beside the bands: the HTXS quota, a discipline, too few months.
+            "demoted_by_quota": bool(row and row.demoted_by_quota), "forced_kht": bool(row and row.forced_kht),
+            "months_worked": None if row is None else row.months_worked,
             "steps": [step_view(s) for s in sorted(_steps(year, [employee_id]).get(employee_id, {}).values(),
                                                    key=lambda s: STEPS.index(s.step))],
             "decision": None if decision is None else decision_view(decision),

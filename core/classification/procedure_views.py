@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from core import unit_of_work
 from core.catalogue.services import fold
 from core.classification import evaluation_board, procedure
+from core.classification.basis import basis
 from core.classification.services import FIRST_YEAR, LAST_YEAR, year_state
 from core.errors import Invalid, ServiceError
 from core.i18n import day_input
@@ -23,6 +24,10 @@ evaluation_pages = Blueprint("evaluation_pages", __name__, template_folder="temp
 # A province has some 70–100 agencies and communes: a phone shows them a page at a time.
 AGENCIES_PER_PAGE = 20
 AGENCY_SHOWS = ("all", "not_opened", "open", "decided")
+
+
+# The position groups' names as the catalogue shows them (msgids of core/admin/views.py).
+POSITION_GROUPS = {"leadership": "Leadership", "professional": "Professional", "support": "Support"}
 
 
 def _member() -> None:
@@ -106,6 +111,10 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         mine["may_appeal"] = cal.now() <= d["appeal_until"] and not any(
             a["status"] == "pending" for a in mine["appeals"])
     org = procedure.Org(year)
+    # The manager proposing a level sees the same basis as the person (one query for all).
+    step_basis = basis(year, {s["employee_id"]: org.agency[s["employee_id"]] for s in pending["steps"]
+                              if s["employee_id"] in org.agency}
+                       | {p["employee_id"]: v["agency_id"] for v in previews.values() for p in v["people"]})
     if mine is not None and mine["computed_level"] is not None and mine["decision"] is None:
         mine["next"] = procedure.next_step(org, year, mine["employee_id"], (s["step"] for s in mine["steps"]))
     openable = []
@@ -133,7 +142,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
     page = min(page, pages)
     state = year_state(year)
     return render_template("classification/evaluation.html", tenant=g.tenant, year=year, pending=pending,
-                           previews=previews, mine=mine, levels=LEVELS, form=form,
+                           previews=previews, mine=mine, step_basis=step_basis, position_groups=POSITION_GROUPS,
+                           levels=LEVELS, form=form,
                            openable=found[(page - 1) * AGENCIES_PER_PAGE:page * AGENCIES_PER_PAGE],
                            agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
                            pages=pages, year_final=state is not None and state.status == "final",
@@ -185,12 +195,25 @@ def decide(t):
     year, agency_id, scope = _year(), _int("agency_id"), request.form.get("scope", "")
     if agency_id is None:
         abort(400)
+    # Each "level-<id>" chosen is a change of the proposed level, with its "reason-<id>".
+    changes = [{"employee_id": int(key[len("level-"):]), "level": value,
+                "reason": request.form.get(f"reason-{key[len('level-'):]}", "")}
+               for key, value in request.form.items() if key.startswith("level-") and key[6:].isdigit() and value]
     try:
-        procedure.decide(current_user, year, agency_id, scope, request.form.get("confirmation", ""))
+        procedure.decide(current_user, year, agency_id, scope, request.form.get("confirmation", ""), changes)
         return _done(year, _("Decided. Each person is notified and may appeal."))
     except ServiceError as exc:
         unit_of_work.rollback()
+        # The service names a change by its place in the list; the form by the person.
+        exc.errors = {_change_field(k, changes): v for k, v in exc.errors.items()}
         return _render(year, f"decide-{agency_id}-{scope}", exc)
+
+
+def _change_field(key: str, changes: list[dict]) -> str:
+    parts = key.split(".")
+    if parts[0] == "changes" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(changes):
+        return f"{parts[2]}-{changes[int(parts[1])]['employee_id']}"
+    return key
 
 
 @evaluation_pages.post("/t/<t>/evaluation/open")

@@ -231,6 +231,15 @@ def _level_fields(level: str | None) -> dict[str, str]:
     return {"level": level or "", "level_label": LEVEL_LABELS.get(level or "", "Chưa xếp loại")}
 
 
+def _computed_level(row: EmployeeClassification) -> str:
+    """The level by the score as the form prints it: a total of 95 beside "HTT" must say that
+    the HTXS quota moved the person down, or the form contradicts its own bands."""
+    if row.demoted_by_quota and row.computed_level:
+        return (f"{row.computed_level} (tổng điểm đạt HTXS; chuyển xuống {row.computed_level} theo tỷ lệ khống chế "
+                "HTXS của cơ quan và nhóm vị trí việc làm)")
+    return row.computed_level or ""
+
+
 def classification_form(tenant_name: str, employee_id: int, year: int, day: date,
                         extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The annual evaluation and classification form of one person (Decree 335/2025 and
@@ -248,7 +257,7 @@ def classification_form(tenant_name: str, employee_id: int, year: int, day: date
     ctx = {**header(tenant_name, agency, day, None, None), **_person(employee),
            "title": f"PHIẾU ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC NĂM {year}",
            "year": str(year), "months_worked": str(row.months_worked), "task_score": _num(row.task_score),
-           "total": _num(row.total), "computed_level": row.computed_level or "",
+           "total": _num(row.total), "computed_level": _computed_level(row),
            "override_reason": shown_reason(row.override_reason, "vi") or "",
            "status": "chính thức" if state is not None and state.status == "final" else "dự kiến",
            "manager_name": manager.full_name if manager else "",

@@ -301,3 +301,23 @@ def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc,
                           "page": "1"})
     assert r.status_code == 302 and "q=tai" in r.headers["Location"] and "page=" not in r.headers["Location"]
     get(client, w, "admin", "/evaluation?year=2026&page=x")  # a bad page is the first, not a 500
+
+
+def test_the_lock_warns_of_people_still_within_their_appeal_window(clean_app, proc, client, clock):
+    """AG decided its staff on 3 December (3 people classified, 15 days to appeal): locking
+    the year then would end their appeals before 18/12/2026, and the confirmation says so;
+    once the window has passed it says nothing of it."""
+    from tests.classification.test_evaluation_procedure import step
+
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    for name, boss in (("staff", "manager"), ("staff2", "manager"), ("manager", "head")):
+        for kind, who in (("self", name), ("manager", boss), ("meeting", boss)):
+            assert step(client, w, who, name, kind).status_code == 200, (name, kind)
+    assert client.post(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision"),
+                       json={"scope": "staff", "confirmation": "AG 2026"}, headers=w.h("head")).status_code == 201
+    words = text(get(client, w, "admin", "/classification/2026/finalize"))
+    assert ("3 người còn trong hạn khiếu nại mức xếp loại đã quyết định, muộn nhất đến hết ngày 18/12/2026: khóa năm "
+            "lúc này sẽ chấm dứt quyền khiếu nại của họ trước thời hạn.") in words
+    clock.set(2026, 12, 19, 9, 0)
+    assert "còn trong hạn khiếu nại" not in text(get(client, w, "admin", "/classification/2026/finalize"))

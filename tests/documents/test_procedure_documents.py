@@ -259,3 +259,19 @@ def test_the_signatory_is_set_on_the_evaluation_page_with_errors_beside_the_fiel
     with clean_app.app_context(), tenant_context(w.tenant_id):
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.procedure")).one()
         assert event.actor.endswith(":admin") and event.after["leaders_signatory"]["full_name"] == "Nguyễn Tấn Tuân"
+
+
+def test_the_form_of_a_person_the_quota_moved_down_says_so(clean_app, proc, client):
+    """staff's 95 is HTXS by the bands but HTT by the quota (AG's professional group has
+    room for no HTXS): the form's level by score says why, beside the decided level."""
+    w = proc
+    decide_staff(client, w)
+    r = client.get(w.url(f"/employees/{w.ids['staff']}/classification-form"), query_string={"year": 2026},
+                   headers=w.h("staff"))
+    assert r.status_code == 200
+    text = flat(pdf_text(r.data))
+    assert ("Mức xếp loại theo điểm HTT (tổng điểm đạt HTXS; chuyển xuống HTT theo tỷ lệ khống chế HTXS của cơ "
+            "quan và nhóm vị trí việc làm)") in text
+    r = client.get(w.url(f"/employees/{w.ids['staff2']}/classification-form"), query_string={"year": 2026},
+                   headers=w.h("staff2"))
+    assert r.status_code == 200 and "tỷ lệ khống chế" not in flat(pdf_text(r.data))  # 80: HTT by its band
