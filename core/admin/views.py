@@ -628,11 +628,13 @@ def _render_periods(errors: dict, values: dict, status: int = 200):
     # The month in progress is offered no close button: its people still declare and report
     # in it, and one mistaken tap would freeze their work (the API can still close it).
     after = date(int(months[0][:4]) + (months[0][5:] == "12"), int(months[0][5:]) % 12 + 1, 1)
+    open_months = [m for m in months[1:] if not states[m]["closed"]]
+    missing = scoring.general_missing(open_months) if open_months else {}
     rows = [{"period": m, "closed": states[m]["closed"], "stale": states[m]["stale"],
              "scored_at": states[m]["scored_at"], "in_progress": m == months[0] and not states[m]["closed"],
-             "closable_from": after} for m in months]
+             "closable_from": after, "general_missing": missing.get(m)} for m in months]
     return render_template("admin/periods.html", tenant=g.tenant, rows=rows, errors=errors, values=values,
-                           saved=request.args.get("saved")), status
+                           saved=request.args.get("saved"), units_named=scoring.UNITS_NAMED), status
 
 
 @admin_pages.get("/t/<t>/admin/periods")

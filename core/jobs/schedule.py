@@ -113,6 +113,8 @@ def _close_due_month() -> dict[str, Any]:
     - Idempotent: a closed month is left alone; so is a month an admin reopened after it
       was closed (the audit log says so) — the scheduler does not close it again behind
       them; they close it by hand when done.
+    - Never frozen provisional: a month in which someone's general criteria are not set
+      is not closed (reason "general criteria missing: N"); the admin closes it by hand.
     - Never frozen stale: a month whose scores are stale, or whose recalculation is queued
       or running, is not closed. Its recalculation is sent (deduplicated: the 01:00 run's,
       if still going, is the one); when it finished at once (no Redis: runs inline) the
@@ -151,6 +153,13 @@ def _close_due_month() -> dict[str, Any]:
         run = runner.submit("recalculation", period, {"period": period}, SCHEDULER)
         if run.status != "finished" or stale():
             return {"closed": None, "period": period, "reason": "stale: recalculation sent"}
+    # Never frozen provisional: a person whose manager has not set the month's general
+    # criteria would keep the task score alone (up to 30 points short) for good, and only a
+    # reopening could mend it. The month waits; the admin's page names the units, and an
+    # admin who decides otherwise closes it by hand.
+    missing = scoring.general_missing([period])[period]["count"]
+    if missing:
+        return {"closed": None, "period": period, "reason": f"general criteria missing: {missing}"}
     # Audited as the scheduler, with the job that did it and the rule it followed: not as
     # "system", which says nothing about why a month froze overnight.
     scoring.close_period(period, actor=SCHEDULER, why={"job": _current_job_id(), "close_months_after_days": days})

@@ -10,7 +10,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import unit_of_work
@@ -19,6 +19,7 @@ from core.auth.principal import Principal
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.jobs.runner import task
+from core.org import directory
 from core.org import services as org
 from core.org.models import Employee
 from core.periods import period_bounds
@@ -636,8 +637,12 @@ def close_period(period: str, actor: str | None = None, why: dict | None = None)
     db.session.add(ClosedPeriod(period=period))
     db.session.flush()
     frozen = db.session.scalar(select(ScoredPeriod).where(ScoredPeriod.period == period))
+    missing = general_missing([period])[period]["count"]
+    # Who closed a month with provisional totals, and how many, is what an inspector asks
+    # when a person's year comes out 30 points short: the event says it.
     record("period.close", "period", period, actor=actor,
-           after={"period": period, "stale": bool(frozen and frozen.stale), **(why or {})})
+           after={"period": period, "stale": bool(frozen and frozen.stale), **(why or {}),
+                  **({"general_missing": missing} if missing else {})})
     from core.plugins.events import emit
     from core.tenancy import current_tenant_id
 
@@ -655,6 +660,30 @@ def reopen_period(period: str, reason: str) -> dict:
     db.session.flush()
     record("period.reopen", "period", period, before={"closed": True}, after={"closed": False, "reason": reason})
     return period_state(period)
+
+
+UNITS_NAMED = 5  # how many units a month's missing general criteria name before "and N more"
+
+
+def general_missing(periods: list[str]) -> dict[str, dict]:
+    """Per month, the people who worked in it (a month row with items) and have no general
+    criteria yet (Art. 12: up to 30 of the 100 points), and their units, most first. Rows
+    without items are left out: an inspector's or an admin's account that declares nothing
+    would otherwise hold every month open. Closing such a month freezes their
+    total at the task score alone, so the close page says so and the scheduler waits (our
+    rule, docs/scoring.md). Two reads for any number of months."""
+    counts = db.session.execute(
+        select(PeriodScore.period, PeriodScore.unit_id, func.count())
+        .where(PeriodScore.period.in_(periods), PeriodScore.general_score.is_(None), PeriodScore.item_count > 0)
+        .group_by(PeriodScore.period, PeriodScore.unit_id)).all()
+    out: dict[str, dict] = {p: {"count": 0, "units": []} for p in periods}
+    names = directory.unit_names({unit_id for _p, unit_id, _n in counts}) if counts else {}
+    for period, unit_id, n in counts:
+        out[period]["count"] += n
+        out[period]["units"].append({"unit_id": unit_id, "name": names.get(unit_id, f"#{unit_id}"), "count": n})
+    for entry in out.values():
+        entry["units"].sort(key=lambda u: (-u["count"], u["name"]))
+    return out
 
 
 def period_state(period: str) -> dict:

@@ -21,7 +21,7 @@ from core.scoring.models import ScoredPeriod
 from core.tenancy import tenant_context
 from core.work.models import WorkItem
 from tests.conftest import make_app
-from tests.work.test_work_support import Clock, build, declare, local
+from tests.work.test_work_support import PEOPLE, Clock, build, declare, local
 
 ROOT = Path(__file__).resolve().parents[2]
 CONGVU = str(Path(sys.executable).parent / "congvu")
@@ -275,6 +275,7 @@ def test_the_previous_month_closes_once_its_nth_working_day_is_over(client, clea
     w = build(clean_app, "tinh-close-b")
     other = build(clean_app, "tinh-close-c")  # closes its months by hand
     declare(client, w, work_date="2026-10-14")
+    _set_all_general(clean_app, client, w)
     assert _settings(client, w, {"close_months_after_days": 3}).status_code == 200
     scores_before = client.get(w.url("/scores?period=2026-10"), headers=w.h("admin")).get_json()
 
@@ -367,6 +368,7 @@ def test_a_stale_month_is_recalculated_before_it_closes(client, clean_app, night
 
     w = build(clean_app, "tinh-close-f")
     declare(client, w, work_date="2026-10-14")
+    _set_all_general(clean_app, client, w)
     assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
     with clean_app.app_context(), tenant_context(w.tenant_id):
         mark_stale({"2026-10"}, "test: settings changed")
@@ -389,6 +391,7 @@ def test_on_rq_a_stale_month_waits_for_its_recalculation(rq_app, night):
     client = app.test_client()
     w = build(app, "tinh-close-g")
     declare(client, w, work_date="2026-10-14")
+    _set_all_general(app, client, w)
     assert _settings(client, w, {"close_months_after_days": 2}).status_code == 200
     with app.app_context(), tenant_context(w.tenant_id):
         mark_stale({"2026-10"}, "test: settings changed")
@@ -402,3 +405,61 @@ def test_on_rq_a_stale_month_waits_for_its_recalculation(rq_app, night):
     with app.app_context(), tenant_context(w.tenant_id):
         runs = db.session.scalars(select(JobRun).where(JobRun.kind == "recalculation")).all()
         assert [(r.status, r.requested_by) for r in runs] == [("finished", "scheduler")]
+
+
+def _month_rows_without_general(app, w, period: str = "2026-10") -> list[int]:
+    """The people who worked in the month and have no general criteria in its rows."""
+    from core.scoring.models import PeriodScore
+
+    with app.app_context(), tenant_context(w.tenant_id):
+        return sorted(db.session.scalars(select(PeriodScore.employee_id).where(
+            PeriodScore.period == period, PeriodScore.general_score.is_(None), PeriodScore.item_count > 0)))
+
+
+def _set_general(client, w, who: str = "staff", period: str = "2026-10") -> None:
+    # The department's head has no manager above them here: the tenant admin sets theirs.
+    setter = "manager" if who in ("staff", "staff2", "accountant") else "admin"
+    r = client.put(w.url(f"/employees/{w.ids[who]}/general-scores/{period}"),
+                   json={"politics_ethics": 8, "competence_attitude": 9, "innovation": 7}, headers=w.h(setter))
+    assert r.status_code == 200, r.get_json()
+
+
+def _set_all_general(app, client, w, period: str = "2026-10") -> None:
+    names = {v: k for k, v in w.ids.items() if k in PEOPLE}
+    missing = _month_rows_without_general(app, w, period)
+    assert missing, "nobody worked in the month: the test would prove nothing"
+    for employee_id in missing:
+        _set_general(client, w, names[employee_id], period)
+    assert _month_rows_without_general(app, w, period) == []
+
+
+def test_a_month_waits_for_its_general_criteria_and_the_page_names_the_units(client, clean_app, night):
+    """Closed without them, a person's total would stay the task score alone (30 points
+    short) until a reopening: the nightly close waits, the admin's page says who is missing,
+    and an admin who closes anyway leaves the count in the audit event."""
+    from tests.work.test_work_pages import sign_in
+
+    w = build(clean_app, "tinh-close-h")
+    declare(client, w, work_date="2026-10-14")
+    declare(client, w, who="staff2", work_date="2026-10-15")
+    assert _month_rows_without_general(clean_app, w) == sorted([w.ids["staff"], w.ids["staff2"]])
+    assert _settings(client, w, {"close_months_after_days": 3}).status_code == 200
+    night.set(2026, 11, 5, 3, 0)
+    assert _close_months(clean_app, w) == {"closed": None, "period": "2026-10",
+                                           "reason": "general criteria missing: 2"}
+    assert _closed(clean_app, w) == []
+
+    # The admin's page: the month's warning names Phòng Một and its two people.
+    sign_in(client, w, "admin")
+    page = client.get(f"/t/{w.slug}/admin/periods").get_data(as_text=True)
+    warning = page.split('id="gm-2026-10"', 1)[1].split("</div>", 1)[0]
+    assert "2 người chưa có điểm tiêu chí chung của tháng này" in warning
+    assert "<li>Phòng Một: 2</li>" in warning
+    assert 'id="gm-2026-09"' not in page  # a month without rows names nobody
+
+    _set_general(client, w, "staff")
+    assert _close_months(clean_app, w)["reason"] == "general criteria missing: 1"
+    # Closed by hand anyway: allowed, and the event counts who was still missing.
+    assert client.post(w.url("/periods/2026-10/close"), headers=w.h("admin")).status_code == 200
+    assert _audit(clean_app, w, "period.close")[0][2] == {"period": "2026-10", "stale": False, "general_missing": 1}
+    assert 'id="gm-2026-10"' not in client.get(f"/t/{w.slug}/admin/periods").get_data(as_text=True)
