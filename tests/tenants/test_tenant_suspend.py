@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from core import unit_of_work
 from core.audit.models import AuditEvent
 from core.auth.models import User
 from core.cli import main
@@ -224,3 +225,29 @@ def test_the_page_says_whom_to_contact_when_the_operator_set_it(clean_app, clien
     assert f"Tỉnh thử tinh-a đang tạm ngừng sử dụng nền tảng từ ngày {_since(_tenant(clean_app, 'tinh-a'))}." in words
     assert "Liên hệ đơn vị quản trị nền tảng: hotro@congvu.gov.vn, 024 1234 5678." in words
     assert "Sự cố an ninh" not in words  # the reason is the operator's, not the province's people's
+
+
+def test_a_session_signed_in_before_the_suspension_changes_nothing_until_it_is_resumed(clean_app, client):
+    """The password page is outside the province's URL, so bind_tenant's 423 does not guard
+    it: a session opened before the suspension changed its login's password (a write to a
+    suspended province, and its audit log) while the API's tokens were already refused."""
+    from core.auth.services import verify_password
+    from core.tenants.suspension import resume, suspend
+
+    a = build_world(clean_app, "tinh-a", client)
+    staff, csrf = page_session(clean_app, a, "staff")
+    with clean_app.app_context():
+        suspend(a.slug, "Hết hạn hợp đồng")
+        unit_of_work.commit()
+    new = {"current_password": PASSWORD, "new_password": "Mới-Hẳn-2027!x", "confirm": "Mới-Hẳn-2027!x",
+           "csrf_token": csrf}
+    changed = staff.post("/account/password", data=new)
+    assert changed.status_code == 302 and changed.headers["Location"].startswith("/login")
+    with clean_app.app_context(), tenant_context(a.tenant_id):
+        assert verify_password(db.session.scalar(select(User.password_hash).where(User.username == "staff")), PASSWORD)
+    assert _events(clean_app, a, "auth.password_changed") == []
+    # Resumed: the same session is signed in again, as it was.
+    with clean_app.app_context():
+        resume(a.slug)
+        unit_of_work.commit()
+    assert staff.get(f"/t/{a.slug}/today").status_code == 200
