@@ -143,14 +143,16 @@ def load_principal(session_id: str) -> Principal | None:
             principal = principal_for_operator(op) if op and op.active else None
             return principal if _stamp_matches(principal, parts[2]) else None
         if parts[0] == "u" and len(parts) == 4:
-            tenant = db.session.get(Tenant, int(parts[1]))
-            if tenant is None or tenant.status != "active":
-                # As a token's (resolve_token): a suspended province's session is signed out
-                # until it is resumed (its stamp still matches then), so the pages outside its
-                # URL, which bind_tenant's 423 does not guard (/account/password), change nothing.
-                return None
-            with tenant_context(tenant.id):
-                principal = _live_user_principal(db.session.get(User, int(parts[2])))
+            with tenant_context(int(parts[1])):
+                # The login with its tenant's status, in the one statement the login took:
+                # as a token's (resolve_token), a suspended province's session is signed out
+                # until it is resumed (its stamp still matches then), so the pages outside
+                # its URL, which bind_tenant's 423 does not guard (/account/password), change nothing.
+                row = db.session.execute(select(User, Tenant.status).join(Tenant, Tenant.id == User.tenant_id)
+                                         .where(User.id == int(parts[2]))).first()
+                if row is None or row.status != "active":
+                    return None
+                principal = _live_user_principal(row[0])
                 return principal if _stamp_matches(principal, parts[3]) else None
     except ValueError:
         return None
