@@ -1,5 +1,7 @@
 """Request bodies the app refuses before any view reads them: JSON that cannot be text
-(a lone UTF-16 surrogate such as `"\\ud800"`, which no database or log can encode) or that
+(a lone UTF-16 surrogate such as `"\\ud800"`, which no database or log can encode; a NUL
+character `"\\u0000"`, which PostgreSQL's text cannot hold and SQLite would keep, so a
+province could not move between them) or that
 nests deeper than `CONGVU_JSON_MAX_DEPTH` (64 by default; ~50,000 levels would exhaust
 the parser's recursion). Both are a 400 in the contract's error format, never a 500.
 
@@ -15,6 +17,7 @@ from flask import Flask, current_app, request
 from core.errors import abort
 
 BODY_FIELD = "_body"
+NUL_MESSAGE = "The text contains a NUL character (\\u0000), which no field can hold."
 
 
 def _problem(value: object, max_depth: int) -> str | None:
@@ -27,6 +30,8 @@ def _problem(value: object, max_depth: int) -> str | None:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 return "The JSON text contains an invalid character (a lone UTF-16 surrogate such as \\ud800)."
+            if "\x00" in item:
+                return NUL_MESSAGE
         elif isinstance(item, (list, dict)):
             if depth > max_depth:
                 return f"The JSON nests deeper than {max_depth} levels."
@@ -54,5 +59,16 @@ def check_json_body() -> None:
         abort(400, problem, {BODY_FIELD: [problem]}, code="bad_json")
 
 
+def check_form_body() -> None:
+    """A page's form field with a NUL character: refused as in JSON, before any form reads
+    it (a name typed with one was stored on SQLite, and would reach PostgreSQL's text)."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.mimetype not in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        return
+    if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
+        abort(400, NUL_MESSAGE, {BODY_FIELD: [NUL_MESSAGE]}, code="bad_form")
+
+
 def init_app(app: Flask) -> None:
     app.before_request(check_json_body)
+    app.before_request(check_form_body)

@@ -220,6 +220,10 @@ def drain_batch(limit: int = BATCH_MARKS, year: str | None = None) -> int:
     if not taken:
         return 0
     tenant = db.session.get(Tenant, current_tenant_id())
+    if tenant is not None and tenant.status == "suspended":
+        # Suspended, not gone: its marks wait (untouched, so none is lost) and are re-scored
+        # once it is resumed; dropping them left those people's months at their old scores.
+        return 0
     if tenant is None or tenant.status != "active":
         log.warning("scorer: dropped %d marks of tenant %s (%s): it is no longer active", len(taken),
                     current_tenant_id(), tenant.status if tenant else "gone")

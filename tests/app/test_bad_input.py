@@ -102,3 +102,34 @@ def test_every_405_names_the_allowed_methods(clean_app, client, w):
         assert set(r.headers["Allow"].split(", ")) == allowed, (rule.rule, wrong, r.headers["Allow"])
         checked += 1
     assert checked > 100  # the API's and the pages' routes, not a handful
+
+
+NUL_MESSAGE = "The text contains a NUL character (\\u0000), which no field can hold."
+
+
+@pytest.mark.parametrize("body", ['{"code": "X1", "name": "a\\u0000b", "kind": "department"}',
+                                  '{"code": "X\\u0000", "name": "Phòng mới", "kind": "department"}'])
+def test_a_nul_character_in_json_text_is_a_400_and_writes_nothing(clean_app, client, w, body):
+    """PostgreSQL's text cannot hold U+0000: a name with one was a 500 there (and stored on
+    SQLite, to break the same province's move to PostgreSQL)."""
+    r = post_raw(client, w.url("/units"), body, w.h("admin"))
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    assert r.get_json() == {"code": "bad_json", "message": NUL_MESSAGE, "errors": {"_body": [NUL_MESSAGE]}}
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 3  # the world's units
+
+
+def test_a_nul_character_in_a_page_form_is_a_400_in_the_pages_language(clean_app, client, w):
+    """The admin's unit form stored 'a\\x00b' on SQLite; on PostgreSQL it cannot be stored."""
+    from tests.tenancy.test_isolation import page_session
+
+    admin, csrf = page_session(clean_app, w, "admin")
+    r = admin.post(w.url("/admin/units").replace("/api/v1/tenants/", "/t/"), data={
+        "csrf_token": csrf, "code": "AG-P9", "name": "Phòng\x00 Chín", "kind": "department"})
+    assert r.status_code == 400
+    assert "Nội dung có ký tự NUL (\\u0000), không trường nào lưu được." in r.get_data(as_text=True)
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 3  # the world's units
+    fine = admin.post(w.url("/admin/units").replace("/api/v1/tenants/", "/t/"), data={
+        "csrf_token": csrf, "code": "AG-P9", "name": "Phòng Chín", "kind": "department"})
+    assert fine.status_code == 302

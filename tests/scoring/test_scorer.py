@@ -267,6 +267,33 @@ def test_marks_of_a_tenant_merged_away_are_dropped_with_a_log_line(deferred, cli
     assert any("no longer active" in r.getMessage() for r in caplog.records)
 
 
+def test_marks_of_a_suspended_tenant_wait_for_its_resumption(deferred, client, world, caplog):
+    """A suspension loses nothing: a write scored just before it is re-scored once the
+    tenant is resumed (dropping its marks left that person's month at its old score)."""
+    from core.tenants.suspension import resume, suspend
+
+    app = deferred
+    declare(client, world)
+    assert marks(app, world) == [(world.ids["staff"], PERIOD)]
+    with app.app_context():
+        slug = db.session.get(Tenant, world.tenant_id).slug
+        suspend(slug, "contract ended")
+        unit_of_work.commit()
+    with caplog.at_level(logging.WARNING, logger="core.scoring.scorer"):
+        assert drain(app, world) == 0
+    assert marks(app, world) == [(world.ids["staff"], PERIOD)] and month_rows(app, world) == {}
+    assert not any("no longer active" in r.getMessage() for r in caplog.records)
+    with app.app_context():
+        resume(slug)
+        unit_of_work.commit()
+    assert drain(app, world) == 1
+    assert marks(app, world) == []
+    scored = month_rows(app, world)
+    assert set(scored) == {world.ids["staff"], world.ids["manager"]} and scored[world.ids["staff"]][2] == 1
+    full = full_recalculation(app, world)
+    assert scored == {who: full[who] for who in scored}  # what a full recalculation gives them
+
+
 def test_batches_take_the_oldest_marks_first_and_drain_everything(deferred, client, world):
     app = deferred
     for who in ("staff", "staff2", "manager", "outsider"):

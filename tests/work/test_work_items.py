@@ -513,3 +513,22 @@ def test_events_follow_commits_only(clean_app, world, events):
         assert len(events) == 1  # each change once
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "work_item.create")) == 1
+
+
+def test_a_quantity_is_kept_in_hundredths_on_both_databases(client, clean_app, world):
+    """The column holds hundredths (NUMERIC(12,2)). A declaration of 0.0001 rounded to 0.00
+    and met the positive-quantity constraint as a 500; an update of 0.0001 was kept as it
+    was on SQLite (scored as 0.0001) while PostgreSQL would round it to 0.00; 1.006 was
+    1.006 on one database and 1.01 on the other, so the same item scored differently."""
+    before = counts(clean_app, world)
+    for tiny in (0.0001, 0.004):
+        body = declare(client, world, expect=422, quantity=tiny)
+        assert body["errors"] == {"quantity": ["Must be greater than 0."]}, body
+    assert counts(clean_app, world) == before
+    item = declare(client, world, quantity=2)["id"]
+    assert patch(client, world, item, expect=422, quantity=0.0001)["errors"] == {
+        "quantity": ["Must be greater than 0."]}
+    assert patch(client, world, item, quantity=1.006)["quantity"] == 1.01  # as the declaration rounds it
+    assert declare(client, world, quantity=1.006)["quantity"] == 1.01
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert str(db.session.get(WorkItem, item).quantity) == "1.01"

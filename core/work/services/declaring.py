@@ -91,7 +91,8 @@ def _build(principal: Principal, data: dict, resolved: dict | None = None) -> tu
         errors["task_type_code"] = ["No such task type."]
     if data.get("deadline") is not None and data["deadline"] < work_date:
         errors["deadline"] = ["The deadline is before the work date."]
-    if data.get("quantity") is not None and data["quantity"] <= 0:
+    # Compared as stored, in hundredths (building.quantity_of): 0.004 would be kept as 0.00.
+    if data.get("quantity") is not None and building.quantity_of(data["quantity"]) <= 0:
         errors["quantity"] = ["Must be greater than 0."]
     elif tt is not None and data.get("quantity") is not None:
         errors.update(quantity_ceiling(tt, data["quantity"]))

@@ -4,7 +4,6 @@ extending its deadline."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from core.extensions import db
 from core.txcache import transaction_cache
 from core.webhooks import outbox as webhooks
 from core.work import calendar as cal
+from core.work.building import quantity_of
 from core.work.models import OPEN_STATUSES, DeadlineExtension, WorkItem
 from core.work.services.access import may_judge, may_update
 from core.work.services.declaring import quantity_ceiling
@@ -54,7 +54,9 @@ def update_item(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
         raise Conflict(f"The item is {item.status}.", {"status": [f"The item is {item.status}."]})
     now = cal.now()
     errors: dict[str, list[str]] = {}
-    if "quantity" in data and (data["quantity"] is None or data["quantity"] <= 0):
+    # In hundredths, as a declaration's (building.quantity_of): the column keeps no more, and
+    # SQLite would otherwise keep 0.0001 where PostgreSQL rounds it.
+    if "quantity" in data and (data["quantity"] is None or quantity_of(data["quantity"]) <= 0):
         errors["quantity"] = ["Must be greater than 0."]
     elif "quantity" in data:
         errors.update(quantity_ceiling(item.task_type, data["quantity"]))
@@ -71,7 +73,7 @@ def update_item(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
     if errors:
         raise Invalid("Some fields are invalid.", errors)
     if "quantity" in data:
-        item.quantity = Decimal(str(data["quantity"]))
+        item.quantity = quantity_of(data["quantity"])
     for key in ("title", "result_note"):
         if key in data:
             setattr(item, key, data[key])
