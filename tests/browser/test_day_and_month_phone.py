@@ -69,6 +69,10 @@ def test_my_month_says_what_counts_and_its_links_open_the_item(phone, month):  #
     assert 0 <= box["y"] < PHONE["height"], box
     assert phone.scroll_width() <= PHONE["width"]
     phone.screenshot("month-counting-390")
+    # From the top, a jump link reaches the general criteria however many items the month has.
+    phone.goto(f"{T}/me?period=2026-10")
+    page.locator(".month-jump").get_by_role("link", name="Tiêu chí chung").click()
+    expect(page.locator("#general h2")).to_be_in_viewport()
     phone.assert_clean()
 
 
