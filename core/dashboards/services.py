@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, case, cast, func, or_, select
 
 from core.auth.principal import Principal
-from core.dashboards import aggregates, to_date
+from core.dashboards import aggregates, counting, to_date
 from core.dashboards.models import UnitWeekHours
 from core.errors import Invalid
 from core.extensions import db
@@ -164,7 +164,11 @@ def my_month(principal: Principal, employee_id: int, period: str) -> dict:
         explained["formula"] = {**explained["formula"], **{key: current[key] for key in (
             "working_days", "sums", "components", "task_score", "general_score", "total", "provisional")}}
     total = explained["formula"].get("total")
-    return {"explain": explained, "state": state, "general": general,
+    start, end = kernel.parse_month(period)
+    variant = explained["formula"].get("variant") or {}
+    counts = counting.month_counting(employee_id, start, end, current["as_of"] if current else None,
+                                     variant.get("key"))
+    return {"explain": explained, "state": state, "general": general, "counting": counts,
             "band": None if total is None else rule_of(period).band(total),
             "provisional": bool(explained["formula"].get("provisional")),
             "stale": bool(state["stale"]), "closed": bool(state["closed"]),

@@ -32,7 +32,7 @@ from core.work import calendar as cal
 from core.work import manager, services
 from core.work.form_input import field_message, parse_date, parse_number
 from core.work.page_access import require_manager
-from core.work.views import work_pages
+from core.work.views import minutes_label, work_pages
 
 PER_PAGE = 25
 PEOPLE_PER_PAGE = 50
@@ -135,13 +135,17 @@ def _queue_context(errors: dict | None = None, message: str | None = None) -> di
             "may_judge": current_user.has_role("manager")}
 
 
-def _assign_context(errors: dict | None = None, message: str | None = None, keep: bool = False) -> dict:
+def _assign_context(errors: dict | None = None, message: str | None = None, keep: bool = False,
+                    warning: str | None = None) -> dict:
     day = cal.local_today(g.tenant)
     people = manager.assignable_people(current_user)
     form = request.form if keep else {}
     employee_id = _positive_int(form.get("employee_id")) if form else None
+    # Each person's planned time today beside their name, so a manager sees before
+    # assigning who is already full (one grouped query for the whole list).
     return {"people": people, "errors": errors or {}, "message": message, "form": form, "day": day,
-            "task_types": _task_types_for(employee_id, day),
+            "task_types": _task_types_for(employee_id, day), "warning": warning,
+            "loads": services.day_loads([p.id for p in people], day), "full_day": services.FULL_DAY_MINUTES,
             "may_assign": bool(people)}
 
 
@@ -180,6 +184,7 @@ def _people_context() -> dict:
     page, pages = _page(len(people), PEOPLE_PER_PAGE, "ppage")
     shown = people[(page - 1) * PEOPLE_PER_PAGE: page * PEOPLE_PER_PAGE]
     return {"people": shown, "total": len(people), "declared_people": sum(1 for p in people if p["declared"]),
+            "overloaded": [p["full_name"] for p in people if p["overloaded"]],
             # No arrow on into days that have not come: nobody has declared for them yet.
             "day": day, "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1) if day < today else None,
             "page": page, "pages": pages}
@@ -344,7 +349,19 @@ def assign(t):
         return _render("assign", _assign_context(_translated(exc), keep=True), 422)
     name = db.session.scalar(select(Employee.full_name).where(Employee.id == item.employee_id))
     return _render("assign", _assign_context(message=_("Assigned to %(name)s: %(title)s", name=name,
-                                                       title=item.title)))
+                                                       title=item.title),
+                                             warning=_overload_warning(name, item.employee_id, item.work_date)))
+
+
+def _overload_warning(name: str, employee_id: int, day: date) -> str | None:
+    """A warning, never a refusal: the work is assigned, and the manager reads that it
+    planned the person's day above 8 hours (domain.md: such days are flagged for them)."""
+    minutes = services.planned_minutes(employee_id, day)
+    if not services.overloaded(minutes):
+        return None
+    return _("%(name)s now has %(time)s of norm time planned on %(day)s, more than %(hours)s hours: "
+             "consider another day or another person.", name=name, time=minutes_label(minutes),
+             day=day.strftime("%d/%m/%Y"), hours=services.FULL_DAY_MINUTES // 60)
 
 
 # ---------------------------------------------------------------- overdue items

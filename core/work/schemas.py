@@ -191,6 +191,7 @@ class UnitDaySchema(Schema):
     planned_items = fields.Integer()
     done = fields.Integer()
     planned_minutes = fields.Float()
+    overloaded = fields.Boolean(metadata={"description": "planned_minutes above 8 hours (480): flagged for the manager"})
     overdue = fields.Integer()
 
 

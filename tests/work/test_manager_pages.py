@@ -463,3 +463,41 @@ def test_admins_and_auditors_read_the_page_but_do_not_decide(client, clean_app, 
         assert client.post(f"/t/{world.slug}/unit/overdue/{ids[0]}/remind",
                            data={"csrf_token": token}).status_code == 403
     assert [i.verification for i in items_of(clean_app, world)] == ["pending"]
+
+
+def test_assigning_past_eight_hours_warns_and_the_unit_page_flags_the_day(client, clean_app, world):
+    """Planned time = norm minutes × quantity × complexity of the day's items not cancelled
+    (HT01: 30 min a record; level 3 is ×1.2, no level ×1.0). Staff's own 5 records at level
+    3 = 180 min; the manager adds 9 (270), 1 (30) and 1 (30): 450, 480, 510 minutes. 480 is
+    a full day, not over it; 510 (8 h 30) is, and is assigned with a warning, never refused."""
+    seed(clean_app, world, "staff", 1, quantity=5, complexity_level=3)
+    sign_in(client, world, "manager")
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+
+    def assign(quantity: str) -> str:
+        r = client.post(f"/t/{world.slug}/unit/assign", headers={"HX-Request": "true"}, data={
+            "csrf_token": token, "employee_id": world.ids["staff"], "task_type_code": "HT01",
+            "quantity": quantity, "deadline": "2026-10-20", "title": f"Giao {quantity}"})
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    for quantity in ("9", "1"):  # 450 then 480 minutes: no warning
+        html = assign(quantity)
+        assert f"Đã giao cho Người staff: Giao {quantity}" in html and "overload-warning" not in html
+    # Before the next one, the list of people says who is already full today.
+    assert "Người staff · hôm nay 8 h 00</option>" in html
+    html = assign("1")
+    assert "Đã giao cho Người staff: Giao 1" in html
+    assert ('<p class="flash flash-warning overload-warning" role="status">Người staff nay có 8 h 30 thời gian '
+            "định mức trong ngày 14/10/2026, quá 8 giờ: cân nhắc giao vào ngày khác hoặc cho người khác.</p>") in html
+    assert "Người staff · hôm nay 8 h 30 — quá 8 giờ</option>" in html
+    assert [i.quantity for i in items_of(clean_app, world) if i.assigned_by_id] == [9, 1, 1]  # all assigned
+    page = client.get(f"/t/{world.slug}/unit").get_data(as_text=True)
+    people = page[page.index('<section id="people"'):]
+    assert ('<p class="warning-box overload-summary" role="status">1 người có hơn 8 giờ thời gian định mức '
+            "trong ngày: Người staff.</p>") in people
+    assert people.count('<span class="tag tag-warn" title="Ngày có hơn 8 giờ thời gian định mức">quá 8 giờ</span>') == 1
+    assert "8 h 30 <span class=\"tag tag-warn\"" in people
+    r = client.get(world.url("/unit-day?day=2026-10-14"), headers=world.h("manager"))
+    loads = {p["employee_id"]: (p["planned_minutes"], p["overloaded"]) for p in r.get_json()}
+    assert loads[world.ids["staff"]] == (510.0, True) and loads[world.ids["staff2"]] == (0.0, False)

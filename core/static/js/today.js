@@ -63,6 +63,21 @@
     }
   });
 
+  // The answer to a declaration is read where it stands: the 12-hour question, the first
+  // error or the "declared" line. Swapped in above a phone's viewport (the day's list
+  // grows below the form while the reader sits at its button), it was off screen, and a
+  // tap on "Khai báo" seemed to do nothing.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "declare") return;
+    const answer = target.querySelector(".confirm-box, .field-error, .flashes");
+    if (!answer) return;
+    const box = answer.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) answer.scrollIntoView({block: "center"});
+    const confirm = target.querySelector("#confirm_long");
+    if (confirm) confirm.focus({preventScroll: true});
+  });
+
   document.addEventListener("htmx:load", function (event) { reveal(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () { reveal(document); });
 })();

@@ -6,7 +6,7 @@ One module per job:
 - `progress`: updating an item (progress, status, result) and extending its deadline;
 - `reviews`: a manager's review, exemption and verification of an item;
 - `queues`: the manager's queue, the item list and a unit's day;
-- `long_days`: the 12-hour rule of a person's own plan;
+- `long_days`: the 12-hour rule of a person's own plan, and the 8-hour line managers see;
 - `measure`: the measuring rules (missed deadlines, not reported) and the nightly sweep;
 - `item_views`: an item as readers and the audit chain see it;
 - `access`: who may see and change which item;
@@ -38,7 +38,14 @@ from core.work.services.calendar_days import (
 from core.work.services.declaring import declare, declare_batch
 from core.work.services.item_views import view, views
 from core.work.services.leave import create_leave, delete_leave, get_leave, leave_query, leave_view
-from core.work.services.long_days import LONG_DAY_MINUTES, check_long_days, planned_minutes
+from core.work.services.long_days import (
+    FULL_DAY_MINUTES,
+    LONG_DAY_MINUTES,
+    check_long_days,
+    day_loads,
+    overloaded,
+    planned_minutes,
+)
 from core.work.services.measure import Measure, sweep
 from core.work.services.periods import close_period
 from core.work.services.progress import extend_deadline, extensions, update_item
@@ -47,10 +54,10 @@ from core.work.services.reviews import exempt, review, verify
 from core.work.services.settings import settings_view, update_work_settings, work_settings
 
 __all__ = [
-    "LONG_DAY_MINUTES", "Measure", "calendar_day_view", "check_long_days", "close_period", "create_leave",
-    "declare", "declare_batch", "delete_calendar_day", "delete_leave", "exempt", "extend_deadline", "extensions",
+    "FULL_DAY_MINUTES", "LONG_DAY_MINUTES", "Measure", "calendar_day_view", "check_long_days", "close_period", "create_leave",
+    "day_loads", "declare", "declare_batch", "delete_calendar_day", "delete_leave", "exempt", "extend_deadline", "extensions",
     "get_calendar_day", "get_item", "get_leave", "items_query", "leave_query", "leave_view", "managed_items_clause",
-    "planned_minutes", "queue", "review", "set_calendar_day", "settings_view", "sweep", "unit_day",
+    "overloaded", "planned_minutes", "queue", "review", "set_calendar_day", "settings_view", "sweep", "unit_day",
     "update_item", "update_work_settings", "verify", "view", "views", "visible_items_clause", "work_settings",
     "working_days_view",
 ]

@@ -1,4 +1,6 @@
-"""The 12-hour rule: a person's own plan for a day above 12 hours asks them to confirm."""
+"""The 12-hour rule: a person's own plan for a day above 12 hours asks them to confirm;
+and the 8-hour line a manager is warned about (never blocked) when their assignment,
+or anything else, plans a person's day above a full working day."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from core.txcache import transaction_cache
 from core.work.models import WorkItem
 
 LONG_DAY_MINUTES = 12 * 60  # docs/daily-work.md: a plan above this asks its owner to confirm
+# domain.md (hours-ledger): days above 8 h are flagged for the manager. The planned time
+# is norm minutes × quantity × complexity, whatever the province's scoring rule.
+FULL_DAY_MINUTES = 8 * 60
 # The day's planned minutes each single declaration of the transaction read with its
 # catalogue lookup, by (person, day) (core/txcache.py: gone with the transaction).
 DAY_PLANS = "day_plans"
@@ -23,6 +28,21 @@ def planned_minutes(employee_id: int, day: date) -> float:
         WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient), 0)).where(
         WorkItem.employee_id == employee_id, WorkItem.work_date == day, WorkItem.status != "cancelled"))
     return float(total or 0)
+
+
+def day_loads(employee_ids: list[int], day: date) -> dict[int, float]:
+    """Planned minutes of `day` per person (only those with any), in one grouped query."""
+    if not employee_ids:
+        return {}
+    rows = db.session.execute(
+        select(WorkItem.employee_id, func.sum(WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient))
+        .where(WorkItem.employee_id.in_(employee_ids), WorkItem.work_date == day, WorkItem.status != "cancelled")
+        .group_by(WorkItem.employee_id))
+    return {employee_id: float(total or 0) for employee_id, total in rows}
+
+
+def overloaded(minutes: float) -> bool:
+    return minutes > FULL_DAY_MINUTES
 
 
 def check_long_days(items: list[WorkItem], confirmed: bool) -> None:

@@ -13,6 +13,7 @@ from core.org.models import Employee
 from core.work import calendar as cal
 from core.work.models import OPEN_STATUSES, WorkItem
 from core.work.services.access import visible_items_clause
+from core.work.services.long_days import overloaded
 
 
 def managed_items_clause(principal: Principal):
@@ -96,5 +97,6 @@ def unit_day(principal: Principal, day: date, unit_id: int | None = None) -> lis
                     "declared": row.n if row else 0, "planned_items": int(row.planned or 0) if row else 0,
                     "done": int(row.done or 0) if row else 0,
                     "planned_minutes": float(row.minutes or 0) if row else 0.0,
+                    "overloaded": overloaded(float(row.minutes or 0)) if row else False,
                     "overdue": overdue_rows.get(p.id, 0)})
     return out
