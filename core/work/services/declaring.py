@@ -205,9 +205,10 @@ def quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:
 
 def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkItem, list[str]]]:
     """Declare several items in one transaction, all or nothing: every item is checked
-    (each by `declare`, so one rule for one item and many); when any fails, the
-    transaction is rolled back (the items before the bad one were flushed, with their
-    audit events) and Invalid carries the field errors keyed by the item's index.
+    (each by `_build`, as `declare` does, so one rule for one item and many); when any
+    fails, nothing has been written yet, the transaction is rolled back all the same (a
+    Forbidden may come after reads) and Invalid carries the field errors keyed by the
+    item's index.
     The items are written together, once all are checked: one INSERT, not a round trip
     per item."""
     done: list[tuple[WorkItem, list[str]]] = []
