@@ -32,6 +32,15 @@ def require_catalogue(path: Path | None = None) -> None:
             f"(`pybabel compile -d core/translations`).")
 
 
+def remember_language() -> None:
+    """Keep a ?lang= choice in the session on every request, before the view runs: Flask-Babel
+    asks select_locale only when something is translated, so a page that only redirects (the
+    site root to the login page or home) dropped the choice and the next page was Vietnamese."""
+    lang = request.args.get("lang")
+    if lang in LANGUAGES and session.get("lang") != lang:
+        session["lang"] = lang
+
+
 def select_locale() -> str:
     lang = request.args.get("lang")
     if lang in LANGUAGES:

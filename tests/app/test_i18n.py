@@ -196,3 +196,19 @@ def test_export_headers_come_from_the_catalogue(clean_app):
         en = EXPORTS["scores"]("2026-10", None).headers
     assert vi[:5] == ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Kỳ đánh giá"]
     assert en[:5] == ["Employee code", "Full name", "Unit code", "Unit", "Assessment period"]
+
+
+def test_the_language_asked_of_the_site_root_outlives_its_redirects(client, world):
+    # The root only redirects, so nothing was translated there and the choice was never
+    # kept: the login page (and, signed in, the home page) came back in Vietnamese.
+    login = client.get("/?lang=en", follow_redirects=True)
+    assert login.request.path == "/login" and '<html lang="en">' in login.get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["_user_id"] = world.principals["staff"].get_id()
+        session["_fresh"] = True
+        session["lang"] = "vi"
+    home = client.get("/?lang=en", follow_redirects=True)
+    assert home.request.path == f"/t/{world.slug}/" and '<html lang="en">' in home.get_data(as_text=True)
+    back = client.get("/?lang=vi", follow_redirects=True)
+    assert '<html lang="vi">' in back.get_data(as_text=True)
