@@ -234,6 +234,12 @@ def test_a_bonus_run_reads_by_level_then_a_page_of_people_found_without_marks(cl
     allocations = html.split('class="stack bonus-allocations"', 1)[1].split("</table>", 1)[0]
     assert allocations.count('<td class="name"') == 2
     assert f"Trang 1/{-(-people // 2)}" in text(html) and f"{people} người." in text(html)
+    # The shared pager (core/templates/_macros.html) keeps the run, the search and the list's anchor.
+    second = get(client, world, "auditor", f"/classification/bonus/{run_id}?q=nguoi&page=2")
+    pager = re.search(r'<nav class="pager".*?</nav>', second, re.S).group(0)
+    base = f"/t/{world.slug}/classification/bonus/{run_id}"
+    assert re.findall(r'<a href="([^"]+)" rel="(\w+)">', pager) == [(f"{base}?q=nguoi&page=1#people", "prev")] + (
+        [(f"{base}?q=nguoi&page=3#people", "next")] if people > 4 else [])
     found = get(client, world, "auditor", f"/classification/bonus/{run_id}?q=nguoi+staff")
     rows = found.split('class="stack bonus-allocations"', 1)[1].split("</table>", 1)[0]
     names = re.findall(r'<td class="name"[^>]*>([^<]*) <span', rows)
