@@ -307,3 +307,24 @@ def test_the_agencies_list_is_searched_and_paged_without_script(clean_app, proc,
                           "page": "1"})
     assert r.status_code == 302 and "q=tai" in r.headers["Location"] and "page=" not in r.headers["Location"]
     get(client, w, "admin", "/evaluation?year=2026&page=x")  # a bad page is the first, not a 500
+
+
+def test_levels_read_as_words_in_english_and_as_abbreviations_in_vietnamese(clean_app, world, client):
+    """An English reader met HTXS/HTT/HT/KHT, Vietnamese legal abbreviations: English pages
+    show the word with the abbreviation in its tooltip; Vietnamese pages, the lists' values
+    and the API keep the codes."""
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    rows = client.get(world.url("/classifications"), query_string={"year": 2026, "lang": "en"},
+                      headers=world.h("admin")).get_json()
+    assert {r["level"] for r in rows} >= {"HTXS", "KHT"} and {r["level"] for r in rows} <= {"HTXS", "HTT", "HT", "KHT"}
+    english = get(client, world, "admin", "/classification/province?year=2026&lang=en")
+    counts = english.split('class="counts"', 1)[1].split("</thead>", 1)[0]
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", counts)[1:5] == [
+        '<abbr title="HTXS">Excellent</abbr>', '<abbr title="HTT">Good</abbr>', '<abbr title="HT">Completed</abbr>',
+        '<abbr title="KHT">Not completed</abbr>']
+    assert 'data-label="Excellent (HTXS)"' in english
+    vietnamese = get(client, world, "admin", "/classification/province?year=2026&lang=vi")
+    counts = vietnamese.split('class="counts"', 1)[1].split("</thead>", 1)[0]
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", counts)[1:5] == ["HTXS", "HTT", "HT", "KHT"]
+    assert "<abbr" not in vietnamese
