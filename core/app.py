@@ -40,7 +40,7 @@ def _init_extensions(app: Flask) -> None:
     import core.sqlparams  # noqa: F401 - integer IN lists of any length (no bind-parameter cap)
     from core.api import API_CONFIG, api
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from core.i18n import select_locale
+    from core.i18n import remember_language, select_locale
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth_pages.login"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(remember_language)
     limiter.init_app(app)
     from core.auth.throttle import init_app as init_login_throttle
 

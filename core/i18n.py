@@ -32,6 +32,15 @@ def require_catalogue(path: Path | None = None) -> None:
             f"(`pybabel compile -d core/translations`).")
 
 
+def remember_language() -> None:
+    """Keep a ?lang= choice in the session on every request, before the view runs: Flask-Babel
+    asks select_locale only when something is translated, so a page that only redirects (the
+    site root to the login page or home) dropped the choice and the next page was Vietnamese."""
+    lang = request.args.get("lang")
+    if lang in LANGUAGES and session.get("lang") != lang:
+        session["lang"] = lang
+
+
 def select_locale() -> str:
     lang = request.args.get("lang")
     if lang in LANGUAGES:
@@ -374,6 +383,34 @@ def column_label(column) -> str:
     return header_of(str(column)) if _vi() else str(column)
 
 
+# The classification levels (Decree 335/2025) in words for an English reader; Vietnamese
+# pages, exports and the API keep the legal abbreviations (docs/domain.md).
+LEVEL_WORDS = {"HTXS": "Excellent", "HTT": "Good", "HT": "Completed", "KHT": "Not completed"}
+
+
+def level_label(code) -> Markup:
+    """A level as a page shows it: "HTXS" in Vietnamese; in English the word, the
+    abbreviation in its tooltip (<abbr title="HTXS">Excellent</abbr>). Empty for none,
+    so `level|level_label or "—"` works; any other text (a band's "none") as written."""
+    from markupsafe import escape
+
+    if not code:
+        return Markup("")
+    word = LEVEL_WORDS.get(str(code))
+    if word is None or _vi():
+        return escape(str(code))
+    return Markup('<abbr title="{}">{}</abbr>').format(str(code), word)
+
+
+def level_text(code) -> str:
+    """A level where no markup may go (a list's option, a chart's title, a sentence's
+    value): "HTXS" in Vietnamese, "Excellent (HTXS)" in English."""
+    if not code:
+        return ""
+    word = LEVEL_WORDS.get(str(code))
+    return str(code) if word is None or _vi() else f"{word} ({code})"
+
+
 def register_filters(app) -> None:
     """The one set of display filters for every page: numbers, money, days, months and
     moments the reader's way, English messages through the catalogue, names for keys."""
@@ -402,5 +439,7 @@ def register_filters(app) -> None:
     app.add_template_filter(scope_label, "scope_label")
     app.add_template_filter(column_label, "column_label")
     app.add_template_filter(decimal_text, "decimal_text")
+    app.add_template_filter(level_label, "level_label")
+    app.add_template_filter(level_text, "level_text")
     app.add_template_filter(month_value, "month_value")
     app.add_template_filter(day_value, "day_value")

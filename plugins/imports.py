@@ -43,7 +43,10 @@ STATUSES = ("planned", "in_progress", "done", "cancelled")
 # One-stop-shop results that mean the dossier was withdrawn, not handled.
 WITHDRAWN = {"cancelled", "withdrawn", "huy", "hủy", "rut", "rút", "rút hồ sơ"}
 
-Event = tuple[str, Any]  # ("row", ParsedRow) | ("error", RowError) | ("warning", RowError)
+# ("row", ParsedRow) | ("error", RowError) | ("warning", RowError), and after a row's errors
+# ("partial", {"row", "values", "failed"}): what of the row did convert, in the target's field
+# names, so the pipeline checks its codes in the same run (see TableConnector.iter_parse).
+Event = tuple[str, Any]
 
 
 class TimezoneSettings(Schema):
@@ -137,6 +140,11 @@ class TableConnector(ImportConnector):
         """The file's record in the target's field names."""
         return values
 
+    def to_target_partial(self, values: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+        """What a row with errors still says, in the target's field names: only the cells
+        that converted (a bad date is absent, the unit's code is there)."""
+        return values
+
     # ------------------------------------------------------------ reading
 
     def records(self, stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -194,6 +202,13 @@ class TableConnector(ImportConnector):
                 if errors:
                     for error in errors:
                         yield "error", error
+                    # The rest of the row is still checked against the tenant (its unit's and
+                    # position's codes...): a bad date and a bad code are reported in one run,
+                    # not one after the other as the person fixes and uploads again.
+                    partial = self.to_target_partial(values, settings)
+                    if partial:
+                        yield "partial", {"row": number, "values": partial,
+                                          "failed": sorted({e["column"] for e in errors if e.get("column")})}
                     continue
                 yield "row", {"row": number, "values": self.to_target(values, settings)}
         except FileRejected as exc:
@@ -254,7 +269,8 @@ class TableConnector(ImportConnector):
     def parse(self, data: bytes, settings: Mapping[str, Any]) -> ParseResult:
         rows, errors, warnings = [], [], []
         for kind, payload in self.iter_parse(io.BytesIO(data), settings):
-            {"row": rows, "error": errors, "warning": warnings}[kind].append(payload)
+            if kind != "partial":  # checked against the tenant's data by the pipeline only
+                {"row": rows, "error": errors, "warning": warnings}[kind].append(payload)
         return {"rows": rows, "errors": errors, "warnings": warnings}
 
 
@@ -446,6 +462,15 @@ class OneStopDossiers(TableConnector):
             "priority": 1,
         }
         return {k: val for k, val in out.items() if val is not None}
+
+    def to_target_partial(self, values, settings):
+        # The codes the work-items writer checks: the handler and the task type.
+        out = {}
+        if values.get("handler_code"):
+            out["employee_code"] = values["handler_code"]
+        if settings.get("task_type_code") or values.get("procedure_code"):
+            out["task_type_code"] = settings.get("task_type_code") or values["procedure_code"]
+        return out
 
     def records(self, stream: IO[bytes]):
         position = stream.tell()

@@ -156,6 +156,10 @@ def _run(connector_key, connector, settings, writer, path: Path, dry_run, actor,
                 report.bad_row(payload.get("row") if (payload.get("row") or 0) > 1 else None)
                 report.error(payload)
                 writer.failed = True
+            elif kind == "partial":  # after the row's own errors: its codes, checked too
+                writer.failed = True
+                for problem in writer.check(payload["row"], payload["values"], tuple(payload.get("failed") or ())):
+                    report.error(problem)
             else:
                 report.warnings.append(payload)
     if progress is not None:

@@ -196,3 +196,44 @@ def test_export_headers_come_from_the_catalogue(clean_app):
         en = EXPORTS["scores"]("2026-10", None).headers
     assert vi[:5] == ["Mã cán bộ", "Họ và tên", "Mã đơn vị", "Đơn vị", "Kỳ đánh giá"]
     assert en[:5] == ["Employee code", "Full name", "Unit code", "Unit", "Assessment period"]
+
+
+def test_the_language_asked_of_the_site_root_outlives_its_redirects(client, world):
+    # The root only redirects, so nothing was translated there and the choice was never
+    # kept: the login page (and, signed in, the home page) came back in Vietnamese.
+    login = client.get("/?lang=en", follow_redirects=True)
+    assert login.request.path == "/login" and '<html lang="en">' in login.get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["_user_id"] = world.principals["staff"].get_id()
+        session["_fresh"] = True
+        session["lang"] = "vi"
+    home = client.get("/?lang=en", follow_redirects=True)
+    assert home.request.path == f"/t/{world.slug}/" and '<html lang="en">' in home.get_data(as_text=True)
+    back = client.get("/?lang=vi", follow_redirects=True)
+    assert '<html lang="vi">' in back.get_data(as_text=True)
+
+
+def test_one_pager_macro_serves_every_list(clean_app):
+    """The admin lists, the bonus run, the logins, a webhook's deliveries and the agencies
+    list share core/templates/_macros.html's pager: the page's own arguments are kept in
+    their order, the page number last, and a fragment brings the reader back to the list."""
+    from flask import render_template_string
+
+    source = ('{% from "_macros.html" import pager %}'
+              "{{ pager(page, 3, 'classification_pages.bonus_run', '#people', t='tinh', run_id=7, q=q or none) }}")
+    with clean_app.test_request_context("/?lang=en"):
+        middle = render_template_string(source, page=2, q="an")
+        first = render_template_string(source, page=1, q="")
+        alone = render_template_string(source.replace(", 3,", ", 1,"), page=1, q="")
+    assert " ".join(middle.split()) == (
+        '<nav class="pager" aria-label="Pages"> '
+        '<a href="/t/tinh/classification/bonus/7?q=an&amp;page=1#people" rel="prev">‹ Previous</a> '
+        "<span>Page 2 of 3</span> "
+        '<a href="/t/tinh/classification/bonus/7?q=an&amp;page=3#people" rel="next">Next ›</a> </nav>')
+    assert 'rel="prev"' not in first and 'href="/t/tinh/classification/bonus/7?page=2#people"' in first
+    assert alone.strip() == ""
+    duplicates = [str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "core").rglob("*.html")
+                  if 'class="pager"' in p.read_text(encoding="utf-8")]
+    # The manager's sections keep their own: theirs swaps only its section (htmx).
+    assert sorted(duplicates) == ["core/templates/_macros.html", "core/work/templates/work/manager/_macros.html"]

@@ -19,13 +19,13 @@ T = f"/t/{SLUG}"
 PHONE = {"width": 390, "height": 844}
 
 
-def too_small(page, selector: str) -> list[str]:
-    """The visible elements of `selector` less than 44 px tall or wide, described."""
-    return page.eval_on_selector_all(selector, """els => els.filter(e => {
+def too_small(page, selector: str, least: float = 44) -> list[str]:
+    """The visible elements of `selector` less than `least` px tall or wide, described."""
+    return page.eval_on_selector_all(selector, """(els, least) => els.filter(e => {
         const r = e.getBoundingClientRect();
-        return r.width > 0 && r.height > 0 && (r.height < 43.5 || r.width < 43.5);
+        return r.width > 0 && r.height > 0 && (r.height < least - .5 || r.width < least - .5);
     }).map(e => { const r = e.getBoundingClientRect();
-                  return `${e.tagName}.${e.className} "${(e.innerText || '').trim()}" ${r.width}x${r.height}`; })""")
+                  return `${e.tagName}.${e.className} "${(e.innerText || '').trim()}" ${r.width}x${r.height}`; })""", least)
 
 
 @pytest.fixture
@@ -142,3 +142,31 @@ def test_the_admins_employees_page_is_a_short_page_with_a_search(phone):
     assert all("Nguyễn Văn" in text for text in rows.all_inner_texts())
     assert phone.scroll_width() <= PHONE["width"]
     phone.assert_clean()
+
+
+# Everything a finger taps in a page's body: WCAG 2.2's 24×24 CSS px (2.5.8) at least.
+TAPPABLE = "main a, main summary, main button, main select"
+
+
+def test_links_inside_tables_are_24_px_targets_at_least(phone):
+    """The inspector's audit log had its actors and objects as 19-px lines of text (a table's
+    links): every target of the audit pages, the employees list and the units' pages is now
+    24×24 at least, and a row's own link on a phone card (table.stack) is 44 tall."""
+    page = phone.page
+    phone.login("thanhtra")
+    for path in (f"{T}/admin/audit", f"{T}/admin/audit?actor=admin", f"{T}/admin/audit/verify"):
+        phone.goto(path)
+        assert too_small(page, TAPPABLE, 24) == [], path
+    phone.goto(f"{T}/admin/audit")
+    # The demo's events name who did them (and what they changed): links inside the table.
+    assert page.locator("main td a").count() >= 1
+    assert phone.scroll_width() <= PHONE["width"]
+    page.context.clear_cookies()
+    phone.login("admin")
+    phone.goto(f"{T}/admin/units")
+    unit = page.locator("main a[href*='/admin/units/']").first.get_attribute("href")
+    for path in (f"{T}/admin/employees", f"{T}/admin/units", unit, f"{T}/admin/task-types", f"{T}/admin/audit"):
+        phone.goto(path)
+        assert too_small(page, TAPPABLE, 24) == [], path
+    phone.goto(f"{T}/admin/task-types")
+    assert page.locator("table.stack td a").count() > 0 and too_small(page, "table.stack td a") == []

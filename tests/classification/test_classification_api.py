@@ -623,7 +623,8 @@ def test_an_appeals_reason_is_stored_in_vietnamese_and_shown_in_the_readers_lang
     html = client.get(f"/t/{classified.slug}/classification/unit?year=2026").get_data(as_text=True)
     assert f"→ HTT: Khiếu nại #{appeal_id}: Có xác nhận đúng hạn</span>" in html
     html = client.get(f"/t/{classified.slug}/classification/unit?year=2026&lang=en").get_data(as_text=True)
-    assert f"→ HTT: Appeal {appeal_id}: Có xác nhận đúng hạn</span>" in html
+    # The level in words for an English reader, its legal abbreviation in the tooltip.
+    assert f'→ <abbr title="HTT">Good</abbr>: Appeal {appeal_id}: Có xác nhận đúng hạn</span>' in html
 
 
 def test_reasons_written_in_english_before_read_in_either_language(clean_app):

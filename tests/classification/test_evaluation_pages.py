@@ -36,7 +36,7 @@ def test_waiting_steps_first_and_errors_beside_the_field(clean_app, proc, client
     html = r.get_data(as_text=True)
     form = html[html.index(f'id="step-{w.ids["staff"]}-self"'):]
     assert '<span class="error" role="alert">Bắt buộc.</span>' in form[:form.index("</form>")]
-    assert "<option selected>HTXS</option>" in form[:form.index("</form>")]  # what was chosen is kept
+    assert "<option selected value=\"HTXS\">HTXS</option>" in form[:form.index("</form>")]  # what was chosen is kept
     with clean_app.app_context(), tenant_context(w.tenant_id):
         assert db.session.scalar(select(func.count()).select_from(EvaluationStep)) == 0
     r = client.post(f"/t/{w.slug}/evaluation/step?year=2026",

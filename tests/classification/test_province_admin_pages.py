@@ -234,6 +234,12 @@ def test_a_bonus_run_reads_by_level_then_a_page_of_people_found_without_marks(cl
     allocations = html.split('class="stack bonus-allocations"', 1)[1].split("</table>", 1)[0]
     assert allocations.count('<td class="name"') == 2
     assert f"Trang 1/{-(-people // 2)}" in text(html) and f"{people} người." in text(html)
+    # The shared pager (core/templates/_macros.html) keeps the run, the search and the list's anchor.
+    second = get(client, world, "auditor", f"/classification/bonus/{run_id}?q=nguoi&page=2")
+    pager = re.search(r'<nav class="pager".*?</nav>', second, re.S).group(0)
+    base = f"/t/{world.slug}/classification/bonus/{run_id}"
+    assert re.findall(r'<a href="([^"]+)" rel="(\w+)">', pager) == [(f"{base}?q=nguoi&page=1#people", "prev")] + (
+        [(f"{base}?q=nguoi&page=3#people", "next")] if people > 4 else [])
     found = get(client, world, "auditor", f"/classification/bonus/{run_id}?q=nguoi+staff")
     rows = found.split('class="stack bonus-allocations"', 1)[1].split("</table>", 1)[0]
     names = re.findall(r'<td class="name"[^>]*>([^<]*) <span', rows)
@@ -321,3 +327,24 @@ def test_the_lock_warns_of_people_still_within_their_appeal_window(clean_app, pr
             "lúc này sẽ chấm dứt quyền khiếu nại của họ trước thời hạn.") in words
     clock.set(2026, 12, 19, 9, 0)
     assert "còn trong hạn khiếu nại" not in text(get(client, w, "admin", "/classification/2026/finalize"))
+
+
+def test_levels_read_as_words_in_english_and_as_abbreviations_in_vietnamese(clean_app, world, client):
+    """An English reader met HTXS/HTT/HT/KHT, Vietnamese legal abbreviations: English pages
+    show the word with the abbreviation in its tooltip; Vietnamese pages, the lists' values
+    and the API keep the codes."""
+    set_totals(clean_app, world, TOTALS_2026)
+    run(client, world)
+    rows = client.get(world.url("/classifications"), query_string={"year": 2026, "lang": "en"},
+                      headers=world.h("admin")).get_json()
+    assert {r["level"] for r in rows} >= {"HTXS", "KHT"} and {r["level"] for r in rows} <= {"HTXS", "HTT", "HT", "KHT"}
+    english = get(client, world, "admin", "/classification/province?year=2026&lang=en")
+    counts = english.split('class="counts"', 1)[1].split("</thead>", 1)[0]
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", counts)[1:5] == [
+        '<abbr title="HTXS">Excellent</abbr>', '<abbr title="HTT">Good</abbr>', '<abbr title="HT">Completed</abbr>',
+        '<abbr title="KHT">Not completed</abbr>']
+    assert 'data-label="Excellent (HTXS)"' in english
+    vietnamese = get(client, world, "admin", "/classification/province?year=2026&lang=vi")
+    counts = vietnamese.split('class="counts"', 1)[1].split("</thead>", 1)[0]
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", counts)[1:5] == ["HTXS", "HTT", "HT", "KHT"]
+    assert "<abbr" not in vietnamese

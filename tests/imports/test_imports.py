@@ -777,3 +777,46 @@ def test_staff_import_carries_the_streamlining_protections(clean_app, client, wo
     assert count(clean_app, world, Employee, Employee.code == "P3") == 0
     with clean_app.app_context(), tenant_context(world.tenant_id):
         assert db.session.scalar(select(Employee.pregnant_to).where(Employee.code == "P1")) is None
+
+
+# ---------------------------------------------------------------- every error of a row at once
+
+
+@pytest.mark.parametrize(("connector", "kind"), [("staff-xlsx", "xlsx"), ("staff-csv", "csv")])
+def test_a_staff_rows_bad_date_and_bad_codes_are_reported_in_one_run(clean_app, client, world, connector, kind):
+    """A bad date used to hide the row's unknown unit and position until the person had
+    fixed the date and uploaded again: now the row's every error comes at once, and still
+    nothing is written."""
+    rows = staff_rows(3)
+    rows[1][2], rows[1][3], rows[1][7] = "NO-UNIT", "NO-POST", "31/02/2025"  # row 2: three errors
+    rows[2][8] = "not a day"  # row 3: a bad date only, its codes are the tenant's
+    rows[3][2], rows[3][6] = "NOWHERE", "abc"  # row 4: a bad number and a bad unit
+    data = xlsx(rows) if kind == "xlsx" else csv_bytes(rows)
+    before = count(clean_app, world, Employee)
+    result = result_of(client, world, upload(client, world, connector, data, f"s.{kind}"))
+    assert [(e["row"], e["column"]) for e in result["errors"]] == [
+        (2, "start_date"), (2, "unit_code"), (2, "position_code"), (3, "end_date"),
+        (4, "salary_coefficient"), (4, "unit_code")]
+    messages = [e["message"] for e in result["errors"] if e["column"] in ("unit_code", "position_code")]
+    assert messages == ["No unit with code 'NO-UNIT' in this tenant.", "No position with code 'NO-POST' in this tenant.",
+                        "No unit with code 'NOWHERE' in this tenant."]
+    assert result["errors_total"] == 6 and result["rows_total"] == 3 and result["rows_valid"] == 0
+    assert result["rows_written"] == 0 and count(clean_app, world, Employee) == before
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_work_items_bad_cells_and_unknown_codes_are_reported_in_one_run(clean_app, client, world, kind):
+    rows = work_rows()
+    rows[1][1], rows[1][5] = "NOBODY", "many"  # row 2: a bad quantity and an unknown person
+    rows[2][2], rows[2][4] = "NOTYPE", "32/10/2026"  # row 3: a bad day and an unknown task type
+    rows[3][0] = "EO-1"  # row 4: a duplicate id, with a bad status
+    rows[3][11] = "finished"
+    data = csv_bytes(rows) if kind == "csv" else xlsx(rows)
+    result = result_of(client, world, upload(client, world, "work-items-csv", data, f"w.{kind}"))
+    assert [(e["row"], e["column"]) for e in result["errors"]] == [
+        (2, "quantity"), (2, "employee_code"), (3, "work_date"), (3, "task_type_code"), (4, "status"),
+        (4, "external_id")]
+    assert [e["message"] for e in result["errors"] if e["column"] in ("employee_code", "task_type_code", "external_id")
+            ] == ["No employee with code 'NOBODY'.", "No task type with code 'NOTYPE'.", "Duplicate of row 2."]
+    assert result["rows_total"] == 3 and result["rows_valid"] == 0 and result["rows_written"] == 0
+    assert count(clean_app, world, WorkItem) == 0

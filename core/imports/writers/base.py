@@ -31,6 +31,13 @@ class Writer(ABC):
     def add(self, row: int, values: dict[str, Any]) -> list[RowError]:
         """Check one row (its number in the file, its converted values); its errors."""
 
+    def check(self, row: int, values: dict[str, Any], failed: tuple[str, ...] = ()) -> list[RowError]:
+        """Check what converted of a row with errors (``values`` may lack any field; the
+        columns in ``failed`` did not convert) against the tenant's data, writing nothing:
+        its other errors are then reported in the same run. A writer without references
+        to check has none."""
+        return []
+
     def finish(self) -> list[RowError]:
         return []
 

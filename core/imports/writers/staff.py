@@ -66,24 +66,28 @@ class StaffWriter(Writer):
         self.fields: list[tuple[int, str, set[int], list[str], date]] = []
         self.fields_changed = False
 
-    def add(self, row, values):
+    def check(self, row, values, failed=()):
+        code = values.get("code")
+        if code is not None:
+            if code in self.seen_codes:
+                return [_err(row, "code", f"Duplicate of row {self.seen_codes[code]}.")]
+            self.seen_codes[code] = row
+        return self._references(row, values, failed)
+
+    def _references(self, row: int, values: dict, failed: tuple[str, ...] = ()) -> list[RowError]:
+        """The row's codes and login against the tenant's data and the rows before it; a
+        field that is absent (blank, or in ``failed``: it did not convert) is not checked."""
         errors: list[RowError] = []
-        code = values["code"]
-        if code in self.seen_codes:
-            return [_err(row, "code", f"Duplicate of row {self.seen_codes[code]}.")]
-        self.seen_codes[code] = row
-        unit_id = self.units.get(values["unit_code"])
-        if unit_id is None:
+        if "unit_code" in values and values["unit_code"] not in self.units:
             errors.append(_err(row, "unit_code", f"No unit with code {values['unit_code']!r} in this tenant."))
-        position_id = None
-        if "position_code" in values:
-            position_id = self.positions.get(values["position_code"])
-            if position_id is None:
-                errors.append(_err(row, "position_code",
-                                   f"No position with code {values['position_code']!r} in this tenant."))
-        current = self.existing.get(code)
+        if "position_code" in values and values["position_code"] not in self.positions:
+            errors.append(_err(row, "position_code",
+                               f"No position with code {values['position_code']!r} in this tenant."))
+        # Whose login it is depends on whose row it is: not checked when the code did not convert.
+        known_person = "code" in values
+        current = self.existing.get(values["code"]) if known_person else None
         username = values.get("username")
-        if username:
+        if username and known_person:
             if username in self.seen_usernames:
                 errors.append(_err(row, "username", f"Same username as row {self.seen_usernames[username]}."))
             self.seen_usernames[username] = row
@@ -93,10 +97,26 @@ class StaffWriter(Writer):
             if current is not None and current["user_id"] is not None and owner is None:
                 errors.append(_err(row, "username", "This person already has a login with another username; "
                                                     "change usernames in the admin pages."))
-        if "roles" in values and not username and (current is None or current["user_id"] is None):
+        if ("roles" in values and not username and known_person and "username" not in failed
+                and (current is None or current["user_id"] is None)):
             errors.append(_err(row, "roles", "Roles need a username (a login)."))
+        missing = next((c for c in values.get("field_units") or () if c not in self.units), None)
+        if missing is not None:
+            errors.append(_err(row, "field_units", f"No unit with code {missing!r} in this tenant."))
+        return errors
+
+    def add(self, row, values):
+        code = values["code"]
+        if code in self.seen_codes:
+            return [_err(row, "code", f"Duplicate of row {self.seen_codes[code]}.")]
+        self.seen_codes[code] = row
+        errors = self._references(row, values)
         if errors:
             return errors
+        unit_id = self.units[values["unit_code"]]
+        position_id = self.positions[values["position_code"]] if "position_code" in values else None
+        current = self.existing.get(code)
+        username = values.get("username")
         desired = {"full_name": values["full_name"], "unit_id": unit_id}
         for name in ("is_leader", "start_date", "end_date", "email", *PROTECTION_FIELDS):
             if name in values:
@@ -146,10 +166,7 @@ class StaffWriter(Writer):
             self.managers.append((row, code, manager_code))
             changed = changed or self.manager_code.get(code) != manager_code
         if "field_units" in values or "field_people" in values:
-            units = {self.units.get(c) for c in values.get("field_units", [])}
-            if None in units:
-                missing = next(c for c in values["field_units"] if c not in self.units)
-                return [_err(row, "field_units", f"No unit with code {missing!r} in this tenant.")]
+            units = {self.units[c] for c in values.get("field_units", [])}  # checked in _references
             self.fields.append((row, code, units, values.get("field_people", []),
                                 values.get("field_from") or local_today(self.tenant)))  # the tenant's day
         if values.get("regime"):

@@ -71,6 +71,22 @@ def _copy_other(value: Any) -> str:
     return _copy_str(str(value))
 
 
+def _duplicate(row: int, first: int) -> RowError:
+    return _err(row, "external_id", f"Duplicate of row {first}.")
+
+
+def _no_employee(row: int, code: str) -> RowError:
+    return _err(row, "employee_code", f"No employee with code {code!r}.")
+
+
+def _no_task_type(row: int, code: str) -> RowError:
+    return _err(row, "task_type_code", f"No task type with code {code!r}.")
+
+
+def _closed(row: int, month: str) -> RowError:
+    return _err(row, "work_date", f"The period {month} is closed.")
+
+
 @dataclass
 class _Norm:
     effective: list[date]
@@ -137,6 +153,24 @@ class WorkItemWriter(Writer):
                 f"SELECT {', '.join(ITEM_COLUMNS)} FROM work_items WITH NO DATA")
             self._start_merger()
 
+    def check(self, row, values, failed=()):
+        # The same checks as add's first ones, on the fields that converted.
+        if "external_id" in values:
+            key = hash(values["external_id"])
+            if key in self.seen:
+                return [_duplicate(row, self.seen[key])]
+            self.seen[key] = row
+        errors: list[RowError] = []
+        if "employee_code" in values and values["employee_code"] not in self.employees:
+            errors.append(_no_employee(row, values["employee_code"]))
+        if "task_type_code" in values and values["task_type_code"] not in self.task_types:
+            errors.append(_no_task_type(row, values["task_type_code"]))
+        if "work_date" in values:
+            day = self.days.get(values["work_date"]) or self._day(values["work_date"])
+            if day.closed:
+                errors.append(_closed(row, day.month))
+        return errors
+
     def add(self, row, values):
         errors: list[RowError] = []
         # Python's 64-bit string hash: stable within one process, and small for a million
@@ -144,18 +178,18 @@ class WorkItemWriter(Writer):
         # as a duplicate, never written twice.
         key = hash(values["external_id"])
         if key in self.seen:
-            return [_err(row, "external_id", f"Duplicate of row {self.seen[key]}.")]
+            return [_duplicate(row, self.seen[key])]
         self.seen[key] = row
         employee_id = self.employees.get(values["employee_code"])
         if employee_id is None:
-            errors.append(_err(row, "employee_code", f"No employee with code {values['employee_code']!r}."))
+            errors.append(_no_employee(row, values["employee_code"]))
         task_type = self.task_types.get(values["task_type_code"])
         if task_type is None:
-            errors.append(_err(row, "task_type_code", f"No task type with code {values['task_type_code']!r}."))
+            errors.append(_no_task_type(row, values["task_type_code"]))
         work_date: date = values["work_date"]
         day = self.days.get(work_date) or self._day(work_date)
         if day.closed:
-            errors.append(_err(row, "work_date", f"The period {day.month} is closed."))
+            errors.append(_closed(row, day.month))
         if errors:
             return errors
         norm = self.norms.get(task_type[0])
