@@ -85,13 +85,9 @@ def write(checkpoint: Checkpoint) -> None:
     log.info("%s%s", MARKER, line)
     try:
         path = file_of(checkpoint.tenant_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
         # One write() of one line with O_APPEND: lines of concurrent writers never interleave.
-        # The directory is made when missing, not checked on every commit (a write's hot path).
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             os.write(fd, (line + "\n").encode())
         finally:

@@ -60,22 +60,10 @@ def norm_in_force(task_type_id: int, on: date) -> NormVersion | None:
 
 
 def declaration_of(row) -> tuple[TaskType | None, NormVersion | None, bool]:
-    """(task type, norm, applies) from a row of `declaration_statement` run on the
-    session's connection, as Core rows (None: no such code). The type and the norm come
-    as copies built from the row, not loaded into the session: a declaration only reads
-    them, and the ORM's loading cost more than the statement."""
+    """(task type, norm, applies) from a row of `declaration_statement` (None: no such code)."""
     if row is None:
         return None, None, False
-    values = row._mapping
-    tt = TaskType(**{c.key: values[c] for c in _TASK_TYPE_COLUMNS})
-    version = (None if values[_NORM_ID] is None
-               else NormVersion(**{c.key: values[c] for c in _NORM_COLUMNS}))
-    return tt, version, (not row.restricted) or bool(row.mine)
-
-
-_TASK_TYPE_COLUMNS = tuple(TaskType.__table__.columns)
-_NORM_COLUMNS = tuple(NormVersion.__table__.columns)
-_NORM_ID = NormVersion.__table__.c.id
+    return row.TaskType, row.NormVersion, (not row.restricted) or bool(row.mine)
 
 
 @lru_cache(maxsize=1)

@@ -69,24 +69,19 @@ def deferred() -> bool:
 # ---------------------------------------------------------------- writing marks
 
 
-def mark_items(session: Session, events: Iterable[tuple]) -> set[int]:
-    """Marks for the items of this transaction's work events (tenant, item id, change,
-    (person, work date) when queued): one per (tenant, person, month), in one INSERT per
-    tenant. An item in the session is read from there (its state at the commit); one
-    written outside it (a declaration's INSERT) by the person and date its event carries;
-    only an item that has neither is read from the database.
+def mark_items(session: Session, events: Iterable[tuple[int, int, str]]) -> set[int]:
+    """Marks for the items of this transaction's work events (tenant, item id, change):
+    one per (tenant, person, month), in one INSERT per tenant. The items were flushed in
+    this transaction, so their person and date are read from the session, not the database.
     Returns the tenants marked, to wake a scorer for after the commit."""
     wanted: dict[int, set[tuple[int, str]]] = defaultdict(set)
     missing: dict[int, set[int]] = defaultdict(set)
-    for tid, item_id, _, *queued in events:
+    for tid, item_id, _ in events:
         item = session.identity_map.get(session.identity_key(WorkItem, item_id))
-        if item is not None:
-            wanted[tid].add((item.employee_id, kernel.month_of(item.work_date)))
-        elif queued and queued[0] is not None:
-            person, work_date = queued[0]
-            wanted[tid].add((person, kernel.month_of(work_date)))
-        else:
+        if item is None:
             missing[tid].add(item_id)
+        else:
+            wanted[tid].add((item.employee_id, kernel.month_of(item.work_date)))
     for tid in sorted(set(wanted) | set(missing)):
         if tid == current_tenant_id():
             _insert_marks(session, wanted[tid], missing[tid], may_ride=True)

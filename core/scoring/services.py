@@ -121,7 +121,7 @@ def _settle_tenant_facts(facts: dict) -> None:
         engine.aggregate(scheme, people, lock_people(people))
 
 
-def score_items(session: Session, events: list[tuple]) -> set[int]:
+def score_items(session: Session, events: list[tuple[int, int, str]]) -> set[int]:
     """Step 2 of the commit (core/unit_of_work.py): the work items this transaction
     changed (tenant, item id, change). Deferred: a mark per (person, month) commits with
     the items, and a scorer re-scores them and their leaders after the commit
@@ -132,11 +132,11 @@ def score_items(session: Session, events: list[tuple]) -> set[int]:
     try:
         # Locks: engine.refresh_items takes the person-level ones (see locks.SCORING_LOCK),
         # so declarations of different people do not wait for each other here.
-        engine.refresh_items(sorted({event[1] for event in events}))
+        engine.refresh_items(sorted({item_id for _, item_id, _ in events}))
     except ComponentMissing as exc:
         # Work goes on; the month is marked stale so admins see why it has no scores.
         months = {kernel.month_of(d) for d in db.session.scalars(
-            select(ItemScore.work_date).where(ItemScore.work_item_id.in_([event[1] for event in events])))}
+            select(ItemScore.work_date).where(ItemScore.work_item_id.in_([i for _, i, _ in events])))}
         mark_stale(months or {kernel.month_of(cal.local_today())}, exc.message)
     return set()
 

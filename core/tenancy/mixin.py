@@ -41,22 +41,16 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    state.statement = scoped(state.statement, current_tenant_id())
-
-
-def scoped(statement, tid: int | None):
-    """`statement` with the tenant filter of `tid` on every tenant table it names, as the
-    session adds it to an ORM execution. A caller that runs an ORM-built select on the
-    session's connection (Core rows, no entity loading: a hot path's read) takes it from
-    here, so the filter is the same one; its compiled form names the tenant everywhere."""
+    tid = current_tenant_id()
+    statement = state.statement
     per_tenant = _SCOPED.get(statement)
-    found = per_tenant.get(tid) if per_tenant is not None else None
-    if found is None:
-        found = statement.options(_criteria(tid))
+    scoped = per_tenant.get(tid) if per_tenant is not None else None
+    if scoped is None:
+        scoped = statement.options(_criteria(tid))
         if per_tenant is None:
             per_tenant = _SCOPED.setdefault(statement, {})
-        per_tenant[tid] = found
-    return found
+        per_tenant[tid] = scoped
+    state.statement = scoped
 
 
 def _criteria(tid: int | None):

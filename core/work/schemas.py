@@ -57,13 +57,8 @@ class WorkItemPostSchema(Schema):
 
     def load(self, data, *, many=None, partial=None, unknown=None):  # type: ignore[override]
         if isinstance(data, dict) and "items" in data:
-            return _BATCH.load(data, partial=partial)
-        return _ONE.load(data, partial=partial)
-
-
-# Built once: a schema's construction (its fields copied and bound) cost more than the
-# load of a declaration's body, and loading keeps no state in the instance.
-_ONE, _BATCH = WorkItemCreateSchema(), WorkItemBatchSchema()
+            return WorkItemBatchSchema().load(data, partial=partial)
+        return WorkItemCreateSchema().load(data, partial=partial)
 
 
 class WorkItemBatchResultSchema(Schema):

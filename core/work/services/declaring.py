@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
@@ -17,8 +17,6 @@ from core.catalogue.models import DEFAULT_MAX_QUANTITY, NormVersion, TaskType
 from core.errors import Conflict, Forbidden, Invalid, ServiceError
 from core.extensions import db
 from core.org import services as org
-from core.tenancy.context import TenantContextError, current_tenant_id, is_unscoped
-from core.tenancy.mixin import scoped
 from core.txcache import transaction_cache
 from core.work import building
 from core.work import calendar as cal
@@ -55,7 +53,8 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     Returns the item and warnings (e.g. a task type outside the position, when the
     tenant only warns)."""
     item, warnings, row = _build(principal, data)
-    write_items([item])
+    db.session.add(item)
+    db.session.flush()
     # The day's plan with this item, from the catalogue's statement: the 12-hour rule then
     # needs no read of its own. (A batch reads it once for all its items instead.)
     transaction_cache(DAY_PLANS)[(item.employee_id, item.work_date)] = float(row.day_minutes or 0) + float(
@@ -64,66 +63,8 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     return item, warnings
 
 
-def write_items(items: list[WorkItem]) -> None:
-    """INSERT built items, with their tenant, in one statement that returns their ids.
-
-    SQLAlchemy Core, not `session.add` + flush: a declaration is the morning's hot path,
-    and the flush's unit-of-work bookkeeping (dependency sort, state events, identity map,
-    the refresh of the new row) cost about as much Python as the rest of the write.
-    Nothing reads the items back through the session in the request, so they stay
-    transient (not in the session): the views and the audit read what was built, with
-    the ids set from the RETURNING. The tenant is stamped as the ORM's flush guard
-    (core/tenancy/mixin.py) does; row-level security and the closed-month trigger judge
-    the row as for any INSERT."""
-    tid = current_tenant_id()
-    if tid is None:
-        raise TenantContextError("WorkItem created with no tenant in context")
-    rows = []
-    for item in items:
-        if item.tenant_id is None:
-            item.tenant_id = tid
-        elif item.tenant_id != tid:
-            raise TenantContextError(f"WorkItem written for tenant {item.tenant_id} in tenant {tid}")
-        state = item.__dict__
-        row = {}
-        for key, default in _COLUMNS:
-            if key in state:
-                row[key] = state[key]
-            else:  # the item then reads as the flushed row would
-                row[key] = value = default()
-                if value is not None:
-                    setattr(item, key, value)
-        rows.append(row)
-    conn = db.session.connection()
-    if len(rows) == 1:
-        ids = [conn.execute(_INSERT, rows[0]).scalar_one()]
-    else:
-        ids = conn.execute(_INSERT_MANY, rows).scalars().all()
-    for item, new_id in zip(items, ids, strict=True):
-        item.id = new_id
-
-
-def _default_of(column):
-    """What the ORM's flush would write for a column the item was built without."""
-    default = column.default
-    if default is None:
-        return lambda: None
-    if default.is_callable:
-        return lambda: default.arg(None)
-    return lambda: default.arg
-
-
-# Every stored column but the id, always all of them: one statement shape, so SQLAlchemy's
-# compiled cache and psycopg's prepared statement hold.
-_COLUMNS = tuple((c.key, _default_of(c)) for c in WorkItem.__table__.columns if c.key != "id")
-_INSERT = insert(WorkItem.__table__).returning(WorkItem.__table__.c.id)
-# Several rows: SQLAlchemy's "insertmanyvalues" sends them as one multi-row INSERT; the
-# ids come back in the rows' order.
-_INSERT_MANY = insert(WorkItem.__table__).returning(WorkItem.__table__.c.id, sort_by_parameter_order=True)
-
-
 def _declared(item: WorkItem) -> None:
-    """What a declared (written) item leaves for the commit: its audit event and work event."""
+    """What a declared (flushed) item leaves for the commit: its audit event and work event."""
     record("work_item.create", "work_item", item.id, after=audit_view(item))
     queue_event(item, "created")
 
@@ -139,8 +80,9 @@ def _build(principal: Principal, data: dict, resolved: dict | None = None) -> tu
     if resolved is not None and key in resolved:
         row = resolved[key]
     else:
-        row = _catalogue_row({"code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
-                              "period": period_of(work_date)})
+        row = db.session.execute(_declaration_statement(), {
+            "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+            "period": period_of(work_date)}).first()
         if resolved is not None:
             resolved[key] = row
     tt, version, applies = catalogue.declaration_of(row)
@@ -206,12 +148,11 @@ def quantity_ceiling(tt: TaskType, quantity: float) -> dict[str, list[str]]:
 
 def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkItem, list[str]]]:
     """Declare several items in one transaction, all or nothing: every item is checked
-    (each by `_build`, as `declare` does, so one rule for one item and many); when any
-    fails, nothing has been written yet, the transaction is rolled back all the same (a
-    Forbidden may come after reads) and Invalid carries the field errors keyed by the
-    item's index.
-    The items are written together, once all are checked: one INSERT, not a round trip
-    per item."""
+    (each by `declare`, so one rule for one item and many); when any fails, the
+    transaction is rolled back (the items before the bad one were flushed, with their
+    audit events) and Invalid carries the field errors keyed by the item's index.
+    The items are written together: one flush (one INSERT) for those built since the last
+    catalogue read, not a round trip per item."""
     done: list[tuple[WorkItem, list[str]]] = []
     errors: dict[str, dict] = {}
     resolved: dict = {}
@@ -222,6 +163,7 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
             except (Invalid, Conflict) as exc:
                 errors[str(index)] = exc.errors or {"_item": [exc.message]}
                 continue
+            db.session.add(item)
             done.append((item, warnings))
     except ServiceError:  # Forbidden, say: the whole batch is refused
         db.session.rollback()
@@ -229,20 +171,10 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     if errors:
         db.session.rollback()
         raise Invalid("Some items are invalid; none was declared.", {"items": errors})
-    write_items([item for item, _ in done])
+    db.session.flush()
     for item, _warnings in done:
         _declared(item)
     return done
-
-
-def _catalogue_row(params: dict) -> Any:
-    """The row of `_declaration_statement` on the session's connection: Core rows, with
-    the tenant filter the session would add (core/tenancy/mixin.py `scoped`), so on
-    SQLite as on PostgreSQL (where RLS judges too) only the tenant's catalogue answers."""
-    statement = _declaration_statement()
-    if not is_unscoped():
-        statement = scoped(statement, current_tenant_id())
-    return db.session.connection().execute(statement, params).first()
 
 
 @lru_cache(maxsize=1)
