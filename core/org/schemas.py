@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.auth.models import ROLES
@@ -9,6 +11,10 @@ from core.plugins.components import PROTECTION_PAIRS, REGIMES, protection_date_e
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Use 1–64 letters, digits, '.', '_' or '-'.")
 NAME = validate.Length(min=1, max=200)
+# A person's dates (start, end, the streamlining exclusions): 0001-01-01 and 9999-12-31
+# were stored as given, typos that then decide who is employed in a month and who is
+# protected from streamlining.
+PERSON_DATE = validate.Range(min=date(1900, 1, 1), max=date(2099, 12, 31), error="Use a date between 1900 and 2099.")
 
 
 class UnitSchema(Schema):
@@ -59,18 +65,18 @@ class _EmployeeFields(Schema):
     manager_id = fields.Integer(allow_none=True)
     is_leader = fields.Boolean()
     salary_coefficient = fields.Float(validate=validate.Range(min=0, max=20), allow_nan=False)
-    start_date = fields.Date(allow_none=True)
-    end_date = fields.Date(allow_none=True)
+    start_date = fields.Date(allow_none=True, validate=PERSON_DATE)
+    end_date = fields.Date(allow_none=True, validate=PERSON_DATE)
     email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(max=len(ROLES)))
     # Decree 154/2025's exclusions from streamlining (core/org/models.PROTECTION_FIELDS).
-    pregnant_from = fields.Date(allow_none=True)
-    pregnant_to = fields.Date(allow_none=True)
-    maternity_leave_from = fields.Date(allow_none=True)
-    maternity_leave_to = fields.Date(allow_none=True)
-    youngest_child_born_on = fields.Date(allow_none=True)
-    discipline_review_from = fields.Date(allow_none=True)
-    discipline_review_to = fields.Date(allow_none=True)
+    pregnant_from = fields.Date(allow_none=True, validate=PERSON_DATE)
+    pregnant_to = fields.Date(allow_none=True, validate=PERSON_DATE)
+    maternity_leave_from = fields.Date(allow_none=True, validate=PERSON_DATE)
+    maternity_leave_to = fields.Date(allow_none=True, validate=PERSON_DATE)
+    youngest_child_born_on = fields.Date(allow_none=True, validate=PERSON_DATE)
+    discipline_review_from = fields.Date(allow_none=True, validate=PERSON_DATE)
+    discipline_review_to = fields.Date(allow_none=True, validate=PERSON_DATE)
 
     @validates_schema
     def _dates(self, data, **kwargs):

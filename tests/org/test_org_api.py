@@ -134,6 +134,26 @@ def test_employee_with_login_and_dates(clean_app, client, world):
     assert roles.get_json()["roles"] == ["employee", "manager"]
 
 
+def test_a_persons_dates_outside_1900_to_2099_are_refused_and_change_nothing(clean_app, client, world):
+    """Year 1 and year 9999 were stored as given: typos that then decide who is employed in
+    a month and who is protected from streamlining."""
+    h = world.headers("admin")
+    before = counts(clean_app, world.tenant_id)
+    for field, value in (("start_date", "0001-01-01"), ("end_date", "9999-12-31"), ("pregnant_from", "1899-12-31"),
+                         ("youngest_child_born_on", "2100-01-01")):
+        r = client.post(f"{BASE}/employees", headers=h, json={
+            "code": "E9", "full_name": "Lê Văn Chín", "unit_id": world.ids["dept"], field: value})
+        assert r.status_code == 422 and r.get_json()["errors"] == {field: ["Use a date between 1900 and 2099."]}, r.get_json()
+    patched = client.patch(f"{BASE}/employees/{world.ids['staff']}", headers=h, json={"start_date": "0001-01-01"})
+    assert patched.status_code == 422 and list(patched.get_json()["errors"]) == ["start_date"]
+    assert counts(clean_app, world.tenant_id) == before
+    edge = client.post(f"{BASE}/employees", headers=h, json={
+        "code": "E9", "full_name": "Lê Văn Chín", "unit_id": world.ids["dept"], "start_date": "1900-01-01",
+        "end_date": "2099-12-31"})
+    assert edge.status_code == 201 and (edge.get_json()["start_date"], edge.get_json()["end_date"]) == (
+        "1900-01-01", "2099-12-31")
+
+
 def test_visibility_by_role(clean_app, client, world):
     def codes(who):
         response = client.get(f"{BASE}/employees", headers=world.headers(who))
