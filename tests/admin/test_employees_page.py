@@ -60,3 +60,15 @@ def test_a_saved_employee_is_shown_found_by_code(client, world):
         "csrf_token": token, "code": "ZZ-9", "full_name": "Võ Thị Zung", "unit_id": str(world.ids["dept"]),
         "salary_coefficient": "2,34", "roles": ["employee"]}, follow_redirects=True).get_data(as_text=True)
     assert "Đã lưu." in saved and names(saved) == ["Võ Thị Zung"]
+
+
+def test_a_start_date_in_year_one_is_refused_beside_its_field_in_vietnamese(client, world):
+    token = csrf(client.get(f"/t/{world.slug}/admin/employees/new").get_data(as_text=True))
+    refused = client.post(f"/t/{world.slug}/admin/employees/new", data={
+        "csrf_token": token, "code": "ZZ-8", "full_name": "Võ Thị Tám", "unit_id": str(world.ids["dept"]),
+        "start_date": "0001-01-01", "roles": ["employee"]})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="start_date-err"[^>]*>\s*Ngày phải trong khoảng 1900 đến 2099\.', html), html[:0]
+    listed = client.get(f"/t/{world.slug}/admin/employees?q=ZZ-8").get_data(as_text=True)
+    assert names(listed) == []
