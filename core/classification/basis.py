@@ -17,15 +17,12 @@ from sqlalchemy import select
 
 from core.classification.models import AgencyEvaluation, EmployeeClassification
 from core.extensions import db
+from core.plugins.components import round_score
 from core.scoring.models import PeriodScore
 from core.work.models import ClosedPeriod
 
 # The classification bands a score-based scheme carries in its settings, highest first.
 BANDS = (("HTXS", "htxs_from"), ("HTT", "htt_from"), ("HT", "ht_from"))
-
-
-def _round2(value: float) -> float:
-    return float(f"{value:.2f}")
 
 
 def basis(year: int, people: dict[int, int]) -> dict[int, dict[str, Any]]:
@@ -76,7 +73,7 @@ def basis(year: int, people: dict[int, int]) -> dict[int, dict[str, Any]]:
         out[employee_id] = {
             "counted": counted, "months": months,
             "level": row.computed_level if row else None, "demoted_by_quota": bool(row and row.demoted_by_quota),
-            "mean": _round2(sum(m["total"] for m in months) / len(months)) if months else None,
+            "mean": round_score(sum(m["total"] for m in months) / len(months)) if months else None,
             "no_general": [m["period"] for m in months if m["general_score"] is None],
             "no_general_closed": [m["period"] for m in months if m["general_score"] is None and m["period"] in closed],
             "no_general_open": [m["period"] for m in months if m["general_score"] is None and m["period"] not in closed],

@@ -23,8 +23,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, or_, select
 
+from core.dashboards.to_date import counted_to_date
 from core.extensions import db
 from core.work import calendar as cal
 from core.work.models import WorkItem
@@ -54,7 +55,8 @@ def month_counting(employee_id: int, start: date, end: date, as_of: date | None,
     in_month = and_(WorkItem.work_date >= start, WorkItem.work_date <= end)
     rows = db.session.execute(
         select(WorkItem.id, WorkItem.title, WorkItem.work_date, WorkItem.status, WorkItem.deadline,
-               WorkItem.exempt, WorkItem.exempt_reason, WorkItem.verification, WorkItem.verification_note)
+               WorkItem.exempt, WorkItem.exempt_reason, WorkItem.verification, WorkItem.verification_note,
+               (literal(True) if as_of is None else counted_to_date(as_of)).label("to_date"))
         .where(WorkItem.employee_id == employee_id,
                or_(in_month,
                    and_(WorkItem.status != "cancelled",
@@ -72,7 +74,7 @@ def month_counting(employee_id: int, start: date, end: date, as_of: date | None,
             groups["other_month"].append(item)
         elif row.status == "cancelled":
             groups["cancelled"].append(item)
-        elif as_of is not None and not _counted_to_date(row, as_of):
+        elif not row.to_date:
             groups["not_due"].append(item)
         elif row.exempt:
             groups["exempt"].append(item)
@@ -85,9 +87,3 @@ def month_counting(employee_id: int, start: date, end: date, as_of: date | None,
             "unfinished_rule": UNFINISHED.get(variant_key or "", "unfinished_assigned"),
             "truncated": len(rows) >= ITEM_LIMIT}
 
-
-def _counted_to_date(row, as_of: date) -> bool:
-    """The to-date rule of core/dashboards/to_date.py, item by item."""
-    if row.work_date > as_of:
-        return False
-    return row.status == "done" or (row.deadline or row.work_date) < as_of

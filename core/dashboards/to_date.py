@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from core.extensions import db
 from core.scoring import kernel
@@ -35,16 +35,21 @@ def in_progress(period: str, today: date) -> bool:
     return start <= today <= end
 
 
+def counted_to_date(today: date):
+    """The rule above as one SQL condition on an item: worked by today, and done or past its
+    due day. The month page's list of what counts (core/dashboards/counting.py) reads it too."""
+    due = func.coalesce(WorkItem.deadline, WorkItem.work_date)
+    return and_(WorkItem.work_date <= today, or_(WorkItem.status == "done", due < today))
+
+
 def _sums(scheme: kernel.Scheme, ids: list[int], start: date, today: date) -> dict[int, dict[str, float]]:
     """Σ of each component per person over the items counted to date (one grouped query)."""
     per_day = kernel.per_day(scheme)
     group = [ItemScore.employee_id] + ([ItemScore.work_date] if per_day else [])
-    due = func.coalesce(WorkItem.deadline, WorkItem.work_date)
     stmt = (select(*group, func.count(), *[func.coalesce(func.sum(c), 0.0) for c in scheme.columns])
             .join(WorkItem, WorkItem.id == ItemScore.work_item_id)
             .where(ItemScore.employee_id.in_(ids), ItemScore.work_date >= start, ItemScore.work_date <= today,
-                   WorkItem.employee_id.in_(ids), WorkItem.work_date >= start, WorkItem.work_date <= today,
-                   or_(WorkItem.status == "done", due < today))
+                   WorkItem.employee_id.in_(ids), WorkItem.work_date >= start, counted_to_date(today))
             .group_by(*group))
     return kernel.add_up(scheme, db.session.execute(stmt), per_day)
 
