@@ -76,15 +76,22 @@ def test_my_month_says_what_counts_and_its_links_open_the_item(phone, month):  #
     phone.assert_clean()
 
 
-def test_assigning_past_eight_hours_warns_where_the_manager_stands(phone, live_server, monkeypatch):
-    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 9, 30)))
+def _phone_at(phone, live_server, monkeypatch, moment: tuple, who: str, path: str):
+    """The live server's clock at `moment`, the catalogue added, `who` signed in on a
+    390-px phone at `path`; the page."""
+    monkeypatch.setattr(cal, "now", Clock(local(*moment)))
     in_tenant(live_server, add_catalogue, commit=True)
-    name = in_tenant(live_server, lambda: db.session.scalar(
-        select(Employee.full_name).where(Employee.code == EMPLOYEE.upper())))
     page = phone.page
     page.set_viewport_size(PHONE)
-    phone.login(MANAGER)
-    phone.goto(f"/t/{SLUG}/unit")
+    phone.login(who)
+    phone.goto(path)
+    return page
+
+
+def test_assigning_past_eight_hours_warns_where_the_manager_stands(phone, live_server, monkeypatch):
+    page = _phone_at(phone, live_server, monkeypatch, (2026, 10, 14, 9, 30), MANAGER, f"/t/{SLUG}/unit")
+    name = in_tenant(live_server, lambda: db.session.scalar(
+        select(Employee.full_name).where(Employee.code == EMPLOYEE.upper())))
     form = page.locator("form.assign")
     person = form.locator("#as-person")
     expect(form.locator("#as-type option[value=DD01]")).to_have_count(1)  # every type, before a person
@@ -116,12 +123,7 @@ def test_assigning_past_eight_hours_warns_where_the_manager_stands(phone, live_s
 def test_the_twelve_hour_question_shows_on_the_screen(phone, live_server, monkeypatch):
     """A first answer with an error, then the 12-hour question: each stands where the
     phone shows it (it was swapped in 600 px above the screen, and 'Khai báo' seemed dead)."""
-    monkeypatch.setattr(cal, "now", Clock(local(2026, 10, 14, 7, 40)))
-    in_tenant(live_server, add_catalogue, commit=True)
-    page = phone.page
-    page.set_viewport_size(PHONE)
-    phone.login(EMPLOYEE)
-    phone.goto(f"/t/{SLUG}/today")
+    page = _phone_at(phone, live_server, monkeypatch, (2026, 10, 14, 7, 40), EMPLOYEE, f"/t/{SLUG}/today")
     form = page.locator("#declare-form")
     rows = form.locator("#rows > li.row")
     rows.nth(0).locator("select[name=task_type_code]").select_option("HT01")

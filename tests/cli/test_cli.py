@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
@@ -88,6 +88,7 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
     with clean_app.app_context(), tenant_context(tenant.id):
         from core.scoring.kernel import is_closed, month_of
         from core.scoring.models import PeriodScore, ScoredPeriod
+        from core.timeutil import utcnow
         from core.work.calendar import local_today
         from core.work.models import WorkItem
 
@@ -106,7 +107,7 @@ def test_demo_builds_khanh_hoa_and_prints_logins(clean_app):
             PeriodScore.period == last_month, PeriodScore.item_count > 0, PeriodScore.general_score.is_(None)))
         states = dict(db.session.execute(select(WorkItem.status, func.count()).group_by(WorkItem.status)).all())
         in_future = db.session.scalar(select(func.count()).select_from(WorkItem).where(
-            (WorkItem.work_date > today) | (WorkItem.completed_at > datetime.now(UTC))))
+            (WorkItem.work_date > today) | (WorkItem.completed_at > utcnow())))
         last_open = db.session.scalar(select(func.count()).select_from(WorkItem).where(
             WorkItem.status.in_(("planned", "in_progress")), WorkItem.work_date < today.replace(day=1)))
         overdue = db.session.scalar(select(func.count()).select_from(WorkItem).where(
