@@ -6,6 +6,7 @@ One module per job:
 - `progress`: updating an item (progress, status, result) and extending its deadline;
 - `reviews`: a manager's review, exemption and verification of an item;
 - `queues`: the manager's queue, the item list and a unit's day;
+- `glance`: the home page's counts of a person's day and of what waits for a manager;
 - `long_days`: the 12-hour rule of a person's own plan, and the 8-hour line managers see;
 - `measure`: the measuring rules (missed deadlines, not reported) and the nightly sweep;
 - `item_views`: an item as readers and the audit chain see it;
@@ -36,6 +37,7 @@ from core.work.services.calendar_days import (
     working_days_view,
 )
 from core.work.services.declaring import declare, declare_batch
+from core.work.services.glance import DayGlance, day_glance, waiting_for_manager
 from core.work.services.item_views import view, views
 from core.work.services.leave import create_leave, delete_leave, get_leave, leave_query, leave_view
 from core.work.services.long_days import (
@@ -54,6 +56,7 @@ from core.work.services.reviews import exempt, review, verify
 from core.work.services.settings import settings_view, update_work_settings, work_settings
 
 __all__ = [
+    "DayGlance", "day_glance", "waiting_for_manager",
     "FULL_DAY_MINUTES", "LONG_DAY_MINUTES", "Measure", "calendar_day_view", "check_long_days", "close_period", "create_leave",
     "day_loads", "declare", "declare_batch", "delete_calendar_day", "delete_leave", "exempt", "extend_deadline", "extensions",
     "get_calendar_day", "get_item", "get_leave", "items_query", "leave_query", "leave_view", "managed_items_clause",
