@@ -65,7 +65,8 @@ def check_form_body() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS") or request.mimetype not in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         return
-    if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
+    # A multipart part without a name (or with one werkzeug cannot read) comes back keyed None.
+    if any("\x00" in (key or "") or "\x00" in (value or "") for key, value in request.form.items(multi=True)):
         abort(400, NUL_MESSAGE, {BODY_FIELD: [NUL_MESSAGE]}, code="bad_form")
 
 

@@ -133,3 +133,17 @@ def test_a_nul_character_in_a_page_form_is_a_400_in_the_pages_language(clean_app
     fine = admin.post(w.url("/admin/units").replace("/api/v1/tenants/", "/t/"), data={
         "csrf_token": csrf, "code": "AG-P9", "name": "Phòng Chín", "kind": "department"})
     assert fine.status_code == 302
+
+
+@pytest.mark.parametrize("disposition", ['form-data; name="\r"', "form-data"])
+def test_a_multipart_part_without_a_readable_name_is_not_a_500(clean_app, client, w, disposition):
+    """Werkzeug keys such a part None; the NUL check read it as text and answered 500
+    (found by the API fuzzing on PUT …/document-templates/{kind}). The upload is judged as
+    if the part were not there: no file, a 422 naming the field, nothing stored."""
+    body = (f"--b\r\nContent-Disposition: {disposition}\r\n\r\nfalse\r\n--b--\r\n").encode()
+    r = client.put(w.url("/document-templates/evaluation_form"), data=body,
+                   content_type="multipart/form-data; boundary=b", headers=w.h("admin"))
+    assert r.status_code == 422, r.get_data(as_text=True)[:300]
+    assert r.get_json()["errors"] == {"file": ["Required."]}
+    templates = client.get(w.url("/document-templates"), headers=w.h("admin")).get_json()
+    assert templates and not any(t["custom"] for t in templates), templates
