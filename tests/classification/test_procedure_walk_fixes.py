@@ -1,0 +1,76 @@
+"""Faults of the annual evaluation found walking it as employee, manager, admin and
+inspector (both databases): a recalculation reminds only those who owe the self-assessment
+and audits who changed level; the form's months evaluated are the months counted; one
+appeal per decision; the manager's list of people yet to self-assess; "do bạn thực hiện"."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core import unit_of_work
+from core.audit.models import AuditEvent
+from core.extensions import db
+from core.notifications.models import Notification
+from core.tenancy import tenant_context
+from tests.classification.test_evaluation_procedure import PEOPLE, open_agency, scores, step
+from tests.work.test_work_pages import sign_in
+
+pytest_plugins = ("tests.work.test_work_support", "tests.classification.test_evaluation_procedure")
+
+
+def _notified(w, kind: str) -> dict[str, list[str]]:
+    names = {w.ids[n]: n for n in PEOPLE}
+    out: dict[str, list[str]] = {}
+    for employee_id, message in db.session.execute(select(Notification.employee_id, Notification.message)
+                                                    .where(Notification.kind == kind).order_by(Notification.id)):
+        out.setdefault(names[employee_id], []).append(message)
+    return out
+
+
+def test_a_recalculation_reminds_only_who_owes_the_self_assessment_and_audits_each_change(clean_app, proc, client):
+    w = proc
+    assert open_agency(client, w).status_code == 200
+    reminder = "Kỳ đánh giá năm 2026 đã mở: hãy tự đánh giá, tự xếp loại trước ngày 15/12/2026."
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        # The five the scheme classifies, not the four it leaves unclassified (no steps wait for them).
+        assert _notified(w, "evaluation.open") == {n: [reminder] for n in ("manager", "staff", "staff2", "head",
+                                                                           "deputy")}
+    assert step(client, w, "staff", "staff", "self").status_code == 200
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        # A late July: staff2 falls to (80 + 50) / 2 = 65, HT; the accountant is classified (60, HT).
+        scores(w, {"staff2": 50, "accountant": 60}, "2026-07")
+        unit_of_work.commit()
+    assert open_agency(client, w).status_code == 200
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        # No second reminder for those already reminded (staff has even self-assessed): only
+        # the accountant, who owes the step only now.
+        assert _notified(w, "evaluation.open") == {
+            **{n: [reminder] for n in ("manager", "staff", "staff2", "head", "deputy")}, "accountant": [reminder]}
+        assert _notified(w, "evaluation.recalculated") == {"staff2": [
+            "Đánh giá năm 2026 của bạn đã được tính lại: mức gợi ý theo điểm nay là HT (trước là HTT)."]}
+        opened = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evaluation.open")
+                                         .order_by(AuditEvent.id)))
+        assert "changed_levels" not in opened[0].after
+        assert opened[1].after["recalculated"] is True
+        assert opened[1].after["changed_levels"] == [
+            {"employee_id": w.ids["staff2"], "full_name": "Người staff2", "before": "HTT", "after": "HT"},
+            {"employee_id": w.ids["accountant"], "full_name": "Người accountant", "before": None, "after": "HT"}]
+
+
+def test_the_audit_page_shows_a_recalculations_changes_and_its_times_in_the_tenants_time(clean_app, proc, client):
+    """The inspector read "opened_at 2026-12-03 02:00:00+00:00" (UTC) beside a time column in
+    Hồ Chí Minh time: the details now read 03/12/2026 09:00, the stored JSON unchanged."""
+    w = proc  # 3 December 2026, 09:00 in Hồ Chí Minh = 02:00 UTC
+    assert open_agency(client, w).status_code == 200
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        scores(w, {"staff2": 50}, "2026-07")
+        unit_of_work.commit()
+    assert open_agency(client, w).status_code == 200
+    sign_in(client, w, "auditor")
+    html = client.get(f"/t/{w.slug}/admin/audit", query_string={"action": "evaluation.open"}).get_data(as_text=True)
+    newest = html[html.index('<td class="details">'):]
+    newest = newest[:newest.index("</tr>")]
+    assert '<dt><code>opened_at</code></dt><dd><ins><span class="muted">03/12/2026 09:00</span></ins></dd>' in newest
+    assert ('<dd><ins><span class="muted">Người staff2 · #%d: HTT → HT</span></ins></dd>' % w.ids["staff2"]) in newest
+    assert "2026-12-03 02:00:00+00:00" in newest  # the stored JSON, as hashed
+    assert "02:00</span>" not in newest
