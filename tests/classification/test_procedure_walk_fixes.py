@@ -71,6 +71,7 @@ def test_the_audit_page_shows_a_recalculations_changes_and_its_times_in_the_tena
     newest = html[html.index('<td class="details">'):]
     newest = newest[:newest.index("</tr>")]
     assert '<dt><code>opened_at</code></dt><dd><ins><span class="muted">03/12/2026 09:00</span></ins></dd>' in newest
-    assert ('<dd><ins><span class="muted">Người staff2 · #%d: HTT → HT</span></ins></dd>' % w.ids["staff2"]) in newest
+    assert ('<dt><span title="changed_levels">Các mức thay đổi (người: trước → sau)</span></dt><dd><ins>'
+            '<span class="muted">Người staff2 · #%d: HTT → HT</span></ins></dd>' % w.ids["staff2"]) in newest
     assert "2026-12-03 02:00:00+00:00" in newest  # the stored JSON, as hashed
     assert "02:00</span>" not in newest
