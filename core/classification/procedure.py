@@ -943,6 +943,14 @@ def under_procedure(year: int, employee_id: int) -> bool:
     return agency_state(year, agency_of(employee.unit_id, units)) is not None
 
 
+def appeals_against(decision: EvaluationDecision, employee_id: int) -> list[ClassificationAppeal]:
+    """The person's appeals against ``decision``: those filed since it was taken (a reopened
+    and retaken decision is a new decision, open to its own appeal)."""
+    return list(db.session.scalars(select(ClassificationAppeal).where(
+        ClassificationAppeal.year == decision.year, ClassificationAppeal.employee_id == employee_id,
+        ClassificationAppeal.filed_at >= decision.decided_at).order_by(ClassificationAppeal.id)))
+
+
 def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) -> ClassificationAppeal:
     if principal.employee_id != employee_id:
         raise Forbidden(_("Only the person classified may appeal."), code="outside_competence")
@@ -960,6 +968,15 @@ def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) 
             ClassificationAppeal.year == year, ClassificationAppeal.employee_id == employee_id,
             ClassificationAppeal.status == "pending")) is not None:
         raise Conflict(_("An appeal of this classification is already pending."), code="appeal_pending")
+    settled = next((a for a in appeals_against(decision, employee_id) if a.status != "pending"), None)
+    if settled is not None:
+        # One appeal per decision to its decider (Law on Complaints 2011, Art. 7: the first
+        # complaint goes to whoever decided; a second one goes to the level above or to court).
+        day = cal.local_date(settled.resolved_at, cal.current_tenant()).strftime("%d/%m/%Y") \
+            if settled.resolved_at else ""
+        raise Conflict(_("Your appeal against this decision was settled on %(day)s; the same decider does not take a "
+                         "second one. If you disagree, a second complaint goes to the head of the level above, or to "
+                         "the court (Law on Complaints 2011, Art. 7).", day=day), code="appeal_settled")
     from core.classification.services import appeal_view
 
     level = db.session.scalar(select(EvaluationStep.level).where(
@@ -1118,11 +1135,12 @@ def waiting_for(principal: Principal) -> dict[str, Any] | None:
             EvaluationStep.year == year, EvaluationStep.employee_id == principal.employee_id,
             EvaluationStep.step == "decision"))
         decision = None if step is None else db.session.get(EvaluationDecision, step.data["decision_id"])
-        if decision is not None:  # the written notice's gist, while it matters: until the appeal window ends
-            decided = {"level": step.level or "—", "may_appeal": cal.now() <= decision.appeal_until,
+        if decision is not None and cal.now() <= decision.appeal_until:
+            # The written notice's gist, while it matters: until the appeal window ends; an
+            # appeal already filed against it is not offered again (one per decision).
+            decided = {"level": step.level or "—",
+                       "may_appeal": not appeals_against(decision, principal.employee_id),
                        "appeal_until": cal.local_date(decision.appeal_until, cal.current_tenant())}
-            if not decided["may_appeal"]:
-                decided = None
     if not (steps or work["decisions"] or work["appeals"] or decided):
         return None
     return {"year": year, "steps": len(steps), "decisions": len(work["decisions"]),

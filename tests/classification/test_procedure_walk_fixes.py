@@ -5,13 +5,15 @@ appeal per decision; the manager's list of people yet to self-assess; "do bạn 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import unit_of_work
 from core.audit.models import AuditEvent
+from core.classification.models import ClassificationAppeal
 from core.extensions import db
 from core.notifications.models import Notification
 from core.tenancy import tenant_context
+from tests.classification.test_evaluation_pages import page
 from tests.classification.test_evaluation_procedure import PEOPLE, open_agency, scores, step
 from tests.work.test_work_pages import sign_in
 
@@ -75,3 +77,46 @@ def test_the_audit_page_shows_a_recalculations_changes_and_its_times_in_the_tena
             '<span class="muted">Người staff2 · #%d: HTT → HT</span></ins></dd>' % w.ids["staff2"]) in newest
     assert "2026-12-03 02:00:00+00:00" in newest  # the stored JSON, as hashed
     assert "02:00</span>" not in newest
+
+
+def decide_staff(client, w) -> int:
+    """AG's staff through every step, then the head's decision: its id."""
+    assert open_agency(client, w).status_code == 200
+    for name, boss in (("staff", "manager"), ("staff2", "manager"), ("manager", "head"), ("deputy", "head")):
+        for kind, who in (("self", name), ("manager", boss), ("meeting", boss)):
+            assert step(client, w, who, name, kind).status_code == 200, (name, kind)
+    r = client.post(w.url(f"/evaluations/2026/agencies/{w.ids['agency']}/decision"),
+                    json={"scope": "staff", "confirmation": "AG 2026"}, headers=w.h("head"))
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+def test_one_appeal_per_decision_the_page_shows_its_resolution_instead_of_the_form(clean_app, proc, client, clock):
+    w = proc
+    decide_staff(client, w)
+    appeal = w.url(f"/evaluations/2026/employees/{w.ids['staff2']}/appeal")
+    r = client.post(appeal, json={"reason": "Thiếu sáng kiến đã công nhận"}, headers=w.h("staff2"))
+    assert r.status_code == 201
+    clock.set(2026, 12, 5, 10, 30)
+    r = client.post(w.url(f"/appeals/{r.get_json()['id']}/resolve"),
+                    json={"decision": "rejected", "reason": "Sáng kiến chưa được Hội đồng công nhận"}, headers=w.h("head"))
+    assert r.status_code == 200
+    clock.set(2026, 12, 6, 9, 0)  # still within the 15 days
+    html = page(client, w, "staff2")
+    assert 'id="appeal"' not in html and 'action="/t/%s/evaluation/appeal' % w.slug not in html
+    assert "<strong>không được chấp nhận</strong>: Sáng kiến chưa được Hội đồng công nhận" in html  # the resolution
+    assert ('<p class="notice" id="appeal-settled">Khiếu nại của bạn đối với quyết định này đã được Người head giải '
+            'quyết lúc 05/12/2026 10:30 (xem trên).') in html
+    # The API refuses a second appeal to the same decider, with the reason and where to go.
+    r = client.post(appeal, json={"reason": "Khiếu nại lại"}, headers=w.h("staff2"))
+    assert r.status_code == 409 and r.get_json()["code"] == "appeal_settled"
+    assert r.get_json()["message"].startswith(
+        "Khiếu nại của bạn đối với quyết định này đã được giải quyết ngày 05/12/2026; người đã quyết định không")
+    # Someone who has not appealed still may.
+    assert 'id="appeal"' in page(client, w, "staff")
+    # The home page no longer offers the appeal either (the decided level stays until the window ends).
+    sign_in(client, w, "staff2")
+    home = client.get(f"/t/{w.slug}/").get_data(as_text=True)
+    assert 'data-testid="evaluation-decided"' in home and "Bạn có thể khiếu nại đến hết ngày" not in home
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(ClassificationAppeal)) == 1
