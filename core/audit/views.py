@@ -275,7 +275,8 @@ def audit_log(t):
                            export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
                            zone=zone, example=example,
                            via_choices=VIA_CHOICES, action_choices=actions.choices(raw["action"]),
-                           field_label=fields.label, field_value=lambda text, key="": field_value(text, key, found, zone), links=links,
+                           field_label=fields.label, field_value=lambda text, key="": field_value(text, key, found, zone),
+                           links=links,
                            unrecorded_why=UNRECORDED_WHY,
                            active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200

@@ -74,7 +74,7 @@ def test_the_audit_page_shows_a_recalculations_changes_and_its_times_in_the_tena
     newest = newest[:newest.index("</tr>")]
     assert '<dt><code>opened_at</code></dt><dd><ins><span class="muted">03/12/2026 09:00</span></ins></dd>' in newest
     assert ('<dt><span title="changed_levels">Các mức thay đổi (người: trước → sau)</span></dt><dd><ins>'
-            '<span class="muted">Người staff2 · #%d: HTT → HT</span></ins></dd>' % w.ids["staff2"]) in newest
+            f'<span class="muted">Người staff2 · #{w.ids["staff2"]}: HTT → HT</span></ins></dd>') in newest
     assert "2026-12-03 02:00:00+00:00" in newest  # the stored JSON, as hashed
     assert "02:00</span>" not in newest
 
@@ -103,7 +103,7 @@ def test_one_appeal_per_decision_the_page_shows_its_resolution_instead_of_the_fo
     assert r.status_code == 200
     clock.set(2026, 12, 6, 9, 0)  # still within the 15 days
     html = page(client, w, "staff2")
-    assert 'id="appeal"' not in html and 'action="/t/%s/evaluation/appeal' % w.slug not in html
+    assert 'id="appeal"' not in html and f'action="/t/{w.slug}/evaluation/appeal' not in html
     assert "<strong>không được chấp nhận</strong>: Sáng kiến chưa được Hội đồng công nhận" in html  # the resolution
     assert ('<p class="notice" id="appeal-settled">Khiếu nại của bạn đối với quyết định này đã được Người head giải '
             'quyết lúc 05/12/2026 10:30 (xem trên).') in html
@@ -120,3 +120,43 @@ def test_one_appeal_per_decision_the_page_shows_its_resolution_instead_of_the_fo
     assert 'data-testid="evaluation-decided"' in home and "Bạn có thể khiếu nại đến hết ngày" not in home
     with clean_app.app_context(), tenant_context(w.tenant_id):
         assert db.session.scalar(select(func.count()).select_from(ClassificationAppeal)) == 1
+
+
+def test_the_annual_form_counts_the_months_the_level_rests_on(clean_app, proc, client):
+    """Opened in December, January–November count: the form said "Số tháng công tác được đánh
+    giá 12" (the months employed) for a person who started in June with items in June, July
+    and August. It now says 3 — basis's months, which the annual total averages (December's
+    provisional month does not count)."""
+    from datetime import date
+
+    from core.classification.basis import basis
+    from core.org.models import Employee
+    from tests.documents.test_documents_support import flat, pdf_text
+
+    w = proc
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.get(Employee, w.ids["staff"]).start_date = date(2026, 6, 1)
+        scores(w, {"staff": 90}, "2026-07")
+        scores(w, {"staff": 85}, "2026-08")
+        unit_of_work.commit()
+    assert open_agency(client, w).status_code == 200
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        b = basis(2026, {w.ids["staff"]: w.ids["agency"]})[w.ids["staff"]]
+        assert [m["period"] for m in b["months"]] == ["2026-06", "2026-07", "2026-08"]
+    for fmt in ("pdf", "docx"):
+        r = client.get(w.url(f"/employees/{w.ids['staff']}/classification-form"),
+                       query_string={"year": 2026, "format": fmt}, headers=w.h("staff"))
+        assert r.status_code == 200
+        text = flat(pdf_text(r.data)) if fmt == "pdf" else docx_text(r.data)
+        assert "Số tháng công tác được đánh giá 3" in text.replace(":", ""), fmt
+
+
+def docx_text(data: bytes) -> str:
+    from io import BytesIO
+
+    from docx import Document
+
+    doc = Document(BytesIO(data))
+    parts = [p.text for p in doc.paragraphs]
+    parts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return " ".join(" ".join(parts).split())
