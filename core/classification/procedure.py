@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, literal, select
+from sqlalchemy import delete, literal, or_, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
@@ -1083,6 +1083,36 @@ def pending(principal: Principal, year: int) -> dict:
         ClassificationAppeal.employee_id.in_(ids)).order_by(ClassificationAppeal.id))
         if may_do(principal, "decision", a.employee_id, org)] if ids else []
     return {"year": year, "steps": todo, "decisions": decisions, "appeals": appeals}
+
+
+def not_self_assessed(principal: Principal, year: int, org: Org, steps: Iterable[str]) -> list[dict] | None:
+    """The signed-in person's direct reports who still owe their self-assessment of ``year``:
+    their agency's evaluation is open, the scheme classifies them (steps wait for no one
+    else) and they have neither assessed themselves nor been decided. By given name (the last word):
+    [{"employee_id", "full_name", "code"}] (empty: everyone has); None when nobody the
+    scheme classifies reports to the reader in an open agency, or the procedure has no
+    self-assessment. One query: the reports come from ``org``, already loaded for the page."""
+    me = principal.employee_id
+    if me is None or principal.is_operator or "self" not in steps:
+        return None
+    by_agency: dict[int, list[int]] = {}
+    for i, p in org.people.items():
+        if p.manager_id == me and i != me:
+            by_agency.setdefault(org.agency[i], []).append(i)
+    if not by_agency:
+        return None
+    person = EmployeeClassification.employee_id
+    open_here = [person.in_(ids) & select(AgencyEvaluation.id).where(
+        AgencyEvaluation.year == year, AgencyEvaluation.agency_id == agency_id).exists()
+        for agency_id, ids in by_agency.items()]
+    assessed = select(EvaluationStep.id).where(EvaluationStep.year == year, EvaluationStep.employee_id == person,
+                                               EvaluationStep.step.in_(("self", "decision"))).exists()
+    rows = db.session.execute(select(person, assessed).where(
+        EmployeeClassification.year == year, EmployeeClassification.computed_level.is_not(None), or_(*open_here))).all()
+    if not rows:
+        return None
+    return sorted(({"employee_id": i, "full_name": org.people[i].full_name, "code": org.people[i].code}
+                   for i, done in rows if not done), key=lambda p: (p["full_name"].split()[-1:], p["full_name"], p["code"] or ""))
 
 
 def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dict[str, Any] | None:

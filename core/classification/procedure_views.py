@@ -114,6 +114,10 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         mine["appeal_settled"] = next((a for a in reversed(against) if a["status"] != "pending"), None)
         mine["may_appeal"] = cal.now() <= d["appeal_until"] and not against
     org = procedure.Org(year)
+    settings = procedure.procedure_settings()
+    # A manager's people who have not self-assessed yet: the first step is theirs, so it
+    # waits for nobody else, and only the manager can chase them.
+    not_assessed = procedure.not_self_assessed(current_user, year, org, settings["steps"])
     # The manager proposing a level sees the same basis as the person (one query for all).
     step_basis = basis(year, {s["employee_id"]: org.agency[s["employee_id"]] for s in pending["steps"]
                               if s["employee_id"] in org.agency}
@@ -151,7 +155,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
                            agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
                            pages=pages, year_final=state is not None and state.status == "final",
                            errors=errors, values=request.form, labels=procedure.STEP_LABELS,
-                           settings=procedure.procedure_settings(), deadline=procedure.deadline(year),
+                           not_assessed=not_assessed,
+                           settings=settings, deadline=procedure.deadline(year),
                            days_left=procedure.days_left(year)), status
 
 

@@ -160,3 +160,45 @@ def docx_text(data: bytes) -> str:
     parts = [p.text for p in doc.paragraphs]
     parts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
     return " ".join(" ".join(parts).split())
+
+
+def _not_assessed(html: str) -> str:
+    if 'id="not-assessed"' not in html:
+        return ""
+    part = html[html.index('id="not-assessed"'):]
+    return part[:part.index("</section>")]
+
+
+def test_a_manager_sees_who_has_not_self_assessed_yet_in_one_query(clean_app, proc, client):
+    """The manager had no list of their people still owing the first step. Now the page
+    names them (linked to each person's page) with the count; the accountant, whom the scheme
+    does not classify, owes nothing; the list costs one statement whatever the team's size."""
+    from core.classification import procedure
+    from tests.work.test_work_support import count_queries
+
+    w = proc
+    assert 'id="not-assessed"' not in page(client, w, "manager")  # nothing open yet
+    assert open_agency(client, w).status_code == 200
+    section = _not_assessed(page(client, w, "manager"))
+    assert "Nhân sự tôi quản lý chưa tự đánh giá <span class=\"count\">(2)</span>" in section
+    assert (f'<a href="/t/{w.slug}/dashboard/person/{w.ids["staff"]}">Người staff</a> <span class="muted">(STAFF)'
+            '</span>') in section
+    assert f'/dashboard/person/{w.ids["staff2"]}">Người staff2</a>' in section
+    assert "accountant" not in section
+    assert step(client, w, "staff", "staff", "self").status_code == 200
+    section = _not_assessed(page(client, w, "manager"))
+    assert '<span class="count">(1)</span>' in section and "Người staff</a>" not in section
+    assert "Người staff2</a>" in section
+    # The head's own reports: the manager and the deputy.
+    section = _not_assessed(page(client, w, "head"))
+    assert '<span class="count">(2)</span>' in section and "Người manager</a>" in section
+    assert "Người deputy</a>" in section
+    assert _not_assessed(page(client, w, "staff")) == ""  # nobody reports to staff
+    assert step(client, w, "staff2", "staff2", "self").status_code == 200
+    assert "Mọi người đều đã tự đánh giá." in _not_assessed(page(client, w, "manager"))
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        org = procedure.Org(2026)
+        with count_queries(clean_app) as statements:
+            found = procedure.not_self_assessed(w.principals["head"], 2026, org, ["self", "manager", "decision"])
+        assert [p["full_name"] for p in found] == ["Người deputy", "Người manager"]
+        assert len([s for s in statements if "set_config(" not in s]) == 1, statements
