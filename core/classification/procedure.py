@@ -454,8 +454,9 @@ def _notify_opened(year: int, levels: dict[int, str | None], before_levels: dict
     evaluation page keep reminding them until the deadline, and a province recalculating
     after a late score would otherwise flood every inbox with the same request; it goes to
     those who owe the step only now (newly classified). Whoever's suggested level the
-    recalculation changed is told old → new (the newly classified get the reminder), since they (or their manager) may have
-    assessed against the old one. One query for the steps already taken."""
+    recalculation changed is told old → new (the newly classified get the reminder), since
+    they (or their manager) may have assessed against the old one. One query for the steps
+    already taken."""
     owing: list[int] = []
     if "self" in settings["steps"]:
         classified = [i for i, level in levels.items() if level is not None]
@@ -1088,8 +1089,8 @@ def pending(principal: Principal, year: int) -> dict:
 def not_self_assessed(principal: Principal, year: int, org: Org, steps: Iterable[str]) -> list[dict] | None:
     """The signed-in person's direct reports who still owe their self-assessment of ``year``:
     their agency's evaluation is open, the scheme classifies them (steps wait for no one
-    else) and they have neither assessed themselves nor been decided. By given name (the last word):
-    [{"employee_id", "full_name", "code"}] (empty: everyone has); None when nobody the
+    else) and they have neither assessed themselves nor been decided. By given name, in the
+    Vietnamese alphabet: [{"employee_id", "full_name", "code"}] (empty: everyone has); None when nobody the
     scheme classifies reports to the reader in an open agency, or the procedure has no
     self-assessment. One query: the reports come from ``org``, already loaded for the page."""
     me = principal.employee_id
@@ -1111,8 +1112,10 @@ def not_self_assessed(principal: Principal, year: int, org: Org, steps: Iterable
         EmployeeClassification.year == year, EmployeeClassification.computed_level.is_not(None), or_(*open_here))).all()
     if not rows:
         return None
+    from core.documents.data import name_key  # the Vietnamese alphabet's order, as the printed lists
+
     return sorted(({"employee_id": i, "full_name": org.people[i].full_name, "code": org.people[i].code}
-                   for i, done in rows if not done), key=lambda p: (p["full_name"].split()[-1:], p["full_name"], p["code"] or ""))
+                   for i, done in rows if not done), key=lambda p: (name_key(p["full_name"]), p["code"] or ""))
 
 
 def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dict[str, Any] | None:

@@ -174,21 +174,27 @@ def test_a_manager_sees_who_has_not_self_assessed_yet_in_one_query(clean_app, pr
     names them (linked to each person's page) with the count; the accountant, whom the scheme
     does not classify, owes nothing; the list costs one statement whatever the team's size."""
     from core.classification import procedure
+    from core.org.models import Employee
     from tests.work.test_work_support import count_queries
 
     w = proc
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        db.session.get(Employee, w.ids["staff"]).full_name = "Lê Thị Hương"
+        db.session.get(Employee, w.ids["staff2"]).full_name = "Trần Văn Hải"
+        unit_of_work.commit()
     assert 'id="not-assessed"' not in page(client, w, "manager")  # nothing open yet
     assert open_agency(client, w).status_code == 200
     section = _not_assessed(page(client, w, "manager"))
     assert "Nhân sự tôi quản lý chưa tự đánh giá <span class=\"count\">(2)</span>" in section
-    assert (f'<a href="/t/{w.slug}/dashboard/person/{w.ids["staff"]}">Người staff</a> <span class="muted">(STAFF)'
-            '</span>') in section
-    assert f'/dashboard/person/{w.ids["staff2"]}">Người staff2</a>' in section
+    # By given name in the Vietnamese alphabet: Hải (a) before Hương (ư).
+    assert (f'<li><a href="/t/{w.slug}/dashboard/person/{w.ids["staff2"]}">Trần Văn Hải</a> <span class="muted">'
+            f'(STAFF2)</span></li><li><a href="/t/{w.slug}/dashboard/person/{w.ids["staff"]}">Lê Thị Hương</a> '
+            '<span class="muted">(STAFF)</span></li>') in section
     assert "accountant" not in section
     assert step(client, w, "staff", "staff", "self").status_code == 200
     section = _not_assessed(page(client, w, "manager"))
-    assert '<span class="count">(1)</span>' in section and "Người staff</a>" not in section
-    assert "Người staff2</a>" in section
+    assert '<span class="count">(1)</span>' in section and "Lê Thị Hương</a>" not in section
+    assert "Trần Văn Hải</a>" in section
     # The head's own reports: the manager and the deputy.
     section = _not_assessed(page(client, w, "head"))
     assert '<span class="count">(2)</span>' in section and "Người manager</a>" in section
