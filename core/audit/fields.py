@@ -28,6 +28,7 @@ FIELDS = {
     "resolved_by": _l("Resolved by"), "resolved_at": _l("Resolved at"), "comment": _l("Comment"),
     "people": _l("People"), "levels": _l("Levels"), "scheme": _l("Scheme"), "appeal_until": _l("Appeals until"),
     "demoted_by_quota": _l("Lowered by the quota"), "months": _l("Months"),
+    "recalculated": _l("Recalculated"), "changed_levels": _l("Levels changed (person: before → after)"),
     # An agency's decision (procedure.decision_view)
     "agency_id": _l("Agency"), "scope": _l("Scope"), "decided_by": _l("Decided by (login)"),
     "decided_at": _l("Decided at"),

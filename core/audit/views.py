@@ -4,7 +4,8 @@ the inspector's export (the same query and files as the API)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,11 +63,32 @@ def channel_label(via: str | None, actor: str = "") -> str:
     return str(CHANNELS.get(kind, ""))
 
 
-def field_value(text: str | None, key: str = "", found: objects.Objects | None = None) -> str:
+# A moment as the services store it: `str(datetime)` ("2026-12-03 02:00:00+00:00", the
+# audit's JSON default) or a view's isoformat ("2026-12-03T02:00:00+00:00").
+MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def local_moment(text: str, zone: ZoneInfo) -> str | None:
+    """A stored moment in the tenant's time, as the other pages write one (09/12/2026 14:05);
+    None when ``text`` is not a moment. Stored moments are UTC (UTCDateTime): one without
+    an offset is read as UTC. What is stored, and hashed, stays as it was."""
+    if not MOMENT.fullmatch(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+def field_value(text: str | None, key: str = "", found: objects.Objects | None = None,
+                zone: ZoneInfo | None = None) -> str:
     """A changed value as read: a channel ("page", "api:token:3") as the log's actor column
     words it, another row's id (`unit_id`) by that row's name with the id kept ("Phòng Kinh
-    tế (KT) · #42"; the id alone when the row is gone or another tenant's), JSON's
-    null/true/false in words, anything else as is."""
+    tế (KT) · #42"; the id alone when the row is gone or another tenant's), a moment in the
+    tenant's time (``zone``), JSON's null/true/false in words, anything else as is."""
     if key == "via" and text:
         return channel_label(text) or text
     worded = fields.keyed_value(key, text)
@@ -74,6 +96,12 @@ def field_value(text: str | None, key: str = "", found: objects.Objects | None =
         return worded
     if key == "levels" and text and found is not None:
         return _levels(text, found)
+    if key == "changed_levels" and text:
+        return _changed_levels(text)
+    if zone is not None and text:
+        moment = local_moment(text, zone)
+        if moment is not None:
+            return moment
     if found is not None and text and key in fields.ID_FIELDS:
         name = found.found.get((fields.ID_FIELDS[key], text))
         if name:
@@ -93,6 +121,19 @@ def _levels(text: str, found: objects.Objects) -> str:
     named = sorted(((found.found.get(("employee", str(k))) or "", str(k), v) for k, v in levels.items()),
                    key=lambda row: (row[0] == "", row[0], int(row[1]) if row[1].isdigit() else 0))
     return "; ".join(f"{name + ' · ' if name else ''}#{k}: {v or '—'}" for name, k, v in named)
+
+
+def _changed_levels(text: str) -> str:
+    """A recalculation's changed levels ([{"employee_id", "full_name", "before", "after"}, …],
+    as stored) person by person: "Người A · #7: HTT → HT; …"."""
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return text
+    return "; ".join(f"{r.get('full_name') + ' · ' if r.get('full_name') else ''}#{r.get('employee_id')}: "
+                     f"{r.get('before') or '—'} → {r.get('after') or '—'}" for r in rows)
 
 
 def _text(value: Any) -> str:
@@ -227,13 +268,15 @@ def audit_log(t):
                              *fields.referenced(side for e in events for side in (e.before, e.after))])
     what = {e.id: found.of(e.object_type, e.object_id, e.before, e.after) for e in events}
     pages = max(1, -(-total // PAGE_SIZE))
+    zone = ZoneInfo(g.tenant.timezone)
     return render_template("audit/log.html", tenant=g.tenant, events=events, who=who, what=what,
                            action_label=actions.label, channel=channel_label, changes=changes, as_text=_text,
                            total=total, page=page, pages=pages, page_size=PAGE_SIZE, raw=raw, errors=errors,
                            export_args=export_args, labels=LABELS, invalid=", ".join(str(LABELS.get(k, k)) for k in errors),
-                           zone=ZoneInfo(g.tenant.timezone), example=example,
+                           zone=zone, example=example,
                            via_choices=VIA_CHOICES, action_choices=actions.choices(raw["action"]),
-                           field_label=fields.label, field_value=lambda text, key="": field_value(text, key, found), links=links,
+                           field_label=fields.label, field_value=lambda text, key="": field_value(text, key, found, zone),
+                           links=links,
                            unrecorded_why=UNRECORDED_WHY,
                            active=[(LABELS[k], _shown(k, raw[k])) for k in FILTERS[:-1] if raw[k]]), \
         422 if errors else 200

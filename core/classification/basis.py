@@ -81,3 +81,22 @@ def basis(year: int, people: dict[int, int]) -> dict[int, dict[str, Any]]:
             "scheme": schemes[regime],
         }
     return out
+
+
+def months_evaluated(year: int, employee_id: int, agency_id: int) -> int:
+    """How many months the person's annual total averages, as the annual form prints it
+    ("Số tháng công tác được đánh giá"): `basis`'s months — those their agency's evaluation
+    counts in which they had items. An agency not under the procedure was classified by the
+    province's draft run, which counted the months finished when it ran (months_counted)."""
+    from core.classification.models import ClassificationYear
+    from core.classification.procedure import months_counted, procedure_settings
+    from core.work import calendar as cal
+
+    found = basis(year, {employee_id: agency_id}).get(employee_id)
+    if found is not None:
+        return len(found["months"])
+    run_at = db.session.scalar(select(ClassificationYear.run_at).where(ClassificationYear.year == year))
+    on = cal.local_date(run_at, cal.current_tenant()) if run_at is not None else date(year + 1, 1, 1)
+    counted, _ = months_counted(year, on, bool(procedure_settings()["count_month_in_progress"]))
+    return len(set(db.session.scalars(select(PeriodScore.period).where(
+        PeriodScore.employee_id == employee_id, PeriodScore.period.in_(counted), PeriodScore.item_count > 0))))

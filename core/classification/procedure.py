@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, literal, select
+from sqlalchemy import delete, literal, or_, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
@@ -404,6 +404,8 @@ def open_agency(principal: Principal, year: int, agency_id: int, late_reason: st
     answers = classify_by_regime(data.people, year)
     existing = {r.employee_id: r for r in db.session.scalars(select(EmployeeClassification).where(
         EmployeeClassification.year == year, EmployeeClassification.employee_id.in_(list(data.employees))))}
+    # A recalculation (the agency was open already) compares with the levels it replaces.
+    before_levels = {i: r.computed_level for i, r in existing.items()} if existing_state is not None else None
     from decimal import Decimal
 
     for person, answer in zip(data.people, answers, strict=True):
@@ -426,14 +428,56 @@ def open_agency(principal: Principal, year: int, agency_id: int, late_reason: st
     state.months, state.counted_to = months, counted_to
     state.opened_at, state.opened_by = cal.now(), principal.actor
     db.session.flush()
-    record("evaluation.open", "agency_evaluation", f"{year}:{agency_id}", after=agency_view(state, unit),
-           actor=principal.actor)
+    levels = {p["employee_id"]: a["level"] for p, a in zip(data.people, answers, strict=True)}
+    after = agency_view(state, unit)
+    changed: list[dict[str, Any]] = []
+    if before_levels is not None:
+        changed = [{"employee_id": i, "full_name": org.people[i].full_name if i in org.people else None,
+                    "before": before_levels.get(i), "after": level}
+                   for i, level in levels.items() if before_levels.get(i) != level]
+        # The inspector reads who moved from which level to which, not only how many.
+        after = {**after, "recalculated": True, "changed_levels": changed}
+    record("evaluation.open", "agency_evaluation", f"{year}:{agency_id}", after=after, actor=principal.actor)
     if late_reason and past_deadline(year) and state.late_reason is None:
         _allow_late(principal, state, late_reason)
-    notify(list(data.employees), "evaluation.open",
-           N_("The evaluation of %(year)s is open: make your self-assessment by %(deadline)s."),
-           {"year": year, "deadline": deadline(year).strftime("%d/%m/%Y")}, link=f"/evaluation?year={year}")
+    _notify_opened(year, levels, before_levels, changed, settings)
     return state
+
+
+def _notify_opened(year: int, levels: dict[int, str | None], before_levels: dict[int, str | None] | None,
+                   changed: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+    """Tell each person what the opening (or a recalculation) asks of them, once.
+
+    The reminder to self-assess goes only to those who owe it: the scheme classifies them
+    (steps wait for no one else) and they have not assessed themselves. A recalculation
+    does not repeat it to those the first opening already reminded — the home page and the
+    evaluation page keep reminding them until the deadline, and a province recalculating
+    after a late score would otherwise flood every inbox with the same request; it goes to
+    those who owe the step only now (newly classified). Whoever's suggested level the
+    recalculation changed is told old → new (the newly classified get the reminder), since
+    they (or their manager) may have assessed against the old one. One query for the steps
+    already taken."""
+    owing: list[int] = []
+    if "self" in settings["steps"]:
+        classified = [i for i, level in levels.items() if level is not None]
+        assessed = set(db.session.scalars(select(EvaluationStep.employee_id).where(
+            EvaluationStep.year == year, EvaluationStep.employee_id.in_(classified),
+            EvaluationStep.step.in_(("self", "decision"))))) if classified else set()
+        owing = [i for i in classified if i not in assessed
+                 and (before_levels is None or before_levels.get(i) is None)]
+    link = f"/evaluation?year={year}"
+    notify(owing, "evaluation.open",
+           N_("The evaluation of %(year)s is open: make your self-assessment by %(deadline)s."),
+           {"year": year, "deadline": deadline_in(year, settings).strftime("%d/%m/%Y")}, link=link)
+    moves: dict[tuple[str | None, str | None], list[int]] = {}
+    for c in changed:
+        if c["before"] is None:
+            continue  # newly classified: the reminder above is their notice
+        moves.setdefault((c["before"], c["after"]), []).append(c["employee_id"])
+    for (old, new), ids in sorted(moves.items(), key=lambda m: (str(m[0][0]), str(m[0][1]))):
+        notify(ids, "evaluation.recalculated",
+               N_("Your evaluation of %(year)s was recalculated: the level suggested by the scores is now %(new)s "
+                  "(was %(old)s)."), {"year": year, "old": old or "—", "new": new or "—"}, link=link)
 
 
 def deadline_in(year: int, settings: dict) -> date:
@@ -900,6 +944,14 @@ def under_procedure(year: int, employee_id: int) -> bool:
     return agency_state(year, agency_of(employee.unit_id, units)) is not None
 
 
+def appeals_against(decision: EvaluationDecision, employee_id: int) -> list[ClassificationAppeal]:
+    """The person's appeals against ``decision``: those filed since it was taken (a reopened
+    and retaken decision is a new decision, open to its own appeal)."""
+    return list(db.session.scalars(select(ClassificationAppeal).where(
+        ClassificationAppeal.year == decision.year, ClassificationAppeal.employee_id == employee_id,
+        ClassificationAppeal.filed_at >= decision.decided_at).order_by(ClassificationAppeal.id)))
+
+
 def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) -> ClassificationAppeal:
     if principal.employee_id != employee_id:
         raise Forbidden(_("Only the person classified may appeal."), code="outside_competence")
@@ -917,6 +969,15 @@ def file_appeal(principal: Principal, year: int, employee_id: int, reason: str) 
             ClassificationAppeal.year == year, ClassificationAppeal.employee_id == employee_id,
             ClassificationAppeal.status == "pending")) is not None:
         raise Conflict(_("An appeal of this classification is already pending."), code="appeal_pending")
+    settled = next((a for a in appeals_against(decision, employee_id) if a.status != "pending"), None)
+    if settled is not None:
+        # One appeal per decision to its decider (Law on Complaints 2011, Art. 7: the first
+        # complaint goes to whoever decided; a second one goes to the level above or to court).
+        day = cal.local_date(settled.resolved_at, cal.current_tenant()).strftime("%d/%m/%Y") \
+            if settled.resolved_at else ""
+        raise Conflict(_("Your appeal against this decision was settled on %(day)s; the same decider does not take a "
+                         "second one. If you disagree, a second complaint goes to the head of the level above, or to "
+                         "the court (Law on Complaints 2011, Art. 7).", day=day), code="appeal_settled")
     from core.classification.services import appeal_view
 
     level = db.session.scalar(select(EvaluationStep.level).where(
@@ -1025,9 +1086,42 @@ def pending(principal: Principal, year: int) -> dict:
     return {"year": year, "steps": todo, "decisions": decisions, "appeals": appeals}
 
 
+def not_self_assessed(principal: Principal, year: int, org: Org, steps: Iterable[str]) -> list[dict] | None:
+    """The signed-in person's direct reports who still owe their self-assessment of ``year``:
+    their agency's evaluation is open, the scheme classifies them (steps wait for no one
+    else) and they have neither assessed themselves nor been decided. By given name, in the
+    Vietnamese alphabet: [{"employee_id", "full_name", "code"}] (empty: everyone has); None when nobody the
+    scheme classifies reports to the reader in an open agency, or the procedure has no
+    self-assessment. One query: the reports come from ``org``, already loaded for the page."""
+    me = principal.employee_id
+    if me is None or principal.is_operator or "self" not in steps:
+        return None
+    by_agency: dict[int, list[int]] = {}
+    for i, p in org.people.items():
+        if p.manager_id == me and i != me:
+            by_agency.setdefault(org.agency[i], []).append(i)
+    if not by_agency:
+        return None
+    person = EmployeeClassification.employee_id
+    open_here = [person.in_(ids) & select(AgencyEvaluation.id).where(
+        AgencyEvaluation.year == year, AgencyEvaluation.agency_id == agency_id).exists()
+        for agency_id, ids in by_agency.items()]
+    assessed = select(EvaluationStep.id).where(EvaluationStep.year == year, EvaluationStep.employee_id == person,
+                                               EvaluationStep.step.in_(("self", "decision"))).exists()
+    rows = db.session.execute(select(person, assessed).where(
+        EmployeeClassification.year == year, EmployeeClassification.computed_level.is_not(None), or_(*open_here))).all()
+    if not rows:
+        return None
+    from core.documents.data import name_key  # the Vietnamese alphabet's order, as the printed lists
+
+    return sorted(({"employee_id": i, "full_name": org.people[i].full_name, "code": org.people[i].code}
+                   for i, done in rows if not done), key=lambda p: (name_key(p["full_name"]), p["code"] or ""))
+
+
 def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dict[str, Any] | None:
     """Who must act next on a person's evaluation, and by when: {"step", "by" (a full name,
-    or None for the level above — the tenant admin, i.e. the Sở Nội vụ), "deadline"}; None
+    or None for the level above — the tenant admin, i.e. the Sở Nội vụ), "by_ids" (their
+    staff records), "deadline"}; None
     before the agency opens or once the decision is taken."""
     agency_id = org.agency.get(employee_id)
     if agency_id is None or agency_state(year, agency_id) is None:
@@ -1038,13 +1132,14 @@ def next_step(org: Org, year: int, employee_id: int, done: Iterable[str]) -> dic
         return None
     person = org.people[employee_id]
     by: str | None = person.full_name
+    by_ids = [employee_id]  # whose step it is, so the page says "bạn" to that reader
     if step in ("manager", "meeting"):
         boss = org.people.get(person.manager_id)
-        by = boss.full_name if boss is not None else None
+        by, by_ids = (boss.full_name, [boss.id]) if boss is not None else (None, [])
     elif step == "decision":
-        heads = sorted(org.heads(agency_id)) if org.scope_of(employee_id) == "staff" else []
-        by = ", ".join(org.people[h].full_name for h in heads) or None
-    return {"step": step, "by": by, "deadline": deadline(year)}
+        by_ids = sorted(org.heads(agency_id)) if org.scope_of(employee_id) == "staff" else []
+        by = ", ".join(org.people[h].full_name for h in by_ids) or None
+    return {"step": step, "by": by, "by_ids": by_ids, "deadline": deadline(year)}
 
 
 def waiting_for(principal: Principal) -> dict[str, Any] | None:
@@ -1073,11 +1168,12 @@ def waiting_for(principal: Principal) -> dict[str, Any] | None:
             EvaluationStep.year == year, EvaluationStep.employee_id == principal.employee_id,
             EvaluationStep.step == "decision"))
         decision = None if step is None else db.session.get(EvaluationDecision, step.data["decision_id"])
-        if decision is not None:  # the written notice's gist, while it matters: until the appeal window ends
-            decided = {"level": step.level or "—", "may_appeal": cal.now() <= decision.appeal_until,
+        if decision is not None and cal.now() <= decision.appeal_until:
+            # The written notice's gist, while it matters: until the appeal window ends; an
+            # appeal already filed against it is not offered again (one per decision).
+            decided = {"level": step.level or "—",
+                       "may_appeal": not appeals_against(decision, principal.employee_id),
                        "appeal_until": cal.local_date(decision.appeal_until, cal.current_tenant())}
-            if not decided["may_appeal"]:
-                decided = None
     if not (steps or work["decisions"] or work["appeals"] or decided):
         return None
     return {"year": year, "steps": len(steps), "decisions": len(work["decisions"]),

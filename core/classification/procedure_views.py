@@ -106,11 +106,18 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
         names = _names((d["decider_id"], d["signer_id"]))
         mine["decision"] = {**d, "decider_name": d["decider_name"] or names.get(d["decider_id"], ""),
                             "signer_name": names.get(d["signer_id"]) or d["decider_name"] or ""}
-        # The appeal form only while an appeal can be filed: within the window, none pending.
+        # The appeal form only while an appeal can be filed: within the window, and none filed
+        # against this decision yet — one appeal per decision to its decider; once settled the
+        # page shows the resolution and where a second complaint goes instead.
         mine["appeal_until"] = cal.local_date(d["appeal_until"], g.tenant)
-        mine["may_appeal"] = cal.now() <= d["appeal_until"] and not any(
-            a["status"] == "pending" for a in mine["appeals"])
+        against = [a for a in mine["appeals"] if a["filed_at"] >= d["decided_at"]]
+        mine["appeal_settled"] = next((a for a in reversed(against) if a["status"] != "pending"), None)
+        mine["may_appeal"] = cal.now() <= d["appeal_until"] and not against
     org = procedure.Org(year)
+    settings = procedure.procedure_settings()
+    # A manager's people who have not self-assessed yet: the first step is theirs, so it
+    # waits for nobody else, and only the manager can chase them.
+    not_assessed = procedure.not_self_assessed(current_user, year, org, settings["steps"])
     # The manager proposing a level sees the same basis as the person (one query for all).
     step_basis = basis(year, {s["employee_id"]: org.agency[s["employee_id"]] for s in pending["steps"]
                               if s["employee_id"] in org.agency}
@@ -148,7 +155,8 @@ def _render(year: int, form: str | None = None, exc: ServiceError | None = None)
                            agencies_total=len(openable), agencies_found=len(found), q=q, show=show, agency_page=page,
                            pages=pages, year_final=state is not None and state.status == "final",
                            errors=errors, values=request.form, labels=procedure.STEP_LABELS,
-                           settings=procedure.procedure_settings(), deadline=procedure.deadline(year),
+                           not_assessed=not_assessed,
+                           settings=settings, deadline=procedure.deadline(year),
                            days_left=procedure.days_left(year)), status
 
 

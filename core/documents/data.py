@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.classification.basis import months_evaluated
 from core.classification.models import (
     AgencyEvaluation,
     ClassificationYear,
@@ -256,7 +257,8 @@ def classification_form(tenant_name: str, employee_id: int, year: int, day: date
     manager = db.session.get(Employee, employee.manager_id) if employee.manager_id else None
     ctx = {**header(tenant_name, agency, day, None, None), **_person(employee),
            "title": f"PHIẾU ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC NĂM {year}",
-           "year": str(year), "months_worked": str(row.months_worked), "task_score": _num(row.task_score),
+           "year": str(year), "months_worked": str(months_evaluated(year, employee_id, agency.id)),
+           "task_score": _num(row.task_score),
            "total": _num(row.total), "computed_level": _computed_level(row),
            "override_reason": shown_reason(row.override_reason, "vi") or "",
            "status": "chính thức" if state is not None and state.status == "final" else "dự kiến",

@@ -17,7 +17,7 @@ def _next(html: str) -> str:
 def test_the_next_step_follows_each_step_taken(clean_app, proc, client):
     w = proc
     assert open_agency(client, w).status_code == 200
-    assert _next(page(client, w, "staff")) == "Bước tiếp theo: tự đánh giá, do Người staff thực hiện, hạn 15/12/2026."
+    assert _next(page(client, w, "staff")) == "Bước tiếp theo: tự đánh giá, do bạn thực hiện, hạn 15/12/2026."
     assert step(client, w, "staff", "staff", "self").status_code == 200
     assert _next(page(client, w, "staff")) == (
         "Bước tiếp theo: nhận xét, đề xuất của người quản lý, do Người manager thực hiện, hạn 15/12/2026.")
