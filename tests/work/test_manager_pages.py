@@ -501,3 +501,64 @@ def test_assigning_past_eight_hours_warns_and_the_unit_page_flags_the_day(client
     r = client.get(world.url("/unit-day?day=2026-10-14"), headers=world.h("manager"))
     loads = {p["employee_id"]: (p["planned_minutes"], p["overloaded"]) for p in r.get_json()}
     assert loads[world.ids["staff"]] == (510.0, True) and loads[world.ids["staff2"]] == (0.0, False)
+
+
+def test_the_queue_shows_each_persons_day_total_and_flags_above_eight_hours(client, clean_app, world):
+    """Each row of the queue carries its person's whole day, weighed as the 8-hour flag of
+    the assign form and the unit's day are (norm minutes × quantity × complexity, every
+    item not cancelled; HT01: 30 min a record, level 3 ×1.2). Staff on 14/10: 5 records at
+    level 3 = 180 min and 11 records = 330 min: 510 min, 8 h 30, over a full day. Staff on
+    13/10: 2 records = 60 min. Staff2 on 14/10: 3 × 1 record = 90 min. Refusing the
+    11 records cancels them: staff's 14/10 falls to 180 min and the flag goes out."""
+    five = seed(clean_app, world, "staff", 1, quantity=5, complexity_level=3, title="Năm hồ sơ")
+    eleven = seed(clean_app, world, "staff", 1, quantity=11, title="Mười một hồ sơ")
+    seed(clean_app, world, "staff", 1, quantity=2, work_date=date(2026, 10, 13), title="Hai hồ sơ")
+    seed(clean_app, world, "staff2", 3)
+    sign_in(client, world, "manager")
+    html = client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).get_data(as_text=True)
+
+    def row(item_id: int) -> str:
+        start = html.index(f'id="q-{item_id}"')
+        return html[start:html.index("</li>", start)]
+
+    flag = '<span class="tag tag-warn" title="Ngày có hơn 8 giờ thời gian định mức">quá 8 giờ</span>'
+    for item_id in five + eleven:
+        assert ">cả ngày 8 h 30</span> " + flag in row(item_id)
+    [two] = [i.id for i in items_of(clean_app, world) if i.title == "Hai hồ sơ"]
+    assert ">cả ngày 1 h 00</span>" in row(two) and "quá 8 giờ" not in row(two)
+    staff2 = [i.id for i in items_of(clean_app, world) if i.employee_id == world.ids["staff2"]]
+    assert all(">cả ngày 1 h 30</span>" in row(i) and "quá 8 giờ" not in row(i) for i in staff2)
+    assert html.count(flag) == 2
+    assert ('<p class="warning-box overload-summary" role="status">1 ngày trong trang này có hơn 8 giờ thời gian '
+            "định mức: Người staff 14/10/2026 (8 h 30).</p>") in html
+    english = client.get(f"/t/{world.slug}/unit?state=declarations&lang=en", headers=HX).get_data(as_text=True)
+    assert ">day total 8 h 30</span>" in english and "over 8 h</span>" in english
+    assert ("1 day on this page has more than 8 hours of norm time planned: Người staff 14/10/2026 (8 h 30).") in english
+    client.get(f"/t/{world.slug}/unit?lang=vi")
+    # One item refused (cancelled): the day is weighed again without it.
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    r = client.post(f"/t/{world.slug}/unit/queue", headers=HX, data={
+        "csrf_token": token, "action": "refuse", "reason": "Trùng", "ids": eleven, "state": "declarations"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and ">cả ngày 3 h 00</span>" in row(five[0])
+    assert "quá 8 giờ" not in html and "overload-summary" not in html
+
+
+def test_the_queue_weighs_its_days_in_one_query_whatever_their_number(client, clean_app, world):
+    """Day totals for the queue's page come from one grouped query: ten person-days cost
+    what one does."""
+    from tests.work.test_work_support import count_queries
+
+    seed(clean_app, world, "staff", 1, work_date=date(2026, 10, 5))
+    sign_in(client, world, "manager")
+    client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX)
+    with count_queries(clean_app) as one:
+        assert client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).status_code == 200
+    for day in range(5, 10):
+        if day > 5:
+            seed(clean_app, world, "staff", 1, work_date=date(2026, 10, day))
+        seed(clean_app, world, "staff2", 1, work_date=date(2026, 10, day))
+    with count_queries(clean_app) as many:
+        html = client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).get_data(as_text=True)
+    assert html.count(">cả ngày 0 h 30</span>") == 10
+    assert len(many) == len(one)
