@@ -149,10 +149,12 @@ def _long_days(day_totals: dict, names: dict[int, str]) -> list[str]:
 
 
 def _assign_context(errors: dict | None = None, message: str | None = None, keep: bool = False,
-                    warning: str | None = None) -> dict:
+                    warning: str | None = None, chosen: dict | None = None) -> dict:
+    """`keep`: the form as posted (beside its errors); `chosen`: what an assignment that
+    went through leaves chosen for the next one (the form is otherwise empty)."""
     day = cal.local_today(g.tenant)
     people = manager.assignable_people(current_user)
-    form = request.form if keep else {}
+    form = request.form if keep else (chosen or {})
     employee_id = _positive_int(form.get("employee_id")) if form else None
     # Each person's planned time today beside their name, so a manager sees before
     # assigning who is already full (one grouped query for the whole list).
@@ -363,9 +365,16 @@ def assign(t):
         db.session.rollback()
         return _render("assign", _assign_context(_translated(exc), keep=True), 422)
     name = db.session.scalar(select(Employee.full_name).where(Employee.id == item.employee_id))
+    # Several items in a row are often for the same person, of the same type, on the same
+    # day: those stay chosen (the type list stays the person's). The quantity, title and
+    # deadline are each item's own: they start afresh, so none is copied by mistake (a
+    # forgotten deadline is asked for, not silently repeated).
+    chosen = {"employee_id": str(item.employee_id), "task_type_code": data["task_type_code"],
+              "work_date": item.work_date}
     return _render("assign", _assign_context(message=_("Assigned to %(name)s: %(title)s", name=name,
                                                        title=item.title),
-                                             warning=_overload_warning(name, item.employee_id, item.work_date)))
+                                             warning=_overload_warning(name, item.employee_id, item.work_date),
+                                             chosen=chosen))
 
 
 def _overload_warning(name: str, employee_id: int, day: date) -> str | None:

@@ -562,3 +562,35 @@ def test_the_queue_weighs_its_days_in_one_query_whatever_their_number(client, cl
         html = client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).get_data(as_text=True)
     assert html.count(">cả ngày 0 h 30</span>") == 10
     assert len(many) == len(one)
+
+
+def test_after_assigning_the_person_type_and_day_stay_chosen_for_the_next_item(client, clean_app, world):
+    """A manager gives the accountant two items in a row: after the first, the person, the
+    task type (from the accountant's own list, KT01 and VB01, never the CV position's
+    HT01) and the work date stay chosen; the quantity is back to 1 and the title and the
+    deadline are empty, each item's own. The page without htmx keeps the same."""
+    sign_in(client, world, "manager")
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    accountant = world.ids["accountant"]
+
+    def assign(headers: dict, title: str) -> str:
+        r = client.post(f"/t/{world.slug}/unit/assign", headers=headers, data={
+            "csrf_token": token, "employee_id": accountant, "task_type_code": "KT01", "quantity": "2",
+            "work_date": "15/10/2026", "deadline": "20/10/2026", "title": title})
+        assert r.status_code == 200
+        html = r.get_data(as_text=True)
+        return html[html.index('<section id="assign"'):html.index("</section>", html.index('<section id="assign"'))]
+
+    for headers, title in (({"HX-Request": "true"}, "Sổ quỹ tháng 9"), ({}, "Sổ quỹ tháng 10")):
+        form = assign(headers, title)
+        assert f"Đã giao cho Người accountant: {title}" in form
+        assert f'<option value="{accountant}" selected>' in form and form.count(" selected>") == 2
+        types = form[form.index('id="as-type"'):form.index("</select>", form.index('id="as-type"'))]
+        assert '<option value="KT01" selected>' in types and 'value="VB01"' in types and "HT01" not in types
+        assert 'name="work_date" value="15/10/2026"' in form
+        assert 'name="deadline" required value=""' in form and 'name="quantity" type="text"' in form
+        assert 'required value="1"' in form and 'id="as-title" name="title" maxlength="300" value=""' in form
+    assert [(i.employee_id, i.task_type.code, i.quantity, i.work_date, i.deadline, i.title)
+            for i in items_of(clean_app, world)] == [
+        (accountant, "KT01", 2, date(2026, 10, 15), date(2026, 10, 20), "Sổ quỹ tháng 9"),
+        (accountant, "KT01", 2, date(2026, 10, 15), date(2026, 10, 20), "Sổ quỹ tháng 10")]
