@@ -250,6 +250,9 @@ def test_refuse_without_a_reason_is_a_field_error_and_changes_nothing(client, cl
     assert r.status_code == 422
     assert 'id="bulk-reason-error">Hãy nêu lý do không xác nhận.</span>' in html
     assert html.count("checked") == 2  # the selection is kept
+    # and the decision bar counts it: in its legend and, hidden from the buttons' names, on them
+    assert html.count('<span class="badge" data-selected-count>2</span>') == 1
+    assert html.count('<span class="badge" aria-hidden="true" data-selected-count>2</span></button>') == 2
     assert [i.verification for i in items_of(clean_app, world)] == ["pending"] * 3
     assert audit_actions(clean_app, world, "work_item.refuse") == []
     # Without htmx the whole page comes back, with the same error beside the field.
