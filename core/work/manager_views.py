@@ -126,20 +126,35 @@ def _queue_context(errors: dict | None = None, message: str | None = None) -> di
     page, pages = _page(total, PER_PAGE)
     items = manager.page_of(manager.queue_query(current_user, f), page, PER_PAGE)
     views = services.views(items)
+    # Each row's person-day planned in all (the same weighing as the 8-hour flag of the
+    # assign form and the unit's day), so a manager sees a day above 8 hours before
+    # accepting it: one grouped query for the page.
+    day_totals = services.day_plans((i["employee_id"], i["work_date"]) for i in views)
     people = manager.assignable_people(current_user)
     selected = {int(i) for i in request.form.getlist("ids") if i.isdigit()} if errors else set()
     return {"f": f, "counts": counts, "total": total, "page": page, "pages": pages, "items": views,
             "first": (page - 1) * PER_PAGE + 1 if views else 0, "last": (page - 1) * PER_PAGE + len(views),
             "people": people, "names": {p.id: p.full_name for p in people}, "errors": errors or {},
             "message": message, "selected": selected, "form": request.form if errors else {},
-            "may_judge": current_user.has_role("manager")}
+            "may_judge": current_user.has_role("manager"), "day_totals": day_totals,
+            "full_day": services.FULL_DAY_MINUTES,
+            "long_days": _long_days(day_totals, {p.id: p.full_name for p in people})}
+
+
+def _long_days(day_totals: dict, names: dict[int, str]) -> list[str]:
+    """The person-days of the page above a full day, newest first: "Name 14/10/2026 (8 h 30)"."""
+    over = sorted(((day, names.get(e, ""), minutes) for (e, day), minutes in day_totals.items()
+                   if services.overloaded(minutes)), key=lambda d: (-d[0].toordinal(), d[1]))
+    return [f"{name} {day.strftime('%d/%m/%Y')} ({minutes_label(minutes)})" for day, name, minutes in over]
 
 
 def _assign_context(errors: dict | None = None, message: str | None = None, keep: bool = False,
-                    warning: str | None = None) -> dict:
+                    warning: str | None = None, chosen: dict | None = None) -> dict:
+    """`keep`: the form as posted (beside its errors); `chosen`: what an assignment that
+    went through leaves chosen for the next one (the form is otherwise empty)."""
     day = cal.local_today(g.tenant)
     people = manager.assignable_people(current_user)
-    form = request.form if keep else {}
+    form = request.form if keep else (chosen or {})
     employee_id = _positive_int(form.get("employee_id")) if form else None
     # Each person's planned time today beside their name, so a manager sees before
     # assigning who is already full (one grouped query for the whole list).
@@ -281,7 +296,9 @@ def decide_one(t, item_id, action):
             return _render("queue", _queue_context(errors), 422)
         item = services.views([services.get_item(current_user, item_id)])[0]
         return render_template("work/manager/_queue_row.html", tenant=g.tenant, i=item, state=state,
-                               names=_names({item["employee_id"]}), error=" ".join(
+                               names=_names({item["employee_id"]}),
+                               day_totals=services.day_plans([(item["employee_id"], item["work_date"])]),
+                               full_day=services.FULL_DAY_MINUTES, error=" ".join(
                                    m for ms in errors.values() for m in ms), counts=None), 422
     title = done[0].title
     message = _("Accepted: %(title)s", title=title) if action == "accept" else \
@@ -348,9 +365,16 @@ def assign(t):
         db.session.rollback()
         return _render("assign", _assign_context(_translated(exc), keep=True), 422)
     name = db.session.scalar(select(Employee.full_name).where(Employee.id == item.employee_id))
+    # Several items in a row are often for the same person, of the same type, on the same
+    # day: those stay chosen (the type list stays the person's). The quantity, title and
+    # deadline are each item's own: they start afresh, so none is copied by mistake (a
+    # forgotten deadline is asked for, not silently repeated).
+    chosen = {"employee_id": str(item.employee_id), "task_type_code": data["task_type_code"],
+              "work_date": item.work_date}
     return _render("assign", _assign_context(message=_("Assigned to %(name)s: %(title)s", name=name,
                                                        title=item.title),
-                                             warning=_overload_warning(name, item.employee_id, item.work_date)))
+                                             warning=_overload_warning(name, item.employee_id, item.work_date),
+                                             chosen=chosen))
 
 
 def _overload_warning(name: str, employee_id: int, day: date) -> str | None:

@@ -92,8 +92,12 @@ def test_manager_bulk_accepts_ten_and_assigns_one(phone, desktop, live_server, m
         page.evaluate("window.__sameDocument = true")  # gone if the page reloads
         boxes = page.locator("#queue input[name=ids]")
         chosen = [int(boxes.nth(i).get_attribute("value")) for i in range(10)]
+        # Each row carries its person's whole day: six (then twelve) records of 30 minutes.
+        expect(page.locator(f"#q-{ids[0]} .day-total")).to_have_text(f"cả ngày {3 * (run + 1)} h 00")
         for i in range(10):
             boxes.nth(i).check()
+        # The decision bar says how many it will decide, in its legend and on its buttons.
+        expect(page.locator("#bulk [data-selected-count]")).to_have_text(["10", "10", "10"])
         button = page.get_by_role("button", name="Chấp nhận các việc đã chọn")
         button.scroll_into_view_if_needed()
         before = page.evaluate("window.scrollY")

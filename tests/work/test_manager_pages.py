@@ -250,6 +250,9 @@ def test_refuse_without_a_reason_is_a_field_error_and_changes_nothing(client, cl
     assert r.status_code == 422
     assert 'id="bulk-reason-error">Hãy nêu lý do không xác nhận.</span>' in html
     assert html.count("checked") == 2  # the selection is kept
+    # and the decision bar counts it: in its legend and, hidden from the buttons' names, on them
+    assert html.count('<span class="badge" data-selected-count>2</span>') == 1
+    assert html.count('<span class="badge" aria-hidden="true" data-selected-count>2</span></button>') == 2
     assert [i.verification for i in items_of(clean_app, world)] == ["pending"] * 3
     assert audit_actions(clean_app, world, "work_item.refuse") == []
     # Without htmx the whole page comes back, with the same error beside the field.
@@ -501,3 +504,96 @@ def test_assigning_past_eight_hours_warns_and_the_unit_page_flags_the_day(client
     r = client.get(world.url("/unit-day?day=2026-10-14"), headers=world.h("manager"))
     loads = {p["employee_id"]: (p["planned_minutes"], p["overloaded"]) for p in r.get_json()}
     assert loads[world.ids["staff"]] == (510.0, True) and loads[world.ids["staff2"]] == (0.0, False)
+
+
+def test_the_queue_shows_each_persons_day_total_and_flags_above_eight_hours(client, clean_app, world):
+    """Each row of the queue carries its person's whole day, weighed as the 8-hour flag of
+    the assign form and the unit's day are (norm minutes × quantity × complexity, every
+    item not cancelled; HT01: 30 min a record, level 3 ×1.2). Staff on 14/10: 5 records at
+    level 3 = 180 min and 11 records = 330 min: 510 min, 8 h 30, over a full day. Staff on
+    13/10: 2 records = 60 min. Staff2 on 14/10: 3 × 1 record = 90 min. Refusing the
+    11 records cancels them: staff's 14/10 falls to 180 min and the flag goes out."""
+    five = seed(clean_app, world, "staff", 1, quantity=5, complexity_level=3, title="Năm hồ sơ")
+    eleven = seed(clean_app, world, "staff", 1, quantity=11, title="Mười một hồ sơ")
+    seed(clean_app, world, "staff", 1, quantity=2, work_date=date(2026, 10, 13), title="Hai hồ sơ")
+    seed(clean_app, world, "staff2", 3)
+    sign_in(client, world, "manager")
+    html = client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).get_data(as_text=True)
+
+    def row(item_id: int) -> str:
+        start = html.index(f'id="q-{item_id}"')
+        return html[start:html.index("</li>", start)]
+
+    flag = '<span class="tag tag-warn" title="Ngày có hơn 8 giờ thời gian định mức">quá 8 giờ</span>'
+    for item_id in five + eleven:
+        assert ">cả ngày 8 h 30</span> " + flag in row(item_id)
+    [two] = [i.id for i in items_of(clean_app, world) if i.title == "Hai hồ sơ"]
+    assert ">cả ngày 1 h 00</span>" in row(two) and "quá 8 giờ" not in row(two)
+    staff2 = [i.id for i in items_of(clean_app, world) if i.employee_id == world.ids["staff2"]]
+    assert all(">cả ngày 1 h 30</span>" in row(i) and "quá 8 giờ" not in row(i) for i in staff2)
+    assert html.count(flag) == 2
+    assert ('<p class="warning-box overload-summary" role="status">1 ngày trong trang này có hơn 8 giờ thời gian '
+            "định mức: Người staff 14/10/2026 (8 h 30).</p>") in html
+    english = client.get(f"/t/{world.slug}/unit?state=declarations&lang=en", headers=HX).get_data(as_text=True)
+    assert ">day total 8 h 30</span>" in english and "over 8 h</span>" in english
+    assert ("1 day on this page has more than 8 hours of norm time planned: Người staff 14/10/2026 (8 h 30).") in english
+    client.get(f"/t/{world.slug}/unit?lang=vi")
+    # One item refused (cancelled): the day is weighed again without it.
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    r = client.post(f"/t/{world.slug}/unit/queue", headers=HX, data={
+        "csrf_token": token, "action": "refuse", "reason": "Trùng", "ids": eleven, "state": "declarations"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and ">cả ngày 3 h 00</span>" in row(five[0])
+    assert "quá 8 giờ" not in html and "overload-summary" not in html
+
+
+def test_the_queue_weighs_its_days_in_one_query_whatever_their_number(client, clean_app, world):
+    """Day totals for the queue's page come from one grouped query: ten person-days cost
+    what one does."""
+    from tests.work.test_work_support import count_queries
+
+    seed(clean_app, world, "staff", 1, work_date=date(2026, 10, 5))
+    sign_in(client, world, "manager")
+    client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX)
+    with count_queries(clean_app) as one:
+        assert client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).status_code == 200
+    for day in range(5, 10):
+        if day > 5:
+            seed(clean_app, world, "staff", 1, work_date=date(2026, 10, day))
+        seed(clean_app, world, "staff2", 1, work_date=date(2026, 10, day))
+    with count_queries(clean_app) as many:
+        html = client.get(f"/t/{world.slug}/unit?state=declarations", headers=HX).get_data(as_text=True)
+    assert html.count(">cả ngày 0 h 30</span>") == 10
+    assert len(many) == len(one)
+
+
+def test_after_assigning_the_person_type_and_day_stay_chosen_for_the_next_item(client, clean_app, world):
+    """A manager gives the accountant two items in a row: after the first, the person, the
+    task type (from the accountant's own list, KT01 and VB01, never the CV position's
+    HT01) and the work date stay chosen; the quantity is back to 1 and the title and the
+    deadline are empty, each item's own. The page without htmx keeps the same."""
+    sign_in(client, world, "manager")
+    token = csrf(client.get(f"/t/{world.slug}/unit").get_data(as_text=True))
+    accountant = world.ids["accountant"]
+
+    def assign(headers: dict, title: str) -> str:
+        r = client.post(f"/t/{world.slug}/unit/assign", headers=headers, data={
+            "csrf_token": token, "employee_id": accountant, "task_type_code": "KT01", "quantity": "2",
+            "work_date": "15/10/2026", "deadline": "20/10/2026", "title": title})
+        assert r.status_code == 200
+        html = r.get_data(as_text=True)
+        return html[html.index('<section id="assign"'):html.index("</section>", html.index('<section id="assign"'))]
+
+    for headers, title in (({"HX-Request": "true"}, "Sổ quỹ tháng 9"), ({}, "Sổ quỹ tháng 10")):
+        form = assign(headers, title)
+        assert f"Đã giao cho Người accountant: {title}" in form
+        assert f'<option value="{accountant}" selected>' in form and form.count(" selected>") == 2
+        types = form[form.index('id="as-type"'):form.index("</select>", form.index('id="as-type"'))]
+        assert '<option value="KT01" selected>' in types and 'value="VB01"' in types and "HT01" not in types
+        assert 'name="work_date" value="15/10/2026"' in form
+        assert 'name="deadline" required value=""' in form and 'name="quantity" type="text"' in form
+        assert 'required value="1"' in form and 'id="as-title" name="title" maxlength="300" value=""' in form
+    assert [(i.employee_id, i.task_type.code, i.quantity, i.work_date, i.deadline, i.title)
+            for i in items_of(clean_app, world)] == [
+        (accountant, "KT01", 2, date(2026, 10, 15), date(2026, 10, 20), "Sổ quỹ tháng 9"),
+        (accountant, "KT01", 2, date(2026, 10, 15), date(2026, 10, 20), "Sổ quỹ tháng 10")]

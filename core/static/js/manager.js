@@ -2,7 +2,13 @@
 // kept in view once something is ticked, and htmx swapping a 422 answer (a form with its
 // errors beside the fields) like a 200 one.
 function markSelection(form) {
-  form.classList.toggle("has-selection", form.querySelector("input[type=checkbox][name=ids]:checked") !== null);
+  const ticked = form.querySelectorAll("input[type=checkbox][name=ids]:checked").length;
+  form.classList.toggle("has-selection", ticked > 0);
+  // The bar kept in view says how many it will decide: on a phone the ticked rows are
+  // often scrolled away.
+  form.querySelectorAll("[data-selected-count]").forEach((count) => {
+    count.textContent = String(ticked);
+  });
 }
 document.addEventListener("change", (event) => {
   const box = event.target;

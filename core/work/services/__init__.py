@@ -45,6 +45,7 @@ from core.work.services.long_days import (
     LONG_DAY_MINUTES,
     check_long_days,
     day_loads,
+    day_plans,
     overloaded,
     planned_minutes,
 )
@@ -58,7 +59,8 @@ from core.work.services.settings import settings_view, update_work_settings, wor
 __all__ = [
     "DayGlance", "day_glance", "waiting_for_manager",
     "FULL_DAY_MINUTES", "LONG_DAY_MINUTES", "Measure", "calendar_day_view", "check_long_days", "close_period", "create_leave",
-    "day_loads", "declare", "declare_batch", "delete_calendar_day", "delete_leave", "exempt", "extend_deadline", "extensions",
+    "day_loads", "day_plans", "declare",
+    "declare_batch", "delete_calendar_day", "delete_leave", "exempt", "extend_deadline", "extensions",
     "get_calendar_day", "get_item", "get_leave", "items_query", "leave_query", "leave_view", "managed_items_clause",
     "overloaded", "planned_minutes", "queue", "review", "set_calendar_day", "settings_view", "sweep", "unit_day",
     "update_item", "update_work_settings", "verify", "view", "views", "visible_items_clause", "work_settings",

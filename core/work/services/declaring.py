@@ -24,7 +24,7 @@ from core.work.models import ClosedPeriod, WorkItem
 from core.work.services.access import require_writer
 from core.work.services.events import queue_event
 from core.work.services.item_views import audit_view
-from core.work.services.long_days import DAY_PLANS
+from core.work.services.long_days import DAY_PLANS, PLANNED
 from core.work.services.measure import Measure
 from core.work.services.periods import period_closed, period_of
 from core.work.services.settings import work_settings
@@ -184,8 +184,7 @@ def _declaration_statement():
     one statement (parameters code, on, employee_id, period): a declaration is the morning's
     hot path, and each round trip is one more wait under load."""
     closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period")).exists()
-    planned = (select(func.coalesce(func.sum(WorkItem.norm_minutes * WorkItem.quantity
-                                             * WorkItem.complexity_coefficient), 0))
+    planned = (select(func.coalesce(func.sum(PLANNED), 0))
                .where(WorkItem.employee_id == bindparam("employee_id"), WorkItem.work_date == bindparam("on"),
                       WorkItem.status != "cancelled").scalar_subquery())
     return catalogue.declaration_statement().add_columns(closed.label("closed"), planned.label("day_minutes"))

@@ -4,6 +4,7 @@ or anything else, plans a person's day above a full working day."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import func, select
@@ -22,23 +23,35 @@ FULL_DAY_MINUTES = 8 * 60
 DAY_PLANS = "day_plans"
 
 
+# What a day's plan weighs, for the 12-hour rule, the 8-hour flag, the assign form's
+# loads and the review queue's day totals alike: norm minutes × quantity × complexity.
+PLANNED = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+
+
+def day_plans(pairs: Iterable[tuple[int, date]]) -> dict[tuple[int, date], float]:
+    """Planned minutes of each (person, day) asked, every item not cancelled, in one
+    grouped query (a pair with nothing planned is absent). The query reads the people ×
+    days asked for and keeps the pairs: a page's worth, so the surplus stays small."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        select(WorkItem.employee_id, WorkItem.work_date, func.sum(PLANNED))
+        .where(WorkItem.employee_id.in_({e for e, _ in wanted}), WorkItem.work_date.in_({d for _, d in wanted}),
+               WorkItem.status != "cancelled")
+        .group_by(WorkItem.employee_id, WorkItem.work_date))
+    return {(employee_id, day): float(total or 0) for employee_id, day, total in rows
+            if (employee_id, day) in wanted}
+
+
 def planned_minutes(employee_id: int, day: date) -> float:
-    """What a person has planned for a day: norm × quantity × complexity of every item not cancelled."""
-    total = db.session.scalar(select(func.coalesce(func.sum(
-        WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient), 0)).where(
-        WorkItem.employee_id == employee_id, WorkItem.work_date == day, WorkItem.status != "cancelled"))
-    return float(total or 0)
+    """What a person has planned for a day (day_plans of that one pair)."""
+    return day_plans([(employee_id, day)]).get((employee_id, day), 0.0)
 
 
 def day_loads(employee_ids: list[int], day: date) -> dict[int, float]:
     """Planned minutes of `day` per person (only those with any), in one grouped query."""
-    if not employee_ids:
-        return {}
-    rows = db.session.execute(
-        select(WorkItem.employee_id, func.sum(WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient))
-        .where(WorkItem.employee_id.in_(employee_ids), WorkItem.work_date == day, WorkItem.status != "cancelled")
-        .group_by(WorkItem.employee_id))
-    return {employee_id: float(total or 0) for employee_id, total in rows}
+    return {employee_id: minutes for (employee_id, _), minutes in day_plans((e, day) for e in employee_ids).items()}
 
 
 def overloaded(minutes: float) -> bool:
@@ -59,12 +72,7 @@ def check_long_days(items: list[WorkItem], confirmed: bool) -> None:
         (employee_id, day), = days
         rows = [(employee_id, day, known[(employee_id, day)])]
     else:
-        rows = db.session.execute(
-            select(WorkItem.employee_id, WorkItem.work_date, func.coalesce(func.sum(
-                WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient), 0))
-            .where(WorkItem.employee_id.in_({e for e, _ in days}), WorkItem.work_date.in_({d for _, d in days}),
-                   WorkItem.status != "cancelled")
-            .group_by(WorkItem.employee_id, WorkItem.work_date)).all()
+        rows = [(employee_id, day, minutes) for (employee_id, day), minutes in day_plans(days).items()]
     long_days = sorted((day, float(minutes)) for employee_id, day, minutes in rows
                        if (employee_id, day) in days and float(minutes) > LONG_DAY_MINUTES)
     if long_days:

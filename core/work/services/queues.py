@@ -13,7 +13,7 @@ from core.org.models import Employee
 from core.work import calendar as cal
 from core.work.models import OPEN_STATUSES, WorkItem
 from core.work.services.access import visible_items_clause
-from core.work.services.long_days import overloaded
+from core.work.services.long_days import PLANNED, overloaded
 
 
 def managed_items_clause(principal: Principal):
@@ -79,7 +79,7 @@ def unit_day(principal: Principal, day: date, unit_id: int | None = None) -> lis
     ids = [p.id for p in people]
     if not ids:
         return []
-    minutes = WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient
+    minutes = PLANNED
     today_rows = {r.employee_id: r for r in db.session.execute(
         select(WorkItem.employee_id, func.count().label("n"), func.sum(minutes).label("minutes"),
                func.sum(case((WorkItem.status == "done", 1), else_=0)).label("done"),
