@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, select
 from core.auth.principal import Principal
 from core.extensions import db
 from core.work.models import OPEN_STATUSES, WorkItem
+from core.work.services.long_days import PLANNED
 from core.work.services.queues import managed_items_clause
 
 
@@ -42,9 +43,7 @@ def day_glance(employee_id: int, day: date) -> DayGlance:
         _count(and_(today, WorkItem.status == "cancelled", WorkItem.verification == "refused")),
         _count(earlier_open),
         _count(and_(earlier_open, WorkItem.deadline.is_not(None), WorkItem.deadline < day)),
-        func.coalesce(func.sum(case((and_(today, live),
-                                     WorkItem.norm_minutes * WorkItem.quantity * WorkItem.complexity_coefficient),
-                                    else_=0)), 0),
+        func.coalesce(func.sum(case((and_(today, live), PLANNED), else_=0)), 0),
     ).where(WorkItem.employee_id == employee_id, WorkItem.work_date <= day)).one()
     return DayGlance(*(int(v) for v in row[:6]), planned_minutes=float(row[6]))
 
