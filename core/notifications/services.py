@@ -27,6 +27,7 @@ from core.extensions import db
 from core.notifications.models import Notification
 from core.org.models import Employee
 from core.timeutil import utcnow
+from core.txcache import transaction_cache
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +75,31 @@ def _mail(messages: list[tuple[int, str]]) -> None:
     host = _setting("SMTP_HOST")
     if not host:
         return
-    ids = {employee_id for employee_id, _text in messages}
-    emails = dict(db.session.execute(select(Employee.id, Employee.email).where(Employee.id.in_(ids))).all())
+    emails = _addresses({employee_id for employee_id, _text in messages})
     by_text: dict[str, list[str]] = {}
     for employee_id, text in messages:
         if emails.get(employee_id):
             by_text.setdefault(text, []).append(emails[employee_id])
     for text, addresses in by_text.items():
         _send(host, sorted(set(addresses)), text)
+
+
+def expect_recipients(employee_ids: Iterable[int]) -> None:
+    """Read now, in one query, the addresses of people a loop is about to notify one by one
+    (a bulk refusal: item by item through the same service), so it reads none per item;
+    nothing when no mail is sent."""
+    if _setting("SMTP_HOST"):
+        _addresses(set(employee_ids))
+
+
+def _addresses(ids: set[int]) -> dict[int, str | None]:
+    """E-mail addresses by person, read once per transaction (core/txcache.py)."""
+    emails = transaction_cache("notification_emails")
+    missing = ids - emails.keys()
+    if missing:
+        emails.update(dict.fromkeys(missing))
+        emails.update(db.session.execute(select(Employee.id, Employee.email).where(Employee.id.in_(missing))).all())
+    return emails
 
 
 def _send(host: str, addresses: list[str], text: str) -> None:

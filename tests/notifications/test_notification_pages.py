@@ -275,3 +275,44 @@ def test_a_reminder_links_the_item_on_today(clean_app, client, world):
     assert r.status_code == 200
     [(who, kind, _message, link)] = notes(clean_app, world)
     assert (who, kind, link) == (world.ids["staff"], "work.reminder", f"/today#item-{item['id']}")
+
+
+def test_a_bulk_refusal_mails_each_owner_and_reads_their_addresses_once(clean_app, client, world, monkeypatch):
+    import smtplib
+
+    from core.org.models import Employee
+
+    sent: list = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, msg):
+            sent.append((msg["Bcc"], msg.get_content().strip()))
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setitem(clean_app.config, "CONGVU_SMTP_HOST", "mail.example.vn")
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        db.session.get(Employee, world.ids["staff"]).email = "staff@example.vn"
+        db.session.get(Employee, world.ids["staff2"]).email = "staff2@example.vn"
+        unit_of_work.commit()
+    ids = [declare(client, world, who, title=f"Hồ sơ {who} {k}")["id"] for who in ("staff", "staff2") for k in (1, 2)]
+    sign_in(client, world, "manager")
+    token = csrf(client.get(page(world, "/unit")).get_data(as_text=True))
+    with count_queries(clean_app) as statements:
+        r = client.post(page(world, "/unit/queue"), data={"csrf_token": token, "ids": ids, "action": "refuse",
+                                                          "reason": REASON})
+    assert r.status_code == 200
+    assert len([s for s in statements if s.startswith("SELECT employees.id, employees.email")]) == 1
+    assert [(who, kind) for who, kind, _m, _l in notes(clean_app, world)] == [
+        (world.ids["staff"], "work.refused")] * 2 + [(world.ids["staff2"], "work.refused")] * 2
+    assert sorted(sent) == sorted(
+        (f"{who}@example.vn", f'Người manager đã từ chối khai báo "Hồ sơ {who} {k}" ngày 14/10/2026 của bạn: {REASON}')
+        for who in ("staff", "staff2") for k in (1, 2))
