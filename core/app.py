@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.imports.views import import_pages
     from core.mergers.api import blp as mergers_api
     from core.mergers.views import merger_pages
+    from core.notifications.views import notification_pages
     from core.org.api import blp as org_api
     from core.org.views import org_pages
     from core.plugins.api import blp as plugins_api
@@ -150,7 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,
                   classification_pages, evaluation_pages, dashboard_pages, merger_pages, audit_pages, document_pages,
-                  admin_pages, sso_pages, webhook_pages, live_pages):
+                  admin_pages, sso_pages, webhook_pages, live_pages, notification_pages):
         app.register_blueprint(pages)
     app.after_request(wake_after_request)
     register_filters(app)

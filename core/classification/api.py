@@ -23,6 +23,7 @@ from core.classification.schemas import (
     InboxSchema,
     NotificationSchema,
     OverrideIn,
+    ReadAllSchema,
     ResolveIn,
     YearSchema,
 )
@@ -161,6 +162,16 @@ class Notifications(MethodView):
         """The caller's notifications, newest first."""
         items, unread = notifications.inbox(api_member(), args["unread"])
         return {"items": items, "unread": unread}
+
+
+@blp.route("/notifications/read")
+class NotificationsReadAll(MethodView):
+    @blp.response(200, ReadAllSchema)
+    def post(self, t):
+        """Mark every unread notification of the caller read."""
+        marked = notifications.mark_all_read(api_member())
+        unit_of_work.commit()
+        return {"marked": marked, "unread": 0}
 
 
 @blp.route("/notifications/<int:notification_id>/read")

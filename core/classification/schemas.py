@@ -126,5 +126,10 @@ class InboxSchema(Schema):
     items = fields.List(fields.Nested(NotificationSchema))
 
 
+class ReadAllSchema(Schema):
+    marked = fields.Integer()
+    unread = fields.Integer()
+
+
 class InboxArgs(Schema):
     unread = fields.Boolean(load_default=False)

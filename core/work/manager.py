@@ -21,7 +21,7 @@ from core.audit.services import record
 from core.auth.principal import Principal
 from core.errors import Invalid, NotFound
 from core.extensions import db
-from core.notifications.services import notify
+from core.notifications.services import expect_recipients, notify
 from core.org import services as org
 from core.org.models import Employee
 from core.timeutil import utcnow
@@ -100,6 +100,8 @@ def bulk_verify(principal: Principal, ids: list[int], accepted: bool, reason: st
     if not accepted and not reason:
         raise Invalid("Give a reason for refusing.", {"reason": ["Give a reason for refusing."]})
     items = _selected(principal, ids, "declarations")
+    if not accepted:
+        expect_recipients({i.employee_id for i in items})  # each refusal notifies its owner
     for item in items:
         services.verify(principal, item, accepted, reason or None)
     return items

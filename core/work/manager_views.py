@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from math import ceil
 from typing import Any
 
-from flask import abort, g, render_template, request, url_for
+from flask import abort, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -32,6 +32,7 @@ from core.work import calendar as cal
 from core.work import manager, services
 from core.work.form_input import field_message, parse_date, parse_number
 from core.work.page_access import require_manager
+from core.work.services import notices
 from core.work.views import minutes_label, work_pages
 
 PER_PAGE = 25
@@ -408,7 +409,7 @@ def overdue_action(t, item_id, action):
             services.exempt(current_user, item, reason)
             message = _("Exempted: %(title)s", title=item.title)
         else:
-            manager.remind(current_user, item, link=url_for("work_pages.today", t=t))
+            manager.remind(current_user, item, link=notices.at_item(item))
             message = _("Reminder sent: %(title)s", title=item.title)
         unit_of_work.commit()
     except ServiceError as exc:

@@ -697,6 +697,9 @@ PAGE_WRITES = {
 NOT_AUDITED_HERE = {
     "admin_pages.what_if": "a preview: scoring.what_if only reads and the page rolls back; nothing is stored",
     "audit_pages.audit_verify": "the inspector's chain check: it only reads the log (a POST for its cost, not a write)",
+    "notification_pages.read_one": "marks the person's own notice read (as the API's NotificationRead): a reading "
+                                   "mark, not a change to anyone's work, scores or rights",
+    "notification_pages.read_all": "marks all of the person's own notices read: a reading mark, as above",
 }
 
 

@@ -398,6 +398,8 @@ NOT_AUDITED = {
     "scoring.WhatIf POST": "a preview: it scores in a transaction that is rolled back, nothing is stored",
     "classification.NotificationRead POST": "marks the caller's own notice read: a reading mark, not a change "
                                             "to anyone's work, scores or rights",
+    "classification.NotificationsReadAll POST": "marks all of the caller's own notices read: a reading mark, "
+                                                "not a change to anyone's work, scores or rights",
 }
 
 

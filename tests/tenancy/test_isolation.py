@@ -427,3 +427,34 @@ def test_classification_and_evaluation_pages_of_another_tenant_are_404(clean_app
     assert failures == []
     with clean_app.app_context(), tenant_context(b.tenant_id):
         assert db.session.scalar(select(ClassificationYear)) is None
+
+
+def test_notification_pages_of_another_tenant_are_404(clean_app, worlds):
+    """The inbox ("Thông báo"): a person of A, signed in, finds nothing at B's addresses,
+    nor B's notification inside A's, for every method with a valid CSRF token; B's
+    notification stays unread. (The API's notifications are walked with the others above.)"""
+    from core.extensions import db
+    from core.notifications.models import Notification
+    from core.tenancy import tenant_context
+
+    a, b = worlds
+    routes = {(method, rule.rule) for rule in clean_app.url_map.iter_rules()
+              if rule.endpoint.startswith("notification_pages.")
+              for method in sorted(rule.methods - {"HEAD", "OPTIONS"})}
+    assert routes == {("GET", "/t/<t>/notifications"), ("POST", "/t/<t>/notifications/read"),
+                      ("POST", "/t/<t>/notifications/<int:notification_id>/read")}
+    theirs = FOREIGN_IDS["notification_id"](clean_app, b)
+    failures = []
+    for who in ("staff", "admin"):
+        person, token = page_session(clean_app, a, who)
+        assert person.get(f"/t/{a.slug}/notifications").status_code == 200
+        for method, rule in sorted(routes):
+            for url in {fill(clean_app, rule, b.slug, b), fill(clean_app, rule, a.slug, b)}:
+                if url.startswith(f"/t/{a.slug}/") and "<int:notification_id>" not in rule:
+                    continue  # no object of B in this URL: it is A's own page
+                response = person.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+                if response.status_code != 404:
+                    failures.append(f"{who} of A: {method} {url} -> {response.status_code}")
+    assert failures == []
+    with clean_app.app_context(), tenant_context(b.tenant_id):
+        assert db.session.get(Notification, theirs).read_at is None

@@ -13,7 +13,8 @@ One module per job:
 - `access`: who may see and change which item;
 - `periods`, `settings`: closed months and the tenant's work settings;
 - `leave`, `calendar_days`: leave records, holidays and working-day counts;
-- `events`: the work events told to plugins after the commit.
+- `events`: the work events told to plugins after the commit;
+- `notices`: what an assignment or a refused declaration tells the person (a notification).
 
 Services raise `core.errors` exceptions before writing anything. Each change writes
 an audit event in the same transaction and queues `congvu_work_item_changed`, which

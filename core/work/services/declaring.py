@@ -21,6 +21,7 @@ from core.txcache import transaction_cache
 from core.work import building
 from core.work import calendar as cal
 from core.work.models import ClosedPeriod, WorkItem
+from core.work.services import notices
 from core.work.services.access import require_writer
 from core.work.services.events import queue_event
 from core.work.services.item_views import audit_view
@@ -60,6 +61,7 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     transaction_cache(DAY_PLANS)[(item.employee_id, item.work_date)] = float(row.day_minutes or 0) + float(
         item.norm_minutes * item.quantity * item.complexity_coefficient)
     _declared(item)
+    notices.assigned([item])
     return item, warnings
 
 
@@ -174,6 +176,7 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     db.session.flush()
     for item, _warnings in done:
         _declared(item)
+    notices.assigned([item for item, _warnings in done])
     return done
 
 

@@ -9,6 +9,7 @@ from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.work import calendar as cal
 from core.work.models import WorkItem, WorkReview
+from core.work.services import notices
 from core.work.services.access import may_judge
 from core.work.services.events import queue_event
 from core.work.services.item_views import audit_view
@@ -90,4 +91,6 @@ def verify(principal: Principal, item: WorkItem, accepted: bool, reason: str | N
     record("work_item.verify" if accepted else "work_item.refuse", "work_item", item.id, before=before,
            after=audit_view(item))
     queue_event(item, "updated" if accepted else "cancelled")
+    if not accepted:
+        notices.refused(item)  # the owner is owed the reason: nothing else tells them
     return item
