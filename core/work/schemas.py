@@ -57,8 +57,13 @@ class WorkItemPostSchema(Schema):
 
     def load(self, data, *, many=None, partial=None, unknown=None):  # type: ignore[override]
         if isinstance(data, dict) and "items" in data:
-            return WorkItemBatchSchema().load(data, partial=partial)
-        return WorkItemCreateSchema().load(data, partial=partial)
+            return _BATCH.load(data, partial=partial)
+        return _ONE.load(data, partial=partial)
+
+
+# Built once: a schema's construction (its fields deep-copied and bound) cost about as
+# much Python as loading a declaration's body, and `load` keeps no state in the instance.
+_ONE, _BATCH = WorkItemCreateSchema(), WorkItemBatchSchema()
 
 
 class WorkItemBatchResultSchema(Schema):
