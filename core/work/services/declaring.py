@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import make_transient_to_detached
 
 from core.audit.services import record
 from core.auth.principal import Principal
@@ -18,6 +17,7 @@ from core.catalogue.models import DEFAULT_MAX_QUANTITY, NormVersion, TaskType
 from core.errors import Conflict, Forbidden, Invalid, ServiceError
 from core.extensions import db
 from core.org import services as org
+from core.orm_rows import adopt
 from core.tenancy.context import TenantContextError, current_tenant_id, is_unscoped
 from core.txcache import transaction_cache
 from core.work import building
@@ -71,7 +71,7 @@ def write_items(items: list[WorkItem]) -> None:
     SQLAlchemy Core, not `session.add` + flush: a declaration is the morning's hot path,
     and the flush's unit-of-work bookkeeping (dependency sort, per-mapper save, post-fetch)
     cost more Python than the INSERT. Once written, each item joins the session exactly as
-    if it had been loaded (`make_transient_to_detached` + `add`): it is in the identity
+    if it had been loaded (core/orm_rows.py `adopt`): it is in the identity
     map, its task type is the session's own persistent row (from the catalogue read), and
     a later change in the same transaction (completing or reviewing the item just
     declared) is flushed as an UPDATE. Every column is written and set on the item, so
@@ -94,9 +94,9 @@ def write_items(items: list[WorkItem]) -> None:
         for key, default in _COLUMNS:
             if key in state:
                 row[key] = state[key]
-            else:  # what the flush would have written, set on the item too
-                row[key] = value = default()
-                setattr(item, key, value)
+            else:  # what the flush would have written; into the item's state directly, as
+                # its history is reset below anyway (no attribute events to run)
+                row[key] = state[key] = default()
         rows.append(row)
     session = db.session()
     conn = session.connection()
@@ -105,9 +105,8 @@ def write_items(items: list[WorkItem]) -> None:
     else:
         ids = conn.execute(_INSERT_MANY, rows).scalars().all()
     for item, new_id in zip(items, ids, strict=True):
-        item.id = new_id
-        make_transient_to_detached(item)  # history reset: the item now reads as its stored row
-        session.add(item)
+        item.__dict__["id"] = new_id
+        adopt(session, item)  # history reset: the item now reads as its stored row
 
 
 def _default_of(column):
