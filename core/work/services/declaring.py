@@ -19,6 +19,7 @@ from core.extensions import db
 from core.org import services as org
 from core.orm_rows import adopt
 from core.tenancy.context import TenantContextError, current_tenant_id, is_unscoped
+from core.tenancy.mixin import in_tenant
 from core.txcache import transaction_cache
 from core.work import building
 from core.work import calendar as cal
@@ -145,9 +146,13 @@ def _build(principal: Principal, data: dict, resolved: dict | None = None) -> tu
     if resolved is not None and key in resolved:
         row = resolved[key]
     else:
-        row = db.session.execute(_declaration_statement(), {
-            "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
-            "period": period_of(work_date)}).first()
+        params = {"code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+                  "period": period_of(work_date)}
+        tid = current_tenant_id()
+        if tid is not None and not is_unscoped():
+            row = db.session.execute(_declaration_statement(True), {**params, "tid": tid}).first()
+        else:  # no tenant, or an operator's work across tenants: the session's filter decides
+            row = db.session.execute(_declaration_statement(), params).first()
         if resolved is not None:
             resolved[key] = row
     tt, version, applies = catalogue.declaration_of(row)
@@ -241,15 +246,24 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     return done
 
 
-@lru_cache(maxsize=1)
-def _declaration_statement():
+@lru_cache(maxsize=2)
+def _declaration_statement(explicit_tenant: bool = False):
     """The catalogue's task type, norm and applicability, whether the work date's month is
     closed, and what the person already planned that day (the 12-hour rule's figure), in
     one statement (parameters code, on, employee_id, period): a declaration is the morning's
-    hot path, and each round trip is one more wait under load."""
-    closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period")).exists()
+    hot path, and each round trip is one more wait under load. With `explicit_tenant` (the
+    usual case, a tenant in context), the statement restricts each of its seven tenant
+    tables to the tenant `tid` itself and runs unscoped: the session's filter costs
+    more Python than the rest of the statement's execution (core/tenancy/mixin.py
+    `in_tenant`)."""
+    def own(model) -> tuple:
+        return (in_tenant(model),) if explicit_tenant else ()
+
+    closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period"), *own(ClosedPeriod)).exists()
     planned = (select(func.coalesce(func.sum(WorkItem.norm_minutes * WorkItem.quantity
                                              * WorkItem.complexity_coefficient), 0))
                .where(WorkItem.employee_id == bindparam("employee_id"), WorkItem.work_date == bindparam("on"),
-                      WorkItem.status != "cancelled").scalar_subquery())
-    return catalogue.declaration_statement().add_columns(closed.label("closed"), planned.label("day_minutes"))
+                      WorkItem.status != "cancelled", *own(WorkItem)).scalar_subquery())
+    statement = catalogue.declaration_statement(explicit_tenant).add_columns(
+        closed.label("closed"), planned.label("day_minutes"))
+    return statement.execution_options(congvu_unscoped=True) if explicit_tenant else statement
