@@ -252,3 +252,18 @@ class WorkSettingsSchema(Schema):
         "description": "A task type outside the employee's position: refuse (422) or accept with a warning."})
     report_within_working_days = fields.Integer(validate=validate.Range(min=0, max=10), metadata={
         "description": "Working days after completion within which a result must be reported."})
+
+
+_ITEM_FIELDS = frozenset(WorkItemSchema._declared_fields)
+
+
+def dump_item(view: dict) -> dict:
+    """`WorkItemSchema().dump(view)` of an item's view (core/work/services/item_views.py,
+    whose values already have the schema's types: int, float, bool, str, None, a list of
+    warnings, dates and times), without marshmallow's machinery per field: ~385 Python
+    calls an item, a tenth of a declaration's answer. Dates and times are written in ISO
+    8601 as the schema writes them, and only the schema's fields are kept;
+    test_an_items_answer_is_what_its_schema_would_dump proves the two equal."""
+    return {key: value.isoformat() if isinstance(value, date) else value
+            for key, value in view.items() if key in _ITEM_FIELDS}
+
