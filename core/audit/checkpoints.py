@@ -25,7 +25,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flask import current_app, has_app_context
@@ -50,7 +50,8 @@ class Checkpoint:
         return json.dumps({k: getattr(self, k) for k in FIELDS}, sort_keys=True, separators=(",", ":")).encode()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        # Fields read directly: dataclasses.asdict deep-copies each value (a commit's path).
+        return json.dumps({k: getattr(self, k) for k in (*FIELDS, "mac")}, sort_keys=True, separators=(",", ":"))
 
 
 def _key(key: str | None = None) -> bytes:
@@ -60,7 +61,7 @@ def _key(key: str | None = None) -> bytes:
 def sign(tenant_id: int, seq: int, head: str, count: int, key: str | None = None) -> Checkpoint:
     unsigned = Checkpoint(int(tenant_id), int(seq), head, int(count), utcnow().replace(microsecond=0).isoformat())
     mac = hmac.new(_key(key), unsigned.payload(), hashlib.sha256).hexdigest()
-    return Checkpoint(**{**asdict(unsigned), "mac": mac})
+    return replace(unsigned, mac=mac)
 
 
 def genuine(checkpoint: Checkpoint, key: str | None = None) -> bool:
@@ -85,9 +86,13 @@ def write(checkpoint: Checkpoint) -> None:
     log.info("%s%s", MARKER, line)
     try:
         path = file_of(checkpoint.tenant_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # One write() of one line with O_APPEND: lines of concurrent writers never interleave.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        # The directory is made when missing, not checked on every commit (a write's hot path).
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             os.write(fd, (line + "\n").encode())
         finally:

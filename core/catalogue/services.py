@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy import Select, and_, bindparam, delete, func, select
 from sqlalchemy.orm import lazyload
 
 from core.audit.services import record
@@ -28,6 +28,7 @@ from core.catalogue.models import (
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from core.org.models import Employee, JobPosition
+from core.tenancy.mixin import in_tenant
 
 NORM_FIELDS = ("norm_minutes", "product_weight", "complexity_levels")
 
@@ -66,19 +67,27 @@ def declaration_of(row) -> tuple[TaskType | None, NormVersion | None, bool]:
     return row.TaskType, row.NormVersion, (not row.restricted) or bool(row.mine)
 
 
-@lru_cache(maxsize=1)
-def declaration_statement() -> Select:
+@lru_cache(maxsize=2)
+def declaration_statement(explicit_tenant: bool = False) -> Select:
     """The statement that resolves a declared task code (parameters code, on, employee_id), built
     once: constructing it cost more than running it. Tenant-scoped like any ORM statement
-    (the filter is added at execution); a caller may add columns of its own."""
-    restricted = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id).exists()
-    position = select(Employee.position_id).where(Employee.id == bindparam("employee_id")).scalar_subquery()
+    (the filter is added at execution); a caller may add columns of its own. With
+    `explicit_tenant`, every table it reads is restricted to the tenant `tid` in the
+    statement itself (core/tenancy/mixin.py `in_tenant`: the caller runs it unscoped)."""
+    def own(model) -> tuple:
+        return (in_tenant(model),) if explicit_tenant else ()
+
+    restricted = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id,
+                                                   *own(TaskTypePosition)).exists()
+    position = select(Employee.position_id).where(Employee.id == bindparam("employee_id"),
+                                                  *own(Employee)).scalar_subquery()
     mine = select(TaskTypePosition.id).where(TaskTypePosition.task_type_id == TaskType.id,
-                                             TaskTypePosition.position_id == position).exists()
+                                             TaskTypePosition.position_id == position, *own(TaskTypePosition)).exists()
     return (select(TaskType, NormVersion, restricted.label("restricted"), mine.label("mine"))
-            .outerjoin(NormVersion, (NormVersion.task_type_id == TaskType.id)
-                       & (NormVersion.effective_from <= bindparam("on")))
-            .where(TaskType.code == bindparam("code")).order_by(NormVersion.effective_from.desc()).limit(1)
+            .outerjoin(NormVersion, and_((NormVersion.task_type_id == TaskType.id),
+                                         (NormVersion.effective_from <= bindparam("on")), *own(NormVersion)))
+            .where(TaskType.code == bindparam("code"), *own(TaskType))
+            .order_by(NormVersion.effective_from.desc()).limit(1)
             .options(lazyload(TaskType.positions)))  # applicability is answered above
 
 

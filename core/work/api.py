@@ -42,6 +42,7 @@ from core.work.schemas import (
     WorkItemPostSchema,
     WorkItemSchema,
     WorkSettingsSchema,
+    dump_item,
 )
 
 blp = Blueprint("work", __name__, url_prefix="/api/v1/tenants/<t>", description="Daily work items")
@@ -106,7 +107,7 @@ class WorkItems(MethodView):
                 out_item["warnings"] = warnings
             unit_of_work.commit()
             # A response object passes the single item's schema by (flask-smorest leaves it as is).
-            response = jsonify(WorkItemBatchResultSchema().dump({"items": out_items}))
+            response = jsonify({"items": [dump_item(out_item) for out_item in out_items]})
             response.status_code = 201
             return response
         item, warnings = services.declare(principal, data)
@@ -114,7 +115,11 @@ class WorkItems(MethodView):
         out = services.view(item)
         unit_of_work.commit()
         out["warnings"] = warnings
-        return out
+        # Dumped as WorkItemSchema would (schemas.dump_item), without its cost per field; a
+        # response object passes flask-smorest's dump by.
+        response = jsonify(dump_item(out))
+        response.status_code = 201
+        return response
 
 
 @blp.route("/work-items/<int:item_id>")

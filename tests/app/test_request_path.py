@@ -17,7 +17,8 @@ from sqlalchemy import select, text, update
 
 from core import hooks, unit_of_work
 from core.auth.models import ApiToken, User
-from core.errors import Conflict
+from core.catalogue.models import NormVersion
+from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.org.models import Employee
 from core.tenancy import tenant_context, unscoped
@@ -92,6 +93,41 @@ def test_declaring_into_a_month_closed_in_the_same_transaction_is_refused(clean_
         item, _ = services.declare(world.principals["staff"],
                                    {"task_type_code": "HT01", "work_date": date(2026, 11, 2), "quantity": 2})
         assert item.work_date == date(2026, 11, 2)
+        db.session.rollback()
+
+
+def test_a_declarations_statement_names_its_tenant_on_every_table_it_reads(clean_app, world):
+    """The declaration's one statement restricts each of its tenant tables to the tenant
+    itself and runs without the session's filter (the filter's per-table copies of one
+    bind parameter cost ~400 Python calls an execution): so on SQLite, where no
+    row-level security stands behind it, another tenant's task type, norm, positions,
+    and closed month must still be invisible to it."""
+    from core.catalogue import services as catalogue
+    from core.work.services.declaring import _declaration_statement
+    from tests.work.test_work_support import TASK_TYPES
+
+    sql = str(_declaration_statement(True))
+    for table, times in (("task_types", 1), ("norm_versions", 1), ("task_type_positions", 2), ("employees", 1),
+                         ("closed_periods", 1), ("work_items", 1)):
+        assert sql.count(f"FROM {table}") + sql.count(f"JOIN {table}") == times, table
+        assert sql.count(f"{table}.tenant_id = :tid") == times, table
+    assert _declaration_statement(True).get_execution_options()["congvu_unscoped"] is True
+
+    other = build(clean_app, "tinh-x")
+    with clean_app.app_context(), tenant_context(other.tenant_id):
+        catalogue.create_task_type({**TASK_TYPES[1], "code": "ZZ01"})  # only the other tenant's
+        services.close_period("2026-10")  # the other tenant's October
+        unit_of_work.commit()
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        staff = world.principals["staff"]
+        with pytest.raises(Invalid) as unknown:
+            services.declare(staff, {"task_type_code": "ZZ01", "work_date": date(2026, 10, 14), "quantity": 1})
+        assert unknown.value.errors == {"task_type_code": ["No such task type."]}
+        item, warnings = services.declare(staff, {"task_type_code": "HT01", "work_date": date(2026, 10, 14),
+                                                  "quantity": 2})
+        assert (item.task_type.tenant_id, item.norm_version_id, item.tenant_id, warnings) == (
+            world.tenant_id, db.session.scalar(select(NormVersion.id).where(
+                NormVersion.task_type_id == world.ids["HT01"])), world.tenant_id, [])
         db.session.rollback()
 
 

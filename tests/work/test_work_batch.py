@@ -200,12 +200,13 @@ def test_a_batch_looks_each_task_type_up_once(client, clean_app, world):
 
 
 def test_a_batch_writes_its_items_together_not_a_round_trip_each(client, clean_app, world):
-    """Items built since the last catalogue read go in one INSERT: six items of two task
-    types are two (the second type's read writes the first three before it reads)."""
+    """A batch's items go in one INSERT once all are checked: six items of two task types
+    are one statement (they join the session only once written, so no autoflush writes
+    the first type's items before the second type is read)."""
     from tests.work.test_work_support import count_queries
 
-    plan = [{"task_type_code": code, "work_date": "2026-10-14", "quantity": 1}
-            for code in ("HT01",) * 3 + ("VB01",) * 3]
+    plan = [{"task_type_code": code, "work_date": "2026-10-14", "quantity": 1 + n / 10}
+            for n, code in enumerate(("HT01",) * 3 + ("VB01",) * 3)]
     with count_queries(clean_app) as statements:
         r = batch(client, world, plan)
     assert r.status_code == 201, r.get_json()
@@ -213,7 +214,12 @@ def test_a_batch_writes_its_items_together_not_a_round_trip_each(client, clean_a
     inserts = sum(1 for s in statements if s.lstrip().startswith("INSERT INTO work_items"))
     # SQLite cannot promise the order of a multi-row INSERT's RETURNING rows, so SQLAlchemy
     # writes its rows one at a time there (the embedded mode: one office, not a province).
-    assert inserts == (2 if clean_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else 6)
+    assert inserts == (1 if clean_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else 6)
+    # Each answered id is the row written from that item (the ids come back in the rows' order).
+    for sent, answered in zip(plan, r.get_json()["items"], strict=True):
+        stored = client.get(f"/api/v1/tenants/{world.slug}/work-items/{answered['id']}", headers=world.h("staff"))
+        assert (stored.get_json()["task_type_code"], stored.get_json()["quantity"]) == (
+            sent["task_type_code"], sent["quantity"])
 
 
 # ---------------------------------------------------------------- the 12-hour rule (docs/daily-work.md)
@@ -276,3 +282,46 @@ def test_raising_a_quantity_above_twelve_hours_needs_the_same_confirmation(clien
     r = client.patch(world.url(f"/work-items/{item['id']}"), json={"quantity": 28, "progress": 40},
                      headers=world.h("staff"))
     assert r.status_code == 200
+
+
+# ---------------------------------------------------------------- written items live on in the session
+
+
+def test_an_item_declared_then_completed_in_one_transaction_is_stored_done(clean_app, world):
+    """A declaration writes its item outside the ORM's flush (one INSERT) and then puts it
+    in the session as persistent: a caller that declares and then completes the same
+    items before the commit (a seeded month does) must find the completion stored, and
+    the item's task type must be the session's own row, which a later flush does not
+    insert again."""
+    from core.catalogue.models import TaskType
+    from core.work import services as work
+
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        types_before = db.session.scalar(select(func.count()).select_from(TaskType))
+        principal = world.principals["staff"]
+        one, _ = work.declare(principal, {"task_type_code": "HT01", "work_date": _today(), "quantity": 2})
+        several = [item for item, _ in work.declare_batch(principal, [
+            {"task_type_code": code, "work_date": _today(), "quantity": 1} for code in ("HT01", "VB01")])]
+        for item in (one, *several):
+            assert item in db.session and item.task_type in db.session
+            assert item.task_type is db.session.get(TaskType, item.task_type_id)
+            work.update_item(principal, item, {"status": "done", "result_note": f"xong {item.id}"})
+        several[1].title = "Đổi tên"  # a plain attribute change too
+        unit_of_work.commit()
+        ids = [one.id, *(item.id for item in several)]
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        stored = {row.id: row for row in db.session.execute(
+            select(WorkItem.id, WorkItem.status, WorkItem.progress, WorkItem.result_note, WorkItem.title,
+                   WorkItem.completed_at).where(WorkItem.id.in_(ids)))}
+        assert sorted(stored) == sorted(ids)
+        assert [(stored[i].status, stored[i].progress, stored[i].result_note) for i in ids] == [
+            ("done", 100, f"xong {i}") for i in ids]
+        assert all(stored[i].completed_at is not None for i in ids)
+        assert stored[several[1].id].title == "Đổi tên"
+        assert db.session.scalar(select(func.count()).select_from(TaskType)) == types_before
+
+
+def _today():
+    from core.work import calendar as cal
+
+    return cal.local_today()

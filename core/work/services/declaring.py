@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from core.audit.services import record
 from core.auth.principal import Principal
@@ -17,6 +17,9 @@ from core.catalogue.models import DEFAULT_MAX_QUANTITY, NormVersion, TaskType
 from core.errors import Conflict, Forbidden, Invalid, ServiceError
 from core.extensions import db
 from core.org import services as org
+from core.orm_rows import adopt
+from core.tenancy.context import TenantContextError, current_tenant_id, is_unscoped
+from core.tenancy.mixin import in_tenant
 from core.txcache import transaction_cache
 from core.work import building
 from core.work import calendar as cal
@@ -54,8 +57,7 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     Returns the item and warnings (e.g. a task type outside the position, when the
     tenant only warns)."""
     item, warnings, row = _build(principal, data)
-    db.session.add(item)
-    db.session.flush()
+    write_items([item])
     # The day's plan with this item, from the catalogue's statement: the 12-hour rule then
     # needs no read of its own. (A batch reads it once for all its items instead.)
     transaction_cache(DAY_PLANS)[(item.employee_id, item.work_date)] = float(row.day_minutes or 0) + float(
@@ -65,8 +67,72 @@ def declare(principal: Principal, data: dict) -> tuple[WorkItem, list[str]]:
     return item, warnings
 
 
+def write_items(items: list[WorkItem]) -> None:
+    """INSERT built items in one statement that returns their ids, then put them in the
+    session as the persistent rows they now are.
+
+    SQLAlchemy Core, not `session.add` + flush: a declaration is the morning's hot path,
+    and the flush's unit-of-work bookkeeping (dependency sort, per-mapper save, post-fetch)
+    cost more Python than the INSERT. Once written, each item joins the session exactly as
+    if it had been loaded (core/orm_rows.py `adopt`): it is in the identity
+    map, its task type is the session's own persistent row (from the catalogue read), and
+    a later change in the same transaction (completing or reviewing the item just
+    declared) is flushed as an UPDATE. Every column is written and set on the item, so
+    none is expired (no read back). The tenant is stamped and checked as the ORM's flush
+    guard does (core/tenancy/mixin.py); row-level security and the closed-month trigger
+    judge the row as for any INSERT."""
+    if not items:
+        return
+    tid, checked = current_tenant_id(), not is_unscoped()
+    rows = []
+    for item in items:
+        if checked and item.tenant_id is None:
+            if tid is None:
+                raise TenantContextError("WorkItem created with no tenant in context")
+            item.tenant_id = tid
+        elif checked and item.tenant_id != tid:
+            raise TenantContextError(f"WorkItem written for tenant {item.tenant_id} in tenant {tid}")
+        state = item.__dict__
+        row = {}
+        for key, default in _COLUMNS:
+            if key in state:
+                row[key] = state[key]
+            else:  # what the flush would have written; into the item's state directly, as
+                # its history is reset below anyway (no attribute events to run)
+                row[key] = state[key] = default()
+        rows.append(row)
+    session = db.session()
+    conn = session.connection()
+    if len(rows) == 1:
+        ids = [conn.execute(_INSERT, rows[0]).scalar_one()]
+    else:
+        ids = conn.execute(_INSERT_MANY, rows).scalars().all()
+    for item, new_id in zip(items, ids, strict=True):
+        item.__dict__["id"] = new_id
+        adopt(session, item)  # history reset: the item now reads as its stored row
+
+
+def _default_of(column):
+    """What the ORM's flush writes for a column the item was built without."""
+    default = column.default
+    if default is None:
+        return lambda: None
+    if default.is_callable:
+        return lambda: default.arg(None)
+    return lambda: default.arg
+
+
+# Every stored column but the id, always all of them: one statement shape, so SQLAlchemy's
+# compiled cache and psycopg's prepared statement hold.
+_COLUMNS = tuple((c.key, _default_of(c)) for c in WorkItem.__table__.columns if c.key != "id")
+_INSERT = insert(WorkItem.__table__).returning(WorkItem.__table__.c.id)
+# Several rows: SQLAlchemy's "insertmanyvalues" sends them as one multi-row INSERT on
+# PostgreSQL; the ids come back in the rows' order.
+_INSERT_MANY = insert(WorkItem.__table__).returning(WorkItem.__table__.c.id, sort_by_parameter_order=True)
+
+
 def _declared(item: WorkItem) -> None:
-    """What a declared (flushed) item leaves for the commit: its audit event and work event."""
+    """What a declared (written) item leaves for the commit: its audit event and work event."""
     record("work_item.create", "work_item", item.id, after=audit_view(item))
     queue_event(item, "created")
 
@@ -82,9 +148,13 @@ def _build(principal: Principal, data: dict, resolved: dict | None = None) -> tu
     if resolved is not None and key in resolved:
         row = resolved[key]
     else:
-        row = db.session.execute(_declaration_statement(), {
-            "code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
-            "period": period_of(work_date)}).first()
+        params = {"code": data["task_type_code"], "on": work_date, "employee_id": employee_id,
+                  "period": period_of(work_date)}
+        tid = current_tenant_id()
+        if tid is not None and not is_unscoped():
+            row = db.session.execute(_declaration_statement(True), {**params, "tid": tid}).first()
+        else:  # no tenant, or an operator's work across tenants: the session's filter decides
+            row = db.session.execute(_declaration_statement(), params).first()
         if resolved is not None:
             resolved[key] = row
     tt, version, applies = catalogue.declaration_of(row)
@@ -153,8 +223,8 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     (each by `declare`, so one rule for one item and many); when any fails, the
     transaction is rolled back (the items before the bad one were flushed, with their
     audit events) and Invalid carries the field errors keyed by the item's index.
-    The items are written together: one flush (one INSERT) for those built since the last
-    catalogue read, not a round trip per item."""
+    The items are written together once all are checked: one INSERT (one round trip on
+    PostgreSQL), not one per item."""
     done: list[tuple[WorkItem, list[str]]] = []
     errors: dict[str, dict] = {}
     resolved: dict = {}
@@ -165,7 +235,6 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
             except (Invalid, Conflict) as exc:
                 errors[str(index)] = exc.errors or {"_item": [exc.message]}
                 continue
-            db.session.add(item)
             done.append((item, warnings))
     except ServiceError:  # Forbidden, say: the whole batch is refused
         db.session.rollback()
@@ -173,21 +242,30 @@ def declare_batch(principal: Principal, items: list[dict]) -> list[tuple[WorkIte
     if errors:
         db.session.rollback()
         raise Invalid("Some items are invalid; none was declared.", {"items": errors})
-    db.session.flush()
+    write_items([item for item, _ in done])
     for item, _warnings in done:
         _declared(item)
     notices.assigned([item for item, _warnings in done])
     return done
 
 
-@lru_cache(maxsize=1)
-def _declaration_statement():
+@lru_cache(maxsize=2)
+def _declaration_statement(explicit_tenant: bool = False):
     """The catalogue's task type, norm and applicability, whether the work date's month is
     closed, and what the person already planned that day (the 12-hour rule's figure), in
     one statement (parameters code, on, employee_id, period): a declaration is the morning's
-    hot path, and each round trip is one more wait under load."""
-    closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period")).exists()
+    hot path, and each round trip is one more wait under load. With `explicit_tenant` (the
+    usual case, a tenant in context), the statement restricts each of its seven tenant
+    tables to the tenant `tid` itself and runs unscoped: the session's filter costs
+    more Python than the rest of the statement's execution (core/tenancy/mixin.py
+    `in_tenant`)."""
+    def own(model) -> tuple:
+        return (in_tenant(model),) if explicit_tenant else ()
+
+    closed = select(ClosedPeriod.id).where(ClosedPeriod.period == bindparam("period"), *own(ClosedPeriod)).exists()
     planned = (select(func.coalesce(func.sum(PLANNED), 0))
                .where(WorkItem.employee_id == bindparam("employee_id"), WorkItem.work_date == bindparam("on"),
-                      WorkItem.status != "cancelled").scalar_subquery())
-    return catalogue.declaration_statement().add_columns(closed.label("closed"), planned.label("day_minutes"))
+                      WorkItem.status != "cancelled", *own(WorkItem)).scalar_subquery())
+    statement = catalogue.declaration_statement(explicit_tenant).add_columns(
+        closed.label("closed"), planned.label("day_minutes"))
+    return statement.execution_options(congvu_unscoped=True) if explicit_tenant else statement
