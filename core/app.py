@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.classification.procedure_api import blp as evaluation_api
     from core.classification.procedure_views import evaluation_pages
     from core.classification.views import classification_pages
+    from core.dashboards.api import blp as platform_api
     from core.dashboards.views import dashboard_pages
     from core.documents.api import blp as documents_api
     from core.documents.views import document_pages
@@ -146,7 +147,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blp in (audit_api, auth_api, tenants_api, org_api, plugins_api, catalogue_api, work_api, scoring_api,
                 imports_api, classification_api, evaluation_api, bonus_api, reports_api, mergers_api, documents_api,
-                sso_api, webhooks_api, live_api):
+                sso_api, webhooks_api, live_api, platform_api):
         csrf.exempt(blp)  # bearer tokens only: no ambient credential to forge
         api.register_blueprint(blp)
     for pages in (views.pages, auth_pages, org_pages, plugin_pages, work_pages, import_pages,

@@ -74,14 +74,17 @@ def _labels():
 
 def _vi() -> bool:
     """Whether this request reads Vietnamese: asked once per request (filters run per cell)."""
-    from flask import g, has_request_context
+    from flask import has_request_context, request
     from flask_babel import get_locale
 
     if not has_request_context():
         return True
-    vi = g.get("congvu_vi")
+    # Kept on the request, not on g: g belongs to the app context, which a request shares
+    # with whatever context was already pushed (a script's, a test's), so an earlier
+    # request's language would stick to the next one's levels and numbers.
+    vi = getattr(request, "_congvu_vi", None)
     if vi is None:
-        vi = g.congvu_vi = str(get_locale() or "vi").startswith("vi")
+        vi = request._congvu_vi = str(get_locale() or "vi").startswith("vi")
     return vi
 
 
@@ -411,6 +414,20 @@ def level_text(code) -> str:
     return str(code) if word is None or _vi() else f"{word} ({code})"
 
 
+def _at_render(function):
+    """`function` as a filter Jinja never runs at compile time. Jinja folds a filter applied
+    to a constant ("HTXS"|level_label) into the compiled template, which is cached per app:
+    the first reader's language would then be every reader's. A filter that takes the
+    context is left to render time."""
+    from jinja2 import pass_context
+
+    @pass_context
+    def at_render(_context, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    return at_render
+
+
 def register_filters(app) -> None:
     """The one set of display filters for every page: numbers, money, days, months and
     moments the reader's way, English messages through the catalogue, names for keys."""
@@ -423,23 +440,14 @@ def register_filters(app) -> None:
     app.jinja_env.globals["month_options"] = month_options
     app.jinja_env.globals["DAY_INPUT"] = DAY_INPUT
     app.jinja_env.globals["language_url"] = language_url
-    app.add_template_filter(lambda v: str(labels["role"].get(v, v)), "role_label")
-    app.add_template_filter(lambda v: str(labels["unit_kind"].get(v, v)), "unit_kind_label")
-    app.add_template_filter(lambda v: str(labels["tenant_status"].get(v, v)), "tenant_status")
-    app.add_template_filter(num, "num")
-    app.add_template_filter(num, "qty")
-    app.add_template_filter(money, "money")
-    app.add_template_filter(day_label, "vn_date")
-    app.add_template_filter(month_label, "month_label")
-    app.add_template_filter(moment_label, "vn_datetime")
-    app.add_template_filter(actor_label, "actor_label")
-    app.add_template_filter(first_upper, "first_upper")
-    app.add_template_filter(zone_label, "zone_label")
-    app.add_template_filter(localise, "msg")
-    app.add_template_filter(scope_label, "scope_label")
-    app.add_template_filter(column_label, "column_label")
-    app.add_template_filter(decimal_text, "decimal_text")
-    app.add_template_filter(level_label, "level_label")
-    app.add_template_filter(level_text, "level_text")
-    app.add_template_filter(month_value, "month_value")
-    app.add_template_filter(day_value, "day_value")
+    filters = {
+        "role_label": lambda v: str(labels["role"].get(v, v)),
+        "unit_kind_label": lambda v: str(labels["unit_kind"].get(v, v)),
+        "tenant_status": lambda v: str(labels["tenant_status"].get(v, v)),
+        "num": num, "qty": num, "money": money, "vn_date": day_label, "month_label": month_label,
+        "vn_datetime": moment_label, "actor_label": actor_label, "first_upper": first_upper, "zone_label": zone_label,
+        "msg": localise, "scope_label": scope_label, "column_label": column_label, "decimal_text": decimal_text,
+        "level_label": level_label, "level_text": level_text, "month_value": month_value, "day_value": day_value,
+    }
+    for name, function in filters.items():
+        app.add_template_filter(_at_render(function), name)

@@ -87,7 +87,8 @@ class CommonSettings(Schema):
 
     quota_ratio = fields.Decimal(load_default=Decimal("0.2"), as_string=True, places=4,
                                  validate=validate.Range(min=0, max=10), metadata={
-                                     "label_vi": "Tỷ lệ HTXS tối đa so với HTT", "label_en": "Most HTXS per HTT"})
+                                     "label_vi": "Tỷ lệ HTXS tối đa so với HTT",
+                                     "label_en": "Most Excellent (HTXS) per Good (HTT)"})
     min_months = fields.Integer(load_default=6, validate=validate.Range(min=0, max=12), metadata={
         "label_vi": "Số tháng làm việc tối thiểu để được xếp loại",
         "label_en": "Fewest months worked to be classified"})

@@ -62,9 +62,10 @@ class Decree335Settings(Schema):
         "label_vi": "Mức trừ mỗi lần trễ hạn", "label_en": "Deduction per missed deadline"})
     unit_all_pass_pct = fields.Float(load_default=100.0, validate=validate.Range(min=0, max=100), metadata={
         "label_vi": "Kết quả đơn vị khi mọi người từ HT trở lên (%)",
-        "label_en": "Unit results when everyone is rated HT or better (%)"})
+        "label_en": "Unit results when everyone is rated Completed (HT) or better (%)"})
     unit_any_fail_pct = fields.Float(load_default=50.0, validate=validate.Range(min=0, max=100), metadata={
-        "label_vi": "Kết quả đơn vị khi có người KHT (%)", "label_en": "Unit results when anyone is rated KHT (%)"})
+        "label_vi": "Kết quả đơn vị khi có người KHT (%)",
+        "label_en": "Unit results when anyone is rated Not completed (KHT) (%)"})
     # 0: Decree 335 measures the task part by quantity, quality and progress only; the
     # attitude to service the citizens' ratings reflect belongs to the general criteria
     # (Art. 12) the manager scores, so counting it here too would count it twice.

@@ -31,9 +31,9 @@ def _band(default: int, label_vi: str, label_en: str):
 
 
 class Decree335ClassificationSettings(CommonSettings):
-    htxs_from = _band(90, "Điểm tối thiểu HTXS", "Lowest total for HTXS")
-    htt_from = _band(70, "Điểm tối thiểu HTT", "Lowest total for HTT")
-    ht_from = _band(50, "Điểm tối thiểu HT", "Lowest total for HT")
+    htxs_from = _band(90, "Điểm tối thiểu HTXS", "Lowest total for Excellent (HTXS)")
+    htt_from = _band(70, "Điểm tối thiểu HTT", "Lowest total for Good (HTT)")
+    ht_from = _band(50, "Điểm tối thiểu HT", "Lowest total for Completed (HT)")
     head_capped_by_unit = fields.Boolean(load_default=True, metadata={
         "label_vi": "Người đứng đầu không được xếp loại cao hơn kết quả của đơn vị mình phụ trách",
         "label_en": "A head's level is at most their unit's result"})
@@ -48,8 +48,9 @@ class Decree335Classification(ClassificationScheme):
     title_en = "Decree 335/2025 (classification by total)"
     description_vi = ("HTXS từ 90 điểm, HTT từ 70, HT từ 50; bị kỷ luật, suy thoái hoặc (lãnh đạo) để xảy ra tham nhũng, "
                       "lãng phí: KHT; HTXS không quá 20% số HTT.")
-    description_en = ("HTXS from 90, HTT from 70, HT from 50; any discipline, degradation or (leaders) corruption or "
-                      "waste in the unit: KHT; HTXS at most 20% of HTT.")
+    description_en = ("Excellent (HTXS) from 90, Good (HTT) from 70, Completed (HT) from 50; any discipline, "
+                      "degradation or (leaders) corruption or waste in the unit: Not completed (KHT); Excellent at most "
+                      "20% of Good.")
     settings_schema = Decree335ClassificationSettings
 
     def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:

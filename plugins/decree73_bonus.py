@@ -136,10 +136,10 @@ class PoolSettings(Schema):
     fund_percent = fields.Decimal(load_default=Decimal(10), as_string=True, places=2,
                                   validate=validate.Range(min=0, max=100), metadata={
                                       "label_vi": "Quỹ thưởng (% quỹ lương)", "label_en": "Bonus fund (% of salaries)"})
-    weight_htxs = _level_field("1.5", "Hệ số chia thưởng HTXS", "Share weight of HTXS")
-    weight_htt = _level_field("1.0", "Hệ số chia thưởng HTT", "Share weight of HTT")
-    weight_ht = _level_field("0.5", "Hệ số chia thưởng HT", "Share weight of HT")
-    weight_kht = _level_field("0", "Hệ số chia thưởng KHT", "Share weight of KHT")
+    weight_htxs = _level_field("1.5", "Hệ số chia thưởng HTXS", "Share weight of Excellent (HTXS)")
+    weight_htt = _level_field("1.0", "Hệ số chia thưởng HTT", "Share weight of Good (HTT)")
+    weight_ht = _level_field("0.5", "Hệ số chia thưởng HT", "Share weight of Completed (HT)")
+    weight_kht = _level_field("0", "Hệ số chia thưởng KHT", "Share weight of Not completed (KHT)")
 
 
 class Decree73Pool(BonusScheme):
@@ -181,10 +181,10 @@ class FixedSettings(Schema):
         "label_vi": "Mức lương cơ sở (đồng/tháng)", "label_en": "Base salary (đồng a month)"})
     base_salary_schedule = fields.String(load_default="", validate=_check_schedule, metadata=_SCHEDULE_META)
     adhoc_percent = _adhoc_field()
-    coefficient_htxs = _level_field("1.0", "Hệ số thưởng HTXS (× lương cơ sở)", "Bonus of HTXS (× base salary)")
-    coefficient_htt = _level_field("0.6", "Hệ số thưởng HTT (× lương cơ sở)", "Bonus of HTT (× base salary)")
-    coefficient_ht = _level_field("0.3", "Hệ số thưởng HT (× lương cơ sở)", "Bonus of HT (× base salary)")
-    coefficient_kht = _level_field("0", "Hệ số thưởng KHT (× lương cơ sở)", "Bonus of KHT (× base salary)")
+    coefficient_htxs = _level_field("1.0", "Hệ số thưởng HTXS (× lương cơ sở)", "Bonus of Excellent (HTXS) (× base salary)")
+    coefficient_htt = _level_field("0.6", "Hệ số thưởng HTT (× lương cơ sở)", "Bonus of Good (HTT) (× base salary)")
+    coefficient_ht = _level_field("0.3", "Hệ số thưởng HT (× lương cơ sở)", "Bonus of Completed (HT) (× base salary)")
+    coefficient_kht = _level_field("0", "Hệ số thưởng KHT (× lương cơ sở)", "Bonus of Not completed (KHT) (× base salary)")
 
 
 class FixedCoefficient(BonusScheme):

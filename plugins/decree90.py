@@ -45,18 +45,20 @@ def _share(default: str, label_vi: str, label_en: str):
 
 
 class Decree90Settings(CommonSettings):
-    exceeding_share = _share("0.5", "Tỷ lệ vượt mức tối thiểu cho HTXS", "Share exceeding for HTXS")
-    ht_poor_share = _share("0.2", "Tỷ lệ chậm hoặc chưa đạt tối đa cho HT", "Most late or poor for HT")
-    kht_completed_share = _share("0.5", "Tỷ lệ hoàn thành dưới mức này là KHT", "Completed below this share is KHT")
+    exceeding_share = _share("0.5", "Tỷ lệ vượt mức tối thiểu cho HTXS", "Share exceeding for Excellent (HTXS)")
+    ht_poor_share = _share("0.2", "Tỷ lệ chậm hoặc chưa đạt tối đa cho HT", "Most late or poor for Completed (HT)")
+    kht_completed_share = _share("0.5", "Tỷ lệ hoàn thành dưới mức này là KHT",
+                                 "Completed below this share is Not completed (KHT)")
     at_most_ht_absent_months = fields.Integer(load_default=3, validate=validate.Range(min=1, max=12), metadata={
         "label_vi": "Vắng từ số tháng này trở lên trong năm thì tối đa HT",
-        "label_en": "Absent this many months of the year or more: at most HT"})
+        "label_en": "Absent this many months of the year or more: at most Completed (HT)"})
     at_most_ht_absent_below = fields.Integer(load_default=6, validate=validate.Range(min=1, max=13), metadata={
         "label_vi": "… và dưới số tháng này (vắng lâu hơn: xếp loại theo thời gian làm việc thực tế)",
         "label_en": "… and under this many months (away longer: classified on the time worked)"})
     between_ht_and_kht = fields.String(load_default="HT", validate=validate.OneOf(BETWEEN_CHOICES), metadata={
         "label_vi": "Không đạt điều kiện HT nhưng cũng không thuộc KHT: HT hoặc để người đánh giá quyết định",
-        "label_en": "Neither HT's conditions nor KHT's: HT, or left to the evaluator"})
+        "label_en": ("Meeting the conditions of neither Completed (HT) nor Not completed (KHT): Completed, "
+                     "or left to the evaluator")})
 
 
 class Decree90(ClassificationScheme):
@@ -68,8 +70,8 @@ class Decree90(ClassificationScheme):
     title_en = "Decree 90/2020 (classification by criteria)"
     description_vi = ("HTXS: mọi việc đúng hạn, chất lượng, từ 50% vượt mức; HT: hoàn thành mọi việc, "
                       "không quá 20% chậm hoặc chưa đạt; KHT: hoàn thành dưới 50%.")
-    description_en = ("HTXS: all on time with quality, ≥50% exceeding; HT: all completed, at most 20% late or poor; "
-                      "KHT: under 50% completed.")
+    description_en = ("Excellent (HTXS): all on time with quality, ≥50% exceeding; Completed (HT): all completed, "
+                      "at most 20% late or poor; Not completed (KHT): under 50% completed.")
     settings_schema = Decree90Settings
 
     def classify(self, people: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[Classification]:

@@ -84,6 +84,21 @@ def test_numbers_days_months_and_actors_are_written_the_readers_way(clean_app):
         assert localise("The period 2026-11 is closed.") == "The period 2026-11 is closed."
 
 
+def test_a_filter_of_a_constant_follows_each_readers_language(clean_app):
+    """Jinja folds a filter applied to a constant into the compiled template, cached per app:
+    "HTXS"|level_label compiled for a Vietnamese reader showed every later English reader
+    the code. The display filters run at render time, so each reader gets their language."""
+    source = '{{ "HTXS"|level_label }} · {{ "KHT"|level_text }} · {{ 1234.5|num }} · {{ "2026-12"|month_label }}'
+    with clean_app.test_request_context("/?lang=vi"):
+        template = clean_app.jinja_env.from_string(source)  # compiled once, for a Vietnamese reader, as a page is
+    shown = {}
+    for lang in ("vi", "en", "vi"):
+        with clean_app.test_request_context(f"/?lang={lang}"):
+            shown.setdefault(lang, []).append(template.render())
+    assert shown == {"vi": ["HTXS · KHT · 1.234,5 · tháng 12/2026"] * 2,
+                     "en": ['<abbr title="HTXS">Excellent</abbr> · Not completed (KHT) · 1,234.5 · 12/2026']}
+
+
 def test_day_boxes_read_a_typed_day_as_dd_mm_yyyy():
     """A day box on a page is text: what people type (with any usual separator, or a
     phone's number pad without one) and the API's ISO both read as the same day; what

@@ -66,6 +66,16 @@ def test_the_operators_pages_fold_their_tables_into_labelled_cards(phone, live_s
     phone.screenshot("operator-overview-390", full_page=True)
     phone.assert_clean()
 
+    # A text box takes its form's width like the other fields (the browser's default was
+    # 20 columns: half the phone), and the merges page leads back to the tenants.
+    for path, box in ((f"/operator/tenants/{SLUG}/suspend", "#reason"), ("/operator/merges", "#mapping")):
+        phone.goto(path)
+        field, label = page.locator(box).bounding_box(), page.locator(f"label[for={box[1:]}]").bounding_box()
+        assert field["width"] >= 300 and abs(field["x"] - label["x"]) <= 1, (path, field, label)
+        assert phone.scroll_width() <= PHONE["width"]
+    back = page.locator("main p.tap a", has_text="Các tỉnh (khách thuê)")
+    assert back.get_attribute("href") == "/operator/" and back.bounding_box()["height"] >= 44
+
 
 CLASSIFICATION = (  # (page, the tab marked current)
     ("/classification", "Xếp loại của tôi"),

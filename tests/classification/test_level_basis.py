@@ -174,7 +174,7 @@ def test_the_head_lowers_a_proposed_level_on_the_page_with_a_reason(clean_app, p
     body = r.get_data(as_text=True)
     field = body[body.index(f'id="{form}-reason-{w.ids["staff"]}"'):]
     assert '<span class="error" role="alert">Bắt buộc.</span>' in field[:field.index("</fieldset>")]
-    assert '<option selected>HTT</option>' in body[body.index(f'id="{form}-level-{w.ids["staff"]}"'):][:300]
+    assert '<option value="HTT" selected>HTT</option>' in body[body.index(f'id="{form}-level-{w.ids["staff"]}"'):][:300]
     with clean_app.app_context(), tenant_context(w.tenant_id):
         assert db.session.scalar(select(EvaluationDecision.id)) is None
     data[f"reason-{w.ids['staff']}"] = "Giữ tỷ lệ HTXS của nhóm chuyên môn"

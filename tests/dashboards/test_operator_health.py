@@ -18,7 +18,7 @@ from core.jobs.models import JobRun
 from core.scoring.models import ScoringMark
 from core.tenancy import tenant_context
 from core.timeutil import utcnow
-from tests.factories import build_world
+from tests.factories import build_world, login, make_operator
 from tests.mergers.test_mergers import _operator_session
 
 
@@ -114,6 +114,8 @@ def test_with_redis_the_board_shows_each_worker_its_heartbeat_and_each_queue(cle
         client = app.test_client()
         _operator_session(app, client)
         page = client.get("/operator/dashboard").get_data(as_text=True)
+        api = client.get("/api/v1/platform/health",
+                         headers={"Authorization": f"Bearer {login(client, None, 'wizard')}"}).get_json()
     finally:
         worker.register_death()
         imports.empty()
@@ -126,3 +128,50 @@ def test_with_redis_the_board_shows_each_worker_its_heartbeat_and_each_queue(cle
                       f"{prefix}default Bình thường 0 0 không {prefix}imports Cần kiểm tra 1 0 không "
                       f"{prefix}scoring Bình thường 0 0 có")
     assert _row(page, "health-marks") == "Tồn đọng chấm điểm Bình thường Không có gì chờ chấm lại điểm."
+
+    # The API's twin says the same.
+    assert (api["redis"], api["warnings"]) == ({"configured": True, "ok": True, "error": None, "state": "ok"}, 1)
+    assert api["workers"]["state"] == "ok" and 0 <= api["workers"]["latest_heartbeat_age"] <= 5
+    assert [(w["name"], w["queues"], w["state"]) for w in api["workers"]["items"]] == [
+        (f"{prefix}w1", [f"{prefix}scoring"], "ok")]
+    assert api["queues"] == [
+        {"name": f"{prefix}default", "waiting": 0, "failed": 0, "served": False, "state": "ok"},
+        {"name": f"{prefix}imports", "waiting": 1, "failed": 0, "served": False, "state": "warning"},
+        {"name": f"{prefix}scoring", "waiting": 0, "failed": 0, "served": True, "state": "ok"}]
+
+
+def test_the_api_twin_of_the_board_gives_the_same_facts_without_error_text(clean_app, client):
+    """GET /api/v1/platform/health: the board's facts as JSON for the operator's monitoring;
+    the embedded installation (no Redis) reads inline, the stale mark and the failed run of
+    the last day are flagged, the one of 30 hours ago is not, and no error text is shown."""
+    from core.dashboards.platform_health import code_heads
+
+    a = build_world(clean_app, "tinh-a")
+    with clean_app.app_context(), tenant_context(a.tenant_id):
+        db.session.add_all([
+            _failed_run("run-new", timedelta(hours=1), "Dòng 3: Nguyễn Văn Bí Mật không có mã"),
+            _failed_run("run-old", timedelta(hours=30), "old"),
+            ScoringMark(employee_id=1, period="2026-10", marked_at=utcnow() - timedelta(minutes=10)),
+        ])
+        unit_of_work.commit()
+    token = make_operator(clean_app, client)
+    response = client.get("/api/v1/platform/health", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    body = response.get_json()
+    failed_at = body["failed_runs"]["runs"][0].pop("at")
+    heads = list(code_heads())
+    assert body == {
+        "warnings": 2,
+        "database": {"ok": True, "state": "ok"},
+        "redis": {"configured": False, "ok": None, "error": None, "state": "inline"},
+        "workers": {"state": "inline", "latest_heartbeat_age": None, "items": []},
+        "queues": [],
+        "scorer_backlog": {"deferred": False, "pending": 1, "oldest_age": body["scorer_backlog"]["oldest_age"],
+                           "state": "warning"},
+        "schema": {"database": heads, "code": heads, "state": "ok"},
+        "failed_runs": {"count": 1, "state": "warning",
+                        "runs": [{"tenant": "tinh-a", "kind": "import", "scope": "2026-10"}]},
+    }
+    assert 600 <= body["scorer_backlog"]["oldest_age"] <= 660
+    assert failed_at.endswith("+00:00")
+    assert "Bí Mật" not in response.get_data(as_text=True)

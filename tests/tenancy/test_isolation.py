@@ -171,6 +171,31 @@ def test_operator_reads_no_tenant_data(clean_app, client, worlds):
     assert failures == []
 
 
+def test_platform_routes_answer_only_the_operator(clean_app, client, worlds):
+    """The operator's platform API (/api/v1/platform/…, its health board as JSON): nobody
+    signed in gets 401, every role of a tenant 403 with nothing of the platform in the
+    answer, the operator 200. A new platform route joins by itself."""
+    a, _ = worlds
+    routes = [(method, rule.rule) for rule in clean_app.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1/platform/") for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert ("GET", "/api/v1/platform/health") in routes
+    token = make_operator(clean_app, client)
+    failures = []
+    for method, rule in routes:
+        url = fill(clean_app, rule, a.slug, a)
+        anonymous = call(client, method, url, {})
+        if anonymous.status_code != 401:
+            failures.append(f"anonymous: {method} {url} -> {anonymous.status_code}")
+        for who in ("admin", "manager", "staff", "auditor"):
+            response = call(client, method, url, a.headers(who))
+            if response.status_code != 403 or "tinh-b" in response.get_data(as_text=True):
+                failures.append(f"{who} of A: {method} {url} -> {response.status_code}")
+        response = call(client, method, url, {"Authorization": f"Bearer {token}"})
+        if response.status_code != 200:
+            failures.append(f"operator: {method} {url} -> {response.status_code}")
+    assert failures == []
+
+
 def test_tenant_list_shows_only_own_tenant_to_members(clean_app, client, worlds):
     a, _ = worlds
     response = client.get("/api/v1/tenants", headers=a.headers("admin"))
