@@ -236,7 +236,7 @@ _LOCKED_HEAD = text("SELECT seq, hash FROM public.congvu_audit_head(CAST(:tid AS
 def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appends per tenant so two transactions never fork the chain: the
-        # function takes the tenant's lock, then reads the head (migration 0035).
+        # function takes the tenant's lock (its 64-bit id, migration 0047), then reads the head.
         last = session.connection().execute(_LOCKED_HEAD, {"tid": tid}).first()
     else:
         held = session.info.get(_HELD)

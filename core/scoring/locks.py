@@ -4,9 +4,10 @@ Always taken in this order, so writers never deadlock: the tenant's scoring lock
 (shared by per-item refreshes, exclusive for whole-month rewrites), then each person's
 lock (ascending ids, in one statement: the changed people and every leader above them,
 core/scoring/scope.py), then month rows (ascending employee ids), and last the audit
-chain's lock (7350) at commit. Declarations of people with no leader in common so run
-side by side; under one leader they take turns (the leader's row is computed from the
-others' stored rows); only a recalculation waits for them all.
+chain's lock at commit (the tenant id as a one-bigint key, migration 0047: that key space
+is the chain's alone). Declarations of people with no leader in common so run side by
+side; under one leader they take turns (the leader's row is computed from the others'
+stored rows); only a recalculation waits for them all.
 """
 
 from __future__ import annotations
