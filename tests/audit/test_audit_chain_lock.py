@@ -56,3 +56,28 @@ def test_the_chain_lock_is_the_tenants_one_bigint_key(clean_app, backend):
     finally:
         owner.dispose()
     assert [tuple(r) for r in held] == [(0, 5, 1), (1, 5, 1)]
+
+
+def test_a_tenant_with_a_64_bit_id_is_scored(clean_app, backend, client):
+    """The scoring locks (core/scoring/locks.py) cast the tenant id to the int4 of their
+    second key as well: a declaration of such a tenant failed on PostgreSQL. The id is
+    folded into it now."""
+    from core.scoring.locks import key
+    from core.scoring.models import PeriodScore
+    from tests.work.test_work_support import build
+
+    assert (key(5), key(BIG_ID), key(2**31 - 1)) == (5, BIG_ID % (2**31 - 1), 0)
+    _next_tenant_id(clean_app, backend, BIG_ID)
+    w = build(clean_app, "tinh-lon")
+    assert w.tenant_id == BIG_ID
+    r = client.post(w.url("/work-items"), headers=w.h("staff"),
+                    json={"task_type_code": "HT01", "work_date": "2026-09-15", "quantity": 2})
+    assert r.status_code == 201, r.get_json()
+    with clean_app.app_context(), tenant_context(w.tenant_id):
+        from sqlalchemy import select
+
+        from core.extensions import db
+
+        row = db.session.scalar(select(PeriodScore).where(PeriodScore.employee_id == w.ids["staff"],
+                                                          PeriodScore.period == "2026-09"))
+    assert row is not None and row.item_count == 1
