@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from core import unit_of_work
 from core.admin.forms import field_errors
 from core.errors import ServiceError
+from core.jobs import runner
 from core.messages import localise
 from core.tenants import suspension
 from core.tenants.schemas import TenantSchema
@@ -136,9 +137,10 @@ def operator_tenant_resume(slug: str):
     if not current_user.is_operator:
         abort(403)
     try:
-        suspension.resume(slug)
+        tenant, requeued = suspension.resume(slug)
         unit_of_work.commit()
     except ServiceError as exc:
         unit_of_work.rollback()
         abort(exc.status, localise(exc.message))
+    runner.send(tenant.id, requeued)  # the jobs refused while suspended, once the resume is committed
     return redirect(url_for("pages.operator_home"))

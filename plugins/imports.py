@@ -288,10 +288,10 @@ class StaffConnector(TableConnector):
 
     def converters(self, settings):
         return {
-            "code": v.to_code, "full_name": partial(v.to_text, max_length=200), "unit_code": v.to_code,
+            "code": v.to_code, "full_name": partial(v.to_text, max_length=200, line=True), "unit_code": v.to_code,
             "position_code": v.to_code, "manager_code": v.to_code, "is_leader": v.to_bool,
             "salary_coefficient": partial(v.to_decimal, low=Decimal("0"), high=Decimal("20")),
-            "start_date": v.to_date, "end_date": v.to_date, "username": partial(v.to_text, max_length=100),
+            "start_date": v.to_date, "end_date": v.to_date, "username": partial(v.to_text, max_length=100, line=True),
             "email": _email, "roles": _roles, "regime": _one_of(REGIMES), "regime_from": v.to_date,
             "field_units": _codes, "field_people": _codes, "field_from": v.to_date,
             **{name: v.to_date for name in PROTECTION_FIELDS},
@@ -354,8 +354,8 @@ class CatalogueXlsx(TableConnector):
 
     def converters(self, settings):
         return {
-            "code": v.to_code, "name": partial(v.to_text, max_length=300), "group": _group,
-            "unit_of_measure": partial(v.to_text, max_length=64),
+            "code": v.to_code, "name": partial(v.to_text, max_length=300, line=True), "group": _group,
+            "unit_of_measure": partial(v.to_text, max_length=64, line=True),
             "norm_minutes": partial(v.to_decimal, low=Decimal("0.01"), high=Decimal("99999999")),
             "product_weight": partial(v.to_decimal, low=Decimal("0"), high=Decimal("9999999")),
             "complexity_levels": v.to_levels, "position_codes": v.to_list, "effective_from": v.to_date,

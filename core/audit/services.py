@@ -236,7 +236,7 @@ _LOCKED_HEAD = text("SELECT seq, hash FROM public.congvu_audit_head(CAST(:tid AS
 def _chain_tenant(session, tid: int, events: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appends per tenant so two transactions never fork the chain: the
-        # function takes the tenant's lock, then reads the head (migration 0035).
+        # function takes the tenant's lock (its 64-bit id, migration 0047), then reads the head.
         last = session.connection().execute(_LOCKED_HEAD, {"tid": tid}).first()
     else:
         held = session.info.get(_HELD)
@@ -394,17 +394,40 @@ def _jsonable(data: dict | None) -> dict | None:
 class VerifyResult:
     ok: bool
     count: int
-    problems: list[str]
+    problems: list[str]  # the first KEPT_PROBLEMS found
     anchor: checkpoints.Checkpoint | None = None  # the newest genuine checkpoint checked against
+    problem_count: int = 0  # all found, kept or not
 
 
 PROGRESS_EVERY = 1000  # events between two progress reports of the chain's walk
+# A chain broken at its start reports every event after it: millions for a province's
+# year. The first ones name where it broke; the rest are counted (and heard by
+# `on_problem` as they are found), not kept.
+KEPT_PROBLEMS = 1000
 
 
-def verify_chain(tenant_id: int, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
+class _Problems:
+    """Problems as they are found: told to `on_problem`, the first `keep` kept, all counted."""
+
+    def __init__(self, on_problem: Callable[[str], None] | None, keep: int):
+        self.kept: list[str] = []
+        self.count = 0
+        self.on_problem, self.keep = on_problem, keep
+
+    def add(self, problem: str) -> None:
+        self.count += 1
+        if len(self.kept) < self.keep:
+            self.kept.append(problem)
+        if self.on_problem is not None:
+            self.on_problem(problem)
+
+
+def verify_chain(tenant_id: int, progress: Callable[[int, int], None] | None = None,
+                 on_problem: Callable[[str], None] | None = None, keep: int | None = None) -> VerifyResult:
     """Walk the tenant's chain in order; report each break. `progress(done, total)` hears
-    every thousand events (a province's year is millions: the page's job shows a bar)."""
-    problems: list[str] = []
+    every thousand events (a province's year is millions: the page's job shows a bar);
+    `on_problem` hears each break as it is found; the result keeps the first `keep`."""
+    problems = _Problems(on_problem, KEPT_PROBLEMS if keep is None else keep)
     prev = GENESIS
     expected_seq = 1
     count = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.tenant_id == tenant_id))
@@ -414,26 +437,29 @@ def verify_chain(tenant_id: int, progress: Callable[[int, int], None] | None = N
     ).scalars()
     for walked, event in enumerate(rows, 1):
         if event.seq != expected_seq:
-            problems.append(f"event seq {event.seq}: expected seq {expected_seq} (removed or reordered)")
+            problems.add(f"event seq {event.seq}: expected seq {expected_seq} (removed or reordered)")
             expected_seq = event.seq
         if event.prev_hash != prev:
-            problems.append(f"event seq {event.seq}: previous hash does not match")
+            problems.add(f"event seq {event.seq}: previous hash does not match")
         if event_hash(event) != event.hash or (
                 event.content_hash is not None and content_hash(event) != event.content_hash):
-            problems.append(f"event seq {event.seq}: content was changed")
+            problems.add(f"event seq {event.seq}: content was changed")
         prev = event.hash
         expected_seq += 1
         if progress is not None and walked % PROGRESS_EVERY == 0:
             progress(walked, count or 0)
-    return VerifyResult(ok=not problems, count=count or 0, problems=problems)
+    return VerifyResult(ok=not problems.count, count=count or 0, problems=problems.kept,
+                        problem_count=problems.count)
 
 
 def verify(tenant_id: int, extra_checkpoints: tuple = (),
-           progress: Callable[[int, int], None] | None = None) -> VerifyResult:
+           progress: Callable[[int, int], None] | None = None,
+           on_problem: Callable[[str], None] | None = None, keep: int | None = None) -> VerifyResult:
     """The chain, then the table against the newest checkpoint whose signature holds
     (from the checkpoint folder and `extra_checkpoints` files: a log, an export). Anchor
-    problems come first: they are the ones the chain alone cannot see."""
-    result = verify_chain(tenant_id, progress)
+    problems come first in the result: they are the ones the chain alone cannot see (a
+    few at most, always kept); `on_problem` hears them after the chain's."""
+    result = verify_chain(tenant_id, progress, on_problem, keep)
     found = checkpoints.of_tenant(tenant_id, extra_checkpoints)
     anchor_problems = [f"checkpoint of {c.at} (seq {c.seq}): bad signature (forged, or not signed with this "
                        "CONGVU_AUDIT_KEY)" for c in found if not checkpoints.genuine(c)]
@@ -443,8 +469,12 @@ def verify(tenant_id: int, extra_checkpoints: tuple = (),
         anchor_problems += _against(tenant_id, anchor)
     elif result.count == 0:
         anchor_problems.append("the log is empty, yet every tenant's log begins with its creation: it was wiped")
+    if on_problem is not None:
+        for problem in anchor_problems:
+            on_problem(problem)
     result.problems = anchor_problems + result.problems
-    result.ok, result.anchor = not result.problems, anchor
+    result.problem_count += len(anchor_problems)
+    result.ok, result.anchor = not result.problem_count, anchor
     return result
 
 

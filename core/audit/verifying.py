@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from core.audit.services import verify
+from core.audit.services import KEPT_PROBLEMS, verify
 from core.tenancy import tenant_context, unscoped
 
 SEQ = re.compile(r"\bseq (\d+)")
@@ -30,6 +30,7 @@ class Verdict:
     anchored: bool = False
     anchor_at: str | None = None
     anchor_seq: int | None = None
+    problem_count: int = 0  # all found; `problems` keeps the first (core/audit/services.py KEPT_PROBLEMS)
 
 
 def check(tenant_id: int, progress: Callable[[int, int, str | None], None] | None = None) -> Verdict:
@@ -43,7 +44,7 @@ def check(tenant_id: int, progress: Callable[[int, int, str | None], None] | Non
     with tenant_context(tenant_id):
         result = verify(tenant_id, progress=heard(None))
     verdict = Verdict(ok=result.ok, count=result.count, problems=list(result.problems),
-                      anchored=result.anchor is not None,
+                      problem_count=result.problem_count, anchored=result.anchor is not None,
                       anchor_at=result.anchor.at if result.anchor else None,
                       anchor_seq=result.anchor.seq if result.anchor else None)
     with unscoped():
@@ -53,20 +54,21 @@ def check(tenant_id: int, progress: Callable[[int, int, str | None], None] | Non
             part = verify(merged.id, progress=heard(merged.slug))
         verdict.ok = verdict.ok and part.ok
         verdict.count += part.count
-        verdict.problems += [f"{merged.slug}: {p}" for p in part.problems]
+        verdict.problem_count += part.problem_count
+        verdict.problems += [f"{merged.slug}: {p}" for p in part.problems[:max(0, KEPT_PROBLEMS - len(verdict.problems))]]
     found = next((SEQ.search(p) for p in verdict.problems if SEQ.search(p)), None)
     verdict.first_seq = int(found.group(1)) if found else None
     return verdict
 
 
-SHOWN_PROBLEMS = 200  # a chain cut at its start has one problem; a page shows 50, the CLI all
+SHOWN_PROBLEMS = 200  # a chain cut at its start has one problem; a page shows 50, the CLI prints all
 
 
 def as_result(verdict: Verdict) -> dict:
     """The verdict as a job's JSON result: its problems cut to the first SHOWN_PROBLEMS,
     with how many there were (`congvu audit verify` lists every one)."""
     out = asdict(verdict)
-    out["problem_count"] = len(verdict.problems)
+    out["problem_count"] = max(verdict.problem_count, len(verdict.problems))
     out["problems"] = verdict.problems[:SHOWN_PROBLEMS]
     return out
 

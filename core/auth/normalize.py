@@ -17,10 +17,16 @@ def login_key(username: str) -> str:
     return unicodedata.normalize("NFC", username or "").casefold()
 
 
+# The letters no Unicode decomposition takes to "d": Vietnamese đ/Đ, and the eth ð/Ð
+# (U+00F0/U+00D0) that looks the same and that converters from the old Vietnamese
+# encodings (TCVN3, VNI) and some keyboards type in its place, so "Ðặng" is found by "dang".
+D_LETTERS = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
+
+
 def unmarked(text: str) -> str:
     """Lower case without Vietnamese marks (đ → d), for searches typed on a keyboard that
     has none: "cam ranh" finds "Phường Cam Ranh", "nguyen" finds "Nguyễn"."""
-    text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    text = unicodedata.normalize("NFD", text.translate(D_LETTERS).lower())
     return "".join(c for c in text if not unicodedata.combining(c))
 
 

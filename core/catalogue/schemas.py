@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from core.catalogue.models import TASK_GROUPS
 from core.org.schemas import CODE
 from core.pagination import PageArgs
+from core.text import Line
 
 NAME = validate.Length(min=1, max=300)
 POSITIVE = validate.Range(min=0, min_inclusive=False, max=100_000)
@@ -22,9 +23,9 @@ class ComplexityLevelSchema(Schema):
 
 class _TaskTypeFields(Schema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=NAME)
+    name = Line(validate=NAME)
     group = fields.String(validate=validate.OneOf(TASK_GROUPS))
-    unit_of_measure = fields.String(validate=validate.Length(min=1, max=64))
+    unit_of_measure = Line(validate=validate.Length(min=1, max=64))
     norm_minutes = fields.Float(allow_nan=False, validate=POSITIVE)
     product_weight = fields.Float(allow_nan=False, validate=POSITIVE)
     complexity_levels = fields.List(fields.Nested(ComplexityLevelSchema), validate=validate.Length(max=10))
@@ -39,9 +40,9 @@ class _TaskTypeFields(Schema):
 class TaskTypeSchema(_TaskTypeFields):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=NAME)
+    name = Line(required=True, validate=NAME)
     group = fields.String(required=True, validate=validate.OneOf(TASK_GROUPS))
-    unit_of_measure = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit_of_measure = Line(required=True, validate=validate.Length(min=1, max=64))
     norm_minutes = fields.Float(required=True, allow_nan=False, validate=POSITIVE)
     product_weight = fields.Float(load_default=1.0, allow_nan=False, validate=POSITIVE)
     complexity_levels = fields.List(fields.Nested(ComplexityLevelSchema), load_default=list,
@@ -78,14 +79,14 @@ class NormVersionSchema(Schema):
 class CompetencySchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=NAME)
+    name = Line(required=True, validate=NAME)
     description = fields.String(allow_none=True, validate=validate.Length(max=5000))
     max_level = fields.Integer(load_default=5, validate=validate.Range(min=1, max=10))
 
 
 class CompetencyPatchSchema(Schema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=NAME)
+    name = Line(validate=NAME)
     description = fields.String(allow_none=True, validate=validate.Length(max=5000))
     max_level = fields.Integer(validate=validate.Range(min=1, max=10))
 

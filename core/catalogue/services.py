@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, bindparam, delete, func, select
 from sqlalchemy.orm import lazyload
 
 from core.audit.services import record
+from core.auth.normalize import D_LETTERS
 from core.catalogue.models import (
     BEGINNING,
     DEFAULT_MAX_QUANTITY,
@@ -35,7 +36,7 @@ NORM_FIELDS = ("norm_minutes", "product_weight", "complexity_levels")
 
 def fold(text: str) -> str:
     """Lower-case text without Vietnamese diacritics, so "ho tich" finds "Hộ tịch"."""
-    text = text.replace("đ", "d").replace("Đ", "D")
+    text = text.translate(D_LETTERS)  # đ and the eth ð that stands in for it (core/auth/normalize.py)
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
 

@@ -25,28 +25,33 @@ def audit() -> None:
 def audit_verify(tenant_slug: str, extra: tuple[Path, ...]) -> None:
     """Check the tenant's audit chain, and the table against its newest signed checkpoint:
     an edited, removed or reordered event, a cut tail, a wiped log and a rewritten
-    (re-hashed) history all fail, with the reason on the last line."""
+    (re-hashed) history all fail, with the reason on the last line. Each problem is
+    printed as it is found (a chain broken at its start has one per event: millions in a
+    province's year), and only the first are kept in memory."""
     from core.audit.services import verify
     from core.mergers.services import merged_sources
     from core.tenancy import tenant_context, unscoped
 
+    def told(prefix: str):
+        return lambda problem: click.echo(prefix + problem, err=True)
+
     tenant_row = tenant_or_fail(tenant_slug)
     with tenant_context(tenant_row.id):
-        result = verify(tenant_row.id, extra)
+        result = verify(tenant_row.id, extra, on_problem=told(""))
     unanchored = [] if result.anchor else [tenant_slug]
     # The chains of tenants merged into this one stay as they were (docs/mergers.md).
     with unscoped():
         for merged in merged_sources(tenant_row.id):
             with tenant_context(merged.id):
-                part = verify(merged.id, extra)
+                part = verify(merged.id, extra, on_problem=told(f"{merged.slug}: "))
             result.ok, result.count = result.ok and part.ok, result.count + part.count
-            result.problems += [f"{merged.slug}: {p}" for p in part.problems]
+            result.problem_count += part.problem_count
+            if not result.problems:
+                result.problems = [f"{merged.slug}: {p}" for p in part.problems[:1]]
             unanchored += [] if part.anchor else [merged.slug]
     if not result.ok:
-        for problem in result.problems[1:20]:
-            click.echo(problem, err=True)
         fail(f"audit log of {tenant_slug} is broken: {result.problems[0]} "
-             f"({len(result.problems)} problems in {result.count} events)")
+             f"({result.problem_count} problems in {result.count} events)")
     anchored = (f", head seq {result.anchor.seq} matches the checkpoint of {result.anchor.at}" if result.anchor
                 else "")
     click.echo(f"audit chain of {tenant_slug} intact: {result.count} events{anchored}")

@@ -69,14 +69,23 @@ def tenant_suspend(slug: str, reason: str) -> None:
 @tenant.command("resume")
 @click.argument("slug")
 @with_appcontext
-@transactional
 def tenant_resume(slug: str) -> None:
-    """Give a suspended tenant back, as it was."""
+    """Give a suspended tenant back, as it was; the jobs refused while it was suspended run again."""
+    from core.jobs.runner import send
+
+    tenant_id, requeued = _resume(slug)
+    send(tenant_id, requeued)  # once committed: a worker must find them queued
+    click.echo(f"resumed tenant {slug}" + (f"; {len(requeued)} jobs refused while suspended queued again"
+                                          if requeued else ""))
+
+
+@transactional
+def _resume(slug: str) -> tuple[int, list[str]]:
     from core.tenants.suspension import resume
 
     tenant_or_fail(slug)
-    row = resume(slug)
-    click.echo(f"resumed tenant {row.slug}")
+    row, requeued = resume(slug)
+    return row.id, requeued
 
 
 @tenant.command("apply")

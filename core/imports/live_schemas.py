@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.text import Line
+
 _NAME = validate.Length(min=1, max=200)
 _EVERY = validate.Range(min=5, max=7 * 24 * 60)
 
 
 class LiveSourceIn(Schema):
-    name = fields.String(required=True, validate=_NAME)
+    name = Line(required=True, validate=_NAME)
     connector = fields.String(required=True, validate=validate.Length(min=1, max=100))
     settings = fields.Dict(load_default=dict)
     enabled = fields.Boolean(load_default=True)
@@ -16,7 +18,7 @@ class LiveSourceIn(Schema):
 
 
 class LiveSourcePatch(Schema):
-    name = fields.String(validate=_NAME)
+    name = Line(validate=_NAME)
     settings = fields.Dict(metadata={"description": "Merged into the stored settings"})
     enabled = fields.Boolean()
     every_minutes = fields.Integer(validate=_EVERY)

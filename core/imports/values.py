@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.text import LINE_REASON, breaks_line
+
 EXCEL_EPOCH = date(1899, 12, 30)
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -25,7 +27,9 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def to_text(value: Any, max_length: int = 300) -> str:
+def to_text(value: Any, max_length: int = 300, line: bool = False) -> str:
+    """The cell as text; with `line`, one line of visible text (a name: no tab, line break
+    or other control character, the API's rule, core/text.py)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
@@ -33,6 +37,8 @@ def to_text(value: Any, max_length: int = 300) -> str:
         raise ValueError(f"longer than {max_length} characters")
     if "\x00" in text:
         raise ValueError("holds a NUL character, which no text column can store")
+    if line and breaks_line(text):
+        raise ValueError(LINE_REASON)
     return text
 
 

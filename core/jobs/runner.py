@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -35,6 +36,9 @@ TASKS: dict[str, Callable[..., dict]] = {}
 QUEUE_FOR: dict[str, str] = {}
 TIMEOUT_FOR: dict[str, int] = {}
 ACTIVE = ("queued", "running")
+# Why a run queued before its tenant was suspended did not run (see _execute); resuming
+# the tenant queues exactly these again (requeue_suspended).
+SUSPENDED_ERROR = "The tenant is suspended."
 _worker_app = None  # set by `congvu worker`; forked job processes inherit it
 _parent_pid: int | None = None
 
@@ -182,6 +186,38 @@ def requeue_abandoned(redis_url: str, heartbeat_grace_seconds: float = 120) -> i
     return sent
 
 
+def requeue_suspended(since: datetime | None) -> list[str]:
+    """The current tenant's runs that failed because it was suspended (since `since`, the
+    suspension being lifted), queued again: the newest run of each key, unless a run of
+    that key is queued or running. Writes in the caller's transaction; returns their ids,
+    for `send` once it has committed. Runs that failed for any other reason stay failed."""
+    stmt = select(JobRun).where(JobRun.status == "failed", JobRun.error == SUSPENDED_ERROR)
+    if since is not None:
+        stmt = stmt.where(JobRun.finished_at >= since)
+    runs = list(db.session.scalars(stmt.order_by(JobRun.created_at.desc(), JobRun.id)))
+    busy = set(db.session.scalars(select(JobRun.key).where(JobRun.key.in_({r.key for r in runs}),
+                                                           JobRun.status.in_(ACTIVE)))) if runs else set()
+    newest = {}
+    for run in runs:
+        if run.key not in busy:
+            newest.setdefault(run.key, run)
+    for run in newest.values():
+        run.status, run.finished_at, run.error, run.done, run.stage = "queued", None, None, 0, None
+    return [run.id for run in newest.values()]
+
+
+def send(tenant_id: int, run_ids: list[str]) -> None:
+    """Start runs already committed as queued: on RQ, or inline without Redis (as submit)."""
+    redis_url = current_app.config.get("CONGVU_REDIS_URL")
+    for run_id in run_ids:
+        if redis_url:
+            with tenant_context(tenant_id):
+                run = db.session.get(JobRun, run_id)
+            _enqueue(redis_url, run, tenant_id)
+        else:
+            execute(tenant_id, run_id)
+
+
 def _app():
     if has_app_context():
         return None
@@ -215,7 +251,7 @@ def _execute(tenant_id: int, run_id: str, listener=None) -> dict | None:
         if _suspended(tenant_id):
             # Queued before the operator suspended the tenant: not run; started again
             # by hand once it is resumed (the nightly schedule passes it by meanwhile).
-            run.status, run.finished_at, run.error = "failed", utcnow(), "The tenant is suspended."
+            run.status, run.finished_at, run.error = "failed", utcnow(), SUSPENDED_ERROR
             unit_of_work.commit()
             return None
         run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None

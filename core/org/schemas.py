@@ -8,6 +8,7 @@ from core.auth.models import ROLES
 from core.org.models import POSITION_GROUPS, UNIT_KINDS
 from core.pagination import PageArgs
 from core.plugins.components import PROTECTION_PAIRS, REGIMES, protection_date_errors  # noqa: F401 - re-exported
+from core.text import Line
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Use 1–64 letters, digits, '.', '_' or '-'.")
 NAME = validate.Length(min=1, max=200)
@@ -20,7 +21,7 @@ PERSON_DATE = validate.Range(min=date(1900, 1, 1), max=date(2099, 12, 31), error
 class UnitSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=NAME)
+    name = Line(required=True, validate=NAME)
     kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
     parent_id = fields.Integer(allow_none=True, load_default=None)
     official_code = fields.Integer(dump_only=True, allow_none=True)
@@ -30,7 +31,7 @@ class UnitSchema(Schema):
 
 class UnitPatchSchema(Schema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=NAME)
+    name = Line(validate=NAME)
     kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
     parent_id = fields.Integer(allow_none=True)
     is_paying_unit = fields.Boolean()
@@ -44,7 +45,7 @@ class UnitListArgs(PageArgs):
 class PositionSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=NAME)
+    name = Line(required=True, validate=NAME)
     group = fields.String(required=True, validate=validate.OneOf(POSITION_GROUPS))
     regime = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(REGIMES), metadata={
         "description": "The regime of whoever holds the post when none is recorded for the person "
@@ -53,13 +54,13 @@ class PositionSchema(Schema):
 
 class PositionPatchSchema(Schema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=NAME)
+    name = Line(validate=NAME)
     group = fields.String(validate=validate.OneOf(POSITION_GROUPS))
     regime = fields.String(allow_none=True, validate=validate.OneOf(REGIMES))
 
 
 class _EmployeeFields(Schema):
-    full_name = fields.String(validate=NAME)
+    full_name = Line(validate=NAME)
     unit_id = fields.Integer()
     position_code = fields.String(allow_none=True, validate=CODE)
     manager_id = fields.Integer(allow_none=True)
@@ -91,9 +92,9 @@ class _EmployeeFields(Schema):
 class EmployeeSchema(_EmployeeFields):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    full_name = fields.String(required=True, validate=NAME)
+    full_name = Line(required=True, validate=NAME)
     unit_id = fields.Integer(required=True)
-    username = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    username = Line(allow_none=True, validate=validate.Length(min=1, max=100))
     password = fields.String(load_only=True, validate=validate.Length(max=1024))
 
 

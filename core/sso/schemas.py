@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from core.sso.models import MAPS_TO
+from core.text import Line
 
 CLAIM = validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error="A claim name: 1–64 letters, digits or _ . : -.")
 
@@ -28,7 +29,7 @@ class SsoSettingsIn(Schema):
                                                      "or an employee's code."})
     sso_only = fields.Boolean(load_default=False,
                               metadata={"description": "Passwords off for the tenant, except the break-glass admin's."})
-    break_glass_username = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=100))
+    break_glass_username = Line(allow_none=True, load_default=None, validate=validate.Length(min=1, max=100))
     jit_create = fields.Boolean(load_default=False,
                                 metadata={"description": "Create a login at first sign-on for an employee of the "
                                                          "roster who has none (needs maps_to employee_code)."})

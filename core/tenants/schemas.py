@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from core.pagination import PageArgs
 from core.tenants.models import MAX_CLOSE_AFTER_DAYS, TENANT_STATUSES
+from core.text import Line
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="Use 2–63 lower-case letters, digits or '-'.")
 
@@ -11,7 +12,7 @@ SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$", error="Use 2–63 lower-cas
 class TenantSchema(Schema):
     id = fields.Integer(dump_only=True)
     slug = fields.String(required=True, validate=SLUG)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
     province_code = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=999))
     status = fields.String(dump_only=True, validate=validate.OneOf(TENANT_STATUSES))
     merged_into = fields.String(dump_only=True, allow_none=True)

@@ -3,12 +3,15 @@
 A suspended tenant keeps every row: its pages answer 423 with a page saying since when
 and whom to contact, its API 423 `tenant_suspended`, its logins are refused with the
 same words, and the nightly schedule, the webhook sweep and queued jobs pass it by
-(they only take "active" tenants). Resuming gives it back exactly as it was. Both are
-recorded in the tenant's own audit log, naming the operator (or `cli`) and the reason.
+(they only take "active" tenants). Resuming gives it back exactly as it was, and queues
+again the jobs that were refused because of the suspension (only those: a job that
+failed for another reason stays failed). Both are recorded in the tenant's own audit
+log, naming the operator (or `cli`), the reason and the jobs queued again.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +25,7 @@ from core.tenants.models import Tenant
 from core.timeutil import utcnow
 
 MAX_REASON = 500
+log = logging.getLogger(__name__)
 
 
 def _tenant_for_update(slug: str) -> Tenant:
@@ -55,17 +59,26 @@ def suspend(slug: str, reason: str) -> Tenant:
     return tenant
 
 
-def resume(slug: str) -> Tenant:
-    """Give a suspended tenant back; Conflict when it is not suspended."""
+def resume(slug: str) -> tuple[Tenant, list[str]]:
+    """Give a suspended tenant back; Conflict when it is not suspended. Also the ids of
+    the job runs queued again (core/jobs/runner.py requeue_suspended), for the caller to
+    start once it has committed (`runner.send`). Commits nothing itself."""
+    from core.jobs.runner import requeue_suspended
+
     tenant = _tenant_for_update(slug)
     if tenant.status != "suspended":
         raise Conflict(f"{slug} is not suspended.", code="tenant_not_suspended")
     before = {"status": "suspended", "reason": tenant.suspended_reason,
               "since": tenant.suspended_at.isoformat() if tenant.suspended_at else None}
+    with tenant_context(tenant.id):
+        requeued = requeue_suspended(tenant.suspended_at)
     tenant.status, tenant.suspended_at, tenant.suspended_reason = "active", None, None
     with tenant_context(tenant.id):
-        record("tenant.resume", "tenant", tenant.id, before=before, after={"status": "active"})
-    return tenant
+        record("tenant.resume", "tenant", tenant.id, before=before,
+               after={"status": "active", **({"requeued_jobs": requeued} if requeued else {})})
+    if requeued:
+        log.info("tenant %s resumed: %d job runs queued again (%s)", slug, len(requeued), ", ".join(requeued))
+    return tenant, requeued
 
 
 def since_text(tenant: Tenant) -> str:

@@ -7,6 +7,7 @@ from webargs.fields import DelimitedList
 
 from core.ids import MAX_ID
 from core.pagination import PageArgs
+from core.text import Line
 from core.work.models import CALENDAR_KINDS, POSITION_CHECKS, PRIORITIES, ROLES, STATUSES, VERIFICATION
 
 TEXT = validate.Length(max=5000)
@@ -225,7 +226,7 @@ class CalendarDaySchema(Schema):
     id = fields.Integer(dump_only=True)
     day = fields.Date(required=True, validate=DAY)
     kind = fields.String(required=True, validate=validate.OneOf(CALENDAR_KINDS))
-    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    name = Line(allow_none=True, validate=validate.Length(max=200))
 
 
 class CalendarDayListArgs(PageArgs):

@@ -209,3 +209,26 @@ def test_production_refuses_to_start_without_an_audit_key(tmp_path):
     assert create_app({**base, "CONGVU_AUDIT_KEY": "a" * 64}).config["CONGVU_AUDIT_KEY"] == "a" * 64
     dev = create_app({"CONGVU_DATABASE_URL": f"sqlite:///{tmp_path}/y.db", "CONGVU_INSTANCE_PATH": str(tmp_path)})
     assert len(dev.config["CONGVU_AUDIT_KEY"]) == 64 and (tmp_path / "audit_key").stat().st_mode & 0o077 == 0
+
+
+def test_verify_prints_each_problem_as_found_and_keeps_only_the_first(clean_app, backend, forty, monkeypatch):
+    """A chain of millions broken at its start has a problem per event: `audit verify`
+    prints each as it is found and keeps the first KEPT_PROBLEMS (here 5), counting the
+    rest; the exit code and the summary are as before."""
+    from core.audit import services
+
+    monkeypatch.setattr(services, "KEPT_PROBLEMS", 5)
+    owner_sql(backend, "UPDATE audit_events SET action = 'forged' WHERE tenant_id = :t AND seq > 10",
+              t=forty.tenant_id)
+    heard: list[str] = []
+    with clean_app.app_context(), tenant_context(forty.tenant_id):
+        result = services.verify(forty.tenant_id, on_problem=heard.append)
+    changed = [f"event seq {seq}: content was changed" for seq in range(11, 41)]
+    assert heard == changed  # every one, in the chain's order
+    assert result.problems == changed[:5] and result.problem_count == 30 and not result.ok
+    broken = run(clean_app, "audit", "verify", "--tenant", "tinh-a")
+    assert broken.exit_code == 1
+    lines = (broken.stderr or broken.output).strip().splitlines()
+    assert lines[:-1] == changed
+    assert lines[-1] == ("error: audit log of tinh-a is broken: event seq 11: content was changed "
+                         "(30 problems in 40 events)")

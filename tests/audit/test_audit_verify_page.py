@@ -128,4 +128,4 @@ def test_a_broken_chain_keeps_its_first_problems_and_their_number(monkeypatch):
     result = verifying.as_result(verdict)
     assert (result["problems"], result["problem_count"]) == (verdict.problems[:3], 5)
     assert verifying.from_result(result) == verifying.Verdict(ok=False, count=9, problems=verdict.problems[:3],
-                                                              first_seq=0)
+                                                              first_seq=0, problem_count=5)

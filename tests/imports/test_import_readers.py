@@ -19,6 +19,7 @@ import pytest
 from core.imports import values as v
 from core.imports.readers import MAX_XLSX_PARTS, FileRejected, check_xlsx_zip, iter_csv, iter_xlsx
 from core.plugins.testing import check_import_connector
+from core.text import LINE_REASON
 from plugins.imports import BUILT_IN, CatalogueXlsx, OneStopDossiers, StaffCsv, StaffXlsx, WorkItemsCsv
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
@@ -199,7 +200,10 @@ def test_tab_separated_unicode_text_as_excel_saves_it():
 def test_multiline_quoted_cells_keep_spreadsheet_row_numbers():
     data = 'code,full_name,unit_code\nA1,"Hai\ndòng",U\nA2,X,\n'.encode()
     result = parse(StaffCsv(), data)
-    assert result["errors"] == [{"row": 3, "column": "unit_code", "message": "Required."}]
+    # The two-line cell is one record, row 2 (and a name of two lines is refused, core/text.py).
+    assert result["errors"] == [
+        {"row": 2, "column": "full_name", "message": f"Invalid value 'Hai\\ndòng': {LINE_REASON}."},
+        {"row": 3, "column": "unit_code", "message": "Required."}]
 
 
 # ---------------------------------------------------------------- connectors

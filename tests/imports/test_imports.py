@@ -820,3 +820,32 @@ def test_a_work_items_bad_cells_and_unknown_codes_are_reported_in_one_run(clean_
             ] == ["No employee with code 'NOBODY'.", "No task type with code 'NOTYPE'.", "Duplicate of row 2."]
     assert result["rows_total"] == 3 and result["rows_valid"] == 0 and result["rows_written"] == 0
     assert count(clean_app, world, WorkItem) == 0
+
+
+@pytest.mark.parametrize(("connector", "kind"), [("staff-xlsx", "xlsx"), ("staff-csv", "csv")])
+def test_a_staff_rows_dates_hold_to_1900_2099_as_the_api_does(clean_app, client, world, connector, kind):
+    """01/01/0001 (a date cell left at its start) and 9999 were stored as given, while the
+    API and the admin's form refuse them (core/org/schemas.py PERSON_DATE): each is the
+    row's error in its column, with the row's other errors, and nothing is written."""
+    from core.messages import localise
+
+    rows = staff_rows(4)
+    rows[1][7] = "01/01/0001"  # row 2: start_date
+    rows[2][8] = "9999-12-31"  # row 3: end_date
+    rows[3][7], rows[3][2] = "31/12/1899", "NOWHERE"  # row 4: the day before 1900, and an unknown unit
+    rows[4][7], rows[4][8] = "01/01/1900", "31/12/2099"  # row 5: the bounds themselves are fine
+    data = xlsx(rows) if kind == "xlsx" else csv_bytes(rows)
+    before = count(clean_app, world, Employee)
+    result = result_of(client, world, upload(client, world, connector, data, f"s.{kind}"))
+    message = "Use a date between 1900 and 2099."
+    assert [(e["row"], e["column"], e["message"]) for e in result["errors"]] == [
+        (2, "start_date", message), (3, "end_date", message), (4, "start_date", message),
+        (4, "unit_code", "No unit with code 'NOWHERE' in this tenant.")]
+    assert result["rows_written"] == 0 and result["rows_valid"] == 1 and count(clean_app, world, Employee) == before
+    with clean_app.test_request_context():
+        assert localise(message, "vi") == "Ngày phải trong khoảng 1900 đến 2099."
+    header = ["code", "full_name", "unit_code", "youngest_child_born_on"]
+    protected = result_of(client, world, upload(client, world, "staff-csv", csv_bytes(
+        [header, ["P1", "Lê Thị Hoa", "AG-P1", "15/01/0024"]]), "p.csv"))
+    assert [(e["row"], e["column"], e["message"]) for e in protected["errors"]] == [
+        (2, "youngest_child_born_on", message)]

@@ -196,3 +196,54 @@ def test_the_task_types_page_matches_without_marks(clean_app, client, world):
     for typed, shown, hidden in [("ho tich", "HT01", "DD01"), ("do dac", "DD01", "HT01"), ("Địa chính", "DD01", "HT01")]:
         html = client.get(f"/t/{SLUG}/admin/task-types", query_string={"q": typed}).get_data(as_text=True)
         assert shown in html and hidden not in html, typed
+
+
+# The eth ð/Ð (U+00F0/U+00D0) looks like đ/Đ and stands in for it in text converted from
+# the old Vietnamese encodings: it folds to "d" like them.
+ETH_NAME = "\u00d0\u1eb7ng V\u0103n \u00f0\u1ee9c"  # "Ðặng Văn ðức"
+
+
+def test_the_eth_folds_to_d_like_dj():
+    from core.catalogue.services import fold
+
+    assert search_term(ETH_NAME) == "dang van duc" == search_term("Đặng Văn Đức")
+    assert search_key(ETH_NAME, "ETH-01") == "dang van duc\neth-01"
+    assert fold(f"ÐO-01 {ETH_NAME}") == "do-01 dang van duc"
+
+
+@pytest.mark.parametrize("typed", ["dang van duc", "Đặng Văn Đức", ETH_NAME, "DUC"])
+def test_a_name_written_with_the_eth_is_found_as_with_dj(clean_app, client, world, typed):
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        org.create_employee({"code": "ETH-01", "full_name": ETH_NAME, "unit_id": world.ids["dept"]})
+        unit_of_work.commit()
+    assert _codes(client, world, typed) == ["ETH-01"]
+
+
+def test_the_eth_migration_rekeys_the_rows_that_hold_one(clean_app, world):
+    """Rows written before the fold knew the eth kept "ðang…" keys: 0046 rewrites those, and
+    only those."""
+    path = Path(__file__).parents[2] / "core/migrations/versions/0046_eth_search_keys.py"
+    spec = importlib.util.spec_from_file_location("eth_search_keys_0046", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        org.create_employee({"code": "ETH-01", "full_name": ETH_NAME, "unit_id": world.ids["dept"],
+                             "username": "\u00f0uc.eth", "password": PASSWORD, "roles": ["employee"]})
+        unit_of_work.commit()
+        before = dict(db.session.execute(select(Employee.code, Employee.search_key)).all())
+    owner = create_engine(clean_app.config["CONGVU_DATABASE_OWNER_URL"])
+    try:
+        with owner.begin() as conn:
+            conn.execute(text("UPDATE employees SET search_key = :old WHERE code = 'ETH-01'"),
+                         {"old": "\u00f0ang van \u00f0uc\neth-01"})
+            conn.execute(text("UPDATE users SET search_key = :old WHERE username = :name"),
+                         {"old": "\u00f0uc.eth", "name": "\u00f0uc.eth"})
+            assert migration.rekey(conn, *migration.TARGETS[0]) == 1
+            assert migration.rekey(conn, *migration.TARGETS[1]) == 1
+            assert migration.rekey(conn, *migration.TARGETS[0]) == 0  # written once
+    finally:
+        owner.dispose()
+    with clean_app.app_context(), tenant_context(world.tenant_id):
+        assert dict(db.session.execute(select(Employee.code, Employee.search_key)).all()) == before
+        assert before["ETH-01"] == "dang van duc\neth-01"
+        assert db.session.scalar(select(User.search_key).where(User.username == "\u00f0uc.eth")) == "duc.eth"

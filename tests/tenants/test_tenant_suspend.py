@@ -322,3 +322,82 @@ def test_commands_that_would_change_a_suspended_tenant_refuse_in_one_line_and_th
                        input="Mat-Khau-Rieng#2031\n")
     assert again.exit_code == 0 and again.output.strip() == "created user moi in tinh-a with roles employee"
     assert _counts(clean_app, b)[2] == 7
+
+
+def test_resuming_queues_again_the_jobs_the_suspension_refused_and_only_those(clean_app, monkeypatch):
+    """A recalculation queued before the suspension was refused ("The tenant is
+    suspended."): resuming queues it again and it runs (inline here, without Redis; with
+    Redis it goes back on its queue); a run that failed for another reason, and one whose
+    key has since been queued again, are left as they are; the resume's audit event names
+    what it queued again."""
+    from datetime import timedelta
+
+    from core import unit_of_work
+    from core.jobs import runner
+    from core.jobs.models import JobRun
+    from core.tenants import suspension
+
+    a = build_world(clean_app, "tinh-a")
+    b = build_world(clean_app, "tinh-b")  # another province's refused run is not this resume's
+    with clean_app.app_context():
+        suspension.suspend("tinh-a", "Sự cố an ninh")
+        suspension.suspend("tinh-b", "Sự cố an ninh")
+        unit_of_work.commit()
+        since = _tenant(clean_app, "tinh-a").suspended_at
+        for world, run_id, key, status, error, finished in [
+                (a, "refused", "recalculation:2026-10", "queued", None, None),
+                (a, "boom", "recalculation:2026-09", "failed", "boom", since + timedelta(minutes=1)),
+                (a, "refused-old", "recalculation:2026-08", "failed", runner.SUSPENDED_ERROR,
+                 since - timedelta(days=30)),  # a past suspension's, re-queued when that one ended
+                (a, "refused-twice", "recalculation:2026-07", "failed", runner.SUSPENDED_ERROR,
+                 since + timedelta(minutes=2)),
+                (a, "queued-again", "recalculation:2026-07", "queued", None, None),
+                (b, "refused-b", "recalculation:2026-10", "failed", runner.SUSPENDED_ERROR,
+                 since + timedelta(minutes=1))]:
+            with tenant_context(world.tenant_id):
+                db.session.add(JobRun(id=run_id, key=key, kind="recalculation", scope=key.split(":")[1],
+                                      params={"period": key.split(":")[1]}, status=status, error=error,
+                                      finished_at=finished, requested_by="test"))
+                unit_of_work.commit()
+        assert runner._execute(a.tenant_id, "refused") is None  # a worker meets it while suspended
+        monkeypatch.setattr(runner, "execute", lambda tid, run_id, listener=None: ran.append((tid, run_id)))
+    ran: list[tuple[int, str]] = []
+    back = clean_app.test_cli_runner().invoke(main, ["tenant", "resume", "tinh-a"])
+    assert back.exit_code == 0, back.output
+    assert back.output.strip() == "resumed tenant tinh-a; 1 jobs refused while suspended queued again"
+    assert ran == [(a.tenant_id, "refused")]  # started after the commit, once
+    with clean_app.app_context():
+        with tenant_context(a.tenant_id):
+            states = {r.id: (r.status, r.error) for r in db.session.scalars(select(JobRun))}
+        with tenant_context(b.tenant_id):
+            assert db.session.get(JobRun, "refused-b").status == "failed"
+    assert states == {"refused": ("queued", None), "boom": ("failed", "boom"),
+                      "refused-old": ("failed", runner.SUSPENDED_ERROR),
+                      "refused-twice": ("failed", runner.SUSPENDED_ERROR), "queued-again": ("queued", None)}
+    resumed = _events(clean_app, a, "tenant.resume")
+    assert [(e[1], e[3]) for e in resumed] == [("cli", {"status": "active", "requeued_jobs": ["refused"]})]
+
+
+def test_a_refused_run_queued_again_runs_to_its_end(clean_app, client):
+    """Without Redis `send` runs it inline, as `submit` does: the recalculation finishes."""
+    from core import unit_of_work
+    from core.jobs.models import JobRun
+    from core.tenants import suspension
+
+    a = build_world(clean_app, "tinh-a")
+    with clean_app.app_context():
+        with tenant_context(a.tenant_id):
+            db.session.add(JobRun(id="refused", key="recalculation:2026-10", kind="recalculation", scope="2026-10",
+                                  params={"period": "2026-10"}, status="queued", requested_by="test"))
+            unit_of_work.commit()
+        suspension.suspend("tinh-a", "Sự cố an ninh")
+        unit_of_work.commit()
+        from core.jobs import runner
+
+        runner._execute(a.tenant_id, "refused")
+    _operator_session(clean_app, client)
+    token = _csrf(client.get("/operator/").get_data(as_text=True))
+    assert client.post("/operator/tenants/tinh-a/resume", data={"csrf_token": token}).status_code == 302
+    with clean_app.app_context(), tenant_context(a.tenant_id):
+        run = db.session.get(JobRun, "refused")
+        assert (run.status, run.error, run.attempts) == ("finished", None, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from marshmallow import ValidationError
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from core.auth.models import User
@@ -13,15 +14,30 @@ from core.catalogue.models import BEGINNING
 from core.classification.models import EmployeeRegime
 from core.imports.writers.base import BATCH, RowError, Writer, _err, _pg_bulk
 from core.org.models import PROTECTION_FIELDS, DeputyField, Employee, JobPosition, OrgUnit
-from core.org.schemas import protection_date_errors
+from core.org.schemas import PERSON_DATE, protection_date_errors
 from core.tenants.models import Tenant
 from core.timeutil import utcnow
 from core.work.calendar import local_today
 
 UNUSABLE_PASSWORD = "!imported"  # no hash verifies: the person sets a password through an admin
 
+# The person's dates the API and the admin's form hold to 1900–2099 (core/org/schemas.py
+# PERSON_DATE): a file's 01/01/0001 was stored as given.
+PERSON_DATE_FIELDS = ("start_date", "end_date", *PROTECTION_FIELDS)
 EMPLOYEE_FIELDS = ("full_name", "unit_id", "position_id", "is_leader", "salary_coefficient", "start_date",
                    "end_date", "email", *PROTECTION_FIELDS)
+
+
+def _out_of_range(row: int, values: dict) -> list[RowError]:
+    """The row's person dates outside what PERSON_DATE allows, one error per column."""
+    errors: list[RowError] = []
+    for name in PERSON_DATE_FIELDS:
+        if values.get(name) is not None:
+            try:
+                PERSON_DATE(values[name])
+            except ValidationError as exc:
+                errors.append(_err(row, name, str(exc.messages[0])))
+    return errors
 
 
 class StaffWriter(Writer):
@@ -72,7 +88,7 @@ class StaffWriter(Writer):
             if code in self.seen_codes:
                 return [_err(row, "code", f"Duplicate of row {self.seen_codes[code]}.")]
             self.seen_codes[code] = row
-        return self._references(row, values, failed)
+        return _out_of_range(row, values) + self._references(row, values, failed)
 
     def _references(self, row: int, values: dict, failed: tuple[str, ...] = ()) -> list[RowError]:
         """The row's codes and login against the tenant's data and the rows before it; a
@@ -110,7 +126,7 @@ class StaffWriter(Writer):
         if code in self.seen_codes:
             return [_err(row, "code", f"Duplicate of row {self.seen_codes[code]}.")]
         self.seen_codes[code] = row
-        errors = self._references(row, values)
+        errors = _out_of_range(row, values) + self._references(row, values)
         if errors:
             return errors
         unit_id = self.units[values["unit_code"]]
