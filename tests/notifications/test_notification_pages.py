@@ -316,3 +316,28 @@ def test_a_bulk_refusal_mails_each_owner_and_reads_their_addresses_once(clean_ap
     assert sorted(sent) == sorted(
         (f"{who}@example.vn", f'Người manager đã từ chối khai báo "Hồ sơ {who} {k}" ngày 14/10/2026 của bạn: {REASON}')
         for who in ("staff", "staff2") for k in (1, 2))
+
+
+def test_sending_a_finished_item_back_tells_its_owner_once_with_the_reason(clean_app, client, world):
+    """A return costs the owner a failed review and opens the item again: they are told who
+    and why, with the item on "Hôm nay"; a passed review tells nobody."""
+    sent_back = declare(client, world, title="Tờ trình kế hoạch biên chế")
+    passed = declare(client, world, title="Báo cáo quý")
+    for item in (sent_back, passed):
+        r = client.patch(world.url(f"/work-items/{item['id']}"), json={"status": "done", "result_note": "Xong"},
+                         headers=world.h("staff"))
+        assert r.status_code == 200, r.get_json()
+    r = client.post(world.url(f"/work-items/{passed['id']}/review"), json={"passed": True, "stars": 5},
+                    headers=world.h("manager"))
+    assert r.status_code == 200 and notes(clean_app, world) == []
+    r = client.post(world.url(f"/work-items/{sent_back['id']}/review"),
+                    json={"passed": False, "comment": "Thiếu số liệu quý III"}, headers=world.h("manager"))
+    assert r.status_code == 200, r.get_json()
+    assert notes(clean_app, world) == [(
+        world.ids["staff"], "work.returned",
+        'Người manager đã trả lại việc "Tờ trình kế hoạch biên chế" ngày 14/10/2026 của bạn để làm lại: '
+        "Thiếu số liệu quý III",
+        f"/today#item-{sent_back['id']}")]
+    # The item is open again, so "Hôm nay" shows it where the link points.
+    sign_in(client, world, "staff")
+    assert f'id="item-{sent_back["id"]}"' in client.get(page(world, "/today")).get_data(as_text=True)

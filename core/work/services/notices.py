@@ -1,5 +1,5 @@
-"""What a manager's decision on an item tells its owner: an assignment and a refused
-declaration each leave one notification for the person concerned (core/notifications),
+"""What a manager's decision on an item tells its owner: an assignment, a refused
+declaration and a finished item sent back for rework each leave one notification for the person concerned (core/notifications),
 in the same transaction as the decision and its audit event, so the one is never
 committed without the other.
 
@@ -24,6 +24,7 @@ def N_(message: str) -> str:  # noqa: N802 - marks a msgid for pybabel; notify()
 ASSIGNED = N_('%(manager)s assigned you "%(title)s" on %(day)s, due on %(deadline)s.')
 ASSIGNED_OPEN = N_('%(manager)s assigned you "%(title)s" on %(day)s.')
 REFUSED = N_('%(manager)s refused your declaration "%(title)s" of %(day)s: %(reason)s')
+RETURNED = N_('%(manager)s sent "%(title)s" of %(day)s back for rework: %(reason)s')
 
 
 def _name(employee_id: int | None) -> str:
@@ -61,3 +62,13 @@ def refused(item: WorkItem) -> int:
         (item.employee_id, {"manager": _name(item.verified_by_id), "title": item.title,
                             "day": item.work_date.strftime("%d/%m/%Y"), "reason": item.verification_note or ""},
          link)])
+
+
+def returned(item: WorkItem) -> int:
+    """The owner of a finished item sent back for rework is told who sent it back and why:
+    it costs them a failed review and is open again, so "Hôm nay" shows it (today's or
+    carried over) and the link opens it there."""
+    return notify_each("work.returned", RETURNED, [
+        (item.employee_id, {"manager": _name(item.reviewed_by_id), "title": item.title,
+                            "day": item.work_date.strftime("%d/%m/%Y"), "reason": item.review_comment or ""},
+         at_item(item))])

@@ -47,6 +47,8 @@ def review(principal: Principal, item: WorkItem, data: dict) -> WorkItem:
     db.session.flush()
     record("work_item.review", "work_item", item.id, before=before, after=audit_view(item))
     queue_event(item, "reviewed")
+    if not data["passed"]:
+        notices.returned(item)
     return item
 
 
