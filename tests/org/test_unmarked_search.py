@@ -136,9 +136,10 @@ def test_the_employees_search_reads_a_page_whatever_the_number_of_people(clean_a
     add(30, 300)
     large = _statements(clean_app, client, url, "tran van")
     assert len(small) == len(large)
-    # The session's login and tenant, then a count and a page of 30 (PostgreSQL also sets
-    # the row-security settings per transaction).
-    assert len([s for s in large if not s.startswith("SELECT set_config")]) == 5
+    # The session's login and tenant, then a count and a page of 30, and the header's unread
+    # notifications (PostgreSQL also sets the row-security settings per transaction).
+    assert len([s for s in large if not s.startswith("SELECT set_config")]) == 6
+    assert sum("FROM notifications" in s for s in large) == 1
     assert _unbounded(large) == []
     html = client.get(url, query_string={"q": "tran van binh", "page": 10}).get_data(as_text=True)
     assert "Trần Văn Bình 270" in html and "30/300" in html and "Trang 10/10" in html

@@ -247,7 +247,7 @@ def test_people_signed_in_before_the_suspension_are_locked_out_of_the_pages_outs
                      if "<t>" not in r.rule and not r.rule.startswith(("/static", "/operator", "/api/v1/tenants/<")))
     assert outside == ["/", "/account/password", "/api/docs", "/api/docs/static/<path:filename>",
                        "/api/v1/auth/password", "/api/v1/auth/revoke", "/api/v1/auth/token", "/api/v1/openapi.json",
-                       "/api/v1/plugins", "/api/v1/tenants", "/favicon.ico", "/healthz", "/login", "/logout",
+                       "/api/v1/platform/health", "/api/v1/plugins", "/api/v1/tenants", "/favicon.ico", "/healthz", "/login", "/logout",
                        "/metrics"]
     for path in ("/", "/account/password"):
         page = staff.get(path)
@@ -260,6 +260,7 @@ def test_people_signed_in_before_the_suspension_are_locked_out_of_the_pages_outs
     for method, path, body in (("post", "/api/v1/auth/password",
                                 {"current_password": PASSWORD, "new_password": "Moi@Matkhau2026"}),
                                ("get", "/api/v1/plugins", None), ("get", "/api/v1/tenants", None),
+                               ("get", "/api/v1/platform/health", None),
                                ("post", "/api/v1/auth/revoke", None)):
         api = getattr(client, method)(path, json=body, headers=headers)
         assert (api.status_code, api.get_json()["code"]) == (423, "tenant_suspended"), path
