@@ -247,8 +247,8 @@ def test_people_signed_in_before_the_suspension_are_locked_out_of_the_pages_outs
                      if "<t>" not in r.rule and not r.rule.startswith(("/static", "/operator", "/api/v1/tenants/<")))
     assert outside == ["/", "/account/password", "/api/docs", "/api/docs/static/<path:filename>",
                        "/api/v1/auth/password", "/api/v1/auth/revoke", "/api/v1/auth/token", "/api/v1/openapi.json",
-                       "/api/v1/platform/health", "/api/v1/plugins", "/api/v1/tenants", "/favicon.ico", "/healthz", "/login", "/logout",
-                       "/metrics"]
+                       "/api/v1/platform/health", "/api/v1/plugins", "/api/v1/tenants", "/favicon.ico", "/healthz",
+                       "/login", "/logout", "/metrics"]
     for path in ("/", "/account/password"):
         page = staff.get(path)
         assert page.status_code == 423, path
