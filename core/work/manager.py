@@ -29,6 +29,7 @@ from core.work import calendar as cal
 from core.work import services
 from core.work.models import OPEN_STATUSES, WorkItem
 from core.work.services.access import may_judge
+from core.work.services.queues import WAITING
 
 MAX_BULK = 100
 STATES = ("declarations", "reviews")
@@ -50,11 +51,8 @@ class QueueFilter:
 
 def queue_query(principal: Principal, f: QueueFilter) -> Select:
     """What waits for `principal` (the people they manage, never themself), filtered."""
-    stmt = select(WorkItem).where(services.managed_items_clause(principal))
-    if f.state == "reviews":
-        stmt = stmt.where(WorkItem.status == "done", WorkItem.reviewed_at.is_(None))
-    else:
-        stmt = stmt.where(WorkItem.verification == "pending", WorkItem.status != "cancelled")
+    waiting = WAITING["reviews" if f.state == "reviews" else "declarations"]
+    stmt = select(WorkItem).where(services.managed_items_clause(principal), waiting)
     if f.employee_id is not None:
         stmt = stmt.where(WorkItem.employee_id == f.employee_id)
     if f.work_date is not None:

@@ -13,7 +13,7 @@ from core.auth.principal import Principal
 from core.extensions import db
 from core.work.models import OPEN_STATUSES, WorkItem
 from core.work.services.long_days import PLANNED
-from core.work.services.queues import managed_items_clause
+from core.work.services.queues import WAITING, managed_items_clause
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,9 @@ def day_glance(employee_id: int, day: date) -> DayGlance:
 
 def waiting_for_manager(principal: Principal) -> dict[str, int]:
     """Declarations to check and finished items to review, as the manager's queue counts
-    them (`core.work.manager.queue_query`), both in one query; zeros for a non-manager."""
+    them (`queues.WAITING`), both in one query; zeros for a non-manager."""
     if principal.employee_id is None or not principal.has_role("manager"):
         return {"declarations": 0, "reviews": 0}
-    row = db.session.execute(select(
-        _count(and_(WorkItem.verification == "pending", WorkItem.status != "cancelled")),
-        _count(and_(WorkItem.status == "done", WorkItem.reviewed_at.is_(None))),
-    ).where(managed_items_clause(principal))).one()
+    row = db.session.execute(select(_count(WAITING["declarations"]), _count(WAITING["reviews"]))
+                             .where(managed_items_clause(principal))).one()
     return {"declarations": int(row[0]), "reviews": int(row[1])}

@@ -15,6 +15,13 @@ from core.work.models import OPEN_STATUSES, WorkItem
 from core.work.services.access import visible_items_clause
 from core.work.services.long_days import PLANNED, overloaded
 
+# What waits for a manager, by queue state: a declaration to check, a finished item to review.
+# One definition for the queue's lists and counts and the home page's waiting counts.
+WAITING = {
+    "declarations": and_(WorkItem.verification == "pending", WorkItem.status != "cancelled"),
+    "reviews": and_(WorkItem.status == "done", WorkItem.reviewed_at.is_(None)),
+}
+
 
 def managed_items_clause(principal: Principal):
     """Items of the people `principal` manages, themselves excluded."""
@@ -28,10 +35,10 @@ def queue(principal: Principal, limit: int = 200) -> dict[str, list[WorkItem]]:
     """What waits for a manager: declarations to check and finished items to review."""
     mine = managed_items_clause(principal)
     to_check = db.session.scalars(
-        select(WorkItem).where(mine, WorkItem.verification == "pending", WorkItem.status != "cancelled")
+        select(WorkItem).where(mine, WAITING["declarations"])
         .order_by(WorkItem.work_date.desc(), WorkItem.id).limit(limit)).all()
     to_review = db.session.scalars(
-        select(WorkItem).where(mine, WorkItem.status == "done", WorkItem.reviewed_at.is_(None))
+        select(WorkItem).where(mine, WAITING["reviews"])
         .order_by(WorkItem.work_date.desc(), WorkItem.id).limit(limit)).all()
     return {"declarations": list(to_check), "reviews": list(to_review)}
 
