@@ -93,6 +93,20 @@ def fill(app, rule: str, slug: str, owner: World) -> str:
     return re.sub(r"<([^>]+)>", value, rule)
 
 
+def foreign_page_failures(app, person, token: str, routes, a, b, object_part: str, who: str) -> list[str]:
+    """Each (method, rule) of a page walked by a signed-in person of A at B's address, and at
+    A's with B's object (`object_part` names it in the rule): every answer must be a 404."""
+    failures = []
+    for method, rule in routes:
+        for url in {fill(app, rule, b.slug, b), fill(app, rule, a.slug, b)}:
+            if url.startswith(f"/t/{a.slug}/") and object_part not in rule:
+                continue  # no object of B in this URL: it is A's own page
+            response = person.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            if response.status_code != 404:
+                failures.append(f"{who} of A: {method} {url} -> {response.status_code}")
+    return failures
+
+
 @pytest.fixture
 def worlds(clean_app, client):
     return build_world(clean_app, "tinh-a", client), build_world(clean_app, "tinh-b", client)
@@ -405,15 +419,7 @@ def test_audit_pages_of_another_tenant_are_404(clean_app, worlds):
     _job_of(clean_app, b)  # B's run, whose id the addresses below carry
     with clean_app.app_context(), tenant_context(b.tenant_id):
         runs_of_b = db.session.scalar(select(func.count()).select_from(JobRun))
-    failures = []
-    for method, rule in routes:
-        for url in {fill(clean_app, rule, b.slug, b), fill(clean_app, rule, a.slug, b)}:
-            if url.startswith(f"/t/{a.slug}/") and "<job_id>" not in rule:
-                continue  # no object of B in this URL: it is A's own page
-            response = auditor.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
-            if response.status_code != 404:
-                failures.append(f"auditor of A: {method} {url} -> {response.status_code}")
-    assert failures == []
+    assert foreign_page_failures(clean_app, auditor, token, routes, a, b, "<job_id>", "auditor") == []
     with clean_app.app_context(), tenant_context(b.tenant_id):
         assert db.session.scalar(select(func.count()).select_from(JobRun)) == runs_of_b
 
@@ -473,13 +479,7 @@ def test_notification_pages_of_another_tenant_are_404(clean_app, worlds):
     for who in ("staff", "admin"):
         person, token = page_session(clean_app, a, who)
         assert person.get(f"/t/{a.slug}/notifications").status_code == 200
-        for method, rule in sorted(routes):
-            for url in {fill(clean_app, rule, b.slug, b), fill(clean_app, rule, a.slug, b)}:
-                if url.startswith(f"/t/{a.slug}/") and "<int:notification_id>" not in rule:
-                    continue  # no object of B in this URL: it is A's own page
-                response = person.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
-                if response.status_code != 404:
-                    failures.append(f"{who} of A: {method} {url} -> {response.status_code}")
+        failures += foreign_page_failures(clean_app, person, token, sorted(routes), a, b, "<int:notification_id>", who)
     assert failures == []
     with clean_app.app_context(), tenant_context(b.tenant_id):
         assert db.session.get(Notification, theirs).read_at is None
